@@ -1,0 +1,30 @@
+/** CloudWatch adapter: PutMetricData in batches within the API's per-request limits. */
+import { PutMetricDataCommand, type CloudWatchClient, type MetricDatum } from '@aws-sdk/client-cloudwatch';
+import { AwsCallError, awsErrorCode, messageOf } from '../errors';
+import { chunk } from './live-source';
+
+/**
+ * PutMetricData accepts up to 1,000 metrics and 1 MB of payload per request (CloudWatch API
+ * reference, PutMetricData: "Each PutMetricData request is limited to 1 MB ... can include up
+ * to 1000 different metrics"). A datum here is under 300 bytes, so 1,000 stay far below 1 MB.
+ */
+export const METRIC_DATA_PER_CALL_MAX = 1000;
+
+/** Publishes metric data; returns the number of requests made. */
+export async function putMetricData(client: CloudWatchClient, namespace: string, data: MetricDatum[]): Promise<number> {
+  const batches = chunk(data, METRIC_DATA_PER_CALL_MAX);
+  for (const [i, MetricData] of batches.entries()) {
+    try {
+      await client.send(new PutMetricDataCommand({ Namespace: namespace, MetricData }));
+    } catch (err) {
+      const code = awsErrorCode(err);
+      throw new AwsCallError(
+        'cloudwatch:PutMetricData',
+        code,
+        `cloudwatch:PutMetricData to ${namespace}, batch ${i + 1} of ${batches.length}: ${code ? `${code}: ` : ''}${messageOf(err)}`,
+        { cause: err },
+      );
+    }
+  }
+  return batches.length;
+}

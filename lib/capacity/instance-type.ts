@@ -1,0 +1,245 @@
+/**
+ * The capacity model of an EC2 instance type under the Amazon VPC CNI: how many ENIs and IPv4
+ * addresses it can hold, how many pods that allows, and the kubelet max-pods value EKS would set.
+ *
+ * Pure functions over the EC2 API's own `InstanceTypeInfo`: no AWS calls, no environment, no
+ * logging. Every formula names its source. The sources, read for this module:
+ *
+ * - [calculator] awslabs/amazon-eks-ami `templates/al2/runtime/max-pods-calculator.sh`
+ *   (identical logic in `templates/al2023/runtime/max-pods-calculator.sh`): the EKS max-pods
+ *   calculator, https://docs.aws.amazon.com/eks/latest/userguide/choosing-instance-type.html
+ * - [generator] aws/amazon-vpc-cni-k8s `scripts/gen_vpc_ip_limits.go`, which writes
+ *   `misc/eni-max-pods.txt`, copied to awslabs/amazon-eks-ami
+ *   `templates/shared/runtime/eni-max-pods.txt` (the published list; see
+ *   https://awslabs.github.io/amazon-eks-ami/development).
+ * - [ipamd] aws/amazon-vpc-cni-k8s `pkg/awsutils/awsutils.go`, `IsPrefixDelegationSupported`.
+ * - [eks-prefix] https://docs.aws.amazon.com/eks/latest/userguide/cni-increase-ip-addresses-procedure.html
+ */
+import type { InstanceTypeInfo } from '@aws-sdk/client-ec2';
+
+/** The network limits of one instance type, as the VPC CNI sees them. */
+export interface NetworkCapacity {
+  instanceType: string;
+  /**
+   * ENIs on the default network card (NetworkCards[DefaultNetworkCardIndex].MaximumNetworkInterfaces,
+   * falling back to MaximumNetworkInterfaces when NetworkCards is absent).
+   */
+  maxEnis: number;
+  /** IPv4 addresses per ENI (Ipv4AddressesPerInterface), primary included. */
+  ipv4PerEni: number;
+  /** true when Hypervisor === 'nitro' or BareMetal: prefix delegation needs Nitro ([ipamd], [eks-prefix]). */
+  nitro: boolean;
+  vcpus: number;
+  memoryMiB: number;
+  architectures: string[];
+}
+
+/** How the VPC CNI is configured on the node, as far as it changes pod capacity. */
+export interface MaxPodsOptions {
+  /** ENABLE_PREFIX_DELEGATION: each secondary-IP slot holds a /28 prefix instead (Nitro only). */
+  prefixDelegation?: boolean;
+  /** AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG: the primary ENI carries no pods, so ENIs − 1. */
+  customNetworking?: boolean;
+  /**
+   * Apply the EKS max-pods calculator's kubelet cap: 110 up to and including 30 vCPUs, 250 above
+   * (see {@link kubeletMaxPodsCap}). Default false.
+   */
+  applyKubeletCap?: boolean;
+}
+
+/**
+ * An `InstanceTypeInfo` lacks a field the model needs (or holds an impossible value). The message
+ * names the instance type and the field.
+ */
+export class InstanceTypeDataError extends Error {
+  constructor(
+    readonly instanceType: string,
+    readonly field: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'InstanceTypeDataError';
+  }
+}
+
+/**
+ * IPv4 addresses in one delegated prefix: a /28 is 2^(32−28) = 16 addresses. [calculator]
+ * `IPS_PER_PREFIX=16`; [eks-prefix] "/28 (for IPv4 clusters)".
+ */
+export const IPV4_ADDRESSES_PER_PREFIX = 16;
+
+/**
+ * Pods that use host networking and so take no pod IP: aws-node (the VPC CNI) and kube-proxy.
+ * The "+ 2" of the published list's header ("+2 for the pods that use host-networking (AWS CNI and
+ * kube-proxy)") and of [calculator].
+ */
+export const HOST_NETWORK_PODS = 2;
+
+/** [calculator]: `MAX_POD_CEILING_FOR_LOW_CPU=110`, `MAX_POD_CEILING_FOR_HIGH_CPU=250`, split at `CPU_COUNT -gt 30`. */
+const KUBELET_CAP_LOW_CPU = 110;
+const KUBELET_CAP_HIGH_CPU = 250;
+const KUBELET_CAP_VCPU_THRESHOLD = 30;
+
+function requireCount(instanceType: string, field: string, value: number | undefined, min: number): number {
+  if (value === undefined || value === null) {
+    throw new InstanceTypeDataError(instanceType, field, `instance type ${instanceType} has no ${field}`);
+  }
+  if (!Number.isInteger(value) || value < min) {
+    throw new InstanceTypeDataError(
+      instanceType,
+      field,
+      `instance type ${instanceType} has ${field} = ${String(value)}, expected an integer ≥ ${min}`,
+    );
+  }
+  return value;
+}
+
+/**
+ * The ENIs the VPC CNI can use for pods: those of the default network card only.
+ *
+ * [calculator]: "Only one network card is used for pods, the default network card which is usually
+ * the network card 0" — `NetworkCards[DefaultNetworkCardIndex].MaximumNetworkInterfaces`.
+ * [generator]: the same card when there are several, else `MaximumNetworkInterfaces`; the
+ * published list says "For multi-card instance types (p5.48xlarge) the max limits is calculated
+ * only against the default network card at index (0)". For a single card both agree.
+ * The card is looked up by its `NetworkCardIndex` rather than by array position.
+ */
+function defaultCardEnis(instanceType: string, network: NonNullable<InstanceTypeInfo['NetworkInfo']>): number {
+  const cards = network.NetworkCards;
+  if (!cards || cards.length === 0) {
+    return requireCount(instanceType, 'NetworkInfo.MaximumNetworkInterfaces', network.MaximumNetworkInterfaces, 1);
+  }
+  let index = network.DefaultNetworkCardIndex;
+  if (index === undefined || index === null) {
+    // One card is the default card whatever its index; among several, guessing would be wrong.
+    if (cards.length > 1) {
+      throw new InstanceTypeDataError(
+        instanceType,
+        'NetworkInfo.DefaultNetworkCardIndex',
+        `instance type ${instanceType} has ${cards.length} network cards and no NetworkInfo.DefaultNetworkCardIndex`,
+      );
+    }
+    index = cards[0]?.NetworkCardIndex;
+  }
+  const card = cards.find((c) => c.NetworkCardIndex === index);
+  if (!card) {
+    throw new InstanceTypeDataError(
+      instanceType,
+      'NetworkInfo.NetworkCards',
+      `instance type ${instanceType} has no NetworkInfo.NetworkCards entry for DefaultNetworkCardIndex ${String(index)}`,
+    );
+  }
+  return requireCount(
+    instanceType,
+    `NetworkInfo.NetworkCards[${String(index)}].MaximumNetworkInterfaces`,
+    card.MaximumNetworkInterfaces,
+    1,
+  );
+}
+
+/**
+ * Reads the network limits of an instance type from its `DescribeInstanceTypes` entry.
+ *
+ * Besides the `NetworkInfo` fields, `VCpuInfo.DefaultVCpus` (an input of the kubelet cap),
+ * `MemoryInfo.SizeInMiB` and `ProcessorInfo.SupportedArchitectures` are required: the API always
+ * returns them, and a default would be a silent guess.
+ *
+ * @throws InstanceTypeDataError when a needed field is missing or not a positive count; the message
+ *   names the instance type and the field.
+ */
+export function networkCapacityOf(info: InstanceTypeInfo): NetworkCapacity {
+  const instanceType = info.InstanceType ?? '(unnamed instance type)';
+  const network = info.NetworkInfo;
+  if (!network) {
+    throw new InstanceTypeDataError(instanceType, 'NetworkInfo', `instance type ${instanceType} has no NetworkInfo`);
+  }
+  const maxEnis = defaultCardEnis(instanceType, network);
+  const ipv4PerEni = requireCount(
+    instanceType,
+    'NetworkInfo.Ipv4AddressesPerInterface',
+    network.Ipv4AddressesPerInterface,
+    1,
+  );
+  const vcpus = requireCount(instanceType, 'VCpuInfo.DefaultVCpus', info.VCpuInfo?.DefaultVCpus, 1);
+  const memoryMiB = requireCount(instanceType, 'MemoryInfo.SizeInMiB', info.MemoryInfo?.SizeInMiB, 1);
+  const architectures = info.ProcessorInfo?.SupportedArchitectures;
+  if (!architectures) {
+    throw new InstanceTypeDataError(
+      instanceType,
+      'ProcessorInfo.SupportedArchitectures',
+      `instance type ${instanceType} has no ProcessorInfo.SupportedArchitectures`,
+    );
+  }
+  return {
+    instanceType,
+    maxEnis,
+    ipv4PerEni,
+    // [ipamd] IsPrefixDelegationSupported: `GetInstanceHypervisorFamily() == "nitro" ||
+    // IsInstanceBareMetal()`. Bare-metal types report no Hypervisor (null in the CLI's JSON) yet
+    // run on Nitro. ([calculator] tests Hypervisor == "nitro" alone, so for bare metal with prefix
+    // delegation it prints the secondary-IP figure; ipamd, which hands out the IPs, uses prefixes.)
+    nitro: info.Hypervisor === 'nitro' || info.BareMetal === true,
+    vcpus,
+    memoryMiB,
+    architectures: [...architectures],
+  };
+}
+
+/**
+ * ENIs that carry pod IPs: all ENIs of the default card, less the primary ENI under custom
+ * networking. [calculator]: `if CNI_CUSTOM_NETWORKING_ENABLED: enis_for_pods=$((enis_for_pods - 1))`,
+ * applied before both the secondary-IP and the prefix formula. (The calculator's `--cni-max-eni`,
+ * the CNI's MAX_ENI, is not modelled.)
+ */
+export function enisForPods(cap: NetworkCapacity, opts: MaxPodsOptions = {}): number {
+  return Math.max(0, cap.maxEnis - (opts.customNetworking ? 1 : 0));
+}
+
+/**
+ * Whether prefix mode really applies: asked for, and the type is Nitro. Non-Nitro instances "continue
+ * to allocate individual secondary IP addresses" [eks-prefix]; [calculator] likewise falls back to
+ * the secondary-IP formula unless `IS_NITRO`.
+ */
+function usesPrefixes(cap: NetworkCapacity, opts: MaxPodsOptions): boolean {
+  return opts.prefixDelegation === true && cap.nitro;
+}
+
+/**
+ * Pod IP slots the node can hold: `enisForPods × (ipv4PerEni − 1)` in secondary-IP mode (the first
+ * IP of each ENI is the ENI's own, never a pod's: published list header "First IP on each ENI is
+ * not used for pods"); in prefix mode each of those slots holds a /28, so `× 16` ([calculator]
+ * `calculate_max_ip_addresses_prefix_delegation`). Prefix mode needs Nitro: see {@link NetworkCapacity.nitro}.
+ */
+export function podIpSlots(cap: NetworkCapacity, opts: MaxPodsOptions = {}): number {
+  const slots = enisForPods(cap, opts) * (cap.ipv4PerEni - 1);
+  return usesPrefixes(cap, opts) ? slots * IPV4_ADDRESSES_PER_PREFIX : slots;
+}
+
+/**
+ * The kubelet cap of the EKS max-pods calculator: 110 for 30 vCPUs or fewer, 250 above.
+ * [calculator]: `if [ "$CPU_COUNT" -gt 30 ]; then min(250, max_pods) else min(110, max_pods)`, so
+ * exactly 30 vCPUs gets 110. (AL2023's nodeadm does not use this cap; it limits by memory.)
+ */
+export function kubeletMaxPodsCap(cap: NetworkCapacity): number {
+  return cap.vcpus > KUBELET_CAP_VCPU_THRESHOLD ? KUBELET_CAP_HIGH_CPU : KUBELET_CAP_LOW_CPU;
+}
+
+/**
+ * Max pods: secondary-IP mode `ENIs × (IPv4 per ENI − 1) + 2`; prefix mode
+ * `ENIs × ((IPv4 per ENI − 1) × 16) + 2` ([calculator] `calculate_max_ip_addresses_secondary_ips`
+ * and `calculate_max_ip_addresses_prefix_delegation`); then, when asked, the kubelet cap, taken as
+ * a minimum so a value already below it is kept ([calculator] `min_number`).
+ */
+export function maxPods(cap: NetworkCapacity, opts: MaxPodsOptions = {}): number {
+  const uncapped = podIpSlots(cap, opts) + HOST_NETWORK_PODS;
+  return opts.applyKubeletCap ? Math.min(uncapped, kubeletMaxPodsCap(cap)) : uncapped;
+}
+
+/**
+ * The uncapped secondary-IP value, `ENIs × (IPv4 per ENI − 1) + 2` on the default card: what AWS
+ * publishes in eni-max-pods.txt ([generator] `printPodLimit`: `l.ENILimit*(l.IPv4Limit-1) + 2`).
+ */
+export function eniMaxPods(cap: NetworkCapacity): number {
+  return maxPods(cap, {});
+}

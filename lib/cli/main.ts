@@ -1,0 +1,213 @@
+/**
+ * The command line: the same pipeline off-Lambda.
+ *
+ *   eks-ip-responder report   [--snapshot DIR | --region R] [--clusters a,b] [--json]
+ *   eks-ip-responder capture  --out DIR [--region R] [--clusters a,b]
+ *   eks-ip-responder max-pods [TYPE ...] [--all] [--prefix-delegation] [--custom-networking] [--no-cap] [--json]
+ *
+ * Live commands use the standard AWS SDK environment (AWS_PROFILE, AWS_REGION, ...). Nothing
+ * here changes anything in the account: every call is a read.
+ */
+import { parseArgs } from 'node:util';
+import {
+  eniMaxPods,
+  kubeletMaxPodsCap,
+  maxPods,
+  networkCapacityOf,
+  podIpSlots,
+  type MaxPodsOptions,
+} from '../capacity/instance-type';
+import { knownInstanceTypes } from '../capacity/known-instance-types';
+import { createAwsClients } from '../aws/clients';
+import { LiveSource } from '../aws/live-source';
+import { messageOf } from '../errors';
+import { RecordingSource, writeSnapshot } from '../inventory/capture';
+import { readSnapshot } from '../inventory/snapshot';
+import type { InventorySource } from '../inventory/types';
+import { sample } from '../pipeline';
+import { renderReport } from '../report/text';
+import { table } from '../report/table';
+
+/** Where the CLI writes; tests pass their own. */
+export interface CliIo {
+  out: (text: string) => void;
+  err: (text: string) => void;
+  env: Record<string, string | undefined>;
+  now: () => Date;
+  /** Builds the live source; tests replace it with one over mocked clients. */
+  liveSource?: (region: string) => InventorySource;
+}
+
+/** A usage error: the message says what is wrong and the CLI exits with 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export const USAGE = `Usage:
+  eks-ip-responder report   [--snapshot DIR | --region REGION] [--clusters a,b] [--json]
+      Sample clusters and print subnets, holders, nodegroups and limits.
+      With --snapshot, read a snapshot directory instead of the live account.
+  eks-ip-responder capture  --out DIR [--region REGION] [--clusters a,b]
+      Write a snapshot of the live account (read-only calls) for replay or a bug report.
+  eks-ip-responder max-pods [TYPE ...] [--all] [--prefix-delegation] [--custom-networking] [--no-cap] [--json]
+      Max pods per instance type from the bundled DescribeInstanceTypes data.
+`;
+
+function clusterList(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+}
+
+function regionOf(value: string | undefined, io: CliIo): string {
+  const region = value ?? io.env['AWS_REGION'] ?? io.env['AWS_DEFAULT_REGION'];
+  if (!region) throw new UsageError('no region: pass --region or set AWS_REGION');
+  return region;
+}
+
+function liveSource(region: string, io: CliIo): InventorySource {
+  return io.liveSource ? io.liveSource(region) : new LiveSource(createAwsClients(region), region);
+}
+
+async function report(args: string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      snapshot: { type: 'string' },
+      region: { type: 'string' },
+      clusters: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+    allowPositionals: false,
+  });
+  let source: InventorySource;
+  let now = io.now();
+  if (values.snapshot) {
+    const snapshot = await readSnapshot(values.snapshot, { region: values.region });
+    // A snapshot is reported as of when it was taken.
+    if (snapshot.capturedAt) now = new Date(snapshot.capturedAt);
+    source = snapshot;
+  } else {
+    source = liveSource(regionOf(values.region, io), io);
+  }
+  const { usage } = await sample(source, { clusterNames: clusterList(values.clusters), concurrency: 4, now });
+  io.out(values.json ? JSON.stringify(usage, null, 2) + '\n' : renderReport(usage));
+  return 0;
+}
+
+async function capture(args: string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { out: { type: 'string' }, region: { type: 'string' }, clusters: { type: 'string' } },
+    allowPositionals: false,
+  });
+  if (!values.out) throw new UsageError('capture needs --out DIR');
+  const region = regionOf(values.region, io);
+  const recording = new RecordingSource(liveSource(region, io));
+  const now = io.now();
+  const { usage } = await sample(recording, { clusterNames: clusterList(values.clusters), concurrency: 4, now });
+  const files = await writeSnapshot(values.out, recording, { region, capturedAt: now.toISOString() });
+  io.out(
+    `captured ${usage.clusters.length} cluster(s) of ${region} into ${values.out} (${files.length} files)\n` +
+      usage.failedClusters.map((f) => `  not captured: ${f.name}: ${f.problem.message}\n`).join(''),
+  );
+  return 0;
+}
+
+function maxPodsCommand(args: string[], io: CliIo): number {
+  const { values, positionals } = parseArgs({
+    args,
+    options: {
+      all: { type: 'boolean', default: false },
+      'prefix-delegation': { type: 'boolean', default: false },
+      'custom-networking': { type: 'boolean', default: false },
+      'no-cap': { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+    },
+    allowPositionals: true,
+  });
+  const known = knownInstanceTypes();
+  if (!values.all && positionals.length === 0) throw new UsageError('max-pods needs instance types, or --all');
+  const types = values.all ? [...known.keys()].sort() : positionals;
+  const opts: MaxPodsOptions = {
+    prefixDelegation: values['prefix-delegation'],
+    customNetworking: values['custom-networking'],
+    applyKubeletCap: !values['no-cap'],
+  };
+  const rows: {
+    instanceType: string;
+    maxPods: number;
+    eniMaxPods: number;
+    kubeletCap: number;
+    maxEnis: number;
+    ipv4PerEni: number;
+    podIpSlots: number;
+    nitro: boolean;
+  }[] = [];
+  const unknown: string[] = [];
+  for (const t of types) {
+    const info = known.get(t);
+    if (!info) {
+      unknown.push(t);
+      continue;
+    }
+    const cap = networkCapacityOf(info);
+    rows.push({
+      instanceType: t,
+      maxPods: maxPods(cap, opts),
+      eniMaxPods: eniMaxPods(cap),
+      kubeletCap: kubeletMaxPodsCap(cap),
+      maxEnis: cap.maxEnis,
+      ipv4PerEni: cap.ipv4PerEni,
+      podIpSlots: podIpSlots(cap, opts),
+      nitro: cap.nitro,
+    });
+  }
+  if (values.json) {
+    io.out(JSON.stringify({ options: opts, instanceTypes: rows, unknown }, null, 2) + '\n');
+  } else {
+    const mode = `${opts.prefixDelegation ? 'prefix delegation' : 'secondary IPs'}${opts.customNetworking ? ', custom networking' : ''}${opts.applyKubeletCap ? ', kubelet cap applied' : ', uncapped'}`;
+    io.out(`Max pods (${mode})\n`);
+    io.out(
+      table(
+        ['INSTANCE TYPE', 'MAX PODS', 'ENI-MAX-PODS', 'CAP', 'ENIS', 'IPV4/ENI', 'POD IP SLOTS', 'NITRO'],
+        rows.map((r) => [r.instanceType, r.maxPods, r.eniMaxPods, r.kubeletCap, r.maxEnis, r.ipv4PerEni, r.podIpSlots, r.nitro ? 'yes' : 'no']),
+        '',
+      ) + '\n',
+    );
+  }
+  for (const t of unknown) io.err(`unknown instance type: ${t} (not in the bundled DescribeInstanceTypes data)\n`);
+  return unknown.length > 0 ? 1 : 0;
+}
+
+/** Runs the CLI; returns the exit code. */
+export async function main(argv: string[], io: CliIo): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'report':
+        return await report(rest, io);
+      case 'capture':
+        return await capture(rest, io);
+      case 'max-pods':
+        return maxPodsCommand(rest, io);
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        io.out(USAGE);
+        return command === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } catch (err) {
+    const usage = err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    io.err(`eks-ip-responder: ${messageOf(err)}\n`);
+    if (usage) io.err(USAGE);
+    return usage ? 2 : 1;
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * Error classes. Each ends in `Error`, sets `name` and keeps `cause`, so logs and tests can
+ * tell them apart and nothing of the original AWS error is lost.
+ */
+
+/** A configuration value is missing or wrong. The message names every problem at once. */
+export class ConfigError extends Error {
+  constructor(
+    message: string,
+    readonly problems: string[],
+  ) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * An AWS call failed. The message names the operation and what it was about
+ * ("ec2:DescribeNetworkInterfaces for 3 subnets of cluster prod: AccessDenied: ...").
+ */
+export class AwsCallError extends Error {
+  constructor(
+    readonly operation: string,
+    readonly code: string | undefined,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'AwsCallError';
+  }
+}
+
+/** The AWS error name of an SDK error (`AccessDeniedException`, `UnauthorizedOperation`, ...), if any. */
+export function awsErrorCode(err: unknown): string | undefined {
+  if (err && typeof err === 'object') {
+    const e = err as { name?: unknown; Code?: unknown; code?: unknown };
+    if (typeof e.Code === 'string') return e.Code;
+    if (typeof e.code === 'string') return e.code;
+    if (typeof e.name === 'string' && e.name !== 'Error') return e.name;
+  }
+  return undefined;
+}
+
+/** The message of anything thrown, never `[object Object]`. */
+export function messageOf(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  if (typeof err === 'string') return err;
+  try {
+    return JSON.stringify(err);
+  } catch {
+    return String(err);
+  }
+}

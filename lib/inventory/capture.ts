@@ -1,0 +1,222 @@
+/**
+ * Capturing a snapshot: {@link RecordingSource} wraps any {@link InventorySource} (normally the
+ * live one), forwards every call and remembers the answers; {@link writeSnapshot} then writes them
+ * in the layout `snapshot.ts` reads, so that what the responder saw can be replayed and shared.
+ *
+ * A call that failed is not recorded, so the snapshot replays the failure the way the reader
+ * reports it: a cluster that was listed but could not be described is written to
+ * `eks/list-clusters.json` without a `describe-cluster.json`, which fails that cluster only.
+ */
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { EKS_NAME_PATTERN, snapshotPaths } from './snapshot';
+import type {
+  Addon,
+  Cluster,
+  Instance,
+  InstanceTypeInfo,
+  InventorySource,
+  NetworkInterface,
+  Nodegroup,
+  Subnet,
+} from './types';
+
+/** Everything a snapshot holds, in AWS shapes; what {@link writeSnapshotContents} writes. */
+export interface SnapshotContents {
+  meta: { region: string; capturedAt: string };
+  /** `eks/list-clusters.json`. */
+  clusterNames: string[];
+  /** One `describe-cluster.json` each, under the cluster's name. */
+  clusters: Cluster[];
+  /** By cluster name; an empty or missing entry writes no `nodegroups/` directory. */
+  nodegroups: Record<string, Nodegroup[]>;
+  /** By cluster name; `undefined` or missing writes no `addon-vpc-cni.json` (self-managed aws-node). */
+  addons: Record<string, Addon | undefined>;
+  subnets: Subnet[];
+  networkInterfaces: NetworkInterface[];
+  instances: Instance[];
+  /** `ec2/describe-instance-types.json`; when empty the file is not written (readers use the bundled data). */
+  instanceTypes: InstanceTypeInfo[];
+}
+
+function byId<T>(map: Map<string, T>, items: readonly T[], id: (item: T) => string | undefined): void {
+  for (const item of items) {
+    const key = id(item);
+    if (key !== undefined) map.set(key, item);
+  }
+}
+
+/**
+ * An {@link InventorySource} that forwards every call to `inner` and records the answers, deduped
+ * by resource id (a subnet asked for by two clusters is written once; the latest answer wins).
+ */
+export class RecordingSource implements InventorySource {
+  private listed?: string[];
+  private readonly clusters = new Map<string, Cluster>();
+  private readonly nodegroups = new Map<string, Nodegroup[]>();
+  private readonly addons = new Map<string, Addon | undefined>();
+  private readonly subnets = new Map<string, Subnet>();
+  private readonly enis = new Map<string, NetworkInterface>();
+  private readonly instances = new Map<string, Instance>();
+  private readonly instanceTypes = new Map<string, InstanceTypeInfo>();
+
+  constructor(private readonly inner: InventorySource) {}
+
+  get region(): string {
+    return this.inner.region;
+  }
+
+  async listClusters(): Promise<string[]> {
+    const names = await this.inner.listClusters();
+    this.listed = [...names];
+    return names;
+  }
+
+  async describeCluster(name: string): Promise<Cluster> {
+    const cluster = await this.inner.describeCluster(name);
+    this.clusters.set(name, cluster);
+    return cluster;
+  }
+
+  async describeNodegroups(clusterName: string): Promise<Nodegroup[]> {
+    const nodegroups = await this.inner.describeNodegroups(clusterName);
+    this.nodegroups.set(clusterName, [...nodegroups]);
+    return nodegroups;
+  }
+
+  async describeVpcCniAddon(clusterName: string): Promise<Addon | undefined> {
+    const addon = await this.inner.describeVpcCniAddon(clusterName);
+    this.addons.set(clusterName, addon);
+    return addon;
+  }
+
+  async describeSubnetsById(subnetIds: string[]): Promise<Subnet[]> {
+    const subnets = await this.inner.describeSubnetsById(subnetIds);
+    byId(this.subnets, subnets, (s) => s.SubnetId);
+    return subnets;
+  }
+
+  async describeSubnetsByTagKey(vpcId: string, tagKey: string): Promise<Subnet[]> {
+    const subnets = await this.inner.describeSubnetsByTagKey(vpcId, tagKey);
+    byId(this.subnets, subnets, (s) => s.SubnetId);
+    return subnets;
+  }
+
+  async describeNetworkInterfaces(subnetIds: string[]): Promise<NetworkInterface[]> {
+    const enis = await this.inner.describeNetworkInterfaces(subnetIds);
+    byId(this.enis, enis, (e) => e.NetworkInterfaceId);
+    return enis;
+  }
+
+  async describeClusterInstances(clusterName: string): Promise<Instance[]> {
+    const instances = await this.inner.describeClusterInstances(clusterName);
+    byId(this.instances, instances, (i) => i.InstanceId);
+    return instances;
+  }
+
+  async describeInstanceTypes(instanceTypes: string[]): Promise<{ found: InstanceTypeInfo[]; unknown: string[] }> {
+    const answer = await this.inner.describeInstanceTypes(instanceTypes);
+    byId(this.instanceTypes, answer.found, (t) => t.InstanceType);
+    return answer;
+  }
+
+  /**
+   * What was recorded, as snapshot contents. The cluster list is what ListClusters answered, or,
+   * if it was never called, the clusters that were described.
+   */
+  contents(meta: SnapshotContents['meta']): SnapshotContents {
+    return {
+      meta,
+      clusterNames: this.listed ?? [...this.clusters.keys()],
+      clusters: [...this.clusters.values()],
+      nodegroups: Object.fromEntries(this.nodegroups),
+      addons: Object.fromEntries(this.addons),
+      subnets: [...this.subnets.values()],
+      networkInterfaces: [...this.enis.values()],
+      instances: [...this.instances.values()],
+      instanceTypes: [...this.instanceTypes.values()],
+    };
+  }
+}
+
+/**
+ * Writes `contents` in the snapshot layout (see `snapshot.ts`), pretty-printed with two spaces;
+ * `Date`s become ISO strings (`JSON.stringify`). The directory is created if needed and must be
+ * empty: files of an older capture (a nodegroup since deleted) would otherwise be read back as
+ * current. Each file is written to a temporary name and renamed, so a reader never sees half a file.
+ *
+ * @returns the files written, relative to `dir`, in the order written.
+ */
+export async function writeSnapshotContents(dir: string, contents: SnapshotContents): Promise<string[]> {
+  await fs.mkdir(dir, { recursive: true });
+  const existing = await fs.readdir(dir);
+  if (existing.length > 0) {
+    throw new Error(`writing snapshot, ${dir} is not empty (${existing.slice(0, 3).join(', ')}...): choose a new directory`);
+  }
+  const checkName = (kind: string, name: string | undefined): string => {
+    if (name === undefined || !EKS_NAME_PATTERN.test(name)) {
+      throw new Error(`writing snapshot, ${kind} name ${JSON.stringify(name)} cannot be used as a file name`);
+    }
+    return name;
+  };
+
+  const files: Array<[string, unknown]> = [
+    [snapshotPaths.meta, contents.meta],
+    [snapshotPaths.listClusters, { clusters: contents.clusterNames }],
+  ];
+  for (const cluster of contents.clusters) {
+    const name = checkName('cluster', cluster.name);
+    files.push([snapshotPaths.describeCluster(name), { cluster }]);
+  }
+  for (const [clusterName, nodegroups] of Object.entries(contents.nodegroups)) {
+    checkName('cluster', clusterName);
+    for (const nodegroup of nodegroups) {
+      files.push([snapshotPaths.nodegroup(clusterName, checkName('nodegroup', nodegroup.nodegroupName)), { nodegroup }]);
+    }
+  }
+  for (const [clusterName, addon] of Object.entries(contents.addons)) {
+    if (addon !== undefined) files.push([snapshotPaths.vpcCniAddon(checkName('cluster', clusterName)), { addon }]);
+  }
+  const unique = <T>(items: readonly T[], id: (item: T) => string | undefined): T[] => {
+    const map = new Map<string, T>();
+    byId(map, items, id);
+    return [...map.values()];
+  };
+  files.push([snapshotPaths.subnets, { Subnets: unique(contents.subnets, (s) => s.SubnetId) }]);
+  files.push([
+    snapshotPaths.networkInterfaces,
+    { NetworkInterfaces: unique(contents.networkInterfaces, (e) => e.NetworkInterfaceId) },
+  ]);
+  // The reservation an instance came in is not part of the inventory; one reservation holds them all.
+  files.push([
+    snapshotPaths.instances,
+    { Reservations: [{ Instances: unique(contents.instances, (i) => i.InstanceId) }] },
+  ]);
+  if (contents.instanceTypes.length > 0) {
+    files.push([snapshotPaths.instanceTypes, { InstanceTypes: unique(contents.instanceTypes, (t) => t.InstanceType) }]);
+  }
+
+  const written: string[] = [];
+  for (const [file, body] of files) {
+    const target = path.join(dir, ...file.split('/'));
+    await fs.mkdir(path.dirname(target), { recursive: true });
+    const tmp = `${target}.${process.pid}.tmp`;
+    await fs.writeFile(tmp, `${JSON.stringify(body, null, 2)}\n`, 'utf8');
+    await fs.rename(tmp, target);
+    written.push(file);
+  }
+  return written;
+}
+
+/**
+ * Writes what `recording` saw to `dir` in the snapshot layout.
+ *
+ * @returns the files written, relative to `dir`.
+ */
+export async function writeSnapshot(
+  dir: string,
+  recording: RecordingSource,
+  meta: { region: string; capturedAt: string },
+): Promise<string[]> {
+  return writeSnapshotContents(dir, recording.contents(meta));
+}

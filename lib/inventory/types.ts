@@ -1,0 +1,113 @@
+/**
+ * The inventory: plain data in the AWS APIs' own shapes, one entry per cluster.
+ *
+ * Both sources fill it the same way (see `collect.ts`): the live account through the
+ * adapters in `lib/aws/`, and a snapshot directory of JSON files shaped like the AWS CLI's
+ * output (`lib/inventory/snapshot.ts`). Everything downstream (measure, report, publish) reads
+ * only this.
+ */
+import type { Addon, Cluster, Nodegroup } from '@aws-sdk/client-eks';
+import type { Instance, InstanceTypeInfo, NetworkInterface, Subnet } from '@aws-sdk/client-ec2';
+
+export type { Addon, Cluster, Nodegroup, Instance, InstanceTypeInfo, NetworkInterface, Subnet };
+
+/** Why a subnet is part of a cluster's inventory. A subnet may have several roles. */
+export type SubnetRole =
+  /** In the cluster's `resourcesVpcConfig.subnetIds`: EKS places control-plane ENIs here. */
+  | 'cluster'
+  /** In a managed nodegroup's `subnets`, or the subnet of a node that belongs to the cluster. */
+  | 'node'
+  /** Tagged `kubernetes.io/role/cni` in the cluster's VPC: the VPC CNI (1.18+) may place pod ENIs here. */
+  | 'cni-discovery';
+
+/** How the VPC CNI is installed on the cluster. */
+export type CniInstall =
+  /** The managed `vpc-cni` add-on; `configurationValues` is its parsed JSON document (`{}` when unset). */
+  | { kind: 'managed'; addon: Addon; configurationValues: Record<string, unknown> }
+  /** DescribeAddon answered ResourceNotFoundException: aws-node is self-managed, its env is not visible to the AWS API. */
+  | { kind: 'self-managed' }
+  /** The add-on could not be read (AccessDenied, a malformed configurationValues document, ...). */
+  | { kind: 'unknown'; reason: string };
+
+/**
+ * Something the collector could not see. A cluster with problems is still reported, but
+ * nothing downstream may act on it (the data is incomplete).
+ */
+export interface CollectionProblem {
+  /** The AWS operation or snapshot file that failed, e.g. `ec2:DescribeNetworkInterfaces` or `eks/clusters/prod/addon-vpc-cni.json`. */
+  source: string;
+  /** What went wrong, in words that name the resource. */
+  message: string;
+  /** The AWS error name when there is one (AccessDeniedException, UnauthorizedOperation, ...). */
+  code?: string;
+}
+
+/** Everything known about one cluster. */
+export interface ClusterInventory {
+  /** The cluster name (also `cluster.name`). */
+  name: string;
+  cluster: Cluster;
+  nodegroups: Nodegroup[];
+  cni: CniInstall;
+  /** The subnets that matter to this cluster, keyed by SubnetId in `subnetRoles`. */
+  subnets: Subnet[];
+  subnetRoles: Record<string, SubnetRole[]>;
+  /** Every ENI in `subnets`, whoever owns it. */
+  networkInterfaces: NetworkInterface[];
+  /** Running or pending EC2 instances that are nodes of this cluster (tagged `kubernetes.io/cluster/<name>`). */
+  instances: Instance[];
+  /** What could not be collected. Empty when the data is complete. */
+  problems: CollectionProblem[];
+}
+
+/** A cluster that could not be sampled at all. */
+export interface FailedCluster {
+  name: string;
+  problem: CollectionProblem;
+}
+
+/** One sample of an account and region. */
+export interface Inventory {
+  region: string;
+  /** ISO-8601 time the sample was taken. */
+  collectedAt: string;
+  clusters: ClusterInventory[];
+  failedClusters: FailedCluster[];
+  /** Network limits of every instance type seen, keyed by instance type name. */
+  instanceTypes: Record<string, InstanceTypeInfo>;
+  /** Instance types that DescribeInstanceTypes (or the snapshot) did not know. */
+  unknownInstanceTypes: string[];
+}
+
+/**
+ * Where inventory data comes from: the live account (`lib/aws/`) or a snapshot
+ * (`lib/inventory/snapshot.ts`). Each method is one logical AWS read, already paginated;
+ * the number of underlying calls grows with result pages, never per node or per ENI.
+ */
+export interface InventorySource {
+  /** The region the data belongs to. */
+  readonly region: string;
+  /** EKS ListClusters, every page. */
+  listClusters(): Promise<string[]>;
+  /** EKS DescribeCluster. */
+  describeCluster(name: string): Promise<Cluster>;
+  /** EKS ListNodegroups then DescribeNodegroup for each. */
+  describeNodegroups(clusterName: string): Promise<Nodegroup[]>;
+  /** EKS DescribeAddon for `vpc-cni`; `undefined` when the add-on is not installed (ResourceNotFoundException). */
+  describeVpcCniAddon(clusterName: string): Promise<Addon | undefined>;
+  /** EC2 DescribeSubnets by id. Unknown ids are left out of the answer, not thrown. */
+  describeSubnetsById(subnetIds: string[]): Promise<Subnet[]>;
+  /** EC2 DescribeSubnets in a VPC with a tag key (CNI subnet discovery). */
+  describeSubnetsByTagKey(vpcId: string, tagKey: string): Promise<Subnet[]>;
+  /** EC2 DescribeNetworkInterfaces in these subnets. */
+  describeNetworkInterfaces(subnetIds: string[]): Promise<NetworkInterface[]>;
+  /**
+   * EC2 DescribeInstances, pending or running, tagged `kubernetes.io/cluster/<clusterName>`:
+   * the tag that managed nodegroups, Karpenter and self-managed node templates all put on
+   * nodes. Each Instance carries its NetworkInterfaces, so the subnets of every node ENI are
+   * known before the ENIs themselves are described.
+   */
+  describeClusterInstances(clusterName: string): Promise<Instance[]>;
+  /** EC2 DescribeInstanceTypes; types the API does not know are returned in `unknown`. */
+  describeInstanceTypes(instanceTypes: string[]): Promise<{ found: InstanceTypeInfo[]; unknown: string[] }>;
+}

@@ -1,0 +1,393 @@
+/**
+ * Measure: from an inventory to usage per subnet, node, nodegroup and cluster. Pure: no AWS,
+ * no environment, no clock (the time is the inventory's).
+ */
+import type { Instance, InstanceTypeInfo, NetworkInterface, Subnet } from '@aws-sdk/client-ec2';
+import {
+  InstanceTypeDataError,
+  maxPods,
+  networkCapacityOf,
+  podIpSlots,
+  type NetworkCapacity,
+} from '../capacity/instance-type';
+import type { ClusterInventory, CollectionProblem, Inventory, SubnetRole } from '../inventory/types';
+import { readCniSettings, type CniSettings } from './cni-settings';
+import { classifyEni, eniAddressCount, HOLDERS, IPS_PER_PREFIX, type Holder } from './eni';
+import type {
+  ClusterUsage,
+  ControlPlaneUsage,
+  NodegroupUsage,
+  NodeUsage,
+  SubnetUsage,
+  Usage,
+} from './types';
+
+/**
+ * EKS needs at least 6 free addresses in each cluster subnet for its control-plane ENIs and
+ * recommends 16 (EKS user guide, "View Amazon EKS networking requirements for VPC and subnets":
+ * https://docs.aws.amazon.com/eks/latest/userguide/network-reqs.html).
+ */
+export const EKS_CONTROL_PLANE_MIN_FREE_IPS = 6;
+export const EKS_CONTROL_PLANE_RECOMMENDED_FREE_IPS = 16;
+
+/**
+ * Usable addresses of a subnet: AWS reserves the first four and the last address of every
+ * subnet CIDR block (VPC user guide, "Subnet CIDR blocks"), so a /24 has 251.
+ * @throws Error when the CIDR is not an IPv4 CIDR.
+ */
+export function usableAddresses(cidrBlock: string): number {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidrBlock.trim());
+  const prefix = m ? Number(m[5]) : NaN;
+  const octetsValid = m !== null && [m[1], m[2], m[3], m[4]].every((o) => Number(o) <= 255);
+  if (!m || !octetsValid || !(prefix >= 0 && prefix <= 32)) throw new Error(`"${cidrBlock}" is not an IPv4 CIDR block`);
+  return Math.max(0, 2 ** (32 - prefix) - 5);
+}
+
+const emptyHeld = (): Record<Holder, number> =>
+  Object.fromEntries(HOLDERS.map((h) => [h, 0])) as Record<Holder, number>;
+
+function tag(tags: { Key?: string; Value?: string }[] | undefined, key: string): string | undefined {
+  return tags?.find((t) => t.Key === key)?.Value;
+}
+
+/** The nodegroup label of a node, from the tags EKS, Karpenter and Auto Scaling put on instances. */
+export function nodegroupOf(instance: Instance): { name: string; kind: NodegroupUsage['kind'] } {
+  const managed = tag(instance.Tags, 'eks:nodegroup-name');
+  if (managed) return { name: managed, kind: 'managed' };
+  const pool = tag(instance.Tags, 'karpenter.sh/nodepool') ?? tag(instance.Tags, 'karpenter.sh/provisioner-name');
+  if (pool) return { name: `karpenter:${pool}`, kind: 'karpenter' };
+  const asg = tag(instance.Tags, 'aws:autoscaling:groupName');
+  if (asg) return { name: `asg:${asg}`, kind: 'self-managed' };
+  return { name: 'self-managed', kind: 'self-managed' };
+}
+
+interface SubnetAccumulator {
+  held: Record<Holder, number>;
+  others: Map<string, { enis: number; ips: number }>;
+  controlPlaneClusters: Set<string>;
+  enis: number;
+}
+
+interface NodeAccumulator {
+  enis: number;
+  secondaryIps: number;
+  prefixes: number;
+}
+
+/** Measures one subnet from its accumulated holders. */
+function measureSubnet(subnet: Subnet, roles: SubnetRole[], acc: SubnetAccumulator): SubnetUsage {
+  const cidrBlock = subnet.CidrBlock ?? '';
+  const usable = usableAddresses(cidrBlock);
+  const available = subnet.AvailableIpAddressCount ?? 0;
+  const used = Math.max(0, usable - available);
+  const held = { ...acc.held };
+  const visible = HOLDERS.reduce((sum, h) => sum + held[h], 0);
+  held.Unaccounted = Math.max(0, used - visible);
+  return {
+    subnetId: subnet.SubnetId ?? '',
+    vpcId: subnet.VpcId ?? '',
+    availabilityZone: subnet.AvailabilityZone ?? '',
+    cidrBlock,
+    roles,
+    usable,
+    available,
+    used,
+    utilization: usable > 0 ? used / usable : 0,
+    held,
+    others: [...acc.others.entries()]
+      .map(([label, v]) => ({ label, ...v }))
+      .sort((a, b) => b.ips - a.ips || a.label.localeCompare(b.label)),
+    controlPlaneClusters: [...acc.controlPlaneClusters].sort(),
+    enis: acc.enis,
+    overcounted: Math.max(0, visible - used),
+  };
+}
+
+/** Measures one node against its instance type. */
+function measureNode(
+  instance: Instance,
+  acc: NodeAccumulator,
+  capacity: NetworkCapacity | undefined,
+  cni: CniSettings,
+): NodeUsage {
+  const group = nodegroupOf(instance);
+  // What the node does decides its mode: a node launched before prefix delegation was turned on
+  // keeps its secondary IPs (and its kubelet max pods). The add-on setting decides only for a
+  // node that holds no pod addresses yet.
+  const mode: NodeUsage['mode'] =
+    acc.prefixes > 0 ? 'prefix' : acc.secondaryIps > 0 ? 'secondary-ip' : cni.prefixDelegation === true ? 'prefix' : 'secondary-ip';
+  const podIps = acc.secondaryIps + acc.prefixes * IPS_PER_PREFIX;
+  const node: NodeUsage = {
+    instanceId: instance.InstanceId ?? '',
+    instanceType: instance.InstanceType ?? 'unknown',
+    nodegroup: group.name,
+    subnetId: instance.SubnetId,
+    availabilityZone: instance.Placement?.AvailabilityZone,
+    mode,
+    enis: acc.enis,
+    secondaryIps: acc.secondaryIps,
+    prefixes: acc.prefixes,
+    podIps,
+    atEniLimit: false,
+    atIpLimit: false,
+  };
+  if (capacity) {
+    const opts = { prefixDelegation: mode === 'prefix', customNetworking: cni.customNetworking === true };
+    const slots = podIpSlots(capacity, opts);
+    node.limits = {
+      maxEnis: capacity.maxEnis,
+      ipv4PerEni: capacity.ipv4PerEni,
+      podIpSlots: slots,
+      maxPods: maxPods(capacity, { ...opts, applyKubeletCap: true }),
+      maxPodsUncapped: maxPods(capacity, opts),
+    };
+    node.atEniLimit = acc.enis >= capacity.maxEnis;
+    node.atIpLimit = node.atEniLimit && podIps >= slots;
+  }
+  return node;
+}
+
+/** Rolls nodes up into nodegroups; managed nodegroups without nodes are kept. */
+function measureNodegroups(inv: ClusterInventory, nodes: NodeUsage[], instancesById: Map<string, Instance>): NodegroupUsage[] {
+  const groups = new Map<string, NodegroupUsage>();
+  for (const ng of inv.nodegroups) {
+    const name = ng.nodegroupName ?? '';
+    groups.set(name, {
+      name,
+      kind: 'managed',
+      instanceTypes: [...(ng.instanceTypes ?? [])],
+      status: ng.status,
+      subnetIds: [...(ng.subnets ?? [])],
+      desiredSize: ng.scalingConfig?.desiredSize,
+      nodes: 0,
+      enis: 0,
+      maxEnis: 0,
+      podIps: 0,
+      podIpSlots: 0,
+      podCapacity: 0,
+      nodesAtEniLimit: 0,
+      nodesAtIpLimit: 0,
+      nodesOfUnknownType: 0,
+    });
+  }
+  for (const node of nodes) {
+    let g = groups.get(node.nodegroup);
+    if (!g) {
+      const instance = instancesById.get(node.instanceId);
+      g = {
+        name: node.nodegroup,
+        kind: instance ? nodegroupOf(instance).kind : 'self-managed',
+        instanceTypes: [],
+        subnetIds: [],
+        nodes: 0,
+        enis: 0,
+        maxEnis: 0,
+        podIps: 0,
+        podIpSlots: 0,
+        podCapacity: 0,
+        nodesAtEniLimit: 0,
+        nodesAtIpLimit: 0,
+        nodesOfUnknownType: 0,
+      };
+      groups.set(node.nodegroup, g);
+    }
+    g.nodes++;
+    g.enis += node.enis;
+    g.podIps += node.podIps;
+    if (!g.instanceTypes.includes(node.instanceType)) g.instanceTypes.push(node.instanceType);
+    if (node.subnetId && !g.subnetIds.includes(node.subnetId)) g.subnetIds.push(node.subnetId);
+    if (node.limits) {
+      g.maxEnis += node.limits.maxEnis;
+      g.podIpSlots += node.limits.podIpSlots;
+      g.podCapacity += node.limits.maxPods;
+    } else {
+      g.nodesOfUnknownType++;
+    }
+    if (node.atEniLimit) g.nodesAtEniLimit++;
+    if (node.atIpLimit) g.nodesAtIpLimit++;
+  }
+  return [...groups.values()].sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** Control-plane subnets against EKS's free-address requirements. */
+export function measureControlPlane(subnets: SubnetUsage[]): ControlPlaneUsage {
+  const cluster = subnets.filter((s) => s.roles.includes('cluster'));
+  const azs = new Set(
+    cluster.filter((s) => s.available >= EKS_CONTROL_PLANE_MIN_FREE_IPS).map((s) => s.availabilityZone),
+  );
+  const minAvailable = cluster.length > 0 ? Math.min(...cluster.map((s) => s.available)) : 0;
+  return {
+    subnetIds: cluster.map((s) => s.subnetId),
+    minAvailable,
+    azsWithMinimum: azs.size,
+    meetsMinimum: cluster.length > 0 && minAvailable >= EKS_CONTROL_PLANE_MIN_FREE_IPS,
+    meetsRecommended: cluster.length > 0 && minAvailable >= EKS_CONTROL_PLANE_RECOMMENDED_FREE_IPS,
+    upgradeReady: azs.size >= 2,
+  };
+}
+
+/** Measures one cluster. Problems found while measuring are added to the collector's. */
+export function measureCluster(inv: ClusterInventory, instanceTypes: Record<string, InstanceTypeInfo>): ClusterUsage {
+  const problems: CollectionProblem[] = [...inv.problems];
+  const cni = readCniSettings(inv.cni);
+  if (cni.invalid.length > 0) {
+    problems.push({
+      source: 'eks:DescribeAddon vpc-cni configurationValues',
+      message: `cluster ${inv.name}: the vpc-cni add-on's configuration has values the CNI does not accept: ${cni.invalid.join(', ')}`,
+    });
+  }
+
+  const instancesById = new Map<string, Instance>();
+  for (const i of inv.instances) if (i.InstanceId) instancesById.set(i.InstanceId, i);
+  const isNode = (id: string): boolean => instancesById.has(id);
+
+  const subnetAcc = new Map<string, SubnetAccumulator>();
+  for (const s of inv.subnets) {
+    if (s.SubnetId) {
+      subnetAcc.set(s.SubnetId, { held: emptyHeld(), others: new Map(), controlPlaneClusters: new Set(), enis: 0 });
+    }
+  }
+  const nodeAcc = new Map<string, NodeAccumulator>();
+  for (const id of instancesById.keys()) nodeAcc.set(id, { enis: 0, secondaryIps: 0, prefixes: 0 });
+
+  const strays = new Map<string, number>();
+  for (const eni of inv.networkInterfaces) {
+    measureEni(eni, isNode, subnetAcc, nodeAcc, strays);
+  }
+  for (const [subnetId, count] of strays) {
+    problems.push({
+      source: 'ec2:DescribeNetworkInterfaces',
+      message: `cluster ${inv.name}: ${count} ENI(s) in subnet ${subnetId}, which is not one of the cluster's subnets (or DescribeSubnets did not return it); they are left out of the subnet figures`,
+    });
+  }
+
+  const subnets: SubnetUsage[] = [];
+  for (const s of inv.subnets) {
+    const id = s.SubnetId ?? '';
+    const acc = subnetAcc.get(id);
+    if (!acc) continue;
+    try {
+      subnets.push(measureSubnet(s, inv.subnetRoles[id] ?? [], acc));
+    } catch (err) {
+      problems.push({ source: 'ec2:DescribeSubnets', message: `cluster ${inv.name}: subnet ${id}: ${(err as Error).message}` });
+    }
+  }
+  subnets.sort((a, b) => a.availabilityZone.localeCompare(b.availabilityZone) || a.subnetId.localeCompare(b.subnetId));
+
+  const capacities = new Map<string, NetworkCapacity | undefined>();
+  const capacityOf = (type: string): NetworkCapacity | undefined => {
+    if (!capacities.has(type)) {
+      const info = instanceTypes[type];
+      let cap: NetworkCapacity | undefined;
+      if (info) {
+        try {
+          cap = networkCapacityOf(info);
+        } catch (err) {
+          if (!(err instanceof InstanceTypeDataError)) throw err;
+          problems.push({ source: 'ec2:DescribeInstanceTypes', message: `cluster ${inv.name}: ${err.message}` });
+        }
+      } else {
+        problems.push({
+          source: 'ec2:DescribeInstanceTypes',
+          message: `cluster ${inv.name}: instance type ${type} is unknown to DescribeInstanceTypes; its nodes' limits and max pods are not measured`,
+        });
+      }
+      capacities.set(type, cap);
+    }
+    return capacities.get(type);
+  };
+
+  const nodes: NodeUsage[] = [];
+  for (const [id, instance] of instancesById) {
+    const acc = nodeAcc.get(id) ?? { enis: 0, secondaryIps: 0, prefixes: 0 };
+    nodes.push(measureNode(instance, acc, capacityOf(instance.InstanceType ?? 'unknown'), cni));
+  }
+  nodes.sort((a, b) => a.nodegroup.localeCompare(b.nodegroup) || a.instanceId.localeCompare(b.instanceId));
+
+  const nodegroups = measureNodegroups(inv, nodes, instancesById);
+  const podSubnets = subnets.filter((s) => s.roles.includes('node') || s.roles.includes('cni-discovery'));
+  const install = inv.cni.kind;
+  return {
+    name: inv.name,
+    vpcId: inv.cluster.resourcesVpcConfig?.vpcId,
+    version: inv.cluster.version,
+    cni: { ...cni, install },
+    subnets,
+    nodes,
+    nodegroups,
+    controlPlane: measureControlPlane(subnets),
+    totals: {
+      availableIps: podSubnets.reduce((sum, s) => sum + s.available, 0),
+      minSubnetAvailable: podSubnets.length > 0 ? Math.min(...podSubnets.map((s) => s.available)) : undefined,
+      nodes: nodes.length,
+      podCapacity: nodes.reduce((sum, n) => sum + (n.limits?.maxPods ?? 0), 0),
+      podIps: nodes.reduce((sum, n) => sum + n.podIps, 0),
+      nodesAtEniLimit: nodes.filter((n) => n.atEniLimit).length,
+      nodesAtIpLimit: nodes.filter((n) => n.atIpLimit).length,
+    },
+    complete: problems.length === 0,
+    problems,
+  };
+}
+
+/** Adds one ENI's addresses to its subnet's holders and, for a node's ENI, to the node. */
+function measureEni(
+  eni: NetworkInterface,
+  isNode: (instanceId: string) => boolean,
+  subnetAcc: Map<string, SubnetAccumulator>,
+  nodeAcc: Map<string, NodeAccumulator>,
+  strays: Map<string, number>,
+): void {
+  const kind = classifyEni(eni, isNode);
+  const { primary, secondary, prefixes } = eniAddressCount(eni);
+  if (kind.kind === 'node') {
+    const node = nodeAcc.get(kind.instanceId);
+    // Limits are per network card; the CNI uses the default card (index 0) only.
+    if (node && (eni.Attachment?.NetworkCardIndex ?? 0) === 0) {
+      node.enis++;
+      node.secondaryIps += secondary;
+      node.prefixes += prefixes;
+    }
+  }
+  const subnetId = eni.SubnetId ?? '';
+  const acc = subnetAcc.get(subnetId);
+  if (!acc) {
+    strays.set(subnetId, (strays.get(subnetId) ?? 0) + 1);
+    return;
+  }
+  acc.enis++;
+  switch (kind.kind) {
+    case 'node':
+      acc.held.NodePrimary += primary;
+      acc.held.CniSecondary += secondary;
+      acc.held.CniPrefix += prefixes * IPS_PER_PREFIX;
+      break;
+    case 'pod':
+      acc.held.CniSecondary += primary + secondary;
+      break;
+    case 'control-plane':
+      acc.held.ControlPlane += primary + secondary + prefixes * IPS_PER_PREFIX;
+      acc.controlPlaneClusters.add(kind.cluster);
+      break;
+    case 'other': {
+      const ips = primary + secondary + prefixes * IPS_PER_PREFIX;
+      acc.held.Other += ips;
+      const o = acc.others.get(kind.label) ?? { enis: 0, ips: 0 };
+      o.enis++;
+      o.ips += ips;
+      acc.others.set(kind.label, o);
+      break;
+    }
+  }
+}
+
+/** Measures every cluster of an inventory. */
+export function measure(inv: Inventory): Usage {
+  return {
+    region: inv.region,
+    collectedAt: inv.collectedAt,
+    clusters: inv.clusters.map((c) => measureCluster(c, inv.instanceTypes)),
+    failedClusters: inv.failedClusters,
+    unknownInstanceTypes: inv.unknownInstanceTypes,
+  };
+}

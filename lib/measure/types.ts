@@ -1,0 +1,138 @@
+/** The measured usage of an inventory: what `measure` returns and everything after it reads. */
+import type { CollectionProblem, FailedCluster, SubnetRole } from '../inventory/types';
+import type { CniSettings } from './cni-settings';
+import type { Holder } from './eni';
+
+/** One subnet: how many addresses it has, and who holds them. */
+export interface SubnetUsage {
+  subnetId: string;
+  vpcId: string;
+  availabilityZone: string;
+  cidrBlock: string;
+  roles: SubnetRole[];
+  /** 2^(32 − prefix length) − 5: AWS reserves the first four and the last address of every subnet. */
+  usable: number;
+  /** AvailableIpAddressCount, as EC2 reports it. */
+  available: number;
+  /** usable − available. */
+  used: number;
+  /** used / usable, 0..1. */
+  utilization: number;
+  /** Addresses by holder; `Unaccounted` = used − what the visible ENIs hold (never below 0). */
+  held: Record<Holder, number>;
+  /** What the `Other` addresses are, grouped by kind, largest first. */
+  others: { label: string; enis: number; ips: number }[];
+  /** Control-plane ENIs here, by the cluster their description names. */
+  controlPlaneClusters: string[];
+  enis: number;
+  /**
+   * The visible ENIs hold more than EC2 says is used: the ENI list and the subnet were read at
+   * different moments (addresses were allocated in between). Unaccounted is then 0.
+   */
+  overcounted: number;
+}
+
+/** One node: its ENIs and addresses against its instance type's limits. */
+export interface NodeUsage {
+  instanceId: string;
+  instanceType: string;
+  /** Nodegroup label: the managed nodegroup name, `karpenter:<nodepool>`, `asg:<name>` or `self-managed`. */
+  nodegroup: string;
+  subnetId?: string;
+  availabilityZone?: string;
+  /**
+   * 'prefix' when the node's ENIs carry /28 prefixes; 'secondary-ip' when they carry secondary
+   * IPs; for a node with neither, what the add-on is set to.
+   */
+  mode: 'secondary-ip' | 'prefix';
+  /** ENIs attached on the default network card. */
+  enis: number;
+  secondaryIps: number;
+  prefixes: number;
+  /** Pod addresses the node has taken from its subnets: secondary IPs + 16 per prefix. */
+  podIps: number;
+  /** Undefined when the instance type is unknown. */
+  limits?: {
+    maxEnis: number;
+    ipv4PerEni: number;
+    /** Pod addresses the node could hold with every ENI attached, in its mode. */
+    podIpSlots: number;
+    /** Max pods by the EKS max-pods calculator for its mode (kubelet cap applied). */
+    maxPods: number;
+    /** Max pods uncapped in its mode (eni-max-pods in secondary-IP mode). */
+    maxPodsUncapped: number;
+  };
+  /** Every ENI slot on the default card is used. */
+  atEniLimit: boolean;
+  /** Every ENI slot is used and every address slot on them is taken: the node can get no more pod IPs. */
+  atIpLimit: boolean;
+}
+
+export interface NodegroupUsage {
+  name: string;
+  kind: 'managed' | 'karpenter' | 'self-managed';
+  /** Instance types the nodegroup declares (managed) or its nodes run. */
+  instanceTypes: string[];
+  status?: string;
+  /** Subnets the nodegroup declares (managed) or its nodes are in. */
+  subnetIds: string[];
+  desiredSize?: number;
+  nodes: number;
+  enis: number;
+  maxEnis: number;
+  podIps: number;
+  podIpSlots: number;
+  /** Sum of the nodes' max pods. */
+  podCapacity: number;
+  nodesAtEniLimit: number;
+  nodesAtIpLimit: number;
+  /** Nodes of a type whose limits are unknown: their capacity is not in the sums. */
+  nodesOfUnknownType: number;
+}
+
+export interface ControlPlaneUsage {
+  subnetIds: string[];
+  /** Least free addresses in any cluster subnet. */
+  minAvailable: number;
+  /** Distinct AZs with a cluster subnet at or above EKS's minimum of free addresses. */
+  azsWithMinimum: number;
+  /** At least 6 free in every cluster subnet. */
+  meetsMinimum: boolean;
+  /** At least 16 free in every cluster subnet. */
+  meetsRecommended: boolean;
+  /** Free addresses in two AZs, which a version upgrade needs. */
+  upgradeReady: boolean;
+}
+
+export interface ClusterUsage {
+  name: string;
+  vpcId?: string;
+  version?: string;
+  cni: CniSettings & { install: 'managed' | 'self-managed' | 'unknown' };
+  subnets: SubnetUsage[];
+  nodes: NodeUsage[];
+  nodegroups: NodegroupUsage[];
+  controlPlane: ControlPlaneUsage;
+  totals: {
+    /** Free addresses in the subnets nodes and pods use (node and CNI-discovery subnets). */
+    availableIps: number;
+    /** Least free addresses in any node or CNI-discovery subnet; undefined without such subnets. */
+    minSubnetAvailable?: number;
+    nodes: number;
+    podCapacity: number;
+    podIps: number;
+    nodesAtEniLimit: number;
+    nodesAtIpLimit: number;
+  };
+  /** False when anything was not collected or not understood: nothing may act on this cluster. */
+  complete: boolean;
+  problems: CollectionProblem[];
+}
+
+export interface Usage {
+  region: string;
+  collectedAt: string;
+  clusters: ClusterUsage[];
+  failedClusters: FailedCluster[];
+  unknownInstanceTypes: string[];
+}

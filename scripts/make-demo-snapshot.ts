@@ -1,0 +1,174 @@
+/**
+ * Writes `events/demo-snapshot/`, the snapshot that ships with the project and that `npm start`
+ * reports on, from the synthetic-account generator with a fixed seed and a hand-set scenario.
+ *
+ *   npx tsx scripts/make-demo-snapshot.ts [dir]
+ *
+ * The scenario, region eu-west-1, 32 nodes:
+ * - `payments-prod`, EKS 1.31, managed vpc-cni v1.19.2 with WARM_IP_TARGET=5 / MINIMUM_IP_TARGET=10
+ *   (secondary IPs). Its private /24 in eu-west-1a is down to 7 free addresses; a /19 on the
+ *   100.64.0.0/16 secondary CIDR in the same AZ is tagged `kubernetes.io/role/cni` and unused
+ *   (the relief CNI subnet discovery would use); its /23 in eu-west-1b shows 12 addresses held
+ *   by ENIs this account cannot see (the VPC is shared through RAM). Two m5.large nodes are at
+ *   their ENI limit with every IP in use. A NAT gateway, two ALB ENIs, VPC endpoints and Lambda
+ *   ENIs share its subnets with the nodes and the EKS control-plane ENIs.
+ * - `batch-dev`, EKS 1.30, managed vpc-cni v1.18.6 with ENABLE_PREFIX_DELEGATION=true /
+ *   WARM_PREFIX_TARGET=1: its r6i and spot m5 nodes hold /28 prefixes; a t3.medium nodegroup
+ *   launched before prefix delegation was turned on still uses secondary IPs, one node at its limit.
+ *
+ * Every number is consistent: each subnet's AvailableIpAddressCount is its usable addresses
+ * (2^(32 − prefix) − 5) minus what its ENIs hold (IPs + 16 per /28), minus the 12 invisible
+ * addresses in the one shared subnet. `test/inventory/snapshot.test.ts` checks it.
+ */
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import {
+  buildAccount,
+  writeSyntheticSnapshot,
+  type AccountSpec,
+  type SyntheticAccount,
+} from '../test/support/synthetic-account';
+
+/** The demo scenario. Change it here, run the script, and commit the regenerated files. */
+export const demoSpec: AccountSpec = {
+  seed: 20261126,
+  region: 'eu-west-1',
+  accountId: '111122223333',
+  capturedAt: '2026-11-26T10:00:00Z',
+  enisPerNode: 2,
+  clusters: [
+    {
+      name: 'payments-prod',
+      version: '1.31',
+      mode: 'secondary',
+      addon: {
+        version: 'v1.19.2-eksbuild.1',
+        configurationValues: { env: { WARM_IP_TARGET: '5', MINIMUM_IP_TARGET: '10' } },
+      },
+      endpointPublicAccess: false,
+      subnets: [
+        { name: 'private-a', az: 0, cidr: '10.20.0.0/24', controlPlaneEnis: 2, others: ['vpc-endpoint', 'lambda'], available: 7 },
+        { name: 'private-b', az: 1, cidr: '10.20.2.0/23', controlPlaneEnis: 2, others: ['vpc-endpoint', 'lambda'], unaccounted: 12 },
+        { name: 'private-c', az: 2, cidr: '10.20.4.0/22', others: ['vpc-endpoint'] },
+        {
+          name: 'public-a',
+          az: 0,
+          cidr: '10.20.8.0/24',
+          tags: { 'kubernetes.io/role/elb': '1' },
+          others: ['nat-gateway', 'load-balancer', 'load-balancer'],
+        },
+        {
+          name: 'cni-a',
+          az: 0,
+          cidr: '100.64.0.0/19',
+          inCluster: false,
+          tags: { 'kubernetes.io/role/cni': '1' },
+        },
+      ],
+      nodegroups: [
+        {
+          name: 'general-m5xl',
+          instanceTypes: ['m5.xlarge'],
+          nodes: 6,
+          subnets: ['private-a', 'private-b', 'private-c'],
+          labels: { workload: 'general' },
+        },
+        {
+          name: 'api-m5l',
+          instanceTypes: ['m5.large'],
+          nodes: 10,
+          subnets: ['private-a', 'private-b'],
+          atEniLimit: 2,
+          labels: { workload: 'api' },
+        },
+        {
+          name: 'arm-c6g',
+          instanceTypes: ['c6g.2xlarge'],
+          nodes: 4,
+          subnets: ['private-b', 'private-c'],
+          labels: { workload: 'ledger' },
+        },
+      ],
+    },
+    {
+      name: 'batch-dev',
+      version: '1.30',
+      mode: 'prefix',
+      addon: {
+        version: 'v1.18.6-eksbuild.1',
+        configurationValues: { env: { ENABLE_PREFIX_DELEGATION: 'true', WARM_PREFIX_TARGET: '1' } },
+      },
+      subnets: [
+        { name: 'private-a', az: 0, cidr: '10.30.0.0/20', controlPlaneEnis: 2, others: ['vpc-endpoint'] },
+        { name: 'private-b', az: 1, cidr: '10.30.16.0/20', controlPlaneEnis: 2, others: ['lambda', 'load-balancer'] },
+      ],
+      nodegroups: [
+        { name: 'batch-r6i', instanceTypes: ['r6i.4xlarge'], nodes: 3, subnets: ['private-a', 'private-b'] },
+        {
+          name: 'spot-mixed',
+          instanceTypes: ['m5.large', 'm5.xlarge'],
+          nodes: 5,
+          subnets: ['private-a', 'private-b'],
+          capacityType: 'SPOT',
+        },
+        {
+          name: 'legacy-t3',
+          instanceTypes: ['t3.medium'],
+          nodes: 4,
+          subnets: ['private-b', 'private-a'],
+          mode: 'secondary',
+          atEniLimit: 1,
+          enis: 2,
+        },
+      ],
+    },
+  ],
+};
+
+/** One line per subnet and per notable node, for the person who regenerates the demo. */
+export function describeDemo(account: SyntheticAccount): string[] {
+  const lines: string[] = [];
+  const limits = new Map(account.instanceTypes.map((t) => [t.InstanceType, t.NetworkInfo]));
+  for (const subnet of account.subnets) {
+    const name = subnet.Tags?.find((t) => t.Key === 'Name')?.Value;
+    lines.push(`subnet ${subnet.SubnetId} ${name} ${subnet.CidrBlock} ${subnet.AvailabilityZone}: ${subnet.AvailableIpAddressCount} free`);
+  }
+  const enisByInstance = new Map<string, typeof account.networkInterfaces>();
+  for (const eni of account.networkInterfaces) {
+    const id = eni.Attachment?.InstanceId;
+    if (id !== undefined) enisByInstance.set(id, [...(enisByInstance.get(id) ?? []), eni]);
+  }
+  for (const instance of account.instances) {
+    const enis = enisByInstance.get(instance.InstanceId ?? '') ?? [];
+    const info = limits.get(instance.InstanceType);
+    const ips = enis.reduce((n, e) => n + (e.PrivateIpAddresses?.length ?? 0), 0);
+    const prefixes = enis.reduce((n, e) => n + (e.Ipv4Prefixes?.length ?? 0), 0);
+    const full =
+      enis.length === info?.MaximumNetworkInterfaces &&
+      enis.every((e) => (e.PrivateIpAddresses?.length ?? 0) + (e.Ipv4Prefixes?.length ?? 0) === info.Ipv4AddressesPerInterface);
+    const ng = instance.Tags?.find((t) => t.Key === 'eks:nodegroup-name')?.Value;
+    lines.push(
+      `node ${instance.InstanceId} ${ng} ${instance.InstanceType} ${instance.PrivateIpAddress}: ${enis.length}/${info?.MaximumNetworkInterfaces} ENIs, ${ips} IPs` +
+        (prefixes > 0 ? `, ${prefixes} /28 prefixes` : '') +
+        (full ? ' — AT ENI LIMIT' : ''),
+    );
+  }
+  return lines;
+}
+
+async function main(): Promise<void> {
+  const dir = process.argv[2] ?? path.join(__dirname, '..', 'events', 'demo-snapshot');
+  const account = buildAccount(demoSpec);
+  // The directory is generated output: replace it whole so no file of an older scenario stays.
+  await fs.rm(dir, { recursive: true, force: true });
+  const files = await writeSyntheticSnapshot(account, dir);
+  for (const line of describeDemo(account)) console.log(line);
+  console.log(`wrote ${files.length} files to ${dir}`);
+}
+
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
+}

@@ -1,0 +1,158 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { LiveSource } from '../../lib/aws/live-source';
+import { main, type CliIo } from '../../lib/cli/main';
+import { readSnapshot } from '../../lib/inventory/snapshot';
+import { emulateAccount, eksError } from '../support/mock-aws';
+import { generateAccount } from '../support/synthetic-account';
+
+const DEMO = path.join(__dirname, '..', '..', 'events', 'demo-snapshot');
+
+function io(overrides: Partial<CliIo> = {}) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const cli: CliIo = {
+    out: (t) => out.push(t),
+    err: (t) => err.push(t),
+    env: {},
+    now: () => new Date('2026-11-26T12:00:00Z'),
+    ...overrides,
+  };
+  return { cli, out: () => out.join(''), err: () => err.join('') };
+}
+
+describe('cli report', () => {
+  it('prints the demo report: every cluster, subnet and nodegroup of the snapshot', async () => {
+    const t = io();
+    expect(await main(['report', '--snapshot', DEMO], t.cli)).toBe(0);
+    const text = t.out();
+    const source = await readSnapshot(DEMO);
+    const clusters = await source.listClusters();
+    expect(clusters.length).toBe(2);
+    for (const name of clusters) {
+      expect(text).toContain(`Cluster ${name}`);
+      const cluster = await source.describeCluster(name);
+      for (const id of cluster.resourcesVpcConfig?.subnetIds ?? []) expect(text).toContain(id);
+      for (const ng of await source.describeNodegroups(name)) expect(text).toContain(ng.nodegroupName ?? '');
+    }
+    expect(text).toMatch(/Control plane: least free in a cluster subnet \d+/);
+    expect(t.err()).toBe('');
+  });
+
+  it('prints the measured usage as JSON with --json', async () => {
+    const t = io();
+    expect(await main(['report', '--snapshot', DEMO, '--json'], t.cli)).toBe(0);
+    const usage = JSON.parse(t.out());
+    expect(usage.region).toBe('eu-west-1');
+    expect(usage.clusters).toHaveLength(2);
+    for (const c of usage.clusters) {
+      for (const s of c.subnets) {
+        expect(s.usable - s.available).toBe(s.used);
+      }
+    }
+  });
+
+  it('reports only the clusters asked for', async () => {
+    const source = await readSnapshot(DEMO);
+    const [first] = await source.listClusters();
+    const t = io();
+    expect(await main(['report', '--snapshot', DEMO, '--clusters', first ?? '', '--json'], t.cli)).toBe(0);
+    expect(JSON.parse(t.out()).clusters.map((c: { name: string }) => c.name)).toEqual([first]);
+  });
+
+  it('names a snapshot directory that does not exist', async () => {
+    const t = io();
+    expect(await main(['report', '--snapshot', '/nonexistent/snap'], t.cli)).toBe(1);
+    expect(t.err()).toMatch(/nonexistent\/snap|list-clusters\.json/);
+  });
+
+  it('reports a live account through the adapters, with a failing cluster named', async () => {
+    const account = generateAccount({ clusters: 2, nodes: 20, subnetsPerCluster: 3, seed: 5 });
+    const aws = emulateAccount(account);
+    try {
+      const broken = account.clusters[0]?.name ?? '';
+      aws.faults['DescribeCluster'] = (input) => (input['name'] === broken ? eksError('AccessDeniedException', 'denied') : undefined);
+      const t = io({ env: { AWS_REGION: 'eu-west-1' }, liveSource: (r) => new LiveSource({ ec2: aws.ec2, eks: aws.eks }, r) });
+      expect(await main(['report'], t.cli)).toBe(0);
+      expect(t.out()).toContain(`Cluster ${account.clusters[1]?.name}`);
+      expect(t.out()).toMatch(new RegExp(`Clusters that could not be sampled:\\n  - ${broken}: eks:DescribeCluster .*AccessDeniedException`));
+    } finally {
+      aws.restore();
+    }
+  });
+
+  it('captures a live account into a snapshot that reports the same', async () => {
+    const account = generateAccount({ clusters: 2, nodes: 20, subnetsPerCluster: 3, seed: 9 });
+    const aws = emulateAccount(account);
+    const dir = await mkdtemp(path.join(tmpdir(), 'capture-'));
+    try {
+      const live = (r: string) => new LiveSource({ ec2: aws.ec2, eks: aws.eks }, r);
+      const cap = io({ env: { AWS_REGION: 'eu-west-1' }, liveSource: live });
+      expect(await main(['capture', '--out', dir], cap.cli)).toBe(0);
+      expect(cap.out()).toMatch(/captured 2 cluster\(s\) of eu-west-1/);
+      const fromLive = io({ env: { AWS_REGION: 'eu-west-1' }, liveSource: live });
+      await main(['report', '--json'], fromLive.cli);
+      const fromSnapshot = io();
+      await main(['report', '--snapshot', dir, '--json'], fromSnapshot.cli);
+      expect(JSON.parse(fromSnapshot.out())).toEqual(JSON.parse(fromLive.out()));
+    } finally {
+      aws.restore();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('needs a region for a live report', async () => {
+    const t = io();
+    expect(await main(['report'], t.cli)).toBe(2);
+    expect(t.err()).toMatch(/no region: pass --region or set AWS_REGION/);
+  });
+});
+
+describe('cli max-pods', () => {
+  it('prints max pods for the types asked for', async () => {
+    const t = io();
+    expect(await main(['max-pods', 'm5.large', 'c5.18xlarge', '--json'], t.cli)).toBe(0);
+    const out = JSON.parse(t.out());
+    expect(out.instanceTypes.map((r: { instanceType: string; maxPods: number; eniMaxPods: number }) => [r.instanceType, r.maxPods, r.eniMaxPods])).toEqual([
+      ['m5.large', 29, 29],
+      ['c5.18xlarge', 250, 737],
+    ]);
+  });
+
+  it('applies prefix delegation, custom networking and the cap options', async () => {
+    const t = io();
+    await main(['max-pods', 'm5.large', '--prefix-delegation', '--no-cap', '--json'], t.cli);
+    expect(JSON.parse(t.out()).instanceTypes[0].maxPods).toBe(434);
+    const c = io();
+    await main(['max-pods', 'm5.large', '--custom-networking', '--json'], c.cli);
+    expect(JSON.parse(c.out()).instanceTypes[0].maxPods).toBe(20);
+  });
+
+  it('lists every known type with --all', async () => {
+    const t = io();
+    expect(await main(['max-pods', '--all', '--json'], t.cli)).toBe(0);
+    expect(JSON.parse(t.out()).instanceTypes).toHaveLength(1373);
+  });
+
+  it('names an unknown type and still prints the others', async () => {
+    const t = io();
+    expect(await main(['max-pods', 'm5.large', 'x9.huge'], t.cli)).toBe(1);
+    expect(t.out()).toContain('m5.large');
+    expect(t.err()).toContain('unknown instance type: x9.huge');
+  });
+
+  it('rejects a call without types', async () => {
+    const t = io();
+    expect(await main(['max-pods'], t.cli)).toBe(2);
+    expect(t.err()).toContain('max-pods needs instance types, or --all');
+  });
+});
+
+describe('cli usage', () => {
+  it.each([[['frobnicate']], [['report', '--bogus']]])('rejects %j with the usage', async (argv) => {
+    const t = io();
+    expect(await main(argv, t.cli)).toBe(2);
+    expect(t.err()).toContain('Usage:');
+  });
+});

@@ -1,0 +1,10 @@
+// Tests must never reach AWS: a dummy region and static credentials stop the SDK's
+// credential chain from looking for real ones, and the endpoint points at a closed port
+// so that a client that escaped its mock fails fast instead of calling AWS.
+process.env.AWS_REGION = 'eu-west-1';
+process.env.AWS_ACCESS_KEY_ID = 'AKIDTESTTESTTESTTEST';
+process.env.AWS_SECRET_ACCESS_KEY = 'test-secret';
+process.env.AWS_SESSION_TOKEN = 'test-session';
+process.env.AWS_ENDPOINT_URL = 'http://127.0.0.1:9';
+process.env.AWS_MAX_ATTEMPTS = '1';
+delete process.env.AWS_PROFILE;

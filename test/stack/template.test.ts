@@ -1,0 +1,452 @@
+// Asserts the CloudFormation template that `serverless package --stage test --region eu-west-1`
+// writes (npm test packages before jest runs). Values are the stage params' defaults.
+import {
+  asList,
+  CfnResource,
+  CfnTemplate,
+  loadTemplate,
+  resolveSub,
+  resource,
+  resourcesOfType,
+  roleStatements,
+} from './template';
+
+const NAMESPACE = 'EKS/IPResponder';
+const TOPIC = { Ref: 'AlertTopic' };
+
+let template: CfnTemplate;
+
+beforeAll(() => {
+  template = loadTemplate();
+});
+
+const sampler = (): CfnResource => resource(template, 'SampleLambdaFunction', 'AWS::Lambda::Function');
+const alarm = (logicalId: string): Record<string, unknown> =>
+  resource(template, logicalId, 'AWS::CloudWatch::Alarm').Properties;
+
+describe('loadTemplate', () => {
+  it('tells to run `npm run package` when the template has not been packaged', () => {
+    expect(() => loadTemplate('/nonexistent/cloudformation-template-update-stack.json')).toThrow(
+      /npm run package/,
+    );
+  });
+});
+
+describe('resolveSub', () => {
+  it('substitutes names and attributes and keeps ${!Literal} escapes', () => {
+    expect(resolveSub({ 'Fn::Sub': '${AWS::Region}/${A.Arn}/${!B}' }, { 'AWS::Region': 'r', 'A.Arn': 'a' })).toBe(
+      'r/a/${B}',
+    );
+  });
+
+  it('fails on a placeholder without a value', () => {
+    expect(() => resolveSub({ 'Fn::Sub': '${Typo}' }, {})).toThrow(/\$\{Typo\}/);
+  });
+});
+
+describe('sampler function', () => {
+  it('runs Node.js 22 on arm64 with the default memory and timeout', () => {
+    const props = sampler().Properties;
+    expect(props.Runtime).toBe('nodejs22.x');
+    expect(props.Architectures).toEqual(['arm64']);
+    expect(props.Handler).toBe('handlers/sample.handler');
+    expect(props.MemorySize).toBe(256);
+    expect(props.Timeout).toBe(120);
+  });
+
+  it('gets its configuration from the environment', () => {
+    expect(sampler().Properties.Environment.Variables).toEqual({
+      METRIC_NAMESPACE: NAMESPACE,
+      CLUSTER_NAMES: '',
+      ALERT_TOPIC_ARN: TOPIC,
+      POWERTOOLS_SERVICE_NAME: 'eks-ip-responder',
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+      NODE_OPTIONS: '--enable-source-maps',
+    });
+  });
+
+  it('never retries a scheduled invocation and reserves no concurrency', () => {
+    expect(sampler().Properties.ReservedConcurrentExecutions).toBeUndefined();
+    const configs = resourcesOfType(template, 'AWS::Lambda::EventInvokeConfig');
+    expect(configs).toHaveLength(1);
+    const [, config] = configs[0]!;
+    expect(config.Properties.FunctionName).toEqual({ Ref: 'SampleLambdaFunction' });
+    expect(config.Properties.MaximumRetryAttempts).toBe(0);
+    expect(config.Properties.MaximumEventAgeInSeconds).toBe(300);
+  });
+
+  it('keeps its logs for the default retention', () => {
+    const logGroup = resource(template, 'SampleLogGroup', 'AWS::Logs::LogGroup');
+    expect(logGroup.Properties.LogGroupName).toBe('/aws/lambda/eks-ip-responder-test-sample');
+    expect(logGroup.Properties.RetentionInDays).toBe(30);
+  });
+
+  it('is tagged with the service', () => {
+    expect(sampler().Properties.Tags).toContainEqual({ Key: 'Service', Value: 'eks-ip-responder' });
+  });
+});
+
+describe('schedule', () => {
+  it('invokes the sampler every 5 minutes', () => {
+    const rules = resourcesOfType(template, 'AWS::Events::Rule');
+    expect(rules).toHaveLength(1);
+    const [ruleId, rule] = rules[0]!;
+    expect(rule.Properties.ScheduleExpression).toBe('rate(5 minutes)');
+    expect(rule.Properties.State).toBe('ENABLED');
+    expect(rule.Properties.Targets).toEqual([
+      expect.objectContaining({ Arn: { 'Fn::GetAtt': ['SampleLambdaFunction', 'Arn'] } }),
+    ]);
+
+    const permissions = resourcesOfType(template, 'AWS::Lambda::Permission').map(([, p]) => p.Properties);
+    expect(permissions).toContainEqual({
+      FunctionName: { 'Fn::GetAtt': ['SampleLambdaFunction', 'Arn'] },
+      Action: 'lambda:InvokeFunction',
+      Principal: 'events.amazonaws.com',
+      SourceArn: { 'Fn::GetAtt': [ruleId, 'Arn'] },
+    });
+  });
+});
+
+describe('sampler role', () => {
+  const role = (): CfnResource => resource(template, 'SamplerRole', 'AWS::IAM::Role');
+  const eksArn = (path: string) => ({
+    'Fn::Sub': `arn:\${AWS::Partition}:eks:\${AWS::Region}:\${AWS::AccountId}:${path}`,
+  });
+
+  it('is the sampler’s own role, and the Framework’s shared role is not created', () => {
+    expect(sampler().Properties.Role).toEqual({ 'Fn::GetAtt': ['SamplerRole', 'Arn'] });
+    expect(template.Resources.IamRoleLambdaExecution).toBeUndefined();
+    expect(role().Properties.AssumeRolePolicyDocument.Statement).toEqual([
+      { Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' },
+    ]);
+    expect(role().Properties.ManagedPolicyArns).toBeUndefined();
+  });
+
+  it('grants exactly the reads and writes the sampler needs', () => {
+    expect(roleStatements(role())).toEqual([
+      { Sid: 'EksList', Effect: 'Allow', Action: ['eks:ListClusters'], Resource: '*' },
+      {
+        Sid: 'EksReadClusters',
+        Effect: 'Allow',
+        Action: ['eks:DescribeCluster', 'eks:ListNodegroups'],
+        Resource: eksArn('cluster/*'),
+      },
+      { Sid: 'EksReadNodegroups', Effect: 'Allow', Action: ['eks:DescribeNodegroup'], Resource: eksArn('nodegroup/*/*/*') },
+      { Sid: 'EksReadAddons', Effect: 'Allow', Action: ['eks:DescribeAddon'], Resource: eksArn('addon/*/*/*') },
+      {
+        Sid: 'Ec2Describe',
+        Effect: 'Allow',
+        Action: [
+          'ec2:DescribeSubnets',
+          'ec2:DescribeNetworkInterfaces',
+          'ec2:DescribeInstances',
+          'ec2:DescribeInstanceTypes',
+        ],
+        Resource: '*',
+      },
+      {
+        Sid: 'PutOwnMetrics',
+        Effect: 'Allow',
+        Action: ['cloudwatch:PutMetricData'],
+        Resource: '*',
+        Condition: { StringEquals: { 'cloudwatch:namespace': NAMESPACE } },
+      },
+      { Sid: 'ReadMetrics', Effect: 'Allow', Action: ['cloudwatch:GetMetricData'], Resource: '*' },
+      { Sid: 'PublishAlerts', Effect: 'Allow', Action: ['sns:Publish'], Resource: TOPIC },
+      {
+        Sid: 'EncryptAlerts',
+        Effect: 'Allow',
+        Action: ['kms:GenerateDataKey*', 'kms:Decrypt'],
+        Resource: { 'Fn::GetAtt': ['AlertKey', 'Arn'] },
+        Condition: { StringEquals: { 'kms:ViaService': { 'Fn::Sub': 'sns.${AWS::Region}.amazonaws.com' } } },
+      },
+      {
+        Sid: 'OwnLogs',
+        Effect: 'Allow',
+        Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        Resource: { 'Fn::GetAtt': ['SampleLogGroup', 'Arn'] },
+      },
+    ]);
+  });
+
+  // The exact list above can be edited together with the stack; these invariants say what any
+  // edit must keep.
+  const isRead = (action: string) => /^[a-z0-9]+:(Describe|List|Get)[A-Za-z]*$/.test(action);
+
+  it('allows no wildcard action and no Deny-less NotAction', () => {
+    for (const statement of roleStatements(role())) {
+      expect(statement.Effect).toBe('Allow');
+      expect(statement.NotAction).toBeUndefined();
+      expect(statement.NotResource).toBeUndefined();
+      for (const action of asList<string>(statement.Action)) expect(action).not.toMatch(/^\*$|:\*$/);
+    }
+  });
+
+  it('scopes every write to the stack’s own topic, key, log group or metric namespace', () => {
+    const writes = roleStatements(role()).flatMap((statement) =>
+      asList<string>(statement.Action)
+        .filter((action) => !isRead(action))
+        .map((action) => ({ action, resource: statement.Resource, condition: statement.Condition })),
+    );
+    expect(writes.map((w) => w.action).sort()).toEqual(
+      [
+        'cloudwatch:PutMetricData',
+        'kms:Decrypt',
+        'kms:GenerateDataKey*',
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        'sns:Publish',
+      ].sort(),
+    );
+    for (const write of writes) {
+      // A '*' resource is only acceptable where a condition narrows it.
+      if (asList(write.resource).includes('*')) expect(write.condition).toBeDefined();
+    }
+    const byAction = Object.fromEntries(writes.map((w) => [w.action, w]));
+    expect(byAction['cloudwatch:PutMetricData']!.condition).toEqual({
+      StringEquals: { 'cloudwatch:namespace': NAMESPACE },
+    });
+    expect(byAction['sns:Publish']!.resource).toEqual(TOPIC);
+    expect(byAction['logs:PutLogEvents']!.resource).toEqual({ 'Fn::GetAtt': ['SampleLogGroup', 'Arn'] });
+  });
+});
+
+describe('alert topic', () => {
+  it('is encrypted with the stack’s customer-managed key, not the AWS-managed alias/aws/sns', () => {
+    const topic = resource(template, 'AlertTopic', 'AWS::SNS::Topic');
+    expect(topic.Properties.KmsMasterKeyId).toEqual({ 'Fn::GetAtt': ['AlertKey', 'Arn'] });
+  });
+
+  it('has a rotating key that the account administers and CloudWatch may encrypt with', () => {
+    const key = resource(template, 'AlertKey', 'AWS::KMS::Key');
+    expect(key.Properties.EnableKeyRotation).toBe(true);
+    const statements = key.Properties.KeyPolicy.Statement;
+    expect(statements).toContainEqual({
+      Sid: 'AccountAdministers',
+      Effect: 'Allow',
+      Principal: { AWS: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:root' } },
+      Action: 'kms:*',
+      Resource: '*',
+    });
+    expect(statements).toContainEqual({
+      Sid: 'CloudWatchAlarmsEncrypt',
+      Effect: 'Allow',
+      Principal: { Service: 'cloudwatch.amazonaws.com' },
+      Action: ['kms:GenerateDataKey*', 'kms:Decrypt'],
+      Resource: '*',
+    });
+    expect(statements).toHaveLength(2);
+  });
+
+  it('lets only this account’s CloudWatch alarms publish', () => {
+    const policies = resourcesOfType(template, 'AWS::SNS::TopicPolicy');
+    expect(policies).toHaveLength(1);
+    const [, policy] = policies[0]!;
+    expect(policy.Properties.Topics).toEqual([TOPIC]);
+    expect(policy.Properties.PolicyDocument.Statement).toEqual([
+      {
+        Sid: 'CloudWatchAlarmsOfThisAccount',
+        Effect: 'Allow',
+        Principal: { Service: 'cloudwatch.amazonaws.com' },
+        Action: 'sns:Publish',
+        Resource: TOPIC,
+        Condition: {
+          StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+          ArnLike: {
+            'aws:SourceArn': { 'Fn::Sub': 'arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:*' },
+          },
+        },
+      },
+    ]);
+  });
+
+  it('subscribes the alert e-mail only when one is given', () => {
+    const subscription = resource(template, 'AlertEmailSubscription', 'AWS::SNS::Subscription');
+    expect(subscription.Condition).toBe('HasAlertEmail');
+    expect(subscription.Properties).toMatchObject({ TopicArn: TOPIC, Protocol: 'email' });
+    // The condition compares the same param value the subscription uses, so that
+    // `--param "alertEmail=ops@example.com"` turns both on together.
+    expect(template.Conditions?.HasAlertEmail).toEqual({
+      'Fn::Not': [{ 'Fn::Equals': ['', subscription.Properties.Endpoint] }],
+    });
+    // Packaged with the default (no address): CloudFormation leaves the subscription out.
+    expect(subscription.Properties.Endpoint).toBe('');
+  });
+});
+
+describe('alarms', () => {
+  const ALARMS = [
+    'SubnetFreeIpsAlarm',
+    'ControlPlaneFreeIpsAlarm',
+    'SamplingFailuresAlarm',
+    'SamplerErrorsAlarm',
+    'SamplerNotRunningAlarm',
+  ];
+
+  it('are exactly the five, each notifying the topic on ALARM and on OK', () => {
+    expect(resourcesOfType(template, 'AWS::CloudWatch::Alarm').map(([id]) => id).sort()).toEqual([...ALARMS].sort());
+    for (const id of ALARMS) {
+      expect(alarm(id).AlarmActions).toEqual([TOPIC]);
+      expect(alarm(id).OKActions).toEqual([TOPIC]);
+      expect(alarm(id).AlarmName).toMatch(/^eks-ip-responder-test-/);
+    }
+  });
+
+  // Multi-time-series Metrics Insights alarms need GROUP BY and ORDER BY:
+  // https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Create_Metrics_Insights_Alarm.html
+  it('alarms per cluster subnet when free IPs fall below 64', () => {
+    expect(alarm('SubnetFreeIpsAlarm')).toMatchObject({
+      Metrics: [
+        {
+          Id: 'freeIps',
+          Expression:
+            'SELECT MIN(SubnetAvailableIps) FROM SCHEMA("EKS/IPResponder", ClusterName, SubnetId) GROUP BY ClusterName, SubnetId ORDER BY MIN() ASC',
+          Period: 300,
+          ReturnData: true,
+        },
+      ],
+      ComparisonOperator: 'LessThanThreshold',
+      Threshold: 64,
+      EvaluationPeriods: 2,
+      DatapointsToAlarm: 2,
+      TreatMissingData: 'notBreaching',
+    });
+    expect(alarm('SubnetFreeIpsAlarm').MetricName).toBeUndefined();
+  });
+
+  it('alarms per cluster when the control-plane subnets have fewer than 16 free IPs', () => {
+    expect(alarm('ControlPlaneFreeIpsAlarm')).toMatchObject({
+      Metrics: [
+        {
+          Expression:
+            'SELECT MIN(ControlPlaneMinAvailableIps) FROM SCHEMA("EKS/IPResponder", ClusterName) GROUP BY ClusterName ORDER BY MIN() ASC',
+          Period: 300,
+          ReturnData: true,
+        },
+      ],
+      ComparisonOperator: 'LessThanThreshold',
+      Threshold: 16,
+      TreatMissingData: 'notBreaching',
+    });
+  });
+
+  it('alarms when a cluster could not be sampled', () => {
+    expect(alarm('SamplingFailuresAlarm')).toMatchObject({
+      Namespace: NAMESPACE,
+      MetricName: 'ClustersFailed',
+      Statistic: 'Sum',
+      Period: 300,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      Threshold: 1,
+      EvaluationPeriods: 1,
+    });
+    expect(alarm('SamplingFailuresAlarm').Dimensions).toBeUndefined();
+  });
+
+  it('alarms when the sampler function fails', () => {
+    expect(alarm('SamplerErrorsAlarm')).toMatchObject({
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: 'SampleLambdaFunction' } }],
+      Statistic: 'Sum',
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      Threshold: 1,
+    });
+  });
+
+  it('alarms when no sampling cycle completed for three periods', () => {
+    expect(alarm('SamplerNotRunningAlarm')).toMatchObject({
+      Namespace: NAMESPACE,
+      MetricName: 'ClustersSampled',
+      Statistic: 'SampleCount',
+      Period: 300,
+      ComparisonOperator: 'LessThanThreshold',
+      Threshold: 1,
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 3,
+      TreatMissingData: 'breaching',
+    });
+    expect(alarm('SamplerNotRunningAlarm').Dimensions).toBeUndefined();
+  });
+});
+
+describe('dashboard', () => {
+  interface Widget {
+    type: string;
+    properties: { title?: string; region?: string; alarms?: string[]; metrics?: unknown[] };
+  }
+
+  const dummyValues: Record<string, string> = {
+    'AWS::Region': 'eu-west-1',
+    SampleLambdaFunction: 'eks-ip-responder-test-sample',
+    'SubnetFreeIpsAlarm.Arn': 'arn:aws:cloudwatch:eu-west-1:123456789012:alarm:subnet',
+    'ControlPlaneFreeIpsAlarm.Arn': 'arn:aws:cloudwatch:eu-west-1:123456789012:alarm:control-plane',
+    'SamplingFailuresAlarm.Arn': 'arn:aws:cloudwatch:eu-west-1:123456789012:alarm:failures',
+    'SamplerErrorsAlarm.Arn': 'arn:aws:cloudwatch:eu-west-1:123456789012:alarm:errors',
+    'SamplerNotRunningAlarm.Arn': 'arn:aws:cloudwatch:eu-west-1:123456789012:alarm:not-running',
+  };
+
+  const widgets = (): Widget[] => {
+    const dashboard = resource(template, 'Dashboard', 'AWS::CloudWatch::Dashboard');
+    const body = JSON.parse(resolveSub(dashboard.Properties.DashboardBody, dummyValues)) as { widgets: Widget[] };
+    return body.widgets;
+  };
+  const metricWidgets = () => widgets().filter((w) => w.type === 'metric');
+  const widgetShowing = (metricName: string): Widget => {
+    const found = metricWidgets().filter((w) => JSON.stringify(w.properties.metrics).includes(metricName));
+    if (found.length === 0) throw new Error(`no widget shows ${metricName}`);
+    return found[0]!;
+  };
+  const expressionOf = (widget: Widget): string =>
+    (widget.properties.metrics as Array<Array<{ expression?: string }>>)[0]![0]!.expression ?? '';
+
+  it('parses as JSON once Fn::Sub is resolved, with every graph in the stack’s region', () => {
+    expect(metricWidgets().length).toBeGreaterThanOrEqual(9);
+    for (const widget of metricWidgets()) expect(widget.properties.region).toBe('eu-west-1');
+  });
+
+  it('shows the state of every alarm', () => {
+    const alarmWidgets = widgets().filter((w) => w.type === 'alarm');
+    expect(alarmWidgets).toHaveLength(1);
+    expect(alarmWidgets[0]!.properties.alarms?.sort()).toEqual(
+      Object.entries(dummyValues)
+        .filter(([name]) => name.endsWith('Alarm.Arn'))
+        .map(([, arn]) => arn)
+        .sort(),
+    );
+  });
+
+  it.each([
+    ['SubnetAvailableIps', 'ClusterName, SubnetId', 'GROUP BY ClusterName, SubnetId'],
+    ['SubnetUtilization', 'ClusterName, SubnetId', 'GROUP BY ClusterName, SubnetId'],
+    ['SubnetIpsHeld', 'ClusterName, SubnetId, Holder', 'GROUP BY ClusterName, SubnetId, Holder'],
+    ['ControlPlaneMinAvailableIps', 'ClusterName', 'GROUP BY ClusterName'],
+    ['Nodes', 'ClusterName', 'GROUP BY ClusterName'],
+    ['PodCapacity', 'ClusterName', 'GROUP BY ClusterName'],
+    ['NodesAtEniLimit', 'ClusterName', 'GROUP BY ClusterName'],
+    ['NodegroupEniUtilization', 'ClusterName, NodegroupName', 'GROUP BY ClusterName, NodegroupName'],
+  ])('graphs %s per series with a Metrics Insights query', (metricName, schemaDimensions, groupBy) => {
+    const expression = expressionOf(widgetShowing(`(${metricName})`));
+    expect(expression).toMatch(new RegExp(`^SELECT (MIN|MAX)\\(${metricName}\\) FROM SCHEMA\\("EKS/IPResponder", ${schemaDimensions}\\) ${groupBy} `));
+  });
+
+  it('shows the sampling health metrics', () => {
+    const metrics = JSON.stringify(widgetShowing('ClustersSampled').properties.metrics);
+    expect(metrics).toContain('"EKS/IPResponder","ClustersFailed"');
+    expect(metrics).toContain('"AWS/Lambda","Errors","FunctionName","eks-ip-responder-test-sample"');
+  });
+});
+
+describe('outputs', () => {
+  it('give the topic, the dashboard URL and the function name', () => {
+    expect(template.Outputs?.AlertTopicArn?.Value).toEqual(TOPIC);
+    expect(template.Outputs?.SamplerFunctionName?.Value).toEqual({ Ref: 'SampleLambdaFunction' });
+    const url = resolveSub(template.Outputs?.DashboardUrl?.Value, {
+      'AWS::Region': 'eu-west-1',
+      Dashboard: 'eks-ip-responder-test-eu-west-1',
+    });
+    expect(url).toBe(
+      'https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#dashboards/dashboard/eks-ip-responder-test-eu-west-1',
+    );
+  });
+});

@@ -1,0 +1,195 @@
+/**
+ * An emulated AWS account for tests: EC2, EKS and CloudWatch clients mocked with
+ * aws-sdk-client-mock that answer from a SyntheticAccount the way the APIs do — the same
+ * filters, MaxResults bounds, NextToken pagination, and error names — and count every call.
+ */
+import { CloudWatchClient, PutMetricDataCommand, type PutMetricDataCommandInput } from '@aws-sdk/client-cloudwatch';
+import {
+  DescribeInstancesCommand,
+  DescribeInstanceTypesCommand,
+  DescribeNetworkInterfacesCommand,
+  DescribeSubnetsCommand,
+  EC2Client,
+  EC2ServiceException,
+  type Filter,
+  type Instance,
+  type Tag,
+} from '@aws-sdk/client-ec2';
+import {
+  DescribeAddonCommand,
+  DescribeClusterCommand,
+  DescribeNodegroupCommand,
+  EKSClient,
+  EKSServiceException,
+  ListClustersCommand,
+  ListNodegroupsCommand,
+} from '@aws-sdk/client-eks';
+import { mockClient } from 'aws-sdk-client-mock';
+import type { SyntheticAccount } from './synthetic-account';
+
+/** An error as the SDK throws it for a service's error response. */
+export function ec2Error(name: string, message: string): EC2ServiceException {
+  return new EC2ServiceException({ name, $fault: 'client', $metadata: { httpStatusCode: 400 }, message });
+}
+export function eksError(name: string, message: string): EKSServiceException {
+  return new EKSServiceException({ name, $fault: 'client', $metadata: { httpStatusCode: 400 }, message });
+}
+
+/** A hook that may fail a call: return an Error to throw it, undefined to answer normally. */
+export type Fault = (input: Record<string, unknown>, callNumber: number) => Error | undefined;
+
+export interface EmulatedAccount {
+  ec2: EC2Client;
+  eks: EKSClient;
+  cloudwatch: CloudWatchClient;
+  /** Calls made, by operation name (e.g. `DescribeNetworkInterfaces`). */
+  calls: Record<string, number>;
+  /** Every PutMetricData request. */
+  putMetricData: PutMetricDataCommandInput[];
+  /** Faults by operation name. */
+  faults: Record<string, Fault>;
+  totalReadCalls(): number;
+  restore(): void;
+}
+
+function page<T>(items: T[], input: { MaxResults?: number; NextToken?: string }, maxAllowed: number, min = 5) {
+  const size = input.MaxResults ?? maxAllowed;
+  if (size < min || size > maxAllowed) {
+    throw ec2Error('InvalidParameterValue', `MaxResults must be between ${min} and ${maxAllowed}`);
+  }
+  const start = input.NextToken ? Number(input.NextToken) : 0;
+  const end = start + size;
+  return { items: items.slice(start, end), NextToken: end < items.length ? String(end) : undefined };
+}
+
+function filterValues(filters: Filter[] | undefined, name: string): string[] | undefined {
+  const f = filters?.find((x) => x.Name === name);
+  if (f && (f.Values?.length ?? 0) > 200) {
+    throw ec2Error('FilterLimitExceeded', 'The maximum number of filter values specified on a single call is 200');
+  }
+  return f?.Values;
+}
+
+const hasTagKey = (tags: Tag[] | undefined, keys: string[]): boolean => (tags ?? []).some((t) => keys.includes(t.Key ?? ''));
+
+/** Mocks the EC2, EKS and CloudWatch clients to answer from `account`. Call `restore()` after. */
+export function emulateAccount(account: SyntheticAccount): EmulatedAccount {
+  const ec2Mock = mockClient(EC2Client);
+  const eksMock = mockClient(EKSClient);
+  const cwMock = mockClient(CloudWatchClient);
+  const calls: Record<string, number> = {};
+  const faults: Record<string, Fault> = {};
+  const putMetricData: PutMetricDataCommandInput[] = [];
+  const count = (op: string, input: object): void => {
+    calls[op] = (calls[op] ?? 0) + 1;
+    const err = faults[op]?.(input as Record<string, unknown>, calls[op]);
+    if (err) throw err;
+  };
+
+  const subnetsByVpcTag = account.subnets;
+  const enisBySubnet = new Map<string, typeof account.networkInterfaces>();
+  for (const e of account.networkInterfaces) {
+    const list = enisBySubnet.get(e.SubnetId ?? '') ?? [];
+    list.push(e);
+    enisBySubnet.set(e.SubnetId ?? '', list);
+  }
+  const typeInfo = new Map(account.instanceTypes.map((t) => [t.InstanceType ?? '', t]));
+
+  ec2Mock.on(DescribeSubnetsCommand).callsFake((input) => {
+    count('DescribeSubnets', input);
+    const ids = filterValues(input.Filters, 'subnet-id');
+    const vpcs = filterValues(input.Filters, 'vpc-id');
+    const tagKeys = filterValues(input.Filters, 'tag-key');
+    const idSet = ids ? new Set(ids) : undefined;
+    const found = subnetsByVpcTag.filter(
+      (s) =>
+        (!idSet || idSet.has(s.SubnetId ?? '')) &&
+        (!vpcs || vpcs.includes(s.VpcId ?? '')) &&
+        (!tagKeys || hasTagKey(s.Tags, tagKeys)),
+    );
+    const p = page(found, input, 1000);
+    return { Subnets: p.items, NextToken: p.NextToken };
+  });
+  ec2Mock.on(DescribeNetworkInterfacesCommand).callsFake((input) => {
+    count('DescribeNetworkInterfaces', input);
+    const ids = filterValues(input.Filters, 'subnet-id') ?? [];
+    const found = ids.flatMap((id) => enisBySubnet.get(id) ?? []);
+    const p = page(found, input, 1000);
+    return { NetworkInterfaces: p.items, NextToken: p.NextToken };
+  });
+  ec2Mock.on(DescribeInstancesCommand).callsFake((input) => {
+    count('DescribeInstances', input);
+    const tagKeys = filterValues(input.Filters, 'tag-key');
+    const states = filterValues(input.Filters, 'instance-state-name');
+    const found: Instance[] = account.instances.filter(
+      (i) => (!tagKeys || hasTagKey(i.Tags, tagKeys)) && (!states || states.includes(i.State?.Name ?? '')),
+    );
+    const p = page(found, input, 1000);
+    // EC2 groups instances in reservations; one instance per reservation is the worst case.
+    return { Reservations: p.items.map((i) => ({ ReservationId: `r-${i.InstanceId?.slice(2)}`, Instances: [i] })), NextToken: p.NextToken };
+  });
+  ec2Mock.on(DescribeInstanceTypesCommand).callsFake((input) => {
+    count('DescribeInstanceTypes', input);
+    const asked = (input.InstanceTypes ?? []) as string[];
+    if (asked.length > 100) throw ec2Error('InvalidParameterValue', 'at most 100 instance types');
+    const unknown = asked.filter((t) => !typeInfo.has(t));
+    if (unknown.length > 0) {
+      throw ec2Error('InvalidInstanceType', `The following supplied instance types do not exist: [${unknown.join(', ')}]`);
+    }
+    return { InstanceTypes: asked.map((t) => typeInfo.get(t)) };
+  });
+
+  eksMock.on(ListClustersCommand).callsFake((input) => {
+    count('ListClusters', input);
+    const size = input.maxResults ?? 100;
+    const start = input.nextToken ? Number(input.nextToken) : 0;
+    const names = account.clusters.map((c) => c.name ?? '');
+    return { clusters: names.slice(start, start + size), nextToken: start + size < names.length ? String(start + size) : undefined };
+  });
+  eksMock.on(DescribeClusterCommand).callsFake((input) => {
+    count('DescribeCluster', input);
+    const cluster = account.clusters.find((c) => c.name === input.name);
+    if (!cluster) throw eksError('ResourceNotFoundException', `No cluster found for name: ${input.name}.`);
+    return { cluster };
+  });
+  eksMock.on(ListNodegroupsCommand).callsFake((input) => {
+    count('ListNodegroups', input);
+    const names = (account.nodegroups[input.clusterName ?? ''] ?? []).map((n) => n.nodegroupName ?? '');
+    const size = input.maxResults ?? 100;
+    const start = input.nextToken ? Number(input.nextToken) : 0;
+    return { nodegroups: names.slice(start, start + size), nextToken: start + size < names.length ? String(start + size) : undefined };
+  });
+  eksMock.on(DescribeNodegroupCommand).callsFake((input) => {
+    count('DescribeNodegroup', input);
+    const ng = (account.nodegroups[input.clusterName ?? ''] ?? []).find((n) => n.nodegroupName === input.nodegroupName);
+    if (!ng) throw eksError('ResourceNotFoundException', `No node group found for name: ${input.nodegroupName}.`);
+    return { nodegroup: ng };
+  });
+  eksMock.on(DescribeAddonCommand).callsFake((input) => {
+    count('DescribeAddon', input);
+    const addon = account.addons[input.clusterName ?? ''];
+    if (!addon) throw eksError('ResourceNotFoundException', `No addon: ${input.addonName} found in cluster: ${input.clusterName}`);
+    return { addon };
+  });
+  cwMock.on(PutMetricDataCommand).callsFake((input) => {
+    count('PutMetricData', input);
+    if ((input.MetricData?.length ?? 0) > 1000) throw new Error('PutMetricData: more than 1000 metrics in one request');
+    putMetricData.push(input);
+    return {};
+  });
+
+  return {
+    ec2: new EC2Client({}),
+    eks: new EKSClient({}),
+    cloudwatch: new CloudWatchClient({}),
+    calls,
+    putMetricData,
+    faults,
+    totalReadCalls: () => Object.entries(calls).filter(([op]) => op !== 'PutMetricData').reduce((s, [, n]) => s + n, 0),
+    restore: () => {
+      ec2Mock.restore();
+      eksMock.restore();
+      cwMock.restore();
+    },
+  };
+}
