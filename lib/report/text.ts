@@ -68,6 +68,13 @@ function clusterSection(c: ClusterUsage): string {
         '(in a VPC shared through AWS RAM, other accounts\' ENIs; or ENIs created between the two reads).',
     );
   }
+  const over = c.subnets.filter((s) => s.overcounted > 0);
+  if (over.length > 0) {
+    lines.push(
+      `    Overcounted: ${over.map((s) => `${s.subnetId} ${s.overcounted}`).join(', ')} — the ENIs hold more addresses than EC2 counts as used ` +
+        '(addresses were allocated between the subnet read and the ENI read); Unaccounted is 0 there.',
+    );
+  }
   const cp = c.controlPlane;
   lines.push(
     `  Control plane: least free in a cluster subnet ${cp.minAvailable} (EKS needs ${EKS_CONTROL_PLANE_MIN_FREE_IPS}, recommends ${EKS_CONTROL_PLANE_RECOMMENDED_FREE_IPS}); ` +

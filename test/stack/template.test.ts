@@ -58,7 +58,6 @@ describe('sampler function', () => {
     expect(sampler().Properties.Environment.Variables).toEqual({
       METRIC_NAMESPACE: NAMESPACE,
       CLUSTER_NAMES: '',
-      ALERT_TOPIC_ARN: TOPIC,
       POWERTOOLS_SERVICE_NAME: 'eks-ip-responder',
       POWERTOOLS_LOG_LEVEL: 'INFO',
       NODE_OPTIONS: '--enable-source-maps',

@@ -1,0 +1,66 @@
+import { parseSamplerConfig, type SamplerConfig } from '../lib/config';
+import { ConfigError } from '../lib/errors';
+
+/** The ConfigError a bad environment throws (fails the test if it does not throw one). */
+function configErrorOf(env: Record<string, string | undefined>): ConfigError {
+  try {
+    parseSamplerConfig(env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return err as ConfigError;
+  }
+  throw new Error(`parseSamplerConfig accepted ${JSON.stringify(env)}`);
+}
+
+describe('parseSamplerConfig', () => {
+  const cases: [string, Record<string, string | undefined>, SamplerConfig][] = [
+    ['defaults', {}, { metricNamespace: 'EKS/IPResponder', clusterNames: [], clusterConcurrency: 4 }],
+    ['variables that are set but undefined are defaults too', { METRIC_NAMESPACE: undefined, CLUSTER_NAMES: undefined }, { metricNamespace: 'EKS/IPResponder', clusterNames: [], clusterConcurrency: 4 }],
+    ['an empty CLUSTER_NAMES means every cluster', { CLUSTER_NAMES: '' }, { metricNamespace: 'EKS/IPResponder', clusterNames: [], clusterConcurrency: 4 }],
+    ['one cluster', { CLUSTER_NAMES: 'prod' }, { metricNamespace: 'EKS/IPResponder', clusterNames: ['prod'], clusterConcurrency: 4 }],
+    [
+      'CLUSTER_NAMES split on commas, trimmed, empty entries dropped',
+      { CLUSTER_NAMES: ' payments-prod , batch_dev,,0-edge ,' },
+      { metricNamespace: 'EKS/IPResponder', clusterNames: ['payments-prod', 'batch_dev', '0-edge'], clusterConcurrency: 4 },
+    ],
+    ['a cluster name of 100 characters', { CLUSTER_NAMES: 'a'.repeat(100) }, { metricNamespace: 'EKS/IPResponder', clusterNames: ['a'.repeat(100)], clusterConcurrency: 4 }],
+    ['every namespace character CloudWatch allows', { METRIC_NAMESPACE: 'Team-1/EKS_ip.v2:#' }, { metricNamespace: 'Team-1/EKS_ip.v2:#', clusterNames: [], clusterConcurrency: 4 }],
+    ['CLUSTER_CONCURRENCY at its bounds: 1', { CLUSTER_CONCURRENCY: '1' }, { metricNamespace: 'EKS/IPResponder', clusterNames: [], clusterConcurrency: 1 }],
+    ['CLUSTER_CONCURRENCY at its bounds: 16', { CLUSTER_CONCURRENCY: '16' }, { metricNamespace: 'EKS/IPResponder', clusterNames: [], clusterConcurrency: 16 }],
+  ];
+  it.each(cases)('%s', (_, env, expected) => {
+    expect(parseSamplerConfig(env)).toEqual(expected);
+  });
+
+  it.each([
+    ['a cluster name with a dot', 'CLUSTER_NAMES[1]', { CLUSTER_NAMES: 'prod,my.cluster' }],
+    ['a cluster name starting with a hyphen', 'CLUSTER_NAMES[0]', { CLUSTER_NAMES: '-prod' }],
+    ['a cluster name of 101 characters', 'CLUSTER_NAMES[0]', { CLUSTER_NAMES: 'a'.repeat(101) }],
+    ['a namespace starting with AWS/', 'METRIC_NAMESPACE', { METRIC_NAMESPACE: 'AWS/EKS' }],
+    ['an empty namespace', 'METRIC_NAMESPACE', { METRIC_NAMESPACE: '' }],
+    ['a namespace with a space', 'METRIC_NAMESPACE', { METRIC_NAMESPACE: 'EKS IP' }],
+    ['a namespace of 256 characters', 'METRIC_NAMESPACE', { METRIC_NAMESPACE: 'N'.repeat(256) }],
+    ['CLUSTER_CONCURRENCY=0', 'CLUSTER_CONCURRENCY', { CLUSTER_CONCURRENCY: '0' }],
+    ['CLUSTER_CONCURRENCY=17', 'CLUSTER_CONCURRENCY', { CLUSTER_CONCURRENCY: '17' }],
+    ['CLUSTER_CONCURRENCY=2.5', 'CLUSTER_CONCURRENCY', { CLUSTER_CONCURRENCY: '2.5' }],
+    ['CLUSTER_CONCURRENCY=four', 'CLUSTER_CONCURRENCY', { CLUSTER_CONCURRENCY: 'four' }],
+    ['CLUSTER_CONCURRENCY empty', 'CLUSTER_CONCURRENCY', { CLUSTER_CONCURRENCY: '' }],
+  ])('rejects %s, naming %s', (_, variable, env) => {
+    const err = configErrorOf(env);
+    expect(err.name).toBe('ConfigError');
+    expect(err.problems.length).toBeGreaterThan(0);
+    for (const problem of err.problems) expect(problem.startsWith(`${variable}: `)).toBe(true);
+    expect(err.message).toContain(variable);
+  });
+
+  it('names every bad variable at once', () => {
+    const err = configErrorOf({ METRIC_NAMESPACE: 'AWS/EKS', CLUSTER_NAMES: 'prod, bad.name, -worse', CLUSTER_CONCURRENCY: '0' });
+    expect(err.problems.map((p) => p.split(':')[0])).toEqual(['METRIC_NAMESPACE', 'CLUSTER_NAMES[1]', 'CLUSTER_NAMES[2]', 'CLUSTER_CONCURRENCY']);
+    for (const variable of ['METRIC_NAMESPACE', 'CLUSTER_NAMES[1]', 'CLUSTER_NAMES[2]', 'CLUSTER_CONCURRENCY']) {
+      expect(err.message).toContain(variable);
+    }
+    expect(err.message).toContain('must not start with "AWS/"');
+    expect(err.message).toContain('is not a valid EKS cluster name');
+    expect(err.message.startsWith('invalid configuration: ')).toBe(true);
+  });
+});
