@@ -1,32 +1,23 @@
 /**
  * The scheduled sampler: samples every configured EKS cluster, measures subnet and node IP
- * capacity and publishes the metrics. A cluster whose sampling fails is logged by name and
- * published as SamplingFailed=1; the others are still sampled and published.
+ * capacity, diagnoses, forecasts, publishes the metrics and notifies findings that appeared,
+ * worsened or cleared. A cluster whose sampling fails is logged by name and published as
+ * SamplingFailed=1; the others go on.
  */
-import { Logger } from '@aws-lambda-powertools/logger';
-import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { z } from 'zod';
-import { createAwsClients } from '../lib/aws/clients';
-import { LiveSource } from '../lib/aws/live-source';
-import { parseSamplerConfig, type SamplerConfig } from '../lib/config';
-import type { InventorySource } from '../lib/inventory/types';
-import { publish, sample } from '../lib/pipeline';
-
-export interface SampleDeps {
-  config: SamplerConfig;
-  source: InventorySource;
-  cloudwatch: CloudWatchClient;
-  logger: Logger;
-  now: () => Date;
-}
+import { runCycle } from '../lib/cycle';
+import { cycleDeps, defaultRuntime, type Runtime } from '../lib/runtime';
 
 export interface SampleSummary {
   clustersSampled: number;
   clustersFailed: string[];
   clustersIncomplete: string[];
+  findings: number;
+  notified: number;
   metricsPublished: number;
   putMetricDataCalls: number;
+  problems: string[];
 }
 
 /**
@@ -61,49 +52,44 @@ function parseEvent(event: unknown): { clusterNames?: string[] } {
 }
 
 /** Builds the handler around its dependencies. */
-export function makeHandler(deps: SampleDeps) {
+export function makeHandler(rt: Runtime) {
   return async (event: ScheduledEvent | { clusterNames?: string[] }, context?: Context): Promise<SampleSummary> => {
-    if (context) deps.logger.addContext(context);
+    if (context) rt.logger.addContext(context);
     const { clusterNames } = parseEvent(event);
-    const now = deps.now();
-    const { usage } = await sample(deps.source, {
-      clusterNames: clusterNames ?? deps.config.clusterNames,
-      concurrency: deps.config.clusterConcurrency,
-      now,
+    const result = await runCycle(cycleDeps(rt, true), {
+      clusterNames: clusterNames ?? rt.config.clusterNames,
+      concurrency: rt.config.clusterConcurrency,
+      now: rt.now(),
     });
+    const { usage } = result;
     for (const f of usage.failedClusters) {
-      deps.logger.error('cluster sampling failed', { cluster: f.name, operation: f.problem.source, code: f.problem.code, error: f.problem.message });
+      rt.logger.error('cluster sampling failed', { cluster: f.name, operation: f.problem.source, code: f.problem.code, error: f.problem.message });
     }
     for (const c of usage.clusters.filter((c) => !c.complete)) {
-      deps.logger.warn('cluster data incomplete', { cluster: c.name, problems: c.problems });
+      rt.logger.warn('cluster data incomplete', { cluster: c.name, problems: c.problems });
     }
     for (const t of usage.unknownInstanceTypes) {
-      deps.logger.warn('instance type unknown to DescribeInstanceTypes', { instanceType: t });
+      rt.logger.warn('instance type unknown to DescribeInstanceTypes', { instanceType: t });
     }
-    const published = await publish(deps.cloudwatch, deps.config.metricNamespace, usage);
+    for (const p of result.problems) rt.logger.warn('cycle problem', { problem: p });
     const summary: SampleSummary = {
       clustersSampled: usage.clusters.length,
       clustersFailed: usage.failedClusters.map((f) => f.name),
       clustersIncomplete: usage.clusters.filter((c) => !c.complete).map((c) => c.name),
-      ...published,
+      findings: result.findings.length,
+      notified: result.notifications?.notified.length ?? 0,
+      metricsPublished: result.metricsPublished,
+      putMetricDataCalls: result.putMetricDataCalls,
+      problems: result.problems,
     };
-    deps.logger.info('sample published', { ...summary, namespace: deps.config.metricNamespace, region: usage.region });
+    rt.logger.info('sample published', {
+      ...summary,
+      findingIds: result.findings.map((f) => `${f.severity}:${f.id}`),
+      namespace: rt.config.metricNamespace,
+      region: usage.region,
+    });
     return summary;
   };
 }
 
-/** The production dependencies: configuration from the environment, clients built once per container. */
-export function defaultDeps(env: Record<string, string | undefined> = process.env): SampleDeps {
-  const config = parseSamplerConfig(env);
-  const clients = createAwsClients();
-  const region = env['AWS_REGION'] ?? 'unknown-region';
-  return {
-    config,
-    source: new LiveSource(clients, region),
-    cloudwatch: clients.cloudwatch,
-    logger: new Logger({ serviceName: 'eks-ip-responder' }),
-    now: () => new Date(),
-  };
-}
-
-export const handler = makeHandler(defaultDeps());
+export const handler = makeHandler(defaultRuntime());

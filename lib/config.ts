@@ -4,6 +4,7 @@
  * message that names every problem; nothing falls back silently.
  */
 import { z } from 'zod';
+import { DEFAULT_THRESHOLDS, type DiagnoseThresholds } from './diagnose/types';
 import { ConfigError } from './errors';
 
 /** The sampler's configuration. */
@@ -69,5 +70,98 @@ export function parseSamplerConfig(env: Record<string, string | undefined>): Sam
     metricNamespace: parsed.data.METRIC_NAMESPACE,
     clusterNames: parsed.data.CLUSTER_NAMES,
     clusterConcurrency: parsed.data.CLUSTER_CONCURRENCY,
+  };
+}
+
+/** What both functions need beyond the sampler's basics: where to notify and record, and the thresholds. */
+export interface RuntimeConfig extends SamplerConfig {
+  /** SNS topic for notifications (ALERT_TOPIC_ARN). */
+  topicArn: string;
+  /** DynamoDB ledger table (LEDGER_TABLE). */
+  ledgerTable: string;
+  /** CloudWatch dashboard linked from notifications (DASHBOARD_NAME), optional. */
+  dashboardName?: string;
+  /** The deployment stage (STAGE), named in notifications. */
+  stage?: string;
+  /** Prefix of the stack's alarm names (ALARM_NAME_PREFIX), e.g. `eks-ip-responder-prod-`. */
+  alarmNamePrefix: string;
+  thresholds: DiagnoseThresholds;
+  /** Hours of metric history the forecast reads (FORECAST_WINDOW_HOURS, 2–336, default 24). */
+  forecastWindowHours: number;
+  /** The metric period in seconds (METRIC_PERIOD_SECONDS, 60–3600, default 300). */
+  periodSeconds: number;
+  /** Re-notify a finding still critical after this many hours (RENOTIFY_AFTER_HOURS, 0 = never, default 24). */
+  renotifyAfterHours: number;
+}
+
+const fraction = z.coerce.number().min(0).max(1);
+const count = z.coerce.number().int().min(0);
+
+const runtimeEnv = z
+  .object({
+    ALERT_TOPIC_ARN: z.string().regex(/^arn:aws[\w-]*:sns:[\w-]+:\d{12}:[\w-]+$/, 'is not an SNS topic ARN'),
+    LEDGER_TABLE: z.string().regex(/^[\w.-]{3,255}$/, 'is not a DynamoDB table name'),
+    DASHBOARD_NAME: z.string().optional(),
+    STAGE: z.string().optional(),
+    ALARM_NAME_PREFIX: z.string().min(1, 'must not be empty').default('eks-ip-responder-'),
+    SUBNET_FREE_IPS_WARNING: count.default(DEFAULT_THRESHOLDS.subnetFreeIpsWarning),
+    SUBNET_FREE_IPS_CRITICAL: count.default(DEFAULT_THRESHOLDS.subnetFreeIpsCritical),
+    SUBNET_UTILIZATION_WARNING: fraction.default(DEFAULT_THRESHOLDS.subnetUtilizationWarning),
+    NODES_AT_IP_LIMIT_WARNING_SHARE: fraction.default(DEFAULT_THRESHOLDS.nodesAtIpLimitWarningShare),
+    NODES_AT_IP_LIMIT_CRITICAL_SHARE: fraction.default(DEFAULT_THRESHOLDS.nodesAtIpLimitCriticalShare),
+    HELD_BY_OTHERS_SHARE: fraction.default(DEFAULT_THRESHOLDS.heldByOthersShare),
+    PREFIX_BLOCKS_WARNING: count.default(DEFAULT_THRESHOLDS.prefixBlocksWarning),
+    FORECAST_WINDOW_HOURS: z.coerce.number().min(2).max(336).default(24),
+    METRIC_PERIOD_SECONDS: z.coerce.number().int().min(60).max(3600).default(300),
+    RENOTIFY_AFTER_HOURS: z.coerce.number().min(0).max(720).default(24),
+  })
+  .refine((e) => e.SUBNET_FREE_IPS_CRITICAL <= e.SUBNET_FREE_IPS_WARNING, {
+    message: 'must not be above SUBNET_FREE_IPS_WARNING',
+    path: ['SUBNET_FREE_IPS_CRITICAL'],
+  })
+  .refine((e) => e.NODES_AT_IP_LIMIT_WARNING_SHARE <= e.NODES_AT_IP_LIMIT_CRITICAL_SHARE, {
+    message: 'must not be above NODES_AT_IP_LIMIT_CRITICAL_SHARE',
+    path: ['NODES_AT_IP_LIMIT_WARNING_SHARE'],
+  });
+
+/**
+ * Parses the configuration of the deployed functions: the sampler's, plus the topic, the
+ * ledger and the thresholds. Every bad variable of both parts is named at once.
+ * @throws ConfigError
+ */
+export function parseRuntimeConfig(env: Record<string, string | undefined>): RuntimeConfig {
+  const problems: string[] = [];
+  let base: SamplerConfig | undefined;
+  try {
+    base = parseSamplerConfig(env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    problems.push(...err.problems);
+  }
+  const parsed = runtimeEnv.safeParse(env);
+  if (!parsed.success) problems.push(...problemsOf(parsed.error));
+  if (problems.length > 0 || !base || !parsed.success) {
+    throw new ConfigError(`invalid configuration: ${problems.join('; ')}`, problems);
+  }
+  const e = parsed.data;
+  return {
+    ...base,
+    topicArn: e.ALERT_TOPIC_ARN,
+    ledgerTable: e.LEDGER_TABLE,
+    ...(e.DASHBOARD_NAME ? { dashboardName: e.DASHBOARD_NAME } : {}),
+    ...(e.STAGE ? { stage: e.STAGE } : {}),
+    alarmNamePrefix: e.ALARM_NAME_PREFIX,
+    thresholds: {
+      subnetFreeIpsWarning: e.SUBNET_FREE_IPS_WARNING,
+      subnetFreeIpsCritical: e.SUBNET_FREE_IPS_CRITICAL,
+      subnetUtilizationWarning: e.SUBNET_UTILIZATION_WARNING,
+      nodesAtIpLimitWarningShare: e.NODES_AT_IP_LIMIT_WARNING_SHARE,
+      nodesAtIpLimitCriticalShare: e.NODES_AT_IP_LIMIT_CRITICAL_SHARE,
+      heldByOthersShare: e.HELD_BY_OTHERS_SHARE,
+      prefixBlocksWarning: e.PREFIX_BLOCKS_WARNING,
+    },
+    forecastWindowHours: e.FORECAST_WINDOW_HOURS,
+    periodSeconds: e.METRIC_PERIOD_SECONDS,
+    renotifyAfterHours: e.RENOTIFY_AFTER_HOURS,
   };
 }

@@ -4,7 +4,7 @@
  *
  *   npx tsx scripts/make-demo-snapshot.ts [dir]
  *
- * The scenario, region eu-west-1, 32 nodes:
+ * The scenario, region eu-west-1, 38 nodes, one finding of every kind `diagnose` knows:
  * - `payments-prod`, EKS 1.31, managed vpc-cni v1.19.2 with WARM_IP_TARGET=5 / MINIMUM_IP_TARGET=10
  *   (secondary IPs). Its private /24 in eu-west-1a is down to 7 free addresses; a /19 on the
  *   100.64.0.0/16 secondary CIDR in the same AZ is tagged `kubernetes.io/role/cni` and unused
@@ -15,6 +15,16 @@
  * - `batch-dev`, EKS 1.30, managed vpc-cni v1.18.6 with ENABLE_PREFIX_DELEGATION=true /
  *   WARM_PREFIX_TARGET=1: its r6i and spot m5 nodes hold /28 prefixes; a t3.medium nodegroup
  *   launched before prefix delegation was turned on still uses secondary IPs, one node at its limit.
+ *   Two subnets in eu-west-1c, not among the cluster's own (added for nodegroups later):
+ *   - a /23 for the prefix-mode `etl-c6g` nodes (20 /28 prefixes), whose free space is scattered by
+ *     eight Lambda ENIs (one address in each of eight /28s): 176 addresses free, only 2 aligned /28
+ *     blocks (prefix-fragmentation).
+ *   - a /25 for `legacy-m4`: m4.xlarge is not Nitro, so ipamd falls back to secondary IPs, and with
+ *     WARM_ENI_TARGET at its default of 1 each node keeps a whole spare ENI (14 IPs): 32 free, and
+ *     at least 42 of the 91 used addresses are idle in warm pools (ips-held-by-others; the /25 is
+ *     also nearly full and too small for prefixes).
+ *   They were added after the rest, on PRNG stream 1 (`stream: 1`): every id of the first 32
+ *   nodes, their subnets and ENIs stays what the sample events in `events/*.json` refer to.
  *
  * Every number is consistent: each subnet's AvailableIpAddressCount is its usable addresses
  * (2^(32 − prefix) − 5) minus what its ENIs hold (IPs + 16 per /28), minus the 12 invisible
@@ -101,6 +111,18 @@ export const demoSpec: AccountSpec = {
       subnets: [
         { name: 'private-a', az: 0, cidr: '10.30.0.0/20', controlPlaneEnis: 2, others: ['vpc-endpoint'] },
         { name: 'private-b', az: 1, cidr: '10.30.16.0/20', controlPlaneEnis: 2, others: ['lambda', 'load-balancer'] },
+        // Added after the rest, on a PRNG stream of their own (with etl-c6g and legacy-m4): every id
+        // generated before stays the same.
+        {
+          name: 'private-c',
+          az: 2,
+          cidr: '10.30.32.0/23',
+          inCluster: false,
+          fragmentFreeBlocksTo: 2,
+          fragmentedBy: 'lambda',
+          stream: 1,
+        },
+        { name: 'private-d', az: 2, cidr: '10.30.34.0/25', inCluster: false, others: ['vpc-endpoint'], stream: 1 },
       ],
       nodegroups: [
         { name: 'batch-r6i', instanceTypes: ['r6i.4xlarge'], nodes: 3, subnets: ['private-a', 'private-b'] },
@@ -119,6 +141,20 @@ export const demoSpec: AccountSpec = {
           mode: 'secondary',
           atEniLimit: 1,
           enis: 2,
+        },
+        { name: 'etl-c6g', instanceTypes: ['c6g.2xlarge'], nodes: 3, subnets: ['private-c'], labels: { workload: 'etl' }, stream: 1 },
+        // m4 is not Nitro: ipamd falls back to secondary IPs, and WARM_ENI_TARGET=1 (the default)
+        // keeps a whole spare ENI on every node.
+        {
+          name: 'legacy-m4',
+          instanceTypes: ['m4.xlarge'],
+          nodes: 3,
+          subnets: ['private-d'],
+          mode: 'secondary',
+          enis: 2,
+          fullEnis: true,
+          labels: { workload: 'reports' },
+          stream: 1,
         },
       ],
     },

@@ -8,3 +8,6 @@ process.env.AWS_SESSION_TOKEN = 'test-session';
 process.env.AWS_ENDPOINT_URL = 'http://127.0.0.1:9';
 process.env.AWS_MAX_ATTEMPTS = '1';
 delete process.env.AWS_PROFILE;
+// The handlers parse their configuration at import (cold start); these are what the stack sets.
+process.env.ALERT_TOPIC_ARN = 'arn:aws:sns:eu-west-1:111122223333:eks-ip-responder-test-alerts';
+process.env.LEDGER_TABLE = 'eks-ip-responder-test-ledger';

@@ -9,6 +9,7 @@
  * here changes anything in the account: every call is a read.
  */
 import { parseArgs } from 'node:util';
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import {
   eniMaxPods,
   kubeletMaxPodsCap,
@@ -24,6 +25,8 @@ import { messageOf } from '../errors';
 import { RecordingSource, writeSnapshot } from '../inventory/capture';
 import { readSnapshot } from '../inventory/snapshot';
 import type { InventorySource } from '../inventory/types';
+import { runCycle } from '../cycle';
+import { DEFAULT_THRESHOLDS } from '../diagnose/types';
 import { sample } from '../pipeline';
 import { renderReport } from '../report/text';
 import { table } from '../report/table';
@@ -36,6 +39,8 @@ export interface CliIo {
   now: () => Date;
   /** Builds the live source; tests replace it with one over mocked clients. */
   liveSource?: (region: string) => InventorySource;
+  /** Builds the CloudWatch client the live report reads history with; tests pass a mocked one. */
+  cloudwatch?: (region: string) => CloudWatchClient;
 }
 
 /** A usage error: the message says what is wrong and the CLI exits with 2. */
@@ -46,10 +51,15 @@ export class UsageError extends Error {
   }
 }
 
+/** The namespace the stack publishes to by default (serverless.yml `metricNamespace`). */
+export const DEFAULT_NAMESPACE = 'EKS/IPResponder';
+
 export const USAGE = `Usage:
   eks-ip-responder report   [--snapshot DIR | --region REGION] [--clusters a,b] [--json]
-      Sample clusters and print subnets, holders, nodegroups and limits.
-      With --snapshot, read a snapshot directory instead of the live account.
+                            [--namespace NS] [--no-forecast]
+      Sample clusters and print findings, subnets, holders, nodegroups and limits.
+      With --snapshot, read a snapshot directory instead of the live account. Live, forecasts
+      come from the metric history the deployed stack published in NS (default EKS/IPResponder).
   eks-ip-responder capture  --out DIR [--region REGION] [--clusters a,b]
       Write a snapshot of the live account (read-only calls) for replay or a bug report.
   eks-ip-responder max-pods [TYPE ...] [--all] [--prefix-delegation] [--custom-networking] [--no-cap] [--json]
@@ -80,6 +90,8 @@ async function report(args: string[], io: CliIo): Promise<number> {
       snapshot: { type: 'string' },
       region: { type: 'string' },
       clusters: { type: 'string' },
+      namespace: { type: 'string' },
+      'no-forecast': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     },
     allowPositionals: false,
@@ -94,8 +106,26 @@ async function report(args: string[], io: CliIo): Promise<number> {
   } else {
     source = liveSource(regionOf(values.region, io), io);
   }
-  const { usage } = await sample(source, { clusterNames: clusterList(values.clusters), concurrency: 4, now });
-  io.out(values.json ? JSON.stringify(usage, null, 2) + '\n' : renderReport(usage));
+  // Live, the forecast reads the history the deployed stack published (read-only).
+  const forecast = !values.snapshot && !values['no-forecast'];
+  const cloudwatch = forecast ? (io.cloudwatch ? io.cloudwatch(source.region) : createAwsClients(source.region).cloudwatch) : undefined;
+  const result = await runCycle(
+    {
+      source,
+      thresholds: DEFAULT_THRESHOLDS,
+      ...(cloudwatch ? { metrics: { cloudwatch, namespace: values.namespace ?? DEFAULT_NAMESPACE, publish: false } } : {}),
+    },
+    { clusterNames: clusterList(values.clusters), concurrency: 4, now },
+  );
+  if (values.json) {
+    const forecasts = result.forecasts
+      ? { subnets: Object.fromEntries(result.forecasts.subnets), clusters: Object.fromEntries(result.forecasts.clusters) }
+      : undefined;
+    io.out(JSON.stringify({ usage: result.usage, findings: result.findings, forecasts, problems: result.problems }, null, 2) + '\n');
+  } else {
+    io.out(renderReport(result.usage, result.findings));
+    for (const p of result.problems) io.err(`note: ${p}\n`);
+  }
   return 0;
 }
 

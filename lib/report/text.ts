@@ -1,7 +1,9 @@
 /**
  * The text report of a sample, as the CLI prints it. Pure: Usage in, string out.
  */
+import type { Finding } from '../diagnose/types';
 import type { ClusterUsage, Usage } from '../measure/types';
+import { findingDetails } from '../notify/message';
 import { EKS_CONTROL_PLANE_MIN_FREE_IPS, EKS_CONTROL_PLANE_RECOMMENDED_FREE_IPS } from '../measure/measure';
 import { table } from './table';
 
@@ -22,10 +24,26 @@ function cniLine(c: ClusterUsage): string {
   return `managed vpc-cni ${cni.addonVersion ?? ''}${origin}: ${settings.join(' ')}`.replace(/\s+:/, ':');
 }
 
-function clusterSection(c: ClusterUsage): string {
+function findingsSection(findings: Finding[]): string[] {
+  if (findings.length === 0) return ['  Findings: none'];
+  const lines = [`  Findings (${findings.length})`];
+  for (const f of findings) {
+    lines.push(`    ${f.severity.toUpperCase()}: ${f.title}`);
+    for (const l of findingDetails(f)) lines.push(l === '' ? '' : `      ${l}`);
+    lines.push('');
+  }
+  while (lines[lines.length - 1] === '') lines.pop();
+  return lines;
+}
+
+function clusterSection(c: ClusterUsage, findings: Finding[] | undefined): string {
   const lines: string[] = [];
   lines.push(`Cluster ${c.name}  (Kubernetes ${c.version ?? '?'}, ${c.vpcId ?? 'VPC unknown'})`);
   lines.push(`  CNI: ${cniLine(c)}`);
+  if (findings) {
+    lines.push('');
+    lines.push(...findingsSection(findings.filter((f) => f.cluster === c.name)));
+  }
   lines.push(
     `  Pod subnets: ${c.totals.availableIps} free addresses, least in one subnet ${c.totals.minSubnetAvailable ?? 'n/a'}; ` +
       `${c.totals.nodes} nodes, ${c.totals.podIps} pod IPs held, max pods ${c.totals.podCapacity}; ` +
@@ -109,12 +127,12 @@ function clusterSection(c: ClusterUsage): string {
   return lines.join('\n');
 }
 
-/** Renders the whole report. */
-export function renderReport(usage: Usage): string {
+/** Renders the whole report; with findings, each cluster's come first, in the notifications' words. */
+export function renderReport(usage: Usage, findings?: Finding[]): string {
   const parts: string[] = [];
   parts.push(`eks-ip-responder report: ${usage.region}, sampled ${usage.collectedAt}`);
   parts.push(`${usage.clusters.length} cluster(s) sampled, ${usage.failedClusters.length} failed`);
-  for (const c of usage.clusters) parts.push('', clusterSection(c));
+  for (const c of usage.clusters) parts.push('', clusterSection(c, findings));
   if (usage.failedClusters.length > 0) {
     parts.push('', 'Clusters that could not be sampled:');
     for (const f of usage.failedClusters) parts.push(`  - ${f.name}: ${f.problem.message}`);

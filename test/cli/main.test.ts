@@ -43,7 +43,8 @@ describe('cli report', () => {
   it('prints the measured usage as JSON with --json', async () => {
     const t = io();
     expect(await main(['report', '--snapshot', DEMO, '--json'], t.cli)).toBe(0);
-    const usage = JSON.parse(t.out());
+    const { usage, findings } = JSON.parse(t.out());
+    expect(findings.length).toBeGreaterThan(0);
     expect(usage.region).toBe('eu-west-1');
     expect(usage.clusters).toHaveLength(2);
     for (const c of usage.clusters) {
@@ -58,7 +59,7 @@ describe('cli report', () => {
     const [first] = await source.listClusters();
     const t = io();
     expect(await main(['report', '--snapshot', DEMO, '--clusters', first ?? '', '--json'], t.cli)).toBe(0);
-    expect(JSON.parse(t.out()).clusters.map((c: { name: string }) => c.name)).toEqual([first]);
+    expect(JSON.parse(t.out()).usage.clusters.map((c: { name: string }) => c.name)).toEqual([first]);
   });
 
   it('names a snapshot directory that does not exist', async () => {
@@ -73,7 +74,11 @@ describe('cli report', () => {
     try {
       const broken = account.clusters[0]?.name ?? '';
       aws.faults['DescribeCluster'] = (input) => (input['name'] === broken ? eksError('AccessDeniedException', 'denied') : undefined);
-      const t = io({ env: { AWS_REGION: 'eu-west-1' }, liveSource: (r) => new LiveSource({ ec2: aws.ec2, eks: aws.eks }, r) });
+      const t = io({
+        env: { AWS_REGION: 'eu-west-1' },
+        liveSource: (r) => new LiveSource({ ec2: aws.ec2, eks: aws.eks }, r),
+        cloudwatch: () => aws.cloudwatch,
+      });
       expect(await main(['report'], t.cli)).toBe(0);
       expect(t.out()).toContain(`Cluster ${account.clusters[1]?.name}`);
       expect(t.out()).toMatch(new RegExp(`Clusters that could not be sampled:\\n  - ${broken}: eks:DescribeCluster .*AccessDeniedException`));
@@ -92,7 +97,7 @@ describe('cli report', () => {
       expect(await main(['capture', '--out', dir], cap.cli)).toBe(0);
       expect(cap.out()).toMatch(/captured 2 cluster\(s\) of eu-west-1/);
       const fromLive = io({ env: { AWS_REGION: 'eu-west-1' }, liveSource: live });
-      await main(['report', '--json'], fromLive.cli);
+      await main(['report', '--json', '--no-forecast'], fromLive.cli);
       const fromSnapshot = io();
       await main(['report', '--snapshot', dir, '--json'], fromSnapshot.cli);
       expect(JSON.parse(fromSnapshot.out())).toEqual(JSON.parse(fromLive.out()));
@@ -154,5 +159,51 @@ describe('cli usage', () => {
     const t = io();
     expect(await main(argv, t.cli)).toBe(2);
     expect(t.err()).toContain('Usage:');
+  });
+});
+
+describe('cli report findings', () => {
+  it('shows the findings in the words of the notifications', async () => {
+    const t = io();
+    await main(['report', '--snapshot', DEMO], t.cli);
+    const text = t.out();
+    expect(text).toMatch(/Findings \(\d+\)/);
+    expect(text).toContain('CRITICAL: Subnet subnet-0e59dfd0c9e3779b1 (eu-west-1a): 7 of 251 IPs free');
+    expect(text).toContain('Cause: subnet close to full');
+    expect(text).toContain('First fix to try:');
+  });
+
+  it('reads the history the stack published and prints the forecast', async () => {
+    const account = generateAccount({ clusters: 1, nodes: 20, subnetsPerCluster: 3, seed: 5 });
+    const aws = emulateAccount(account);
+    try {
+      const cluster = account.clusters[0]?.name ?? '';
+      const subnetId = account.clusters[0]?.resourcesVpcConfig?.subnetIds?.[0] ?? '';
+      const now = new Date('2026-11-26T12:00:00Z');
+      const free = account.subnets.find((s) => s.SubnetId === subnetId)?.AvailableIpAddressCount ?? 0;
+      // 24 h of 5-minute samples, losing 4 addresses an hour until now.
+      aws.history.set(
+        `SubnetAvailableIps/${cluster}/${subnetId}`,
+        Array.from({ length: 288 }, (_, i) => ({ t: new Date(now.getTime() - (288 - i) * 300_000), value: free + Math.round(((288 - i) * 4) / 12) })),
+      );
+      const t = io({
+        env: { AWS_REGION: 'eu-west-1' },
+        now: () => now,
+        liveSource: (r) => new LiveSource({ ec2: aws.ec2, eks: aws.eks }, r),
+        cloudwatch: () => aws.cloudwatch,
+      });
+      expect(await main(['report', '--json'], t.cli)).toBe(0);
+      expect(aws.calls['GetMetricData']).toBeGreaterThanOrEqual(1);
+      expect(aws.calls['PutMetricData']).toBeUndefined();
+      const out = JSON.parse(t.out());
+      expect(out.problems).toEqual([]);
+      const forecast = out.forecasts.subnets[`${cluster}/${subnetId}`];
+      expect(forecast.trend).toBe('decreasing');
+      expect(forecast.slopePerHour).toBeCloseTo(-4, 0);
+      expect(forecast.hoursToExhaustion).toBeCloseTo(free / 4, -1);
+      expect(forecast.summary).toMatch(/runs out in about/);
+    } finally {
+      aws.restore();
+    }
   });
 });

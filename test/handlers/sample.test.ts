@@ -1,30 +1,32 @@
-import { Logger } from '@aws-lambda-powertools/logger';
 import type { MetricDatum } from '@aws-sdk/client-cloudwatch';
 import scheduledEvent from '../../events/scheduled.json';
-import { makeHandler, InvalidEventError, type SampleDeps } from '../../handlers/sample';
-import { LiveSource } from '../../lib/aws/live-source';
-import { parseSamplerConfig } from '../../lib/config';
-import { emulateAccount, eksError, ec2Error, type EmulatedAccount } from '../support/mock-aws';
+import { InvalidEventError, makeHandler } from '../../handlers/sample';
+import { startDynalite, type RunningDynalite } from '../support/dynalite';
+import { eksError, ec2Error, type EmulatedAccount } from '../support/mock-aws';
+import { testRuntime } from '../support/runtime';
 import { generateAccount } from '../support/synthetic-account';
 
 const NOW = new Date('2026-11-26T12:00:00Z');
+let db: RunningDynalite;
+let current: EmulatedAccount | undefined;
 
-function setup(env: Record<string, string> = {}) {
-  const account = generateAccount({ clusters: 3, nodes: 60, subnetsPerCluster: 3, seed: 7 });
-  const aws = emulateAccount(account);
-  const logger = new Logger({ serviceName: 'test', logLevel: 'SILENT' });
-  const errors: unknown[][] = [];
-  jest.spyOn(logger, 'error').mockImplementation((...args: unknown[]) => {
-    errors.push(args);
-  });
-  const deps: SampleDeps = {
-    config: parseSamplerConfig({ METRIC_NAMESPACE: 'Test/IP', ...env }),
-    source: new LiveSource({ ec2: aws.ec2, eks: aws.eks }, 'eu-west-1'),
-    cloudwatch: aws.cloudwatch,
-    logger,
-    now: () => NOW,
-  };
-  return { account, aws, deps, errors, handler: makeHandler(deps) };
+beforeAll(async () => {
+  db = await startDynalite();
+});
+afterAll(async () => {
+  await db.stop();
+});
+afterEach(() => {
+  current?.restore();
+  current = undefined;
+  jest.restoreAllMocks();
+});
+
+async function setup(env: Record<string, string> = {}, opts = { clusters: 3, nodes: 60, subnetsPerCluster: 3, seed: 7 }) {
+  const account = generateAccount(opts);
+  const t = await testRuntime(account, db, env, NOW);
+  current = t.aws;
+  return { account, ...t, handler: makeHandler(t.rt) };
 }
 
 function sent(aws: EmulatedAccount): MetricDatum[] {
@@ -40,17 +42,9 @@ function find(data: MetricDatum[], name: string, dims: Record<string, string>): 
   );
 }
 
-let current: EmulatedAccount | undefined;
-afterEach(() => {
-  current?.restore();
-  current = undefined;
-  jest.restoreAllMocks();
-});
-
 describe('sample handler', () => {
   it('samples every cluster from the scheduled event and publishes their metrics', async () => {
-    const { account, aws, handler } = setup();
-    current = aws;
+    const { account, aws, handler } = await setup();
     const summary = await handler(scheduledEvent as never);
     expect(summary.clustersSampled).toBe(3);
     expect(summary.clustersFailed).toEqual([]);
@@ -93,16 +87,7 @@ describe('sample handler', () => {
   });
 
   it('batches PutMetricData at 1,000 metrics per request', async () => {
-    const account = generateAccount({ clusters: 3, nodes: 300, subnetsPerCluster: 40, seed: 3 });
-    const aws = emulateAccount(account);
-    current = aws;
-    const handler = makeHandler({
-      config: parseSamplerConfig({}),
-      source: new LiveSource({ ec2: aws.ec2, eks: aws.eks }, 'eu-west-1'),
-      cloudwatch: aws.cloudwatch,
-      logger: new Logger({ logLevel: 'SILENT' }),
-      now: () => NOW,
-    });
+    const { aws, handler } = await setup({}, { clusters: 3, nodes: 300, subnetsPerCluster: 40, seed: 3 });
     const summary = await handler({});
     const sizes = aws.putMetricData.map((r) => r.MetricData?.length ?? 0);
     expect(summary.metricsPublished).toBeGreaterThan(1000);
@@ -110,12 +95,10 @@ describe('sample handler', () => {
     expect(sizes.slice(0, -1).every((n) => n === 1000)).toBe(true);
     expect(sizes.reduce((a, b) => a + b, 0)).toBe(summary.metricsPublished);
     expect(summary.putMetricDataCalls).toBe(Math.ceil(summary.metricsPublished / 1000));
-    expect(aws.putMetricData[0]?.Namespace).toBe('EKS/IPResponder');
   });
 
   it('isolates a cluster whose sampling fails and still publishes the others', async () => {
-    const { account, aws, handler, errors } = setup();
-    current = aws;
+    const { account, aws, handler, logs } = await setup();
     const broken = account.clusters[1]?.name ?? '';
     aws.faults['DescribeCluster'] = (input) =>
       input['name'] === broken
@@ -131,14 +114,13 @@ describe('sample handler', () => {
     for (const c of account.clusters.filter((c) => c.name !== broken)) {
       expect(find(data, 'Nodes', { ClusterName: c.name ?? '' })).toHaveLength(1);
     }
-    expect(errors).toHaveLength(1);
-    expect(errors[0]?.[0]).toBe('cluster sampling failed');
-    expect(errors[0]?.[1]).toMatchObject({ cluster: broken, operation: 'eks:DescribeCluster', code: 'AccessDeniedException' });
+    expect(logs.error).toHaveLength(1);
+    expect(logs.error[0]?.[0]).toBe('cluster sampling failed');
+    expect(logs.error[0]?.[1]).toMatchObject({ cluster: broken, operation: 'eks:DescribeCluster', code: 'AccessDeniedException' });
   });
 
   it('marks a cluster incomplete when one of its reads is denied, and still publishes it', async () => {
-    const { account, aws, handler } = setup();
-    current = aws;
+    const { account, aws, handler } = await setup();
     aws.faults['DescribeNetworkInterfaces'] = (_input, n) =>
       n === 1 ? ec2Error('UnauthorizedOperation', 'You are not authorized to perform this operation.') : undefined;
     const summary = await handler({});
@@ -152,17 +134,14 @@ describe('sample handler', () => {
   });
 
   it('samples only the configured clusters', async () => {
-    const { account, aws, handler } = setup({ CLUSTER_NAMES: 'nope' });
-    current = aws;
-    void account;
+    const { aws, handler } = await setup({ CLUSTER_NAMES: 'nope' });
     const summary = await handler({});
     expect(aws.calls['ListClusters']).toBeUndefined();
     expect(summary.clustersFailed).toEqual(['nope']);
   });
 
   it('fails the invocation when PutMetricData fails, naming the call', async () => {
-    const { aws, handler } = setup();
-    current = aws;
+    const { aws, handler } = await setup();
     aws.faults['PutMetricData'] = () => ec2Error('AccessDenied', 'not allowed to write to namespace');
     await expect(handler({})).rejects.toThrow(/cloudwatch:PutMetricData to Test\/IP, batch 1 of \d+: AccessDenied/);
   });
@@ -172,10 +151,58 @@ describe('sample handler', () => {
     [{ clusterNames: 'prod' }, /clusterNames/],
     [[1, 2], /\(event\)/],
   ])('rejects an event it does not understand: %j', async (event, message) => {
-    const { aws, handler } = setup();
-    current = aws;
+    const { aws, handler } = await setup();
     await expect(handler(event as never)).rejects.toThrow(InvalidEventError);
     await expect(handler(event as never)).rejects.toThrow(message);
     expect(aws.totalReadCalls()).toBe(0);
+  });
+});
+
+describe('sample handler notifications', () => {
+  it('notifies a finding when it appears, not on the next sample, and when it clears', async () => {
+    const { accountFromSnapshot, DEMO_SNAPSHOT } = await import('../support/snapshot-account');
+    const account = accountFromSnapshot(DEMO_SNAPSHOT);
+    const t = await testRuntime(account, db, {}, new Date('2026-11-26T10:00:00Z'));
+    current = t.aws;
+    const handler = makeHandler(t.rt);
+    const near = 'subnet-0e59dfd0c9e3779b1';
+
+    const first = await handler({});
+    expect(first.notified).toBeGreaterThan(0);
+    expect(first.notified).toBe(t.aws.published.length);
+    const subjects = t.aws.published.map((m) => m.Subject ?? '');
+    expect(subjects.some((s) => s.startsWith('[CRITICAL] payments-prod: Subnet subnet-0e59dfd0c9e3779b1'))).toBe(true);
+
+    t.setNow(new Date('2026-11-26T10:05:00Z'));
+    const second = await handler({});
+    expect(second.findings).toBe(first.findings);
+    expect(second.notified).toBe(0);
+
+    // Someone freed addresses: the subnet finding clears, and only it is notified.
+    const subnet = account.subnets.find((s) => s.SubnetId === near);
+    subnet!.AvailableIpAddressCount = 200;
+    t.setNow(new Date('2026-11-26T10:10:00Z'));
+    const before = t.aws.published.length;
+    const third = await handler({});
+    expect(third.findings).toBeLessThan(first.findings);
+    const cleared = t.aws.published.slice(before);
+    expect(cleared.length).toBeGreaterThan(0);
+    expect(cleared.every((m) => m.Subject?.startsWith('[CLEARED] payments-prod:'))).toBe(true);
+    expect(cleared.some((m) => m.Subject?.includes(near))).toBe(true);
+  });
+
+  it('clears nothing while a cluster\'s data is incomplete', async () => {
+    const { accountFromSnapshot, DEMO_SNAPSHOT } = await import('../support/snapshot-account');
+    const account = accountFromSnapshot(DEMO_SNAPSHOT);
+    const t = await testRuntime(account, db, {}, new Date('2026-11-26T10:00:00Z'));
+    current = t.aws;
+    const handler = makeHandler(t.rt);
+    await handler({});
+    const before = t.aws.published.length;
+    t.aws.faults['DescribeNetworkInterfaces'] = () => ec2Error('UnauthorizedOperation', 'You are not authorized to perform this operation.');
+    t.setNow(new Date('2026-11-26T10:05:00Z'));
+    const out = await handler({});
+    expect(out.clustersIncomplete.length).toBeGreaterThan(0);
+    expect(t.aws.published.slice(before).filter((m) => m.Subject?.startsWith('[CLEARED]'))).toEqual([]);
   });
 });

@@ -106,7 +106,7 @@ describe('RecordingSource and writeSnapshot', () => {
     const eniIds = (await read('ec2/describe-network-interfaces.json')).NetworkInterfaces?.map((e) => e.NetworkInterfaceId) ?? [];
     expect(new Set(eniIds).size).toBe(eniIds.length);
     const reservations = (await read('ec2/describe-instances.json')).Reservations as unknown as { Instances: unknown[] }[];
-    expect(reservations.flatMap((r) => r.Instances)).toHaveLength(32);
+    expect(reservations.flatMap((r) => r.Instances)).toHaveLength(38);
     // Nothing asked for instance types: no file, so a reader falls back to the bundled data.
     await expect(fs.access(path.join(dir, 'ec2/describe-instance-types.json'))).rejects.toThrow();
   });

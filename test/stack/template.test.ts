@@ -4,15 +4,14 @@ import {
   asList,
   CfnResource,
   CfnTemplate,
+  isReadAction,
   loadTemplate,
   resolveSub,
   resource,
   resourcesOfType,
   roleStatements,
 } from './template';
-
-const NAMESPACE = 'EKS/IPResponder';
-const TOPIC = { Ref: 'AlertTopic' };
+import { ENVIRONMENT, LEDGER_ARN, NAMESPACE, READ_AND_ALERT_STATEMENTS, TOPIC } from './expected';
 
 let template: CfnTemplate;
 
@@ -54,24 +53,20 @@ describe('sampler function', () => {
     expect(props.Timeout).toBe(120);
   });
 
-  it('gets its configuration from the environment', () => {
-    expect(sampler().Properties.Environment.Variables).toEqual({
-      METRIC_NAMESPACE: NAMESPACE,
-      CLUSTER_NAMES: '',
-      POWERTOOLS_SERVICE_NAME: 'eks-ip-responder',
-      POWERTOOLS_LOG_LEVEL: 'INFO',
-      NODE_OPTIONS: '--enable-source-maps',
-    });
+  it('gets its configuration from the environment: every variable, with its stage-test value', () => {
+    expect(sampler().Properties.Environment.Variables).toEqual(ENVIRONMENT);
   });
 
-  it('never retries a scheduled invocation and reserves no concurrency', () => {
+  it('never retries a scheduled invocation, sends failures nowhere and reserves no concurrency', () => {
     expect(sampler().Properties.ReservedConcurrentExecutions).toBeUndefined();
-    const configs = resourcesOfType(template, 'AWS::Lambda::EventInvokeConfig');
+    const configs = resourcesOfType(template, 'AWS::Lambda::EventInvokeConfig').filter(
+      ([, c]) => JSON.stringify(c.Properties.FunctionName) === JSON.stringify({ Ref: 'SampleLambdaFunction' }),
+    );
     expect(configs).toHaveLength(1);
     const [, config] = configs[0]!;
-    expect(config.Properties.FunctionName).toEqual({ Ref: 'SampleLambdaFunction' });
     expect(config.Properties.MaximumRetryAttempts).toBe(0);
     expect(config.Properties.MaximumEventAgeInSeconds).toBe(300);
+    expect(config.Properties.DestinationConfig).toEqual({});
   });
 
   it('keeps its logs for the default retention', () => {
@@ -86,10 +81,13 @@ describe('sampler function', () => {
 });
 
 describe('schedule', () => {
+  // The responder's EventBridge rules are rules too (responder.test.ts): the schedule is the one
+  // rule with a ScheduleExpression, and it has no EventPattern.
   it('invokes the sampler every 5 minutes', () => {
-    const rules = resourcesOfType(template, 'AWS::Events::Rule');
+    const rules = resourcesOfType(template, 'AWS::Events::Rule').filter(([, r]) => r.Properties.ScheduleExpression !== undefined);
     expect(rules).toHaveLength(1);
     const [ruleId, rule] = rules[0]!;
+    expect(rule.Properties.EventPattern).toBeUndefined();
     expect(rule.Properties.ScheduleExpression).toBe('rate(5 minutes)');
     expect(rule.Properties.State).toBe('ENABLED');
     expect(rule.Properties.Targets).toEqual([
@@ -108,9 +106,6 @@ describe('schedule', () => {
 
 describe('sampler role', () => {
   const role = (): CfnResource => resource(template, 'SamplerRole', 'AWS::IAM::Role');
-  const eksArn = (path: string) => ({
-    'Fn::Sub': `arn:\${AWS::Partition}:eks:\${AWS::Region}:\${AWS::AccountId}:${path}`,
-  });
 
   it('is the sampler’s own role, and the Framework’s shared role is not created', () => {
     expect(sampler().Properties.Role).toEqual({ 'Fn::GetAtt': ['SamplerRole', 'Arn'] });
@@ -123,42 +118,9 @@ describe('sampler role', () => {
 
   it('grants exactly the reads and writes the sampler needs', () => {
     expect(roleStatements(role())).toEqual([
-      { Sid: 'EksList', Effect: 'Allow', Action: ['eks:ListClusters'], Resource: '*' },
-      {
-        Sid: 'EksReadClusters',
-        Effect: 'Allow',
-        Action: ['eks:DescribeCluster', 'eks:ListNodegroups'],
-        Resource: eksArn('cluster/*'),
-      },
-      { Sid: 'EksReadNodegroups', Effect: 'Allow', Action: ['eks:DescribeNodegroup'], Resource: eksArn('nodegroup/*/*/*') },
-      { Sid: 'EksReadAddons', Effect: 'Allow', Action: ['eks:DescribeAddon'], Resource: eksArn('addon/*/*/*') },
-      {
-        Sid: 'Ec2Describe',
-        Effect: 'Allow',
-        Action: [
-          'ec2:DescribeSubnets',
-          'ec2:DescribeNetworkInterfaces',
-          'ec2:DescribeInstances',
-          'ec2:DescribeInstanceTypes',
-        ],
-        Resource: '*',
-      },
-      {
-        Sid: 'PutOwnMetrics',
-        Effect: 'Allow',
-        Action: ['cloudwatch:PutMetricData'],
-        Resource: '*',
-        Condition: { StringEquals: { 'cloudwatch:namespace': NAMESPACE } },
-      },
-      { Sid: 'ReadMetrics', Effect: 'Allow', Action: ['cloudwatch:GetMetricData'], Resource: '*' },
-      { Sid: 'PublishAlerts', Effect: 'Allow', Action: ['sns:Publish'], Resource: TOPIC },
-      {
-        Sid: 'EncryptAlerts',
-        Effect: 'Allow',
-        Action: ['kms:GenerateDataKey*', 'kms:Decrypt'],
-        Resource: { 'Fn::GetAtt': ['AlertKey', 'Arn'] },
-        Condition: { StringEquals: { 'kms:ViaService': { 'Fn::Sub': 'sns.${AWS::Region}.amazonaws.com' } } },
-      },
+      ...READ_AND_ALERT_STATEMENTS,
+      // Finding states (notification de-duplication); the sampler claims no events, so no DeleteItem.
+      { Sid: 'Ledger', Effect: 'Allow', Action: ['dynamodb:Query', 'dynamodb:PutItem'], Resource: LEDGER_ARN },
       {
         Sid: 'OwnLogs',
         Effect: 'Allow',
@@ -170,8 +132,6 @@ describe('sampler role', () => {
 
   // The exact list above can be edited together with the stack; these invariants say what any
   // edit must keep.
-  const isRead = (action: string) => /^[a-z0-9]+:(Describe|List|Get)[A-Za-z]*$/.test(action);
-
   it('allows no wildcard action and no Deny-less NotAction', () => {
     for (const statement of roleStatements(role())) {
       expect(statement.Effect).toBe('Allow');
@@ -181,15 +141,16 @@ describe('sampler role', () => {
     }
   });
 
-  it('scopes every write to the stack’s own topic, key, log group or metric namespace', () => {
+  it('scopes every write to the stack’s own topic, key, ledger table, log group or metric namespace', () => {
     const writes = roleStatements(role()).flatMap((statement) =>
       asList<string>(statement.Action)
-        .filter((action) => !isRead(action))
+        .filter((action) => !isReadAction(action))
         .map((action) => ({ action, resource: statement.Resource, condition: statement.Condition })),
     );
     expect(writes.map((w) => w.action).sort()).toEqual(
       [
         'cloudwatch:PutMetricData',
+        'dynamodb:PutItem',
         'kms:Decrypt',
         'kms:GenerateDataKey*',
         'logs:CreateLogStream',
@@ -206,6 +167,7 @@ describe('sampler role', () => {
       StringEquals: { 'cloudwatch:namespace': NAMESPACE },
     });
     expect(byAction['sns:Publish']!.resource).toEqual(TOPIC);
+    expect(byAction['dynamodb:PutItem']!.resource).toEqual(LEDGER_ARN);
     expect(byAction['logs:PutLogEvents']!.resource).toEqual({ 'Fn::GetAtt': ['SampleLogGroup', 'Arn'] });
   });
 });

@@ -23,6 +23,8 @@ export interface CfnResource {
   Properties: Record<string, CfnValue>;
   Condition?: string;
   DependsOn?: string | string[];
+  DeletionPolicy?: string;
+  UpdateReplacePolicy?: string;
 }
 
 export interface CfnTemplate {
@@ -83,4 +85,117 @@ export function roleStatements(role: CfnResource): Array<Record<string, CfnValue
 /** A statement's Action or Resource as an array (IAM accepts a string or a list). */
 export function asList<T>(value: T | T[]): T[] {
   return Array.isArray(value) ? value : [value];
+}
+
+/**
+ * Resolves a CloudFormation value as CloudFormation would at deploy time: literals, `Ref`,
+ * `Fn::GetAtt` (looked up as `Name.Attribute`), `Fn::Join` and string `Fn::Sub`, with the given
+ * values for names and pseudo parameters. Anything else, or a name without a value, is an error.
+ */
+export function resolveValue(value: CfnValue, values: Record<string, string>): string {
+  if (typeof value === 'string') return value;
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || Object.keys(value).length !== 1) {
+    throw new Error(`cannot resolve ${JSON.stringify(value)}`);
+  }
+  const lookup = (name: string): string => {
+    const found = values[name];
+    if (found === undefined) throw new Error(`${name} has no value`);
+    return found;
+  };
+  if (typeof value.Ref === 'string') return lookup(value.Ref);
+  const getAtt = value['Fn::GetAtt'];
+  if (Array.isArray(getAtt) && getAtt.length === 2) return lookup(`${getAtt[0]}.${getAtt[1]}`);
+  const join = value['Fn::Join'];
+  if (Array.isArray(join) && join.length === 2 && typeof join[0] === 'string' && Array.isArray(join[1])) {
+    return (join[1] as CfnValue[]).map((part) => resolveValue(part, values)).join(join[0]);
+  }
+  if (typeof value['Fn::Sub'] === 'string') return resolveSub(value, values);
+  throw new Error(`cannot resolve ${JSON.stringify(value)}`);
+}
+
+/** Pseudo parameters of the account and region the stack tests pretend to deploy to. */
+export const PSEUDO: Readonly<Record<string, string>> = {
+  'AWS::Partition': 'aws',
+  'AWS::Region': 'eu-west-1',
+  'AWS::AccountId': '123456789012',
+  'AWS::StackName': 'eks-ip-responder-test',
+};
+
+/**
+ * The ARN an `AWS::Events::Rule` gets: `rule/<Name>`, or, for a rule without a Name,
+ * CloudFormation's generated one (stack name, logical id, a random suffix; a fixed one here).
+ */
+export function ruleArn(template: CfnTemplate, logicalId: string): string {
+  const rule = resource(template, logicalId, 'AWS::Events::Rule');
+  const name: string = rule.Properties.Name ?? `${PSEUDO['AWS::StackName']}-${logicalId}-GENERATED`;
+  return `arn:${PSEUDO['AWS::Partition']}:events:${PSEUDO['AWS::Region']}:${PSEUDO['AWS::AccountId']}:rule/${name}`;
+}
+
+/**
+ * Reads, for the IAM checks: Describe*, List*, Get* and Query (a trailing `*` allowed, as in
+ * `ec2:Describe*`). Everything else (a bare `*` or `service:*` included) counts as a write.
+ */
+export function isReadAction(action: string): boolean {
+  return /^[a-z0-9-]+:((Describe|List|Get)[A-Za-z0-9]*\*?|Query)$/i.test(action);
+}
+
+/** The actions of Allow statements that are not reads, are on Resource '*' and have no Condition. */
+export function unscopedWrites(statements: Array<Record<string, CfnValue>>): string[] {
+  return statements
+    .filter((s) => s.Effect === 'Allow' && s.Condition === undefined && asList(s.Resource).includes('*'))
+    .flatMap((s) => asList<string>(s.Action ?? []).filter((action) => !isReadAction(action)));
+}
+
+/** An IAM action pattern (`*` and `?` wildcards, case-insensitive) as a RegExp. */
+export function actionRegExp(pattern: string): RegExp {
+  const body = pattern
+    .split('')
+    .map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\/-]/g, '\\$&')))
+    .join('');
+  return new RegExp(`^${body}$`, 'i');
+}
+
+/** What neither Lambda role may ever be granted: changes to EKS and EC2, and passing roles. */
+export const FORBIDDEN_ACTION_PATTERNS = [
+  'eks:Update*',
+  'eks:Create*',
+  'eks:Delete*',
+  'ec2:Create*',
+  'ec2:Modify*',
+  'ec2:Assign*',
+  'ec2:Attach*',
+  'ec2:CreateTags',
+  'iam:PassRole',
+] as const;
+
+/** Real actions under each forbidden pattern, to catch a granted wildcard (`ec2:*`, `*`, `eks:Up*`). */
+const FORBIDDEN_EXAMPLES = [
+  'eks:UpdateNodegroupConfig',
+  'eks:UpdateClusterConfig',
+  'eks:UpdateAddon',
+  'eks:CreateNodegroup',
+  'eks:CreateAddon',
+  'eks:DeleteNodegroup',
+  'eks:DeleteCluster',
+  'ec2:CreateNetworkInterface',
+  'ec2:CreateSubnet',
+  'ec2:ModifyNetworkInterfaceAttribute',
+  'ec2:ModifySubnetAttribute',
+  'ec2:AssignPrivateIpAddresses',
+  'ec2:AssignIpv6Addresses',
+  'ec2:AttachNetworkInterface',
+  'ec2:CreateTags',
+  'iam:PassRole',
+];
+
+/**
+ * The forbidden patterns an Allowed action grants: either the action itself falls under one
+ * (`ec2:CreateTags`, `eks:UpdateAddon`) or it is a wildcard that covers a forbidden action.
+ */
+export function forbiddenGrants(action: string): string[] {
+  return FORBIDDEN_ACTION_PATTERNS.filter((forbidden) => {
+    if (actionRegExp(forbidden).test(action)) return true;
+    const granted = actionRegExp(action);
+    return FORBIDDEN_EXAMPLES.some((example) => actionRegExp(forbidden).test(example) && granted.test(example));
+  });
 }

@@ -3,7 +3,16 @@
  * aws-sdk-client-mock that answer from a SyntheticAccount the way the APIs do — the same
  * filters, MaxResults bounds, NextToken pagination, and error names — and count every call.
  */
-import { CloudWatchClient, PutMetricDataCommand, type PutMetricDataCommandInput } from '@aws-sdk/client-cloudwatch';
+import {
+  CloudWatchClient,
+  GetMetricDataCommand,
+  PutMetricDataCommand,
+  type Dimension,
+  type MetricDataQuery,
+  type MetricDataResult,
+  type PutMetricDataCommandInput,
+} from '@aws-sdk/client-cloudwatch';
+import { PublishCommand, SNSClient, type PublishCommandInput } from '@aws-sdk/client-sns';
 import {
   DescribeInstancesCommand,
   DescribeInstanceTypesCommand,
@@ -42,6 +51,14 @@ export interface EmulatedAccount {
   ec2: EC2Client;
   eks: EKSClient;
   cloudwatch: CloudWatchClient;
+  sns: SNSClient;
+  /** Every SNS Publish request. */
+  published: PublishCommandInput[];
+  /**
+   * The history GetMetricData answers, by metric name and dimension values joined with '/'
+   * (e.g. `SubnetAvailableIps/prod/subnet-1`); series not in it come back empty.
+   */
+  history: Map<string, { t: Date; value: number }[]>;
   /** Calls made, by operation name (e.g. `DescribeNetworkInterfaces`). */
   calls: Record<string, number>;
   /** Every PutMetricData request. */
@@ -77,6 +94,9 @@ export function emulateAccount(account: SyntheticAccount): EmulatedAccount {
   const ec2Mock = mockClient(EC2Client);
   const eksMock = mockClient(EKSClient);
   const cwMock = mockClient(CloudWatchClient);
+  const snsMock = mockClient(SNSClient);
+  const published: PublishCommandInput[] = [];
+  const history = new Map<string, { t: Date; value: number }[]>();
   const calls: Record<string, number> = {};
   const faults: Record<string, Fault> = {};
   const putMetricData: PutMetricDataCommandInput[] = [];
@@ -112,8 +132,11 @@ export function emulateAccount(account: SyntheticAccount): EmulatedAccount {
   });
   ec2Mock.on(DescribeNetworkInterfacesCommand).callsFake((input) => {
     count('DescribeNetworkInterfaces', input);
-    const ids = filterValues(input.Filters, 'subnet-id') ?? [];
-    const found = ids.flatMap((id) => enisBySubnet.get(id) ?? []);
+    const ids = filterValues(input.Filters, 'subnet-id');
+    const eniIds = filterValues(input.Filters, 'network-interface-id');
+    const found = (ids ? ids.flatMap((id) => enisBySubnet.get(id) ?? []) : account.networkInterfaces).filter(
+      (e) => !eniIds || eniIds.includes(e.NetworkInterfaceId ?? ''),
+    );
     const p = page(found, input, 1000);
     return { NetworkInterfaces: p.items, NextToken: p.NextToken };
   });
@@ -121,8 +144,12 @@ export function emulateAccount(account: SyntheticAccount): EmulatedAccount {
     count('DescribeInstances', input);
     const tagKeys = filterValues(input.Filters, 'tag-key');
     const states = filterValues(input.Filters, 'instance-state-name');
+    const ids = filterValues(input.Filters, 'instance-id');
     const found: Instance[] = account.instances.filter(
-      (i) => (!tagKeys || hasTagKey(i.Tags, tagKeys)) && (!states || states.includes(i.State?.Name ?? '')),
+      (i) =>
+        (!tagKeys || hasTagKey(i.Tags, tagKeys)) &&
+        (!states || states.includes(i.State?.Name ?? '')) &&
+        (!ids || ids.includes(i.InstanceId ?? '')),
     );
     const p = page(found, input, 1000);
     // EC2 groups instances in reservations; one instance per reservation is the worst case.
@@ -178,18 +205,43 @@ export function emulateAccount(account: SyntheticAccount): EmulatedAccount {
     return {};
   });
 
+  cwMock.on(GetMetricDataCommand).callsFake((input) => {
+    count('GetMetricData', input);
+    const results: MetricDataResult[] = (input.MetricDataQueries ?? []).map((q: MetricDataQuery) => {
+      const stat = q.MetricStat;
+      const key = [stat?.Metric?.MetricName ?? '', ...(stat?.Metric?.Dimensions ?? []).map((d: Dimension) => d.Value ?? '')].join('/');
+      const points = (history.get(key) ?? []).filter(
+        (p) => (!input.StartTime || p.t >= input.StartTime) && (!input.EndTime || p.t < input.EndTime),
+      );
+      return { Id: q.Id, Label: stat?.Metric?.MetricName, Timestamps: points.map((p) => p.t), Values: points.map((p) => p.value), StatusCode: 'Complete' };
+    });
+    return { MetricDataResults: results, Messages: [] };
+  });
+  snsMock.on(PublishCommand).callsFake((input) => {
+    count('Publish', input);
+    published.push(input);
+    return { MessageId: `msg-${published.length}` };
+  });
+
   return {
     ec2: new EC2Client({}),
     eks: new EKSClient({}),
     cloudwatch: new CloudWatchClient({}),
+    sns: new SNSClient({}),
+    published,
+    history,
     calls,
     putMetricData,
     faults,
-    totalReadCalls: () => Object.entries(calls).filter(([op]) => op !== 'PutMetricData').reduce((s, [, n]) => s + n, 0),
+    totalReadCalls: () =>
+      Object.entries(calls)
+        .filter(([op]) => op !== 'PutMetricData' && op !== 'Publish')
+        .reduce((s, [, n]) => s + n, 0),
     restore: () => {
       ec2Mock.restore();
       eksMock.restore();
       cwMock.restore();
+      snsMock.restore();
     },
   };
 }

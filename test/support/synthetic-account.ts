@@ -14,7 +14,8 @@
  * through RAM (set per subnet, 0 unless asked).
  *
  * Randomness comes only from a seeded PRNG (mulberry32): the same spec and seed give the same
- * account, id for id.
+ * account, id for id. A cluster, subnet or nodegroup may draw from a stream of its own
+ * (`stream`), so that one added to a spec later leaves every id generated before unchanged.
  */
 import { promises as fs } from 'node:fs';
 import type {
@@ -79,6 +80,21 @@ export interface SubnetSpec {
    * the build fails if that is impossible. Needs `cidr` or `prefixLength`.
    */
   available?: number;
+  /**
+   * Fragments the free space the way a subnet ages: once every other ENI and /28 prefix here is
+   * placed, ENIs of `fragmentedBy` (one address each) take one address (offset 5) in each entirely
+   * free aligned /28, lowest first, until only this many are left entirely free. EC2 gives a new
+   * ENI any free address, so single addresses scattered over the subnet leave free addresses but
+   * no /28 for prefix delegation (`InsufficientCidrBlocks`). Not with `available`.
+   */
+  fragmentFreeBlocksTo?: number;
+  /** What holds the scattered addresses of `fragmentFreeBlocksTo` (default `lambda`: Lambda's ENIs come and go with its functions). */
+  fragmentedBy?: OtherEniKind;
+  /**
+   * Draw this subnet's id and its control-plane, other and scattered ENIs from PRNG stream
+   * `stream` (default: its cluster's); see {@link ClusterSpec.stream}.
+   */
+  stream?: number;
 }
 
 export interface NodegroupSpec {
@@ -97,6 +113,18 @@ export interface NodegroupSpec {
   enis?: number;
   /** Kubernetes labels of the nodegroup. */
   labels?: Record<string, string>;
+  /**
+   * Secondary-IP nodes (not at their limit) hold whole ENIs, each full: ipamd's state under
+   * WARM_ENI_TARGET (the CNI default), which adds an ENI's worth of IPs at a time. Default: the last
+   * ENI is partly filled, as under WARM_IP_TARGET.
+   */
+  fullEnis?: boolean;
+  /**
+   * Draw this nodegroup's ids, nodes and their ENIs from PRNG stream `stream` (default: its
+   * cluster's); see {@link ClusterSpec.stream}. Nodes it puts in an existing subnet take addresses
+   * after the older nodes there (theirs stay) and lower its AvailableIpAddressCount.
+   */
+  stream?: number;
 }
 
 export interface ClusterSpec {
@@ -110,6 +138,14 @@ export interface ClusterSpec {
   subnets: SubnetSpec[];
   nodegroups: NodegroupSpec[];
   endpointPublicAccess?: boolean;
+  /**
+   * The PRNG stream this cluster's ids and random values come from; its subnets and nodegroups
+   * use it unless they name their own. 0 (the default) is the spec's seed itself; any other number
+   * is a stream of its own, seeded from the seed and the number, whose ids never collide with
+   * another stream's. Put what you add to an existing spec on a new stream, and every id generated
+   * before stays the same (with fixed `cidr`s: an allocated CIDR follows the ones before it).
+   */
+  stream?: number;
 }
 
 export interface AccountSpec {
@@ -140,9 +176,11 @@ function mulberry32(seed: number): () => number {
 
 class Rng {
   private readonly next: () => number;
-  private counter = 0;
-  constructor(seed: number) {
+  private counter: number;
+  /** `firstCounter` keeps the ids of separate streams apart (the counter part of an id is a bijection). */
+  constructor(seed: number, firstCounter = 0) {
     this.next = mulberry32(seed);
+    this.counter = firstCounter;
   }
   float(): number {
     return this.next();
@@ -208,6 +246,8 @@ class SubnetAllocator {
   private nextPrefix: number;
   private readonly last: number;
   private topBlockNext: number;
+  /** Set by {@link scatter}: nothing more is handed out. */
+  private closed = false;
   constructor(
     readonly cidr: string,
     base: number,
@@ -222,20 +262,43 @@ class SubnetAllocator {
   }
   /** One address: from the bottom up to the lowest /28 handed out, then what is left of the top block. */
   ip(): number {
+    this.open();
     if (this.nextIp < this.nextPrefix + 16) return this.nextIp++;
     if (this.topBlockNext < this.last) return this.topBlockNext++;
     throw new Error(`synthetic account: subnet ${this.cidr} is out of addresses`);
   }
   /** One aligned /28, from the top down; it must lie above every single address handed out. */
   prefix(): number {
+    this.open();
     const start = this.nextPrefix;
     if (start < this.nextIp) throw new Error(`synthetic account: subnet ${this.cidr} has no free /28 left`);
     this.nextPrefix -= 16;
     return start;
   }
+  /**
+   * One address (offset 5) in each entirely free aligned /28, lowest first, until `keepFree` are
+   * left entirely free; the addresses to give to single-address ENIs. Nothing is handed out after it.
+   */
+  scatter(keepFree: number): number[] {
+    this.open();
+    this.closed = true;
+    // Free blocks lie between the single addresses (from the bottom) and the prefixes (from the top).
+    const blocks: number[] = [];
+    for (let b = Math.ceil(this.nextIp / 16) * 16; b <= this.nextPrefix; b += 16) blocks.push(b);
+    return blocks.slice(0, Math.max(0, blocks.length - keepFree)).map((b) => b + 5);
+  }
+  private open(): void {
+    if (this.closed) throw new Error(`synthetic account: subnet ${this.cidr} is fragmented: nothing more is placed in it`);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
+
+/**
+ * Where stream k's id counter starts: k × this. Just over 2^24, so streams 0..255 each have 2^24 ids
+ * before their counters could meet, and the ids of different streams differ in their last digits too.
+ */
+const STREAM_COUNTER_SPACING = 0x01000193;
 
 /** The AWS account that owns the EKS control plane's instances (placeholder: the real one varies by region). */
 const EKS_SERVICE_ACCOUNT = '602401143452';
@@ -321,7 +384,7 @@ function planNode(
     const count = full ? maxEnis : Math.max(1, Math.min(maxEnis, nodegroup.enis ?? enisPerNode));
     for (let e = 0; e < count; e++) {
       // ipamd fills an ENI's secondary IPs before it attaches the next one.
-      const lastPartial = !full && e === count - 1;
+      const lastPartial = !full && nodegroup.fullEnis !== true && e === count - 1;
       enis.push({ ips: lastPartial ? rng.int(2, ipsPerEni) : ipsPerEni, prefixes: 0 });
     }
   }
@@ -368,6 +431,20 @@ function tagList(tags: Record<string, string>): Tag[] {
 /** Builds the account an explicit spec describes. Throws when the spec cannot be met (a subnet too small). */
 export function buildAccount(spec: AccountSpec): SyntheticAccount {
   const rng = new Rng(spec.seed);
+  const streams = new Map<number, Rng>([[0, rng]]);
+  /** The PRNG of a stream (see ClusterSpec.stream): 0 is the seed's, others are seeded from it. */
+  const rngOf = (stream: number | undefined): Rng => {
+    const k = stream ?? 0;
+    if (!Number.isInteger(k) || k < 0 || k > 255) throw new Error(`synthetic account: stream ${String(stream)} is not a whole number 0..255`);
+    let r = streams.get(k);
+    if (!r) {
+      r = new Rng((spec.seed ^ Math.imul(k, 0x85ebca6b)) >>> 0, k * STREAM_COUNTER_SPACING);
+      streams.set(k, r);
+    }
+    return r;
+  };
+  const subnetRng = (c: ClusterSpec, s: SubnetSpec): Rng => rngOf(s.stream ?? c.stream);
+  const nodegroupRng = (c: ClusterSpec, ng: NodegroupSpec): Rng => rngOf(ng.stream ?? c.stream);
   const region = spec.region ?? 'eu-west-1';
   const accountId = spec.accountId ?? '111122223333';
   const capturedAt = spec.capturedAt ?? '2026-11-26T10:00:00Z';
@@ -377,7 +454,7 @@ export function buildAccount(spec: AccountSpec): SyntheticAccount {
   const azId = (i: number) => `${region.replace(/^(\w\w)-(\w)\w*-(\d+)$/, '$1$2$3')}-az${(i % 3) + 1}`;
   const internalDomain = region === 'us-east-1' ? 'ec2.internal' : `${region}.compute.internal`;
   const dnsName = (ip: number) => `ip-${ip >>> 24}-${(ip >>> 16) & 255}-${(ip >>> 8) & 255}-${ip & 255}.${internalDomain}`;
-  const daysAgo = (min: number, max: number) => new Date(now - rng.int(min * 24, max * 24) * (DAY_MS / 24));
+  const daysAgo = (r: Rng, min: number, max: number) => new Date(now - r.int(min * 24, max * 24) * (DAY_MS / 24));
 
   const account: SyntheticAccount = {
     region,
@@ -400,7 +477,10 @@ export function buildAccount(spec: AccountSpec): SyntheticAccount {
     const states = new Map<string, SubnetState>();
     for (const s of cluster.subnets) {
       if (states.has(s.name)) throw new Error(`cluster ${cluster.name} has two subnets named ${s.name}`);
-      const state: SubnetState = { spec: s, cluster, id: rng.id('subnet'), nodes: [], held: 0 };
+      if (s.fragmentFreeBlocksTo !== undefined && s.available !== undefined) {
+        throw new Error(`synthetic account: subnet ${s.name} of ${cluster.name}: fragmentFreeBlocksTo and available cannot be combined`);
+      }
+      const state: SubnetState = { spec: s, cluster, id: subnetRng(cluster, s).id('subnet'), nodes: [], held: 0 };
       state.held += (s.controlPlaneEnis ?? 0) + (s.others?.length ?? 0);
       states.set(s.name, state);
       subnetStates.push(state);
@@ -411,7 +491,7 @@ export function buildAccount(spec: AccountSpec): SyntheticAccount {
         const subnetName = ng.subnets[i % ng.subnets.length];
         const state = subnetName === undefined ? undefined : states.get(subnetName);
         if (!state) throw new Error(`nodegroup ${ng.name}: unknown subnet ${String(subnetName)}`);
-        const plan = planNode(rng, cluster, ng, state, i, enisPerNode);
+        const plan = planNode(nodegroupRng(cluster, ng), cluster, ng, state, i, enisPerNode);
         state.nodes.push(plan);
       }
     }
@@ -433,7 +513,7 @@ export function buildAccount(spec: AccountSpec): SyntheticAccount {
       if (s.cidr !== undefined) {
         ({ base, prefixLength } = parseCidr(s.cidr));
       } else {
-        prefixLength = s.prefixLength ?? rng.int(19, 24);
+        prefixLength = s.prefixLength ?? subnetRng(cluster, s).int(19, 24);
         // Headroom for alignment of prefixes and for the warm pools a real subnet also has.
         const needed = s.available !== undefined ? demand + 32 : Math.ceil(demand * 1.15) + 32;
         while (s.prefixLength === undefined && usableAddresses(prefixLength) < needed) prefixLength--;
@@ -461,17 +541,18 @@ export function buildAccount(spec: AccountSpec): SyntheticAccount {
   // 3. Resources.
   for (const cluster of spec.clusters) {
     const states = [...(byCluster.get(cluster)?.values() ?? [])];
-    const vpcId = rng.id('vpc');
-    const clusterSg = `sg-${rng.id('x').slice(2)}`;
-    const nodeSg = `sg-${rng.id('x').slice(2)}`;
-    const createdAt = daysAgo(200, 700);
+    const crng = rngOf(cluster.stream);
+    const vpcId = crng.id('vpc');
+    const clusterSg = `sg-${crng.id('x').slice(2)}`;
+    const nodeSg = `sg-${crng.id('x').slice(2)}`;
+    const createdAt = daysAgo(crng, 200, 700);
     const clusterArn = `arn:aws:eks:${region}:${accountId}:cluster/${cluster.name}`;
     account.clusters.push({
       name: cluster.name,
       arn: clusterArn,
       createdAt,
       version: cluster.version,
-      endpoint: `https://${rng.hex(32).toUpperCase()}.gr7.${region}.eks.amazonaws.com`,
+      endpoint: `https://${crng.hex(32).toUpperCase()}.gr7.${region}.eks.amazonaws.com`,
       roleArn: `arn:aws:iam::${accountId}:role/${cluster.name}-cluster-role`,
       resourcesVpcConfig: {
         subnetIds: states.filter((s) => s.spec.inCluster !== false).map((s) => s.id),
@@ -498,9 +579,9 @@ export function buildAccount(spec: AccountSpec): SyntheticAccount {
             status: 'ACTIVE',
             addonVersion: cluster.addon.version,
             health: { issues: [] },
-            addonArn: `arn:aws:eks:${region}:${accountId}:addon/${cluster.name}/vpc-cni/${rng.uuid()}`,
+            addonArn: `arn:aws:eks:${region}:${accountId}:addon/${cluster.name}/vpc-cni/${crng.uuid()}`,
             createdAt,
-            modifiedAt: daysAgo(1, 60),
+            modifiedAt: daysAgo(crng, 1, 60),
             serviceAccountRoleArn: `arn:aws:iam::${accountId}:role/${cluster.name}-vpc-cni`,
             tags: {},
             ...(cluster.addon.configurationValues === undefined
@@ -510,7 +591,8 @@ export function buildAccount(spec: AccountSpec): SyntheticAccount {
 
     const nodegroupAsg = new Map<NodegroupSpec, string>();
     account.nodegroups[cluster.name] = cluster.nodegroups.map((ng) => {
-      const uuid = rng.uuid();
+      const nrng = nodegroupRng(cluster, ng);
+      const uuid = nrng.uuid();
       const asg = `eks-${ng.name}-${uuid}`;
       nodegroupAsg.set(ng, asg);
       for (const t of ng.instanceTypes) typesUsed.add(t);
@@ -522,8 +604,8 @@ export function buildAccount(spec: AccountSpec): SyntheticAccount {
         clusterName: cluster.name,
         version: cluster.version,
         releaseVersion: `${cluster.version}.0-20261101`,
-        createdAt: daysAgo(30, 200),
-        modifiedAt: daysAgo(1, 30),
+        createdAt: daysAgo(nrng, 30, 200),
+        modifiedAt: daysAgo(nrng, 1, 30),
         status: 'ACTIVE',
         capacityType: ng.capacityType ?? 'ON_DEMAND',
         scalingConfig: { minSize: Math.min(1, ng.nodes), maxSize: Math.max(ng.nodes * 2, 1), desiredSize: ng.nodes },
@@ -540,7 +622,7 @@ export function buildAccount(spec: AccountSpec): SyntheticAccount {
       } satisfies Nodegroup;
     });
 
-    const eniBase = (state: SubnetState, ip: number, description: string, interfaceType: string) => ({
+    const eniBase = (r: Rng, state: SubnetState, ip: number, description: string, interfaceType: string) => ({
       AvailabilityZone: azName(state.spec.az),
       AvailabilityZoneId: azId(state.spec.az),
       Description: description,
@@ -548,8 +630,8 @@ export function buildAccount(spec: AccountSpec): SyntheticAccount {
       // The SDK's enum spells the NAT gateway type `natGateway`, the API answers `nat_gateway`.
       InterfaceType: interfaceType as NetworkInterfaceType,
       Ipv6Addresses: [],
-      MacAddress: rng.mac(),
-      NetworkInterfaceId: rng.id('eni'),
+      MacAddress: r.mac(),
+      NetworkInterfaceId: r.id('eni'),
       OwnerId: accountId,
       PrivateDnsName: dnsName(ip),
       PrivateIpAddress: ipToString(ip),
@@ -562,20 +644,63 @@ export function buildAccount(spec: AccountSpec): SyntheticAccount {
     });
     const singleIp = (ip: number) => [{ Primary: true, PrivateIpAddress: ipToString(ip), PrivateDnsName: dnsName(ip) }];
 
+    /** An ENI of something that is not the cluster's (NAT gateway, load balancer, endpoint, Lambda), one address. */
+    const otherEni = (r: Rng, state: SubnetState, kind: OtherEniKind, ip: number, lambdaFunction = `${cluster.name}-events-consumer`): void => {
+      const eni = (description: string, type: string, requesterId: string, owner?: string): NetworkInterface => ({
+        ...eniBase(r, state, ip, description, type),
+        ...(owner === undefined
+          ? {}
+          : {
+              Attachment: {
+                AttachTime: daysAgo(r, 1, 300),
+                AttachmentId: r.id('ela-attach'),
+                DeleteOnTermination: false,
+                DeviceIndex: 1,
+                NetworkCardIndex: 0,
+                InstanceOwnerId: owner,
+                Status: 'attached',
+              },
+            }),
+        PrivateIpAddresses: singleIp(ip),
+        RequesterId: requesterId,
+        RequesterManaged: true,
+        SourceDestCheck: kind !== 'nat-gateway',
+      });
+      switch (kind) {
+        case 'nat-gateway':
+          account.networkInterfaces.push(eni(`Interface for NAT Gateway ${r.id('nat')}`, 'nat_gateway', 'AROAEXAMPLENATGATEWAY', 'amazon-aws'));
+          break;
+        case 'load-balancer':
+          account.networkInterfaces.push(
+            eni(`ELB app/k8s-${cluster.name.slice(0, 8)}-ingress-${r.hex(10)}/${r.hex(16)}`, 'interface', 'amazon-elb', 'amazon-elb'),
+          );
+          break;
+        case 'vpc-endpoint':
+          account.networkInterfaces.push(eni(`VPC Endpoint Interface ${r.id('vpce')}`, 'vpc_endpoint', 'AROAEXAMPLEVPCE', 'amazon-aws'));
+          break;
+        case 'lambda':
+          account.networkInterfaces.push(
+            eni(`AWS Lambda VPC ENI-${lambdaFunction}-${r.uuid()}`, 'lambda', `AROAEXAMPLELAMBDA:${lambdaFunction}`, 'amazon-aws'),
+          );
+          break;
+      }
+    };
+
     for (const state of states) {
       const alloc = state.allocator;
       if (!alloc || !state.cidr) throw new Error('subnet not placed');
       const s = state.spec;
       const { prefixLength } = parseCidr(state.cidr);
+      const srng = subnetRng(cluster, s);
 
       // EKS control-plane ENIs: in the customer's subnet, attached to instances in an AWS account.
       for (let i = 0; i < (s.controlPlaneEnis ?? 0); i++) {
         const ip = alloc.ip();
         account.networkInterfaces.push({
-          ...eniBase(state, ip, `Amazon EKS ${cluster.name}`, 'interface'),
+          ...eniBase(srng, state, ip, `Amazon EKS ${cluster.name}`, 'interface'),
           Attachment: {
-            AttachTime: daysAgo(1, 90),
-            AttachmentId: rng.id('eni-attach'),
+            AttachTime: daysAgo(srng, 1, 90),
+            AttachmentId: srng.id('eni-attach'),
             DeleteOnTermination: false,
             DeviceIndex: 1,
             NetworkCardIndex: 0,
@@ -589,51 +714,12 @@ export function buildAccount(spec: AccountSpec): SyntheticAccount {
         });
       }
 
-      for (const kind of s.others ?? []) {
-        const ip = alloc.ip();
-        const eni = (description: string, type: string, requesterId: string, owner?: string): NetworkInterface => ({
-          ...eniBase(state, ip, description, type),
-          ...(owner === undefined
-            ? {}
-            : {
-                Attachment: {
-                  AttachTime: daysAgo(1, 300),
-                  AttachmentId: rng.id('ela-attach'),
-                  DeleteOnTermination: false,
-                  DeviceIndex: 1,
-                  NetworkCardIndex: 0,
-                  InstanceOwnerId: owner,
-                  Status: 'attached',
-                },
-              }),
-          PrivateIpAddresses: singleIp(ip),
-          RequesterId: requesterId,
-          RequesterManaged: true,
-          SourceDestCheck: kind !== 'nat-gateway',
-        });
-        switch (kind) {
-          case 'nat-gateway':
-            account.networkInterfaces.push(eni(`Interface for NAT Gateway ${rng.id('nat')}`, 'nat_gateway', 'AROAEXAMPLENATGATEWAY', 'amazon-aws'));
-            break;
-          case 'load-balancer':
-            account.networkInterfaces.push(
-              eni(`ELB app/k8s-${cluster.name.slice(0, 8)}-ingress-${rng.hex(10)}/${rng.hex(16)}`, 'interface', 'amazon-elb', 'amazon-elb'),
-            );
-            break;
-          case 'vpc-endpoint':
-            account.networkInterfaces.push(eni(`VPC Endpoint Interface ${rng.id('vpce')}`, 'vpc_endpoint', 'AROAEXAMPLEVPCE', 'amazon-aws'));
-            break;
-          case 'lambda': {
-            const fn = `${cluster.name}-events-consumer`;
-            account.networkInterfaces.push(eni(`AWS Lambda VPC ENI-${fn}-${rng.uuid()}`, 'lambda', `AROAEXAMPLELAMBDA:${fn}`, 'amazon-aws'));
-            break;
-          }
-        }
-      }
+      for (const kind of s.others ?? []) otherEni(srng, state, kind, alloc.ip());
 
       for (const node of state.nodes) {
-        const instanceId = rng.id('i');
-        const launchTime = daysAgo(0, 40);
+        const nrng = nodegroupRng(cluster, node.nodegroup);
+        const instanceId = nrng.id('i');
+        const launchTime = daysAgo(nrng, 0, 40);
         const interfaces: InstanceNetworkInterface[] = [];
         let primaryIp = 0;
         node.enis.forEach((plan, deviceIndex) => {
@@ -657,14 +743,14 @@ export function buildAccount(spec: AccountSpec): SyntheticAccount {
                 ];
           const attachment = {
             AttachTime: launchTime,
-            AttachmentId: rng.id('eni-attach'),
+            AttachmentId: nrng.id('eni-attach'),
             DeleteOnTermination: true,
             DeviceIndex: deviceIndex,
             NetworkCardIndex: 0,
             Status: 'attached' as const,
           };
           const eni: NetworkInterface = {
-            ...eniBase(state, own, description, 'interface'),
+            ...eniBase(nrng, state, own, description, 'interface'),
             Attachment: { ...attachment, InstanceId: instanceId, InstanceOwnerId: accountId },
             Groups: [{ GroupId: nodeSg, GroupName: `eks-node-${cluster.name}` }],
             PrivateIpAddresses: addresses,
@@ -693,7 +779,7 @@ export function buildAccount(spec: AccountSpec): SyntheticAccount {
         const ngSpec = node.nodegroup;
         account.instances.push({
           AmiLaunchIndex: 0,
-          ImageId: `ami-0${rng.hex(16)}`,
+          ImageId: `ami-0${nrng.hex(16)}`,
           InstanceId: instanceId,
           InstanceType: node.type.InstanceType,
           LaunchTime: launchTime,
@@ -715,6 +801,13 @@ export function buildAccount(spec: AccountSpec): SyntheticAccount {
             'aws:eks:cluster-name': cluster.name,
           }),
         } as Instance);
+      }
+
+      // Single addresses scattered over the free /28s: the subnet as years of ENIs leave it.
+      if (s.fragmentFreeBlocksTo !== undefined) {
+        const scattered = alloc.scatter(s.fragmentFreeBlocksTo);
+        scattered.forEach((ip, k) => otherEni(srng, state, s.fragmentedBy ?? 'lambda', ip, `${cluster.name}-etl-${k + 1}`));
+        state.held += scattered.length;
       }
 
       // ENIs accounted for so far in this subnet, from what was actually generated.

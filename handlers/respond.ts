@@ -1,0 +1,149 @@
+/**
+ * The event-driven responder. EventBridge delivers:
+ * - failed EC2 calls recorded by CloudTrail whose error says the subnet, the ENI or the prefix
+ *   space is exhausted (needs a trail that is logging);
+ * - Auto Scaling "EC2 Instance Launch Unsuccessful" for lack of free addresses;
+ * - state changes of the stack's own alarms.
+ * Each event is validated, claimed in the ledger (a duplicated delivery is answered once),
+ * mapped to the clusters that own what it names, counted as an AllocationFailures metric, and
+ * answered with a targeted cycle of those clusters: collect, diagnose, forecast, notify.
+ */
+import type { MetricDatum } from '@aws-sdk/client-cloudwatch';
+import type { Context } from 'aws-lambda';
+import { putMetricData } from '../lib/aws/cloudwatch';
+import { resolveClusters } from '../lib/aws/resolve';
+import { runCycle } from '../lib/cycle';
+import { MalformedEventError, parseResponderEvent, type AllocationFailureEvent, type AlarmEvent } from '../lib/events/parse';
+import { cycleDeps, defaultRuntime, type Runtime } from '../lib/runtime';
+
+export interface RespondSummary {
+  status: 'handled' | 'ignored' | 'duplicate' | 'rejected' | 'unresolved';
+  eventId?: string;
+  reason?: string;
+  clusters?: string[];
+  findings?: number;
+  notified?: number;
+  problems?: string[];
+}
+
+/** Metric names the responder publishes. */
+export const RESPOND_METRIC = {
+  AllocationFailures: 'AllocationFailures',
+  EventsRejected: 'EventsRejected',
+} as const;
+
+function datum(name: string, dims: Record<string, string>, time: Date): MetricDatum {
+  return {
+    MetricName: name,
+    Value: 1,
+    Unit: 'Count',
+    Timestamp: time,
+    Dimensions: Object.entries(dims).map(([Name, Value]) => ({ Name, Value })),
+  };
+}
+
+/** The clusters the responder watches: the configured ones, or every cluster in the region. */
+async function candidates(rt: Runtime): Promise<string[]> {
+  return rt.config.clusterNames.length > 0 ? rt.config.clusterNames : rt.source.listClusters();
+}
+
+async function clustersOfAlarm(rt: Runtime, e: AlarmEvent): Promise<string[]> {
+  const all = await candidates(rt);
+  const named = [...new Set((e.contributors ?? []).map((c) => c.clusterName).filter((c): c is string => !!c))];
+  const watched = named.filter((c) => all.includes(c));
+  return watched.length > 0 ? watched : all;
+}
+
+/** Builds the handler around its dependencies. */
+export function makeHandler(rt: Runtime) {
+  return async (event: unknown, context?: Context): Promise<RespondSummary> => {
+    if (context) rt.logger.addContext(context);
+    const now = rt.now();
+    let parsed;
+    try {
+      parsed = parseResponderEvent(event, { alarmNamePrefix: rt.config.alarmNamePrefix });
+    } catch (err) {
+      if (!(err instanceof MalformedEventError)) throw err;
+      // Retrying cannot fix a malformed event: it is logged whole, counted, and not retried.
+      rt.logger.error('event rejected', { error: err.message, event });
+      await putMetricData(rt.cloudwatch, rt.config.metricNamespace, [datum(RESPOND_METRIC.EventsRejected, {}, now)]);
+      return { status: 'rejected', reason: err.message };
+    }
+    if (parsed.type === 'ignored') {
+      rt.logger.info('event ignored', { eventId: parsed.eventId, reason: parsed.reason });
+      return { status: 'ignored', eventId: parsed.eventId, reason: parsed.reason };
+    }
+    if (!(await rt.ledger.claimEvent(parsed.eventId, now))) {
+      rt.logger.info('duplicate delivery ignored', { eventId: parsed.eventId });
+      return { status: 'duplicate', eventId: parsed.eventId };
+    }
+    try {
+      return parsed.type === 'alarm' ? await onAlarm(rt, parsed, now) : await onAllocationFailure(rt, parsed, now);
+    } catch (err) {
+      // Let Lambda's retry of this delivery handle it again instead of taking it for a duplicate.
+      await rt.ledger.releaseEvent(parsed.eventId).catch((releaseErr: unknown) =>
+        rt.logger.error('could not release the event claim', { eventId: parsed.eventId, error: String(releaseErr) }),
+      );
+      throw err;
+    }
+  };
+}
+
+async function onAllocationFailure(rt: Runtime, e: AllocationFailureEvent, now: Date): Promise<RespondSummary> {
+  const resolution = await resolveClusters(
+    rt.ec2,
+    rt.source,
+    {
+      subnetIds: e.subnetIds,
+      networkInterfaceIds: e.networkInterfaceIds,
+      instanceIds: e.instanceIds,
+      ...(e.clusterNameHint ? { clusterNameHint: e.clusterNameHint } : {}),
+    },
+    await candidates(rt),
+  );
+  const time = new Date(e.time);
+  const when = Number.isNaN(time.getTime()) ? now : time;
+  const clusters = resolution.clusters.length > 0 ? resolution.clusters : ['unresolved'];
+  await putMetricData(
+    rt.cloudwatch,
+    rt.config.metricNamespace,
+    clusters.map((c) => datum(RESPOND_METRIC.AllocationFailures, { ClusterName: c, Kind: e.kind }, when)),
+  );
+  rt.logger.warn('allocation failure', {
+    eventId: e.eventId,
+    source: e.source,
+    api: e.api,
+    errorCode: e.errorCode,
+    errorMessage: e.errorMessage,
+    kind: e.kind,
+    subnetIds: resolution.subnetIds,
+    clusters: resolution.clusters,
+    how: resolution.how,
+  });
+  if (resolution.clusters.length === 0) {
+    return { status: 'unresolved', eventId: e.eventId, reason: resolution.how };
+  }
+  return cycle(rt, e.eventId, resolution.clusters, now);
+}
+
+async function onAlarm(rt: Runtime, e: AlarmEvent, now: Date): Promise<RespondSummary> {
+  const clusters = await clustersOfAlarm(rt, e);
+  rt.logger.info('alarm state change', { eventId: e.eventId, alarm: e.alarmName, state: e.state, clusters });
+  return cycle(rt, e.eventId, clusters, now);
+}
+
+/** A targeted cycle: the clusters concerned only; no usage metrics (the sampler publishes them on its schedule). */
+async function cycle(rt: Runtime, eventId: string, clusters: string[], now: Date): Promise<RespondSummary> {
+  const result = await runCycle(cycleDeps(rt, false), { clusterNames: clusters, concurrency: rt.config.clusterConcurrency, now });
+  for (const p of result.problems) rt.logger.warn('cycle problem', { eventId, problem: p });
+  return {
+    status: 'handled',
+    eventId,
+    clusters,
+    findings: result.findings.length,
+    notified: result.notifications?.notified.length ?? 0,
+    problems: result.problems,
+  };
+}
+
+export const handler = makeHandler(defaultRuntime());

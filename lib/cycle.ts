@@ -1,0 +1,117 @@
+/**
+ * One full cycle, whatever triggered it (the schedule, an event, the CLI):
+ *
+ *   collect ─▶ measure ─▶ diagnose ─▶ forecast ─▶ publish ─▶ notify
+ *
+ * Only collect, the history read, publish and notify talk to AWS; measure, diagnose and the
+ * forecast arithmetic are pure. A failure of the history read leaves the findings without a
+ * forecast (named in `problems`); a failure to notify is named and the rest goes on.
+ */
+import type { CloudWatchClient, MetricDatum } from '@aws-sdk/client-cloudwatch';
+import { putMetricData } from './aws/cloudwatch';
+import { readAvailableIpHistory } from './aws/metric-history';
+import { diagnose } from './diagnose/diagnose';
+import type { DiagnoseThresholds, Finding, Forecast } from './diagnose/types';
+import { messageOf } from './errors';
+import { forecastMetricData, forecastsFor, subnetKey, type Forecasts } from './forecast/forecast';
+import type { Inventory, InventorySource } from './inventory/types';
+import type { Usage } from './measure/types';
+import { notifyFindings, type NotifyDeps, type NotifyResult } from './notify/notify';
+import { sample } from './pipeline';
+import { buildMetricData } from './publish/metrics';
+
+export interface CycleDeps {
+  source: InventorySource;
+  thresholds: DiagnoseThresholds;
+  /** Where history is read from and metrics go; without it there is no forecast and nothing is published. */
+  metrics?: { cloudwatch: CloudWatchClient; namespace: string; publish: boolean };
+  /** Without it nothing is notified (the CLI). */
+  notify?: NotifyDeps;
+  /** History the forecast looks at (hours) and the metric period (seconds). */
+  forecastWindowHours?: number;
+  periodSeconds?: number;
+}
+
+export interface CycleOptions {
+  clusterNames: string[];
+  concurrency: number;
+  now: Date;
+}
+
+export interface CycleResult {
+  inventory: Inventory;
+  usage: Usage;
+  findings: Finding[];
+  forecasts?: Forecasts;
+  metricsPublished: number;
+  putMetricDataCalls: number;
+  notifications?: NotifyResult;
+  /** What did not work in this cycle, named; the cycle went on. */
+  problems: string[];
+}
+
+/** Puts each forecast on the findings it concerns: a subnet's own, else the cluster's. */
+export function attachForecasts(findings: Finding[], forecasts: Forecasts): Finding[] {
+  return findings.map((f) => {
+    if (f.kind !== 'subnet-exhaustion' && f.kind !== 'control-plane-headroom' && f.kind !== 'ips-held-by-others' && f.kind !== 'prefix-fragmentation') {
+      return f;
+    }
+    let forecast: Forecast | undefined;
+    if (f.subject.type === 'subnet') forecast = forecasts.subnets.get(subnetKey(f.cluster, f.subject.id));
+    forecast ??= forecasts.clusters.get(f.cluster);
+    return forecast ? { ...f, forecast } : f;
+  });
+}
+
+/** Runs one cycle. Throws only when the clusters cannot be listed or the metrics cannot be published. */
+export async function runCycle(deps: CycleDeps, options: CycleOptions): Promise<CycleResult> {
+  const problems: string[] = [];
+  const { inventory, usage } = await sample(deps.source, options);
+  let findings = diagnose(usage, inventory, deps.thresholds);
+
+  let forecasts: Forecasts | undefined;
+  if (deps.metrics) {
+    const periodSeconds = deps.periodSeconds ?? 300;
+    const hours = deps.forecastWindowHours ?? 24;
+    try {
+      const history = await readAvailableIpHistory(
+        deps.metrics.cloudwatch,
+        deps.metrics.namespace,
+        usage.clusters.map((c) => ({ clusterName: c.name, subnetIds: c.subnets.map((s) => s.subnetId) })),
+        { start: new Date(options.now.getTime() - hours * 3_600_000), end: options.now, periodSeconds },
+      );
+      for (const [key, why] of history.incomplete) problems.push(`history of ${key} is incomplete: ${why}`);
+      // This sample is not published yet: it is the newest point of each series.
+      const t = new Date(usage.collectedAt);
+      for (const c of usage.clusters) {
+        for (const s of c.subnets) {
+          const key = subnetKey(c.name, s.subnetId);
+          history.subnets.set(key, [...(history.subnets.get(key) ?? []), { t, value: s.available }]);
+        }
+        history.clusters.set(c.name, [...(history.clusters.get(c.name) ?? []), { t, value: c.totals.availableIps }]);
+      }
+      forecasts = forecastsFor(history, options.now);
+      findings = attachForecasts(findings, forecasts);
+    } catch (err) {
+      problems.push(`no forecast: ${messageOf(err)}`);
+    }
+  }
+
+  let metricsPublished = 0;
+  let putMetricDataCalls = 0;
+  if (deps.metrics?.publish) {
+    const data: MetricDatum[] = buildMetricData(usage);
+    if (forecasts) data.push(...forecastMetricData(forecasts, new Date(usage.collectedAt)));
+    putMetricDataCalls = await putMetricData(deps.metrics.cloudwatch, deps.metrics.namespace, data);
+    metricsPublished = data.length;
+  }
+
+  let notifications: NotifyResult | undefined;
+  if (deps.notify) {
+    notifications = await notifyFindings(deps.notify, usage, findings, options.now);
+    for (const f of notifications.failures) {
+      problems.push(`notification of ${f.findingId ?? f.cluster}: ${f.message}`);
+    }
+  }
+  return { inventory, usage, findings, forecasts, metricsPublished, putMetricDataCalls, notifications, problems };
+}

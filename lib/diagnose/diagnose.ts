@@ -1,0 +1,77 @@
+/**
+ * Diagnose: from measured usage (and the inventory it was measured from) to findings, each a cause
+ * from DESIGN.md's table "Why clusters run out of IPs" with its severity, evidence and fixes.
+ * Pure: no AWS, no environment, no clock, no logging. One file per finding kind:
+ *
+ * - subnet-exhaustion.ts      a pod subnet, or all of a nodegroup's subnets in one AZ, close to full
+ * - eni-limit.ts              nodes at their instance type's IP limit
+ * - held-by-others.ts         a scarce subnet's addresses idle in warm pools or held by others
+ * - prefix-fragmentation.ts   too few free /28 blocks for prefix delegation
+ * - control-plane-headroom.ts cluster subnets below EKS's free-address requirement
+ */
+import type { ClusterInventory, Inventory } from '../inventory/types';
+import type { ClusterUsage, Usage } from '../measure/types';
+import { buildContext } from './context';
+import { diagnoseControlPlaneHeadroom } from './control-plane-headroom';
+import { diagnoseEniLimit } from './eni-limit';
+import { diagnoseHeldByOthers } from './held-by-others';
+import { diagnosePrefixFragmentation } from './prefix-fragmentation';
+import { diagnoseSubnetExhaustion } from './subnet-exhaustion';
+import { SEVERITY_RANK, type DiagnoseThresholds, type Finding, type FindingKind } from './types';
+
+/** The order findings of equal severity are listed in: DESIGN.md's table, then the control plane. */
+export const FINDING_KIND_ORDER: readonly FindingKind[] = [
+  'subnet-exhaustion',
+  'eni-limit',
+  'ips-held-by-others',
+  'prefix-fragmentation',
+  'control-plane-headroom',
+];
+
+/** Severity (worst first), cluster, kind (FINDING_KIND_ORDER), subject id. */
+export function compareFindings(a: Finding, b: Finding): number {
+  return (
+    SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] ||
+    a.cluster.localeCompare(b.cluster) ||
+    FINDING_KIND_ORDER.indexOf(a.kind) - FINDING_KIND_ORDER.indexOf(b.kind) ||
+    a.subject.id.localeCompare(b.subject.id)
+  );
+}
+
+/**
+ * The findings of one cluster, in {@link compareFindings} order. A cluster with incomplete data is
+ * still diagnosed; each of its findings says so in its evidence (`dataComplete: 'no'`).
+ *
+ * @param instanceTypes the inventory's instance-type limits (for the warm-pool estimate and the
+ *   prefix-delegation advice); defaults to none known.
+ */
+export function diagnoseCluster(
+  usage: ClusterUsage,
+  inventory: ClusterInventory,
+  thresholds: DiagnoseThresholds,
+  instanceTypes: Inventory['instanceTypes'] = {},
+): Finding[] {
+  const ctx = buildContext(usage, inventory, instanceTypes, thresholds);
+  return [
+    ...diagnoseSubnetExhaustion(ctx),
+    ...diagnoseEniLimit(ctx),
+    ...diagnoseHeldByOthers(ctx),
+    ...diagnosePrefixFragmentation(ctx),
+    ...diagnoseControlPlaneHeadroom(ctx),
+  ].sort(compareFindings);
+}
+
+/**
+ * The findings of every cluster of a sample, worst first (see {@link compareFindings}).
+ * @throws Error when a measured cluster has no inventory: `usage` must be `measure(inventory)`.
+ */
+export function diagnose(usage: Usage, inventory: Inventory, thresholds: DiagnoseThresholds): Finding[] {
+  const byName = new Map(inventory.clusters.map((c) => [c.name, c]));
+  const findings: Finding[] = [];
+  for (const cluster of usage.clusters) {
+    const inv = byName.get(cluster.name);
+    if (!inv) throw new Error(`diagnosing cluster ${cluster.name}: it is in the usage but not in the inventory it was measured from`);
+    findings.push(...diagnoseCluster(cluster, inv, thresholds, inventory.instanceTypes));
+  }
+  return findings.sort(compareFindings);
+}

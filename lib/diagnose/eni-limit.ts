@@ -1,0 +1,185 @@
+/**
+ * eni-limit: a nodegroup's nodes at their instance type's IP limit (every ENI slot used, every
+ * address slot taken): their pods are capped by max pods, not by the subnet.
+ *
+ * Fixes in DESIGN.md's order: prefix delegation (Nitro only: EKS user guide, "Assign more IP
+ * addresses to Amazon EKS nodes with prefixes"), instance types with more IP capacity, fewer
+ * larger nodes. Max pods from lib/capacity/instance-type.ts (the EKS max-pods calculator).
+ */
+import { InstanceTypeDataError, maxPods, networkCapacityOf, type NetworkCapacity } from '../capacity/instance-type';
+import { knownInstanceTypes } from '../capacity/known-instance-types';
+import type { NodegroupUsage, NodeUsage } from '../measure/types';
+import { cniWhere, finding, isScarce, list, n, pct, plural, round3, type ClusterContext } from './context';
+import type { Finding } from './types';
+
+export function diagnoseEniLimit(ctx: ClusterContext): Finding[] {
+  const out: Finding[] = [];
+  for (const ng of ctx.usage.nodegroups) {
+    const f = nodegroupFinding(ctx, ng);
+    if (f) out.push(f);
+  }
+  return out;
+}
+
+function nodegroupFinding(ctx: ClusterContext, ng: NodegroupUsage): Finding | undefined {
+  const t = ctx.thresholds;
+  // Nodes of an unknown type are never "at limit": the share is over the nodes that can be judged.
+  const judged = ng.nodes - ng.nodesOfUnknownType;
+  if (judged <= 0) return undefined;
+  const share = ng.nodesAtIpLimit / judged;
+  if (share < t.nodesAtIpLimitWarningShare) return undefined;
+  const severity = share >= t.nodesAtIpLimitCriticalShare ? 'critical' : 'warning';
+
+  const nodes = ctx.usage.nodes.filter((x) => x.nodegroup === ng.name);
+  const atLimit = nodes.filter((x) => x.atIpLimit);
+  const types = [...new Set([...ng.instanceTypes, ...nodes.map((x) => x.instanceType)])].sort();
+  const modes = [...new Set(atLimit.map((x) => x.mode))].sort();
+
+  const evidence: Record<string, number | string> = {
+    nodegroup: ng.name,
+    nodes: ng.nodes,
+    nodesAtEniLimit: ng.nodesAtEniLimit,
+    nodesAtIpLimit: ng.nodesAtIpLimit,
+    nodesOfUnknownType: ng.nodesOfUnknownType,
+    shareAtIpLimit: round3(share),
+    mode: modes.join(','),
+    instanceTypes: types.join(','),
+  };
+  const perType: string[] = [];
+  for (const type of types) {
+    const sample = nodes.find((x) => x.instanceType === type && x.limits);
+    const cap = ctx.capacityOf(type);
+    if (sample?.limits) {
+      evidence[`maxPods:${type}`] = sample.limits.maxPods;
+      evidence[`maxEnis:${type}`] = sample.limits.maxEnis;
+      evidence[`ipv4PerEni:${type}`] = sample.limits.ipv4PerEni;
+      perType.push(`${type}: ${sample.limits.maxEnis} ENIs × ${sample.limits.ipv4PerEni} IPs, max ${sample.limits.maxPods} pods (${sample.mode})`);
+    } else if (cap) {
+      perType.push(`${type}: ${cap.maxEnis} ENIs × ${cap.ipv4PerEni} IPs (no node now)`);
+    } else {
+      perType.push(`${type}: limits unknown`);
+    }
+  }
+
+  // Is the subnet the cap too? The subnets where the capped nodes are.
+  const subnetIds = [...new Set(atLimit.map((x) => x.subnetId).filter((id): id is string => id !== undefined))].sort();
+  const subnets = subnetIds.map((id) => ctx.subnetsById.get(id)).filter((s) => s !== undefined);
+  const scarce = subnets.filter((s) => isScarce(s, t));
+  const room = scarce.length === 0 ? 'yes' : scarce.length === subnets.length ? 'no' : 'partly';
+  evidence['subnetHasRoom'] = subnets.length === 0 ? 'unknown' : room;
+  const roomText =
+    subnets.length === 0
+      ? 'Their subnets are not known.'
+      : room === 'yes'
+        ? `Their subnets still have room (${subnets.map((s) => `${s.subnetId} ${n(s.available)} free`).join(', ')}): the cap is the instance type, not the subnet.`
+        : `Their subnets: ${subnets.map((s) => `${s.subnetId} ${n(s.available)} free${isScarce(s, t) ? ' (scarce too)' : ''}`).join(', ')}: ${room === 'no' ? 'the subnets are a cap as well' : 'the instance type is the cap where the subnet has room'}.`;
+
+  const typeOfCapped = mostCommon(atLimit.map((x) => x.instanceType)) ?? types[0] ?? '?';
+  const cappedPods = atLimit.find((x) => x.instanceType === typeOfCapped)?.limits?.maxPods;
+  const evidenceText = [
+    `${n(ng.nodesAtIpLimit)} of ${plural(judged, 'node')} at their IP limit (${pct(share)}), ${n(ng.nodesAtEniLimit)} with every ENI attached.`,
+    ...perType.map((x) => `${x}.`),
+    roomText,
+  ];
+  if (ng.nodesOfUnknownType > 0) {
+    evidenceText.push(`${plural(ng.nodesOfUnknownType, 'node')} of an unknown instance type not judged.`);
+  }
+  return finding(ctx, {
+    kind: 'eni-limit',
+    severity,
+    subject: { type: 'nodegroup', id: ng.name },
+    title: `Nodegroup ${ng.name}: ${n(ng.nodesAtIpLimit)} of ${plural(judged, 'node')} at their IP limit (${typeOfCapped}${cappedPods !== undefined ? `, max ${cappedPods} pods` : ''})`,
+    evidence,
+    evidenceText,
+    fixes: eniLimitFixes(ctx, ng, nodes, types),
+  });
+}
+
+function eniLimitFixes(ctx: ClusterContext, ng: NodegroupUsage, nodes: NodeUsage[], types: string[]): string[] {
+  const fixes: string[] = [];
+  const caps = types.map((type) => ({ type, cap: ctx.capacityOf(type) }));
+  const unknown = caps.filter((c) => !c.cap).map((c) => c.type);
+  const notNitro = caps.filter((c) => c.cap && !c.cap.nitro).map((c) => c.type);
+  const secondaryNodes = nodes.filter((x) => x.mode === 'secondary-ip');
+  const customNetworking = ctx.usage.cni.customNetworking === true;
+
+  // 1. Prefix delegation.
+  if (secondaryNodes.length > 0) {
+    const gains = caps
+      .filter((c): c is { type: string; cap: NetworkCapacity } => c.cap !== undefined && c.cap.nitro)
+      .map(({ type, cap }) => {
+        const opts = { customNetworking, applyKubeletCap: true };
+        return `${type} ${maxPods(cap, opts)} → ${maxPods(cap, { ...opts, prefixDelegation: true })}`;
+      });
+    if (notNitro.length > 0 || unknown.length > 0) {
+      const reasons = [
+        ...(notNitro.length > 0 ? [`${list(notNitro)} ${notNitro.length === 1 ? 'is' : 'are'} not Nitro`] : []),
+        ...(unknown.length > 0 ? [`${list(unknown)}: limits unknown`] : []),
+      ];
+      fixes.push(
+        `Prefix delegation needs Nitro instance types: ${reasons.join('; ')}. Move ${ng.name} to Nitro types first, then set ENABLE_PREFIX_DELEGATION=true on ${cniWhere(ctx)}.`,
+      );
+    } else if (ctx.usage.cni.prefixDelegation === true) {
+      fixes.push(
+        `Prefix delegation is on, but ${plural(secondaryNodes.length, 'node')} of ${ng.name} still use secondary IPs (launched before): replace them; new nodes get /28 prefixes (max pods ${list(gains)}).`,
+      );
+    } else {
+      fixes.push(
+        `Turn on prefix delegation (ENABLE_PREFIX_DELEGATION=true on ${cniWhere(ctx)}; ${list(types)} ${types.length === 1 ? 'is' : 'are'} Nitro): max pods ${list(gains)} for nodes launched after it; needs free /28 blocks in the subnets.`,
+      );
+    }
+  }
+
+  // 2. More IP capacity per node / 3. fewer, larger nodes.
+  const bigger = caps
+    .map((c) => (c.cap ? nextSizeUp(c.type, c.cap, customNetworking) : undefined))
+    .filter((x) => x !== undefined);
+  fixes.push(
+    `Instance types with more IP capacity (more ENIs or more IPs per ENI) for ${ng.name}: create a new nodegroup, then scale this one down (instance types cannot change in place).`,
+  );
+  fixes.push(
+    bigger.length > 0
+      ? `Fewer, larger nodes: ${bigger.map((b) => `${b.from} → ${b.to} (${b.enis} ENIs × ${b.ips} IPs, max ${b.maxPods} pods)`).join('; ')}.`
+      : `Fewer, larger nodes: a larger size of the same family has more ENIs and more IPs per ENI.`,
+  );
+  return fixes;
+}
+
+/** The sizes EC2 uses, smallest first; `metal` sizes are left out. */
+const SIZES = [
+  'nano', 'micro', 'small', 'medium', 'large', 'xlarge', '2xlarge', '3xlarge', '4xlarge', '6xlarge',
+  '8xlarge', '9xlarge', '10xlarge', '12xlarge', '16xlarge', '18xlarge', '24xlarge', '32xlarge', '48xlarge',
+];
+
+/** The next size of the same family with more max pods (in secondary-IP mode), from the bundled data. */
+function nextSizeUp(
+  type: string,
+  cap: NetworkCapacity,
+  customNetworking: boolean,
+): { from: string; to: string; enis: number; ips: number; maxPods: number } | undefined {
+  const [family, size] = type.split('.');
+  const i = SIZES.indexOf(size ?? '');
+  if (!family || i < 0) return undefined;
+  const opts = { customNetworking, applyKubeletCap: true };
+  const current = maxPods(cap, opts);
+  for (const next of SIZES.slice(i + 1)) {
+    const info = knownInstanceTypes().get(`${family}.${next}`);
+    if (!info) continue;
+    let bigger: NetworkCapacity;
+    try {
+      bigger = networkCapacityOf(info);
+    } catch (err) {
+      if (err instanceof InstanceTypeDataError) continue;
+      throw err;
+    }
+    const pods = maxPods(bigger, opts);
+    if (pods > current) return { from: type, to: `${family}.${next}`, enis: bigger.maxEnis, ips: bigger.ipv4PerEni, maxPods: pods };
+  }
+  return undefined;
+}
+
+function mostCommon(values: string[]): string | undefined {
+  const counts = new Map<string, number>();
+  for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
+  return [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0]?.[0];
+}

@@ -1,0 +1,199 @@
+/**
+ * ips-held-by-others: in a scarce pod subnet, a large share of the used addresses is not serving
+ * this cluster's pods: idle in the nodes' warm pools (ipamd keeps them ready), or held by other
+ * clusters' control planes and nodes, other workloads (`Other`), or invisible ENIs (`Unaccounted`).
+ *
+ * The warm pool per node is the ipamd model's estimate (lib/ipamd/model.ts, `estimateWarm`) from
+ * what the node holds and the CNI settings; a node's warm addresses are counted in a subnet in
+ * proportion to the pod addresses its ENIs hold there (a node's ENIs may be in several subnets with
+ * custom networking or subnet discovery). Fixes in DESIGN.md's order: warm-target tuning, moving
+ * noisy tenants, subnet CIDR reservations (VPC user guide, "Subnet CIDR reservations").
+ */
+import { estimateWarm, ipamdConfigOf } from '../ipamd/model';
+import type { IpamdConfig } from '../ipamd/types';
+import type { NodeUsage, SubnetUsage } from '../measure/types';
+import { cniWhere, finding, isScarce, list, n, pct, plural, round3, subnetSeverity, type ClusterContext } from './context';
+import { unaccountedText } from './subnet-exhaustion';
+import type { Finding } from './types';
+
+/**
+ * The VPC CNI's defaults (amazon-vpc-cni-k8s README: WARM_ENI_TARGET=1, WARM_PREFIX_TARGET=1), assumed
+ * when the settings cannot be read (self-managed aws-node: its env is not visible to the AWS API).
+ */
+export const CNI_DEFAULT_CONFIG: IpamdConfig = { prefixDelegation: false, customNetworking: false, warmEniTarget: 1, warmPrefixTarget: 1 };
+
+/** Warm-pool estimate of the cluster's nodes in one subnet. */
+export interface WarmInSubnet {
+  warmMin: number;
+  warmMax: number;
+  /** Nodes whose warm pool is counted. */
+  nodes: number;
+  /** Nodes with addresses here whose instance type is unknown: not estimated. */
+  nodesNotEstimated: number;
+  /** Nodes whose holding fits no state ipamd rests in under the settings: their range is 0..slots. */
+  nodesInconsistent: number;
+  /** True when the CNI settings are unknown and the CNI defaults were assumed. */
+  assumedDefaults: boolean;
+}
+
+/** The ipamd settings a node runs with: the cluster's, in the mode the node is actually in. */
+function configFor(ctx: ClusterContext, node: NodeUsage): { config: IpamdConfig; assumedDefaults: boolean } {
+  const read = ctx.usage.cni.source === 'unknown' ? undefined : ipamdConfigOf(ctx.usage.cni);
+  const base = read ?? CNI_DEFAULT_CONFIG;
+  // A node launched before prefix delegation was turned on keeps secondary IPs (and the reverse):
+  // what it holds is what its ipamd manages.
+  // ipamd stops growing at the kubelet's max pods (IpamdConfig.maxPods).
+  return {
+    config: { ...base, prefixDelegation: node.mode === 'prefix', maxPods: node.limits?.maxPods },
+    assumedDefaults: read === undefined,
+  };
+}
+
+export function warmInSubnet(ctx: ClusterContext, subnetId: string): WarmInSubnet {
+  let warmMin = 0;
+  let warmMax = 0;
+  let nodes = 0;
+  let nodesNotEstimated = 0;
+  let nodesInconsistent = 0;
+  let assumedDefaults = false;
+  for (const { node, podIps } of ctx.nodesBySubnet.get(subnetId) ?? []) {
+    const cap = ctx.capacityOf(node.instanceType);
+    if (!cap) {
+      nodesNotEstimated++;
+      continue;
+    }
+    const { config, assumedDefaults: assumed } = configFor(ctx, node);
+    assumedDefaults ||= assumed;
+    const est = estimateWarm(cap, { enis: node.enis, secondaryIps: node.secondaryIps, prefixes: node.prefixes }, config);
+    if (!est.consistent) nodesInconsistent++;
+    const share = node.podIps > 0 ? podIps / node.podIps : 0;
+    warmMin += est.warmMin * share;
+    warmMax += est.warmMax * share;
+    nodes++;
+  }
+  return { warmMin: Math.floor(warmMin), warmMax: Math.ceil(warmMax), nodes, nodesNotEstimated, nodesInconsistent, assumedDefaults };
+}
+
+export function diagnoseHeldByOthers(ctx: ClusterContext): Finding[] {
+  const out: Finding[] = [];
+  for (const s of ctx.podSubnets) {
+    if (!isScarce(s, ctx.thresholds) || s.used === 0) continue;
+    const f = subnetFinding(ctx, s);
+    if (f) out.push(f);
+  }
+  return out;
+}
+
+function subnetFinding(ctx: ClusterContext, s: SubnetUsage): Finding | undefined {
+  const warm = warmInSubnet(ctx, s.subnetId);
+  const foreign = ctx.foreign.get(s.subnetId) ?? { otherControlPlanes: new Map<string, number>(), otherClusterNodes: 0 };
+  const otherControlPlane = [...foreign.otherControlPlanes.values()].reduce((a, b) => a + b, 0);
+  const others = s.held.Other + s.held.Unaccounted + otherControlPlane + foreign.otherClusterNodes;
+  // The warm pool's lower bound: the finding holds even if the pods are as many as they could be.
+  const held = warm.warmMin + others;
+  const share = held / s.used;
+  if (share < ctx.thresholds.heldByOthersShare) return undefined;
+
+  const evidence: Record<string, number | string> = {
+    subnetId: s.subnetId,
+    availabilityZone: s.availabilityZone,
+    free: s.available,
+    used: s.used,
+    heldShare: round3(share),
+    warmMin: warm.warmMin,
+    warmMax: warm.warmMax,
+    warmNodes: warm.nodes,
+    other: s.held.Other,
+    unaccounted: s.held.Unaccounted,
+    otherControlPlanes: otherControlPlane,
+    otherClusterNodes: foreign.otherClusterNodes,
+    cniSettings: warm.assumedDefaults ? 'assumed CNI defaults' : ctx.usage.cni.source,
+  };
+  for (const o of s.others) evidence[`other:${o.label}`] = o.ips;
+
+  const warmRange = warm.warmMin === warm.warmMax ? n(warm.warmMin) : `${n(warm.warmMin)}–${n(warm.warmMax)}`;
+  const evidenceText = [
+    `${n(s.available)} free; of ${n(s.used)} used, at least ${n(held)} (${pct(share)}) serve no pod of ${ctx.usage.name}.`,
+    `Warm pools of ${plural(warm.nodes, 'node')} here: ${warmRange} idle IPs (ipamd estimate${warm.assumedDefaults ? ', assuming the CNI defaults WARM_ENI_TARGET=1: the settings of a self-managed aws-node are not visible' : ''}).`,
+  ];
+  if (warm.nodesNotEstimated > 0) {
+    evidenceText.push(`${plural(warm.nodesNotEstimated, 'node')} of an unknown instance type: warm pool not estimated.`);
+  }
+  if (warm.nodesInconsistent > 0) {
+    evidenceText.push(
+      `${plural(warm.nodesInconsistent, 'node')} hold what ipamd would not settle at under these settings (a change in flight, MAX_ENI, a trunk ENI): their range is wide.`,
+    );
+  }
+  if (s.held.Other > 0) {
+    evidenceText.push(`Other ENIs: ${s.others.map((o) => `${n(o.ips)} ${o.label} (${plural(o.enis, 'ENI')})`).join(', ')}.`);
+  }
+  if (otherControlPlane > 0) {
+    evidenceText.push(
+      `Control planes of other clusters: ${[...foreign.otherControlPlanes.entries()].sort().map(([c, ips]) => `${c} ${n(ips)}`).join(', ')}.`,
+    );
+  }
+  if (foreign.otherClusterNodes > 0) evidenceText.push(`${n(foreign.otherClusterNodes)} IPs on VPC CNI ENIs of nodes of other clusters.`);
+  if (s.held.Unaccounted > 0) evidenceText.push(unaccountedText(s.held.Unaccounted));
+
+  return finding(ctx, {
+    kind: 'ips-held-by-others',
+    severity: subnetSeverity(s, ctx.thresholds),
+    subject: { type: 'subnet', id: s.subnetId, availabilityZone: s.availabilityZone },
+    title: `Subnet ${s.subnetId}: ${n(s.available)} free, ≥${n(held)} of ${n(s.used)} used IPs idle in warm pools or held by others`,
+    evidence,
+    evidenceText,
+    fixes: heldFixes(ctx, s, warm, warmRange, foreign.otherClusterNodes, otherControlPlane),
+  });
+}
+
+function heldFixes(
+  ctx: ClusterContext,
+  s: SubnetUsage,
+  warm: WarmInSubnet,
+  warmRange: string,
+  otherClusterNodes: number,
+  otherControlPlane: number,
+): string[] {
+  const cni = ctx.usage.cni;
+  const where = cniWhere(ctx);
+  const fixes: string[] = [];
+
+  // 1. Warm targets.
+  if (warm.warmMax > 0) {
+    const release = `to release up to ${warmRange} idle IPs here`;
+    fixes.push(
+      cni.source === 'unknown'
+        ? `Tune the warm pool on ${where} (settings not visible; the default is WARM_ENI_TARGET=1): set WARM_IP_TARGET / MINIMUM_IP_TARGET ${release}.`
+        : (cni.warmIpTarget ?? 0) > 0 || (cni.minimumIpTarget ?? 0) > 0
+          ? `Tune the warm pool on ${where}: lower WARM_IP_TARGET=${cni.warmIpTarget ?? 'unset'} / MINIMUM_IP_TARGET=${cni.minimumIpTarget ?? 'unset'} ${release}.`
+          : `Tune the warm pool on ${where}: set WARM_IP_TARGET / MINIMUM_IP_TARGET instead of WARM_ENI_TARGET=${cni.warmEniTarget ?? 1}${cni.prefixDelegation ? ` and WARM_PREFIX_TARGET=${cni.warmPrefixTarget ?? 1}` : ''} ${release}.`,
+    );
+  }
+
+  // 2. Noisy tenants.
+  const tenants = [
+    ...s.others.map((o) => ({ label: o.label, ips: o.ips })),
+    ...(otherClusterNodes > 0 ? [{ label: 'nodes of other clusters', ips: otherClusterNodes }] : []),
+    ...(otherControlPlane > 0 ? [{ label: 'other clusters’ control planes', ips: otherControlPlane }] : []),
+  ].sort((a, b) => b.ips - a.ips || a.label.localeCompare(b.label));
+  if (tenants.length > 0) {
+    fixes.push(
+      `Move noisy tenants out of ${s.subnetId}: ${list(tenants.slice(0, 3).map((x) => `${plural(x.ips, 'IP')} of ${x.label}`))}.`,
+    );
+  }
+  if (s.held.Unaccounted > 0) {
+    fixes.push(
+      `Find the ${n(s.held.Unaccounted)} unaccounted IPs: in a VPC shared through AWS RAM, ask the other accounts (describe-network-interfaces --filters Name=subnet-id,Values=${s.subnetId}).`,
+    );
+  }
+
+  // 3. Reservations. A `prefix` reservation is used only for /28 prefixes; automatic single
+  // addresses (other ENIs, and the CNI's secondary IPs) are never taken from a reserved range.
+  const prefixMode = cni.prefixDelegation === true || (ctx.nodesBySubnet.get(s.subnetId) ?? []).some((x) => x.node.mode === 'prefix');
+  fixes.push(
+    prefixMode
+      ? `Fence pod space with a subnet CIDR reservation (aws ec2 create-subnet-cidr-reservation --subnet-id ${s.subnetId} --reservation-type prefix --cidr <free range>): only /28 prefixes use it, other ENIs' automatic addresses stay out.`
+      : `Subnet CIDR reservations keep a range for /28 prefixes only (--reservation-type prefix): with secondary IPs, give other tenants their own subnets instead.`,
+  );
+  return fixes;
+}

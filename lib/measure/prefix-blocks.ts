@@ -1,0 +1,111 @@
+/**
+ * Free /28 blocks of a subnet: what prefix delegation needs. Pure.
+ *
+ * With ENABLE_PREFIX_DELEGATION the VPC CNI asks EC2 for /28 IPv4 prefixes (AssignPrivateIpAddresses
+ * with Ipv4PrefixCount); EC2 can only hand out a /28 that is aligned and entirely free, and answers
+ * `InsufficientCidrBlocks` when the subnet has none, even with free addresses scattered in it
+ * (EC2 user guide, "Assign prefixes to Amazon EC2 network interfaces"; EKS user guide,
+ * "Assign more IP addresses to Amazon EKS nodes with prefixes", considerations).
+ *
+ * Reserved: the first four and the last address of every subnet (VPC user guide, "Subnet CIDR
+ * blocks"), so the first /28 of a subnet is never free and neither is the last.
+ */
+
+/** Addresses in a /28. */
+const BLOCK_SIZE = 16;
+const BLOCK_PREFIX_LENGTH = 28;
+
+/** The first four and the last address of a subnet CIDR (VPC user guide, "Subnet CIDR blocks"). */
+const RESERVED_AT_START = 4;
+const RESERVED_AT_END = 1;
+
+export interface PrefixBlocks {
+  /** Aligned /28 blocks in which no address is used or reserved. */
+  freeBlocks: number;
+  /** Aligned /28 blocks in the subnet (0 for a subnet smaller than a /28). */
+  totalBlocks: number;
+  /** Free addresses that are in a block with a used or reserved address: usable as secondary IPs, not as prefixes. */
+  freeAddressesOutsideBlocks: number;
+}
+
+/** An IPv4 address as an unsigned 32-bit number. @throws Error naming the text when it is not one. */
+export function parseIpv4(text: string): number {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text.trim());
+  if (!m) throw new Error(`"${text}" is not an IPv4 address`);
+  let n = 0;
+  for (const octet of [m[1], m[2], m[3], m[4]]) {
+    const v = Number(octet);
+    if (v > 255) throw new Error(`"${text}" is not an IPv4 address`);
+    n = n * 256 + v;
+  }
+  return n;
+}
+
+/** An IPv4 CIDR as its first address (host bits cleared) and length. @throws Error naming the text. */
+export function parseIpv4Cidr(text: string): { base: number; prefixLength: number; size: number } {
+  const [address, length, ...rest] = text.trim().split('/');
+  const prefixLength = Number(length);
+  if (address === undefined || rest.length > 0 || !/^\d{1,2}$/.test(length ?? '') || prefixLength > 32) {
+    throw new Error(`"${text}" is not an IPv4 CIDR block`);
+  }
+  let ip: number;
+  try {
+    ip = parseIpv4(address);
+  } catch {
+    throw new Error(`"${text}" is not an IPv4 CIDR block`);
+  }
+  const size = 2 ** (32 - prefixLength);
+  return { base: ip - (ip % size), prefixLength, size };
+}
+
+/**
+ * Counts the aligned /28 blocks of a subnet that are entirely free.
+ *
+ * One 16-bit word per block (bit i = address i of the block is taken): a /16 is 4,096 words, and a
+ * block is free when its word is 0. Addresses and prefixes outside the subnet are ignored.
+ *
+ * @param cidrBlock the subnet's CidrBlock.
+ * @param usedAddresses every private IPv4 address of every ENI in the subnet (primary and secondary).
+ * @param usedPrefixes every /28 (or other length) IPv4 prefix delegated to an ENI in the subnet.
+ * @throws Error when the CIDR, an address or a prefix is not IPv4; the message names it.
+ */
+export function freePrefixBlocks(
+  cidrBlock: string,
+  usedAddresses: Iterable<string>,
+  usedPrefixes: Iterable<string>,
+): PrefixBlocks {
+  const { base, prefixLength, size } = parseIpv4Cidr(cidrBlock);
+  const usable = Math.max(0, size - RESERVED_AT_START - RESERVED_AT_END);
+  const totalBlocks = prefixLength <= BLOCK_PREFIX_LENGTH ? size / BLOCK_SIZE : 0;
+  const words = new Uint16Array(Math.max(1, Math.ceil(size / BLOCK_SIZE)));
+  let taken = 0;
+  const mark = (offset: number): void => {
+    const w = offset >>> 4;
+    const bit = 1 << (offset & 15);
+    const word = words[w] ?? 0;
+    if ((word & bit) === 0) {
+      words[w] = word | bit;
+      taken++;
+    }
+  };
+
+  for (let i = 0; i < Math.min(RESERVED_AT_START, size); i++) mark(i);
+  if (size > RESERVED_AT_START) mark(size - 1);
+  const reserved = taken;
+
+  for (const a of usedAddresses) {
+    const offset = parseIpv4(a) - base;
+    if (offset >= 0 && offset < size) mark(offset);
+  }
+  for (const p of usedPrefixes) {
+    const prefix = parseIpv4Cidr(p);
+    const from = Math.max(prefix.base, base) - base;
+    const to = Math.min(prefix.base + prefix.size, base + size) - base;
+    for (let offset = from; offset < to; offset++) mark(offset);
+  }
+
+  let freeBlocks = 0;
+  for (let w = 0; w < totalBlocks; w++) if (words[w] === 0) freeBlocks++;
+  const freeAddresses = Math.max(0, usable - (taken - reserved));
+  return { freeBlocks, totalBlocks, freeAddressesOutsideBlocks: freeAddresses - freeBlocks * BLOCK_SIZE };
+}

@@ -1,0 +1,66 @@
+/**
+ * The production dependencies of the Lambda functions, built once per container: the
+ * configuration (parsed at cold start; a bad value stops the function), the clients (standard
+ * SDK environment), the live source (its instance type cache lives as long as the container),
+ * the ledger and the logger.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { EC2Client } from '@aws-sdk/client-ec2';
+import type { SNSClient } from '@aws-sdk/client-sns';
+import { createAwsClients } from './aws/clients';
+import { createLedger, createLedgerDocumentClient, type Ledger } from './aws/ledger';
+import { LiveSource } from './aws/live-source';
+import { parseRuntimeConfig, type RuntimeConfig } from './config';
+import type { CycleDeps } from './cycle';
+import type { InventorySource } from './inventory/types';
+
+export interface Runtime {
+  config: RuntimeConfig;
+  source: InventorySource;
+  ec2: EC2Client;
+  cloudwatch: CloudWatchClient;
+  sns: SNSClient;
+  ledger: Ledger;
+  logger: Logger;
+  now: () => Date;
+}
+
+/** Builds the runtime from the environment. */
+export function defaultRuntime(env: Record<string, string | undefined> = process.env): Runtime {
+  const config = parseRuntimeConfig(env);
+  const clients = createAwsClients();
+  return {
+    config,
+    source: new LiveSource(clients, env['AWS_REGION'] ?? 'unknown-region'),
+    ec2: clients.ec2,
+    cloudwatch: clients.cloudwatch,
+    sns: clients.sns,
+    ledger: createLedger(createLedgerDocumentClient(new DynamoDBClient({})), config.ledgerTable),
+    logger: new Logger({ serviceName: 'eks-ip-responder' }),
+    now: () => new Date(),
+  };
+}
+
+/** The cycle's dependencies from a runtime: publish metrics, forecast, notify. */
+export function cycleDeps(rt: Runtime, publish: boolean): CycleDeps {
+  return {
+    source: rt.source,
+    thresholds: rt.config.thresholds,
+    metrics: { cloudwatch: rt.cloudwatch, namespace: rt.config.metricNamespace, publish },
+    notify: {
+      ledger: rt.ledger,
+      sns: rt.sns,
+      topicArn: rt.config.topicArn,
+      context: {
+        region: rt.source.region,
+        ...(rt.config.dashboardName ? { dashboardName: rt.config.dashboardName } : {}),
+        ...(rt.config.stage ? { stage: rt.config.stage } : {}),
+      },
+      renotifyAfterHours: rt.config.renotifyAfterHours,
+    },
+    forecastWindowHours: rt.config.forecastWindowHours,
+    periodSeconds: rt.config.periodSeconds,
+  };
+}

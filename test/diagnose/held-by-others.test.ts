@@ -1,0 +1,140 @@
+import type { CniInstall } from '../../lib/inventory/types';
+import { AZ_A, AZ_B, ids, nodegroup, ofKind, run, World } from './world';
+
+const CLUSTER = 'prod';
+
+describe('ips-held-by-others: the share of used addresses', () => {
+  /** A CNI-discovery /24 with no node: 70 pod addresses (branch ENIs) and 30 other: 100 used, 30 % others. */
+  function discoverySubnet(thresholds: Parameters<typeof run>[1]) {
+    const w = new World().addSubnet('subnet-d', '10.0.1.0/24', AZ_A);
+    w.branches('subnet-d', 70).other('subnet-d', 30);
+    return run(w.inventory({ name: CLUSTER, subnets: [['subnet-d', ['cni-discovery']]] }), thresholds).findings;
+  }
+
+  it.each<[string, Parameters<typeof run>[1], string | undefined]>([
+    ['30 % held by others, threshold 30 %, scarce subnet', { subnetFreeIpsWarning: 200, heldByOthersShare: 0.3 }, 'warning'],
+    ['30 % held by others, threshold 31 %', { subnetFreeIpsWarning: 200, heldByOthersShare: 0.31 }, undefined],
+    ['30 % held by others, but the subnet is not scarce (151 free)', { heldByOthersShare: 0.3 }, undefined],
+  ])('%s', (_name, thresholds, severity) => {
+    expect(ofKind(discoverySubnet(thresholds), 'ips-held-by-others').map((f) => f.severity)).toEqual(severity ? [severity] : []);
+  });
+
+  it('shows who holds them', () => {
+    const [f] = ofKind(discoverySubnet({ subnetFreeIpsWarning: 200 }), 'ips-held-by-others');
+    expect(f).toMatchObject({
+      id: 'prod/ips-held-by-others/subnet-d',
+      title: 'Subnet subnet-d: 151 free, ≥30 of 100 used IPs idle in warm pools or held by others',
+      evidence: { free: 151, used: 100, heldShare: 0.3, warmMin: 0, warmMax: 0, other: 30, unaccounted: 0, 'other:unattached ENI': 30 },
+    });
+    expect(f?.evidenceText).toContain('Other ENIs: 30 unattached ENI (1 ENI).');
+    expect(f?.fixes[0]).toBe('Move noisy tenants out of subnet-d: 30 IPs of unattached ENI.');
+  });
+});
+
+describe('ips-held-by-others: warm pools', () => {
+  /**
+   * 8 m5.large nodes with 2 full ENIs each (18 secondary IPs), WARM_ENI_TARGET=1: ipamd rests
+   * there with 1 to 9 pods (it keeps 9 spare, a whole ENI's worth, and detaches a second spare ENI
+   * only when no pod is on it), so 9..17 idle each, 72..136 in all. The /24 is filled to 40 free
+   * with pod addresses (branch ENIs): 211 used, 72 / 211 = 34 % idle at least.
+   */
+  function warmCase(cni?: CniInstall) {
+    const w = new World().addSubnet('subnet-a', '10.0.1.0/24', AZ_A);
+    for (let i = 0; i < 8; i++) w.node({ cluster: CLUSTER, nodegroup: 'general', type: 'm5.large', subnetId: 'subnet-a', enis: [10, 10] });
+    w.fillTo('subnet-a', 40, 'branch');
+    return run(w.inventory({ name: CLUSTER, subnets: [['subnet-a', ['node']]], cni })).findings;
+  }
+
+  it('estimates the warm pools with the ipamd model', () => {
+    const [f] = ofKind(warmCase(), 'ips-held-by-others');
+    expect(f).toMatchObject({
+      severity: 'warning',
+      title: 'Subnet subnet-a: 40 free, ≥72 of 211 used IPs idle in warm pools or held by others',
+      evidence: { warmMin: 72, warmMax: 136, warmNodes: 8, heldShare: 0.341, cniSettings: 'defaults' },
+    });
+    expect(f?.evidenceText[1]).toBe('Warm pools of 8 nodes here: 72–136 idle IPs (ipamd estimate).');
+    expect(f?.fixes[0]).toBe(
+      'Tune the warm pool on the vpc-cni add-on: set WARM_IP_TARGET / MINIMUM_IP_TARGET instead of WARM_ENI_TARGET=1 to release up to 72–136 idle IPs here.',
+    );
+    expect(f?.fixes[f.fixes.length - 1]).toMatch(/^Subnet CIDR reservations keep a range for \/28 prefixes only/);
+  });
+
+  it('assumes the CNI defaults for a self-managed aws-node, and says so', () => {
+    const [f] = ofKind(warmCase({ kind: 'self-managed' }), 'ips-held-by-others');
+    expect(f?.evidence).toMatchObject({ warmMin: 72, warmMax: 136, cniSettings: 'assumed CNI defaults' });
+    expect(f?.evidenceText[1]).toContain('assuming the CNI defaults WARM_ENI_TARGET=1: the settings of a self-managed aws-node are not visible');
+    expect(f?.fixes[0]).toMatch(/^Tune the warm pool on the aws-node daemonset \(settings not visible/);
+  });
+
+  it('counts a node\'s warm pool in each subnet by the share of its pod addresses there', () => {
+    // Each node: its primary ENI (9 secondaries) in subnet-a, its CNI ENI (9) in subnet-b: half
+    // of its 9..17 idle addresses are counted in subnet-b.
+    const w = new World().addSubnet('subnet-a', '10.0.1.0/24', AZ_A).addSubnet('subnet-b', '10.0.2.0/24', AZ_A);
+    for (let i = 0; i < 8; i++) {
+      w.node({ cluster: CLUSTER, nodegroup: 'general', type: 'm5.large', subnetId: 'subnet-a', enis: [10, 10], eniSubnets: ['subnet-a', 'subnet-b'] });
+    }
+    w.fillTo('subnet-b', 20, 'branch');
+    const inv = w.inventory({ name: CLUSTER, subnets: [['subnet-a', ['node']], ['subnet-b', ['cni-discovery']]] });
+    const [f] = ofKind(run(inv, { heldByOthersShare: 0.1 }).findings, 'ips-held-by-others');
+    expect(f).toMatchObject({ id: 'prod/ips-held-by-others/subnet-b', evidence: { warmMin: 36, warmMax: 68, warmNodes: 8 } });
+  });
+
+  it('leaves out the warm pool of nodes of an unknown type, and says so', () => {
+    const w = new World().addSubnet('subnet-a', '10.0.1.0/24', AZ_A);
+    w.node({ cluster: CLUSTER, nodegroup: 'general', type: 'x9.mega', subnetId: 'subnet-a', enis: [10, 10] });
+    w.fillTo('subnet-a', 10);
+    const [f] = ofKind(run(w.inventory({ name: CLUSTER, subnets: [['subnet-a', ['node']]] })).findings, 'ips-held-by-others');
+    expect(f?.evidence).toMatchObject({ warmNodes: 0, warmMin: 0, dataComplete: 'no' });
+    expect(f?.evidenceText).toContain('1 node of an unknown instance type: warm pool not estimated.');
+  });
+});
+
+describe('a subnet shared by two clusters', () => {
+  /**
+   * subnet-s (/24, eu-west-1a) holds blue's 4 nodes (one ENI of 10) and green's 4 nodes (a primary
+   * ENI of 10 and a CNI ENI of 10), a control-plane ENI of each, and pod addresses up to 30 free.
+   */
+  function shared() {
+    const w = new World().addSubnet('subnet-s', '10.0.1.0/24', AZ_A).addSubnet('subnet-g', '10.0.2.0/24', AZ_B);
+    for (let i = 0; i < 4; i++) w.node({ cluster: 'blue', nodegroup: 'web', type: 'm5.large', subnetId: 'subnet-s', enis: [10] });
+    for (let i = 0; i < 4; i++) w.node({ cluster: 'green', nodegroup: 'batch', type: 'm5.large', subnetId: 'subnet-s', enis: [10, 10] });
+    w.controlPlane('blue', 'subnet-s').controlPlane('green', 'subnet-s').controlPlane('green', 'subnet-g');
+    w.fillTo('subnet-s', 30, 'branch');
+    const blue = w.inventory({ name: 'blue', subnets: [['subnet-s', ['cluster', 'node']]], nodegroups: [nodegroup('blue', 'web', ['m5.large'], ['subnet-s'], 4)] });
+    const green = w.inventory({
+      name: 'green',
+      subnets: [['subnet-s', ['cluster', 'node']], ['subnet-g', ['cluster']]],
+      nodegroups: [nodegroup('green', 'batch', ['m5.large'], ['subnet-s'], 4)],
+    });
+    return { blue: run(blue).findings, green: run(green).findings };
+  }
+
+  it('gives each cluster its own finding, with ids that differ by cluster', () => {
+    const { blue, green } = shared();
+    expect(ids(ofKind(blue, 'subnet-exhaustion'))).toEqual([
+      'warning blue/subnet-exhaustion/subnet-s',
+      'warning blue/subnet-exhaustion/web@eu-west-1a',
+    ]);
+    expect(ids(ofKind(green, 'subnet-exhaustion'))).toEqual([
+      'warning green/subnet-exhaustion/batch@eu-west-1a',
+      'warning green/subnet-exhaustion/subnet-s',
+    ]);
+  });
+
+  it('counts the other cluster\'s nodes and control plane as held by others', () => {
+    const [f] = ofKind(shared().blue, 'ips-held-by-others');
+    expect(f).toMatchObject({
+      id: 'blue/ips-held-by-others/subnet-s',
+      evidence: {
+        otherClusterNodes: 40,
+        otherControlPlanes: 1,
+        'other:EC2 instance (not a node of this cluster)': 40,
+      },
+    });
+    expect(f?.evidenceText).toContain('Control planes of other clusters: green 1.');
+    expect(f?.evidenceText).toContain('40 IPs on VPC CNI ENIs of nodes of other clusters.');
+    expect(f?.fixes[1]).toBe(
+      'Move noisy tenants out of subnet-s: 40 IPs of EC2 instance (not a node of this cluster), 40 IPs of nodes of other clusters and 1 IP of other clusters’ control planes.',
+    );
+  });
+});

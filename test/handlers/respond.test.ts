@@ -1,0 +1,160 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { makeHandler } from '../../handlers/respond';
+import { startDynalite, type RunningDynalite } from '../support/dynalite';
+import { ec2Error, type EmulatedAccount } from '../support/mock-aws';
+import { testRuntime } from '../support/runtime';
+import { accountFromSnapshot, DEMO_SNAPSHOT } from '../support/snapshot-account';
+
+const EVENTS = path.join(__dirname, '..', '..', 'events');
+const load = (name: string): Record<string, unknown> => JSON.parse(readFileSync(path.join(EVENTS, name), 'utf8')) as Record<string, unknown>;
+const NOW = new Date('2026-11-26T10:00:00Z');
+const ENV = { ALARM_NAME_PREFIX: 'eks-ip-responder-dev-' };
+
+let db: RunningDynalite;
+let current: EmulatedAccount | undefined;
+beforeAll(async () => {
+  db = await startDynalite();
+});
+afterAll(async () => {
+  await db.stop();
+});
+afterEach(() => {
+  current?.restore();
+  current = undefined;
+  jest.restoreAllMocks();
+});
+
+async function setup(env: Record<string, string> = {}) {
+  const t = await testRuntime(accountFromSnapshot(DEMO_SNAPSHOT), db, { ...ENV, ...env }, NOW);
+  current = t.aws;
+  return { ...t, handler: makeHandler(t.rt) };
+}
+
+const failures = (aws: EmulatedAccount) =>
+  aws.putMetricData.flatMap((r) => r.MetricData ?? []).filter((d) => d.MetricName === 'AllocationFailures');
+const dims = (d: { Dimensions?: { Name?: string; Value?: string }[] }) =>
+  Object.fromEntries((d.Dimensions ?? []).map((x) => [x.Name, x.Value]));
+
+describe('respond handler, end to end with each sample event', () => {
+  it.each([
+    ['cloudtrail-insufficient-free-addresses.json', 'payments-prod', 'subnet-addresses'],
+    ['cloudtrail-private-ip-limit.json', 'payments-prod', 'eni-ip-limit'],
+    ['cloudtrail-attachment-limit.json', 'payments-prod', 'eni-attachment-limit'],
+    ['cloudtrail-insufficient-cidr-blocks.json', 'batch-dev', 'prefix-space'],
+    ['cloudtrail-invalid-parameter-free-ipv4.json', undefined, 'prefix-space'],
+    ['autoscaling-launch-unsuccessful.json', 'payments-prod', 'subnet-addresses'],
+  ])('%s: counts the failure for its cluster, records it, and notifies the findings once', async (file, cluster, kind) => {
+    const { handler, aws, rt } = await setup();
+    const event = load(file);
+    const first = await handler(event);
+    expect(first.status).toBe('handled');
+    if (cluster) expect(first.clusters).toEqual([cluster]);
+    const counted = failures(aws);
+    expect(counted.length).toBeGreaterThanOrEqual(1);
+    for (const d of counted) {
+      expect(d.Value).toBe(1);
+      expect(dims(d).Kind).toBe(kind);
+      expect(first.clusters).toContain(dims(d).ClusterName);
+    }
+    expect(aws.putMetricData[0]?.Namespace).toBe('Test/IP');
+    // The ledger holds the claim and the findings' states; SNS got one message per finding.
+    expect(await rt.ledger.claimEvent(String(event.id), NOW)).toBe(false);
+    for (const c of first.clusters ?? []) {
+      const states = await rt.ledger.getFindingStates(c);
+      expect(states.filter((s) => s.status === 'open').length).toBeGreaterThan(0);
+    }
+    expect(aws.published.length).toBe(first.notified);
+    expect(first.notified).toBeGreaterThan(0);
+    for (const m of aws.published) {
+      expect(m.TopicArn).toBe('arn:aws:sns:eu-west-1:111122223333:test-alerts');
+      expect(m.MessageStructure).toBe('json');
+      expect(m.Subject?.length).toBeLessThan(100);
+      expect(JSON.parse(m.Message ?? '{}').default).toContain('Cluster: ');
+    }
+
+    // The same event delivered again: no second count, no second message.
+    const again = await handler(event);
+    expect(again.status).toBe('duplicate');
+    expect(failures(aws)).toHaveLength(counted.length);
+    expect(aws.published.length).toBe(first.notified);
+  });
+
+  it('the subnet-exhaustion notification names the near-full subnet, its cause and the first fix', async () => {
+    const { handler, aws } = await setup();
+    await handler(load('cloudtrail-insufficient-free-addresses.json'));
+    const message = aws.published.find((m) => m.Subject?.includes('subnet-0e59dfd0c9e3779b1'));
+    expect(message).toBeDefined();
+    expect(message?.Subject).toMatch(/^\[CRITICAL\] payments-prod: /);
+    const body = JSON.parse(message?.Message ?? '{}');
+    expect(body.default).toContain('Cause: subnet close to full');
+    expect(body.default).toContain('First fix to try:');
+    expect(body.default).toContain('Dashboard: https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#dashboards/dashboard/eks-ip-responder-test');
+    const doc = JSON.parse(body.sqs);
+    expect(doc).toMatchObject({ schema: 'eks-ip-responder/notification/v1', cluster: 'payments-prod', kind: 'subnet-exhaustion', transition: 'appeared' });
+    expect(message?.MessageAttributes?.severity?.StringValue).toBe('critical');
+  });
+
+  it('answers an alarm with a cycle of the contributor cluster only', async () => {
+    const { handler, aws } = await setup();
+    const out = await handler(load('alarm-contributor-subnet-free-ips.json'));
+    expect(out).toMatchObject({ status: 'handled', clusters: ['payments-prod'] });
+    expect(aws.calls['DescribeCluster']).toBe(1);
+    expect(failures(aws)).toHaveLength(0);
+    // A later alarm samples every watched cluster: payments-prod's findings were notified already,
+    // only batch-dev's are new.
+    const before = aws.published.length;
+    expect(before).toBeGreaterThan(0);
+    const all = await handler(load('alarm-subnet-free-ips.json'));
+    expect(all.clusters).toEqual(['payments-prod', 'batch-dev']);
+    const later = aws.published.slice(before);
+    expect(later.length).toBeGreaterThan(0);
+    expect(later.every((m) => m.MessageAttributes?.cluster?.StringValue === 'batch-dev')).toBe(true);
+  });
+
+  it('ignores an event that is not about exhaustion, with the reason', async () => {
+    const { handler, aws, logs } = await setup();
+    const out = await handler(load('cloudtrail-unauthorized.json'));
+    expect(out.status).toBe('ignored');
+    expect(out.reason).toMatch(/UnauthorizedOperation/);
+    expect(aws.totalReadCalls()).toBe(0);
+    expect(logs.info[0]?.[0]).toBe('event ignored');
+  });
+
+  it('rejects a malformed event with a message naming the field, counts it, and does not retry', async () => {
+    const { handler, aws, logs } = await setup();
+    const event = load('cloudtrail-insufficient-free-addresses.json');
+    (event.detail as Record<string, unknown>).requestParameters = { subnetId: 42 };
+    const out = await handler(event);
+    expect(out.status).toBe('rejected');
+    expect(out.reason).toMatch(/detail\.requestParameters\.subnetId/);
+    expect(logs.error[0]?.[0]).toBe('event rejected');
+    expect(aws.putMetricData.flatMap((r) => r.MetricData ?? []).map((d) => d.MetricName)).toEqual(['EventsRejected']);
+  });
+
+  it('releases the claim when handling fails, so that the retried delivery is handled', async () => {
+    const { handler, aws } = await setup();
+    const event = load('cloudtrail-insufficient-free-addresses.json');
+    aws.faults['ListClusters'] = () => ec2Error('ThrottlingException', 'Rate exceeded');
+    await expect(handler(event)).rejects.toThrow(/eks:ListClusters .*ThrottlingException/);
+    delete aws.faults['ListClusters'];
+    const retried = await handler(event);
+    expect(retried.status).toBe('handled');
+  });
+
+  it('retries a notification that SNS refused, on the next event, and sends it once', async () => {
+    const { handler, aws } = await setup();
+    aws.faults['Publish'] = () => ec2Error('KMSAccessDenied', 'not allowed to use the key');
+    const first = await handler(load('cloudtrail-insufficient-free-addresses.json'));
+    expect(first.notified).toBe(0);
+    expect(first.problems?.some((p) => p.includes('sns:Publish'))).toBe(true);
+    delete aws.faults['Publish'];
+    const published = aws.published.length;
+    const second = await handler(load('alarm-contributor-subnet-free-ips.json'));
+    expect(second.notified).toBeGreaterThan(0);
+    expect(aws.published.length - published).toBe(second.notified);
+    const third = await handler({ ...load('alarm-contributor-subnet-free-ips.json'), id: 'another-delivery-id' });
+    expect(third.status).toBe('handled');
+    expect(third.notified).toBe(0);
+  });
+});

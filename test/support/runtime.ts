@@ -1,0 +1,61 @@
+/**
+ * A Runtime for end-to-end handler tests: the emulated AWS account (EC2, EKS, CloudWatch, SNS)
+ * and a real local DynamoDB (dynalite) ledger with a fresh table.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { createLedger, createLedgerDocumentClient } from '../../lib/aws/ledger';
+import { LiveSource } from '../../lib/aws/live-source';
+import { parseRuntimeConfig } from '../../lib/config';
+import type { Runtime } from '../../lib/runtime';
+import { createLedgerTable, dynaliteClient, type RunningDynalite } from './dynalite';
+import { emulateAccount, type EmulatedAccount } from './mock-aws';
+import type { SyntheticAccount } from './synthetic-account';
+
+let tables = 0;
+
+export interface TestRuntime {
+  rt: Runtime;
+  aws: EmulatedAccount;
+  /** Log calls by level: [message, attributes]. */
+  logs: { error: unknown[][]; warn: unknown[][]; info: unknown[][] };
+  setNow(d: Date): void;
+}
+
+export async function testRuntime(
+  account: SyntheticAccount,
+  db: RunningDynalite,
+  env: Record<string, string> = {},
+  now = new Date('2026-11-26T12:00:00Z'),
+): Promise<TestRuntime> {
+  const aws = emulateAccount(account);
+  const raw = dynaliteClient(db.endpoint);
+  const table = `ledger-${process.pid}-${++tables}`;
+  await createLedgerTable(raw, table);
+  const logger = new Logger({ serviceName: 'test', logLevel: 'SILENT' });
+  const logs = { error: [] as unknown[][], warn: [] as unknown[][], info: [] as unknown[][] };
+  for (const level of ['error', 'warn', 'info'] as const) {
+    jest.spyOn(logger, level).mockImplementation((...args: unknown[]) => {
+      logs[level].push(args);
+    });
+  }
+  let current = now;
+  const rt: Runtime = {
+    config: parseRuntimeConfig({
+      METRIC_NAMESPACE: 'Test/IP',
+      ALERT_TOPIC_ARN: 'arn:aws:sns:eu-west-1:111122223333:test-alerts',
+      LEDGER_TABLE: table,
+      DASHBOARD_NAME: 'eks-ip-responder-test',
+      STAGE: 'test',
+      ALARM_NAME_PREFIX: 'eks-ip-responder-test-',
+      ...env,
+    }),
+    source: new LiveSource({ ec2: aws.ec2, eks: aws.eks }, account.region),
+    ec2: aws.ec2,
+    cloudwatch: aws.cloudwatch,
+    sns: aws.sns,
+    ledger: createLedger(createLedgerDocumentClient(raw), table),
+    logger,
+    now: () => current,
+  };
+  return { rt, aws, logs, setNow: (d) => (current = d) };
+}
