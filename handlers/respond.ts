@@ -17,7 +17,7 @@ import { MalformedEventError, parseResponderEvent, type AllocationFailureEvent, 
 import { cycleDeps, defaultRuntime, type Runtime } from '../lib/runtime';
 
 export interface RespondSummary {
-  status: 'handled' | 'ignored' | 'duplicate' | 'rejected' | 'unresolved';
+  status: 'handled' | 'ignored' | 'duplicate' | 'rejected' | 'unresolved' | 'debounced';
   eventId?: string;
   reason?: string;
   clusters?: string[];
@@ -126,14 +126,50 @@ async function onAllocationFailure(rt: Runtime, e: AllocationFailureEvent, now: 
   return cycle(rt, e.eventId, resolution.clusters, now);
 }
 
+/**
+ * The stack's alarm names after `<service>-<stage>-` (serverless.yml). The rule matches the
+ * prefix, which stage `prod` shares with the alarms of a stage `prod-eu`: only these names are
+ * this stack's.
+ */
+export const STACK_ALARM_SUFFIXES = [
+  'subnet-free-ips-low',
+  'control-plane-free-ips-low',
+  'sampling-failures',
+  'sampler-errors',
+  'sampler-not-running',
+  'responder-errors',
+  'responder-dead-letters',
+] as const;
+
 async function onAlarm(rt: Runtime, e: AlarmEvent, now: Date): Promise<RespondSummary> {
+  const suffix = e.alarmName.slice(rt.config.alarmNamePrefix.length);
+  if (!(STACK_ALARM_SUFFIXES as readonly string[]).includes(suffix)) {
+    rt.logger.info('event ignored', { eventId: e.eventId, reason: `alarm ${e.alarmName} is not one of this stack's` });
+    return { status: 'ignored', eventId: e.eventId, reason: `alarm ${e.alarmName} is not one of this stack's` };
+  }
   const clusters = await clustersOfAlarm(rt, e);
   rt.logger.info('alarm state change', { eventId: e.eventId, alarm: e.alarmName, state: e.state, clusters });
   return cycle(rt, e.eventId, clusters, now);
 }
 
-/** A targeted cycle: the clusters concerned only; no usage metrics (the sampler publishes them on its schedule). */
-async function cycle(rt: Runtime, eventId: string, clusters: string[], now: Date): Promise<RespondSummary> {
+/**
+ * A targeted cycle: the clusters concerned only; no usage metrics (the sampler publishes them on
+ * its schedule). A cluster cycled by the responder less than RESPOND_MIN_INTERVAL_SECONDS ago is
+ * left out: in an incident every failed allocation is its own event, and a describe cycle for
+ * each would throttle the EC2 API that the VPC CNI itself needs.
+ */
+async function cycle(rt: Runtime, eventId: string, candidates: string[], now: Date): Promise<RespondSummary> {
+  const clusters: string[] = [];
+  for (const c of candidates) {
+    if (await rt.actions.claimCycle(c, 'respond', now, rt.config.respondMinIntervalSeconds)) clusters.push(c);
+  }
+  const debounced = candidates.filter((c) => !clusters.includes(c));
+  if (debounced.length > 0) {
+    rt.logger.info('cluster cycled moments ago; event counted, not answered again', { eventId, clusters: debounced });
+  }
+  if (clusters.length === 0) {
+    return { status: 'debounced', eventId, clusters: [], reason: `cycled less than ${rt.config.respondMinIntervalSeconds} s ago: ${debounced.join(', ')}` };
+  }
   const result = await runCycle(cycleDeps(rt, false), { clusterNames: clusters, concurrency: rt.config.clusterConcurrency, now });
   for (const p of result.problems) rt.logger.warn('cycle problem', { eventId, problem: p });
   return {

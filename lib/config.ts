@@ -92,6 +92,11 @@ export interface RuntimeConfig extends SamplerConfig {
   periodSeconds: number;
   /** Re-notify a finding still critical after this many hours (RENOTIFY_AFTER_HOURS, 0 = never, default 24). */
   renotifyAfterHours: number;
+  /**
+   * The responder runs at most one targeted cycle per cluster in this many seconds
+   * (RESPOND_MIN_INTERVAL_SECONDS, 0–3600, default 60); events in between are counted, not answered.
+   */
+  respondMinIntervalSeconds: number;
 }
 
 const fraction = z.coerce.number().min(0).max(1);
@@ -114,6 +119,7 @@ const runtimeEnv = z
     FORECAST_WINDOW_HOURS: z.coerce.number().min(2).max(336).default(24),
     METRIC_PERIOD_SECONDS: z.coerce.number().int().min(60).max(3600).default(300),
     RENOTIFY_AFTER_HOURS: z.coerce.number().min(0).max(720).default(24),
+    RESPOND_MIN_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
   })
   .refine((e) => e.SUBNET_FREE_IPS_CRITICAL <= e.SUBNET_FREE_IPS_WARNING, {
     message: 'must not be above SUBNET_FREE_IPS_WARNING',
@@ -163,5 +169,6 @@ export function parseRuntimeConfig(env: Record<string, string | undefined>): Run
     forecastWindowHours: e.FORECAST_WINDOW_HOURS,
     periodSeconds: e.METRIC_PERIOD_SECONDS,
     renotifyAfterHours: e.RENOTIFY_AFTER_HOURS,
+    respondMinIntervalSeconds: e.RESPOND_MIN_INTERVAL_SECONDS,
   };
 }

@@ -10,6 +10,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import { createAwsClients } from './aws/clients';
+import { createActionLedger, type ActionLedger } from './aws/action-ledger';
 import { createLedger, createLedgerDocumentClient, type Ledger } from './aws/ledger';
 import { LiveSource } from './aws/live-source';
 import { parseRuntimeConfig, type RuntimeConfig } from './config';
@@ -23,6 +24,8 @@ export interface Runtime {
   cloudwatch: CloudWatchClient;
   sns: SNSClient;
   ledger: Ledger;
+  /** Action records, the per-cluster change lock and the responder's cycle throttle (same table). */
+  actions: ActionLedger;
   logger: Logger;
   now: () => Date;
 }
@@ -31,13 +34,15 @@ export interface Runtime {
 export function defaultRuntime(env: Record<string, string | undefined> = process.env): Runtime {
   const config = parseRuntimeConfig(env);
   const clients = createAwsClients();
+  const doc = createLedgerDocumentClient(new DynamoDBClient({}));
   return {
     config,
     source: new LiveSource(clients, env['AWS_REGION'] ?? 'unknown-region'),
     ec2: clients.ec2,
     cloudwatch: clients.cloudwatch,
     sns: clients.sns,
-    ledger: createLedger(createLedgerDocumentClient(new DynamoDBClient({})), config.ledgerTable),
+    ledger: createLedger(doc, config.ledgerTable),
+    actions: createActionLedger(doc, config.ledgerTable),
     logger: new Logger({ serviceName: 'eks-ip-responder' }),
     now: () => new Date(),
   };

@@ -162,7 +162,9 @@ export function exhaustionFixes(ctx: ClusterContext, vpcId: string, az: string, 
     fixes.push(
       `Shrink warm pools: set WARM_IP_TARGET and MINIMUM_IP_TARGET on ${where} instead of WARM_ENI_TARGET (its default, 1, keeps a spare ENI's worth of IPs on every node).`,
     );
-  } else if (cni.prefixDelegation) {
+  } else if (cni.prefixDelegation && ctx.usage.nodes.some((node) => node.subnetId !== undefined && except.has(node.subnetId) && node.mode === 'prefix')) {
+    // Prefix advice only where nodes use prefixes: nodes launched before prefix delegation, or
+    // of a non-Nitro type, keep secondary IPs and the WARM_ENI_TARGET pool.
     fixes.push(
       `Shrink warm pools: in prefix mode each node keeps WARM_PREFIX_TARGET=${cni.warmPrefixTarget ?? 'unset'} spare /28s (16 IPs each); set WARM_IP_TARGET / MINIMUM_IP_TARGET on ${where} to hold fewer.`,
     );

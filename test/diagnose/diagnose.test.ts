@@ -136,6 +136,12 @@ describe('diagnose on the demo snapshot', () => {
     expect(new Set(findings.map((f) => f.kind))).toEqual(new Set(FINDING_KIND_ORDER));
   });
 
+  it('advises the WARM_ENI_TARGET pool, not prefixes, for the m4 nodes that keep secondary IPs', () => {
+    const f = findings.find((x) => x.id === 'batch-dev/subnet-exhaustion/subnet-009e3b40cfec38505');
+    expect(f?.fixes[0]).toMatch(/WARM_ENI_TARGET/);
+    expect(f?.fixes[0]).not.toMatch(/WARM_PREFIX_TARGET/);
+  });
+
   it('points at the tagged 100.64 subnet in the same AZ', () => {
     const f = findings.find((x) => x.id === 'payments-prod/subnet-exhaustion/subnet-0e59dfd0c9e3779b1');
     expect(f?.title).toBe('Subnet subnet-0e59dfd0c9e3779b1 (eu-west-1a): 7 of 251 IPs free, 97% used');

@@ -9,7 +9,8 @@ import { accountFromSnapshot, DEMO_SNAPSHOT } from '../support/snapshot-account'
 const EVENTS = path.join(__dirname, '..', '..', 'events');
 const load = (name: string): Record<string, unknown> => JSON.parse(readFileSync(path.join(EVENTS, name), 'utf8')) as Record<string, unknown>;
 const NOW = new Date('2026-11-26T10:00:00Z');
-const ENV = { ALARM_NAME_PREFIX: 'eks-ip-responder-dev-' };
+// No debounce unless a test asks for it: most tests deliver several events within a second.
+const ENV = { ALARM_NAME_PREFIX: 'eks-ip-responder-dev-', RESPOND_MIN_INTERVAL_SECONDS: '0' };
 
 let db: RunningDynalite;
 let current: EmulatedAccount | undefined;
@@ -156,5 +157,26 @@ describe('respond handler, end to end with each sample event', () => {
     const third = await handler({ ...load('alarm-contributor-subnet-free-ips.json'), id: 'another-delivery-id' });
     expect(third.status).toBe('handled');
     expect(third.notified).toBe(0);
+  });
+
+  it('answers one event per cluster per interval and only counts the others (an incident storm)', async () => {
+    const { handler, aws } = await setup({ RESPOND_MIN_INTERVAL_SECONDS: '60' });
+    const first = await handler(load('cloudtrail-insufficient-free-addresses.json'));
+    expect(first.status).toBe('handled');
+    const reads = aws.calls['DescribeAddon'];
+    const second = await handler(load('cloudtrail-private-ip-limit.json'));
+    expect(second.status).toBe('debounced');
+    expect(aws.calls['DescribeAddon']).toBe(reads);
+    expect(failures(aws)).toHaveLength(2);
+  });
+
+  it("ignores the alarm of another stage whose name shares this stage's prefix", async () => {
+    const { handler, aws } = await setup();
+    const event = load('alarm-subnet-free-ips.json');
+    (event.detail as Record<string, unknown>).alarmName = 'eks-ip-responder-dev-eu-subnet-free-ips-low';
+    const out = await handler(event);
+    expect(out.status).toBe('ignored');
+    expect(out.reason).toMatch(/not one of this stack's/);
+    expect(aws.calls['DescribeCluster']).toBeUndefined();
   });
 });

@@ -1,5 +1,6 @@
 // Asserts the CloudFormation template that `serverless package --stage test --region eu-west-1`
 // writes (npm test packages before jest runs). Values are the stage params' defaults.
+import { STACK_ALARM_SUFFIXES } from '../../handlers/respond';
 import {
   asList,
   CfnResource,
@@ -242,9 +243,11 @@ describe('alarms', () => {
     'SamplingFailuresAlarm',
     'SamplerErrorsAlarm',
     'SamplerNotRunningAlarm',
+    'RespondErrorsAlarm',
+    'RespondDeadLettersAlarm',
   ];
 
-  it('are exactly the five, each notifying the topic on ALARM and on OK', () => {
+  it('are exactly the seven, each notifying the topic on ALARM and on OK', () => {
     expect(resourcesOfType(template, 'AWS::CloudWatch::Alarm').map(([id]) => id).sort()).toEqual([...ALARMS].sort());
     for (const id of ALARMS) {
       expect(alarm(id).AlarmActions).toEqual([TOPIC]);
@@ -289,6 +292,32 @@ describe('alarms', () => {
       Threshold: 16,
       TreatMissingData: 'notBreaching',
     });
+  });
+
+  it('alarms when the responder fails, and when an event waits in its dead-letter queue', () => {
+    expect(alarm('RespondErrorsAlarm')).toMatchObject({
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: 'RespondLambdaFunction' } }],
+      Statistic: 'Sum',
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      Threshold: 1,
+    });
+    expect(alarm('RespondDeadLettersAlarm')).toMatchObject({
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['RespondDeadLetterQueue', 'QueueName'] } }],
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      Threshold: 1,
+    });
+  });
+
+  it('names every alarm with a suffix the responder knows as this stack\'s', () => {
+    for (const id of ALARMS) {
+      const suffix = String(alarm(id).AlarmName).slice('eks-ip-responder-test-'.length);
+      expect(STACK_ALARM_SUFFIXES).toContain(suffix);
+    }
+    expect(STACK_ALARM_SUFFIXES).toHaveLength(ALARMS.length);
   });
 
   it('alarms when a cluster could not be sampled', () => {
@@ -345,6 +374,8 @@ describe('dashboard', () => {
     'SamplingFailuresAlarm.Arn': 'arn:aws:cloudwatch:eu-west-1:123456789012:alarm:failures',
     'SamplerErrorsAlarm.Arn': 'arn:aws:cloudwatch:eu-west-1:123456789012:alarm:errors',
     'SamplerNotRunningAlarm.Arn': 'arn:aws:cloudwatch:eu-west-1:123456789012:alarm:not-running',
+    'RespondErrorsAlarm.Arn': 'arn:aws:cloudwatch:eu-west-1:123456789012:alarm:responder-errors',
+    'RespondDeadLettersAlarm.Arn': 'arn:aws:cloudwatch:eu-west-1:123456789012:alarm:responder-dead-letters',
   };
 
   const widgets = (): Widget[] => {

@@ -3,6 +3,7 @@
  * and a real local DynamoDB (dynalite) ledger with a fresh table.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
+import { createActionLedger } from '../../lib/aws/action-ledger';
 import { createLedger, createLedgerDocumentClient } from '../../lib/aws/ledger';
 import { LiveSource } from '../../lib/aws/live-source';
 import { parseRuntimeConfig } from '../../lib/config';
@@ -54,6 +55,7 @@ export async function testRuntime(
     cloudwatch: aws.cloudwatch,
     sns: aws.sns,
     ledger: createLedger(createLedgerDocumentClient(raw), table),
+    actions: createActionLedger(createLedgerDocumentClient(raw), table),
     logger,
     now: () => current,
   };

@@ -1,0 +1,170 @@
+/**
+ * Remediation: planned actions, each with its reason, its predicted effect and its state
+ * (will apply, dry-run, or blocked with the reason), and what applying it did.
+ *
+ * Planners (pure, one per action kind) propose; `lib/act/plan.ts` gates each proposal through
+ * the safety rules (mode, opt-in, complete data, one change in flight per cluster, cooldown,
+ * bounds); executors (`lib/act/execute-*.ts`, the only code here that calls AWS) apply and
+ * follow them, recording every step in the ledger.
+ */
+import type { Finding } from '../diagnose/types';
+import type { ClusterInventory, InstanceTypeInfo } from '../inventory/types';
+import type { ClusterUsage } from '../measure/types';
+import type { EffectivePolicy } from '../policy/types';
+
+export type ActionKind = 'warm-targets' | 'prefix-delegation' | 'cni-subnets' | 'instance-types';
+
+/** Set env keys of the managed vpc-cni add-on: only these keys change; every other key is kept. */
+export interface AddonEnvChange {
+  type: 'addon-env';
+  /** The add-on version the change is for (UpdateAddon keeps it). */
+  addonVersion?: string;
+  /** Keys to set, values as strings (the add-on's schema takes strings). */
+  set: Record<string, string>;
+  /** The current values of those keys ('' when unset), for the record and the notification. */
+  previous: Record<string, string>;
+  /** For a self-managed aws-node: the exact command an operator runs instead (nothing is applied). */
+  selfManagedCommand?: string;
+  /** Prefix delegation only: what the nodes need to use it (max pods per managed nodegroup, node rollout). */
+  nodeChanges?: { nodegroup: string; maxPods: number; note: string }[];
+}
+
+/** Tag spare subnets `kubernetes.io/role/cni` so that the VPC CNI (1.18+) discovers them. */
+export interface CniSubnetsChange {
+  type: 'tag-subnets';
+  subnetIds: string[];
+  tag: { key: string; value: string };
+}
+
+/**
+ * Replace a managed nodegroup by one of instance types with more IP capacity: step 1 creates
+ * the new nodegroup (a copy of everything else); step 2, in a later cycle once it is ACTIVE,
+ * scales the old one down. Never both steps at once, never below the capacity that was running.
+ */
+export interface NodegroupReplacementChange {
+  type: 'replace-nodegroup';
+  nodegroup: string;
+  newNodegroup: string;
+  fromInstanceTypes: string[];
+  toInstanceTypes: string[];
+  /** The candidates considered, best first, with why each ranks where it does. */
+  ranking: { instanceType: string; maxPods: number; subnetIpsPerPod: number; note: string }[];
+  /** desired/min/max of the old nodegroup when planned: the new one starts at these. */
+  scaling: { minSize: number; maxSize: number; desiredSize: number };
+}
+
+export type ActionChange = AddonEnvChange | CniSubnetsChange | NodegroupReplacementChange;
+
+/** What an action is predicted to do, from the ipamd and capacity models. */
+export interface PredictedEffect {
+  /** Subnet addresses freed (positive) or taken (negative), by subnet id. */
+  ipsFreedBySubnet?: Record<string, number>;
+  ipsFreed?: number;
+  /** Pods of headroom gained on the affected nodes. */
+  podHeadroomGained?: number;
+  /** One sentence a person reads. */
+  text: string;
+}
+
+/** A planner's proposal, before the safety gates. */
+export interface ProposedAction {
+  /** Stable across cycles: `<cluster>/<kind>/<subject>`; the ledger keys cooldowns and idempotency on it. */
+  id: string;
+  cluster: string;
+  kind: ActionKind;
+  /** What it changes: `vpc-cni`, a subnet list, a nodegroup name. */
+  subject: string;
+  /** Why: in words, naming the findings. */
+  reason: string;
+  findingIds: string[];
+  change: ActionChange;
+  predicted: PredictedEffect;
+  /** Reasons the planner itself found that block it (a value out of the policy's bounds, a non-Nitro type, ...). */
+  blockers: string[];
+}
+
+export type ActionState = 'apply' | 'dry-run' | 'blocked';
+
+/** A proposal with its state after the gates. */
+export interface PlannedAction extends ProposedAction {
+  state: ActionState;
+  /** Why it is blocked or only dry-run; empty when it will apply. */
+  blockedBy: string[];
+}
+
+/** Everything a planner reads. Pure data. */
+export interface PlanContext {
+  usage: ClusterUsage;
+  inventory: ClusterInventory;
+  instanceTypes: Record<string, InstanceTypeInfo>;
+  findings: Finding[];
+  policy: EffectivePolicy;
+  now: Date;
+}
+
+/** A planner: proposes actions of one kind for one cluster. Pure. */
+export type ActionPlanner = (ctx: PlanContext) => ProposedAction[];
+
+/** What the ledger knows of past actions of a cluster, for the gates. */
+export interface ActionHistory {
+  /** The last time each action kind was started on the cluster (ISO). */
+  lastStartedByKind: Partial<Record<ActionKind, string>>;
+  /** An action of this responder still in flight on the cluster (an update not finished, a replacement between steps). */
+  inFlight?: { actionId: string; kind: ActionKind; since: string; step: string };
+}
+
+/** The outcome of executing or following an action. */
+export interface ActionOutcome {
+  actionId: string;
+  status: 'started' | 'in-progress' | 'succeeded' | 'failed' | 'skipped';
+  /** The AWS update or resource that tracks it (EKS update id, nodegroup name). */
+  reference?: string;
+  /** For multi-step actions: the step now reached. */
+  step?: string;
+  detail: string;
+}
+
+/** The ledger's record of an action that was started (item `CLUSTER#<name>` / `ACTION#<started ISO>#<id>`). */
+export interface ActionRecord {
+  actionId: string;
+  cluster: string;
+  kind: ActionKind;
+  change: ActionChange;
+  predicted: PredictedEffect;
+  reason: string;
+  startedAt: string;
+  updatedAt: string;
+  /** in-progress until the last step succeeds or a step fails. */
+  status: 'in-progress' | 'succeeded' | 'failed';
+  step: string;
+  reference?: string;
+  /** Every outcome so far, oldest first. */
+  history: { at: string; status: ActionOutcome['status']; step?: string; detail: string }[];
+  version: number;
+}
+
+/** The AWS clients and timing an executor uses. */
+export interface ExecuteDeps {
+  eks: import('@aws-sdk/client-eks').EKSClient;
+  ec2: import('@aws-sdk/client-ec2').EC2Client;
+  now: () => Date;
+  /** Waits between polls; tests pass one that does not wait. */
+  sleep: (ms: number) => Promise<void>;
+  /** How long `start` follows an update before leaving it to the next cycle (ms). */
+  followForMs: number;
+}
+
+/**
+ * Applies and follows one kind of action. The only code that changes the account.
+ * - `start` checks the current state first and changes nothing that is already as wanted
+ *   (idempotent: a retried event or a second cycle never changes twice), then makes the change
+ *   and follows it for up to `followForMs`.
+ * - `follow` takes a record left in progress by an earlier cycle to its end or next step.
+ * AWS errors (ResourceInUseException, InvalidParameterException, AccessDenied...) come back as
+ * an outcome with status 'failed' and the error named, never as a retry loop.
+ */
+export interface ActionExecutor {
+  kind: ActionKind;
+  start(action: PlannedAction, deps: ExecuteDeps): Promise<ActionOutcome>;
+  follow(record: ActionRecord, deps: ExecuteDeps): Promise<ActionOutcome>;
+}

@@ -1,0 +1,112 @@
+/**
+ * The remediation policy: what the responder may change, per cluster, with a default.
+ * Written by the operator in `policy.yml` at the repository root, validated by `npm test`, by
+ * `eks-ip-responder policy check` and when the stack is packaged (an invalid policy fails the
+ * deploy, never a running cycle).
+ */
+import type { DiagnoseThresholds } from '../diagnose/types';
+
+/**
+ * - observe: diagnose and notify; plan nothing.
+ * - dry-run: plan and notify what would be done; change nothing.
+ * - apply: change the cluster, within the policy, if the cluster also opts in with the tag
+ *   {@link OPT_IN_TAG_KEY} = {@link OPT_IN_TAG_VALUE} on the EKS cluster.
+ */
+export type PolicyMode = 'observe' | 'dry-run' | 'apply';
+
+/** The EKS cluster tag that opts a cluster in to apply mode; a policy typo alone cannot change a cluster. */
+export const OPT_IN_TAG_KEY = 'eks-ip-responder/remediation';
+export const OPT_IN_TAG_VALUE = 'apply';
+
+export interface Bounds {
+  min: number;
+  max: number;
+}
+
+export interface ActionPolicyBase {
+  /** Whether the action may be planned at all. */
+  allowed: boolean;
+  /** Minutes after a change of this kind on the cluster before the next one of the same kind. */
+  cooldownMinutes: number;
+}
+
+export interface WarmTargetsPolicy extends ActionPolicyBase {
+  /** Bounds of every value the action may set. */
+  warmIpTarget: Bounds;
+  minimumIpTarget: Bounds;
+}
+
+export interface PrefixDelegationPolicy extends ActionPolicyBase {
+  /** WARM_PREFIX_TARGET to set with it. */
+  warmPrefixTarget: Bounds;
+  /** Max pods the action may give a managed nodegroup (upper bound). */
+  maxPods: Bounds;
+}
+
+export interface CniSubnetsPolicy extends ActionPolicyBase {
+  /** The only subnets that may be tagged `kubernetes.io/role/cni` (allow list, by id). */
+  spareSubnets: string[];
+  /** At most this many subnets tagged by one action. */
+  maxSubnetsPerAction: number;
+}
+
+export interface InstanceTypesPolicy extends ActionPolicyBase {
+  /** Instance types or families (`m6i`, `m6i.xlarge`) a replacement nodegroup may use. Empty = none. */
+  allowedTypes: string[];
+  /** At most this many instance types on a replacement nodegroup. */
+  maxInstanceTypes: number;
+}
+
+export interface ActionsPolicy {
+  warmTargets: WarmTargetsPolicy;
+  prefixDelegation: PrefixDelegationPolicy;
+  cniSubnets: CniSubnetsPolicy;
+  instanceTypes: InstanceTypesPolicy;
+}
+
+/** The policy in force for one cluster: the default merged with the cluster's overrides. */
+export interface EffectivePolicy {
+  cluster: string;
+  mode: PolicyMode;
+  thresholds: DiagnoseThresholds;
+  actions: ActionsPolicy;
+}
+
+/** Thrown for an invalid policy; `problems` names every one as `path: problem`. */
+export class PolicyError extends Error {
+  constructor(
+    message: string,
+    readonly problems: string[],
+  ) {
+    super(message);
+    this.name = 'PolicyError';
+  }
+}
+
+/**
+ * What `default:` in `policy.yml` sets: a mode and every action's policy; thresholds are
+ * partial overrides of `DEFAULT_THRESHOLDS` (lib/diagnose/types.ts, the diagnosis's own defaults).
+ */
+export interface PolicySettings {
+  mode: PolicyMode;
+  thresholds: Partial<DiagnoseThresholds>;
+  actions: ActionsPolicy;
+}
+
+/**
+ * Every field optional at every depth; lists (subnet ids, instance types) are replaced whole,
+ * never merged element by element.
+ */
+export type DeepPartial<T> = {
+  [K in keyof T]?: T[K] extends readonly unknown[] ? T[K] : T[K] extends object ? DeepPartial<T[K]> : T[K];
+};
+
+/** A cluster's entry under `clusters:`: only what differs from the default. */
+export type PolicyOverride = DeepPartial<PolicySettings>;
+
+/** `policy.yml`, validated: the default and the per-cluster overrides, by EKS cluster name. */
+export interface Policy {
+  version: 1;
+  default: PolicySettings;
+  clusters: Record<string, PolicyOverride>;
+}
