@@ -6,6 +6,8 @@
 import { z } from 'zod';
 import { DEFAULT_THRESHOLDS, type DiagnoseThresholds } from './diagnose/types';
 import { ConfigError } from './errors';
+import { parsePolicy, type Policy } from './policy/load';
+import { PolicyError } from './policy/types';
 
 /** The sampler's configuration. */
 export interface SamplerConfig {
@@ -97,6 +99,10 @@ export interface RuntimeConfig extends SamplerConfig {
    * (RESPOND_MIN_INTERVAL_SECONDS, 0–3600, default 60); events in between are counted, not answered.
    */
   respondMinIntervalSeconds: number;
+  /** The remediation policy (POLICY_JSON, from policy.yml, validated when the stack was packaged). */
+  policy: Policy;
+  /** How long an executor follows an EKS update within one invocation, ms (FOLLOW_FOR_SECONDS, default 60). */
+  followForMs: number;
 }
 
 const fraction = z.coerce.number().min(0).max(1);
@@ -120,6 +126,8 @@ const runtimeEnv = z
     METRIC_PERIOD_SECONDS: z.coerce.number().int().min(60).max(3600).default(300),
     RENOTIFY_AFTER_HOURS: z.coerce.number().min(0).max(720).default(24),
     RESPOND_MIN_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
+    POLICY_JSON: z.string({ error: 'is required: the remediation policy (serverless.yml sets it from policy.yml)' }).min(1, 'must not be empty'),
+    FOLLOW_FOR_SECONDS: z.coerce.number().int().min(0).max(600).default(60),
   })
   .refine((e) => e.SUBNET_FREE_IPS_CRITICAL <= e.SUBNET_FREE_IPS_WARNING, {
     message: 'must not be above SUBNET_FREE_IPS_WARNING',
@@ -146,7 +154,16 @@ export function parseRuntimeConfig(env: Record<string, string | undefined>): Run
   }
   const parsed = runtimeEnv.safeParse(env);
   if (!parsed.success) problems.push(...problemsOf(parsed.error));
-  if (problems.length > 0 || !base || !parsed.success) {
+  let policy: Policy | undefined;
+  if (parsed.success) {
+    try {
+      policy = parsePolicy(parsed.data.POLICY_JSON, 'POLICY_JSON');
+    } catch (err) {
+      if (!(err instanceof PolicyError)) throw err;
+      problems.push(...err.problems.map((p) => `POLICY_JSON: ${p}`));
+    }
+  }
+  if (problems.length > 0 || !base || !parsed.success || !policy) {
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`, problems);
   }
   const e = parsed.data;
@@ -170,5 +187,7 @@ export function parseRuntimeConfig(env: Record<string, string | undefined>): Run
     periodSeconds: e.METRIC_PERIOD_SECONDS,
     renotifyAfterHours: e.RENOTIFY_AFTER_HOURS,
     respondMinIntervalSeconds: e.RESPOND_MIN_INTERVAL_SECONDS,
+    policy,
+    followForMs: e.FOLLOW_FOR_SECONDS * 1000,
   };
 }

@@ -10,13 +10,17 @@
 import type { CloudWatchClient, MetricDatum } from '@aws-sdk/client-cloudwatch';
 import { putMetricData } from './aws/cloudwatch';
 import { readAvailableIpHistory } from './aws/metric-history';
-import { diagnose } from './diagnose/diagnose';
+import { remediate, type ClusterRemediation, type RemediationDeps } from './act/remediate';
+import { publishNotification } from './aws/sns';
+import { compareFindings, diagnose, diagnoseCluster } from './diagnose/diagnose';
 import type { DiagnoseThresholds, Finding, Forecast } from './diagnose/types';
 import { messageOf } from './errors';
 import { forecastMetricData, forecastsFor, subnetKey, type Forecasts } from './forecast/forecast';
 import type { Inventory, InventorySource } from './inventory/types';
 import type { Usage } from './measure/types';
+import { buildActionNotification, describePlanned } from './notify/action-message';
 import { notifyFindings, type NotifyDeps, type NotifyResult } from './notify/notify';
+import { effectivePolicy } from './policy/load';
 import { sample } from './pipeline';
 import { buildMetricData } from './publish/metrics';
 
@@ -27,6 +31,8 @@ export interface CycleDeps {
   metrics?: { cloudwatch: CloudWatchClient; namespace: string; publish: boolean };
   /** Without it nothing is notified (the CLI). */
   notify?: NotifyDeps;
+  /** The policy, and where changes are allowed, what applies them. Without it nothing is planned. */
+  remediation?: RemediationDeps;
   /** History the forecast looks at (hours) and the metric period (seconds). */
   forecastWindowHours?: number;
   periodSeconds?: number;
@@ -46,6 +52,7 @@ export interface CycleResult {
   metricsPublished: number;
   putMetricDataCalls: number;
   notifications?: NotifyResult;
+  remediation?: ClusterRemediation[];
   /** What did not work in this cycle, named; the cycle went on. */
   problems: string[];
 }
@@ -67,7 +74,16 @@ export function attachForecasts(findings: Finding[], forecasts: Forecasts): Find
 export async function runCycle(deps: CycleDeps, options: CycleOptions): Promise<CycleResult> {
   const problems: string[] = [];
   const { inventory, usage } = await sample(deps.source, options);
-  let findings = diagnose(usage, inventory, deps.thresholds);
+  // With a policy, each cluster is diagnosed with its own thresholds (the policy's over the stage's).
+  let findings = deps.remediation
+    ? usage.clusters
+        .flatMap((c) => {
+          const inv = inventory.clusters.find((x) => x.name === c.name);
+          const thresholds = effectivePolicy(deps.remediation!.policy, c.name, deps.thresholds).thresholds;
+          return inv ? diagnoseCluster(c, inv, thresholds, inventory.instanceTypes) : [];
+        })
+        .sort(compareFindings)
+    : diagnose(usage, inventory, deps.thresholds);
 
   let forecasts: Forecasts | undefined;
   if (deps.metrics) {
@@ -97,21 +113,75 @@ export async function runCycle(deps: CycleDeps, options: CycleOptions): Promise<
     }
   }
 
+  let remediation: ClusterRemediation[] | undefined;
+  if (deps.remediation) {
+    remediation = await remediate(deps.remediation, usage, inventory, findings, options.now);
+    for (const r of remediation) for (const n of r.notes) problems.push(`${r.cluster}: ${n}`);
+  }
+
   let metricsPublished = 0;
   let putMetricDataCalls = 0;
   if (deps.metrics?.publish) {
     const data: MetricDatum[] = buildMetricData(usage);
     if (forecasts) data.push(...forecastMetricData(forecasts, new Date(usage.collectedAt)));
+    if (remediation) data.push(...remediationMetricData(remediation, new Date(usage.collectedAt)));
     putMetricDataCalls = await putMetricData(deps.metrics.cloudwatch, deps.metrics.namespace, data);
     metricsPublished = data.length;
   }
 
   let notifications: NotifyResult | undefined;
   if (deps.notify) {
-    notifications = await notifyFindings(deps.notify, usage, findings, options.now);
+    const plans = new Map<string, string[]>();
+    for (const r of remediation ?? []) {
+      for (const a of r.planned) {
+        for (const id of a.findingIds) plans.set(id, [...(plans.get(id) ?? []), describePlanned(a)]);
+      }
+    }
+    notifications = await notifyFindings(deps.notify, usage, findings, options.now, plans);
     for (const f of notifications.failures) {
       problems.push(`notification of ${f.findingId ?? f.cluster}: ${f.message}`);
     }
+    // Every action outcome is an event of its own: one message each.
+    for (const r of remediation ?? []) {
+      for (const { outcome, record } of r.results) {
+        if (!record) continue;
+        try {
+          await publishNotification(deps.notify.sns, deps.notify.topicArn, buildActionNotification(record, outcome, deps.notify.context, options.now));
+        } catch (err) {
+          problems.push(`notification of action ${record.actionId}: ${messageOf(err)}`);
+        }
+      }
+    }
   }
-  return { inventory, usage, findings, forecasts, metricsPublished, putMetricDataCalls, notifications, problems };
+  return { inventory, usage, findings, forecasts, metricsPublished, putMetricDataCalls, notifications, remediation, problems };
+}
+
+/**
+ * `PlannedActions` {ClusterName, State} (apply / dry-run / blocked) and `ActionOutcomes`
+ * {ClusterName, Kind, Status}: bounded by clusters × a few values.
+ */
+export function remediationMetricData(remediation: ClusterRemediation[], timestamp: Date): MetricDatum[] {
+  const out: MetricDatum[] = [];
+  const dims = (d: Record<string, string>) => Object.entries(d).map(([Name, Value]) => ({ Name, Value }));
+  for (const r of remediation) {
+    for (const state of ['apply', 'dry-run', 'blocked'] as const) {
+      out.push({
+        MetricName: 'PlannedActions',
+        Unit: 'Count',
+        Timestamp: timestamp,
+        Value: r.planned.filter((a) => a.state === state).length,
+        Dimensions: dims({ ClusterName: r.cluster, State: state }),
+      });
+    }
+    for (const { outcome, record } of r.results) {
+      out.push({
+        MetricName: 'ActionOutcomes',
+        Unit: 'Count',
+        Timestamp: timestamp,
+        Value: 1,
+        Dimensions: dims({ ClusterName: r.cluster, Kind: record?.kind ?? 'unknown', Status: outcome.status }),
+      });
+    }
+  }
+  return out;
 }

@@ -8,6 +8,8 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { EC2Client } from '@aws-sdk/client-ec2';
+import type { EKSClient } from '@aws-sdk/client-eks';
+import { EXECUTORS } from './act/remediate';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import { createAwsClients } from './aws/clients';
 import { createActionLedger, type ActionLedger } from './aws/action-ledger';
@@ -21,6 +23,7 @@ export interface Runtime {
   config: RuntimeConfig;
   source: InventorySource;
   ec2: EC2Client;
+  eks: EKSClient;
   cloudwatch: CloudWatchClient;
   sns: SNSClient;
   ledger: Ledger;
@@ -39,6 +42,7 @@ export function defaultRuntime(env: Record<string, string | undefined> = process
     config,
     source: new LiveSource(clients, env['AWS_REGION'] ?? 'unknown-region'),
     ec2: clients.ec2,
+    eks: clients.eks,
     cloudwatch: clients.cloudwatch,
     sns: clients.sns,
     ledger: createLedger(doc, config.ledgerTable),
@@ -67,5 +71,16 @@ export function cycleDeps(rt: Runtime, publish: boolean): CycleDeps {
     },
     forecastWindowHours: rt.config.forecastWindowHours,
     periodSeconds: rt.config.periodSeconds,
+    remediation: {
+      policy: rt.config.policy,
+      baseThresholds: rt.config.thresholds,
+      source: rt.source,
+      actions: rt.actions,
+      act: {
+        actions: rt.actions,
+        executors: EXECUTORS,
+        exec: { eks: rt.eks, ec2: rt.ec2, now: rt.now, sleep: (ms) => new Promise((r) => setTimeout(r, ms)), followForMs: rt.config.followForMs },
+      },
+    },
   };
 }

@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+
 // Tests must never reach AWS: a dummy region and static credentials stop the SDK's
 // credential chain from looking for real ones, and the endpoint points at a closed port
 // so that a client that escaped its mock fails fast instead of calling AWS.
@@ -11,3 +14,5 @@ delete process.env.AWS_PROFILE;
 // The handlers parse their configuration at import (cold start); these are what the stack sets.
 process.env.ALERT_TOPIC_ARN = 'arn:aws:sns:eu-west-1:111122223333:eks-ip-responder-test-alerts';
 process.env.LEDGER_TABLE = 'eks-ip-responder-test-ledger';
+// The repository's policy, as serverless.yml passes it (the loader reads YAML and JSON alike).
+process.env.POLICY_JSON = readFileSync(path.join(__dirname, '..', 'policy.yml'), 'utf8');

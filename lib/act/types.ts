@@ -134,8 +134,8 @@ export interface ActionRecord {
   reason: string;
   startedAt: string;
   updatedAt: string;
-  /** in-progress until the last step succeeds or a step fails. */
-  status: 'in-progress' | 'succeeded' | 'failed';
+  /** in-progress until the last step succeeds or a step fails; skipped when nothing needed changing or could start. */
+  status: 'in-progress' | 'succeeded' | 'failed' | 'skipped';
   step: string;
   reference?: string;
   /** Every outcome so far, oldest first. */

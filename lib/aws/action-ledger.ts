@@ -78,6 +78,8 @@ export function createActionLedger(client: DynamoDBDocumentClient, tableName: st
           },
         )) {
           for (const item of page.Items ?? []) {
+            // A start that changed nothing (already as wanted, or could not begin) starts no cooldown.
+            if (item.status === 'skipped') continue;
             const kind = item.kind as ActionKind;
             const started = String(item.startedAt);
             const last = history.lastStartedByKind[kind];

@@ -40,7 +40,7 @@ export async function publishNotification(client: SNSClient, topicArn: string, n
     return out.MessageId ?? '';
   } catch (err) {
     const code = awsErrorCode(err);
-    throw new AwsCallError('sns:Publish', code, `sns:Publish to ${topicArn} (${n.json.findingId}): ${code ? `${code}: ` : ''}${messageOf(err)}`, {
+    throw new AwsCallError('sns:Publish', code, `sns:Publish to ${topicArn} (${n.about}): ${code ? `${code}: ` : ''}${messageOf(err)}`, {
       cause: err,
     });
   }

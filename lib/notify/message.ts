@@ -31,8 +31,30 @@ export interface NotificationContext {
 export interface Notification {
   subject: string;
   text: string;
-  json: NotificationDocument;
+  /** The machine-readable form: a finding document, or an action document (lib/notify/action-message.ts). */
+  json: NotificationDocument | ActionDocument;
   attributes: Record<string, string>;
+  /** What it is about (finding or action id), for error messages. */
+  about: string;
+}
+
+/** The machine-readable form of an action outcome (schema version 1). */
+export interface ActionDocument {
+  schema: 'eks-ip-responder/action/v1';
+  region: string;
+  cluster: string;
+  actionId: string;
+  kind: string;
+  status: string;
+  step?: string;
+  change: unknown;
+  predicted: unknown;
+  reason: string;
+  detail: string;
+  reference?: string;
+  startedAt: string;
+  dashboardUrl?: string;
+  time: string;
 }
 
 /** The machine-readable form (schema version 1). */
@@ -105,6 +127,8 @@ export function buildNotification(
   transition: TransitionKind,
   ctx: NotificationContext,
   now: Date,
+  /** The remediation planned for the finding, one line each (will apply, dry-run, blocked). */
+  plan: string[] = [],
 ): Notification {
   const severity = finding.severity.toUpperCase();
   const url = ctx.dashboardName ? dashboardUrl(ctx.region, ctx.dashboardName) : undefined;
@@ -119,6 +143,10 @@ export function buildNotification(
     lines.push(`${severity} (${LABEL[transition]}): ${finding.title}`, '');
     lines.push(`Cluster: ${finding.cluster} (${ctx.region})`);
     lines.push(...findingDetails(finding));
+    if (plan.length > 0) {
+      lines.push('', 'Remediation plan:');
+      for (const p of plan) lines.push(`- ${p}`);
+    }
   }
   if (url) lines.push('', `Dashboard: ${url}`);
   lines.push('', `Finding ${finding.id}${ctx.stage ? `, stage ${ctx.stage}` : ''}, ${now.toISOString()}`);
@@ -142,6 +170,7 @@ export function buildNotification(
     subject,
     text: lines.join('\n'),
     json,
+    about: finding.id,
     attributes: {
       cluster: finding.cluster,
       kind: finding.kind,

@@ -56,7 +56,14 @@ function messageKind(t: Transition): TransitionKind {
 }
 
 /** Plans, records and publishes the notifications of one sample's findings. */
-export async function notifyFindings(deps: NotifyDeps, usage: Usage, findings: Finding[], now: Date): Promise<NotifyResult> {
+export async function notifyFindings(
+  deps: NotifyDeps,
+  usage: Usage,
+  findings: Finding[],
+  now: Date,
+  /** Remediation plan lines by finding id, put into the finding's message. */
+  plans: Map<string, string[]> = new Map(),
+): Promise<NotifyResult> {
   const result: NotifyResult = { notified: [], conflicts: [], failures: [] };
   for (const cluster of usage.clusters) {
     let previous: FindingState[];
@@ -87,7 +94,7 @@ export async function notifyFindings(deps: NotifyDeps, usage: Usage, findings: F
       }
       if (!t.notify) continue;
       const finding = t.finding ?? findingOfState(t.previous ?? t.next);
-      const notification = buildNotification(finding, messageKind(t), deps.context, now);
+      const notification = buildNotification(finding, messageKind(t), deps.context, now, plans.get(finding.id) ?? []);
       try {
         const messageId = await publishNotification(deps.sns, deps.topicArn, notification);
         result.notified.push({ findingId, transition: messageKind(t), messageId });

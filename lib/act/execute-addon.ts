@@ -1,0 +1,183 @@
+/**
+ * Executor of the actions that set env keys on the managed vpc-cni add-on (warm-targets,
+ * prefix-delegation): read the add-on, change nothing that is already as wanted, otherwise
+ * UpdateAddon with the merged document (lib/aws/addon.ts) and follow the update with
+ * DescribeUpdate.
+ *
+ * - Idempotent: every key already at its wanted value → 'succeeded' ("already set"), no UpdateAddon.
+ * - An add-on update in flight (status UPDATING, or CREATING / DELETING) → 'skipped'; the next
+ *   cycle looks again. UpdateAddon answering ResourceInUseException (an update started in between)
+ *   → 'failed' naming it, never retried here (the gates and the next cycle decide).
+ * - DescribeUpdate: Successful → 'succeeded'; Failed / Cancelled → 'failed' with EKS's errors;
+ *   still InProgress after `followForMs` → 'in-progress', reference = the update id, for `follow`.
+ * - Prefix delegation: every outcome reminds that nodes must be replaced (the change's nodeChanges).
+ */
+import { describeUpdate, readVpcCniAddon, updateVpcCniEnv, envOf, type AddonUpdateStatus } from '../aws/addon';
+import { awsErrorCode, messageOf } from '../errors';
+import type { ActionExecutor, ActionOutcome, ActionRecord, AddonEnvChange, ExecuteDeps, PlannedAction } from './types';
+
+/** Between two DescribeUpdate calls. */
+export const POLL_INTERVAL_MS = 5_000;
+/** The step every outcome of this executor reports. */
+export const ADDON_UPDATE_STEP = 'update-addon';
+
+/** Add-on statuses in which EKS is already changing it. */
+const BUSY_STATUSES = new Set(['UPDATING', 'CREATING', 'DELETING']);
+
+function addonChangeOf(change: PlannedAction['change'], actionId: string): AddonEnvChange {
+  if (change.type !== 'addon-env') {
+    throw new Error(`action ${actionId}: the add-on executor takes an addon-env change, not ${change.type}`);
+  }
+  return change;
+}
+
+const pairs = (set: Record<string, string>): string =>
+  Object.entries(set)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(', ');
+
+/** The reminder that prefix delegation needs new nodes, from nodeChanges. */
+function nodesReminder(change: AddonEnvChange): string {
+  if (change.set['ENABLE_PREFIX_DELEGATION'] !== 'true') return '';
+  const groups = change.nodeChanges ?? [];
+  const which =
+    groups.length > 0 ? groups.map((g) => `${g.nodegroup} (max pods ${g.maxPods})`).join(', ') : 'the affected nodegroups';
+  return ` Nodes get /28 prefixes and the new max pods only when replaced: roll ${which} (see nodeChanges).`;
+}
+
+function failedOf(actionId: string, err: unknown, change: AddonEnvChange, reference?: string): ActionOutcome {
+  const code = awsErrorCode(err);
+  return {
+    actionId,
+    status: 'failed',
+    step: ADDON_UPDATE_STEP,
+    ...(reference ? { reference } : {}),
+    detail: `${messageOf(err)}${code === 'ResourceInUseException' ? ' Not retried: another update of the add-on is in flight.' : ''}${nodesReminder(change)}`,
+  };
+}
+
+/** The outcome of a DescribeUpdate answer. */
+function outcomeOfUpdate(actionId: string, cluster: string, u: AddonUpdateStatus, change: AddonEnvChange): ActionOutcome {
+  const base = { actionId, reference: u.updateId, step: ADDON_UPDATE_STEP };
+  switch (u.status) {
+    case 'Successful':
+      return {
+        ...base,
+        status: 'succeeded',
+        detail: `vpc-cni add-on of ${cluster} updated: ${pairs(change.set)} (update ${u.updateId}).${nodesReminder(change)}`,
+      };
+    case 'Failed':
+    case 'Cancelled': {
+      const errors = u.errors.map((e) => `${e.code ?? 'Unknown'}: ${e.message ?? '(no message)'}${e.resourceIds ? ` [${e.resourceIds.join(', ')}]` : ''}`);
+      return {
+        ...base,
+        status: 'failed',
+        detail: `vpc-cni update ${u.updateId} of ${cluster} ${u.status}${errors.length > 0 ? `: ${errors.join('; ')}` : ' (EKS gave no error)'}.`,
+      };
+    }
+    default:
+      return {
+        ...base,
+        status: 'in-progress',
+        detail: `vpc-cni update ${u.updateId} of ${cluster} (${pairs(change.set)}) still in progress.${nodesReminder(change)}`,
+      };
+  }
+}
+
+/**
+ * Follows an update: DescribeUpdate now when `describeFirst`, then every POLL_INTERVAL_MS while it
+ * is InProgress, at most `followForMs` in all (counted in polls, so a test's clock need not move).
+ */
+async function followUpdate(
+  deps: ExecuteDeps,
+  actionId: string,
+  cluster: string,
+  updateId: string,
+  change: AddonEnvChange,
+  describeFirst: boolean,
+): Promise<ActionOutcome> {
+  const polls = Math.max(0, Math.floor(deps.followForMs / POLL_INTERVAL_MS));
+  let last: AddonUpdateStatus = { updateId, status: 'InProgress', errors: [] };
+  try {
+    if (describeFirst) last = await describeUpdate(deps.eks, cluster, updateId);
+    for (let i = 0; i < polls && last.status === 'InProgress'; i++) {
+      await deps.sleep(POLL_INTERVAL_MS);
+      last = await describeUpdate(deps.eks, cluster, updateId);
+    }
+  } catch (err) {
+    return failedOf(actionId, err, change, updateId);
+  }
+  return outcomeOfUpdate(actionId, cluster, last, change);
+}
+
+/** The executor of one addon-env action kind. */
+export function addonEnvExecutor(kind: 'warm-targets' | 'prefix-delegation'): ActionExecutor {
+  return {
+    kind,
+    async start(action: PlannedAction, deps: ExecuteDeps): Promise<ActionOutcome> {
+      const change = addonChangeOf(action.change, action.id);
+      const skipped = (detail: string): ActionOutcome => ({ actionId: action.id, status: 'skipped', step: ADDON_UPDATE_STEP, detail });
+      if (change.selfManagedCommand) {
+        return skipped(`aws-node is self-managed on ${action.cluster}: nothing is applied through the API; run: ${change.selfManagedCommand}`);
+      }
+      let current;
+      try {
+        current = await readVpcCniAddon(deps.eks, action.cluster);
+      } catch (err) {
+        return failedOf(action.id, err, change);
+      }
+      if (!current) {
+        return {
+          actionId: action.id,
+          status: 'failed',
+          step: ADDON_UPDATE_STEP,
+          detail: `cluster ${action.cluster} has no managed vpc-cni add-on (DescribeAddon: ResourceNotFoundException): aws-node is self-managed; run: kubectl -n kube-system set env daemonset/aws-node ${Object.entries(change.set)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(' ')}`,
+        };
+      }
+      let env: Record<string, unknown>;
+      try {
+        env = envOf(current.configurationValues);
+      } catch (err) {
+        return failedOf(action.id, err, change);
+      }
+      const missing = Object.entries(change.set).filter(([k, v]) => env[k] === undefined || String(env[k]) !== v);
+      if (missing.length === 0) {
+        return {
+          actionId: action.id,
+          status: 'succeeded',
+          step: ADDON_UPDATE_STEP,
+          detail: `already set on the vpc-cni add-on of ${action.cluster}: ${pairs(change.set)}; nothing changed.${nodesReminder(change)}`,
+        };
+      }
+      const status = current.addon.status ?? '';
+      if (BUSY_STATUSES.has(status)) {
+        return skipped(`an add-on update is in flight: the vpc-cni add-on of ${action.cluster} is ${status}; nothing changed, the next cycle looks again.`);
+      }
+      let started;
+      try {
+        started = await updateVpcCniEnv(deps.eks, action.cluster, change.set, { current });
+      } catch (err) {
+        return failedOf(action.id, err, change);
+      }
+      if (started.status !== 'InProgress') {
+        return outcomeOfUpdate(action.id, action.cluster, { updateId: started.updateId, status: started.status, errors: [] }, change);
+      }
+      return followUpdate(deps, action.id, action.cluster, started.updateId, change, false);
+    },
+
+    async follow(record: ActionRecord, deps: ExecuteDeps): Promise<ActionOutcome> {
+      const change = addonChangeOf(record.change, record.actionId);
+      if (!record.reference) {
+        return {
+          actionId: record.actionId,
+          status: 'failed',
+          step: ADDON_UPDATE_STEP,
+          detail: `action ${record.actionId} has no EKS update id to follow.`,
+        };
+      }
+      return followUpdate(deps, record.actionId, record.cluster, record.reference, change, true);
+    },
+  };
+}

@@ -1,0 +1,213 @@
+/**
+ * The executor of the instance-types action: replaces a managed nodegroup by a new one of other
+ * instance types, in steps recorded through `ActionOutcome.step`, one step per call:
+ *
+ * - `start`: when the new nodegroup exists already (a retried event, a second cycle), nothing is
+ *   created: it goes on as `follow` would from step `creating`. Otherwise CreateNodegroup (a copy of
+ *   the old one, lib/aws/nodegroup.ts) → `in-progress`, step `creating`, reference = the new name.
+ * - `creating`: DescribeNodegroup of the new one. CREATING → still `creating`. CREATE_FAILED →
+ *   `failed` with its health issues; the old nodegroup is not touched. ACTIVE → only then, and never
+ *   in the call that created it, the old one is scaled to min 0 / desired 0 with
+ *   UpdateNodegroupConfig, provided the new one's desired size still covers the capacity that was
+ *   running → `in-progress`, step `scaling-down-old`, reference = the update id.
+ * - `scaling-down-old`: DescribeUpdate. Successful → `succeeded`, step `done`; Failed or Cancelled
+ *   → `failed` with the update's errors.
+ *
+ * Scaling in, EKS drains each node before terminating it: "Before each instance is terminated,
+ * Amazon EKS sends a signal to drain that node ... If the node hasn't been drained after 5 minutes,
+ * Amazon EKS lets Auto Scaling continue the forced termination"
+ * (https://docs.aws.amazon.com/eks/latest/userguide/delete-managed-node-group.html, which describes
+ * the same scale-in to zero that a delete starts with), and desiredSize below the running count
+ * terminates nodes (https://docs.aws.amazon.com/eks/latest/APIReference/API_NodegroupScalingConfig.html).
+ * The old nodegroup is kept at 0 nodes, not deleted: the operator deletes it after checking.
+ *
+ * AWS errors come back as a `failed` outcome naming the error; nothing is retried here. A step is
+ * checked once per call (no polling inside a call): creating a nodegroup and draining nodes take
+ * minutes, longer than a cycle should wait.
+ */
+import type { Nodegroup } from '@aws-sdk/client-eks';
+import { clientRequestTokenFor, createReplacementNodegroup, describeNodegroup, describeUpdate, scaleNodegroupTo } from '../aws/nodegroup';
+import { AwsCallError } from '../errors';
+import { REPLACES_TAG_KEY } from './instance-types';
+import type { ActionChange, ActionExecutor, ActionOutcome, ActionRecord, ExecuteDeps, NodegroupReplacementChange, PlannedAction } from './types';
+
+export const STEP_CREATING = 'creating';
+export const STEP_SCALING_DOWN_OLD = 'scaling-down-old';
+export const STEP_DONE = 'done';
+
+function replacementOf(change: ActionChange, actionId: string): NodegroupReplacementChange {
+  if (change.type !== 'replace-nodegroup') {
+    throw new TypeError(`action ${actionId}: the instance-types executor takes a replace-nodegroup change, not ${change.type}`);
+  }
+  return change;
+}
+
+/** Runs an AWS step; an AwsCallError becomes a `failed` outcome at `step`, anything else is thrown. */
+async function guarded(actionId: string, step: string, fn: () => Promise<ActionOutcome>): Promise<ActionOutcome> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof AwsCallError) {
+      return { actionId, status: 'failed', step, detail: `${err.message}` };
+    }
+    throw err;
+  }
+}
+
+async function start(action: PlannedAction, deps: ExecuteDeps): Promise<ActionOutcome> {
+  const change = replacementOf(action.change, action.id);
+  const cluster = action.cluster;
+  return guarded(action.id, STEP_CREATING, async () => {
+    const existing = await describeNodegroup(deps.eks, cluster, change.newNodegroup);
+    if (existing) {
+      // Idempotent: created by an earlier call (or an earlier attempt of this one); not created again.
+      return followCreating(action.id, cluster, change, existing, deps, `nodegroup ${change.newNodegroup} exists already`);
+    }
+    const old = await describeNodegroup(deps.eks, cluster, change.nodegroup);
+    if (!old) {
+      return { actionId: action.id, status: 'failed', step: STEP_CREATING, detail: `nodegroup ${change.nodegroup} of cluster ${cluster} no longer exists; nothing created` };
+    }
+    if (old.status !== 'ACTIVE') {
+      return {
+        actionId: action.id,
+        status: 'skipped',
+        detail: `nodegroup ${change.nodegroup} is ${old.status ?? 'of unknown status'}, not ACTIVE; nothing created`,
+      };
+    }
+    // Never below the capacity running now: the old nodegroup may have grown since the plan.
+    const oldDesired = old.scalingConfig?.desiredSize ?? 0;
+    const desiredSize = Math.max(change.scaling.desiredSize, oldDesired);
+    const scaling = { minSize: change.scaling.minSize, desiredSize, maxSize: Math.max(change.scaling.maxSize, desiredSize, 1) };
+    try {
+      await createReplacementNodegroup(deps.eks, cluster, old, change, { actionId: action.id, scaling });
+    } catch (err) {
+      // The name is taken: a concurrent attempt of this action created it between the check and the call.
+      if (err instanceof AwsCallError && err.code === 'ResourceInUseException') {
+        const raced = await describeNodegroup(deps.eks, cluster, change.newNodegroup);
+        if (raced && raced.tags?.[REPLACES_TAG_KEY] === change.nodegroup) {
+          return { actionId: action.id, status: 'in-progress', step: STEP_CREATING, reference: change.newNodegroup, detail: `nodegroup ${change.newNodegroup} exists already (${raced.status ?? '?'})` };
+        }
+      }
+      throw err;
+    }
+    return {
+      actionId: action.id,
+      status: 'in-progress',
+      step: STEP_CREATING,
+      reference: change.newNodegroup,
+      detail: `creating nodegroup ${change.newNodegroup} (${change.toInstanceTypes.join(', ')}, desired ${desiredSize}) to replace ${change.nodegroup}; ${change.nodegroup} is scaled down only once it is ACTIVE`,
+    };
+  });
+}
+
+/** Step `creating`: wait for the new nodegroup; when ACTIVE, scale the old one down. */
+async function followCreating(
+  actionId: string,
+  cluster: string,
+  change: NodegroupReplacementChange,
+  created: Nodegroup,
+  deps: ExecuteDeps,
+  prefix = '',
+): Promise<ActionOutcome> {
+  const lead = prefix ? `${prefix}: ` : '';
+  const name = change.newNodegroup;
+  const status = created.status;
+  if (status === 'CREATING' || status === 'UPDATING') {
+    return { actionId, status: 'in-progress', step: STEP_CREATING, reference: name, detail: `${lead}nodegroup ${name} is ${status}` };
+  }
+  if (status !== 'ACTIVE') {
+    const issues = (created.health?.issues ?? []).map((i) => `${i.code ?? '?'}: ${i.message ?? ''}${i.resourceIds?.length ? ` (${i.resourceIds.join(', ')})` : ''}`);
+    return {
+      actionId,
+      status: 'failed',
+      step: STEP_CREATING,
+      reference: name,
+      detail: `${lead}nodegroup ${name} is ${status ?? 'of unknown status'}${issues.length > 0 ? `: ${issues.join('; ')}` : ''}; ${change.nodegroup} was not scaled down`,
+    };
+  }
+  const old = await describeNodegroup(deps.eks, cluster, change.nodegroup);
+  if (!old) {
+    return { actionId, status: 'failed', step: STEP_CREATING, reference: name, detail: `${lead}nodegroup ${name} is ACTIVE but ${change.nodegroup} no longer exists` };
+  }
+  const oldScaling = old.scalingConfig ?? {};
+  if ((oldScaling.desiredSize ?? 0) === 0 && (oldScaling.minSize ?? 0) === 0) {
+    return { actionId, status: 'succeeded', step: STEP_DONE, reference: name, detail: `${lead}${change.nodegroup} is at 0 nodes already; ${keptText(cluster, change)}` };
+  }
+  // Re-check: the new nodegroup must cover what ran on the old one (at plan time and now).
+  const running = Math.max(change.scaling.desiredSize, oldScaling.desiredSize ?? 0);
+  const newDesired = created.scalingConfig?.desiredSize ?? 0;
+  if (newDesired < running) {
+    return {
+      actionId,
+      status: 'failed',
+      step: STEP_CREATING,
+      reference: name,
+      detail: `${lead}new nodegroup smaller than the capacity that was running: ${name} desired ${newDesired} < ${running} of ${change.nodegroup}; ${change.nodegroup} was not scaled down`,
+    };
+  }
+  const updateId = await scaleNodegroupTo(
+    deps.eks,
+    cluster,
+    change.nodegroup,
+    { minSize: 0, desiredSize: 0, maxSize: Math.max(1, oldScaling.maxSize ?? 1) },
+    { clientRequestToken: clientRequestTokenFor(actionId, STEP_SCALING_DOWN_OLD) },
+  );
+  return {
+    actionId,
+    status: 'in-progress',
+    step: STEP_SCALING_DOWN_OLD,
+    reference: updateId,
+    detail: `${lead}nodegroup ${name} is ACTIVE (desired ${newDesired}); scaling ${change.nodegroup} to 0 (EKS drains its nodes), update ${updateId}`,
+  };
+}
+
+function keptText(cluster: string, change: NodegroupReplacementChange): string {
+  return (
+    `${change.nodegroup} is kept at 0 nodes (min 0, desired 0): check the workloads on ${change.newNodegroup}, then delete it ` +
+    `(aws eks delete-nodegroup --cluster-name ${cluster} --nodegroup-name ${change.nodegroup})`
+  );
+}
+
+async function follow(record: ActionRecord, deps: ExecuteDeps): Promise<ActionOutcome> {
+  const change = replacementOf(record.change, record.actionId);
+  const { actionId, cluster } = record;
+  switch (record.step) {
+    case STEP_CREATING:
+      return guarded(actionId, STEP_CREATING, async () => {
+        const created = await describeNodegroup(deps.eks, cluster, change.newNodegroup);
+        if (!created) {
+          return { actionId, status: 'failed', step: STEP_CREATING, reference: change.newNodegroup, detail: `nodegroup ${change.newNodegroup} does not exist (deleted?); ${change.nodegroup} was not scaled down` };
+        }
+        return followCreating(actionId, cluster, change, created, deps);
+      });
+    case STEP_SCALING_DOWN_OLD:
+      return guarded(actionId, STEP_SCALING_DOWN_OLD, async () => {
+        const updateId = record.reference;
+        if (!updateId) {
+          return { actionId, status: 'failed', step: STEP_SCALING_DOWN_OLD, detail: `no update id recorded for the scale-down of ${change.nodegroup}` };
+        }
+        const update = await describeUpdate(deps.eks, cluster, change.nodegroup, updateId);
+        if (update.status === 'Successful') {
+          return { actionId, status: 'succeeded', step: STEP_DONE, reference: updateId, detail: `${change.nodegroup} scaled to 0, its nodes drained; ${keptText(cluster, change)}` };
+        }
+        if (update.status === 'Failed' || update.status === 'Cancelled') {
+          const errors = (update.errors ?? []).map((e) => `${e.errorCode ?? '?'}: ${e.errorMessage ?? ''}`);
+          return {
+            actionId,
+            status: 'failed',
+            step: STEP_SCALING_DOWN_OLD,
+            reference: updateId,
+            detail: `scale-down of ${change.nodegroup} ${update.status}${errors.length > 0 ? `: ${errors.join('; ')}` : ''}; ${change.newNodegroup} is running`,
+          };
+        }
+        return { actionId, status: 'in-progress', step: STEP_SCALING_DOWN_OLD, reference: updateId, detail: `scale-down of ${change.nodegroup} is ${update.status ?? 'in progress'} (update ${updateId})` };
+      });
+    case STEP_DONE:
+      return { actionId, status: 'succeeded', step: STEP_DONE, reference: record.reference, detail: keptText(cluster, change) };
+    default:
+      return { actionId, status: 'failed', step: record.step, detail: `unknown step ${record.step} of action ${actionId}` };
+  }
+}
+
+/** The instance-types executor. */
+export const nodegroupReplacementExecutor: ActionExecutor = { kind: 'instance-types', start, follow };

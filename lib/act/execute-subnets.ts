@@ -1,0 +1,98 @@
+/**
+ * Applies a `cni-subnets` action: tags the planned spare subnets `kubernetes.io/role/cni=1`.
+ *
+ * `start` reads the subnets first and changes nothing that is already as wanted: subnets already
+ * tagged are skipped (all of them: 'succeeded', "already tagged"). It refuses, tagging nothing,
+ * when a subnet has vanished, is not in the VPC and AZ the action was planned for (the VPC CNI
+ * uses only subnets in the node's VPC and AZ), or was tagged `0` (excluded on purpose) since the
+ * plan. Tags apply at once (CreateTags), so `start` ends 'succeeded'; `follow` is for a record
+ * left in progress by a cycle that stopped half-way: it reads the subnets again, confirms the tag,
+ * and sets it where it is still missing.
+ *
+ * AWS errors come back as a 'failed' outcome naming the operation, the code and the subnets.
+ */
+import { AwsCallError } from '../errors';
+import { describeSubnetsById, tagSubnetsForCni } from '../aws/subnet-tags';
+import { list } from '../diagnose/context';
+import type { Subnet } from '../inventory/types';
+import { CNI_ROLE_TAG_EXCLUDED, CNI_ROLE_TAG_KEY, cniSubnetsScope } from './cni-subnets';
+import type { ActionChange, ActionExecutor, ActionOutcome, ExecuteDeps } from './types';
+
+/** The step a succeeded action ends at. */
+export const TAGGED_STEP = 'tagged';
+
+function tagValue(s: Subnet, key: string): string | undefined {
+  const tag = s.Tags?.find((t) => t.Key === key);
+  return tag ? (tag.Value ?? '') : undefined;
+}
+
+async function apply(
+  actionId: string,
+  subjectOrId: string,
+  change: ActionChange,
+  deps: ExecuteDeps,
+  following: boolean,
+): Promise<ActionOutcome> {
+  const failed = (detail: string): ActionOutcome => ({ actionId, status: 'failed', detail });
+  if (change.type !== 'tag-subnets') return failed(`not a tag-subnets change (${change.type}): nothing tagged`);
+  const ids = [...new Set(change.subnetIds)];
+  if (ids.length === 0) return failed('no subnet to tag: nothing tagged');
+  const scope = cniSubnetsScope(subjectOrId);
+  if (!scope) return failed(`cannot tell the VPC and AZ of ${subjectOrId}: nothing tagged`);
+  const { key, value } = change.tag;
+  const reference = ids.join(',');
+
+  try {
+    const found = new Map((await describeSubnetsById(deps.ec2, ids)).map((s) => [s.SubnetId ?? '', s]));
+    const problems: string[] = [];
+    for (const id of ids) {
+      const s = found.get(id);
+      if (!s) {
+        problems.push(`${id} no longer exists (DescribeSubnets does not find it)`);
+      } else if (s.VpcId !== scope.vpcId || s.AvailabilityZone !== scope.availabilityZone) {
+        problems.push(
+          `${id} is in ${s.VpcId ?? '?'}/${s.AvailabilityZone ?? '?'}, not ${scope.vpcId}/${scope.availabilityZone} where the pods need room`,
+        );
+      } else if (key === CNI_ROLE_TAG_KEY && tagValue(s, key) === CNI_ROLE_TAG_EXCLUDED && value !== CNI_ROLE_TAG_EXCLUDED) {
+        problems.push(`${id} has been tagged ${key}=${CNI_ROLE_TAG_EXCLUDED} (excluded on purpose) since the plan`);
+      }
+    }
+    if (problems.length > 0) return failed(`${problems.join('; ')}: nothing tagged`);
+
+    const already = ids.filter((id) => {
+      const s = found.get(id);
+      return s !== undefined && tagValue(s, key) === value;
+    });
+    const toTag = ids.filter((id) => !already.includes(id));
+    if (toTag.length === 0) {
+      return {
+        actionId,
+        status: 'succeeded',
+        step: TAGGED_STEP,
+        reference,
+        detail: following
+          ? `confirmed: ${list(ids)} tagged ${key}=${value}`
+          : `already tagged ${key}=${value}: ${list(ids)}; nothing changed`,
+      };
+    }
+    await tagSubnetsForCni(deps.ec2, toTag, { key, value });
+    const skipped = already.length > 0 ? ` (${list(already)} already tagged)` : '';
+    return {
+      actionId,
+      status: 'succeeded',
+      step: TAGGED_STEP,
+      reference,
+      detail: `${following ? 'tag still missing, set: ' : ''}tagged ${list(toTag)} ${key}=${value}${skipped}: new pod ENIs in ${scope.availabilityZone} may go there`,
+    };
+  } catch (err) {
+    if (err instanceof AwsCallError) return { actionId, status: 'failed', reference, detail: err.message };
+    throw err;
+  }
+}
+
+/** The executor of `cni-subnets` actions. */
+export const cniSubnetsExecutor: ActionExecutor = {
+  kind: 'cni-subnets',
+  start: (action, deps) => apply(action.id, action.subject, action.change, deps, false),
+  follow: (record, deps) => apply(record.actionId, record.actionId, record.change, deps, true),
+};

@@ -1,0 +1,123 @@
+/**
+ * Remediation for one cycle: per cluster, the effective policy, the planners (least disruptive
+ * first: warm targets, CNI subnets, prefix delegation, instance types), the safety gates, and —
+ * only where the caller passes `act` (the Lambda functions, never the CLI) — the change itself.
+ */
+import type { Subnet } from '@aws-sdk/client-ec2';
+import type { ActionLedger, ActionLock } from '../aws/action-ledger';
+import type { DiagnoseThresholds, Finding } from '../diagnose/types';
+import { messageOf } from '../errors';
+import type { Inventory, InventorySource } from '../inventory/types';
+import type { Usage } from '../measure/types';
+import { effectivePolicy, type Policy } from '../policy/load';
+import type { PolicyMode } from '../policy/types';
+import { actOnCluster, type ActDeps, type ActResult } from './act';
+import { planCniSubnets, planCniSubnetsWith, spareSubnetIds } from './cni-subnets';
+import { addonEnvExecutor } from './execute-addon';
+import { nodegroupReplacementExecutor } from './execute-nodegroup';
+import { cniSubnetsExecutor } from './execute-subnets';
+import { planInstanceTypes } from './instance-types';
+import { optedIn, planCluster } from './plan';
+import { planPrefixDelegation } from './prefix-delegation';
+import type { ActionExecutor, ActionHistory, ActionKind, ActionPlanner, PlannedAction } from './types';
+import { planWarmTargets } from './warm-targets';
+
+/** The executors of every action kind. */
+export const EXECUTORS: Record<ActionKind, ActionExecutor> = {
+  'warm-targets': addonEnvExecutor('warm-targets'),
+  'prefix-delegation': addonEnvExecutor('prefix-delegation'),
+  'cni-subnets': cniSubnetsExecutor,
+  'instance-types': nodegroupReplacementExecutor,
+};
+
+export interface RemediationDeps {
+  policy: Policy;
+  /** The stage's thresholds; the policy's per-cluster thresholds apply on top. */
+  baseThresholds: DiagnoseThresholds;
+  /** Reads the policy's spare subnets (they are not cluster subnets yet, so not in the inventory). */
+  source: InventorySource;
+  /** Action history, locks; without it (the CLI offline) cooldowns and changes in flight are unknown. */
+  actions?: ActionLedger;
+  /** Present only where changes may be made. */
+  act?: ActDeps;
+}
+
+export interface ClusterRemediation {
+  cluster: string;
+  mode: PolicyMode;
+  planned: PlannedAction[];
+  results: ActResult[];
+  /** What limited the plan (history unreadable, spare subnets unreadable...). */
+  notes: string[];
+}
+
+/** Plans (and where allowed, applies or follows) the remediation of every sampled cluster. */
+export async function remediate(
+  deps: RemediationDeps,
+  usage: Usage,
+  inventory: Inventory,
+  findings: Finding[],
+  now: Date,
+): Promise<ClusterRemediation[]> {
+  const out: ClusterRemediation[] = [];
+  for (const c of usage.clusters) {
+    const inv = inventory.clusters.find((x) => x.name === c.name);
+    if (!inv) continue;
+    const policy = effectivePolicy(deps.policy, c.name, deps.baseThresholds);
+    const notes: string[] = [];
+    if (policy.mode === 'observe') {
+      out.push({ cluster: c.name, mode: policy.mode, planned: [], results: [], notes: ['the policy mode is observe: nothing is planned'] });
+      continue;
+    }
+
+    let history: ActionHistory & { lock?: ActionLock } = { lastStartedByKind: {} };
+    let historyKnown = true;
+    if (deps.actions) {
+      try {
+        history = await deps.actions.getActionHistory(c.name);
+      } catch (err) {
+        historyKnown = false;
+        notes.push(`the ledger could not be read, so cooldowns and changes in flight are unknown: ${messageOf(err)}`);
+      }
+    } else {
+      notes.push('offline: cooldowns and changes in flight are not known (no ledger)');
+    }
+
+    let cniPlanner: ActionPlanner = planCniSubnets;
+    const spareIds = spareSubnetIds(policy);
+    if (policy.actions.cniSubnets.allowed && spareIds.length > 0) {
+      try {
+        const spare: Subnet[] = await deps.source.describeSubnetsById(spareIds);
+        cniPlanner = (ctx) => planCniSubnetsWith(ctx, spare);
+      } catch (err) {
+        notes.push(`the policy's spare subnets could not be read: ${messageOf(err)}`);
+      }
+    }
+
+    const ctx = {
+      usage: historyKnown ? c : { ...c, complete: false, problems: [...c.problems, { source: 'ledger', message: 'the action history could not be read' }] },
+      inventory: inv,
+      instanceTypes: inventory.instanceTypes,
+      findings: findings.filter((f) => f.cluster === c.name),
+      policy,
+      now,
+    };
+    const planned = planCluster(ctx, [planWarmTargets, cniPlanner, planPrefixDelegation, planInstanceTypes], history);
+    let results: ActResult[] = [];
+    // Changes (and the next step of one in flight) only in apply mode on an opted-in cluster:
+    // switching a cluster back to dry-run also stops a replacement between its steps.
+    const mayChange = policy.mode === 'apply' && optedIn(inv.cluster);
+    if (history.lock && !mayChange) {
+      notes.push(`change ${history.lock.actionId} is in flight but is not followed: the cluster is not in apply mode with the opt-in tag`);
+    }
+    if (deps.act && historyKnown && mayChange) {
+      try {
+        results = await actOnCluster(deps.act, c.name, planned, history);
+      } catch (err) {
+        notes.push(`acting on the cluster failed: ${messageOf(err)}`);
+      }
+    }
+    out.push({ cluster: c.name, mode: policy.mode, planned, results, notes });
+  }
+  return out;
+}

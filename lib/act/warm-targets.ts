@@ -1,0 +1,339 @@
+/**
+ * Planner of the warm-targets action: when a pod subnet is scarce and the nodes' warm pools hold
+ * its addresses, set WARM_IP_TARGET / MINIMUM_IP_TARGET on the vpc-cni add-on so that each node
+ * holds about what its pods use. Pure.
+ *
+ * The values (documented choice):
+ * - WARM_IP_TARGET = the policy's lower bound, at least 1. Pod churn is not known to the
+ *   responder; the smallest buffer the operator allows frees the most, and ipamd refills it as pods
+ *   start ([eni-doc]: "WARM_IP_TARGET=2" in its small-subnet advice).
+ * - MINIMUM_IP_TARGET = the median of the nodes' estimated pod counts, rounded, within the policy's
+ *   bounds, but never above the MINIMUM_IP_TARGET already set: [eni-doc] advises a MINIMUM_IP_TARGET
+ *   near the pods a node runs ("slightly higher"), so a node starts with its usual pods' addresses
+ *   in one EC2 call, WARM_IP_TARGET giving the margin. It is one cluster-wide value and only ever
+ *   raises what a node holds (nodes running fewer pods hold it all the same), so raising it frees
+ *   nothing: an existing lower value is kept. The prediction counts what it takes on lightly
+ *   loaded nodes (a negative figure in their subnets).
+ *
+ * The prediction: per node of a known instance type, the pods it runs are the middle of
+ * `estimateWarm`'s pods range under the current settings (in the mode the node is in, with its max
+ * pods); what the node holds for them is `holdingFor` under the current and under the new
+ * settings; the difference is spread over the subnets of the node's ENIs in proportion to the pod
+ * addresses it holds in each (as the ips-held-by-others finding counts warm pools). Comparing two
+ * `holdingFor` states, rather than the observed holding with one, keeps the estimate's own error
+ * out of the difference (the same pods, the same model).
+ *
+ * Proposes nothing when the settings are unknown (add-on unreadable), when the values are already
+ * set, or when the change would not free at least one address in the scarce subnets even without
+ * the policy's bounds. A self-managed aws-node gets the `kubectl set env` command and a blocker.
+ *
+ * Sources:
+ * - [eni-doc] aws/amazon-vpc-cni-k8s docs/eni-and-ip-target.md
+ *   (https://github.com/aws/amazon-vpc-cni-k8s/blob/master/docs/eni-and-ip-target.md): "If you plan
+ *   to run around 10 pods, the advice is to set MINIMUM_IP_TARGET slightly higher than that, like
+ *   12, and have WARM_IP_TARGET=2".
+ * - [prefix-doc] docs/prefix-and-ip-target.md: in prefix mode WARM_IP_TARGET / MINIMUM_IP_TARGET
+ *   override WARM_PREFIX_TARGET and count addresses, rounded up to /28s (the model does it).
+ * - The ipamd model, lib/ipamd/model.ts.
+ */
+import type { NetworkCapacity } from '../capacity/instance-type';
+import { buildContext, type ClusterContext } from '../diagnose/context';
+import { CNI_DEFAULT_CONFIG } from '../diagnose/held-by-others';
+import type { Finding } from '../diagnose/types';
+import type { ClusterInventory } from '../inventory/types';
+import { estimateWarm, holdingFor, ipamdConfigOf } from '../ipamd/model';
+import type { IpamdConfig } from '../ipamd/types';
+import type { ClusterUsage, NodeUsage } from '../measure/types';
+import type { Bounds } from '../policy/types';
+import type { ActionPlanner, PlanContext, ProposedAction } from './types';
+
+/** The vpc-cni add-on: the subject of every addon-env action. */
+export const VPC_CNI_SUBJECT = 'vpc-cni';
+
+/** The settings the prediction starts from, or undefined when they cannot be known. */
+export interface CurrentSettings {
+  config: IpamdConfig;
+  /** A self-managed aws-node: its env is not visible, the CNI defaults are assumed. */
+  assumedDefaults: boolean;
+}
+
+/** The current ipamd settings of the cluster; undefined when the add-on could not be read. */
+export function currentSettingsOf(usage: ClusterUsage): CurrentSettings | undefined {
+  if (usage.cni.install === 'unknown') return undefined;
+  const read = ipamdConfigOf(usage.cni);
+  if (read) return { config: read, assumedDefaults: false };
+  return { config: CNI_DEFAULT_CONFIG, assumedDefaults: true };
+}
+
+/**
+ * The settings a node's ipamd runs with: the cluster's, in the mode the node is in (a node
+ * launched before a switch keeps its kind of addresses), stopping at its max pods.
+ */
+export function nodeConfig(base: IpamdConfig, node: NodeUsage): IpamdConfig {
+  return { ...base, prefixDelegation: node.mode === 'prefix', maxPods: node.limits?.maxPods };
+}
+
+/** The pods a node runs, by the ipamd model: the middle of what its holding allows. */
+export function podsEstimate(cap: NetworkCapacity, node: NodeUsage, config: IpamdConfig): { pods: number; consistent: boolean } {
+  const est = estimateWarm(cap, { enis: node.enis, secondaryIps: node.secondaryIps, prefixes: node.prefixes }, config);
+  return { pods: Math.round((est.podsMin + est.podsMax) / 2), consistent: est.consistent };
+}
+
+/** By instance id: the subnets of the node's ENIs and the pod addresses it holds in each. */
+export type SubnetShares = Map<string, [subnetId: string, podIps: number][]>;
+
+export function subnetSharesOf(ctx: ClusterContext): SubnetShares {
+  const out: SubnetShares = new Map();
+  for (const [subnetId, list] of ctx.nodesBySubnet) {
+    for (const x of list) {
+      const shares = out.get(x.node.instanceId) ?? [];
+      shares.push([subnetId, x.podIps]);
+      out.set(x.node.instanceId, shares);
+    }
+  }
+  return out;
+}
+
+/**
+ * Adds `delta` addresses of a node to `acc`, spread over the subnets of its ENIs in proportion to
+ * the pod addresses it holds in each (its own subnet when it holds none).
+ */
+export function spreadBySubnet(shares: SubnetShares, node: NodeUsage, delta: number, acc: Map<string, number>): void {
+  if (delta === 0) return;
+  const mine = shares.get(node.instanceId) ?? [];
+  const total = mine.reduce((s, [, v]) => s + v, 0);
+  if (total === 0) {
+    const where = node.subnetId ?? mine[0]?.[0];
+    if (where) acc.set(where, (acc.get(where) ?? 0) + delta);
+    return;
+  }
+  for (const [subnetId, podIps] of mine) acc.set(subnetId, (acc.get(subnetId) ?? 0) + (delta * podIps) / total);
+}
+
+/** Rounded per-subnet figures, zeros left out, keys sorted. */
+export function roundedBySubnet(acc: Map<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [id, v] of [...acc.entries()].sort((a, b) => a[0].localeCompare(b[0]))) {
+    const r = Math.round(v);
+    if (r !== 0) out[id] = r;
+  }
+  return out;
+}
+
+/** The current values of env keys in the add-on's document, as strings ('' when unset or not visible). */
+export function previousEnv(inventory: ClusterInventory, keys: string[]): Record<string, string> {
+  const values = inventory.cni.kind === 'managed' ? inventory.cni.configurationValues : {};
+  const env = values['env'];
+  const record = env && typeof env === 'object' && !Array.isArray(env) ? (env as Record<string, unknown>) : {};
+  return Object.fromEntries(
+    keys.map((k) => {
+      const v = record[k];
+      return [k, v === undefined || v === null ? '' : typeof v === 'string' ? v : JSON.stringify(v)];
+    }),
+  );
+}
+
+/** The command an operator runs on a self-managed aws-node (the AWS API cannot change it). */
+export function selfManagedCommand(set: Record<string, string>): string {
+  return `kubectl -n kube-system set env daemonset/aws-node ${Object.entries(set)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ')}`;
+}
+
+export const SELF_MANAGED_BLOCKER = 'self-managed aws-node: run the command';
+
+export function clamp(value: number, bounds: Bounds): number {
+  return Math.min(bounds.max, Math.max(bounds.min, value));
+}
+
+/** The scarce pod subnets named by findings of the cluster, with the findings that name them. */
+export function scarceSubnetsOf(findings: Finding[], cluster: string): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  const add = (subnetId: string, findingId: string): void => {
+    const ids = out.get(subnetId) ?? [];
+    if (!ids.includes(findingId)) ids.push(findingId);
+    out.set(subnetId, ids);
+  };
+  for (const f of findings) {
+    if (f.cluster !== cluster) continue;
+    if (f.kind !== 'subnet-exhaustion' && f.kind !== 'ips-held-by-others') continue;
+    if (f.subject.type === 'subnet') add(f.subject.id, f.id);
+    else if (f.subject.type === 'availability-zone') {
+      const ids = f.evidence['subnetIds'];
+      if (typeof ids === 'string') for (const id of ids.split(',').filter((x) => x !== '')) add(id, f.id);
+    }
+  }
+  return out;
+}
+
+function selfManagedOrUnset(usage: ClusterUsage): boolean {
+  return usage.cni.install !== 'managed';
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  if (sorted.length === 0) return 0;
+  return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+}
+
+interface NodeEstimate {
+  node: NodeUsage;
+  cap: NetworkCapacity;
+  pods: number;
+  config: IpamdConfig;
+}
+
+interface Targets {
+  warmIpTarget: number;
+  minimumIpTarget: number;
+}
+
+interface Prediction {
+  bySubnet: Map<string, number>;
+  /** Addresses freed in the scarce subnets (unrounded sum). */
+  scarceGain: number;
+}
+
+function predict(shares: SubnetShares, nodes: NodeEstimate[], targets: Targets, scarce: Set<string>): Prediction {
+  const bySubnet = new Map<string, number>();
+  for (const x of nodes) {
+    const before = holdingFor(x.cap, x.pods, x.config).subnetIps;
+    const after = holdingFor(x.cap, x.pods, { ...x.config, warmIpTarget: targets.warmIpTarget, minimumIpTarget: targets.minimumIpTarget }).subnetIps;
+    spreadBySubnet(shares, x.node, before - after, bySubnet);
+  }
+  let scarceGain = 0;
+  for (const [id, v] of bySubnet) if (scarce.has(id)) scarceGain += v;
+  return { bySubnet, scarceGain };
+}
+
+const n = (x: number): string => x.toLocaleString('en-US');
+const signed = (x: number): string => (x >= 0 ? `frees ${n(x)}` : `takes ${n(-x)}`);
+
+/**
+ * Proposes WARM_IP_TARGET / MINIMUM_IP_TARGET for a cluster whose pod subnets are scarce (see the
+ * module comment for the values and the prediction). At most one proposal, subject `vpc-cni`.
+ */
+export const planWarmTargets: ActionPlanner = (pc: PlanContext): ProposedAction[] => {
+  const { usage, inventory, policy } = pc;
+  const rules = policy.actions.warmTargets;
+  if (!rules.allowed) return [];
+  const current = currentSettingsOf(usage);
+  if (!current) return [];
+  const scarceFindings = scarceSubnetsOf(pc.findings, usage.name);
+  if (scarceFindings.size === 0) return [];
+  const scarce = new Set(scarceFindings.keys());
+
+  const ctx = buildContext(usage, inventory, pc.instanceTypes, policy.thresholds);
+  const nodes: NodeEstimate[] = [];
+  let unknownType = 0;
+  let inconsistent = 0;
+  for (const node of usage.nodes) {
+    const cap = ctx.capacityOf(node.instanceType);
+    if (!cap) {
+      unknownType++;
+      continue;
+    }
+    const config = nodeConfig(current.config, node);
+    const est = podsEstimate(cap, node, config);
+    if (!est.consistent) inconsistent++;
+    nodes.push({ node, cap, pods: est.pods, config });
+  }
+  if (nodes.length === 0) return [];
+
+  const podsMedian = Math.round(median(nodes.map((x) => x.pods)));
+  // MINIMUM_IP_TARGET only ever raises what a node holds, so it is never raised above a value
+  // already set: the median pods, or the current value when that is lower.
+  const currentMinimum = selfManagedOrUnset(usage) ? undefined : usage.cni.minimumIpTarget;
+  const wantedMinimum = currentMinimum !== undefined && currentMinimum > 0 ? Math.min(podsMedian, currentMinimum) : podsMedian;
+  // Without the policy's bounds: the smallest buffer (1) and that minimum.
+  const free: Targets = { warmIpTarget: 1, minimumIpTarget: wantedMinimum };
+  const chosen: Targets = {
+    warmIpTarget: clamp(Math.max(1, rules.warmIpTarget.min), rules.warmIpTarget),
+    minimumIpTarget: clamp(wantedMinimum, rules.minimumIpTarget),
+  };
+
+  const set = { WARM_IP_TARGET: String(chosen.warmIpTarget), MINIMUM_IP_TARGET: String(chosen.minimumIpTarget) };
+  const selfManaged = usage.cni.install === 'self-managed';
+  if (!selfManaged && (usage.cni.warmIpTarget ?? 0) === chosen.warmIpTarget && (usage.cni.minimumIpTarget ?? 0) === chosen.minimumIpTarget) {
+    return [];
+  }
+
+  const shares = subnetSharesOf(ctx);
+  const prediction = predict(shares, nodes, chosen, scarce);
+  const blockers: string[] = [];
+  if (prediction.scarceGain < 1) {
+    const unbounded = predict(shares, nodes, free, scarce);
+    if (unbounded.scarceGain < 1) return [];
+    const bounds: string[] = [];
+    if (chosen.warmIpTarget !== free.warmIpTarget) {
+      bounds.push(
+        `warmTargets.warmIpTarget ${rules.warmIpTarget.min}..${rules.warmIpTarget.max} makes WARM_IP_TARGET=${chosen.warmIpTarget} (wanted ${free.warmIpTarget})`,
+      );
+    }
+    if (chosen.minimumIpTarget !== free.minimumIpTarget) {
+      bounds.push(
+        `warmTargets.minimumIpTarget ${rules.minimumIpTarget.min}..${rules.minimumIpTarget.max} makes MINIMUM_IP_TARGET=${chosen.minimumIpTarget} (wanted ${free.minimumIpTarget})`,
+      );
+    }
+    blockers.push(
+      `the policy's bounds leave no gain: ${bounds.join('; ')}; predicted ${signed(Math.round(prediction.scarceGain))} IPs in the scarce subnets, against ${n(Math.round(unbounded.scarceGain))} freed within no bounds`,
+    );
+  }
+  const ipsFreedBySubnet = roundedBySubnet(prediction.bySubnet);
+  for (const id of [...scarce].sort()) {
+    const v = ipsFreedBySubnet[id] ?? 0;
+    if (v < 0 && prediction.scarceGain >= 1) blockers.push(`it would take ${n(-v)} more IPs in scarce subnet ${id}`);
+  }
+  if (selfManaged) blockers.push(SELF_MANAGED_BLOCKER);
+  const ipsFreed = Object.values(ipsFreedBySubnet).reduce((a, b) => a + b, 0);
+
+  const previous = previousEnv(inventory, Object.keys(set));
+  const subnetsText = [...scarce]
+    .sort()
+    .map((id) => {
+      const s = ctx.subnetsById.get(id);
+      return s ? `${id} (${n(s.available)} free)` : id;
+    })
+    .join(', ');
+  const was = selfManaged
+    ? 'settings not visible (self-managed aws-node; the CNI defaults WARM_ENI_TARGET=1 are assumed)'
+    : `now WARM_IP_TARGET=${previous['WARM_IP_TARGET'] || 'unset'}, MINIMUM_IP_TARGET=${previous['MINIMUM_IP_TARGET'] || 'unset'}${
+        (usage.cni.warmIpTarget ?? 0) === 0 && (usage.cni.minimumIpTarget ?? 0) === 0
+          ? usage.cni.prefixDelegation
+            ? `, WARM_PREFIX_TARGET=${usage.cni.warmPrefixTarget ?? 1}`
+            : `, WARM_ENI_TARGET=${usage.cni.warmEniTarget ?? 1}`
+          : ''
+      }`;
+  const elsewhere = Object.entries(ipsFreedBySubnet)
+    .filter(([id]) => !scarce.has(id))
+    .map(([id, v]) => `${signed(v)} in ${id}`);
+  const caveats = [
+    ...(unknownType > 0 ? [`${unknownType} node(s) of an unknown instance type not counted`] : []),
+    ...(inconsistent > 0 ? [`${inconsistent} node(s) hold what ipamd would not settle at: their pod count is a guess`] : []),
+  ];
+  const text =
+    `WARM_IP_TARGET=${set.WARM_IP_TARGET}, MINIMUM_IP_TARGET=${set.MINIMUM_IP_TARGET} ${signed(Math.round(prediction.scarceGain))} IPs in ${subnetsText}` +
+    `${elsewhere.length > 0 ? ` (${elsewhere.join(', ')})` : ''}, at the ${nodes.length} nodes' estimated pods (median ${podsMedian})` +
+    `${caveats.length > 0 ? `; ${caveats.join('; ')}` : ''}.`;
+
+  return [
+    {
+      id: `${usage.name}/warm-targets/${VPC_CNI_SUBJECT}`,
+      cluster: usage.name,
+      kind: 'warm-targets',
+      subject: VPC_CNI_SUBJECT,
+      reason: `Pod subnet${scarce.size === 1 ? '' : 's'} ${subnetsText} ${scarce.size === 1 ? 'is' : 'are'} scarce and warm pools hold addresses there (${[...new Set([...scarceFindings.values()].flat())].sort().join(', ')}); ${was}.`,
+      findingIds: [...new Set([...scarceFindings.values()].flat())].sort(),
+      change: {
+        type: 'addon-env',
+        ...(usage.cni.addonVersion ? { addonVersion: usage.cni.addonVersion } : {}),
+        set,
+        previous,
+        ...(selfManaged ? { selfManagedCommand: selfManagedCommand(set) } : {}),
+      },
+      predicted: { ipsFreedBySubnet, ipsFreed, text },
+      blockers,
+    },
+  ];
+};

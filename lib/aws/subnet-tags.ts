@@ -1,0 +1,70 @@
+/**
+ * The EC2 calls of the `cni-subnets` action: read allow-listed spare subnets by id, and tag them
+ * `kubernetes.io/role/cni` so that the VPC CNI's subnet discovery (1.18+) creates new pod ENIs in
+ * them (EKS user guide, "Configure subnet selection for Pod IP addresses",
+ * https://docs.aws.amazon.com/eks/latest/userguide/cni-subnet-selection.html).
+ *
+ * `tagSubnetsForCni` is the only write here. Every failure is rethrown as an `AwsCallError` that
+ * names the operation and the subnets.
+ */
+import { CreateTagsCommand, paginateDescribeSubnets, type EC2Client, type Subnet } from '@aws-sdk/client-ec2';
+import { AwsCallError, awsErrorCode, messageOf } from '../errors';
+import { chunk, EC2_FILTER_VALUES_MAX, EC2_PAGE_SIZE_MAX } from './live-source';
+
+/**
+ * CreateTags takes at most 1,000 resource ids per request (EC2 API reference, CreateTags,
+ * ResourceId.N: "Up to 1000 resource IDs").
+ */
+export const CREATE_TAGS_RESOURCES_MAX = 1000;
+
+async function call<T>(operation: string, subject: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof AwsCallError) throw err;
+    const code = awsErrorCode(err);
+    throw new AwsCallError(operation, code, `${operation} ${subject}: ${code ? `${code}: ` : ''}${messageOf(err)}`, {
+      cause: err,
+    });
+  }
+}
+
+/**
+ * EC2 DescribeSubnets of these subnet ids, every page. Filtered on `subnet-id` rather than passing
+ * `SubnetIds`, as LiveSource does: an unknown id in `SubnetIds` fails the whole request
+ * (InvalidSubnetID.NotFound), a filter leaves it out, so the caller can name the missing ones.
+ */
+export async function describeSubnetsById(ec2: EC2Client, subnetIds: string[]): Promise<Subnet[]> {
+  const ids = [...new Set(subnetIds)];
+  if (ids.length === 0) return [];
+  return call('ec2:DescribeSubnets', `for ${ids.join(', ')}`, async () => {
+    const out: Subnet[] = [];
+    for (const batch of chunk(ids, EC2_FILTER_VALUES_MAX)) {
+      for await (const page of paginateDescribeSubnets(
+        { client: ec2, pageSize: EC2_PAGE_SIZE_MAX },
+        { Filters: [{ Name: 'subnet-id', Values: batch }] },
+      )) {
+        out.push(...(page.Subnets ?? []));
+      }
+    }
+    return out;
+  });
+}
+
+/**
+ * EC2 CreateTags: sets `tag` on the subnets (an existing value of the key is overwritten, other
+ * tags are kept: EC2 API reference, CreateTags). Tags apply at once; there is nothing to wait for.
+ */
+export async function tagSubnetsForCni(
+  ec2: EC2Client,
+  subnetIds: string[],
+  tag: { key: string; value: string },
+): Promise<void> {
+  const ids = [...new Set(subnetIds)];
+  if (ids.length === 0) return;
+  await call('ec2:CreateTags', `${tag.key}=${tag.value} on ${ids.join(', ')}`, async () => {
+    for (const batch of chunk(ids, CREATE_TAGS_RESOURCES_MAX)) {
+      await ec2.send(new CreateTagsCommand({ Resources: batch, Tags: [{ Key: tag.key, Value: tag.value }] }));
+    }
+  });
+}

@@ -1,0 +1,343 @@
+/**
+ * Reading the remediation policy: `policy.yml` (or the same policy as JSON, which is YAML too,
+ * as the stack passes it in POLICY_JSON), validated with every problem named as
+ * `<path>: <problem>`, and the policy in force for one cluster.
+ */
+import { readFileSync } from 'node:fs';
+import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Document } from 'yaml';
+import { z } from 'zod';
+import { DEFAULT_THRESHOLDS, type DiagnoseThresholds } from '../diagnose/types';
+import {
+  CLUSTER_NAME_PATTERN,
+  KNOWN_KEYS,
+  policyFileSchema,
+  policyOverrideSchema,
+  policySettingsSchema,
+  relationProblems,
+} from './schema';
+import {
+  PolicyError,
+  type DeepPartial,
+  type EffectivePolicy,
+  type Policy,
+  type PolicyOverride,
+  type PolicySettings,
+} from './types';
+
+export type { Policy, PolicyOverride, PolicySettings } from './types';
+
+/**
+ * The most the policy may take as compact JSON in the functions' POLICY_JSON variable. Lambda
+ * allows 4 KB for all of a function's environment variables together (keys and values,
+ * https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html); the stack's other
+ * variables take about 700 bytes, so the policy gets 3 KB and the rest stays as margin.
+ */
+export const POLICY_JSON_MAX_BYTES = 3072;
+
+type Path = readonly PropertyKey[];
+
+/** `clusters.prod.actions.cniSubnets.spareSubnets[1]`. */
+function pathText(path: Path): string {
+  let text = '';
+  for (const segment of path) {
+    if (typeof segment === 'number') text += `[${segment}]`;
+    else text += text === '' ? String(segment) : `.${String(segment)}`;
+  }
+  return text === '' ? '(top level)' : text;
+}
+
+/** A value as the operator wrote it, for "must be ..., not <value>". */
+function describe(value: unknown): string {
+  if (value === null) return 'empty (null)';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a map';
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value);
+  return String(value);
+}
+
+const EXPECTED: Record<string, string> = {
+  number: 'a number',
+  int: 'a whole number',
+  boolean: 'true or false',
+  string: 'a string',
+  object: 'a map',
+  record: 'a map',
+  array: 'a list',
+};
+
+/**
+ * Messages for what the schemas leave to zod's defaults (missing or mistyped values, values
+ * outside an enum), worded for someone editing YAML.
+ */
+const parseOptions = {
+  error: (issue: z.core.$ZodRawIssue): string | undefined => {
+    if (issue.code === 'invalid_type' || issue.code === 'invalid_value') {
+      if (issue.input === undefined) return 'is required';
+    }
+    if (issue.code === 'invalid_type') {
+      return `must be ${EXPECTED[issue.expected] ?? issue.expected}, not ${describe(issue.input)}`;
+    }
+    if (issue.code === 'invalid_value') {
+      const allowed = issue.values.map(String);
+      const expected = allowed.length === 1 ? String(allowed[0]) : `one of ${allowed.join(', ')}`;
+      return `must be ${expected}, not ${describe(issue.input)}`;
+    }
+    return undefined;
+  },
+};
+
+/** Edit distance, for "did you mean" on an unknown key (`warmIPTarget`, `cooldownMinute`). */
+function distance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution));
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
+}
+
+function unknownKeyProblem(key: string): string {
+  const lower = key.toLowerCase();
+  const best = KNOWN_KEYS.map((known) => ({ known, d: distance(lower, known.toLowerCase()) })).sort((x, y) => x.d - y.d)[0];
+  return best && best.d <= 2 ? `unknown key (did you mean ${best.known}?)` : 'unknown key';
+}
+
+/** Where in the source a path is: the line of its deepest key that exists. */
+type Locate = (path: Path) => number | undefined;
+
+function locator(doc: Document, lineCounter: LineCounter, text: string): Locate {
+  // One-line sources (POLICY_JSON) gain nothing from "(line 1)".
+  if (!text.trimEnd().includes('\n')) return () => undefined;
+  return (path) => {
+    let node: unknown = doc.contents;
+    let offset: number | undefined;
+    for (const segment of path) {
+      if (isMap(node)) {
+        const pair = node.items.find((p) => (isScalar(p.key) ? String(p.key.value) : String(p.key)) === String(segment));
+        if (!pair) break;
+        offset = isScalar(pair.key) ? pair.key.range?.[0] : offset;
+        node = pair.value;
+      } else if (isSeq(node) && typeof segment === 'number') {
+        const item: unknown = node.items[segment];
+        if (!item) break;
+        offset = isScalar(item) || isMap(item) || isSeq(item) ? item.range?.[0] : offset;
+        node = item;
+      } else {
+        break;
+      }
+    }
+    return offset === undefined ? undefined : lineCounter.linePos(offset).line;
+  };
+}
+
+function problem(path: Path, text: string, locate: Locate): string {
+  const line = locate(path);
+  return `${pathText(path)}: ${text}${line === undefined ? '' : ` (line ${line})`}`;
+}
+
+/** Names every issue of a zod error as `<path>: <problem>`, paths under `prefix`. */
+function problemsOf(error: z.ZodError, prefix: Path, locate: Locate): string[] {
+  return error.issues.flatMap((issue) => {
+    const path = [...prefix, ...issue.path];
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => problem([...path, key], unknownKeyProblem(key), locate));
+    }
+    return [problem(path, issue.message, locate)];
+  });
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * `base` with `override` laid over it at every depth; lists and scalars replace, maps merge.
+ * Returns new objects and lists throughout: the result shares nothing with its inputs.
+ */
+function deepMerge<T>(base: T, override: DeepPartial<T> | undefined): T {
+  if (!isPlainObject(base)) return structuredClone(base);
+  const result: Record<string, unknown> = structuredClone(base);
+  if (override !== undefined) {
+    for (const [key, value] of Object.entries(override as Record<string, unknown>)) {
+      if (value === undefined) continue;
+      result[key] = isPlainObject(value) && isPlainObject(result[key]) ? deepMerge(result[key], value) : structuredClone(value);
+    }
+  }
+  return result as T;
+}
+
+/**
+ * The part of an invalid entry whose keys exist in `like` and whose values have the type of
+ * `like`'s: enough to check the relations of an entry that also has other problems.
+ */
+function usablePart(value: unknown, like: unknown): unknown {
+  if (isPlainObject(like)) {
+    if (!isPlainObject(value)) return undefined;
+    const part: Record<string, unknown> = {};
+    for (const [key, v] of Object.entries(value)) {
+      const usable = Object.prototype.hasOwnProperty.call(like, key) ? usablePart(v, like[key]) : undefined;
+      if (usable !== undefined) part[key] = usable;
+    }
+    return part;
+  }
+  return typeof value === typeof like && !Array.isArray(like) ? value : undefined;
+}
+
+function mergeSettings(
+  defaults: PolicySettings,
+  override: PolicyOverride | undefined,
+  baseThresholds: DiagnoseThresholds,
+): Omit<EffectivePolicy, 'cluster'> {
+  const settings = deepMerge(defaults, override);
+  return {
+    mode: settings.mode,
+    thresholds: deepMerge(baseThresholds, settings.thresholds),
+    actions: settings.actions,
+  };
+}
+
+function policyError(file: string, problems: string[]): PolicyError {
+  const count = problems.length === 1 ? '1 problem' : `${problems.length} problems`;
+  return new PolicyError(`invalid remediation policy ${file} (${count}):\n${problems.map((p) => `${file}: ${p}`).join('\n')}`, problems);
+}
+
+/**
+ * Parses and validates a policy: YAML, or JSON (POLICY_JSON; JSON is YAML). Checks the
+ * default, every cluster's overrides, and the relations (min ≤ max, critical vs. warning) of
+ * the merged policy of every cluster, and names every problem, not the first.
+ * @param file named in the error: the path of the file, or `POLICY_JSON`.
+ * @throws PolicyError whose message names `file` and each problem as `<path>: <problem>`
+ *   (`clusters.prod.actions.warmTargets.warmIpTarget: min 20 is above max 16 (line 42)`),
+ *   YAML syntax errors as `line L, column C: <message>`.
+ */
+export function parsePolicy(text: string, file: string): Policy {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const syntax = [...doc.errors, ...doc.warnings].map((e) => {
+    const { line, col } = lineCounter.linePos(e.pos[0]);
+    return `line ${line}, column ${col}: ${e.message.split('\n')[0] ?? e.message}`;
+  });
+  if (syntax.length > 0) throw policyError(file, syntax);
+
+  const locate = locator(doc, lineCounter, text);
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    // An alias bomb or an unresolvable alias: a YAML problem, not a crash.
+    throw policyError(file, [`(top level): ${err instanceof Error ? err.message : String(err)}`]);
+  }
+  if (raw === null || raw === undefined) {
+    throw policyError(file, ['(top level): the file is empty; a policy needs version, default and clusters']);
+  }
+
+  const problems: string[] = [];
+  const top = policyFileSchema.safeParse(raw, parseOptions);
+  if (!top.success) problems.push(...problemsOf(top.error, [], locate));
+  const rawTop = isPlainObject(raw) ? raw : {};
+
+  const parsedDefault = policySettingsSchema.safeParse(rawTop['default'], parseOptions);
+  if (!parsedDefault.success) problems.push(...problemsOf(parsedDefault.error, ['default'], locate));
+
+  const clusters: Record<string, PolicyOverride> = {};
+  // Entries with problems of their own: their relations are still checked (below), on what is usable.
+  const rejected: Record<string, unknown> = {};
+  const rawClusters = isPlainObject(rawTop['clusters']) ? rawTop['clusters'] : {};
+  for (const [name, value] of Object.entries(rawClusters)) {
+    if (!CLUSTER_NAME_PATTERN.test(name)) {
+      problems.push(
+        problem(['clusters', name], 'is not a valid EKS cluster name (1-100 letters, digits, - and _, starting with a letter or digit)', locate),
+      );
+    }
+    const parsed = policyOverrideSchema.safeParse(value, parseOptions);
+    if (parsed.success) clusters[name] = parsed.data;
+    else {
+      problems.push(...problemsOf(parsed.error, ['clusters', name], locate));
+      rejected[name] = value;
+    }
+  }
+
+  if (parsedDefault.success) {
+    const defaults: PolicySettings = parsedDefault.data;
+    const defaultRelations = relationProblems(mergeSettings(defaults, undefined, DEFAULT_THRESHOLDS));
+    const seen = new Set(defaultRelations.map((r) => `${r.path}: ${r.problem}`));
+    for (const r of defaultRelations) problems.push(problem(['default', ...r.path.split('.')], r.problem, locate));
+    const template = mergeSettings(defaults, undefined, DEFAULT_THRESHOLDS);
+    const overrides = Object.entries(clusters).concat(
+      Object.entries(rejected).map(([name, value]) => [name, usablePart(value, template) as PolicyOverride]),
+    );
+    for (const [name, override] of overrides) {
+      // A problem the default already has is named once, where it is: under default.
+      for (const r of relationProblems(mergeSettings(defaults, override, DEFAULT_THRESHOLDS))) {
+        if (!seen.has(`${r.path}: ${r.problem}`)) problems.push(problem(['clusters', name, ...r.path.split('.')], r.problem, locate));
+      }
+    }
+  }
+
+  if (problems.length > 0 || !parsedDefault.success) throw policyError(file, problems);
+  return { version: 1, default: parsedDefault.data, clusters };
+}
+
+/**
+ * Reads and validates a policy file.
+ * @throws PolicyError when the file cannot be read or is invalid.
+ */
+export function readPolicyFile(path: string): Policy {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    const reason = (err as { code?: string }).code === 'ENOENT' ? 'no such file' : err instanceof Error ? err.message : String(err);
+    const error = policyError(path, [`(top level): cannot read the policy: ${reason}`]);
+    error.cause = err;
+    throw error;
+  }
+  return parsePolicy(text, path);
+}
+
+/**
+ * The policy in force for one cluster: the default with the cluster's overrides laid over it
+ * (maps merge at every depth, lists and values replace), and the thresholds over `baseThresholds`.
+ * A cluster without an entry gets the default. Names are matched exactly (EKS names are
+ * case-sensitive).
+ * @param baseThresholds what the policy's thresholds override: the diagnosis's defaults, or
+ *   the thresholds of the runtime configuration.
+ * @throws PolicyError when the policy's thresholds, laid over a `baseThresholds` other than the
+ *   defaults it was validated against, break a relation (critical above warning).
+ */
+export function effectivePolicy(
+  policy: Policy,
+  cluster: string,
+  baseThresholds: DiagnoseThresholds = DEFAULT_THRESHOLDS,
+): EffectivePolicy {
+  const override = Object.prototype.hasOwnProperty.call(policy.clusters, cluster) ? policy.clusters[cluster] : undefined;
+  const merged = mergeSettings(policy.default, override, baseThresholds);
+  const relations = relationProblems(merged);
+  if (relations.length > 0) {
+    throw policyError(
+      `policy of cluster ${cluster}`,
+      relations.map((r) => `${r.path}: ${r.problem}`),
+    );
+  }
+  return { cluster, ...merged };
+}
+
+/**
+ * The policy as compact JSON for the functions' POLICY_JSON variable; `parsePolicy` reads it back.
+ * @throws PolicyError when it is above {@link POLICY_JSON_MAX_BYTES}.
+ */
+export function policyJson(policy: Policy, file: string): string {
+  const json = JSON.stringify(policy);
+  const bytes = Buffer.byteLength(json, 'utf8');
+  if (bytes > POLICY_JSON_MAX_BYTES) {
+    throw policyError(file, [
+      `(top level): the policy is ${bytes} bytes as compact JSON, above the ${POLICY_JSON_MAX_BYTES} bytes it may take in POLICY_JSON ` +
+        '(Lambda allows 4 KB for all environment variables of a function); remove cluster overrides that repeat the default or shorten lists',
+    ]);
+  }
+  return json;
+}

@@ -1,0 +1,316 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  CreateNodegroupCommand,
+  DescribeNodegroupCommand,
+  DescribeUpdateCommand,
+  EKSClient,
+  UpdateNodegroupConfigCommand,
+  type Nodegroup,
+} from '@aws-sdk/client-eks';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { mockClient } from 'aws-sdk-client-mock';
+import { nodegroupReplacementExecutor as executor } from '../../lib/act/execute-nodegroup';
+import type { ActionRecord, ExecuteDeps, NodegroupReplacementChange, PlannedAction } from '../../lib/act/types';
+import { clientRequestTokenFor } from '../../lib/aws/nodegroup';
+import { eksError } from '../support/mock-aws';
+
+const CLUSTER = 'payments-prod';
+const OLD = 'api-spot';
+const NEW = 'api-spot-ipr-1a2b3c4d';
+const ACTION_ID = `${CLUSTER}/instance-types/${OLD}`;
+const UPDATE_ID = '5f3d2a10-7c1b-4e8e-9f00-3a2b1c0d9e8f';
+
+const eksMock = mockClient(EKSClient);
+const deps: ExecuteDeps = {
+  eks: new EKSClient({}),
+  ec2: new EC2Client({}),
+  now: () => new Date('2026-11-20T10:00:00.000Z'),
+  sleep: () => Promise.resolve(),
+  followForMs: 0,
+};
+
+function oldNodegroup(over: Partial<Nodegroup> = {}): Nodegroup {
+  const doc = JSON.parse(readFileSync(join(__dirname, '../fixtures/eks/nodegroup-launch-template-spot.json'), 'utf8')) as { nodegroup: Nodegroup };
+  return { ...doc.nodegroup, ...over };
+}
+
+function newNodegroup(status: Nodegroup['status'], over: Partial<Nodegroup> = {}): Nodegroup {
+  return {
+    ...oldNodegroup(),
+    nodegroupName: NEW,
+    status,
+    instanceTypes: ['m7i.xlarge', 'm7a.xlarge'],
+    scalingConfig: { minSize: 2, maxSize: 10, desiredSize: 4 },
+    tags: { ...oldNodegroup().tags, 'eks-ip-responder/replaces': OLD },
+    ...over,
+  };
+}
+
+const CHANGE: NodegroupReplacementChange = {
+  type: 'replace-nodegroup',
+  nodegroup: OLD,
+  newNodegroup: NEW,
+  fromInstanceTypes: ['m5.large', 'm5a.large', 'm6i.large'],
+  toInstanceTypes: ['m7i.xlarge', 'm7a.xlarge'],
+  ranking: [],
+  scaling: { minSize: 2, maxSize: 10, desiredSize: 4 },
+};
+
+const ACTION: PlannedAction = {
+  id: ACTION_ID,
+  cluster: CLUSTER,
+  kind: 'instance-types',
+  subject: OLD,
+  reason: 'test',
+  findingIds: [`${CLUSTER}/eni-limit/${OLD}`],
+  change: CHANGE,
+  predicted: { text: 'test' },
+  blockers: [],
+  state: 'apply',
+  blockedBy: [],
+};
+
+function record(step: string, reference?: string): ActionRecord {
+  return {
+    actionId: ACTION_ID,
+    cluster: CLUSTER,
+    kind: 'instance-types',
+    change: CHANGE,
+    predicted: { text: 'test' },
+    reason: 'test',
+    startedAt: '2026-11-20T09:00:00.000Z',
+    updatedAt: '2026-11-20T09:30:00.000Z',
+    status: 'in-progress',
+    step,
+    ...(reference ? { reference } : {}),
+    history: [],
+    version: 1,
+  };
+}
+
+/** DescribeNodegroup answers per nodegroup; `undefined` = ResourceNotFoundException. */
+function nodegroups(answers: { old?: Nodegroup; new?: Nodegroup }): void {
+  eksMock.on(DescribeNodegroupCommand, { nodegroupName: OLD }).callsFake(() => {
+    if (!answers.old) throw eksError('ResourceNotFoundException', `No node group found for name: ${OLD}.`);
+    return { nodegroup: answers.old };
+  });
+  eksMock.on(DescribeNodegroupCommand, { nodegroupName: NEW }).callsFake(() => {
+    if (!answers.new) throw eksError('ResourceNotFoundException', `No node group found for name: ${NEW}.`);
+    return { nodegroup: answers.new };
+  });
+}
+
+const creates = (): number => eksMock.commandCalls(CreateNodegroupCommand).length;
+const scaleDowns = (): number => eksMock.commandCalls(UpdateNodegroupConfigCommand).length;
+
+beforeEach(() => {
+  eksMock.reset();
+  eksMock.on(UpdateNodegroupConfigCommand).resolves({ update: { id: UPDATE_ID, status: 'InProgress', type: 'ConfigUpdate' } });
+});
+
+describe('start', () => {
+  it('creates the new nodegroup and stops there, even when CreateNodegroup answers ACTIVE', async () => {
+    nodegroups({ old: oldNodegroup() });
+    // An answer that would tempt a follow-through: the old one must still not be touched in this call.
+    eksMock.on(CreateNodegroupCommand).resolves({ nodegroup: newNodegroup('ACTIVE') });
+    const out = await executor.start(ACTION, deps);
+    expect(out).toMatchObject({ actionId: ACTION_ID, status: 'in-progress', step: 'creating', reference: NEW });
+    expect(creates()).toBe(1);
+    expect(scaleDowns()).toBe(0);
+    const input = eksMock.commandCalls(CreateNodegroupCommand)[0]?.args[0].input;
+    expect(input?.nodegroupName).toBe(NEW);
+    expect(input?.instanceTypes).toEqual(['m7i.xlarge', 'm7a.xlarge']);
+    expect(input?.clientRequestToken).toBe(clientRequestTokenFor(ACTION_ID, 'create'));
+    expect(input?.tags?.['eks-ip-responder/replaces']).toBe(OLD);
+  });
+
+  it('starts the new nodegroup at the old one’s desired size when it grew since the plan', async () => {
+    nodegroups({ old: oldNodegroup({ scalingConfig: { minSize: 2, maxSize: 10, desiredSize: 7 } }) });
+    eksMock.on(CreateNodegroupCommand).resolves({ nodegroup: newNodegroup('CREATING') });
+    await executor.start(ACTION, deps);
+    expect(eksMock.commandCalls(CreateNodegroupCommand)[0]?.args[0].input.scalingConfig).toEqual({ minSize: 2, maxSize: 10, desiredSize: 7 });
+  });
+
+  it('creates nothing when the new nodegroup exists already (idempotent)', async () => {
+    nodegroups({ old: oldNodegroup(), new: newNodegroup('CREATING') });
+    const out = await executor.start(ACTION, deps);
+    expect(out).toMatchObject({ status: 'in-progress', step: 'creating', reference: NEW });
+    expect(out.detail).toMatch(/exists already/);
+    expect(creates()).toBe(0);
+    expect(scaleDowns()).toBe(0);
+  });
+
+  it('goes on with the scale-down when the existing new nodegroup is ACTIVE (it was not created in this call)', async () => {
+    nodegroups({ old: oldNodegroup(), new: newNodegroup('ACTIVE') });
+    const out = await executor.start(ACTION, deps);
+    expect(out).toMatchObject({ status: 'in-progress', step: 'scaling-down-old', reference: UPDATE_ID });
+    expect(creates()).toBe(0);
+    expect(scaleDowns()).toBe(1);
+  });
+
+  it('changes nothing when the old nodegroup is not ACTIVE', async () => {
+    nodegroups({ old: oldNodegroup({ status: 'UPDATING' }) });
+    const out = await executor.start(ACTION, deps);
+    expect(out).toMatchObject({ status: 'skipped' });
+    expect(out.detail).toMatch(/UPDATING/);
+    expect(creates()).toBe(0);
+  });
+
+  it('fails with the error named when CreateNodegroup is denied', async () => {
+    nodegroups({ old: oldNodegroup() });
+    eksMock.on(CreateNodegroupCommand).rejects(eksError('AccessDeniedException', 'not authorized to perform: eks:CreateNodegroup'));
+    const out = await executor.start(ACTION, deps);
+    expect(out).toMatchObject({ status: 'failed', step: 'creating' });
+    expect(out.detail).toMatch(/eks:CreateNodegroup for nodegroup api-spot-ipr-1a2b3c4d of cluster payments-prod: AccessDeniedException/);
+    expect(scaleDowns()).toBe(0);
+  });
+
+  it('treats ResourceInUseException from a concurrent create of the same replacement as created', async () => {
+    let described = 0;
+    eksMock.on(DescribeNodegroupCommand, { nodegroupName: OLD }).resolves({ nodegroup: oldNodegroup() });
+    eksMock.on(DescribeNodegroupCommand, { nodegroupName: NEW }).callsFake(() => {
+      described += 1;
+      if (described === 1) throw eksError('ResourceNotFoundException', 'No node group found');
+      return { nodegroup: newNodegroup('CREATING') };
+    });
+    eksMock.on(CreateNodegroupCommand).rejects(eksError('ResourceInUseException', 'NodeGroup already exists'));
+    const out = await executor.start(ACTION, deps);
+    expect(out).toMatchObject({ status: 'in-progress', step: 'creating', reference: NEW });
+    expect(scaleDowns()).toBe(0);
+  });
+
+  it('refuses a change of another kind', async () => {
+    const wrong = { ...ACTION, change: { type: 'tag-subnets', subnetIds: [], tag: { key: 'k', value: 'v' } } } as PlannedAction;
+    await expect(executor.start(wrong, deps)).rejects.toThrow(TypeError);
+  });
+});
+
+describe('follow, step creating', () => {
+  it('waits while the new nodegroup is CREATING', async () => {
+    nodegroups({ old: oldNodegroup(), new: newNodegroup('CREATING') });
+    const out = await executor.follow(record('creating', NEW), deps);
+    expect(out).toMatchObject({ status: 'in-progress', step: 'creating', reference: NEW });
+    expect(scaleDowns()).toBe(0);
+  });
+
+  it('fails with the health issues on CREATE_FAILED and never scales the old one down', async () => {
+    nodegroups({
+      old: oldNodegroup(),
+      new: newNodegroup('CREATE_FAILED', {
+        health: {
+          issues: [
+            { code: 'NodeCreationFailure', message: 'Instances failed to join the kubernetes cluster', resourceIds: ['i-0a1b2c3d4e5f60718'] },
+          ],
+        },
+      }),
+    });
+    const out = await executor.follow(record('creating', NEW), deps);
+    expect(out.status).toBe('failed');
+    expect(out.detail).toContain('NodeCreationFailure: Instances failed to join the kubernetes cluster (i-0a1b2c3d4e5f60718)');
+    expect(out.detail).toContain('api-spot was not scaled down');
+    expect(scaleDowns()).toBe(0);
+  });
+
+  it('scales the old nodegroup to min 0 / desired 0 once the new one is ACTIVE', async () => {
+    nodegroups({ old: oldNodegroup(), new: newNodegroup('ACTIVE') });
+    const out = await executor.follow(record('creating', NEW), deps);
+    expect(out).toMatchObject({ status: 'in-progress', step: 'scaling-down-old', reference: UPDATE_ID });
+    const calls = eksMock.commandCalls(UpdateNodegroupConfigCommand);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]?.args[0].input).toEqual({
+      clusterName: CLUSTER,
+      nodegroupName: OLD,
+      scalingConfig: { minSize: 0, desiredSize: 0, maxSize: 10 },
+      clientRequestToken: clientRequestTokenFor(ACTION_ID, 'scaling-down-old'),
+    });
+    // One step per call: the update is not followed in the same call.
+    expect(eksMock.commandCalls(DescribeUpdateCommand)).toHaveLength(0);
+  });
+
+  it('fails rather than scale down when the new nodegroup is smaller than what was running', async () => {
+    nodegroups({
+      old: oldNodegroup({ scalingConfig: { minSize: 2, maxSize: 10, desiredSize: 6 } }),
+      new: newNodegroup('ACTIVE', { scalingConfig: { minSize: 2, maxSize: 10, desiredSize: 4 } }),
+    });
+    const out = await executor.follow(record('creating', NEW), deps);
+    expect(out.status).toBe('failed');
+    expect(out.detail).toMatch(/new nodegroup smaller than the capacity that was running: api-spot-ipr-1a2b3c4d desired 4 < 6/);
+    expect(scaleDowns()).toBe(0);
+  });
+
+  it('fails with the error when UpdateNodegroupConfig answers ResourceInUseException; the old one keeps its size', async () => {
+    nodegroups({ old: oldNodegroup(), new: newNodegroup('ACTIVE') });
+    eksMock.on(UpdateNodegroupConfigCommand).rejects(eksError('ResourceInUseException', 'Nodegroup api-spot is currently being updated'));
+    const out = await executor.follow(record('creating', NEW), deps);
+    expect(out).toMatchObject({ status: 'failed', step: 'creating' });
+    expect(out.detail).toMatch(/eks:UpdateNodegroupConfig for nodegroup api-spot of cluster payments-prod: ResourceInUseException/);
+    expect(out.reference).toBeUndefined();
+  });
+
+  it('fails when the new nodegroup has gone', async () => {
+    nodegroups({ old: oldNodegroup() });
+    const out = await executor.follow(record('creating', NEW), deps);
+    expect(out.status).toBe('failed');
+    expect(scaleDowns()).toBe(0);
+  });
+});
+
+describe('follow, step scaling-down-old', () => {
+  it('succeeds when the update is Successful and leaves the old nodegroup for the operator to delete', async () => {
+    eksMock.on(DescribeUpdateCommand, { name: CLUSTER, nodegroupName: OLD, updateId: UPDATE_ID }).resolves({ update: { id: UPDATE_ID, status: 'Successful', errors: [] } });
+    const out = await executor.follow(record('scaling-down-old', UPDATE_ID), deps);
+    expect(out).toMatchObject({ status: 'succeeded', step: 'done' });
+    expect(out.detail).toContain('kept at 0 nodes');
+    expect(out.detail).toContain('aws eks delete-nodegroup --cluster-name payments-prod --nodegroup-name api-spot');
+    expect(creates() + scaleDowns()).toBe(0);
+  });
+
+  it('waits while the update is InProgress', async () => {
+    eksMock.on(DescribeUpdateCommand).resolves({ update: { id: UPDATE_ID, status: 'InProgress' } });
+    expect(await executor.follow(record('scaling-down-old', UPDATE_ID), deps)).toMatchObject({ status: 'in-progress', step: 'scaling-down-old', reference: UPDATE_ID });
+  });
+
+  it('fails with the update errors when it Failed', async () => {
+    eksMock.on(DescribeUpdateCommand).resolves({
+      update: { id: UPDATE_ID, status: 'Failed', errors: [{ errorCode: 'PodEvictionFailure', errorMessage: 'Reached max retries while trying to evict pods from nodes', resourceIds: [OLD] }] },
+    });
+    const out = await executor.follow(record('scaling-down-old', UPDATE_ID), deps);
+    expect(out.status).toBe('failed');
+    expect(out.detail).toContain('PodEvictionFailure: Reached max retries while trying to evict pods from nodes');
+  });
+});
+
+describe('the whole replacement, one step per call', () => {
+  it('creates, waits, scales down, then succeeds — never two steps in one call', async () => {
+    const state: { old: Nodegroup; new?: Nodegroup } = { old: oldNodegroup() };
+    nodegroups(state);
+    eksMock.on(CreateNodegroupCommand).callsFake(() => {
+      state.new = newNodegroup('CREATING');
+      return { nodegroup: state.new };
+    });
+    eksMock.on(DescribeUpdateCommand).resolves({ update: { id: UPDATE_ID, status: 'Successful' } });
+
+    const steps: { status: string; step?: string; creates: number; scaleDowns: number }[] = [];
+    const note = (o: { status: string; step?: string }): void => {
+      steps.push({ status: o.status, step: o.step, creates: creates(), scaleDowns: scaleDowns() });
+    };
+
+    let out = await executor.start(ACTION, deps);
+    note(out);
+    out = await executor.follow(record(out.step ?? '', out.reference), deps);
+    note(out);
+    state.new = newNodegroup('ACTIVE');
+    out = await executor.follow(record(out.step ?? '', out.reference), deps);
+    note(out);
+    out = await executor.follow(record(out.step ?? '', out.reference), deps);
+    note(out);
+
+    expect(steps).toEqual([
+      { status: 'in-progress', step: 'creating', creates: 1, scaleDowns: 0 },
+      { status: 'in-progress', step: 'creating', creates: 1, scaleDowns: 0 },
+      { status: 'in-progress', step: 'scaling-down-old', creates: 1, scaleDowns: 1 },
+      { status: 'succeeded', step: 'done', creates: 1, scaleDowns: 1 },
+    ]);
+  });
+});

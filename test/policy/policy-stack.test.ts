@@ -1,0 +1,57 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parsePolicy, readPolicyFile } from '../../lib/policy/load';
+
+// What serverless.yml calls at packaging time: `POLICY_JSON: ${file(./lib/policy/policy.stack.js)}`.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const resolvePolicy = require('../../lib/policy/policy.stack.js') as (context?: { policyFile?: string }) => Promise<string>;
+
+const REPO_POLICY = resolve(__dirname, '..', '..', 'policy.yml');
+
+describe('policy.stack.js', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'policy-stack-'));
+  });
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+    delete process.env['POLICY_FILE'];
+  });
+
+  it('returns the repository policy as compact JSON that parsePolicy accepts', async () => {
+    const json = await resolvePolicy();
+    expect(typeof json).toBe('string');
+    expect(json).not.toContain('\n');
+    expect(parsePolicy(json, 'POLICY_JSON')).toEqual(readPolicyFile(REPO_POLICY));
+  });
+
+  it('reads POLICY_FILE when set, and throws naming every problem of an invalid file', async () => {
+    const file = join(dir, 'policy.yml');
+    writeFileSync(
+      file,
+      readFileSync(REPO_POLICY, 'utf8')
+        .replace('mode: dry-run\n\n', 'mode: dryrun\n\n')
+        .replace('maxSubnetsPerAction: 3', 'maxSubnetsPerAction: -1'),
+    );
+    process.env['POLICY_FILE'] = file;
+    const failure = resolvePolicy();
+    await expect(failure).rejects.toThrow(/\(2 problems\)/);
+    await expect(failure).rejects.toThrow(`${file}: default.mode: must be one of observe, dry-run, apply, not "dryrun"`);
+    await expect(failure).rejects.toThrow(`${file}: default.actions.cniSubnets.maxSubnetsPerAction: must not be negative`);
+  });
+
+  it('takes the file from its argument too', async () => {
+    const file = join(dir, 'policy.yml');
+    writeFileSync(file, readFileSync(REPO_POLICY, 'utf8').replace('allowedTypes: [m5, m6i, m7i]', 'allowedTypes: [m5, m6i, m7i, c7gn]'));
+    const policy = parsePolicy(await resolvePolicy({ policyFile: file }), 'POLICY_JSON');
+    expect(policy.clusters['payments-prod']?.actions?.instanceTypes?.allowedTypes).toEqual(['m5', 'm6i', 'm7i', 'c7gn']);
+  });
+
+  it('throws when the policy is too large for the environment variable', async () => {
+    const file = join(dir, 'policy.yml');
+    const clusters = Array.from({ length: 40 }, (_, i) => `  cluster-${i}:\n    actions:\n      instanceTypes:\n        allowedTypes: [m5, m6i, m7i, c6i, c7i, r6i]\n`).join('');
+    writeFileSync(file, readFileSync(REPO_POLICY, 'utf8') + clusters);
+    await expect(resolvePolicy({ policyFile: file })).rejects.toThrow(/bytes as compact JSON, above the 3072 bytes/);
+  });
+});
