@@ -12,8 +12,10 @@ import type { MetricDatum } from '@aws-sdk/client-cloudwatch';
 import type { Context } from 'aws-lambda';
 import { putMetricData } from '../lib/aws/cloudwatch';
 import { resolveClusters } from '../lib/aws/resolve';
+import type { ClusterRemediation } from '../lib/act/remediate';
 import { runCycle } from '../lib/cycle';
 import { MalformedEventError, parseResponderEvent, type AllocationFailureEvent, type AlarmEvent } from '../lib/events/parse';
+import { effectivePolicy } from '../lib/policy/load';
 import { cycleDeps, defaultRuntime, type Runtime } from '../lib/runtime';
 
 export interface RespondSummary {
@@ -23,6 +25,8 @@ export interface RespondSummary {
   clusters?: string[];
   findings?: number;
   notified?: number;
+  /** Planned actions by state, and the outcomes of what was applied or followed. */
+  actions?: { planned: Record<string, number>; outcomes: { actionId: string; status: string; detail: string }[] };
   problems?: string[];
 }
 
@@ -54,11 +58,32 @@ async function clustersOfAlarm(rt: Runtime, e: AlarmEvent): Promise<string[]> {
   return watched.length > 0 ? watched : all;
 }
 
+function isScheduledEvent(event: unknown): boolean {
+  const e = event as { 'detail-type'?: unknown; source?: unknown } | null;
+  return !!e && typeof e === 'object' && e['detail-type'] === 'Scheduled Event' && e.source === 'aws.events';
+}
+
+/**
+ * The remediation tick (its own schedule): a cycle of the clusters whose policy is in apply
+ * mode, so that an approved change starts even without an event, and a change in flight (an
+ * add-on update, a nodegroup replacement between its steps) is followed to its end. Clusters
+ * in observe or dry-run mode are the sampler's alone.
+ */
+async function onSchedule(rt: Runtime, now: Date): Promise<RespondSummary> {
+  const all = await candidates(rt);
+  const applying = all.filter((c) => effectivePolicy(rt.config.policy, c, rt.config.thresholds).mode === 'apply');
+  if (applying.length === 0) {
+    return { status: 'handled', clusters: [], reason: 'no cluster is in apply mode in the policy' };
+  }
+  return cycle(rt, 'schedule', applying, now);
+}
+
 /** Builds the handler around its dependencies. */
 export function makeHandler(rt: Runtime) {
   return async (event: unknown, context?: Context): Promise<RespondSummary> => {
     if (context) rt.logger.addContext(context);
     const now = rt.now();
+    if (isScheduledEvent(event)) return onSchedule(rt, now);
     let parsed;
     try {
       parsed = parseResponderEvent(event, { alarmNamePrefix: rt.config.alarmNamePrefix });
@@ -170,7 +195,7 @@ async function cycle(rt: Runtime, eventId: string, candidates: string[], now: Da
   if (clusters.length === 0) {
     return { status: 'debounced', eventId, clusters: [], reason: `cycled less than ${rt.config.respondMinIntervalSeconds} s ago: ${debounced.join(', ')}` };
   }
-  const result = await runCycle(cycleDeps(rt, false), { clusterNames: clusters, concurrency: rt.config.clusterConcurrency, now });
+  const result = await runCycle(cycleDeps(rt, false, true), { clusterNames: clusters, concurrency: rt.config.clusterConcurrency, now });
   for (const p of result.problems) rt.logger.warn('cycle problem', { eventId, problem: p });
   return {
     status: 'handled',
@@ -178,8 +203,18 @@ async function cycle(rt: Runtime, eventId: string, candidates: string[], now: Da
     clusters,
     findings: result.findings.length,
     notified: result.notifications?.notified.length ?? 0,
+    actions: actionSummary(result.remediation ?? []),
     problems: result.problems,
   };
+}
+
+function actionSummary(remediation: ClusterRemediation[]): NonNullable<RespondSummary['actions']> {
+  const planned: Record<string, number> = {};
+  for (const r of remediation) for (const a of r.planned) planned[a.state] = (planned[a.state] ?? 0) + 1;
+  const outcomes = remediation.flatMap((r) =>
+    r.results.map(({ outcome }) => ({ actionId: outcome.actionId, status: outcome.status, detail: outcome.detail })),
+  );
+  return { planned, outcomes };
 }
 
 export const handler = makeHandler(defaultRuntime());

@@ -121,12 +121,22 @@ export async function runCycle(deps: CycleDeps, options: CycleOptions): Promise<
 
   let metricsPublished = 0;
   let putMetricDataCalls = 0;
-  if (deps.metrics?.publish) {
-    const data: MetricDatum[] = buildMetricData(usage);
-    if (forecasts) data.push(...forecastMetricData(forecasts, new Date(usage.collectedAt)));
-    if (remediation) data.push(...remediationMetricData(remediation, new Date(usage.collectedAt)));
-    putMetricDataCalls = await putMetricData(deps.metrics.cloudwatch, deps.metrics.namespace, data);
-    metricsPublished = data.length;
+  if (deps.metrics) {
+    const data: MetricDatum[] = [];
+    if (deps.metrics.publish) {
+      data.push(...buildMetricData(usage));
+      if (forecasts) data.push(...forecastMetricData(forecasts, new Date(usage.collectedAt)));
+    }
+    // What was planned and done is published by whichever function planned it (the responder's
+    // targeted cycles publish no usage metrics, but their actions are theirs alone).
+    if (remediation) {
+      const actions = remediationMetricData(remediation, new Date(usage.collectedAt));
+      data.push(...(deps.metrics.publish ? actions : actions.filter((d) => d.MetricName === 'ActionOutcomes')));
+    }
+    if (data.length > 0) {
+      putMetricDataCalls = await putMetricData(deps.metrics.cloudwatch, deps.metrics.namespace, data);
+      metricsPublished = data.length;
+    }
   }
 
   let notifications: NotifyResult | undefined;

@@ -31,6 +31,8 @@ export interface Runtime {
   actions: ActionLedger;
   logger: Logger;
   now: () => Date;
+  /** Waits between polls of an EKS update; tests pass one that does not wait. */
+  sleep: (ms: number) => Promise<void>;
 }
 
 /** Builds the runtime from the environment. */
@@ -49,11 +51,15 @@ export function defaultRuntime(env: Record<string, string | undefined> = process
     actions: createActionLedger(doc, config.ledgerTable),
     logger: new Logger({ serviceName: 'eks-ip-responder' }),
     now: () => new Date(),
+    sleep: (ms) => new Promise<void>((resolve) => setTimeout(resolve, ms)),
   };
 }
 
-/** The cycle's dependencies from a runtime: publish metrics, forecast, notify. */
-export function cycleDeps(rt: Runtime, publish: boolean): CycleDeps {
+/**
+ * The cycle's dependencies from a runtime: publish metrics, forecast, notify, plan; and with
+ * `act`, apply (only the responder has the write permissions, so only it passes true).
+ */
+export function cycleDeps(rt: Runtime, publish: boolean, act = false): CycleDeps {
   return {
     source: rt.source,
     thresholds: rt.config.thresholds,
@@ -76,11 +82,15 @@ export function cycleDeps(rt: Runtime, publish: boolean): CycleDeps {
       baseThresholds: rt.config.thresholds,
       source: rt.source,
       actions: rt.actions,
-      act: {
-        actions: rt.actions,
-        executors: EXECUTORS,
-        exec: { eks: rt.eks, ec2: rt.ec2, now: rt.now, sleep: (ms) => new Promise((r) => setTimeout(r, ms)), followForMs: rt.config.followForMs },
-      },
+      ...(act
+        ? {
+            act: {
+              actions: rt.actions,
+              executors: EXECUTORS,
+              exec: { eks: rt.eks, ec2: rt.ec2, now: rt.now, sleep: rt.sleep, followForMs: rt.config.followForMs },
+            },
+          }
+        : {}),
     },
   };
 }

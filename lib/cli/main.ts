@@ -3,7 +3,13 @@
  *
  *   eks-ip-responder report   [--snapshot DIR | --region R] [--clusters a,b] [--json]
  *   eks-ip-responder capture  --out DIR [--region R] [--clusters a,b]
- *   eks-ip-responder max-pods [TYPE ...] [--all] [--prefix-delegation] [--custom-networking] [--no-cap] [--json]
+ *   eks-ip-responder plan     [--snapshot DIR | --region REGION] [--policy policy.yml] [--clusters a,b] [--json]
+      What the policy would do: each action, why, its predicted effect, what blocks it.
+      Plans only: this command changes nothing.
+  eks-ip-responder policy check [--file policy.yml]
+  eks-ip-responder policy show --cluster NAME [--file policy.yml]
+      Validate the policy (every problem named), or print the policy in force for a cluster.
+  eks-ip-responder max-pods [TYPE ...] [--all] [--prefix-delegation] [--custom-networking] [--no-cap] [--json]
  *
  * Live commands use the standard AWS SDK environment (AWS_PROFILE, AWS_REGION, ...). Nothing
  * here changes anything in the account: every call is a read.
@@ -28,6 +34,9 @@ import type { InventorySource } from '../inventory/types';
 import { runCycle } from '../cycle';
 import { DEFAULT_THRESHOLDS } from '../diagnose/types';
 import { sample } from '../pipeline';
+import { effectivePolicy, readPolicyFile } from '../policy/load';
+import { PolicyError } from '../policy/types';
+import { renderPlan } from '../report/plan';
 import { renderReport } from '../report/text';
 import { table } from '../report/table';
 
@@ -214,6 +223,71 @@ function maxPodsCommand(args: string[], io: CliIo): number {
   return unknown.length > 0 ? 1 : 0;
 }
 
+function policyFromFile(file: string) {
+  return readPolicyFile(file);
+}
+
+async function plan(args: string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      snapshot: { type: 'string' },
+      region: { type: 'string' },
+      clusters: { type: 'string' },
+      policy: { type: 'string', default: 'policy.yml' },
+      json: { type: 'boolean', default: false },
+    },
+    allowPositionals: false,
+  });
+  const policyFile = values.policy ?? 'policy.yml';
+  const policy = policyFromFile(policyFile);
+  let source: InventorySource;
+  let now = io.now();
+  if (values.snapshot) {
+    const snapshot = await readSnapshot(values.snapshot, { region: values.region });
+    if (snapshot.capturedAt) now = new Date(snapshot.capturedAt);
+    source = snapshot;
+  } else {
+    source = liveSource(regionOf(values.region, io), io);
+  }
+  // Plans only: no ledger (cooldowns and changes in flight are shown as unknown) and no
+  // executor, so this command cannot change anything.
+  const result = await runCycle(
+    { source, thresholds: DEFAULT_THRESHOLDS, remediation: { policy, baseThresholds: DEFAULT_THRESHOLDS, source } },
+    { clusterNames: clusterList(values.clusters), concurrency: 4, now },
+  );
+  const remediation = result.remediation ?? [];
+  io.out(values.json ? JSON.stringify({ policy: policyFile, clusters: remediation }, null, 2) + '\n' : renderPlan(remediation, policyFile));
+  return 0;
+}
+
+function policyCommand(args: string[], io: CliIo): number {
+  const [sub, ...rest] = args;
+  const { values } = parseArgs({
+    args: rest,
+    options: { file: { type: 'string', default: 'policy.yml' }, cluster: { type: 'string' } },
+    allowPositionals: false,
+  });
+  const file = values.file ?? 'policy.yml';
+  if (sub === 'check') {
+    try {
+      const policy = readPolicyFile(file);
+      io.out(`${file}: valid (${Object.keys(policy.clusters ?? {}).length} cluster override(s), default mode ${policy.default.mode})\n`);
+      return 0;
+    } catch (err) {
+      if (!(err instanceof PolicyError)) throw err;
+      io.err(`${err.message}\n`);
+      return 1;
+    }
+  }
+  if (sub === 'show') {
+    if (!values.cluster) throw new UsageError('policy show needs --cluster NAME');
+    io.out(JSON.stringify(effectivePolicy(readPolicyFile(file), values.cluster), null, 2) + '\n');
+    return 0;
+  }
+  throw new UsageError('policy takes check or show');
+}
+
 /** Runs the CLI; returns the exit code. */
 export async function main(argv: string[], io: CliIo): Promise<number> {
   const [command, ...rest] = argv;
@@ -223,6 +297,10 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         return await report(rest, io);
       case 'capture':
         return await capture(rest, io);
+      case 'plan':
+        return await plan(rest, io);
+      case 'policy':
+        return policyCommand(rest, io);
       case 'max-pods':
         return maxPodsCommand(rest, io);
       case undefined:

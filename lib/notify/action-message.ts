@@ -15,9 +15,13 @@ export function describeChange(change: ActionChange): string {
       return `vpc-cni add-on: ${set} (was ${was})`;
     }
     case 'tag-subnets':
-      return `tag ${change.subnetIds.join(', ')} ${change.tag.key}=${change.tag.value} for VPC CNI subnet discovery`;
+      return change.subnetIds.length > 0
+        ? `tag ${change.subnetIds.join(', ')} ${change.tag.key}=${change.tag.value} for VPC CNI subnet discovery`
+        : `tag a spare subnet ${change.tag.key}=${change.tag.value} for VPC CNI subnet discovery (none found)`;
     case 'replace-nodegroup':
-      return `replace nodegroup ${change.nodegroup} (${change.fromInstanceTypes.join(', ')}) by ${change.newNodegroup} (${change.toInstanceTypes.join(', ')}), ${change.scaling.desiredSize} nodes`;
+      return change.toInstanceTypes.length > 0
+        ? `replace nodegroup ${change.nodegroup} (${change.fromInstanceTypes.join(', ')}) by ${change.newNodegroup} (${change.toInstanceTypes.join(', ')}), ${change.scaling.desiredSize} nodes`
+        : `replace nodegroup ${change.nodegroup} (${change.fromInstanceTypes.join(', ')}) by instance types with more IP capacity (none found)`;
   }
 }
 

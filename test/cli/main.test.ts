@@ -207,3 +207,45 @@ describe('cli report findings', () => {
     }
   });
 });
+
+describe('cli plan and policy', () => {
+  it('prints the plan of the demo under the repository policy, and changes nothing', async () => {
+    const t = io();
+    expect(await main(['plan', '--snapshot', DEMO, '--policy', path.join(__dirname, '..', '..', 'policy.yml')], t.cli)).toBe(0);
+    const text = t.out();
+    expect(text).toContain('nothing is changed by this command');
+    expect(text).toMatch(/Cluster payments-prod: mode dry-run/);
+    expect(text).toMatch(/DRY-RUN: vpc-cni add-on: WARM_IP_TARGET=\d+/);
+    expect(text).toMatch(/predicted: .*frees \d+ IPs in subnet-0e59dfd0c9e3779b1/);
+    expect(text).toMatch(/BLOCKED: vpc-cni add-on: ENABLE_PREFIX_DELEGATION=true[\s\S]*blocked by: .*0 free \/28 blocks/);
+  });
+
+  it('prints the plan as JSON', async () => {
+    const t = io();
+    await main(['plan', '--snapshot', DEMO, '--policy', path.join(__dirname, '..', '..', 'policy.yml'), '--json'], t.cli);
+    const out = JSON.parse(t.out());
+    const prod = out.clusters.find((c: { cluster: string }) => c.cluster === 'payments-prod');
+    expect(prod.planned.map((a: { kind: string; state: string }) => `${a.kind}:${a.state}`)).toContain('warm-targets:dry-run');
+    expect(prod.results).toEqual([]);
+  });
+
+  it('checks a policy and names every problem', async () => {
+    const { mkdtemp, writeFile } = await import('node:fs/promises');
+    const dir = await mkdtemp(path.join(tmpdir(), 'policy-'));
+    const bad = path.join(dir, 'policy.yml');
+    await writeFile(bad, 'version: 1\ndefault:\n  mode: aply\n');
+    const t = io();
+    expect(await main(['policy', 'check', '--file', bad], t.cli)).toBe(1);
+    expect(t.err()).toMatch(/default\.mode: must be one of observe, dry-run, apply, not "aply"/);
+    const ok = io();
+    expect(await main(['policy', 'check', '--file', path.join(__dirname, '..', '..', 'policy.yml')], ok.cli)).toBe(0);
+    expect(ok.out()).toMatch(/valid/);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('shows the policy in force for a cluster', async () => {
+    const t = io();
+    expect(await main(['policy', 'show', '--cluster', 'payments-prod', '--file', path.join(__dirname, '..', '..', 'policy.yml')], t.cli)).toBe(0);
+    expect(JSON.parse(t.out())).toMatchObject({ cluster: 'payments-prod', mode: 'dry-run', actions: { cniSubnets: { spareSubnets: ['subnet-0c55317ef17156075'] } } });
+  });
+});

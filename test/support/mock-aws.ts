@@ -17,6 +17,7 @@ import {
   DescribeInstancesCommand,
   DescribeInstanceTypesCommand,
   DescribeNetworkInterfacesCommand,
+  CreateTagsCommand,
   DescribeSubnetsCommand,
   EC2Client,
   EC2ServiceException,
@@ -25,13 +26,18 @@ import {
   type Tag,
 } from '@aws-sdk/client-ec2';
 import {
+  CreateNodegroupCommand,
   DescribeAddonCommand,
   DescribeClusterCommand,
   DescribeNodegroupCommand,
+  DescribeUpdateCommand,
   EKSClient,
   EKSServiceException,
   ListClustersCommand,
   ListNodegroupsCommand,
+  UpdateAddonCommand,
+  UpdateNodegroupConfigCommand,
+  type Nodegroup,
 } from '@aws-sdk/client-eks';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { SyntheticAccount } from './synthetic-account';
@@ -65,6 +71,8 @@ export interface EmulatedAccount {
   putMetricData: PutMetricDataCommandInput[];
   /** Faults by operation name. */
   faults: Record<string, Fault>;
+  /** Every write call (UpdateAddon, CreateTags, CreateNodegroup, UpdateNodegroupConfig), in order. */
+  writes: { op: string; input: Record<string, unknown> }[];
   totalReadCalls(): number;
   restore(): void;
 }
@@ -190,7 +198,10 @@ export function emulateAccount(account: SyntheticAccount): EmulatedAccount {
     count('DescribeNodegroup', input);
     const ng = (account.nodegroups[input.clusterName ?? ''] ?? []).find((n) => n.nodegroupName === input.nodegroupName);
     if (!ng) throw eksError('ResourceNotFoundException', `No node group found for name: ${input.nodegroupName}.`);
-    return { nodegroup: ng };
+    const answer = { ...ng };
+    // A nodegroup being created is ACTIVE from the next look on.
+    if (ng.status === 'CREATING') ng.status = 'ACTIVE';
+    return { nodegroup: answer };
   });
   eksMock.on(DescribeAddonCommand).callsFake((input) => {
     count('DescribeAddon', input);
@@ -202,6 +213,50 @@ export function emulateAccount(account: SyntheticAccount): EmulatedAccount {
     count('PutMetricData', input);
     if ((input.MetricData?.length ?? 0) > 1000) throw new Error('PutMetricData: more than 1000 metrics in one request');
     putMetricData.push(input);
+    return {};
+  });
+
+  // Writes: the account changes as EKS and EC2 would, with updates that finish at once.
+  const writes: { op: string; input: Record<string, unknown> }[] = [];
+  let updates = 0;
+  eksMock.on(UpdateAddonCommand).callsFake((input) => {
+    count('UpdateAddon', input);
+    writes.push({ op: 'UpdateAddon', input: input as Record<string, unknown> });
+    const addon = account.addons[input.clusterName ?? ''];
+    if (!addon) throw eksError('ResourceNotFoundException', `No addon: ${input.addonName} found in cluster: ${input.clusterName}`);
+    addon.configurationValues = input.configurationValues;
+    const id = `upd-${++updates}`;
+    return { update: { id, status: 'InProgress', type: 'AddonUpdate', params: [{ type: 'ConfigurationValues', value: input.configurationValues }], errors: [] } };
+  });
+  eksMock.on(DescribeUpdateCommand).callsFake((input) => {
+    count('DescribeUpdate', input);
+    return { update: { id: input.updateId, status: 'Successful', type: 'AddonUpdate', errors: [] } };
+  });
+  eksMock.on(CreateNodegroupCommand).callsFake((input) => {
+    count('CreateNodegroup', input);
+    writes.push({ op: 'CreateNodegroup', input: input as Record<string, unknown> });
+    const list = (account.nodegroups[input.clusterName ?? ''] ??= []);
+    const ng: Nodegroup = { ...(input as Nodegroup), nodegroupName: input.nodegroupName, clusterName: input.clusterName, status: 'CREATING' };
+    list.push(ng);
+    return { nodegroup: ng };
+  });
+  eksMock.on(UpdateNodegroupConfigCommand).callsFake((input) => {
+    count('UpdateNodegroupConfig', input);
+    writes.push({ op: 'UpdateNodegroupConfig', input: input as Record<string, unknown> });
+    const ng = (account.nodegroups[input.clusterName ?? ''] ?? []).find((n) => n.nodegroupName === input.nodegroupName);
+    if (ng && input.scalingConfig) ng.scalingConfig = { ...ng.scalingConfig, ...input.scalingConfig };
+    return { update: { id: `upd-${++updates}`, status: 'InProgress', type: 'ConfigUpdate' } };
+  });
+  ec2Mock.on(CreateTagsCommand).callsFake((input) => {
+    count('CreateTags', input);
+    writes.push({ op: 'CreateTags', input: input as Record<string, unknown> });
+    for (const id of input.Resources ?? []) {
+      const subnet = account.subnets.find((x) => x.SubnetId === id);
+      if (!subnet) throw ec2Error('InvalidSubnetID.NotFound', `The subnet ID '${id}' does not exist`);
+      for (const t of input.Tags ?? []) {
+        subnet.Tags = [...(subnet.Tags ?? []).filter((x) => x.Key !== t.Key), t];
+      }
+    }
     return {};
   });
 
@@ -233,9 +288,10 @@ export function emulateAccount(account: SyntheticAccount): EmulatedAccount {
     calls,
     putMetricData,
     faults,
+    writes,
     totalReadCalls: () =>
       Object.entries(calls)
-        .filter(([op]) => op !== 'PutMetricData' && op !== 'Publish')
+        .filter(([op]) => !['PutMetricData', 'Publish', 'UpdateAddon', 'CreateTags', 'CreateNodegroup', 'UpdateNodegroupConfig'].includes(op))
         .reduce((s, [, n]) => s + n, 0),
     restore: () => {
       ec2Mock.restore();

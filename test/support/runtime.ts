@@ -49,7 +49,7 @@ export async function testRuntime(
       STAGE: 'test',
       ALARM_NAME_PREFIX: 'eks-ip-responder-test-',
       POLICY_JSON: process.env.POLICY_JSON ?? '',
-      FOLLOW_FOR_SECONDS: '0',
+      FOLLOW_FOR_SECONDS: '60',
       ...env,
     }),
     source: new LiveSource({ ec2: aws.ec2, eks: aws.eks }, account.region),
@@ -61,6 +61,8 @@ export async function testRuntime(
     actions: createActionLedger(createLedgerDocumentClient(raw), table),
     logger,
     now: () => current,
+    // Polls of an EKS update do not wait (the emulator finishes updates at once).
+    sleep: async () => {},
   };
   return { rt, aws, logs, setNow: (d) => (current = d) };
 }
