@@ -64,3 +64,56 @@ describe('parseSamplerConfig', () => {
     expect(err.message.startsWith('invalid configuration: ')).toBe(true);
   });
 });
+
+describe('parseRuntimeConfig', () => {
+  const { parseRuntimeConfig } = jest.requireActual<typeof import('../lib/config')>('../lib/config');
+  const base = {
+    ALERT_TOPIC_ARN: 'arn:aws:sns:eu-west-1:111122223333:alerts',
+    LEDGER_TABLE: 'eks-ip-responder-prod-ledger',
+    POLICY_JSON: process.env.POLICY_JSON ?? '',
+  };
+
+  it('takes the defaults of everything optional', () => {
+    const c = parseRuntimeConfig(base);
+    expect(c).toMatchObject({
+      topicArn: base.ALERT_TOPIC_ARN,
+      ledgerTable: base.LEDGER_TABLE,
+      alarmNamePrefix: 'eks-ip-responder-',
+      forecastWindowHours: 24,
+      periodSeconds: 300,
+      renotifyAfterHours: 24,
+      respondMinIntervalSeconds: 60,
+      followForMs: 20_000,
+      thresholds: { subnetFreeIpsWarning: 64, subnetFreeIpsCritical: 16 },
+    });
+    expect(c.policy.default.mode).toBe('dry-run');
+  });
+
+  it('names every problem at once, the policy\'s included', () => {
+    try {
+      parseRuntimeConfig({
+        ALERT_TOPIC_ARN: 'not-an-arn',
+        LEDGER_TABLE: base.LEDGER_TABLE,
+        POLICY_JSON: '{"version": 1, "default": {"mode": "aply"}}',
+        SUBNET_FREE_IPS_WARNING: '10',
+        SUBNET_FREE_IPS_CRITICAL: '20',
+        CLUSTER_NAMES: '-bad',
+      });
+      throw new Error('no error');
+    } catch (err) {
+      const problems = (err as { problems: string[] }).problems;
+      expect(problems.some((p) => p.startsWith('ALERT_TOPIC_ARN: is not an SNS topic ARN'))).toBe(true);
+      expect(problems.some((p) => p.startsWith('CLUSTER_NAMES'))).toBe(true);
+      expect(problems).toContain('SUBNET_FREE_IPS_CRITICAL: must not be above SUBNET_FREE_IPS_WARNING');
+      expect(problems.some((p) => p.startsWith('POLICY_JSON: default.mode'))).toBe(true);
+    }
+  });
+
+  it('names a policy problem with its path', () => {
+    expect(() => parseRuntimeConfig({ ...base, POLICY_JSON: '{"version": 1, "default": {"mode": "aply"}}' })).toThrow(/POLICY_JSON: default\.mode: must be one of observe, dry-run, apply/);
+  });
+
+  it('requires the topic, the table and the policy', () => {
+    expect(() => parseRuntimeConfig({})).toThrow(/ALERT_TOPIC_ARN.*LEDGER_TABLE.*POLICY_JSON/s);
+  });
+});
