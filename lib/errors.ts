@@ -51,3 +51,22 @@ export function messageOf(err: unknown): string {
     return String(err);
   }
 }
+
+/**
+ * The AwsCallError of a failed call: "<operation> <subject>: <Code>: <message>". An error that
+ * is already an AwsCallError is returned as it is (its message names the call already).
+ */
+export function awsCallError(operation: string, subject: string, err: unknown): AwsCallError {
+  if (err instanceof AwsCallError) return err;
+  const code = awsErrorCode(err);
+  return new AwsCallError(operation, code, `${operation} ${subject}: ${code ? `${code}: ` : ''}${messageOf(err)}`, { cause: err });
+}
+
+/** Runs one AWS read or write; any failure comes back as an AwsCallError naming the call and its subject. */
+export async function withAwsCall<T>(operation: string, subject: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw awsCallError(operation, subject, err);
+  }
+}

@@ -30,7 +30,7 @@ import {
   type EKSClient,
   type Nodegroup,
 } from '@aws-sdk/client-eks';
-import { AwsCallError, awsErrorCode, messageOf } from '../errors';
+import { AwsCallError, awsErrorCode, messageOf, withAwsCall } from '../errors';
 import type { InventorySource } from '../inventory/types';
 
 /**
@@ -57,18 +57,6 @@ export function chunk<T>(items: readonly T[], size: number): T[][] {
   return out;
 }
 
-/** Runs `fn` and rethrows any failure as an AwsCallError that names the operation and its subject. */
-async function call<T>(operation: string, subject: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    if (err instanceof AwsCallError) throw err;
-    const code = awsErrorCode(err);
-    throw new AwsCallError(operation, code, `${operation} ${subject}: ${code ? `${code}: ` : ''}${messageOf(err)}`, {
-      cause: err,
-    });
-  }
-}
 
 /** Clusters' EKS and EC2 state from the live account. One per container: it caches instance types. */
 export class LiveSource implements InventorySource {
@@ -80,7 +68,7 @@ export class LiveSource implements InventorySource {
   ) {}
 
   async listClusters(): Promise<string[]> {
-    return call('eks:ListClusters', `in ${this.region}`, async () => {
+    return withAwsCall('eks:ListClusters', `in ${this.region}`, async () => {
       const names: string[] = [];
       for await (const page of paginateListClusters({ client: this.clients.eks, pageSize: EKS_PAGE_SIZE_MAX }, {})) {
         names.push(...(page.clusters ?? []));
@@ -90,7 +78,7 @@ export class LiveSource implements InventorySource {
   }
 
   async describeCluster(name: string): Promise<Cluster> {
-    return call('eks:DescribeCluster', `for cluster ${name}`, async () => {
+    return withAwsCall('eks:DescribeCluster', `for cluster ${name}`, async () => {
       const out = await this.clients.eks.send(new DescribeClusterCommand({ name }));
       if (!out.cluster) throw new Error('the answer has no cluster');
       return out.cluster;
@@ -98,7 +86,7 @@ export class LiveSource implements InventorySource {
   }
 
   async describeNodegroups(clusterName: string): Promise<Nodegroup[]> {
-    const names = await call('eks:ListNodegroups', `for cluster ${clusterName}`, async () => {
+    const names = await withAwsCall('eks:ListNodegroups', `for cluster ${clusterName}`, async () => {
       const found: string[] = [];
       for await (const page of paginateListNodegroups(
         { client: this.clients.eks, pageSize: EKS_PAGE_SIZE_MAX },
@@ -111,7 +99,7 @@ export class LiveSource implements InventorySource {
     // EKS has no batch describe for nodegroups: one call per nodegroup (not per node).
     return Promise.all(
       names.map((nodegroupName) =>
-        call('eks:DescribeNodegroup', `for nodegroup ${nodegroupName} of cluster ${clusterName}`, async () => {
+        withAwsCall('eks:DescribeNodegroup', `for nodegroup ${nodegroupName} of cluster ${clusterName}`, async () => {
           const out = await this.clients.eks.send(new DescribeNodegroupCommand({ clusterName, nodegroupName }));
           if (!out.nodegroup) throw new Error('the answer has no nodegroup');
           return out.nodegroup;
@@ -121,7 +109,7 @@ export class LiveSource implements InventorySource {
   }
 
   async describeVpcCniAddon(clusterName: string): Promise<Addon | undefined> {
-    return call('eks:DescribeAddon', `vpc-cni for cluster ${clusterName}`, async () => {
+    return withAwsCall('eks:DescribeAddon', `vpc-cni for cluster ${clusterName}`, async () => {
       try {
         const out = await this.clients.eks.send(new DescribeAddonCommand({ clusterName, addonName: 'vpc-cni' }));
         return out.addon;
@@ -147,7 +135,7 @@ export class LiveSource implements InventorySource {
   }
 
   async describeSubnetsByTagKey(vpcId: string, tagKey: string): Promise<Subnet[]> {
-    return call('ec2:DescribeSubnets', `tagged ${tagKey} in ${vpcId}`, async () => {
+    return withAwsCall('ec2:DescribeSubnets', `tagged ${tagKey} in ${vpcId}`, async () => {
       const out: Subnet[] = [];
       const filters: Filter[] = [
         { Name: 'vpc-id', Values: [vpcId] },
@@ -174,7 +162,7 @@ export class LiveSource implements InventorySource {
   }
 
   async describeClusterInstances(clusterName: string): Promise<Instance[]> {
-    return call('ec2:DescribeInstances', `tagged kubernetes.io/cluster/${clusterName}`, async () => {
+    return withAwsCall('ec2:DescribeInstances', `tagged kubernetes.io/cluster/${clusterName}`, async () => {
       const out: Instance[] = [];
       for await (const page of paginateDescribeInstances(
         { client: this.clients.ec2, pageSize: EC2_PAGE_SIZE_MAX },
@@ -259,7 +247,7 @@ export class LiveSource implements InventorySource {
     items: (page: P) => T[],
   ): Promise<T[]> {
     const ids = [...new Set(subnetIds)];
-    return call(operation, `for ${ids.length} subnet(s)`, async () => {
+    return withAwsCall(operation, `for ${ids.length} subnet(s)`, async () => {
       const out: T[] = [];
       for (const batch of chunk(ids, EC2_FILTER_VALUES_MAX)) {
         for await (const page of paginate(batch)) out.push(...items(page));

@@ -11,7 +11,7 @@ import {
   type EC2Client,
   type Tag,
 } from '@aws-sdk/client-ec2';
-import { AwsCallError, awsErrorCode, messageOf } from '../errors';
+import { withAwsCall } from '../errors';
 import type { InventorySource } from '../inventory/types';
 import { chunk, EC2_FILTER_VALUES_MAX, EC2_PAGE_SIZE_MAX } from './live-source';
 
@@ -31,14 +31,6 @@ export interface Resolution {
   how: string;
 }
 
-async function read<T>(operation: string, subject: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    const code = awsErrorCode(err);
-    throw new AwsCallError(operation, code, `${operation} ${subject}: ${code ? `${code}: ` : ''}${messageOf(err)}`, { cause: err });
-  }
-}
 
 const clusterFromTags = (tags: Tag[] | undefined): string | undefined => {
   const eks = tags?.find((t) => t.Key === 'eks:cluster-name')?.Value;
@@ -65,7 +57,7 @@ export async function resolveClusters(
     hows.push(`named by the event (${subjects.clusterNameHint})`);
   }
   for (const ids of chunk([...new Set(subjects.instanceIds)], EC2_FILTER_VALUES_MAX)) {
-    await read('ec2:DescribeInstances', `for ${ids.join(', ')}`, async () => {
+    await withAwsCall('ec2:DescribeInstances', `for ${ids.join(', ')}`, async () => {
       for await (const page of paginateDescribeInstances(
         { client: ec2, pageSize: EC2_PAGE_SIZE_MAX },
         { Filters: [{ Name: 'instance-id', Values: ids }] },
@@ -82,7 +74,7 @@ export async function resolveClusters(
     });
   }
   for (const ids of chunk([...new Set(subjects.networkInterfaceIds)], EC2_FILTER_VALUES_MAX)) {
-    await read('ec2:DescribeNetworkInterfaces', `for ${ids.join(', ')}`, async () => {
+    await withAwsCall('ec2:DescribeNetworkInterfaces', `for ${ids.join(', ')}`, async () => {
       for await (const page of paginateDescribeNetworkInterfaces(
         { client: ec2, pageSize: EC2_PAGE_SIZE_MAX },
         { Filters: [{ Name: 'network-interface-id', Values: ids }] },
@@ -96,7 +88,7 @@ export async function resolveClusters(
     // clusters of the VPC; each is sampled.
     const vpcs = new Set<string>();
     for (const ids of chunk([...subnetIds], EC2_FILTER_VALUES_MAX)) {
-      await read('ec2:DescribeSubnets', `for ${ids.join(', ')}`, async () => {
+      await withAwsCall('ec2:DescribeSubnets', `for ${ids.join(', ')}`, async () => {
         for await (const page of paginateDescribeSubnets(
           { client: ec2, pageSize: EC2_PAGE_SIZE_MAX },
           { Filters: [{ Name: 'subnet-id', Values: ids }] },

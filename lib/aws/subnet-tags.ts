@@ -8,7 +8,7 @@
  * names the operation and the subnets.
  */
 import { CreateTagsCommand, paginateDescribeSubnets, type EC2Client, type Subnet } from '@aws-sdk/client-ec2';
-import { AwsCallError, awsErrorCode, messageOf } from '../errors';
+import { withAwsCall } from '../errors';
 import { chunk, EC2_FILTER_VALUES_MAX, EC2_PAGE_SIZE_MAX } from './live-source';
 
 /**
@@ -17,17 +17,6 @@ import { chunk, EC2_FILTER_VALUES_MAX, EC2_PAGE_SIZE_MAX } from './live-source';
  */
 export const CREATE_TAGS_RESOURCES_MAX = 1000;
 
-async function call<T>(operation: string, subject: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    if (err instanceof AwsCallError) throw err;
-    const code = awsErrorCode(err);
-    throw new AwsCallError(operation, code, `${operation} ${subject}: ${code ? `${code}: ` : ''}${messageOf(err)}`, {
-      cause: err,
-    });
-  }
-}
 
 /**
  * EC2 DescribeSubnets of these subnet ids, every page. Filtered on `subnet-id` rather than passing
@@ -37,7 +26,7 @@ async function call<T>(operation: string, subject: string, fn: () => Promise<T>)
 export async function describeSubnetsById(ec2: EC2Client, subnetIds: string[]): Promise<Subnet[]> {
   const ids = [...new Set(subnetIds)];
   if (ids.length === 0) return [];
-  return call('ec2:DescribeSubnets', `for ${ids.join(', ')}`, async () => {
+  return withAwsCall('ec2:DescribeSubnets', `for ${ids.join(', ')}`, async () => {
     const out: Subnet[] = [];
     for (const batch of chunk(ids, EC2_FILTER_VALUES_MAX)) {
       for await (const page of paginateDescribeSubnets(
@@ -62,7 +51,7 @@ export async function tagSubnetsForCni(
 ): Promise<void> {
   const ids = [...new Set(subnetIds)];
   if (ids.length === 0) return;
-  await call('ec2:CreateTags', `${tag.key}=${tag.value} on ${ids.join(', ')}`, async () => {
+  await withAwsCall('ec2:CreateTags', `${tag.key}=${tag.value} on ${ids.join(', ')}`, async () => {
     for (const batch of chunk(ids, CREATE_TAGS_RESOURCES_MAX)) {
       await ec2.send(new CreateTagsCommand({ Resources: batch, Tags: [{ Key: tag.key, Value: tag.value }] }));
     }

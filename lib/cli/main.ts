@@ -92,6 +92,15 @@ function liveSource(region: string, io: CliIo): InventorySource {
   return io.liveSource ? io.liveSource(region) : new LiveSource(createAwsClients(region), region);
 }
 
+/** A snapshot directory (reported as of when it was taken) or the live account (as of now). */
+async function openSource(values: { snapshot?: string; region?: string }, io: CliIo): Promise<{ source: InventorySource; now: Date }> {
+  if (values.snapshot) {
+    const snapshot = await readSnapshot(values.snapshot, { region: values.region });
+    return { source: snapshot, now: snapshot.capturedAt ? new Date(snapshot.capturedAt) : io.now() };
+  }
+  return { source: liveSource(regionOf(values.region, io), io), now: io.now() };
+}
+
 async function report(args: string[], io: CliIo): Promise<number> {
   const { values } = parseArgs({
     args,
@@ -105,16 +114,7 @@ async function report(args: string[], io: CliIo): Promise<number> {
     },
     allowPositionals: false,
   });
-  let source: InventorySource;
-  let now = io.now();
-  if (values.snapshot) {
-    const snapshot = await readSnapshot(values.snapshot, { region: values.region });
-    // A snapshot is reported as of when it was taken.
-    if (snapshot.capturedAt) now = new Date(snapshot.capturedAt);
-    source = snapshot;
-  } else {
-    source = liveSource(regionOf(values.region, io), io);
-  }
+  const { source, now } = await openSource(values, io);
   // Live, the forecast reads the history the deployed stack published (read-only).
   const forecast = !values.snapshot && !values['no-forecast'];
   const cloudwatch = forecast ? (io.cloudwatch ? io.cloudwatch(source.region) : createAwsClients(source.region).cloudwatch) : undefined;
@@ -223,10 +223,6 @@ function maxPodsCommand(args: string[], io: CliIo): number {
   return unknown.length > 0 ? 1 : 0;
 }
 
-function policyFromFile(file: string) {
-  return readPolicyFile(file);
-}
-
 async function plan(args: string[], io: CliIo): Promise<number> {
   const { values } = parseArgs({
     args,
@@ -240,16 +236,8 @@ async function plan(args: string[], io: CliIo): Promise<number> {
     allowPositionals: false,
   });
   const policyFile = values.policy ?? 'policy.yml';
-  const policy = policyFromFile(policyFile);
-  let source: InventorySource;
-  let now = io.now();
-  if (values.snapshot) {
-    const snapshot = await readSnapshot(values.snapshot, { region: values.region });
-    if (snapshot.capturedAt) now = new Date(snapshot.capturedAt);
-    source = snapshot;
-  } else {
-    source = liveSource(regionOf(values.region, io), io);
-  }
+  const policy = readPolicyFile(policyFile);
+  const { source, now } = await openSource(values, io);
   // Plans only: no ledger (cooldowns and changes in flight are shown as unknown) and no
   // executor, so this command cannot change anything.
   const result = await runCycle(
