@@ -7,14 +7,7 @@ import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { LEDGER_TABLE_DEFINITION, LEDGER_TTL_ATTRIBUTE } from '../../lib/aws/ledger';
 import { eventPatterns, matchesPattern, type EventPattern, type EventPatternName } from '../../lib/events/patterns';
-import {
-  ALARM_NAME_PREFIX,
-  DASHBOARD_NAME,
-  ENVIRONMENT,
-  LEDGER_ARN,
-  QUEUE_ARN,
-  READ_AND_ALERT_STATEMENTS,
-} from './expected';
+import { ALARM_NAME_PREFIX, DASHBOARD_NAME, ENVIRONMENT, POLICY_JSON, QUEUE_ARN, respondRoleStatements } from './expected';
 import {
   CfnResource,
   CfnTemplate,
@@ -57,6 +50,8 @@ describe('respond function', () => {
     const variables = respond().Properties.Environment.Variables;
     expect(variables).toEqual(ENVIRONMENT);
     expect(variables).toEqual(resource(template, 'SampleLambdaFunction', 'AWS::Lambda::Function').Properties.Environment.Variables);
+    // The policy it applies is the repository's policy.yml (template.test.ts reads it back).
+    expect(variables.POLICY_JSON).toBe(POLICY_JSON);
   });
 
   it('retries a failed event twice within an hour, then sends it to the dead-letter queue', () => {
@@ -93,25 +88,12 @@ describe('respond role', () => {
     expect(role().Properties.ManagedPolicyArns).toBeUndefined();
   });
 
-  it('grants exactly the sampler’s reads and writes, plus event claims, dead letters and its own logs', () => {
-    expect(roleStatements(role())).toEqual([
-      ...READ_AND_ALERT_STATEMENTS,
-      // DeleteItem releases the claim of a failed delivery, so that Lambda's retry handles it.
-      {
-        Sid: 'Ledger',
-        Effect: 'Allow',
-        Action: ['dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
-        Resource: LEDGER_ARN,
-      },
-      // The OnFailure destination is sent by Lambda with the function's role.
-      { Sid: 'DeadLetters', Effect: 'Allow', Action: ['sqs:SendMessage'], Resource: QUEUE_ARN },
-      {
-        Sid: 'OwnLogs',
-        Effect: 'Allow',
-        Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-        Resource: { 'Fn::GetAtt': ['RespondLogGroup', 'Arn'] },
-      },
-    ]);
+  // Each write's scope, and what no role may be granted, are asserted in iam.test.ts.
+  it('grants exactly the sampler’s reads and writes, the ledger, the scoped remediation writes, PassRole only with passRoleArns, dead letters and its own logs', () => {
+    // Packaged with passRoleArns '' (the default): the PassRole statement is written, and
+    // HasPassRoleArns leaves it out (iam.test.ts packages again with the param set).
+    expect(roleStatements(role())).toEqual(respondRoleStatements(''));
+    expect(template.Conditions?.HasPassRoleArns).toEqual({ 'Fn::Not': [{ 'Fn::Equals': ['', ''] }] });
   });
 });
 
@@ -181,34 +163,60 @@ interface DeployedRule {
   names: EventPatternName[];
 }
 
-/** The rules that target the respond function. */
+/** The rules that target the respond function with an event pattern (not its schedule). */
 function respondRules(): DeployedRule[] {
   const expected = eventPatterns(ALARM_NAME_PREFIX);
   return resourcesOfType(template, 'AWS::Events::Rule')
     .filter(([, rule]) => (rule.Properties.Targets ?? []).some((t: { Arn: unknown }) => sameValue(t.Arn, RESPOND_ARN)))
+    .filter(([, rule]) => rule.Properties.ScheduleExpression === undefined)
     .map(([ruleId, rule]) => {
       const pattern = rule.Properties.EventPattern as EventPattern;
       return { ruleId, pattern, names: PATTERN_NAMES.filter((name) => isDeepStrictEqual(pattern, expected[name])) };
     });
 }
 
+/** The logical id of the one schedule rule that targets `functionArn`. */
+function scheduleRuleOf(functionArn: unknown): string {
+  const found = resourcesOfType(template, 'AWS::Events::Rule').filter(
+    ([, rule]) =>
+      rule.Properties.ScheduleExpression !== undefined &&
+      (rule.Properties.Targets ?? []).some((t: { Arn: unknown }) => sameValue(t.Arn, functionArn)),
+  );
+  if (found.length !== 1) throw new Error(`expected one schedule rule targeting ${JSON.stringify(functionArn)}, found ${found.length}`);
+  return found[0]![0];
+}
+
+const SAMPLE_ARN = { 'Fn::GetAtt': ['SampleLambdaFunction', 'Arn'] };
+
 describe('responder rules', () => {
-  it('are exactly three, plus the sampler’s schedule, each with one target', () => {
+  it('are exactly three event-pattern rules and the remediation schedule, beside the sampler’s schedule', () => {
     const rules = resourcesOfType(template, 'AWS::Events::Rule');
-    expect(rules).toHaveLength(4);
+    expect(rules).toHaveLength(5);
+    // Every rule is either a pattern rule or a schedule, never both.
+    for (const [, rule] of rules) {
+      expect([rule.Properties.EventPattern === undefined, rule.Properties.ScheduleExpression === undefined].sort()).toEqual([
+        false,
+        true,
+      ]);
+    }
     expect(respondRules()).toHaveLength(3);
-    const schedules = rules.filter(([, r]) => r.Properties.ScheduleExpression !== undefined);
-    expect(schedules).toHaveLength(1);
-    expect(schedules[0]![1].Properties.Targets).toEqual([
-      expect.objectContaining({ Arn: { 'Fn::GetAtt': ['SampleLambdaFunction', 'Arn'] } }),
+    const respondSchedule = scheduleRuleOf(RESPOND_ARN);
+    const samplerSchedule = scheduleRuleOf(SAMPLE_ARN);
+    expect(respondSchedule).not.toBe(samplerSchedule);
+    expect(resource(template, respondSchedule, 'AWS::Events::Rule').Properties.Targets).toEqual([
+      expect.objectContaining({ Arn: RESPOND_ARN }),
     ]);
+    expect(resource(template, samplerSchedule, 'AWS::Events::Rule').Properties.Targets).toEqual([
+      expect.objectContaining({ Arn: SAMPLE_ARN }),
+    ]);
+    expect(rules.map(([id]) => id).sort()).toEqual([...respondRules().map((r) => r.ruleId), respondSchedule, samplerSchedule].sort());
     for (const { ruleId } of respondRules()) {
       const props = resource(template, ruleId, 'AWS::Events::Rule').Properties;
       expect(props.State).toBe('ENABLED');
       expect(props.ScheduleExpression).toBeUndefined();
       // The default event bus: where CloudTrail, Auto Scaling and CloudWatch alarms deliver.
       expect(props.EventBusName).toBeUndefined();
-      expect(props.Targets).toHaveLength(1);
+      expect(props.Targets).toEqual([expect.objectContaining({ Arn: RESPOND_ARN })]);
     }
   });
 
@@ -238,7 +246,8 @@ describe('responder rules', () => {
       props: p.Properties,
       sourceArn: resolveValue(p.Properties.SourceArn, values),
     }));
-    for (const { ruleId } of respondRules()) {
+    const respondRuleIds = [...respondRules().map((r) => r.ruleId), scheduleRuleOf(RESPOND_ARN)];
+    for (const ruleId of respondRuleIds) {
       const forRule = permissions.filter((p) => p.sourceArn === ruleArn(template, ruleId));
       expect(forRule.map((p) => p.props)).toEqual([
         {
@@ -249,10 +258,14 @@ describe('responder rules', () => {
         },
       ]);
     }
-    // Three for the responder's rules, one for the schedule (template.test.ts), none unscoped.
-    expect(permissions).toHaveLength(4);
-    expect(new Set(permissions.map((p) => p.sourceArn)).size).toBe(4);
-    expect(permissions.filter((p) => sameValue(p.props.FunctionName, RESPOND_ARN))).toHaveLength(3);
+    // Three for the responder's pattern rules, one for its schedule, one for the sampler's
+    // schedule (template.test.ts), none unscoped.
+    expect(permissions).toHaveLength(5);
+    expect(new Set(permissions.map((p) => p.sourceArn)).size).toBe(5);
+    expect(permissions.filter((p) => sameValue(p.props.FunctionName, RESPOND_ARN))).toHaveLength(4);
+    expect(permissions.filter((p) => sameValue(p.props.FunctionName, SAMPLE_ARN)).map((p) => p.sourceArn)).toEqual([
+      ruleArn(template, scheduleRuleOf(SAMPLE_ARN)),
+    ]);
   });
 });
 
@@ -329,7 +342,23 @@ describe('sample events against the deployed rules', () => {
     });
   });
 
-  it('events/scheduled.json is selected by none of the responder’s rules', () => {
-    expect(matchingRules(loadEvent('scheduled.json'))).toEqual([]);
+  describe('events/scheduled.json', () => {
+    it('is selected by none of the responder’s event-pattern rules', () => {
+      expect(matchingRules(loadEvent('scheduled.json'))).toEqual([]);
+    });
+
+    it('is a scheduled event from the sampler’s schedule rule, not the responder’s', () => {
+      const event = loadEvent('scheduled.json');
+      expect(event).toMatchObject({ source: 'aws.events', 'detail-type': 'Scheduled Event' });
+      // A rule without a Name is named <stack>-<logical id>-<suffix> by CloudFormation.
+      const [arn] = event.resources as string[];
+      expect(arn).toMatch(new RegExp(`:rule/eks-ip-responder-test-${scheduleRuleOf(SAMPLE_ARN)}-[A-Z0-9]+$`));
+      expect(arn).not.toContain(scheduleRuleOf(RESPOND_ARN));
+    });
+
+    it('as the responder’s schedule sends it, is selected by none of the responder’s event-pattern rules either', () => {
+      const event = { ...loadEvent('scheduled.json'), resources: [ruleArn(template, scheduleRuleOf(RESPOND_ARN))] };
+      expect(matchingRules(event)).toEqual([]);
+    });
   });
 });

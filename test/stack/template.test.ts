@@ -1,6 +1,7 @@
 // Asserts the CloudFormation template that `serverless package --stage test --region eu-west-1`
 // writes (npm test packages before jest runs). Values are the stage params' defaults.
 import { STACK_ALARM_SUFFIXES } from '../../handlers/respond';
+import { parsePolicy, POLICY_JSON_MAX_BYTES, readPolicyFile } from '../../lib/policy/load';
 import {
   asList,
   CfnResource,
@@ -8,11 +9,21 @@ import {
   isReadAction,
   loadTemplate,
   resolveSub,
+  resolveValue,
   resource,
   resourcesOfType,
   roleStatements,
 } from './template';
-import { ENVIRONMENT, LEDGER_ARN, NAMESPACE, READ_AND_ALERT_STATEMENTS, TOPIC } from './expected';
+import {
+  ENVIRONMENT,
+  LEDGER_ARN,
+  NAMESPACE,
+  POLICY_FILE,
+  POLICY_JSON,
+  READ_AND_ALERT_STATEMENTS,
+  SAMPLER_LEDGER_STATEMENT,
+  TOPIC,
+} from './expected';
 
 let template: CfnTemplate;
 
@@ -58,6 +69,28 @@ describe('sampler function', () => {
     expect(sampler().Properties.Environment.Variables).toEqual(ENVIRONMENT);
   });
 
+  it('runs the repository’s policy: POLICY_JSON is policy.yml as validated JSON, and reads back the same', () => {
+    const variable: string = sampler().Properties.Environment.Variables.POLICY_JSON;
+    expect(variable).toBe(POLICY_JSON);
+    expect(JSON.parse(variable)).toEqual(readPolicyFile(POLICY_FILE));
+    // What the cold start does with it (lib/config.ts reads it with the same loader).
+    expect(parsePolicy(variable, 'POLICY_JSON')).toEqual(readPolicyFile(POLICY_FILE));
+    expect(Buffer.byteLength(variable, 'utf8')).toBeLessThanOrEqual(POLICY_JSON_MAX_BYTES);
+  });
+
+  it('fits its environment in Lambda’s 4 KB, with the references resolved to their deployed values', () => {
+    const variables: Record<string, unknown> = sampler().Properties.Environment.Variables;
+    const values = {
+      AlertTopic: 'arn:aws:sns:eu-west-1:123456789012:eks-ip-responder-test-alerts',
+      LedgerTable: 'eks-ip-responder-test-ledger',
+    };
+    const bytes = Object.entries(variables).reduce(
+      (sum, [name, value]) => sum + Buffer.byteLength(name) + Buffer.byteLength(resolveValue(value, values)),
+      0,
+    );
+    expect(bytes).toBeLessThanOrEqual(4096);
+  });
+
   it('never retries a scheduled invocation, sends failures nowhere and reserves no concurrency', () => {
     expect(sampler().Properties.ReservedConcurrentExecutions).toBeUndefined();
     const configs = resourcesOfType(template, 'AWS::Lambda::EventInvokeConfig').filter(
@@ -81,27 +114,71 @@ describe('sampler function', () => {
   });
 });
 
-describe('schedule', () => {
-  // The responder's EventBridge rules are rules too (responder.test.ts): the schedule is the one
-  // rule with a ScheduleExpression, and it has no EventPattern.
-  it('invokes the sampler every 5 minutes', () => {
-    const rules = resourcesOfType(template, 'AWS::Events::Rule').filter(([, r]) => r.Properties.ScheduleExpression !== undefined);
-    expect(rules).toHaveLength(1);
-    const [ruleId, rule] = rules[0]!;
-    expect(rule.Properties.EventPattern).toBeUndefined();
-    expect(rule.Properties.ScheduleExpression).toBe('rate(5 minutes)');
-    expect(rule.Properties.State).toBe('ENABLED');
-    expect(rule.Properties.Targets).toEqual([
-      expect.objectContaining({ Arn: { 'Fn::GetAtt': ['SampleLambdaFunction', 'Arn'] } }),
-    ]);
+describe('schedules', () => {
+  // The responder's EventBridge rules are rules too (responder.test.ts): a schedule is a rule with
+  // a ScheduleExpression and no EventPattern. There are two, told apart by their target.
+  const SAMPLE_ARN = { 'Fn::GetAtt': ['SampleLambdaFunction', 'Arn'] };
+  const RESPOND_ARN = { 'Fn::GetAtt': ['RespondLambdaFunction', 'Arn'] };
+  const schedules = () =>
+    resourcesOfType(template, 'AWS::Events::Rule').filter(([, r]) => r.Properties.ScheduleExpression !== undefined);
+  const scheduleOf = (functionArn: unknown): [string, CfnResource] => {
+    const found = schedules().filter(([, r]) =>
+      (r.Properties.Targets ?? []).some((t: { Arn: unknown }) => JSON.stringify(t.Arn) === JSON.stringify(functionArn)),
+    );
+    if (found.length !== 1) throw new Error(`expected one schedule targeting ${JSON.stringify(functionArn)}, found ${found.length}`);
+    return found[0]!;
+  };
+  const permissionsFor = (ruleId: string) =>
+    resourcesOfType(template, 'AWS::Lambda::Permission')
+      .map(([, p]) => p.Properties)
+      .filter((p) => JSON.stringify(p.SourceArn) === JSON.stringify({ 'Fn::GetAtt': [ruleId, 'Arn'] }));
 
-    const permissions = resourcesOfType(template, 'AWS::Lambda::Permission').map(([, p]) => p.Properties);
-    expect(permissions).toContainEqual({
-      FunctionName: { 'Fn::GetAtt': ['SampleLambdaFunction', 'Arn'] },
-      Action: 'lambda:InvokeFunction',
-      Principal: 'events.amazonaws.com',
-      SourceArn: { 'Fn::GetAtt': [ruleId, 'Arn'] },
-    });
+  it('are two, the sampler’s and the responder’s, each a rule of its own with one target', () => {
+    expect(schedules()).toHaveLength(2);
+    const [samplerRuleId] = scheduleOf(SAMPLE_ARN);
+    const [respondRuleId] = scheduleOf(RESPOND_ARN);
+    expect(samplerRuleId).not.toBe(respondRuleId);
+    for (const [, rule] of schedules()) {
+      expect(rule.Properties.EventPattern).toBeUndefined();
+      expect(rule.Properties.State).toBe('ENABLED');
+      expect(rule.Properties.EventBusName).toBeUndefined();
+      expect(rule.Properties.Targets).toHaveLength(1);
+      // The scheduled event as EventBridge sends it: no Input replaces it.
+      expect(rule.Properties.Targets[0].Input).toBeUndefined();
+      expect(rule.Properties.Targets[0].InputPath).toBeUndefined();
+    }
+  });
+
+  it('invokes the sampler every 5 minutes (scheduleRate), from that rule only', () => {
+    const [ruleId, rule] = scheduleOf(SAMPLE_ARN);
+    expect(ruleId).toBe('SampleEventsRuleSchedule1');
+    expect(rule.Properties.ScheduleExpression).toBe('rate(5 minutes)');
+    expect(rule.Properties.Description).toBe("Sample the EKS clusters' IPv4 capacity");
+    expect(rule.Properties.Targets).toEqual([{ Arn: SAMPLE_ARN, Id: 'sampleSchedule' }]);
+    expect(permissionsFor(ruleId)).toEqual([
+      {
+        FunctionName: SAMPLE_ARN,
+        Action: 'lambda:InvokeFunction',
+        Principal: 'events.amazonaws.com',
+        SourceArn: { 'Fn::GetAtt': [ruleId, 'Arn'] },
+      },
+    ]);
+  });
+
+  it('invokes the responder every 5 minutes (remediationRate) for the remediation tick, from that rule only', () => {
+    const [ruleId, rule] = scheduleOf(RESPOND_ARN);
+    expect(ruleId).toBe('RespondEventsRuleSchedule1');
+    expect(rule.Properties.ScheduleExpression).toBe('rate(5 minutes)');
+    expect(rule.Properties.Description).toBe('Follow and start approved changes on clusters in apply mode');
+    expect(rule.Properties.Targets).toEqual([{ Arn: RESPOND_ARN, Id: 'respondSchedule' }]);
+    expect(permissionsFor(ruleId)).toEqual([
+      {
+        FunctionName: RESPOND_ARN,
+        Action: 'lambda:InvokeFunction',
+        Principal: 'events.amazonaws.com',
+        SourceArn: { 'Fn::GetAtt': [ruleId, 'Arn'] },
+      },
+    ]);
   });
 });
 
@@ -120,8 +197,9 @@ describe('sampler role', () => {
   it('grants exactly the reads and writes the sampler needs', () => {
     expect(roleStatements(role())).toEqual([
       ...READ_AND_ALERT_STATEMENTS,
-      // Finding states (notification de-duplication); the sampler claims no events, so no DeleteItem.
-      { Sid: 'Ledger', Effect: 'Allow', Action: ['dynamodb:Query', 'dynamodb:PutItem'], Resource: LEDGER_ARN },
+      // Finding states, and the action history (read) for its dry-run plans; the sampler claims
+      // no events, so no DeleteItem.
+      SAMPLER_LEDGER_STATEMENT,
       {
         Sid: 'OwnLogs',
         Effect: 'Allow',
@@ -163,13 +241,22 @@ describe('sampler role', () => {
       // A '*' resource is only acceptable where a condition narrows it.
       if (asList(write.resource).includes('*')) expect(write.condition).toBeDefined();
     }
-    const byAction = Object.fromEntries(writes.map((w) => [w.action, w]));
-    expect(byAction['cloudwatch:PutMetricData']!.condition).toEqual({
-      StringEquals: { 'cloudwatch:namespace': NAMESPACE },
+    // Each write, exactly where it is allowed and under which condition.
+    const byAction = Object.fromEntries(writes.map((w) => [w.action, { resource: w.resource, condition: w.condition }]));
+    const kms = {
+      resource: { 'Fn::GetAtt': ['AlertKey', 'Arn'] },
+      condition: { StringEquals: { 'kms:ViaService': { 'Fn::Sub': 'sns.${AWS::Region}.amazonaws.com' } } },
+    };
+    const logs = { resource: { 'Fn::GetAtt': ['SampleLogGroup', 'Arn'] }, condition: undefined };
+    expect(byAction).toEqual({
+      'cloudwatch:PutMetricData': { resource: '*', condition: { StringEquals: { 'cloudwatch:namespace': NAMESPACE } } },
+      'sns:Publish': { resource: TOPIC, condition: undefined },
+      'kms:GenerateDataKey*': kms,
+      'kms:Decrypt': kms,
+      'dynamodb:PutItem': { resource: LEDGER_ARN, condition: undefined },
+      'logs:CreateLogStream': logs,
+      'logs:PutLogEvents': logs,
     });
-    expect(byAction['sns:Publish']!.resource).toEqual(TOPIC);
-    expect(byAction['dynamodb:PutItem']!.resource).toEqual(LEDGER_ARN);
-    expect(byAction['logs:PutLogEvents']!.resource).toEqual({ 'Fn::GetAtt': ['SampleLogGroup', 'Arn'] });
   });
 });
 

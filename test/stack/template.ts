@@ -3,16 +3,14 @@
  * the stack tests ask of it. The template is data produced by the Framework, so it is typed
  * loosely here and every test asserts the shape it relies on.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-export const TEMPLATE_PATH = join(
-  __dirname,
-  '..',
-  '..',
-  '.serverless',
-  'cloudformation-template-update-stack.json',
-);
+export const REPOSITORY_ROOT = join(__dirname, '..', '..');
+
+export const TEMPLATE_PATH = join(REPOSITORY_ROOT, '.serverless', 'cloudformation-template-update-stack.json');
 
 /** A CloudFormation value: a literal or an intrinsic function such as `{ Ref: 'X' }`. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -75,11 +73,130 @@ export function resolveSub(sub: CfnValue, values: Record<string, string>): strin
   });
 }
 
-/** The policy statements of an IAM role's inline policies, flattened. */
-export function roleStatements(role: CfnResource): Array<Record<string, CfnValue>> {
-  const policies: Array<{ PolicyDocument: { Statement: Array<Record<string, CfnValue>> } }> =
-    role.Properties.Policies ?? [];
+/** An IAM policy statement, once any `Fn::If` around it is resolved. */
+export type Statement = Record<string, CfnValue>;
+
+/**
+ * The policy statements of an IAM role's inline policies, flattened, as the template writes them:
+ * an element may be an `{ "Fn::If": [condition, statement, statement | AWS::NoValue] }`. For the
+ * statements that can be deployed, see `possibleStatements` and `deployedStatements`.
+ */
+export function roleStatements(role: CfnResource): CfnValue[] {
+  const policies: Array<{ PolicyDocument: { Statement: CfnValue[] } }> = role.Properties.Policies ?? [];
   return policies.flatMap((policy) => policy.PolicyDocument.Statement);
+}
+
+const isNoValue = (value: CfnValue): boolean =>
+  typeof value === 'object' && value !== null && Object.keys(value).length === 1 && value.Ref === 'AWS::NoValue';
+
+/** The `[condition, ifTrue, ifFalse]` of an `Fn::If`, or undefined for any other value. */
+function fnIf(value: CfnValue): [string, CfnValue, CfnValue] | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || !('Fn::If' in value)) return undefined;
+  const args = value['Fn::If'];
+  if (Object.keys(value).length !== 1 || !Array.isArray(args) || args.length !== 3 || typeof args[0] !== 'string') {
+    throw new Error(`malformed Fn::If: ${JSON.stringify(value)}`);
+  }
+  return args as [string, CfnValue, CfnValue];
+}
+
+/**
+ * Resolves the `Fn::If`s of a statement list with `choose` (the value of each named condition;
+ * 'both' keeps both branches): `AWS::NoValue` is no statement. Any other intrinsic function in
+ * place of a statement, or a statement without Effect, is an error: it could not be checked.
+ */
+function resolveStatements(statements: CfnValue[], choose: (condition: string) => boolean | 'both'): Statement[] {
+  return statements.flatMap((element): Statement[] => {
+    if (isNoValue(element)) return [];
+    const branches = fnIf(element);
+    if (branches) {
+      const [condition, ifTrue, ifFalse] = branches;
+      const chosen = choose(condition);
+      const taken = chosen === 'both' ? [ifTrue, ifFalse] : [chosen ? ifTrue : ifFalse];
+      return resolveStatements(taken, choose);
+    }
+    if (typeof element !== 'object' || element === null || Array.isArray(element) || typeof element.Effect !== 'string') {
+      throw new Error(`not an IAM statement: ${JSON.stringify(element)}`);
+    }
+    if (Object.keys(element).some((key) => key.startsWith('Fn::'))) {
+      throw new Error(`unexpected intrinsic function in place of a statement: ${JSON.stringify(element)}`);
+    }
+    return [element];
+  });
+}
+
+/** Every statement some value of the template's conditions deploys: both branches of each `Fn::If`. */
+export function possibleStatements(statements: CfnValue[]): Statement[] {
+  return resolveStatements(statements, () => 'both');
+}
+
+/** The statements CloudFormation deploys, each `Fn::If` decided by the template's own conditions. */
+export function deployedStatements(template: CfnTemplate, statements: CfnValue[]): Statement[] {
+  return resolveStatements(statements, (condition) => evaluateCondition(template, condition));
+}
+
+/**
+ * Evaluates a condition of the template statically, as CloudFormation would: `Fn::Not`, `Fn::And`,
+ * `Fn::Or`, `Fn::Equals` of literal strings, and `{ Condition: name }`. A param resolved into the
+ * template at packaging is a literal; anything else (a CloudFormation Parameter, a Ref) is an error.
+ */
+export function evaluateCondition(template: CfnTemplate, name: string, seen: string[] = []): boolean {
+  if (seen.includes(name)) throw new Error(`condition ${name} refers to itself: ${[...seen, name].join(' -> ')}`);
+  const expression = template.Conditions?.[name];
+  if (expression === undefined) throw new Error(`condition ${name} is not in the template`);
+  return evaluateConditionExpression(expression, (other) => evaluateCondition(template, other, [...seen, name]));
+}
+
+/** `evaluateCondition` of one expression; `condition` evaluates a `{ Condition: name }` reference. */
+export function evaluateConditionExpression(expression: CfnValue, condition: (name: string) => boolean): boolean {
+  const fail = (): never => {
+    throw new Error(`cannot evaluate the condition ${JSON.stringify(expression)} statically`);
+  };
+  if (typeof expression !== 'object' || expression === null || Array.isArray(expression)) return fail();
+  const keys = Object.keys(expression);
+  if (keys.length !== 1) return fail();
+  const [fn] = keys as [string];
+  const args = expression[fn];
+  const evaluate = (e: CfnValue) => evaluateConditionExpression(e, condition);
+  switch (fn) {
+    case 'Condition':
+      return typeof args === 'string' ? condition(args) : fail();
+    case 'Fn::Not':
+      return Array.isArray(args) && args.length === 1 ? !evaluate(args[0]) : fail();
+    case 'Fn::And':
+      return Array.isArray(args) && args.length >= 2 ? args.every(evaluate) : fail();
+    case 'Fn::Or':
+      return Array.isArray(args) && args.length >= 2 ? args.some(evaluate) : fail();
+    case 'Fn::Equals':
+      return Array.isArray(args) && args.length === 2 && args.every((a) => typeof a === 'string')
+        ? args[0] === args[1]
+        : fail();
+    default:
+      return fail();
+  }
+}
+
+/**
+ * A statement's resources as a list, as IAM receives them: a string or a list; an `Fn::Split` of
+ * a literal string (a packaged param) expanded into its parts; an `Fn::If` inside the list
+ * contributes both branches. Other values (`Fn::Sub`, `Ref`, `Fn::GetAtt`) are kept as they are;
+ * an `Fn::Split` of anything but a literal is an error, since its parts could be `*`.
+ */
+export function statementResources(statement: Statement): CfnValue[] {
+  const expand = (value: CfnValue): CfnValue[] => {
+    if (Array.isArray(value)) return value.flatMap(expand);
+    if (isNoValue(value)) return [];
+    const branches = fnIf(value);
+    if (branches) return [...expand(branches[1]), ...expand(branches[2])];
+    if (typeof value === 'object' && value !== null && 'Fn::Split' in value) {
+      const args = value['Fn::Split'];
+      if (!Array.isArray(args) || args.length !== 2 || typeof args[0] !== 'string' || typeof args[1] !== 'string') {
+        throw new Error(`cannot expand ${JSON.stringify(value)} statically`);
+      }
+      return (args[1] as string).split(args[0] as string);
+    }
+    return [value];
+  };
+  return expand(statement.Resource);
 }
 
 /** A statement's Action or Resource as an array (IAM accepts a string or a list). */
@@ -139,10 +256,14 @@ export function isReadAction(action: string): boolean {
   return /^[a-z0-9-]+:((Describe|List|Get)[A-Za-z0-9]*\*?|Query)$/i.test(action);
 }
 
-/** The actions of Allow statements that are not reads, are on Resource '*' and have no Condition. */
-export function unscopedWrites(statements: Array<Record<string, CfnValue>>): string[] {
-  return statements
-    .filter((s) => s.Effect === 'Allow' && s.Condition === undefined && asList(s.Resource).includes('*'))
+/**
+ * The actions of Allow statements that are not reads, are on Resource '*' and have no Condition,
+ * in every statement the policy could deploy: both branches of an `Fn::If`, the resources of an
+ * `Fn::Split` (`possibleStatements`, `statementResources`).
+ */
+export function unscopedWrites(statements: CfnValue[]): string[] {
+  return possibleStatements(statements)
+    .filter((s) => s.Effect === 'Allow' && s.Condition === undefined && statementResources(s).includes('*'))
     .flatMap((s) => asList<string>(s.Action ?? []).filter((action) => !isReadAction(action)));
 }
 
@@ -155,15 +276,20 @@ export function actionRegExp(pattern: string): RegExp {
   return new RegExp(`^${body}$`, 'i');
 }
 
-/** What neither Lambda role may ever be granted: changes to EKS and EC2, and passing roles. */
+/**
+ * Changes to EKS and EC2, and passing roles: what the sampler may never be granted, and what the
+ * responder may be granted only with the exact scope iam.test.ts lists.
+ */
 export const FORBIDDEN_ACTION_PATTERNS = [
   'eks:Update*',
   'eks:Create*',
   'eks:Delete*',
+  'eks:Tag*',
   'ec2:Create*',
   'ec2:Modify*',
   'ec2:Assign*',
   'ec2:Attach*',
+  'ec2:Delete*',
   'ec2:CreateTags',
   'iam:PassRole',
 ] as const;
@@ -177,6 +303,7 @@ const FORBIDDEN_EXAMPLES = [
   'eks:CreateAddon',
   'eks:DeleteNodegroup',
   'eks:DeleteCluster',
+  'eks:TagResource',
   'ec2:CreateNetworkInterface',
   'ec2:CreateSubnet',
   'ec2:ModifyNetworkInterfaceAttribute',
@@ -184,6 +311,8 @@ const FORBIDDEN_EXAMPLES = [
   'ec2:AssignPrivateIpAddresses',
   'ec2:AssignIpv6Addresses',
   'ec2:AttachNetworkInterface',
+  'ec2:DeleteNetworkInterface',
+  'ec2:DeleteTags',
   'ec2:CreateTags',
   'iam:PassRole',
 ];
@@ -198,4 +327,85 @@ export function forbiddenGrants(action: string): string[] {
     const granted = actionRegExp(action);
     return FORBIDDEN_EXAMPLES.some((example) => actionRegExp(forbidden).test(example) && granted.test(example));
   });
+}
+
+/**
+ * Whether an IAM resource pattern covers an ARN, as IAM matches them: `*` and `?` within each of
+ * the first five colon-separated segments, and across `/` and `:` in the resource part. Case-sensitive.
+ */
+export function arnMatches(pattern: string, arn: string): boolean {
+  if (pattern === '*') return true;
+  const split = (value: string): string[] => {
+    const parts = value.split(':');
+    return [...parts.slice(0, 5), parts.slice(5).join(':')];
+  };
+  const patternParts = split(pattern);
+  const arnParts = split(arn);
+  if (patternParts.length !== 6 || arnParts.length !== 6) return false;
+  return patternParts.every((part, i) => {
+    const body = part
+      .split('')
+      .map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\/-]/g, '\\$&')))
+      .join('');
+    return new RegExp(`^${body}$`).test(arnParts[i]!);
+  });
+}
+
+/**
+ * The Sids of the Allow statements that grant `action` on `arn`, the statements' resources
+ * resolved with `values` (pseudo parameters, logical ids). Conditions are not evaluated: the
+ * caller asserts them.
+ */
+export function grantingStatements(
+  statements: Statement[],
+  action: string,
+  arn: string,
+  values: Record<string, string> = PSEUDO,
+): string[] {
+  return statements
+    .filter((s) => s.Effect === 'Allow' && asList<string>(s.Action ?? []).some((granted) => actionRegExp(granted).test(action)))
+    .filter((s) => statementResources(s).some((resource) => arnMatches(resolveValue(resource, values), arn)))
+    .map((s) => String(s.Sid));
+}
+
+/** Where `packageWith` packages: a service directory of its own, never the repository's .serverless. */
+export interface Packaged {
+  template: CfnTemplate;
+  /** Removes the temporary service directory. */
+  remove(): void;
+}
+
+/**
+ * Packages the stack as `npm run package` does, with `--param` overrides, into a temporary
+ * directory, and loads the template.
+ *
+ * osls deletes `<service directory>/.serverless` whenever it packages, even with `--package
+ * <dir>`: run in the repository, it would delete the template the other test files are reading.
+ * So it runs in a temporary service directory: a copy of serverless.yml, and links to everything
+ * else at the repository root (sources, policy.yml, node_modules).
+ */
+export function packageWith(params: Record<string, string>): Packaged {
+  const serviceDir = mkdtempSync(join(tmpdir(), 'eks-ip-responder-stack-'));
+  const remove = () => rmSync(serviceDir, { recursive: true, force: true });
+  try {
+    for (const entry of readdirSync(REPOSITORY_ROOT)) {
+      if (['.serverless', '.esbuild', '.git', 'serverless.yml', 'coverage'].includes(entry)) continue;
+      symlinkSync(join(REPOSITORY_ROOT, entry), join(serviceDir, entry));
+    }
+    copyFileSync(join(REPOSITORY_ROOT, 'serverless.yml'), join(serviceDir, 'serverless.yml'));
+    const packageDir = join(serviceDir, 'package');
+    const args = ['serverless', 'package', '--stage', 'test', '--region', 'eu-west-1'];
+    for (const [name, value] of Object.entries(params)) args.push('--param', `${name}=${value}`);
+    args.push('--package', packageDir);
+    try {
+      execFileSync('npx', args, { cwd: serviceDir, timeout: 60_000, stdio: 'pipe', encoding: 'utf8' });
+    } catch (err) {
+      const { stdout, stderr } = err as { stdout?: string; stderr?: string };
+      throw new Error(`npx ${args.join(' ')} failed: ${String(err)}\n${stdout ?? ''}\n${stderr ?? ''}`);
+    }
+    return { template: loadTemplate(join(packageDir, 'cloudformation-template-update-stack.json')), remove };
+  } catch (err) {
+    remove();
+    throw err;
+  }
 }
