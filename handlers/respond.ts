@@ -16,7 +16,7 @@ import type { ClusterRemediation } from '../lib/act/remediate';
 import { runCycle } from '../lib/cycle';
 import { MalformedEventError, parseResponderEvent, type AllocationFailureEvent, type AlarmEvent } from '../lib/events/parse';
 import { effectivePolicy } from '../lib/policy/load';
-import { cycleDeps, defaultRuntime, type Runtime } from '../lib/runtime';
+import { cycleDeps, defaultRuntime, logCycleHealth, type Runtime } from '../lib/runtime';
 
 export interface RespondSummary {
   status: 'handled' | 'ignored' | 'duplicate' | 'rejected' | 'unresolved' | 'debounced';
@@ -196,6 +196,7 @@ async function cycle(rt: Runtime, eventId: string, candidates: string[], now: Da
     return { status: 'debounced', eventId, clusters: [], reason: `cycled less than ${rt.config.respondMinIntervalSeconds} s ago: ${debounced.join(', ')}` };
   }
   const result = await runCycle(cycleDeps(rt, false, true), { clusterNames: clusters, concurrency: rt.config.clusterConcurrency, now });
+  logCycleHealth(rt.logger, result.usage);
   for (const p of result.problems) rt.logger.warn('cycle problem', { eventId, problem: p });
   return {
     status: 'handled',

@@ -7,7 +7,7 @@
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { z } from 'zod';
 import { runCycle } from '../lib/cycle';
-import { cycleDeps, defaultRuntime, type Runtime } from '../lib/runtime';
+import { cycleDeps, defaultRuntime, logCycleHealth, type Runtime } from '../lib/runtime';
 
 export interface SampleSummary {
   clustersSampled: number;
@@ -62,16 +62,10 @@ export function makeHandler(rt: Runtime) {
       now: rt.now(),
     });
     const { usage } = result;
-    for (const f of usage.failedClusters) {
-      rt.logger.error('cluster sampling failed', { cluster: f.name, operation: f.problem.source, code: f.problem.code, error: f.problem.message });
-    }
-    for (const c of usage.clusters.filter((c) => !c.complete)) {
-      rt.logger.warn('cluster data incomplete', { cluster: c.name, problems: c.problems });
-    }
-    for (const t of usage.unknownInstanceTypes) {
-      rt.logger.warn('instance type unknown to DescribeInstanceTypes', { instanceType: t });
-    }
-    for (const p of result.problems) rt.logger.warn('cycle problem', { problem: p });
+    logCycleHealth(rt.logger, usage);
+    // Failed and incomplete clusters are logged above with their details; the rest here.
+    const named = new Set([...usage.failedClusters.map((f) => f.name), ...usage.clusters.filter((c) => !c.complete).map((c) => c.name)]);
+    for (const p of result.problems) if (![...named].some((n) => p.startsWith(`${n}: `))) rt.logger.warn('cycle problem', { problem: p });
     const summary: SampleSummary = {
       clustersSampled: usage.clusters.length,
       clustersFailed: usage.failedClusters.map((f) => f.name),

@@ -18,6 +18,7 @@ import { LiveSource } from './aws/live-source';
 import { parseRuntimeConfig, type RuntimeConfig } from './config';
 import type { CycleDeps } from './cycle';
 import type { InventorySource } from './inventory/types';
+import type { Usage } from './measure/types';
 
 export interface Runtime {
   config: RuntimeConfig;
@@ -42,7 +43,7 @@ export function defaultRuntime(env: Record<string, string | undefined> = process
   const doc = createLedgerDocumentClient(new DynamoDBClient({}));
   return {
     config,
-    source: new LiveSource(clients, env['AWS_REGION'] ?? 'unknown-region'),
+    source: new LiveSource(clients, env['AWS_REGION'] ?? 'unknown-region', 'measured'),
     ec2: clients.ec2,
     eks: clients.eks,
     cloudwatch: clients.cloudwatch,
@@ -93,4 +94,21 @@ export function cycleDeps(rt: Runtime, publish: boolean, act = false): CycleDeps
         : {}),
     },
   };
+}
+
+/**
+ * Logs what a cycle could not see, by cluster: the same lines from the sampler and the
+ * responder ('cluster sampling failed' with the call and code, 'cluster data incomplete' with
+ * the problems, unknown instance types).
+ */
+export function logCycleHealth(logger: Logger, usage: Usage): void {
+  for (const f of usage.failedClusters) {
+    logger.error('cluster sampling failed', { cluster: f.name, operation: f.problem.source, code: f.problem.code, error: f.problem.message });
+  }
+  for (const c of usage.clusters.filter((x) => !x.complete)) {
+    logger.warn('cluster data incomplete', { cluster: c.name, problems: c.problems });
+  }
+  for (const t of usage.unknownInstanceTypes) {
+    logger.warn('instance type unknown to DescribeInstanceTypes', { instanceType: t });
+  }
 }

@@ -32,6 +32,7 @@ import {
 } from '@aws-sdk/client-eks';
 import { AwsCallError, awsErrorCode, messageOf, withAwsCall } from '../errors';
 import type { InventorySource } from '../inventory/types';
+import { trimInstance, trimNetworkInterface } from './trim';
 
 /**
  * Values per EC2 filter in one request. EC2 rejects larger filter value lists
@@ -65,6 +66,8 @@ export class LiveSource implements InventorySource {
   constructor(
     private readonly clients: { ec2: EC2Client; eks: EKSClient },
     readonly region: string,
+    /** 'measured': keep only the fields the pipeline reads (the Lambda functions); 'all': everything (capture). */
+    private readonly keep: 'all' | 'measured' = 'all',
   ) {}
 
   async listClusters(): Promise<string[]> {
@@ -157,7 +160,7 @@ export class LiveSource implements InventorySource {
         { client: this.clients.ec2, pageSize: EC2_PAGE_SIZE_MAX },
         { Filters: [{ Name: 'subnet-id', Values: ids }] },
       ),
-      (page) => page.NetworkInterfaces ?? [],
+      (page) => (this.keep === 'measured' ? (page.NetworkInterfaces ?? []).map(trimNetworkInterface) : (page.NetworkInterfaces ?? [])),
     );
   }
 
@@ -173,7 +176,9 @@ export class LiveSource implements InventorySource {
           ],
         },
       )) {
-        for (const r of page.Reservations ?? []) out.push(...(r.Instances ?? []));
+        for (const r of page.Reservations ?? []) {
+          for (const i of r.Instances ?? []) out.push(this.keep === 'measured' ? trimInstance(i) : i);
+        }
       }
       return out;
     });

@@ -286,7 +286,9 @@ export function measureCluster(inv: ClusterInventory, instanceTypes: Record<stri
           if (!(err instanceof InstanceTypeDataError)) throw err;
           problems.push({ source: 'ec2:DescribeInstanceTypes', message: `cluster ${inv.name}: ${err.message}` });
         }
-      } else {
+      } else if (!problems.some((p) => p.source === 'ec2:DescribeInstanceTypes' && p.code !== undefined)) {
+        // Unknown only if EC2 answered: when DescribeInstanceTypes itself failed, that failure
+        // is the problem (already recorded), not the instance type.
         problems.push({
           source: 'ec2:DescribeInstanceTypes',
           message: `cluster ${inv.name}: instance type ${type} is unknown to DescribeInstanceTypes; its nodes' limits and max pods are not measured`,

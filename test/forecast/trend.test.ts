@@ -343,3 +343,23 @@ describe('theilSenSlope', () => {
     expect(theilSenSlope([2, 2], [1, 5])).toBe(0);
   });
 });
+
+describe('theilSenSlope against a naive median of every pairwise slope', () => {
+  // A seeded generator, so the cases are the same every run.
+  let seed = 42;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const naive = (x: number[], y: number[]): number => {
+    const s: number[] = [];
+    for (let i = 0; i < x.length; i++) for (let j = i + 1; j < x.length; j++) if (x[j]! > x[i]!) s.push((y[j]! - y[i]!) / (x[j]! - x[i]!));
+    s.sort((a, b) => a - b);
+    const m = s.length >> 1;
+    return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+  };
+  it.each(Array.from({ length: 40 }, (_, i) => i))('case %i: equal slopes, with ties and duplicates', () => {
+    const n = 2 + Math.floor(rand() * 60);
+    const x = Array.from({ length: n }, (_, i) => i * 300_000);
+    // Integer values with many repeats, like free-address counts.
+    const y = Array.from({ length: n }, () => Math.floor(rand() * 8));
+    expect(theilSenSlope(x, y)).toBeCloseTo(naive(x, y), 12);
+  });
+});

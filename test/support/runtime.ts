@@ -52,7 +52,7 @@ export async function testRuntime(
       FOLLOW_FOR_SECONDS: '60',
       ...env,
     }),
-    source: new LiveSource({ ec2: aws.ec2, eks: aws.eks }, account.region),
+    source: new LiveSource({ ec2: aws.ec2, eks: aws.eks }, account.region, 'measured'),
     ec2: aws.ec2,
     eks: aws.eks,
     cloudwatch: aws.cloudwatch,

@@ -1,0 +1,63 @@
+/**
+ * Keeps only the fields the pipeline reads from ENIs and instances. A DescribeNetworkInterfaces
+ * answer carries security groups, MAC and DNS names, IPv6 and association data for every ENI;
+ * at 15,000 ENIs the unread fields are most of what the Lambda holds in memory (the benchmark's
+ * "answers' objects"). The deployed functions trim; the CLI's capture keeps everything, so that
+ * a snapshot is what the AWS CLI would print.
+ */
+import type { Instance, NetworkInterface, Tag } from '@aws-sdk/client-ec2';
+
+/** Tag keys anything downstream reads (node and cluster membership, nodegroups, the CNI's ENI tags). */
+const KEPT_TAG_PREFIXES = ['eks:', 'kubernetes.io/cluster/', 'karpenter.sh/', 'aws:autoscaling:', 'node.k8s.amazonaws.com/', 'cluster.k8s.amazonaws.com/'];
+
+function keptTags(tags: Tag[] | undefined): Tag[] | undefined {
+  if (!tags) return undefined;
+  const kept = tags.filter((t) => KEPT_TAG_PREFIXES.some((p) => t.Key?.startsWith(p)));
+  return kept.length > 0 ? kept.map((t) => ({ Key: t.Key, Value: t.Value })) : undefined;
+}
+
+/** Removes undefined fields, so that trimmed objects compare equal to hand-written ones. */
+function defined<T extends object>(o: T): T {
+  for (const k of Object.keys(o) as (keyof T)[]) if (o[k] === undefined) delete o[k];
+  return o;
+}
+
+export function trimNetworkInterface(e: NetworkInterface): NetworkInterface {
+  return defined({
+    NetworkInterfaceId: e.NetworkInterfaceId,
+    SubnetId: e.SubnetId,
+    VpcId: e.VpcId,
+    AvailabilityZone: e.AvailabilityZone,
+    Description: e.Description,
+    InterfaceType: e.InterfaceType,
+    RequesterId: e.RequesterId,
+    RequesterManaged: e.RequesterManaged,
+    Status: e.Status,
+    PrivateIpAddress: e.PrivateIpAddress,
+    PrivateIpAddresses: e.PrivateIpAddresses?.map((a) => defined({ PrivateIpAddress: a.PrivateIpAddress, Primary: a.Primary })),
+    Ipv4Prefixes: e.Ipv4Prefixes?.map((p) => ({ Ipv4Prefix: p.Ipv4Prefix })),
+    Attachment: e.Attachment
+      ? defined({
+          InstanceId: e.Attachment.InstanceId,
+          DeviceIndex: e.Attachment.DeviceIndex,
+          NetworkCardIndex: e.Attachment.NetworkCardIndex,
+          Status: e.Attachment.Status,
+        })
+      : undefined,
+    TagSet: keptTags(e.TagSet),
+  });
+}
+
+export function trimInstance(i: Instance): Instance {
+  return defined({
+    InstanceId: i.InstanceId,
+    InstanceType: i.InstanceType,
+    SubnetId: i.SubnetId,
+    VpcId: i.VpcId,
+    State: i.State ? defined({ Name: i.State.Name }) : undefined,
+    Placement: i.Placement ? defined({ AvailabilityZone: i.Placement.AvailabilityZone }) : undefined,
+    PrivateIpAddress: i.PrivateIpAddress,
+    Tags: keptTags(i.Tags),
+    NetworkInterfaces: i.NetworkInterfaces?.map((n) => defined({ NetworkInterfaceId: n.NetworkInterfaceId, SubnetId: n.SubnetId })),
+  });
+}

@@ -1,0 +1,239 @@
+/**
+ * `npm run bench`: the sampler measured at scale, and the functions' cold start.
+ *
+ * 1. For synthetic accounts of 100, 1,000 and 5,000 nodes (the last one the target shape: 3
+ *    clusters, 99 subnets, ~15,000 ENIs), one full cycle of handlers/sample.ts against the
+ *    emulated AWS account (test/support/mock-aws.ts: real filters, page sizes, response shapes)
+ *    with 24 h of metric history and a dynalite ledger: calls by API, metrics published, CPU time
+ *    against the JSON.parse floor of the same answers, peak memory. Each size runs in its own
+ *    `node --expose-gc` process (bundled with the functions' esbuild options); a warm-up, then
+ *    the median of 3.
+ * 2. Each function's bundle (.js in .serverless/<fn>.zip, packaged first when stale), what
+ *    dominates it (esbuild metafile), and the time to require it in a fresh process.
+ * 3. The targets, PASS or FAIL.
+ *
+ *   npx tsx scripts/bench.ts [--sizes 100,1000,5000] [--profile]
+ *
+ * --profile also writes a CPU profile of the 5,000-node child (node --cpu-prof) and prints its
+ * heaviest functions.
+ */
+import { fork } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { startDynalite } from '../test/support/dynalite';
+import { analyseBundle, buildChild, ROOT } from './bench/build';
+import { ensurePackaged, measureColdStarts } from './bench/cold-start';
+import { summariseProfile } from './bench/profile';
+import { benchEnv } from './bench/runtime';
+import type { ChildInput, ChildResult, RunFigures } from './bench/types';
+
+const WORK = '/tmp/eks-ip-bench';
+const CHILD = path.join(WORK, 'cycle-child.js');
+/** Types with at least 4 ENIs (m5.xlarge 4, m5.2xlarge 4, c6g.2xlarge 4, r6i.2xlarge 4) so that enisPerNode 4 holds. */
+const TYPES = ['m5.xlarge', 'm5.2xlarge', 'c6g.2xlarge', 'r6i.2xlarge'];
+/** Clusters and subnets in proportion to the nodes; 5,000 is the target shape. */
+const SHAPES: Record<number, { clusters: number; subnetsPerCluster: number }> = {
+  100: { clusters: 1, subnetsPerCluster: 6 },
+  1000: { clusters: 2, subnetsPerCluster: 20 },
+  5000: { clusters: 3, subnetsPerCluster: 33 },
+};
+
+const TARGET = { readCalls: 60, cpuRatio: 2, peakMB: 200, bundleMB: 1.5 };
+
+const MB = 2 ** 20;
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length === 0 ? NaN : s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+const fmt = (v: number, d = 0): string => v.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
+  return rows.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ')).join('\n');
+}
+
+function runChild(input: ChildInput, profileDir?: string): Promise<ChildResult> {
+  const policy = readFileSync(input.policyFile, 'utf8');
+  return new Promise((resolve, reject) => {
+    const child = fork(CHILD, [JSON.stringify(input)], {
+      execArgv: ['--expose-gc', ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])],
+      // The function's logs (stdout) are written, as in Lambda, and dropped.
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+      env: {
+        PATH: process.env.PATH,
+        AWS_REGION: 'eu-west-1',
+        AWS_ACCESS_KEY_ID: 'AKIDBENCH',
+        AWS_SECRET_ACCESS_KEY: 'bench',
+        // A client that escaped the emulation fails fast instead of reaching AWS.
+        AWS_ENDPOINT_URL: 'http://127.0.0.1:9',
+        AWS_MAX_ATTEMPTS: '1',
+        // What handlers/sample.ts parses at import (its module-level handler is not used).
+        ...benchEnv('eks-ip-responder-bench-ledger', policy),
+      },
+    });
+    let stderr = '';
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    let result: ChildResult | undefined;
+    child.on('message', (m) => {
+      if ((m as { error?: string }).error) reject(new Error((m as { error: string }).error));
+      else result = m as ChildResult;
+    });
+    child.on('exit', (code) => (result ? resolve(result) : reject(new Error(`child for ${input.nodes} nodes exited ${code}: ${stderr}`))));
+  });
+}
+
+function callsBy(runs: RunFigures[], pick: (r: RunFigures) => Record<string, number>): Record<string, number> {
+  const ops = new Set(runs.flatMap((r) => Object.keys(pick(r))));
+  return Object.fromEntries([...ops].sort().map((op) => [op, median(runs.map((r) => pick(r)[op] ?? 0))]));
+}
+
+async function main(): Promise<void> {
+  const t0 = Date.now();
+  const sizes = (arg('--sizes') ?? '100,1000,5000').split(',').map(Number);
+  const profile = process.argv.includes('--profile');
+  mkdirSync(WORK, { recursive: true });
+  await buildChild(CHILD);
+  const db = await startDynalite();
+  const results: ChildResult[] = [];
+  let profileSummary = '';
+  try {
+    for (const nodes of sizes) {
+      const shape = SHAPES[nodes] ?? { clusters: 3, subnetsPerCluster: Math.max(3, Math.round(nodes / 50)) };
+      const input: ChildInput = {
+        nodes,
+        ...shape,
+        enisPerNode: 4,
+        instanceTypes: TYPES,
+        endpoint: db.endpoint,
+        policyFile: path.join(ROOT, 'policy.yml'),
+        warmups: 1,
+        runs: 3,
+        historyHours: 24,
+        noHistoryRuns: 3,
+      };
+      results.push(await runChild(input));
+    }
+    if (profile) {
+      const dir = path.join(WORK, 'profile');
+      rmSync(dir, { recursive: true, force: true });
+      const nodes = sizes[sizes.length - 1]!;
+      const shape = SHAPES[nodes] ?? { clusters: 3, subnetsPerCluster: 33 };
+      await runChild(
+        { nodes, ...shape, enisPerNode: 4, instanceTypes: TYPES, endpoint: db.endpoint, policyFile: path.join(ROOT, 'policy.yml'), warmups: 0, runs: 1, historyHours: 24, noHistoryRuns: 0 },
+        dir,
+      );
+      const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+      if (file) {
+        profileSummary = `\nCPU profile of one ${nodes}-node child (generation, 2 cycles with history, capture; ${path.join(dir, file)}):\n${summariseProfile(path.join(dir, file), CHILD, 15)}`;
+      }
+    }
+  } finally {
+    await db.stop();
+  }
+
+  console.log('Sampler cycle (handlers/sample.ts makeHandler, emulated AWS, dynalite ledger): median of 3 after a warm-up');
+  console.log('Each run is a new container\'s first cycle: instance types not cached, an empty ledger; 24 h of 5-minute metric history.\n');
+  const shapeRows = [['nodes', 'clusters', 'subnets', 'ENIs', 'instances', 'nodegroups', 'types', 'generate ms', 'account heap MB']];
+  for (const r of results) {
+    shapeRows.push([fmt(r.nodes), fmt(r.shape.clusters), fmt(r.shape.subnets), fmt(r.shape.enis), fmt(r.shape.instances), fmt(r.shape.nodegroups), fmt(r.shape.instanceTypes), fmt(r.generateMs), fmt(r.accountHeapMB, 1)]);
+  }
+  console.log(table(shapeRows));
+
+  for (const r of results) {
+    const runs = r.runs;
+    const reads = callsBy(runs, (x) => Object.fromEntries(Object.entries(x.awsCalls).filter(([op]) => op !== 'PutMetricData' && op !== 'Publish')));
+    const writes = callsBy(runs, (x) => Object.fromEntries(Object.entries(x.awsCalls).filter(([op]) => op === 'PutMetricData' || op === 'Publish')));
+    const dynamo = callsBy(runs, (x) => x.dynamoCalls);
+    const cpu = median(runs.map((x) => x.cpuMs));
+    const cpuNoHistory = median(r.runsNoHistory.map((x) => x.cpuMs));
+    const floor = median(r.floor.parseMs);
+    const last = runs[runs.length - 1]!;
+    console.log(`\n== ${fmt(r.nodes)} nodes, ${fmt(r.shape.enis)} ENIs, ${r.shape.subnets} subnets, ${r.shape.clusters} cluster(s) ==`);
+    const rows = [['figure', 'value']];
+    for (const [op, n] of Object.entries(reads)) rows.push([`  read  ${op}`, fmt(n)]);
+    rows.push(['AWS read calls', fmt(median(runs.map((x) => x.readCalls)))]);
+    for (const [op, n] of Object.entries(writes)) rows.push([`  write ${op}`, fmt(n)]);
+    for (const [op, n] of Object.entries(dynamo)) rows.push([`  DynamoDB ${op}`, fmt(n)]);
+    rows.push(['PutMetricData calls', fmt(median(runs.map((x) => x.putMetricDataCalls)))]);
+    rows.push(['metrics published', fmt(median(runs.map((x) => x.metricsPublished)))]);
+    rows.push(['findings / notified', `${last.findings} / ${last.notified}`]);
+    rows.push(['clusters sampled / failed / incomplete', `${last.clustersSampled} / ${last.clustersFailed} / ${last.clustersIncomplete}`]);
+    rows.push(['cycle CPU ms (user+system)', fmt(cpu)]);
+    rows.push(['  runs', runs.map((x) => fmt(x.cpuMs)).join(' ')]);
+    rows.push(['cycle wall ms', fmt(median(runs.map((x) => x.wallMs)))]);
+    rows.push(['cycle CPU ms without history (no forecast work)', fmt(cpuNoHistory)]);
+    rows.push([`JSON.parse floor ms (${r.floor.pages} answers, ${fmt(r.floor.bytes / MB, 1)} MB)`, fmt(floor, 1)]);
+    rows.push(['  runs', r.floor.parseMs.map((x) => fmt(x)).join(' ')]);
+    rows.push(['CPU / floor', `${fmt(cpu / floor, 2)}x (without history ${fmt(cpuNoHistory / floor, 2)}x)`]);
+    rows.push(['RSS before the cycle MB (after GC)', fmt(median(runs.map((x) => x.rssBefore)) / MB)]);
+    rows.push([`peak RSS during the cycle MB${last.peakIsCycleOnly ? '' : ' (process maxRSS)'}`, fmt(median(runs.map((x) => x.peakRss)) / MB)]);
+    rows.push(['  without history', fmt(median(r.runsNoHistory.map((x) => x.peakRss)) / MB)]);
+    rows.push(['heap used before -> after the cycle MB', `${fmt(median(runs.map((x) => x.heapBefore)) / MB)} -> ${fmt(median(runs.map((x) => x.heapAfter)) / MB)}`]);
+    rows.push(['process peak RSS MB (maxRSS, generation included)', fmt(r.maxRss / MB)]);
+    console.log(table(rows));
+    const problems = [...new Set(runs.flatMap((x) => x.problems))];
+    if (problems.length > 0) console.log(`problems: ${problems.slice(0, 5).join(' | ')}`);
+  }
+
+  // Cold start.
+  const pkg = ensurePackaged();
+  const cold = measureColdStarts(WORK);
+  console.log(`\nCold start (.serverless/*.zip${pkg.packaged ? `, packaged now in ${fmt(pkg.seconds, 1)} s` : ', up to date'}; require in a fresh node ${process.version}, median of 5)`);
+  const coldRows = [['function', 'bundle .js MB', '.map MB', 'zip MB', 'require ms', 'require ms (no source maps)', 'RSS after require MB']];
+  for (const c of cold) {
+    coldRows.push([c.name, fmt(c.jsBytes / 1e6, 2), fmt(c.mapBytes / 1e6, 2), fmt(c.zipBytes / 1e6, 2), fmt(c.requireMs), fmt(c.requireMsNoSourceMaps), fmt(c.rssAfterRequire)]);
+  }
+  console.log(table(coldRows));
+  const sampleBundle = await analyseBundle('handlers/sample.ts');
+  console.log(`\nWhat the sample bundle holds (esbuild metafile, serverless.yml's options): ${fmt(sampleBundle.bytes / 1e6, 2)} MB`);
+  console.log(table([['origin', 'KB'], ...sampleBundle.byOrigin.slice(0, 10).map(([k, v]) => [`  ${k}`, fmt(v / 1e3)])]));
+  const alternatives: [string, Parameters<typeof analyseBundle>[1]][] = [
+    ['main fields main,module (esbuild default)', { mainFields: ['main', 'module'] }],
+    ['@aws-sdk/* external (the Lambda runtime\'s SDK)', { external: ['@aws-sdk/*'] }],
+  ];
+  for (const [label, extra] of alternatives) {
+    const b = await analyseBundle('handlers/sample.ts', extra);
+    console.log(`  with ${label}: ${fmt(b.bytes / 1e6, 2)} MB`);
+  }
+
+  // Targets at the largest size.
+  const big = results[results.length - 1]!;
+  const bigReads = median(big.runs.map((x) => x.readCalls));
+  const bigRatio = median(big.runs.map((x) => x.cpuMs)) / median(big.floor.parseMs);
+  const bigPeak = median(big.runs.map((x) => x.peakRss)) / MB;
+  const verdict = (ok: boolean): string => (ok ? 'PASS' : 'FAIL');
+  console.log(`\nTargets (${fmt(big.nodes)} nodes, ${fmt(big.shape.enis)} ENIs, ${big.shape.subnets} subnets, ${big.shape.clusters} clusters):`);
+  console.log(`${verdict(bigReads <= TARGET.readCalls)}  AWS read calls per cycle <= ${TARGET.readCalls}: ${fmt(bigReads)}`);
+  console.log(`${verdict(bigRatio <= TARGET.cpuRatio)}  cycle CPU <= ${TARGET.cpuRatio}x the JSON.parse floor: ${fmt(bigRatio, 2)}x (${fmt(median(big.runs.map((x) => x.cpuMs)))} ms vs ${fmt(median(big.floor.parseMs))} ms)`);
+  console.log(`INFO  peak RSS of the bench process during the cycle: ${fmt(bigPeak)} MB (generator, emulator and mocks included)`);
+  // The bench process also holds the generated account, the emulator, sinon and heap pages kept
+  // from the warm-up; a Lambda holds the bundle and what the cycle builds. The deployed functions
+  // trim every ENI and instance to the fields the pipeline reads (lib/aws/trim.ts): those trimmed
+  // copies are new objects, so they are in the cycle's RSS growth; the untrimmed answer exists
+  // one page (1,000 items) at a time. The Lambda's peak, from the parts:
+  const sampleCold = cold.find((c) => c.name === 'sample');
+  if (sampleCold) {
+    const growth = median(big.runs.map((x) => x.peakRss - x.rssBefore)) / MB;
+    const page = (big.accountHeapMB * 1000) / Math.max(1000, big.shape.enis);
+    const estimate = sampleCold.rssAfterRequire + growth + page;
+    console.log(
+      `${verdict(estimate < TARGET.peakMB)}  estimated Lambda peak < ${TARGET.peakMB} MB: ${fmt(estimate)} MB = ${fmt(sampleCold.rssAfterRequire)} (RSS after require) + ${fmt(growth)} (cycle's RSS growth, trimmed answers included) + ${fmt(page, 1)} (one untrimmed page in flight)`,
+    );
+  }
+  for (const c of cold) {
+    console.log(`${verdict(c.jsBytes <= TARGET.bundleMB * 1e6)}  ${c.name} bundle <= ${TARGET.bundleMB} MB minified: ${fmt(c.jsBytes / 1e6, 2)} MB`);
+  }
+  if (profileSummary) console.log(profileSummary);
+  console.log(`\n(bench took ${fmt((Date.now() - t0) / 1000, 1)} s)`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});

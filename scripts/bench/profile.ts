@@ -1,0 +1,41 @@
+/** Summarises a V8 .cpuprofile of the bundled bench child: self time by source module and by function. */
+import { readFileSync } from 'node:fs';
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+}
+
+/** Self time by module (from esbuild's `// path` markers in the unminified bundle) and by function. */
+export function summariseProfile(file: string, bundle: string, top: number): string {
+  const p = JSON.parse(readFileSync(file, 'utf8')) as { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] };
+  const lines = readFileSync(bundle, 'utf8').split('\n');
+  const moduleAt: string[] = [];
+  let current = '(bundle prelude)';
+  lines.forEach((line, i) => {
+    const m = /^\/\/ ((?:node_modules|lib|handlers|scripts|test)\/\S+)$/.exec(line);
+    if (m?.[1]) current = m[1];
+    moduleAt[i] = current;
+  });
+  const nodes = new Map(p.nodes.map((n) => [n.id, n]));
+  const self = new Map<number, number>();
+  p.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (p.timeDeltas[i] ?? 0)));
+  const byModule = new Map<string, number>();
+  const byFunction = new Map<string, number>();
+  let total = 0;
+  for (const [id, us] of self) {
+    const cf = nodes.get(id)!.callFrame;
+    total += us;
+    const mod = cf.url.endsWith(bundle.split('/').pop()!) ? (moduleAt[cf.lineNumber] ?? '?') : `(${cf.functionName || cf.url || 'native'})`;
+    const fn = `${cf.functionName || '(anonymous)'}  ${mod}`;
+    byModule.set(mod, (byModule.get(mod) ?? 0) + us);
+    byFunction.set(fn, (byFunction.get(fn) ?? 0) + us);
+  }
+  const list = (m: Map<string, number>): string =>
+    [...m]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([k, us]) => `  ${(us / 1000).toFixed(0).padStart(7)} ms ${((100 * us) / total).toFixed(1).padStart(5)}%  ${k}`)
+      .join('\n');
+  return `total ${(total / 1000).toFixed(0)} ms\nby module:\n${list(byModule)}\nby function (self time):\n${list(byFunction)}`;
+}

@@ -1,0 +1,87 @@
+/**
+ * A Runtime for the bench, built like test/support/runtime.ts (which needs jest): the emulated
+ * AWS account (EC2, EKS, CloudWatch, SNS, with the emulator's filters, page sizes and call
+ * counts) and a real DynamoDB ledger in dynalite, here reached over HTTP in another process so
+ * that the DynamoDB server's work is not counted in the cycle's CPU time (its client's is).
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { createActionLedger } from '../../lib/aws/action-ledger';
+import { createLedger, createLedgerDocumentClient } from '../../lib/aws/ledger';
+import { LiveSource } from '../../lib/aws/live-source';
+import { parseRuntimeConfig } from '../../lib/config';
+import type { Runtime } from '../../lib/runtime';
+import { createLedgerTable } from '../../test/support/dynalite';
+import { emulateAccount, type EmulatedAccount } from '../../test/support/mock-aws';
+import type { SyntheticAccount } from '../../test/support/synthetic-account';
+
+export interface BenchRuntime {
+  rt: Runtime;
+  aws: EmulatedAccount;
+  /** DynamoDB calls by operation (the ledger's), counted by a middleware on the client. */
+  dynamoCalls: Record<string, number>;
+  /** Ends the emulation and the DynamoDB client. */
+  close(): void;
+}
+
+/** The environment the stack gives the functions (serverless.yml), for the bench's stage. */
+export function benchEnv(table: string, policy: string): Record<string, string> {
+  return {
+    METRIC_NAMESPACE: 'Bench/IP',
+    ALERT_TOPIC_ARN: 'arn:aws:sns:eu-west-1:111122223333:eks-ip-responder-bench-alerts',
+    LEDGER_TABLE: table,
+    DASHBOARD_NAME: 'eks-ip-responder-bench',
+    STAGE: 'bench',
+    ALARM_NAME_PREFIX: 'eks-ip-responder-bench-',
+    POLICY_JSON: policy,
+  };
+}
+
+/** Builds a runtime on `account` with a fresh ledger table `table` in the dynalite at `endpoint`. */
+export async function benchRuntime(
+  account: SyntheticAccount,
+  endpoint: string,
+  table: string,
+  policy: string,
+  now: Date,
+): Promise<BenchRuntime> {
+  const raw = new DynamoDBClient({ endpoint, maxAttempts: 1, region: account.region });
+  const dynamoCalls: Record<string, number> = {};
+  raw.middlewareStack.add(
+    (next, context) => async (args) => {
+      const op = String(context.commandName ?? 'unknown').replace(/Command$/, '');
+      dynamoCalls[op] = (dynamoCalls[op] ?? 0) + 1;
+      return next(args);
+    },
+    { step: 'initialize', name: 'benchCountCalls' },
+  );
+  await createLedgerTable(raw, table);
+  // The table's creation is set-up, not the cycle's.
+  for (const k of Object.keys(dynamoCalls)) delete dynamoCalls[k];
+  const aws = emulateAccount(account);
+  // The function logs as deployed (INFO, JSON to stdout); the parent discards the child's stdout.
+  const logger = new Logger({ serviceName: 'eks-ip-responder', logLevel: 'INFO' });
+  const doc = createLedgerDocumentClient(raw);
+  const rt: Runtime = {
+    config: parseRuntimeConfig(benchEnv(table, policy)),
+    source: new LiveSource({ ec2: aws.ec2, eks: aws.eks }, account.region, 'measured'),
+    ec2: aws.ec2,
+    eks: aws.eks,
+    cloudwatch: aws.cloudwatch,
+    sns: aws.sns,
+    ledger: createLedger(doc, table),
+    actions: createActionLedger(doc, table),
+    logger,
+    now: () => now,
+    sleep: async () => {},
+  };
+  return {
+    rt,
+    aws,
+    dynamoCalls,
+    close: () => {
+      aws.restore();
+      raw.destroy();
+    },
+  };
+}
