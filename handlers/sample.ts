@@ -5,7 +5,7 @@
  * SamplingFailed=1; the others go on.
  */
 import type { Context, ScheduledEvent } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { runCycle } from '../lib/cycle';
 import { cycleDeps, defaultRuntime, logCycleHealth, type Runtime } from '../lib/runtime';
 

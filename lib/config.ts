@@ -3,7 +3,7 @@
  * (set by serverless.yml from the stage parameters). A bad value stops the function with a
  * message that names every problem; nothing falls back silently.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { DEFAULT_THRESHOLDS, type DiagnoseThresholds } from './diagnose/types';
 import { ConfigError } from './errors';
 import { parsePolicy, type Policy } from './policy/load';

@@ -16,7 +16,7 @@
  *   alarms, "CloudWatch Alarm Contributor State Change", source aws.cloudwatch):
  *   https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch-and-eventbridge.html
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   classifyEc2Error,
   classifyLaunchFailureMessage,

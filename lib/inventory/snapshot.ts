@@ -52,7 +52,7 @@
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { knownInstanceTypes } from '../capacity/known-instance-types';
 import type {
   Addon,

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Document } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { DEFAULT_THRESHOLDS, type DiagnoseThresholds } from '../diagnose/types';
 import {
   CLUSTER_NAME_PATTERN,

@@ -4,7 +4,7 @@
  * (min ≤ max, warning vs. critical), which are checked on the merged policy of every cluster.
  * Pure: no file access; `load.ts` reads, parses YAML and names the problems.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { DiagnoseThresholds } from '../diagnose/types';
 import type { ActionsPolicy, Bounds } from './types';
 
