@@ -3,13 +3,9 @@
  *
  *   eks-ip-responder report   [--snapshot DIR | --region R] [--clusters a,b] [--json]
  *   eks-ip-responder capture  --out DIR [--region R] [--clusters a,b]
- *   eks-ip-responder plan     [--snapshot DIR | --region REGION] [--policy policy.yml] [--clusters a,b] [--json]
-      What the policy would do: each action, why, its predicted effect, what blocks it.
-      Plans only: this command changes nothing.
-  eks-ip-responder policy check [--file policy.yml]
-  eks-ip-responder policy show --cluster NAME [--file policy.yml]
-      Validate the policy (every problem named), or print the policy in force for a cluster.
-  eks-ip-responder max-pods [TYPE ...] [--all] [--prefix-delegation] [--custom-networking] [--no-cap] [--json]
+ *   eks-ip-responder plan     [--snapshot DIR | --region R] [--policy policy.yml] [--clusters a,b] [--json]
+ *   eks-ip-responder policy   check|show [--file policy.yml] [--cluster NAME]
+ *   eks-ip-responder max-pods [TYPE ...] [--all] [--prefix-delegation] [--custom-networking] [--no-cap] [--json]
  *
  * Live commands use the standard AWS SDK environment (AWS_PROFILE, AWS_REGION, ...). Nothing
  * here changes anything in the account: every call is a read.
@@ -71,6 +67,12 @@ export const USAGE = `Usage:
       come from the metric history the deployed stack published in NS (default EKS/IPResponder).
   eks-ip-responder capture  --out DIR [--region REGION] [--clusters a,b]
       Write a snapshot of the live account (read-only calls) for replay or a bug report.
+  eks-ip-responder plan     [--snapshot DIR | --region REGION] [--policy policy.yml] [--clusters a,b] [--json]
+      What the policy would do: each action, why, its predicted effect, what blocks it.
+      Plans only: this command changes nothing.
+  eks-ip-responder policy check [--file policy.yml]
+  eks-ip-responder policy show --cluster NAME [--file policy.yml]
+      Validate the policy (every problem named), or print the policy in force for a cluster.
   eks-ip-responder max-pods [TYPE ...] [--all] [--prefix-delegation] [--custom-networking] [--no-cap] [--json]
       Max pods per instance type from the bundled DescribeInstanceTypes data.
 `;
