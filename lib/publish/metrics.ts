@@ -47,14 +47,30 @@ function datum(name: string, value: number, unit: StandardUnit, dims: Dims, time
 
 const pct = (part: number, whole: number): number => (whole > 0 ? Math.round((10000 * part) / whole) / 100 : 0);
 
+/**
+ * Which figures of a cluster rest on complete reads. A figure measured from a read that failed
+ * (no ENIs: every used address would look Unaccounted and every node empty) is not published,
+ * rather than published wrong; DataIncomplete=1 says why it is missing. Free addresses come from
+ * DescribeSubnets alone and stay.
+ */
+export function trustedFigures(c: ClusterUsage): { holders: boolean; nodes: boolean; capacity: boolean } {
+  const failed = new Set(c.problems.filter((p) => p.code !== undefined || /failed|denied/i.test(p.message)).map((p) => p.source));
+  const enis = !failed.has('ec2:DescribeNetworkInterfaces') && !failed.has('ec2:DescribeSubnets');
+  const instances = !failed.has('ec2:DescribeInstances');
+  const types = !failed.has('ec2:DescribeInstanceTypes');
+  return { holders: enis && instances, nodes: enis && instances, capacity: enis && instances && types };
+}
+
 /** The metrics of one cluster. */
 export function clusterMetrics(c: ClusterUsage, timestamp: Date): MetricDatum[] {
   const out: MetricDatum[] = [];
   const cluster = { ClusterName: c.name };
+  const trusted = trustedFigures(c);
   for (const s of c.subnets) {
     const dims = { ClusterName: c.name, SubnetId: s.subnetId };
     out.push(datum(METRIC.SubnetAvailableIps, s.available, 'Count', dims, timestamp));
     out.push(datum(METRIC.SubnetUtilization, pct(s.used, s.usable), 'Percent', dims, timestamp));
+    if (!trusted.holders) continue;
     for (const holder of HOLDERS) {
       out.push(datum(METRIC.SubnetIpsHeld, s.held[holder], 'Count', { ...dims, Holder: holder }, timestamp));
     }
@@ -67,13 +83,16 @@ export function clusterMetrics(c: ClusterUsage, timestamp: Date): MetricDatum[] 
     out.push(datum(METRIC.ControlPlaneMinAvailableIps, c.controlPlane.minAvailable, 'Count', cluster, timestamp));
     out.push(datum(METRIC.ControlPlaneAzsWithMinimumFree, c.controlPlane.azsWithMinimum, 'Count', cluster, timestamp));
   }
-  out.push(datum(METRIC.Nodes, c.totals.nodes, 'Count', cluster, timestamp));
-  out.push(datum(METRIC.PodCapacity, c.totals.podCapacity, 'Count', cluster, timestamp));
-  out.push(datum(METRIC.PodIps, c.totals.podIps, 'Count', cluster, timestamp));
-  out.push(datum(METRIC.NodesAtEniLimit, c.totals.nodesAtEniLimit, 'Count', cluster, timestamp));
-  out.push(datum(METRIC.NodesAtIpLimit, c.totals.nodesAtIpLimit, 'Count', cluster, timestamp));
   out.push(datum(METRIC.DataIncomplete, c.complete ? 0 : 1, 'Count', cluster, timestamp));
   out.push(datum(METRIC.SamplingFailed, 0, 'Count', cluster, timestamp));
+  if (!trusted.nodes) return out;
+  out.push(datum(METRIC.Nodes, c.totals.nodes, 'Count', cluster, timestamp));
+  out.push(datum(METRIC.PodIps, c.totals.podIps, 'Count', cluster, timestamp));
+  // Limits need the instance types' network limits.
+  if (!trusted.capacity) return out;
+  out.push(datum(METRIC.PodCapacity, c.totals.podCapacity, 'Count', cluster, timestamp));
+  out.push(datum(METRIC.NodesAtEniLimit, c.totals.nodesAtEniLimit, 'Count', cluster, timestamp));
+  out.push(datum(METRIC.NodesAtIpLimit, c.totals.nodesAtIpLimit, 'Count', cluster, timestamp));
   for (const g of c.nodegroups) {
     const dims = { ClusterName: c.name, NodegroupName: g.name };
     out.push(datum(METRIC.NodegroupNodes, g.nodes, 'Count', dims, timestamp));

@@ -234,3 +234,26 @@ describe('buildMetricData: the number of metrics', () => {
     expect(measureCluster(cluster('big', 3, 2, 100), instanceTypes('m5.large')).nodes).toHaveLength(200);
   });
 });
+
+describe('figures that rest on a failed read are not published', () => {
+  it.each<[string, { source: string; message: string; code?: string }[], boolean, boolean, boolean]>([
+    ['complete data', [], true, true, true],
+    ['ENIs not read', [{ source: 'ec2:DescribeNetworkInterfaces', message: 'denied', code: 'UnauthorizedOperation' }], false, false, false],
+    ['instances not read', [{ source: 'ec2:DescribeInstances', message: 'x', code: 'RequestLimitExceeded' }], false, false, false],
+    ['instance types not read', [{ source: 'ec2:DescribeInstanceTypes', message: 'x', code: 'UnauthorizedOperation' }], true, true, false],
+    ['one instance type unknown (EC2 answered)', [{ source: 'ec2:DescribeInstanceTypes', message: 'instance type x9.huge is unknown to DescribeInstanceTypes' }], true, true, true],
+    ['the add-on not read', [{ source: 'eks:DescribeAddon', message: 'x', code: 'AccessDeniedException' }], true, true, true],
+  ])('%s', (_name, problems, holders, nodes, capacity) => {
+    const inv = prodInventory();
+    inv.problems = problems;
+    const usage = usageOf([inv]);
+    const data = buildMetricData(usage);
+    const names = new Set(data.map((d) => d.MetricName));
+    expect(names.has(METRIC.SubnetAvailableIps)).toBe(true);
+    expect(names.has(METRIC.DataIncomplete)).toBe(true);
+    expect(names.has(METRIC.SubnetIpsHeld)).toBe(holders);
+    expect(names.has(METRIC.Nodes)).toBe(nodes);
+    expect(names.has(METRIC.PodCapacity)).toBe(capacity);
+    expect(names.has(METRIC.NodegroupPodCapacity)).toBe(capacity);
+  });
+});
