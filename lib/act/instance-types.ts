@@ -109,7 +109,7 @@ export function architectureOf(cap: NetworkCapacity): string | undefined {
   return cap.architectures[0];
 }
 
-function capacityOrUndefined(info: InstanceTypeInfo | undefined): NetworkCapacity | undefined {
+export function capacityOrUndefined(info: InstanceTypeInfo | undefined): NetworkCapacity | undefined {
   if (!info) return undefined;
   try {
     return networkCapacityOf(info);
@@ -119,7 +119,7 @@ function capacityOrUndefined(info: InstanceTypeInfo | undefined): NetworkCapacit
   }
 }
 
-function infoOf(name: string, live: Record<string, InstanceTypeInfo>): InstanceTypeInfo | undefined {
+export function infoOf(name: string, live: Record<string, InstanceTypeInfo>): InstanceTypeInfo | undefined {
   return live[name] ?? knownInstanceTypes().get(name);
 }
 
@@ -395,7 +395,7 @@ function rankNote(m: RankedType, old: RankedType | undefined, scarce: boolean, c
  * The new nodegroup's scaling: the old one's min and max, desired = its desired or the running
  * node count if larger (never below the capacity that was running), max raised to fit.
  */
-function scalingOf(old: Nodegroup, ng: NodegroupUsage): { minSize: number; maxSize: number; desiredSize: number } {
+export function scalingOf(old: Nodegroup, ng: NodegroupUsage): { minSize: number; maxSize: number; desiredSize: number } {
   const s = old.scalingConfig ?? {};
   const desiredSize = Math.max(s.desiredSize ?? ng.desiredSize ?? 0, ng.nodes);
   const minSize = s.minSize ?? 0;

@@ -22,6 +22,8 @@ import type { ActionHistory, ActionKind, ActionPlanner, PlanContext, PlannedActi
 export const POLICY_KEY: Record<ActionKind, keyof EffectivePolicy['actions']> = {
   'warm-targets': 'warmTargets',
   'prefix-delegation': 'prefixDelegation',
+  // The rollout is part of prefix delegation: the same policy (allowed, cooldown).
+  'prefix-rollout': 'prefixDelegation',
   'cni-subnets': 'cniSubnets',
   'instance-types': 'instanceTypes',
 };

@@ -19,6 +19,7 @@ import { cniSubnetsExecutor } from './execute-subnets';
 import { planInstanceTypes } from './instance-types';
 import { optedIn, planCluster } from './plan';
 import { planPrefixDelegation } from './prefix-delegation';
+import { planPrefixRollout } from './prefix-rollout';
 import type { ActionExecutor, ActionHistory, ActionKind, ActionPlanner, PlannedAction } from './types';
 import { planWarmTargets } from './warm-targets';
 
@@ -26,6 +27,8 @@ import { planWarmTargets } from './warm-targets';
 export const EXECUTORS: Record<ActionKind, ActionExecutor> = {
   'warm-targets': addonEnvExecutor('warm-targets'),
   'prefix-delegation': addonEnvExecutor('prefix-delegation'),
+  // A rollout is a nodegroup replacement with the same instance types: the same two steps.
+  'prefix-rollout': nodegroupReplacementExecutor,
   'cni-subnets': cniSubnetsExecutor,
   'instance-types': nodegroupReplacementExecutor,
 };
@@ -102,7 +105,7 @@ export async function remediate(
       policy,
       now,
     };
-    const planned = planCluster(ctx, [planWarmTargets, cniPlanner, planPrefixDelegation, planInstanceTypes], history);
+    const planned = planCluster(ctx, [planWarmTargets, cniPlanner, planPrefixDelegation, planPrefixRollout, planInstanceTypes], history);
     let results: ActResult[] = [];
     // Changes (and the next step of one in flight) only in apply mode on an opted-in cluster:
     // switching a cluster back to dry-run also stops a replacement between its steps.

@@ -12,7 +12,7 @@ import type { ClusterInventory, InstanceTypeInfo } from '../inventory/types';
 import type { ClusterUsage } from '../measure/types';
 import type { EffectivePolicy } from '../policy/types';
 
-export type ActionKind = 'warm-targets' | 'prefix-delegation' | 'cni-subnets' | 'instance-types';
+export type ActionKind = 'warm-targets' | 'prefix-delegation' | 'prefix-rollout' | 'cni-subnets' | 'instance-types';
 
 /** Set env keys of the managed vpc-cni add-on: only these keys change; every other key is kept. */
 export interface AddonEnvChange {

@@ -19,6 +19,9 @@ export function describeChange(change: ActionChange): string {
         ? `tag ${change.subnetIds.join(', ')} ${change.tag.key}=${change.tag.value} for VPC CNI subnet discovery`
         : `tag a spare subnet ${change.tag.key}=${change.tag.value} for VPC CNI subnet discovery (none found)`;
     case 'replace-nodegroup':
+      if (change.toInstanceTypes.length > 0 && change.toInstanceTypes.join() === change.fromInstanceTypes.join()) {
+        return `roll nodegroup ${change.nodegroup} onto new nodes: ${change.newNodegroup} (same instance types ${change.toInstanceTypes.join(', ')}), ${change.scaling.desiredSize} nodes, then scale ${change.nodegroup} down`;
+      }
       return change.toInstanceTypes.length > 0
         ? `replace nodegroup ${change.nodegroup} (${change.fromInstanceTypes.join(', ')}) by ${change.newNodegroup} (${change.toInstanceTypes.join(', ')}), ${change.scaling.desiredSize} nodes`
         : `replace nodegroup ${change.nodegroup} (${change.fromInstanceTypes.join(', ')}) by instance types with more IP capacity (none found)`;

@@ -179,4 +179,32 @@ describe('remediation, end to end', () => {
       '[ACTION DONE',
     ]);
   });
+
+  it('rolls the nodes that predate prefix delegation onto new nodes of the same type, in two steps', async () => {
+    const account = accountFromSnapshot(DEMO_SNAPSHOT);
+    const dev = account.clusters.find((c) => c.name === 'batch-dev')!;
+    dev.tags = { ...dev.tags, [OPT_IN_TAG_KEY]: 'apply' };
+    const doc = parseYaml(readFileSync(path.join(__dirname, '..', '..', 'policy.yml'), 'utf8')) as { clusters: Record<string, unknown> };
+    // batch-dev in apply mode; warm targets off so that the rollout is the change of this cycle.
+    doc.clusters['batch-dev'] = { mode: 'apply', actions: { warmTargets: { allowed: false } } };
+    const t = await testRuntime(account, db, { RESPOND_MIN_INTERVAL_SECONDS: '0', POLICY_JSON: JSON.stringify(doc) }, NOW);
+    current = t.aws;
+    const respond = makeRespond(t.rt);
+    const old = () => account.nodegroups['batch-dev']!.find((n) => n.nodegroupName === 'legacy-t3')!;
+
+    const first = await respond(load('scheduled.json'));
+    expect(first.clusters).toEqual(['batch-dev']);
+    expect(first.actions?.outcomes).toEqual([expect.objectContaining({ actionId: 'batch-dev/prefix-rollout/legacy-t3', status: 'in-progress' })]);
+    expect(t.aws.writes.map((w) => w.op)).toEqual(['CreateNodegroup']);
+    const created = t.aws.writes[0]!.input as { nodegroupName: string; instanceTypes: string[]; subnets: string[] };
+    expect(created.instanceTypes).toEqual(old().instanceTypes);
+    expect(created.subnets).toEqual(old().subnets);
+    expect(created.nodegroupName).toMatch(/^legacy-t3-ipr-[0-9a-f]{8}$/);
+
+    t.setNow(new Date('2026-11-26T10:05:00Z'));
+    await respond(load('scheduled.json'));
+    expect(t.aws.writes.map((w) => w.op)).toEqual(['CreateNodegroup', 'UpdateNodegroupConfig']);
+    expect(t.aws.writes[1]!.input).toMatchObject({ nodegroupName: 'legacy-t3', scalingConfig: { minSize: 0, desiredSize: 0 } });
+    expect(t.aws.published.some((m) => m.Subject?.startsWith('[ACTION IN PROGRESS] batch-dev: roll nodegroup legacy-t3 onto new nodes'))).toBe(true);
+  });
 });
