@@ -16,10 +16,14 @@ function keptTags(tags: Tag[] | undefined): Tag[] | undefined {
   return kept.length > 0 ? kept.map((t) => ({ Key: t.Key, Value: t.Value })) : undefined;
 }
 
-/** Removes undefined fields, so that trimmed objects compare equal to hand-written ones. */
+/**
+ * The fields that are set, as a new object (no `delete`: deleting properties turns V8 objects
+ * into slow dictionaries, which at 15,000 ENIs costs memory instead of saving it).
+ */
 function defined<T extends object>(o: T): T {
-  for (const k of Object.keys(o) as (keyof T)[]) if (o[k] === undefined) delete o[k];
-  return o;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) out[k] = v;
+  return out as T;
 }
 
 export function trimNetworkInterface(e: NetworkInterface): NetworkInterface {

@@ -6,11 +6,15 @@
  * Tuple: [InstanceType, CurrentGeneration, Hypervisor ('' = absent), BareMetal,
  *         SupportedArchitectures ('|'-joined), DefaultVCpus, SizeInMiB,
  *         MaximumNetworkInterfaces, Ipv4AddressesPerInterface, MaximumNetworkCards,
- *         DefaultNetworkCardIndex, [[NetworkCardIndex, MaximumNetworkInterfaces], ...], EfaSupported]
+ *         DefaultNetworkCardIndex, [[NetworkCardIndex, MaximumNetworkInterfaces], ...] or 0 for the
+ *         usual single card, EfaSupported]
  */
 import type { InstanceTypeInfo } from '@aws-sdk/client-ec2';
 
-export type CompactType = [string, 0 | 1, string, 0 | 1, string, number, number, number, number, number, number, [number, number][], 0 | 1];
+/** The network cards, or 0 for the usual single card [[DefaultNetworkCardIndex, MaximumNetworkInterfaces]]. */
+type CompactCards = [number, number][] | 0;
+
+export type CompactType = [string, 0 | 1, string, 0 | 1, string, number, number, number, number, number, number, CompactCards, 0 | 1];
 
 export function encodeInstanceType(t: InstanceTypeInfo): CompactType {
   const n = t.NetworkInfo ?? {};
@@ -26,9 +30,16 @@ export function encodeInstanceType(t: InstanceTypeInfo): CompactType {
     n.Ipv4AddressesPerInterface ?? 0,
     n.MaximumNetworkCards ?? 0,
     n.DefaultNetworkCardIndex ?? 0,
-    (n.NetworkCards ?? []).map((c) => [c.NetworkCardIndex ?? 0, c.MaximumNetworkInterfaces ?? 0] as [number, number]),
+    compactCards(n),
     n.EfaSupported ? 1 : 0,
   ];
+}
+
+function compactCards(n: NonNullable<InstanceTypeInfo['NetworkInfo']>): CompactCards {
+  const cards = (n.NetworkCards ?? []).map((c) => [c.NetworkCardIndex ?? 0, c.MaximumNetworkInterfaces ?? 0] as [number, number]);
+  const [only] = cards;
+  const usual = cards.length === 1 && only !== undefined && only[0] === (n.DefaultNetworkCardIndex ?? 0) && only[1] === (n.MaximumNetworkInterfaces ?? 0);
+  return usual ? 0 : cards;
 }
 
 export function decodeInstanceType(c: CompactType): InstanceTypeInfo {
@@ -46,7 +57,10 @@ export function decodeInstanceType(c: CompactType): InstanceTypeInfo {
       Ipv4AddressesPerInterface: ipv4,
       MaximumNetworkCards: cards,
       DefaultNetworkCardIndex: defaultCard,
-      NetworkCards: networkCards.map(([NetworkCardIndex, MaximumNetworkInterfaces]) => ({ NetworkCardIndex, MaximumNetworkInterfaces })),
+      NetworkCards: (networkCards === 0 ? [[defaultCard, maxEnis] as [number, number]] : networkCards).map(([NetworkCardIndex, MaximumNetworkInterfaces]) => ({
+        NetworkCardIndex,
+        MaximumNetworkInterfaces,
+      })),
       EfaSupported: efa === 1,
     },
   };

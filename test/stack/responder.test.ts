@@ -37,7 +37,7 @@ describe('respond function', () => {
     expect(props.Runtime).toBe('nodejs22.x');
     expect(props.Architectures).toEqual(['arm64']);
     expect(props.Handler).toBe('handlers/respond.handler');
-    expect(props.MemorySize).toBe(256);
+    expect(props.MemorySize).toBe(512);
     expect(props.Timeout).toBe(120);
     expect(props.Tags).toContainEqual({ Key: 'Service', Value: 'eks-ip-responder' });
   });

@@ -61,7 +61,7 @@ describe('sampler function', () => {
     expect(props.Runtime).toBe('nodejs22.x');
     expect(props.Architectures).toEqual(['arm64']);
     expect(props.Handler).toBe('handlers/sample.handler');
-    expect(props.MemorySize).toBe(256);
+    expect(props.MemorySize).toBe(512);
     expect(props.Timeout).toBe(120);
   });
 

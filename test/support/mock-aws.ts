@@ -98,7 +98,17 @@ function filterValues(filters: Filter[] | undefined, name: string): string[] | u
 const hasTagKey = (tags: Tag[] | undefined, keys: string[]): boolean => (tags ?? []).some((t) => keys.includes(t.Key ?? ''));
 
 /** Mocks the EC2, EKS and CloudWatch clients to answer from `account`. Call `restore()` after. */
-export function emulateAccount(account: SyntheticAccount): EmulatedAccount {
+export interface EmulateOptions {
+  /**
+   * Answer with copies, as the SDK does (it builds new objects from each response): what the
+   * caller keeps is then its own memory, not shared with the account. The benchmark uses it to
+   * measure what a Lambda holds; tests do not need it.
+   */
+  copyAnswers?: boolean;
+}
+
+export function emulateAccount(account: SyntheticAccount, options: EmulateOptions = {}): EmulatedAccount {
+  const answer = <T>(value: T): T => (options.copyAnswers ? structuredClone(value) : value);
   const ec2Mock = mockClient(EC2Client);
   const eksMock = mockClient(EKSClient);
   const cwMock = mockClient(CloudWatchClient);
@@ -136,7 +146,7 @@ export function emulateAccount(account: SyntheticAccount): EmulatedAccount {
         (!tagKeys || hasTagKey(s.Tags, tagKeys)),
     );
     const p = page(found, input, 1000);
-    return { Subnets: p.items, NextToken: p.NextToken };
+    return answer({ Subnets: p.items, NextToken: p.NextToken });
   });
   ec2Mock.on(DescribeNetworkInterfacesCommand).callsFake((input) => {
     count('DescribeNetworkInterfaces', input);
@@ -146,7 +156,7 @@ export function emulateAccount(account: SyntheticAccount): EmulatedAccount {
       (e) => !eniIds || eniIds.includes(e.NetworkInterfaceId ?? ''),
     );
     const p = page(found, input, 1000);
-    return { NetworkInterfaces: p.items, NextToken: p.NextToken };
+    return answer({ NetworkInterfaces: p.items, NextToken: p.NextToken });
   });
   ec2Mock.on(DescribeInstancesCommand).callsFake((input) => {
     count('DescribeInstances', input);
@@ -161,7 +171,7 @@ export function emulateAccount(account: SyntheticAccount): EmulatedAccount {
     );
     const p = page(found, input, 1000);
     // EC2 groups instances in reservations; one instance per reservation is the worst case.
-    return { Reservations: p.items.map((i) => ({ ReservationId: `r-${i.InstanceId?.slice(2)}`, Instances: [i] })), NextToken: p.NextToken };
+    return answer({ Reservations: p.items.map((i) => ({ ReservationId: `r-${i.InstanceId?.slice(2)}`, Instances: [i] })), NextToken: p.NextToken });
   });
   ec2Mock.on(DescribeInstanceTypesCommand).callsFake((input) => {
     count('DescribeInstanceTypes', input);
@@ -171,7 +181,7 @@ export function emulateAccount(account: SyntheticAccount): EmulatedAccount {
     if (unknown.length > 0) {
       throw ec2Error('InvalidInstanceType', `The following supplied instance types do not exist: [${unknown.join(', ')}]`);
     }
-    return { InstanceTypes: asked.map((t) => typeInfo.get(t)) };
+    return answer({ InstanceTypes: asked.map((t) => typeInfo.get(t)) });
   });
 
   eksMock.on(ListClustersCommand).callsFake((input) => {
@@ -185,7 +195,7 @@ export function emulateAccount(account: SyntheticAccount): EmulatedAccount {
     count('DescribeCluster', input);
     const cluster = account.clusters.find((c) => c.name === input.name);
     if (!cluster) throw eksError('ResourceNotFoundException', `No cluster found for name: ${input.name}.`);
-    return { cluster };
+    return answer({ cluster });
   });
   eksMock.on(ListNodegroupsCommand).callsFake((input) => {
     count('ListNodegroups', input);
@@ -198,10 +208,10 @@ export function emulateAccount(account: SyntheticAccount): EmulatedAccount {
     count('DescribeNodegroup', input);
     const ng = (account.nodegroups[input.clusterName ?? ''] ?? []).find((n) => n.nodegroupName === input.nodegroupName);
     if (!ng) throw eksError('ResourceNotFoundException', `No node group found for name: ${input.nodegroupName}.`);
-    const answer = { ...ng };
+    const seen = { ...ng };
     // A nodegroup being created is ACTIVE from the next look on.
     if (ng.status === 'CREATING') ng.status = 'ACTIVE';
-    return { nodegroup: answer };
+    return answer({ nodegroup: seen });
   });
   eksMock.on(DescribeAddonCommand).callsFake((input) => {
     count('DescribeAddon', input);
