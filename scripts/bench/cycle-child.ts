@@ -12,6 +12,10 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { makeHandler } from '../../handlers/sample';
 import { generateAccount, type GenerateAccountOptions, type SyntheticAccount } from '../../test/support/synthetic-account';
+import { diagnose } from '../../lib/diagnose/diagnose';
+import { DEFAULT_THRESHOLDS } from '../../lib/diagnose/types';
+import { collectInventory } from '../../lib/inventory/collect';
+import { measure } from '../../lib/measure/measure';
 import { benchRuntime } from './runtime';
 import type { ChildInput, ChildResult, RunFigures } from './types';
 
@@ -162,6 +166,21 @@ async function main(): Promise<void> {
   // from every response), so what the cycle holds is counted in its own RSS growth.
   const memoryRun = await runOnce(account, input, policy, 300, undefined, input.historyHours, true);
 
+  // The data a cycle holds: collect (answers copied, trimmed as deployed), measure and diagnose,
+  // then a full GC: what stays is the cycle's own live data, whatever garbage V8 defers.
+  const liveMB = await (async () => {
+    const b = await benchRuntime(account, input.endpoint, `bench-${process.pid}-live`, policy, NOW, true);
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    const inventory = await collectInventory(b.rt.source, { clusterNames: [], concurrency: b.rt.config.clusterConcurrency, now: NOW });
+    const usage = measure(inventory);
+    const findings = diagnose(usage, inventory, DEFAULT_THRESHOLDS);
+    gc();
+    const held = process.memoryUsage().heapUsed - before;
+    b.close();
+    return findings.length >= 0 ? held / 2 ** 20 : 0;
+  })();
+
   // The floor: the same read answers as JSON text, parsed. Captured in a run of their own (not
   // timed) so that the texts do not weigh on the measured runs' memory.
   const pages: string[] = [];
@@ -190,6 +209,7 @@ async function main(): Promise<void> {
     runs,
     runsNoHistory,
     memoryRun,
+    liveMB,
     floor: { pages: pages.length, bytes: pages.reduce((s, p) => s + p.length, 0), parseMs, parsed: sink },
     maxRss: process.resourceUsage().maxRSS * 1024,
   };
