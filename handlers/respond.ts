@@ -11,6 +11,7 @@
 import type { MetricDatum } from '@aws-sdk/client-cloudwatch';
 import type { Context } from 'aws-lambda';
 import { putMetricData } from '../lib/aws/cloudwatch';
+import { datum } from '../lib/publish/metrics';
 import { resolveClusters } from '../lib/aws/resolve';
 import type { ClusterRemediation } from '../lib/act/remediate';
 import { runCycle } from '../lib/cycle';
@@ -36,15 +37,8 @@ export const RESPOND_METRIC = {
   EventsRejected: 'EventsRejected',
 } as const;
 
-function datum(name: string, dims: Record<string, string>, time: Date): MetricDatum {
-  return {
-    MetricName: name,
-    Value: 1,
-    Unit: 'Count',
-    Timestamp: time,
-    Dimensions: Object.entries(dims).map(([Name, Value]) => ({ Name, Value })),
-  };
-}
+/** A count of one. */
+const one = (name: string, dims: Record<string, string>, time: Date): MetricDatum => datum(name, 1, 'Count', dims, time);
 
 /** The clusters the responder watches: the configured ones, or every cluster in the region. */
 async function candidates(rt: Runtime): Promise<string[]> {
@@ -91,7 +85,7 @@ export function makeHandler(rt: Runtime) {
       if (!(err instanceof MalformedEventError)) throw err;
       // Retrying cannot fix a malformed event: it is logged whole, counted, and not retried.
       rt.logger.error('event rejected', { error: err.message, event });
-      await putMetricData(rt.cloudwatch, rt.config.metricNamespace, [datum(RESPOND_METRIC.EventsRejected, {}, now)]);
+      await putMetricData(rt.cloudwatch, rt.config.metricNamespace, [one(RESPOND_METRIC.EventsRejected, {}, now)]);
       return { status: 'rejected', reason: err.message };
     }
     if (parsed.type === 'ignored') {
@@ -132,7 +126,7 @@ async function onAllocationFailure(rt: Runtime, e: AllocationFailureEvent, now: 
   await putMetricData(
     rt.cloudwatch,
     rt.config.metricNamespace,
-    clusters.map((c) => datum(RESPOND_METRIC.AllocationFailures, { ClusterName: c, Kind: e.kind }, when)),
+    clusters.map((c) => one(RESPOND_METRIC.AllocationFailures, { ClusterName: c, Kind: e.kind }, when)),
   );
   rt.logger.warn('allocation failure', {
     eventId: e.eventId,
@@ -196,8 +190,7 @@ async function cycle(rt: Runtime, eventId: string, candidates: string[], now: Da
     return { status: 'debounced', eventId, clusters: [], reason: `cycled less than ${rt.config.respondMinIntervalSeconds} s ago: ${debounced.join(', ')}` };
   }
   const result = await runCycle(cycleDeps(rt, false, true), { clusterNames: clusters, concurrency: rt.config.clusterConcurrency, now });
-  logCycleHealth(rt.logger, result.usage);
-  for (const p of result.problems) rt.logger.warn('cycle problem', { eventId, problem: p });
+  logCycleHealth(rt.logger, result, { eventId });
   return {
     status: 'handled',
     eventId,

@@ -62,10 +62,7 @@ export function makeHandler(rt: Runtime) {
       now: rt.now(),
     });
     const { usage } = result;
-    logCycleHealth(rt.logger, usage);
-    // Failed and incomplete clusters are logged above with their details; the rest here.
-    const named = new Set([...usage.failedClusters.map((f) => f.name), ...usage.clusters.filter((c) => !c.complete).map((c) => c.name)]);
-    for (const p of result.problems) if (![...named].some((n) => p.startsWith(`${n}: `))) rt.logger.warn('cycle problem', { problem: p });
+    logCycleHealth(rt.logger, result);
     const summary: SampleSummary = {
       clustersSampled: usage.clusters.length,
       clustersFailed: usage.failedClusters.map((f) => f.name),

@@ -12,7 +12,7 @@ import { putMetricData } from './aws/cloudwatch';
 import { readAvailableIpHistory } from './aws/metric-history';
 import { remediate, type ClusterRemediation, type RemediationDeps } from './act/remediate';
 import { publishNotification } from './aws/sns';
-import { compareFindings, diagnose, diagnoseCluster } from './diagnose/diagnose';
+import { diagnose } from './diagnose/diagnose';
 import type { DiagnoseThresholds, Finding, Forecast } from './diagnose/types';
 import { messageOf } from './errors';
 import { forecastMetricData, forecastsFor, subnetKey, type Forecasts } from './forecast/forecast';
@@ -22,7 +22,7 @@ import { buildActionNotification, describePlanned } from './notify/action-messag
 import { notifyFindings, type NotifyDeps, type NotifyResult } from './notify/notify';
 import { effectivePolicy } from './policy/load';
 import { sample } from './pipeline';
-import { buildMetricData } from './publish/metrics';
+import { buildMetricData, datum } from './publish/metrics';
 
 export interface CycleDeps {
   source: InventorySource;
@@ -81,15 +81,12 @@ export async function runCycle(deps: CycleDeps, options: CycleOptions): Promise<
     problems.push(`${c.name}: data incomplete (nothing acts on it): ${c.problems.map((p) => p.message).join('; ')}`);
   }
   // With a policy, each cluster is diagnosed with its own thresholds (the policy's over the stage's).
-  let findings = deps.remediation
-    ? usage.clusters
-        .flatMap((c) => {
-          const inv = inventory.clusters.find((x) => x.name === c.name);
-          const thresholds = effectivePolicy(deps.remediation!.policy, c.name, deps.thresholds).thresholds;
-          return inv ? diagnoseCluster(c, inv, thresholds, inventory.instanceTypes) : [];
-        })
-        .sort(compareFindings)
-    : diagnose(usage, inventory, deps.thresholds);
+  const policy = deps.remediation?.policy;
+  let findings = diagnose(
+    usage,
+    inventory,
+    policy ? (cluster) => effectivePolicy(policy, cluster, deps.thresholds).thresholds : deps.thresholds,
+  );
 
   let forecasts: Forecasts | undefined;
   if (deps.metrics) {
@@ -178,25 +175,12 @@ export async function runCycle(deps: CycleDeps, options: CycleOptions): Promise<
  */
 export function remediationMetricData(remediation: ClusterRemediation[], timestamp: Date): MetricDatum[] {
   const out: MetricDatum[] = [];
-  const dims = (d: Record<string, string>) => Object.entries(d).map(([Name, Value]) => ({ Name, Value }));
   for (const r of remediation) {
     for (const state of ['apply', 'dry-run', 'blocked'] as const) {
-      out.push({
-        MetricName: 'PlannedActions',
-        Unit: 'Count',
-        Timestamp: timestamp,
-        Value: r.planned.filter((a) => a.state === state).length,
-        Dimensions: dims({ ClusterName: r.cluster, State: state }),
-      });
+      out.push(datum('PlannedActions', r.planned.filter((a) => a.state === state).length, 'Count', { ClusterName: r.cluster, State: state }, timestamp));
     }
     for (const { outcome, record } of r.results) {
-      out.push({
-        MetricName: 'ActionOutcomes',
-        Unit: 'Count',
-        Timestamp: timestamp,
-        Value: 1,
-        Dimensions: dims({ ClusterName: r.cluster, Kind: record?.kind ?? 'unknown', Status: outcome.status }),
-      });
+      out.push(datum('ActionOutcomes', 1, 'Count', { ClusterName: r.cluster, Kind: record?.kind ?? 'unknown', Status: outcome.status }, timestamp));
     }
   }
   return out;

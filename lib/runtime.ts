@@ -16,9 +16,8 @@ import { createActionLedger, type ActionLedger } from './aws/action-ledger';
 import { createLedger, createLedgerDocumentClient, type Ledger } from './aws/ledger';
 import { LiveSource } from './aws/live-source';
 import { parseRuntimeConfig, type RuntimeConfig } from './config';
-import type { CycleDeps } from './cycle';
+import type { CycleDeps, CycleResult } from './cycle';
 import type { InventorySource } from './inventory/types';
-import type { Usage } from './measure/types';
 
 export interface Runtime {
   config: RuntimeConfig;
@@ -97,11 +96,12 @@ export function cycleDeps(rt: Runtime, publish: boolean, act = false): CycleDeps
 }
 
 /**
- * Logs what a cycle could not see, by cluster: the same lines from the sampler and the
- * responder ('cluster sampling failed' with the call and code, 'cluster data incomplete' with
- * the problems, unknown instance types).
+ * Logs what a cycle could not see or do: the same lines from the sampler and the responder
+ * ('cluster sampling failed' with the call and code, 'cluster data incomplete' with the problems,
+ * unknown instance types, then each other cycle problem once, with `attributes`).
  */
-export function logCycleHealth(logger: Logger, usage: Usage): void {
+export function logCycleHealth(logger: Logger, result: Pick<CycleResult, 'usage' | 'problems'>, attributes: Record<string, string> = {}): void {
+  const { usage } = result;
   for (const f of usage.failedClusters) {
     logger.error('cluster sampling failed', { cluster: f.name, operation: f.problem.source, code: f.problem.code, error: f.problem.message });
   }
@@ -110,5 +110,10 @@ export function logCycleHealth(logger: Logger, usage: Usage): void {
   }
   for (const t of usage.unknownInstanceTypes) {
     logger.warn('instance type unknown to DescribeInstanceTypes', { instanceType: t });
+  }
+  // The failed and incomplete clusters' problems are logged above with their details.
+  const named = [...usage.failedClusters.map((f) => f.name), ...usage.clusters.filter((c) => !c.complete).map((c) => c.name)];
+  for (const p of result.problems) {
+    if (!named.some((n) => p.startsWith(`${n}: `))) logger.warn('cycle problem', { ...attributes, problem: p });
   }
 }

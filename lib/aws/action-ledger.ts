@@ -14,7 +14,7 @@
  */
 import { DeleteCommand, GetCommand, PutCommand, paginateQuery, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ActionHistory, ActionKind, ActionRecord } from '../act/types';
-import { AwsCallError, awsErrorCode, messageOf } from '../errors';
+import { AwsCallError, awsCallError, awsErrorCode } from '../errors';
 import { LEDGER_TTL_ATTRIBUTE } from './ledger';
 
 const CONDITIONAL_CHECK_FAILED = 'ConditionalCheckFailedException';
@@ -56,12 +56,7 @@ export function actionRecordSk(record: Pick<ActionRecord, 'startedAt' | 'actionI
 
 export function createActionLedger(client: DynamoDBDocumentClient, tableName: string): ActionLedger {
   const pk = (cluster: string) => `CLUSTER#${cluster}`;
-  const fail = (operation: string, about: string, err: unknown): AwsCallError => {
-    const code = awsErrorCode(err);
-    return new AwsCallError(operation, code, `${operation} on table ${tableName} ${about}: ${code ? `${code}: ` : ''}${messageOf(err)}`, {
-      cause: err,
-    });
-  };
+  const fail = (operation: string, about: string, err: unknown): AwsCallError => awsCallError(operation, `on table ${tableName} ${about}`, err);
   const expires = (iso: string, days: number) => Math.floor(Date.parse(iso) / 1000) + days * 86_400;
 
   return {

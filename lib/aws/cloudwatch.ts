@@ -1,6 +1,6 @@
 /** CloudWatch adapter: PutMetricData in batches within the API's per-request limits. */
 import { PutMetricDataCommand, type CloudWatchClient, type MetricDatum } from '@aws-sdk/client-cloudwatch';
-import { AwsCallError, awsErrorCode, messageOf } from '../errors';
+import { awsCallError } from '../errors';
 import { chunk } from './live-source';
 
 /**
@@ -17,13 +17,7 @@ export async function putMetricData(client: CloudWatchClient, namespace: string,
     try {
       await client.send(new PutMetricDataCommand({ Namespace: namespace, MetricData }));
     } catch (err) {
-      const code = awsErrorCode(err);
-      throw new AwsCallError(
-        'cloudwatch:PutMetricData',
-        code,
-        `cloudwatch:PutMetricData to ${namespace}, batch ${i + 1} of ${batches.length}: ${code ? `${code}: ` : ''}${messageOf(err)}`,
-        { cause: err },
-      );
+      throw awsCallError('cloudwatch:PutMetricData', `to ${namespace}, batch ${i + 1} of ${batches.length}`, err);
     }
   }
   return batches.length;

@@ -22,7 +22,7 @@
  */
 import { type CreateTableCommandInput, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, PutCommand, paginateQuery, type PutCommandInput } from '@aws-sdk/lib-dynamodb';
-import { AwsCallError, awsErrorCode, messageOf } from '../errors';
+import { AwsCallError, awsCallError, awsErrorCode } from '../errors';
 import type { FindingState } from '../notify/transitions';
 
 export type { FindingState } from '../notify/transitions';
@@ -117,12 +117,7 @@ export function createLedgerDocumentClient(client: DynamoDBClient): DynamoDBDocu
 
 /** The ledger in table `tableName`. */
 export function createLedger(client: DynamoDBDocumentClient, tableName: string, options: LedgerOptions = {}): Ledger {
-  const fail = (operation: string, about: string, err: unknown): AwsCallError => {
-    const code = awsErrorCode(err);
-    return new AwsCallError(operation, code, `${operation} on table ${tableName} ${about}: ${code ? `${code}: ` : ''}${messageOf(err)}`, {
-      cause: err,
-    });
-  };
+  const fail = (operation: string, about: string, err: unknown): AwsCallError => awsCallError(operation, `on table ${tableName} ${about}`, err);
 
   return {
     async claimEvent(eventId, now, ttlDays = EVENT_CLAIM_TTL_DAYS) {

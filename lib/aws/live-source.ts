@@ -30,7 +30,7 @@ import {
   type EKSClient,
   type Nodegroup,
 } from '@aws-sdk/client-eks';
-import { AwsCallError, awsErrorCode, messageOf, withAwsCall } from '../errors';
+import { awsCallError, awsErrorCode, messageOf, withAwsCall } from '../errors';
 import type { InventorySource } from '../inventory/types';
 import { trimInstance, trimNetworkInterface } from './trim';
 
@@ -234,12 +234,7 @@ export class LiveSource implements InventorySource {
             continue;
           }
         }
-        throw new AwsCallError(
-          'ec2:DescribeInstanceTypes',
-          code,
-          `ec2:DescribeInstanceTypes for ${remaining.join(', ')}: ${code ? `${code}: ` : ''}${messageOf(err)}`,
-          { cause: err },
-        );
+        throw awsCallError('ec2:DescribeInstanceTypes', `for ${remaining.join(', ')}`, err);
       }
     }
   }

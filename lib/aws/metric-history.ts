@@ -12,7 +12,7 @@ import {
   type MetricDataQuery,
   type MetricDataResult,
 } from '@aws-sdk/client-cloudwatch';
-import { AwsCallError, awsErrorCode, messageOf } from '../errors';
+import { awsCallError } from '../errors';
 import { subnetKey } from '../forecast/forecast';
 import type { Point } from '../forecast/trend';
 import { chunk } from './live-source';
@@ -113,13 +113,7 @@ export async function readAvailableIpHistory(
         }
       }
     } catch (err) {
-      const code = awsErrorCode(err);
-      throw new AwsCallError(
-        'cloudwatch:GetMetricData',
-        code,
-        `cloudwatch:GetMetricData in ${namespace}, request ${b + 1} of ${batches.length} (${batch.length} series), page ${page + 1}: ${code ? `${code}: ` : ''}${messageOf(err)}`,
-        { cause: err },
-      );
+      throw awsCallError('cloudwatch:GetMetricData', `in ${namespace}, request ${b + 1} of ${batches.length} (${batch.length} series), page ${page + 1}`, err);
     }
     for (const [id, r] of status) {
       if (r.StatusCode === undefined || r.StatusCode === 'Complete') continue;

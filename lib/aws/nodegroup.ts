@@ -31,21 +31,10 @@ import {
 } from '@aws-sdk/client-eks';
 import { REPLACES_TAG_KEY } from '../act/instance-types';
 import type { NodegroupReplacementChange } from '../act/types';
-import { AwsCallError, awsErrorCode, messageOf } from '../errors';
+import { awsErrorCode, withAwsCall } from '../errors';
 
-async function call<T>(operation: string, cluster: string, nodegroup: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    if (err instanceof AwsCallError) throw err;
-    const code = awsErrorCode(err);
-    throw new AwsCallError(
-      operation,
-      code,
-      `${operation} for nodegroup ${nodegroup} of cluster ${cluster}: ${code ? `${code}: ` : ''}${messageOf(err)}`,
-      { cause: err },
-    );
-  }
+function call<T>(operation: string, cluster: string, nodegroup: string, fn: () => Promise<T>): Promise<T> {
+  return withAwsCall(operation, `for nodegroup ${nodegroup} of cluster ${cluster}`, fn);
 }
 
 /**

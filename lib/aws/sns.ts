@@ -1,6 +1,6 @@
 /** SNS adapter: publishes a notification in its per-protocol forms. */
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
-import { AwsCallError, awsErrorCode, messageOf } from '../errors';
+import { awsCallError } from '../errors';
 import type { Notification } from '../notify/message';
 
 /**
@@ -39,9 +39,6 @@ export async function publishNotification(client: SNSClient, topicArn: string, n
     );
     return out.MessageId ?? '';
   } catch (err) {
-    const code = awsErrorCode(err);
-    throw new AwsCallError('sns:Publish', code, `sns:Publish to ${topicArn} (${n.about}): ${code ? `${code}: ` : ''}${messageOf(err)}`, {
-      cause: err,
-    });
+    throw awsCallError('sns:Publish', `to ${topicArn} (${n.about})`, err);
   }
 }

@@ -63,15 +63,21 @@ export function diagnoseCluster(
 
 /**
  * The findings of every cluster of a sample, worst first (see {@link compareFindings}).
+ * @param thresholds the same for every cluster, or each cluster's own (its policy's).
  * @throws Error when a measured cluster has no inventory: `usage` must be `measure(inventory)`.
  */
-export function diagnose(usage: Usage, inventory: Inventory, thresholds: DiagnoseThresholds): Finding[] {
+export function diagnose(
+  usage: Usage,
+  inventory: Inventory,
+  thresholds: DiagnoseThresholds | ((cluster: string) => DiagnoseThresholds),
+): Finding[] {
+  const thresholdsOf = typeof thresholds === 'function' ? thresholds : () => thresholds;
   const byName = new Map(inventory.clusters.map((c) => [c.name, c]));
   const findings: Finding[] = [];
   for (const cluster of usage.clusters) {
     const inv = byName.get(cluster.name);
     if (!inv) throw new Error(`diagnosing cluster ${cluster.name}: it is in the usage but not in the inventory it was measured from`);
-    findings.push(...diagnoseCluster(cluster, inv, thresholds, inventory.instanceTypes));
+    findings.push(...diagnoseCluster(cluster, inv, thresholdsOf(cluster.name), inventory.instanceTypes));
   }
   return findings.sort(compareFindings);
 }

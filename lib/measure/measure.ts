@@ -147,48 +147,46 @@ function measureNode(
   return node;
 }
 
+/** A nodegroup with nothing counted yet. */
+function emptyNodegroup(name: string, kind: NodegroupUsage['kind'], declared: Partial<NodegroupUsage> = {}): NodegroupUsage {
+  return {
+    name,
+    kind,
+    instanceTypes: [],
+    subnetIds: [],
+    ...declared,
+    nodes: 0,
+    enis: 0,
+    maxEnis: 0,
+    podIps: 0,
+    podIpSlots: 0,
+    podCapacity: 0,
+    nodesAtEniLimit: 0,
+    nodesAtIpLimit: 0,
+    nodesOfUnknownType: 0,
+  };
+}
+
 /** Rolls nodes up into nodegroups; managed nodegroups without nodes are kept. */
 function measureNodegroups(inv: ClusterInventory, nodes: NodeUsage[], instancesById: Map<string, Instance>): NodegroupUsage[] {
   const groups = new Map<string, NodegroupUsage>();
   for (const ng of inv.nodegroups) {
     const name = ng.nodegroupName ?? '';
-    groups.set(name, {
+    groups.set(
       name,
-      kind: 'managed',
-      instanceTypes: [...(ng.instanceTypes ?? [])],
-      status: ng.status,
-      subnetIds: [...(ng.subnets ?? [])],
-      desiredSize: ng.scalingConfig?.desiredSize,
-      nodes: 0,
-      enis: 0,
-      maxEnis: 0,
-      podIps: 0,
-      podIpSlots: 0,
-      podCapacity: 0,
-      nodesAtEniLimit: 0,
-      nodesAtIpLimit: 0,
-      nodesOfUnknownType: 0,
-    });
+      emptyNodegroup(name, 'managed', {
+        instanceTypes: [...(ng.instanceTypes ?? [])],
+        status: ng.status,
+        subnetIds: [...(ng.subnets ?? [])],
+        desiredSize: ng.scalingConfig?.desiredSize,
+      }),
+    );
   }
   for (const node of nodes) {
     let g = groups.get(node.nodegroup);
     if (!g) {
       const instance = instancesById.get(node.instanceId);
-      g = {
-        name: node.nodegroup,
-        kind: instance ? nodegroupOf(instance).kind : 'self-managed',
-        instanceTypes: [],
-        subnetIds: [],
-        nodes: 0,
-        enis: 0,
-        maxEnis: 0,
-        podIps: 0,
-        podIpSlots: 0,
-        podCapacity: 0,
-        nodesAtEniLimit: 0,
-        nodesAtIpLimit: 0,
-        nodesOfUnknownType: 0,
-      };
+      g = emptyNodegroup(node.nodegroup, instance ? nodegroupOf(instance).kind : 'self-managed');
       groups.set(node.nodegroup, g);
     }
     g.nodes++;

@@ -35,7 +35,8 @@ export const METRIC = {
 
 type Dims = Record<string, string>;
 
-function datum(name: string, value: number, unit: StandardUnit, dims: Dims, timestamp: Date): MetricDatum {
+/** One metric datum with named dimensions. */
+export function datum(name: string, value: number, unit: StandardUnit, dims: Dims, timestamp: Date): MetricDatum {
   return {
     MetricName: name,
     Value: value,
