@@ -16,6 +16,7 @@ import { diagnose } from '../../lib/diagnose/diagnose';
 import { DEFAULT_THRESHOLDS } from '../../lib/diagnose/types';
 import { collectInventory } from '../../lib/inventory/collect';
 import { measure } from '../../lib/measure/measure';
+import { addHistory } from './history';
 import { benchRuntime } from './runtime';
 import type { ChildInput, ChildResult, RunFigures } from './types';
 
@@ -50,34 +51,6 @@ function peakRss(): number {
   return process.resourceUsage().maxRSS * 1024;
 }
 
-/**
- * 24 h of 5-minute history for every series the forecast reads (what a sampler that has run a
- * day has published): the subnet's free count drifting down slowly, with noise.
- */
-function addHistory(account: SyntheticAccount, history: Map<string, { t: Date; value: number }[]>, hours: number): void {
-  let seed = 12345;
-  const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
-  const points = (hours * 3600) / 300;
-  for (const c of account.clusters) {
-    const name = c.name ?? '';
-    let clusterNow = 0;
-    for (const id of c.resourcesVpcConfig?.subnetIds ?? []) {
-      const now = account.subnets.find((s) => s.SubnetId === id)?.AvailableIpAddressCount ?? 0;
-      clusterNow += now;
-      const series: { t: Date; value: number }[] = [];
-      for (let i = points; i >= 1; i--) {
-        series.push({ t: new Date(NOW.getTime() - i * 300_000), value: Math.max(0, Math.round(now + i * 0.05 + (rnd() - 0.5) * 6)) });
-      }
-      history.set(`SubnetAvailableIps/${name}/${id}`, series);
-    }
-    const series: { t: Date; value: number }[] = [];
-    for (let i = points; i >= 1; i--) {
-      series.push({ t: new Date(NOW.getTime() - i * 300_000), value: Math.round(clusterNow + i * 2 + (rnd() - 0.5) * 40) });
-    }
-    history.set(`ClusterAvailableIps/${name}`, series);
-  }
-}
-
 /** Wraps a client's send to keep each read answer as the JSON text it would have arrived in. */
 function capture(client: { send: (...a: never[]) => Promise<unknown> }, pages: string[]): void {
   const send = client.send.bind(client) as (cmd: object) => Promise<unknown>;
@@ -96,10 +69,9 @@ async function runOnce(
   n: number,
   pages?: string[],
   historyHours = input.historyHours,
-  copyAnswers = false,
 ): Promise<RunFigures> {
-  const b = await benchRuntime(account, input.endpoint, `bench-${process.pid}-${n}`, policy, NOW, copyAnswers);
-  if (historyHours > 0) addHistory(account, b.aws.history, historyHours);
+  const b = await benchRuntime(account, input.endpoint, `bench-${process.pid}-${n}`, policy, NOW);
+  if (historyHours > 0) addHistory(account, b.aws.history, historyHours, NOW);
   if (pages) for (const c of [b.aws.ec2, b.aws.eks, b.aws.cloudwatch]) capture(c as never, pages);
   const handler = makeHandler(b.rt);
   gc();
@@ -162,10 +134,6 @@ async function main(): Promise<void> {
   const runsNoHistory: RunFigures[] = [];
   for (let i = 0; i < input.noHistoryRuns; i++) runsNoHistory.push(await runOnce(account, input, policy, 200 + i, undefined, 0));
 
-  // Memory as a Lambda sees it: the emulator answers with copies (the SDK builds new objects
-  // from every response), so what the cycle holds is counted in its own RSS growth.
-  const memoryRun = await runOnce(account, input, policy, 300, undefined, input.historyHours, true);
-
   // The data a cycle holds: collect (answers copied, trimmed as deployed), measure and diagnose,
   // then a full GC: what stays is the cycle's own live data, whatever garbage V8 defers.
   const liveMB = await (async () => {
@@ -208,7 +176,6 @@ async function main(): Promise<void> {
     accountHeapMB,
     runs,
     runsNoHistory,
-    memoryRun,
     liveMB,
     floor: { pages: pages.length, bytes: pages.reduce((s, p) => s + p.length, 0), parseMs, parsed: sink },
     maxRss: process.resourceUsage().maxRSS * 1024,

@@ -51,8 +51,6 @@ export interface ChildResult {
   generateMs: number;
   runs: RunFigures[];
   runsNoHistory: RunFigures[];
-  /** One run whose answers are copies, as the SDK's would be: for the memory figure. */
-  memoryRun: RunFigures;
   /** Heap the cycle's own data holds after a full GC (inventory, usage, findings), MB. */
   liveMB: number;
   /** Heap the generated account holds after GC (MB): what the read answers themselves occupy. */

@@ -9,37 +9,21 @@
  *   client.destroy(); await db.stop();              // afterAll
  */
 import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LEDGER_TABLE_DEFINITION } from '../../lib/aws/ledger';
+import { listenLocal, type LocalServer } from './local-server';
 
 /** dynalite ships no types: the one call used here. */
 type DynaliteFactory = (options: { createTableMs: number; deleteTableMs: number; updateTableMs: number }) => Server;
 
-export interface RunningDynalite {
-  /** `http://127.0.0.1:<port>`, for the client's `endpoint`. */
-  endpoint: string;
-  stop(): Promise<void>;
-}
+export type RunningDynalite = LocalServer;
 
 /** Starts an empty dynalite whose tables are ACTIVE as soon as created. */
 export async function startDynalite(): Promise<RunningDynalite> {
   const dynalite = createRequire(__filename)('dynalite') as DynaliteFactory;
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    stop: () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections();
-        server.close((err) => (err ? reject(err) : resolve()));
-      }),
-  };
+  return listenLocal(server);
 }
 
 /**

@@ -99,7 +99,6 @@ function filterValues(filters: Filter[] | undefined, name: string): string[] | u
 
 const hasTagKey = (tags: Tag[] | undefined, keys: string[]): boolean => (tags ?? []).some((t) => keys.includes(t.Key ?? ''));
 
-/** Mocks the EC2, EKS and CloudWatch clients to answer from `account`. Call `restore()` after. */
 export interface EmulateOptions {
   /**
    * Answer with copies, as the SDK does (it builds new objects from each response): what the
@@ -109,32 +108,48 @@ export interface EmulateOptions {
   copyAnswers?: boolean;
 }
 
-export function emulateAccount(account: SyntheticAccount, options: EmulateOptions = {}): EmulatedAccount {
+export type ClientKind = 'ec2' | 'eks' | 'cloudwatch' | 'sns';
+
+/** A command class of the four clients (its instances carry the operation's schema and input). */
+export type CommandClass = abstract new (...args: never[]) => { input: object };
+
+/** One operation the emulator answers. */
+export interface EmulatedOperation {
+  kind: ClientKind;
+  command: CommandClass;
+  /** Counts the call, applies its fault if any, and answers (or throws the service's error). */
+  answer: (input: Record<string, unknown>) => unknown;
+}
+
+/**
+ * The account's API without any client: every operation the emulator knows, by name, with the
+ * state the calls share (counts, faults, writes, history). emulateAccount() mocks the SDK
+ * clients with it; test/support/wire.ts serves it over HTTP in the services' wire formats.
+ */
+export interface AccountApi extends Omit<EmulatedAccount, 'ec2' | 'eks' | 'cloudwatch' | 'sns' | 'resetHistory' | 'restore'> {
+  operations: Map<string, EmulatedOperation>;
+}
+
+export function accountApi(account: SyntheticAccount, options: EmulateOptions & { onCall?: () => void } = {}): AccountApi {
   const answer = <T>(value: T): T => (options.copyAnswers ? structuredClone(value) : value);
-  const ec2Mock = mockClient(EC2Client);
-  const eksMock = mockClient(EKSClient);
-  const cwMock = mockClient(CloudWatchClient);
-  const snsMock = mockClient(SNSClient);
   const published: PublishCommandInput[] = [];
   const history = new Map<string, { t: Date; value: number }[]>();
   const calls: Record<string, number> = {};
   const faults: Record<string, Fault> = {};
   const putMetricData: PutMetricDataCommandInput[] = [];
-  const count = (op: string, input: object): void => {
-    // sinon records every call with its answer; with copied answers that would keep every page
-    // alive (the benchmark measures memory): forget the earlier calls, keep the counts.
-    // (sinon refuses a reset while a stub runs: it happens right after this call.)
-    if (options.copyAnswers) {
-      queueMicrotask(() => {
-        ec2Mock.resetHistory();
-        eksMock.resetHistory();
-        cwMock.resetHistory();
-        snsMock.resetHistory();
-      });
-    }
-    calls[op] = (calls[op] ?? 0) + 1;
-    const err = faults[op]?.(input as Record<string, unknown>, calls[op]);
-    if (err) throw err;
+  const operations = new Map<string, EmulatedOperation>();
+  const on = <I extends object>(kind: ClientKind, command: abstract new (...args: never[]) => { input: I }, op: string, fn: (input: I) => unknown): void => {
+    operations.set(op, {
+      kind,
+      command,
+      answer: (input) => {
+        options.onCall?.();
+        calls[op] = (calls[op] ?? 0) + 1;
+        const err = faults[op]?.(input, calls[op]);
+        if (err) throw err;
+        return fn(input as I);
+      },
+    });
   };
 
   const subnetsByVpcTag = account.subnets;
@@ -146,8 +161,7 @@ export function emulateAccount(account: SyntheticAccount, options: EmulateOption
   }
   const typeInfo = new Map(account.instanceTypes.map((t) => [t.InstanceType ?? '', t]));
 
-  ec2Mock.on(DescribeSubnetsCommand).callsFake((input) => {
-    count('DescribeSubnets', input);
+  on('ec2', DescribeSubnetsCommand, 'DescribeSubnets', (input) => {
     const ids = filterValues(input.Filters, 'subnet-id');
     const vpcs = filterValues(input.Filters, 'vpc-id');
     const tagKeys = filterValues(input.Filters, 'tag-key');
@@ -161,8 +175,7 @@ export function emulateAccount(account: SyntheticAccount, options: EmulateOption
     const p = page(found, input, 1000);
     return answer({ Subnets: p.items, NextToken: p.NextToken });
   });
-  ec2Mock.on(DescribeNetworkInterfacesCommand).callsFake((input) => {
-    count('DescribeNetworkInterfaces', input);
+  on('ec2', DescribeNetworkInterfacesCommand, 'DescribeNetworkInterfaces', (input) => {
     const ids = filterValues(input.Filters, 'subnet-id');
     const eniIds = filterValues(input.Filters, 'network-interface-id');
     const found = (ids ? ids.flatMap((id) => enisBySubnet.get(id) ?? []) : account.networkInterfaces).filter(
@@ -171,8 +184,7 @@ export function emulateAccount(account: SyntheticAccount, options: EmulateOption
     const p = page(found, input, 1000);
     return answer({ NetworkInterfaces: p.items, NextToken: p.NextToken });
   });
-  ec2Mock.on(DescribeInstancesCommand).callsFake((input) => {
-    count('DescribeInstances', input);
+  on('ec2', DescribeInstancesCommand, 'DescribeInstances', (input) => {
     const tagKeys = filterValues(input.Filters, 'tag-key');
     const states = filterValues(input.Filters, 'instance-state-name');
     const ids = filterValues(input.Filters, 'instance-id');
@@ -186,8 +198,7 @@ export function emulateAccount(account: SyntheticAccount, options: EmulateOption
     // EC2 groups instances in reservations; one instance per reservation is the worst case.
     return answer({ Reservations: p.items.map((i) => ({ ReservationId: `r-${i.InstanceId?.slice(2)}`, Instances: [i] })), NextToken: p.NextToken });
   });
-  ec2Mock.on(DescribeInstanceTypesCommand).callsFake((input) => {
-    count('DescribeInstanceTypes', input);
+  on('ec2', DescribeInstanceTypesCommand, 'DescribeInstanceTypes', (input) => {
     const asked = (input.InstanceTypes ?? []) as string[];
     if (asked.length > 100) throw ec2Error('InvalidParameterValue', 'at most 100 instance types');
     const unknown = asked.filter((t) => !typeInfo.has(t));
@@ -197,28 +208,24 @@ export function emulateAccount(account: SyntheticAccount, options: EmulateOption
     return answer({ InstanceTypes: asked.map((t) => typeInfo.get(t)) });
   });
 
-  eksMock.on(ListClustersCommand).callsFake((input) => {
-    count('ListClusters', input);
+  on('eks', ListClustersCommand, 'ListClusters', (input) => {
     const size = input.maxResults ?? 100;
     const start = input.nextToken ? Number(input.nextToken) : 0;
     const names = account.clusters.map((c) => c.name ?? '');
     return { clusters: names.slice(start, start + size), nextToken: start + size < names.length ? String(start + size) : undefined };
   });
-  eksMock.on(DescribeClusterCommand).callsFake((input) => {
-    count('DescribeCluster', input);
+  on('eks', DescribeClusterCommand, 'DescribeCluster', (input) => {
     const cluster = account.clusters.find((c) => c.name === input.name);
     if (!cluster) throw eksError('ResourceNotFoundException', `No cluster found for name: ${input.name}.`);
     return answer({ cluster });
   });
-  eksMock.on(ListNodegroupsCommand).callsFake((input) => {
-    count('ListNodegroups', input);
+  on('eks', ListNodegroupsCommand, 'ListNodegroups', (input) => {
     const names = (account.nodegroups[input.clusterName ?? ''] ?? []).map((n) => n.nodegroupName ?? '');
     const size = input.maxResults ?? 100;
     const start = input.nextToken ? Number(input.nextToken) : 0;
     return { nodegroups: names.slice(start, start + size), nextToken: start + size < names.length ? String(start + size) : undefined };
   });
-  eksMock.on(DescribeNodegroupCommand).callsFake((input) => {
-    count('DescribeNodegroup', input);
+  on('eks', DescribeNodegroupCommand, 'DescribeNodegroup', (input) => {
     const ng = (account.nodegroups[input.clusterName ?? ''] ?? []).find((n) => n.nodegroupName === input.nodegroupName);
     if (!ng) throw eksError('ResourceNotFoundException', `No node group found for name: ${input.nodegroupName}.`);
     const seen = { ...ng };
@@ -226,14 +233,12 @@ export function emulateAccount(account: SyntheticAccount, options: EmulateOption
     if (ng.status === 'CREATING') ng.status = 'ACTIVE';
     return answer({ nodegroup: seen });
   });
-  eksMock.on(DescribeAddonCommand).callsFake((input) => {
-    count('DescribeAddon', input);
+  on('eks', DescribeAddonCommand, 'DescribeAddon', (input) => {
     const addon = account.addons[input.clusterName ?? ''];
     if (!addon) throw eksError('ResourceNotFoundException', `No addon: ${input.addonName} found in cluster: ${input.clusterName}`);
     return { addon };
   });
-  cwMock.on(PutMetricDataCommand).callsFake((input) => {
-    count('PutMetricData', input);
+  on('cloudwatch', PutMetricDataCommand, 'PutMetricData', (input) => {
     if ((input.MetricData?.length ?? 0) > 1000) throw new Error('PutMetricData: more than 1000 metrics in one request');
     putMetricData.push(input);
     return {};
@@ -242,37 +247,32 @@ export function emulateAccount(account: SyntheticAccount, options: EmulateOption
   // Writes: the account changes as EKS and EC2 would, with updates that finish at once.
   const writes: { op: string; input: Record<string, unknown> }[] = [];
   let updates = 0;
-  eksMock.on(UpdateAddonCommand).callsFake((input) => {
-    count('UpdateAddon', input);
-    writes.push({ op: 'UpdateAddon', input: input as Record<string, unknown> });
+  on('eks', UpdateAddonCommand, 'UpdateAddon', (input) => {
+    writes.push({ op: 'UpdateAddon', input: input as unknown as Record<string, unknown> });
     const addon = account.addons[input.clusterName ?? ''];
     if (!addon) throw eksError('ResourceNotFoundException', `No addon: ${input.addonName} found in cluster: ${input.clusterName}`);
     addon.configurationValues = input.configurationValues;
     const id = `upd-${++updates}`;
     return { update: { id, status: 'InProgress', type: 'AddonUpdate', params: [{ type: 'ConfigurationValues', value: input.configurationValues }], errors: [] } };
   });
-  eksMock.on(DescribeUpdateCommand).callsFake((input) => {
-    count('DescribeUpdate', input);
+  on('eks', DescribeUpdateCommand, 'DescribeUpdate', (input) => {
     return { update: { id: input.updateId, status: 'Successful', type: 'AddonUpdate', errors: [] } };
   });
-  eksMock.on(CreateNodegroupCommand).callsFake((input) => {
-    count('CreateNodegroup', input);
-    writes.push({ op: 'CreateNodegroup', input: input as Record<string, unknown> });
+  on('eks', CreateNodegroupCommand, 'CreateNodegroup', (input) => {
+    writes.push({ op: 'CreateNodegroup', input: input as unknown as Record<string, unknown> });
     const list = (account.nodegroups[input.clusterName ?? ''] ??= []);
     const ng: Nodegroup = { ...(input as Nodegroup), nodegroupName: input.nodegroupName, clusterName: input.clusterName, status: 'CREATING' };
     list.push(ng);
     return { nodegroup: ng };
   });
-  eksMock.on(UpdateNodegroupConfigCommand).callsFake((input) => {
-    count('UpdateNodegroupConfig', input);
-    writes.push({ op: 'UpdateNodegroupConfig', input: input as Record<string, unknown> });
+  on('eks', UpdateNodegroupConfigCommand, 'UpdateNodegroupConfig', (input) => {
+    writes.push({ op: 'UpdateNodegroupConfig', input: input as unknown as Record<string, unknown> });
     const ng = (account.nodegroups[input.clusterName ?? ''] ?? []).find((n) => n.nodegroupName === input.nodegroupName);
     if (ng && input.scalingConfig) ng.scalingConfig = { ...ng.scalingConfig, ...input.scalingConfig };
     return { update: { id: `upd-${++updates}`, status: 'InProgress', type: 'ConfigUpdate' } };
   });
-  ec2Mock.on(CreateTagsCommand).callsFake((input) => {
-    count('CreateTags', input);
-    writes.push({ op: 'CreateTags', input: input as Record<string, unknown> });
+  on('ec2', CreateTagsCommand, 'CreateTags', (input) => {
+    writes.push({ op: 'CreateTags', input: input as unknown as Record<string, unknown> });
     for (const id of input.Resources ?? []) {
       const subnet = account.subnets.find((x) => x.SubnetId === id);
       if (!subnet) throw ec2Error('InvalidSubnetID.NotFound', `The subnet ID '${id}' does not exist`);
@@ -283,8 +283,7 @@ export function emulateAccount(account: SyntheticAccount, options: EmulateOption
     return {};
   });
 
-  cwMock.on(GetMetricDataCommand).callsFake((input) => {
-    count('GetMetricData', input);
+  on('cloudwatch', GetMetricDataCommand, 'GetMetricData', (input) => {
     const results: MetricDataResult[] = (input.MetricDataQueries ?? []).map((q: MetricDataQuery) => {
       const stat = q.MetricStat;
       const key = [stat?.Metric?.MetricName ?? '', ...(stat?.Metric?.Dimensions ?? []).map((d: Dimension) => d.Value ?? '')].join('/');
@@ -295,17 +294,13 @@ export function emulateAccount(account: SyntheticAccount, options: EmulateOption
     });
     return { MetricDataResults: results, Messages: [] };
   });
-  snsMock.on(PublishCommand).callsFake((input) => {
-    count('Publish', input);
+  on('sns', PublishCommand, 'Publish', (input) => {
     published.push(input);
     return { MessageId: `msg-${published.length}` };
   });
 
   return {
-    ec2: new EC2Client({}),
-    eks: new EKSClient({}),
-    cloudwatch: new CloudWatchClient({}),
-    sns: new SNSClient({}),
+    operations,
     published,
     history,
     calls,
@@ -316,17 +311,44 @@ export function emulateAccount(account: SyntheticAccount, options: EmulateOption
       Object.entries(calls)
         .filter(([op]) => !['PutMetricData', 'Publish', 'UpdateAddon', 'CreateTags', 'CreateNodegroup', 'UpdateNodegroupConfig'].includes(op))
         .reduce((s, [, n]) => s + n, 0),
-    resetHistory: () => {
-      ec2Mock.resetHistory();
-      eksMock.resetHistory();
-      cwMock.resetHistory();
-      snsMock.resetHistory();
-    },
+  };
+}
+
+/** Mocks the EC2, EKS, CloudWatch and SNS clients to answer from `account`. Call `restore()` after. */
+export function emulateAccount(account: SyntheticAccount, options: EmulateOptions = {}): EmulatedAccount {
+  const mocks = {
+    ec2: mockClient(EC2Client),
+    eks: mockClient(EKSClient),
+    cloudwatch: mockClient(CloudWatchClient),
+    sns: mockClient(SNSClient),
+  };
+  const resetHistory = (): void => {
+    for (const m of Object.values(mocks)) m.resetHistory();
+  };
+  const api = accountApi(account, {
+    ...options,
+    // sinon records every call with its answer; with copied answers that would keep every page
+    // alive (the benchmark measures memory): forget the earlier calls, keep the counts.
+    // (sinon refuses a reset while a stub runs: it happens right after this call.)
+    ...(options.copyAnswers ? { onCall: () => queueMicrotask(resetHistory) } : {}),
+  });
+  for (const op of api.operations.values()) {
+    (mocks[op.kind] as unknown as AwsStubLike).on(op.command).callsFake((input: Record<string, unknown>) => op.answer(input));
+  }
+  return {
+    ...api,
+    ec2: new EC2Client({}),
+    eks: new EKSClient({}),
+    cloudwatch: new CloudWatchClient({}),
+    sns: new SNSClient({}),
+    resetHistory,
     restore: () => {
-      ec2Mock.restore();
-      eksMock.restore();
-      cwMock.restore();
-      snsMock.restore();
+      for (const m of Object.values(mocks)) m.restore();
     },
   };
+}
+
+/** The part of aws-sdk-client-mock's stub used here, for any of the four clients. */
+interface AwsStubLike {
+  on(command: CommandClass): { callsFake(fn: (input: Record<string, unknown>) => unknown): unknown };
 }

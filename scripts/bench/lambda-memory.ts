@@ -1,0 +1,163 @@
+/**
+ * The memory a Lambda needs, measured as Lambda runs it: the deployed bundle (unzipped from
+ * .serverless/<fn>.zip) required and invoked in a fresh `node` with the V8 heap limits the
+ * Lambda Node.js runtime sets for the function's memory size, the stack's environment
+ * (NODE_OPTIONS=--enable-source-maps included), and AWS over real HTTP: the emulated account
+ * served in each service's wire format (test/support/wire.ts: EC2 XML, EKS/CloudWatch JSON,
+ * SNS XML) and the ledger in dynalite, both in this (the parent) process. The function's
+ * process therefore holds only what it holds in Lambda: the runtime, the bundle, its SDK
+ * clients, the responses being parsed and what the cycle keeps. Its peak RSS (VmHWM, the whole
+ * process from start) is the figure Lambda reports as "Max Memory Used", less the runtime
+ * client's own few MB.
+ */
+import { fork } from 'node:child_process';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { accountApi } from '../../test/support/mock-aws';
+import { createLedgerTable } from '../../test/support/dynalite';
+import type { SyntheticAccount } from '../../test/support/synthetic-account';
+import { startWireServer } from '../../test/support/wire';
+import { ROOT } from './build';
+import { addHistory } from './history';
+import { benchEnv } from './runtime';
+
+/**
+ * The heap limits of the Lambda Node.js runtime for `memoryMB`: its bootstrap
+ * (/var/runtime/bootstrap of the nodejs base images) runs node with
+ * new_space = memory/10, --max-semi-space-size = new_space/2, --max-old-space-size = memory - new_space.
+ */
+export function lambdaHeapFlags(memoryMB: number): string[] {
+  const newSpace = Math.floor(memoryMB / 10);
+  return ['--expose-gc', `--max-semi-space-size=${Math.floor(newSpace / 2)}`, `--max-old-space-size=${memoryMB - newSpace}`];
+}
+
+export interface LambdaMemoryFigures {
+  memoryMB: number;
+  flags: string[];
+  /** Whole-process peak RSS (VmHWM), MB; undefined when the process died. */
+  peakMB?: number;
+  /** RSS after requiring the bundle, before the invocation, MB. */
+  loadedMB?: number;
+  cpuMs?: number;
+  wallMs?: number;
+  /** The handler's summary (clusters sampled, metrics, findings…). */
+  summary?: Record<string, unknown>;
+  /** When the process failed: its exit and the end of its stderr (e.g. "JavaScript heap out of memory"). */
+  failure?: string;
+  requests: number;
+  responseMB: number;
+  readCalls: number;
+}
+
+/** The wrapper the child runs: require the bundle, invoke it once, report. Plain JS (no bundling). */
+const WRAPPER = String.raw`
+const { readFileSync } = require('node:fs');
+const [bundle, event] = [process.argv[2], JSON.parse(process.argv[3])];
+const mod = require(bundle);
+const loaded = process.memoryUsage().rss;
+const context = {
+  functionName: process.env.AWS_LAMBDA_FUNCTION_NAME, functionVersion: '$LATEST', memoryLimitInMB: process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
+  invokedFunctionArn: 'arn:aws:lambda:eu-west-1:111122223333:function:' + process.env.AWS_LAMBDA_FUNCTION_NAME,
+  awsRequestId: '00000000-0000-4000-8000-00000000bench', logGroupName: '/aws/lambda/bench', logStreamName: 'bench',
+  callbackWaitsForEmptyEventLoop: true, getRemainingTimeInMillis: () => 300000,
+};
+const cpu0 = process.cpuUsage();
+const t0 = performance.now();
+Promise.resolve(mod.handler(event, context)).then((summary) => {
+  const wallMs = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+  process.send({
+    summary,
+    peak: hwm ? Number(hwm[1]) * 1024 : process.resourceUsage().maxRSS * 1024,
+    loaded,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    wallMs,
+  }, () => process.exit(0));
+}, (err) => {
+  process.send({ error: String(err && err.stack || err) }, () => process.exit(1));
+});
+`;
+
+export interface LambdaMemoryOptions {
+  account: SyntheticAccount;
+  /** The unzipped function (its handlers/<fn>.js). */
+  bundle: string;
+  functionName: 'sample' | 'respond';
+  event: unknown;
+  dynamoEndpoint: string;
+  memoryMB: number;
+  historyHours: number;
+  workDir: string;
+  /** Further environment for the function (e.g. CLUSTER_CONCURRENCY). */
+  env?: Record<string, string>;
+}
+
+/** Runs the bundle once against the account over the wire, under Lambda's heap limits for `memoryMB`. */
+export async function measureLambdaMemory(o: LambdaMemoryOptions): Promise<LambdaMemoryFigures> {
+  const api = accountApi(o.account);
+  // The deployed code reads the clock: the history ends now.
+  addHistory(o.account, api.history, o.historyHours, new Date());
+  const server = await startWireServer(api);
+  const table = `eks-ip-responder-bench-lambda-${process.pid}-${o.functionName}-${o.memoryMB}-${Date.now()}`;
+  const dynamo = new DynamoDBClient({
+    endpoint: o.dynamoEndpoint,
+    region: o.account.region,
+    credentials: { accessKeyId: 'AKIDBENCH', secretAccessKey: 'bench' },
+    maxAttempts: 1,
+  });
+  await createLedgerTable(dynamo, table);
+  dynamo.destroy();
+  const wrapper = path.join(o.workDir, 'lambda-wrapper.js');
+  writeFileSync(wrapper, WRAPPER);
+  const policy = readFileSync(path.join(ROOT, 'policy.yml'), 'utf8');
+  const flags = lambdaHeapFlags(o.memoryMB);
+  try {
+    const result = await new Promise<{ msg?: Record<string, unknown>; code: number | null; stderr: string }>((resolve) => {
+      const child = fork(wrapper, [o.bundle, JSON.stringify(o.event)], {
+        execArgv: flags,
+        stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+        env: {
+          PATH: process.env.PATH,
+          AWS_REGION: o.account.region,
+          AWS_ACCESS_KEY_ID: 'AKIDBENCH',
+          AWS_SECRET_ACCESS_KEY: 'bench',
+          AWS_SESSION_TOKEN: 'bench',
+          AWS_LAMBDA_FUNCTION_NAME: `eks-ip-responder-bench-${o.functionName}`,
+          AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(o.memoryMB),
+          // Every AWS service at the wire emulator, DynamoDB at dynalite.
+          AWS_ENDPOINT_URL: server.endpoint,
+          AWS_ENDPOINT_URL_DYNAMODB: o.dynamoEndpoint,
+          ...benchEnv(table, policy),
+          POWERTOOLS_SERVICE_NAME: 'eks-ip-responder',
+          POWERTOOLS_LOG_LEVEL: 'INFO',
+          NODE_OPTIONS: '--enable-source-maps',
+          ...o.env,
+        },
+      });
+      let stderr = '';
+      let msg: Record<string, unknown> | undefined;
+      child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+      child.on('message', (m) => (msg = m as Record<string, unknown>));
+      child.on('exit', (code) => resolve({ msg, code, stderr }));
+    });
+    const base = { memoryMB: o.memoryMB, flags, requests: server.stats.requests, responseMB: server.stats.responseBytes / 2 ** 20, readCalls: api.totalReadCalls() };
+    const m = result.msg;
+    if (!m || typeof m['error'] === 'string' || result.code !== 0) {
+      const why = typeof m?.['error'] === 'string' ? m['error'] : result.stderr.split('\n').filter((l) => l.trim()).slice(-3).join(' | ');
+      return { ...base, failure: `exit ${result.code}: ${why.slice(0, 600)}` };
+    }
+    const MB = 2 ** 20;
+    return {
+      ...base,
+      peakMB: Number(m['peak']) / MB,
+      loadedMB: Number(m['loaded']) / MB,
+      cpuMs: Number(m['cpuMs']),
+      wallMs: Number(m['wallMs']),
+      summary: m['summary'] as Record<string, unknown>,
+    };
+  } finally {
+    await server.stop();
+  }
+}

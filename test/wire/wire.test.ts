@@ -1,0 +1,179 @@
+/**
+ * The wire emulator (test/support/wire.ts) against the real SDK clients over HTTP: what the
+ * pipeline reads and writes through it must equal what it reads and writes through the mocks,
+ * so that the benchmark's memory run (the deployed bundle against this server) measures the
+ * same cycle the tests check.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { CloudWatchClient, type PutMetricDataCommandInput } from '@aws-sdk/client-cloudwatch';
+import { DescribeInstanceTypesCommand, DescribeNetworkInterfacesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { DescribeClusterCommand, EKSClient } from '@aws-sdk/client-eks';
+import { SNSClient, type PublishCommandInput } from '@aws-sdk/client-sns';
+import { makeHandler } from '../../handlers/sample';
+import { createActionLedger } from '../../lib/aws/action-ledger';
+import type { AwsClients } from '../../lib/aws/clients';
+import { createLedger, createLedgerDocumentClient } from '../../lib/aws/ledger';
+import { LiveSource } from '../../lib/aws/live-source';
+import { parseRuntimeConfig } from '../../lib/config';
+import { collectInventory } from '../../lib/inventory/collect';
+import type { Runtime } from '../../lib/runtime';
+import { createLedgerTable, dynaliteClient, startDynalite, type RunningDynalite } from '../support/dynalite';
+import { accountApi, ec2Error, emulateAccount, type AccountApi } from '../support/mock-aws';
+import { generateAccount, type SyntheticAccount } from '../support/synthetic-account';
+import { decodeQuery, startWireServer, type WireServer } from '../support/wire';
+
+const NOW = new Date('2026-11-26T12:00:00Z');
+const REGION = 'eu-west-1';
+// 2 clusters of 300 nodes, ~1,200 ENIs each: the ENI reads take more than one page.
+const OPTIONS = { clusters: 2, nodes: 600, subnetsPerCluster: 4, seed: 11, enisPerNode: 4, instanceTypes: ['m5.xlarge', 'c6g.2xlarge'] };
+
+/** The account, with one subnet nearly full (a finding to notify). */
+function makeAccount(): SyntheticAccount {
+  const account = generateAccount(OPTIONS);
+  const first = account.subnets.find((s) => s.SubnetId === account.clusters[0]?.resourcesVpcConfig?.subnetIds?.[0]);
+  if (first) first.AvailableIpAddressCount = 3;
+  return account;
+}
+
+let db: RunningDynalite;
+let tables = 0;
+beforeAll(async () => {
+  db = await startDynalite();
+});
+afterAll(async () => {
+  await db.stop();
+});
+
+function wireClients(endpoint: string, maxAttempts = 1): AwsClients {
+  const config = { endpoint, region: REGION, maxAttempts };
+  return { ec2: new EC2Client(config), eks: new EKSClient(config), cloudwatch: new CloudWatchClient(config), sns: new SNSClient(config) };
+}
+
+function history(account: SyntheticAccount, into: AccountApi['history']): void {
+  for (const c of account.clusters) {
+    for (const id of c.resourcesVpcConfig?.subnetIds ?? []) {
+      into.set(
+        `SubnetAvailableIps/${c.name}/${id}`,
+        Array.from({ length: 48 }, (_, i) => ({ t: new Date(NOW.getTime() - (48 - i) * 300_000), value: 500 - i * 3 })),
+      );
+    }
+  }
+}
+
+async function runtimeOn(clients: AwsClients, account: SyntheticAccount): Promise<Runtime> {
+  const raw = dynaliteClient(db.endpoint);
+  const table = `wire-${process.pid}-${++tables}`;
+  await createLedgerTable(raw, table);
+  return {
+    config: parseRuntimeConfig({
+      METRIC_NAMESPACE: 'Test/IP',
+      ALERT_TOPIC_ARN: 'arn:aws:sns:eu-west-1:111122223333:test-alerts',
+      LEDGER_TABLE: table,
+      STAGE: 'test',
+      POLICY_JSON: process.env.POLICY_JSON ?? '',
+    }),
+    source: new LiveSource({ ec2: clients.ec2, eks: clients.eks }, account.region, 'measured'),
+    ...clients,
+    ledger: createLedger(createLedgerDocumentClient(raw), table),
+    actions: createActionLedger(createLedgerDocumentClient(raw), table),
+    logger: new Logger({ serviceName: 'test', logLevel: 'SILENT' }),
+    now: () => NOW,
+    sleep: async () => {},
+  };
+}
+
+describe('the wire emulator', () => {
+  let account: SyntheticAccount;
+  let api: AccountApi;
+  let server: WireServer;
+  beforeEach(async () => {
+    account = makeAccount();
+    api = accountApi(account);
+    server = await startWireServer(api);
+  });
+  afterEach(async () => {
+    await server.stop();
+  });
+
+  it('gives the collector the same inventory as the mocks, in the same calls', async () => {
+    const clients = wireClients(server.endpoint);
+    const overWire = await collectInventory(new LiveSource(clients, REGION, 'measured'), { clusterNames: [], concurrency: 4, now: NOW });
+    const mocked = emulateAccount(makeAccount());
+    try {
+      const direct = await collectInventory(new LiveSource({ ec2: mocked.ec2, eks: mocked.eks }, REGION, 'measured'), { clusterNames: [], concurrency: 4, now: NOW });
+      expect(overWire).toEqual(direct);
+      expect(api.calls).toEqual(mocked.calls);
+    } finally {
+      mocked.restore();
+    }
+    expect(api.calls['DescribeNetworkInterfaces']).toBeGreaterThan(account.clusters.length);
+    expect(overWire.clusters.flatMap((c) => c.networkInterfaces ?? []).length).toBeGreaterThan(1000);
+    expect(server.stats.requests).toBe(api.totalReadCalls());
+  });
+
+  it("runs the sampler's whole cycle: the same metrics, notifications and summary as through the mocks", async () => {
+    history(account, api.history);
+    const overWire = await makeHandler(await runtimeOn(wireClients(server.endpoint), account))({});
+
+    const mockedAccount = makeAccount();
+    const mocked = emulateAccount(mockedAccount);
+    try {
+      history(mockedAccount, mocked.history);
+      const direct = await makeHandler(await runtimeOn(mocked, mockedAccount))({});
+      expect(overWire).toEqual(direct);
+      expect(overWire.metricsPublished).toBeGreaterThan(100);
+      expect(overWire.notified).toBeGreaterThan(0);
+      // Timestamps cross the wire as epoch seconds and come back as the same instants.
+      const data = (r: PutMetricDataCommandInput[]) => r.map((x) => ({ ...x, MetricData: x.MetricData?.map((d) => ({ ...d, Timestamp: d.Timestamp?.valueOf() })) }));
+      expect(data(api.putMetricData)).toEqual(data(mocked.putMetricData));
+      const message = (p: PublishCommandInput[]) => p.map((x) => ({ ...x, Message: JSON.parse(x.Message ?? '{}') as unknown }));
+      expect(message(api.published)).toEqual(message(mocked.published));
+      expect(api.published.some((p) => Object.keys(p.MessageAttributes ?? {}).length > 0)).toBe(true);
+      expect(api.calls).toEqual(mocked.calls);
+    } finally {
+      mocked.restore();
+    }
+    // PutMetricData bodies over 10 KB arrive gzipped (the SDK's request compression) and are read.
+    expect(server.stats.gzipped).toBeGreaterThan(0);
+  });
+
+  it('answers errors as each protocol encodes them: the SDK names the service error', async () => {
+    const clients = wireClients(server.endpoint);
+    await expect(clients.eks.send(new DescribeClusterCommand({ name: 'nope' }))).rejects.toMatchObject({
+      name: 'ResourceNotFoundException',
+      message: 'No cluster found for name: nope.',
+      $metadata: expect.objectContaining({ httpStatusCode: 400 }) as unknown,
+    });
+    await expect(clients.ec2.send(new DescribeInstanceTypesCommand({ InstanceTypes: ['zz.huge' as never] }))).rejects.toMatchObject({
+      name: 'InvalidInstanceType',
+      message: 'The following supplied instance types do not exist: [zz.huge]',
+    });
+  });
+
+  it("throttling comes back as EC2's RequestLimitExceeded and the SDK's retry takes it", async () => {
+    api.faults['DescribeNetworkInterfaces'] = (_input, n) => (n === 1 ? ec2Error('RequestLimitExceeded', 'Request limit exceeded.') : undefined);
+    const clients = wireClients(server.endpoint, 3);
+    const out = await clients.ec2.send(new DescribeNetworkInterfacesCommand({ MaxResults: 5 }));
+    expect(out.NetworkInterfaces).toHaveLength(5);
+    expect(out.$metadata.attempts).toBe(2);
+    expect(api.calls['DescribeNetworkInterfaces']).toBe(2);
+  });
+});
+
+describe('decodeQuery', () => {
+  const schemaOf = (command: object): unknown => (command as { schema: unknown[] }).schema[4];
+
+  it('reads flattened EC2 lists and capitalised members, as the SDK writes them', () => {
+    const params = new URLSearchParams(
+      'Action=DescribeNetworkInterfaces&Version=2016-11-15&Filter.1.Name=subnet-id&Filter.1.Value.1=subnet-a&Filter.1.Value.2=subnet-b&Filter.2.Name=tag-key&Filter.2.Value.1=k&MaxResults=1000&NextToken=abc',
+    );
+    expect(decodeQuery(schemaOf(new DescribeNetworkInterfacesCommand({})), params, true)).toEqual({
+      Filters: [
+        { Name: 'subnet-id', Values: ['subnet-a', 'subnet-b'] },
+        { Name: 'tag-key', Values: ['k'] },
+      ],
+      MaxResults: 1000,
+      NextToken: 'abc',
+    });
+  });
+});
