@@ -156,15 +156,27 @@ export const STACK_ALARM_SUFFIXES = [
   'sampling-failures',
   'sampler-errors',
   'sampler-not-running',
+  'sampler-slow',
   'responder-errors',
   'responder-dead-letters',
 ] as const;
 
+/**
+ * This stack's alarms that a responder cycle cannot help, answered by their SNS message alone: a
+ * slow sampler is still sampling, and a cycle of every cluster would add to the load it reports.
+ */
+const NOT_ANSWERED: readonly (typeof STACK_ALARM_SUFFIXES)[number][] = ['sampler-slow'];
+
 async function onAlarm(rt: Runtime, e: AlarmEvent, now: Date): Promise<RespondSummary> {
   const suffix = e.alarmName.slice(rt.config.alarmNamePrefix.length);
-  if (!(STACK_ALARM_SUFFIXES as readonly string[]).includes(suffix)) {
-    rt.logger.info('event ignored', { eventId: e.eventId, reason: `alarm ${e.alarmName} is not one of this stack's` });
-    return { status: 'ignored', eventId: e.eventId, reason: `alarm ${e.alarmName} is not one of this stack's` };
+  const ignore = !(STACK_ALARM_SUFFIXES as readonly string[]).includes(suffix)
+    ? `alarm ${e.alarmName} is not one of this stack's`
+    : (NOT_ANSWERED as readonly string[]).includes(suffix)
+      ? `alarm ${e.alarmName} is about the sampler's duration; a cycle would add to it (raise memorySize, README Performance)`
+      : undefined;
+  if (ignore) {
+    rt.logger.info('event ignored', { eventId: e.eventId, reason: ignore });
+    return { status: 'ignored', eventId: e.eventId, reason: ignore };
   }
   const clusters = await clustersOfAlarm(rt, e);
   rt.logger.info('alarm state change', { eventId: e.eventId, alarm: e.alarmName, state: e.state, clusters });

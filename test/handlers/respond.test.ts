@@ -179,4 +179,14 @@ describe('respond handler, end to end with each sample event', () => {
     expect(out.reason).toMatch(/not one of this stack's/);
     expect(aws.calls['DescribeCluster']).toBeUndefined();
   });
+
+  it('leaves the sampler-slow alarm to its message: no cycle on top of a slow sampler', async () => {
+    const { handler, aws } = await setup();
+    const event = load('alarm-subnet-free-ips.json');
+    (event.detail as Record<string, unknown>).alarmName = 'eks-ip-responder-dev-sampler-slow';
+    const out = await handler(event);
+    expect(out.status).toBe('ignored');
+    expect(out.reason).toMatch(/sampler's duration/);
+    expect(aws.totalReadCalls()).toBe(0);
+  });
 });

@@ -330,11 +330,12 @@ describe('alarms', () => {
     'SamplingFailuresAlarm',
     'SamplerErrorsAlarm',
     'SamplerNotRunningAlarm',
+    'SamplerSlowAlarm',
     'RespondErrorsAlarm',
     'RespondDeadLettersAlarm',
   ];
 
-  it('are exactly the seven, each notifying the topic on ALARM and on OK', () => {
+  it('are exactly the eight, each notifying the topic on ALARM and on OK', () => {
     expect(resourcesOfType(template, 'AWS::CloudWatch::Alarm').map(([id]) => id).sort()).toEqual([...ALARMS].sort());
     for (const id of ALARMS) {
       expect(alarm(id).AlarmActions).toEqual([TOPIC]);
@@ -445,6 +446,29 @@ describe('alarms', () => {
     });
     expect(alarm('SamplerNotRunningAlarm').Dimensions).toBeUndefined();
   });
+
+  it("alarms when the sampler's longest cycle nears its timeout (duration as a percentage of the function's timeout)", () => {
+    const a = alarm('SamplerSlowAlarm');
+    const fn = resource(template, 'SampleLambdaFunction', 'AWS::Lambda::Function');
+    const timeout = fn.Properties.Timeout as number;
+    expect(timeout).toBe(120);
+    expect(a).toMatchObject({ ComparisonOperator: 'GreaterThanOrEqualToThreshold', Threshold: 80, EvaluationPeriods: 3, DatapointsToAlarm: 2, TreatMissingData: 'notBreaching' });
+    const metrics = a.Metrics as { Id: string; Expression?: string; ReturnData?: boolean; MetricStat?: Record<string, unknown> }[];
+    expect(metrics[0]).toMatchObject({
+      Id: 'duration',
+      ReturnData: false,
+      MetricStat: {
+        Metric: { Namespace: 'AWS/Lambda', MetricName: 'Duration', Dimensions: [{ Name: 'FunctionName', Value: { Ref: 'SampleLambdaFunction' } }] },
+        Period: 300,
+        Stat: 'Maximum',
+      },
+    });
+    expect(metrics[1]).toMatchObject({ Id: 'percentOfTimeout', ReturnData: true });
+    // The expression, evaluated as CloudWatch would: a cycle of 96 s (80 % of 120 s) reaches the threshold.
+    const percent = new Function('duration', `return ${metrics[1]?.Expression ?? ''};`) as (ms: number) => number;
+    expect(percent(timeout * 1000 * 0.8)).toBeCloseTo(80);
+    expect(percent(timeout * 1000)).toBeCloseTo(100);
+  });
 });
 
 describe('dashboard', () => {
@@ -461,6 +485,7 @@ describe('dashboard', () => {
     'SamplingFailuresAlarm.Arn': 'arn:aws:cloudwatch:eu-west-1:123456789012:alarm:failures',
     'SamplerErrorsAlarm.Arn': 'arn:aws:cloudwatch:eu-west-1:123456789012:alarm:errors',
     'SamplerNotRunningAlarm.Arn': 'arn:aws:cloudwatch:eu-west-1:123456789012:alarm:not-running',
+    'SamplerSlowAlarm.Arn': 'arn:aws:cloudwatch:eu-west-1:123456789012:alarm:slow',
     'RespondErrorsAlarm.Arn': 'arn:aws:cloudwatch:eu-west-1:123456789012:alarm:responder-errors',
     'RespondDeadLettersAlarm.Arn': 'arn:aws:cloudwatch:eu-west-1:123456789012:alarm:responder-dead-letters',
   };
