@@ -7,7 +7,7 @@
  *    with 24 h of metric history and a dynalite ledger: calls by API, metrics published, CPU time
  *    against the JSON.parse floor of the same answers, peak memory. Each size runs in its own
  *    `node --expose-gc` process (bundled with the functions' esbuild options); a warm-up, then
- *    the median of 3.
+ *    the median of 5.
  * 2. Each function's bundle (.js in .serverless/<fn>.zip, packaged first when stale), what
  *    dominates it (esbuild metafile), and the time to require it in a fresh process.
  * 3. The deployed sample bundle as Lambda runs it, per size, under the heap limits of a 256 and
@@ -108,6 +108,14 @@ function runChild(input: ChildInput, profileDir?: string): Promise<ChildResult> 
   });
 }
 
+/**
+ * The floor: the fastest of the parse rounds (the least the data can cost to read; a round that
+ * a GC or the machine slowed is not the floor). The lower floor makes the ratio stricter.
+ */
+function floorOf(r: ChildResult): number {
+  return Math.min(...r.floor.parseMs);
+}
+
 function callsBy(runs: RunFigures[], pick: (r: RunFigures) => Record<string, number>): Record<string, number> {
   const ops = new Set(runs.flatMap((r) => Object.keys(pick(r))));
   return Object.fromEntries([...ops].sort().map((op) => [op, median(runs.map((r) => pick(r)[op] ?? 0))]));
@@ -130,7 +138,7 @@ async function main(): Promise<void> {
         endpoint: db.endpoint,
         policyFile: path.join(ROOT, 'policy.yml'),
         warmups: 1,
-        runs: 3,
+        runs: 5,
         historyHours: 24,
         noHistoryRuns: 3,
       };
@@ -154,7 +162,7 @@ async function main(): Promise<void> {
     await db.stop();
   }
 
-  console.log('Sampler cycle (handlers/sample.ts makeHandler, emulated AWS, dynalite ledger): median of 3 after a warm-up');
+  console.log('Sampler cycle (handlers/sample.ts makeHandler, emulated AWS, dynalite ledger): median of 5 after a warm-up');
   console.log('Each run is a new container\'s first cycle: instance types not cached, an empty ledger; 24 h of 5-minute metric history.\n');
   const shapeRows = [['nodes', 'clusters', 'subnets', 'ENIs', 'instances', 'nodegroups', 'types', 'generate ms', 'account heap MB']];
   for (const r of results) {
@@ -169,7 +177,7 @@ async function main(): Promise<void> {
     const dynamo = callsBy(runs, (x) => x.dynamoCalls);
     const cpu = median(runs.map((x) => x.cpuMs));
     const cpuNoHistory = median(r.runsNoHistory.map((x) => x.cpuMs));
-    const floor = median(r.floor.parseMs);
+    const floor = floorOf(r);
     const last = runs[runs.length - 1]!;
     console.log(`\n== ${fmt(r.nodes)} nodes, ${fmt(r.shape.enis)} ENIs, ${r.shape.subnets} subnets, ${r.shape.clusters} cluster(s) ==`);
     const rows = [['figure', 'value']];
@@ -185,7 +193,7 @@ async function main(): Promise<void> {
     rows.push(['  runs', runs.map((x) => fmt(x.cpuMs)).join(' ')]);
     rows.push(['cycle wall ms', fmt(median(runs.map((x) => x.wallMs)))]);
     rows.push(['cycle CPU ms without history (no forecast work)', fmt(cpuNoHistory)]);
-    rows.push([`JSON.parse floor ms (${r.floor.pages} answers, ${fmt(r.floor.bytes / MB, 1)} MB)`, fmt(floor, 1)]);
+    rows.push([`JSON.parse floor ms, fastest round (${r.floor.pages} answers, ${fmt(r.floor.bytes / MB, 1)} MB)`, fmt(floor, 1)]);
     rows.push(['  runs', r.floor.parseMs.map((x) => fmt(x)).join(' ')]);
     rows.push(['CPU / floor', `${fmt(cpu / floor, 2)}x (without history ${fmt(cpuNoHistory / floor, 2)}x)`]);
     rows.push(['RSS before the cycle MB (after GC)', fmt(median(runs.map((x) => x.rssBefore)) / MB)]);
@@ -270,12 +278,12 @@ async function main(): Promise<void> {
   // Targets at the largest size.
   const big = results[results.length - 1]!;
   const bigReads = median(big.runs.map((x) => x.readCalls));
-  const bigRatio = median(big.runs.map((x) => x.cpuMs)) / median(big.floor.parseMs);
+  const bigRatio = median(big.runs.map((x) => x.cpuMs)) / floorOf(big);
   const bigPeak = median(big.runs.map((x) => x.peakRss)) / MB;
   const verdict = (ok: boolean): string => (ok ? 'PASS' : 'FAIL');
   console.log(`\nTargets (${fmt(big.nodes)} nodes, ${fmt(big.shape.enis)} ENIs, ${big.shape.subnets} subnets, ${big.shape.clusters} clusters):`);
   console.log(`${verdict(bigReads <= TARGET.readCalls)}  AWS read calls per cycle <= ${TARGET.readCalls}: ${fmt(bigReads)}`);
-  console.log(`${verdict(bigRatio <= TARGET.cpuRatio)}  cycle CPU <= ${TARGET.cpuRatio}x the JSON.parse floor: ${fmt(bigRatio, 2)}x (${fmt(median(big.runs.map((x) => x.cpuMs)))} ms vs ${fmt(median(big.floor.parseMs))} ms)`);
+  console.log(`${verdict(bigRatio <= TARGET.cpuRatio)}  cycle CPU <= ${TARGET.cpuRatio}x the JSON.parse floor: ${fmt(bigRatio, 2)}x (${fmt(median(big.runs.map((x) => x.cpuMs)))} ms vs ${fmt(floorOf(big))} ms)`);
   console.log(`INFO  peak RSS of the bench process during the cycle: ${fmt(bigPeak)} MB (generator, emulator and mocks included)`);
   // Memory as Lambda measures it: the deployed bundle over the wire under the runtime's heap
   // limits for 256 MB (scripts/bench/lambda-memory.ts).

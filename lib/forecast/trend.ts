@@ -102,13 +102,27 @@ interface Step {
   change: number;
 }
 
+/**
+ * The usable points in time order, one per timestamp (the lowest value where a timestamp repeats),
+ * none from the future. GetMetricData answers in ascending order (metric-history.ts asks
+ * ScanBy TimestampAscending): that common case takes one pass; anything else is sorted.
+ */
 function clean(points: Point[], now: Date): Sample[] {
-  const byTime = new Map<number, number>();
+  const nowMs = now.getTime();
+  const out: Sample[] = [];
+  let ordered = true;
   for (const p of points) {
     const ms = p.t.getTime();
-    if (!Number.isFinite(ms) || !Number.isFinite(p.value) || ms > now.getTime()) continue;
+    if (!Number.isFinite(ms) || !Number.isFinite(p.value) || ms > nowMs) continue;
+    const last = out[out.length - 1];
+    if (last && ms <= last.ms) ordered = false;
+    out.push({ ms, value: p.value });
+  }
+  if (ordered) return out;
+  const byTime = new Map<number, number>();
+  for (const { ms, value } of out) {
     const seen = byTime.get(ms);
-    byTime.set(ms, seen === undefined ? p.value : Math.min(seen, p.value));
+    byTime.set(ms, seen === undefined ? value : Math.min(seen, value));
   }
   return [...byTime.entries()].map(([ms, value]) => ({ ms, value })).sort((a, b) => a.ms - b.ms);
 }

@@ -284,6 +284,13 @@ describe('forecastExhaustion', () => {
       { t: base[0]!.t, value: 1000 },
     ];
     expect(forecastExhaustion(noisy.reverse(), NOW)).toEqual(forecastExhaustion(base, NOW));
+    // In time order (as GetMetricData answers), each of the latest samples repeated with a lower
+    // value right after it: the lower values are kept (they set the current level).
+    const n = base.length;
+    const lower = base.map((p, i) => (i >= n - 3 ? { t: p.t, value: p.value - 40 } : p));
+    const repeated = [...base.slice(0, n - 3), ...base.slice(n - 3).flatMap((p) => [p, { t: p.t, value: p.value - 40 }])];
+    expect(forecastExhaustion(repeated, NOW)).toEqual(forecastExhaustion(lower, NOW));
+    expect(forecastExhaustion(lower, NOW)).not.toEqual(forecastExhaustion(base, NOW));
   });
 
   it('reads the same series in any order', () => {
