@@ -7,8 +7,8 @@
  * SNS XML) and the ledger in dynalite, both in this (the parent) process. The function's
  * process therefore holds only what it holds in Lambda: the runtime, the bundle, its SDK
  * clients, the responses being parsed and what the cycle keeps. Its peak RSS (VmHWM, the whole
- * process from start) is the figure Lambda reports as "Max Memory Used", less the runtime
- * client's own few MB.
+ * process from start) is the figure Lambda reports as "Max Memory Used" (which also counts the
+ * Lambda runtime client loaded in the same process: a few MB not measured here).
  */
 import { fork } from 'node:child_process';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -24,7 +24,8 @@ import { benchEnv } from './runtime';
 
 /**
  * The heap limits of the Lambda Node.js runtime for `memoryMB`: its bootstrap
- * (/var/runtime/bootstrap of the nodejs base images) runs node with
+ * (/var/runtime/bootstrap of the nodejs14.x-18.x base images, as published in public copies;
+ * assumed unchanged for nodejs22.x, not verified) runs node with --expose-gc and
  * new_space = memory/10, --max-semi-space-size = new_space/2, --max-old-space-size = memory - new_space.
  */
 export function lambdaHeapFlags(memoryMB: number): string[] {
