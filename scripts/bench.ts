@@ -13,7 +13,8 @@
  * 3. The deployed sample bundle as Lambda runs it, per size, under the heap limits of a 256 and
  *    a 512 MB function, AWS served over HTTP in its wire formats (scripts/bench/lambda-memory.ts):
  *    whole-process peak RSS, CPU of the cycle with the SDK's real deserialising, estimated
- *    duration in Lambda.
+ *    duration in Lambda; and the respond bundle's largest cycle (its remediation tick with every
+ *    cluster in apply mode) at the largest size, 256 MB.
  * 4. The targets, PASS or FAIL (memory from 3).
  *
  *   npx tsx scripts/bench.ts [--sizes 100,1000,5000] [--profile]
@@ -24,6 +25,7 @@
 import { fork } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import { startDynalite } from '../test/support/dynalite';
 import { generateAccount, type GenerateAccountOptions } from '../test/support/synthetic-account';
 import { analyseBundle, buildChild, ROOT } from './bench/build';
@@ -114,6 +116,14 @@ function runChild(input: ChildInput, profileDir?: string): Promise<ChildResult> 
  */
 function floorOf(r: ChildResult): number {
   return Math.min(...r.floor.parseMs);
+}
+
+/** Whether a Lambda run covered every cluster with complete data (else its figures prove nothing). */
+function wholeCycle(fn: 'sample' | 'respond', clusters: number, f: LambdaMemoryFigures): boolean {
+  const s = f.summary;
+  if (!s) return false;
+  if (fn === 'sample') return (s['clustersFailed'] as unknown[]).length === 0 && (s['clustersIncomplete'] as unknown[]).length === 0 && s['clustersSampled'] === clusters;
+  return s['status'] === 'handled' && (s['clusters'] as unknown[] | undefined)?.length === clusters && ((s['problems'] as unknown[] | undefined) ?? []).length === 0;
 }
 
 function callsBy(runs: RunFigures[], pick: (r: RunFigures) => Record<string, number>): Record<string, number> {
@@ -228,7 +238,8 @@ async function main(): Promise<void> {
   }
 
   // The deployed bundle over the wire, per size, under the heap limits of 256 and 512 MB Lambdas.
-  const lambda: { nodes: number; figures: LambdaMemoryFigures }[] = [];
+  const lambda: { nodes: number; fn: 'sample' | 'respond'; figures: LambdaMemoryFigures }[] = [];
+  const scheduled = { 'detail-type': 'Scheduled Event', source: 'aws.events', time: new Date().toISOString() };
   const db2 = await startDynalite();
   try {
     for (const nodes of sizes) {
@@ -238,25 +249,46 @@ async function main(): Promise<void> {
           account,
           bundle: path.join(WORK, 'zip-sample', 'handlers', 'sample.js'),
           functionName: 'sample',
-          event: { 'detail-type': 'Scheduled Event', source: 'aws.events', time: new Date().toISOString() },
+          event: scheduled,
           dynamoEndpoint: db2.endpoint,
           memoryMB,
           historyHours: 24,
           workDir: WORK,
         });
-        lambda.push({ nodes, figures });
+        lambda.push({ nodes, fn: 'sample', figures });
       }
     }
+    // The responder's largest cycle: its remediation tick with every cluster in apply mode
+    // (collect, diagnose, plan and the ledger's gates for all of them; the clusters carry no
+    // opt-in tag, so nothing is applied).
+    const policy = parseYaml(readFileSync(path.join(ROOT, 'policy.yml'), 'utf8')) as { default: { mode: string }; clusters?: Record<string, { mode?: string }> };
+    policy.default.mode = 'apply';
+    for (const c of Object.values(policy.clusters ?? {})) delete c.mode;
+    const applyAll = JSON.stringify(policy);
+    const nodes = sizes[sizes.length - 1]!;
+    const figures = await measureLambdaMemory({
+      account: generateAccount(accountOptions(nodes)),
+      bundle: path.join(WORK, 'zip-respond', 'handlers', 'respond.js'),
+      functionName: 'respond',
+      event: scheduled,
+      dynamoEndpoint: db2.endpoint,
+      memoryMB: 256,
+      historyHours: 24,
+      workDir: WORK,
+      env: { POLICY_JSON: applyAll },
+    });
+    lambda.push({ nodes, fn: 'respond', figures });
   } finally {
     await db2.stop();
   }
   console.log(
     '\nThe deployed sample bundle as Lambda runs it (scripts/bench/lambda-memory.ts): a fresh node with the runtime\'s heap limits for the memory size, the stack\'s environment, AWS over HTTP in each service\'s wire format (EC2 XML), the ledger in dynalite. Peak = whole-process VmHWM.',
   );
-  const lambdaRows = [['nodes', 'memory MB', 'heap limits', 'peak RSS MB', 'RSS after load MB', 'cycle CPU ms', 'cycle wall ms', 'responses MB', 'reads', 'est. Lambda s', 'result']];
-  for (const { nodes, figures: f } of lambda) {
-    const ok = !!f.summary && (f.summary['clustersFailed'] as unknown[]).length === 0 && (f.summary['clustersIncomplete'] as unknown[]).length === 0;
+  const lambdaRows = [['function', 'nodes', 'memory MB', 'heap limits', 'peak RSS MB', 'RSS after load MB', 'cycle CPU ms', 'cycle wall ms', 'responses MB', 'reads', 'est. Lambda s', 'result']];
+  for (const { nodes, fn, figures: f } of lambda) {
+    const ok = wholeCycle(fn, accountOptions(nodes).clusters, f);
     lambdaRows.push([
+      fn,
       fmt(nodes),
       fmt(f.memoryMB),
       f.flags.filter((x) => x.startsWith('--max')).map((x) => x.replace(/^--max-(\w+)-space-size=/, '$1 ')).join(', '),
@@ -287,14 +319,15 @@ async function main(): Promise<void> {
   console.log(`INFO  peak RSS of the bench process during the cycle: ${fmt(bigPeak)} MB (generator, emulator and mocks included)`);
   // Memory as Lambda measures it: the deployed bundle over the wire under the runtime's heap
   // limits for 256 MB (scripts/bench/lambda-memory.ts).
-  const at256 = lambda.find((l) => l.nodes === big.nodes && l.figures.memoryMB === 256)?.figures;
-  if (at256) {
+  for (const fn of ['sample', 'respond'] as const) {
+    const at256 = lambda.find((l) => l.fn === fn && l.nodes === big.nodes && l.figures.memoryMB === 256)?.figures;
+    if (!at256) continue;
     // A cycle that failed or saw incomplete data read less than a real one: its peak proves nothing.
-    const whole = !!at256.summary && (at256.summary['clustersFailed'] as unknown[]).length === 0 && (at256.summary['clustersIncomplete'] as unknown[]).length === 0;
+    const whole = wholeCycle(fn, big.shape.clusters, at256);
     console.log(
       at256.peakMB !== undefined
-        ? `${verdict(whole && at256.peakMB < TARGET.peakMB)}${whole ? '' : ' (clusters failed or incomplete)'}  Lambda peak memory < ${TARGET.peakMB} MB: ${fmt(at256.peakMB)} MB (the deployed sample bundle over the wire, heap limits of a 256 MB Lambda: ${at256.flags.join(' ')})`
-        : `FAIL  Lambda peak memory < ${TARGET.peakMB} MB: the function failed under a 256 MB Lambda's heap limits: ${at256.failure ?? ''}`,
+        ? `${verdict(whole && at256.peakMB < TARGET.peakMB)}${whole ? '' : ' (clusters failed or incomplete)'}  ${fn} peak memory < ${TARGET.peakMB} MB: ${fmt(at256.peakMB)} MB (the deployed ${fn} bundle over the wire, heap limits of a 256 MB Lambda: ${at256.flags.join(' ')})`
+        : `FAIL  ${fn} peak memory < ${TARGET.peakMB} MB: the function failed under a 256 MB Lambda's heap limits: ${at256.failure ?? ''}`,
     );
   }
   console.log(`INFO  the cycle's own data after a full GC: ${fmt(big.liveMB, 1)} MB (trimmed inventory, usage, findings); the rest of the peak is the runtime and bundle (RSS after load) and responses being parsed`);
