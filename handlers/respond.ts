@@ -163,7 +163,9 @@ export const STACK_ALARM_SUFFIXES = [
 
 /**
  * This stack's alarms that a responder cycle cannot help, answered by their SNS message alone: a
- * slow sampler is still sampling, and a cycle of every cluster would add to the load it reports.
+ * slow sampler still completes its cycles, and a cycle of every cluster would add to the load it
+ * reports. A sampler that failed (sampler-errors, a timeout included) is answered: the cycle
+ * diagnoses and notifies in its place.
  */
 const NOT_ANSWERED: readonly (typeof STACK_ALARM_SUFFIXES)[number][] = ['sampler-slow'];
 

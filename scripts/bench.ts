@@ -78,8 +78,8 @@ function runChild(input: ChildInput, profileDir?: string): Promise<ChildResult> 
   const policy = readFileSync(input.policyFile, 'utf8');
   return new Promise((resolve, reject) => {
     const child = fork(CHILD, [JSON.stringify(input)], {
-      // BENCH_NODE_FLAGS adds V8 flags to the children (e.g. --max-old-space-size=400 to see
-      // how much of the cycle's growth is garbage an unconstrained heap leaves uncollected).
+      // BENCH_NODE_FLAGS adds V8 flags to these analysis children (e.g. --max-old-space-size=400);
+      // the Lambda runs (scripts/bench/lambda-memory.ts) take the runtime's own flags instead.
       execArgv: [
         '--expose-gc',
         ...(process.env['BENCH_NODE_FLAGS'] ?? '').split(' ').filter((f) => f.length > 0),
@@ -284,7 +284,7 @@ async function main(): Promise<void> {
   console.log(
     '\nThe deployed sample bundle as Lambda runs it (scripts/bench/lambda-memory.ts): a fresh node with the runtime\'s heap limits for the memory size, the stack\'s environment, AWS over HTTP in each service\'s wire format (EC2 XML), the ledger in dynalite. Peak = whole-process VmHWM.',
   );
-  const lambdaRows = [['function', 'nodes', 'memory MB', 'heap limits', 'peak RSS MB', 'RSS after load MB', 'cycle CPU ms', 'cycle wall ms', 'responses MB', 'reads', 'est. Lambda s', 'result']];
+  const lambdaRows = [['function', 'nodes', 'memory MB', 'heap limits', 'peak RSS MB', 'RSS after load MB', 'cycle CPU ms', 'cycle wall ms', 'responses MB (EC2 XML)', 'reads', 'est. Lambda s', 'result']];
   for (const { nodes, fn, figures: f } of lambda) {
     const ok = wholeCycle(fn, accountOptions(nodes).clusters, f);
     lambdaRows.push([
@@ -296,7 +296,7 @@ async function main(): Promise<void> {
       f.loadedMB !== undefined ? fmt(f.loadedMB) : '-',
       f.cpuMs !== undefined ? fmt(f.cpuMs) : '-',
       f.wallMs !== undefined ? fmt(f.wallMs) : '-',
-      fmt(f.responseMB, 1),
+      `${fmt(f.responseMB, 1)} (${fmt(f.ec2ResponseMB, 1)})`,
       fmt(f.readCalls),
       // Lambda gives a function CPU in proportion to its memory: one vCPU at 1,769 MB
       // (https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html). The cycle is

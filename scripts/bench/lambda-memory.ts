@@ -48,6 +48,8 @@ export interface LambdaMemoryFigures {
   failure?: string;
   requests: number;
   responseMB: number;
+  /** Of the responses, EC2's (XML). */
+  ec2ResponseMB: number;
   readCalls: number;
 }
 
@@ -143,7 +145,14 @@ export async function measureLambdaMemory(o: LambdaMemoryOptions): Promise<Lambd
       child.on('message', (m) => (msg = m as Record<string, unknown>));
       child.on('exit', (code) => resolve({ msg, code, stderr }));
     });
-    const base = { memoryMB: o.memoryMB, flags, requests: server.stats.requests, responseMB: server.stats.responseBytes / 2 ** 20, readCalls: api.totalReadCalls() };
+    const base = {
+      memoryMB: o.memoryMB,
+      flags,
+      requests: server.stats.requests,
+      responseMB: server.stats.responseBytes / 2 ** 20,
+      ec2ResponseMB: (server.stats.responseBytesBy.ec2 ?? 0) / 2 ** 20,
+      readCalls: api.totalReadCalls(),
+    };
     const m = result.msg;
     if (!m || typeof m['error'] === 'string' || result.code !== 0) {
       const why = typeof m?.['error'] === 'string' ? m['error'] : result.stderr.split('\n').filter((l) => l.trim()).slice(-3).join(' | ');

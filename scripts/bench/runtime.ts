@@ -44,7 +44,7 @@ export async function benchRuntime(
   table: string,
   policy: string,
   now: Date,
-  /** Answer with copies, as the SDK builds new objects: for the memory run only (cloning costs CPU the Lambda spends deserialising instead). */
+  /** Answer with copies, as the SDK builds new objects: for weighing the cycle's live data only (cloning costs CPU). */
   copyAnswers = false,
 ): Promise<BenchRuntime> {
   const raw = new DynamoDBClient({ endpoint, maxAttempts: 1, region: account.region });

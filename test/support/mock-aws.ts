@@ -1,5 +1,5 @@
 /**
- * An emulated AWS account for tests: EC2, EKS and CloudWatch clients mocked with
+ * An emulated AWS account for tests: EC2, EKS, CloudWatch and SNS clients mocked with
  * aws-sdk-client-mock that answer from a SyntheticAccount the way the APIs do — the same
  * filters, MaxResults bounds, NextToken pagination, and error names — and count every call.
  */
@@ -103,7 +103,7 @@ export interface EmulateOptions {
   /**
    * Answer with copies, as the SDK does (it builds new objects from each response): what the
    * caller keeps is then its own memory, not shared with the account. The benchmark uses it to
-   * measure what a Lambda holds; tests do not need it.
+   * weigh the cycle's live data; tests do not need it.
    */
   copyAnswers?: boolean;
 }

@@ -146,8 +146,8 @@ interface Decoded {
 
 /** The server: its endpoint is the clients' (AWS_ENDPOINT_URL). */
 export interface WireServer extends LocalServer {
-  /** Requests served (of which gzip-encoded), and the request and response bytes (after gunzip for requests). */
-  stats: { requests: number; gzipped: number; requestBytes: number; responseBytes: number };
+  /** Requests served (of which gzip-encoded), and the request and response bytes (after gunzip for requests), in all and by service. */
+  stats: { requests: number; gzipped: number; requestBytes: number; responseBytes: number; responseBytesBy: Partial<Record<ClientKind, number>> };
 }
 
 /** Serves `api` on a free port of 127.0.0.1. */
@@ -170,7 +170,7 @@ export async function startWireServer(api: AccountApi): Promise<WireServer> {
   const json = (jsonName: boolean) => new JsonCodec2({ timestampFormat: { useTrait: true, default: 7 }, jsonName });
   const restJson = json(true);
   const awsJson = json(false);
-  const stats = { requests: 0, gzipped: 0, requestBytes: 0, responseBytes: 0 };
+  const stats: WireServer['stats'] = { requests: 0, gzipped: 0, requestBytes: 0, responseBytes: 0, responseBytesBy: {} };
   let requestIds = 0;
 
   const find = (kind: ClientKind, name: string) => {
@@ -226,7 +226,9 @@ export async function startWireServer(api: AccountApi): Promise<WireServer> {
     const e = err as { name?: string; message?: string; $metadata?: { httpStatusCode?: number }; $fault?: string };
     const code = e.name ?? 'InternalFailure';
     const message = e.message ?? String(err);
-    const status = e.$metadata?.httpStatusCode ?? (code === 'UnknownOperationException' ? 400 : 500);
+    // An error without a status is the caller's (400): the SDK would retry a 5xx, and the wire
+    // run would then make more calls than the same fault through the mocks.
+    const status = e.$metadata?.httpStatusCode ?? (e.$fault === 'server' ? 500 : 400);
     if (kind === 'ec2') {
       const body = `<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>${escapeXml(code)}</Code><Message>${escapeXml(message)}</Message></Error></Errors><RequestID>${requestId}</RequestID></Response>`;
       return { status, headers: { 'content-type': 'text/xml;charset=UTF-8' }, body };
@@ -269,6 +271,7 @@ export async function startWireServer(api: AccountApi): Promise<WireServer> {
     }
     const bytes = Buffer.from(reply.body, 'utf8');
     stats.responseBytes += bytes.length;
+    if (kind) stats.responseBytesBy[kind] = (stats.responseBytesBy[kind] ?? 0) + bytes.length;
     res.writeHead(reply.status, { ...reply.headers, 'content-length': String(bytes.length), 'x-amzn-requestid': requestId });
     res.end(bytes);
   }

@@ -5,10 +5,10 @@
  * same cycle the tests check.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
-import { CloudWatchClient, type PutMetricDataCommandInput } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient, CloudWatchServiceException, GetMetricDataCommand, type PutMetricDataCommandInput } from '@aws-sdk/client-cloudwatch';
 import { DescribeInstanceTypesCommand, DescribeNetworkInterfacesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { DescribeClusterCommand, EKSClient } from '@aws-sdk/client-eks';
-import { SNSClient, type PublishCommandInput } from '@aws-sdk/client-sns';
+import { PublishCommand, SNSClient, SNSServiceException, type PublishCommandInput } from '@aws-sdk/client-sns';
 import { makeHandler } from '../../handlers/sample';
 import { createActionLedger } from '../../lib/aws/action-ledger';
 import type { AwsClients } from '../../lib/aws/clients';
@@ -82,6 +82,11 @@ async function runtimeOn(clients: AwsClients, account: SyntheticAccount): Promis
   };
 }
 
+const snsError = (name: string, message: string) =>
+  new SNSServiceException({ name, $fault: 'client', $metadata: { httpStatusCode: 403 }, message });
+const cloudWatchError = (name: string, message: string) =>
+  new CloudWatchServiceException({ name, $fault: 'client', $metadata: { httpStatusCode: 400 }, message });
+
 describe('the wire emulator', () => {
   let account: SyntheticAccount;
   let api: AccountApi;
@@ -148,6 +153,25 @@ describe('the wire emulator', () => {
       name: 'InvalidInstanceType',
       message: 'The following supplied instance types do not exist: [zz.huge]',
     });
+    // SNS (awsQuery XML) and CloudWatch (awsJson1_0), with faults under the services' query error
+    // codes; the SDK raises its modelled exception for each (…Exception).
+    api.faults['Publish'] = () => snsError('AuthorizationError', 'User is not authorized to perform: SNS:Publish');
+    await expect(clients.sns.send(new PublishCommand({ TopicArn: 'arn:aws:sns:eu-west-1:111122223333:t', Message: 'm' }))).rejects.toMatchObject({
+      name: 'AuthorizationErrorException',
+      message: 'User is not authorized to perform: SNS:Publish',
+      $metadata: expect.objectContaining({ httpStatusCode: 403 }) as unknown,
+    });
+    api.faults['GetMetricData'] = () => cloudWatchError('InvalidParameterValue', 'The parameter StartTime must be before EndTime.');
+    await expect(clients.cloudwatch.send(new GetMetricDataCommand({ StartTime: NOW, EndTime: NOW, MetricDataQueries: [] }))).rejects.toMatchObject({
+      name: 'InvalidParameterValueException',
+      message: 'The parameter StartTime must be before EndTime.',
+    });
+    // An error the emulator throws without a status is the caller's: not retried.
+    api.faults['DescribeCluster'] = () => new Error('emulator refused');
+    const retrying = wireClients(server.endpoint, 3);
+    const before = api.calls['DescribeCluster'] ?? 0;
+    await expect(retrying.eks.send(new DescribeClusterCommand({ name: 'x' }))).rejects.toMatchObject({ $metadata: expect.objectContaining({ httpStatusCode: 400 }) as unknown });
+    expect(api.calls['DescribeCluster']).toBe(before + 1);
   });
 
   it("throttling comes back as EC2's RequestLimitExceeded and the SDK's retry takes it", async () => {
@@ -162,6 +186,17 @@ describe('the wire emulator', () => {
 
 describe('decodeQuery', () => {
   const schemaOf = (command: object): unknown => (command as { schema: unknown[] }).schema[4];
+
+  it('reads awsQuery maps (SNS message attributes) as the SDK writes them', () => {
+    const params = new URLSearchParams(
+      'Action=Publish&Version=2010-03-31&TopicArn=arn%3Aaws%3Asns%3Aeu-west-1%3A1%3At&Message=hello&MessageAttributes.entry.1.Name=severity&MessageAttributes.entry.1.Value.DataType=String&MessageAttributes.entry.1.Value.StringValue=critical',
+    );
+    expect(decodeQuery(schemaOf(new PublishCommand({ TopicArn: 't', Message: 'm' })), params, false)).toEqual({
+      TopicArn: 'arn:aws:sns:eu-west-1:1:t',
+      Message: 'hello',
+      MessageAttributes: { severity: { DataType: 'String', StringValue: 'critical' } },
+    });
+  });
 
   it('reads flattened EC2 lists and capitalised members, as the SDK writes them', () => {
     const params = new URLSearchParams(
