@@ -8,7 +8,7 @@ import { InstanceTypeDataError, networkCapacityOf, type NetworkCapacity } from '
 import type { ClusterInventory } from '../inventory/types';
 import { classifyEni, eniAddressCount, IPS_PER_PREFIX } from '../measure/eni';
 import type { ClusterUsage, NodeUsage, SubnetUsage } from '../measure/types';
-import type { DiagnoseThresholds, Finding, FindingKind, FindingSubject, Severity } from './types';
+import type { DiagnoseThresholds, Finding, Severity } from './types';
 
 /** What a node of the cluster holds in one subnet (its ENIs there, default network card). */
 export interface NodeInSubnet {
@@ -192,18 +192,7 @@ export function cniWhere(ctx: ClusterContext): string {
  * Makes a finding: the id `<cluster>/<kind>/<subject id>`, and the data-completeness evidence every
  * finding carries (a finding on incomplete data is still shown, and says so).
  */
-export function finding(
-  ctx: ClusterContext,
-  f: {
-    kind: FindingKind;
-    severity: Severity;
-    subject: FindingSubject;
-    title: string;
-    evidence: Record<string, number | string>;
-    evidenceText: string[];
-    fixes: string[];
-  },
-): Finding {
+export function finding(ctx: ClusterContext, f: Omit<Finding, 'id' | 'cluster' | 'forecast'>): Finding {
   const { usage } = ctx;
   const evidence: Record<string, number | string> = { ...f.evidence, dataComplete: usage.complete ? 'yes' : 'no' };
   const evidenceText = [...f.evidenceText];
