@@ -3,6 +3,16 @@
  * tell them apart and nothing of the original AWS error is lost.
  */
 
+/** At most this many problems are spelled out in an error message; the rest are counted. */
+export const PROBLEMS_IN_MESSAGE = 5;
+
+/** "field: problem; …; problem (and N more)": the first problems of a list, each after its field when it has one. */
+export function problemList(problems: readonly { field?: string | undefined; problem: string }[]): string {
+  const shown = problems.slice(0, PROBLEMS_IN_MESSAGE).map((p) => (p.field ? `${p.field}: ${p.problem}` : p.problem));
+  const more = problems.length > PROBLEMS_IN_MESSAGE ? ` (and ${problems.length - PROBLEMS_IN_MESSAGE} more)` : '';
+  return `${shown.join('; ')}${more}`;
+}
+
 /** A configuration value is missing or wrong. The message names every problem at once. */
 export class ConfigError extends Error {
   constructor(

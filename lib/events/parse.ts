@@ -17,6 +17,7 @@
  *   https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch-and-eventbridge.html
  */
 import * as z from 'zod';
+import { problemList } from '../errors';
 import {
   classifyEc2Error,
   classifyLaunchFailureMessage,
@@ -89,8 +90,6 @@ export interface EventProblem {
   readonly problem: string;
 }
 
-const MAX_PROBLEMS_IN_MESSAGE = 5;
-
 /**
  * The event is not one the responder can read: not an EventBridge event, from a source it does not
  * subscribe to, or with a field missing or of the wrong type. The message names the detail-type
@@ -104,9 +103,7 @@ export class MalformedEventError extends Error {
 
   constructor(detailType: string | undefined, eventId: string | undefined, problems: readonly EventProblem[], options?: { cause?: unknown }) {
     const label = `${detailType === undefined ? 'event' : `"${detailType}" event`}${eventId === undefined ? '' : ` ${eventId}`}`;
-    const shown = problems.slice(0, MAX_PROBLEMS_IN_MESSAGE).map((p) => (p.path === '' ? p.problem : `${p.path}: ${p.problem}`));
-    const more = problems.length > MAX_PROBLEMS_IN_MESSAGE ? ` (and ${problems.length - MAX_PROBLEMS_IN_MESSAGE} more)` : '';
-    super(`${label}: ${shown.join('; ')}${more}`, options);
+    super(`${label}: ${problemList(problems.map((p) => ({ field: p.path, problem: p.problem })))}`, options);
     this.detailType = detailType;
     this.problems = problems;
   }

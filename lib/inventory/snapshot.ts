@@ -54,6 +54,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as z from 'zod';
 import { knownInstanceTypes } from '../capacity/known-instance-types';
+import { problemList } from '../errors';
 import type {
   Addon,
   Cluster,
@@ -95,8 +96,6 @@ export interface SnapshotIssue {
   detail: string;
 }
 
-const MAX_ISSUES_IN_MESSAGE = 5;
-
 /** A snapshot file is missing, is not JSON, or does not have the shape the AWS CLI prints. */
 export class SnapshotError extends Error {
   override readonly name = 'SnapshotError';
@@ -107,11 +106,7 @@ export class SnapshotError extends Error {
 
   constructor(file: string, issues: SnapshotIssue | SnapshotIssue[], options?: { cause?: unknown }) {
     const list = Array.isArray(issues) ? issues : [issues];
-    const shown = list
-      .slice(0, MAX_ISSUES_IN_MESSAGE)
-      .map((i) => (i.field === undefined || i.field === '' ? i.detail : `${i.field}: ${i.detail}`));
-    const more = list.length > MAX_ISSUES_IN_MESSAGE ? ` (and ${list.length - MAX_ISSUES_IN_MESSAGE} more)` : '';
-    super(`${file}: ${shown.join('; ')}${more}`, options);
+    super(`${file}: ${problemList(list.map((i) => ({ field: i.field, problem: i.detail })))}`, options);
     this.file = file;
     this.issues = list;
   }
