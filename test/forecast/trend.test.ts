@@ -5,25 +5,14 @@ import {
   type Point,
   type TrendOptions,
 } from '../../lib/forecast/trend';
+import { mulberry32 } from '../support/synthetic-account';
 
 const NOW = new Date('2026-11-26T12:00:00Z');
 const HOUR = 3_600_000;
 
-/** Mulberry32: a small seeded PRNG, so noisy cases are the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Standard normal noise (Box–Muller) from a seeded PRNG. */
 function gaussian(seed: number): () => number {
-  const r = prng(seed);
+  const r = mulberry32(seed);
   return () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
 }
 
