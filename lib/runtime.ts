@@ -11,7 +11,7 @@ import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { EKSClient } from '@aws-sdk/client-eks';
 import { EXECUTORS } from './act/remediate';
 import type { SNSClient } from '@aws-sdk/client-sns';
-import { createAwsClients } from './aws/clients';
+import { createAwsClients, type AwsClients } from './aws/clients';
 import { createActionLedger, type ActionLedger } from './aws/action-ledger';
 import { createLedger, createLedgerDocumentClient, type Ledger } from './aws/ledger';
 import { LiveSource } from './aws/live-source';
@@ -35,24 +35,46 @@ export interface Runtime {
   sleep: (ms: number) => Promise<void>;
 }
 
+/** What a runtime is made of; the tests and the benchmark pass emulated clients and their own clock. */
+export interface RuntimeParts {
+  config: RuntimeConfig;
+  clients: AwsClients;
+  /** The region the live source reports. */
+  region: string;
+  /** The ledger's DynamoDB client. */
+  dynamo: DynamoDBClient;
+  logger: Logger;
+  now?: () => Date;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** Puts a runtime together: the live source (measured fields only), the ledger and action ledger on one table. */
+export function assembleRuntime(p: RuntimeParts): Runtime {
+  const doc = createLedgerDocumentClient(p.dynamo);
+  return {
+    config: p.config,
+    source: new LiveSource({ ec2: p.clients.ec2, eks: p.clients.eks }, p.region, 'measured'),
+    ec2: p.clients.ec2,
+    eks: p.clients.eks,
+    cloudwatch: p.clients.cloudwatch,
+    sns: p.clients.sns,
+    ledger: createLedger(doc, p.config.ledgerTable),
+    actions: createActionLedger(doc, p.config.ledgerTable),
+    logger: p.logger,
+    now: p.now ?? (() => new Date()),
+    sleep: p.sleep ?? ((ms) => new Promise<void>((resolve) => setTimeout(resolve, ms))),
+  };
+}
+
 /** Builds the runtime from the environment. */
 export function defaultRuntime(env: Record<string, string | undefined> = process.env): Runtime {
-  const config = parseRuntimeConfig(env);
-  const clients = createAwsClients();
-  const doc = createLedgerDocumentClient(new DynamoDBClient({}));
-  return {
-    config,
-    source: new LiveSource(clients, env['AWS_REGION'] ?? 'unknown-region', 'measured'),
-    ec2: clients.ec2,
-    eks: clients.eks,
-    cloudwatch: clients.cloudwatch,
-    sns: clients.sns,
-    ledger: createLedger(doc, config.ledgerTable),
-    actions: createActionLedger(doc, config.ledgerTable),
+  return assembleRuntime({
+    config: parseRuntimeConfig(env),
+    clients: createAwsClients(),
+    region: env['AWS_REGION'] ?? 'unknown-region',
+    dynamo: new DynamoDBClient({}),
     logger: new Logger({ serviceName: 'eks-ip-responder' }),
-    now: () => new Date(),
-    sleep: (ms) => new Promise<void>((resolve) => setTimeout(resolve, ms)),
-  };
+  });
 }
 
 /**

@@ -6,11 +6,8 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { createActionLedger } from '../../lib/aws/action-ledger';
-import { createLedger, createLedgerDocumentClient } from '../../lib/aws/ledger';
-import { LiveSource } from '../../lib/aws/live-source';
 import { parseRuntimeConfig } from '../../lib/config';
-import type { Runtime } from '../../lib/runtime';
+import { assembleRuntime, type Runtime } from '../../lib/runtime';
 import { createLedgerTable } from '../../test/support/dynalite';
 import { emulateAccount, type EmulatedAccount } from '../../test/support/mock-aws';
 import type { SyntheticAccount } from '../../test/support/synthetic-account';
@@ -63,20 +60,15 @@ export async function benchRuntime(
   const aws = emulateAccount(account, { copyAnswers });
   // The function logs as deployed (INFO, JSON to stdout); the parent discards the child's stdout.
   const logger = new Logger({ serviceName: 'eks-ip-responder', logLevel: 'INFO' });
-  const doc = createLedgerDocumentClient(raw);
-  const rt: Runtime = {
+  const rt: Runtime = assembleRuntime({
     config: parseRuntimeConfig(benchEnv(table, policy)),
-    source: new LiveSource({ ec2: aws.ec2, eks: aws.eks }, account.region, 'measured'),
-    ec2: aws.ec2,
-    eks: aws.eks,
-    cloudwatch: aws.cloudwatch,
-    sns: aws.sns,
-    ledger: createLedger(doc, table),
-    actions: createActionLedger(doc, table),
+    clients: aws,
+    region: account.region,
+    dynamo: raw,
     logger,
     now: () => now,
     sleep: async () => {},
-  };
+  });
   return {
     rt,
     aws,

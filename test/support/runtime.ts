@@ -3,11 +3,8 @@
  * and a real local DynamoDB (dynalite) ledger with a fresh table.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
-import { createActionLedger } from '../../lib/aws/action-ledger';
-import { createLedger, createLedgerDocumentClient } from '../../lib/aws/ledger';
-import { LiveSource } from '../../lib/aws/live-source';
 import { parseRuntimeConfig } from '../../lib/config';
-import type { Runtime } from '../../lib/runtime';
+import { assembleRuntime, type Runtime } from '../../lib/runtime';
 import { createLedgerTable, dynaliteClient, type RunningDynalite } from './dynalite';
 import { emulateAccount, type EmulatedAccount } from './mock-aws';
 import type { SyntheticAccount } from './synthetic-account';
@@ -40,7 +37,7 @@ export async function testRuntime(
     });
   }
   let current = now;
-  const rt: Runtime = {
+  const rt: Runtime = assembleRuntime({
     config: parseRuntimeConfig({
       METRIC_NAMESPACE: 'Test/IP',
       ALERT_TOPIC_ARN: 'arn:aws:sns:eu-west-1:111122223333:test-alerts',
@@ -52,17 +49,13 @@ export async function testRuntime(
       FOLLOW_FOR_SECONDS: '60',
       ...env,
     }),
-    source: new LiveSource({ ec2: aws.ec2, eks: aws.eks }, account.region, 'measured'),
-    ec2: aws.ec2,
-    eks: aws.eks,
-    cloudwatch: aws.cloudwatch,
-    sns: aws.sns,
-    ledger: createLedger(createLedgerDocumentClient(raw), table),
-    actions: createActionLedger(createLedgerDocumentClient(raw), table),
+    clients: aws,
+    region: account.region,
+    dynamo: raw,
     logger,
     now: () => current,
     // Polls of an EKS update do not wait (the emulator finishes updates at once).
     sleep: async () => {},
-  };
+  });
   return { rt, aws, logs, setNow: (d) => (current = d) };
 }

@@ -10,13 +10,11 @@ import { DescribeInstanceTypesCommand, DescribeNetworkInterfacesCommand, EC2Clie
 import { DescribeClusterCommand, EKSClient } from '@aws-sdk/client-eks';
 import { PublishCommand, SNSClient, SNSServiceException, type PublishCommandInput } from '@aws-sdk/client-sns';
 import { makeHandler } from '../../handlers/sample';
-import { createActionLedger } from '../../lib/aws/action-ledger';
 import type { AwsClients } from '../../lib/aws/clients';
-import { createLedger, createLedgerDocumentClient } from '../../lib/aws/ledger';
 import { LiveSource } from '../../lib/aws/live-source';
 import { parseRuntimeConfig } from '../../lib/config';
 import { collectInventory } from '../../lib/inventory/collect';
-import type { Runtime } from '../../lib/runtime';
+import { assembleRuntime, type Runtime } from '../../lib/runtime';
 import { createLedgerTable, dynaliteClient, startDynalite, type RunningDynalite } from '../support/dynalite';
 import { accountApi, ec2Error, emulateAccount, type AccountApi } from '../support/mock-aws';
 import { generateAccount, type SyntheticAccount } from '../support/synthetic-account';
@@ -64,7 +62,7 @@ async function runtimeOn(clients: AwsClients, account: SyntheticAccount): Promis
   const raw = dynaliteClient(db.endpoint);
   const table = `wire-${process.pid}-${++tables}`;
   await createLedgerTable(raw, table);
-  return {
+  return assembleRuntime({
     config: parseRuntimeConfig({
       METRIC_NAMESPACE: 'Test/IP',
       ALERT_TOPIC_ARN: 'arn:aws:sns:eu-west-1:111122223333:test-alerts',
@@ -72,14 +70,13 @@ async function runtimeOn(clients: AwsClients, account: SyntheticAccount): Promis
       STAGE: 'test',
       POLICY_JSON: process.env.POLICY_JSON ?? '',
     }),
-    source: new LiveSource({ ec2: clients.ec2, eks: clients.eks }, account.region, 'measured'),
-    ...clients,
-    ledger: createLedger(createLedgerDocumentClient(raw), table),
-    actions: createActionLedger(createLedgerDocumentClient(raw), table),
+    clients,
+    region: account.region,
+    dynamo: raw,
     logger: new Logger({ serviceName: 'test', logLevel: 'SILENT' }),
     now: () => NOW,
     sleep: async () => {},
-  };
+  });
 }
 
 const snsError = (name: string, message: string) =>
