@@ -29,7 +29,7 @@ import { parse as parseYaml } from 'yaml';
 import { startDynalite } from '../test/support/dynalite';
 import { generateAccount, type GenerateAccountOptions } from '../test/support/synthetic-account';
 import { analyseBundle, buildChild, ROOT } from './bench/build';
-import { ensurePackaged, measureColdStarts } from './bench/cold-start';
+import { ensurePackaged, measureColdStarts, type FunctionColdStart } from './bench/cold-start';
 import { measureLambdaMemory, type LambdaMemoryFigures } from './bench/lambda-memory';
 import { summariseProfile } from './bench/profile';
 import { benchEnv } from './bench/runtime';
@@ -140,6 +140,9 @@ async function main(): Promise<void> {
   const db = await startDynalite();
   const results: ChildResult[] = [];
   let profileSummary = '';
+  let pkg: ReturnType<typeof ensurePackaged> = { packaged: false, seconds: 0 };
+  let cold: FunctionColdStart[] = [];
+  const lambda: { nodes: number; fn: 'sample' | 'respond'; figures: LambdaMemoryFigures }[] = [];
   try {
     for (const nodes of sizes) {
       const { seed: _seed, ...shape } = accountOptions(nodes);
@@ -168,6 +171,48 @@ async function main(): Promise<void> {
         profileSummary = `\nCPU profile of one ${nodes}-node child (generation, 2 cycles with history, capture; ${path.join(dir, file)}):\n${summariseProfile(path.join(dir, file), CHILD, 15)}`;
       }
     }
+    // The functions' bundles (packaged when stale) and their cold start.
+    pkg = ensurePackaged();
+    cold = measureColdStarts(WORK);
+
+    // The deployed bundle over the wire, per size, under the heap limits of 256 and 512 MB Lambdas.
+    const scheduled = { 'detail-type': 'Scheduled Event', source: 'aws.events', time: new Date().toISOString() };
+    for (const nodes of sizes) {
+      const account = generateAccount(accountOptions(nodes));
+      for (const memoryMB of LAMBDA_MEMORY_SIZES) {
+        const figures = await measureLambdaMemory({
+          account,
+          bundle: path.join(WORK, 'zip-sample', 'handlers', 'sample.js'),
+          functionName: 'sample',
+          event: scheduled,
+          dynamoEndpoint: db.endpoint,
+          memoryMB,
+          historyHours: 24,
+          workDir: WORK,
+        });
+        lambda.push({ nodes, fn: 'sample', figures });
+      }
+    }
+    // The responder's largest cycle: its remediation tick with every cluster in apply mode
+    // (collect, diagnose, plan and the ledger's gates for all of them; the clusters carry no
+    // opt-in tag, so nothing is applied).
+    const policy = parseYaml(readFileSync(path.join(ROOT, 'policy.yml'), 'utf8')) as { default: { mode: string }; clusters?: Record<string, { mode?: string }> };
+    policy.default.mode = 'apply';
+    for (const c of Object.values(policy.clusters ?? {})) delete c.mode;
+    const applyAll = JSON.stringify(policy);
+    const nodes = sizes[sizes.length - 1]!;
+    const figures = await measureLambdaMemory({
+      account: generateAccount(accountOptions(nodes)),
+      bundle: path.join(WORK, 'zip-respond', 'handlers', 'respond.js'),
+      functionName: 'respond',
+      event: scheduled,
+      dynamoEndpoint: db.endpoint,
+      memoryMB: 256,
+      historyHours: 24,
+      workDir: WORK,
+      env: { POLICY_JSON: applyAll },
+    });
+    lambda.push({ nodes, fn: 'respond', figures });
   } finally {
     await db.stop();
   }
@@ -216,9 +261,7 @@ async function main(): Promise<void> {
     if (problems.length > 0) console.log(`problems: ${problems.slice(0, 5).join(' | ')}`);
   }
 
-  // Cold start.
-  const pkg = ensurePackaged();
-  const cold = measureColdStarts(WORK);
+  // Cold start (measured above).
   console.log(`\nCold start (.serverless/*.zip${pkg.packaged ? `, packaged now in ${fmt(pkg.seconds, 1)} s` : ', up to date'}; require in a fresh node ${process.version}, median of 5)`);
   const coldRows = [['function', 'bundle .js MB', '.map MB', 'zip MB', 'require ms', 'require ms (no source maps)', 'RSS after require MB']];
   for (const c of cold) {
@@ -237,50 +280,6 @@ async function main(): Promise<void> {
     console.log(`  with ${label}: ${fmt(b.bytes / 1e6, 2)} MB`);
   }
 
-  // The deployed bundle over the wire, per size, under the heap limits of 256 and 512 MB Lambdas.
-  const lambda: { nodes: number; fn: 'sample' | 'respond'; figures: LambdaMemoryFigures }[] = [];
-  const scheduled = { 'detail-type': 'Scheduled Event', source: 'aws.events', time: new Date().toISOString() };
-  const db2 = await startDynalite();
-  try {
-    for (const nodes of sizes) {
-      const account = generateAccount(accountOptions(nodes));
-      for (const memoryMB of LAMBDA_MEMORY_SIZES) {
-        const figures = await measureLambdaMemory({
-          account,
-          bundle: path.join(WORK, 'zip-sample', 'handlers', 'sample.js'),
-          functionName: 'sample',
-          event: scheduled,
-          dynamoEndpoint: db2.endpoint,
-          memoryMB,
-          historyHours: 24,
-          workDir: WORK,
-        });
-        lambda.push({ nodes, fn: 'sample', figures });
-      }
-    }
-    // The responder's largest cycle: its remediation tick with every cluster in apply mode
-    // (collect, diagnose, plan and the ledger's gates for all of them; the clusters carry no
-    // opt-in tag, so nothing is applied).
-    const policy = parseYaml(readFileSync(path.join(ROOT, 'policy.yml'), 'utf8')) as { default: { mode: string }; clusters?: Record<string, { mode?: string }> };
-    policy.default.mode = 'apply';
-    for (const c of Object.values(policy.clusters ?? {})) delete c.mode;
-    const applyAll = JSON.stringify(policy);
-    const nodes = sizes[sizes.length - 1]!;
-    const figures = await measureLambdaMemory({
-      account: generateAccount(accountOptions(nodes)),
-      bundle: path.join(WORK, 'zip-respond', 'handlers', 'respond.js'),
-      functionName: 'respond',
-      event: scheduled,
-      dynamoEndpoint: db2.endpoint,
-      memoryMB: 256,
-      historyHours: 24,
-      workDir: WORK,
-      env: { POLICY_JSON: applyAll },
-    });
-    lambda.push({ nodes, fn: 'respond', figures });
-  } finally {
-    await db2.stop();
-  }
   console.log(
     '\nThe deployed sample bundle as Lambda runs it (scripts/bench/lambda-memory.ts): a fresh node with the runtime\'s heap limits for the memory size, the stack\'s environment, AWS over HTTP in each service\'s wire format (EC2 XML), the ledger in dynalite. Peak = whole-process VmHWM.',
   );
