@@ -211,6 +211,20 @@ export function isValidNodegroupName(name: string): boolean {
   return name.length >= 1 && name.length <= NODEGROUP_NAME_MAX && NODEGROUP_NAME.test(name);
 }
 
+/**
+ * What stops replacing nodegroup `name` with `newName`: a replacement that exists already (the
+ * planned name, any name with the old one's replacement prefix, or the replaces tag), or a name
+ * EKS would refuse. Both replacing planners (instance types, prefix rollout) ask this.
+ */
+export function replacementBlockers(nodegroups: readonly Nodegroup[], name: string, newName: string): string[] {
+  const prefix = `${name.slice(0, NODEGROUP_NAME_MAX - REPLACEMENT_INFIX.length - HASH_CHARS)}${REPLACEMENT_INFIX}`;
+  const existing = nodegroups.find((x) => x.nodegroupName === newName || (x.nodegroupName ?? '').startsWith(prefix) || x.tags?.[REPLACES_TAG_KEY] === name);
+  return [
+    ...(existing ? [`a replacement of ${name} exists already: nodegroup ${existing.nodegroupName ?? '?'}`] : []),
+    ...(isValidNodegroupName(newName) ? [] : [`replacement name ${newName} is not a valid nodegroup name`]),
+  ];
+}
+
 /** AMI types whose nodes need accelerators: the candidates would need them too, which the data here cannot tell. */
 const ACCELERATED_AMI = /GPU|NVIDIA|NEURON/i;
 
@@ -314,14 +328,7 @@ function planNodegroup(ctx: PlanContext, f: Finding, ng: NodegroupUsage): Propos
     }
     if (toTypes.length > 0) {
       newNodegroup = replacementName(ng.name, toTypes);
-      const existing = ctx.inventory.nodegroups.find(
-        (x) =>
-          x.nodegroupName === newNodegroup ||
-          (x.nodegroupName ?? '').startsWith(`${ng.name.slice(0, NODEGROUP_NAME_MAX - REPLACEMENT_INFIX.length - HASH_CHARS)}${REPLACEMENT_INFIX}`) ||
-          x.tags?.[REPLACES_TAG_KEY] === ng.name,
-      );
-      if (existing) blockers.push(`a replacement of ${ng.name} exists already: nodegroup ${existing.nodegroupName ?? '?'}`);
-      if (!isValidNodegroupName(newNodegroup)) blockers.push(`replacement name ${newNodegroup} is not a valid nodegroup name`);
+      blockers.push(...replacementBlockers(ctx.inventory.nodegroups, ng.name, newNodegroup));
     }
   }
 

@@ -14,7 +14,7 @@ import { maxPods, networkCapacityOf } from '../capacity/instance-type';
 import { prefixBlocksOf } from '../diagnose/prefix-fragmentation';
 import type { Finding } from '../diagnose/types';
 import type { NodegroupUsage } from '../measure/types';
-import { infoOf, isValidNodegroupName, REPLACEMENT_INFIX, REPLACES_TAG_KEY, replacementName, scalingOf } from './instance-types';
+import { infoOf, replacementBlockers, replacementName, scalingOf } from './instance-types';
 import type { ActionPlanner, NodegroupReplacementChange, PlanContext, ProposedAction } from './types';
 
 export const planPrefixRollout: ActionPlanner = (ctx: PlanContext): ProposedAction[] => {
@@ -89,11 +89,7 @@ function planNodegroup(ctx: PlanContext, ng: NodegroupUsage, finding: Finding, s
     if (managed.launchTemplate && (managed.instanceTypes ?? []).length === 0) {
       blockers.push(`nodegroup ${ng.name} takes its instance type from its launch template: roll it with a new launch template version instead`);
     }
-    const existing = ctx.inventory.nodegroups.find(
-      (x) => x.nodegroupName === newNodegroup || x.tags?.[REPLACES_TAG_KEY] === ng.name || (x.nodegroupName ?? '').startsWith(`${ng.name}${REPLACEMENT_INFIX}`),
-    );
-    if (existing) blockers.push(`a replacement of ${ng.name} exists already: nodegroup ${existing.nodegroupName ?? '?'}`);
-    if (!isValidNodegroupName(newNodegroup)) blockers.push(`replacement name ${newNodegroup} is not a valid nodegroup name`);
+    blockers.push(...replacementBlockers(ctx.inventory.nodegroups, ng.name, newNodegroup));
   }
 
   const change: NodegroupReplacementChange = {

@@ -4,7 +4,9 @@ import {
   isValidNodegroupName,
   planInstanceTypes,
   policyAllows,
+  replacementBlockers,
   replacementName,
+  REPLACES_TAG_KEY,
 } from '../../lib/act/instance-types';
 import type { NodegroupReplacementChange, PlanContext, ProposedAction } from '../../lib/act/types';
 import { networkCapacityOf } from '../../lib/capacity/instance-type';
@@ -333,5 +335,27 @@ describe('planInstanceTypes: blockers', () => {
   it('blocks when the launch template sets the instance type', () => {
     const a = only(context({ declaredTypes: [], nodegroupOver: { instanceTypes: undefined, launchTemplate: { id: 'lt-1', version: '1' } } }));
     expect(a.blockers).toContainEqual(expect.stringContaining('takes its instance type from its launch template'));
+  });
+});
+
+describe('replacementBlockers', () => {
+  const long = 'payments-platform-general-purpose-arm64-nodes-eu-west-1a'; // 57 characters: cut in the replacement's name
+  const planned = replacementName(long, ['m7g.xlarge']);
+
+  it('nothing stops a first replacement', () => {
+    expect(planned.length).toBeLessThanOrEqual(63);
+    expect(replacementBlockers([{ nodegroupName: long }], long, planned)).toEqual([]);
+  });
+
+  it.each<[string, Nodegroup]>([
+    ['the planned name', { nodegroupName: planned }],
+    ['an earlier replacement of a long name, for other types (cut prefix, other hash), untagged', { nodegroupName: replacementName(long, ['c7g.xlarge']) }],
+    ['any nodegroup tagged as replacing it', { nodegroupName: 'other', tags: { [REPLACES_TAG_KEY]: long } }],
+  ])('a replacement that exists already: %s', (_, existing) => {
+    expect(replacementBlockers([{ nodegroupName: long }, existing], long, planned)).toEqual([`a replacement of ${long} exists already: nodegroup ${existing.nodegroupName}`]);
+  });
+
+  it('a name EKS would refuse', () => {
+    expect(replacementBlockers([], 'x', 'bad name')).toEqual(['replacement name bad name is not a valid nodegroup name']);
   });
 });
