@@ -52,7 +52,8 @@ function failedOf(actionId: string, err: unknown, change: AddonEnvChange, refere
     status: 'failed',
     step: ADDON_UPDATE_STEP,
     ...(reference ? { reference } : {}),
-    detail: `${messageOf(err)}${code === 'ResourceInUseException' ? ' Not retried: another update of the add-on is in flight.' : ''}${nodesReminder(change)}`,
+    // The add-on calls' errors already say what ResourceInUse means (lib/aws/addon.ts).
+    detail: `${messageOf(err)}${code === 'ResourceInUseException' ? ' Not retried.' : ''}${nodesReminder(change)}`,
   };
 }
 

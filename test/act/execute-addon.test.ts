@@ -120,6 +120,8 @@ describe('addonEnvExecutor.start', () => {
     expect(out.status).toBe('failed');
     expect(out.detail).toMatch(/ResourceInUseException/);
     expect(out.detail).toMatch(/another update of the add-on is in flight/);
+    expect(out.detail.match(/in flight/g)).toHaveLength(1);
+    expect(out.detail).toMatch(/Not retried\./);
     expect(eksMock.commandCalls(UpdateAddonCommand)).toHaveLength(1);
   });
 
