@@ -13,6 +13,27 @@ export function problemList(problems: readonly { field?: string | undefined; pro
   return `${shown.join('; ')}${more}`;
 }
 
+/** `['Subnets', 3, 'AvailableIpAddressCount']` → `Subnets[3].AvailableIpAddressCount`; `['Details', 'Subnet ID']` → `Details["Subnet ID"]`. */
+export function formatFieldPath(segments: readonly PropertyKey[]): string {
+  let out = '';
+  for (const s of segments) {
+    if (typeof s === 'number') out += `[${s}]`;
+    else if (typeof s === 'string' && /^[A-Za-z_$][\w$-]*$/.test(s)) out += out === '' ? s : `.${s}`;
+    else out += `[${JSON.stringify(String(s))}]`;
+  }
+  return out;
+}
+
+/** A zod error's issues as field and problem, the fields under `prefix`. */
+export function zodProblems(error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] }, prefix: readonly PropertyKey[] = []): { field: string; problem: string }[] {
+  return error.issues.map((issue) => ({
+    field: formatFieldPath([...prefix, ...issue.path]),
+    // zod's wording is "Invalid input: expected number, received string"; the field already
+    // says where, so keep the part that says what.
+    problem: issue.message.replace(/^Invalid input: /, ''),
+  }));
+}
+
 /** A configuration value is missing or wrong. The message names every problem at once. */
 export class ConfigError extends Error {
   constructor(

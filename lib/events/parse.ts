@@ -17,7 +17,7 @@
  *   https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch-and-eventbridge.html
  */
 import * as z from 'zod';
-import { problemList } from '../errors';
+import { problemList, zodProblems } from '../errors';
 import {
   classifyEc2Error,
   classifyLaunchFailureMessage,
@@ -506,22 +506,8 @@ function check<S extends z.ZodType>(schema: S, value: unknown, at: readonly Prop
   throw new MalformedEventError(
     head.detailType,
     head.id,
-    result.error.issues.map((issue) => ({
-      path: formatPath([...at, ...issue.path]),
-      // zod says "Invalid input: expected string, received number"; the path already says where.
-      problem: issue.message.replace(/^Invalid input: /, ''),
-    })),
+    zodProblems(result.error, at).map((p) => ({ path: p.field, problem: p.problem })),
     { cause: result.error },
   );
 }
 
-/** `detail.requestParameters.tagSpecificationSet.items[0]`, `detail.Details["Subnet ID"]`. */
-function formatPath(segments: readonly PropertyKey[]): string {
-  let out = '';
-  for (const s of segments) {
-    if (typeof s === 'number') out += `[${s}]`;
-    else if (typeof s === 'string' && /^[A-Za-z_$][\w$-]*$/.test(s)) out += out === '' ? s : `.${s}`;
-    else out += `[${JSON.stringify(String(s))}]`;
-  }
-  return out;
-}

@@ -54,7 +54,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as z from 'zod';
 import { knownInstanceTypes } from '../capacity/known-instance-types';
-import { problemList } from '../errors';
+import { formatFieldPath, problemList, zodProblems } from '../errors';
 import type {
   Addon,
   Cluster,
@@ -260,24 +260,8 @@ const instanceTypesPageSchema = z.looseObject({ InstanceTypes: z.array(instanceT
 // ---------------------------------------------------------------------------------------------
 // Reading and validating files.
 
-/** `['Subnets', 3, 'AvailableIpAddressCount']` → `Subnets[3].AvailableIpAddressCount`. */
-export function formatFieldPath(segments: readonly PropertyKey[]): string {
-  let out = '';
-  for (const s of segments) {
-    if (typeof s === 'number') out += `[${s}]`;
-    else if (typeof s === 'string' && /^[A-Za-z_$][\w$-]*$/.test(s)) out += out === '' ? s : `.${s}`;
-    else out += `[${JSON.stringify(String(s))}]`;
-  }
-  return out;
-}
-
 function zodIssues(error: z.ZodError, prefix: readonly PropertyKey[] = []): SnapshotIssue[] {
-  return error.issues.map((issue) => ({
-    field: formatFieldPath([...prefix, ...issue.path]),
-    // zod's default wording is "Invalid input: expected number, received string"; the path
-    // already says where, so keep the part that says what.
-    detail: issue.message.replace(/^Invalid input: /, ''),
-  }));
+  return zodProblems(error, prefix).map((p) => ({ field: p.field, detail: p.problem }));
 }
 
 function isNotFound(err: unknown): boolean {
