@@ -48,7 +48,7 @@ interface ExhaustionCode {
 /**
  * EC2 error codes (without CloudTrail's `Client.` prefix) that mean one of the exhaustion kinds.
  * `InvalidParameterValue` is not here: only its "sufficient free Ipv4 addresses or prefixes"
- * message means exhaustion ({@link FREE_IPV4_MESSAGE}).
+ * message means exhaustion ({@link FREE_IPV4_MESSAGE_RE}).
  */
 export const EXHAUSTION_ERROR_CODES: Readonly<Record<string, ExhaustionCode>> = {
   InsufficientFreeAddressesInSubnet: {
@@ -94,8 +94,7 @@ export const NOT_HANDLED_ERROR_CODES: Readonly<Record<string, string>> = {
   InsufficientAddressCapacity: 'InsufficientAddressCapacity is about public (Elastic IP) addresses, not subnet IPv4 addresses',
 };
 
-/** The `InvalidParameterValue` message that means a full subnet (see the file comment). */
-export const FREE_IPV4_MESSAGE = "There aren't sufficient free Ipv4 addresses or prefixes";
+/** The `InvalidParameterValue` message that means a full subnet (see the file comment): "There aren't sufficient free Ipv4 addresses or prefixes". */
 const FREE_IPV4_MESSAGE_RE = /sufficient free ipv4 addresses or prefixes/i;
 
 /**

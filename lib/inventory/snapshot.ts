@@ -70,7 +70,6 @@ import type {
 export const snapshotPaths = {
   meta: 'meta.json',
   listClusters: 'eks/list-clusters.json',
-  clusterDir: (cluster: string): string => `eks/clusters/${cluster}`,
   describeCluster: (cluster: string): string => `eks/clusters/${cluster}/describe-cluster.json`,
   nodegroupsDir: (cluster: string): string => `eks/clusters/${cluster}/nodegroups`,
   nodegroup: (cluster: string, nodegroup: string): string => `eks/clusters/${cluster}/nodegroups/${nodegroup}.json`,
