@@ -4,6 +4,7 @@
  */
 import type { MetricDatum } from '@aws-sdk/client-cloudwatch';
 import type { Forecast } from '../diagnose/types';
+import { datum } from '../publish/metrics';
 import { forecastExhaustion, type Point, type TrendOptions } from './trend';
 
 /** The key of a subnet's series: `${clusterName}/${subnetId}`. EKS cluster names and subnet ids contain no '/'. */
@@ -57,21 +58,15 @@ export const FORECAST_METRIC = {
  */
 export function forecastMetricData(forecasts: Forecasts, timestamp: Date): MetricDatum[] {
   const out: MetricDatum[] = [];
-  const datum = (name: string, hours: number, dims: Record<string, string>): MetricDatum => ({
-    MetricName: name,
-    Value: Math.round(hours * 10) / 10,
-    Unit: 'None',
-    Timestamp: timestamp,
-    Dimensions: Object.entries(dims).map(([Name, Value]) => ({ Name, Value })),
-  });
+  const hoursDatum = (name: string, hours: number, dims: Record<string, string>): MetricDatum => datum(name, Math.round(hours * 10) / 10, 'None', dims, timestamp);
   for (const [key, f] of forecasts.subnets) {
     if (f.trend !== 'decreasing' || f.hoursToExhaustion === undefined) continue;
     const { clusterName, subnetId } = parseSubnetKey(key);
-    out.push(datum(FORECAST_METRIC.SubnetHoursToExhaustion, f.hoursToExhaustion, { ClusterName: clusterName, SubnetId: subnetId }));
+    out.push(hoursDatum(FORECAST_METRIC.SubnetHoursToExhaustion, f.hoursToExhaustion, { ClusterName: clusterName, SubnetId: subnetId }));
   }
   for (const [clusterName, f] of forecasts.clusters) {
     if (f.trend !== 'decreasing' || f.hoursToExhaustion === undefined) continue;
-    out.push(datum(FORECAST_METRIC.ClusterHoursToExhaustion, f.hoursToExhaustion, { ClusterName: clusterName }));
+    out.push(hoursDatum(FORECAST_METRIC.ClusterHoursToExhaustion, f.hoursToExhaustion, { ClusterName: clusterName }));
   }
   return out;
 }
