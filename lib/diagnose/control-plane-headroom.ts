@@ -10,37 +10,33 @@
  * https://docs.aws.amazon.com/eks/latest/APIReference/API_UpdateClusterConfig.html; What's new,
  * 2023-10-24, https://aws.amazon.com/about-aws/whats-new/2023/10/amazon-eks-modification-cluster-subnets-security/).
  */
-import { EKS_CONTROL_PLANE_MIN_FREE_IPS, EKS_CONTROL_PLANE_RECOMMENDED_FREE_IPS } from '../measure/measure';
+import { EKS_CONTROL_PLANE_MIN_FREE_IPS, EKS_CONTROL_PLANE_RECOMMENDED_FREE_IPS, EKS_UPGRADE_MIN_AZS as UPGRADE_MIN_AZS } from '../measure/measure';
 import { finding, list, n, type ClusterContext } from './context';
 import type { Finding, Severity } from './types';
-
-/** EKS needs free addresses in two AZs for a version upgrade (network-reqs). */
-const UPGRADE_MIN_AZS = 2;
 
 export function diagnoseControlPlaneHeadroom(ctx: ClusterContext): Finding[] {
   const { usage } = ctx;
   const subnets = usage.subnets.filter((s) => s.roles.includes('cluster'));
   // No cluster subnet measured: nothing to judge (the collection problem says why).
   if (subnets.length === 0) return [];
-  const belowMin = subnets.filter((s) => s.available < EKS_CONTROL_PLANE_MIN_FREE_IPS);
+  // measureControlPlane judged the same subnets: read its verdicts.
+  const { meetsMinimum, meetsRecommended, upgradeReady, azsWithMinimum } = usage.controlPlane;
+  if (meetsRecommended && upgradeReady) return [];
   const belowRecommended = subnets.filter((s) => s.available < EKS_CONTROL_PLANE_RECOMMENDED_FREE_IPS);
-  const azsWithMin = new Set(subnets.filter((s) => s.available >= EKS_CONTROL_PLANE_MIN_FREE_IPS).map((s) => s.availabilityZone));
-  const upgradeReady = azsWithMin.size >= UPGRADE_MIN_AZS;
-  if (belowRecommended.length === 0 && upgradeReady) return [];
 
-  const severity: Severity = belowMin.length > 0 || !upgradeReady ? 'critical' : 'warning';
+  const severity: Severity = !meetsMinimum || !upgradeReady ? 'critical' : 'warning';
   const worst = [...subnets].sort((a, b) => a.available - b.available || a.subnetId.localeCompare(b.subnetId))[0];
   if (!worst) return [];
 
   const title = !upgradeReady
-    ? `Control plane of ${usage.name}: ${azsWithMin.size} AZ${azsWithMin.size === 1 ? '' : 's'} with ${EKS_CONTROL_PLANE_MIN_FREE_IPS}+ free IPs, a version upgrade needs ${UPGRADE_MIN_AZS}`
-    : belowMin.length > 0
+    ? `Control plane of ${usage.name}: ${azsWithMinimum} AZ${azsWithMinimum === 1 ? '' : 's'} with ${EKS_CONTROL_PLANE_MIN_FREE_IPS}+ free IPs, a version upgrade needs ${UPGRADE_MIN_AZS}`
+    : !meetsMinimum
       ? `Control plane of ${usage.name}: subnet ${worst.subnetId} has ${n(worst.available)} free IPs (EKS needs ${EKS_CONTROL_PLANE_MIN_FREE_IPS})`
       : `Control plane of ${usage.name}: subnet ${worst.subnetId} has ${n(worst.available)} free IPs (EKS recommends ${EKS_CONTROL_PLANE_RECOMMENDED_FREE_IPS})`;
 
   const evidenceText = [
     `Cluster subnets: ${subnets.map((s) => `${s.subnetId} (${s.availabilityZone}) ${n(s.available)} free`).join(', ')}.`,
-    `EKS needs ${EKS_CONTROL_PLANE_MIN_FREE_IPS} free IPs per cluster subnet (recommends ${EKS_CONTROL_PLANE_RECOMMENDED_FREE_IPS}) and free IPs in ${UPGRADE_MIN_AZS} AZs for a version upgrade: ${azsWithMin.size} AZ${azsWithMin.size === 1 ? '' : 's'} qualify.`,
+    `EKS needs ${EKS_CONTROL_PLANE_MIN_FREE_IPS} free IPs per cluster subnet (recommends ${EKS_CONTROL_PLANE_RECOMMENDED_FREE_IPS}) and free IPs in ${UPGRADE_MIN_AZS} AZs for a version upgrade: ${azsWithMinimum} AZ${azsWithMinimum === 1 ? '' : 's'} qualify.`,
   ];
 
   const fixes: string[] = [];
@@ -79,9 +75,9 @@ export function diagnoseControlPlaneHeadroom(ctx: ClusterContext): Finding[] {
         clusterSubnets: subnets.length,
         minFree: worst.available,
         minFreeSubnetId: worst.subnetId,
-        subnetsBelowMinimum: belowMin.length,
+        subnetsBelowMinimum: subnets.filter((s) => s.available < EKS_CONTROL_PLANE_MIN_FREE_IPS).length,
         subnetsBelowRecommended: belowRecommended.length,
-        azsWithMinimum: azsWithMin.size,
+        azsWithMinimum,
         upgradeReady: upgradeReady ? 'yes' : 'no',
       },
       evidenceText,

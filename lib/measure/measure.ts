@@ -29,6 +29,8 @@ import type {
  */
 export const EKS_CONTROL_PLANE_MIN_FREE_IPS = 6;
 export const EKS_CONTROL_PLANE_RECOMMENDED_FREE_IPS = 16;
+/** EKS needs free addresses in two AZs for a version upgrade (network-reqs). */
+export const EKS_UPGRADE_MIN_AZS = 2;
 
 /**
  * Usable addresses of a subnet: AWS reserves the first four and the last address of every
@@ -220,7 +222,7 @@ export function measureControlPlane(subnets: SubnetUsage[]): ControlPlaneUsage {
     azsWithMinimum: azs.size,
     meetsMinimum: cluster.length > 0 && minAvailable >= EKS_CONTROL_PLANE_MIN_FREE_IPS,
     meetsRecommended: cluster.length > 0 && minAvailable >= EKS_CONTROL_PLANE_RECOMMENDED_FREE_IPS,
-    upgradeReady: azs.size >= 2,
+    upgradeReady: azs.size >= EKS_UPGRADE_MIN_AZS,
   };
 }
 
