@@ -263,10 +263,10 @@ export function parsePolicy(text: string, file: string): Policy {
 
   if (parsedDefault.success) {
     const defaults: PolicySettings = parsedDefault.data;
-    const defaultRelations = relationProblems(mergeSettings(defaults, undefined, DEFAULT_THRESHOLDS));
+    const template = mergeSettings(defaults, undefined, DEFAULT_THRESHOLDS);
+    const defaultRelations = relationProblems(template);
     const seen = new Set(defaultRelations.map((r) => `${r.path}: ${r.problem}`));
     for (const r of defaultRelations) problems.push(problem(['default', ...r.path.split('.')], r.problem, locate));
-    const template = mergeSettings(defaults, undefined, DEFAULT_THRESHOLDS);
     const overrides = Object.entries(clusters).concat(
       Object.entries(rejected).map(([name, value]) => [name, usablePart(value, template) as PolicyOverride]),
     );
