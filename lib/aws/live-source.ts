@@ -59,6 +59,28 @@ export function chunk<T>(items: readonly T[], size: number): T[][] {
 }
 
 
+/**
+ * EC2 DescribeSubnets of these subnet ids, every page. Filtered on `subnet-id` rather than passing
+ * `SubnetIds`: an unknown id in `SubnetIds` fails the whole request
+ * (InvalidSubnetID.NotFound), a filter leaves it out, so the caller can name the missing ones.
+ */
+export async function describeSubnetsById(ec2: EC2Client, subnetIds: string[]): Promise<Subnet[]> {
+  const ids = [...new Set(subnetIds)];
+  if (ids.length === 0) return [];
+  return withAwsCall('ec2:DescribeSubnets', `for ${ids.join(', ')}`, async () => {
+    const out: Subnet[] = [];
+    for (const batch of chunk(ids, EC2_FILTER_VALUES_MAX)) {
+      for await (const page of paginateDescribeSubnets(
+        { client: ec2, pageSize: EC2_PAGE_SIZE_MAX },
+        { Filters: [{ Name: 'subnet-id', Values: batch }] },
+      )) {
+        out.push(...(page.Subnets ?? []));
+      }
+    }
+    return out;
+  });
+}
+
 /** Clusters' EKS and EC2 state from the live account. One per container: it caches instance types. */
 export class LiveSource implements InventorySource {
   private readonly instanceTypeCache = new Map<string, InstanceTypeInfo | null>();
@@ -126,15 +148,7 @@ export class LiveSource implements InventorySource {
   }
 
   async describeSubnetsById(subnetIds: string[]): Promise<Subnet[]> {
-    // Filtering by subnet-id instead of passing SubnetIds: an unknown id in SubnetIds fails
-    // the whole request (InvalidSubnetID.NotFound); a filter just leaves it out.
-    return this.ec2Pages('ec2:DescribeSubnets', subnetIds, (ids) =>
-      paginateDescribeSubnets(
-        { client: this.clients.ec2, pageSize: EC2_PAGE_SIZE_MAX },
-        { Filters: [{ Name: 'subnet-id', Values: ids }] },
-      ),
-      (page) => page.Subnets ?? [],
-    );
+    return describeSubnetsById(this.clients.ec2, subnetIds);
   }
 
   async describeSubnetsByTagKey(vpcId: string, tagKey: string): Promise<Subnet[]> {

@@ -7,7 +7,6 @@
 import {
   paginateDescribeInstances,
   paginateDescribeNetworkInterfaces,
-  paginateDescribeSubnets,
   type EC2Client,
   type Tag,
 } from '@aws-sdk/client-ec2';
@@ -86,17 +85,7 @@ export async function resolveClusters(
   if (clusters.size === 0 && subnetIds.size > 0) {
     // No cluster named: the clusters whose VPC holds the subnets. A subnet may serve several
     // clusters of the VPC; each is sampled.
-    const vpcs = new Set<string>();
-    for (const ids of chunk([...subnetIds], EC2_FILTER_VALUES_MAX)) {
-      await withAwsCall('ec2:DescribeSubnets', `for ${ids.join(', ')}`, async () => {
-        for await (const page of paginateDescribeSubnets(
-          { client: ec2, pageSize: EC2_PAGE_SIZE_MAX },
-          { Filters: [{ Name: 'subnet-id', Values: ids }] },
-        )) {
-          for (const s of page.Subnets ?? []) if (s.VpcId) vpcs.add(s.VpcId);
-        }
-      });
-    }
+    const vpcs = new Set((await source.describeSubnetsById([...subnetIds])).flatMap((s) => (s.VpcId ? [s.VpcId] : [])));
     for (const name of candidates) {
       const cluster = await source.describeCluster(name);
       if (cluster.resourcesVpcConfig?.vpcId && vpcs.has(cluster.resourcesVpcConfig.vpcId)) {

@@ -7,9 +7,9 @@
  * `tagSubnetsForCni` is the only write here. Every failure is rethrown as an `AwsCallError` that
  * names the operation and the subnets.
  */
-import { CreateTagsCommand, paginateDescribeSubnets, type EC2Client, type Subnet } from '@aws-sdk/client-ec2';
+import { CreateTagsCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import { withAwsCall } from '../errors';
-import { chunk, EC2_FILTER_VALUES_MAX, EC2_PAGE_SIZE_MAX } from './live-source';
+import { chunk } from './live-source';
 
 /**
  * CreateTags takes at most 1,000 resource ids per request (EC2 API reference, CreateTags,
@@ -18,27 +18,8 @@ import { chunk, EC2_FILTER_VALUES_MAX, EC2_PAGE_SIZE_MAX } from './live-source';
 export const CREATE_TAGS_RESOURCES_MAX = 1000;
 
 
-/**
- * EC2 DescribeSubnets of these subnet ids, every page. Filtered on `subnet-id` rather than passing
- * `SubnetIds`, as LiveSource does: an unknown id in `SubnetIds` fails the whole request
- * (InvalidSubnetID.NotFound), a filter leaves it out, so the caller can name the missing ones.
- */
-export async function describeSubnetsById(ec2: EC2Client, subnetIds: string[]): Promise<Subnet[]> {
-  const ids = [...new Set(subnetIds)];
-  if (ids.length === 0) return [];
-  return withAwsCall('ec2:DescribeSubnets', `for ${ids.join(', ')}`, async () => {
-    const out: Subnet[] = [];
-    for (const batch of chunk(ids, EC2_FILTER_VALUES_MAX)) {
-      for await (const page of paginateDescribeSubnets(
-        { client: ec2, pageSize: EC2_PAGE_SIZE_MAX },
-        { Filters: [{ Name: 'subnet-id', Values: batch }] },
-      )) {
-        out.push(...(page.Subnets ?? []));
-      }
-    }
-    return out;
-  });
-}
+/** Reads the spare subnets before tagging them (the live source's read, on the executor's client). */
+export { describeSubnetsById } from './live-source';
 
 /**
  * EC2 CreateTags: sets `tag` on the subnets (an existing value of the key is overwritten, other
