@@ -132,6 +132,11 @@ interface Scope {
   findings: Finding[];
 }
 
+/** Whether the planner has anything to place: a subnet-exhaustion finding of the cluster (else the spare subnets need not be read). */
+export function needsSpareSubnets(ctx: PlanContext): boolean {
+  return scopesOf(ctx).length > 0;
+}
+
 function scopesOf(ctx: PlanContext): Scope[] {
   const usageById = new Map(ctx.usage.subnets.map((s) => [s.subnetId, s]));
   const clusterVpc = ctx.usage.vpcId ?? ctx.inventory.cluster.resourcesVpcConfig?.vpcId ?? '';

@@ -12,7 +12,7 @@ import type { Usage } from '../measure/types';
 import { effectivePolicy, type Policy } from '../policy/load';
 import type { PolicyMode } from '../policy/types';
 import { actOnCluster, type ActDeps, type ActResult } from './act';
-import { planCniSubnets, planCniSubnetsWith, spareSubnetIds } from './cni-subnets';
+import { needsSpareSubnets, planCniSubnets, planCniSubnetsWith, spareSubnetIds } from './cni-subnets';
 import { addonEnvExecutor } from './execute-addon';
 import { nodegroupReplacementExecutor } from './execute-nodegroup';
 import { cniSubnetsExecutor } from './execute-subnets';
@@ -86,17 +86,6 @@ export async function remediate(
       notes.push('offline: cooldowns and changes in flight are not known (no ledger)');
     }
 
-    let cniPlanner: ActionPlanner = planCniSubnets;
-    const spareIds = spareSubnetIds(policy);
-    if (policy.actions.cniSubnets.allowed && spareIds.length > 0) {
-      try {
-        const spare: Subnet[] = await deps.source.describeSubnetsById(spareIds);
-        cniPlanner = (ctx) => planCniSubnetsWith(ctx, spare);
-      } catch (err) {
-        notes.push(`the policy's spare subnets could not be read: ${messageOf(err)}`);
-      }
-    }
-
     const ctx = {
       usage: historyKnown ? c : { ...c, complete: false, problems: [...c.problems, { source: 'ledger', message: 'the action history could not be read' }] },
       inventory: inv,
@@ -105,6 +94,17 @@ export async function remediate(
       policy,
       now,
     };
+    // The spare subnets are read fresh, and only when a finding could use them.
+    let cniPlanner: ActionPlanner = planCniSubnets;
+    const spareIds = spareSubnetIds(policy);
+    if (policy.actions.cniSubnets.allowed && spareIds.length > 0 && needsSpareSubnets(ctx)) {
+      try {
+        const spare: Subnet[] = await deps.source.describeSubnetsById(spareIds);
+        cniPlanner = (x) => planCniSubnetsWith(x, spare);
+      } catch (err) {
+        notes.push(`the policy's spare subnets could not be read: ${messageOf(err)}`);
+      }
+    }
     const planned = planCluster(ctx, [planWarmTargets, cniPlanner, planPrefixDelegation, planPrefixRollout, planInstanceTypes], history);
     let results: ActResult[] = [];
     // Changes (and the next step of one in flight) only in apply mode on an opted-in cluster:

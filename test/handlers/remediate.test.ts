@@ -208,3 +208,32 @@ describe('remediation, end to end', () => {
     expect(t.aws.published.some((m) => m.Subject?.startsWith('[ACTION IN PROGRESS] batch-dev: roll nodegroup legacy-t3 onto new nodes'))).toBe(true);
   });
 });
+
+describe('the spare subnets', () => {
+  /** DescribeSubnets calls that read the policy's spare subnet (the planner's fresh read). */
+  async function spareReads(thresholds?: Record<string, number>): Promise<number> {
+    const account = accountFromSnapshot(DEMO_SNAPSHOT);
+    const doc = JSON.parse(policyWith('dry-run')) as { clusters: Record<string, { thresholds?: Record<string, number>; actions?: { cniSubnets?: { spareSubnets?: string[] } } }> };
+    const spare = doc.clusters['payments-prod']?.actions?.cniSubnets?.spareSubnets ?? [];
+    expect(spare.length).toBeGreaterThan(0);
+    if (thresholds) doc.clusters['payments-prod']!.thresholds = thresholds;
+    const t = await testRuntime(account, db, { POLICY_JSON: JSON.stringify(doc) }, NOW);
+    current = t.aws;
+    let reads = 0;
+    t.aws.faults['DescribeSubnets'] = (input) => {
+      const values = (input['Filters'] as { Values?: string[] }[] | undefined)?.flatMap((f) => f.Values ?? []) ?? [];
+      if (values.length === spare.length && spare.every((id) => values.includes(id))) reads++;
+      return undefined;
+    };
+    await makeSample(t.rt)({ clusterNames: ['payments-prod'] });
+    return reads;
+  }
+
+  it('are read when a subnet-exhaustion finding could use them', async () => {
+    expect(await spareReads()).toBe(1);
+  });
+
+  it('are not read when no finding could use them', async () => {
+    expect(await spareReads({ subnetFreeIpsWarning: 0, subnetFreeIpsCritical: 0, subnetUtilizationWarning: 1 })).toBe(0);
+  });
+});
