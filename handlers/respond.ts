@@ -80,7 +80,7 @@ export function makeHandler(rt: Runtime) {
     if (isScheduledEvent(event)) return onSchedule(rt, now);
     let parsed;
     try {
-      parsed = parseResponderEvent(event, { alarmNamePrefix: rt.config.alarmNamePrefix });
+      parsed = parseResponderEvent(event, { alarmNamePrefix: rt.config.alarmNamePrefix, stackAlarms: { names: STACK_ALARM_SUFFIXES, unanswered: NOT_ANSWERED } });
     } catch (err) {
       if (!(err instanceof MalformedEventError)) throw err;
       // Retrying cannot fix a malformed event: it is logged whole, counted, and not retried.
@@ -162,24 +162,16 @@ export const STACK_ALARM_SUFFIXES = [
 ] as const;
 
 /**
- * This stack's alarms that a responder cycle cannot help, answered by their SNS message alone: a
- * slow sampler still completes its cycles, and a cycle of every cluster would add to the load it
- * reports. A sampler that failed (sampler-errors, a timeout included) is answered: the cycle
- * diagnoses and notifies in its place.
+ * This stack's alarms that a responder cycle cannot help, answered by their SNS message alone (the
+ * parser ignores them, before any claim): a slow sampler still completes its cycles, and a cycle
+ * of every cluster would add to the load it reports. A sampler that failed (sampler-errors, a
+ * timeout included) is answered: the cycle diagnoses and notifies in its place.
  */
-const NOT_ANSWERED: readonly (typeof STACK_ALARM_SUFFIXES)[number][] = ['sampler-slow'];
+const NOT_ANSWERED: Partial<Record<(typeof STACK_ALARM_SUFFIXES)[number], string>> = {
+  'sampler-slow': "it is about the sampler's duration; a cycle would add to it (raise memorySize, README Performance)",
+};
 
 async function onAlarm(rt: Runtime, e: AlarmEvent, now: Date): Promise<RespondSummary> {
-  const suffix = e.alarmName.slice(rt.config.alarmNamePrefix.length);
-  const ignore = !(STACK_ALARM_SUFFIXES as readonly string[]).includes(suffix)
-    ? `alarm ${e.alarmName} is not one of this stack's`
-    : (NOT_ANSWERED as readonly string[]).includes(suffix)
-      ? `alarm ${e.alarmName} is about the sampler's duration; a cycle would add to it (raise memorySize, README Performance)`
-      : undefined;
-  if (ignore) {
-    rt.logger.info('event ignored', { eventId: e.eventId, reason: ignore });
-    return { status: 'ignored', eventId: e.eventId, reason: ignore };
-  }
   const clusters = await clustersOfAlarm(rt, e);
   rt.logger.info('alarm state change', { eventId: e.eventId, alarm: e.alarmName, state: e.state, clusters });
   return cycle(rt, e.eventId, clusters, now);

@@ -117,6 +117,12 @@ export class MalformedEventError extends Error {
 export interface ParseOptions {
   /** The stack's alarm name prefix, `<service>-<stage>-`: alarms without it are ignored. */
   alarmNamePrefix: string;
+  /**
+   * The stack's alarm names after the prefix. Given, an alarm under the prefix with another name
+   * is ignored (stage `prod` shares its prefix with a stage `prod-eu`), and so is one listed in
+   * `unanswered`, with the reason given there.
+   */
+  stackAlarms?: { names: readonly string[]; unanswered?: Readonly<Record<string, string>> };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -249,7 +255,7 @@ export function parseResponderEvent(event: unknown, opts: ParseOptions): Respond
         envelope['detail-type'] === ALARM_STATE_CHANGE_DETAIL_TYPE ||
         envelope['detail-type'] === ALARM_CONTRIBUTOR_STATE_CHANGE_DETAIL_TYPE
       ) {
-        return parseAlarm(envelope, opts.alarmNamePrefix);
+        return parseAlarm(envelope, opts);
       }
       break;
     default:
@@ -379,11 +385,14 @@ function parseAutoScaling(envelope: Envelope): ResponderEvent {
   };
 }
 
-function parseAlarm(envelope: Envelope, alarmNamePrefix: string): ResponderEvent {
+function parseAlarm(envelope: Envelope, { alarmNamePrefix, stackAlarms }: ParseOptions): ResponderEvent {
   const { alarmName } = check(alarmNameSchema, envelope.detail, ['detail'], headOf(envelope));
-  if (!alarmName.startsWith(alarmNamePrefix)) {
+  const suffix = alarmName.slice(alarmNamePrefix.length);
+  if (!alarmName.startsWith(alarmNamePrefix) || (stackAlarms && !stackAlarms.names.includes(suffix))) {
     return ignored(envelope, `alarm ${alarmName} is not one of this stack's alarms (${alarmNamePrefix}*)`);
   }
+  const unanswered = stackAlarms?.unanswered?.[suffix];
+  if (unanswered !== undefined) return ignored(envelope, `alarm ${alarmName}: ${unanswered}`);
   if (envelope['detail-type'] === ALARM_CONTRIBUTOR_STATE_CHANGE_DETAIL_TYPE) {
     const detail = check(alarmContributorStateChangeSchema, envelope.detail, ['detail'], headOf(envelope));
     const { ClusterName: clusterName, SubnetId: subnetId } = detail.alarmContributor.attributes;

@@ -274,6 +274,17 @@ describe('parseResponderEvent: alarms', () => {
     });
   });
 
+  it("with the stack's alarm names: ignores another name under the prefix, and an unanswered one with its reason", () => {
+    const opts = { alarmNamePrefix: 'eks-ip-responder-dev-', stackAlarms: { names: ['subnet-free-ips-low', 'sampler-slow'], unanswered: { 'sampler-slow': 'left to its message' } } };
+    const other = sample('alarm-subnet-free-ips.json');
+    detailOf(other).alarmName = 'eks-ip-responder-dev-eu-subnet-free-ips-low';
+    expect(parseResponderEvent(other, opts)).toMatchObject({ type: 'ignored', reason: expect.stringMatching(/not one of this stack's alarms/) as unknown });
+    const slow = sample('alarm-subnet-free-ips.json');
+    detailOf(slow).alarmName = 'eks-ip-responder-dev-sampler-slow';
+    expect(parseResponderEvent(slow, opts)).toMatchObject({ type: 'ignored', reason: 'alarm eks-ip-responder-dev-sampler-slow: left to its message' });
+    expect(parseResponderEvent(sample('alarm-subnet-free-ips.json'), opts)).toMatchObject({ type: 'alarm' });
+  });
+
   it.each(['OK', 'INSUFFICIENT_DATA'] as const)('passes on a change to %s', (value) => {
     const event = sample('alarm-subnet-free-ips.json');
     (detailOf(event).state as Json).value = value;

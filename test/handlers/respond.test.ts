@@ -171,20 +171,25 @@ describe('respond handler, end to end with each sample event', () => {
   });
 
   it("ignores the alarm of another stage whose name shares this stage's prefix", async () => {
-    const { handler, aws } = await setup();
+    const { handler, aws, rt } = await setup();
+    const claim = jest.spyOn(rt.ledger, 'claimEvent');
     const event = load('alarm-subnet-free-ips.json');
     (event.detail as Record<string, unknown>).alarmName = 'eks-ip-responder-dev-eu-subnet-free-ips-low';
     const out = await handler(event);
+    // Ignored by the parser, before the ledger is written.
+    expect(claim).not.toHaveBeenCalled();
     expect(out.status).toBe('ignored');
     expect(out.reason).toMatch(/not one of this stack's/);
     expect(aws.calls['DescribeCluster']).toBeUndefined();
   });
 
   it('leaves the sampler-slow alarm to its message: no cycle on top of a slow sampler', async () => {
-    const { handler, aws } = await setup();
+    const { handler, aws, rt } = await setup();
+    const claim = jest.spyOn(rt.ledger, 'claimEvent');
     const event = load('alarm-subnet-free-ips.json');
     (event.detail as Record<string, unknown>).alarmName = 'eks-ip-responder-dev-sampler-slow';
     const out = await handler(event);
+    expect(claim).not.toHaveBeenCalled();
     expect(out.status).toBe('ignored');
     expect(out.reason).toMatch(/sampler's duration/);
     expect(aws.totalReadCalls()).toBe(0);
