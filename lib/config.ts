@@ -6,6 +6,7 @@
 import * as z from 'zod';
 import { DEFAULT_THRESHOLDS, type DiagnoseThresholds } from './diagnose/types';
 import { ConfigError } from './errors';
+import { EKS_NAME_PATTERN } from './inventory/names';
 import { parsePolicy, type Policy } from './policy/load';
 import { PolicyError } from './policy/types';
 
@@ -23,7 +24,7 @@ export interface SamplerConfig {
 // with a letter or digit (CreateCluster API reference, `name` pattern ^[0-9A-Za-z][A-Za-z0-9\-_]*).
 const clusterName = z
   .string()
-  .regex(/^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$/, 'is not a valid EKS cluster name');
+  .regex(EKS_NAME_PATTERN, 'is not a valid EKS cluster name');
 
 // CloudWatch namespaces: 1-255 characters of [0-9A-Za-z.\-_/#:], not starting with "AWS/"
 // (PutMetricData API reference, Namespace).

@@ -28,11 +28,12 @@
 import { list, n, plural } from '../diagnose/context';
 import type { Finding } from '../diagnose/types';
 import type { Subnet } from '../inventory/types';
+import { CNI_ROLE_TAG_KEY } from '../inventory/names';
 import type { EffectivePolicy } from '../policy/types';
 import type { ActionPlanner, PlanContext, ProposedAction } from './types';
 
 /** The subnet tag the VPC CNI's enhanced subnet discovery reads. */
-export const CNI_ROLE_TAG_KEY = 'kubernetes.io/role/cni';
+export { CNI_ROLE_TAG_KEY };
 /** `1` opts a subnet in for new ENIs; `0` excludes it (EKS user guide, cni-subnet-selection, "Tag values"). */
 export const CNI_ROLE_TAG_VALUE = '1';
 export const CNI_ROLE_TAG_EXCLUDED = '0';

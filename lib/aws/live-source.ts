@@ -32,6 +32,7 @@ import {
 } from '@aws-sdk/client-eks';
 import { awsCallError, awsErrorCode, messageOf, withAwsCall } from '../errors';
 import type { InventorySource } from '../inventory/types';
+import { CLUSTER_TAG_PREFIX } from '../inventory/names';
 import { trimInstance, trimNetworkInterface } from './trim';
 
 /**
@@ -48,7 +49,7 @@ export const EKS_PAGE_SIZE_MAX = 100;
 
 /** The tag every node of a cluster carries (EKS user guide, managed node groups; Karpenter; eksctl). */
 export function clusterTagKey(clusterName: string): string {
-  return `kubernetes.io/cluster/${clusterName}`;
+  return `${CLUSTER_TAG_PREFIX}${clusterName}`;
 }
 
 /** Splits a list into chunks of at most `size`. */

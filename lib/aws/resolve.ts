@@ -11,6 +11,7 @@ import {
   type Tag,
 } from '@aws-sdk/client-ec2';
 import { withAwsCall } from '../errors';
+import { CLUSTER_TAG_PREFIX } from '../inventory/names';
 import type { InventorySource } from '../inventory/types';
 import { chunk, EC2_FILTER_VALUES_MAX, EC2_PAGE_SIZE_MAX } from './live-source';
 
@@ -34,8 +35,8 @@ export interface Resolution {
 const clusterFromTags = (tags: Tag[] | undefined): string | undefined => {
   const eks = tags?.find((t) => t.Key === 'eks:cluster-name')?.Value;
   if (eks) return eks;
-  const k8s = tags?.find((t) => t.Key?.startsWith('kubernetes.io/cluster/'))?.Key;
-  return k8s?.slice('kubernetes.io/cluster/'.length);
+  const k8s = tags?.find((t) => t.Key?.startsWith(CLUSTER_TAG_PREFIX))?.Key;
+  return k8s?.slice(CLUSTER_TAG_PREFIX.length);
 };
 
 /**

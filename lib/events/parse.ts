@@ -18,6 +18,7 @@
  */
 import * as z from 'zod';
 import { problemList, zodProblems } from '../errors';
+import { CLUSTER_TAG_PREFIX } from '../inventory/names';
 import {
   classifyEc2Error,
   classifyLaunchFailureMessage,
@@ -451,8 +452,8 @@ function tagHints(set: z.infer<typeof tagSpecificationSetSchema> | undefined): T
       const v = value ?? '';
       if (key === 'eks:cluster-name' && v !== '') hints.clusterName ??= v;
       else if (key === 'cluster.k8s.amazonaws.com/name' && v !== '') hints.clusterName ??= v;
-      else if (key.startsWith('kubernetes.io/cluster/') && key.length > 'kubernetes.io/cluster/'.length) {
-        hints.clusterName ??= key.slice('kubernetes.io/cluster/'.length);
+      else if (key.startsWith(CLUSTER_TAG_PREFIX) && key.length > CLUSTER_TAG_PREFIX.length) {
+        hints.clusterName ??= key.slice(CLUSTER_TAG_PREFIX.length);
       } else if (key === 'eks:nodegroup-name' && v !== '') hints.nodegroupName ??= v;
       else if (key === 'aws:autoscaling:groupName' && v !== '') hints.autoScalingGroupName ??= v;
       else if (key === 'node.k8s.amazonaws.com/instance_id' && v.startsWith('i-')) hints.instanceId ??= v;

@@ -9,7 +9,8 @@
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { EKS_NAME_PATTERN, snapshotPaths } from './snapshot';
+import { EKS_NAME_PATTERN } from './names';
+import { snapshotPaths } from './snapshot';
 import type {
   Addon,
   Cluster,

@@ -8,6 +8,7 @@
  */
 import { parse as parseYaml } from 'yaml';
 import { AwsCallError, awsErrorCode, messageOf } from '../errors';
+import { CNI_ROLE_TAG_KEY } from './names';
 import type {
   Addon,
   ClusterInventory,
@@ -27,7 +28,7 @@ import type {
  * The tag key of subnets the VPC CNI may discover for pod ENIs (VPC CNI 1.18+, "subnet
  * discovery": https://docs.aws.amazon.com/eks/latest/userguide/network-reqs.html#network-requirements-subnets).
  */
-export const CNI_DISCOVERY_TAG_KEY = 'kubernetes.io/role/cni';
+export const CNI_DISCOVERY_TAG_KEY = CNI_ROLE_TAG_KEY;
 
 export interface CollectOptions {
   /** Clusters to collect; empty means every cluster the source lists. */

@@ -55,6 +55,7 @@ import * as path from 'node:path';
 import * as z from 'zod';
 import { knownInstanceTypes } from '../capacity/known-instance-types';
 import { formatFieldPath, problemList, zodProblems } from '../errors';
+import { CLUSTER_TAG_PREFIX, EKS_NAME_PATTERN } from './names';
 import type {
   Addon,
   Cluster,
@@ -80,12 +81,7 @@ export const snapshotPaths = {
   instanceTypes: 'ec2/describe-instance-types.json',
 } as const;
 
-/**
- * EKS cluster and nodegroup names: "a letter or digit, then letters, digits, hyphens and
- * underscores" (EKS CreateCluster / CreateNodegroup API reference). Checked before a name becomes
- * part of a path, so that a name like `../x` cannot read outside the snapshot.
- */
-export const EKS_NAME_PATTERN = /^[0-9A-Za-z][0-9A-Za-z_-]{0,99}$/;
+export { EKS_NAME_PATTERN } from './names';
 
 /** One thing wrong in a snapshot file. */
 export interface SnapshotIssue {
@@ -336,7 +332,6 @@ function fromIndex<V>(index: ReadonlyMap<string, V[]>, keys: readonly string[]):
 }
 
 /** Nodes of a cluster carry the tag key `kubernetes.io/cluster/<name>` (EKS, Karpenter and self-managed templates alike). */
-const CLUSTER_TAG_PREFIX = 'kubernetes.io/cluster/';
 
 /** The instance states DescribeInstances is asked for (`instance-state-name` filter). */
 const LIVE_INSTANCE_STATES: ReadonlySet<string> = new Set(['pending', 'running']);

@@ -7,13 +7,14 @@
  * `Amazon EKS <cluster-name>` (EKS user guide, "Amazon EKS networking": cross-account ENIs).
  */
 import type { NetworkInterface } from '@aws-sdk/client-ec2';
+import { IPV4_ADDRESSES_PER_PREFIX } from '../capacity/instance-type';
 
 /** Holders of subnet addresses, as published in the `Holder` metric dimension. */
 export const HOLDERS = ['NodePrimary', 'CniSecondary', 'CniPrefix', 'ControlPlane', 'Other', 'Unaccounted'] as const;
 export type Holder = (typeof HOLDERS)[number];
 
 /** Addresses in a delegated /28 IPv4 prefix. */
-export const IPS_PER_PREFIX = 16;
+export const IPS_PER_PREFIX = IPV4_ADDRESSES_PER_PREFIX;
 
 export const CNI_ENI_DESCRIPTION_PREFIX = 'aws-K8S-';
 export const CONTROL_PLANE_DESCRIPTION_PREFIX = 'Amazon EKS ';

@@ -6,6 +6,7 @@
  */
 import * as z from 'zod';
 import type { DiagnoseThresholds } from '../diagnose/types';
+import { EKS_NAME_PATTERN } from '../inventory/names';
 import type { ActionsPolicy, Bounds } from './types';
 
 // ---------------------------------------------------------------- values
@@ -19,7 +20,7 @@ const fraction = z.number().min(0, 'must be between 0 and 1').max(1, 'must be be
  * letter or digit (CreateCluster API reference, `name` pattern `^[0-9A-Za-z][A-Za-z0-9\-_]*`).
  * The same rule as lib/config.ts's CLUSTER_NAMES.
  */
-export const CLUSTER_NAME_PATTERN = /^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$/;
+export const CLUSTER_NAME_PATTERN = EKS_NAME_PATTERN;
 
 /**
  * Subnet ids: `subnet-` and 8 hex digits (before 2016) or 17 (since): EC2 resource ID format,
