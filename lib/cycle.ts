@@ -70,16 +70,21 @@ export function attachForecasts(findings: Finding[], forecasts: Forecasts): Find
   });
 }
 
+/**
+ * The cycle's problems about clusters that could not be sampled, or only in part: named in the
+ * cycle's problems so that every caller (the responder's summary included) reports them.
+ */
+export function samplingProblems(usage: Usage): string[] {
+  return [
+    ...usage.failedClusters.map((f) => `${f.name}: could not be sampled: ${f.problem.message}`),
+    ...usage.clusters.filter((x) => !x.complete).map((c) => `${c.name}: data incomplete (nothing acts on it): ${c.problems.map((p) => p.message).join('; ')}`),
+  ];
+}
+
 /** Runs one cycle. Throws only when the clusters cannot be listed or the metrics cannot be published. */
 export async function runCycle(deps: CycleDeps, options: CycleOptions): Promise<CycleResult> {
-  const problems: string[] = [];
   const { inventory, usage } = await sample(deps.source, options);
-  // Clusters that could not be sampled, or only in part, are named in the cycle's problems so
-  // that every caller (the responder's summary included) reports them.
-  for (const f of usage.failedClusters) problems.push(`${f.name}: could not be sampled: ${f.problem.message}`);
-  for (const c of usage.clusters.filter((x) => !x.complete)) {
-    problems.push(`${c.name}: data incomplete (nothing acts on it): ${c.problems.map((p) => p.message).join('; ')}`);
-  }
+  const problems: string[] = samplingProblems(usage);
   // With a policy, each cluster is diagnosed with its own thresholds (the policy's over the stage's).
   const policy = deps.remediation?.policy;
   let findings = diagnose(

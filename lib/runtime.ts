@@ -16,7 +16,7 @@ import { createActionLedger, type ActionLedger } from './aws/action-ledger';
 import { createLedger, createLedgerDocumentClient, type Ledger } from './aws/ledger';
 import { LiveSource } from './aws/live-source';
 import { parseRuntimeConfig, type RuntimeConfig } from './config';
-import type { CycleDeps, CycleResult } from './cycle';
+import { samplingProblems, type CycleDeps, type CycleResult } from './cycle';
 import type { InventorySource } from './inventory/types';
 
 export interface Runtime {
@@ -133,9 +133,10 @@ export function logCycleHealth(logger: Logger, result: Pick<CycleResult, 'usage'
   for (const t of usage.unknownInstanceTypes) {
     logger.warn('instance type unknown to DescribeInstanceTypes', { instanceType: t });
   }
-  // The failed and incomplete clusters' problems are logged above with their details.
-  const named = [...usage.failedClusters.map((f) => f.name), ...usage.clusters.filter((c) => !c.complete).map((c) => c.name)];
+  // The failed and incomplete clusters' sampling problems are logged above with their details;
+  // every other problem (a remediation note of such a cluster included) is logged here.
+  const logged = new Set(samplingProblems(usage));
   for (const p of result.problems) {
-    if (!named.some((n) => p.startsWith(`${n}: `))) logger.warn('cycle problem', { ...attributes, problem: p });
+    if (!logged.has(p)) logger.warn('cycle problem', { ...attributes, problem: p });
   }
 }
