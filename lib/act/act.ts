@@ -4,10 +4,10 @@
  * sure two invocations never start two changes, and executors are idempotent (they look before
  * they change), so a retried event never changes twice.
  */
-import type { ActionLedger, ActionLock } from '../aws/action-ledger';
+import type { ActionLedger, ActionLock, LedgerHistory } from '../aws/action-ledger';
 import { actionRecordSk } from '../aws/action-ledger';
 import { messageOf } from '../errors';
-import type { ActionExecutor, ActionHistory, ActionKind, ActionOutcome, ActionRecord, ExecuteDeps, PlannedAction } from './types';
+import type { ActionExecutor, ActionKind, ActionOutcome, ActionRecord, ExecuteDeps, PlannedAction } from './types';
 
 export interface ActDeps {
   actions: ActionLedger;
@@ -56,12 +56,12 @@ export async function actOnCluster(
   deps: ActDeps,
   cluster: string,
   planned: PlannedAction[],
-  history: ActionHistory & { lock?: ActionLock },
+  history: LedgerHistory,
 ): Promise<ActResult[]> {
   const now = deps.exec.now();
   if (history.lock) {
     const lock = history.lock;
-    const record = await deps.actions.getActionRecord(cluster, lock.recordSk);
+    const record = history.lockRecord ?? (await deps.actions.getActionRecord(cluster, lock.recordSk));
     if (!record || record.status !== 'in-progress') {
       await deps.actions.releaseLock(cluster, lock.actionId);
       return [];

@@ -4,7 +4,7 @@
  * only where the caller passes `act` (the Lambda functions, never the CLI) — the change itself.
  */
 import type { Subnet } from '@aws-sdk/client-ec2';
-import type { ActionLedger, ActionLock } from '../aws/action-ledger';
+import type { ActionLedger, LedgerHistory } from '../aws/action-ledger';
 import type { DiagnoseThresholds, Finding } from '../diagnose/types';
 import { messageOf } from '../errors';
 import type { Inventory, InventorySource } from '../inventory/types';
@@ -20,7 +20,7 @@ import { planInstanceTypes } from './instance-types';
 import { optedIn, planCluster } from './plan';
 import { planPrefixDelegation } from './prefix-delegation';
 import { planPrefixRollout } from './prefix-rollout';
-import type { ActionExecutor, ActionHistory, ActionKind, ActionPlanner, PlannedAction } from './types';
+import type { ActionExecutor, ActionKind, ActionPlanner, PlannedAction } from './types';
 import { planWarmTargets } from './warm-targets';
 
 /** The executors of every action kind. */
@@ -73,7 +73,7 @@ export async function remediate(
       continue;
     }
 
-    let history: ActionHistory & { lock?: ActionLock } = { lastStartedByKind: {} };
+    let history: LedgerHistory = { lastStartedByKind: {} };
     let historyKnown = true;
     if (deps.actions) {
       try {

@@ -23,6 +23,9 @@ const LOCK_SK = 'INFLIGHT';
 /** How long action records are kept. */
 export const ACTION_RECORD_TTL_DAYS = 90;
 
+/** A cluster's action history as the ledger has it: with the change lock, and the record it points to (read once, for the gates and for following the change). */
+export type LedgerHistory = ActionHistory & { lock?: ActionLock; lockRecord?: ActionRecord };
+
 export interface ActionLock {
   actionId: string;
   kind: ActionKind;
@@ -32,7 +35,7 @@ export interface ActionLock {
 
 export interface ActionLedger {
   /** The last start per kind and the change in flight, for the plan's gates. */
-  getActionHistory(cluster: string): Promise<ActionHistory & { lock?: ActionLock }>;
+  getActionHistory(cluster: string): Promise<LedgerHistory>;
   /** Takes the cluster's change lock for an action. False when another change holds it. */
   acquireLock(cluster: string, lock: ActionLock): Promise<boolean>;
   /** Releases the lock if this action holds it. */
@@ -61,7 +64,7 @@ export function createActionLedger(client: DynamoDBDocumentClient, tableName: st
 
   return {
     async getActionHistory(cluster) {
-      const history: ActionHistory & { lock?: ActionLock } = { lastStartedByKind: {} };
+      const history: LedgerHistory = { lastStartedByKind: {} };
       try {
         for await (const page of paginateQuery(
           { client },
@@ -91,6 +94,7 @@ export function createActionLedger(client: DynamoDBDocumentClient, tableName: st
           };
           history.lock = l;
           const record = await this.getActionRecord(cluster, l.recordSk);
+          if (record) history.lockRecord = record;
           history.inFlight = { actionId: l.actionId, kind: l.kind, since: l.since, step: record?.step ?? 'unknown' };
         }
       } catch (err) {

@@ -74,7 +74,12 @@ describe('actOnCluster', () => {
     await actOnCluster(deps(actions, ex), 'prod', [action()], await actions.getActionHistory('prod'));
     let history = await actions.getActionHistory('prod');
     expect(history.inFlight).toMatchObject({ actionId: 'prod/warm-targets/vpc-cni', step: 'updating' });
+    // The history carries the record its lock points to: following it reads the ledger no more.
+    expect(history.lockRecord).toMatchObject({ actionId: 'prod/warm-targets/vpc-cni', status: 'in-progress' });
+    const reads = jest.spyOn(actions, 'getActionRecord');
     const [second] = await actOnCluster(deps(actions, ex), 'prod', [action('prod/warm-targets/other')], history);
+    expect(reads).not.toHaveBeenCalled();
+    reads.mockRestore();
     expect(second?.outcome.status).toBe('in-progress');
     history = await actions.getActionHistory('prod');
     const [third] = await actOnCluster(deps(actions, ex), 'prod', [action()], history);
