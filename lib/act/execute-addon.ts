@@ -15,6 +15,7 @@
 import { describeUpdate, readVpcCniAddon, updateVpcCniEnv, envOf, type AddonUpdateStatus } from '../aws/addon';
 import { awsErrorCode, messageOf } from '../errors';
 import type { ActionExecutor, ActionOutcome, ActionRecord, AddonEnvChange, ExecuteDeps, PlannedAction } from './types';
+import { selfManagedCommand } from './warm-targets';
 
 /** Between two DescribeUpdate calls. */
 export const POLL_INTERVAL_MS = 5_000;
@@ -132,9 +133,7 @@ export function addonEnvExecutor(kind: 'warm-targets' | 'prefix-delegation'): Ac
           actionId: action.id,
           status: 'failed',
           step: ADDON_UPDATE_STEP,
-          detail: `cluster ${action.cluster} has no managed vpc-cni add-on (DescribeAddon: ResourceNotFoundException): aws-node is self-managed; run: kubectl -n kube-system set env daemonset/aws-node ${Object.entries(change.set)
-            .map(([k, v]) => `${k}=${v}`)
-            .join(' ')}`,
+          detail: `cluster ${action.cluster} has no managed vpc-cni add-on (DescribeAddon: ResourceNotFoundException): aws-node is self-managed; run: ${selfManagedCommand(change.set)}`,
         };
       }
       let env: Record<string, unknown>;
