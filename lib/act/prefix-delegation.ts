@@ -39,7 +39,7 @@
  * - [nodeadm] https://awslabs.github.io/amazon-eks-ami/nodeadm/doc/api/ (NodeConfig, kubelet config)
  */
 import { maxPods, type NetworkCapacity } from '../capacity/instance-type';
-import { buildContext, type ClusterContext } from '../diagnose/context';
+import { buildContext, n, type ClusterContext } from '../diagnose/context';
 import { prefixBlocksOf } from '../diagnose/prefix-fragmentation';
 import type { Nodegroup } from '../inventory/types';
 import { holdingFor } from '../ipamd/model';
@@ -59,7 +59,6 @@ import {
   VPC_CNI_SUBJECT,
 } from './warm-targets';
 
-const n = (x: number): string => x.toLocaleString('en-US');
 
 /** The user-data setting of max pods for a launch template, by the nodegroup's AMI type. */
 function userDataHint(ng: Nodegroup | undefined, cluster: string, pods: number): string {

@@ -37,7 +37,7 @@
  * - The ipamd model, lib/ipamd/model.ts.
  */
 import type { NetworkCapacity } from '../capacity/instance-type';
-import { buildContext, type ClusterContext } from '../diagnose/context';
+import { buildContext, n, type ClusterContext } from '../diagnose/context';
 import { CNI_DEFAULT_CONFIG } from '../diagnose/held-by-others';
 import type { Finding } from '../diagnose/types';
 import type { ClusterInventory } from '../inventory/types';
@@ -207,7 +207,6 @@ function predict(shares: SubnetShares, nodes: NodeEstimate[], targets: Targets, 
   return { bySubnet, scarceGain };
 }
 
-const n = (x: number): string => x.toLocaleString('en-US');
 const signed = (x: number): string => (x >= 0 ? `frees ${n(x)}` : `takes ${n(-x)}`);
 
 /**
