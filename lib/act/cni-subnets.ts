@@ -72,10 +72,15 @@ export function cniSubnetsScope(subjectOrId: string): { vpcId: string; availabil
   return m && m[1] && m[2] ? { vpcId: m[1], availabilityZone: m[2] } : undefined;
 }
 
+/** The value of a subnet's tag `key` ('' for a tag without a value); undefined when absent. */
+export function tagValue(s: Subnet, key: string): string | undefined {
+  const tag = s.Tags?.find((t) => t.Key === key);
+  return tag ? (tag.Value ?? '') : undefined;
+}
+
 /** The value of the `kubernetes.io/role/cni` tag of a subnet; undefined when absent. */
 export function cniRoleTag(s: Subnet): string | undefined {
-  const tag = s.Tags?.find((t) => t.Key === CNI_ROLE_TAG_KEY);
-  return tag ? (tag.Value ?? '') : undefined;
+  return tagValue(s, CNI_ROLE_TAG_KEY);
 }
 
 /** The clusters a subnet is reserved to by `cni.networking.k8s.aws/cluster/<name>` tags; empty = open to all. */

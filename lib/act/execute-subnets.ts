@@ -14,17 +14,11 @@
 import { AwsCallError } from '../errors';
 import { describeSubnetsById, tagSubnetsForCni } from '../aws/subnet-tags';
 import { list } from '../diagnose/context';
-import type { Subnet } from '../inventory/types';
-import { CNI_ROLE_TAG_EXCLUDED, CNI_ROLE_TAG_KEY, cniSubnetsScope } from './cni-subnets';
+import { CNI_ROLE_TAG_EXCLUDED, CNI_ROLE_TAG_KEY, cniSubnetsScope, tagValue } from './cni-subnets';
 import type { ActionChange, ActionExecutor, ActionOutcome, ExecuteDeps } from './types';
 
 /** The step a succeeded action ends at. */
 export const TAGGED_STEP = 'tagged';
-
-function tagValue(s: Subnet, key: string): string | undefined {
-  const tag = s.Tags?.find((t) => t.Key === key);
-  return tag ? (tag.Value ?? '') : undefined;
-}
 
 async function apply(
   actionId: string,
