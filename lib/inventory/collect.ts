@@ -6,7 +6,7 @@
  * CollectionProblem on that cluster, which is still measured and reported but marked
  * incomplete so that nothing acts on it. One cluster's failure never stops the others.
  */
-import { parse as parseYaml } from 'yaml';
+import { AddonConfigurationError, parseConfigurationValues } from '../aws/addon';
 import { AwsCallError, awsErrorCode, messageOf } from '../errors';
 import { CNI_ROLE_TAG_KEY } from './names';
 import type {
@@ -80,24 +80,13 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
  */
 export function cniInstallOf(clusterName: string, addon: Addon | undefined): CniInstall {
   if (!addon) return { kind: 'self-managed' };
-  const raw = addon.configurationValues?.trim() ?? '';
-  if (raw === '') return { kind: 'managed', addon, configurationValues: {} };
-  let parsed: unknown;
+  // The same reading as the add-on executor's (lib/aws/addon.ts), so that both see one document.
   try {
-    parsed = parseYaml(raw);
+    return { kind: 'managed', addon, configurationValues: parseConfigurationValues(addon.configurationValues, clusterName) };
   } catch (err) {
-    return {
-      kind: 'unknown',
-      reason: `cluster ${clusterName}: the vpc-cni add-on's configurationValues is neither JSON nor YAML: ${messageOf(err)}`,
-    };
+    if (err instanceof AddonConfigurationError) return { kind: 'unknown', reason: err.message };
+    throw err;
   }
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    return {
-      kind: 'unknown',
-      reason: `cluster ${clusterName}: the vpc-cni add-on's configurationValues is not an object`,
-    };
-  }
-  return { kind: 'managed', addon, configurationValues: parsed as Record<string, unknown> };
 }
 
 function addRole(roles: Record<string, SubnetRole[]>, subnetId: string | undefined, role: SubnetRole): void {

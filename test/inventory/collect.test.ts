@@ -294,6 +294,8 @@ describe('collectInventory', () => {
   it('treats a missing add-on as self-managed and empty configurationValues as an empty document', () => {
     expect(cniInstallOf('prod', undefined)).toEqual({ kind: 'self-managed' });
     expect(cniInstallOf('prod', addon('prod', '  '))).toMatchObject({ kind: 'managed', configurationValues: {} });
+    // A YAML null document is no configuration, as the add-on executor reads it (lib/aws/addon.ts).
+    expect(cniInstallOf('prod', addon('prod', 'null'))).toMatchObject({ kind: 'managed', configurationValues: {} });
   });
 
   it('records a problem naming a nodegroup subnet that DescribeSubnets does not return', async () => {
