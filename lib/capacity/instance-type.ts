@@ -243,3 +243,33 @@ export function maxPods(cap: NetworkCapacity, opts: MaxPodsOptions = {}): number
 export function eniMaxPods(cap: NetworkCapacity): number {
   return maxPods(cap, {});
 }
+
+/**
+ * A lookup of the network capacity of the types in `instanceTypes`, each worked out once.
+ * `onProblem` hears, once per type, of a type that is not in `instanceTypes` (`err` undefined) or
+ * whose entry lacks a field the capacity needs.
+ */
+export function capacityLookup(
+  instanceTypes: Record<string, InstanceTypeInfo>,
+  onProblem?: (type: string, err?: InstanceTypeDataError) => void,
+): (type: string) => NetworkCapacity | undefined {
+  const capacities = new Map<string, NetworkCapacity | undefined>();
+  return (type) => {
+    if (!capacities.has(type)) {
+      const info = instanceTypes[type];
+      let cap: NetworkCapacity | undefined;
+      if (info) {
+        try {
+          cap = networkCapacityOf(info);
+        } catch (err) {
+          if (!(err instanceof InstanceTypeDataError)) throw err;
+          onProblem?.(type, err);
+        }
+      } else {
+        onProblem?.(type);
+      }
+      capacities.set(type, cap);
+    }
+    return capacities.get(type);
+  };
+}

@@ -4,9 +4,10 @@
  * Pure. Also the small text helpers the rules share, so that titles read the same everywhere.
  */
 import type { InstanceTypeInfo } from '@aws-sdk/client-ec2';
-import { InstanceTypeDataError, networkCapacityOf, type NetworkCapacity } from '../capacity/instance-type';
+import { capacityLookup, type NetworkCapacity } from '../capacity/instance-type';
 import type { ClusterInventory } from '../inventory/types';
 import { classifyEni, eniAddressCount, IPS_PER_PREFIX } from '../measure/eni';
+import { isPodSubnet } from '../measure/measure';
 import type { ClusterUsage, NodeUsage, SubnetUsage } from '../measure/types';
 import type { DiagnoseThresholds, Finding, Severity } from './types';
 
@@ -95,28 +96,15 @@ export function buildContext(
     }
   }
 
-  const capacities = new Map<string, NetworkCapacity | undefined>();
-  const capacityOf = (type: string): NetworkCapacity | undefined => {
-    if (!capacities.has(type)) {
-      const info = instanceTypes[type];
-      let cap: NetworkCapacity | undefined;
-      try {
-        cap = info ? networkCapacityOf(info) : undefined;
-      } catch (err) {
-        // measure already reported the bad entry as a problem of the cluster.
-        if (!(err instanceof InstanceTypeDataError)) throw err;
-      }
-      capacities.set(type, cap);
-    }
-    return capacities.get(type);
-  };
+  // measure already reported unknown types and bad entries as problems of the cluster.
+  const capacityOf = capacityLookup(instanceTypes);
 
   return {
     usage,
     inventory,
     thresholds,
     subnetsById,
-    podSubnets: usage.subnets.filter((s) => s.roles.includes('node') || s.roles.includes('cni-discovery')),
+    podSubnets: usage.subnets.filter(isPodSubnet),
     nodesBySubnet,
     foreign,
     capacityOf,

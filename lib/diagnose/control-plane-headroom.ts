@@ -10,7 +10,7 @@
  * https://docs.aws.amazon.com/eks/latest/APIReference/API_UpdateClusterConfig.html; What's new,
  * 2023-10-24, https://aws.amazon.com/about-aws/whats-new/2023/10/amazon-eks-modification-cluster-subnets-security/).
  */
-import { EKS_CONTROL_PLANE_MIN_FREE_IPS, EKS_CONTROL_PLANE_RECOMMENDED_FREE_IPS, EKS_UPGRADE_MIN_AZS as UPGRADE_MIN_AZS } from '../measure/measure';
+import { EKS_CONTROL_PLANE_MIN_FREE_IPS, EKS_CONTROL_PLANE_RECOMMENDED_FREE_IPS, EKS_UPGRADE_MIN_AZS as UPGRADE_MIN_AZS, isPodSubnet } from '../measure/measure';
 import { finding, list, n, type ClusterContext } from './context';
 import type { Finding, Severity } from './types';
 
@@ -41,7 +41,7 @@ export function diagnoseControlPlaneHeadroom(ctx: ClusterContext): Finding[] {
 
   const fixes: string[] = [];
   const short = belowRecommended.length > 0 ? belowRecommended : subnets;
-  const podShared = short.filter((s) => s.roles.includes('node') || s.roles.includes('cni-discovery'));
+  const podShared = short.filter(isPodSubnet);
   const also = podShared.length === 0 ? '' : podShared.length === short.length ? (short.length === 1 ? ' (also a pod subnet)' : ' (also pod subnets)') : ` (${list(podShared.map((s) => s.subnetId))} also pod)`;
   fixes.push(
     podShared.length > 0

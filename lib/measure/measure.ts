@@ -3,13 +3,7 @@
  * no environment, no clock (the time is the inventory's).
  */
 import type { Instance, InstanceTypeInfo, NetworkInterface, Subnet } from '@aws-sdk/client-ec2';
-import {
-  InstanceTypeDataError,
-  maxPods,
-  networkCapacityOf,
-  podIpSlots,
-  type NetworkCapacity,
-} from '../capacity/instance-type';
+import { capacityLookup, maxPods, podIpSlots, type NetworkCapacity } from '../capacity/instance-type';
 import type { ClusterInventory, CollectionProblem, Inventory, SubnetRole } from '../inventory/types';
 import { readCniSettings, type CniSettings } from './cni-settings';
 import { classifyEni, eniAddressCount, HOLDERS, IPS_PER_PREFIX, type Holder } from './eni';
@@ -209,6 +203,11 @@ function measureNodegroups(inv: ClusterInventory, nodes: NodeUsage[], instancesB
   return [...groups.values()].sort((a, b) => a.name.localeCompare(b.name));
 }
 
+/** Whether pods get addresses in the subnet: a node subnet, or one the CNI discovers. */
+export function isPodSubnet(s: { roles: readonly SubnetRole[] }): boolean {
+  return s.roles.includes('node') || s.roles.includes('cni-discovery');
+}
+
 /** Control-plane subnets against EKS's free-address requirements. */
 export function measureControlPlane(subnets: SubnetUsage[]): ControlPlaneUsage {
   const cluster = subnets.filter((s) => s.roles.includes('cluster'));
@@ -274,30 +273,18 @@ export function measureCluster(inv: ClusterInventory, instanceTypes: Record<stri
   }
   subnets.sort((a, b) => a.availabilityZone.localeCompare(b.availabilityZone) || a.subnetId.localeCompare(b.subnetId));
 
-  const capacities = new Map<string, NetworkCapacity | undefined>();
-  const capacityOf = (type: string): NetworkCapacity | undefined => {
-    if (!capacities.has(type)) {
-      const info = instanceTypes[type];
-      let cap: NetworkCapacity | undefined;
-      if (info) {
-        try {
-          cap = networkCapacityOf(info);
-        } catch (err) {
-          if (!(err instanceof InstanceTypeDataError)) throw err;
-          problems.push({ source: 'ec2:DescribeInstanceTypes', message: `cluster ${inv.name}: ${err.message}` });
-        }
-      } else if (!problems.some((p) => p.source === 'ec2:DescribeInstanceTypes' && p.code !== undefined)) {
-        // Unknown only if EC2 answered: when DescribeInstanceTypes itself failed, that failure
-        // is the problem (already recorded), not the instance type.
-        problems.push({
-          source: 'ec2:DescribeInstanceTypes',
-          message: `cluster ${inv.name}: instance type ${type} is unknown to DescribeInstanceTypes; its nodes' limits and max pods are not measured`,
-        });
-      }
-      capacities.set(type, cap);
+  const capacityOf = capacityLookup(instanceTypes, (type, err) => {
+    if (err) {
+      problems.push({ source: 'ec2:DescribeInstanceTypes', message: `cluster ${inv.name}: ${err.message}` });
+    } else if (!problems.some((p) => p.source === 'ec2:DescribeInstanceTypes' && p.code !== undefined)) {
+      // Unknown only if EC2 answered: when DescribeInstanceTypes itself failed, that failure
+      // is the problem (already recorded), not the instance type.
+      problems.push({
+        source: 'ec2:DescribeInstanceTypes',
+        message: `cluster ${inv.name}: instance type ${type} is unknown to DescribeInstanceTypes; its nodes' limits and max pods are not measured`,
+      });
     }
-    return capacities.get(type);
-  };
+  });
 
   const nodes: NodeUsage[] = [];
   for (const [id, instance] of instancesById) {
@@ -307,7 +294,7 @@ export function measureCluster(inv: ClusterInventory, instanceTypes: Record<stri
   nodes.sort((a, b) => a.nodegroup.localeCompare(b.nodegroup) || a.instanceId.localeCompare(b.instanceId));
 
   const nodegroups = measureNodegroups(inv, nodes, instancesById);
-  const podSubnets = subnets.filter((s) => s.roles.includes('node') || s.roles.includes('cni-discovery'));
+  const podSubnets = subnets.filter(isPodSubnet);
   const install = inv.cni.kind;
   return {
     name: inv.name,
