@@ -11,6 +11,7 @@
  */
 import { estimateWarm, ipamdConfigOf } from '../ipamd/model';
 import type { IpamdConfig } from '../ipamd/types';
+import { ipTargetsSet } from '../measure/cni-settings';
 import type { NodeUsage, SubnetUsage } from '../measure/types';
 import { cniWhere, finding, isScarce, list, n, pct, plural, round3, subnetSeverity, type ClusterContext } from './context';
 import { unaccountedText } from './subnet-exhaustion';
@@ -38,7 +39,7 @@ export interface WarmInSubnet {
 
 /** The ipamd settings a node runs with: the cluster's, in the mode the node is actually in. */
 function configFor(ctx: ClusterContext, node: NodeUsage): { config: IpamdConfig; assumedDefaults: boolean } {
-  const read = ctx.usage.cni.source === 'unknown' ? undefined : ipamdConfigOf(ctx.usage.cni);
+  const read = ipamdConfigOf(ctx.usage.cni); // undefined for unknown settings
   const base = read ?? CNI_DEFAULT_CONFIG;
   // A node launched before prefix delegation was turned on keeps secondary IPs (and the reverse):
   // what it holds is what its ipamd manages.
@@ -164,7 +165,7 @@ function heldFixes(
     fixes.push(
       cni.source === 'unknown'
         ? `Tune the warm pool on ${where} (settings not visible; the default is WARM_ENI_TARGET=1): set WARM_IP_TARGET / MINIMUM_IP_TARGET ${release}.`
-        : (cni.warmIpTarget ?? 0) > 0 || (cni.minimumIpTarget ?? 0) > 0
+        : ipTargetsSet(cni)
           ? `Tune the warm pool on ${where}: lower WARM_IP_TARGET=${cni.warmIpTarget ?? 'unset'} / MINIMUM_IP_TARGET=${cni.minimumIpTarget ?? 'unset'} ${release}.`
           : `Tune the warm pool on ${where}: set WARM_IP_TARGET / MINIMUM_IP_TARGET instead of WARM_ENI_TARGET=${cni.warmEniTarget ?? 1}${cni.prefixDelegation ? ` and WARM_PREFIX_TARGET=${cni.warmPrefixTarget ?? 1}` : ''} ${release}.`,
     );

@@ -9,6 +9,7 @@
  * custom networking on a secondary CIDR.
  */
 import { HOLDERS } from '../measure/eni';
+import { ipTargetsSet } from '../measure/cni-settings';
 import type { NodegroupUsage, SubnetUsage } from '../measure/types';
 import {
   cniVersion,
@@ -168,7 +169,7 @@ export function exhaustionFixes(ctx: ClusterContext, vpcId: string, az: string, 
     fixes.push(
       `Shrink warm pools: in prefix mode each node keeps WARM_PREFIX_TARGET=${cni.warmPrefixTarget ?? 'unset'} spare /28s (16 IPs each); set WARM_IP_TARGET / MINIMUM_IP_TARGET on ${where} to hold fewer.`,
     );
-  } else if ((cni.warmIpTarget ?? 0) > 0 || (cni.minimumIpTarget ?? 0) > 0) {
+  } else if (ipTargetsSet(cni)) {
     fixes.push(
       `Shrink warm pools: WARM_IP_TARGET=${cni.warmIpTarget ?? 'unset'}, MINIMUM_IP_TARGET=${cni.minimumIpTarget ?? 'unset'} on ${where}: lower them if pods start slower than they churn.`,
     );

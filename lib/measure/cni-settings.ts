@@ -66,12 +66,19 @@ export function readCniSettings(cni: CniInstall): CniSettings {
   // (amazon-vpc-cni-k8s docs/eni-and-ip-target.md), and in prefix mode they override
   // WARM_PREFIX_TARGET (docs/prefix-and-ip-target.md). ipamd counts them as set only when non-zero:
   // pkg/ipamd/ipamd.go `warmIPTargetsDefined` compares with noWarmIPTarget = noMinimumIPTarget = 0.
-  const ipTargetsDefined = (settings.warmIpTarget ?? 0) > 0 || (settings.minimumIpTarget ?? 0) > 0;
-  if (settings.warmEniTarget === undefined && !ipTargetsDefined) {
+  if (settings.warmEniTarget === undefined && !ipTargetsSet(settings)) {
     settings.warmEniTarget = 1;
   }
-  if (settings.prefixDelegation && settings.warmPrefixTarget === undefined && !ipTargetsDefined) {
+  if (settings.prefixDelegation && settings.warmPrefixTarget === undefined && !ipTargetsSet(settings)) {
     settings.warmPrefixTarget = 1;
   }
   return settings;
+}
+
+/**
+ * Whether WARM_IP_TARGET or MINIMUM_IP_TARGET is in force: ipamd counts them as set only when
+ * non-zero (pkg/ipamd/ipamd.go `warmIPTargetsDefined`).
+ */
+export function ipTargetsSet(s: { warmIpTarget?: number | undefined; minimumIpTarget?: number | undefined }): boolean {
+  return (s.warmIpTarget ?? 0) > 0 || (s.minimumIpTarget ?? 0) > 0;
 }
