@@ -35,8 +35,11 @@ const namespace = z
   .regex(/^[0-9A-Za-z.\-_/#:]+$/, 'may only contain letters, digits and . - _ / # :')
   .refine((s) => !s.startsWith('AWS/'), 'must not start with "AWS/" (reserved for AWS services)');
 
+/** The namespace the stack publishes to by default (serverless.yml `metricNamespace`). */
+export const DEFAULT_NAMESPACE = 'EKS/IPResponder';
+
 const samplerEnv = z.object({
-  METRIC_NAMESPACE: namespace.default('EKS/IPResponder'),
+  METRIC_NAMESPACE: namespace.default(DEFAULT_NAMESPACE),
   CLUSTER_NAMES: z
     .string()
     .default('')

@@ -24,6 +24,7 @@ import { knownInstanceTypes } from '../capacity/known-instance-types';
 import { createAwsClients } from '../aws/clients';
 import { LiveSource } from '../aws/live-source';
 import { messageOf } from '../errors';
+import { DEFAULT_NAMESPACE } from '../config';
 import { RecordingSource, writeSnapshot } from '../inventory/capture';
 import { readSnapshot } from '../inventory/snapshot';
 import type { InventorySource } from '../inventory/types';
@@ -56,8 +57,7 @@ export class UsageError extends Error {
   }
 }
 
-/** The namespace the stack publishes to by default (serverless.yml `metricNamespace`). */
-export const DEFAULT_NAMESPACE = 'EKS/IPResponder';
+export { DEFAULT_NAMESPACE };
 
 export const USAGE = `Usage:
   eks-ip-responder report   [--snapshot DIR | --region REGION] [--clusters a,b] [--json]
