@@ -4,7 +4,7 @@
  */
 
 /** At most this many problems are spelled out in an error message; the rest are counted. */
-export const PROBLEMS_IN_MESSAGE = 5;
+const PROBLEMS_IN_MESSAGE = 5;
 
 /** "field: problem; …; problem (and N more)": the first problems of a list, each after its field when it has one. */
 export function problemList(problems: readonly { field?: string | undefined; problem: string }[]): string {

@@ -24,12 +24,6 @@ import type {
   SubnetRole,
 } from './types';
 
-/**
- * The tag key of subnets the VPC CNI may discover for pod ENIs (VPC CNI 1.18+, "subnet
- * discovery": https://docs.aws.amazon.com/eks/latest/userguide/network-reqs.html#network-requirements-subnets).
- */
-export const CNI_DISCOVERY_TAG_KEY = CNI_ROLE_TAG_KEY;
-
 export interface CollectOptions {
   /** Clusters to collect; empty means every cluster the source lists. */
   clusterNames: string[];
@@ -106,7 +100,7 @@ async function collectCluster(source: InventorySource, name: string): Promise<Cl
     settle('eks:DescribeAddon', source.describeVpcCniAddon(name)),
     settle('ec2:DescribeInstances', source.describeClusterInstances(name)),
     vpcId
-      ? settle('ec2:DescribeSubnets', source.describeSubnetsByTagKey(vpcId, CNI_DISCOVERY_TAG_KEY))
+      ? settle('ec2:DescribeSubnets', source.describeSubnetsByTagKey(vpcId, CNI_ROLE_TAG_KEY))
       : Promise.resolve<Settled<Subnet[]>>({ ok: true, value: [] }),
   ]);
   const take = <T>(r: Settled<T>, fallback: T): T => {

@@ -14,5 +14,8 @@ export const EKS_NAME_PATTERN = /^[0-9A-Za-z][0-9A-Za-z_-]{0,99}$/;
 /** The tag every node of a cluster carries, `kubernetes.io/cluster/<name>` (EKS user guide, managed node groups; Karpenter; eksctl). */
 export const CLUSTER_TAG_PREFIX = 'kubernetes.io/cluster/';
 
-/** The tag the VPC CNI's subnet discovery (1.18+) looks for on subnets: `kubernetes.io/role/cni` = 1 (0 excludes). */
+/**
+ * The tag the VPC CNI's subnet discovery (1.18+) looks for on subnets: `kubernetes.io/role/cni` = 1
+ * (0 excludes) (https://docs.aws.amazon.com/eks/latest/userguide/network-reqs.html#network-requirements-subnets).
+ */
 export const CNI_ROLE_TAG_KEY = 'kubernetes.io/role/cni';
