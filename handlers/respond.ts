@@ -16,6 +16,7 @@ import { resolveClusters } from '../lib/aws/resolve';
 import type { ClusterRemediation } from '../lib/act/remediate';
 import { runCycle } from '../lib/cycle';
 import { MalformedEventError, parseResponderEvent, type AllocationFailureEvent, type AlarmEvent } from '../lib/events/parse';
+import { NOT_ANSWERED, STACK_ALARM_SUFFIXES } from '../lib/events/stack-alarms';
 import { effectivePolicy } from '../lib/policy/load';
 import { cycleDeps, defaultRuntime, logCycleHealth, type Runtime } from '../lib/runtime';
 
@@ -145,31 +146,9 @@ async function onAllocationFailure(rt: Runtime, e: AllocationFailureEvent, now: 
   return cycle(rt, e.eventId, resolution.clusters, now);
 }
 
-/**
- * The stack's alarm names after `<service>-<stage>-` (serverless.yml). The rule matches the
- * prefix, which stage `prod` shares with the alarms of a stage `prod-eu`: only these names are
- * this stack's.
- */
-export const STACK_ALARM_SUFFIXES = [
-  'subnet-free-ips-low',
-  'control-plane-free-ips-low',
-  'sampling-failures',
-  'sampler-errors',
-  'sampler-not-running',
-  'sampler-slow',
-  'responder-errors',
-  'responder-dead-letters',
-] as const;
-
-/**
- * This stack's alarms that a responder cycle cannot help, answered by their SNS message alone (the
- * parser ignores them, before any claim): a slow sampler still completes its cycles, and a cycle
- * of every cluster would add to the load it reports. A sampler that failed (sampler-errors, a
- * timeout included) is answered: the cycle diagnoses and notifies in its place.
- */
-const NOT_ANSWERED: Partial<Record<(typeof STACK_ALARM_SUFFIXES)[number], string>> = {
-  'sampler-slow': "it is about the sampler's duration; a cycle would add to it (raise memorySize, README Performance)",
-};
+// The stack's alarms and which are answered: lib/events/stack-alarms.ts. Re-exported for the
+// stack tests, which check the template's alarm names against it.
+export { STACK_ALARM_SUFFIXES };
 
 async function onAlarm(rt: Runtime, e: AlarmEvent, now: Date): Promise<RespondSummary> {
   const clusters = await clustersOfAlarm(rt, e);

@@ -7,7 +7,7 @@ import * as z from 'zod';
 import { DEFAULT_THRESHOLDS, type DiagnoseThresholds } from './diagnose/types';
 import { ConfigError } from './errors';
 import { EKS_NAME_PATTERN } from './inventory/names';
-import { parsePolicy, type Policy } from './policy/load';
+import { parsePolicy, policyVersion, type Policy } from './policy/load';
 import { PolicyError } from './policy/types';
 
 /** The sampler's configuration. */
@@ -103,8 +103,14 @@ export interface RuntimeConfig extends SamplerConfig {
    * (RESPOND_MIN_INTERVAL_SECONDS, 0–3600, default 60); events in between are counted, not answered.
    */
   respondMinIntervalSeconds: number;
-  /** The remediation policy (POLICY_JSON, from policy.yml, validated when the stack was packaged). */
+  /**
+   * The remediation policy: the one compiled into the function (policy.yml, validated when the
+   * stack was packaged; lib/policy/bundled.ts), or POLICY_JSON when set (tests, the bench, an
+   * override by hand that the next deploy removes).
+   */
   policy: Policy;
+  /** Where the policy came from, and its version (lib/policy/load.ts policyVersion), for the logs. */
+  policySource: { from: 'bundle' | 'POLICY_JSON'; version: string };
   /** How long an executor follows an EKS update within one invocation, ms (FOLLOW_FOR_SECONDS, default 20: three clusters stay inside the 120 s timeout; the next tick follows the rest). */
   followForMs: number;
 }
@@ -130,7 +136,8 @@ const runtimeEnv = z
     METRIC_PERIOD_SECONDS: z.coerce.number().int().min(60).max(3600).default(300),
     RENOTIFY_AFTER_HOURS: z.coerce.number().min(0).max(720).default(24),
     RESPOND_MIN_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
-    POLICY_JSON: z.string({ error: 'is required: the remediation policy (serverless.yml sets it from policy.yml)' }).min(1, 'must not be empty'),
+    POLICY_JSON: z.string().min(1, 'must not be empty when set').optional(),
+    POLICY_VERSION: z.string().regex(/^[0-9a-f]{12}$/, 'is not a policy version (12 hex digits)').optional(),
     FOLLOW_FOR_SECONDS: z.coerce.number().int().min(0).max(600).default(20),
   })
   .refine((e) => e.SUBNET_FREE_IPS_CRITICAL <= e.SUBNET_FREE_IPS_WARNING, {
@@ -145,9 +152,13 @@ const runtimeEnv = z
 /**
  * Parses the configuration of the deployed functions: the sampler's, plus the topic, the
  * ledger and the thresholds. Every bad variable of both parts is named at once.
+ * @param bundled the policy JSON compiled into the function (lib/policy/bundled.ts), if any.
+ *   POLICY_JSON, when set, takes its place; one of the two is required. POLICY_VERSION, when
+ *   set, must be the bundled policy's version: a function whose package and configuration come
+ *   from two different deploys refuses to start rather than run a policy nobody reviewed.
  * @throws ConfigError
  */
-export function parseRuntimeConfig(env: Record<string, string | undefined>): RuntimeConfig {
+export function parseRuntimeConfig(env: Record<string, string | undefined>, bundled?: string): RuntimeConfig {
   const problems: string[] = [];
   let base: SamplerConfig | undefined;
   try {
@@ -159,16 +170,28 @@ export function parseRuntimeConfig(env: Record<string, string | undefined>): Run
   const parsed = runtimeEnv.safeParse(env);
   if (!parsed.success) problems.push(...problemsOf(parsed.error));
   let policy: Policy | undefined;
-  const policyText = env['POLICY_JSON'];
-  if (policyText) {
+  let policySource: RuntimeConfig['policySource'] | undefined;
+  const override = env['POLICY_JSON'];
+  const [policyText, from, name] = override
+    ? ([override, 'POLICY_JSON', 'POLICY_JSON'] as const)
+    : ([bundled, 'bundle', 'bundled policy'] as const);
+  if (policyText === undefined) {
+    problems.push('POLICY_JSON: is required when no policy is bundled (`serverless package` compiles policy.yml into the functions)');
+  } else {
+    const version = policyVersion(policyText);
+    const expected = env['POLICY_VERSION'];
+    if (from === 'bundle' && expected !== undefined && /^[0-9a-f]{12}$/.test(expected) && expected !== version) {
+      problems.push(`POLICY_VERSION: is ${expected}, but the bundled policy is version ${version}: redeploy the whole stack (\`serverless deploy\`, not \`deploy function\`)`);
+    }
     try {
-      policy = parsePolicy(policyText, 'POLICY_JSON');
+      policy = parsePolicy(policyText, name);
+      policySource = { from, version };
     } catch (err) {
       if (!(err instanceof PolicyError)) throw err;
-      problems.push(...err.problems.map((p) => `POLICY_JSON: ${p}`));
+      problems.push(...err.problems.map((p) => `${name}: ${p}`));
     }
   }
-  if (problems.length > 0 || !base || !parsed.success || !policy) {
+  if (problems.length > 0 || !base || !parsed.success || !policy || !policySource) {
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`, problems);
   }
   const e = parsed.data;
@@ -193,6 +216,7 @@ export function parseRuntimeConfig(env: Record<string, string | undefined>): Run
     renotifyAfterHours: e.RENOTIFY_AFTER_HOURS,
     respondMinIntervalSeconds: e.RESPOND_MIN_INTERVAL_SECONDS,
     policy,
+    policySource,
     followForMs: e.FOLLOW_FOR_SECONDS * 1000,
   };
 }

@@ -16,6 +16,7 @@ import { createActionLedger, type ActionLedger } from './aws/action-ledger';
 import { createLedger, createLedgerDocumentClient, type Ledger } from './aws/ledger';
 import { LiveSource } from './aws/live-source';
 import { parseRuntimeConfig, type RuntimeConfig } from './config';
+import { bundledPolicy } from './policy/bundled';
 import { samplingProblems, type CycleDeps, type CycleResult } from './cycle';
 import type { InventorySource } from './inventory/types';
 
@@ -68,12 +69,18 @@ export function assembleRuntime(p: RuntimeParts): Runtime {
 
 /** Builds the runtime from the environment. */
 export function defaultRuntime(env: Record<string, string | undefined> = process.env): Runtime {
+  const config = parseRuntimeConfig(env, bundledPolicy());
+  // Every log line says which policy the function acts under.
+  const logger = new Logger({
+    serviceName: 'eks-ip-responder',
+    persistentKeys: { policyVersion: config.policySource.version, policyFrom: config.policySource.from },
+  });
   return assembleRuntime({
-    config: parseRuntimeConfig(env),
+    config,
     clients: createAwsClients(),
     region: env['AWS_REGION'] ?? 'unknown-region',
     dynamo: new DynamoDBClient({}),
-    logger: new Logger({ serviceName: 'eks-ip-responder' }),
+    logger,
   });
 }
 

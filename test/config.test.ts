@@ -113,6 +113,38 @@ describe('parseRuntimeConfig', () => {
     expect(() => parseRuntimeConfig({ ...base, POLICY_JSON: '{"version": 1, "default": {"mode": "aply"}}' })).toThrow(/POLICY_JSON: default\.mode: must be one of observe, dry-run, apply/);
   });
 
+  describe('the policy', () => {
+    const { policyVersion } = jest.requireActual<typeof import('../lib/policy/load')>('../lib/policy/load');
+    const bundled = JSON.stringify({ version: 1, default: { ...JSON.parse(JSON.stringify(parseRuntimeConfig(base).policy.default)), mode: 'observe' }, clusters: {} });
+    const withoutOverride = { ALERT_TOPIC_ARN: base.ALERT_TOPIC_ARN, LEDGER_TABLE: base.LEDGER_TABLE };
+
+    it('is the bundled one when POLICY_JSON is not set, with its version', () => {
+      const c = parseRuntimeConfig({ ...withoutOverride, POLICY_VERSION: policyVersion(bundled) }, bundled);
+      expect(c.policy.default.mode).toBe('observe');
+      expect(c.policySource).toEqual({ from: 'bundle', version: policyVersion(bundled) });
+    });
+
+    it('is POLICY_JSON when set, over the bundled one', () => {
+      const c = parseRuntimeConfig(base, bundled);
+      expect(c.policy.default.mode).toBe('dry-run');
+      expect(c.policySource.from).toBe('POLICY_JSON');
+    });
+
+    it('refuses a bundled policy whose version is not POLICY_VERSION (package and configuration of two deploys)', () => {
+      expect(() => parseRuntimeConfig({ ...withoutOverride, POLICY_VERSION: 'abcdefabcdef' }, bundled)).toThrow(
+        `POLICY_VERSION: is abcdefabcdef, but the bundled policy is version ${policyVersion(bundled)}`,
+      );
+    });
+
+    it('names a bad bundled policy as such', () => {
+      expect(() => parseRuntimeConfig(withoutOverride, '{"version": 1, "default": {"mode": "aply"}}')).toThrow(/bundled policy: default\.mode/);
+    });
+
+    it('is required from one of the two', () => {
+      expect(() => parseRuntimeConfig(withoutOverride)).toThrow(/POLICY_JSON: is required when no policy is bundled/);
+    });
+  });
+
   it('requires the topic, the table and the policy', () => {
     expect(() => parseRuntimeConfig({})).toThrow(/ALERT_TOPIC_ARN.*LEDGER_TABLE.*POLICY_JSON/s);
   });

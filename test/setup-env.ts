@@ -14,5 +14,6 @@ delete process.env.AWS_PROFILE;
 // The handlers parse their configuration at import (cold start); these are what the stack sets.
 process.env.ALERT_TOPIC_ARN = 'arn:aws:sns:eu-west-1:111122223333:eks-ip-responder-test-alerts';
 process.env.LEDGER_TABLE = 'eks-ip-responder-test-ledger';
-// The repository's policy, as serverless.yml passes it (the loader reads YAML and JSON alike).
+// The repository's policy. The deployed functions carry it compiled in (lib/policy/bundled.ts);
+// unbundled code has none, and POLICY_JSON gives it (the loader reads YAML and JSON alike).
 process.env.POLICY_JSON = readFileSync(path.join(__dirname, '..', 'policy.yml'), 'utf8');

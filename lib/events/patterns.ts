@@ -14,6 +14,7 @@
  * - CloudWatch alarms: https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch-and-eventbridge.html
  */
 import { EXHAUSTION_ERROR_CODES, IPV4_ALLOCATION_APIS } from './exhaustion';
+import { ANSWERED_ALARM_SUFFIXES } from './stack-alarms';
 
 /** One condition on a leaf field: an exact value or a content filter. */
 export type PatternCondition =
@@ -94,39 +95,49 @@ export const CLOUDTRAIL_ALLOCATION_FAILURE_PATTERN: EventPattern = {
 };
 
 /**
- * Auto Scaling launch failures whose message is about free addresses. EventBridge wildcards are
- * case-sensitive, so these are the wordings EC2 uses; the parser matches case-insensitively and
- * ignores what is not exhaustion.
+ * Auto Scaling launch failures whose message may be about free addresses; the parser
+ * (classifyLaunchFailureMessage in ./exhaustion.ts) decides, and ignores the rest.
+ *
+ * Two wildcards, not one per wording: EventBridge refuses a pattern whose event-ruler complexity
+ * is too high ("Rule is too complex"), and every `*…*` wildcard on the field adds 3
+ * (./pattern-complexity.ts; one per wording, five, scored 15). These two score 6 and select
+ * every message the five did, case-sensitively as EventBridge matches:
+ * - `*ree*`: "free" and "Free", so "free addresses", "free Ipv4 addresses" (the "sufficient free
+ *   Ipv4 addresses or prefixes" message), "free cidr blocks" and the code
+ *   InsufficientFreeAddressesInSubnet;
+ * - `*CidrBlocks*`: the code InsufficientCidrBlocks, should a message quote it without EC2's text.
+ * The capacity messages of other launch failures ("We currently do not have sufficient m5.large
+ * capacity...", InsufficientInstanceCapacity) contain neither. What else `*ree*` lets through
+ * (a "degree", an "agreement") the parser ignores before any claim.
  */
 export const AUTOSCALING_LAUNCH_FAILURE_PATTERN: EventPattern = {
   source: ['aws.autoscaling'],
   'detail-type': [AUTOSCALING_LAUNCH_UNSUCCESSFUL_DETAIL_TYPE],
   detail: {
-    StatusMessage: [
-      { wildcard: '*free addresses*' },
-      { wildcard: '*InsufficientFreeAddressesInSubnet*' },
-      { wildcard: '*free Ipv4 addresses*' },
-      { wildcard: '*InsufficientCidrBlocks*' },
-      { wildcard: '*free cidr blocks*' },
-    ],
+    StatusMessage: [{ wildcard: '*ree*' }, { wildcard: '*CidrBlocks*' }],
   },
 };
 
-/** State changes (alarm-level and per contributor) of the stack's own alarms. */
+/**
+ * State changes (alarm-level and per contributor) of the stack's own alarms that the responder
+ * answers, by exact name `<alarmNamePrefix><suffix>`: a prefix would also select the alarms of a
+ * stage whose name starts with this one's (`prod` and `prod-eu`), and the unanswered ones
+ * (./stack-alarms.ts NOT_ANSWERED) are not delivered at all.
+ */
 export function alarmStateChangePattern(alarmNamePrefix: string): EventPattern {
-  if (alarmNamePrefix === '') throw new RangeError('alarmNamePrefix must not be empty: it would select every alarm of the account');
+  if (alarmNamePrefix === '') throw new RangeError("alarmNamePrefix must not be empty: it is the stack's <service>-<stage>-");
   return {
     source: ['aws.cloudwatch'],
     'detail-type': [ALARM_STATE_CHANGE_DETAIL_TYPE, ALARM_CONTRIBUTOR_STATE_CHANGE_DETAIL_TYPE],
-    detail: { alarmName: [{ prefix: alarmNamePrefix }] },
+    detail: { alarmName: ANSWERED_ALARM_SUFFIXES.map((suffix) => `${alarmNamePrefix}${suffix}`) },
   };
 }
 
 export type EventPatternName = 'cloudTrailAllocationFailure' | 'autoScalingLaunchFailure' | 'alarmStateChange';
 
 /**
- * The stage-independent patterns. The alarm pattern depends on the stack's alarm name prefix
- * (`<service>-<stage>-`): get all three from {@link eventPatterns}.
+ * The stage-independent patterns. The alarm pattern depends on the stack's alarm names
+ * (`<service>-<stage>-<suffix>`): get all three from {@link eventPatterns}.
  */
 export const EVENT_PATTERNS = {
   cloudTrailAllocationFailure: CLOUDTRAIL_ALLOCATION_FAILURE_PATTERN,

@@ -1,8 +1,9 @@
 /**
  * Reading the remediation policy: `policy.yml` (or the same policy as JSON, which is YAML too,
- * as the stack passes it in POLICY_JSON), validated with every problem named as
+ * as the stack bundles it into the functions), validated with every problem named as
  * `<path>: <problem>`, and the policy in force for one cluster.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Document } from 'yaml';
 import * as z from 'zod';
@@ -27,12 +28,12 @@ import {
 export type { Policy, PolicyOverride, PolicySettings } from './types';
 
 /**
- * The most the policy may take as compact JSON in the functions' POLICY_JSON variable. Lambda
- * allows 4 KB for all of a function's environment variables together (keys and values,
- * https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html); the stack's other
- * variables take about 700 bytes, so the policy gets 3 KB and the rest stays as margin.
+ * The most the policy may take as compact JSON. The deployed functions carry it in their package
+ * (lib/policy/bundled.ts), not in an environment variable, so Lambda's 4 KB of environment does
+ * not bound it; this bound only stops a runaway file (a generated policy that repeats itself):
+ * 64 KB is several hundred cluster entries, and each bundle grows by the policy's size.
  */
-export const POLICY_JSON_MAX_BYTES = 3072;
+export const POLICY_MAX_BYTES = 65_536;
 
 type Path = readonly PropertyKey[];
 
@@ -327,17 +328,27 @@ export function effectivePolicy(
 }
 
 /**
- * The policy as compact JSON for the functions' POLICY_JSON variable; `parsePolicy` reads it back.
- * @throws PolicyError when it is above {@link POLICY_JSON_MAX_BYTES}.
+ * The policy as compact JSON, as the stack bundles it into the functions (and as POLICY_JSON
+ * overrides it); `parsePolicy` reads it back.
+ * @throws PolicyError when it is above {@link POLICY_MAX_BYTES}.
  */
 export function policyJson(policy: Policy, file: string): string {
   const json = JSON.stringify(policy);
   const bytes = Buffer.byteLength(json, 'utf8');
-  if (bytes > POLICY_JSON_MAX_BYTES) {
+  if (bytes > POLICY_MAX_BYTES) {
     throw policyError(file, [
-      `(top level): the policy is ${bytes} bytes as compact JSON, above the ${POLICY_JSON_MAX_BYTES} bytes it may take in POLICY_JSON ` +
-        '(Lambda allows 4 KB for all environment variables of a function); remove cluster overrides that repeat the default or shorten lists',
+      `(top level): the policy is ${bytes} bytes as compact JSON, above the ${POLICY_MAX_BYTES} bytes it may take ` +
+        '(it is compiled into each function); remove cluster overrides that repeat the default or shorten lists',
     ]);
   }
   return json;
+}
+
+/**
+ * The policy's version: the first 12 hex digits of the SHA-256 of its compact JSON. The stack
+ * puts it in the functions' POLICY_VERSION variable (visible in the Lambda console) and the
+ * functions check that the policy they carry has it.
+ */
+export function policyVersion(json: string): string {
+  return createHash('sha256').update(json, 'utf8').digest('hex').slice(0, 12);
 }

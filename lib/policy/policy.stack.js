@@ -1,9 +1,14 @@
 // serverless.yml reads the remediation policy from here, so that the functions run the very
 // policy policy.yml holds, validated by the same code as `npm test`:
-//   POLICY_JSON: ${file(./lib/policy/policy.stack.js)}
+//   custom.esbuild.define.EKS_IP_RESPONDER_POLICY: ${file(./lib/policy/policy.stack.js):define}
+//   provider.environment.POLICY_VERSION: ${file(./lib/policy/policy.stack.js):version}
 // osls calls the exported function at packaging time (tsx, a dependency of osls, compiles the
-// TypeScript). An invalid policy, or one too large for Lambda's 4 KB of environment
-// variables, throws: `serverless package` / `deploy` fails with every problem named.
+// TypeScript). An invalid policy throws: `serverless package` / `deploy` fails with every
+// problem named.
+//
+// It answers { json, version, define }: the compact JSON, its version (lib/policy/load.ts
+// policyVersion), and the JSON as a JavaScript string literal, which is what esbuild's `define`
+// takes (lib/policy/bundled.ts reads it in the bundle).
 //
 // The file is policy.yml at the repository root, or POLICY_FILE when set (relative to the
 // current directory); a caller may also pass { policyFile }.
@@ -21,11 +26,12 @@ module.exports = async (context) => {
   } finally {
     unregister();
   }
-  const { readPolicyFile, policyJson } = load;
+  const { readPolicyFile, policyJson, policyVersion } = load;
   const file =
     (context && context.policyFile) || process.env.POLICY_FILE || path.resolve(__dirname, '..', '..', 'policy.yml');
   // Named as the operator knows it (`policy.yml: ...`), relative to where serverless runs.
   const relative = path.relative(process.cwd(), path.resolve(file));
   const shown = relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
-  return policyJson(readPolicyFile(shown), shown);
+  const json = policyJson(readPolicyFile(shown), shown);
+  return { json, version: policyVersion(json), define: JSON.stringify(json) };
 };

@@ -1,11 +1,15 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parsePolicy, readPolicyFile } from '../../lib/policy/load';
+import { parsePolicy, policyVersion, readPolicyFile } from '../../lib/policy/load';
 
-// What serverless.yml calls at packaging time: `POLICY_JSON: ${file(./lib/policy/policy.stack.js)}`.
+// What serverless.yml calls at packaging time: `${file(./lib/policy/policy.stack.js):define}` (the
+// policy compiled into the functions) and `:version` (POLICY_VERSION).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const resolvePolicy = require('../../lib/policy/policy.stack.js') as (context?: { policyFile?: string }) => Promise<string>;
+const resolveStack = require('../../lib/policy/policy.stack.js') as (context?: {
+  policyFile?: string;
+}) => Promise<{ json: string; version: string; define: string }>;
+const resolvePolicy = async (context?: { policyFile?: string }): Promise<string> => (await resolveStack(context)).json;
 
 const REPO_POLICY = resolve(__dirname, '..', '..', 'policy.yml');
 
@@ -24,6 +28,14 @@ describe('policy.stack.js', () => {
     expect(typeof json).toBe('string');
     expect(json).not.toContain('\n');
     expect(parsePolicy(json, 'POLICY_JSON')).toEqual(readPolicyFile(REPO_POLICY));
+  });
+
+  it('gives the version of that JSON and the JSON as the string literal esbuild defines', async () => {
+    const { json, version, define } = await resolveStack();
+    expect(version).toBe(policyVersion(json));
+    expect(version).toMatch(/^[0-9a-f]{12}$/);
+    // esbuild's define takes a JavaScript expression: a string literal evaluating to the JSON.
+    expect(JSON.parse(define)).toBe(json);
   });
 
   it('reads POLICY_FILE when set, and throws naming every problem of an invalid file', async () => {
@@ -48,10 +60,19 @@ describe('policy.stack.js', () => {
     expect(policy.clusters['payments-prod']?.actions?.instanceTypes?.allowedTypes).toEqual(['m5', 'm6i', 'm7i', 'c7gn']);
   });
 
-  it('throws when the policy is too large for the environment variable', async () => {
+  it('takes a policy far beyond what 4 KB of environment would hold (200 clusters)', async () => {
     const file = join(dir, 'policy.yml');
-    const clusters = Array.from({ length: 40 }, (_, i) => `  cluster-${i}:\n    actions:\n      instanceTypes:\n        allowedTypes: [m5, m6i, m7i, c6i, c7i, r6i]\n`).join('');
+    const clusters = Array.from({ length: 200 }, (_, i) => `  cluster-${i}:\n    actions:\n      instanceTypes:\n        allowedTypes: [m5, m6i, m7i, c6i, c7i, r6i]\n`).join('');
     writeFileSync(file, readFileSync(REPO_POLICY, 'utf8') + clusters);
-    await expect(resolvePolicy({ policyFile: file })).rejects.toThrow(/bytes as compact JSON, above the 3072 bytes/);
+    const json = await resolvePolicy({ policyFile: file });
+    expect(json.length).toBeGreaterThan(4096 * 4);
+    expect(Object.keys(parsePolicy(json, 'POLICY_JSON').clusters)).toHaveLength(201);
+  });
+
+  it('throws when the policy is above its bound (a runaway file)', async () => {
+    const file = join(dir, 'policy.yml');
+    const clusters = Array.from({ length: 1200 }, (_, i) => `  cluster-${i}:\n    actions:\n      instanceTypes:\n        allowedTypes: [m5, m6i, m7i, c6i, c7i, r6i]\n`).join('');
+    writeFileSync(file, readFileSync(REPO_POLICY, 'utf8') + clusters);
+    await expect(resolvePolicy({ policyFile: file })).rejects.toThrow(/bytes as compact JSON, above the 65536 bytes/);
   });
 });

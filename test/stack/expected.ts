@@ -1,13 +1,16 @@
 // Values the stack tests expect of `serverless package --stage test --region eu-west-1` with the
 // stage params' defaults (serverless.yml), shared by the test files of this directory.
 import { join } from 'node:path';
-import { policyJson, readPolicyFile } from '../../lib/policy/load';
+import { policyJson, policyVersion, readPolicyFile } from '../../lib/policy/load';
 
-/** policy.yml at the repository root: the policy serverless.yml packages into POLICY_JSON. */
+/** policy.yml at the repository root: the policy serverless.yml compiles into the functions. */
 export const POLICY_FILE = join(__dirname, '..', '..', 'policy.yml');
 
-/** The repository's policy as the stack passes it (lib/policy/policy.stack.js). */
+/** The repository's policy as the stack compiles it into the functions (lib/policy/policy.stack.js). */
 export const POLICY_JSON = policyJson(readPolicyFile(POLICY_FILE), 'policy.yml');
+
+/** Its version, which the functions get as POLICY_VERSION. */
+export const POLICY_VERSION = policyVersion(POLICY_JSON);
 
 export const NAMESPACE = 'EKS/IPResponder';
 export const TOPIC = { Ref: 'AlertTopic' };
@@ -28,7 +31,7 @@ export const ENVIRONMENT = {
   FORECAST_WINDOW_HOURS: '24',
   METRIC_PERIOD_SECONDS: '300',
   RENOTIFY_AFTER_HOURS: '24',
-  POLICY_JSON,
+  POLICY_VERSION,
   POWERTOOLS_SERVICE_NAME: 'eks-ip-responder',
   POWERTOOLS_LOG_LEVEL: 'INFO',
   NODE_OPTIONS: '--enable-source-maps',
@@ -126,7 +129,7 @@ export const REMEDIATION_STATEMENTS = [
     Sid: 'CreateReplacementNodegroups',
     Effect: 'Allow',
     Action: ['eks:CreateNodegroup'],
-    Resource: [eksArn('cluster/*'), eksArn('nodegroup/*/*/*')],
+    Resource: eksArn('cluster/*'),
     Condition: { Null: { [`aws:RequestTag/${REPLACES_TAG}`]: 'false' } },
   },
   {

@@ -301,7 +301,7 @@ const RESPOND_WRITES: Record<string, { sid: string; resources: CfnValue[]; condi
   },
   'eks:CreateNodegroup': {
     sid: 'CreateReplacementNodegroups',
-    resources: [ARN('eks', 'cluster/*'), ARN('eks', 'nodegroup/*/*/*')],
+    resources: [ARN('eks', 'cluster/*')],
     condition: { Null: { [`aws:RequestTag/${REPLACES_TAG}`]: 'false' } },
   },
   'eks:TagResource': {
@@ -420,9 +420,9 @@ describe('RespondRole, packaged with the default params (passRoleArns empty)', (
   });
 
   it('creates nodegroups, and tags nodegroups (never clusters), only with the replaces tag in the request', () => {
-    for (const arn of [CLUSTER, NODEGROUP]) {
-      expect(grantingStatements(deployed(), 'eks:CreateNodegroup', arn, ARN_VALUES)).toEqual(['CreateReplacementNodegroups']);
-    }
+    // CreateNodegroup authorises on the cluster ARN only: a nodegroup ARN in its statement would grant nothing.
+    expect(grantingStatements(deployed(), 'eks:CreateNodegroup', CLUSTER, ARN_VALUES)).toEqual(['CreateReplacementNodegroups']);
+    expect(grantingStatements(deployed(), 'eks:CreateNodegroup', NODEGROUP, ARN_VALUES)).toEqual([]);
     expect(grantingStatements(deployed(), 'eks:TagResource', NODEGROUP, ARN_VALUES)).toEqual(['TagReplacementNodegroups']);
     expect(grantingStatements(deployed(), 'eks:TagResource', CLUSTER, ARN_VALUES)).toEqual([]);
     for (const action of ['eks:CreateNodegroup', 'eks:TagResource']) {

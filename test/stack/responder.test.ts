@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { LEDGER_TABLE_DEFINITION, LEDGER_TTL_ATTRIBUTE } from '../../lib/aws/ledger';
 import { eventPatterns, matchesPattern, type EventPattern, type EventPatternName } from '../../lib/events/patterns';
-import { ALARM_NAME_PREFIX, DASHBOARD_NAME, ENVIRONMENT, POLICY_JSON, QUEUE_ARN, respondRoleStatements } from './expected';
+import { ALARM_NAME_PREFIX, DASHBOARD_NAME, ENVIRONMENT, POLICY_VERSION, QUEUE_ARN, respondRoleStatements } from './expected';
 import {
   CfnResource,
   CfnTemplate,
@@ -50,8 +50,10 @@ describe('respond function', () => {
     const variables = respond().Properties.Environment.Variables;
     expect(variables).toEqual(ENVIRONMENT);
     expect(variables).toEqual(resource(template, 'SampleLambdaFunction', 'AWS::Lambda::Function').Properties.Environment.Variables);
-    // The policy it applies is the repository's policy.yml (template.test.ts reads it back).
-    expect(variables.POLICY_JSON).toBe(POLICY_JSON);
+    // The policy it applies is the repository's policy.yml (template.test.ts reads it back out
+    // of the function package); no policy travels in the environment.
+    expect(variables.POLICY_VERSION).toBe(POLICY_VERSION);
+    expect(variables.POLICY_JSON).toBeUndefined();
   });
 
   it('retries a failed event twice within an hour, then sends it to the dead-letter queue', () => {
@@ -118,8 +120,10 @@ describe('ledger table', () => {
     expect(props.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
   });
 
-  it('is kept when the stack is deleted or the table replaced', () => {
-    expect(table().DeletionPolicy).toBe('Retain');
+  it('is kept when the stack is deleted or the table replaced, but deleted by the rollback of the deploy that created it', () => {
+    // Retain would keep the fixed-name table when a first deploy rolls back, and every retry
+    // would then fail with "already exists".
+    expect(table().DeletionPolicy).toBe('RetainExceptOnCreate');
     expect(table().UpdateReplacePolicy).toBe('Retain');
   });
 

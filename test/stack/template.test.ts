@@ -1,15 +1,21 @@
 // Asserts the CloudFormation template that `serverless package --stage test --region eu-west-1`
 // writes (npm test packages before jest runs). Values are the stage params' defaults.
 import { STACK_ALARM_SUFFIXES } from '../../handlers/respond';
-import { parsePolicy, POLICY_JSON_MAX_BYTES, readPolicyFile } from '../../lib/policy/load';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parsePolicy, policyVersion, readPolicyFile } from '../../lib/policy/load';
+import { readZip } from '../support/zip';
 import {
   asList,
   CfnResource,
   CfnTemplate,
+  evaluateCondition,
   isReadAction,
   loadTemplate,
+  REPOSITORY_ROOT,
   resolveSub,
-  resolveValue,
   resource,
   resourcesOfType,
   roleStatements,
@@ -20,6 +26,7 @@ import {
   NAMESPACE,
   POLICY_FILE,
   POLICY_JSON,
+  POLICY_VERSION,
   READ_AND_ALERT_STATEMENTS,
   SAMPLER_LEDGER_STATEMENT,
   TOPIC,
@@ -69,26 +76,60 @@ describe('sampler function', () => {
     expect(sampler().Properties.Environment.Variables).toEqual(ENVIRONMENT);
   });
 
-  it('runs the repository’s policy: POLICY_JSON is policy.yml as validated JSON, and reads back the same', () => {
-    const variable: string = sampler().Properties.Environment.Variables.POLICY_JSON;
-    expect(variable).toBe(POLICY_JSON);
-    expect(JSON.parse(variable)).toEqual(readPolicyFile(POLICY_FILE));
-    // What the cold start does with it (lib/config.ts reads it with the same loader).
-    expect(parsePolicy(variable, 'POLICY_JSON')).toEqual(readPolicyFile(POLICY_FILE));
-    expect(Buffer.byteLength(variable, 'utf8')).toBeLessThanOrEqual(POLICY_JSON_MAX_BYTES);
+  it('names the version of the policy it carries, and passes no policy in the environment', () => {
+    const variables = sampler().Properties.Environment.Variables;
+    expect(variables.POLICY_VERSION).toBe(POLICY_VERSION);
+    expect(variables.POLICY_VERSION).toBe(policyVersion(POLICY_JSON));
+    expect(variables.POLICY_JSON).toBeUndefined();
   });
 
-  it('fits its environment in Lambda’s 4 KB, with the references resolved to their deployed values', () => {
-    const variables: Record<string, unknown> = sampler().Properties.Environment.Variables;
-    const values = {
-      AlertTopic: 'arn:aws:sns:eu-west-1:123456789012:eks-ip-responder-test-alerts',
-      LedgerTable: 'eks-ip-responder-test-ledger',
-    };
-    const bytes = Object.entries(variables).reduce(
-      (sum, [name, value]) => sum + Buffer.byteLength(name) + Buffer.byteLength(resolveValue(value, values)),
-      0,
-    );
-    expect(bytes).toBeLessThanOrEqual(4096);
+  describe.each(['sample', 'respond'])('the %s function package', (fn) => {
+    let dir: string;
+    let bundle: string;
+    beforeAll(() => {
+      const files = readZip(readFileSync(join(REPOSITORY_ROOT, '.serverless', `${fn}.zip`)));
+      const js = files.get(`handlers/${fn}.js`);
+      if (!js) throw new Error(`.serverless/${fn}.zip holds no handlers/${fn}.js: ${[...files.keys()].join(', ')}`);
+      dir = mkdtempSync(join(tmpdir(), `bundle-${fn}-`));
+      bundle = join(dir, `${fn}.js`);
+      writeFileSync(bundle, js);
+    });
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+    /** Loads the bundle in a fresh node, as Lambda's cold start does, with the stack's environment and a POLICY_VERSION. */
+    const coldStart = (policyVersionValue: string) =>
+      spawnSync(process.execPath, ['-e', `const m = require(${JSON.stringify(bundle)}); process.stdout.write(typeof m.handler);`], {
+        encoding: 'utf8',
+        timeout: 60_000,
+        env: {
+          PATH: process.env.PATH,
+          AWS_REGION: 'eu-west-1',
+          AWS_ACCESS_KEY_ID: 'AKIDTESTTESTTESTTEST',
+          AWS_SECRET_ACCESS_KEY: 'test-secret',
+          AWS_ENDPOINT_URL: 'http://127.0.0.1:9',
+          ALERT_TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:eks-ip-responder-test-alerts',
+          LEDGER_TABLE: 'eks-ip-responder-test-ledger',
+          POLICY_VERSION: policyVersionValue,
+        },
+      });
+
+    it('carries policy.yml, validated, compiled in', () => {
+      const js = readFileSync(bundle, 'utf8');
+      expect(js.includes(POLICY_JSON) || js.includes(JSON.stringify(POLICY_JSON))).toBe(true);
+      expect(parsePolicy(POLICY_JSON, 'policy.yml')).toEqual(readPolicyFile(POLICY_FILE));
+    });
+
+    it('starts with the policy version the template names, and without POLICY_JSON', () => {
+      const run = coldStart(POLICY_VERSION);
+      // stderr may carry the SDK's notice about Node.js versions; an error would show here too.
+      expect({ status: run.status, stdout: run.stdout, error: run.stderr.includes('Error') ? run.stderr : '' }).toEqual({ status: 0, stdout: 'function', error: '' });
+    });
+
+    it('refuses to start when its policy is not the version the template names', () => {
+      const run = coldStart('000000000000');
+      expect(run.status).not.toBe(0);
+      expect(run.stderr).toContain(`POLICY_VERSION: is 000000000000, but the bundled policy is version ${POLICY_VERSION}`);
+    });
   });
 
   it('never retries a scheduled invocation, sends failures nowhere and reserves no concurrency', () => {
@@ -346,13 +387,24 @@ describe('alarms', () => {
 
   // Multi-time-series Metrics Insights alarms need GROUP BY and ORDER BY:
   // https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Create_Metrics_Insights_Alarm.html
+  it('are multi-time-series by default, with the aggregate fallback one parameter away', () => {
+    expect(template.Conditions?.MultiTimeSeriesAlarms).toEqual({ 'Fn::Equals': ['true', 'true'] });
+    expect(evaluateCondition(template, 'MultiTimeSeriesAlarms')).toBe(true);
+  });
+
   it('alarms per cluster subnet when free IPs fall below 64', () => {
     expect(alarm('SubnetFreeIpsAlarm')).toMatchObject({
       Metrics: [
         {
           Id: 'freeIps',
-          Expression:
-            'SELECT MIN(SubnetAvailableIps) FROM SCHEMA("EKS/IPResponder", ClusterName, SubnetId) GROUP BY ClusterName, SubnetId ORDER BY MIN() ASC',
+          Expression: {
+            'Fn::If': [
+              'MultiTimeSeriesAlarms',
+              'SELECT MIN(SubnetAvailableIps) FROM SCHEMA("EKS/IPResponder", ClusterName, SubnetId) GROUP BY ClusterName, SubnetId ORDER BY MIN() ASC',
+              // The fallback (multiTimeSeriesAlarms=false): one aggregate series, the emptiest subnet.
+              'SELECT MIN(SubnetAvailableIps) FROM SCHEMA("EKS/IPResponder", ClusterName, SubnetId)',
+            ],
+          },
           Period: 300,
           ReturnData: true,
         },
@@ -370,8 +422,13 @@ describe('alarms', () => {
     expect(alarm('ControlPlaneFreeIpsAlarm')).toMatchObject({
       Metrics: [
         {
-          Expression:
-            'SELECT MIN(ControlPlaneMinAvailableIps) FROM SCHEMA("EKS/IPResponder", ClusterName) GROUP BY ClusterName ORDER BY MIN() ASC',
+          Expression: {
+            'Fn::If': [
+              'MultiTimeSeriesAlarms',
+              'SELECT MIN(ControlPlaneMinAvailableIps) FROM SCHEMA("EKS/IPResponder", ClusterName) GROUP BY ClusterName ORDER BY MIN() ASC',
+              'SELECT MIN(ControlPlaneMinAvailableIps) FROM SCHEMA("EKS/IPResponder", ClusterName)',
+            ],
+          },
           Period: 300,
           ReturnData: true,
         },

@@ -375,16 +375,27 @@ export interface Packaged {
   remove(): void;
 }
 
+/** The stage and region `packageWith` packages for: `npm run package`'s, unless told otherwise. */
+export interface PackageOptions {
+  /** `--stage`; 'test' by default. */
+  stage?: string;
+  /** `--region`; 'eu-west-1' by default. */
+  region?: string;
+}
+
 /**
- * Packages the stack as `npm run package` does, with `--param` overrides, into a temporary
- * directory, and loads the template.
+ * Packages the stack as `npm run package` does (stage test, region eu-west-1, unless `options`
+ * names others), with `--param` overrides, into a temporary directory, and loads the template.
  *
  * osls deletes `<service directory>/.serverless` whenever it packages, even with `--package
  * <dir>`: run in the repository, it would delete the template the other test files are reading.
  * So it runs in a temporary service directory: a copy of serverless.yml, and links to everything
  * else at the repository root (sources, policy.yml, node_modules).
  */
-export function packageWith(params: Record<string, string>): Packaged {
+export function packageWith(
+  params: Record<string, string>,
+  { stage = 'test', region = 'eu-west-1' }: PackageOptions = {},
+): Packaged {
   const serviceDir = mkdtempSync(join(tmpdir(), 'eks-ip-responder-stack-'));
   const remove = () => rmSync(serviceDir, { recursive: true, force: true });
   try {
@@ -394,7 +405,7 @@ export function packageWith(params: Record<string, string>): Packaged {
     }
     copyFileSync(join(REPOSITORY_ROOT, 'serverless.yml'), join(serviceDir, 'serverless.yml'));
     const packageDir = join(serviceDir, 'package');
-    const args = ['serverless', 'package', '--stage', 'test', '--region', 'eu-west-1'];
+    const args = ['serverless', 'package', '--stage', stage, '--region', region];
     for (const [name, value] of Object.entries(params)) args.push('--param', `${name}=${value}`);
     args.push('--package', packageDir);
     try {

@@ -1,0 +1,106 @@
+// docs/deployer-policy.json: the permissions a person or pipeline needs to run `serverless
+// deploy` and `serverless remove` for this stack. CloudFormation creates the resources with the
+// deployer's own credentials (the stack has no service role), so the policy must grant what each
+// resource type's create, update and delete handlers call. A resource type added to the stack
+// without its permissions here fails this test.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { actionRegExp, asList, loadTemplate, REPOSITORY_ROOT } from './template';
+
+interface Statement {
+  Sid: string;
+  Effect: string;
+  Action: string | string[];
+  Resource: string | string[];
+  Condition?: unknown;
+}
+
+const policy = JSON.parse(readFileSync(join(REPOSITORY_ROOT, 'docs', 'deployer-policy.json'), 'utf8')) as { Statement: Statement[] };
+
+/**
+ * What CloudFormation's handlers call for each resource type the stack uses (create, update,
+ * delete, and tagging for the stack tags), after the `handlers` sections of the CloudFormation
+ * resource provider schemas (https://docs.aws.amazon.com/cloudformation-cli/latest/userguide/resource-type-schema.html).
+ */
+const NEEDED: Record<string, string[]> = {
+  'AWS::S3::Bucket': ['s3:CreateBucket', 's3:PutEncryptionConfiguration', 's3:PutBucketTagging', 's3:DeleteBucket'],
+  'AWS::S3::BucketPolicy': ['s3:PutBucketPolicy', 's3:GetBucketPolicy', 's3:DeleteBucketPolicy'],
+  'AWS::Logs::LogGroup': ['logs:CreateLogGroup', 'logs:PutRetentionPolicy', 'logs:DescribeLogGroups', 'logs:TagResource', 'logs:DeleteLogGroup'],
+  'AWS::Lambda::Function': [
+    'lambda:CreateFunction',
+    'lambda:GetFunction',
+    'lambda:UpdateFunctionCode',
+    'lambda:UpdateFunctionConfiguration',
+    'lambda:TagResource',
+    'lambda:DeleteFunction',
+    'iam:PassRole',
+    's3:GetObject',
+  ],
+  'AWS::Lambda::EventInvokeConfig': ['lambda:PutFunctionEventInvokeConfig', 'lambda:UpdateFunctionEventInvokeConfig', 'lambda:DeleteFunctionEventInvokeConfig'],
+  'AWS::Lambda::Permission': ['lambda:AddPermission', 'lambda:RemovePermission', 'lambda:GetPolicy'],
+  'AWS::Events::Rule': ['events:PutRule', 'events:PutTargets', 'events:DescribeRule', 'events:RemoveTargets', 'events:DeleteRule'],
+  'AWS::IAM::Role': ['iam:CreateRole', 'iam:PutRolePolicy', 'iam:GetRole', 'iam:TagRole', 'iam:DeleteRolePolicy', 'iam:DeleteRole'],
+  'AWS::DynamoDB::Table': [
+    'dynamodb:CreateTable',
+    'dynamodb:DescribeTable',
+    'dynamodb:UpdateTimeToLive',
+    'dynamodb:UpdateContinuousBackups',
+    'dynamodb:TagResource',
+    'dynamodb:DeleteTable',
+  ],
+  'AWS::SQS::Queue': ['sqs:CreateQueue', 'sqs:GetQueueAttributes', 'sqs:SetQueueAttributes', 'sqs:TagQueue', 'sqs:DeleteQueue'],
+  'AWS::KMS::Key': ['kms:CreateKey', 'kms:PutKeyPolicy', 'kms:EnableKeyRotation', 'kms:DescribeKey', 'kms:TagResource', 'kms:ScheduleKeyDeletion'],
+  'AWS::KMS::Alias': ['kms:CreateAlias', 'kms:DeleteAlias', 'kms:ListAliases'],
+  'AWS::SNS::Topic': ['sns:CreateTopic', 'sns:SetTopicAttributes', 'sns:GetTopicAttributes', 'sns:TagResource', 'sns:DeleteTopic', 'kms:GenerateDataKey*'],
+  'AWS::SNS::TopicPolicy': ['sns:SetTopicAttributes'],
+  'AWS::SNS::Subscription': ['sns:Subscribe', 'sns:Unsubscribe', 'sns:GetSubscriptionAttributes'],
+  'AWS::CloudWatch::Alarm': ['cloudwatch:PutMetricAlarm', 'cloudwatch:DescribeAlarms', 'cloudwatch:TagResource', 'cloudwatch:DeleteAlarms'],
+  'AWS::CloudWatch::Dashboard': ['cloudwatch:PutDashboard', 'cloudwatch:GetDashboard', 'cloudwatch:DeleteDashboards'],
+};
+
+/** What `serverless deploy` itself calls around CloudFormation (osls, deploymentMethod direct). */
+const FRAMEWORK = [
+  'cloudformation:CreateStack',
+  'cloudformation:UpdateStack',
+  'cloudformation:DescribeStacks',
+  'cloudformation:DescribeStackEvents',
+  'cloudformation:DescribeStackResource',
+  'cloudformation:ListStackResources',
+  'cloudformation:ValidateTemplate',
+  'cloudformation:DeleteStack',
+  's3:PutObject',
+  's3:ListBucket',
+  's3:DeleteObject',
+];
+
+const granted = (action: string): boolean =>
+  policy.Statement.some((s) => s.Effect === 'Allow' && asList(s.Action).some((a) => actionRegExp(a).test(action)));
+
+describe('docs/deployer-policy.json', () => {
+  it('grants what CloudFormation needs for every resource type of the packaged stack', () => {
+    const types = [...new Set(Object.values(loadTemplate().Resources).map((r) => r.Type))].sort();
+    const unknown = types.filter((t) => !NEEDED[t]);
+    expect({ typesWithoutKnownPermissions: unknown }).toEqual({ typesWithoutKnownPermissions: [] });
+    const missing = types.flatMap((t) => (NEEDED[t] ?? []).filter((a) => !granted(a)).map((a) => `${t}: ${a}`));
+    expect(missing).toEqual([]);
+  });
+
+  it('grants what the Framework calls around the stack', () => {
+    expect(FRAMEWORK.filter((a) => !granted(a))).toEqual([]);
+  });
+
+  it('has no Allow of a wildcard action, and scopes every write to the stack’s names', () => {
+    for (const s of policy.Statement) {
+      for (const a of asList(s.Action)) expect({ sid: s.Sid, action: a }).not.toEqual({ sid: s.Sid, action: expect.stringMatching(/^(\*|[a-z0-9-]+:\*)$/) });
+    }
+    const unscoped = policy.Statement.filter((s) => asList(s.Resource).includes('*')).flatMap((s) => asList(s.Action));
+    // Actions without resource-level permissions, or whose resource does not exist yet (a key's id).
+    expect(unscoped.sort()).toEqual(['cloudformation:ValidateTemplate', 'kms:CreateKey', 'kms:ListAliases', 'logs:DescribeLogGroups']);
+  });
+
+  it('passes the function roles to Lambda only', () => {
+    const passRole = policy.Statement.filter((s) => asList(s.Action).includes('iam:PassRole'));
+    expect(passRole).toHaveLength(1);
+    expect(passRole[0]!.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'lambda.amazonaws.com' } });
+  });
+});
