@@ -7,15 +7,24 @@
  * Each event is validated, claimed in the ledger (a duplicated delivery is answered once),
  * mapped to the clusters that own what it names, counted as an AllocationFailures metric, and
  * answered with a targeted cycle of those clusters: collect, diagnose, forecast, notify.
+ *
+ * The claim is Powertools idempotency's state machine (lib/aws/ledger.ts): INPROGRESS under this
+ * invocation's request id until the end of its time, COMPLETED when answered, deleted when the
+ * handling fails (so that Lambda's retry handles it). An invocation that dies holding it (timeout,
+ * out of memory) leaves a lease that runs out, and the retry takes it over. A delivery that finds
+ * another invocation's live claim fails with EventInProgressError, so Lambda retries it later.
  */
+import { randomUUID } from 'node:crypto';
 import type { MetricDatum } from '@aws-sdk/client-cloudwatch';
 import type { Context } from 'aws-lambda';
 import { putMetricData } from '../lib/aws/cloudwatch';
+import { EventInProgressError, type EventClaim } from '../lib/aws/ledger';
 import { datum } from '../lib/publish/metrics';
 import { resolveClusters } from '../lib/aws/resolve';
 import type { ClusterRemediation } from '../lib/act/remediate';
 import { runCycle } from '../lib/cycle';
-import { MalformedEventError, parseResponderEvent, type AllocationFailureEvent, type AlarmEvent } from '../lib/events/parse';
+import { messageOf } from '../lib/errors';
+import { eventHead, MalformedEventError, parseResponderEvent, type AllocationFailureEvent, type AlarmEvent } from '../lib/events/parse';
 import { NOT_ANSWERED, STACK_ALARM_SUFFIXES } from '../lib/events/stack-alarms';
 import { effectivePolicy } from '../lib/policy/load';
 import { cycleDeps, defaultRuntime, logCycleHealth, type Runtime } from '../lib/runtime';
@@ -37,6 +46,15 @@ export const RESPOND_METRIC = {
   AllocationFailures: 'AllocationFailures',
   EventsRejected: 'EventsRejected',
 } as const;
+
+/**
+ * Added to the invocation's remaining time for the claim's lease, so that a clock a little ahead
+ * on another host does not take a live claim; well under the minute Lambda waits before its
+ * first retry, so a dead invocation's claim is free by then.
+ */
+export const CLAIM_LEASE_MARGIN_MS = 5_000;
+/** The lease without a Lambda context (tests, scripts): the function's `timeout` (serverless.yml, 120 s). */
+export const DEFAULT_CLAIM_LEASE_MS = 120_000;
 
 /** A count of one. */
 const one = (name: string, dims: Record<string, string>, time: Date): MetricDatum => datum(name, 1, 'Count', dims, time);
@@ -84,29 +102,79 @@ export function makeHandler(rt: Runtime) {
       parsed = parseResponderEvent(event, { alarmNamePrefix: rt.config.alarmNamePrefix, stackAlarms: { names: STACK_ALARM_SUFFIXES, unanswered: NOT_ANSWERED } });
     } catch (err) {
       if (!(err instanceof MalformedEventError)) throw err;
-      // Retrying cannot fix a malformed event: it is logged whole, counted, and not retried.
-      rt.logger.error('event rejected', { error: err.message, event });
-      await putMetricData(rt.cloudwatch, rt.config.metricNamespace, [one(RESPOND_METRIC.EventsRejected, {}, now)]);
+      // Retrying cannot fix a malformed event: counted first (nothing after can lose the count),
+      // then logged (even when the count failed) by its head fields and problems, never whole: it
+      // may be too deep or too big to log, and CloudTrail records carry access key ids and source IPs.
+      try {
+        await putMetricData(rt.cloudwatch, rt.config.metricNamespace, [one(RESPOND_METRIC.EventsRejected, {}, now)]);
+      } finally {
+        rt.logger.error('event rejected', { ...eventHead(event), problems: err.problems.slice(0, LOGGED_PROBLEMS) });
+      }
       return { status: 'rejected', reason: err.message };
     }
     if (parsed.type === 'ignored') {
       rt.logger.info('event ignored', { eventId: parsed.eventId, reason: parsed.reason });
       return { status: 'ignored', eventId: parsed.eventId, reason: parsed.reason };
     }
-    if (!(await rt.ledger.claimEvent(parsed.eventId, now))) {
-      rt.logger.info('duplicate delivery ignored', { eventId: parsed.eventId });
-      return { status: 'duplicate', eventId: parsed.eventId };
+    const eventId = parsed.eventId;
+    const taken = await rt.ledger.claimEvent(eventId, {
+      owner: context?.awsRequestId || randomUUID(),
+      now,
+      leaseMs: (context ? context.getRemainingTimeInMillis() : DEFAULT_CLAIM_LEASE_MS) + CLAIM_LEASE_MARGIN_MS,
+    });
+    if (taken.status === 'duplicate') {
+      rt.logger.info('duplicate delivery ignored', { eventId, completedAt: taken.completedAt });
+      return { status: 'duplicate', eventId };
     }
+    if (taken.status === 'in-progress') {
+      rt.logger.info('event is being handled by another invocation; Lambda retries this delivery', { eventId, owner: taken.owner });
+      throw new EventInProgressError(eventId, taken.owner, taken.leaseUntil);
+    }
+    const { claim } = taken;
+    if (taken.retakenFrom) {
+      rt.logger.warn('event claim retaken from an invocation that did not finish', { eventId, previousOwner: taken.retakenFrom.owner });
+    }
+    let summary: RespondSummary;
     try {
-      return parsed.type === 'alarm' ? await onAlarm(rt, parsed, now) : await onAllocationFailure(rt, parsed, now);
+      summary = parsed.type === 'alarm' ? await onAlarm(rt, parsed, now) : await onAllocationFailure(rt, parsed, now);
     } catch (err) {
       // Let Lambda's retry of this delivery handle it again instead of taking it for a duplicate.
-      await rt.ledger.releaseEvent(parsed.eventId).catch((releaseErr: unknown) =>
-        rt.logger.error('could not release the event claim', { eventId: parsed.eventId, error: String(releaseErr) }),
-      );
+      await release(rt, claim);
       throw err;
     }
+    return complete(rt, claim, summary);
   };
+}
+
+/** At most this many problems of a rejected event are logged (the count is in the reason). */
+const LOGGED_PROBLEMS = 10;
+
+async function release(rt: Runtime, claim: EventClaim): Promise<void> {
+  try {
+    if (!(await rt.ledger.releaseEvent(claim))) {
+      rt.logger.warn("event claim not released: it was no longer this invocation's (released already, or taken over)", { eventId: claim.eventId });
+    }
+  } catch (err) {
+    // The claim's lease runs out at the end of this invocation: the retry takes it over then.
+    rt.logger.error('could not release the event claim', { eventId: claim.eventId, error: messageOf(err) });
+  }
+}
+
+/**
+ * Marks the claim COMPLETED. A failure to do so does not fail the invocation: the event was
+ * answered, and a Lambda retry would answer it again. It is reported instead; the claim stays
+ * INPROGRESS until its lease runs out, after which a redelivery would be answered again.
+ */
+async function complete(rt: Runtime, claim: EventClaim, summary: RespondSummary): Promise<RespondSummary> {
+  let problem: string | undefined;
+  try {
+    if (!(await rt.ledger.completeEvent(claim, rt.now()))) problem = `the claim of event ${claim.eventId} was taken over by another invocation before it was marked completed`;
+  } catch (err) {
+    problem = `could not mark event ${claim.eventId} completed: ${messageOf(err)}`;
+  }
+  if (problem === undefined) return summary;
+  rt.logger.error('event claim not completed', { eventId: claim.eventId, problem });
+  return { ...summary, problems: [...(summary.problems ?? []), problem] };
 }
 
 async function onAllocationFailure(rt: Runtime, e: AllocationFailureEvent, now: Date): Promise<RespondSummary> {

@@ -11,14 +11,13 @@ import type { CloudWatchClient, MetricDatum } from '@aws-sdk/client-cloudwatch';
 import { putMetricData } from './aws/cloudwatch';
 import { readAvailableIpHistory } from './aws/metric-history';
 import { remediate, type ClusterRemediation, type RemediationDeps } from './act/remediate';
-import { publishNotification } from './aws/sns';
 import { diagnose } from './diagnose/diagnose';
 import type { DiagnoseThresholds, Finding, Forecast } from './diagnose/types';
 import { messageOf } from './errors';
 import { forecastMetricData, forecastsFor, subnetKey, type Forecasts } from './forecast/forecast';
 import type { Inventory, InventorySource } from './inventory/types';
 import type { Usage } from './measure/types';
-import { buildActionNotification, describePlanned } from './notify/action-message';
+import { describePlanned } from './notify/action-message';
 import { notifyFindings, type NotifyDeps, type NotifyResult } from './notify/notify';
 import { effectivePolicy } from './policy/load';
 import { sample } from './pipeline';
@@ -159,17 +158,8 @@ export async function runCycle(deps: CycleDeps, options: CycleOptions): Promise<
     for (const f of notifications.failures) {
       problems.push(`notification of ${f.findingId ?? f.cluster}: ${f.message}`);
     }
-    // Every action outcome is an event of its own: one message each.
-    for (const r of remediation ?? []) {
-      for (const { outcome, record } of r.results) {
-        if (!record) continue;
-        try {
-          await publishNotification(deps.notify.sns, deps.notify.topicArn, buildActionNotification(record, outcome, deps.notify.context, options.now));
-        } catch (err) {
-          problems.push(`notification of action ${record.actionId}: ${messageOf(err)}`);
-        }
-      }
-    }
+    // Action outcomes are notified by the act loop itself (lib/act/act.ts): the final message
+    // of a change is part of its state machine, sent once before its lock is released.
   }
   return { inventory, usage, findings, forecasts, metricsPublished, putMetricDataCalls, notifications, remediation, problems };
 }

@@ -101,3 +101,56 @@ export async function withAwsCall<T>(operation: string, subject: string, fn: () 
     throw awsCallError(operation, subject, err);
   }
 }
+
+/**
+ * AWS error codes that say "try again later", whatever the service: throttling and the
+ * services' own transient failures (the SDK's retry strategy treats the same as transient:
+ * @smithy/service-error-classification THROTTLING_ERROR_CODES and TRANSIENT_ERROR_CODES).
+ */
+const RETRYABLE_CODES = new Set([
+  'Throttling',
+  'ThrottlingException',
+  'ThrottledException',
+  'RequestThrottledException',
+  'TooManyRequestsException',
+  'ProvisionedThroughputExceededException',
+  'RequestLimitExceeded',
+  'RequestThrottled',
+  'SlowDown',
+  'PriorRequestNotComplete',
+  'EC2ThrottledException',
+  'TransactionInProgressException',
+  'ServiceUnavailable',
+  'ServiceUnavailableException',
+  'InternalFailure',
+  'InternalError',
+  'InternalServerError',
+  'InternalServerException',
+  'ServerException',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'TimeoutError',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ETIMEDOUT',
+]);
+
+/**
+ * Whether an error (an AwsCallError or the SDK's own) is transient: throttling, a 5xx or 429
+ * answer, a timeout or a dropped connection. Such a failure says nothing about the change itself:
+ * the caller should look again later rather than record the change as failed.
+ */
+export function isRetryableError(err: unknown): boolean {
+  let e: unknown = err;
+  for (let depth = 0; depth < 5 && e && typeof e === 'object'; depth++) {
+    const code = awsErrorCode(e);
+    if (code && RETRYABLE_CODES.has(code)) return true;
+    const meta = (e as { $metadata?: { httpStatusCode?: number } }).$metadata;
+    const status = meta?.httpStatusCode;
+    if (typeof status === 'number' && (status >= 500 || status === 429)) return true;
+    if ((e as { $retryable?: unknown }).$retryable) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}

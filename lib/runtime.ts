@@ -4,6 +4,7 @@
  * SDK environment), the live source (its instance type cache lives as long as the container),
  * the ledger and the logger.
  */
+import { randomUUID } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -15,6 +16,8 @@ import { createAwsClients, type AwsClients } from './aws/clients';
 import { createActionLedger, type ActionLedger } from './aws/action-ledger';
 import { createLedger, createLedgerDocumentClient, type Ledger } from './aws/ledger';
 import { LiveSource } from './aws/live-source';
+import { publishNotification } from './aws/sns';
+import { buildActionNotification } from './notify/action-message';
 import { parseRuntimeConfig, type RuntimeConfig } from './config';
 import { bundledPolicy } from './policy/bundled';
 import { samplingProblems, type CycleDeps, type CycleResult } from './cycle';
@@ -89,6 +92,11 @@ export function defaultRuntime(env: Record<string, string | undefined> = process
  * `act`, apply (only the responder has the write permissions, so only it passes true).
  */
 export function cycleDeps(rt: Runtime, publish: boolean, act = false): CycleDeps {
+  const context = {
+    region: rt.source.region,
+    ...(rt.config.dashboardName ? { dashboardName: rt.config.dashboardName } : {}),
+    ...(rt.config.stage ? { stage: rt.config.stage } : {}),
+  };
   return {
     source: rt.source,
     thresholds: rt.config.thresholds,
@@ -97,11 +105,7 @@ export function cycleDeps(rt: Runtime, publish: boolean, act = false): CycleDeps
       ledger: rt.ledger,
       sns: rt.sns,
       topicArn: rt.config.topicArn,
-      context: {
-        region: rt.source.region,
-        ...(rt.config.dashboardName ? { dashboardName: rt.config.dashboardName } : {}),
-        ...(rt.config.stage ? { stage: rt.config.stage } : {}),
-      },
+      context,
       renotifyAfterHours: rt.config.renotifyAfterHours,
     },
     forecastWindowHours: rt.config.forecastWindowHours,
@@ -117,6 +121,12 @@ export function cycleDeps(rt: Runtime, publish: boolean, act = false): CycleDeps
               actions: rt.actions,
               executors: EXECUTORS,
               exec: { eks: rt.eks, ec2: rt.ec2, now: rt.now, sleep: rt.sleep, followForMs: rt.config.followForMs },
+              // This invocation: the leases it takes on changes in flight are its own.
+              owner: randomUUID(),
+              // Every outcome is a message of its own; the final one is sent before the lock is released.
+              notify: async (record, outcome) => {
+                await publishNotification(rt.sns, rt.config.topicArn, buildActionNotification(record, outcome, context, rt.now()));
+              },
             },
           }
         : {}),

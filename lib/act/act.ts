@@ -1,18 +1,72 @@
 /**
- * Act: applies at most one planned change per cluster per cycle, or follows the one in flight,
- * recording every step in the ledger. The per-cluster change lock (a conditional write) makes
- * sure two invocations never start two changes, and executors are idempotent (they look before
- * they change), so a retried event never changes twice.
+ * Act: applies at most one planned change per cluster per cycle, or follows the one in flight.
+ * A state machine that can be killed between any two calls and carries on in a later cycle:
+ *
+ * - **Lock and lease.** A change holds its cluster's lock (a conditional write) from its start to
+ *   its last message; the invocation working on it holds the lock's lease, for at most `leaseMs`
+ *   (longer than any invocation lives). Another invocation takes the change over only once the
+ *   lease has passed: a killed invocation's change is followed, a live one's is left alone.
+ * - **Re-gated after the lock.** A start re-reads the history once it holds the lock (strongly
+ *   consistent) and re-runs the gates: a change started or finished since this cycle read the
+ *   cluster makes its plan stale, and it is skipped (the next cycle plans afresh).
+ * - **Write-ahead.** The record exists before any write, and every write is recorded in it as an
+ *   intent before it is made (`ExecuteDeps.intend`), with the token that makes the write
+ *   idempotent. A cycle that finds a record mid-step re-runs the step; executors look before they
+ *   write, and EKS answers a repeated token with the same update, so the change is made once.
+ * - **Checked before executed.** A record is read through a schema, and before each step its
+ *   cluster, id, kind and change are checked against the lock, the cluster and the policy in
+ *   force; one that fails is quarantined (recorded, notified, the lock released), never executed.
+ * - **Transient errors are not failures.** A throttled or unanswered call ends a start that
+ *   wrote nothing as `skipped` (no cooldown) and an action that wrote as `in-progress`.
+ * - **One final message.** The last outcome is notified before the lock is released, and marked
+ *   in the record once sent: a cycle that finds a finished record not yet notified sends it.
  */
-import type { ActionLedger, ActionLock, LedgerHistory } from '../aws/action-ledger';
-import { actionRecordSk } from '../aws/action-ledger';
+import { actionRecordSk, ActionRecordInvalidError, type ActionLedger, type ActionLock, type LedgerHistory } from '../aws/action-ledger';
+import { clientRequestTokenFor } from '../aws/nodegroup';
 import { messageOf } from '../errors';
-import type { ActionExecutor, ActionKind, ActionOutcome, ActionRecord, ExecuteDeps, PlannedAction } from './types';
+import type {
+  ActionChange,
+  ActionExecutor,
+  ActionHistory,
+  ActionKind,
+  ActionOutcome,
+  ActionRecord,
+  ExecuteDeps,
+  PlannedAction,
+  WriteIntent,
+} from './types';
+
+/** A lease outlives any invocation: Lambda stops a function after at most 15 minutes. */
+export const DEFAULT_LEASE_MS = 15 * 60_000 + 60_000;
+
+/** A change not finished after this long is failed: its updates are not followed for ever. */
+export const MAX_FOLLOW_MS = 24 * 3_600_000;
 
 export interface ActDeps {
   actions: ActionLedger;
   executors: Partial<Record<ActionKind, ActionExecutor>>;
   exec: ExecuteDeps;
+  /** This invocation (its Lambda request id, or a random id): it owns the leases it takes. */
+  owner: string;
+  /** How long a lease lasts; default {@link DEFAULT_LEASE_MS}. */
+  leaseMs?: number;
+  /**
+   * Sends the message of an outcome. Final outcomes are marked in the record once this
+   * resolves; if it throws, the lock is kept and the next cycle sends it again.
+   */
+  notify?: (record: ActionRecord, outcome: ActionOutcome) => Promise<void>;
+}
+
+/** What the act loop needs to know of the cluster and its policy in this cycle. */
+export interface ActContext {
+  /** When this cycle began reading the cluster: a change since then makes its plan stale. */
+  dataAt: Date;
+  /** The action kinds the cluster's policy allows now. */
+  allowedKinds: ReadonlySet<ActionKind>;
+  /** Subnet ids the policy lets `cni-subnets` tag on this cluster (its spare subnets). */
+  allowedSubnets: ReadonlySet<string>;
+  /** Re-runs the gates of an action against a history read after taking the lock. */
+  regate: (action: PlannedAction, history: ActionHistory) => PlannedAction;
 }
 
 /** An outcome together with the record it concerns (for metrics and notifications). */
@@ -21,17 +75,44 @@ export interface ActResult {
   record?: ActionRecord;
 }
 
-const TERMINAL: ReadonlySet<ActionOutcome['status']> = new Set(['succeeded', 'failed', 'skipped']);
+/** What acting on a cluster did, and what limited it. */
+export interface ActReport {
+  results: ActResult[];
+  notes: string[];
+}
+
+const TERMINAL: ReadonlySet<ActionRecord['status']> = new Set(['succeeded', 'failed', 'skipped', 'quarantined']);
+
+/** The change each kind carries. */
+const CHANGE_TYPE: Record<ActionKind, ActionChange['type']> = {
+  'warm-targets': 'addon-env',
+  'prefix-delegation': 'addon-env',
+  'prefix-rollout': 'replace-nodegroup',
+  'cni-subnets': 'tag-subnets',
+  'instance-types': 'replace-nodegroup',
+};
 
 function recordStatus(outcome: ActionOutcome): ActionRecord['status'] {
   if (outcome.status === 'started' || outcome.status === 'in-progress') return 'in-progress';
   return outcome.status;
 }
 
+/**
+ * A transient failure is not the change's: before any write it is `skipped` (nothing changed, no
+ * cooldown); after one, `in-progress` (the next cycle follows).
+ */
+function settle(outcome: ActionOutcome, wrote: boolean): ActionOutcome {
+  if (outcome.status !== 'failed' || !outcome.retryable) return outcome;
+  return wrote
+    ? { ...outcome, status: 'in-progress', detail: `${outcome.detail} (transient; followed in the next cycle)` }
+    : { ...outcome, status: 'skipped', detail: `${outcome.detail} (transient, before any change; planned again in the next cycle)` };
+}
+
 function advance(record: ActionRecord, outcome: ActionOutcome, now: Date): ActionRecord {
   const at = now.toISOString();
+  const { intent: _done, ...rest } = record;
   return {
-    ...record,
+    ...rest,
     status: recordStatus(outcome),
     step: outcome.step ?? record.step,
     ...(outcome.reference ? { reference: outcome.reference } : {}),
@@ -41,14 +122,27 @@ function advance(record: ActionRecord, outcome: ActionOutcome, now: Date): Actio
   };
 }
 
-async function run(fn: () => Promise<ActionOutcome>, actionId: string): Promise<ActionOutcome> {
-  try {
-    return await fn();
-  } catch (err) {
-    // Executors report AWS errors as outcomes; anything thrown is a bug or an unexpected error:
-    // recorded as a failure, never retried in a loop.
-    return { actionId, status: 'failed', detail: `unexpected error: ${messageOf(err)}` };
+/**
+ * What is wrong with a record before it is followed: it must be the lock's, of this cluster, of a
+ * kind the policy allows, with the change its kind carries and nothing outside the policy.
+ */
+export function recordProblems(cluster: string, lock: ActionLock, record: ActionRecord, ctx: ActContext): string[] {
+  const problems: string[] = [];
+  if (record.cluster !== cluster) problems.push(`it names cluster ${record.cluster}, but is in the ledger of cluster ${cluster}`);
+  if (record.actionId !== lock.actionId) problems.push(`it is action ${record.actionId}, but the lock is held by ${lock.actionId}`);
+  if (record.kind !== lock.kind) problems.push(`it is a ${record.kind} action, but the lock says ${lock.kind}`);
+  if (!record.actionId.startsWith(`${cluster}/${record.kind}/`)) problems.push(`its id ${record.actionId} is not of a ${record.kind} action of cluster ${cluster}`);
+  if (!ctx.allowedKinds.has(record.kind)) problems.push(`the policy no longer allows ${record.kind} actions on ${cluster}`);
+  if (record.change.type !== CHANGE_TYPE[record.kind]) problems.push(`a ${record.kind} action cannot carry a ${record.change.type} change`);
+  const change = record.change;
+  if (change.type === 'replace-nodegroup' && change.newNodegroup === change.nodegroup) {
+    problems.push(`its new nodegroup ${change.newNodegroup} is the nodegroup it replaces`);
   }
+  if (change.type === 'tag-subnets') {
+    const outside = change.subnetIds.filter((id) => !ctx.allowedSubnets.has(id));
+    if (outside.length > 0) problems.push(`it tags ${outside.join(', ')}, which the policy does not list as spare subnets of ${cluster}`);
+  }
+  return problems;
 }
 
 /** Follows the change in flight, or starts the first planned action that will apply. */
@@ -57,31 +151,175 @@ export async function actOnCluster(
   cluster: string,
   planned: PlannedAction[],
   history: LedgerHistory,
-): Promise<ActResult[]> {
-  const now = deps.exec.now();
-  if (history.lock) {
-    const lock = history.lock;
-    const record = history.lockRecord ?? (await deps.actions.getActionRecord(cluster, lock.recordSk));
-    if (!record || record.status !== 'in-progress') {
-      await deps.actions.releaseLock(cluster, lock.actionId);
-      return [];
-    }
-    const executor = deps.executors[record.kind];
-    const outcome = executor
-      ? await run(() => executor.follow(record, deps.exec), record.actionId)
-      : { actionId: record.actionId, status: 'failed' as const, detail: `no executor for ${record.kind}` };
-    const next = advance(record, outcome, now);
-    await deps.actions.saveActionRecord(next, record.version);
-    if (TERMINAL.has(outcome.status)) await deps.actions.releaseLock(cluster, record.actionId);
-    return [{ outcome, record: next }];
-  }
+  ctx: ActContext,
+): Promise<ActReport> {
+  return history.lock ? follow(deps, cluster, history, ctx) : start(deps, cluster, planned, ctx);
+}
 
-  const action = planned.find((p) => p.state === 'apply');
-  if (!action) return [];
-  const executor = deps.executors[action.kind];
-  if (!executor) {
-    return [{ outcome: { actionId: action.id, status: 'skipped', detail: `no executor for ${action.kind}` } }];
+/** The lease this invocation takes, until when. */
+function leaseUntil(deps: ActDeps): number {
+  return deps.exec.now().getTime() + (deps.leaseMs ?? DEFAULT_LEASE_MS);
+}
+
+/**
+ * Runs one step of an executor with write-ahead intents saved in the record, then records its
+ * outcome, notifies it, and releases the lock (a final outcome) or the lease.
+ */
+async function step(
+  deps: ActDeps,
+  cluster: string,
+  lock: ActionLock,
+  initial: ActionRecord,
+  run: (exec: ExecuteDeps) => Promise<ActionOutcome>,
+): Promise<ActResult> {
+  let current = initial;
+  const intend = async (intent: Omit<WriteIntent, 'at' | 'token'>): Promise<string> => {
+    const at = deps.exec.now().toISOString();
+    // Unique per record and step: an action id recurs (the same kind on the same subject, days
+    // later), and EKS would answer a reused token with the old update.
+    const token = clientRequestTokenFor(`${current.actionId}@${current.startedAt}`, `${intent.step}#${intent.operation}`);
+    const next: ActionRecord = { ...current, intent: { ...intent, token, at }, wrote: true, updatedAt: at, version: current.version + 1 };
+    await deps.actions.saveActionRecord(cluster, next, current.version, lock.recordSk);
+    current = next;
+    return token;
+  };
+  let outcome: ActionOutcome;
+  try {
+    outcome = await run({ ...deps.exec, intend });
+  } catch (err) {
+    // Executors report AWS errors as outcomes; anything thrown is a bug or an unexpected error
+    // (the ledger unreachable while recording an intent included): nothing more is written now.
+    outcome = { actionId: current.actionId, status: 'failed', detail: `unexpected error: ${messageOf(err)}` };
+    if (current.intent || current.wrote) {
+      // A write may have happened: follow it next cycle rather than call it failed.
+      outcome = { ...outcome, status: 'in-progress', detail: `${outcome.detail}; a write may have been made, followed in the next cycle` };
+    }
   }
+  const now = deps.exec.now();
+  let settled = settle(outcome, current.wrote === true);
+  if (settled.status === 'in-progress' && now.getTime() - Date.parse(current.startedAt) > MAX_FOLLOW_MS) {
+    settled = { ...settled, status: 'failed', detail: `${settled.detail}; not finished ${MAX_FOLLOW_MS / 3_600_000} h after it started: no longer followed` };
+  }
+  const next = advance(current, settled, now);
+  await deps.actions.saveActionRecord(cluster, next, current.version, lock.recordSk);
+  return finish(deps, cluster, lock, next, settled);
+}
+
+/** After a recorded outcome: a final one is notified (once) and the lock released; otherwise the lease is given back. */
+async function finish(deps: ActDeps, cluster: string, lock: ActionLock, record: ActionRecord, outcome: ActionOutcome): Promise<ActResult> {
+  if (!TERMINAL.has(record.status)) {
+    // Intermediate messages (started, in progress) are best effort: the final one is not.
+    if (deps.notify) await deps.notify(record, outcome).catch(() => undefined);
+    await deps.actions.releaseLease(cluster, lock, deps.owner);
+    return { outcome, record };
+  }
+  let done = record;
+  if (deps.notify && record.notified !== record.status) {
+    try {
+      await deps.notify(record, outcome);
+    } catch (err) {
+      // Kept locked, so that no other change starts before this one is told; the next cycle
+      // sends it again (the lease is given back so that it need not wait for it).
+      await deps.actions.releaseLease(cluster, lock, deps.owner).catch(() => undefined);
+      throw err;
+    }
+    done = { ...record, notified: record.status, version: record.version + 1 };
+    await deps.actions.saveActionRecord(cluster, done, record.version, lock.recordSk);
+  }
+  await deps.actions.releaseLock(cluster, lock.actionId);
+  return { outcome, record: done };
+}
+
+/** Sets a record aside without executing it: quarantined in the ledger, notified, the lock released. */
+async function quarantine(
+  deps: ActDeps,
+  cluster: string,
+  lock: ActionLock,
+  record: ActionRecord | undefined,
+  problems: string[],
+): Promise<ActReport> {
+  const now = deps.exec.now();
+  const reason = `quarantined, nothing executed: ${problems.join('; ')}`;
+  const outcome: ActionOutcome = { actionId: lock.actionId, status: 'quarantined', detail: reason };
+  await deps.actions.quarantineRecord(cluster, lock.recordSk, reason, now);
+  const shown: ActionRecord = record
+    ? { ...advance(record, outcome, now), cluster }
+    : {
+        actionId: lock.actionId,
+        cluster,
+        kind: lock.kind,
+        // What the item claimed is not trusted enough to show: the message names the item.
+        change: { type: 'tag-subnets', subnetIds: [], tag: { key: '(invalid record)', value: lock.recordSk } },
+        predicted: { text: 'nothing: the record was not executed' },
+        reason,
+        startedAt: lock.since,
+        updatedAt: now.toISOString(),
+        status: 'quarantined',
+        step: 'quarantined',
+        history: [{ at: now.toISOString(), status: 'quarantined', detail: reason }],
+        version: 1,
+      };
+  const notes = [`change ${lock.actionId} ${reason}`];
+  if (deps.notify) {
+    try {
+      await deps.notify(shown, outcome);
+    } catch (err) {
+      notes.push(`the quarantine of ${lock.actionId} could not be notified: ${messageOf(err)}`);
+    }
+  }
+  await deps.actions.releaseLock(cluster, lock.actionId);
+  return { results: [{ outcome, record: shown }], notes };
+}
+
+async function follow(deps: ActDeps, cluster: string, history: LedgerHistory, ctx: ActContext): Promise<ActReport> {
+  const lock = history.lock as ActionLock;
+  const now = deps.exec.now();
+  if (!(await deps.actions.takeLease(cluster, lock, deps.owner, leaseUntil(deps), now))) {
+    return { results: [], notes: [`change ${lock.actionId} is being worked on by another invocation (lease until ${new Date(lock.leaseUntil).toISOString()})`] };
+  }
+  let record = history.lockRecord;
+  if (history.lockRecordProblems) return quarantine(deps, cluster, lock, undefined, history.lockRecordProblems);
+  if (!record) {
+    try {
+      record = await deps.actions.getActionRecord(cluster, lock.recordSk);
+    } catch (err) {
+      if (err instanceof ActionRecordInvalidError) return quarantine(deps, cluster, lock, undefined, err.problems);
+      throw err;
+    }
+  }
+  if (!record) {
+    // The lock was taken but its record never written (the invocation died in between): no
+    // write can have happened, since every write is recorded before it is made.
+    await deps.actions.releaseLock(cluster, lock.actionId);
+    return { results: [], notes: [`released the lock of ${lock.actionId}: its record was never written (the invocation that took it stopped), so nothing was changed`] };
+  }
+  if (TERMINAL.has(record.status)) {
+    // Finished, but its final message or the lock's release did not happen.
+    const last = record.history[record.history.length - 1];
+    const outcome: ActionOutcome = {
+      actionId: record.actionId,
+      status: record.status,
+      ...(record.step ? { step: record.step } : {}),
+      ...(record.reference ? { reference: record.reference } : {}),
+      detail: last?.detail ?? record.status,
+    };
+    const result = await finish(deps, cluster, lock, record, outcome);
+    return { results: record.notified === record.status ? [] : [result], notes: [] };
+  }
+  const problems = recordProblems(cluster, lock, record, ctx);
+  if (problems.length > 0) return quarantine(deps, cluster, lock, record, problems);
+  const executor = deps.executors[record.kind];
+  if (!executor) return quarantine(deps, cluster, lock, record, [`no executor for ${record.kind}`]);
+  const found = record;
+  return { results: [await step(deps, cluster, lock, found, (exec) => executor.follow(found, exec))], notes: [] };
+}
+
+async function start(deps: ActDeps, cluster: string, planned: PlannedAction[], ctx: ActContext): Promise<ActReport> {
+  const action = planned.find((p) => p.state === 'apply');
+  if (!action) return { results: [], notes: [] };
+  const executor = deps.executors[action.kind];
+  if (!executor) return { results: [{ outcome: { actionId: action.id, status: 'skipped', detail: `no executor for ${action.kind}` } }], notes: [] };
+  const now = deps.exec.now();
   const startedAt = now.toISOString();
   const record: ActionRecord = {
     actionId: action.id,
@@ -97,14 +335,35 @@ export async function actOnCluster(
     history: [],
     version: 1,
   };
-  const lock: ActionLock = { actionId: action.id, kind: action.kind, recordSk: actionRecordSk(record), since: startedAt };
-  if (!(await deps.actions.acquireLock(cluster, lock))) {
-    return [{ outcome: { actionId: action.id, status: 'skipped', detail: 'another invocation holds the change lock of the cluster' } }];
+  const lock: ActionLock = { actionId: action.id, kind: action.kind, recordSk: actionRecordSk(record), since: startedAt, owner: deps.owner, leaseUntil: leaseUntil(deps) };
+  const skipped = (detail: string): ActReport => ({ results: [{ outcome: { actionId: action.id, status: 'skipped', detail } }], notes: [] });
+  if (!(await deps.actions.acquireLock(cluster, lock))) return skipped('another invocation holds the change lock of the cluster');
+
+  // Holding the lock, look again: what happened since this cycle read the cluster?
+  let fresh: LedgerHistory;
+  try {
+    fresh = await deps.actions.getActionHistory(cluster);
+  } catch (err) {
+    await deps.actions.releaseLock(cluster, action.id);
+    throw err;
   }
-  await deps.actions.saveActionRecord(record, undefined);
-  const outcome = await run(() => executor.start(action, deps.exec), action.id);
-  const next = advance(record, outcome, now);
-  await deps.actions.saveActionRecord(next, record.version);
-  if (TERMINAL.has(outcome.status)) await deps.actions.releaseLock(cluster, action.id);
-  return [{ outcome, record: next }];
+  const { lock: _mine, lockRecord: _none, inFlight: _self, ...others } = fresh;
+  if (fresh.lastChangeAt && Date.parse(fresh.lastChangeAt) >= ctx.dataAt.getTime()) {
+    await deps.actions.releaseLock(cluster, action.id);
+    return skipped(`the plan is stale: a change of the cluster was recorded at ${fresh.lastChangeAt}, after this cycle read it at ${ctx.dataAt.toISOString()}; the next cycle plans again`);
+  }
+  const regated = ctx.regate(action, others);
+  if (regated.state !== 'apply') {
+    await deps.actions.releaseLock(cluster, action.id);
+    return skipped(`no longer passes the gates: ${regated.blockedBy.join('; ')}`);
+  }
+
+  try {
+    await deps.actions.saveActionRecord(cluster, record, undefined);
+  } catch (err) {
+    // Nothing written yet: the lock can go (if this fails too, the next cycle releases it once its lease has passed).
+    await deps.actions.releaseLock(cluster, action.id).catch(() => undefined);
+    throw err;
+  }
+  return { results: [await step(deps, cluster, lock, record, (exec) => executor.start(action, exec))], notes: [] };
 }

@@ -11,11 +11,20 @@
  * - DescribeUpdate: Successful → 'succeeded'; Failed / Cancelled → 'failed' with EKS's errors;
  *   still InProgress after `followForMs` → 'in-progress', reference = the update id, for `follow`.
  * - Prefix delegation: every outcome reminds that nodes must be replaced (the change's nodeChanges).
+ * - Write-ahead: UpdateAddon is announced (`intendWrite`) before it is sent, with the token the act
+ *   loop answers. A record left mid-start (no update id recorded: the invocation stopped around
+ *   the write) is followed by running the start again: the add-on already as wanted is
+ *   'succeeded', an update in flight is waited for, and otherwise UpdateAddon goes out with the
+ *   same token, which EKS answers with the update it started the first time.
+ * - Transient errors (throttling, 5xx, timeouts) are marked `retryable`; after UpdateAddon every
+ *   error of following it is (the change was made: its end is not known yet, not failed).
  */
 import { describeUpdate, readVpcCniAddon, updateVpcCniEnv, envOf, type AddonUpdateStatus } from '../aws/addon';
-import { awsErrorCode, messageOf } from '../errors';
+import { clientRequestTokenFor } from '../aws/nodegroup';
+import { awsErrorCode, isRetryableError, messageOf } from '../errors';
 import type { ActionExecutor, ActionOutcome, ActionRecord, AddonEnvChange, ExecuteDeps, PlannedAction } from './types';
 import { selfManagedCommand } from './warm-targets';
+import { intendWrite } from './write-intent';
 
 /** Between two DescribeUpdate calls. */
 export const POLL_INTERVAL_MS = 5_000;
@@ -46,11 +55,12 @@ function nodesReminder(change: AddonEnvChange): string {
   return ` Nodes get /28 prefixes and the new max pods only when replaced: roll ${which} (see nodeChanges).`;
 }
 
-function failedOf(actionId: string, err: unknown, change: AddonEnvChange, reference?: string): ActionOutcome {
+function failedOf(actionId: string, err: unknown, change: AddonEnvChange, reference?: string, afterWrite = false): ActionOutcome {
   const code = awsErrorCode(err);
   return {
     actionId,
     status: 'failed',
+    retryable: afterWrite || isRetryableError(err),
     step: ADDON_UPDATE_STEP,
     ...(reference ? { reference } : {}),
     // The add-on calls' errors already say what ResourceInUse means (lib/aws/addon.ts).
@@ -107,16 +117,16 @@ async function followUpdate(
       last = await describeUpdate(deps.eks, cluster, updateId);
     }
   } catch (err) {
-    return failedOf(actionId, err, change, updateId);
+    // The update was started: not knowing how it ends is not its failure.
+    return failedOf(actionId, err, change, updateId, true);
   }
   return outcomeOfUpdate(actionId, cluster, last, change);
 }
 
 /** The executor of one addon-env action kind. */
 export function addonEnvExecutor(kind: 'warm-targets' | 'prefix-delegation'): ActionExecutor {
-  return {
-    kind,
-    async start(action: PlannedAction, deps: ExecuteDeps): Promise<ActionOutcome> {
+  /** The start: look, then (only if needed and possible) UpdateAddon, then follow it a while. */
+  async function run(action: Pick<PlannedAction, 'id' | 'cluster' | 'change'>, deps: ExecuteDeps): Promise<ActionOutcome> {
       const change = addonChangeOf(action.change, action.id);
       const skipped = (detail: string): ActionOutcome => ({ actionId: action.id, status: 'skipped', step: ADDON_UPDATE_STEP, detail });
       if (change.selfManagedCommand) {
@@ -155,9 +165,15 @@ export function addonEnvExecutor(kind: 'warm-targets' | 'prefix-delegation'): Ac
       if (BUSY_STATUSES.has(status)) {
         return skipped(`an add-on update is in flight: the vpc-cni add-on of ${action.cluster} is ${status}; nothing changed, the next cycle looks again.`);
       }
+      // Write-ahead: recorded before it is sent; an unanswered call may still have been applied.
+      const token = await intendWrite(
+        deps,
+        { step: ADDON_UPDATE_STEP, operation: 'eks:UpdateAddon', target: `vpc-cni of ${action.cluster}` },
+        clientRequestTokenFor(action.id, ADDON_UPDATE_STEP),
+      );
       let started;
       try {
-        started = await updateVpcCniEnv(deps.eks, action.cluster, change.set, { current });
+        started = await updateVpcCniEnv(deps.eks, action.cluster, change.set, { current, clientRequestToken: token });
       } catch (err) {
         return failedOf(action.id, err, change);
       }
@@ -165,17 +181,18 @@ export function addonEnvExecutor(kind: 'warm-targets' | 'prefix-delegation'): Ac
         return outcomeOfUpdate(action.id, action.cluster, { updateId: started.updateId, status: started.status, errors: [] }, change);
       }
       return followUpdate(deps, action.id, action.cluster, started.updateId, change, false);
-    },
+  }
+
+  return {
+    kind,
+    start: (action, deps) => run(action, deps),
 
     async follow(record: ActionRecord, deps: ExecuteDeps): Promise<ActionOutcome> {
       const change = addonChangeOf(record.change, record.actionId);
       if (!record.reference) {
-        return {
-          actionId: record.actionId,
-          status: 'failed',
-          step: ADDON_UPDATE_STEP,
-          detail: `action ${record.actionId} has no EKS update id to follow.`,
-        };
+        // Stopped around UpdateAddon, before its update id was recorded: run the start again
+        // (it finds its own write, or sends it again with the same token).
+        return run({ id: record.actionId, cluster: record.cluster, change }, deps);
       }
       return followUpdate(deps, record.actionId, record.cluster, record.reference, change, true);
     },

@@ -21,14 +21,27 @@
  * terminates nodes (https://docs.aws.amazon.com/eks/latest/APIReference/API_NodegroupScalingConfig.html).
  * The old nodegroup is kept at 0 nodes, not deleted: the operator deletes it after checking.
  *
- * AWS errors come back as a `failed` outcome naming the error; nothing is retried here. A step is
- * checked once per call (no polling inside a call): creating a nodegroup and draining nodes take
+ * AWS errors come back as a `failed` outcome naming the error (`retryable` when transient; after
+ * a write, every error is, since the write's end is not known yet); nothing is retried here. A step
+ * is checked once per call (no polling inside a call): creating a nodegroup and draining nodes take
  * minutes, longer than a cycle should wait.
+ *
+ * Ownership: a nodegroup of the planned name is taken for the replacement only if it carries
+ * `eks-ip-responder/replaces=<old>` and is not the old one, on every path (found before creating,
+ * after a name clash, and when followed); one that does not is someone else's, and the action is
+ * quarantined without touching either nodegroup.
+ *
+ * Write-ahead: CreateNodegroup and UpdateNodegroupConfig are announced (`intendWrite`) before they
+ * are sent, with the token the act loop answers. A record left at step `start` (the invocation
+ * stopped around CreateNodegroup) is followed by running the start again: it finds the nodegroup
+ * it created (by name and tag), or creates it with the same token. One left at
+ * `scaling-down-old` without an update id sends the same scale-down again with the same token.
  */
 import type { Nodegroup } from '@aws-sdk/client-eks';
 import { clientRequestTokenFor, createReplacementNodegroup, describeNodegroup, describeUpdate, scaleNodegroupTo } from '../aws/nodegroup';
-import { AwsCallError } from '../errors';
+import { AwsCallError, isRetryableError } from '../errors';
 import { REPLACES_TAG_KEY } from './instance-types';
+import { intendWrite } from './write-intent';
 import type { ActionChange, ActionExecutor, ActionOutcome, ActionRecord, ExecuteDeps, NodegroupReplacementChange, PlannedAction } from './types';
 
 export const STEP_CREATING = 'creating';
@@ -42,24 +55,46 @@ function replacementOf(change: ActionChange, actionId: string): NodegroupReplace
   return change;
 }
 
-/** Runs an AWS step; an AwsCallError becomes a `failed` outcome at `step`, anything else is thrown. */
-async function guarded(actionId: string, step: string, fn: () => Promise<ActionOutcome>): Promise<ActionOutcome> {
+/**
+ * Runs an AWS step; an AwsCallError becomes a `failed` outcome at `step` (retryable when transient,
+ * or when `afterWrite`: the write's end is then unknown, not failed), anything else is thrown.
+ */
+async function guarded(actionId: string, step: string, fn: () => Promise<ActionOutcome>, afterWrite = false): Promise<ActionOutcome> {
   try {
     return await fn();
   } catch (err) {
     if (err instanceof AwsCallError) {
-      return { actionId, status: 'failed', step, detail: `${err.message}` };
+      return { actionId, status: 'failed', step, retryable: afterWrite || isRetryableError(err), detail: `${err.message}` };
     }
     throw err;
   }
 }
 
-async function start(action: PlannedAction, deps: ExecuteDeps): Promise<ActionOutcome> {
+/**
+ * Why a nodegroup found under the planned name is not this replacement: it must carry
+ * `eks-ip-responder/replaces=<old>` and not be the old nodegroup itself. Undefined when it is ours.
+ */
+export function notOurReplacement(found: Nodegroup, change: NodegroupReplacementChange): string | undefined {
+  if (change.newNodegroup === change.nodegroup || found.nodegroupName === change.nodegroup) {
+    return `the replacement's name ${change.newNodegroup} is the nodegroup it replaces`;
+  }
+  const tag = found.tags?.[REPLACES_TAG_KEY];
+  if (tag !== change.nodegroup) {
+    return `nodegroup ${change.newNodegroup} exists but is not this replacement: it carries ${REPLACES_TAG_KEY}=${tag ?? '(absent)'}, not ${change.nodegroup}; neither nodegroup was touched`;
+  }
+  return undefined;
+}
+
+const quarantined = (actionId: string, detail: string): ActionOutcome => ({ actionId, status: 'quarantined', step: STEP_CREATING, detail });
+
+async function start(action: Pick<PlannedAction, 'id' | 'cluster' | 'change'>, deps: ExecuteDeps): Promise<ActionOutcome> {
   const change = replacementOf(action.change, action.id);
   const cluster = action.cluster;
   return guarded(action.id, STEP_CREATING, async () => {
     const existing = await describeNodegroup(deps.eks, cluster, change.newNodegroup);
     if (existing) {
+      const foreign = notOurReplacement(existing, change);
+      if (foreign) return quarantined(action.id, foreign);
       // Idempotent: created by an earlier call (or an earlier attempt of this one); not created again.
       return followCreating(action.id, cluster, change, existing, deps, `nodegroup ${change.newNodegroup} exists already`);
     }
@@ -78,15 +113,26 @@ async function start(action: PlannedAction, deps: ExecuteDeps): Promise<ActionOu
     const oldDesired = old.scalingConfig?.desiredSize ?? 0;
     const desiredSize = Math.max(change.scaling.desiredSize, oldDesired);
     const scaling = { minSize: change.scaling.minSize, desiredSize, maxSize: Math.max(change.scaling.maxSize, desiredSize, 1) };
+    const token = await intendWrite(
+      deps,
+      { step: 'start', operation: 'eks:CreateNodegroup', target: `nodegroup ${change.newNodegroup} of ${cluster}` },
+      clientRequestTokenFor(action.id, 'create'),
+    );
     try {
-      await createReplacementNodegroup(deps.eks, cluster, old, change, { actionId: action.id, scaling });
+      await createReplacementNodegroup(deps.eks, cluster, old, change, { actionId: action.id, scaling, clientRequestToken: token });
     } catch (err) {
       // The name is taken: a concurrent attempt of this action created it between the check and the call.
       if (err instanceof AwsCallError && err.code === 'ResourceInUseException') {
         const raced = await describeNodegroup(deps.eks, cluster, change.newNodegroup);
-        if (raced && raced.tags?.[REPLACES_TAG_KEY] === change.nodegroup) {
+        if (raced) {
+          const foreign = notOurReplacement(raced, change);
+          if (foreign) return quarantined(action.id, foreign);
           return { actionId: action.id, status: 'in-progress', step: STEP_CREATING, reference: change.newNodegroup, detail: `nodegroup ${change.newNodegroup} exists already (${raced.status ?? '?'})` };
         }
+      }
+      // Sent: whether EKS created it is not known from a transient error; the next cycle looks.
+      if (err instanceof AwsCallError) {
+        return { actionId: action.id, status: 'failed', step: STEP_CREATING, retryable: true, reference: change.newNodegroup, detail: err.message };
       }
       throw err;
     }
@@ -108,6 +154,7 @@ async function followCreating(
   created: Nodegroup,
   deps: ExecuteDeps,
   prefix = '',
+  resumeScaleDown = false,
 ): Promise<ActionOutcome> {
   const lead = prefix ? `${prefix}: ` : '';
   const name = change.newNodegroup;
@@ -130,7 +177,9 @@ async function followCreating(
     return { actionId, status: 'failed', step: STEP_CREATING, reference: name, detail: `${lead}nodegroup ${name} is ACTIVE but ${change.nodegroup} no longer exists` };
   }
   const oldScaling = old.scalingConfig ?? {};
-  if ((oldScaling.desiredSize ?? 0) === 0 && (oldScaling.minSize ?? 0) === 0) {
+  // At 0 already, and not by a scale-down of ours whose update id is not recorded (that one is
+  // sent again below, with the same token, to learn its update and follow the drain).
+  if (!resumeScaleDown && (oldScaling.desiredSize ?? 0) === 0 && (oldScaling.minSize ?? 0) === 0) {
     return { actionId, status: 'succeeded', step: STEP_DONE, reference: name, detail: `${lead}${change.nodegroup} is at 0 nodes already; ${keptText(cluster, change)}` };
   }
   // Re-check: the new nodegroup must cover what ran on the old one (at plan time and now).
@@ -145,13 +194,27 @@ async function followCreating(
       detail: `${lead}new nodegroup smaller than the capacity that was running: ${name} desired ${newDesired} < ${running} of ${change.nodegroup}; ${change.nodegroup} was not scaled down`,
     };
   }
-  const updateId = await scaleNodegroupTo(
-    deps.eks,
-    cluster,
-    change.nodegroup,
-    { minSize: 0, desiredSize: 0, maxSize: Math.max(1, oldScaling.maxSize ?? 1) },
-    { clientRequestToken: clientRequestTokenFor(actionId, STEP_SCALING_DOWN_OLD) },
+  const token = await intendWrite(
+    deps,
+    { step: STEP_SCALING_DOWN_OLD, operation: 'eks:UpdateNodegroupConfig', target: `nodegroup ${change.nodegroup} of ${cluster} to 0` },
+    clientRequestTokenFor(actionId, STEP_SCALING_DOWN_OLD),
   );
+  let updateId: string;
+  try {
+    updateId = await scaleNodegroupTo(
+      deps.eks,
+      cluster,
+      change.nodegroup,
+      { minSize: 0, desiredSize: 0, maxSize: Math.max(1, oldScaling.maxSize ?? 1) },
+      { clientRequestToken: token },
+    );
+  } catch (err) {
+    if (!(err instanceof AwsCallError)) throw err;
+    // Sent: a transient error leaves it unknown whether EKS took it; the next cycle sends the
+    // same request with the same token (EKS answers it with the update it started, if any).
+    // Still at step `creating`: the record's intent says a scale-down may have been sent.
+    return { actionId, status: 'failed', step: STEP_CREATING, retryable: isRetryableError(err), detail: `${lead}${err.message}` };
+  }
   return {
     actionId,
     status: 'in-progress',
@@ -172,14 +235,21 @@ async function follow(record: ActionRecord, deps: ExecuteDeps): Promise<ActionOu
   const change = replacementOf(record.change, record.actionId);
   const { actionId, cluster } = record;
   switch (record.step) {
+    case 'start':
+      // Stopped around CreateNodegroup: the start again finds what it created, or creates it with the same token.
+      return start({ id: actionId, cluster, change }, deps);
     case STEP_CREATING:
       return guarded(actionId, STEP_CREATING, async () => {
         const created = await describeNodegroup(deps.eks, cluster, change.newNodegroup);
         if (!created) {
           return { actionId, status: 'failed', step: STEP_CREATING, reference: change.newNodegroup, detail: `nodegroup ${change.newNodegroup} does not exist (deleted?); ${change.nodegroup} was not scaled down` };
         }
-        return followCreating(actionId, cluster, change, created, deps);
-      });
+        const foreign = notOurReplacement(created, change);
+        if (foreign) return quarantined(actionId, foreign);
+        // Stopped around the scale-down, before its update id was recorded: send it again.
+        const resume = record.intent?.step === STEP_SCALING_DOWN_OLD;
+        return followCreating(actionId, cluster, change, created, deps, '', resume);
+      }, record.wrote === true);
     case STEP_SCALING_DOWN_OLD:
       return guarded(actionId, STEP_SCALING_DOWN_OLD, async () => {
         const updateId = record.reference;
@@ -201,7 +271,7 @@ async function follow(record: ActionRecord, deps: ExecuteDeps): Promise<ActionOu
           };
         }
         return { actionId, status: 'in-progress', step: STEP_SCALING_DOWN_OLD, reference: updateId, detail: `scale-down of ${change.nodegroup} is ${update.status ?? 'in progress'} (update ${updateId})` };
-      });
+      }, true);
     case STEP_DONE:
       return { actionId, status: 'succeeded', step: STEP_DONE, reference: record.reference, detail: keptText(cluster, change) };
     default:

@@ -9,13 +9,16 @@
  * left in progress by a cycle that stopped half-way: it reads the subnets again, confirms the tag,
  * and sets it where it is still missing.
  *
- * AWS errors come back as a 'failed' outcome naming the operation, the code and the subnets.
+ * AWS errors come back as a 'failed' outcome naming the operation, the code and the subnets
+ * (`retryable` when transient). CreateTags is announced before it is sent (write-ahead); a record
+ * left mid-way is followed by tagging what is still untagged.
  */
-import { AwsCallError } from '../errors';
+import { AwsCallError, isRetryableError } from '../errors';
 import { describeSubnetsById, tagSubnetsForCni } from '../aws/subnet-tags';
 import { list } from '../diagnose/context';
 import { CNI_ROLE_TAG_EXCLUDED, CNI_ROLE_TAG_KEY, cniSubnetsScope, tagValue } from './cni-subnets';
 import type { ActionChange, ActionExecutor, ActionOutcome, ExecuteDeps } from './types';
+import { intendWrite } from './write-intent';
 
 /** The step a succeeded action ends at. */
 export const TAGGED_STEP = 'tagged';
@@ -69,6 +72,8 @@ async function apply(
           : `already tagged ${key}=${value}: ${list(ids)}; nothing changed`,
       };
     }
+    // CreateTags takes no token, and needs none: setting a tag twice is setting it once.
+    await intendWrite(deps, { step: TAGGED_STEP, operation: 'ec2:CreateTags', target: toTag.join(',') }, '');
     await tagSubnetsForCni(deps.ec2, toTag, { key, value });
     const skipped = already.length > 0 ? ` (${list(already)} already tagged)` : '';
     return {
@@ -79,7 +84,7 @@ async function apply(
       detail: `${following ? 'tag still missing, set: ' : ''}tagged ${list(toTag)} ${key}=${value}${skipped}: new pod ENIs in ${scope.availabilityZone} may go there`,
     };
   } catch (err) {
-    if (err instanceof AwsCallError) return { actionId, status: 'failed', reference, detail: err.message };
+    if (err instanceof AwsCallError) return { actionId, status: 'failed', retryable: isRetryableError(err), reference, detail: err.message };
     throw err;
   }
 }

@@ -23,13 +23,30 @@
  *    that exists today and that the new node must carry; at that load the figure shows what larger
  *    ENIs and the warm pool cost in subnet addresses. (At max pods every type is nearly 1 + 1/slots
  *    per pod and the comparison would say nothing about the warm pool.)
- * 4. Order: when a subnet of the nodegroup is scarce (DiagnoseThresholds, as `isScarce`), fewer
- *    subnet addresses per pod first, then more max pods; otherwise more max pods first, then fewer
- *    addresses per pod. Then fewer vCPUs, less memory, and the name.
+ * 4. Order: first the candidates within the policy's capacity bound
+ *    (`maxCapacityIncreasePercent`: a node's vCPUs and memory at most that much above the current
+ *    type's; the node count stays the same, so that is the nodegroup's growth too), so that an
+ *    allowed type is proposed whenever one exists. Then, when a subnet of the nodegroup is scarce
+ *    (DiagnoseThresholds, as `isScarce`), fewer subnet addresses per pod first, then more max pods;
+ *    otherwise more max pods first, then fewer addresses per pod. Then fewer vCPUs, less memory,
+ *    and the name.
  * 5. The proposal takes the best type and, up to `maxInstanceTypes`, the next best with the same
  *    vCPUs and memory: the Cluster Autoscaler needs a nodegroup's types to have the same vCPU and
  *    memory, and Spot wants several types (CreateNodegroup API reference, instanceTypes: "If you
  *    specify Spot for capacityType, then we recommend specifying multiple values").
+ *
+ * What the proposal costs (lib/act/replacement.ts, which says why each figure is what it is):
+ * - Node count: the new nodegroup keeps the old one's (its desired size, at least the nodes
+ *   running: `scalingOf`); the planner does not size "fewer, larger nodes". The capacity change
+ *   (vCPU, memory, nodes, before → after) is in the change and the prediction; above
+ *   `maxCapacityIncreasePercent` it is a blocker naming both numbers.
+ * - Room during the overlap: every new node, spread over the nodegroup's AZs as Auto Scaling does,
+ *   takes `holdingFor` of its type at the load of rule 3 (pods, warm pool, one primary address per
+ *   ENI); each subnet of each AZ must have that free plus `overlapMarginIps` (and, in prefix mode,
+ *   the free aligned /28 blocks), or the AZ is a blocker with the numbers.
+ * - Addresses: during the overlap, the check's figures (negative, `overlapIpsBySubnet`); once the
+ *   old nodes are gone, what they held (`holdingFor` their type at the same load, in their mode)
+ *   minus what the new ones hold (`ipsFreedBySubnet`, `ipsFreed`).
  */
 import { createHash } from 'node:crypto';
 import type { InstanceTypeInfo } from '@aws-sdk/client-ec2';
@@ -49,7 +66,23 @@ import type { Nodegroup } from '../inventory/types';
 import { holdingFor, ipamdConfigOf } from '../ipamd/model';
 import type { IpamdConfig } from '../ipamd/types';
 import type { NodegroupUsage } from '../measure/types';
-import type { ActionPlanner, NodegroupReplacementChange, PlanContext, ProposedAction } from './types';
+import { DEFAULT_MAX_CAPACITY_INCREASE_PERCENT, DEFAULT_OVERLAP_MARGIN_IPS } from '../policy/types';
+import {
+  capacityBlocker,
+  capacityChange,
+  capacityText,
+  checkOverlapRoom,
+  growthPercent,
+  newNodeDemand,
+  nodegroupCapacity,
+  nodeSubnetIps,
+  overlapText,
+  steadyStateBySubnet,
+  type NewNodeDemand,
+  type NewNodeType,
+  type OverlapRoom,
+} from './replacement';
+import type { ActionPlanner, CapacityChange, NodegroupReplacementChange, PlanContext, ProposedAction } from './types';
 
 /** The tag the replacement nodegroup carries, naming the nodegroup it replaces. */
 export const REPLACES_TAG_KEY = 'eks-ip-responder/replaces';
@@ -79,6 +112,10 @@ export interface RankedType {
   /** Subnet addresses a node holds for `load` pods, per pod. */
   subnetIpsPerPod: number;
   subnetIps: number;
+  /** How much more vCPU or memory (the larger) a node has than the current type's, in percent. */
+  increasePercent?: number;
+  /** Within the policy's capacity bound (rule 4); true when ranking had no bound. */
+  withinBound?: boolean;
 }
 
 /** What ranking needs besides the candidates. */
@@ -94,6 +131,8 @@ export interface RankInput {
   load: number;
   /** A subnet of the nodegroup is scarce: addresses per pod rank first. */
   scarce: boolean;
+  /** The policy's `maxCapacityIncreasePercent`: candidates within it rank first. None = no preference. */
+  maxCapacityIncreasePercent?: number;
 }
 
 /** Whether a policy entry allows a type: exact type (`m6i.xlarge`) or family (`m6i`). */
@@ -146,9 +185,11 @@ export function measureType(cap: NetworkCapacity, input: Pick<RankInput, 'cni' |
 
 function compare(scarce: boolean) {
   return (a: RankedType, b: RankedType): number => {
+    const bound = Number(b.withinBound !== false) - Number(a.withinBound !== false);
     const pods = b.maxPods - a.maxPods || b.podIpSlots - a.podIpSlots;
     const perPod = a.subnetIpsPerPod - b.subnetIpsPerPod;
     return (
+      bound ||
       (scarce ? perPod || pods : pods || perPod) ||
       a.cap.vcpus - b.cap.vcpus ||
       a.cap.memoryMiB - b.cap.memoryMiB ||
@@ -179,7 +220,9 @@ export function rankInstanceTypes(input: RankInput): RankedType[] {
     if (cap.vcpus < input.current.vcpus || cap.memoryMiB < input.current.memoryMiB) continue;
     const m = measureType(cap, input);
     if (m.maxPods <= currentPods) continue;
-    eligible.push(m);
+    const increasePercent = Math.max(growthPercent(input.current.vcpus, cap.vcpus), growthPercent(input.current.memoryMiB, cap.memoryMiB));
+    const bound = input.maxCapacityIncreasePercent;
+    eligible.push({ ...m, increasePercent, withinBound: bound === undefined || increasePercent <= bound });
   }
   if (eligible.length === 0) return [];
   const smallestGain = Math.min(...eligible.map((m) => m.cap.vcpus));
@@ -268,15 +311,26 @@ function planNodegroup(ctx: PlanContext, f: Finding, ng: NodegroupUsage): Propos
     return s !== undefined && isScarce(s, ctx.policy.thresholds);
   });
 
+  const bound = policy.maxCapacityIncreasePercent ?? DEFAULT_MAX_CAPACITY_INCREASE_PERCENT;
   let ranked: RankedType[] = [];
   let old: RankedType | undefined;
+  let load = 1;
   if (!current) {
     blockers.push(`the limits of the current instance type ${currentType ?? '(none)'} are not known`);
   } else {
     const opts = cniOptions(cni);
-    const load = Math.max(1, Math.min(podIpSlots(current, opts), maxPods(current, opts) - HOST_NETWORK_PODS));
+    load = Math.max(1, Math.min(podIpSlots(current, opts), maxPods(current, opts) - HOST_NETWORK_PODS));
     old = measureType(current, { cni, ipamd, load });
-    ranked = rankInstanceTypes({ current, allowedTypes: policy.allowedTypes, instanceTypes: ctx.instanceTypes, cni, ipamd, load, scarce });
+    ranked = rankInstanceTypes({
+      current,
+      allowedTypes: policy.allowedTypes,
+      instanceTypes: ctx.instanceTypes,
+      cni,
+      ipamd,
+      load,
+      scarce,
+      maxCapacityIncreasePercent: bound,
+    });
     if (policy.allowedTypes.length === 0) {
       blockers.push('policy allows no instance types (actions.instanceTypes.allowedTypes is empty)');
     } else if (ranked.length === 0) {
@@ -335,13 +389,25 @@ function planNodegroup(ctx: PlanContext, f: Finding, ng: NodegroupUsage): Propos
   const newPods = chosen.length > 0 ? Math.min(...chosen.map((m) => m.maxPods)) : undefined;
   const worst = chosen.length > 0 ? chosen.reduce((a, b) => (b.subnetIps > a.subnetIps ? b : a)) : undefined;
   const podHeadroomGained = newPods !== undefined ? newPods * ng.nodes - ng.podCapacity : undefined;
-  const ipsFreed = worst && old ? (old.subnetIps - worst.subnetIps) * ng.nodes : undefined;
+
+  // What it costs: capacity, room during the overlap, addresses after (lib/act/replacement.ts).
+  let cost: ReplacementCost | undefined;
+  const [best, ...others] = chosen;
+  if (current && best) {
+    const subnets = managed?.subnets?.length ? managed.subnets : ng.subnetIds;
+    cost = replacementCost(ctx, ng, { current, chosen: [best, ...others], load, ipamd, newNodes: scaling.desiredSize, subnets });
+    const over = capacityBlocker(cost.capacity, bound, 'actions.instanceTypes.maxCapacityIncreasePercent');
+    if (over) {
+      blockers.push(best.withinBound === false ? `${over}; no allowed type that gains max pods is within it` : over);
+    }
+    blockers.push(...cost.room.blockers);
+  }
 
   const ranking = ranked.slice(0, RANKING_MAX).map((m) => ({
     instanceType: m.instanceType,
     maxPods: m.maxPods,
     subnetIpsPerPod: m.subnetIpsPerPod,
-    note: rankNote(m, old, scarce, toTypes.includes(m.instanceType)),
+    note: rankNote(m, old, scarce, toTypes.includes(m.instanceType), bound),
   }));
   const change: NodegroupReplacementChange = {
     type: 'replace-nodegroup',
@@ -351,6 +417,7 @@ function planNodegroup(ctx: PlanContext, f: Finding, ng: NodegroupUsage): Propos
     toInstanceTypes: toTypes,
     ranking,
     scaling,
+    ...(cost ? { capacity: cost.capacity } : {}),
   };
 
   return {
@@ -363,10 +430,81 @@ function planNodegroup(ctx: PlanContext, f: Finding, ng: NodegroupUsage): Propos
     change,
     predicted: {
       ...(podHeadroomGained !== undefined ? { podHeadroomGained } : {}),
-      ...(ipsFreed !== undefined ? { ipsFreed } : {}),
-      text: predictedText(ng, newNodegroup, toTypes, old, worst, newPods, podHeadroomGained),
+      ...(cost ? { ipsFreed: cost.ipsFreed, ipsFreedBySubnet: cost.steadyBySubnet, overlapIpsBySubnet: cost.room.overlapBySubnet } : {}),
+      text: predictedText(ng, newNodegroup, toTypes, old, worst, newPods, podHeadroomGained, cost),
     },
     blockers,
+  };
+}
+
+/** What a replacement costs: the capacity change, the room check, and the addresses after. */
+export interface ReplacementCost {
+  capacity: CapacityChange;
+  demand: NewNodeDemand;
+  room: OverlapRoom;
+  /** Once the old nodes are gone, by subnet (positive: freed). */
+  steadyBySubnet: Record<string, number>;
+  /** The same, in all: what the old nodes hold minus what the new ones hold, by the model. */
+  ipsFreed: number;
+}
+
+function replacementCost(
+  ctx: PlanContext,
+  ng: NodegroupUsage,
+  p: { current: NetworkCapacity; chosen: [RankedType, ...RankedType[]]; load: number; ipamd: IpamdConfig; newNodes: number; subnets: string[] },
+): ReplacementCost {
+  const customNetworking = p.ipamd.customNetworking === true;
+  const nodes = ctx.usage.nodes.filter((x) => x.nodegroup === ng.name);
+  const capOf = (type: string): NetworkCapacity => capacityOrUndefined(infoOf(type, ctx.instanceTypes)) ?? p.current;
+
+  const [best] = p.chosen;
+  const before = nodegroupCapacity(
+    nodes.map((x) => x.instanceType),
+    p.newNodes,
+    p.current,
+    (type) => capacityOrUndefined(infoOf(type, ctx.instanceTypes)),
+  );
+  const capacity = capacityChange(before, {
+    nodes: p.newNodes,
+    instanceTypes: p.chosen.map((m) => m.instanceType),
+    vcpus: p.newNodes * best.cap.vcpus,
+    memoryMiB: p.newNodes * best.cap.memoryMiB,
+  });
+
+  const toNewType = (m: RankedType): NewNodeType => ({ cap: m.cap, maxPods: m.maxPods });
+  const demand = newNodeDemand([toNewType(best), ...p.chosen.slice(1).map(toNewType)], p.load, p.ipamd);
+  const policy = ctx.policy.actions.instanceTypes;
+  const room = checkOverlapRoom({
+    nodegroup: ng.name,
+    // The new nodegroup is created in the old one's declared subnets (lib/aws/nodegroup.ts copies
+    // them); NodegroupUsage.subnetIds also lists subnets its nodes are in.
+    subnetIds: p.subnets,
+    subnets: ctx.usage.subnets,
+    networkInterfaces: ctx.inventory.networkInterfaces,
+    newNodes: p.newNodes,
+    demand,
+    marginIps: policy.overlapMarginIps ?? DEFAULT_OVERLAP_MARGIN_IPS,
+    marginKey: 'actions.instanceTypes.overlapMarginIps',
+  });
+
+  // The old nodes at the same load, each in its own mode (a node launched before a switch keeps
+  // its kind of addresses), stopping at its max pods: what they give back once gone.
+  const oldBySubnet = new Map<string, number>();
+  let oldTotal = 0;
+  for (const node of nodes) {
+    const cap = capOf(node.instanceType);
+    const prefixDelegation = node.mode === 'prefix';
+    const pods = node.limits?.maxPods ?? maxPods(cap, cniOptions({ prefixDelegation, customNetworking }));
+    const holding = holdingFor(cap, Math.min(p.load, pods), { ...p.ipamd, prefixDelegation, maxPods: pods });
+    oldTotal += holding.subnetIps;
+    if (node.subnetId) oldBySubnet.set(node.subnetId, (oldBySubnet.get(node.subnetId) ?? 0) + nodeSubnetIps(holding, customNetworking));
+  }
+  return {
+    capacity,
+    demand,
+    room,
+    steadyBySubnet: steadyStateBySubnet(oldBySubnet, room, demand.subnetIps),
+    ipsFreed: oldTotal - p.newNodes * demand.holding.subnetIps,
   };
 }
 
@@ -378,21 +516,30 @@ function predictedText(
   worst: RankedType | undefined,
   newPods: number | undefined,
   gained: number | undefined,
+  cost: ReplacementCost | undefined,
 ): string {
-  if (!old || !worst || newPods === undefined || gained === undefined) return `No replacement instance type for ${ng.name}.`;
+  if (!old || !worst || newPods === undefined || gained === undefined || !cost) return `No replacement instance type for ${ng.name}.`;
+  const steady = Object.entries(cost.steadyBySubnet)
+    .map(([id, v]) => `${v < 0 ? `${-v} more` : `${v} fewer`} in ${id}`)
+    .join(', ');
   return (
     `${ng.name} (${old.instanceType}) → ${newNodegroup || 'a new nodegroup'} (${toTypes.join(', ')}): max pods ${old.maxPods} → ${newPods} per node, ` +
-    `${signed(gained)} pods of headroom on ${ng.nodes} ${ng.nodes === 1 ? 'node' : 'nodes'}; subnet addresses per pod ` +
-    `${old.subnetIpsPerPod} → ${worst.subnetIpsPerPod} at today's load.`
+    `${signed(gained)} pods of headroom on ${ng.nodes} ${ng.nodes === 1 ? 'node' : 'nodes'}; ${capacityText(cost.capacity)}; subnet addresses per pod ` +
+    `${old.subnetIpsPerPod} → ${worst.subnetIpsPerPod} at today's load (${cost.demand.pods} pods per node); ` +
+    `while the new nodes run beside the old ones they take up to ${overlapText(cost.room) || 'nothing'}` +
+    `; once the old nodes are gone the nodes hold ${steady || 'the same addresses as now'}.`
   );
 }
 
-function rankNote(m: RankedType, old: RankedType | undefined, scarce: boolean, chosen: boolean): string {
+function rankNote(m: RankedType, old: RankedType | undefined, scarce: boolean, chosen: boolean, bound: number): string {
   const parts = [
     `${m.cap.maxEnis} ENIs × ${m.cap.ipv4PerEni} IPs, ${m.cap.vcpus} vCPUs, ${m.cap.memoryMiB} MiB`,
     `max ${m.maxPods} pods (${m.podIpSlots} pod IP slots)`,
     `${m.subnetIpsPerPod} subnet IPs per pod${old ? ` (now ${old.subnetIpsPerPod})` : ''}`,
   ];
+  if (m.increasePercent !== undefined) {
+    parts.push(`+${m.increasePercent} % vCPU/memory per node, ${m.withinBound === false ? 'above' : 'within'} the ${bound} % bound`);
+  }
   if (scarce) parts.push('subnet scarce: ranked by addresses per pod first');
   if (chosen) parts.push('proposed');
   return parts.join('; ');

@@ -11,13 +11,13 @@ import type { Inventory, InventorySource } from '../inventory/types';
 import type { Usage } from '../measure/types';
 import { effectivePolicy, type Policy } from '../policy/load';
 import type { PolicyMode } from '../policy/types';
-import { actOnCluster, type ActDeps, type ActResult } from './act';
+import { actOnCluster, type ActContext, type ActDeps, type ActResult } from './act';
 import { needsSpareSubnets, planCniSubnets, planCniSubnetsWith, spareSubnetIds } from './cni-subnets';
 import { addonEnvExecutor } from './execute-addon';
 import { nodegroupReplacementExecutor } from './execute-nodegroup';
 import { cniSubnetsExecutor } from './execute-subnets';
 import { planInstanceTypes } from './instance-types';
-import { optedIn, planCluster } from './plan';
+import { gateActions, optedIn, planCluster, POLICY_KEY } from './plan';
 import { planPrefixDelegation } from './prefix-delegation';
 import { planPrefixRollout } from './prefix-rollout';
 import type { ActionExecutor, ActionKind, ActionPlanner, PlannedAction } from './types';
@@ -114,8 +114,17 @@ export async function remediate(
       notes.push(`change ${history.lock.actionId} is in flight but is not followed: the cluster is not in apply mode with the opt-in tag`);
     }
     if (deps.act && historyKnown && mayChange) {
+      const actCtx: ActContext = {
+        dataAt: now,
+        allowedKinds: new Set((Object.keys(POLICY_KEY) as ActionKind[]).filter((k) => policy.actions[POLICY_KEY[k]].allowed)),
+        allowedSubnets: new Set(spareIds),
+        // The gates again, on the history read after taking the lock (lib/act/act.ts).
+        regate: (action, fresh) => gateActions(ctx, [action], fresh)[0] ?? { ...action, state: 'blocked', blockedBy: ['the gates dropped it'] },
+      };
       try {
-        results = await actOnCluster(deps.act, c.name, planned, history);
+        const report = await actOnCluster(deps.act, c.name, planned, history, actCtx);
+        results = report.results;
+        notes.push(...report.notes);
       } catch (err) {
         notes.push(`acting on the cluster failed: ${messageOf(err)}`);
       }

@@ -51,14 +51,46 @@ export interface NodegroupReplacementChange {
   ranking: { instanceType: string; maxPods: number; subnetIpsPerPod: number; note: string }[];
   /** desired/min/max of the old nodegroup when planned: the new one starts at these. */
   scaling: { minSize: number; maxSize: number; desiredSize: number };
+  /**
+   * vCPU, memory and node count before and after (lib/act/replacement.ts `capacityChange`).
+   * Absent in records written before it existed.
+   */
+  capacity?: CapacityChange;
+}
+
+/** What a nodegroup runs: node count and the sum of its nodes' vCPUs and memory. */
+export interface NodegroupCapacity {
+  nodes: number;
+  /** The instance types counted (a mixed nodegroup lists each). */
+  instanceTypes: string[];
+  vcpus: number;
+  memoryMiB: number;
+}
+
+/** A replacement's capacity change; percentages are rounded to 0.1, growth positive. */
+export interface CapacityChange {
+  before: NodegroupCapacity;
+  after: NodegroupCapacity;
+  vcpuIncreasePercent: number;
+  memoryIncreasePercent: number;
+  /** The larger of the two: what `actions.instanceTypes.maxCapacityIncreasePercent` bounds. */
+  increasePercent: number;
 }
 
 export type ActionChange = AddonEnvChange | CniSubnetsChange | NodegroupReplacementChange;
 
 /** What an action is predicted to do, from the ipamd and capacity models. */
 export interface PredictedEffect {
-  /** Subnet addresses freed (positive) or taken (negative), by subnet id. */
+  /**
+   * Subnet addresses freed (positive) or taken (negative), by subnet id, once the change has
+   * settled (for a nodegroup replacement: after the old nodes are gone).
+   */
   ipsFreedBySubnet?: Record<string, number>;
+  /**
+   * A nodegroup replacement only: addresses taken (negative) at the peak, while the new nodes run
+   * beside the old ones, by subnet (the worst case the room check uses: lib/act/replacement.ts).
+   */
+  overlapIpsBySubnet?: Record<string, number>;
   ipsFreed?: number;
   /** Pods of headroom gained on the affected nodes. */
   podHeadroomGained?: number;
@@ -116,7 +148,17 @@ export interface ActionHistory {
 /** The outcome of executing or following an action. */
 export interface ActionOutcome {
   actionId: string;
-  status: 'started' | 'in-progress' | 'succeeded' | 'failed' | 'skipped';
+  /**
+   * `quarantined`: the record failed a check of what it claims (its cluster, the policy, the
+   * resources it names) and was set aside without executing anything (lib/act/act.ts).
+   */
+  status: 'started' | 'in-progress' | 'succeeded' | 'failed' | 'skipped' | 'quarantined';
+  /**
+   * A `failed` outcome whose cause is transient (throttling, a 5xx, a timeout): the act loop
+   * makes it `skipped` when nothing was written yet (no cooldown, the next cycle plans again) and
+   * `in-progress` once a write has happened (the next cycle follows it).
+   */
+  retryable?: boolean;
   /** The AWS update or resource that tracks it (EKS update id, nodegroup name). */
   reference?: string;
   /** For multi-step actions: the step now reached. */
@@ -124,7 +166,24 @@ export interface ActionOutcome {
   detail: string;
 }
 
-/** The ledger's record of an action that was started (item `CLUSTER#<name>` / `ACTION#<started ISO>#<id>`). */
+/**
+ * A write about to be made, recorded before it is made (write-ahead): a cycle that finds it in a
+ * record knows that the write may have happened, and re-runs its step idempotently (the same
+ * token, or a look at the resource first) instead of calling the step unknown or failed.
+ */
+export interface WriteIntent {
+  /** The step the write belongs to. */
+  step: string;
+  /** `eks:UpdateAddon`, `eks:CreateNodegroup`, `eks:UpdateNodegroupConfig`, `ec2:CreateTags`. */
+  operation: string;
+  /** What it writes: the add-on, the nodegroup, the subnets. */
+  target: string;
+  /** The idempotency token sent with it (EKS clientRequestToken), when the API takes one. */
+  token?: string;
+  at: string;
+}
+
+/** The ledger's record of an action that was started (item `ACTIONS#<name>` / `ACTION#<started ISO>#<id>`). */
 export interface ActionRecord {
   actionId: string;
   cluster: string;
@@ -134,10 +193,19 @@ export interface ActionRecord {
   reason: string;
   startedAt: string;
   updatedAt: string;
-  /** in-progress until the last step succeeds or a step fails; skipped when nothing needed changing or could start. */
-  status: 'in-progress' | 'succeeded' | 'failed' | 'skipped';
+  /**
+   * in-progress until the last step succeeds or a step fails; skipped when nothing needed changing
+   * or could start; quarantined when the record failed a check and nothing was executed.
+   */
+  status: 'in-progress' | 'succeeded' | 'failed' | 'skipped' | 'quarantined';
   step: string;
   reference?: string;
+  /** The write in flight, recorded before it is made; cleared when its outcome is recorded. */
+  intent?: WriteIntent;
+  /** True once any AWS write of the action has been attempted. */
+  wrote?: boolean;
+  /** The terminal status whose notification has been sent (at most one [ACTION DONE|FAILED] per action). */
+  notified?: ActionRecord['status'];
   /** Every outcome so far, oldest first. */
   history: { at: string; status: ActionOutcome['status']; step?: string; detail: string }[];
   version: number;
@@ -152,6 +220,15 @@ export interface ExecuteDeps {
   sleep: (ms: number) => Promise<void>;
   /** How long `start` follows an update before leaving it to the next cycle (ms). */
   followForMs: number;
+  /**
+   * Records a write before it is made (write-ahead; lib/act/act.ts saves it in the action's
+   * record) and answers the idempotency token to send with it: the same for a repeat of the same
+   * step of the same record, another for any other step or record. Executors call it before
+   * every AWS write and make the write only once it resolved; it throws when the record cannot
+   * be saved, and then nothing is written. Absent outside the act loop (executor unit tests):
+   * nothing is recorded (see `intendWrite`).
+   */
+  intend?: (intent: Omit<WriteIntent, 'at' | 'token'>) => Promise<string>;
 }
 
 /**

@@ -1,21 +1,25 @@
 /**
- * The ledger's record of remediation (same table as lib/aws/ledger.ts):
+ * The ledger's record of remediation (same table as lib/aws/ledger.ts), under partition keys of
+ * its own so that IAM can keep every writer but the responder out of them (lib/aws/ledger-keys.ts):
  *
  * | item            | pk                  | sk                               | attributes |
  * |-----------------|---------------------|----------------------------------|------------|
- * | action          | `CLUSTER#<cluster>` | `ACTION#<startedAt ISO>#<id>`    | type 'action' and the fields of ActionRecord; expires 90 days after its last update |
- * | change lock     | `CLUSTER#<cluster>` | `INFLIGHT`                       | type 'lock', actionId, kind, recordSk, since — at most one change in flight per cluster |
- * | cycle throttle  | `CLUSTER#<cluster>` | `CYCLE#<name>`                   | type 'cycle', at — the last targeted cycle of the responder, to debounce event storms |
+ * | action          | `ACTIONS#<cluster>` | `ACTION#<startedAt ISO>#<id>`    | type 'action' and the fields of ActionRecord; expires 90 days after its last update |
+ * | change lock     | `ACTIONS#<cluster>` | `INFLIGHT`                       | type 'lock', actionId, kind, recordSk, since, owner, leaseUntil (epoch ms) — at most one change in flight per cluster |
+ * | cycle throttle  | `ACTIONS#<cluster>` | `CYCLE#<name>`                   | type 'cycle', at — the last targeted cycle of the responder, to debounce event storms |
  *
- * Every write is conditional: the lock exists at most once (attribute_not_exists), an action
- * record moves on only from the version it was read at, and the lock is released only by the
- * action that holds it. So two invocations handling the same event (or the sampler and the
- * responder at the same time) never start two changes.
+ * Every write is conditional: the lock exists at most once (attribute_not_exists), its lease is
+ * taken only from a dead owner (leaseUntil passed) or by its own owner, an action record moves on
+ * only from the version it was read at, and the lock is released only by the action that holds
+ * it. Records are read back through a schema: a record that is not what a record must be (a
+ * forged or damaged item) is reported as such, never executed (lib/act/act.ts quarantines it).
  */
 import { DeleteCommand, GetCommand, PutCommand, paginateQuery, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import * as z from 'zod';
 import type { ActionHistory, ActionKind, ActionRecord } from '../act/types';
-import { AwsCallError, awsCallError, awsErrorCode } from '../errors';
+import { AwsCallError, awsCallError, awsErrorCode, zodProblems } from '../errors';
 import { LEDGER_TTL_ATTRIBUTE } from './ledger';
+import { ACTIONS_PK_PREFIX } from './ledger-keys';
 
 const CONDITIONAL_CHECK_FAILED = 'ConditionalCheckFailedException';
 const ACTION_PREFIX = 'ACTION#';
@@ -23,26 +27,75 @@ const LOCK_SK = 'INFLIGHT';
 /** How long action records are kept. */
 export const ACTION_RECORD_TTL_DAYS = 90;
 
-/** A cluster's action history as the ledger has it: with the change lock, and the record it points to (read once, for the gates and for following the change). */
-export type LedgerHistory = ActionHistory & { lock?: ActionLock; lockRecord?: ActionRecord };
+/** The action kinds, as records name them. */
+export const ACTION_KINDS = ['warm-targets', 'prefix-delegation', 'prefix-rollout', 'cni-subnets', 'instance-types'] as const satisfies readonly ActionKind[];
 
+/** The change lock of a cluster: which action holds it, and which invocation works on it until when. */
 export interface ActionLock {
   actionId: string;
   kind: ActionKind;
   recordSk: string;
   since: string;
+  /** The invocation working on the change (its Lambda request id). */
+  owner: string;
+  /** Epoch ms until which the owner may be working on it; after that another invocation may take over. */
+  leaseUntil: number;
+}
+
+/**
+ * A cluster's action history as the ledger has it: with the change lock, and the record it
+ * points to (read once, for the gates and for following the change), or why that record could
+ * not be used.
+ */
+export type LedgerHistory = ActionHistory & {
+  lock?: ActionLock;
+  lockRecord?: ActionRecord;
+  /** The problems of the record the lock points to, when it is not a valid record. */
+  lockRecordProblems?: string[];
+  /** The latest update (ISO) of a record that changed or may have changed something. */
+  lastChangeAt?: string;
+};
+
+/** An item in the ledger that is not a valid action record. */
+export class ActionRecordInvalidError extends Error {
+  constructor(
+    readonly sk: string,
+    readonly problems: string[],
+    readonly raw: Record<string, unknown>,
+  ) {
+    super(`action record ${sk} is not a valid record: ${problems.join('; ')}`);
+    this.name = 'ActionRecordInvalidError';
+  }
 }
 
 export interface ActionLedger {
-  /** The last start per kind and the change in flight, for the plan's gates. */
+  /** The last start per kind, the change in flight and the record it points to: for the plan's gates. Strongly consistent. */
   getActionHistory(cluster: string): Promise<LedgerHistory>;
   /** Takes the cluster's change lock for an action. False when another change holds it. */
   acquireLock(cluster: string, lock: ActionLock): Promise<boolean>;
+  /**
+   * Takes the lease of the cluster's lock for `owner` until `leaseUntil`: only when the lock is
+   * still `lock.actionId`'s and its lease has passed at `now` or is `owner`'s already. False otherwise.
+   */
+  takeLease(cluster: string, lock: ActionLock, owner: string, leaseUntil: number, now: Date): Promise<boolean>;
+  /** Gives the lease back (the lock stays): the next cycle may follow the change at once. */
+  releaseLease(cluster: string, lock: ActionLock, owner: string): Promise<void>;
   /** Releases the lock if this action holds it. */
   releaseLock(cluster: string, actionId: string): Promise<void>;
-  /** Writes an action record: new (expectedVersion undefined) or moving on from expectedVersion. */
-  saveActionRecord(record: ActionRecord, expectedVersion: number | undefined): Promise<void>;
-  /** Reads the record a lock points to. */
+  /**
+   * Writes an action record in the cluster's partition at `sk` (the record's own sort key unless
+   * given): new (expectedVersion undefined) or moving on from expectedVersion.
+   */
+  saveActionRecord(cluster: string, record: ActionRecord, expectedVersion: number | undefined, sk?: string): Promise<void>;
+  /**
+   * Marks the item at `sk` quarantined, whatever it holds (a forged or damaged record included):
+   * status 'quarantined', the reason, and the item's other attributes kept for inspection.
+   */
+  quarantineRecord(cluster: string, sk: string, reason: string, at: Date): Promise<void>;
+  /**
+   * Reads the record at `recordSk`; undefined when there is none.
+   * @throws ActionRecordInvalidError when the item is not a valid action record.
+   */
   getActionRecord(cluster: string, recordSk: string): Promise<ActionRecord | undefined>;
   /**
    * Claims a targeted cycle of a cluster unless one ran less than `minIntervalSeconds` ago:
@@ -57,12 +110,81 @@ export function actionRecordSk(record: Pick<ActionRecord, 'startedAt' | 'actionI
   return `${ACTION_PREFIX}${record.startedAt}#${record.actionId}`;
 }
 
+const isoTime = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'is not a time');
+const outcomeStatus = z.enum(['started', 'in-progress', 'succeeded', 'failed', 'skipped', 'quarantined']);
+const recordStatus = z.enum(['in-progress', 'succeeded', 'failed', 'skipped', 'quarantined']);
+const stringMap = z.record(z.string(), z.string());
+
+const changeSchema = z.discriminatedUnion('type', [
+  z.looseObject({ type: z.literal('addon-env'), set: stringMap, previous: stringMap }),
+  z.looseObject({
+    type: z.literal('tag-subnets'),
+    subnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]+$/, 'is not a subnet id')),
+    tag: z.object({ key: z.string(), value: z.string() }),
+  }),
+  z.looseObject({
+    type: z.literal('replace-nodegroup'),
+    nodegroup: z.string().min(1),
+    newNodegroup: z.string().min(1),
+    fromInstanceTypes: z.array(z.string()),
+    toInstanceTypes: z.array(z.string()),
+    scaling: z.object({ minSize: z.number().int().min(0), maxSize: z.number().int().min(0), desiredSize: z.number().int().min(0) }),
+  }),
+]);
+
+/** What an action record must be before anything is done with it. */
+const actionRecordSchema = z.looseObject({
+  actionId: z.string().min(1),
+  cluster: z.string().min(1),
+  kind: z.enum(ACTION_KINDS),
+  change: changeSchema,
+  predicted: z.looseObject({ text: z.string() }),
+  reason: z.string(),
+  startedAt: isoTime,
+  updatedAt: isoTime,
+  status: recordStatus,
+  step: z.string().min(1),
+  reference: z.string().optional(),
+  intent: z
+    .looseObject({ step: z.string(), operation: z.string(), target: z.string(), token: z.string().optional(), at: isoTime })
+    .optional(),
+  wrote: z.boolean().optional(),
+  notified: recordStatus.optional(),
+  history: z.array(z.looseObject({ at: isoTime, status: outcomeStatus, step: z.string().optional(), detail: z.string() })),
+  version: z.number().int().min(1),
+});
+
+/** A record read from the table, checked; the table's own attributes removed. */
+function parseRecord(sk: string, item: Record<string, unknown>): ActionRecord {
+  const { pk: _pk, sk: _sk, type, [LEDGER_TTL_ATTRIBUTE]: _ttl, ...rest } = item;
+  const problems: string[] = [];
+  if (type !== 'action') problems.push(`type: is ${JSON.stringify(type)}, not "action"`);
+  const parsed = actionRecordSchema.safeParse(rest);
+  if (!parsed.success) problems.push(...zodProblems(parsed.error).map((p) => `${p.field}: ${p.problem}`));
+  else if (actionRecordSk(parsed.data) !== sk) problems.push(`its sort key ${sk} is not the one its startedAt and actionId make (${actionRecordSk(parsed.data)})`);
+  if (problems.length > 0) throw new ActionRecordInvalidError(sk, problems, item);
+  return rest as unknown as ActionRecord;
+}
+
+/** Whether a record changed, or may have changed, something: it counts for cooldowns and stale plans. */
+function mayHaveChanged(item: Record<string, unknown>): boolean {
+  return item.wrote === true || (item.status !== 'skipped' && item.status !== 'quarantined');
+}
+
 export function createActionLedger(client: DynamoDBDocumentClient, tableName: string): ActionLedger {
-  const pk = (cluster: string) => `CLUSTER#${cluster}`;
+  const pk = (cluster: string) => `${ACTIONS_PK_PREFIX}${cluster}`;
   const fail = (operation: string, about: string, err: unknown): AwsCallError => awsCallError(operation, `on table ${tableName} ${about}`, err);
   const expires = (iso: string, days: number) => Math.floor(Date.parse(iso) / 1000) + days * 86_400;
+  const lockItem = (cluster: string, lock: ActionLock) => ({
+    pk: pk(cluster),
+    sk: LOCK_SK,
+    type: 'lock',
+    ...lock,
+    // A lock outlives any invocation (TTL deletes it after 30 days at the latest).
+    [LEDGER_TTL_ATTRIBUTE]: expires(lock.since, 30),
+  });
 
-  return {
+  const ledger: ActionLedger = {
     async getActionHistory(cluster) {
       const history: LedgerHistory = { lastStartedByKind: {} };
       try {
@@ -77,11 +199,13 @@ export function createActionLedger(client: DynamoDBDocumentClient, tableName: st
         )) {
           for (const item of page.Items ?? []) {
             // A start that changed nothing (already as wanted, or could not begin) starts no cooldown.
-            if (item.status === 'skipped') continue;
+            if (!mayHaveChanged(item)) continue;
             const kind = item.kind as ActionKind;
             const started = String(item.startedAt);
             const last = history.lastStartedByKind[kind];
-            if (!last || started > last) history.lastStartedByKind[kind] = started;
+            if (ACTION_KINDS.includes(kind) && (!last || started > last)) history.lastStartedByKind[kind] = started;
+            const updated = String(item.updatedAt);
+            if (!history.lastChangeAt || updated > history.lastChangeAt) history.lastChangeAt = updated;
           }
         }
         const lock = await client.send(new GetCommand({ TableName: tableName, Key: { pk: pk(cluster), sk: LOCK_SK }, ConsistentRead: true }));
@@ -91,11 +215,23 @@ export function createActionLedger(client: DynamoDBDocumentClient, tableName: st
             kind: lock.Item.kind as ActionKind,
             recordSk: String(lock.Item.recordSk),
             since: String(lock.Item.since),
+            owner: String(lock.Item.owner ?? ''),
+            leaseUntil: typeof lock.Item.leaseUntil === 'number' ? lock.Item.leaseUntil : 0,
           };
           history.lock = l;
-          const record = await this.getActionRecord(cluster, l.recordSk);
-          if (record) history.lockRecord = record;
-          history.inFlight = { actionId: l.actionId, kind: l.kind, since: l.since, step: record?.step ?? 'unknown' };
+          let step = 'unknown';
+          try {
+            const record = await ledger.getActionRecord(cluster, l.recordSk);
+            if (record) {
+              history.lockRecord = record;
+              step = record.step;
+            }
+          } catch (err) {
+            if (!(err instanceof ActionRecordInvalidError)) throw err;
+            history.lockRecordProblems = err.problems;
+            step = 'invalid record';
+          }
+          history.inFlight = { actionId: l.actionId, kind: l.kind, since: l.since, step };
         }
       } catch (err) {
         throw fail('dynamodb:Query', `for the actions of cluster ${cluster}`, err);
@@ -105,17 +241,46 @@ export function createActionLedger(client: DynamoDBDocumentClient, tableName: st
 
     async acquireLock(cluster, lock) {
       try {
+        await client.send(new PutCommand({ TableName: tableName, Item: lockItem(cluster, lock), ConditionExpression: 'attribute_not_exists(pk)' }));
+        return true;
+      } catch (err) {
+        if (awsErrorCode(err) === CONDITIONAL_CHECK_FAILED) return false;
+        throw fail('dynamodb:PutItem', `taking the change lock of cluster ${cluster}`, err);
+      }
+    },
+
+    async takeLease(cluster, lock, owner, leaseUntil, now) {
+      try {
         await client.send(
           new PutCommand({
             TableName: tableName,
-            Item: { pk: pk(cluster), sk: LOCK_SK, type: 'lock', ...lock, [LEDGER_TTL_ATTRIBUTE]: expires(lock.since, 30) },
-            ConditionExpression: 'attribute_not_exists(pk)',
+            Item: lockItem(cluster, { ...lock, owner, leaseUntil }),
+            ConditionExpression: 'actionId = :id AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now OR #owner = :owner)',
+            ExpressionAttributeNames: { '#owner': 'owner' },
+            ExpressionAttributeValues: { ':id': lock.actionId, ':now': now.getTime(), ':owner': owner },
           }),
         );
         return true;
       } catch (err) {
         if (awsErrorCode(err) === CONDITIONAL_CHECK_FAILED) return false;
-        throw fail('dynamodb:PutItem', `taking the change lock of cluster ${cluster}`, err);
+        throw fail('dynamodb:PutItem', `taking the lease of the change lock of cluster ${cluster}`, err);
+      }
+    },
+
+    async releaseLease(cluster, lock, owner) {
+      try {
+        await client.send(
+          new PutCommand({
+            TableName: tableName,
+            Item: lockItem(cluster, { ...lock, owner, leaseUntil: 0 }),
+            ConditionExpression: 'actionId = :id AND #owner = :owner',
+            ExpressionAttributeNames: { '#owner': 'owner' },
+            ExpressionAttributeValues: { ':id': lock.actionId, ':owner': owner },
+          }),
+        );
+      } catch (err) {
+        if (awsErrorCode(err) === CONDITIONAL_CHECK_FAILED) return;
+        throw fail('dynamodb:PutItem', `giving back the lease of the change lock of cluster ${cluster}`, err);
       }
     },
 
@@ -135,7 +300,7 @@ export function createActionLedger(client: DynamoDBDocumentClient, tableName: st
       }
     },
 
-    async saveActionRecord(record, expectedVersion) {
+    async saveActionRecord(cluster, record, expectedVersion, sk) {
       const wanted = (expectedVersion ?? 0) + 1;
       if (record.version !== wanted) throw new Error(`saveActionRecord ${record.actionId}: version ${record.version} must be ${wanted}`);
       try {
@@ -143,8 +308,8 @@ export function createActionLedger(client: DynamoDBDocumentClient, tableName: st
           new PutCommand({
             TableName: tableName,
             Item: {
-              pk: pk(record.cluster),
-              sk: actionRecordSk(record),
+              pk: pk(cluster),
+              sk: sk ?? actionRecordSk(record),
               type: 'action',
               ...JSON.parse(JSON.stringify(record)),
               [LEDGER_TTL_ATTRIBUTE]: expires(record.updatedAt, ACTION_RECORD_TTL_DAYS),
@@ -163,15 +328,41 @@ export function createActionLedger(client: DynamoDBDocumentClient, tableName: st
       }
     },
 
+    async quarantineRecord(cluster, sk, reason, at) {
+      try {
+        const out = await client.send(new GetCommand({ TableName: tableName, Key: { pk: pk(cluster), sk }, ConsistentRead: true }));
+        const item = out.Item ?? {};
+        const version = typeof item.version === 'number' && Number.isInteger(item.version) ? item.version + 1 : 1;
+        await client.send(
+          new PutCommand({
+            TableName: tableName,
+            Item: {
+              ...item,
+              pk: pk(cluster),
+              sk,
+              type: 'action',
+              status: 'quarantined',
+              quarantinedAt: at.toISOString(),
+              quarantineReason: reason,
+              version,
+              [LEDGER_TTL_ATTRIBUTE]: expires(at.toISOString(), ACTION_RECORD_TTL_DAYS),
+            },
+          }),
+        );
+      } catch (err) {
+        throw fail('dynamodb:PutItem', `quarantining action record ${sk} of cluster ${cluster}`, err);
+      }
+    },
+
     async getActionRecord(cluster, recordSk) {
+      let item: Record<string, unknown> | undefined;
       try {
         const out = await client.send(new GetCommand({ TableName: tableName, Key: { pk: pk(cluster), sk: recordSk }, ConsistentRead: true }));
-        if (!out.Item) return undefined;
-        const { pk: _pk, sk: _sk, type: _type, [LEDGER_TTL_ATTRIBUTE]: _ttl, ...rest } = out.Item;
-        return rest as ActionRecord;
+        item = out.Item;
       } catch (err) {
         throw fail('dynamodb:GetItem', `reading action ${recordSk} of cluster ${cluster}`, err);
       }
+      return item ? parseRecord(recordSk, item) : undefined;
     },
 
     async claimCycle(cluster, name, now, minIntervalSeconds) {
@@ -194,4 +385,5 @@ export function createActionLedger(client: DynamoDBDocumentClient, tableName: st
       }
     },
   };
+  return ledger;
 }

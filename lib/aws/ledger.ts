@@ -6,9 +6,18 @@
  *
  * | item            | pk                     | sk                          | attributes |
  * |-----------------|------------------------|-----------------------------|------------|
- * | event claim     | `EVENT#<EventBridge id>` | `EVENT`                   | type 'event', eventId, claimedAt, expiresAt (claim + 7 days) |
+ * | event claim     | `EVENT#<EventBridge id>` | `EVENT`                   | type 'event', eventId, status (INPROGRESS \| COMPLETED), owner, claimedAt, leaseUntil (epoch ms), completedAt?, expiresAt (claim + 7 days) |
  * | finding state   | `CLUSTER#<cluster>`    | `FINDING#<Finding.id>`      | type 'finding' and the fields of {@link FindingState}: cluster, findingId, kind, severity, subject, title, firstSeen, lastSeen, lastNotifiedAt?, lastNotifiedSeverity?, status, clearedAt?, version, expiresAt |
  * | action (later)  | `CLUSTER#<cluster>`    | `ACTION#<ISO time>#<id>`    | type 'action'; sorts by time, so "the last action on this cluster" (cooldowns) is one Query with a `begins_with` and ScanIndexForward false |
+ *
+ * An event claim has the states of Powertools idempotency's records (its `packages/idempotency`,
+ * whose ~44 KB would not fit the bundle budget): INPROGRESS while an invocation (`owner`, the
+ * Lambda request id) handles the event, until `leaseUntil` (the end of that invocation's time), then
+ * COMPLETED. An INPROGRESS claim whose lease has run out belongs to an invocation that died
+ * (timeout, out of memory, crash): the next delivery takes it over instead of calling it a
+ * duplicate. A handling that fails deletes its claim (while it is still its owner's), so that the
+ * retry handles the event. A claim without a status was written before claims had one, and reads
+ * as COMPLETED.
  *
  * Every read of a cluster's partition names its sort-key prefix (`begins_with(sk, 'FINDING#')`),
  * so new item types under `CLUSTER#` do not leak into old readers. Times are ISO 8601 UTC
@@ -21,7 +30,7 @@
  * without `removeUndefinedValues`.
  */
 import { type CreateTableCommandInput, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, DynamoDBDocumentClient, PutCommand, paginateQuery, type PutCommandInput } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, paginateQuery, type PutCommandInput } from '@aws-sdk/lib-dynamodb';
 import { AwsCallError, awsCallError, awsErrorCode } from '../errors';
 import type { FindingState } from '../notify/transitions';
 
@@ -73,6 +82,54 @@ export class LedgerConflictError extends Error {
   }
 }
 
+/**
+ * Another invocation is handling this event right now (its claim is INPROGRESS and its lease has
+ * not run out). Thrown by the responder so that Lambda retries the delivery later, when the claim
+ * is COMPLETED (a duplicate then) or its owner died (the claim is retaken): Powertools'
+ * IdempotencyAlreadyInProgressError.
+ */
+export class EventInProgressError extends Error {
+  constructor(
+    readonly eventId: string,
+    readonly owner: string,
+    /** Epoch milliseconds. */
+    readonly leaseUntil: number,
+  ) {
+    super(`event ${eventId} is being handled by invocation ${owner} (its claim holds until ${new Date(leaseUntil).toISOString()}); a retry will find it done or retake it`);
+    this.name = 'EventInProgressError';
+  }
+}
+
+/** An event claim held by this invocation: what {@link Ledger.completeEvent} and {@link Ledger.releaseEvent} need. */
+export interface EventClaim {
+  readonly eventId: string;
+  readonly owner: string;
+  readonly claimedAt: string;
+  /** Epoch milliseconds: until then nobody else takes the claim. */
+  readonly leaseUntil: number;
+  /** Epoch seconds (TTL). */
+  readonly expiresAt: number;
+}
+
+export interface ClaimRequest {
+  /** Who claims: the Lambda request id (reported to be kept by Lambda's retries of an asynchronous invocation), or a random id. */
+  owner: string;
+  now: Date;
+  /** How long the claim is this owner's alone: the invocation's remaining time and a margin. */
+  leaseMs: number;
+  /** How long the event id is remembered; {@link EVENT_CLAIM_TTL_DAYS} by default. */
+  ttlDays?: number;
+}
+
+/** What claiming an event found. */
+export type ClaimOutcome =
+  /** The event is this owner's to handle: new, retaken from a dead owner, or claimed already by this owner (its own PutItem applied but unanswered). */
+  | { status: 'claimed'; claim: EventClaim; retakenFrom?: { owner: string; leaseUntil: number } }
+  /** Handled already: a duplicated delivery. */
+  | { status: 'duplicate'; completedAt?: string }
+  /** Another owner is handling it, its lease still running. */
+  | { status: 'in-progress'; owner: string; leaseUntil: number };
+
 /** An item of the table does not have the shape this code writes. */
 export class LedgerItemError extends Error {
   constructor(message: string) {
@@ -84,15 +141,24 @@ export class LedgerItemError extends Error {
 /** The ledger's operations; handlers take it as a dependency. */
 export interface Ledger {
   /**
-   * Records that the event with this EventBridge id is being handled. True the first time;
-   * false for a duplicated delivery (the id is already recorded). Never throws for the duplicate.
+   * Claims the event with this EventBridge id for `owner` (INPROGRESS until now + leaseMs): when
+   * no claim exists, when the claim is INPROGRESS and its lease has run out (its owner died), or
+   * when it is INPROGRESS and `owner`'s own. Otherwise says why not: COMPLETED (a duplicate) or
+   * INPROGRESS under another owner's live lease. Never throws for either.
+   * @throws AwsCallError for a failed call; LedgerItemError for a claim of another shape.
    */
-  claimEvent(eventId: string, now: Date, ttlDays?: number): Promise<boolean>;
+  claimEvent(eventId: string, request: ClaimRequest): Promise<ClaimOutcome>;
   /**
-   * Forgets a claim, so that a redelivery of an event whose handling failed is handled again
-   * (Lambda's retry of an asynchronous invocation carries the same EventBridge id).
+   * Marks a claim COMPLETED, if it is still the claimer's: false when another owner took it over
+   * (this invocation outlived its lease), and then nothing is written.
    */
-  releaseEvent(eventId: string): Promise<void>;
+  completeEvent(claim: EventClaim, now: Date): Promise<boolean>;
+  /**
+   * Forgets a claim that is still the claimer's and INPROGRESS, so that a redelivery of an event
+   * whose handling failed is handled again (Lambda's retry of an asynchronous invocation carries
+   * the same EventBridge id). False when it was no longer the claimer's; nothing is deleted then.
+   */
+  releaseEvent(claim: EventClaim): Promise<boolean>;
   /** The finding states of a cluster, every page, strongly consistent; [] for a cluster never seen. */
   getFindingStates(cluster: string): Promise<FindingState[]>;
   /**
@@ -120,34 +186,101 @@ export function createLedger(client: DynamoDBDocumentClient, tableName: string, 
   const fail = (operation: string, about: string, err: unknown): AwsCallError => awsCallError(operation, `on table ${tableName} ${about}`, err);
 
   return {
-    async claimEvent(eventId, now, ttlDays = EVENT_CLAIM_TTL_DAYS) {
+    async claimEvent(eventId, { owner, now, leaseMs, ttlDays = EVENT_CLAIM_TTL_DAYS }) {
       if (!eventId) throw new Error('claimEvent needs an event id');
+      if (!owner) throw new Error('claimEvent needs an owner');
+      const claim: EventClaim = {
+        eventId,
+        owner,
+        claimedAt: now.toISOString(),
+        leaseUntil: now.getTime() + leaseMs,
+        expiresAt: epochSeconds(now) + Math.round(ttlDays * DAY_SECONDS),
+      };
       const input: PutCommandInput = {
         TableName: tableName,
-        Item: {
-          pk: `EVENT#${eventId}`,
-          sk: 'EVENT',
-          type: 'event',
-          eventId,
-          claimedAt: now.toISOString(),
-          [LEDGER_TTL_ATTRIBUTE]: epochSeconds(now) + Math.round(ttlDays * DAY_SECONDS),
-        },
-        ConditionExpression: 'attribute_not_exists(pk)',
+        Item: { ...eventKey(eventId), type: 'event', eventId, status: IN_PROGRESS, owner, claimedAt: claim.claimedAt, leaseUntil: claim.leaseUntil, [LEDGER_TTL_ATTRIBUTE]: claim.expiresAt },
+        // Absent; or INPROGRESS and either its owner died (lease over) or it is this owner's: the
+        // SDK's retry of a PutItem that was applied but whose answer was lost, or a Lambda retry
+        // that carries this invocation's request id after it timed out or ran out of memory.
+        ConditionExpression: 'attribute_not_exists(pk) OR (#status = :inProgress AND (#leaseUntil < :now OR #owner = :owner))',
+        ExpressionAttributeNames: { '#status': 'status', '#leaseUntil': 'leaseUntil', '#owner': 'owner' },
+        ExpressionAttributeValues: { ':inProgress': IN_PROGRESS, ':now': now.getTime(), ':owner': owner },
+        ReturnValues: 'ALL_OLD',
       };
+      // A claim that changes hands between the failed PutItem and the read (released, retaken)
+      // is tried again; twice is more than a delivery and its two retries can race.
+      for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
+        try {
+          const { Attributes: old } = await client.send(new PutCommand(input));
+          const retakenFrom = old && old.owner !== owner ? { owner: String(old.owner), leaseUntil: Number(old.leaseUntil) } : undefined;
+          return { status: 'claimed', claim, ...(retakenFrom ? { retakenFrom } : {}) };
+        } catch (err) {
+          if (awsErrorCode(err) !== CONDITIONAL_CHECK_FAILED) throw fail('dynamodb:PutItem', `claiming event ${eventId}`, err);
+        }
+        let item: Record<string, unknown> | undefined;
+        try {
+          ({ Item: item } = await client.send(new GetCommand({ TableName: tableName, Key: eventKey(eventId), ConsistentRead: true })));
+        } catch (err) {
+          throw fail('dynamodb:GetItem', `reading the claim of event ${eventId}`, err);
+        }
+        if (item === undefined) continue;
+        if (item.status === IN_PROGRESS) {
+          if (typeof item.owner !== 'string' || typeof item.leaseUntil !== 'number') {
+            throw new LedgerItemError(`ledger table ${tableName} item ${eventKey(eventId).pk}: an INPROGRESS claim without owner or leaseUntil`);
+          }
+          if (item.leaseUntil >= now.getTime() && item.owner !== owner) return { status: 'in-progress', owner: item.owner, leaseUntil: item.leaseUntil };
+          continue;
+        }
+        // COMPLETED, or a claim from before claims had a status (the old answer: a duplicate).
+        return { status: 'duplicate', ...(typeof item.completedAt === 'string' ? { completedAt: item.completedAt } : {}) };
+      }
+      throw new Error(`claiming event ${eventId} on table ${tableName}: the claim changed hands ${CLAIM_ATTEMPTS} times while it was being taken`);
+    },
+
+    async completeEvent(claim, now) {
       try {
-        await client.send(new PutCommand(input));
+        await client.send(
+          new PutCommand({
+            TableName: tableName,
+            Item: {
+              ...eventKey(claim.eventId),
+              type: 'event',
+              eventId: claim.eventId,
+              status: COMPLETED,
+              owner: claim.owner,
+              claimedAt: claim.claimedAt,
+              leaseUntil: claim.leaseUntil,
+              completedAt: now.toISOString(),
+              [LEDGER_TTL_ATTRIBUTE]: claim.expiresAt,
+            },
+            // Only the owner's; no status condition, so that a retried write is harmless.
+            ConditionExpression: '#owner = :owner',
+            ExpressionAttributeNames: { '#owner': 'owner' },
+            ExpressionAttributeValues: { ':owner': claim.owner },
+          }),
+        );
         return true;
       } catch (err) {
         if (awsErrorCode(err) === CONDITIONAL_CHECK_FAILED) return false;
-        throw fail('dynamodb:PutItem', `claiming event ${eventId}`, err);
+        throw fail('dynamodb:PutItem', `completing event ${claim.eventId}`, err);
       }
     },
 
-    async releaseEvent(eventId) {
+    async releaseEvent(claim) {
       try {
-        await client.send(new DeleteCommand({ TableName: tableName, Key: { pk: `EVENT#${eventId}`, sk: 'EVENT' } }));
+        await client.send(
+          new DeleteCommand({
+            TableName: tableName,
+            Key: eventKey(claim.eventId),
+            ConditionExpression: '#owner = :owner AND #status = :inProgress',
+            ExpressionAttributeNames: { '#owner': 'owner', '#status': 'status' },
+            ExpressionAttributeValues: { ':owner': claim.owner, ':inProgress': IN_PROGRESS },
+          }),
+        );
+        return true;
       } catch (err) {
-        throw fail('dynamodb:DeleteItem', `releasing event ${eventId}`, err);
+        if (awsErrorCode(err) === CONDITIONAL_CHECK_FAILED) return false;
+        throw fail('dynamodb:DeleteItem', `releasing event ${claim.eventId}`, err);
       }
     },
 
@@ -210,6 +343,14 @@ export function createLedger(client: DynamoDBDocumentClient, tableName: string, 
       }
     },
   };
+}
+
+const IN_PROGRESS = 'INPROGRESS';
+const COMPLETED = 'COMPLETED';
+const CLAIM_ATTEMPTS = 3;
+
+function eventKey(eventId: string): { pk: string; sk: string } {
+  return { pk: `EVENT#${eventId}`, sk: 'EVENT' };
 }
 
 const FINDING_PREFIX = 'FINDING#';

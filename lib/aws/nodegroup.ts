@@ -31,6 +31,7 @@ import {
 } from '@aws-sdk/client-eks';
 import { REPLACES_TAG_KEY } from '../act/instance-types';
 import type { NodegroupReplacementChange } from '../act/types';
+import { isReservedTagKey } from '../policy/types';
 import { awsErrorCode, withAwsCall } from '../errors';
 
 function call<T>(operation: string, cluster: string, nodegroup: string, fn: () => Promise<T>): Promise<T> {
@@ -63,8 +64,10 @@ export async function describeNodegroup(eks: EKSClient, cluster: string, nodegro
 
 /** Options of {@link replacementNodegroupInput}. */
 export interface ReplacementOptions {
-  /** The action id: the clientRequestToken is derived from it. */
+  /** The action id: the clientRequestToken is derived from it unless one is given. */
   actionId: string;
+  /** The idempotency token to send (the act loop's, recorded with the write's intent). */
+  clientRequestToken?: string;
   /**
    * The cluster's Kubernetes version. Sent as `version` unless the launch template sets the AMI;
    * when absent EKS uses the cluster's version anyway ([create] version: "By default, the
@@ -116,8 +119,10 @@ export function replacementNodegroupInput(
     subnets: [...old.subnets],
     instanceTypes: [...change.toInstanceTypes],
     nodeRole: old.nodeRole,
-    tags: { ...(old.tags ?? {}), [REPLACES_TAG_KEY]: oldName },
-    clientRequestToken: clientRequestTokenFor(opts.actionId, 'create'),
+    // The old nodegroup's tags but the reserved ones (EKS refuses `aws:` keys; the opt-in key is
+    // denied to the responder): copying them would make every replacement fail.
+    tags: { ...Object.fromEntries(Object.entries(old.tags ?? {}).filter(([k]) => !isReservedTagKey(k))), [REPLACES_TAG_KEY]: oldName },
+    clientRequestToken: opts.clientRequestToken ?? clientRequestTokenFor(opts.actionId, 'create'),
   };
   if (old.labels && Object.keys(old.labels).length > 0) input.labels = { ...old.labels };
   if (old.taints && old.taints.length > 0) input.taints = old.taints.map((t) => ({ ...t }));

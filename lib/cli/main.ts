@@ -31,6 +31,7 @@ import type { InventorySource } from '../inventory/types';
 import { runCycle } from '../cycle';
 import { DEFAULT_THRESHOLDS } from '../diagnose/types';
 import { sample } from '../pipeline';
+import { deployableRemediationPolicy, remediationGrants, type ClusterGrants } from '../policy/iam';
 import { effectivePolicy, readPolicyFile } from '../policy/load';
 import { PolicyError } from '../policy/types';
 import { renderPlan } from '../report/plan';
@@ -251,6 +252,20 @@ async function plan(args: string[], io: CliIo): Promise<number> {
   return 0;
 }
 
+/** What the stack grants the responder's role for a policy, in one line for `policy check`. */
+function iamSummary(grants: ClusterGrants[]): string {
+  if (grants.length === 0) return "IAM: no cluster in apply mode: the responder's role is granted no EKS or EC2 write";
+  const what = (g: ClusterGrants) =>
+    [
+      g.addon ? 'vpc-cni add-on' : '',
+      g.nodegroups ? 'nodegroups' : '',
+      g.spareSubnets.length > 0 ? `tags on ${g.spareSubnets.join(', ')}` : '',
+    ]
+      .filter((x) => x)
+      .join(', ');
+  return `IAM: the responder's role may change ${grants.map((g) => `${g.cluster} (${what(g)})`).join('; ')}, and nothing else`;
+}
+
 function policyCommand(args: string[], io: CliIo): number {
   const [sub, ...rest] = args;
   const { values } = parseArgs({
@@ -261,8 +276,12 @@ function policyCommand(args: string[], io: CliIo): number {
   const file = values.file ?? 'policy.yml';
   if (sub === 'check') {
     try {
+      // The same checks as packaging (lib/policy/policy.stack.js): the policy, and the IAM
+      // policy the stack derives from it for the responder's role.
       const policy = readPolicyFile(file);
+      deployableRemediationPolicy(policy, file);
       io.out(`${file}: valid (${Object.keys(policy.clusters ?? {}).length} cluster override(s), default mode ${policy.default.mode})\n`);
+      io.out(`${iamSummary(remediationGrants(policy))}\n`);
       return 0;
     } catch (err) {
       if (!(err instanceof PolicyError)) throw err;

@@ -41,6 +41,7 @@ const SUBJECT: Record<ActionOutcome['status'], string> = {
   succeeded: 'DONE',
   failed: 'FAILED',
   skipped: 'SKIPPED',
+  quarantined: 'QUARANTINED',
 };
 
 /** The notification of one action outcome. */
@@ -82,7 +83,7 @@ export function buildActionNotification(record: ActionRecord, outcome: ActionOut
     attributes: {
       cluster: record.cluster,
       kind: `action:${record.kind}`,
-      severity: outcome.status === 'failed' ? 'critical' : 'info',
+      severity: outcome.status === 'failed' || outcome.status === 'quarantined' ? 'critical' : 'info',
       transition: `action-${outcome.status}`,
     },
   };

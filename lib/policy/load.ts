@@ -35,6 +35,17 @@ export type { Policy, PolicyOverride, PolicySettings } from './types';
  */
 export const POLICY_MAX_BYTES = 65_536;
 
+/**
+ * Why `default.mode: apply` is refused. With it, every cluster of the region would be in apply
+ * mode, and the cluster tag alone (which anyone allowed to tag clusters can set) would decide
+ * which ones change; and the responder's IAM role is granted remediation writes only on the
+ * clusters named under `clusters:` with `mode: apply` (lib/policy/iam.ts, computed when the
+ * stack is packaged), so an unnamed cluster could not be changed anyway.
+ */
+export const DEFAULT_APPLY_PROBLEM =
+  'apply is not allowed for the default: name each cluster the responder may change under clusters: with mode: apply ' +
+  '(the stack grants its IAM writes on those clusters only), and keep the default dry-run or observe';
+
 type Path = readonly PropertyKey[];
 
 /** `clusters.prod.actions.cniSubnets.spareSubnets[1]`. */
@@ -264,6 +275,7 @@ export function parsePolicy(text: string, file: string): Policy {
 
   if (parsedDefault.success) {
     const defaults: PolicySettings = parsedDefault.data;
+    if (defaults.mode === 'apply') problems.push(problem(['default', 'mode'], DEFAULT_APPLY_PROBLEM, locate));
     const template = mergeSettings(defaults, undefined, DEFAULT_THRESHOLDS);
     const defaultRelations = relationProblems(template);
     const seen = new Set(defaultRelations.map((r) => `${r.path}: ${r.problem}`));

@@ -6,9 +6,15 @@
 // TypeScript). An invalid policy throws: `serverless package` / `deploy` fails with every
 // problem named.
 //
-// It answers { json, version, define }: the compact JSON, its version (lib/policy/load.ts
-// policyVersion), and the JSON as a JavaScript string literal, which is what esbuild's `define`
-// takes (lib/policy/bundled.ts reads it in the bundle).
+// It answers { json, version, define, remediationPolicy }: the compact JSON, its version
+// (lib/policy/load.ts policyVersion), the JSON as a JavaScript string literal, which is what
+// esbuild's `define` takes (lib/policy/bundled.ts reads it in the bundle), and RespondRole's
+// inline policy `remediate` (lib/policy/iam.ts): the EKS and EC2 writes on the resources of the
+// clusters in apply mode only, or a single Deny when there is none:
+//   RespondRole Policies: - PolicyName: remediate
+//                           PolicyDocument: ${file(./lib/policy/policy.stack.js):remediationPolicy}
+// A policy with `default.mode: apply` is invalid (parsePolicy), and one whose IAM policy would not
+// fit the role throws too: packaging fails with the message.
 //
 // The file is policy.yml at the repository root, or POLICY_FILE when set (relative to the
 // current directory); a caller may also pass { policyFile }.
@@ -21,17 +27,26 @@ module.exports = async (context) => {
   const { register } = require('tsx/cjs/api');
   const unregister = register();
   let load;
+  let iam;
   try {
     load = require('./load.ts');
+    iam = require('./iam.ts');
   } finally {
     unregister();
   }
   const { readPolicyFile, policyJson, policyVersion } = load;
+  const { deployableRemediationPolicy } = iam;
   const file =
     (context && context.policyFile) || process.env.POLICY_FILE || path.resolve(__dirname, '..', '..', 'policy.yml');
   // Named as the operator knows it (`policy.yml: ...`), relative to where serverless runs.
   const relative = path.relative(process.cwd(), path.resolve(file));
   const shown = relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
-  const json = policyJson(readPolicyFile(shown), shown);
-  return { json, version: policyVersion(json), define: JSON.stringify(json) };
+  const policy = readPolicyFile(shown);
+  const json = policyJson(policy, shown);
+  return {
+    json,
+    version: policyVersion(json),
+    define: JSON.stringify(json),
+    remediationPolicy: deployableRemediationPolicy(policy, shown),
+  };
 };

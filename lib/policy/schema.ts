@@ -71,6 +71,7 @@ const prefixDelegation = z.strictObject({
   cooldownMinutes: count,
   warmPrefixTarget: bounds,
   maxPods: bounds,
+  overlapMarginIps: count,
 });
 
 const cniSubnets = z.strictObject({
@@ -85,6 +86,8 @@ const instanceTypes = z.strictObject({
   cooldownMinutes: count,
   allowedTypes: uniqueList(instanceType),
   maxInstanceTypes: count,
+  overlapMarginIps: count,
+  maxCapacityIncreasePercent: count,
 });
 
 const thresholds = z.strictObject({

@@ -18,6 +18,16 @@ export type PolicyMode = 'observe' | 'dry-run' | 'apply';
 export const OPT_IN_TAG_KEY = 'eks-ip-responder/remediation';
 export const OPT_IN_TAG_VALUE = 'apply';
 
+/**
+ * Whether the responder must never set this tag key (lib/policy/iam.ts denies it): the opt-in key,
+ * and AWS's reserved prefix `aws:` in any case ("Don't use aws:, AWS:, or any upper or lowercase
+ * combination of such as a prefix": EKS user guide, tagging your resources). A nodegroup created by
+ * CloudFormation carries `aws:cloudformation:*` tags, which a copy must leave out.
+ */
+export function isReservedTagKey(key: string): boolean {
+  return key === OPT_IN_TAG_KEY || key.toLowerCase().startsWith('aws:');
+}
+
 export interface Bounds {
   min: number;
   max: number;
@@ -41,6 +51,13 @@ export interface PrefixDelegationPolicy extends ActionPolicyBase {
   warmPrefixTarget: Bounds;
   /** Max pods the action may give a managed nodegroup (upper bound). */
   maxPods: Bounds;
+  /**
+   * The prefix rollout (a copy of a nodegroup whose new nodes get /28 prefixes): free addresses
+   * each subnet must keep beyond what the new nodes take while they run beside the old ones
+   * (lib/act/replacement.ts). `parsePolicy` requires it in `default:`; optional here only for
+   * policies built in code, which get {@link DEFAULT_OVERLAP_MARGIN_IPS}.
+   */
+  overlapMarginIps?: number;
 }
 
 export interface CniSubnetsPolicy extends ActionPolicyBase {
@@ -55,7 +72,37 @@ export interface InstanceTypesPolicy extends ActionPolicyBase {
   allowedTypes: string[];
   /** At most this many instance types on a replacement nodegroup. */
   maxInstanceTypes: number;
+  /**
+   * Free addresses each subnet must keep beyond what the replacement's new nodes take while they
+   * run beside the old ones (lib/act/replacement.ts). `parsePolicy` requires it in `default:`;
+   * optional here only for policies built in code, which get {@link DEFAULT_OVERLAP_MARGIN_IPS}.
+   */
+  overlapMarginIps?: number;
+  /**
+   * The most a replacement may grow the nodegroup's vCPUs or memory, in percent of what it has
+   * (node count × the type's vCPUs and memory, before and after). `parsePolicy` requires it in
+   * `default:`; optional here only for policies built in code, which get
+   * {@link DEFAULT_MAX_CAPACITY_INCREASE_PERCENT}.
+   */
+  maxCapacityIncreasePercent?: number;
 }
+
+/**
+ * The default of `overlapMarginIps` (policy.yml sets it; this is what policy.yml's default says).
+ * EKS needs at least 6 and recommends 16 free addresses in each cluster subnet for the ENIs it
+ * places there (EKS user guide, "View Amazon EKS networking requirements for VPC and subnets":
+ * network-reqs.html), and nodegroup subnets are often cluster subnets; the diagnosis calls a pod
+ * subnet critical below 16 free (DiagnoseThresholds.subnetFreeIpsCritical). A replacement that
+ * leaves fewer would cause the exhaustion it is meant to relieve.
+ */
+export const DEFAULT_OVERLAP_MARGIN_IPS = 16;
+
+/**
+ * The default of `actions.instanceTypes.maxCapacityIncreasePercent`: a quarter more vCPU or memory
+ * is within what a capacity plan absorbs; doubling a nodegroup (the next size up at the same node
+ * count) is a cost decision for a person, not for a responder.
+ */
+export const DEFAULT_MAX_CAPACITY_INCREASE_PERCENT = 25;
 
 export interface ActionsPolicy {
   warmTargets: WarmTargetsPolicy;

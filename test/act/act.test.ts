@@ -1,7 +1,11 @@
-import { actOnCluster, type ActDeps } from '../../lib/act/act';
-import type { ActionExecutor, ActionOutcome, PlannedAction } from '../../lib/act/types';
-import { createActionLedger, type ActionLedger } from '../../lib/aws/action-ledger';
+// The act loop (lib/act/act.ts) against a real local DynamoDB (dynalite), with scripted executors:
+// locks and leases, re-gating after the lock, quarantine of records that fail their checks,
+// transient errors, and the final message sent once before the lock goes.
+import { actOnCluster, DEFAULT_LEASE_MS, type ActContext, type ActDeps } from '../../lib/act/act';
+import type { ActionExecutor, ActionKind, ActionOutcome, ActionRecord, PlannedAction } from '../../lib/act/types';
+import { actionRecordSk, createActionLedger, type ActionLedger } from '../../lib/aws/action-ledger';
 import { createLedgerDocumentClient } from '../../lib/aws/ledger';
+import { PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createLedgerTable, dynaliteClient, startDynalite, type RunningDynalite } from '../support/dynalite';
 
 let db: RunningDynalite;
@@ -13,11 +17,15 @@ afterAll(async () => {
   await db.stop();
 });
 
-async function ledger(): Promise<ActionLedger> {
+const T0 = new Date('2026-11-26T12:00:00Z');
+const at = (minutes: number) => new Date(T0.getTime() + minutes * 60_000);
+
+async function ledger(): Promise<{ actions: ActionLedger; doc: DynamoDBDocumentClient; table: string }> {
   const raw = dynaliteClient(db.endpoint);
-  const name = `act-${++tables}`;
-  await createLedgerTable(raw, name);
-  return createActionLedger(createLedgerDocumentClient(raw), name);
+  const table = `act-${++tables}`;
+  await createLedgerTable(raw, table);
+  const doc = createLedgerDocumentClient(raw);
+  return { actions: createActionLedger(doc, table), doc, table };
 }
 
 const action = (id = 'prod/warm-targets/vpc-cni', state: PlannedAction['state'] = 'apply'): PlannedAction => ({
@@ -34,76 +42,105 @@ const action = (id = 'prod/warm-targets/vpc-cni', state: PlannedAction['state'] 
   blockedBy: [],
 });
 
-/** An executor that answers from scripts and counts its calls. */
-function executor(start: ActionOutcome['status'][], follow: ActionOutcome['status'][] = []) {
+/** An executor that answers from scripts, counts its calls, and announces a write when told to. */
+function executor(start: Partial<ActionOutcome>[], follow: Partial<ActionOutcome>[] = [], writes = false) {
   const calls = { start: 0, follow: 0 };
+  const answer = async (id: string, o: Partial<ActionOutcome> | undefined, deps: Parameters<ActionExecutor['start']>[1]): Promise<ActionOutcome> => {
+    if (writes && deps.intend) await deps.intend({ step: 'update-addon', operation: 'eks:UpdateAddon', target: 'vpc-cni' });
+    const status = o?.status ?? 'succeeded';
+    return { actionId: id, status, step: status === 'succeeded' ? 'done' : 'updating', reference: 'upd-1', detail: `${status}`, ...o };
+  };
   const ex: ActionExecutor = {
     kind: 'warm-targets',
-    async start(a) {
-      const status = start[calls.start++] ?? 'succeeded';
-      return { actionId: a.id, status, step: status === 'succeeded' ? 'done' : 'updating', reference: 'upd-1', detail: `start ${status}` };
-    },
-    async follow(r) {
-      const status = follow[calls.follow++] ?? 'succeeded';
-      return { actionId: r.actionId, status, step: status === 'succeeded' ? 'done' : 'updating', detail: `follow ${status}` };
-    },
+    start: (a, deps) => answer(a.id, start[calls.start++], deps),
+    follow: (r, deps) => answer(r.actionId, follow[calls.follow++], deps),
   };
   return { ex, calls };
 }
 
-function deps(actions: ActionLedger, ex: ActionExecutor, now = new Date('2026-11-26T12:00:00Z')): ActDeps {
-  return { actions, executors: { 'warm-targets': ex }, exec: { eks: {} as never, ec2: {} as never, now: () => now, sleep: async () => {}, followForMs: 0 } };
+interface Harness {
+  deps: ActDeps;
+  sent: { subject: string; record: ActionRecord; outcome: ActionOutcome }[];
+  setNow(d: Date): void;
 }
 
-describe('actOnCluster', () => {
-  it('starts the action that will apply, records it, and frees the lock when it is done', async () => {
-    const actions = await ledger();
-    const { ex, calls } = executor(['succeeded']);
-    const [r] = await actOnCluster(deps(actions, ex), 'prod', [action('prod/x/blocked', 'blocked'), action()], await actions.getActionHistory('prod'));
+function harness(actions: ActionLedger, ex: ActionExecutor, owner = 'invocation-1', now = T0): Harness {
+  let current = now;
+  const sent: Harness['sent'] = [];
+  return {
+    sent,
+    setNow: (d) => (current = d),
+    deps: {
+      actions,
+      executors: { 'warm-targets': ex },
+      exec: { eks: {} as never, ec2: {} as never, now: () => current, sleep: async () => {}, followForMs: 0 },
+      owner,
+      notify: async (record, outcome) => {
+        sent.push({ subject: `${outcome.status} ${record.actionId}`, record, outcome });
+      },
+    },
+  };
+}
+
+/** The context the act loop gets from remediate: this one lets warm targets apply unless a cooldown blocks it. */
+function context(dataAt: Date, over: Partial<ActContext> = {}): ActContext {
+  return {
+    dataAt,
+    allowedKinds: new Set<ActionKind>(['warm-targets', 'cni-subnets']),
+    allowedSubnets: new Set(['subnet-0aaa']),
+    regate: (a, history) => {
+      const last = history.lastStartedByKind[a.kind];
+      return last && Date.parse(last) + 60 * 60_000 > dataAt.getTime() ? { ...a, state: 'blocked', blockedBy: [`cooldown since ${last}`] } : a;
+    },
+    ...over,
+  };
+}
+
+async function act(h: Harness, planned: PlannedAction[], ctx = context(h.deps.exec.now())) {
+  return actOnCluster(h.deps, 'prod', planned, await h.deps.actions.getActionHistory('prod'), ctx);
+}
+
+describe('actOnCluster: starting and following', () => {
+  it('starts the action that will apply, records it, notifies it once and frees the lock when it is done', async () => {
+    const { actions } = await ledger();
+    const { ex, calls } = executor([{ status: 'succeeded' }]);
+    const h = harness(actions, ex);
+    const { results } = await act(h, [action('prod/x/blocked', 'blocked'), action()]);
     expect(calls.start).toBe(1);
-    expect(r?.outcome.status).toBe('succeeded');
-    expect(r?.record).toMatchObject({ actionId: 'prod/warm-targets/vpc-cni', status: 'succeeded', step: 'done', reference: 'upd-1', version: 2 });
+    expect(results[0]?.outcome.status).toBe('succeeded');
+    expect(results[0]?.record).toMatchObject({ actionId: 'prod/warm-targets/vpc-cni', status: 'succeeded', step: 'done', reference: 'upd-1', notified: 'succeeded', version: 3 });
+    expect(h.sent.map((m) => m.subject)).toEqual(['succeeded prod/warm-targets/vpc-cni']);
     const history = await actions.getActionHistory('prod');
     expect(history.lock).toBeUndefined();
-    expect(history.lastStartedByKind['warm-targets']).toBe('2026-11-26T12:00:00.000Z');
+    expect(history.lastStartedByKind['warm-targets']).toBe(T0.toISOString());
   });
 
   it('keeps the lock while the change is in progress, and follows it (not a second start) next time', async () => {
-    const actions = await ledger();
-    const { ex, calls } = executor(['in-progress'], ['in-progress', 'succeeded']);
-    await actOnCluster(deps(actions, ex), 'prod', [action()], await actions.getActionHistory('prod'));
+    const { actions } = await ledger();
+    const { ex, calls } = executor([{ status: 'in-progress' }], [{ status: 'in-progress' }, { status: 'succeeded' }]);
+    const h = harness(actions, ex);
+    await act(h, [action()]);
     let history = await actions.getActionHistory('prod');
     expect(history.inFlight).toMatchObject({ actionId: 'prod/warm-targets/vpc-cni', step: 'updating' });
-    // The history carries the record its lock points to: following it reads the ledger no more.
+    // The lease is given back after each step: the next cycle need not wait for it.
+    expect(history.lock?.leaseUntil).toBe(0);
     expect(history.lockRecord).toMatchObject({ actionId: 'prod/warm-targets/vpc-cni', status: 'in-progress' });
-    const reads = jest.spyOn(actions, 'getActionRecord');
-    const [second] = await actOnCluster(deps(actions, ex), 'prod', [action('prod/warm-targets/other')], history);
-    expect(reads).not.toHaveBeenCalled();
-    reads.mockRestore();
-    expect(second?.outcome.status).toBe('in-progress');
+    h.setNow(at(5));
+    const second = await actOnCluster(h.deps, 'prod', [action('prod/warm-targets/other')], history, context(at(5)));
+    expect(second.results[0]?.outcome.status).toBe('in-progress');
     history = await actions.getActionHistory('prod');
-    const [third] = await actOnCluster(deps(actions, ex), 'prod', [action()], history);
-    expect(third?.record).toMatchObject({ status: 'succeeded', version: 4 });
-    expect(third?.record?.history.map((h) => h.status)).toEqual(['in-progress', 'in-progress', 'succeeded']);
+    h.setNow(at(10));
+    const third = await actOnCluster(h.deps, 'prod', [action()], history, context(at(10)));
+    expect(third.results[0]?.record).toMatchObject({ status: 'succeeded', notified: 'succeeded' });
+    expect(third.results[0]?.record?.history.map((x) => x.status)).toEqual(['in-progress', 'in-progress', 'succeeded']);
     expect(calls).toEqual({ start: 1, follow: 2 });
     expect((await actions.getActionHistory('prod')).lock).toBeUndefined();
-  });
-
-  it('starts one change when two invocations plan it at the same time', async () => {
-    const actions = await ledger();
-    const a = executor(['in-progress']);
-    const b = executor(['in-progress']);
-    const history = await actions.getActionHistory('prod');
-    const results = await Promise.all([
-      actOnCluster(deps(actions, a.ex), 'prod', [action()], history),
-      actOnCluster(deps(actions, b.ex), 'prod', [action()], history),
-    ]);
-    expect(a.calls.start + b.calls.start).toBe(1);
-    expect(results.flat().map((r) => r.outcome.status).sort()).toEqual(['in-progress', 'skipped']);
+    // One message per outcome; the final one once.
+    expect(h.sent.map((m) => m.outcome.status)).toEqual(['in-progress', 'in-progress', 'succeeded']);
   });
 
   it('records a thrown error as a failure, frees the lock, and does not retry', async () => {
-    const actions = await ledger();
+    const { actions } = await ledger();
     const ex: ActionExecutor = {
       kind: 'warm-targets',
       start: async () => {
@@ -113,34 +150,256 @@ describe('actOnCluster', () => {
         throw new Error('not called');
       },
     };
-    const [r] = await actOnCluster(deps(actions, ex), 'prod', [action()], await actions.getActionHistory('prod'));
-    expect(r?.outcome).toMatchObject({ status: 'failed', detail: 'unexpected error: boom' });
-    expect(r?.record?.status).toBe('failed');
+    const { results } = await act(harness(actions, ex), [action()]);
+    expect(results[0]?.outcome).toMatchObject({ status: 'failed', detail: 'unexpected error: boom' });
+    expect(results[0]?.record?.status).toBe('failed');
     expect((await actions.getActionHistory('prod')).lock).toBeUndefined();
   });
 
   it('starts no cooldown for a start that changed nothing', async () => {
-    const actions = await ledger();
-    const { ex } = executor(['skipped']);
-    await actOnCluster(deps(actions, ex), 'prod', [action()], await actions.getActionHistory('prod'));
+    const { actions } = await ledger();
+    await act(harness(actions, executor([{ status: 'skipped' }]).ex), [action()]);
     expect((await actions.getActionHistory('prod')).lastStartedByKind).toEqual({});
   });
 
   it('does nothing without an action that will apply', async () => {
-    const actions = await ledger();
+    const { actions } = await ledger();
     const { ex, calls } = executor([]);
-    expect(await actOnCluster(deps(actions, ex), 'prod', [action('a', 'dry-run')], await actions.getActionHistory('prod'))).toEqual([]);
+    expect(await act(harness(actions, ex), [action('a', 'dry-run')])).toEqual({ results: [], notes: [] });
     expect(calls.start).toBe(0);
+  });
+});
+
+describe('actOnCluster: concurrency and stale plans', () => {
+  it('starts one change when two invocations plan it at the same time', async () => {
+    const { actions } = await ledger();
+    const a = executor([{ status: 'in-progress' }]);
+    const b = executor([{ status: 'in-progress' }]);
+    const history = await actions.getActionHistory('prod');
+    const reports = await Promise.all([
+      actOnCluster(harness(actions, a.ex, 'a').deps, 'prod', [action()], history, context(T0)),
+      actOnCluster(harness(actions, b.ex, 'b').deps, 'prod', [action()], history, context(T0)),
+    ]);
+    expect(a.calls.start + b.calls.start).toBe(1);
+    expect(reports.flatMap((r) => r.results).map((r) => r.outcome.status).sort()).toEqual(['in-progress', 'skipped']);
+  });
+
+  it('skips a stale plan: another invocation changed the cluster after this one read it, and has released the lock since', async () => {
+    const { actions } = await ledger();
+    const first = executor([{ status: 'succeeded' }]);
+    const late = executor([{ status: 'succeeded' }]);
+    // Both read the cluster at T0; the second takes the lock only after the first is done.
+    const staleHistory = await actions.getActionHistory('prod');
+    await actOnCluster(harness(actions, first.ex, 'first').deps, 'prod', [action()], staleHistory, context(T0));
+    const h = harness(actions, late.ex, 'late', at(0.5));
+    const { results } = await actOnCluster(h.deps, 'prod', [action('prod/cni-subnets/subnet-0aaa')], staleHistory, context(T0));
+    expect(late.calls.start).toBe(0);
+    expect(results[0]?.outcome).toMatchObject({ status: 'skipped', detail: expect.stringContaining('the plan is stale') });
+    expect((await actions.getActionHistory('prod')).lock).toBeUndefined();
+  });
+
+  it('re-runs the gates after taking the lock: a cooldown that began after the plan blocks the start', async () => {
+    const { actions, doc, table } = await ledger();
+    // A warm-targets change recorded 10 minutes before this cycle read the cluster, but after the history this plan used.
+    const earlier: ActionRecord = {
+      actionId: 'prod/warm-targets/vpc-cni',
+      cluster: 'prod',
+      kind: 'warm-targets',
+      change: action().change,
+      predicted: action().predicted,
+      reason: 'r',
+      startedAt: at(-10).toISOString(),
+      updatedAt: at(-10).toISOString(),
+      status: 'succeeded',
+      step: 'done',
+      history: [],
+      version: 1,
+    };
+    const emptyHistory = await actions.getActionHistory('prod');
+    await doc.send(new PutCommand({ TableName: table, Item: { pk: 'ACTIONS#prod', sk: actionRecordSk(earlier), type: 'action', ...earlier } }));
+    const { ex, calls } = executor([{ status: 'succeeded' }]);
+    const { results } = await actOnCluster(harness(actions, ex).deps, 'prod', [action()], emptyHistory, context(T0));
+    expect(calls.start).toBe(0);
+    expect(results[0]?.outcome.detail).toMatch(/^no longer passes the gates: cooldown since /);
+  });
+
+  it('leaves a change whose lease is live to its owner, and takes it over once the lease has passed', async () => {
+    const { actions } = await ledger();
+    const owner = executor([{ status: 'in-progress' }]);
+    const h1 = harness(actions, owner.ex, 'owner');
+    // The owner started the change and then died holding the lease (simulated by taking it again).
+    await act(h1, [action()]);
+    const lock = (await actions.getActionHistory('prod')).lock!;
+    expect(await actions.takeLease('prod', lock, 'owner', T0.getTime() + DEFAULT_LEASE_MS, T0)).toBe(true);
+
+    const other = executor([], [{ status: 'succeeded' }]);
+    const h2 = harness(actions, other.ex, 'other', at(5));
+    const live = await act(h2, [], context(at(5)));
+    expect(live.results).toEqual([]);
+    expect(live.notes[0]).toMatch(/is being worked on by another invocation/);
+    expect(other.calls.follow).toBe(0);
+
+    h2.setNow(at(17));
+    const taken = await act(h2, [], context(at(17)));
+    expect(other.calls.follow).toBe(1);
+    expect(taken.results[0]?.record).toMatchObject({ status: 'succeeded' });
+  });
+});
+
+describe('actOnCluster: transient errors', () => {
+  it('ends a start that failed transiently before any write as skipped: no cooldown, lock free', async () => {
+    const { actions } = await ledger();
+    const { ex } = executor([{ status: 'failed', retryable: true, detail: 'eks:DescribeAddon: ThrottlingException' }]);
+    const { results } = await act(harness(actions, ex), [action()]);
+    expect(results[0]?.outcome.status).toBe('skipped');
+    const history = await actions.getActionHistory('prod');
+    expect(history.lastStartedByKind).toEqual({});
+    expect(history.lock).toBeUndefined();
+  });
+
+  it('keeps following a change that failed transiently after a write, instead of calling it failed', async () => {
+    const { actions } = await ledger();
+    const { ex } = executor([{ status: 'failed', retryable: true, detail: 'eks:DescribeUpdate: ThrottlingException' }], [{ status: 'succeeded' }], true);
+    const h = harness(actions, ex);
+    const first = await act(h, [action()]);
+    expect(first.results[0]?.outcome.status).toBe('in-progress');
+    expect(first.results[0]?.record).toMatchObject({ status: 'in-progress', wrote: true });
+    h.setNow(at(5));
+    const second = await act(h, [], context(at(5)));
+    expect(second.results[0]?.record?.status).toBe('succeeded');
+  });
+});
+
+describe('actOnCluster: checked before executed', () => {
+  /** A lock and record of `record` planted directly in the table, as a forger with PutItem would. */
+  async function plant(doc: DynamoDBDocumentClient, table: string, partition: string, record: Record<string, unknown>, sk = actionRecordSk(record as unknown as ActionRecord)) {
+    await doc.send(new PutCommand({ TableName: table, Item: { pk: `ACTIONS#${partition}`, sk, type: 'action', ...record } }));
+    await doc.send(
+      new PutCommand({
+        TableName: table,
+        Item: { pk: `ACTIONS#${partition}`, sk: 'INFLIGHT', type: 'lock', actionId: record.actionId, kind: record.kind, recordSk: sk, since: T0.toISOString(), owner: 'forger', leaseUntil: 0 },
+      }),
+    );
+  }
+  const record = (over: Partial<ActionRecord> = {}): ActionRecord => ({
+    actionId: 'prod/warm-targets/vpc-cni',
+    cluster: 'prod',
+    kind: 'warm-targets',
+    change: action().change,
+    predicted: action().predicted,
+    reason: 'r',
+    startedAt: T0.toISOString(),
+    updatedAt: T0.toISOString(),
+    status: 'in-progress',
+    step: 'update-addon',
+    reference: 'upd-9',
+    history: [],
+    version: 1,
+    ...over,
+  });
+
+  it.each<[string, Partial<ActionRecord>, Partial<ActContext>, RegExp]>([
+    ['a record naming another cluster than its partition', { cluster: 'other', actionId: 'prod/warm-targets/vpc-cni' }, {}, /names cluster other, but is in the ledger of cluster prod/],
+    ['a kind the policy no longer allows', {}, { allowedKinds: new Set<ActionKind>(['cni-subnets']) }, /the policy no longer allows warm-targets/],
+    ['a change its kind cannot carry', { change: { type: 'tag-subnets', subnetIds: ['subnet-0aaa'], tag: { key: 'k', value: 'v' } } }, {}, /a warm-targets action cannot carry a tag-subnets change/],
+    [
+      'subnets outside the policy’s spare subnets',
+      { actionId: 'prod/cni-subnets/vpc-1/eu-west-1a', kind: 'cni-subnets', change: { type: 'tag-subnets', subnetIds: ['subnet-0bbb'], tag: { key: 'kubernetes.io/role/cni', value: '1' } } },
+      {},
+      /it tags subnet-0bbb, which the policy does not list/,
+    ],
+    [
+      'a replacement whose new nodegroup is the old one',
+      {
+        actionId: 'prod/instance-types/ng-a',
+        kind: 'instance-types',
+        change: { type: 'replace-nodegroup', nodegroup: 'ng-a', newNodegroup: 'ng-a', fromInstanceTypes: ['m5.large'], toInstanceTypes: ['m5.xlarge'], ranking: [], scaling: { minSize: 1, maxSize: 3, desiredSize: 2 } },
+      },
+      { allowedKinds: new Set<ActionKind>(['instance-types']) },
+      /its new nodegroup ng-a is the nodegroup it replaces/,
+    ],
+  ])('quarantines %s: recorded, notified, lock released, nothing executed', async (_name, over, ctxOver, problem) => {
+    const { actions, doc, table } = await ledger();
+    const r = record(over);
+    await plant(doc, table, 'prod', r as unknown as Record<string, unknown>);
+    const { ex, calls } = executor([], [{ status: 'succeeded' }]);
+    const h = harness(actions, ex);
+    const all: Partial<Record<ActionKind, ActionExecutor>> = { 'warm-targets': ex, 'cni-subnets': ex, 'instance-types': ex };
+    h.deps.executors = all;
+    const { results } = await act(h, [], context(T0, ctxOver));
+    expect(calls.follow).toBe(0);
+    expect(results[0]?.outcome).toMatchObject({ status: 'quarantined', detail: expect.stringMatching(problem) });
+    expect(h.sent.map((m) => m.outcome.status)).toEqual(['quarantined']);
+    const after = await actions.getActionHistory('prod');
+    expect(after.lock).toBeUndefined();
+    await expect(actions.getActionRecord('prod', actionRecordSk(r))).resolves.toMatchObject({ status: 'quarantined' });
+  });
+
+  it('quarantines an item that is not a valid record (a forged one without a version), without executing it', async () => {
+    const { actions, doc, table } = await ledger();
+    const { version: _v, ...forged } = record();
+    await plant(doc, table, 'prod', { ...forged, change: { type: 'replace-nodegroup', nodegroup: 'ng-a' } });
+    const { ex, calls } = executor([], [{ status: 'succeeded' }]);
+    const h = harness(actions, ex);
+    const { results } = await act(h, []);
+    expect(calls.follow).toBe(0);
+    expect(results[0]?.outcome.status).toBe('quarantined');
+    expect(results[0]?.outcome.detail).toMatch(/version: /);
+    expect((await actions.getActionHistory('prod')).lock).toBeUndefined();
+  });
+
+  it('releases a lock whose record was never written, once its lease has passed', async () => {
+    const { actions } = await ledger();
+    expect(
+      await actions.acquireLock('prod', { actionId: 'prod/warm-targets/vpc-cni', kind: 'warm-targets', recordSk: 'ACTION#x#y', since: T0.toISOString(), owner: 'dead', leaseUntil: T0.getTime() + DEFAULT_LEASE_MS }),
+    ).toBe(true);
+    const { ex, calls } = executor([], []);
+    const h = harness(actions, ex, 'next', at(5));
+    expect((await act(h, [], context(at(5)))).notes[0]).toMatch(/being worked on by another invocation/);
+    h.setNow(at(20));
+    expect((await act(h, [], context(at(20)))).notes[0]).toMatch(/its record was never written/);
+    expect(calls).toEqual({ start: 0, follow: 0 });
+    expect((await actions.getActionHistory('prod')).lock).toBeUndefined();
+  });
+});
+
+describe('actOnCluster: the final message', () => {
+  it('keeps the lock while the final message cannot be sent, and sends it (once) in the next cycle', async () => {
+    const { actions } = await ledger();
+    const { ex, calls } = executor([{ status: 'succeeded' }]);
+    const h = harness(actions, ex);
+    const sent = h.sent;
+    let down = true;
+    h.deps.notify = async (record, outcome) => {
+      if (down) throw new Error('sns:Publish: KMS.AccessDeniedException');
+      sent.push({ subject: `${outcome.status} ${record.actionId}`, record, outcome });
+    };
+    await expect(act(h, [action()])).rejects.toThrow(/KMS.AccessDeniedException/);
+    let history = await actions.getActionHistory('prod');
+    expect(history.lock).toBeDefined();
+    expect(history.lockRecord).toMatchObject({ status: 'succeeded' });
+    expect(history.lockRecord?.notified).toBeUndefined();
+    down = false;
+    h.setNow(at(5));
+    const next = await act(h, [action()], context(at(5)));
+    expect(next.results.map((r) => r.outcome.status)).toEqual(['succeeded']);
+    expect(sent.map((m) => m.subject)).toEqual(['succeeded prod/warm-targets/vpc-cni']);
+    history = await actions.getActionHistory('prod');
+    expect(history.lock).toBeUndefined();
+    // Not started again: the message of the first start was what was missing.
+    expect(calls.start).toBe(1);
+    h.setNow(at(10));
+    expect((await act(h, [], context(at(10)))).results).toEqual([]);
+    expect(sent).toHaveLength(1);
   });
 });
 
 describe('claimCycle', () => {
   it('allows one targeted cycle per cluster per interval', async () => {
-    const actions = await ledger();
-    const t0 = new Date('2026-11-26T12:00:00Z');
-    expect(await actions.claimCycle('prod', 'respond', t0, 60)).toBe(true);
-    expect(await actions.claimCycle('prod', 'respond', new Date(t0.getTime() + 30_000), 60)).toBe(false);
-    expect(await actions.claimCycle('dev', 'respond', new Date(t0.getTime() + 30_000), 60)).toBe(true);
-    expect(await actions.claimCycle('prod', 'respond', new Date(t0.getTime() + 61_000), 60)).toBe(true);
+    const { actions } = await ledger();
+    expect(await actions.claimCycle('prod', 'respond', T0, 60)).toBe(true);
+    expect(await actions.claimCycle('prod', 'respond', new Date(T0.getTime() + 30_000), 60)).toBe(false);
+    expect(await actions.claimCycle('dev', 'respond', new Date(T0.getTime() + 30_000), 60)).toBe(true);
+    expect(await actions.claimCycle('prod', 'respond', new Date(T0.getTime() + 61_000), 60)).toBe(true);
   });
 });

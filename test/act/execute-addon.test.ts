@@ -207,15 +207,40 @@ describe('addonEnvExecutor.follow', () => {
     expect(out.detail).toMatch(/Cancelled/);
   });
 
-  it('fails, naming the call, when DescribeUpdate fails', async () => {
+  it('names the call when DescribeUpdate fails, and marks it retryable: the update was started, its end is not known', async () => {
     eksMock.on(DescribeUpdateCommand).rejects(eksError('AccessDeniedException', 'not authorized to perform: eks:DescribeUpdate'));
     const out = await prefix.follow(record(UPDATE_ID), deps(0));
-    expect(out.status).toBe('failed');
+    expect(out).toMatchObject({ status: 'failed', retryable: true, reference: UPDATE_ID });
     expect(out.detail).toMatch(/^eks:DescribeUpdate update 0d3a6f9e.* for cluster payments-prod: AccessDeniedException/);
   });
 
-  it('fails a record without an update id', async () => {
-    await expect(prefix.follow(record(), deps(0))).resolves.toMatchObject({ status: 'failed' });
-    expect(eksMock.calls()).toHaveLength(0);
+  it('runs the start again for a record without an update id (stopped around UpdateAddon): finds its own write, sends nothing', async () => {
+    // UpdateAddon was applied, its answer never recorded: the add-on already carries the values.
+    const applied = { ...ADDON, addon: { ...ADDON.addon, configurationValues: JSON.stringify({ env: { ENABLE_PREFIX_DELEGATION: 'true', WARM_PREFIX_TARGET: '1' } }) } };
+    eksMock.on(DescribeAddonCommand).resolves(applied);
+    const out = await prefix.follow(record(), deps(0));
+    expect(out).toMatchObject({ status: 'succeeded' });
+    expect(out.detail).toMatch(/already set/);
+    expect(eksMock.commandCalls(UpdateAddonCommand)).toHaveLength(0);
+  });
+
+  it('runs the start again for a record without an update id, and sends UpdateAddon with the token the act loop gives', async () => {
+    eksMock.on(DescribeAddonCommand).resolves(ADDON);
+    eksMock.on(UpdateAddonCommand).resolves(UPDATE);
+    eksMock.on(DescribeUpdateCommand).resolves(UPDATE_OK);
+    const intents: unknown[] = [];
+    const d = { ...deps(0), intend: async (intent: unknown) => (intents.push(intent), 'token-of-the-record') };
+    const out = await prefix.follow(record(), d);
+    // Not followed within this call (followForMs 0): the update id is recorded for the next cycle.
+    expect(out).toMatchObject({ status: 'in-progress', reference: UPDATE.update?.id });
+    expect(intents).toEqual([{ step: 'update-addon', operation: 'eks:UpdateAddon', target: 'vpc-cni of payments-prod' }]);
+    expect(eksMock.commandCalls(UpdateAddonCommand)[0]?.args[0].input.clientRequestToken).toBe('token-of-the-record');
+  });
+
+  it('marks a throttled DescribeAddon before any write retryable', async () => {
+    eksMock.on(DescribeAddonCommand).rejects(eksError('ThrottlingException', 'Rate exceeded'));
+    const out = await warm.start(action(), deps(0));
+    expect(out).toMatchObject({ status: 'failed', retryable: true });
+    expect(eksMock.commandCalls(UpdateAddonCommand)).toHaveLength(0);
   });
 });

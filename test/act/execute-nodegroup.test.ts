@@ -314,3 +314,52 @@ describe('the whole replacement, one step per call', () => {
     ]);
   });
 });
+
+describe('a nodegroup under the planned name that is not this replacement (someone else’s)', () => {
+  const foreign = newNodegroup('ACTIVE', { tags: { team: 'payments' } });
+
+  it('is never taken for the replacement when found before creating: quarantined, neither nodegroup touched', async () => {
+    nodegroups({ old: oldNodegroup(), new: foreign });
+    const out = await executor.start(ACTION, deps);
+    expect(out).toMatchObject({ status: 'quarantined' });
+    expect(out.detail).toMatch(/exists but is not this replacement: it carries eks-ip-responder\/replaces=\(absent\), not api-spot/);
+    expect(creates() + scaleDowns()).toBe(0);
+  });
+
+  it('is never taken when it appears between the check and CreateNodegroup (the name clash path)', async () => {
+    let looks = 0;
+    eksMock.on(DescribeNodegroupCommand, { nodegroupName: OLD }).resolves({ nodegroup: oldNodegroup() });
+    eksMock.on(DescribeNodegroupCommand, { nodegroupName: NEW }).callsFake(() => {
+      if (looks++ === 0) throw eksError('ResourceNotFoundException', `No node group found for name: ${NEW}.`);
+      return { nodegroup: foreign };
+    });
+    eksMock.on(CreateNodegroupCommand).rejects(eksError('ResourceInUseException', `NodeGroup already exists with name ${NEW}`));
+    const out = await executor.start(ACTION, deps);
+    expect(out.status).toBe('quarantined');
+    expect(scaleDowns()).toBe(0);
+  });
+
+  it('is never followed: a replacement whose new nodegroup lost its tag is quarantined before the old one is scaled down', async () => {
+    nodegroups({ old: oldNodegroup(), new: foreign });
+    const out = await executor.follow(record('creating', NEW), deps);
+    expect(out.status).toBe('quarantined');
+    expect(scaleDowns()).toBe(0);
+  });
+
+  it('sends the create with the act loop’s token, recorded first', async () => {
+    nodegroups({ old: oldNodegroup({ status: 'ACTIVE' }) });
+    eksMock.on(CreateNodegroupCommand).resolves({ nodegroup: newNodegroup('CREATING') });
+    const intents: unknown[] = [];
+    const out = await executor.start(ACTION, { ...deps, intend: async (i) => (intents.push(i), 'tok-1') });
+    expect(out.status).toBe('in-progress');
+    expect(intents).toEqual([{ step: 'start', operation: 'eks:CreateNodegroup', target: `nodegroup ${NEW} of ${CLUSTER}` }]);
+    expect(eksMock.commandCalls(CreateNodegroupCommand)[0]?.args[0].input.clientRequestToken).toBe('tok-1');
+  });
+
+  it('runs the start again for a record left at step start: finds its own nodegroup and carries on, creating nothing', async () => {
+    nodegroups({ old: oldNodegroup(), new: newNodegroup('CREATING') });
+    const out = await executor.follow(record('start'), deps);
+    expect(out).toMatchObject({ status: 'in-progress', step: 'creating' });
+    expect(creates()).toBe(0);
+  });
+});

@@ -132,6 +132,8 @@ describe('cniSubnetsExecutor.start', () => {
     expect(out).toEqual({
       actionId: `payments-prod/cni-subnets/${VPC}/${AZ}`,
       status: 'failed',
+      // Not transient: the role lacks the permission.
+      retryable: false,
       reference: `${S1},${S2}`,
       detail: `ec2:CreateTags kubernetes.io/role/cni=1 on ${S1}, ${S2}: UnauthorizedOperation: You are not authorized to perform this operation. Encoded authorization failure message: AbC123`,
     });

@@ -12,12 +12,21 @@ import type { NodegroupReplacementChange, PlanContext, ProposedAction } from '..
 import { networkCapacityOf } from '../../lib/capacity/instance-type';
 import { knownInstanceTypes } from '../../lib/capacity/known-instance-types';
 import { DEFAULT_THRESHOLDS, type Finding } from '../../lib/diagnose/types';
+import path from 'node:path';
+import { diagnose } from '../../lib/diagnose/diagnose';
+import { collectInventory } from '../../lib/inventory/collect';
+import { readSnapshot } from '../../lib/inventory/snapshot';
 import type { ClusterInventory } from '../../lib/inventory/types';
+import type { CniSettings } from '../../lib/measure/cni-settings';
+import { measure } from '../../lib/measure/measure';
 import type { ClusterUsage, NodegroupUsage, NodeUsage, SubnetUsage } from '../../lib/measure/types';
+import { effectivePolicy, readPolicyFile } from '../../lib/policy/load';
 import type { EffectivePolicy, InstanceTypesPolicy } from '../../lib/policy/types';
 
 const CLUSTER = 'payments-prod';
 const SUBNET = 'subnet-0a1b2c3d4e5f60718';
+const SUBNET_B = 'subnet-0b1b2c3d4e5f60718';
+const SUBNET_A2 = 'subnet-0c1b2c3d4e5f60718';
 
 function known(name: string): InstanceTypeInfo {
   const info = knownInstanceTypes().get(name);
@@ -38,9 +47,32 @@ interface Setup {
   maxInstanceTypes?: number;
   allowed?: boolean;
   subnetAvailable?: number;
+  /** The nodegroup's subnets (default: SUBNET in eu-west-1a with `subnetAvailable` free); nodes go round-robin. */
+  subnets?: { id: string; az: string; available: number }[];
+  /** CNI settings over the defaults (WARM_ENI_TARGET=1). */
+  cni?: Partial<CniSettings>;
+  overlapMarginIps?: number;
+  maxCapacityIncreasePercent?: number;
   instanceTypes?: Record<string, InstanceTypeInfo>;
   nodegroupOver?: Partial<Nodegroup>;
   otherNodegroups?: Nodegroup[];
+}
+
+/** The fixture's subnet: only what the planners read, addresses held all by node primaries and pods. */
+function subnetUsage(id: string, az: string, available: number): SubnetUsage {
+  const usable = 1019;
+  return {
+    subnetId: id,
+    vpcId: 'vpc-0123456789abcdef0',
+    availabilityZone: az,
+    cidrBlock: '10.0.0.0/22',
+    roles: ['node'],
+    usable,
+    available,
+    used: usable - available,
+    utilization: (usable - available) / usable,
+    held: { NodePrimary: 0, CniSecondary: usable - available, CniPrefix: 0, ControlPlane: 0, Other: 0, Unaccounted: 0 },
+  } as SubnetUsage;
 }
 
 /** A cluster with one nodegroup whose nodes are all at their IP limit, and its eni-limit finding. */
@@ -52,12 +84,13 @@ function context(s: Setup = {}): PlanContext {
   const slots = cap.maxEnis * (cap.ipv4PerEni - 1);
   const pods = Math.min(slots + 2, cap.vcpus > 30 ? 250 : 110);
   const count = s.nodes ?? 3;
+  const subnetList = s.subnets ?? [{ id: SUBNET, az: 'eu-west-1a', available: s.subnetAvailable ?? 600 }];
   const nodes: NodeUsage[] = Array.from({ length: count }, (_, i) => ({
     instanceId: `i-0000000000000000${i}`,
     instanceType: type,
     nodegroup: name,
-    subnetId: SUBNET,
-    availabilityZone: 'eu-west-1a',
+    subnetId: subnetList[i % subnetList.length]!.id,
+    availabilityZone: subnetList[i % subnetList.length]!.az,
     mode: 'secondary-ip',
     enis: cap.maxEnis,
     secondaryIps: slots,
@@ -72,7 +105,7 @@ function context(s: Setup = {}): PlanContext {
     kind,
     instanceTypes: s.declaredTypes ?? [type],
     status: s.status ?? 'ACTIVE',
-    subnetIds: [SUBNET],
+    subnetIds: subnetList.map((x) => x.id),
     desiredSize: s.desiredSize ?? count,
     nodes: count,
     enis: count * cap.maxEnis,
@@ -84,22 +117,11 @@ function context(s: Setup = {}): PlanContext {
     nodesAtIpLimit: count,
     nodesOfUnknownType: 0,
   };
-  const subnet = {
-    subnetId: SUBNET,
-    vpcId: 'vpc-0123456789abcdef0',
-    availabilityZone: 'eu-west-1a',
-    cidrBlock: '10.0.0.0/22',
-    roles: ['node'],
-    usable: 1019,
-    available: s.subnetAvailable ?? 600,
-    used: 1019 - (s.subnetAvailable ?? 600),
-    utilization: (1019 - (s.subnetAvailable ?? 600)) / 1019,
-  } as SubnetUsage;
   const usage = {
     name: CLUSTER,
     version: '1.30',
-    cni: { source: 'defaults', install: 'managed', prefixDelegation: false, customNetworking: false, warmEniTarget: 1, invalid: [] },
-    subnets: [subnet],
+    cni: { source: 'defaults', install: 'managed', prefixDelegation: false, customNetworking: false, warmEniTarget: 1, invalid: [], ...s.cni },
+    subnets: subnetList.map((x) => subnetUsage(x.id, x.az, x.available)),
     nodes,
     nodegroups: [ng],
     complete: true,
@@ -115,14 +137,14 @@ function context(s: Setup = {}): PlanContext {
             capacityType: s.capacityType ?? 'ON_DEMAND',
             instanceTypes: s.declaredTypes ?? [type],
             scalingConfig: { minSize: 1, maxSize: 6, desiredSize: s.desiredSize ?? count },
-            subnets: [SUBNET],
+            subnets: subnetList.map((x) => x.id),
             amiType: cap.architectures.includes('arm64') ? 'AL2023_ARM_64_STANDARD' : 'AL2023_x86_64_STANDARD',
             nodeRole: 'arn:aws:iam::111122223333:role/node',
             ...s.nodegroupOver,
           },
         ]
       : [];
-  const inventory = { name: CLUSTER, nodegroups: [...managed, ...(s.otherNodegroups ?? [])] } as unknown as ClusterInventory;
+  const inventory = { name: CLUSTER, nodegroups: [...managed, ...(s.otherNodegroups ?? [])], networkInterfaces: [] } as unknown as ClusterInventory;
   const finding: Finding = {
     id: `${CLUSTER}/eni-limit/${name}`,
     cluster: CLUSTER,
@@ -139,6 +161,10 @@ function context(s: Setup = {}): PlanContext {
     cooldownMinutes: 60,
     allowedTypes: s.allowedTypes ?? ['m5', 'm6i', 'm7i'],
     maxInstanceTypes: s.maxInstanceTypes ?? 3,
+    overlapMarginIps: s.overlapMarginIps ?? 16,
+    // The fixture lets a replacement double the nodegroup (m5.large → m5.xlarge is +100 %) so that
+    // the candidate and ranking tests see what they test; the policy's default (25) has its own tests.
+    maxCapacityIncreasePercent: s.maxCapacityIncreasePercent ?? 100,
   };
   const policy = { cluster: CLUSTER, mode: 'apply', thresholds: DEFAULT_THRESHOLDS, actions: { instanceTypes } } as unknown as EffectivePolicy;
   return {
@@ -357,5 +383,186 @@ describe('replacementBlockers', () => {
 
   it('a name EKS would refuse', () => {
     expect(replacementBlockers([], 'x', 'bad name')).toEqual(['replacement name bad name is not a valid nodegroup name']);
+  });
+});
+
+/**
+ * The demo's case (issue 10, point 6): 10 × m5.large over two AZs, WARM_IP_TARGET=5 and
+ * MINIMUM_IP_TARGET=10, the subnet in eu-west-1a at 7 free. An m5.xlarge at today's 27 pods holds
+ * max(27 + 5, 10) = 32 pod and warm addresses on 3 ENIs (14 secondaries each): 35 addresses, 175
+ * for the 5 new nodes an AZ gets.
+ */
+const TWO_AZS = (a: number, b = 307): Setup => ({
+  nodes: 10,
+  desiredSize: 10,
+  subnets: [
+    { id: SUBNET, az: 'eu-west-1a', available: a },
+    { id: SUBNET_B, az: 'eu-west-1b', available: b },
+  ],
+  cni: { source: 'add-on', warmIpTarget: 5, minimumIpTarget: 10 },
+});
+
+const ROOM_1A = (free: number, margin = 16): string =>
+  `eu-west-1a: ${SUBNET} has ${free} free addresses, the 5 new m5.xlarge/m6i.xlarge/m7i.xlarge nodes need 175 during the overlap ` +
+  `(+${margin} margin, actions.instanceTypes.overlapMarginIps); 35 each at 27 pods: 3 ENI primary addresses + 32 for pods and the warm pool`;
+
+const DOUBLED =
+  'capacity would grow by +100 %, above actions.instanceTypes.maxCapacityIncreasePercent = 25 %: vCPU +100 % (20 → 40), memory +100 % (80 GiB → 160 GiB); ' +
+  'no allowed type that gains max pods is within it';
+
+describe('planInstanceTypes: room during the overlap', () => {
+  it('blocks the demo case: 5 new m5.xlarge nodes in an AZ whose subnet has 7 free, naming the numbers', () => {
+    const a = only(context({ ...TWO_AZS(7), maxCapacityIncreasePercent: 25 }));
+    expect(a.change.toInstanceTypes).toEqual(['m5.xlarge', 'm6i.xlarge', 'm7i.xlarge']);
+    expect(a.blockers).toEqual([DOUBLED, ROOM_1A(7)]);
+    // The overlap's cost is what the check counted; after the old nodes go, 5 more per node (the
+    // warm pool a capped m5.large cannot hold: 3 ENIs + 27 = 30 against 35).
+    expect(a.predicted.overlapIpsBySubnet).toEqual({ [SUBNET]: -175, [SUBNET_B]: -175 });
+    expect(a.predicted.ipsFreedBySubnet).toEqual({ [SUBNET]: -25, [SUBNET_B]: -25 });
+    expect(a.predicted.ipsFreed).toBe(-50);
+    expect(a.predicted.text).toContain(`they take up to 175 in ${SUBNET} (7 free), 175 in ${SUBNET_B} (307 free)`);
+  });
+
+  it('plans it when every AZ has room for its new nodes and the margin', () => {
+    const a = only(context(TWO_AZS(400)));
+    expect(a.blockers).toEqual([]);
+    expect(a.predicted.overlapIpsBySubnet).toEqual({ [SUBNET]: -175, [SUBNET_B]: -175 });
+    expect(a.predicted.ipsFreedBySubnet).toEqual({ [SUBNET]: -25, [SUBNET_B]: -25 });
+  });
+
+  it.each<[string, Setup, string | undefined]>([
+    ['one address short of the need and the margin', TWO_AZS(190), ROOM_1A(190)],
+    ['exactly the need and the margin', TWO_AZS(191), undefined],
+    ['no margin: exactly the need', { ...TWO_AZS(175), overlapMarginIps: 0 }, undefined],
+    ['no margin: one address short', { ...TWO_AZS(174), overlapMarginIps: 0 }, ROOM_1A(174, 0)],
+  ])('%s', (_name, setup, blocker) => {
+    const a = only(context(setup));
+    expect(a.blockers).toEqual(blocker ? [blocker] : []);
+  });
+
+  it('checks each AZ for the larger share when the nodes do not divide evenly (Auto Scaling balances, the remainder may go anywhere)', () => {
+    // 9 nodes over 2 AZs: 4 or 5 each. 156 free is room for 4 (140 + 16), not for 5 (175 + 16).
+    const a = only(context({ ...TWO_AZS(156, 600), nodes: 9, desiredSize: 9 }));
+    expect(a.blockers).toEqual([ROOM_1A(156)]);
+    expect(a.predicted.overlapIpsBySubnet).toEqual({ [SUBNET]: -175, [SUBNET_B]: -175 });
+  });
+
+  it('assumes the AZ\'s new nodes may all land in its subnet with the least room', () => {
+    const a = only(
+      context({
+        ...TWO_AZS(1000, 600),
+        subnets: [
+          { id: SUBNET, az: 'eu-west-1a', available: 1000 },
+          { id: SUBNET_A2, az: 'eu-west-1a', available: 150 },
+          { id: SUBNET_B, az: 'eu-west-1b', available: 600 },
+        ],
+      }),
+    );
+    expect(a.blockers).toEqual([
+      `eu-west-1a: ${SUBNET_A2} has 150 free addresses (Auto Scaling may launch all of eu-west-1a's new nodes in any one of ${SUBNET}, ${SUBNET_A2}), ` +
+        'the 5 new m5.xlarge/m6i.xlarge/m7i.xlarge nodes need 175 during the overlap (+16 margin, actions.instanceTypes.overlapMarginIps); ' +
+        '35 each at 27 pods: 3 ENI primary addresses + 32 for pods and the warm pool',
+    ]);
+    expect(a.predicted.overlapIpsBySubnet).toEqual({ [SUBNET_A2]: -175, [SUBNET_B]: -175 });
+  });
+
+  it('checks the subnets the new nodegroup is created in (the old one\'s declared subnets), not every subnet its nodes are in', () => {
+    const ctx = context(TWO_AZS(400));
+    ctx.usage.nodegroups[0]!.subnetIds.push(SUBNET_A2);
+    ctx.usage.subnets.push(subnetUsage(SUBNET_A2, 'eu-west-1c', 0));
+    const a = only(ctx);
+    expect(a.blockers).toEqual([]);
+    expect(a.predicted.overlapIpsBySubnet).toEqual({ [SUBNET]: -175, [SUBNET_B]: -175 });
+  });
+
+  it('counts only the primary address in the node subnet under custom networking (the pod ENIs are in the ENIConfig subnet)', () => {
+    const a = only(context({ ...TWO_AZS(7), cni: { source: 'add-on', customNetworking: true, warmIpTarget: 5, minimumIpTarget: 10 } }));
+    expect(a.blockers).toEqual([
+      `eu-west-1a: ${SUBNET} has 7 free addresses, the 5 new m5.xlarge/m6i.xlarge/m7i.xlarge nodes need 5 during the overlap ` +
+        '(+16 margin, actions.instanceTypes.overlapMarginIps); 1 each: its primary address (custom networking: the pod ENIs are in the ENIConfig subnet)',
+    ]);
+  });
+});
+
+describe('planInstanceTypes: the capacity change', () => {
+  it('states vCPU, memory and node count before and after, in the change and the prediction', () => {
+    const a = only(context());
+    expect(a.change.capacity).toEqual({
+      before: { nodes: 3, instanceTypes: ['m5.large'], vcpus: 6, memoryMiB: 3 * 8192 },
+      after: { nodes: 3, instanceTypes: ['m5.xlarge', 'm6i.xlarge', 'm7i.xlarge'], vcpus: 12, memoryMiB: 3 * 16384 },
+      vcpuIncreasePercent: 100,
+      memoryIncreasePercent: 100,
+      increasePercent: 100,
+    });
+    expect(a.predicted.text).toContain(
+      'doubles vCPU and memory: 3 × m5.large (6 vCPU, 24 GiB) → 3 × m5.xlarge/m6i.xlarge/m7i.xlarge (12 vCPU, 48 GiB), +100 %, same node count (3)',
+    );
+  });
+
+  it.each<[string, number | undefined, boolean]>([
+    ['the default bound (25 %) blocks doubling', 25, true],
+    ['a bound one short of doubling blocks it', 99, true],
+    ['a bound raised to 100 % allows it', 100, false],
+  ])('%s', (_name, bound, blocked) => {
+    const a = only(context({ maxCapacityIncreasePercent: bound }));
+    const over = a.blockers.filter((b) => b.startsWith('capacity would grow'));
+    expect(over).toEqual(
+      blocked
+        ? [
+            `capacity would grow by +100 %, above actions.instanceTypes.maxCapacityIncreasePercent = ${bound} %: vCPU +100 % (6 → 12), memory +100 % (24 GiB → 48 GiB); ` +
+              'no allowed type that gains max pods is within it',
+          ]
+        : [],
+    );
+  });
+
+  it('prefers a candidate within the bound over a larger one that gains more', () => {
+    // m8i.large: 59 max pods at m5.large's 2 vCPUs and 8 GiB (+0 %); m8i.xlarge (110) and
+    // m7i.xlarge (58) double it. Without the bound m8i.xlarge ranks first (see the ranking tests).
+    const a = only(context({ allowedTypes: ['m7i', 'm8i'], maxInstanceTypes: 1, maxCapacityIncreasePercent: 25 }));
+    expect(a.change.ranking.map((r) => r.instanceType)).toEqual(['m8i.large', 'm8i.xlarge', 'm7i.xlarge']);
+    expect(a.change.toInstanceTypes).toEqual(['m8i.large']);
+    expect(a.blockers).toEqual([]);
+    expect(a.change.capacity?.increasePercent).toBe(0);
+    expect(a.change.ranking[1]?.note).toContain('+100 % vCPU/memory per node, above the 25 % bound');
+    expect(a.predicted.text).toContain('keeps vCPU and memory: 3 × m5.large (6 vCPU, 24 GiB) → 3 × m8i.large (6 vCPU, 24 GiB), +0 %, same node count (3)');
+  });
+});
+
+describe('planInstanceTypes on the demo snapshot (payments-prod, the repository policy)', () => {
+  const NOW = new Date('2026-11-26T10:00:00Z');
+  let demo: PlanContext;
+  beforeAll(async () => {
+    const source = await readSnapshot(path.join(__dirname, '..', '..', 'events', 'demo-snapshot'));
+    const inv = await collectInventory(source, { clusterNames: ['payments-prod'], concurrency: 1, now: NOW });
+    const usage = measure(inv);
+    demo = {
+      usage: usage.clusters[0]!,
+      inventory: inv.clusters[0]!,
+      instanceTypes: inv.instanceTypes,
+      findings: diagnose(usage, inv, DEFAULT_THRESHOLDS),
+      policy: effectivePolicy(readPolicyFile(path.join(__dirname, '..', '..', 'policy.yml')), 'payments-prod'),
+      now: NOW,
+    };
+  });
+
+  it('blocks api-m5l → m5.xlarge: it doubles vCPU and memory, and eu-west-1a has 7 free for 175', () => {
+    const a = only(demo);
+    expect(a.subject).toBe('api-m5l');
+    expect(a.blockers).toEqual([
+      DOUBLED,
+      'eu-west-1a: subnet-0e59dfd0c9e3779b1 has 7 free addresses, the 5 new m5.xlarge/m6i.xlarge/m7i.xlarge nodes need 175 during the overlap ' +
+        '(+16 margin, actions.instanceTypes.overlapMarginIps); 35 each at 27 pods: 3 ENI primary addresses + 32 for pods and the warm pool',
+    ]);
+    expect(a.predicted.overlapIpsBySubnet).toEqual({ 'subnet-0af8d12343c6ef362': -175, 'subnet-0e59dfd0c9e3779b1': -175 });
+    expect(a.predicted.text).toContain(
+      'doubles vCPU and memory: 10 × m5.large (20 vCPU, 80 GiB) → 10 × m5.xlarge/m6i.xlarge/m7i.xlarge (40 vCPU, 160 GiB), +100 %, same node count (10)',
+    );
+  });
+
+  it('still blocks on room when the cluster raises the capacity bound', () => {
+    const ctx = structuredClone(demo);
+    ctx.policy.actions.instanceTypes.maxCapacityIncreasePercent = 100;
+    expect(only(ctx).blockers).toEqual([expect.stringMatching(/^eu-west-1a: subnet-0e59dfd0c9e3779b1 has 7 free addresses/)]);
   });
 });

@@ -48,6 +48,25 @@ function change(over: Partial<NodegroupReplacementChange> = {}): NodegroupReplac
 }
 
 describe('replacementNodegroupInput', () => {
+  it('leaves out the tags the responder may not set: AWS-reserved keys (any case) and the opt-in key', () => {
+    const old = loadNodegroup('nodegroup-launch-template-spot.json');
+    old.tags = {
+      team: 'payments',
+      'aws:cloudformation:stack-name': 'payments-nodegroups',
+      'AWS:Custom': 'x',
+      'eks-ip-responder/remediation': 'apply',
+      'eks-ip-responder/replaces': 'older-nodegroup',
+      'kubernetes.io/cluster/payments-prod': 'owned',
+    };
+    const input = replacementNodegroupInput(CLUSTER, old, change(), { actionId: ACTION, clusterVersion: '1.31' });
+    expect(input.tags).toEqual({
+      team: 'payments',
+      'kubernetes.io/cluster/payments-prod': 'owned',
+      // The replaces tag names this replacement's old nodegroup, not the one before it.
+      'eks-ip-responder/replaces': 'api-spot',
+    });
+  });
+
   it('copies a launch-template Spot nodegroup with a custom AMI: no amiType, version, diskSize or remoteAccess', () => {
     const old = loadNodegroup('nodegroup-launch-template-spot.json');
     const input = replacementNodegroupInput(CLUSTER, old, change(), { actionId: ACTION, clusterVersion: '1.31' });

@@ -1,6 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
+  EVENT_LIMITS,
+  eventHead,
   MalformedEventError,
   nodegroupNameFromAsgName,
   parseResponderEvent,
@@ -364,5 +366,113 @@ describe('parseResponderEvent: malformed events', () => {
     const err = malformed({ version: 0 });
     expect(err.problems.length).toBeGreaterThan(5);
     expect(err.message).toMatch(/^event: version: expected string, received number; .*\(and \d+ more\)$/);
+  });
+});
+
+/** `{ a: { a: ... { ipv4PrefixCount: 0 } } }`: `levels` objects, the innermost one included. */
+function nested(levels: number): Json {
+  let value: Json = { ipv4PrefixCount: 0 };
+  for (let i = 1; i < levels; i++) value = { a: value };
+  return value;
+}
+
+describe('parseResponderEvent: poison events are rejected, never crash the parser', () => {
+  it('rejects an id of 3 KB (DynamoDB refuses a key over 2 KB) and keeps its message short', () => {
+    const event = sample('cloudtrail-insufficient-free-addresses.json');
+    event.id = 'e'.repeat(3 * 1024);
+    const err = malformed(event);
+    expect(err.path).toBe('id');
+    expect(err.message).toMatch(/id: Too big: expected string to have <=256 characters$/);
+    expect(err.message.length).toBeLessThan(400);
+  });
+
+  it('takes an id of 256 characters and rejects one of 257', () => {
+    const event = sample('cloudtrail-insufficient-free-addresses.json');
+    event.id = 'e'.repeat(EVENT_LIMITS.maxIdLength);
+    expect(allocationFailure(event).eventId).toHaveLength(256);
+    event.id = 'e'.repeat(EVENT_LIMITS.maxIdLength + 1);
+    expect(malformed(event).path).toBe('id');
+  });
+
+  it('rejects request parameters nested 4,000 deep that would be searched for prefixes', () => {
+    // An exhaustion error on an allocation API: the request parameters are read and searched.
+    const event = cloudTrailEvent({
+      eventName: 'CreateNetworkInterface',
+      errorCode: 'Client.InvalidParameterValue',
+      errorMessage: "There aren't sufficient free Ipv4 addresses or prefixes",
+      requestParameters: { subnetId: 'subnet-0aaa', deep: nested(4000) },
+    });
+    const err = malformed(event);
+    expect(err.message).toMatch(/: nested deeper than 64 levels \(at detail\.requestParameters\.deep\.a\.a\.a\.a\.a…\)$/);
+  });
+
+  it('rejects any event nested 3,000 deep, wherever the nesting is', () => {
+    for (const where of ['top', 'userIdentity', 'alarm'] as const) {
+      const event = where === 'alarm' ? sample('alarm-subnet-free-ips.json') : sample('cloudtrail-insufficient-free-addresses.json');
+      if (where === 'top') event.extra = nested(3000);
+      else if (where === 'userIdentity') (detailOf(event).userIdentity as Json).sessionContext = nested(3000);
+      else detailOf(event).configuration = nested(3000);
+      expect(malformed(event).message).toMatch(/nested deeper than 64 levels/);
+    }
+  });
+
+  it('takes 64 levels and rejects 65', () => {
+    // The event is level 1, detail 2, requestParameters 3, `deep` 4.
+    const at = (levels: number) =>
+      cloudTrailEvent({ eventName: 'CreateNetworkInterface', errorCode: 'Client.InsufficientFreeAddressesInSubnet', errorMessage: 'x', requestParameters: { subnetId: 'subnet-0aaa', deep: nested(levels - 3) } });
+    expect(allocationFailure(at(EVENT_LIMITS.maxDepth)).subnetIds).toEqual(['subnet-0aaa']);
+    expect(malformed(at(EVENT_LIMITS.maxDepth + 1)).message).toMatch(/nested deeper than 64 levels/);
+  });
+
+  it('rejects an event larger than EventBridge allows (256 KB), a long string or a long list, and takes a large one under it', () => {
+    const big = sample('cloudtrail-insufficient-free-addresses.json');
+    detailOf(big).responseElements = 'x'.repeat(EVENT_LIMITS.maxBytes);
+    expect(malformed(big).message).toMatch(/: larger than 262144 bytes, EventBridge's largest event$/);
+    const long = sample('cloudtrail-insufficient-free-addresses.json');
+    detailOf(long).resources = new Array(1_000_000).fill(0);
+    expect(malformed(long).message).toMatch(/larger than 262144 bytes/);
+    const large = sample('cloudtrail-insufficient-free-addresses.json');
+    detailOf(large).responseElements = 'x'.repeat(200 * 1024);
+    expect(parse(large).type).toBe('allocation-failure');
+  });
+
+  it('still finds prefixes asked for deep in a request (the search walks without recursion)', () => {
+    const event = cloudTrailEvent({
+      eventName: 'AssignPrivateIpAddresses',
+      errorCode: 'Client.InvalidParameterValue',
+      errorMessage: "There aren't sufficient free Ipv4 addresses or prefixes",
+      requestParameters: { networkInterfaceId: 'eni-0aaa', more: [[{ x: { ipv4PrefixSet: { items: [{ ipv4Prefix: '10.0.0.16/28' }] } } }]] },
+    });
+    expect(allocationFailure(event).kind).toBe('prefix-space');
+    const none = cloudTrailEvent({
+      eventName: 'AssignPrivateIpAddresses',
+      errorCode: 'Client.InvalidParameterValue',
+      errorMessage: "There aren't sufficient free Ipv4 addresses or prefixes",
+      requestParameters: { networkInterfaceId: 'eni-0aaa', more: [[{ ipv4PrefixCount: 0, ipv4PrefixSet: {} }]] },
+    });
+    expect(allocationFailure(none).kind).toBe('subnet-addresses');
+  });
+});
+
+describe('eventHead', () => {
+  it('keeps the head fields of a CloudTrail record, its eventName and errorCode, and nothing else', () => {
+    const head = eventHead(sample('cloudtrail-insufficient-free-addresses.json'));
+    expect(head).toEqual({
+      id: '3f6c2a9e-8d41-4b7a-9e25-6a1f0c7d4e83',
+      source: 'aws.ec2',
+      'detail-type': 'AWS API Call via CloudTrail',
+      account: '111122223333',
+      region: 'eu-west-1',
+      time: '2026-11-26T09:41:07Z',
+      eventName: 'CreateNetworkInterface',
+      errorCode: 'Client.InsufficientFreeAddressesInSubnet',
+    });
+    expect(JSON.stringify(head)).not.toMatch(/ASIA|10\.20\.0\.53/);
+  });
+
+  it('clips long fields, skips those that are not strings, and reads anything without throwing', () => {
+    const head = eventHead({ id: 'e'.repeat(3000), source: 42, 'detail-type': 'AWS API Call via CloudTrail', detail: nested(5000) });
+    expect(head).toEqual({ id: `${'e'.repeat(128)}…`, 'detail-type': 'AWS API Call via CloudTrail' });
+    for (const event of [null, undefined, 'event', 42, [], { detail: 'x' }]) expect(eventHead(event)).toEqual({});
   });
 });

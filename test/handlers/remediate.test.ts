@@ -8,10 +8,10 @@ import { parse as parseYaml } from 'yaml';
 import { makeHandler as makeRespond } from '../../handlers/respond';
 import { makeHandler as makeSample } from '../../handlers/sample';
 import { OPT_IN_TAG_KEY } from '../../lib/policy/types';
-import { startDynalite, type RunningDynalite } from '../support/dynalite';
-import { ec2Error, type EmulatedAccount } from '../support/mock-aws';
+import { ec2Error } from '../support/mock-aws';
 import { testRuntime } from '../support/runtime';
 import { accountFromSnapshot, DEMO_SNAPSHOT } from '../support/snapshot-account';
+import { useTestHarness } from '../support/harness';
 
 const EVENTS = path.join(__dirname, '..', '..', 'events');
 const load = (name: string): Record<string, unknown> => JSON.parse(readFileSync(path.join(EVENTS, name), 'utf8')) as Record<string, unknown>;
@@ -29,26 +29,14 @@ function policyWith(mode: string, actions: Record<string, unknown> = {}): string
   return JSON.stringify(doc);
 }
 
-let db: RunningDynalite;
-let current: EmulatedAccount | undefined;
-beforeAll(async () => {
-  db = await startDynalite();
-});
-afterAll(async () => {
-  await db.stop();
-});
-afterEach(() => {
-  current?.restore();
-  current = undefined;
-  jest.restoreAllMocks();
-});
+const harness = useTestHarness();
 
 async function setup(mode: string, optIn: boolean, actions: Record<string, unknown> = {}) {
   const account = accountFromSnapshot(DEMO_SNAPSHOT);
   const prod = account.clusters.find((c) => c.name === 'payments-prod')!;
   prod.tags = { ...prod.tags, ...(optIn ? { [OPT_IN_TAG_KEY]: 'apply' } : {}) };
-  const t = await testRuntime(account, db, { ALARM_NAME_PREFIX: 'eks-ip-responder-dev-', RESPOND_MIN_INTERVAL_SECONDS: '0', POLICY_JSON: policyWith(mode, actions) }, NOW);
-  current = t.aws;
+  const t = await testRuntime(account, harness.db, { ALARM_NAME_PREFIX: 'eks-ip-responder-dev-', RESPOND_MIN_INTERVAL_SECONDS: '0', POLICY_JSON: policyWith(mode, actions) }, NOW);
+  harness.track(t.aws);
   return { account, ...t, respond: makeRespond(t.rt), sample: makeSample(t.rt) };
 }
 
@@ -146,11 +134,19 @@ describe('remediation, end to end', () => {
   });
 
   it('replaces a nodegroup capped by its instance type in two steps, one per cycle, never both at once', async () => {
-    const { account, aws, respond, setNow } = await setup('apply', true, { warmTargets: { allowed: false } });
+    // Prefix delegation off, so that the replacement is the action; the capacity bound widened so that
+    // the larger type's pods fit; api-m5l spread over the two subnets that have room for the overlap
+    // (in the demo it sits in eu-west-1a only, where the replacement check rightly blocks it).
+    const { account, aws, respond, setNow } = await setup('apply', true, {
+      warmTargets: { allowed: false },
+      prefixDelegation: { allowed: false },
+      instanceTypes: { maxCapacityIncreasePercent: 100 },
+    });
     const old = () => account.nodegroups['payments-prod']!.find((n) => n.nodegroupName === 'api-m5l')!;
+    old().subnets = ['subnet-0af8d12343c6ef362', 'subnet-0cb3f597078dde6c4'];
     const desired = old().scalingConfig?.desiredSize;
 
-    // Cycle 1: create the replacement (prefix delegation is blocked: no free /28 in eu-west-1a).
+    // Cycle 1: create the replacement.
     const first = await respond(load('cloudtrail-private-ip-limit.json'));
     expect(first.actions?.outcomes).toEqual([expect.objectContaining({ actionId: 'payments-prod/instance-types/api-m5l', status: 'in-progress' })]);
     expect(aws.writes.map((w) => w.op)).toEqual(['CreateNodegroup']);
@@ -187,8 +183,8 @@ describe('remediation, end to end', () => {
     const doc = parseYaml(readFileSync(path.join(__dirname, '..', '..', 'policy.yml'), 'utf8')) as { clusters: Record<string, unknown> };
     // batch-dev in apply mode; warm targets off so that the rollout is the change of this cycle.
     doc.clusters['batch-dev'] = { mode: 'apply', actions: { warmTargets: { allowed: false } } };
-    const t = await testRuntime(account, db, { RESPOND_MIN_INTERVAL_SECONDS: '0', POLICY_JSON: JSON.stringify(doc) }, NOW);
-    current = t.aws;
+    const t = await testRuntime(account, harness.db, { RESPOND_MIN_INTERVAL_SECONDS: '0', POLICY_JSON: JSON.stringify(doc) }, NOW);
+    harness.track(t.aws);
     const respond = makeRespond(t.rt);
     const old = () => account.nodegroups['batch-dev']!.find((n) => n.nodegroupName === 'legacy-t3')!;
 
@@ -217,8 +213,8 @@ describe('the spare subnets', () => {
     const spare = doc.clusters['payments-prod']?.actions?.cniSubnets?.spareSubnets ?? [];
     expect(spare.length).toBeGreaterThan(0);
     if (thresholds) doc.clusters['payments-prod']!.thresholds = thresholds;
-    const t = await testRuntime(account, db, { POLICY_JSON: JSON.stringify(doc) }, NOW);
-    current = t.aws;
+    const t = await testRuntime(account, harness.db, { POLICY_JSON: JSON.stringify(doc) }, NOW);
+    harness.track(t.aws);
     let reads = 0;
     t.aws.faults['DescribeSubnets'] = (input) => {
       const values = (input['Filters'] as { Values?: string[] }[] | undefined)?.flatMap((f) => f.Values ?? []) ?? [];

@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { Logger } from '@aws-lambda-powertools/logger';
 import { makeHandler } from '../../handlers/respond';
-import { startDynalite, type RunningDynalite } from '../support/dynalite';
 import { ec2Error, type EmulatedAccount } from '../support/mock-aws';
 import { testRuntime } from '../support/runtime';
 import { accountFromSnapshot, DEMO_SNAPSHOT } from '../support/snapshot-account';
+import { useTestHarness } from '../support/harness';
 
 const EVENTS = path.join(__dirname, '..', '..', 'events');
 const load = (name: string): Record<string, unknown> => JSON.parse(readFileSync(path.join(EVENTS, name), 'utf8')) as Record<string, unknown>;
@@ -12,23 +13,11 @@ const NOW = new Date('2026-11-26T10:00:00Z');
 // No debounce unless a test asks for it: most tests deliver several events within a second.
 const ENV = { ALARM_NAME_PREFIX: 'eks-ip-responder-dev-', RESPOND_MIN_INTERVAL_SECONDS: '0' };
 
-let db: RunningDynalite;
-let current: EmulatedAccount | undefined;
-beforeAll(async () => {
-  db = await startDynalite();
-});
-afterAll(async () => {
-  await db.stop();
-});
-afterEach(() => {
-  current?.restore();
-  current = undefined;
-  jest.restoreAllMocks();
-});
+const harness = useTestHarness();
 
 async function setup(env: Record<string, string> = {}) {
-  const t = await testRuntime(accountFromSnapshot(DEMO_SNAPSHOT), db, { ...ENV, ...env }, NOW);
-  current = t.aws;
+  const t = await testRuntime(accountFromSnapshot(DEMO_SNAPSHOT), harness.db, { ...ENV, ...env }, NOW);
+  harness.track(t.aws);
   return { ...t, handler: makeHandler(t.rt) };
 }
 
@@ -60,7 +49,7 @@ describe('respond handler, end to end with each sample event', () => {
     }
     expect(aws.putMetricData[0]?.Namespace).toBe('Test/IP');
     // The ledger holds the claim and the findings' states; SNS got one message per finding.
-    expect(await rt.ledger.claimEvent(String(event.id), NOW)).toBe(false);
+    expect(await rt.ledger.claimEvent(String(event.id), { owner: 'another-invocation', now: NOW, leaseMs: 1_000 })).toMatchObject({ status: 'duplicate' });
     for (const c of first.clusters ?? []) {
       const states = await rt.ledger.getFindingStates(c);
       expect(states.filter((s) => s.status === 'open').length).toBeGreaterThan(0);
@@ -130,6 +119,17 @@ describe('respond handler, end to end with each sample event', () => {
     expect(out.status).toBe('rejected');
     expect(out.reason).toMatch(/detail\.requestParameters\.subnetId/);
     expect(logs.error[0]?.[0]).toBe('event rejected');
+    expect(logs.error[0]?.[1]).toEqual({
+      id: event.id,
+      source: 'aws.ec2',
+      'detail-type': 'AWS API Call via CloudTrail',
+      account: '111122223333',
+      region: 'eu-west-1',
+      time: '2026-11-26T09:41:07Z',
+      eventName: 'CreateNetworkInterface',
+      errorCode: 'Client.InsufficientFreeAddressesInSubnet',
+      problems: [{ path: 'detail.requestParameters.subnetId', problem: 'expected string, received number' }],
+    });
     expect(aws.putMetricData.flatMap((r) => r.MetricData ?? []).map((d) => d.MetricName)).toEqual(['EventsRejected']);
   });
 
@@ -193,5 +193,64 @@ describe('respond handler, end to end with each sample event', () => {
     expect(out.status).toBe('ignored');
     expect(out.reason).toMatch(/sampler's duration/);
     expect(aws.totalReadCalls()).toBe(0);
+  });
+});
+
+/** `{ a: { a: ... {} } }`, `levels` objects deep. */
+function nested(levels: number): Record<string, unknown> {
+  let value: Record<string, unknown> = {};
+  for (let i = 1; i < levels; i++) value = { a: value };
+  return value;
+}
+
+describe('respond handler: poison events are rejected, counted and logged by their head', () => {
+  const poisons: [string, (e: Record<string, unknown>) => void][] = [
+    // Over DynamoDB's 2 KB partition key: the claim's PutItem would fail, and every retry with it.
+    ['an id of 3 KB', (e) => (e.id = 'e'.repeat(3 * 1024))],
+    // The prefix search walked the request parameters recursively.
+    ['request parameters nested 4,000 deep', (e) => ((e.detail as Record<string, unknown>).requestParameters = { subnetId: 'subnet-0e59dfd0c9e3779b1', deep: nested(4000) })],
+    // A rejected event was logged whole: the logger's own walk overflowed the stack.
+    ['a rejected event nested 3,000 deep', (e) => ((e.detail as Record<string, unknown>).requestParameters = { subnetId: 42, deep: nested(3000) })],
+  ];
+
+  it.each(poisons)('%s: rejected, EventsRejected counted, one log line without the access key id or source IP', async (_case, poison) => {
+    const { rt, aws } = await setup();
+    // The runtime's real logger, writing where Lambda reads it, in place of the test's silent one.
+    const lines: string[] = [];
+    const logger = new Logger({ serviceName: 'test', logLevel: 'INFO' });
+    const handler = makeHandler({ ...rt, logger });
+    const event = load('cloudtrail-insufficient-free-addresses.json');
+    poison(event);
+    const capture = (chunk: unknown): boolean => (lines.push(String(chunk)), true);
+    const out = jest.spyOn(process.stdout, 'write').mockImplementation(capture);
+    const err = jest.spyOn(process.stderr, 'write').mockImplementation(capture);
+    let summary;
+    try {
+      summary = await handler(event);
+    } finally {
+      out.mockRestore();
+      err.mockRestore();
+    }
+    expect(summary.status).toBe('rejected');
+    expect(summary.reason?.length).toBeLessThan(500);
+    expect(aws.putMetricData.flatMap((r) => r.MetricData ?? []).map((d) => d.MetricName)).toEqual(['EventsRejected']);
+    expect(aws.totalReadCalls()).toBe(0);
+    expect(lines).toHaveLength(1);
+    const line = lines[0] ?? '';
+    expect(line.length).toBeLessThan(2_000);
+    expect(line).not.toContain('ASIAYDQ3EXAMPLEKEY7Q');
+    expect(line).not.toContain('10.20.0.53');
+    expect(JSON.parse(line)).toMatchObject({ level: 'ERROR', message: 'event rejected', source: 'aws.ec2', eventName: 'CreateNetworkInterface', problems: [expect.objectContaining({ problem: expect.any(String) })] });
+  });
+
+  it('counts the rejection before it logs: a logger that throws loses no count', async () => {
+    const { handler, aws, rt } = await setup();
+    jest.spyOn(rt.logger, 'error').mockImplementation(() => {
+      throw new RangeError('Maximum call stack size exceeded');
+    });
+    const event = load('cloudtrail-insufficient-free-addresses.json');
+    (event.detail as Record<string, unknown>).requestParameters = { subnetId: 42 };
+    await expect(handler(event)).rejects.toThrow(RangeError);
+    expect(aws.putMetricData.flatMap((r) => r.MetricData ?? []).map((d) => d.MetricName)).toEqual(['EventsRejected']);
   });
 });

@@ -1,31 +1,18 @@
 import type { MetricDatum } from '@aws-sdk/client-cloudwatch';
 import scheduledEvent from '../../events/scheduled.json';
 import { InvalidEventError, makeHandler } from '../../handlers/sample';
-import { startDynalite, type RunningDynalite } from '../support/dynalite';
 import { eksError, ec2Error, type EmulatedAccount } from '../support/mock-aws';
 import { testRuntime } from '../support/runtime';
 import { generateAccount } from '../support/synthetic-account';
+import { useTestHarness } from '../support/harness';
 
 const NOW = new Date('2026-11-26T12:00:00Z');
-let db: RunningDynalite;
-let current: EmulatedAccount | undefined;
-
-beforeAll(async () => {
-  db = await startDynalite();
-});
-afterAll(async () => {
-  await db.stop();
-});
-afterEach(() => {
-  current?.restore();
-  current = undefined;
-  jest.restoreAllMocks();
-});
+const harness = useTestHarness();
 
 async function setup(env: Record<string, string> = {}, opts = { clusters: 3, nodes: 60, subnetsPerCluster: 3, seed: 7 }) {
   const account = generateAccount(opts);
-  const t = await testRuntime(account, db, env, NOW);
-  current = t.aws;
+  const t = await testRuntime(account, harness.db, env, NOW);
+  harness.track(t.aws);
   return { account, ...t, handler: makeHandler(t.rt) };
 }
 
@@ -162,8 +149,8 @@ describe('sample handler notifications', () => {
   it('notifies a finding when it appears, not on the next sample, and when it clears', async () => {
     const { accountFromSnapshot, DEMO_SNAPSHOT } = await import('../support/snapshot-account');
     const account = accountFromSnapshot(DEMO_SNAPSHOT);
-    const t = await testRuntime(account, db, {}, new Date('2026-11-26T10:00:00Z'));
-    current = t.aws;
+    const t = await testRuntime(account, harness.db, {}, new Date('2026-11-26T10:00:00Z'));
+    harness.track(t.aws);
     const handler = makeHandler(t.rt);
     const near = 'subnet-0e59dfd0c9e3779b1';
 
@@ -194,8 +181,8 @@ describe('sample handler notifications', () => {
   it('clears nothing while a cluster\'s data is incomplete', async () => {
     const { accountFromSnapshot, DEMO_SNAPSHOT } = await import('../support/snapshot-account');
     const account = accountFromSnapshot(DEMO_SNAPSHOT);
-    const t = await testRuntime(account, db, {}, new Date('2026-11-26T10:00:00Z'));
-    current = t.aws;
+    const t = await testRuntime(account, harness.db, {}, new Date('2026-11-26T10:00:00Z'));
+    harness.track(t.aws);
     const handler = makeHandler(t.rt);
     await handler({});
     const before = t.aws.published.length;

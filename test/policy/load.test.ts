@@ -9,7 +9,7 @@ import {
   readPolicyFile,
   type Policy,
 } from '../../lib/policy/load';
-import { PolicyError } from '../../lib/policy/types';
+import { DEFAULT_MAX_CAPACITY_INCREASE_PERCENT, DEFAULT_OVERLAP_MARGIN_IPS, PolicyError } from '../../lib/policy/types';
 
 const REPO_POLICY = resolve(__dirname, '..', '..', 'policy.yml');
 
@@ -21,9 +21,16 @@ const VALID = {
     thresholds: {},
     actions: {
       warmTargets: { allowed: true, cooldownMinutes: 60, warmIpTarget: { min: 1, max: 16 }, minimumIpTarget: { min: 0, max: 64 } },
-      prefixDelegation: { allowed: true, cooldownMinutes: 1440, warmPrefixTarget: { min: 0, max: 2 }, maxPods: { min: 1, max: 250 } },
+      prefixDelegation: { allowed: true, cooldownMinutes: 1440, warmPrefixTarget: { min: 0, max: 2 }, maxPods: { min: 1, max: 250 }, overlapMarginIps: 16 },
       cniSubnets: { allowed: true, cooldownMinutes: 60, spareSubnets: [] as string[], maxSubnetsPerAction: 3 },
-      instanceTypes: { allowed: true, cooldownMinutes: 1440, allowedTypes: [] as string[], maxInstanceTypes: 3 },
+      instanceTypes: {
+        allowed: true,
+        cooldownMinutes: 1440,
+        allowedTypes: [] as string[],
+        maxInstanceTypes: 3,
+        overlapMarginIps: 16,
+        maxCapacityIncreasePercent: 25,
+      },
     },
   },
   clusters: {} as Record<string, unknown>,
@@ -71,6 +78,12 @@ describe('the repository policy.yml', () => {
     expect(effectivePolicy(policy, 'batch-dev').actions.cniSubnets.spareSubnets).toEqual([]);
   });
 
+  it('sets the replacement keys to their documented defaults (16 addresses of margin, +25 % capacity)', () => {
+    const { instanceTypes, prefixDelegation } = readPolicyFile(REPO_POLICY).default.actions;
+    expect([instanceTypes.overlapMarginIps, instanceTypes.maxCapacityIncreasePercent, prefixDelegation.overlapMarginIps]).toEqual([16, 25, 16]);
+    expect([DEFAULT_OVERLAP_MARGIN_IPS, DEFAULT_MAX_CAPACITY_INCREASE_PERCENT]).toEqual([16, 25]);
+  });
+
   it('fits the bound with room to spare', () => {
     expect(policyJson(readPolicyFile(REPO_POLICY), 'policy.yml').length).toBeLessThan(POLICY_MAX_BYTES / 16);
   });
@@ -114,6 +127,18 @@ describe('parsePolicy', () => {
       ['default.actions.instanceTypes.maxInstanceTypes: must be a number, not "three"']],
     ['a missing field of the default', (p) => { delete (p.default.actions.cniSubnets as Partial<typeof p.default.actions.cniSubnets>).maxSubnetsPerAction; },
       ['default.actions.cniSubnets.maxSubnetsPerAction: is required']],
+    ['a negative overlap margin', (p) => { p.default.actions.instanceTypes.overlapMarginIps = -1; },
+      ['default.actions.instanceTypes.overlapMarginIps: must not be negative']],
+    ['a fractional capacity bound', (p) => { p.default.actions.instanceTypes.maxCapacityIncreasePercent = 12.5; },
+      ['default.actions.instanceTypes.maxCapacityIncreasePercent: must be a whole number']],
+    ['a capacity bound written as a percentage string', (p) => { p.clusters['prod'] = { actions: { instanceTypes: { maxCapacityIncreasePercent: '50%' } } }; },
+      ['clusters.prod.actions.instanceTypes.maxCapacityIncreasePercent: must be a number, not "50%"']],
+    ['a missing replacement key of the default', (p) => { delete (p.default.actions.instanceTypes as Partial<typeof p.default.actions.instanceTypes>).maxCapacityIncreasePercent; },
+      ['default.actions.instanceTypes.maxCapacityIncreasePercent: is required']],
+    ['a missing rollout margin of the default', (p) => { delete (p.default.actions.prefixDelegation as Partial<typeof p.default.actions.prefixDelegation>).overlapMarginIps; },
+      ['default.actions.prefixDelegation.overlapMarginIps: is required']],
+    ['a misspelt margin in a cluster', (p) => { p.clusters['prod'] = { actions: { prefixDelegation: { overlapMarginIp: 8 } } }; },
+      ['clusters.prod.actions.prefixDelegation.overlapMarginIp: unknown key (did you mean overlapMarginIps?)']],
     ['a boolean written as yes', (p) => { p.default.actions.warmTargets.allowed = 'yes' as never; },
       ['default.actions.warmTargets.allowed: must be true or false, not "yes"']],
     ['a wrong version', (p) => { p.version = 2; }, ['version: must be 1, not 2']],
@@ -182,9 +207,9 @@ describe('parsePolicy', () => {
       '  mode: dry-run',
       '  actions:',
       '    warmTargets: { allowed: true, cooldownMinutes: 60, warmIpTarget: { min: 1, max: 16 }, minimumIpTarget: { min: 0, max: 64 } }',
-      '    prefixDelegation: { allowed: true, cooldownMinutes: 1440, warmPrefixTarget: { min: 0, max: 2 }, maxPods: { min: 1, max: 250 } }',
+      '    prefixDelegation: { allowed: true, cooldownMinutes: 1440, warmPrefixTarget: { min: 0, max: 2 }, maxPods: { min: 1, max: 250 }, overlapMarginIps: 16 }',
       '    cniSubnets: { allowed: true, cooldownMinutes: 60, spareSubnets: [], maxSubnetsPerAction: 3 }',
-      '    instanceTypes: { allowed: true, cooldownMinutes: 1440, allowedTypes: [], maxInstanceTypes: 3 }',
+      '    instanceTypes: { allowed: true, cooldownMinutes: 1440, allowedTypes: [], maxInstanceTypes: 3, overlapMarginIps: 16, maxCapacityIncreasePercent: 25 }',
       'clusters:',
       '  prod:',
       '    actions:',
@@ -280,6 +305,17 @@ describe('effectivePolicy', () => {
       thresholds: { ...DEFAULT_THRESHOLDS, prefixBlocksWarning: 8 },
       actions: { ...policy.default.actions },
     });
+  });
+
+  it('lets a cluster override the replacement keys, keeping the others from the default', () => {
+    const raised = parsePolicy(
+      policyText((p) => { p.clusters['prod'] = { actions: { instanceTypes: { maxCapacityIncreasePercent: 100 }, prefixDelegation: { overlapMarginIps: 32 } } }; }),
+      'policy.yml',
+    );
+    const prod = effectivePolicy(raised, 'prod').actions;
+    expect(prod.instanceTypes).toMatchObject({ maxCapacityIncreasePercent: 100, overlapMarginIps: 16 });
+    expect(prod.prefixDelegation.overlapMarginIps).toBe(32);
+    expect(effectivePolicy(raised, 'other').actions.instanceTypes.maxCapacityIncreasePercent).toBe(25);
   });
 
   it('matches cluster names exactly', () => {

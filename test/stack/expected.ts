@@ -1,6 +1,7 @@
 // Values the stack tests expect of `serverless package --stage test --region eu-west-1` with the
 // stage params' defaults (serverless.yml), shared by the test files of this directory.
 import { join } from 'node:path';
+import { FINDING_PK_PREFIX } from '../../lib/aws/ledger-keys';
 import { policyJson, policyVersion, readPolicyFile } from '../../lib/policy/load';
 
 /** policy.yml at the repository root: the policy serverless.yml compiles into the functions. */
@@ -85,13 +86,24 @@ export const READ_AND_ALERT_STATEMENTS = [
 export const LEDGER_ARN = { 'Fn::GetAtt': ['LedgerTable', 'Arn'] };
 export const QUEUE_ARN = { 'Fn::GetAtt': ['RespondDeadLetterQueue', 'Arn'] };
 
-/** The sampler's ledger access: finding states and (read) the action history for its plans. */
-export const SAMPLER_LEDGER_STATEMENT = {
-  Sid: 'Ledger',
-  Effect: 'Allow',
-  Action: ['dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:PutItem'],
-  Resource: LEDGER_ARN,
-};
+/**
+ * The sampler's ledger access: it reads finding states and the action history (for its plans),
+ * and writes finding states only: PutItem only where every leading (partition) key begins with
+ * CLUSTER# (lib/aws/ledger-keys.ts), never ACTIONS# (actions, lock, throttle) or EVENT# (claims).
+ */
+export const SAMPLER_LEDGER_STATEMENTS = [
+  { Sid: 'LedgerRead', Effect: 'Allow', Action: ['dynamodb:Query', 'dynamodb:GetItem'], Resource: LEDGER_ARN },
+  {
+    Sid: 'LedgerWriteFindingStates',
+    Effect: 'Allow',
+    Action: ['dynamodb:PutItem'],
+    Resource: LEDGER_ARN,
+    Condition: {
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${FINDING_PK_PREFIX}*`] },
+      Null: { 'dynamodb:LeadingKeys': 'false' },
+    },
+  },
+];
 
 /** The responder's: event claims (DeleteItem releases one), finding states, actions, change lock. */
 export const RESPOND_LEDGER_STATEMENT = {
@@ -106,46 +118,22 @@ export const REPLACES_TAG = 'eks-ip-responder/replaces';
 /** The tag the VPC CNI's subnet discovery looks for. */
 export const CNI_SUBNET_TAG = 'kubernetes.io/role/cni';
 
-/** The responder's remediation statements, in template order, up to (not including) PassRole. */
-export const REMEDIATION_STATEMENTS = [
-  { Sid: 'UpdateVpcCniAddon', Effect: 'Allow', Action: ['eks:UpdateAddon'], Resource: eksArn('addon/*/vpc-cni/*') },
-  {
-    Sid: 'FollowEksUpdates',
-    Effect: 'Allow',
-    Action: ['eks:DescribeUpdate'],
-    Resource: [eksArn('cluster/*'), eksArn('addon/*/vpc-cni/*'), eksArn('nodegroup/*/*/*')],
-  },
-  {
-    Sid: 'TagSubnetsForCni',
-    Effect: 'Allow',
-    Action: ['ec2:CreateTags'],
-    Resource: ec2Arn('subnet/*'),
-    Condition: {
-      'ForAllValues:StringEquals': { 'aws:TagKeys': [CNI_SUBNET_TAG] },
-      StringEquals: { [`aws:RequestTag/${CNI_SUBNET_TAG}`]: '1' },
-    },
-  },
-  {
-    Sid: 'CreateReplacementNodegroups',
-    Effect: 'Allow',
-    Action: ['eks:CreateNodegroup'],
-    Resource: eksArn('cluster/*'),
-    Condition: { Null: { [`aws:RequestTag/${REPLACES_TAG}`]: 'false' } },
-  },
-  {
-    Sid: 'TagReplacementNodegroups',
-    Effect: 'Allow',
-    Action: ['eks:TagResource'],
-    Resource: eksArn('nodegroup/*/*/*'),
-    Condition: { Null: { [`aws:RequestTag/${REPLACES_TAG}`]: 'false' } },
-  },
-  {
-    Sid: 'ScaleNodegroups',
-    Effect: 'Allow',
-    Action: ['eks:UpdateNodegroupConfig'],
-    Resource: eksArn('nodegroup/*/*/*'),
-  },
-];
+/** The responder's EKS update reads (remediation's and any plan's), in its `respond` policy. */
+export const FOLLOW_EKS_UPDATES_STATEMENT = {
+  Sid: 'FollowEksUpdates',
+  Effect: 'Allow',
+  Action: ['eks:DescribeUpdate'],
+  Resource: [eksArn('cluster/*'), eksArn('addon/*/vpc-cni/*'), eksArn('nodegroup/*/*/*')],
+};
+
+/** Every EKS and EC2 write of the remediation (lib/policy/iam.ts REMEDIATION_WRITE_ACTIONS, written out). */
+export const REMEDIATION_WRITES = ['eks:UpdateAddon', 'eks:CreateNodegroup', 'eks:TagResource', 'eks:UpdateNodegroupConfig', 'ec2:CreateTags'];
+
+/** RespondRole's `remediate` policy for the repository's policy.yml, which has no cluster in apply mode. */
+export const REPOSITORY_REMEDIATE_POLICY = {
+  Version: '2012-10-17',
+  Statement: [{ Sid: 'NoClusterInApplyMode', Effect: 'Deny', Action: REMEDIATION_WRITES, Resource: '*' }],
+};
 
 /** iam:PassRole on the roles of the passRoleArns param, only to EKS; the statement alone. */
 export const passRoleStatement = (passRoleArns: string) => ({
@@ -169,11 +157,11 @@ export const hasPassRoleArnsCondition = (passRoleArns: string) => ({
 /** The responder's dead letters: Lambda sends the OnFailure destination with the function's role. */
 export const DEAD_LETTER_STATEMENT = { Sid: 'DeadLetters', Effect: 'Allow', Action: ['sqs:SendMessage'], Resource: QUEUE_ARN };
 
-/** Every statement of RespondRole, as packaged with this passRoleArns param value. */
-export const respondRoleStatements = (passRoleArns: string) => [
+/** RespondRole's `respond` policy's statements, as packaged with this passRoleArns param value. */
+export const respondPolicyStatements = (passRoleArns: string) => [
   ...READ_AND_ALERT_STATEMENTS,
   RESPOND_LEDGER_STATEMENT,
-  ...REMEDIATION_STATEMENTS,
+  FOLLOW_EKS_UPDATES_STATEMENT,
   passRoleIf(passRoleArns),
   DEAD_LETTER_STATEMENT,
   {
@@ -182,6 +170,18 @@ export const respondRoleStatements = (passRoleArns: string) => [
     Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
     Resource: { 'Fn::GetAtt': ['RespondLogGroup', 'Arn'] },
   },
+];
+
+/** RespondRole's inline policies, as packaged from the repository's policy.yml with this passRoleArns value. */
+export const respondRolePolicies = (passRoleArns: string) => [
+  { PolicyName: 'respond', PolicyDocument: { Version: '2012-10-17', Statement: respondPolicyStatements(passRoleArns) } },
+  { PolicyName: 'remediate', PolicyDocument: REPOSITORY_REMEDIATE_POLICY },
+];
+
+/** Every statement of RespondRole (both policies, flattened as roleStatements does). */
+export const respondRoleStatements = (passRoleArns: string) => [
+  ...respondPolicyStatements(passRoleArns),
+  ...REPOSITORY_REMEDIATE_POLICY.Statement,
 ];
 
 /** The passRoleArns value iam.test.ts packages the stack with a second time. */

@@ -1,14 +1,24 @@
-// IAM invariants over the packaged template (`npm run package`), and over the same stack packaged
-// a second time with the passRoleArns param set, independent of the exact statement lists in
+// IAM invariants over the packaged template (`npm run package`), over the same stack packaged
+// a second time with the passRoleArns param set, and a third time with a policy that has
+// clusters in apply mode (POLICY_FILE), independent of the exact statement lists in
 // template.test.ts and responder.test.ts: whatever a later edit grants, it must keep these. The
 // helpers are tested first on statements that break them, so that a check that can never fail
 // does not pass for one that holds.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ACTIONS_PK_PREFIX, EVENT_PK_PREFIX, FINDING_PK_PREFIX } from '../../lib/aws/ledger-keys';
+import { deployedPolicySize, REMEDIATION_POLICY_MAX_CHARS, ROLE_INLINE_POLICIES_MAX_CHARS } from '../../lib/policy/iam';
+import { DEFAULT_APPLY_PROBLEM } from '../../lib/policy/load';
 import {
   hasPassRoleArnsCondition,
   LEDGER_ARN,
   PASS_ROLE_ARNS,
   passRoleIf,
   passRoleStatement,
+  POLICY_FILE,
+  REMEDIATION_WRITES,
+  REPOSITORY_REMEDIATE_POLICY,
   REPLACES_TAG,
   CNI_SUBNET_TAG,
 } from './expected';
@@ -18,9 +28,11 @@ import {
   asList,
   CfnTemplate,
   CfnValue,
+  conditionHolds,
   deployedStatements,
   evaluateCondition,
   evaluateConditionExpression,
+  evaluateRequest,
   FORBIDDEN_ACTION_PATTERNS,
   forbiddenGrants,
   grantingStatements,
@@ -41,20 +53,60 @@ import {
 
 const PASS_ROLE_PARAM = PASS_ROLE_ARNS.join(',');
 
+/**
+ * The repository's policy with two clusters in apply mode: orders-prod with every action (two
+ * spare subnets, instance types listed) and batch-dev with CNI subnets only (warm targets and
+ * prefix delegation off, no instance type listed), one spare subnet shared with orders-prod.
+ * Appended to policy.yml's own text, so that it stays valid whatever the default gains.
+ */
+const APPLY_CLUSTERS_YAML = `
+  orders-prod:
+    mode: apply
+    actions:
+      cniSubnets:
+        spareSubnets: [subnet-0123456789abcdef0, subnet-0fedcba9876543210]
+      instanceTypes:
+        allowedTypes: [m6i]
+  batch-dev:
+    mode: apply
+    actions:
+      warmTargets:
+        allowed: false
+      prefixDelegation:
+        allowed: false
+      cniSubnets:
+        spareSubnets: [subnet-0123456789abcdef0]
+`;
+
 let template: CfnTemplate;
 let withPassRoles: Packaged | undefined;
+let withApply: Packaged | undefined;
+let policyDir: string | undefined;
 
 beforeAll(() => {
   template = loadTemplate();
-  // ~3-5 s; in a temporary service directory, so that the repository's .serverless is untouched.
+  policyDir = mkdtempSync(join(tmpdir(), 'iam-policy-'));
+  const applyPolicy = join(policyDir, 'policy.yml');
+  writeFileSync(applyPolicy, readFileSync(POLICY_FILE, 'utf8') + APPLY_CLUSTERS_YAML);
+  // ~5-10 s each; in a temporary service directory, so that the repository's .serverless is untouched.
   withPassRoles = packageWith({ passRoleArns: PASS_ROLE_PARAM });
-}, 90_000);
+  withApply = packageWith({}, { env: { POLICY_FILE: applyPolicy } });
+}, 180_000);
 
-afterAll(() => withPassRoles?.remove());
+afterAll(() => {
+  withPassRoles?.remove();
+  withApply?.remove();
+  if (policyDir) rmSync(policyDir, { recursive: true, force: true });
+});
 
 const passRoleTemplate = (): CfnTemplate => {
   if (!withPassRoles) throw new Error('the stack was not packaged with passRoleArns');
   return withPassRoles.template;
+};
+
+const applyTemplate = (): CfnTemplate => {
+  if (!withApply) throw new Error('the stack was not packaged with the apply-mode policy');
+  return withApply.template;
 };
 
 const statementsOf = (t: CfnTemplate, roleId: string): CfnValue[] => roleStatements(resource(t, roleId, 'AWS::IAM::Role'));
@@ -181,14 +233,54 @@ describe('the IAM check helpers', () => {
     expect(grantingStatements(statements, 'eks:UpdateAddon', 'arn:aws:eks:eu-west-1:123456789012:addon/c/vpc-cni/u')).toEqual(['A', 'B']);
     expect(grantingStatements(statements, 'eks:UpdateAddon', 'arn:aws:eks:us-east-1:123456789012:addon/c/vpc-cni/u')).toEqual(['B']);
   });
+
+  it('evaluate conditions as IAM does: AND across keys, OR across values, ForAllValues true and ForAnyValue false on an absent key', () => {
+    const leading = { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['CLUSTER#*'] } };
+    expect(conditionHolds(leading, { 'dynamodb:LeadingKeys': ['CLUSTER#a'] })).toBe(true);
+    expect(conditionHolds(leading, { 'dynamodb:LeadingKeys': ['CLUSTER#a', 'ACTIONS#a'] })).toBe(false);
+    expect(conditionHolds(leading, {})).toBe(true); // why the stack adds a Null check
+    expect(conditionHolds({ ...leading, Null: { 'dynamodb:LeadingKeys': 'false' } }, {})).toBe(false);
+    const any = { 'ForAnyValue:StringLike': { 'aws:TagKeys': ['aws:*', 'x'] } };
+    expect(conditionHolds(any, { 'aws:TagKeys': ['a', 'aws:cloudformation:stack-name'] })).toBe(true);
+    expect(conditionHolds(any, { 'aws:TagKeys': ['a', 'xy'] })).toBe(false);
+    expect(conditionHolds(any, {})).toBe(false);
+    const both = { StringEquals: { a: ['1', '2'], b: 'x' } };
+    expect(conditionHolds(both, { a: '2', b: 'x' })).toBe(true);
+    expect(conditionHolds(both, { a: '2' })).toBe(false);
+    expect(conditionHolds({ StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } }, { 'aws:SourceAccount': '123456789012' })).toBe(true);
+    expect(conditionHolds({ Bool: { 'aws:SecureTransport': 'false' } }, { 'aws:SecureTransport': 'false' })).toBe(true);
+    expect(conditionHolds({ Bool: { 'aws:SecureTransport': 'false' } }, {})).toBe(false);
+    // What it does not implement is an error, never a pass.
+    expect(() => conditionHolds({ NumericLessThan: { n: '1' } }, { n: '0' })).toThrow(/not implemented/);
+    expect(() => conditionHolds({ StringEquals: { k: 'v' } }, { k: ['v'] })).toThrow(/multivalued/);
+  });
+
+  it('answer a request: an explicit Deny wins over an Allow, and nothing allowed is implicitly denied', () => {
+    const statements: Statement[] = [
+      { Effect: 'Allow', Action: ['eks:TagResource'], Resource: 'arn:aws:eks:eu-west-1:1:nodegroup/c/*/*' },
+      { Effect: 'Deny', Action: ['eks:TagResource'], Resource: '*', Condition: { 'ForAnyValue:StringLike': { 'aws:TagKeys': ['aws:*'] } } },
+    ];
+    const nodegroup = 'arn:aws:eks:eu-west-1:1:nodegroup/c/n/u';
+    expect(evaluateRequest(statements, { action: 'eks:TagResource', resource: nodegroup, context: { 'aws:TagKeys': ['team'] } })).toBe('allowed');
+    expect(evaluateRequest(statements, { action: 'eks:TagResource', resource: nodegroup, context: { 'aws:TagKeys': ['aws:x'] } })).toBe('explicit-deny');
+    expect(evaluateRequest(statements, { action: 'eks:TagResource', resource: 'arn:aws:eks:eu-west-1:1:nodegroup/d/n/u' })).toBe('implicit-deny');
+    expect(evaluateRequest(statements, { action: 'eks:UntagResource', resource: nodegroup })).toBe('implicit-deny');
+    expect(() => evaluateRequest([{ Effect: 'Allow', NotAction: ['x:Y'], Resource: '*' }], { action: 'a:B', resource: 'x' })).toThrow(/NotAction/);
+  });
 });
 
 // ---------------------------------------------------------------------------------------------
 
-describe.each([
+const ALL_PACKAGES: Array<[string, () => CfnTemplate]> = [
   ['packaged with the default params', () => template],
   ['packaged with passRoleArns set', passRoleTemplate],
-])('every IAM role of the stack, %s', (_name, stack) => {
+  ['packaged with clusters in apply mode', applyTemplate],
+];
+
+/** The explicit Denies the stack writes, all in RespondRole's `remediate` policy. */
+const DENY_SIDS = ['NoClusterInApplyMode', 'DenyReservedTagKeys'];
+
+describe.each(ALL_PACKAGES)('every IAM role of the stack, %s', (_name, stack) => {
   const roles = () => resourcesOfType(stack(), 'AWS::IAM::Role');
 
   it('are the sampler’s and the responder’s, whose inline policies are all there is to check', () => {
@@ -200,17 +292,19 @@ describe.each([
     for (const [, role] of roles()) {
       expect(role.Properties.ManagedPolicyArns).toBeUndefined();
       expect(role.Properties.PermissionsBoundary).toBeUndefined();
-      expect(role.Properties.Policies).toHaveLength(1);
     }
+    const names = (id: string) => resource(stack(), id, 'AWS::IAM::Role').Properties.Policies.map((p: { PolicyName: string }) => p.PolicyName);
+    expect(names('SamplerRole')).toEqual(['sampler']);
+    expect(names('RespondRole')).toEqual(['respond', 'remediate']);
   });
 
-  it('allow no write on Resource * without a Condition (both branches of every Fn::If), and use no NotAction or NotResource', () => {
+  it('allow no write on Resource * without a Condition (both branches of every Fn::If), deny only in `remediate`, and use no NotAction or NotResource', () => {
     for (const [id, role] of roles()) {
       const statements = possibleStatements(roleStatements(role));
       expect(statements.length).toBeGreaterThan(0);
       expect({ id, unscoped: unscopedWrites(roleStatements(role)) }).toEqual({ id, unscoped: [] });
       for (const statement of statements) {
-        expect(statement.Effect).toBe('Allow');
+        expect(['Allow', 'Deny']).toContain(statement.Effect);
         expect(statement.NotAction).toBeUndefined();
         expect(statement.NotResource).toBeUndefined();
         expect(statement.NotPrincipal).toBeUndefined();
@@ -218,6 +312,13 @@ describe.each([
         for (const action of asList<string>(statement.Action)) expect(action).not.toMatch(/^\*$|:\*$/);
       }
     }
+    const denies = (id: string, policy: number) =>
+      (resource(stack(), id, 'AWS::IAM::Role').Properties.Policies[policy]?.PolicyDocument.Statement ?? [])
+        .filter((s: Statement) => s.Effect === 'Deny')
+        .map((s: Statement) => s.Sid);
+    expect(denies('SamplerRole', 0)).toEqual([]);
+    expect(denies('RespondRole', 0)).toEqual([]);
+    for (const sid of denies('RespondRole', 1)) expect(DENY_SIDS).toContain(sid);
   });
 
   it('make every Fn::If of a role’s policy depend on a condition the template can evaluate', () => {
@@ -227,10 +328,9 @@ describe.each([
   });
 });
 
-describe.each([
-  ['packaged with the default params', () => template],
-  ['packaged with passRoleArns set', passRoleTemplate],
-])('SamplerRole, %s', (_name, stack) => {
+const LEDGER_TABLE = 'arn:aws:dynamodb:eu-west-1:123456789012:table/eks-ip-responder-test-ledger';
+
+describe.each(ALL_PACKAGES)('SamplerRole, %s', (_name, stack) => {
   const statements = () => possibleStatements(statementsOf(stack(), 'SamplerRole'));
 
   it('has no write action on EKS, EC2 or IAM at all, and nothing conditional', () => {
@@ -262,16 +362,51 @@ describe.each([
       ].sort(),
     );
   });
+
+  it('writes finding states (CLUSTER#) only: never an action record, the change lock, the cycle throttle or an event claim', () => {
+    const values = { ...PSEUDO, 'LedgerTable.Arn': LEDGER_TABLE };
+    const put = (leadingKeys: string[] | undefined) =>
+      evaluateRequest(statements(), { action: 'dynamodb:PutItem', resource: LEDGER_TABLE, context: { 'dynamodb:LeadingKeys': leadingKeys } }, values);
+    expect(put([`${FINDING_PK_PREFIX}payments-prod`])).toBe('allowed');
+    expect(put([`${ACTIONS_PK_PREFIX}payments-prod`])).toBe('implicit-deny');
+    expect(put([`${EVENT_PK_PREFIX}0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0`])).toBe('implicit-deny');
+    // A request with several items (a batch) is allowed only if every leading key is a finding state's.
+    expect(put([`${FINDING_PK_PREFIX}a`, `${ACTIONS_PK_PREFIX}a`])).toBe('implicit-deny');
+    // CLUSTER# must begin the key, in this case.
+    expect(put([`x${FINDING_PK_PREFIX}a`])).toBe('implicit-deny');
+    expect(put(['cluster#a'])).toBe('implicit-deny');
+    expect(put(undefined)).toBe('implicit-deny');
+    // Reads of every partition (the action history for its plans) stay open; no other item write exists.
+    for (const action of ['dynamodb:Query', 'dynamodb:GetItem']) {
+      const request = { action, resource: LEDGER_TABLE, context: { 'dynamodb:LeadingKeys': [`${ACTIONS_PK_PREFIX}a`] } };
+      expect(evaluateRequest(statements(), request, values)).toBe('allowed');
+    }
+    for (const action of ['dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:Scan']) {
+      const request = { action, resource: LEDGER_TABLE, context: { 'dynamodb:LeadingKeys': [`${FINDING_PK_PREFIX}a`] } };
+      expect({ action, answer: evaluateRequest(statements(), request, values) }).toEqual({ action, answer: 'implicit-deny' });
+    }
+    // And the condition as written: the prefixes come from lib/aws/ledger-keys.ts.
+    const [write] = statements().filter((s) => asList<string>(s.Action).includes('dynamodb:PutItem'));
+    expect(write!.Condition).toEqual({
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${FINDING_PK_PREFIX}*`] },
+      Null: { 'dynamodb:LeadingKeys': 'false' },
+    });
+    expect(asList(write!.Action)).toEqual(['dynamodb:PutItem']);
+  });
 });
 
 // ---------------------------------------------------------------------------------------------
-// RespondRole: the only role that changes EKS and EC2, each change scoped.
+// RespondRole: the only role that changes EKS and EC2, each change scoped to the clusters in
+// apply mode.
 
-/** Every write of RespondRole: its statement, resources (as the template writes them) and condition. */
 const ARN = (service: string, path: string) => ({
   'Fn::Sub': `arn:\${AWS::Partition}:${service}:\${AWS::Region}:\${AWS::AccountId}:${path}`,
 });
-const RESPOND_WRITES: Record<string, { sid: string; resources: CfnValue[]; condition?: CfnValue }> = {
+
+type WriteScope = { sid: string; resources: CfnValue[]; condition?: CfnValue };
+
+/** Every write of RespondRole whatever the policy: its statement, resources (as the template writes them) and condition. */
+const RESPOND_WRITES: Record<string, WriteScope> = {
   'cloudwatch:PutMetricData': {
     sid: 'PutOwnMetrics',
     resources: ['*'],
@@ -290,40 +425,51 @@ const RESPOND_WRITES: Record<string, { sid: string; resources: CfnValue[]; condi
   },
   'dynamodb:PutItem': { sid: 'Ledger', resources: [LEDGER_ARN] },
   'dynamodb:DeleteItem': { sid: 'Ledger', resources: [LEDGER_ARN] },
-  'eks:UpdateAddon': { sid: 'UpdateVpcCniAddon', resources: [ARN('eks', 'addon/*/vpc-cni/*')] },
+  'sqs:SendMessage': { sid: 'DeadLetters', resources: [{ 'Fn::GetAtt': ['RespondDeadLetterQueue', 'Arn'] }] },
+  'logs:CreateLogStream': { sid: 'OwnLogs', resources: [{ 'Fn::GetAtt': ['RespondLogGroup', 'Arn'] }] },
+  'logs:PutLogEvents': { sid: 'OwnLogs', resources: [{ 'Fn::GetAtt': ['RespondLogGroup', 'Arn'] }] },
+};
+
+/** The remediation writes of the apply-mode package (APPLY_CLUSTERS_YAML). */
+const APPLY_WRITES: Record<string, WriteScope> = {
+  // batch-dev has warm targets and prefix delegation off: its add-on is not granted.
+  'eks:UpdateAddon': { sid: 'UpdateVpcCniAddon', resources: [ARN('eks', 'addon/orders-prod/vpc-cni/*')] },
+  // batch-dev lists no instance type and has prefix delegation (and so its rollout) off.
+  'eks:CreateNodegroup': {
+    sid: 'CreateReplacementNodegroups',
+    resources: [ARN('eks', 'cluster/orders-prod')],
+    condition: {
+      Null: { [`aws:RequestTag/${REPLACES_TAG}`]: 'false' },
+      StringEquals: { 'aws:ResourceTag/eks-ip-responder/remediation': 'apply' },
+    },
+  },
+  'eks:TagResource': {
+    sid: 'TagReplacementNodegroups',
+    resources: [ARN('eks', 'nodegroup/orders-prod/*/*')],
+    condition: { Null: { [`aws:RequestTag/${REPLACES_TAG}`]: 'false' } },
+  },
+  'eks:UpdateNodegroupConfig': { sid: 'ScaleNodegroups', resources: [ARN('eks', 'nodegroup/orders-prod/*/*')] },
+  // The spare subnets of both clusters, the shared one once.
   'ec2:CreateTags': {
     sid: 'TagSubnetsForCni',
-    resources: [ARN('ec2', 'subnet/*')],
+    resources: [ARN('ec2', 'subnet/subnet-0123456789abcdef0'), ARN('ec2', 'subnet/subnet-0fedcba9876543210')],
     condition: {
       'ForAllValues:StringEquals': { 'aws:TagKeys': [CNI_SUBNET_TAG] },
       StringEquals: { [`aws:RequestTag/${CNI_SUBNET_TAG}`]: '1' },
     },
   },
-  'eks:CreateNodegroup': {
-    sid: 'CreateReplacementNodegroups',
-    resources: [ARN('eks', 'cluster/*')],
-    condition: { Null: { [`aws:RequestTag/${REPLACES_TAG}`]: 'false' } },
-  },
-  'eks:TagResource': {
-    sid: 'TagReplacementNodegroups',
-    resources: [ARN('eks', 'nodegroup/*/*/*')],
-    condition: { Null: { [`aws:RequestTag/${REPLACES_TAG}`]: 'false' } },
-  },
-  'eks:UpdateNodegroupConfig': { sid: 'ScaleNodegroups', resources: [ARN('eks', 'nodegroup/*/*/*')] },
-  'sqs:SendMessage': { sid: 'DeadLetters', resources: [{ 'Fn::GetAtt': ['RespondDeadLetterQueue', 'Arn'] }] },
-  'logs:CreateLogStream': { sid: 'OwnLogs', resources: [{ 'Fn::GetAtt': ['RespondLogGroup', 'Arn'] }] },
-  'logs:PutLogEvents': { sid: 'OwnLogs', resources: [{ 'Fn::GetAtt': ['RespondLogGroup', 'Arn'] }] },
 };
+
 const PASS_ROLE_WRITE = {
   sid: 'PassRolesToEks',
   resources: PASS_ROLE_ARNS,
   condition: { StringEquals: { 'iam:PassedToService': 'eks.amazonaws.com' } },
 };
 
-/** Each write action of the statements with its statement, resources and condition (one statement per action). */
-function writeScopes(statements: Statement[]): Record<string, { sid: string; resources: CfnValue[]; condition?: CfnValue }> {
-  const scopes: Record<string, { sid: string; resources: CfnValue[]; condition?: CfnValue }> = {};
-  for (const statement of statements) {
+/** Each write action the Allow statements grant, with its statement, resources and condition (one statement per action). */
+function writeScopes(statements: Statement[]): Record<string, WriteScope> {
+  const scopes: Record<string, WriteScope> = {};
+  for (const statement of statements.filter((s) => s.Effect === 'Allow')) {
     for (const action of asList<string>(statement.Action).filter((a) => !isReadAction(a))) {
       if (scopes[action]) throw new Error(`${action} is granted by ${scopes[action].sid} and ${String(statement.Sid)}`);
       scopes[action] = {
@@ -341,16 +487,20 @@ const ARN_VALUES: Record<string, string> = {
   ...PSEUDO,
   AlertTopic: 'arn:aws:sns:eu-west-1:123456789012:eks-ip-responder-test-alerts',
   'AlertKey.Arn': 'arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555',
-  'LedgerTable.Arn': 'arn:aws:dynamodb:eu-west-1:123456789012:table/eks-ip-responder-test-ledger',
+  'LedgerTable.Arn': LEDGER_TABLE,
   'RespondDeadLetterQueue.Arn': 'arn:aws:sqs:eu-west-1:123456789012:eks-ip-responder-test-respond-dlq',
   'RespondLogGroup.Arn': 'arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/eks-ip-responder-test-respond:*',
 };
 
-const CLUSTER = 'arn:aws:eks:eu-west-1:123456789012:cluster/prod';
-const NODEGROUP = 'arn:aws:eks:eu-west-1:123456789012:nodegroup/prod/workers/0a1b2c3d';
-const CNI_ADDON = 'arn:aws:eks:eu-west-1:123456789012:addon/prod/vpc-cni/0a1b2c3d';
-const OTHER_ADDON = 'arn:aws:eks:eu-west-1:123456789012:addon/prod/coredns/0a1b2c3d';
-const SUBNET = 'arn:aws:ec2:eu-west-1:123456789012:subnet/subnet-0123456789abcdef0';
+const eks = (path: string) => `arn:aws:eks:eu-west-1:123456789012:${path}`;
+const subnet = (id: string) => `arn:aws:ec2:eu-west-1:123456789012:subnet/${id}`;
+/** A cluster's ARNs of each kind the remediation writes to. */
+const arnsOf = (cluster: string) => ({
+  cluster: eks(`cluster/${cluster}`),
+  nodegroup: eks(`nodegroup/${cluster}/workers/0a1b2c3d`),
+  addon: eks(`addon/${cluster}/vpc-cni/0a1b2c3d`),
+  otherAddon: eks(`addon/${cluster}/coredns/0a1b2c3d`),
+});
 const OTHER_EC2 = [
   'arn:aws:ec2:eu-west-1:123456789012:network-interface/eni-0123456789abcdef0',
   'arn:aws:ec2:eu-west-1:123456789012:instance/i-0123456789abcdef0',
@@ -360,7 +510,26 @@ const OTHER_EC2 = [
 /** The same resource in another account, and in another region. */
 const elsewhere = (arn: string): string[] => [arn.replace(':123456789012:', ':210987654321:'), arn.replace(':eu-west-1:', ':us-east-1:')];
 
-describe('RespondRole, packaged with the default params (passRoleArns empty)', () => {
+/** The request context of the responder's own writes, as its executors send them. */
+const REPLACEMENT_CONTEXT = {
+  'aws:RequestTag/eks-ip-responder/replaces': 'workers',
+  'aws:TagKeys': ['team', 'eks-ip-responder/replaces'],
+  'aws:ResourceTag/eks-ip-responder/remediation': 'apply',
+};
+const CNI_TAG_CONTEXT = { 'aws:TagKeys': [CNI_SUBNET_TAG], [`aws:RequestTag/${CNI_SUBNET_TAG}`]: '1' };
+
+/** A request of each remediation write as the executors make it, on a cluster's resources. */
+const writesOn = (cluster: string) => {
+  const a = arnsOf(cluster);
+  return [
+    { action: 'eks:UpdateAddon', resource: a.addon, context: {} },
+    { action: 'eks:CreateNodegroup', resource: a.cluster, context: REPLACEMENT_CONTEXT },
+    { action: 'eks:TagResource', resource: a.nodegroup, context: REPLACEMENT_CONTEXT },
+    { action: 'eks:UpdateNodegroupConfig', resource: a.nodegroup, context: {} },
+  ];
+};
+
+describe('RespondRole, packaged from the repository’s policy.yml (no cluster in apply mode) and passRoleArns empty', () => {
   const raw = () => statementsOf(template, 'RespondRole');
   const deployed = () => deployedStatements(template, raw());
 
@@ -372,11 +541,52 @@ describe('RespondRole, packaged with the default params (passRoleArns empty)', (
     expect(deployed().map((s) => s.Sid)).not.toContain('PassRolesToEks');
   });
 
-  it('grants each write exactly on its resources, with its condition', () => {
-    expect(writeScopes(deployed())).toEqual(RESPOND_WRITES);
+  it('has, as its `remediate` policy, the single Deny of every remediation write', () => {
+    const [, remediate] = resource(template, 'RespondRole', 'AWS::IAM::Role').Properties.Policies;
+    expect(remediate).toEqual({ PolicyName: 'remediate', PolicyDocument: REPOSITORY_REMEDIATE_POLICY });
   });
 
-  it('grants of EKS and EC2 changes exactly the remediation’s', () => {
+  it('grants each write exactly on its resources, with its condition: no EKS or EC2 write at all', () => {
+    expect(writeScopes(deployed())).toEqual(RESPOND_WRITES);
+    expect(forbiddenIn(deployed())).toEqual([]);
+  });
+
+  it('is refused every remediation write on every cluster, explicitly', () => {
+    for (const request of [...writesOn('prod'), ...writesOn('payments-prod')]) {
+      expect({ request, answer: evaluateRequest(deployed(), request, ARN_VALUES) }).toEqual({ request, answer: 'explicit-deny' });
+    }
+    const tag = { action: 'ec2:CreateTags', resource: subnet('subnet-0c55317ef17156075'), context: CNI_TAG_CONTEXT };
+    expect(evaluateRequest(deployed(), tag, ARN_VALUES)).toBe('explicit-deny');
+    expect(REMEDIATION_WRITES.every((action) => deployed().some((s) => s.Effect === 'Deny' && asList(s.Action).includes(action)))).toBe(true);
+  });
+
+  it('follows EKS updates of clusters, the vpc-cni add-on and nodegroups (a read)', () => {
+    expect(isReadAction('eks:DescribeUpdate')).toBe(true);
+    const a = arnsOf('prod');
+    for (const arn of [a.cluster, a.addon, a.nodegroup]) {
+      expect(grantingStatements(deployed(), 'eks:DescribeUpdate', arn, ARN_VALUES)).toEqual(['FollowEksUpdates']);
+    }
+    expect(grantingStatements(deployed(), 'eks:DescribeUpdate', a.otherAddon, ARN_VALUES)).toEqual([]);
+  });
+
+  it('resolves every resource of every statement to an ARN of the stack’s own account and region, or * for what has none', () => {
+    for (const statement of deployed()) {
+      for (const value of statementResources(statement)) {
+        const arn = resolveValue(value, ARN_VALUES);
+        if (arn === '*') continue;
+        expect({ sid: statement.Sid, arn }).toEqual({ sid: statement.Sid, arn: expect.stringMatching(/^arn:aws:[a-z0-9-]+:eu-west-1:123456789012:/) });
+      }
+    }
+  });
+});
+
+describe('RespondRole, packaged with clusters in apply mode (orders-prod: every action; batch-dev: CNI subnets only)', () => {
+  const deployed = () => deployedStatements(applyTemplate(), statementsOf(applyTemplate(), 'RespondRole'));
+  const answer = (request: { action: string; resource: string; context?: Record<string, string | string[]> }) =>
+    evaluateRequest(deployed(), request, ARN_VALUES);
+
+  it('grants each write exactly on its resources, with its condition: the default’s, plus the remediation on those clusters only', () => {
+    expect(writeScopes(deployed())).toEqual({ ...RESPOND_WRITES, ...APPLY_WRITES });
     expect(forbiddenIn(deployed()).sort()).toEqual(
       [
         'eks:UpdateAddon grants eks:Update*',
@@ -389,79 +599,90 @@ describe('RespondRole, packaged with the default params (passRoleArns empty)', (
     );
   });
 
-  it('updates the vpc-cni add-on only, in its own account and region', () => {
-    expect(grantingStatements(deployed(), 'eks:UpdateAddon', CNI_ADDON, ARN_VALUES)).toEqual(['UpdateVpcCniAddon']);
-    for (const arn of [OTHER_ADDON, CLUSTER, NODEGROUP, ...elsewhere(CNI_ADDON)]) {
-      expect({ arn, granted: grantingStatements(deployed(), 'eks:UpdateAddon', arn, ARN_VALUES) }).toEqual({ arn, granted: [] });
+  it('allows every write of orders-prod as the executors make it, and none on another cluster, account or region', () => {
+    for (const request of writesOn('orders-prod')) expect({ request, answer: answer(request) }).toEqual({ request, answer: 'allowed' });
+    // `orders-prod-2` and `orders` share a prefix with the name: the ARN must not match them.
+    for (const cluster of ['payments-prod', 'orders-prod-2', 'orders', 'batch-dev']) {
+      for (const request of writesOn(cluster)) {
+        expect({ request, answer: answer(request) }).toEqual({ request, answer: 'implicit-deny' });
+      }
     }
-    // Nor any other update of a cluster or an add-on.
+    for (const request of writesOn('orders-prod')) {
+      for (const resource of elsewhere(request.resource)) {
+        expect({ resource, answer: answer({ ...request, resource }) }).toEqual({ resource, answer: 'implicit-deny' });
+      }
+    }
+  });
+
+  it('updates the vpc-cni add-on only, never another add-on or a cluster, and no other update', () => {
+    const a = arnsOf('orders-prod');
+    expect(answer({ action: 'eks:UpdateAddon', resource: a.otherAddon })).toBe('implicit-deny');
+    expect(answer({ action: 'eks:UpdateAddon', resource: a.cluster })).toBe('implicit-deny');
     for (const action of ['eks:UpdateClusterConfig', 'eks:UpdateClusterVersion', 'eks:UpdateNodegroupVersion', 'eks:CreateAddon', 'eks:DeleteAddon']) {
-      for (const arn of [CLUSTER, CNI_ADDON, NODEGROUP]) {
-        expect({ action, arn, granted: grantingStatements(deployed(), action, arn, ARN_VALUES) }).toEqual({ action, arn, granted: [] });
+      for (const arn of [a.cluster, a.addon, a.nodegroup]) {
+        expect({ action, arn, answer: answer({ action, resource: arn }) }).toEqual({ action, arn, answer: 'implicit-deny' });
       }
     }
   });
 
-  it('tags subnets only, with the CNI subnet tag only, valued 1', () => {
-    expect(grantingStatements(deployed(), 'ec2:CreateTags', SUBNET, ARN_VALUES)).toEqual(['TagSubnetsForCni']);
-    for (const arn of [...OTHER_EC2, ...elsewhere(SUBNET)]) {
-      expect({ arn, granted: grantingStatements(deployed(), 'ec2:CreateTags', arn, ARN_VALUES) }).toEqual({ arn, granted: [] });
+  it('creates a nodegroup only with the replaces tag and while the cluster carries the opt-in tag', () => {
+    const { cluster, nodegroup } = arnsOf('orders-prod');
+    const without = (key: string) => Object.fromEntries(Object.entries(REPLACEMENT_CONTEXT).filter(([k]) => k !== key));
+    expect(answer({ action: 'eks:CreateNodegroup', resource: cluster, context: without('aws:RequestTag/eks-ip-responder/replaces') })).toBe('implicit-deny');
+    expect(answer({ action: 'eks:CreateNodegroup', resource: cluster, context: without('aws:ResourceTag/eks-ip-responder/remediation') })).toBe('implicit-deny');
+    const notApply = { ...REPLACEMENT_CONTEXT, 'aws:ResourceTag/eks-ip-responder/remediation': 'dry-run' };
+    expect(answer({ action: 'eks:CreateNodegroup', resource: cluster, context: notApply })).toBe('implicit-deny');
+    // Authorised on the cluster only: a nodegroup ARN in its statement would grant nothing.
+    expect(answer({ action: 'eks:CreateNodegroup', resource: nodegroup, context: REPLACEMENT_CONTEXT })).toBe('implicit-deny');
+    expect(answer({ action: 'eks:TagResource', resource: nodegroup, context: without('aws:RequestTag/eks-ip-responder/replaces') })).toBe('implicit-deny');
+    for (const action of ['eks:UntagResource', 'eks:DeleteNodegroup', 'eks:CreateCluster', 'eks:DeleteCluster']) {
+      for (const arn of [cluster, nodegroup]) {
+        expect({ action, arn, answer: answer({ action, resource: arn, context: REPLACEMENT_CONTEXT }) }).toEqual({ action, arn, answer: 'implicit-deny' });
+      }
     }
-    const [statement] = deployed().filter((s) => s.Sid === 'TagSubnetsForCni');
-    // ForAllValues: every tag key of the request is the CNI's; StringEquals on the request tag
-    // also requires that key to be present (ForAllValues alone would pass a request without tags).
-    expect(statement!.Condition).toEqual({
-      'ForAllValues:StringEquals': { 'aws:TagKeys': [CNI_SUBNET_TAG] },
-      StringEquals: { [`aws:RequestTag/${CNI_SUBNET_TAG}`]: '1' },
-    });
+  });
+
+  it('never tags a cluster, and never sets the opt-in key or an aws: key, whatever else the request carries', () => {
+    const { cluster, nodegroup } = arnsOf('orders-prod');
+    expect(answer({ action: 'eks:TagResource', resource: cluster, context: REPLACEMENT_CONTEXT })).toBe('implicit-deny');
+    for (const key of ['eks-ip-responder/remediation', 'aws:cloudformation:stack-name']) {
+      const context = { ...REPLACEMENT_CONTEXT, 'aws:TagKeys': [...REPLACEMENT_CONTEXT['aws:TagKeys'], key] };
+      for (const [action, resource] of [['eks:CreateNodegroup', cluster], ['eks:TagResource', nodegroup]] as const) {
+        expect({ action, key, answer: answer({ action, resource, context }) }).toEqual({ action, key, answer: 'explicit-deny' });
+      }
+    }
+    // The old nodegroup's own keys, Kubernetes' included, are copied onto the replacement.
+    const copied = { ...REPLACEMENT_CONTEXT, 'aws:TagKeys': ['kubernetes.io/cluster/orders-prod', 'k8s.io/cluster-autoscaler/enabled', 'team', 'eks-ip-responder/replaces'] };
+    expect(answer({ action: 'eks:CreateNodegroup', resource: cluster, context: copied })).toBe('allowed');
+  });
+
+  it('tags exactly the listed spare subnets, with the CNI subnet tag only, valued 1', () => {
+    for (const id of ['subnet-0123456789abcdef0', 'subnet-0fedcba9876543210']) {
+      expect(answer({ action: 'ec2:CreateTags', resource: subnet(id), context: CNI_TAG_CONTEXT })).toBe('allowed');
+    }
+    for (const arn of [subnet('subnet-0c55317ef17156075'), subnet('subnet-0123456789abcdef1'), ...OTHER_EC2, ...elsewhere(subnet('subnet-0123456789abcdef0'))]) {
+      expect({ arn, answer: answer({ action: 'ec2:CreateTags', resource: arn, context: CNI_TAG_CONTEXT }) }).toEqual({ arn, answer: 'implicit-deny' });
+    }
+    const listed = subnet('subnet-0123456789abcdef0');
+    expect(answer({ action: 'ec2:CreateTags', resource: listed, context: { ...CNI_TAG_CONTEXT, [`aws:RequestTag/${CNI_SUBNET_TAG}`]: '0' } })).toBe('implicit-deny');
+    expect(answer({ action: 'ec2:CreateTags', resource: listed, context: { ...CNI_TAG_CONTEXT, 'aws:TagKeys': [CNI_SUBNET_TAG, 'Name'] } })).toBe('implicit-deny');
+    expect(answer({ action: 'ec2:CreateTags', resource: listed, context: {} })).toBe('implicit-deny');
     for (const action of ['ec2:DeleteTags', 'ec2:ModifySubnetAttribute', 'ec2:CreateSubnet', 'ec2:AssociateSubnetCidrBlock']) {
-      expect({ action, granted: grantingStatements(deployed(), action, SUBNET, ARN_VALUES) }).toEqual({ action, granted: [] });
+      expect({ action, answer: answer({ action, resource: listed }) }).toEqual({ action, answer: 'implicit-deny' });
     }
   });
 
-  it('creates nodegroups, and tags nodegroups (never clusters), only with the replaces tag in the request', () => {
-    // CreateNodegroup authorises on the cluster ARN only: a nodegroup ARN in its statement would grant nothing.
-    expect(grantingStatements(deployed(), 'eks:CreateNodegroup', CLUSTER, ARN_VALUES)).toEqual(['CreateReplacementNodegroups']);
-    expect(grantingStatements(deployed(), 'eks:CreateNodegroup', NODEGROUP, ARN_VALUES)).toEqual([]);
-    expect(grantingStatements(deployed(), 'eks:TagResource', NODEGROUP, ARN_VALUES)).toEqual(['TagReplacementNodegroups']);
-    expect(grantingStatements(deployed(), 'eks:TagResource', CLUSTER, ARN_VALUES)).toEqual([]);
-    for (const action of ['eks:CreateNodegroup', 'eks:TagResource']) {
-      for (const arn of [CNI_ADDON, ...elsewhere(CLUSTER), ...elsewhere(NODEGROUP)]) {
-        expect({ action, arn, granted: grantingStatements(deployed(), action, arn, ARN_VALUES) }).toEqual({ action, arn, granted: [] });
-      }
-    }
-    const [statement] = deployed().filter((s) => s.Sid === 'CreateReplacementNodegroups');
-    expect(statement!.Condition).toEqual({ Null: { [`aws:RequestTag/${REPLACES_TAG}`]: 'false' } });
-    for (const action of ['eks:UntagResource', 'eks:DeleteNodegroup', 'eks:CreateCluster']) {
-      for (const arn of [CLUSTER, NODEGROUP]) {
-        expect({ action, arn, granted: grantingStatements(deployed(), action, arn, ARN_VALUES) }).toEqual({ action, arn, granted: [] });
-      }
-    }
-  });
-
-  it('scales nodegroups only, in its own account and region', () => {
-    expect(grantingStatements(deployed(), 'eks:UpdateNodegroupConfig', NODEGROUP, ARN_VALUES)).toEqual(['ScaleNodegroups']);
-    for (const arn of [CLUSTER, CNI_ADDON, ...elsewhere(NODEGROUP)]) {
-      expect({ arn, granted: grantingStatements(deployed(), 'eks:UpdateNodegroupConfig', arn, ARN_VALUES) }).toEqual({ arn, granted: [] });
-    }
-  });
-
-  it('follows EKS updates of clusters, the vpc-cni add-on and nodegroups (a read)', () => {
-    expect(isReadAction('eks:DescribeUpdate')).toBe(true);
-    for (const arn of [CLUSTER, CNI_ADDON, NODEGROUP]) {
-      expect(grantingStatements(deployed(), 'eks:DescribeUpdate', arn, ARN_VALUES)).toEqual(['FollowEksUpdates']);
-    }
-    expect(grantingStatements(deployed(), 'eks:DescribeUpdate', OTHER_ADDON, ARN_VALUES)).toEqual([]);
-  });
-
-  it('resolves every resource of every statement to an ARN of the stack’s own account and region, or * for what has none', () => {
-    for (const statement of deployed()) {
-      for (const value of statementResources(statement)) {
-        const arn = resolveValue(value, ARN_VALUES);
-        if (arn === '*') continue;
-        expect({ sid: statement.Sid, arn }).toEqual({ sid: statement.Sid, arn: expect.stringMatching(/^arn:aws:[a-z0-9-]+:eu-west-1:123456789012:/) });
-      }
-    }
+  it('differs from the default package only in the `remediate` policy and the policy compiled into the functions', () => {
+    const normalise = (t: CfnTemplate) => {
+      const copy = structuredClone(t) as CfnTemplate;
+      copy.Resources.RespondRole!.Properties.Policies[1].PolicyDocument = '<remediate>';
+      return JSON.parse(
+        JSON.stringify(copy)
+          .replace(/"S3Key":"[^"]*"/g, '"S3Key":"<time>"')
+          .replace(/"POLICY_VERSION":"[0-9a-f]{12}"/g, '"POLICY_VERSION":"<version>"'),
+      ) as unknown;
+    };
+    expect(normalise(applyTemplate())).toEqual(normalise(template));
   });
 });
 
@@ -510,4 +731,37 @@ describe('RespondRole, packaged with passRoleArns set', () => {
     expect(JSON.parse(normalise(passRoleTemplate()))).toEqual(JSON.parse(normalise(template)));
     expect(JSON.stringify(passRoleTemplate()).split(JSON.stringify(PASS_ROLE_PARAM))).toHaveLength(3);
   });
+});
+
+describe('RespondRole’s inline policies together', () => {
+  it('fit IAM’s 10,240 characters per role at their largest: the `respond` policy at its worst beside a `remediate` policy at its bound', () => {
+    // passRoleArns of four 100-character role ARNs, the stack's own ARNs at 150 characters, the
+    // longest partition and region (lib/policy/iam.ts LONGEST_PSEUDO).
+    const [respond] = resource(passRoleTemplate(), 'RespondRole', 'AWS::IAM::Role').Properties.Policies;
+    const statements = deployedStatements(passRoleTemplate(), respond.PolicyDocument.Statement).map((s) =>
+      s.Sid === 'PassRolesToEks' ? { ...s, Resource: Array.from({ length: 4 }, (_, i) => `arn:aws-us-gov:iam::123456789012:role/${String(i).repeat(62)}`) } : s,
+    );
+    expect(statements.find((s) => s.Sid === 'PassRolesToEks')!.Resource[0]).toHaveLength(100);
+    const size = deployedPolicySize({ ...respond.PolicyDocument, Statement: statements }, () => 'x'.repeat(150));
+    expect(size).toBeGreaterThan(2_000);
+    expect(size + REMEDIATION_POLICY_MAX_CHARS).toBeLessThanOrEqual(ROLE_INLINE_POLICIES_MAX_CHARS);
+    const [, remediate] = resource(applyTemplate(), 'RespondRole', 'AWS::IAM::Role').Properties.Policies;
+    expect(deployedPolicySize(remediate.PolicyDocument)).toBeLessThanOrEqual(REMEDIATION_POLICY_MAX_CHARS);
+  });
+});
+
+describe('packaging a policy whose default mode is apply', () => {
+  it('fails, naming the problem, before anything is deployed', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'iam-default-apply-'));
+    try {
+      const file = join(dir, 'policy.yml');
+      const text = readFileSync(POLICY_FILE, 'utf8');
+      const changed = text.replace(/^(default:\n(?:\s*#.*\n|\s*\n)*\s+mode: )dry-run$/m, '$1apply');
+      expect(changed).not.toBe(text);
+      writeFileSync(file, changed);
+      expect(() => packageWith({}, { env: { POLICY_FILE: file } })).toThrow(`default.mode: ${DEFAULT_APPLY_PROBLEM}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 90_000);
 });

@@ -7,7 +7,15 @@ import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { LEDGER_TABLE_DEFINITION, LEDGER_TTL_ATTRIBUTE } from '../../lib/aws/ledger';
 import { eventPatterns, matchesPattern, type EventPattern, type EventPatternName } from '../../lib/events/patterns';
-import { ALARM_NAME_PREFIX, DASHBOARD_NAME, ENVIRONMENT, POLICY_VERSION, QUEUE_ARN, respondRoleStatements } from './expected';
+import {
+  ALARM_NAME_PREFIX,
+  DASHBOARD_NAME,
+  ENVIRONMENT,
+  POLICY_VERSION,
+  QUEUE_ARN,
+  respondRolePolicies,
+  respondRoleStatements,
+} from './expected';
 import {
   CfnResource,
   CfnTemplate,
@@ -90,10 +98,12 @@ describe('respond role', () => {
     expect(role().Properties.ManagedPolicyArns).toBeUndefined();
   });
 
-  // Each write's scope, and what no role may be granted, are asserted in iam.test.ts.
-  it('grants exactly the sampler’s reads and writes, the ledger, the scoped remediation writes, PassRole only with passRoleArns, dead letters and its own logs', () => {
+  // Each write's scope, and what no role may be granted, are asserted in iam.test.ts, with a
+  // policy that has clusters in apply mode too.
+  it('grants exactly the sampler’s reads and writes, the ledger, PassRole only with passRoleArns, dead letters and its own logs, and, with no cluster in apply mode, denies every remediation write', () => {
     // Packaged with passRoleArns '' (the default): the PassRole statement is written, and
     // HasPassRoleArns leaves it out (iam.test.ts packages again with the param set).
+    expect(role().Properties.Policies).toEqual(respondRolePolicies(''));
     expect(roleStatements(role())).toEqual(respondRoleStatements(''));
     expect(template.Conditions?.HasPassRoleArns).toEqual({ 'Fn::Not': [{ 'Fn::Equals': ['', ''] }] });
   });

@@ -19,6 +19,9 @@ import {
   resource,
   resourcesOfType,
   roleStatements,
+  evaluateRequest,
+  PSEUDO,
+  type Statement,
 } from './template';
 import {
   ENVIRONMENT,
@@ -28,7 +31,7 @@ import {
   POLICY_JSON,
   POLICY_VERSION,
   READ_AND_ALERT_STATEMENTS,
-  SAMPLER_LEDGER_STATEMENT,
+  SAMPLER_LEDGER_STATEMENTS,
   TOPIC,
 } from './expected';
 
@@ -238,9 +241,9 @@ describe('sampler role', () => {
   it('grants exactly the reads and writes the sampler needs', () => {
     expect(roleStatements(role())).toEqual([
       ...READ_AND_ALERT_STATEMENTS,
-      // Finding states, and the action history (read) for its dry-run plans; the sampler claims
-      // no events, so no DeleteItem.
-      SAMPLER_LEDGER_STATEMENT,
+      // Reads finding states and the action history (for its dry-run plans); writes finding
+      // states only (CLUSTER# leading keys); the sampler claims no events, so no DeleteItem.
+      ...SAMPLER_LEDGER_STATEMENTS,
       {
         Sid: 'OwnLogs',
         Effect: 'Allow',
@@ -294,7 +297,7 @@ describe('sampler role', () => {
       'sns:Publish': { resource: TOPIC, condition: undefined },
       'kms:GenerateDataKey*': kms,
       'kms:Decrypt': kms,
-      'dynamodb:PutItem': { resource: LEDGER_ARN, condition: undefined },
+      'dynamodb:PutItem': { resource: LEDGER_ARN, condition: SAMPLER_LEDGER_STATEMENTS[1]!.Condition },
       'logs:CreateLogStream': logs,
       'logs:PutLogEvents': logs,
     });
@@ -318,14 +321,27 @@ describe('alert topic', () => {
       Action: 'kms:*',
       Resource: '*',
     });
+    // Only on behalf of this account's alarms (confused deputy).
     expect(statements).toContainEqual({
       Sid: 'CloudWatchAlarmsEncrypt',
       Effect: 'Allow',
       Principal: { Service: 'cloudwatch.amazonaws.com' },
       Action: ['kms:GenerateDataKey*', 'kms:Decrypt'],
       Resource: '*',
+      Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
     });
     expect(statements).toHaveLength(2);
+    const cloudwatch = statements.filter((s: Statement) => s.Sid === 'CloudWatchAlarmsEncrypt');
+    const keyArn = 'arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555';
+    for (const action of ['kms:GenerateDataKey', 'kms:Decrypt']) {
+      expect(evaluateRequest(cloudwatch, { action, resource: keyArn, context: { 'aws:SourceAccount': '123456789012' } })).toBe('allowed');
+      expect(evaluateRequest(cloudwatch, { action, resource: keyArn, context: { 'aws:SourceAccount': '210987654321' } })).toBe('implicit-deny');
+      expect(evaluateRequest(cloudwatch, { action, resource: keyArn, context: {} })).toBe('implicit-deny');
+    }
+    // Nothing else for CloudWatch: not kms:Encrypt, ReEncrypt, CreateGrant.
+    for (const action of ['kms:Encrypt', 'kms:ReEncryptFrom', 'kms:CreateGrant']) {
+      expect(evaluateRequest(cloudwatch, { action, resource: keyArn, context: { 'aws:SourceAccount': '123456789012' } })).toBe('implicit-deny');
+    }
   });
 
   it('lets only this account’s CloudWatch alarms publish', () => {
@@ -347,7 +363,31 @@ describe('alert topic', () => {
           },
         },
       },
+      {
+        Sid: 'DenyInsecureTransport',
+        Effect: 'Deny',
+        Principal: '*',
+        Action: ['sns:Publish', 'sns:Subscribe'],
+        Resource: TOPIC,
+        Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+      },
     ]);
+  });
+
+  it('refuses publishing and subscribing over plain HTTP, to anyone, and nothing over HTTPS', () => {
+    const [, policy] = resourcesOfType(template, 'AWS::SNS::TopicPolicy')[0]!;
+    const statements: Statement[] = policy.Properties.PolicyDocument.Statement;
+    const values = { ...PSEUDO, AlertTopic: 'arn:aws:sns:eu-west-1:123456789012:eks-ip-responder-test-alerts' };
+    const alarm = { 'aws:SourceAccount': '123456789012', 'aws:SourceArn': 'arn:aws:cloudwatch:eu-west-1:123456789012:alarm:x' };
+    const request = (action: string, context: Record<string, string>) =>
+      evaluateRequest(statements, { action, resource: values.AlertTopic, context }, values);
+    expect(request('sns:Publish', { ...alarm, 'aws:SecureTransport': 'true' })).toBe('allowed');
+    expect(request('sns:Publish', { ...alarm, 'aws:SecureTransport': 'false' })).toBe('explicit-deny');
+    expect(request('sns:Subscribe', { 'aws:SecureTransport': 'false' })).toBe('explicit-deny');
+    expect(request('sns:Subscribe', { 'aws:SecureTransport': 'true' })).toBe('implicit-deny');
+    // The Deny names no principal, so it holds for the account's own callers too.
+    const deny = statements.find((s) => s.Effect === 'Deny')!;
+    expect(deny.Principal).toBe('*');
   });
 
   it('subscribes the alert e-mail only when one is given', () => {

@@ -10,7 +10,12 @@ import { join } from 'node:path';
 
 export const REPOSITORY_ROOT = join(__dirname, '..', '..');
 
-export const TEMPLATE_PATH = join(REPOSITORY_ROOT, '.serverless', 'cloudformation-template-update-stack.json');
+/**
+ * The template `npm run package` writes; STACK_TEMPLATE overrides it (a template packaged
+ * elsewhere with `packageWith`, to run the stack tests without touching .serverless).
+ */
+export const TEMPLATE_PATH =
+  process.env['STACK_TEMPLATE'] ?? join(REPOSITORY_ROOT, '.serverless', 'cloudformation-template-update-stack.json');
 
 /** A CloudFormation value: a literal or an intrinsic function such as `{ Ref: 'X' }`. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -381,11 +386,17 @@ export interface PackageOptions {
   stage?: string;
   /** `--region`; 'eu-west-1' by default. */
   region?: string;
+  /**
+   * Environment variables for `serverless package` on top of this process's own (e.g.
+   * `POLICY_FILE`, an absolute path: lib/policy/policy.stack.js reads the policy from it).
+   */
+  env?: Record<string, string>;
 }
 
 /**
  * Packages the stack as `npm run package` does (stage test, region eu-west-1, unless `options`
- * names others), with `--param` overrides, into a temporary directory, and loads the template.
+ * names others), with `--param` overrides and `options.env`, into a temporary directory, and loads
+ * the template.
  *
  * osls deletes `<service directory>/.serverless` whenever it packages, even with `--package
  * <dir>`: run in the repository, it would delete the template the other test files are reading.
@@ -394,7 +405,7 @@ export interface PackageOptions {
  */
 export function packageWith(
   params: Record<string, string>,
-  { stage = 'test', region = 'eu-west-1' }: PackageOptions = {},
+  { stage = 'test', region = 'eu-west-1', env = {} }: PackageOptions = {},
 ): Packaged {
   const serviceDir = mkdtempSync(join(tmpdir(), 'eks-ip-responder-stack-'));
   const remove = () => rmSync(serviceDir, { recursive: true, force: true });
@@ -409,7 +420,13 @@ export function packageWith(
     for (const [name, value] of Object.entries(params)) args.push('--param', `${name}=${value}`);
     args.push('--package', packageDir);
     try {
-      execFileSync('npx', args, { cwd: serviceDir, timeout: 60_000, stdio: 'pipe', encoding: 'utf8' });
+      execFileSync('npx', args, {
+        cwd: serviceDir,
+        timeout: 60_000,
+        stdio: 'pipe',
+        encoding: 'utf8',
+        env: { ...process.env, ...env },
+      });
     } catch (err) {
       const { stdout, stderr } = err as { stdout?: string; stderr?: string };
       throw new Error(`npx ${args.join(' ')} failed: ${String(err)}\n${stdout ?? ''}\n${stderr ?? ''}`);
@@ -419,4 +436,94 @@ export function packageWith(
     remove();
     throw err;
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A small IAM evaluator, for the questions the templates' statements must answer ("may the
+// sampler PutItem with the leading key ACTIONS#x?"). It implements what the stack uses and
+// refuses the rest (an unknown operator throws), so that a check cannot pass on something it
+// does not understand. Sources: IAM user guide, "Policy evaluation logic" (an explicit Deny wins,
+// then an Allow, else implicitly denied), "Condition operators" and "Single-valued vs.
+// multivalued context keys" (ForAllValues is true for an absent key, ForAnyValue false; a
+// plain operator on an absent key is false; Null 'true' means absent).
+
+/** A context value: a single-valued key is a string, a multivalued one a list. Absent: undefined. */
+export type ContextValue = string | string[] | undefined;
+
+/** One request: the action, the ARN it authorises on, and its condition context. */
+export interface IamRequest {
+  action: string;
+  resource: string;
+  context?: Record<string, ContextValue>;
+}
+
+/** `*` and `?` of StringLike / ArnLike as a RegExp (case-sensitive, like the operators). */
+function likeRegExp(pattern: string): RegExp {
+  const body = pattern
+    .split('')
+    .map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\/-]/g, '\\$&')))
+    .join('');
+  return new RegExp(`^${body}$`);
+}
+
+const MATCHERS: Record<string, (actual: string, expected: string) => boolean> = {
+  StringEquals: (a, e) => a === e,
+  StringLike: (a, e) => likeRegExp(e).test(a),
+  ArnLike: (a, e) => likeRegExp(e).test(a),
+  Bool: (a, e) => a.toLowerCase() === e.toLowerCase(),
+};
+
+/**
+ * Whether a statement's Condition holds for a context: every operator, every key in it (AND),
+ * any of a key's values (OR). Condition values may be CloudFormation values (`Ref`), resolved
+ * with `values`.
+ */
+export function conditionHolds(
+  condition: CfnValue | undefined,
+  context: Record<string, ContextValue>,
+  values: Record<string, string> = PSEUDO,
+): boolean {
+  if (condition === undefined) return true;
+  return Object.entries(condition as Record<string, Record<string, CfnValue>>).every(([operator, keys]) =>
+    Object.entries(keys).every(([key, raw]) => {
+      const expected = asList<CfnValue>(raw).map((v) => resolveValue(v, values));
+      const actual = context[key];
+      if (operator === 'Null') {
+        if (expected.length !== 1 || !['true', 'false'].includes(expected[0]!)) throw new Error(`Null takes 'true' or 'false': ${JSON.stringify(raw)}`);
+        return (actual === undefined) === (expected[0] === 'true');
+      }
+      const [qualifier, base] = operator.includes(':') ? (operator.split(':') as [string, string]) : [undefined, operator];
+      const match = MATCHERS[base];
+      if (!match) throw new Error(`condition operator ${operator} is not implemented by this evaluator`);
+      const matchesOne = (value: string) => expected.some((e) => match(value, e));
+      if (qualifier === 'ForAllValues') return actual === undefined || asList(actual).every(matchesOne);
+      if (qualifier === 'ForAnyValue') return actual !== undefined && asList(actual).some(matchesOne);
+      if (qualifier !== undefined) throw new Error(`condition qualifier ${qualifier} is not implemented by this evaluator`);
+      if (Array.isArray(actual)) throw new Error(`${key} is multivalued: ${operator} needs ForAllValues or ForAnyValue`);
+      return actual !== undefined && matchesOne(actual);
+    }),
+  );
+}
+
+/**
+ * How IAM answers a request under an identity policy's statements: 'explicit-deny' when a Deny
+ * applies (action, resource and condition), else 'allowed' when an Allow does, else
+ * 'implicit-deny'. Resources are resolved with `values`; NotAction / NotResource are refused.
+ */
+export function evaluateRequest(
+  statements: Statement[],
+  request: IamRequest,
+  values: Record<string, string> = PSEUDO,
+): 'allowed' | 'explicit-deny' | 'implicit-deny' {
+  const applies = (s: Statement) => {
+    if (s.NotAction !== undefined || s.NotResource !== undefined) throw new Error(`NotAction / NotResource are not implemented: ${JSON.stringify(s)}`);
+    return (
+      asList<string>(s.Action ?? []).some((a) => actionRegExp(a).test(request.action)) &&
+      statementResources(s).some((r) => arnMatches(resolveValue(r, values), request.resource)) &&
+      conditionHolds(s.Condition, request.context ?? {}, values)
+    );
+  };
+  if (statements.some((s) => s.Effect === 'Deny' && applies(s))) return 'explicit-deny';
+  if (statements.some((s) => s.Effect === 'Allow' && applies(s))) return 'allowed';
+  return 'implicit-deny';
 }

@@ -73,6 +73,8 @@ export interface EmulatedAccount {
   faults: Record<string, Fault>;
   /** Every write call (UpdateAddon, CreateTags, CreateNodegroup, UpdateNodegroupConfig), in order. */
   writes: { op: string; input: Record<string, unknown> }[];
+  /** The write calls that changed the account: not those answered from an earlier call's clientRequestToken. */
+  changes: { op: string; input: Record<string, unknown> }[];
   totalReadCalls(): number;
   /** Forgets the calls the mocks recorded (sinon keeps every answer of every call until then). */
   resetHistory(): void;
@@ -244,35 +246,71 @@ export function accountApi(account: SyntheticAccount, options: EmulateOptions & 
     return {};
   });
 
-  // Writes: the account changes as EKS and EC2 would, with updates that finish at once.
+  // Writes: the account changes as EKS and EC2 would, with updates that finish at once. EKS
+  // write calls are idempotent on their clientRequestToken ("a unique, case-sensitive identifier
+  // that you provide to ensure the idempotency of the request", EKS API reference): a repeated
+  // token answers what the first call answered and changes nothing. `writes` lists every call
+  // (as CloudTrail would); `changes` only those that changed the account.
   const writes: { op: string; input: Record<string, unknown> }[] = [];
+  const changes: { op: string; input: Record<string, unknown> }[] = [];
+  const byToken = new Map<string, unknown>();
+  const knownUpdates = new Map<string, { id: string; status: string; type: string }>();
   let updates = 0;
+  const newUpdate = (type: string) => {
+    const update = { id: `upd-${++updates}`, status: 'InProgress', type };
+    // It finishes at once: the next DescribeUpdate sees it Successful.
+    knownUpdates.set(update.id, { ...update, status: 'Successful' });
+    return update;
+  };
+  /** The first answer to a token, or undefined for a new token (which is remembered with `answer`). */
+  const idempotent = <T>(op: string, token: string | undefined, apply: () => T): T => {
+    const key = token ? `${op}#${token}` : undefined;
+    if (key && byToken.has(key)) return byToken.get(key) as T;
+    const answer = apply();
+    if (key) byToken.set(key, answer);
+    return answer;
+  };
   on('eks', UpdateAddonCommand, 'UpdateAddon', (input) => {
     writes.push({ op: 'UpdateAddon', input: input as unknown as Record<string, unknown> });
-    const addon = account.addons[input.clusterName ?? ''];
-    if (!addon) throw eksError('ResourceNotFoundException', `No addon: ${input.addonName} found in cluster: ${input.clusterName}`);
-    addon.configurationValues = input.configurationValues;
-    const id = `upd-${++updates}`;
-    return { update: { id, status: 'InProgress', type: 'AddonUpdate', params: [{ type: 'ConfigurationValues', value: input.configurationValues }], errors: [] } };
+    return idempotent('UpdateAddon', input.clientRequestToken, () => {
+      const addon = account.addons[input.clusterName ?? ''];
+      if (!addon) throw eksError('ResourceNotFoundException', `No addon: ${input.addonName} found in cluster: ${input.clusterName}`);
+      changes.push({ op: 'UpdateAddon', input: input as unknown as Record<string, unknown> });
+      addon.configurationValues = input.configurationValues;
+      return { update: { ...newUpdate('AddonUpdate'), params: [{ type: 'ConfigurationValues', value: input.configurationValues }], errors: [] } };
+    });
   });
   on('eks', DescribeUpdateCommand, 'DescribeUpdate', (input) => {
-    return { update: { id: input.updateId, status: 'Successful', type: 'AddonUpdate', errors: [] } };
+    const update = knownUpdates.get(input.updateId ?? '');
+    if (!update) throw eksError('ResourceNotFoundException', `No update found for ID: ${input.updateId}`);
+    return { update: { ...update, errors: [] } };
   });
   on('eks', CreateNodegroupCommand, 'CreateNodegroup', (input) => {
     writes.push({ op: 'CreateNodegroup', input: input as unknown as Record<string, unknown> });
-    const list = (account.nodegroups[input.clusterName ?? ''] ??= []);
-    const ng: Nodegroup = { ...(input as Nodegroup), nodegroupName: input.nodegroupName, clusterName: input.clusterName, status: 'CREATING' };
-    list.push(ng);
-    return { nodegroup: ng };
+    return idempotent('CreateNodegroup', input.clientRequestToken, () => {
+      const list = (account.nodegroups[input.clusterName ?? ''] ??= []);
+      if (list.some((n) => n.nodegroupName === input.nodegroupName)) {
+        throw eksError('ResourceInUseException', `NodeGroup already exists with name ${input.nodegroupName} and cluster name ${input.clusterName}`);
+      }
+      changes.push({ op: 'CreateNodegroup', input: input as unknown as Record<string, unknown> });
+      const ng: Nodegroup = { ...(input as Nodegroup), nodegroupName: input.nodegroupName, clusterName: input.clusterName, status: 'CREATING' };
+      list.push(ng);
+      return { nodegroup: { ...ng } };
+    });
   });
   on('eks', UpdateNodegroupConfigCommand, 'UpdateNodegroupConfig', (input) => {
     writes.push({ op: 'UpdateNodegroupConfig', input: input as unknown as Record<string, unknown> });
-    const ng = (account.nodegroups[input.clusterName ?? ''] ?? []).find((n) => n.nodegroupName === input.nodegroupName);
-    if (ng && input.scalingConfig) ng.scalingConfig = { ...ng.scalingConfig, ...input.scalingConfig };
-    return { update: { id: `upd-${++updates}`, status: 'InProgress', type: 'ConfigUpdate' } };
+    return idempotent('UpdateNodegroupConfig', input.clientRequestToken, () => {
+      const ng = (account.nodegroups[input.clusterName ?? ''] ?? []).find((n) => n.nodegroupName === input.nodegroupName);
+      if (!ng) throw eksError('ResourceNotFoundException', `No node group found for name: ${input.nodegroupName}.`);
+      changes.push({ op: 'UpdateNodegroupConfig', input: input as unknown as Record<string, unknown> });
+      if (input.scalingConfig) ng.scalingConfig = { ...ng.scalingConfig, ...input.scalingConfig };
+      return { update: newUpdate('ConfigUpdate') };
+    });
   });
   on('ec2', CreateTagsCommand, 'CreateTags', (input) => {
     writes.push({ op: 'CreateTags', input: input as unknown as Record<string, unknown> });
+    changes.push({ op: 'CreateTags', input: input as unknown as Record<string, unknown> });
     for (const id of input.Resources ?? []) {
       const subnet = account.subnets.find((x) => x.SubnetId === id);
       if (!subnet) throw ec2Error('InvalidSubnetID.NotFound', `The subnet ID '${id}' does not exist`);
@@ -307,6 +345,7 @@ export function accountApi(account: SyntheticAccount, options: EmulateOptions & 
     putMetricData,
     faults,
     writes,
+    changes,
     totalReadCalls: () =>
       Object.entries(calls)
         .filter(([op]) => !['PutMetricData', 'Publish', 'UpdateAddon', 'CreateTags', 'CreateNodegroup', 'UpdateNodegroupConfig'].includes(op))

@@ -1,0 +1,243 @@
+/**
+ * The crash matrix: each action kind's change, with the invocation killed at every write it makes
+ * (every ledger write and every AWS write, the SNS messages included), once just before the write
+ * and once just after it was applied but before its answer came back. A kill is an invocation
+ * that stops there for good (as Lambda stops a function at its timeout): its promise never settles
+ * and nothing after that point runs. Then the next ticks (20 minutes apart, past the dead
+ * invocation's lease) plan and act as the remediation schedule would, with the real executors,
+ * the emulated EKS/EC2/SNS and a real local DynamoDB. After them:
+ * - exactly one change was made (EKS's clientRequestToken makes a repeated write no change);
+ * - no orphan: the replacement nodegroup exists once, carries its tag, and the record names it;
+ * - no stuck lock, and the record says succeeded;
+ * - one [ACTION DONE] message; two only for a kill between SNS's Publish of it and the ledger
+ *   write that records it was sent (SNS standard topics cannot be told a message was sent before).
+ */
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { actOnCluster, type ActContext, type ActDeps } from '../../lib/act/act';
+import { EXECUTORS } from '../../lib/act/remediate';
+import type { ActionKind, PlannedAction } from '../../lib/act/types';
+import { actionRecordSk, createActionLedger } from '../../lib/aws/action-ledger';
+import { createLedgerDocumentClient } from '../../lib/aws/ledger';
+import { publishNotification } from '../../lib/aws/sns';
+import { buildActionNotification } from '../../lib/notify/action-message';
+import { createLedgerTable, dynaliteClient, } from '../support/dynalite';
+import { emulateAccount } from '../support/mock-aws';
+import { accountFromSnapshot, DEMO_SNAPSHOT } from '../support/snapshot-account';
+import { useTestHarness } from '../support/harness';
+
+let tables = 0;
+const harness = useTestHarness();
+
+const CLUSTER = 'payments-prod';
+const T0 = new Date('2026-11-26T12:00:00Z');
+const SPARE = 'subnet-0c55317ef17156075';
+const LEDGER_WRITES = new Set(['PutCommand', 'DeleteCommand', 'UpdateCommand']);
+const AWS_WRITES = new Set(['UpdateAddonCommand', 'CreateNodegroupCommand', 'UpdateNodegroupConfigCommand', 'CreateTagsCommand', 'PublishCommand']);
+
+type Account = ReturnType<typeof accountFromSnapshot>;
+
+interface Scenario {
+  kind: ActionKind;
+  action: PlannedAction;
+  /** Whether the change is visible in the account (the planner would not propose it again). */
+  done(account: Account): boolean;
+  /** The changes it must make, exactly once each. */
+  changes: string[];
+}
+
+const base = { cluster: CLUSTER, reason: 'subnet-0e59dfd0c9e3779b1 is critical', findingIds: [], predicted: { text: 'frees addresses' }, blockers: [], state: 'apply' as const, blockedBy: [] };
+
+const SCENARIOS: Scenario[] = [
+  {
+    kind: 'warm-targets',
+    action: { ...base, id: `${CLUSTER}/warm-targets/vpc-cni`, kind: 'warm-targets', subject: 'vpc-cni', change: { type: 'addon-env', set: { WARM_IP_TARGET: '1' }, previous: { WARM_IP_TARGET: '5' } } },
+    done: (a) => (JSON.parse(a.addons[CLUSTER]?.configurationValues ?? '{}') as { env?: Record<string, string> }).env?.WARM_IP_TARGET === '1',
+    changes: ['UpdateAddon'],
+  },
+  {
+    kind: 'cni-subnets',
+    action: {
+      ...base,
+      id: `${CLUSTER}/cni-subnets/vpc-05cb6340ff1bbcd88/eu-west-1a`,
+      kind: 'cni-subnets',
+      subject: 'vpc-05cb6340ff1bbcd88/eu-west-1a',
+      change: { type: 'tag-subnets', subnetIds: [SPARE], tag: { key: 'kubernetes.io/role/cni', value: '1' } },
+    },
+    done: (a) => a.subnets.find((s) => s.SubnetId === SPARE)?.Tags?.some((t) => t.Key === 'kubernetes.io/role/cni' && t.Value === '1') === true,
+    changes: ['CreateTags'],
+  },
+  {
+    kind: 'instance-types',
+    action: {
+      ...base,
+      id: `${CLUSTER}/instance-types/api-m5l`,
+      kind: 'instance-types',
+      subject: 'api-m5l',
+      change: {
+        type: 'replace-nodegroup',
+        nodegroup: 'api-m5l',
+        newNodegroup: 'api-m5l-ipr-0a1b2c3d',
+        fromInstanceTypes: ['m5.large'],
+        toInstanceTypes: ['m5.xlarge'],
+        ranking: [],
+        scaling: { minSize: 1, maxSize: 20, desiredSize: 10 },
+      },
+    },
+    done: (a) => (a.nodegroups[CLUSTER] ?? []).some((n) => n.nodegroupName === 'api-m5l-ipr-0a1b2c3d'),
+    changes: ['CreateNodegroup', 'UpdateNodegroupConfig'],
+  },
+];
+
+/** Where to kill: the n-th write of the invocation (ledger and AWS together), before or after it is applied. */
+interface KillPoint {
+  at: number;
+  when: 'before' | 'after';
+}
+
+/** Wraps a client's `send` so that the invocation stops for good at the kill point; counts and names the writes. */
+function killable(client: { send: (command: never) => Promise<unknown> }, writes: Set<string>, state: { n: number; log: string[]; kill?: KillPoint; reached?: () => void }) {
+  const original = client.send.bind(client) as (command: unknown) => Promise<unknown>;
+  (client as { send: unknown }).send = async (command: { constructor: { name: string } }) => {
+    const name = command.constructor.name;
+    if (!writes.has(name)) return original(command);
+    const index = state.n++;
+    state.log.push(name);
+    const kill = state.kill;
+    if (kill && kill.at === index) {
+      if (kill.when === 'after') await original(command);
+      state.reached?.();
+      return new Promise(() => {});
+    }
+    return original(command);
+  };
+  return () => {
+    (client as { send: unknown }).send = original;
+  };
+}
+
+async function world(scenario: Scenario) {
+  const account = accountFromSnapshot(DEMO_SNAPSHOT);
+  // The spare subnet starts untagged, so that tagging it is a change.
+  const spare = account.subnets.find((s) => s.SubnetId === SPARE);
+  if (spare) spare.Tags = (spare.Tags ?? []).filter((t) => t.Key !== 'kubernetes.io/role/cni');
+  const aws = emulateAccount(account);
+  harness.track(aws);
+  const raw: DynamoDBClient = dynaliteClient(harness.db.endpoint);
+  const table = `crash-${++tables}`;
+  await createLedgerTable(raw, table);
+  const doc = createLedgerDocumentClient(raw);
+  const actions = createActionLedger(doc, table);
+  let now = T0;
+  const state: { n: number; log: string[]; kill?: KillPoint; reached?: () => void } = { n: 0, log: [] };
+  const unwrap = [killable(doc, LEDGER_WRITES, state), killable(aws.eks, AWS_WRITES, state), killable(aws.ec2, AWS_WRITES, state), killable(aws.sns, AWS_WRITES, state)];
+
+  const deps = (owner: string): ActDeps => ({
+    actions,
+    executors: EXECUTORS,
+    exec: { eks: aws.eks, ec2: aws.ec2, now: () => now, sleep: async () => {}, followForMs: 0 },
+    owner,
+    notify: async (record, outcome) => {
+      await publishNotification(aws.sns, 'arn:aws:sns:eu-west-1:111122223333:alerts', buildActionNotification(record, outcome, { region: 'eu-west-1' }, now));
+    },
+  });
+  const ctx = (): ActContext => ({
+    dataAt: now,
+    allowedKinds: new Set([scenario.kind]),
+    allowedSubnets: new Set([SPARE]),
+    regate: (a, h) => (h.lastStartedByKind[a.kind] ? { ...a, state: 'blocked', blockedBy: ['cooldown'] } : a),
+  });
+  /** One tick of the remediation schedule: the planner proposes the change while it is not in the account yet. */
+  const tick = async (owner: string) => {
+    const history = await actions.getActionHistory(CLUSTER);
+    const planned = scenario.done(account) ? [] : [scenario.action];
+    return actOnCluster(deps(owner), CLUSTER, planned, history, ctx());
+  };
+  return {
+    account,
+    aws,
+    actions,
+    state,
+    tick,
+    advance: (minutes: number) => (now = new Date(now.getTime() + minutes * 60_000)),
+    cleanup: () => unwrap.forEach((u) => u()),
+  };
+}
+
+/** Runs the scenario to its end with no kill: how many writes there are to kill at. */
+async function cleanRun(scenario: Scenario): Promise<string[]> {
+  const w = await world(scenario);
+  for (let i = 0; i < 8; i++) {
+    const r = await w.tick(`clean-${i}`);
+    if (process.env.CRASH_DEBUG) console.log(JSON.stringify(r).slice(0, 1500));
+    w.advance(20);
+  }
+  const log = [...w.state.log];
+  if (process.env.CRASH_DEBUG) console.log(log);
+  w.cleanup();
+  harness.restore();
+  return log;
+}
+
+describe.each(SCENARIOS)('crash matrix: $kind', (scenario) => {
+  let points: { point: KillPoint; write: string }[] = [];
+  beforeAll(async () => {
+    const log = await cleanRun(scenario);
+    // The clean run must itself make the change and say so: the matrix is only as good as it.
+    expect(log.filter((w) => w === 'PublishCommand').length).toBeGreaterThan(0);
+    points = log.flatMap((write, at) => (['before', 'after'] as const).map((when) => ({ point: { at, when }, write })));
+  });
+
+  it('kills the invocation at every write, before and after it is applied; the next ticks end with one change, no orphan, no stuck lock, one DONE', async () => {
+    expect(points.length).toBeGreaterThanOrEqual(8);
+    const outcomes: string[] = [];
+    for (const { point, write } of points) {
+      const w = await world(scenario);
+      const reached = new Promise<'killed'>((resolve) => {
+        w.state.reached = () => resolve('killed');
+      });
+      w.state.kill = point;
+      // The ticks of the schedule, 20 minutes apart; the write counter runs across them, so the
+      // kill lands in whichever tick makes that write. The killed tick is abandoned where it
+      // stopped (its promise never settles); the later ones run as usual.
+      let killed = false;
+      for (let i = 0; i < 8; i++) {
+        const run = w.tick(`tick-${i}`).then(() => 'done' as const);
+        const outcome = killed ? await run : await Promise.race([run, reached]);
+        if (outcome === 'killed') {
+          killed = true;
+          w.state.kill = undefined;
+        }
+        w.advance(20);
+      }
+      expect({ point, killed }).toEqual({ point, killed: true });
+      const label = `${scenario.kind}: killed ${point.when} write ${point.at} (${write})`;
+      const made = w.aws.changes.map((c) => c.op);
+      const history = await w.actions.getActionHistory(CLUSTER);
+      const startedAt = history.lastStartedByKind[scenario.kind];
+      const record = startedAt ? await w.actions.getActionRecord(CLUSTER, actionRecordSk({ startedAt, actionId: scenario.action.id })) : undefined;
+      const done = w.aws.published.filter((m) => m.Subject?.startsWith(`[ACTION DONE] ${CLUSTER}`)).length;
+      // The one window where a message may go twice: Publish of the final message applied, its record not yet marked.
+      // (killed after a Publish, or before the ledger write that follows one: the same window.)
+      const finalPublish =
+        (write === 'PublishCommand' && point.when === 'after') || (write === 'PutCommand' && point.when === 'before' && points[(point.at - 1) * 2]?.write === 'PublishCommand');
+      expect({ label, made, lock: history.lock === undefined, done: finalPublish ? Math.min(done, 1) : done, changed: scenario.done(w.account) }).toEqual({
+        label,
+        made: scenario.changes,
+        lock: true,
+        done: 1,
+        changed: true,
+      });
+      expect({ label, status: record?.status, notified: record?.notified }).toEqual({ label, status: 'succeeded', notified: 'succeeded' });
+      if (scenario.kind === 'instance-types') {
+        const ngs = (w.account.nodegroups[CLUSTER] ?? []).filter((n) => n.nodegroupName === 'api-m5l-ipr-0a1b2c3d');
+        expect({ label, count: ngs.length, tag: ngs[0]?.tags?.['eks-ip-responder/replaces'] }).toEqual({ label, count: 1, tag: 'api-m5l' });
+        const old = (w.account.nodegroups[CLUSTER] ?? []).find((n) => n.nodegroupName === 'api-m5l');
+        expect({ label, desired: old?.scalingConfig?.desiredSize }).toEqual({ label, desired: 0 });
+      }
+      outcomes.push(`${label}: ok${finalPublish && done === 2 ? ' (final message twice)' : ''}`);
+      w.cleanup();
+      harness.restore();
+    }
+    expect(outcomes).toHaveLength(points.length);
+  }, 120_000);
+});
