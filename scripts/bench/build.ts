@@ -10,8 +10,12 @@ import { parse as parseYaml } from 'yaml';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 
-/** The esbuild options of serverless.yml's custom.esbuild block that esbuild itself takes. */
-export function functionBuildOptions(): BuildOptions {
+/**
+ * The esbuild options of serverless.yml's custom.esbuild block that esbuild itself takes, with
+ * its `define` resolved as osls resolves it: a `${file(./x.js):key}` value is that module's
+ * answer's `key` (lib/policy/policy.stack.js: the policy compiled in).
+ */
+export async function functionBuildOptions(): Promise<BuildOptions> {
   const doc = parseYaml(readFileSync(path.join(ROOT, 'serverless.yml'), 'utf8'), { logLevel: 'silent' }) as {
     custom?: { esbuild?: Record<string, unknown> };
   };
@@ -19,12 +23,28 @@ export function functionBuildOptions(): BuildOptions {
   const keys = ['bundle', 'minify', 'minifyWhitespace', 'minifyIdentifiers', 'minifySyntax', 'keepNames', 'target', 'platform', 'mainFields', 'conditions', 'external', 'treeShaking', 'legalComments', 'drop', 'define'];
   const out: Record<string, unknown> = {};
   for (const k of keys) if (e[k] !== undefined) out[k] = e[k];
+  // serverless-esbuild passes `exclude` to esbuild as external (and packages none of it).
+  if (Array.isArray(e['exclude'])) out['external'] = [...((out['external'] as string[] | undefined) ?? []), ...(e['exclude'] as string[])];
+  if (out['define']) {
+    const define: Record<string, string> = {};
+    for (const [name, value] of Object.entries(out['define'] as Record<string, string>)) {
+      const ref = /^\$\{file\((.+)\):(\w+)\}$/.exec(value);
+      if (!ref) {
+        define[name] = value;
+        continue;
+      }
+      const mod = (await import(path.join(ROOT, ref[1]!))) as { default: (ctx?: unknown) => Promise<Record<string, unknown>> };
+      const answer = await mod.default();
+      define[name] = String(answer[ref[2]!]);
+    }
+    out['define'] = define;
+  }
   return out as BuildOptions;
 }
 
 /** Bundles the bench child into `outfile`: the functions' options, unminified, with a source map (for --cpu-prof). */
 export async function buildChild(outfile: string): Promise<void> {
-  const fn = functionBuildOptions();
+  const fn = await functionBuildOptions();
   await build({
     ...fn,
     entryPoints: [path.join(ROOT, 'scripts/bench/cycle-child.ts')],
@@ -49,7 +69,7 @@ export interface BundleBreakdown {
 /** A function's bundle as serverless-esbuild builds it (same options), in memory, with its metafile. */
 export async function analyseBundle(entry: string, extra: BuildOptions = {}): Promise<BundleBreakdown> {
   const r = await build({
-    ...functionBuildOptions(),
+    ...(await functionBuildOptions()),
     ...extra,
     entryPoints: [path.join(ROOT, entry)],
     outfile: '/tmp/eks-ip-bench/analyse.js',

@@ -128,6 +128,57 @@ describe('sampler function', () => {
       expect({ status: run.status, stdout: run.stdout, error: run.stderr.includes('Error') ? run.stderr : '' }).toEqual({ status: 0, stdout: 'function', error: '' });
     });
 
+    it("signs its first AWS call with the keys Lambda puts in the environment (the credential chain's later links are not bundled)", () => {
+      // A local endpoint that records the first request's Authorization header and answers 500;
+      // the handler runs one cycle against it (and fails: only the signature matters here).
+      const script = `
+        const http = require('node:http');
+        let seen;
+        const server = http.createServer((req, res) => { seen ??= req.headers.authorization; res.statusCode = 500; res.end(); });
+        server.listen(0, '127.0.0.1', async () => {
+          process.env.AWS_ENDPOINT_URL = 'http://127.0.0.1:' + server.address().port;
+          process.env.AWS_MAX_ATTEMPTS = '1';
+          const m = require(${JSON.stringify(bundle)});
+          const context = { getRemainingTimeInMillis: () => 30000, awsRequestId: 'req-1', functionName: 'f', invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:f' };
+          const event = ${readFileSync(join(REPOSITORY_ROOT, 'events', 'scheduled.json'), 'utf8').trim()};
+          try { await m.handler(event, context); } catch {}
+          process.stdout.write(String(seen));
+          server.close();
+          process.exit(0);
+        });`;
+      const run = spawnSync(process.execPath, ['-e', script], {
+        encoding: 'utf8',
+        timeout: 60_000,
+        env: {
+          PATH: process.env.PATH,
+          AWS_REGION: 'eu-west-1',
+          AWS_ACCESS_KEY_ID: 'AKIDLAMBDAROLEKEY001',
+          AWS_SECRET_ACCESS_KEY: 'role-secret',
+          AWS_SESSION_TOKEN: 'role-session-token',
+          ALERT_TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:eks-ip-responder-test-alerts',
+          LEDGER_TABLE: 'eks-ip-responder-test-ledger',
+          POLICY_VERSION,
+        },
+      });
+      expect({ status: run.status, stderr: run.stderr.includes('Cannot find module') ? run.stderr : '' }).toEqual({ status: 0, stderr: '' });
+      expect(run.stdout).toMatch(/^AWS4-HMAC-SHA256 Credential=AKIDLAMBDAROLEKEY001\/\d{8}\/eu-west-1\//);
+    });
+
+    it('leaves out only the credential providers Lambda never reaches, and only as lazy imports', () => {
+      const js = readFileSync(bundle, 'utf8');
+      const required = [...new Set([...js.matchAll(/require\("(@[^"]+)"\)/g)].map((m) => m[1]))].sort();
+      // serverless.yml custom.esbuild.exclude: external, so the bundle may name them, but only
+      // behind the chain's dynamic import (esbuild: Promise.resolve().then(() => require(...))).
+      expect(required.every((name) => /^@aws-sdk\/(credential-provider-(ini|login|process|sso|web-identity|http)|nested-clients|token-providers)$|^@smithy\/credential-provider-imds$/.test(name!))).toBe(true);
+      for (const name of required) {
+        for (const m of js.matchAll(new RegExp(`require\\("${name!.replace('/', '\\/')}"\\)`, 'g'))) {
+          expect({ name, before: js.slice(Math.max(0, m.index - 60), m.index) }).toEqual({ name, before: expect.stringMatching(/Promise\.resolve\(\)\.then\(\(\)=>\w*\(?$/) });
+        }
+      }
+      // The environment link is bundled.
+      expect(js).toContain('AWS_SESSION_TOKEN');
+    });
+
     it('refuses to start when its policy is not the version the template names', () => {
       const run = coldStart('000000000000');
       expect(run.status).not.toBe(0);
