@@ -242,7 +242,17 @@ async function cycle(rt: Runtime, eventId: string, candidates: string[], now: Da
   if (clusters.length === 0) {
     return { status: 'debounced', eventId, clusters: [], reason: `cycled less than ${rt.config.respondMinIntervalSeconds} s ago: ${debounced.join(', ')}` };
   }
-  const result = await runCycle(cycleDeps(rt, false, true), { clusterNames: clusters, concurrency: rt.config.clusterConcurrency, now });
+  let result;
+  try {
+    result = await runCycle(cycleDeps(rt, false, true), { clusterNames: clusters, concurrency: rt.config.clusterConcurrency, now });
+  } catch (err) {
+    // The cycle failed (and the event's claim is released by the caller): give the clusters'
+    // cycle claims back too, or Lambda's retry of this event would be debounced by them.
+    for (const c of clusters) {
+      await rt.actions.releaseCycle(c, 'respond', now).catch((e: unknown) => rt.logger.error('could not give back the cycle claim', { eventId, cluster: c, error: messageOf(e) }));
+    }
+    throw err;
+  }
   logCycleHealth(rt.logger, result, { eventId });
   return {
     status: 'handled',

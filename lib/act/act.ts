@@ -16,6 +16,11 @@
  * - **Checked before executed.** A record is read through a schema, and before each step its
  *   cluster, id, kind and change are checked against the lock, the cluster and the policy in
  *   force; one that fails is quarantined (recorded, notified, the lock released), never executed.
+ *   One the policy has withdrawn after it wrote (its kind, its subnets) is paused instead: not
+ *   followed, its lock kept, as a cluster switched back to dry-run.
+ * - **A lost answer is not a result.** A step that ends not knowing whether its write was applied
+ *   keeps the write's intent; the next cycle sends the same write with the same token and learns
+ *   the update EKS started.
  * - **Transient errors are not failures.** A throttled or unanswered call ends a start that
  *   wrote nothing as `skipped` (no cooldown) and an action that wrote as `in-progress`.
  * - **One final message.** The last outcome is notified before the lock is released, and marked
@@ -23,7 +28,7 @@
  */
 import { actionRecordSk, ActionRecordInvalidError, type ActionLedger, type ActionLock, type LedgerHistory } from '../aws/action-ledger';
 import { clientRequestTokenFor } from '../aws/nodegroup';
-import { messageOf } from '../errors';
+import { isRetryableError, messageOf } from '../errors';
 import type {
   ActionChange,
   ActionExecutor,
@@ -108,11 +113,18 @@ function settle(outcome: ActionOutcome, wrote: boolean): ActionOutcome {
     : { ...outcome, status: 'skipped', detail: `${outcome.detail} (transient, before any change; planned again in the next cycle)` };
 }
 
-function advance(record: ActionRecord, outcome: ActionOutcome, now: Date): ActionRecord {
+/**
+ * The record after an outcome. The intent of the step's write is dropped once the outcome says
+ * how the write went; `keepIntent` (the step ended not knowing, e.g. the write's answer was lost)
+ * keeps it, so that the next cycle sends the same write again with the same token and learns its
+ * update instead of taking the change as already made.
+ */
+function advance(record: ActionRecord, outcome: ActionOutcome, now: Date, keepIntent = false): ActionRecord {
   const at = now.toISOString();
-  const { intent: _done, ...rest } = record;
+  const { intent, ...rest } = record;
   return {
     ...rest,
+    ...(keepIntent && intent ? { intent } : {}),
     status: recordStatus(outcome),
     step: outcome.step ?? record.step,
     ...(outcome.reference ? { reference: outcome.reference } : {}),
@@ -123,21 +135,28 @@ function advance(record: ActionRecord, outcome: ActionOutcome, now: Date): Actio
 }
 
 /**
- * What is wrong with a record before it is followed: it must be the lock's, of this cluster, of a
- * kind the policy allows, with the change its kind carries and nothing outside the policy.
+ * What is wrong with a record itself, before it is followed: it must be the lock's, of this
+ * cluster, with the change its kind carries. A record that fails is never executed.
  */
-export function recordProblems(cluster: string, lock: ActionLock, record: ActionRecord, ctx: ActContext): string[] {
+export function recordProblems(cluster: string, lock: ActionLock, record: ActionRecord): string[] {
   const problems: string[] = [];
   if (record.cluster !== cluster) problems.push(`it names cluster ${record.cluster}, but is in the ledger of cluster ${cluster}`);
   if (record.actionId !== lock.actionId) problems.push(`it is action ${record.actionId}, but the lock is held by ${lock.actionId}`);
   if (record.kind !== lock.kind) problems.push(`it is a ${record.kind} action, but the lock says ${lock.kind}`);
   if (!record.actionId.startsWith(`${cluster}/${record.kind}/`)) problems.push(`its id ${record.actionId} is not of a ${record.kind} action of cluster ${cluster}`);
-  if (!ctx.allowedKinds.has(record.kind)) problems.push(`the policy no longer allows ${record.kind} actions on ${cluster}`);
   if (record.change.type !== CHANGE_TYPE[record.kind]) problems.push(`a ${record.kind} action cannot carry a ${record.change.type} change`);
   const change = record.change;
   if (change.type === 'replace-nodegroup' && change.newNodegroup === change.nodegroup) {
     problems.push(`its new nodegroup ${change.newNodegroup} is the nodegroup it replaces`);
   }
+  return problems;
+}
+
+/** What the policy in force no longer lets a record do: its kind, or the subnets it tags. */
+export function policyProblems(cluster: string, record: ActionRecord, ctx: ActContext): string[] {
+  const problems: string[] = [];
+  if (!ctx.allowedKinds.has(record.kind)) problems.push(`the policy no longer allows ${record.kind} actions on ${cluster}`);
+  const change = record.change;
   if (change.type === 'tag-subnets') {
     const outside = change.subnetIds.filter((id) => !ctx.allowedSubnets.has(id));
     if (outside.length > 0) problems.push(`it tags ${outside.join(', ')}, which the policy does not list as spare subnets of ${cluster}`);
@@ -184,12 +203,15 @@ async function step(
     return token;
   };
   let outcome: ActionOutcome;
+  let threw = false;
   try {
     outcome = await run({ ...deps.exec, intend });
   } catch (err) {
     // Executors report AWS errors as outcomes; anything thrown is a bug or an unexpected error
-    // (the ledger unreachable while recording an intent included): nothing more is written now.
-    outcome = { actionId: current.actionId, status: 'failed', detail: `unexpected error: ${messageOf(err)}` };
+    // (the ledger throttled or unreachable while recording an intent included): nothing more
+    // is written now. A transient one is not the change's failure (settle below).
+    threw = true;
+    outcome = { actionId: current.actionId, status: 'failed', retryable: isRetryableError(err), detail: `unexpected error: ${messageOf(err)}` };
     if (current.intent || current.wrote) {
       // A write may have happened: follow it next cycle rather than call it failed.
       outcome = { ...outcome, status: 'in-progress', detail: `${outcome.detail}; a write may have been made, followed in the next cycle` };
@@ -197,11 +219,20 @@ async function step(
   }
   const now = deps.exec.now();
   let settled = settle(outcome, current.wrote === true);
+  // Ended without knowing how its write went: the intent stays for the next cycle to resend.
+  const uncertain = settled.status === 'in-progress' && (threw || outcome.status === 'failed');
   if (settled.status === 'in-progress' && now.getTime() - Date.parse(current.startedAt) > MAX_FOLLOW_MS) {
     settled = { ...settled, status: 'failed', detail: `${settled.detail}; not finished ${MAX_FOLLOW_MS / 3_600_000} h after it started: no longer followed` };
   }
-  const next = advance(current, settled, now);
-  await deps.actions.saveActionRecord(cluster, next, current.version, lock.recordSk);
+  const next = advance(current, settled, now, uncertain);
+  try {
+    await deps.actions.saveActionRecord(cluster, next, current.version, lock.recordSk);
+  } catch (err) {
+    // Not recorded (the ledger failed, or another invocation changed the record: its version
+    // moved): give the lease back, so that the next cycle need not wait for it, and stop.
+    await deps.actions.releaseLease(cluster, lock, deps.owner).catch(() => undefined);
+    throw err;
+  }
   return finish(deps, cluster, lock, next, settled);
 }
 
@@ -239,7 +270,11 @@ async function quarantine(
   problems: string[],
 ): Promise<ActReport> {
   const now = deps.exec.now();
-  const reason = `quarantined, nothing executed: ${problems.join('; ')}`;
+  // What the record says was already written is not undone: the message says to look at it.
+  const written = record?.wrote
+    ? `; it had already written (${record.intent ? `${record.intent.operation} on ${record.intent.target}` : `step ${record.step ?? '?'}`}), which is left as it is: check it by hand`
+    : '';
+  const reason = `quarantined, ${written ? 'not followed' : 'nothing executed'}: ${problems.join('; ')}${written}`;
   const outcome: ActionOutcome = { actionId: lock.actionId, status: 'quarantined', detail: reason };
   await deps.actions.quarantineRecord(cluster, lock.recordSk, reason, now);
   const shown: ActionRecord = record
@@ -277,15 +312,15 @@ async function follow(deps: ActDeps, cluster: string, history: LedgerHistory, ct
   if (!(await deps.actions.takeLease(cluster, lock, deps.owner, leaseUntil(deps), now))) {
     return { results: [], notes: [`change ${lock.actionId} is being worked on by another invocation (lease until ${new Date(lock.leaseUntil).toISOString()})`] };
   }
-  let record = history.lockRecord;
-  if (history.lockRecordProblems) return quarantine(deps, cluster, lock, undefined, history.lockRecordProblems);
-  if (!record) {
-    try {
-      record = await deps.actions.getActionRecord(cluster, lock.recordSk);
-    } catch (err) {
-      if (err instanceof ActionRecordInvalidError) return quarantine(deps, cluster, lock, undefined, err.problems);
-      throw err;
-    }
+  // Read again now that the lease is this invocation's (strongly consistent): the copy read with
+  // the history may be older than the last step of the invocation that held the lease before.
+  let record: ActionRecord | undefined;
+  try {
+    record = await deps.actions.getActionRecord(cluster, lock.recordSk);
+  } catch (err) {
+    if (err instanceof ActionRecordInvalidError) return quarantine(deps, cluster, lock, undefined, err.problems);
+    await deps.actions.releaseLease(cluster, lock, deps.owner).catch(() => undefined);
+    throw err;
   }
   if (!record) {
     // The lock was taken but its record never written (the invocation died in between): no
@@ -306,8 +341,23 @@ async function follow(deps: ActDeps, cluster: string, history: LedgerHistory, ct
     const result = await finish(deps, cluster, lock, record, outcome);
     return { results: record.notified === record.status ? [] : [result], notes: [] };
   }
-  const problems = recordProblems(cluster, lock, record, ctx);
+  const problems = recordProblems(cluster, lock, record);
   if (problems.length > 0) return quarantine(deps, cluster, lock, record, problems);
+  const disallowed = policyProblems(cluster, record, ctx);
+  if (disallowed.length > 0) {
+    if (!record.wrote) return quarantine(deps, cluster, lock, record, disallowed);
+    // Half made, and the policy has since withdrawn it: paused, as a cluster switched back to
+    // dry-run is. Released, it would leave its writes (a replacement nodegroup beside the old
+    // one) unfollowed and let another change start beside them.
+    await deps.actions.releaseLease(cluster, lock, deps.owner);
+    return {
+      results: [],
+      notes: [
+        `change ${record.actionId} is paused at step ${record.step ?? '?'}: ${disallowed.join('; ')}; it has written already, so it keeps the cluster's change lock. ` +
+          `Allow it again to finish it, or finish it by hand and delete the lock item (pk ACTIONS#${cluster}, sk INFLIGHT)`,
+      ],
+    };
+  }
   const executor = deps.executors[record.kind];
   if (!executor) return quarantine(deps, cluster, lock, record, [`no executor for ${record.kind}`]);
   const found = record;

@@ -12,10 +12,11 @@
  *   still InProgress after `followForMs` → 'in-progress', reference = the update id, for `follow`.
  * - Prefix delegation: every outcome reminds that nodes must be replaced (the change's nodeChanges).
  * - Write-ahead: UpdateAddon is announced (`intendWrite`) before it is sent, with the token the act
- *   loop answers. A record left mid-start (no update id recorded: the invocation stopped around
- *   the write) is followed by running the start again: the add-on already as wanted is
- *   'succeeded', an update in flight is waited for, and otherwise UpdateAddon goes out with the
- *   same token, which EKS answers with the update it started the first time.
+ *   loop answers. A record left mid-start with its UpdateAddon announced but no update id
+ *   recorded (the invocation stopped around the write, or its answer was lost) sends the same
+ *   UpdateAddon again with the same token, which EKS answers with the update it started the first
+ *   time (or starts it now), and follows that update to its end: a change whose update failed is
+ *   never reported as "already set".
  * - Transient errors (throttling, 5xx, timeouts) are marked `retryable`; after UpdateAddon every
  *   error of following it is (the change was made: its end is not known yet, not failed).
  */
@@ -126,7 +127,7 @@ async function followUpdate(
 /** The executor of one addon-env action kind. */
 export function addonEnvExecutor(kind: 'warm-targets' | 'prefix-delegation'): ActionExecutor {
   /** The start: look, then (only if needed and possible) UpdateAddon, then follow it a while. */
-  async function run(action: Pick<PlannedAction, 'id' | 'cluster' | 'change'>, deps: ExecuteDeps): Promise<ActionOutcome> {
+  async function run(action: Pick<PlannedAction, 'id' | 'cluster' | 'change'>, deps: ExecuteDeps, resend = false): Promise<ActionOutcome> {
       const change = addonChangeOf(action.change, action.id);
       const skipped = (detail: string): ActionOutcome => ({ actionId: action.id, status: 'skipped', step: ADDON_UPDATE_STEP, detail });
       if (change.selfManagedCommand) {
@@ -153,7 +154,10 @@ export function addonEnvExecutor(kind: 'warm-targets' | 'prefix-delegation'): Ac
         return failedOf(action.id, err, change);
       }
       const missing = Object.entries(change.set).filter(([k, v]) => env[k] === undefined || String(env[k]) !== v);
-      if (missing.length === 0) {
+      // `resend`: an UpdateAddon of this action was announced and its answer never recorded. The
+      // keys may show as set, or the add-on as UPDATING, because of it: sent again with the same
+      // token, EKS answers with the update it started, which is then followed to its end.
+      if (!resend && missing.length === 0) {
         return {
           actionId: action.id,
           status: 'succeeded',
@@ -162,7 +166,7 @@ export function addonEnvExecutor(kind: 'warm-targets' | 'prefix-delegation'): Ac
         };
       }
       const status = current.addon.status ?? '';
-      if (BUSY_STATUSES.has(status)) {
+      if (!resend && BUSY_STATUSES.has(status)) {
         return skipped(`an add-on update is in flight: the vpc-cni add-on of ${action.cluster} is ${status}; nothing changed, the next cycle looks again.`);
       }
       // Write-ahead: recorded before it is sent; an unanswered call may still have been applied.
@@ -190,9 +194,11 @@ export function addonEnvExecutor(kind: 'warm-targets' | 'prefix-delegation'): Ac
     async follow(record: ActionRecord, deps: ExecuteDeps): Promise<ActionOutcome> {
       const change = addonChangeOf(record.change, record.actionId);
       if (!record.reference) {
-        // Stopped around UpdateAddon, before its update id was recorded: run the start again
-        // (it finds its own write, or sends it again with the same token).
-        return run({ id: record.actionId, cluster: record.cluster, change }, deps);
+        // Stopped around UpdateAddon, before its update id was recorded: run the start again.
+        // With the write announced (the intent kept), it is sent again with the same token and
+        // its update followed; without, the start looks first as ever.
+        const announced = record.intent?.operation === 'eks:UpdateAddon';
+        return run({ id: record.actionId, cluster: record.cluster, change }, deps, announced);
       }
       return followUpdate(deps, record.actionId, record.cluster, record.reference, change, true);
     },

@@ -90,7 +90,9 @@ const quarantined = (actionId: string, detail: string): ActionOutcome => ({ acti
 async function start(action: Pick<PlannedAction, 'id' | 'cluster' | 'change'>, deps: ExecuteDeps): Promise<ActionOutcome> {
   const change = replacementOf(action.change, action.id);
   const cluster = action.cluster;
-  return guarded(action.id, STEP_CREATING, async () => {
+  // Errors of the start leave the record at step `start`: the next cycle runs it again, which finds
+  // what an unanswered CreateNodegroup created or sends it again with the same token.
+  return guarded(action.id, 'start', async () => {
     const existing = await describeNodegroup(deps.eks, cluster, change.newNodegroup);
     if (existing) {
       const foreign = notOurReplacement(existing, change);
@@ -130,9 +132,11 @@ async function start(action: Pick<PlannedAction, 'id' | 'cluster' | 'change'>, d
           return { actionId: action.id, status: 'in-progress', step: STEP_CREATING, reference: change.newNodegroup, detail: `nodegroup ${change.newNodegroup} exists already (${raced.status ?? '?'})` };
         }
       }
-      // Sent: whether EKS created it is not known from a transient error; the next cycle looks.
+      // A transient error leaves it unknown whether EKS created it: retryable, at step `start`,
+      // so that the next cycle looks and, if it is not there, sends it again with the same token.
+      // Any other answer (invalid parameters, access denied) means nothing was created: failed.
       if (err instanceof AwsCallError) {
-        return { actionId: action.id, status: 'failed', step: STEP_CREATING, retryable: true, reference: change.newNodegroup, detail: err.message };
+        return { actionId: action.id, status: 'failed', step: 'start', retryable: isRetryableError(err), detail: err.message };
       }
       throw err;
     }

@@ -103,6 +103,11 @@ export interface ActionLedger {
    * for each would throttle the EC2 API the VPC CNI itself needs.
    */
   claimCycle(cluster: string, name: string, now: Date, minIntervalSeconds: number): Promise<boolean>;
+  /**
+   * Gives back a cycle claimed at `now` (the cycle failed): deleted only if it is still that
+   * claim, so that the retry of the event is answered rather than debounced.
+   */
+  releaseCycle(cluster: string, name: string, now: Date): Promise<void>;
 }
 
 /** The sort key of an action record. */
@@ -382,6 +387,23 @@ export function createActionLedger(client: DynamoDBDocumentClient, tableName: st
       } catch (err) {
         if (awsErrorCode(err) === CONDITIONAL_CHECK_FAILED) return false;
         throw fail('dynamodb:PutItem', `claiming a ${name} cycle of cluster ${cluster}`, err);
+      }
+    },
+
+    async releaseCycle(cluster, name, now) {
+      try {
+        await client.send(
+          new DeleteCommand({
+            TableName: tableName,
+            Key: { pk: pk(cluster), sk: `CYCLE#${name}` },
+            ConditionExpression: '#at = :at',
+            ExpressionAttributeNames: { '#at': 'at' },
+            ExpressionAttributeValues: { ':at': now.toISOString() },
+          }),
+        );
+      } catch (err) {
+        if (awsErrorCode(err) === CONDITIONAL_CHECK_FAILED) return;
+        throw fail('dynamodb:DeleteItem', `giving back a ${name} cycle of cluster ${cluster}`, err);
       }
     },
   };

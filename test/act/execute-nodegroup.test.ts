@@ -161,7 +161,9 @@ describe('start', () => {
     nodegroups({ old: oldNodegroup() });
     eksMock.on(CreateNodegroupCommand).rejects(eksError('AccessDeniedException', 'not authorized to perform: eks:CreateNodegroup'));
     const out = await executor.start(ACTION, deps);
-    expect(out).toMatchObject({ status: 'failed', step: 'creating' });
+    expect(out).toMatchObject({ status: 'failed', step: 'start' });
+    // A refusal means nothing was created: not retried as if its answer were lost.
+    expect(out.retryable).toBeFalsy();
     expect(out.detail).toMatch(/eks:CreateNodegroup for nodegroup api-spot-ipr-1a2b3c4d of cluster payments-prod: AccessDeniedException/);
     expect(scaleDowns()).toBe(0);
   });

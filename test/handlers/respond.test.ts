@@ -6,6 +6,7 @@ import { ec2Error, type EmulatedAccount } from '../support/mock-aws';
 import { testRuntime } from '../support/runtime';
 import { accountFromSnapshot, DEMO_SNAPSHOT } from '../support/snapshot-account';
 import { useTestHarness } from '../support/harness';
+import * as cycleModule from '../../lib/cycle';
 
 const EVENTS = path.join(__dirname, '..', '..', 'events');
 const load = (name: string): Record<string, unknown> => JSON.parse(readFileSync(path.join(EVENTS, name), 'utf8')) as Record<string, unknown>;
@@ -141,6 +142,19 @@ describe('respond handler, end to end with each sample event', () => {
     delete aws.faults['ListClusters'];
     const retried = await handler(event);
     expect(retried.status).toBe('handled');
+  });
+
+  it('gives the cycle claim back when the cycle fails, so that the retry is answered, not debounced', async () => {
+    const { handler, setNow } = await setup({ RESPOND_MIN_INTERVAL_SECONDS: '300' });
+    const event = load('cloudtrail-insufficient-free-addresses.json');
+    // The cluster's cycle is claimed, then the cycle throws (runCycle throws when its metrics
+    // cannot be published).
+    jest.spyOn(cycleModule, 'runCycle').mockRejectedValueOnce(new Error('cloudwatch:PutMetricData: ThrottlingException: Rate exceeded'));
+    await expect(handler(event)).rejects.toThrow(/ThrottlingException/);
+    // Lambda's retry a minute later, well inside the 300 s debounce.
+    setNow(new Date(NOW.getTime() + 60_000));
+    const retried = await handler(event);
+    expect(retried).toMatchObject({ status: 'handled', clusters: ['payments-prod'] });
   });
 
   it('retries a notification that SNS refused, on the next event, and sends it once', async () => {
