@@ -27,7 +27,8 @@ import { messageOf } from '../lib/errors';
 import { eventHead, MalformedEventError, parseResponderEvent, type AllocationFailureEvent, type AlarmEvent } from '../lib/events/parse';
 import { NOT_ANSWERED, STACK_ALARM_SUFFIXES } from '../lib/events/stack-alarms';
 import { effectivePolicy } from '../lib/policy/load';
-import { cycleDeps, defaultRuntime, logCycleHealth, type Runtime } from '../lib/runtime';
+import type { CycleDeadline } from '../lib/deadline';
+import { cycleDeadline, cycleDeps, defaultRuntime, logCycleHealth, type Runtime } from '../lib/runtime';
 
 export interface RespondSummary {
   status: 'handled' | 'ignored' | 'duplicate' | 'rejected' | 'unresolved' | 'debounced';
@@ -82,13 +83,13 @@ function isScheduledEvent(event: unknown): boolean {
  * add-on update, a nodegroup replacement between its steps) is followed to its end. Clusters
  * in observe or dry-run mode are the sampler's alone.
  */
-async function onSchedule(rt: Runtime, now: Date): Promise<RespondSummary> {
+async function onSchedule(rt: Runtime, now: Date, deadline: CycleDeadline | undefined): Promise<RespondSummary> {
   const all = await candidates(rt);
   const applying = all.filter((c) => effectivePolicy(rt.config.policy, c, rt.config.thresholds).mode === 'apply');
   if (applying.length === 0) {
     return { status: 'handled', clusters: [], reason: 'no cluster is in apply mode in the policy' };
   }
-  return cycle(rt, 'schedule', applying, now);
+  return cycle(rt, 'schedule', applying, now, deadline);
 }
 
 /** Builds the handler around its dependencies. */
@@ -96,7 +97,9 @@ export function makeHandler(rt: Runtime) {
   return async (event: unknown, context?: Context): Promise<RespondSummary> => {
     if (context) rt.logger.addContext(context);
     const now = rt.now();
-    if (isScheduledEvent(event)) return onSchedule(rt, now);
+    // The targeted cycle's collection stops a margin before the timeout (lib/runtime.ts).
+    const deadline = context ? cycleDeadline(rt, context.getRemainingTimeInMillis()) : undefined;
+    if (isScheduledEvent(event)) return onSchedule(rt, now, deadline);
     let parsed;
     try {
       parsed = parseResponderEvent(event, { alarmNamePrefix: rt.config.alarmNamePrefix, stackAlarms: { names: STACK_ALARM_SUFFIXES, unanswered: NOT_ANSWERED } });
@@ -136,7 +139,7 @@ export function makeHandler(rt: Runtime) {
     }
     let summary: RespondSummary;
     try {
-      summary = parsed.type === 'alarm' ? await onAlarm(rt, parsed, now) : await onAllocationFailure(rt, parsed, now);
+      summary = parsed.type === 'alarm' ? await onAlarm(rt, parsed, now, deadline) : await onAllocationFailure(rt, parsed, now, deadline);
     } catch (err) {
       // Let Lambda's retry of this delivery handle it again instead of taking it for a duplicate.
       await release(rt, claim);
@@ -177,7 +180,7 @@ async function complete(rt: Runtime, claim: EventClaim, summary: RespondSummary)
   return { ...summary, problems: [...(summary.problems ?? []), problem] };
 }
 
-async function onAllocationFailure(rt: Runtime, e: AllocationFailureEvent, now: Date): Promise<RespondSummary> {
+async function onAllocationFailure(rt: Runtime, e: AllocationFailureEvent, now: Date, deadline: CycleDeadline | undefined): Promise<RespondSummary> {
   const resolution = await resolveClusters(
     rt.ec2,
     rt.source,
@@ -211,17 +214,17 @@ async function onAllocationFailure(rt: Runtime, e: AllocationFailureEvent, now: 
   if (resolution.clusters.length === 0) {
     return { status: 'unresolved', eventId: e.eventId, reason: resolution.how };
   }
-  return cycle(rt, e.eventId, resolution.clusters, now);
+  return cycle(rt, e.eventId, resolution.clusters, now, deadline);
 }
 
 // The stack's alarms and which are answered: lib/events/stack-alarms.ts. Re-exported for the
 // stack tests, which check the template's alarm names against it.
 export { STACK_ALARM_SUFFIXES };
 
-async function onAlarm(rt: Runtime, e: AlarmEvent, now: Date): Promise<RespondSummary> {
+async function onAlarm(rt: Runtime, e: AlarmEvent, now: Date, deadline: CycleDeadline | undefined): Promise<RespondSummary> {
   const clusters = await clustersOfAlarm(rt, e);
   rt.logger.info('alarm state change', { eventId: e.eventId, alarm: e.alarmName, state: e.state, clusters });
-  return cycle(rt, e.eventId, clusters, now);
+  return cycle(rt, e.eventId, clusters, now, deadline);
 }
 
 /**
@@ -230,7 +233,7 @@ async function onAlarm(rt: Runtime, e: AlarmEvent, now: Date): Promise<RespondSu
  * left out: in an incident every failed allocation is its own event, and a describe cycle for
  * each would throttle the EC2 API that the VPC CNI itself needs.
  */
-async function cycle(rt: Runtime, eventId: string, candidates: string[], now: Date): Promise<RespondSummary> {
+async function cycle(rt: Runtime, eventId: string, candidates: string[], now: Date, deadline: CycleDeadline | undefined): Promise<RespondSummary> {
   const clusters: string[] = [];
   for (const c of candidates) {
     if (await rt.actions.claimCycle(c, 'respond', now, rt.config.respondMinIntervalSeconds)) clusters.push(c);
@@ -244,7 +247,7 @@ async function cycle(rt: Runtime, eventId: string, candidates: string[], now: Da
   }
   let result;
   try {
-    result = await runCycle(cycleDeps(rt, false, true), { clusterNames: clusters, concurrency: rt.config.clusterConcurrency, now });
+    result = await runCycle(cycleDeps(rt, false, true, deadline), { clusterNames: clusters, concurrency: rt.config.clusterConcurrency, now });
   } catch (err) {
     // The cycle failed (and the event's claim is released by the caller): give the clusters'
     // cycle claims back too, or Lambda's retry of this event would be debounced by them.
@@ -253,7 +256,7 @@ async function cycle(rt: Runtime, eventId: string, candidates: string[], now: Da
     }
     throw err;
   }
-  logCycleHealth(rt.logger, result, { eventId });
+  logCycleHealth(rt.logger, result, { eventId }, deadline);
   return {
     status: 'handled',
     eventId,

@@ -7,7 +7,7 @@
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import * as z from 'zod';
 import { runCycle } from '../lib/cycle';
-import { cycleDeps, defaultRuntime, logCycleHealth, type Runtime } from '../lib/runtime';
+import { cycleDeadline, cycleDeps, defaultRuntime, logCycleHealth, type Runtime } from '../lib/runtime';
 
 export interface SampleSummary {
   clustersSampled: number;
@@ -55,14 +55,16 @@ function parseEvent(event: unknown): { clusterNames?: string[] } {
 export function makeHandler(rt: Runtime) {
   return async (event: ScheduledEvent | { clusterNames?: string[] }, context?: Context): Promise<SampleSummary> => {
     if (context) rt.logger.addContext(context);
+    // Collection stops a margin before the timeout, so that what is complete gets published.
+    const deadline = context ? cycleDeadline(rt, context.getRemainingTimeInMillis()) : undefined;
     const { clusterNames } = parseEvent(event);
-    const result = await runCycle(cycleDeps(rt, true), {
+    const result = await runCycle(cycleDeps(rt, true, false, deadline), {
       clusterNames: clusterNames ?? rt.config.clusterNames,
       concurrency: rt.config.clusterConcurrency,
       now: rt.now(),
     });
     const { usage } = result;
-    logCycleHealth(rt.logger, result);
+    logCycleHealth(rt.logger, result, {}, deadline);
     const summary: SampleSummary = {
       clustersSampled: usage.clusters.length,
       clustersFailed: usage.failedClusters.map((f) => f.name),

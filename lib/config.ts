@@ -79,6 +79,65 @@ export function parseSamplerConfig(env: Record<string, string | undefined>): Sam
   };
 }
 
+/**
+ * Connection and request timeouts of every AWS SDK client (lib/aws/clients.ts), in ms. The SDK
+ * has none by default: a call to an endpoint that accepts the connection and never answers
+ * waits until Lambda kills the function (or for ever, in the CLI). A call that times out is
+ * retried like any transient failure (AWS_MAX_ATTEMPTS, 3 by default), so one call can take up
+ * to that many times its timeout.
+ */
+export interface HttpTimeouts {
+  /**
+   * Establishing the TCP connection (HTTP_CONNECTION_TIMEOUT_MS, default 5,000): a regional
+   * endpoint connects in milliseconds; 5 s still covers the kernel's SYN retransmissions at
+   * 1 s and 3 s when a packet is lost.
+   */
+  connectionMs: number;
+  /**
+   * The whole request and answer of EKS, CloudWatch, SNS and DynamoDB calls
+   * (HTTP_REQUEST_TIMEOUT_MS, default 10,000): their answers are small (one cluster, one item,
+   * a batch of metrics) and come in well under a second.
+   */
+  requestMs: number;
+  /**
+   * The whole request and answer of EC2 calls (EC2_REQUEST_TIMEOUT_MS, default 30,000): a
+   * Describe* page of 1,000 ENIs or instances is megabytes of XML and can take several seconds
+   * on a large account; 30 s is a few times the slowest page seen, and three attempts (90 s)
+   * still fit in the functions' 120 s timeout.
+   */
+  ec2RequestMs: number;
+}
+
+/** The timeouts when the environment sets none. */
+export const DEFAULT_HTTP_TIMEOUTS: Readonly<HttpTimeouts> = { connectionMs: 5_000, requestMs: 10_000, ec2RequestMs: 30_000 };
+
+// At least 100 ms (fewer is a value in seconds by mistake), at most Lambda's 15 minutes.
+const timeoutMs = z.coerce.number().int('must be a whole number of milliseconds').min(100, 'must be at least 100 (milliseconds)').max(900_000);
+const httpTimeoutsEnv = z.object({
+  HTTP_CONNECTION_TIMEOUT_MS: timeoutMs.default(DEFAULT_HTTP_TIMEOUTS.connectionMs),
+  HTTP_REQUEST_TIMEOUT_MS: timeoutMs.default(DEFAULT_HTTP_TIMEOUTS.requestMs),
+  EC2_REQUEST_TIMEOUT_MS: timeoutMs.default(DEFAULT_HTTP_TIMEOUTS.ec2RequestMs),
+});
+
+/**
+ * The SDK clients' timeouts from an environment (the functions' and the CLI's).
+ * @throws ConfigError naming every bad variable.
+ */
+export function parseHttpTimeouts(env: Record<string, string | undefined>): HttpTimeouts {
+  // An empty value is unset (`z.coerce` would read it as 0).
+  const set = Object.fromEntries(Object.keys(httpTimeoutsEnv.shape).flatMap((k) => (env[k] ? [[k, env[k]]] : [])));
+  const parsed = httpTimeoutsEnv.safeParse(set);
+  if (!parsed.success) {
+    const problems = problemsOf(parsed.error);
+    throw new ConfigError(`invalid configuration: ${problems.join('; ')}`, problems);
+  }
+  return {
+    connectionMs: parsed.data.HTTP_CONNECTION_TIMEOUT_MS,
+    requestMs: parsed.data.HTTP_REQUEST_TIMEOUT_MS,
+    ec2RequestMs: parsed.data.EC2_REQUEST_TIMEOUT_MS,
+  };
+}
+
 /** What both functions need beyond the sampler's basics: where to notify and record, and the thresholds. */
 export interface RuntimeConfig extends SamplerConfig {
   /** SNS topic for notifications (ALERT_TOPIC_ARN). */
@@ -113,6 +172,8 @@ export interface RuntimeConfig extends SamplerConfig {
   policySource: { from: 'bundle' | 'POLICY_JSON'; version: string };
   /** How long an executor follows an EKS update within one invocation, ms (FOLLOW_FOR_SECONDS, default 20: three clusters stay inside the 120 s timeout; the next tick follows the rest). */
   followForMs: number;
+  /** The SDK clients' connection and request timeouts (HTTP_CONNECTION_TIMEOUT_MS, HTTP_REQUEST_TIMEOUT_MS, EC2_REQUEST_TIMEOUT_MS). */
+  httpTimeouts: HttpTimeouts;
 }
 
 const fraction = z.coerce.number().min(0).max(1);
@@ -169,6 +230,13 @@ export function parseRuntimeConfig(env: Record<string, string | undefined>, bund
   }
   const parsed = runtimeEnv.safeParse(env);
   if (!parsed.success) problems.push(...problemsOf(parsed.error));
+  let httpTimeouts: HttpTimeouts | undefined;
+  try {
+    httpTimeouts = parseHttpTimeouts(env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    problems.push(...err.problems);
+  }
   let policy: Policy | undefined;
   let policySource: RuntimeConfig['policySource'] | undefined;
   const override = env['POLICY_JSON'];
@@ -191,7 +259,7 @@ export function parseRuntimeConfig(env: Record<string, string | undefined>, bund
       problems.push(...err.problems.map((p) => `${name}: ${p}`));
     }
   }
-  if (problems.length > 0 || !base || !parsed.success || !policy || !policySource) {
+  if (problems.length > 0 || !base || !parsed.success || !policy || !policySource || !httpTimeouts) {
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`, problems);
   }
   const e = parsed.data;
@@ -218,5 +286,6 @@ export function parseRuntimeConfig(env: Record<string, string | undefined>, bund
     policy,
     policySource,
     followForMs: e.FOLLOW_FOR_SECONDS * 1000,
+    httpTimeouts,
   };
 }

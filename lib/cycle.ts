@@ -13,7 +13,8 @@ import { readAvailableIpHistory } from './aws/metric-history';
 import { remediate, type ClusterRemediation, type RemediationDeps } from './act/remediate';
 import { diagnose } from './diagnose/diagnose';
 import type { DiagnoseThresholds, Finding, Forecast } from './diagnose/types';
-import { messageOf } from './errors';
+import type { CycleDeadline } from './deadline';
+import { messageOf, problemList } from './errors';
 import { forecastMetricData, forecastsFor, subnetKey, type Forecasts } from './forecast/forecast';
 import type { Inventory, InventorySource } from './inventory/types';
 import type { Usage } from './measure/types';
@@ -35,6 +36,13 @@ export interface CycleDeps {
   /** History the forecast looks at (hours) and the metric period (seconds). */
   forecastWindowHours?: number;
   periodSeconds?: number;
+  /**
+   * When collection stops (the Lambda's remaining time less a margin to publish and record). The
+   * source is bound by it (lib/aws/live-source.ts forCycle): the reads it cut fail like any
+   * failed read. The cycle names them in its problems, reads no metric history once it has
+   * passed, and publishes what is complete.
+   */
+  deadline?: CycleDeadline;
 }
 
 export interface CycleOptions {
@@ -80,10 +88,18 @@ export function samplingProblems(usage: Usage): string[] {
   ];
 }
 
+/** The cycle's problem that names the reads its deadline cut; undefined when it cut none. */
+export function deadlineProblem(deadline: CycleDeadline | undefined): string | undefined {
+  const cut = deadline?.cutReads ?? [];
+  if (cut.length === 0) return undefined;
+  return `collection stopped at the deadline (${deadline?.why}): ${cut.length} read(s) cut: ${problemList(cut.map((problem) => ({ problem })))}`;
+}
+
 /** Runs one cycle. Throws only when the clusters cannot be listed or the metrics cannot be published. */
 export async function runCycle(deps: CycleDeps, options: CycleOptions): Promise<CycleResult> {
   const { inventory, usage } = await sample(deps.source, options);
   const problems: string[] = samplingProblems(usage);
+  const sampling = problems.length;
   // With a policy, each cluster is diagnosed with its own thresholds (the policy's over the stage's).
   const policy = deps.remediation?.policy;
   let findings = diagnose(
@@ -93,7 +109,10 @@ export async function runCycle(deps: CycleDeps, options: CycleOptions): Promise<
   );
 
   let forecasts: Forecasts | undefined;
-  if (deps.metrics) {
+  if (deps.metrics && deps.deadline?.passed()) {
+    // The margin left is for publishing and recording what was collected.
+    problems.push(`no forecast: the metric history was not read, the deadline had passed (${deps.deadline.why})`);
+  } else if (deps.metrics) {
     const periodSeconds = deps.periodSeconds ?? 300;
     const hours = deps.forecastWindowHours ?? 24;
     try {
@@ -125,6 +144,9 @@ export async function runCycle(deps: CycleDeps, options: CycleOptions): Promise<
     remediation = await remediate(deps.remediation, usage, inventory, findings, options.now);
     for (const r of remediation) for (const n of r.notes) problems.push(`${r.cluster}: ${n}`);
   }
+  // Every read of the cycle is made by now (the spare subnets' included): after the sampling problems.
+  const cut = deadlineProblem(deps.deadline);
+  if (cut) problems.splice(sampling, 0, cut);
 
   let metricsPublished = 0;
   let putMetricDataCalls = 0;

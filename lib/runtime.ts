@@ -7,12 +7,12 @@
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { EKSClient } from '@aws-sdk/client-eks';
 import { EXECUTORS } from './act/remediate';
 import type { SNSClient } from '@aws-sdk/client-sns';
-import { createAwsClients, type AwsClients } from './aws/clients';
+import { createAwsClients, createDynamoDbClient, type AwsClients } from './aws/clients';
 import { createActionLedger, type ActionLedger } from './aws/action-ledger';
 import { createLedger, createLedgerDocumentClient, type Ledger } from './aws/ledger';
 import { LiveSource } from './aws/live-source';
@@ -20,12 +20,13 @@ import { publishNotification } from './aws/sns';
 import { buildActionNotification } from './notify/action-message';
 import { parseRuntimeConfig, type RuntimeConfig } from './config';
 import { bundledPolicy } from './policy/bundled';
-import { samplingProblems, type CycleDeps, type CycleResult } from './cycle';
-import type { InventorySource } from './inventory/types';
+import { deadlineProblem, samplingProblems, type CycleDeps, type CycleResult } from './cycle';
+import { CycleDeadline } from './deadline';
 
 export interface Runtime {
   config: RuntimeConfig;
-  source: InventorySource;
+  /** The container's live source; each cycle reads through a view of it bound by its deadline. */
+  source: LiveSource;
   ec2: EC2Client;
   eks: EKSClient;
   cloudwatch: CloudWatchClient;
@@ -80,25 +81,51 @@ export function defaultRuntime(env: Record<string, string | undefined> = process
   });
   return assembleRuntime({
     config,
-    clients: createAwsClients(),
+    clients: createAwsClients(undefined, config.httpTimeouts),
     region: env['AWS_REGION'] ?? 'unknown-region',
-    dynamo: new DynamoDBClient({}),
+    dynamo: createDynamoDbClient(config.httpTimeouts),
     logger,
   });
 }
 
 /**
- * The cycle's dependencies from a runtime: publish metrics, forecast, notify, plan; and with
- * `act`, apply (only the responder has the write permissions, so only it passes true).
+ * What a cycle keeps back from the invocation's remaining time for what follows collection:
+ * the history read, PutMetricData (one call per 1,000 metrics), SNS notifications and the
+ * ledger's DynamoDB writes. Each normally takes well under a second; 20 s leaves room for a few
+ * slow or retried calls. Never more than {@link CYCLE_MARGIN_SHARE} of the remaining time, so
+ * that a function given a short timeout still collects.
  */
-export function cycleDeps(rt: Runtime, publish: boolean, act = false): CycleDeps {
+export const CYCLE_MARGIN_MS = 20_000;
+export const CYCLE_MARGIN_SHARE = 0.25;
+
+/**
+ * The deadline of a cycle run by an invocation with `remainingMs` left
+ * (`context.getRemainingTimeInMillis()`), on the runtime's clock.
+ */
+export function cycleDeadline(rt: Pick<Runtime, 'now'>, remainingMs: number): CycleDeadline {
+  const margin = Math.min(CYCLE_MARGIN_MS, Math.max(0, remainingMs) * CYCLE_MARGIN_SHARE);
+  return new CycleDeadline(
+    remainingMs - margin,
+    () => rt.now().getTime(),
+    `the invocation's time: collection stops ${Math.round(margin / 1000)} s before the Lambda timeout to publish what is complete`,
+  );
+}
+
+/**
+ * The cycle's dependencies from a runtime: publish metrics, forecast, notify, plan; and with
+ * `act`, apply (only the responder has the write permissions, so only it passes true). With a
+ * deadline, the cycle's reads stop at it.
+ */
+export function cycleDeps(rt: Runtime, publish: boolean, act = false, deadline?: CycleDeadline): CycleDeps {
+  const source = deadline ? rt.source.forCycle({ deadline }) : rt.source;
   const context = {
     region: rt.source.region,
     ...(rt.config.dashboardName ? { dashboardName: rt.config.dashboardName } : {}),
     ...(rt.config.stage ? { stage: rt.config.stage } : {}),
   };
   return {
-    source: rt.source,
+    source,
+    ...(deadline ? { deadline } : {}),
     thresholds: rt.config.thresholds,
     metrics: { cloudwatch: rt.cloudwatch, namespace: rt.config.metricNamespace, publish },
     notify: {
@@ -113,7 +140,7 @@ export function cycleDeps(rt: Runtime, publish: boolean, act = false): CycleDeps
     remediation: {
       policy: rt.config.policy,
       baseThresholds: rt.config.thresholds,
-      source: rt.source,
+      source,
       actions: rt.actions,
       ...(act
         ? {
@@ -137,9 +164,15 @@ export function cycleDeps(rt: Runtime, publish: boolean, act = false): CycleDeps
 /**
  * Logs what a cycle could not see or do: the same lines from the sampler and the responder
  * ('cluster sampling failed' with the call and code, 'cluster data incomplete' with the problems,
- * unknown instance types, then each other cycle problem once, with `attributes`).
+ * unknown instance types, 'collection stopped at the deadline' with the reads it cut, then each
+ * other cycle problem once, with `attributes`).
  */
-export function logCycleHealth(logger: Logger, result: Pick<CycleResult, 'usage' | 'problems'>, attributes: Record<string, string> = {}): void {
+export function logCycleHealth(
+  logger: Logger,
+  result: Pick<CycleResult, 'usage' | 'problems'>,
+  attributes: Record<string, string> = {},
+  deadline?: CycleDeadline,
+): void {
   const { usage } = result;
   for (const f of usage.failedClusters) {
     logger.error('cluster sampling failed', { cluster: f.name, operation: f.problem.source, code: f.problem.code, error: f.problem.message });
@@ -150,9 +183,14 @@ export function logCycleHealth(logger: Logger, result: Pick<CycleResult, 'usage'
   for (const t of usage.unknownInstanceTypes) {
     logger.warn('instance type unknown to DescribeInstanceTypes', { instanceType: t });
   }
-  // The failed and incomplete clusters' sampling problems are logged above with their details;
-  // every other problem (a remediation note of such a cluster included) is logged here.
-  const logged = new Set(samplingProblems(usage));
+  const cut = deadlineProblem(deadline);
+  if (cut && deadline) {
+    logger.warn('collection stopped at the deadline', { ...attributes, why: deadline.why, budgetMs: deadline.budgetMs, readsCut: deadline.cutReads });
+  }
+  // The failed and incomplete clusters' sampling problems and the deadline's are logged above
+  // with their details; every other problem (a remediation note of such a cluster included) is
+  // logged here.
+  const logged = new Set([...samplingProblems(usage), ...(cut ? [cut] : [])]);
   for (const p of result.problems) {
     if (!logged.has(p)) logger.warn('cycle problem', { ...attributes, problem: p });
   }

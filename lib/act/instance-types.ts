@@ -83,6 +83,7 @@ import {
   type OverlapRoom,
 } from './replacement';
 import type { ActionPlanner, CapacityChange, NodegroupReplacementChange, PlanContext, ProposedAction } from './types';
+import { newNodeTrunkEnis, nodeEnisOf } from './warm-targets';
 
 /** The tag the replacement nodegroup carries, naming the nodegroup it replaces. */
 export const REPLACES_TAG_KEY = 'eks-ip-responder/replaces';
@@ -177,7 +178,8 @@ export function measureType(cap: NetworkCapacity, input: Pick<RankInput, 'cni' |
     instanceType: cap.instanceType,
     cap,
     maxPods: pods,
-    podIpSlots: podIpSlots(cap, opts),
+    // MAX_ENI caps the ENIs of any type (pkg/ipamd getMaxENI); max pods, set at launch, does not know it.
+    podIpSlots: podIpSlots(cap, { ...opts, maxEni: input.ipamd.maxEni }),
     subnetIps: holding.subnetIps,
     subnetIpsPerPod: round2(holding.subnetIps / Math.max(1, holding.podsWithIps)),
   };
@@ -319,7 +321,9 @@ function planNodegroup(ctx: PlanContext, f: Finding, ng: NodegroupUsage): Propos
     blockers.push(`the limits of the current instance type ${currentType ?? '(none)'} are not known`);
   } else {
     const opts = cniOptions(cni);
-    load = Math.max(1, Math.min(podIpSlots(current, opts), maxPods(current, opts) - HOST_NETWORK_PODS));
+    // A capped node's slots as measured: MAX_ENI, its trunk and unmanaged ENIs leave fewer than the type has.
+    const slotsNow = capped.find((n) => n.instanceType === current.instanceType)?.limits?.podIpSlots ?? podIpSlots(current, opts);
+    load = Math.max(1, Math.min(slotsNow, maxPods(current, opts) - HOST_NETWORK_PODS));
     old = measureType(current, { cni, ipamd, load });
     ranked = rankInstanceTypes({
       current,
@@ -472,7 +476,9 @@ function replacementCost(
   });
 
   const toNewType = (m: RankedType): NewNodeType => ({ cap: m.cap, maxPods: m.maxPods });
-  const demand = newNodeDemand([toNewType(best), ...p.chosen.slice(1).map(toNewType)], p.load, p.ipamd);
+  // A new node keeps the trunk ENI of security groups for pods the old ones have.
+  const newIpamd = { ...p.ipamd, trunkEnis: newNodeTrunkEnis(ctx.usage, nodes) };
+  const demand = newNodeDemand([toNewType(best), ...p.chosen.slice(1).map(toNewType)], p.load, newIpamd);
   const policy = ctx.policy.actions.instanceTypes;
   const room = checkOverlapRoom({
     nodegroup: ng.name,
@@ -495,7 +501,7 @@ function replacementCost(
     const cap = capOf(node.instanceType);
     const prefixDelegation = node.mode === 'prefix';
     const pods = node.limits?.maxPods ?? maxPods(cap, cniOptions({ prefixDelegation, customNetworking }));
-    const holding = holdingFor(cap, Math.min(p.load, pods), { ...p.ipamd, prefixDelegation, maxPods: pods });
+    const holding = holdingFor(cap, Math.min(p.load, pods), { ...p.ipamd, prefixDelegation, maxPods: pods, ...nodeEnisOf(node) });
     oldTotal += holding.subnetIps;
     if (node.subnetId) oldBySubnet.set(node.subnetId, (oldBySubnet.get(node.subnetId) ?? 0) + nodeSubnetIps(holding, customNetworking));
   }

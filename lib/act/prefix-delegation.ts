@@ -18,7 +18,11 @@
  *   automatically calculates the maximum number of Pods for you" when nodes are created;
  * - with a launch template that names an AMI ID, max pods is set in its user data: AL2
  *   `/etc/eks/bootstrap.sh <cluster> --use-max-pods false --kubelet-extra-args '--max-pods=N'`;
- *   AL2023 nodeadm `NodeConfig` `spec.kubelet.config.maxPods: N` [nodeadm];
+ *   AL2023 nodeadm `NodeConfig` `spec.kubelet.config.maxPods: N` [nodeadm]. Without it nodeadm
+ *   sets `ENIs × (IPv4 per ENI − 1) + 2` on the default card whatever the CNI's mode
+ *   ([nodeadm-src] `calculateStandardMaxPods`; lib/capacity/instance-type.ts
+ *   `nodeadmDefaultMaxPods`), so such nodes, and self-managed ones, stay at the secondary-IP
+ *   figure: the plan text and the node notes say so with the figure;
  * - "Managed node groups enforces a maximum number on the value of maxPods": 110 below 30 vCPUs,
  *   250 otherwise, prefix delegation or not; with several instance types "the smallest number of
  *   maximum Pods for an instance ... is applied to all nodes" [eks-prefix];
@@ -37,8 +41,10 @@
  * - [eks-prefix] https://docs.aws.amazon.com/eks/latest/userguide/cni-increase-ip-addresses.html
  *   (considerations)
  * - [nodeadm] https://awslabs.github.io/amazon-eks-ami/nodeadm/doc/api/ (NodeConfig, kubelet config)
+ * - [nodeadm-src] awslabs/amazon-eks-ami `nodeadm/internal/kubelet/config.go`
+ *   `withDefaultReservedResources`, `eni_max_pods.go` `calculateStandardMaxPods`
  */
-import { maxPods, type NetworkCapacity } from '../capacity/instance-type';
+import { maxPods, nodeadmDefaultMaxPods, type NetworkCapacity } from '../capacity/instance-type';
 import { buildContext, n, type ClusterContext } from '../diagnose/context';
 import { prefixBlocksOf } from '../diagnose/prefix-fragmentation';
 import type { Nodegroup } from '../inventory/types';
@@ -71,7 +77,7 @@ function userDataHint(ng: Nodegroup | undefined, cluster: string, pods: number):
   return `${al2}; ${al2023}`;
 }
 
-function nodeNote(ng: Nodegroup | undefined, cluster: string, name: string, pods: number): string {
+function nodeNote(ng: Nodegroup | undefined, cluster: string, name: string, pods: number, bootstrapDefault: string): string {
   const replace =
     'Existing nodes keep secondary IPs and their max pods until replaced: replace them all (EKS recommends new nodes, e.g. a new nodegroup then scaling this one down, rather than a mix of modes).';
   const lt = ng?.launchTemplate;
@@ -80,7 +86,8 @@ function nodeNote(ng: Nodegroup | undefined, cluster: string, name: string, pods
   }
   const which = `${lt.name ?? lt.id ?? 'its launch template'}${lt.version ? ` version ${lt.version}` : ''}`;
   return (
-    `Launch template ${which}: if it names an AMI ID, set max pods in its user data (${userDataHint(ng, cluster, pods)}) and move ${name} to the new version; ` +
+    `Launch template ${which}: if it names an AMI ID, set max pods in its user data (${userDataHint(ng, cluster, pods)}) and move ${name} to the new version ` +
+    `(otherwise AL2023's nodeadm sets ${bootstrapDefault}, the secondary-IP figure, prefix delegation or not); ` +
     `without an AMI ID EKS sets max pods itself. ${replace}`
   );
 }
@@ -92,6 +99,8 @@ interface NodegroupPlan {
   headroom: number;
   blockers: string[];
   note?: string;
+  /** What the AMI's bootstrap sets without a maxPods setting (nodeadm), per type: `m5.large 29`. */
+  bootstrapDefault: string;
 }
 
 function planNodegroup(
@@ -156,8 +165,9 @@ function planNodegroup(
   }
 
   const raw = pc.inventory.nodegroups.find((x) => x.nodegroupName === ng.name);
-  const note = value !== undefined && ng.kind === 'managed' ? nodeNote(raw, pc.usage.name, ng.name, value) : undefined;
-  return { ng, findingId, maxPods: value, headroom, blockers, note };
+  const bootstrapDefault = nitro.map((c) => `${c.type} ${nodeadmDefaultMaxPods(c.cap)}`).join(', ');
+  const note = value !== undefined && ng.kind === 'managed' ? nodeNote(raw, pc.usage.name, ng.name, value, bootstrapDefault) : undefined;
+  return { ng, findingId, maxPods: value, headroom, blockers, note, bootstrapDefault };
 }
 
 /**
@@ -224,7 +234,13 @@ export const planPrefixDelegation: ActionPlanner = (pc: PlanContext): ProposedAc
     `Prefix delegation gives ${names.join(', ')} ${n(podHeadroomGained)} more pods of headroom once their nodes are replaced ` +
     `(max pods ${plans.filter((p) => p.maxPods !== undefined).map((p) => `${p.ng.name} ${p.maxPods}`).join(', ')})` +
     `${takenText ? `; at today's pods the nodes hold ${takenText} (16 IPs per /28)` : ''}` +
-    `${others.length > 0 ? `; ${others.map((p) => p.ng.name).join(', ')} (not managed): set max pods on their nodes and replace them` : ''}.`;
+    `${
+      others.length > 0
+        ? `; ${others.map((p) => p.ng.name).join(', ')} (not managed): set max pods on their nodes and replace them ` +
+          `(AL2023's nodeadm otherwise sets ENIs × (IPv4 per ENI − 1) + 2, ${others.map((p) => p.bootstrapDefault).join(', ')}, whatever the mode: ` +
+          `NodeConfig spec.kubelet.config.maxPods)`
+        : ''
+    }.`;
 
   return [
     {

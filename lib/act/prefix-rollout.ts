@@ -46,6 +46,7 @@ import {
   type NewNodeType,
 } from './replacement';
 import type { ActionPlanner, NodegroupReplacementChange, PlanContext, ProposedAction } from './types';
+import { newNodeTrunkEnis, nodeEnisOf } from './warm-targets';
 
 export const planPrefixRollout: ActionPlanner = (ctx: PlanContext): ProposedAction[] => {
   if (!ctx.policy.actions.prefixDelegation.allowed) return [];
@@ -116,9 +117,13 @@ function planNodegroup(ctx: PlanContext, base: IpamdConfig, ng: NodegroupUsage, 
 
   // Room during the overlap: the new nodes in prefix mode, at the pods a capped node carries today.
   const [firstType, ...otherTypes]: NewNodeType[] = caps.map((cap) => ({ cap, maxPods: maxPods(cap, prefixOpts) }));
+  // A new node has the trunk ENI the old ones have (security groups for pods): one ENI slot less for pods.
+  const trunkEnis = newNodeTrunkEnis(ctx.usage, nodes);
   // Several types: the largest of their loads, each new node at most its own max pods (the worst case).
-  const load = Math.max(1, ...caps.map((cap) => Math.min(podIpSlots(cap, secondaryOpts), maxPods(cap, secondaryOpts) - HOST_NETWORK_PODS)));
-  const demand = firstType ? newNodeDemand([firstType, ...otherTypes], load, { ...base, prefixDelegation: true }) : undefined;
+  // The slots a capped node has are those MAX_ENI and its trunk ENI leave (ipamd hasRoomForEni).
+  const slotOpts = { ...secondaryOpts, maxEni: ctx.usage.cni.maxEni };
+  const load = Math.max(1, ...caps.map((cap) => Math.min(podIpSlots(cap, slotOpts, { trunkEnis }), maxPods(cap, secondaryOpts) - HOST_NETWORK_PODS)));
+  const demand = firstType ? newNodeDemand([firstType, ...otherTypes], load, { ...base, prefixDelegation: true, trunkEnis }) : undefined;
   let predictedAddresses: Pick<ProposedAction['predicted'], 'ipsFreed' | 'ipsFreedBySubnet' | 'overlapIpsBySubnet'> = {};
   let addressText = '';
   if (demand) {
@@ -143,7 +148,7 @@ function planNodegroup(ctx: PlanContext, base: IpamdConfig, ng: NodegroupUsage, 
       if (!cap) continue;
       const prefixDelegation = node.mode === 'prefix';
       const pods = node.limits?.maxPods ?? maxPods(cap, prefixDelegation ? prefixOpts : secondaryOpts);
-      const holding = holdingFor(cap, Math.min(load, pods), { ...base, prefixDelegation, maxPods: pods });
+      const holding = holdingFor(cap, Math.min(load, pods), { ...base, prefixDelegation, maxPods: pods, ...nodeEnisOf(node) });
       oldTotal += holding.subnetIps;
       if (node.subnetId) oldBySubnet.set(node.subnetId, (oldBySubnet.get(node.subnetId) ?? 0) + nodeSubnetIps(holding, customNetworking));
     }

@@ -67,10 +67,27 @@ export function currentSettingsOf(usage: ClusterUsage): CurrentSettings | undefi
 
 /**
  * The settings a node's ipamd runs with: the cluster's, in the mode the node is in (a node
- * launched before a switch keeps its kind of addresses), stopping at its max pods.
+ * launched before a switch keeps its kind of addresses), stopping at its max pods, with the ENIs
+ * ipamd does not fill on that node (its trunk ENI and unmanaged ENIs: pkg/ipamd/ipamd.go
+ * `hasRoomForEni`).
  */
 export function nodeConfig(base: IpamdConfig, node: NodeUsage): IpamdConfig {
-  return { ...base, prefixDelegation: node.mode === 'prefix', maxPods: node.limits?.maxPods };
+  return { ...base, prefixDelegation: node.mode === 'prefix', maxPods: node.limits?.maxPods, ...nodeEnisOf(node) };
+}
+
+/** The node's ENIs that carry no pod addresses, as the ipamd model takes them. */
+export function nodeEnisOf(node: Pick<NodeUsage, 'trunkEnis' | 'unmanagedEnis'>): Pick<IpamdConfig, 'trunkEnis' | 'unmanagedEnis'> {
+  return { trunkEnis: node.trunkEnis ?? 0, unmanagedEnis: node.unmanagedEnis ?? 0 };
+}
+
+/**
+ * Trunk ENIs a new node of a nodegroup will have: 1 when security groups for pods is on
+ * (ENABLE_POD_ENI) and the nodegroup's nodes have one today (the VPC resource controller attaches
+ * one to every node of a type that supports trunking; the bundled data cannot tell which types do,
+ * the nodes can).
+ */
+export function newNodeTrunkEnis(usage: ClusterUsage, nodes: readonly NodeUsage[]): number {
+  return usage.cni.podEni === true && nodes.some((x) => (x.trunkEnis ?? 0) > 0) ? 1 : 0;
 }
 
 /** The pods a node runs, by the ipamd model: the middle of what its holding allows. */

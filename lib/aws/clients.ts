@@ -1,12 +1,18 @@
 /**
- * AWS clients, built once per container. The SDK reads the standard environment itself:
- * AWS_REGION, AWS_ENDPOINT_URL (and AWS_ENDPOINT_URL_<SERVICE>), AWS_MAX_ATTEMPTS and
+ * AWS clients, built once per container, and only here. The SDK reads the standard environment
+ * itself: AWS_REGION, AWS_ENDPOINT_URL (and AWS_ENDPOINT_URL_<SERVICE>), AWS_MAX_ATTEMPTS and
  * AWS_RETRY_MODE, so nothing here overrides them.
+ *
+ * What the SDK does not have by default is a timeout: every client here gets a connection and
+ * a request timeout (lib/config.ts HttpTimeouts says which values and why), so that an endpoint
+ * that accepts the connection and never answers fails the call instead of hanging the cycle.
  */
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { EKSClient } from '@aws-sdk/client-eks';
 import { SNSClient } from '@aws-sdk/client-sns';
+import { DEFAULT_HTTP_TIMEOUTS, type HttpTimeouts } from '../config';
 
 /** The clients the pipeline uses. Tests pass their own (mocked) ones. */
 export interface AwsClients {
@@ -16,13 +22,33 @@ export interface AwsClients {
   sns: SNSClient;
 }
 
-/** Builds the clients from the standard SDK environment, optionally for another region. */
-export function createAwsClients(region?: string): AwsClients {
+/**
+ * The `requestHandler` options of @smithy/node-http-handler's NodeHttpHandler (the SDK builds
+ * the handler from them) for one request timeout:
+ * - `connectionTimeout`: until the TCP connection is established;
+ * - `requestTimeout` with `throwOnRequestTimeout`: the whole request and answer. Without the flag
+ *   the handler only logs a warning when it passes (it long meant an idle-socket timeout);
+ * - `socketTimeout`: no byte sent or received for that long (the same bound, for the idle case).
+ * A call that times out fails with a TimeoutError, which the SDK retries as transient.
+ */
+export function requestHandlerOptions(connectionMs: number, requestMs: number) {
+  return { connectionTimeout: connectionMs, requestTimeout: requestMs, throwOnRequestTimeout: true, socketTimeout: requestMs };
+}
+
+/** Builds the clients from the standard SDK environment, optionally for another region, with these timeouts. */
+export function createAwsClients(region?: string, timeouts: HttpTimeouts = DEFAULT_HTTP_TIMEOUTS): AwsClients {
   const config = region ? { region } : {};
+  const handler = requestHandlerOptions(timeouts.connectionMs, timeouts.requestMs);
   return {
-    ec2: new EC2Client(config),
-    eks: new EKSClient(config),
-    cloudwatch: new CloudWatchClient(config),
-    sns: new SNSClient(config),
+    // EC2 describes answer pages of up to 1,000 ENIs or instances: their own, longer timeout.
+    ec2: new EC2Client({ ...config, requestHandler: requestHandlerOptions(timeouts.connectionMs, timeouts.ec2RequestMs) }),
+    eks: new EKSClient({ ...config, requestHandler: handler }),
+    cloudwatch: new CloudWatchClient({ ...config, requestHandler: handler }),
+    sns: new SNSClient({ ...config, requestHandler: handler }),
   };
+}
+
+/** The ledger's DynamoDB client, from the standard SDK environment, with these timeouts. */
+export function createDynamoDbClient(timeouts: HttpTimeouts = DEFAULT_HTTP_TIMEOUTS): DynamoDBClient {
+  return new DynamoDBClient({ requestHandler: requestHandlerOptions(timeouts.connectionMs, timeouts.requestMs) });
 }

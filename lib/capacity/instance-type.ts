@@ -5,9 +5,15 @@
  * Pure functions over the EC2 API's own `InstanceTypeInfo`: no AWS calls, no environment, no
  * logging. Every formula names its source. The sources, read for this module:
  *
- * - [calculator] awslabs/amazon-eks-ami `templates/al2/runtime/max-pods-calculator.sh`
- *   (identical logic in `templates/al2023/runtime/max-pods-calculator.sh`): the EKS max-pods
+ * - [calculator] awslabs/amazon-eks-ami `templates/al2/runtime/max-pods-calculator.sh` (removed
+ *   from main with AL2 support in commit b2289030, 2026-03; the same script, unchanged, is carried
+ *   to `templates/al2023/runtime/max-pods-calculator.sh` by commit a92d9fde): the EKS max-pods
  *   calculator, https://docs.aws.amazon.com/eks/latest/userguide/choosing-instance-type.html
+ * - [nodeadm] awslabs/amazon-eks-ami `nodeadm/internal/kubelet/config.go`
+ *   `withDefaultReservedResources` and `eni_max_pods.go` `CalcMaxPods` / `calculateStandardMaxPods`:
+ *   what AL2023 sets as the kubelet's maxPods when the NodeConfig does not.
+ * - [ipamd-eni] aws/amazon-vpc-cni-k8s `pkg/ipamd/ipamd.go` `getMaxENI` (MAX_ENI) and
+ *   `hasRoomForEni` (maxENI − unmanaged ENIs − trunk ENI).
  * - [generator] aws/amazon-vpc-cni-k8s `scripts/gen_vpc_ip_limits.go`, which writes
  *   `misc/eni-max-pods.txt`, copied to awslabs/amazon-eks-ami
  *   `templates/shared/runtime/eni-max-pods.txt` (the published list; see
@@ -41,10 +47,35 @@ export interface MaxPodsOptions {
   /** AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG: the primary ENI carries no pods, so ENIs − 1. */
   customNetworking?: boolean;
   /**
+   * MAX_ENI, the VPC CNI setting that caps the ENIs it attaches (the calculator's `--cni-max-eni`):
+   * at most this many ENIs on the default card. Below 1 it is ignored, as ipamd does ([ipamd-eni]
+   * `getMaxENI`: "If the value of the environment variable is 0 or less, it will be ignored").
+   */
+  maxEni?: number;
+  /**
    * Apply the EKS max-pods calculator's kubelet cap: 110 up to and including 30 vCPUs, 250 above
    * (see {@link kubeletMaxPodsCap}). Default false.
    */
   applyKubeletCap?: boolean;
+}
+
+/**
+ * ENIs attached to one node that ipamd gives no pod addresses from ([ipamd-eni] `hasRoomForEni`:
+ * `maxUsableENIs := c.maxENI - c.unmanagedENI[networkCard] - trunkEni - ...`). They are the node's,
+ * not the instance type's: the max-pods calculator and nodeadm do not know them.
+ */
+export interface NodeEnisNotForPods {
+  /**
+   * The trunk ENI of security groups for pods (EC2 InterfaceType `trunk`, description
+   * `aws-k8s-trunk-eni`): counted by ipamd, skipped for addresses (aws/amazon-vpc-cni-k8s
+   * `pkg/ipamd/datastore/data_store.go` `GetAllocatableENIs` skips `eni.IsTrunk`). 0 or 1.
+   */
+  trunkEnis?: number;
+  /**
+   * ENIs ipamd leaves alone: tagged `node.k8s.amazonaws.com/no_manage=true` ([ipamd-eni]
+   * `setUnmanagedENIs`) or EFA-only (`filterUnmanagedENIs` counts both in `unmanagedENI`).
+   */
+  unmanagedEnis?: number;
 }
 
 /**
@@ -187,13 +218,31 @@ export function networkCapacityOf(info: InstanceTypeInfo): NetworkCapacity {
 }
 
 /**
- * ENIs that carry pod IPs: all ENIs of the default card, less the primary ENI under custom
- * networking. [calculator]: `if CNI_CUSTOM_NETWORKING_ENABLED: enis_for_pods=$((enis_for_pods - 1))`,
- * applied before both the secondary-IP and the prefix formula. (The calculator's `--cni-max-eni`,
- * the CNI's MAX_ENI, is not modelled.)
+ * The ENIs the VPC CNI may attach on the default card: the type's maximum, or MAX_ENI when it is
+ * set (≥ 1) and lower. [ipamd-eni] `getMaxENI`: `if envMax >= 1 && envMax < instanceMaxENI { return
+ * envMax }`; [calculator]: `enis_for_pods="$(min_number $CNI_MAX_ENI $INSTANCE_MAX_ENIS)"`.
+ */
+export function cniMaxEnis(cap: NetworkCapacity, opts: Pick<MaxPodsOptions, 'maxEni'> = {}): number {
+  const limit = opts.maxEni;
+  return limit !== undefined && limit >= 1 && limit < cap.maxEnis ? Math.floor(limit) : cap.maxEnis;
+}
+
+/**
+ * ENIs that carry pod IPs: the ENIs the CNI may attach ({@link cniMaxEnis}: the default card's, or
+ * MAX_ENI), less the primary ENI under custom networking. [calculator]: `if
+ * CNI_CUSTOM_NETWORKING_ENABLED: enis_for_pods=$((enis_for_pods - 1))`, applied after MAX_ENI and
+ * before both the secondary-IP and the prefix formula.
  */
 export function enisForPods(cap: NetworkCapacity, opts: MaxPodsOptions = {}): number {
-  return Math.max(0, cap.maxEnis - (opts.customNetworking ? 1 : 0));
+  return Math.max(0, cniMaxEnis(cap, opts) - (opts.customNetworking ? 1 : 0));
+}
+
+/**
+ * ENIs of one node that carry pod IPs: {@link enisForPods} less its trunk ENI and the ENIs ipamd does
+ * not manage ([ipamd-eni] `hasRoomForEni`). An m5.large with a trunk ENI has 2, not 3.
+ */
+export function podEnisOfNode(cap: NetworkCapacity, opts: MaxPodsOptions = {}, node: NodeEnisNotForPods = {}): number {
+  return Math.max(0, enisForPods(cap, opts) - (node.trunkEnis ?? 0) - (node.unmanagedEnis ?? 0));
 }
 
 /**
@@ -210,16 +259,19 @@ function usesPrefixes(cap: NetworkCapacity, opts: MaxPodsOptions): boolean {
  * IP of each ENI is the ENI's own, never a pod's: published list header "First IP on each ENI is
  * not used for pods"); in prefix mode each of those slots holds a /28, so `× 16` ([calculator]
  * `calculate_max_ip_addresses_prefix_delegation`). Prefix mode needs Nitro: see {@link NetworkCapacity.nitro}.
+ * With `node`, the ENIs ipamd skips on that node (trunk, unmanaged) carry none: an m5.large with a
+ * trunk ENI has 2 × 9 = 18 slots ({@link podEnisOfNode}).
  */
-export function podIpSlots(cap: NetworkCapacity, opts: MaxPodsOptions = {}): number {
-  const slots = enisForPods(cap, opts) * (cap.ipv4PerEni - 1);
+export function podIpSlots(cap: NetworkCapacity, opts: MaxPodsOptions = {}, node: NodeEnisNotForPods = {}): number {
+  const slots = podEnisOfNode(cap, opts, node) * (cap.ipv4PerEni - 1);
   return usesPrefixes(cap, opts) ? slots * IPV4_ADDRESSES_PER_PREFIX : slots;
 }
 
 /**
  * The kubelet cap of the EKS max-pods calculator: 110 for 30 vCPUs or fewer, 250 above.
  * [calculator]: `if [ "$CPU_COUNT" -gt 30 ]; then min(250, max_pods) else min(110, max_pods)`, so
- * exactly 30 vCPUs gets 110. (AL2023's nodeadm does not use this cap; it limits by memory.)
+ * exactly 30 vCPUs gets 110. (AL2023's nodeadm applies no such cap and does not limit max pods by
+ * memory: see {@link nodeadmDefaultMaxPods}.)
  */
 export function kubeletMaxPodsCap(cap: NetworkCapacity): number {
   return cap.vcpus > KUBELET_CAP_VCPU_THRESHOLD ? KUBELET_CAP_HIGH_CPU : KUBELET_CAP_LOW_CPU;
@@ -242,6 +294,36 @@ export function maxPods(cap: NetworkCapacity, opts: MaxPodsOptions = {}): number
  */
 export function eniMaxPods(cap: NetworkCapacity): number {
   return maxPods(cap, {});
+}
+
+/**
+ * The kubelet maxPods AL2023's nodeadm sets when the NodeConfig sets none: `DefaultMaxENIs ×
+ * (Ipv4AddressesPerInterface − 1) + 2` on the default network card ([nodeadm]
+ * `calculateStandardMaxPods`, called by `CalcMaxPods` from `withDefaultReservedResources`; 110 only
+ * when the instance type cannot be looked up). It is the secondary-IP figure whatever the CNI does:
+ * not prefix-aware, no custom-networking or MAX_ENI adjustment, no 110/250 cap. Memory is used only
+ * to size kube-reserved from it (`getMemoryMebibytesToReserve`: 11 × maxPods + 255 MiB), never to
+ * limit it. AL2's bootstrap.sh set the same figure from eni-max-pods.txt. So a self-managed or
+ * custom-AMI AL2023 node in prefix mode stops at this figure unless its NodeConfig sets
+ * `spec.kubelet.config.maxPods` (or `maxPodsExpression`).
+ */
+export function nodeadmDefaultMaxPods(cap: NetworkCapacity): number {
+  return eniMaxPods(cap);
+}
+
+/**
+ * Whether a VPC CNI version can do prefix delegation: 1.9.0 or later. [calculator]: `if
+ * CNI_MAJOR_VERSION -gt 1 || (CNI_MAJOR_VERSION = 1 && CNI_MINOR_VERSION -gt 8)` then
+ * `PREFIX_DELEGATION_SUPPORTED=true`. Takes `1.9.0`, `v1.19.2` or an add-on version such as
+ * `v1.19.2-eksbuild.1`.
+ * @throws RangeError when the text is not a version.
+ */
+export function cniSupportsPrefixDelegation(version: string): boolean {
+  const m = /^v?(\d+)\.(\d+)(?:\.\d+)?(?:[-+].*)?$/.exec(version.trim());
+  if (!m) throw new RangeError(`"${version}" is not a VPC CNI version (expected e.g. 1.9.0 or v1.19.2-eksbuild.1)`);
+  const major = Number(m[1]);
+  const minor = Number(m[2]);
+  return major > 1 || (major === 1 && minor > 8);
 }
 
 /**

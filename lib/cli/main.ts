@@ -4,38 +4,49 @@
  *   eks-ip-responder report   [--snapshot DIR | --region R] [--clusters a,b] [--json]
  *   eks-ip-responder capture  --out DIR [--region R] [--clusters a,b]
  *   eks-ip-responder plan     [--snapshot DIR | --region R] [--policy policy.yml] [--clusters a,b] [--json]
- *   eks-ip-responder policy   check|show [--file policy.yml] [--cluster NAME]
- *   eks-ip-responder max-pods [TYPE ...] [--all] [--prefix-delegation] [--custom-networking] [--no-cap] [--json]
+ *   eks-ip-responder policy   check|show [--file policy.yml] [--cluster NAME | --default]
+ *   eks-ip-responder max-pods [TYPE ...] [--all] [--prefix-delegation] [--custom-networking] [--max-eni N] [--cni-version V] [--no-cap] [--json]
  *
- * Live commands use the standard AWS SDK environment (AWS_PROFILE, AWS_REGION, ...). Nothing
- * here changes anything in the account: every call is a read.
+ * Live commands use the standard AWS SDK environment (AWS_PROFILE, AWS_REGION, ...) and the SDK
+ * timeouts of lib/config.ts (HTTP_CONNECTION_TIMEOUT_MS, HTTP_REQUEST_TIMEOUT_MS,
+ * EC2_REQUEST_TIMEOUT_MS). report, capture and plan also take `--progress` and `--deadline
+ * SECONDS` on a live run; main() takes them out of the arguments before the command parses its
+ * own. Nothing here changes anything in the account: every call is a read.
  */
 import { parseArgs } from 'node:util';
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import {
+  cniSupportsPrefixDelegation,
   eniMaxPods,
+  enisForPods,
   kubeletMaxPodsCap,
   maxPods,
   networkCapacityOf,
   podIpSlots,
   type MaxPodsOptions,
 } from '../capacity/instance-type';
-import { knownInstanceTypes } from '../capacity/known-instance-types';
+import { closestInstanceTypes, knownInstanceTypes } from '../capacity/known-instance-types';
 import { createAwsClients } from '../aws/clients';
-import { LiveSource } from '../aws/live-source';
+import { LiveSource, type LiveSourceOptions } from '../aws/live-source';
+import { CycleDeadline } from '../deadline';
 import { messageOf } from '../errors';
-import { DEFAULT_NAMESPACE } from '../config';
+import { DEFAULT_NAMESPACE, parseHttpTimeouts } from '../config';
+import { progressReporter } from './progress';
 import { RecordingSource, writeSnapshot } from '../inventory/capture';
 import { readSnapshot } from '../inventory/snapshot';
 import type { InventorySource } from '../inventory/types';
-import { runCycle } from '../cycle';
+import { runCycle, samplingProblems } from '../cycle';
 import { DEFAULT_THRESHOLDS } from '../diagnose/types';
 import { sample } from '../pipeline';
-import { deployableRemediationPolicy, remediationGrants, type ClusterGrants } from '../policy/iam';
-import { effectivePolicy, readPolicyFile } from '../policy/load';
+import { deployablePolicy } from '../policy/deployable';
+import { deployedPolicySize, remediationGrants, REMEDIATION_POLICY_MAX_CHARS, type ClusterGrants } from '../policy/iam';
+import { closestClusterNames, effectivePolicy, POLICY_MAX_BYTES, readPolicyFile } from '../policy/load';
 import { PolicyError } from '../policy/types';
-import { renderPlan } from '../report/plan';
-import { renderReport } from '../report/text';
+import { POLICY_KEY } from '../act/plan';
+import type { Usage } from '../measure/types';
+import { usageJson } from '../report/gaps';
+import { absentReasons, renderPlan, type PlanReportContext } from '../report/plan';
+import { renderReport, summaryLine } from '../report/text';
 import { table } from '../report/table';
 
 /** Where the CLI writes; tests pass their own. */
@@ -44,10 +55,23 @@ export interface CliIo {
   err: (text: string) => void;
   env: Record<string, string | undefined>;
   now: () => Date;
-  /** Builds the live source; tests replace it with one over mocked clients. */
-  liveSource?: (region: string) => InventorySource;
+  /**
+   * Builds the live source; tests replace it with one over mocked clients. `options` carries the
+   * run's deadline and progress (from --deadline and --progress): pass them to the LiveSource.
+   */
+  liveSource?: (region: string, options: LiveSourceOptions) => InventorySource;
   /** Builds the CloudWatch client the live report reads history with; tests pass a mocked one. */
   cloudwatch?: (region: string) => CloudWatchClient;
+  /** Set by main() for a live run, from --progress and --deadline (see {@link liveRunOptions}). */
+  live?: LiveRun;
+}
+
+/** What main() takes out of a live command's arguments. */
+export interface LiveRun {
+  /** Where the progress of the live reads goes; absent when it is not shown. */
+  onProgress?: LiveSourceOptions['onProgress'];
+  /** --deadline: seconds after the source is opened when collection stops. */
+  deadlineSeconds?: number;
 }
 
 /** A usage error: the message says what is wrong and the CLI exits with 2. */
@@ -72,10 +96,16 @@ export const USAGE = `Usage:
       What the policy would do: each action, why, its predicted effect, what blocks it.
       Plans only: this command changes nothing.
   eks-ip-responder policy check [--file policy.yml]
-  eks-ip-responder policy show --cluster NAME [--file policy.yml]
-      Validate the policy (every problem named), or print the policy in force for a cluster.
-  eks-ip-responder max-pods [TYPE ...] [--all] [--prefix-delegation] [--custom-networking] [--no-cap] [--json]
-      Max pods per instance type from the bundled DescribeInstanceTypes data.
+  eks-ip-responder policy show (--cluster NAME | --default) [--file policy.yml]
+      Validate the policy with every check packaging makes (every problem named), or print the
+      policy in force for a cluster the policy names (or the default, for any other cluster).
+  eks-ip-responder max-pods [TYPE ...] [--all] [--prefix-delegation] [--custom-networking]
+                            [--max-eni N] [--cni-version V] [--no-cap] [--json]
+      Max pods per instance type from the bundled DescribeInstanceTypes data, as AWS's
+      max-pods-calculator.sh computes them (--max-eni is its --cni-max-eni, the CNI's MAX_ENI;
+      prefix delegation needs --cni-version 1.9.0 or later). Type names in any case.
+Exit status: 0 done; 1 an error; 2 a usage error; 3 (report, capture, plan) done, but a
+cluster is INCOMPLETE (a read failed: its figures that rest on it are unknown) or failed.
 `;
 
 function clusterList(value: string | undefined): string[] {
@@ -91,8 +121,16 @@ function regionOf(value: string | undefined, io: CliIo): string {
   return region;
 }
 
+/** The live source of a run: the SDK timeouts of io.env, and the run's deadline and progress. */
 function liveSource(region: string, io: CliIo): InventorySource {
-  return io.liveSource ? io.liveSource(region) : new LiveSource(createAwsClients(region), region);
+  const { onProgress, deadlineSeconds } = io.live ?? {};
+  const options: LiveSourceOptions = {
+    ...(onProgress ? { onProgress } : {}),
+    ...(deadlineSeconds !== undefined
+      ? { deadline: new CycleDeadline(deadlineSeconds * 1000, () => io.now().getTime(), `the --deadline of ${deadlineSeconds} s passed`) }
+      : {}),
+  };
+  return io.liveSource ? io.liveSource(region, options) : new LiveSource(createAwsClients(region, parseHttpTimeouts(io.env)), region, 'all', options);
 }
 
 /** A snapshot directory (reported as of when it was taken) or the live account (as of now). */
@@ -102,6 +140,18 @@ async function openSource(values: { snapshot?: string; region?: string }, io: Cl
     return { source: snapshot, now: snapshot.capturedAt ? new Date(snapshot.capturedAt) : io.now() };
   }
   return { source: liveSource(regionOf(values.region, io), io), now: io.now() };
+}
+
+/**
+ * The exit status of report, capture and plan when they ran to the end but a cluster could not be
+ * sampled or its data is incomplete: the output says which and why (README, CLI). 0 done, 1 an
+ * error, 2 a usage error.
+ */
+export const EXIT_INCOMPLETE = 3;
+
+/** 0, or {@link EXIT_INCOMPLETE} when any cluster failed or is incomplete. */
+function exitStatusOf(usage: Usage): number {
+  return usage.failedClusters.length > 0 || usage.clusters.some((c) => !c.complete) ? EXIT_INCOMPLETE : 0;
 }
 
 async function report(args: string[], io: CliIo): Promise<number> {
@@ -129,16 +179,28 @@ async function report(args: string[], io: CliIo): Promise<number> {
     },
     { clusterNames: clusterList(values.clusters), concurrency: 4, now },
   );
+  // One output contract, live or snapshot: `forecasts` is always there; without history it is
+  // empty and `unavailable` says why.
+  const unavailable = result.forecasts
+    ? null
+    : values['no-forecast']
+      ? 'not asked for (--no-forecast)'
+      : values.snapshot
+        ? 'a snapshot holds no metric history (forecasts read the history the deployed stack publishes to CloudWatch: run the report live)'
+        : (result.problems.find((p) => p.startsWith('no forecast: '))?.slice('no forecast: '.length) ?? 'the metric history was not read');
   if (values.json) {
-    const forecasts = result.forecasts
-      ? { subnets: Object.fromEntries(result.forecasts.subnets), clusters: Object.fromEntries(result.forecasts.clusters) }
-      : undefined;
-    io.out(JSON.stringify({ usage: result.usage, findings: result.findings, forecasts, problems: result.problems }, null, 2) + '\n');
+    const forecasts = {
+      subnets: Object.fromEntries(result.forecasts?.subnets ?? []),
+      clusters: Object.fromEntries(result.forecasts?.clusters ?? []),
+      unavailable,
+    };
+    const usage = usageJson(result.usage, result.inventory);
+    io.out(JSON.stringify({ usage, findings: result.findings, forecasts, problems: result.problems }, null, 2) + '\n');
   } else {
-    io.out(renderReport(result.usage, result.findings));
+    io.out(renderReport(result.usage, result.findings, { inventory: result.inventory, ...(unavailable !== null ? { forecastsUnavailable: unavailable } : {}) }));
     for (const p of result.problems) io.err(`note: ${p}\n`);
   }
-  return 0;
+  return exitStatusOf(result.usage);
 }
 
 async function capture(args: string[], io: CliIo): Promise<number> {
@@ -152,14 +214,27 @@ async function capture(args: string[], io: CliIo): Promise<number> {
   const recording = new RecordingSource(liveSource(region, io));
   const now = io.now();
   const { usage } = await sample(recording, { clusterNames: clusterList(values.clusters), concurrency: 4, now });
-  const files = await writeSnapshot(values.out, recording, { region, capturedAt: now.toISOString() });
+  const meta = { region, capturedAt: now.toISOString() };
+  const failedReads = recording.contents(meta).failedReads ?? [];
+  const files = await writeSnapshot(values.out, recording, meta);
+  // What failed is in the snapshot too (failed-reads.json): its replay reports the same problems.
   io.out(
-    `captured ${usage.clusters.length} cluster(s) of ${region} into ${values.out} (${files.length} files)\n` +
-      usage.failedClusters.map((f) => `  not captured: ${f.name}: ${f.problem.message}\n`).join(''),
+    `captured ${region} into ${values.out} (${files.length} files): ${summaryLine(usage)}\n` +
+      (failedReads.length > 0 ? `  ${failedReads.length} failed read(s) recorded in failed-reads.json: the snapshot replays them as the same failures\n` : ''),
   );
-  return 0;
+  for (const p of samplingProblems(usage)) io.err(`note: ${p}\n`);
+  return exitStatusOf(usage);
 }
 
+/**
+ * `max-pods`: the EKS max-pods calculator's figures for instance types of the bundled data. The
+ * options are the calculator's (awslabs/amazon-eks-ami max-pods-calculator.sh, see
+ * lib/capacity/instance-type.ts [calculator]): `--prefix-delegation` (--cni-prefix-delegation-enabled),
+ * `--custom-networking` (--cni-custom-networking-enabled), `--max-eni N` (--cni-max-eni),
+ * `--cni-version V` (prefix delegation needs 1.9.0+; without it a current CNI is assumed),
+ * `--no-cap` (--show-max-allowed). Names are matched case-insensitively; an unknown one gets the
+ * closest known names.
+ */
 function maxPodsCommand(args: string[], io: CliIo): number {
   const { values, positionals } = parseArgs({
     args,
@@ -167,6 +242,8 @@ function maxPodsCommand(args: string[], io: CliIo): number {
       all: { type: 'boolean', default: false },
       'prefix-delegation': { type: 'boolean', default: false },
       'custom-networking': { type: 'boolean', default: false },
+      'max-eni': { type: 'string' },
+      'cni-version': { type: 'string' },
       'no-cap': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     },
@@ -175,54 +252,122 @@ function maxPodsCommand(args: string[], io: CliIo): number {
   const known = knownInstanceTypes();
   if (!values.all && positionals.length === 0) throw new UsageError('max-pods needs instance types, or --all');
   const types = values.all ? [...known.keys()].sort() : positionals;
+  const maxEniText = values['max-eni'];
+  // The calculator takes min(--cni-max-eni, the type's ENIs); ipamd ignores MAX_ENI below 1, so a
+  // value below 1 is refused rather than given a meaning the two disagree on.
+  if (maxEniText !== undefined && !(/^\d+$/.test(maxEniText) && Number(maxEniText) >= 1)) {
+    throw new UsageError(`--max-eni takes a whole number of ENIs, 1 or more, not "${maxEniText}"`);
+  }
+  const cniVersion = values['cni-version'];
+  let prefixSupported = true;
+  if (cniVersion !== undefined) {
+    try {
+      prefixSupported = cniSupportsPrefixDelegation(cniVersion);
+    } catch (err) {
+      throw new UsageError(`--cni-version: ${messageOf(err)}`);
+    }
+  }
+  const askedPrefix = values['prefix-delegation'];
   const opts: MaxPodsOptions = {
-    prefixDelegation: values['prefix-delegation'],
+    // [calculator]: prefixes only when asked, the type is Nitro and the CNI is 1.9.0 or later.
+    prefixDelegation: askedPrefix && prefixSupported,
     customNetworking: values['custom-networking'],
+    ...(maxEniText !== undefined ? { maxEni: Number(maxEniText) } : {}),
     applyKubeletCap: !values['no-cap'],
   };
+  const notes: string[] = [];
+  if (askedPrefix && !prefixSupported) {
+    notes.push(`prefix delegation needs VPC CNI 1.9.0 or later: with ${cniVersion ?? ''} every figure is for secondary IPs`);
+  }
   const rows: {
     instanceType: string;
+    mode: 'prefix' | 'secondary-ip';
     maxPods: number;
     eniMaxPods: number;
     kubeletCap: number;
     maxEnis: number;
+    enisForPods: number;
     ipv4PerEni: number;
     podIpSlots: number;
     nitro: boolean;
+    notes: string[];
   }[] = [];
   const unknown: string[] = [];
-  for (const t of types) {
-    const info = known.get(t);
+  const suggestions: Record<string, string[]> = {};
+  const notNitro: string[] = [];
+  const bareMetal: string[] = [];
+  for (const asked of types) {
+    const name = asked.trim().toLowerCase();
+    const info = known.get(name);
     if (!info) {
-      unknown.push(t);
+      unknown.push(asked);
+      suggestions[asked] = closestInstanceTypes(asked);
       continue;
     }
     const cap = networkCapacityOf(info);
+    const rowNotes: string[] = [];
+    // [calculator] `IS_NITRO` is `Hypervisor == "nitro"` alone. Bare metal reports no Hypervisor, so
+    // the calculator prints its secondary-IP figure, though ipamd (IsPrefixDelegationSupported,
+    // NetworkCapacity.nitro) hands out prefixes there: MAX PODS is the calculator's, POD IP SLOTS ipamd's.
+    const prefix = opts.prefixDelegation === true && info.Hypervisor === 'nitro';
+    if (opts.prefixDelegation && !cap.nitro) {
+      rowNotes.push(`${name} is not a Nitro type: prefix delegation does not apply (ipamd keeps secondary IPs), so this is the secondary-IP figure`);
+      notNitro.push(name);
+    } else if (opts.prefixDelegation && !prefix) {
+      rowNotes.push(
+        `${name} is bare metal (no Hypervisor): max-pods-calculator.sh takes it for non-Nitro and gives the secondary-IP figure, though ipamd uses prefixes on it (${podIpSlots(cap, opts)} pod IP slots)`,
+      );
+      bareMetal.push(name);
+    }
     rows.push({
-      instanceType: t,
-      maxPods: maxPods(cap, opts),
+      instanceType: name,
+      mode: prefix ? 'prefix' : 'secondary-ip',
+      maxPods: maxPods(cap, { ...opts, prefixDelegation: prefix }),
       eniMaxPods: eniMaxPods(cap),
       kubeletCap: kubeletMaxPodsCap(cap),
       maxEnis: cap.maxEnis,
+      enisForPods: enisForPods(cap, opts),
       ipv4PerEni: cap.ipv4PerEni,
       podIpSlots: podIpSlots(cap, opts),
       nitro: cap.nitro,
+      notes: rowNotes,
     });
   }
+  const optionsOut = { ...opts, ...(cniVersion !== undefined ? { cniVersion } : {}) };
   if (values.json) {
-    io.out(JSON.stringify({ options: opts, instanceTypes: rows, unknown }, null, 2) + '\n');
+    io.out(JSON.stringify({ options: optionsOut, instanceTypes: rows, unknown, suggestions, notes }, null, 2) + '\n');
   } else {
-    const mode = `${opts.prefixDelegation ? 'prefix delegation' : 'secondary IPs'}${opts.customNetworking ? ', custom networking' : ''}${opts.applyKubeletCap ? ', kubelet cap applied' : ', uncapped'}`;
+    const mode = [
+      opts.prefixDelegation ? 'prefix delegation' : 'secondary IPs',
+      ...(opts.customNetworking ? ['custom networking'] : []),
+      ...(opts.maxEni !== undefined ? [`MAX_ENI=${opts.maxEni}`] : []),
+      ...(cniVersion !== undefined ? [`VPC CNI ${cniVersion}`] : []),
+      opts.applyKubeletCap ? 'kubelet cap applied' : 'uncapped',
+    ].join(', ');
     io.out(`Max pods (${mode})\n`);
-    io.out(
-      table(
-        ['INSTANCE TYPE', 'MAX PODS', 'ENI-MAX-PODS', 'CAP', 'ENIS', 'IPV4/ENI', 'POD IP SLOTS', 'NITRO'],
-        rows.map((r) => [r.instanceType, r.maxPods, r.eniMaxPods, r.kubeletCap, r.maxEnis, r.ipv4PerEni, r.podIpSlots, r.nitro ? 'yes' : 'no']),
-        '',
-      ) + '\n',
-    );
+    if (rows.length > 0) {
+      io.out(
+        table(
+          ['INSTANCE TYPE', 'MAX PODS', 'MODE', 'ENI-MAX-PODS', 'CAP', 'ENIS', 'ENIS FOR PODS', 'IPV4/ENI', 'POD IP SLOTS', 'NITRO'],
+          rows.map((r) => [r.instanceType, r.maxPods, r.mode, r.eniMaxPods, r.kubeletCap, r.maxEnis, r.enisForPods, r.ipv4PerEni, r.podIpSlots, r.nitro ? 'yes' : 'no']),
+          '',
+        ) + '\n',
+      );
+    }
+    // A handful of types: a note each; a long list (--all): one line per kind of note.
+    if (rows.length <= 10) {
+      for (const r of rows) notes.push(...r.notes);
+    } else {
+      if (notNitro.length > 0) notes.push(`${notNitro.length} types are not Nitro (NITRO no): prefix delegation does not apply to them, their figures are for secondary IPs`);
+      if (bareMetal.length > 0) notes.push(`${bareMetal.length} bare-metal types get the secondary-IP figure, as max-pods-calculator.sh gives them (no Hypervisor), though ipamd uses prefixes on them`);
+    }
+    for (const note of notes) io.out(`note: ${note}\n`);
   }
-  for (const t of unknown) io.err(`unknown instance type: ${t} (not in the bundled DescribeInstanceTypes data)\n`);
+  for (const t of unknown) {
+    const close = suggestions[t] ?? [];
+    const hint = close.length > 0 ? `; did you mean ${close.length > 1 ? `${close.slice(0, -1).join(', ')} or ${close[close.length - 1] ?? ''}` : close[0]}?` : '';
+    io.err(`unknown instance type: ${t} (not in the bundled DescribeInstanceTypes data${hint})\n`);
+  }
   return unknown.length > 0 ? 1 : 0;
 }
 
@@ -248,8 +393,22 @@ async function plan(args: string[], io: CliIo): Promise<number> {
     { clusterNames: clusterList(values.clusters), concurrency: 4, now },
   );
   const remediation = result.remediation ?? [];
-  io.out(values.json ? JSON.stringify({ policy: policyFile, clusters: remediation }, null, 2) + '\n' : renderPlan(remediation, policyFile));
-  return 0;
+  const context: PlanReportContext = {
+    usage: result.usage,
+    findings: result.findings,
+    allowed: (cluster, kind) => effectivePolicy(policy, cluster, DEFAULT_THRESHOLDS).actions[POLICY_KEY[kind]].allowed,
+  };
+  if (values.json) {
+    const clusters = remediation.map((r) => ({
+      ...r,
+      complete: result.usage.clusters.find((c) => c.name === r.cluster)?.complete ?? false,
+      absent: absentReasons(r, context),
+    }));
+    io.out(JSON.stringify({ policy: policyFile, clusters, failedClusters: result.usage.failedClusters }, null, 2) + '\n');
+  } else {
+    io.out(renderPlan(remediation, policyFile, context));
+  }
+  return exitStatusOf(result.usage);
 }
 
 /** What the stack grants the responder's role for a policy, in one line for `policy check`. */
@@ -270,17 +429,19 @@ function policyCommand(args: string[], io: CliIo): number {
   const [sub, ...rest] = args;
   const { values } = parseArgs({
     args: rest,
-    options: { file: { type: 'string', default: 'policy.yml' }, cluster: { type: 'string' } },
+    options: { file: { type: 'string', default: 'policy.yml' }, cluster: { type: 'string' }, default: { type: 'boolean' } },
     allowPositionals: false,
   });
   const file = values.file ?? 'policy.yml';
   if (sub === 'check') {
     try {
-      // The same checks as packaging (lib/policy/policy.stack.js): the policy, and the IAM
-      // policy the stack derives from it for the responder's role.
-      const policy = readPolicyFile(file);
-      deployableRemediationPolicy(policy, file);
-      io.out(`${file}: valid (${Object.keys(policy.clusters ?? {}).length} cluster override(s), default mode ${policy.default.mode})\n`);
+      // Every check packaging makes, by the function packaging calls (lib/policy/policy.stack.js).
+      const { policy, json, version, remediationPolicy } = deployablePolicy(file);
+      io.out(`${file}: valid (${Object.keys(policy.clusters).length} cluster override(s), default mode ${policy.default.mode})\n`);
+      io.out(
+        `size: ${Buffer.byteLength(json, 'utf8')} of ${POLICY_MAX_BYTES} bytes compiled into the functions (version ${version}); ` +
+          `IAM policy remediate up to ${deployedPolicySize(remediationPolicy)} of ${REMEDIATION_POLICY_MAX_CHARS} characters\n`,
+      );
       io.out(`${iamSummary(remediationGrants(policy))}\n`);
       return 0;
     } catch (err) {
@@ -290,17 +451,101 @@ function policyCommand(args: string[], io: CliIo): number {
     }
   }
   if (sub === 'show') {
-    if (!values.cluster) throw new UsageError('policy show needs --cluster NAME');
-    io.out(JSON.stringify(effectivePolicy(readPolicyFile(file), values.cluster), null, 2) + '\n');
+    if ((values.default === true) === (values.cluster !== undefined)) throw new UsageError('policy show takes --cluster NAME or --default');
+    const policy = readPolicyFile(file);
+    if (values.default) {
+      // What a cluster without an entry gets; no cluster is named.
+      const { cluster: _none, ...settings } = effectivePolicy(policy, '');
+      io.out(JSON.stringify(settings, null, 2) + '\n');
+      return 0;
+    }
+    const cluster = values.cluster ?? '';
+    if (!Object.prototype.hasOwnProperty.call(policy.clusters, cluster)) {
+      // A name the policy does not list is most often a typo; the default is one flag away.
+      const closest = closestClusterNames(policy, cluster);
+      const names = closest.length > 1 ? `${closest.slice(0, -1).join(', ')} or ${closest[closest.length - 1]}` : closest[0];
+      const hint = names ? `did you mean ${names}?` : 'it names no cluster';
+      const problem = `${file} has no entry for cluster "${cluster}" (${hint}); a cluster without an entry gets the default: policy show --default`;
+      throw new PolicyError(problem, [problem]);
+    }
+    io.out(JSON.stringify(effectivePolicy(policy, cluster), null, 2) + '\n');
     return 0;
   }
   throw new UsageError('policy takes check or show');
 }
 
+/** The commands that may read the live account: they take --progress and --deadline. */
+const LIVE_COMMANDS = new Set(['report', 'capture', 'plan']);
+
+/** The options main() takes for every live command, after the commands' own usage. */
+export const LIVE_USAGE = `
+Live runs of report, capture and plan (without --snapshot) also take:
+  --progress          progress on stderr: per cluster, the read and its pages (shown by default
+                      when the run takes more than a few seconds; with --json only if asked)
+  --deadline SECONDS  stop reading after SECONDS: a read cut is a failed read (the cluster is
+                      INCOMPLETE or not sampled), and what was read completely is reported
+Every AWS call has a connection and a request timeout, in ms: HTTP_CONNECTION_TIMEOUT_MS (5000),
+HTTP_REQUEST_TIMEOUT_MS (10000), EC2_REQUEST_TIMEOUT_MS (30000); the SDK retries a timed-out call
+up to AWS_MAX_ATTEMPTS times (3).
+`;
+
+/**
+ * Takes `--progress` and `--deadline SECONDS` (or `--deadline=SECONDS`) out of a live command's
+ * arguments, so that the command's own parser need not know them, and says what the run does
+ * with them. Progress goes to stderr for a live run, never for --snapshot, and with --json only
+ * when --progress asks for it.
+ * @throws UsageError for a deadline that is not a number of seconds above 0.
+ */
+export function liveRunOptions(args: readonly string[], io: Pick<CliIo, 'err' | 'now'>): { args: string[]; live: LiveRun } {
+  const rest: string[] = [];
+  let progress = false;
+  let deadline: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] ?? '';
+    if (a === '--') {
+      rest.push(...args.slice(i));
+      break;
+    }
+    if (a === '--progress') progress = true;
+    else if (a === '--deadline') deadline = args[++i] ?? '';
+    else if (a.startsWith('--deadline=')) deadline = a.slice('--deadline='.length);
+    else rest.push(a);
+  }
+  let deadlineSeconds: number | undefined;
+  if (deadline !== undefined) {
+    deadlineSeconds = Number(deadline);
+    if (deadline.trim() === '' || !Number.isFinite(deadlineSeconds) || deadlineSeconds <= 0) {
+      throw new UsageError(`--deadline takes a number of seconds above 0, not "${deadline}"`);
+    }
+  }
+  const snapshot = rest.some((a) => a === '--snapshot' || a.startsWith('--snapshot='));
+  const json = rest.includes('--json');
+  const show = !snapshot && (progress || !json);
+  return {
+    args: rest,
+    live: {
+      ...(show ? { onProgress: progressReporter((text) => io.err(text), () => io.now().getTime()) } : {}),
+      ...(deadlineSeconds !== undefined ? { deadlineSeconds } : {}),
+    },
+  };
+}
+
 /** Runs the CLI; returns the exit code. */
-export async function main(argv: string[], io: CliIo): Promise<number> {
-  const [command, ...rest] = argv;
+export async function main(argv: string[], cliIo: CliIo): Promise<number> {
+  const [command, ...args] = argv;
+  let io = cliIo;
   try {
+    let rest = args;
+    if (command !== undefined && LIVE_COMMANDS.has(command)) {
+      const run = liveRunOptions(args, cliIo);
+      rest = run.args;
+      io = {
+        ...cliIo,
+        live: run.live,
+        // The live report's history reads get the same timeouts as the source.
+        cloudwatch: cliIo.cloudwatch ?? ((region) => createAwsClients(region, parseHttpTimeouts(cliIo.env)).cloudwatch),
+      };
+    }
     switch (command) {
       case 'report':
         return await report(rest, io);
@@ -316,7 +561,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       case 'help':
       case '--help':
       case '-h':
-        io.out(USAGE);
+        io.out(USAGE + LIVE_USAGE);
         return command === undefined ? 2 : 0;
       default:
         throw new UsageError(`unknown command "${command}"`);
@@ -324,7 +569,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   } catch (err) {
     const usage = err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
     io.err(`eks-ip-responder: ${messageOf(err)}\n`);
-    if (usage) io.err(USAGE);
+    if (usage) io.err(USAGE + LIVE_USAGE);
     return usage ? 2 : 1;
   }
 }

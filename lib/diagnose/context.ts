@@ -6,7 +6,7 @@
 import type { InstanceTypeInfo } from '@aws-sdk/client-ec2';
 import { capacityLookup, type NetworkCapacity } from '../capacity/instance-type';
 import type { ClusterInventory } from '../inventory/types';
-import { classifyEni, eniAddressCount, IPS_PER_PREFIX } from '../measure/eni';
+import { classifyEni, eniAddressCount, IPS_PER_PREFIX, nodeEniRole } from '../measure/eni';
 import { isPodSubnet } from '../measure/measure';
 import type { ClusterUsage, NodeUsage, SubnetUsage } from '../measure/types';
 import type { DiagnoseThresholds, Finding, Severity } from './types';
@@ -16,7 +16,7 @@ export interface NodeInSubnet {
   node: NodeUsage;
   /** Subnet addresses: one primary per ENI + secondaries + 16 per prefix. */
   addresses: number;
-  /** Pod address slots among them: secondaries + 16 per prefix. */
+  /** Pod address slots among them: secondaries + 16 per prefix on the ENIs ipamd manages. */
   podIps: number;
 }
 
@@ -79,7 +79,8 @@ export function buildContext(
       const bySubnet = perNode.get(kind.instanceId) ?? new Map<string, { addresses: number; podIps: number }>();
       const acc = bySubnet.get(subnetId) ?? { addresses: 0, podIps: 0 };
       acc.addresses += all;
-      acc.podIps += secondary + prefixes * IPS_PER_PREFIX;
+      // As measure does: the trunk ENI and ENIs ipamd does not manage hold no pod addresses.
+      if (nodeEniRole(eni) === 'ipamd') acc.podIps += secondary + prefixes * IPS_PER_PREFIX;
       bySubnet.set(subnetId, acc);
       perNode.set(kind.instanceId, bySubnet);
     } else if (kind.kind === 'control-plane' && kind.cluster !== usage.name) {

@@ -5,8 +5,23 @@
  * Fixes in DESIGN.md's order: prefix delegation (Nitro only: EKS user guide, "Assign more IP
  * addresses to Amazon EKS nodes with prefixes"), instance types with more IP capacity, fewer
  * larger nodes. Max pods from lib/capacity/instance-type.ts (the EKS max-pods calculator).
+ *
+ * Fewer ENIs than the type has may carry pods (pkg/ipamd/ipamd.go `hasRoomForEni`: MAX_ENI, the
+ * trunk ENI of security groups for pods, ENIs tagged no_manage or EFA-only): the evidence names
+ * them, and a MAX_ENI below the type's maximum is the first fix (the least disruptive).
+ * Nodes whose max pods their AMI's bootstrap sets (self-managed, or a custom AMI: AL2023's nodeadm
+ * sets `ENIs × (IPv4 − 1) + 2` whatever the mode, lib/capacity/instance-type.ts
+ * `nodeadmDefaultMaxPods`) gain no pods from prefix delegation unless maxPods is set: the fix says so.
  */
-import { InstanceTypeDataError, maxPods, networkCapacityOf, type NetworkCapacity } from '../capacity/instance-type';
+import {
+  cniMaxEnis,
+  InstanceTypeDataError,
+  maxPods,
+  networkCapacityOf,
+  nodeadmDefaultMaxPods,
+  podIpSlots,
+  type NetworkCapacity,
+} from '../capacity/instance-type';
 import { knownInstanceTypes } from '../capacity/known-instance-types';
 import type { NodegroupUsage, NodeUsage } from '../measure/types';
 import { cniWhere, finding, isScarce, list, n, pct, plural, round3, type ClusterContext } from './context';
@@ -53,7 +68,14 @@ function nodegroupFinding(ctx: ClusterContext, ng: NodegroupUsage): Finding | un
       evidence[`maxPods:${type}`] = sample.limits.maxPods;
       evidence[`maxEnis:${type}`] = sample.limits.maxEnis;
       evidence[`ipv4PerEni:${type}`] = sample.limits.ipv4PerEni;
-      perType.push(`${type}: ${sample.limits.maxEnis} ENIs × ${sample.limits.ipv4PerEni} IPs, max ${sample.limits.maxPods} pods (${sample.mode})`);
+      const capped = atLimit.filter((x) => x.instanceType === type && x.limits);
+      const fewer = capped.find((x) => x.limits?.podEnis !== undefined && x.limits.podEnis < enisWithoutReserve(ctx, x));
+      const enisText = fewer?.limits?.podEnis !== undefined ? `, ${fewer.limits.podEnis} of them for pods (${whyFewer(ctx, fewer)}): ${fewer.limits.podIpSlots} pod IPs` : '';
+      if (fewer?.limits?.podEnis !== undefined) {
+        evidence[`podEnis:${type}`] = fewer.limits.podEnis;
+        evidence[`podIpSlots:${type}`] = fewer.limits.podIpSlots;
+      }
+      perType.push(`${type}: ${sample.limits.maxEnis} ENIs × ${sample.limits.ipv4PerEni} IPs${enisText}, max ${sample.limits.maxPods} pods (${sample.mode})`);
     } else if (cap) {
       perType.push(`${type}: ${cap.maxEnis} ENIs × ${cap.ipv4PerEni} IPs (no node now)`);
     } else {
@@ -103,6 +125,22 @@ function eniLimitFixes(ctx: ClusterContext, ng: NodegroupUsage, nodes: NodeUsage
   const secondaryNodes = nodes.filter((x) => x.mode === 'secondary-ip');
   const customNetworking = ctx.usage.cni.customNetworking === true;
 
+  // 0. MAX_ENI below what the types can attach: raising or removing it is a setting, not new nodes.
+  const maxEni = ctx.usage.cni.maxEni;
+  if (maxEni !== undefined) {
+    const gains = caps
+      .filter((c): c is { type: string; cap: NetworkCapacity } => c.cap !== undefined && cniMaxEnis(c.cap, { maxEni }) < c.cap.maxEnis)
+      .map(({ type, cap }) => {
+        const opts = { customNetworking, prefixDelegation: ctx.usage.cni.prefixDelegation === true };
+        return `${type} ${podIpSlots(cap, { ...opts, maxEni })} → ${podIpSlots(cap, opts)} pod IPs`;
+      });
+    if (gains.length > 0) {
+      fixes.push(
+        `Raise or remove MAX_ENI=${maxEni} on ${cniWhere(ctx)} (pkg/ipamd getMaxENI caps the ENIs per node at it): ${list(gains)}, on the running nodes too, if the subnets have the room.`,
+      );
+    }
+  }
+
   // 1. Prefix delegation.
   if (secondaryNodes.length > 0) {
     const gains = caps
@@ -128,6 +166,15 @@ function eniLimitFixes(ctx: ClusterContext, ng: NodegroupUsage, nodes: NodeUsage
         `Turn on prefix delegation (ENABLE_PREFIX_DELEGATION=true on ${cniWhere(ctx)}; ${list(types)} ${types.length === 1 ? 'is' : 'are'} Nitro): max pods ${list(gains)} for nodes launched after it; needs free /28 blocks in the subnets.`,
       );
     }
+    const bootstrapped = nodes.some((x) => x.limits?.maxPodsSource === 'nodeadm-default');
+    if (bootstrapped && notNitro.length === 0 && unknown.length === 0) {
+      const defaults = caps
+        .filter((c): c is { type: string; cap: NetworkCapacity } => c.cap !== undefined)
+        .map(({ type, cap }) => `${type} ${nodeadmDefaultMaxPods(cap)}`);
+      fixes.push(
+        `${ng.name}'s nodes get max pods from their AMI's bootstrap (self-managed or custom AMI): AL2023's nodeadm sets ENIs × (IPv4 per ENI − 1) + 2 (${list(defaults)}) whatever the CNI's mode, so with prefix delegation they stay there unless the NodeConfig sets spec.kubelet.config.maxPods (AL2: bootstrap.sh --use-max-pods false --kubelet-extra-args '--max-pods=N').`,
+      );
+    }
   }
 
   // 2. More IP capacity per node / 3. fewer, larger nodes.
@@ -143,6 +190,22 @@ function eniLimitFixes(ctx: ClusterContext, ng: NodegroupUsage, nodes: NodeUsage
       : `Fewer, larger nodes: a larger size of the same family has more ENIs and more IPs per ENI.`,
   );
   return fixes;
+}
+
+/** ENIs that would carry pods on the node without MAX_ENI, a trunk or unmanaged ENIs. */
+function enisWithoutReserve(ctx: ClusterContext, node: NodeUsage): number {
+  const maxEnis = node.limits?.maxEnis ?? 0;
+  return Math.max(0, maxEnis - (ctx.usage.cni.customNetworking === true ? 1 : 0));
+}
+
+/** Why a node has fewer ENIs for pods than its type: MAX_ENI, its trunk ENI, unmanaged ENIs. */
+function whyFewer(ctx: ClusterContext, node: NodeUsage): string {
+  const why: string[] = [];
+  const maxEni = ctx.usage.cni.maxEni;
+  if (maxEni !== undefined && node.limits && maxEni < node.limits.maxEnis) why.push(`MAX_ENI=${maxEni}`);
+  if ((node.trunkEnis ?? 0) > 0) why.push('a trunk ENI for security groups for pods');
+  if ((node.unmanagedEnis ?? 0) > 0) why.push(`${plural(node.unmanagedEnis ?? 0, 'ENI')} the CNI does not manage (no_manage, EFA-only)`);
+  return why.join(', ');
 }
 
 /** The sizes EC2 uses, smallest first; `metal` sizes are left out. */

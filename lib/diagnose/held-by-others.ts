@@ -45,7 +45,14 @@ function configFor(ctx: ClusterContext, node: NodeUsage): { config: IpamdConfig;
   // what it holds is what its ipamd manages.
   // ipamd stops growing at the kubelet's max pods (IpamdConfig.maxPods).
   return {
-    config: { ...base, prefixDelegation: node.mode === 'prefix', maxPods: node.limits?.maxPods },
+    // The node's trunk and unmanaged ENIs take ENI slots but no pod address (ipamd hasRoomForEni).
+    config: {
+      ...base,
+      prefixDelegation: node.mode === 'prefix',
+      maxPods: node.limits?.maxPods,
+      trunkEnis: node.trunkEnis ?? 0,
+      unmanagedEnis: node.unmanagedEnis ?? 0,
+    },
     assumedDefaults: read === undefined,
   };
 }
@@ -122,7 +129,7 @@ function subnetFinding(ctx: ClusterContext, s: SubnetUsage): Finding | undefined
   }
   if (warm.nodesInconsistent > 0) {
     evidenceText.push(
-      `${plural(warm.nodesInconsistent, 'node')} hold what ipamd would not settle at under these settings (a change in flight, MAX_ENI, a trunk ENI): their range is wide.`,
+      `${plural(warm.nodesInconsistent, 'node')} hold what ipamd would not settle at under these settings (a change in flight, or settings other than those read, such as ENABLE_MANAGE_UNTAGGED_MODE): their range is wide.`,
     );
   }
   if (s.held.Other > 0) {

@@ -3,14 +3,19 @@
  * live one), forwards every call and remembers the answers; {@link writeSnapshot} then writes them
  * in the layout `snapshot.ts` reads, so that what the responder saw can be replayed and shared.
  *
- * A call that failed is not recorded, so the snapshot replays the failure the way the reader
- * reports it: a cluster that was listed but could not be described is written to
- * `eks/list-clusters.json` without a `describe-cluster.json`, which fails that cluster only.
+ * A call that failed is recorded in `failed-reads.json` (the read, what it asked for, and the
+ * error's operation, code and message), so that the replay fails the same read with the same
+ * error and the report of the snapshot says what the live report said: a cluster whose add-on
+ * could not be read is "unknown, incomplete" in both, not "self-managed" in the replay. A call
+ * that answered in part (a {@link PartialReadError}) is recorded with what it did read and the
+ * ids it did not. Instance types DescribeInstanceTypes did not know are recorded there too.
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { EKS_NAME_PATTERN } from './names';
-import { snapshotPaths } from './snapshot';
+import { problemOf } from './collect';
+import { EKS_NAME_PATTERN, READ_OPERATION } from './names';
+import { snapshotPaths, requestKey, type FailedRead } from './snapshot';
+import { PartialReadError } from './types';
 import type {
   Addon,
   Cluster,
@@ -38,6 +43,10 @@ export interface SnapshotContents {
   instances: Instance[];
   /** `ec2/describe-instance-types.json`; when empty the file is not written (readers use the bundled data). */
   instanceTypes: InstanceTypeInfo[];
+  /** `failed-reads.json` `failedReads`: the reads that failed. With this and `unknownInstanceTypes` empty or absent, no file is written. */
+  failedReads?: FailedRead[];
+  /** `failed-reads.json` `unknownInstanceTypes`: what DescribeInstanceTypes did not know. */
+  unknownInstanceTypes?: string[];
 }
 
 function byId<T>(map: Map<string, T>, items: readonly T[], id: (item: T) => string | undefined): void {
@@ -60,65 +69,92 @@ export class RecordingSource implements InventorySource {
   private readonly enis = new Map<string, NetworkInterface>();
   private readonly instances = new Map<string, Instance>();
   private readonly instanceTypes = new Map<string, InstanceTypeInfo>();
+  private readonly failed = new Map<string, FailedRead>();
+  private readonly unknownTypes = new Set<string>();
 
   constructor(private readonly inner: InventorySource) {}
+
+  /**
+   * Runs one read of `inner`; a failure is recorded (under its request: a later answer to the same
+   * request replaces it) and rethrown. An answer in part is recorded by `keep` before the rethrow.
+   */
+  private async read<T>(call: string, request: Record<string, string | string[]>, p: Promise<T>, keep: (value: T) => void): Promise<T> {
+    const key = requestKey(call, request);
+    try {
+      const value = await p;
+      this.failed.delete(key);
+      keep(value);
+      return value;
+    } catch (err) {
+      const problem = problemOf(call, err);
+      const error: FailedRead['error'] = { operation: problem.source, ...(problem.code === undefined ? {} : { code: problem.code }), message: problem.message };
+      if (err instanceof PartialReadError) {
+        keep(err.partial as T);
+        error.unread = [...(err.unread ?? [])];
+      }
+      this.failed.set(key, { call, request, error });
+      throw err;
+    }
+  }
 
   get region(): string {
     return this.inner.region;
   }
 
   async listClusters(): Promise<string[]> {
+    // Not recorded when it fails: without the list there is no snapshot (capture fails).
     const names = await this.inner.listClusters();
     this.listed = [...names];
     return names;
   }
 
   async describeCluster(name: string): Promise<Cluster> {
-    const cluster = await this.inner.describeCluster(name);
-    this.clusters.set(name, cluster);
-    return cluster;
+    return this.read(READ_OPERATION.describeCluster, { name }, this.inner.describeCluster(name), (cluster) => {
+      this.clusters.set(name, cluster);
+    });
   }
 
   async describeNodegroups(clusterName: string): Promise<Nodegroup[]> {
-    const nodegroups = await this.inner.describeNodegroups(clusterName);
-    this.nodegroups.set(clusterName, [...nodegroups]);
-    return nodegroups;
+    return this.read(READ_OPERATION.describeNodegroups, { clusterName }, this.inner.describeNodegroups(clusterName), (nodegroups) => {
+      this.nodegroups.set(clusterName, [...nodegroups]);
+    });
   }
 
   async describeVpcCniAddon(clusterName: string): Promise<Addon | undefined> {
-    const addon = await this.inner.describeVpcCniAddon(clusterName);
-    this.addons.set(clusterName, addon);
-    return addon;
+    return this.read(READ_OPERATION.describeVpcCniAddon, { clusterName }, this.inner.describeVpcCniAddon(clusterName), (addon) => {
+      this.addons.set(clusterName, addon);
+    });
   }
 
   async describeSubnetsById(subnetIds: string[]): Promise<Subnet[]> {
-    const subnets = await this.inner.describeSubnetsById(subnetIds);
-    byId(this.subnets, subnets, (s) => s.SubnetId);
-    return subnets;
+    return this.read(READ_OPERATION.describeSubnetsById, { subnetIds }, this.inner.describeSubnetsById(subnetIds), (subnets) =>
+      byId(this.subnets, subnets, (s) => s.SubnetId),
+    );
   }
 
   async describeSubnetsByTagKey(vpcId: string, tagKey: string): Promise<Subnet[]> {
-    const subnets = await this.inner.describeSubnetsByTagKey(vpcId, tagKey);
-    byId(this.subnets, subnets, (s) => s.SubnetId);
-    return subnets;
+    return this.read(READ_OPERATION.describeSubnetsByTagKey, { vpcId, tagKey }, this.inner.describeSubnetsByTagKey(vpcId, tagKey), (subnets) =>
+      byId(this.subnets, subnets, (s) => s.SubnetId),
+    );
   }
 
   async describeNetworkInterfaces(subnetIds: string[]): Promise<NetworkInterface[]> {
-    const enis = await this.inner.describeNetworkInterfaces(subnetIds);
-    byId(this.enis, enis, (e) => e.NetworkInterfaceId);
-    return enis;
+    return this.read(READ_OPERATION.describeNetworkInterfaces, { subnetIds }, this.inner.describeNetworkInterfaces(subnetIds), (enis) =>
+      byId(this.enis, enis, (e) => e.NetworkInterfaceId),
+    );
   }
 
   async describeClusterInstances(clusterName: string): Promise<Instance[]> {
-    const instances = await this.inner.describeClusterInstances(clusterName);
-    byId(this.instances, instances, (i) => i.InstanceId);
-    return instances;
+    return this.read(READ_OPERATION.describeClusterInstances, { clusterName }, this.inner.describeClusterInstances(clusterName), (instances) =>
+      byId(this.instances, instances, (i) => i.InstanceId),
+    );
   }
 
   async describeInstanceTypes(instanceTypes: string[]): Promise<{ found: InstanceTypeInfo[]; unknown: string[] }> {
-    const answer = await this.inner.describeInstanceTypes(instanceTypes);
-    byId(this.instanceTypes, answer.found, (t) => t.InstanceType);
-    return answer;
+    return this.read(READ_OPERATION.describeInstanceTypes, { instanceTypes }, this.inner.describeInstanceTypes(instanceTypes), (answer) => {
+      byId(this.instanceTypes, answer.found, (t) => t.InstanceType);
+      for (const t of answer.unknown) this.unknownTypes.add(t);
+    });
   }
 
   /**
@@ -136,6 +172,8 @@ export class RecordingSource implements InventorySource {
       networkInterfaces: [...this.enis.values()],
       instances: [...this.instances.values()],
       instanceTypes: [...this.instanceTypes.values()],
+      failedReads: [...this.failed.values()],
+      unknownInstanceTypes: [...this.unknownTypes].sort(),
     };
   }
 }
@@ -195,6 +233,14 @@ export async function writeSnapshotContents(dir: string, contents: SnapshotConte
   ]);
   if (contents.instanceTypes.length > 0) {
     files.push([snapshotPaths.instanceTypes, { InstanceTypes: unique(contents.instanceTypes, (t) => t.InstanceType) }]);
+  }
+  const failedReads = contents.failedReads ?? [];
+  const unknownInstanceTypes = contents.unknownInstanceTypes ?? [];
+  if (failedReads.length > 0 || unknownInstanceTypes.length > 0) {
+    files.push([
+      snapshotPaths.failedReads,
+      { ...(failedReads.length > 0 ? { failedReads } : {}), ...(unknownInstanceTypes.length > 0 ? { unknownInstanceTypes } : {}) },
+    ]);
   }
 
   const written: string[] = [];

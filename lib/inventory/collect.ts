@@ -8,7 +8,8 @@
  */
 import { AddonConfigurationError, parseConfigurationValues } from '../aws/addon';
 import { AwsCallError, awsErrorCode, messageOf } from '../errors';
-import { CNI_ROLE_TAG_KEY } from './names';
+import { CNI_ROLE_TAG_KEY, READ_OPERATION } from './names';
+import { PartialReadError } from './types';
 import type {
   Addon,
   ClusterInventory,
@@ -17,6 +18,7 @@ import type {
   Instance,
   InstanceTypeInfo,
   Inventory,
+  InventoryPart,
   InventorySource,
   NetworkInterface,
   Nodegroup,
@@ -36,6 +38,7 @@ export interface CollectOptions {
 /** A problem from a thrown error, keeping the AWS operation and code when there are any. */
 export function problemOf(source: string, err: unknown): CollectionProblem {
   if (err instanceof AwsCallError) return { source: err.operation, message: err.message, code: err.code };
+  if (err instanceof PartialReadError) return { source: err.operation, message: err.message, code: err.code };
   const named = err as { source?: unknown } | undefined;
   return {
     source: typeof named?.source === 'string' ? named.source : source,
@@ -44,13 +47,26 @@ export function problemOf(source: string, err: unknown): CollectionProblem {
   };
 }
 
-type Settled<T> = { ok: true; value: T } | { ok: false; problem: CollectionProblem };
+/**
+ * What a read gave: its answer (in full, or in part with the problem of the rest), or only the
+ * problem when it failed outright.
+ */
+type Settled<T> = { ok: true; value: T; problem?: CollectionProblem } | { ok: false; problem: CollectionProblem };
 
-async function settle<T>(source: string, p: Promise<T>): Promise<Settled<T>> {
+/**
+ * Awaits one read. A failure becomes a problem that says what it leaves unknown (`part`, and the
+ * ids asked for, when the read was for ids); an answer in part keeps what was read.
+ */
+async function settle<T>(source: string, part: InventoryPart, asked: string[] | undefined, p: Promise<T>): Promise<Settled<T>> {
   try {
     return { ok: true, value: await p };
   } catch (err) {
-    return { ok: false, problem: problemOf(source, err) };
+    if (err instanceof PartialReadError) {
+      const unread = err.unread === undefined ? { part } : { part, ids: [...err.unread] };
+      return { ok: true, value: err.partial as T, problem: { ...problemOf(source, err), unread } };
+    }
+    const unread = asked === undefined ? { part } : { part, ids: [...asked] };
+    return { ok: false, problem: { ...problemOf(source, err), unread } };
   }
 }
 
@@ -89,76 +105,108 @@ function addRole(roles: Record<string, SubnetRole[]>, subnetId: string | undefin
   if (!list.includes(role)) list.push(role);
 }
 
+/** The one VPC the subnets are in, or undefined when they name none or several. */
+function vpcOfSubnets(subnets: readonly Subnet[]): string | undefined {
+  const vpcs = new Set(subnets.map((s) => s.VpcId).filter((v): v is string => typeof v === 'string' && v !== ''));
+  return vpcs.size === 1 ? [...vpcs][0] : undefined;
+}
+
 /** Collects one cluster, or throws when DescribeCluster fails. */
 async function collectCluster(source: InventorySource, name: string): Promise<ClusterInventory> {
-  const cluster = await source.describeCluster(name);
+  const described = await source.describeCluster(name);
   const problems: CollectionProblem[] = [];
-  const vpcId = cluster.resourcesVpcConfig?.vpcId;
+  let vpcId = described.resourcesVpcConfig?.vpcId || undefined;
+  const discover = (vpc: string): Promise<Settled<Subnet[]>> =>
+    settle(READ_OPERATION.describeSubnetsByTagKey, 'cni-discovery', undefined, source.describeSubnetsByTagKey(vpc, CNI_ROLE_TAG_KEY));
 
   const [nodegroupsR, addonR, instancesR, discoveryR] = await Promise.all([
-    settle('eks:DescribeNodegroup', source.describeNodegroups(name)),
-    settle('eks:DescribeAddon', source.describeVpcCniAddon(name)),
-    settle('ec2:DescribeInstances', source.describeClusterInstances(name)),
-    vpcId
-      ? settle('ec2:DescribeSubnets', source.describeSubnetsByTagKey(vpcId, CNI_ROLE_TAG_KEY))
-      : Promise.resolve<Settled<Subnet[]>>({ ok: true, value: [] }),
+    settle(READ_OPERATION.describeNodegroups, 'nodegroups', undefined, source.describeNodegroups(name)),
+    settle(READ_OPERATION.describeVpcCniAddon, 'cni', undefined, source.describeVpcCniAddon(name)),
+    settle(READ_OPERATION.describeClusterInstances, 'instances', undefined, source.describeClusterInstances(name)),
+    // Without the VPC, discovery waits for the cluster subnets, which name it (below).
+    vpcId ? discover(vpcId) : undefined,
   ]);
   const take = <T>(r: Settled<T>, fallback: T): T => {
-    if (r.ok) return r.value;
-    problems.push(r.problem);
-    return fallback;
+    if (r.problem) problems.push(r.problem);
+    return r.ok ? r.value : fallback;
   };
   const nodegroups: Nodegroup[] = take(nodegroupsR, []);
   const instances: Instance[] = take(instancesR, []);
-  const discovered: Subnet[] = take(discoveryR, []);
   let cni: CniInstall;
   if (addonR.ok) {
     cni = cniInstallOf(name, addonR.value);
-    if (cni.kind === 'unknown') problems.push({ source: 'eks:DescribeAddon', message: cni.reason });
+    if (cni.kind === 'unknown') problems.push({ source: READ_OPERATION.describeVpcCniAddon, message: cni.reason, unread: { part: 'cni' } });
   } else {
     problems.push(addonR.problem);
     cni = { kind: 'unknown', reason: addonR.problem.message };
   }
-  if (!vpcId) {
-    problems.push({ source: 'eks:DescribeCluster', message: `cluster ${name}: DescribeCluster gave no resourcesVpcConfig.vpcId` });
-  }
 
   const roles: Record<string, SubnetRole[]> = {};
-  for (const id of cluster.resourcesVpcConfig?.subnetIds ?? []) addRole(roles, id, 'cluster');
+  const clusterSubnetIds = described.resourcesVpcConfig?.subnetIds ?? [];
+  for (const id of clusterSubnetIds) addRole(roles, id, 'cluster');
   for (const ng of nodegroups) for (const id of ng.subnets ?? []) addRole(roles, id, 'node');
   for (const i of instances) {
     addRole(roles, i.SubnetId, 'node');
     // Pod ENIs may sit in other subnets (custom networking, CNI subnet discovery).
     for (const ni of i.NetworkInterfaces ?? []) addRole(roles, ni.SubnetId, 'node');
   }
-  for (const s of discovered) addRole(roles, s.SubnetId, 'cni-discovery');
-
   const known = new Map<string, Subnet>();
-  for (const s of discovered) if (s.SubnetId) known.set(s.SubnetId, s);
-  const toDescribe = Object.keys(roles).filter((id) => !known.has(id));
-  let subnetsComplete = true;
-  if (toDescribe.length > 0) {
-    const r = await settle('ec2:DescribeSubnets', source.describeSubnetsById(toDescribe));
-    if (r.ok) {
-      for (const s of r.value) if (s.SubnetId) known.set(s.SubnetId, s);
-      const missing = toDescribe.filter((id) => !known.has(id));
-      if (missing.length > 0) {
-        problems.push({
-          source: 'ec2:DescribeSubnets',
-          message: `cluster ${name}: subnet(s) ${missing.join(', ')} used by the cluster were not returned by DescribeSubnets (deleted, or not visible to this account)`,
-        });
-      }
+  const discovered = (r: Settled<Subnet[]> | undefined): void => {
+    if (!r) return;
+    for (const s of take(r, [])) {
+      addRole(roles, s.SubnetId, 'cni-discovery');
+      if (s.SubnetId) known.set(s.SubnetId, s);
+    }
+  };
+  discovered(discoveryR);
+
+  const describeById = async (ids: string[]): Promise<void> => {
+    if (ids.length === 0) return;
+    const r = await settle(READ_OPERATION.describeSubnetsById, 'subnets', ids, source.describeSubnetsById(ids));
+    if (r.problem) problems.push(r.problem);
+    if (!r.ok) return;
+    for (const s of r.value) if (s.SubnetId) known.set(s.SubnetId, s);
+    const unread = new Set(r.problem?.unread?.ids ?? []);
+    const missing = ids.filter((id) => !known.has(id) && !unread.has(id));
+    if (missing.length > 0) {
+      problems.push({
+        source: READ_OPERATION.describeSubnetsById,
+        message: `cluster ${name}: subnet(s) ${missing.join(', ')} used by the cluster were not returned by DescribeSubnets (deleted, or not visible to this account)`,
+        unread: { part: 'subnets', ids: missing },
+      });
+    }
+  };
+  await describeById(Object.keys(roles).filter((id) => !known.has(id)));
+
+  let cluster = described;
+  if (!vpcId) {
+    // Every subnet of a cluster is in the cluster's VPC (EKS CreateCluster: the subnets must be in
+    // one VPC), so the cluster subnets name it when DescribeCluster does not.
+    vpcId = vpcOfSubnets(clusterSubnetIds.map((id) => known.get(id)).filter((s): s is Subnet => s !== undefined));
+    if (vpcId) {
+      problems.push({
+        source: READ_OPERATION.describeCluster,
+        message: `cluster ${name}: DescribeCluster gave no resourcesVpcConfig.vpcId; the VPC ${vpcId} is taken from the cluster subnets`,
+      });
+      cluster = { ...described, resourcesVpcConfig: { ...described.resourcesVpcConfig, vpcId } };
+      discovered(await discover(vpcId));
     } else {
-      subnetsComplete = false;
-      problems.push(r.problem);
+      problems.push({
+        source: READ_OPERATION.describeCluster,
+        message: `cluster ${name}: DescribeCluster gave no resourcesVpcConfig.vpcId and the cluster subnets do not name one VPC, so the subnets tagged ${CNI_ROLE_TAG_KEY} are not known`,
+        unread: { part: 'cni-discovery' },
+      });
     }
   }
   const subnets = [...known.values()];
 
+  // The ENIs of every subnet the cluster uses, whether or not its DescribeSubnets record could be
+  // read: the nodes' figures rest on the ENIs, not on the subnet records.
   let networkInterfaces: NetworkInterface[] = [];
-  if (subnetsComplete && subnets.length > 0) {
+  const eniSubnetIds = [...new Set([...subnets.map((s) => s.SubnetId ?? ''), ...Object.keys(roles)])].filter((id) => id !== '');
+  if (eniSubnetIds.length > 0) {
     networkInterfaces = take(
-      await settle('ec2:DescribeNetworkInterfaces', source.describeNetworkInterfaces(subnets.map((s) => s.SubnetId ?? ''))),
+      await settle(READ_OPERATION.describeNetworkInterfaces, 'network-interfaces', eniSubnetIds, source.describeNetworkInterfaces(eniSubnetIds)),
       [],
     );
   }
@@ -175,7 +223,7 @@ export async function collectInventory(source: InventorySource, options: Collect
     try {
       return { name, inventory: await collectCluster(source, name) };
     } catch (err) {
-      return { name, problem: problemOf('eks:DescribeCluster', err) };
+      return { name, problem: problemOf(READ_OPERATION.describeCluster, err) };
     }
   });
   const clusters: ClusterInventory[] = [];
@@ -190,14 +238,19 @@ export async function collectInventory(source: InventorySource, options: Collect
   const instanceTypes: Record<string, InstanceTypeInfo> = {};
   let unknownInstanceTypes: string[] = [];
   if (types.length > 0) {
-    try {
-      const { found, unknown } = await source.describeInstanceTypes(types);
-      for (const info of found) if (info.InstanceType) instanceTypes[info.InstanceType] = info;
-      unknownInstanceTypes = unknown;
-    } catch (err) {
-      const problem = problemOf('ec2:DescribeInstanceTypes', err);
-      for (const c of clusters) if (c.instances.length > 0) c.problems.push(problem);
-      unknownInstanceTypes = [];
+    const r = await settle(READ_OPERATION.describeInstanceTypes, 'instance-types', types, source.describeInstanceTypes(types));
+    if (r.ok) {
+      for (const info of r.value.found) if (info.InstanceType) instanceTypes[info.InstanceType] = info;
+      unknownInstanceTypes = r.value.unknown;
+    }
+    if (r.problem) {
+      // On the clusters whose nodes are of a type left unread (all of them, when it cannot tell).
+      const unread = r.problem.unread?.ids;
+      for (const c of clusters) {
+        const own = [...new Set(c.instances.map((i) => i.InstanceType ?? '').filter((t) => t))].sort();
+        const affected = unread === undefined ? own : own.filter((t) => unread.includes(t));
+        if (affected.length > 0) c.problems.push({ ...r.problem, unread: { part: 'instance-types', ids: affected } });
+      }
     }
   }
   return {

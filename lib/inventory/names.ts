@@ -19,3 +19,20 @@ export const CLUSTER_TAG_PREFIX = 'kubernetes.io/cluster/';
  * (0 excludes) (https://docs.aws.amazon.com/eks/latest/userguide/network-reqs.html#network-requirements-subnets).
  */
 export const CNI_ROLE_TAG_KEY = 'kubernetes.io/role/cni';
+
+/**
+ * The AWS operation each {@link InventorySource} read stands for: the `source` of the problem a
+ * failure of that read leaves, and the `call` of a failed read recorded in a snapshot
+ * (`failed-reads.json`, see `snapshot.ts`).
+ */
+export const READ_OPERATION = {
+  listClusters: 'eks:ListClusters',
+  describeCluster: 'eks:DescribeCluster',
+  describeNodegroups: 'eks:DescribeNodegroup',
+  describeVpcCniAddon: 'eks:DescribeAddon',
+  describeSubnetsById: 'ec2:DescribeSubnets',
+  describeSubnetsByTagKey: 'ec2:DescribeSubnets',
+  describeNetworkInterfaces: 'ec2:DescribeNetworkInterfaces',
+  describeClusterInstances: 'ec2:DescribeInstances',
+  describeInstanceTypes: 'ec2:DescribeInstanceTypes',
+} as const;

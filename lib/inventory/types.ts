@@ -30,6 +30,25 @@ export type CniInstall =
   | { kind: 'unknown'; reason: string };
 
 /**
+ * The part of a cluster's inventory a read fills, and so the figures that rest on it:
+ * - `subnets`: DescribeSubnets (free addresses, usable, the control plane's headroom);
+ * - `cni-discovery`: DescribeSubnets by the `kubernetes.io/role/cni` tag (which subnets the CNI may use);
+ * - `network-interfaces`: DescribeNetworkInterfaces (who holds the used addresses, node ENIs and pod IPs);
+ * - `instances`: DescribeInstances (the nodes, and which ENIs are theirs);
+ * - `instance-types`: DescribeInstanceTypes (node limits, max pods);
+ * - `nodegroups`: ListNodegroups / DescribeNodegroup (the managed nodegroups);
+ * - `cni`: DescribeAddon vpc-cni (the CNI's settings).
+ */
+export type InventoryPart =
+  | 'subnets'
+  | 'cni-discovery'
+  | 'network-interfaces'
+  | 'instances'
+  | 'instance-types'
+  | 'nodegroups'
+  | 'cni';
+
+/**
  * Something the collector could not see. A cluster with problems is still reported, but
  * nothing downstream may act on it (the data is incomplete).
  */
@@ -40,6 +59,14 @@ export interface CollectionProblem {
   message: string;
   /** The AWS error name when there is one (AccessDeniedException, UnauthorizedOperation, ...). */
   code?: string;
+  /**
+   * Set when a read failed or answered only in part: what it leaves unknown, so that the figures
+   * resting on it are reported as unknown rather than as 0. `ids` are the resources of that part
+   * that are not known (subnet ids for `subnets` and `network-interfaces`, instance type names
+   * for `instance-types`); absent when the read says nothing of which (all of them may be).
+   * Problems about data that was read but is odd (an ENI outside the cluster's subnets) have none.
+   */
+  unread?: { part: InventoryPart; ids?: string[] };
 }
 
 /** Everything known about one cluster. */
@@ -110,4 +137,27 @@ export interface InventorySource {
   describeClusterInstances(clusterName: string): Promise<Instance[]>;
   /** EC2 DescribeInstanceTypes; types the API does not know are returned in `unknown`. */
   describeInstanceTypes(instanceTypes: string[]): Promise<{ found: InstanceTypeInfo[]; unknown: string[] }>;
+}
+
+/**
+ * A read that could answer only in part (a snapshot file with one malformed record): `partial` is
+ * what could be read, `unread` the ids of what could not (subnet ids, instance ids, instance type
+ * names), or undefined when it cannot tell which. Thrown, like any failed read, so that a caller
+ * that ignores it loses nothing silently; the collector takes `partial` and records the problem.
+ */
+export class PartialReadError<T = unknown> extends Error {
+  override readonly name = 'PartialReadError';
+
+  constructor(
+    /** The operation, as in {@link CollectionProblem.source} (`ec2:DescribeSubnets`). */
+    readonly operation: string,
+    readonly partial: T,
+    readonly unread: string[] | undefined,
+    message: string,
+    /** The error name a problem of it carries (`SnapshotError` for a snapshot's bad record). */
+    readonly code?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
 }

@@ -13,10 +13,13 @@
  *   `tryAssignIPs`, `tryAssignPrefixes`, `tryAllocateENI`, `GetENIResourcesToAllocate`,
  *   `getPrefixesNeeded`, `datastoreTargetState`, `datastorePrefixTargetState`,
  *   `isDatastorePoolTooHigh`, `shouldRemoveExtraENIs`, `warmIPTargetsDefined`,
- *   `warmPrefixTargetDefined`, `hasRoomForEni`, `GetIPv4Limit`, `isConfigValid`.
+ *   `warmPrefixTargetDefined`, `hasRoomForEni`, `GetIPv4Limit`, `isConfigValid`, `getMaxENI`,
+ *   `setUnmanagedENIs`, `filterUnmanagedENIs` (read again at commit b52188387f2e for MAX_ENI, the
+ *   trunk ENI and unmanaged ENIs: `hasRoomForEni` allows `maxENI − unmanagedENI − trunkEni` ENIs).
  * - [datastore] `pkg/ipamd/datastore/data_store.go`: `GetIPStats`, `AvailableAddresses`,
  *   `GetAllocatableENIs`, `GetFreePrefixes`, `getDeletableENI`, `AssignPodIPv4Address`.
- * - [awsutils] `pkg/awsutils/awsutils.go` `GetENIIPv4Limit`: Ipv4AddressesPerInterface − 1.
+ * - [awsutils] `pkg/awsutils/awsutils.go` `GetENIIPv4Limit`: Ipv4AddressesPerInterface − 1;
+ *   `DescribeAllENIs`: the trunk ENI is InterfaceType `trunk`, an EFA-only ENI `efa-only`.
  * - [eni-doc] `docs/eni-and-ip-target.md` and [prefix-doc] `docs/prefix-and-ip-target.md` (worked
  *   tables, used as test cases).
  * - [chart] `charts/aws-vpc-cni/values.yaml`: shipped env `WARM_ENI_TARGET: "1"`,
@@ -26,7 +29,7 @@
  * - [eks-prefix] https://docs.aws.amazon.com/eks/latest/userguide/cni-increase-ip-addresses-procedure.html
  *   (prefix mode is Nitro only; a /28 holds 16 addresses), as cited in lib/capacity/instance-type.ts.
  */
-import { IPV4_ADDRESSES_PER_PREFIX, type NetworkCapacity } from '../capacity/instance-type';
+import { IPV4_ADDRESSES_PER_PREFIX, podEnisOfNode, type NetworkCapacity } from '../capacity/instance-type';
 import type { CniSettings } from '../measure/cni-settings';
 import type { IpamdConfig, NodeHolding, WarmEstimate } from './types';
 
@@ -51,8 +54,16 @@ interface Resolved {
    * ENI in prefix mode.
    */
   perEni: number;
-  /** [ipamd] `hasRoomForEni`: ENIs attached, primary included, stay below the type's maximum. */
+  /**
+   * ENIs ipamd may hold addresses on, primary included: [ipamd] `hasRoomForEni` keeps the
+   * datastore's ENIs below `maxENI − unmanagedENI − trunkEni`, `maxENI` being MAX_ENI or the type's
+   * maximum (`getMaxENI`). The trunk ENI is in the datastore but [datastore] `GetAllocatableENIs`
+   * skips it, so it is left out here and from the limit alike.
+   */
   maxEnis: number;
+  /** ENIs attached that are not ipamd's to fill: the trunk and the unmanaged ENIs. */
+  trunkEnis: number;
+  unmanagedEnis: number;
   /** [ipamd] `warmIPTargetsDefined`: WARM_IP_TARGET or MINIMUM_IP_TARGET non-zero. */
   ipTargets: boolean;
   warmIp: number;
@@ -86,6 +97,8 @@ function resolve(cap: NetworkCapacity, config: IpamdConfig): Resolved {
   const warmEni = requireCount('WARM_ENI_TARGET', config.warmEniTarget) ?? DEFAULT_WARM_ENI_TARGET;
   const warmPrefix = requireCount('WARM_PREFIX_TARGET', config.warmPrefixTarget) ?? DEFAULT_WARM_PREFIX_TARGET;
   const maxPods = requireCount('maxPods', config.maxPods) ?? Number.POSITIVE_INFINITY;
+  const trunkEnis = requireCount('trunkEnis', config.trunkEnis) ?? 0;
+  const unmanagedEnis = requireCount('unmanagedEnis', config.unmanagedEnis) ?? 0;
   // [ipamd] isConfigValid: "Prefix delegation is not supported on non-nitro instance ... falling back
   // to default (secondary IP) mode". NetworkCapacity.nitro follows IsPrefixDelegationSupported.
   const prefixes = config.prefixDelegation && cap.nitro;
@@ -94,7 +107,9 @@ function resolve(cap: NetworkCapacity, config: IpamdConfig): Resolved {
     customNetworking: config.customNetworking === true,
     unit: prefixes ? IPV4_ADDRESSES_PER_PREFIX : 1,
     perEni: Math.max(0, cap.ipv4PerEni - 1),
-    maxEnis: cap.maxEnis,
+    maxEnis: podEnisOfNode(cap, { maxEni: config.maxEni }, { trunkEnis, unmanagedEnis }),
+    trunkEnis,
+    unmanagedEnis,
     // [ipamd] warmIPTargetsDefined: `c.warmIPTarget != noWarmIPTarget || c.minimumIPTarget != noMinimumIPTarget`
     // (both constants 0). When defined they replace WARM_ENI_TARGET, and in prefix mode
     // WARM_PREFIX_TARGET too (getPrefixesNeeded: "WARM_IP_TARGET takes precendence over WARM_PREFIX_TARGET").
@@ -206,7 +221,9 @@ function checkPods(pods: number): void {
  * AssignPodIPv4Address), so with WARM_PREFIX_TARGET ≥ 2 a node may hold up to
  * WARM_PREFIX_TARGET − 1 more prefixes than this; {@link estimateWarm} accepts those states. The
  * state is the one reached by growing; after pods leave, ipamd may keep more (ENIs pinned by a pod,
- * see estimateWarm). MAX_ENI and the trunk ENI of security groups for pods are not modelled.
+ * see estimateWarm). MAX_ENI, the trunk ENI of security groups for pods and unmanaged ENIs lower
+ * the ENIs ipamd may attach (`Resolved.maxEnis`): an m5.large with a trunk ENI stops at 2 ENIs and
+ * 18 pod addresses.
  *
  * @throws RangeError when `pods` or a config value is not a whole number ≥ 0.
  */
@@ -214,6 +231,7 @@ export function holdingFor(cap: NetworkCapacity, pods: number, config: IpamdConf
   checkPods(pods);
   const r = resolve(cap, config);
   // Entries (secondary IPs or prefixes) per attached ENI; index 0 is the primary ENI.
+  // The primary ENI is always there, even when MAX_ENI, the trunk and unmanaged ENIs leave no room.
   const enis: number[] = [0];
   const firstPodEni = r.customNetworking ? 1 : 0;
   // Each step adds at least one entry or one ENI, so this bound is never reached by a correct loop.
@@ -244,13 +262,14 @@ export function holdingFor(cap: NetworkCapacity, pods: number, config: IpamdConf
   const podSlots = entries * r.unit;
   const podsWithIps = Math.min(pods, podSlots);
   return {
-    enis: enis.length,
+    enis: enis.length + r.trunkEnis + r.unmanagedEnis,
     secondaryIps,
     prefixes,
     // One primary address per ENI ("First IP on each ENI is not used for pods") + the pool.
     // Under custom networking the primary ENI's address is in the node's subnet, the rest in the
     // ENIConfig subnet.
-    subnetIps: enis.length + secondaryIps + prefixes * IPV4_ADDRESSES_PER_PREFIX,
+    // The trunk ENI's own address is taken too; unmanaged ENIs' addresses are not ipamd's.
+    subnetIps: enis.length + r.trunkEnis + secondaryIps + prefixes * IPV4_ADDRESSES_PER_PREFIX,
     podSlots,
     warmIps: podSlots - podsWithIps,
     podsWithIps,
@@ -307,6 +326,11 @@ function restsAt(
  * secondary-IP mode, left from before a switch) are outside ipamd's pool decisions ([datastore]
  * GetIPStats counts only the mode's kind); they widen both ranges by their addresses, used or not.
  *
+ * `observed.enis` counts every ENI on the default card; the config's trunk and unmanaged ENIs are
+ * taken out of it (their addresses are not in `secondaryIps` / `prefixes`). A holding ipamd could
+ * not have made under the config, with more ENIs of its own than `Resolved.maxEnis` or more entries
+ * than they carry (27 secondary IPs on an m5.large with a trunk ENI), is not consistent.
+ *
  * When no pod count fits (`consistent: false`) the ranges are 0..slots.
  */
 export function estimateWarm(
@@ -321,10 +345,12 @@ export function estimateWarm(
   const entries = r.prefixes ? observed.prefixes : observed.secondaryIps;
   const poolSlots = entries * r.unit;
   const otherSlots = r.prefixes ? observed.secondaryIps : observed.prefixes * IPV4_ADDRESSES_PER_PREFIX;
+  const ipamdEnis = observed.enis - r.trunkEnis - r.unmanagedEnis;
+  const possible = ipamdEnis >= 1 && ipamdEnis <= Math.max(1, r.maxEnis) && entries <= ipamdEnis * r.perEni;
   let podsMin = Number.POSITIVE_INFINITY;
   let podsMax = Number.NEGATIVE_INFINITY;
-  for (let pods = 0; pods <= poolSlots; pods++) {
-    if (restsAt(r, { enis: observed.enis, entries }, pods)) {
+  for (let pods = 0; possible && pods <= poolSlots; pods++) {
+    if (restsAt(r, { enis: ipamdEnis, entries }, pods)) {
       podsMin = Math.min(podsMin, pods);
       podsMax = pods;
     }
@@ -362,6 +388,8 @@ export function ipamdConfigOf(settings: CniSettings): IpamdConfig | undefined {
     warmIpTarget: settings.warmIpTarget ?? 0,
     minimumIpTarget: settings.minimumIpTarget ?? 0,
     warmPrefixTarget: settings.warmPrefixTarget ?? DEFAULT_WARM_PREFIX_TARGET,
+    // MAX_ENI when set (≥ 1): [ipamd] getMaxENI.
+    ...(settings.maxEni !== undefined ? { maxEni: settings.maxEni } : {}),
   };
 }
 

@@ -21,6 +21,44 @@ export const CONTROL_PLANE_DESCRIPTION_PREFIX = 'Amazon EKS ';
 /** amazon-vpc-resource-controller-k8s pkg/provider/branch: branch ENIs are described `aws-k8s-branch-eni`. */
 export const BRANCH_ENI_DESCRIPTION = 'aws-k8s-branch-eni';
 
+/**
+ * The VPC resource controller describes the trunk ENI of security groups for pods
+ * `aws-k8s-trunk-eni` (EKS user guide, "Security groups for pods": "a special network interface
+ * called a trunk network interface with the description aws-k8s-trunk-eni"; "The trunk network
+ * interface is included in the maximum number of network interfaces supported by the instance type").
+ */
+export const TRUNK_ENI_DESCRIPTION = 'aws-k8s-trunk-eni';
+/** amazon-vpc-cni-k8s pkg/ipamd/ipamd.go `eniNoManageTagKey`: an ENI ipamd must leave alone. */
+export const NO_MANAGE_TAG_KEY = 'node.k8s.amazonaws.com/no_manage';
+
+/**
+ * What ipamd does with an ENI attached to a node (aws/amazon-vpc-cni-k8s at commit b52188387f2e):
+ * - `trunk`: EC2 InterfaceType `trunk` (pkg/awsutils/awsutils.go `DescribeAllENIs`: `if
+ *   interfaceType == "trunk" { trunkENI = eniID }`; the description `aws-k8s-trunk-eni` is taken
+ *   too). ipamd counts it against the ENI limit but gives no addresses from it
+ *   (pkg/ipamd/datastore/data_store.go `GetAllocatableENIs` skips `eni.IsTrunk`; pkg/ipamd/ipamd.go
+ *   `hasRoomForEni` subtracts it).
+ * - `efa-only`: InterfaceType `efa-only` (`DescribeAllENIs` records it per network card); ipamd
+ *   skips it and counts it as unmanaged (ipamd.go `filterUnmanagedENIs`). It has no IP address.
+ * - `unmanaged`: tagged `node.k8s.amazonaws.com/no_manage` = `true`, exactly (ipamd.go
+ *   `setUnmanagedENIs`: `if tags[eniNoManageTagKey] != "true" { continue }`), except the primary ENI
+ *   ("Ignoring primary ENI ... since it is always managed"). Skipped and counted as unmanaged by
+ *   `filterUnmanagedENIs`.
+ * - `ipamd`: every other ENI; ipamd manages its secondary IPs or prefixes.
+ * (ENABLE_MANAGE_UNTAGGED_MODE=false, which makes untagged ENIs unmanaged, is not read.)
+ */
+export type NodeEniRole = 'ipamd' | 'trunk' | 'efa-only' | 'unmanaged';
+
+export function nodeEniRole(eni: NetworkInterface): NodeEniRole {
+  // EC2 answers InterfaceType as text; the SDK's enum may lack newer values such as efa-only.
+  const type: string = eni.InterfaceType ?? 'interface';
+  if (type === 'trunk' || (eni.Description ?? '') === TRUNK_ENI_DESCRIPTION) return 'trunk';
+  if (type === 'efa-only') return 'efa-only';
+  const primary = (eni.Attachment?.DeviceIndex ?? -1) === 0 && (eni.Attachment?.NetworkCardIndex ?? 0) === 0;
+  if (!primary && eni.TagSet?.some((t) => t.Key === NO_MANAGE_TAG_KEY && t.Value === 'true')) return 'unmanaged';
+  return 'ipamd';
+}
+
 /** What an ENI is, from its description, type and attachment. */
 export type EniKind =
   /** Attached to a node of the cluster being measured, or created by the VPC CNI (any cluster). */

@@ -3,10 +3,17 @@
  * no environment, no clock (the time is the inventory's).
  */
 import type { Instance, InstanceTypeInfo, NetworkInterface, Subnet } from '@aws-sdk/client-ec2';
-import { capacityLookup, maxPods, podIpSlots, type NetworkCapacity } from '../capacity/instance-type';
+import {
+  capacityLookup,
+  maxPods,
+  nodeadmDefaultMaxPods,
+  podEnisOfNode,
+  podIpSlots,
+  type NetworkCapacity,
+} from '../capacity/instance-type';
 import type { ClusterInventory, CollectionProblem, Inventory, SubnetRole } from '../inventory/types';
 import { readCniSettings, type CniSettings } from './cni-settings';
-import { classifyEni, eniAddressCount, HOLDERS, IPS_PER_PREFIX, type Holder } from './eni';
+import { classifyEni, eniAddressCount, HOLDERS, IPS_PER_PREFIX, nodeEniRole, type Holder } from './eni';
 import type {
   ClusterUsage,
   ControlPlaneUsage,
@@ -66,8 +73,34 @@ interface SubnetAccumulator {
 
 interface NodeAccumulator {
   enis: number;
+  trunkEnis: number;
+  unmanagedEnis: number;
   secondaryIps: number;
   prefixes: number;
+}
+
+const emptyNode = (): NodeAccumulator => ({ enis: 0, trunkEnis: 0, unmanagedEnis: 0, secondaryIps: 0, prefixes: 0 });
+
+/** Who sets a node's kubelet max pods: see NodeUsage `limits.maxPodsSource`. */
+type MaxPodsSource = NonNullable<NonNullable<NodeUsage['limits']>['maxPodsSource']>;
+
+/**
+ * Whether the node's launcher computes max pods for the CNI's mode (`calculator`) or the AMI's
+ * bootstrap default applies (`nodeadm-default`). EKS sets max pods on managed nodegroups without a
+ * custom AMI ("Managed node groups automatically calculates the maximum number of Pods for you",
+ * EKS user guide cni-increase-ip-addresses-procedure.html); with an AMI ID in the launch template
+ * (amiType CUSTOM) and on self-managed nodes the user data decides, and nodeadm's default is the
+ * secondary-IP figure (lib/capacity/instance-type.ts `nodeadmDefaultMaxPods`). Karpenter sets it
+ * itself and is left as the calculator's figure.
+ */
+function maxPodsSourceOf(instance: Instance, nodegroups: ClusterInventory['nodegroups']): MaxPodsSource {
+  const group = nodegroupOf(instance);
+  if (group.kind === 'self-managed') return 'nodeadm-default';
+  if (group.kind === 'managed') {
+    const ng = nodegroups.find((x) => x.nodegroupName === group.name);
+    if (ng?.amiType === 'CUSTOM') return 'nodeadm-default';
+  }
+  return 'calculator';
 }
 
 /** Measures one subnet from its accumulated holders. */
@@ -105,6 +138,7 @@ function measureNode(
   acc: NodeAccumulator,
   capacity: NetworkCapacity | undefined,
   cni: CniSettings,
+  maxPodsSource: MaxPodsSource,
 ): NodeUsage {
   const group = nodegroupOf(instance);
   // What the node does decides its mode: a node launched before prefix delegation was turned on
@@ -121,6 +155,8 @@ function measureNode(
     availabilityZone: instance.Placement?.AvailabilityZone,
     mode,
     enis: acc.enis,
+    trunkEnis: acc.trunkEnis,
+    unmanagedEnis: acc.unmanagedEnis,
     secondaryIps: acc.secondaryIps,
     prefixes: acc.prefixes,
     podIps,
@@ -129,15 +165,27 @@ function measureNode(
   };
   if (capacity) {
     const opts = { prefixDelegation: mode === 'prefix', customNetworking: cni.customNetworking === true };
-    const slots = podIpSlots(capacity, opts);
+    // The kubelet's max pods is set at launch and knows nothing of MAX_ENI or the node's trunk ENI;
+    // the address slots do (pkg/ipamd/ipamd.go getMaxENI, hasRoomForEni).
+    const onNode = { trunkEnis: acc.trunkEnis, unmanagedEnis: acc.unmanagedEnis };
+    const withMaxEni = { ...opts, maxEni: cni.maxEni };
+    const slots = podIpSlots(capacity, withMaxEni, onNode);
     node.limits = {
       maxEnis: capacity.maxEnis,
       ipv4PerEni: capacity.ipv4PerEni,
+      podEnis: podEnisOfNode(capacity, withMaxEni, onNode),
       podIpSlots: slots,
-      maxPods: maxPods(capacity, { ...opts, applyKubeletCap: true }),
+      maxPods:
+        maxPodsSource === 'nodeadm-default' ? nodeadmDefaultMaxPods(capacity) : maxPods(capacity, { ...opts, applyKubeletCap: true }),
       maxPodsUncapped: maxPods(capacity, opts),
+      maxPodsSource,
     };
-    node.atEniLimit = acc.enis >= capacity.maxEnis;
+    // hasRoomForEni: ipamd's ENIs (the trunk is one of them to ipamd, and is subtracted from the
+    // limit) stay below maxENI − unmanaged − trunk, maxENI being MAX_ENI or the type's maximum. A
+    // node with every EC2 slot used has no room either way.
+    const ipamdEnis = acc.enis - acc.trunkEnis - acc.unmanagedEnis;
+    const ipamdEniLimit = podEnisOfNode(capacity, { maxEni: cni.maxEni }, onNode);
+    node.atEniLimit = acc.enis >= capacity.maxEnis || ipamdEnis >= ipamdEniLimit;
     node.atIpLimit = node.atEniLimit && podIps >= slots;
   }
   return node;
@@ -247,7 +295,7 @@ export function measureCluster(inv: ClusterInventory, instanceTypes: Record<stri
     }
   }
   const nodeAcc = new Map<string, NodeAccumulator>();
-  for (const id of instancesById.keys()) nodeAcc.set(id, { enis: 0, secondaryIps: 0, prefixes: 0 });
+  for (const id of instancesById.keys()) nodeAcc.set(id, emptyNode());
 
   const strays = new Map<string, number>();
   for (const eni of inv.networkInterfaces) {
@@ -288,8 +336,8 @@ export function measureCluster(inv: ClusterInventory, instanceTypes: Record<stri
 
   const nodes: NodeUsage[] = [];
   for (const [id, instance] of instancesById) {
-    const acc = nodeAcc.get(id) ?? { enis: 0, secondaryIps: 0, prefixes: 0 };
-    nodes.push(measureNode(instance, acc, capacityOf(instance.InstanceType ?? 'unknown'), cni));
+    const acc = nodeAcc.get(id) ?? emptyNode();
+    nodes.push(measureNode(instance, acc, capacityOf(instance.InstanceType ?? 'unknown'), cni, maxPodsSourceOf(instance, inv.nodegroups)));
   }
   nodes.sort((a, b) => a.nodegroup.localeCompare(b.nodegroup) || a.instanceId.localeCompare(b.instanceId));
 
@@ -329,13 +377,18 @@ function measureEni(
 ): void {
   const kind = classifyEni(eni, isNode);
   const { primary, secondary, prefixes } = eniAddressCount(eni);
+  const role = kind.kind === 'node' ? nodeEniRole(eni) : 'ipamd';
   if (kind.kind === 'node') {
     const node = nodeAcc.get(kind.instanceId);
     // Limits are per network card; the CNI uses the default card (index 0) only.
     if (node && (eni.Attachment?.NetworkCardIndex ?? 0) === 0) {
       node.enis++;
-      node.secondaryIps += secondary;
-      node.prefixes += prefixes;
+      if (role === 'trunk') node.trunkEnis++;
+      else if (role !== 'ipamd') node.unmanagedEnis++;
+      else {
+        node.secondaryIps += secondary;
+        node.prefixes += prefixes;
+      }
     }
   }
   const subnetId = eni.SubnetId ?? '';
@@ -345,6 +398,20 @@ function measureEni(
     return;
   }
   acc.enis++;
+  if (kind.kind === 'node' && role !== 'ipamd') {
+    // The ENI's own address is the node's; any further address on it is not the CNI's.
+    acc.held.NodePrimary += primary;
+    const ips = secondary + prefixes * IPS_PER_PREFIX;
+    if (ips > 0) {
+      acc.held.Other += ips;
+      const label = role === 'trunk' ? 'trunk ENI (security groups for pods)' : 'node ENI the VPC CNI does not manage';
+      const o = acc.others.get(label) ?? { enis: 0, ips: 0 };
+      o.enis++;
+      o.ips += ips;
+      acc.others.set(label, o);
+    }
+    return;
+  }
   switch (kind.kind) {
     case 'node':
       acc.held.NodePrimary += primary;

@@ -45,9 +45,22 @@ export interface NodeUsage {
    * IPs; for a node with neither, what the add-on is set to.
    */
   mode: 'secondary-ip' | 'prefix';
-  /** ENIs attached on the default network card. */
+  /** ENIs attached on the default network card (the trunk and unmanaged ENIs included). */
   enis: number;
+  /**
+   * Of `enis`: the trunk ENI of security groups for pods (InterfaceType `trunk`), 0 or 1. It counts
+   * against the ENI limit but ipamd gives no pod address from it (lib/measure/eni.ts `nodeEniRole`).
+   * Absent = 0.
+   */
+  trunkEnis?: number;
+  /**
+   * Of `enis`: ENIs ipamd leaves alone (tagged `node.k8s.amazonaws.com/no_manage=true`, or EFA-only).
+   * Their addresses are not in `secondaryIps` / `prefixes`. Absent = 0.
+   */
+  unmanagedEnis?: number;
+  /** Secondary IPs on the ENIs ipamd manages. */
   secondaryIps: number;
+  /** /28 prefixes on the ENIs ipamd manages. */
   prefixes: number;
   /** Pod addresses the node has taken from its subnets: secondary IPs + 16 per prefix. */
   podIps: number;
@@ -55,16 +68,34 @@ export interface NodeUsage {
   limits?: {
     maxEnis: number;
     ipv4PerEni: number;
-    /** Pod addresses the node could hold with every ENI attached, in its mode. */
+    /**
+     * ENIs ipamd may hold pod addresses on: MAX_ENI or the default card's maximum, less the trunk and
+     * unmanaged ENIs, less the primary under custom networking (pkg/ipamd/ipamd.go `hasRoomForEni`).
+     * Absent = maxEnis (less the primary under custom networking).
+     */
+    podEnis?: number;
+    /** Pod addresses the node could hold with every ENI ipamd may attach, in its mode (`podEnis` × slots per ENI). */
     podIpSlots: number;
-    /** Max pods by the EKS max-pods calculator for its mode (kubelet cap applied). */
+    /** The kubelet max pods of the node, as `maxPodsSource` says its launcher sets it. */
     maxPods: number;
-    /** Max pods uncapped in its mode (eni-max-pods in secondary-IP mode). */
+    /** Max pods by the EKS max-pods calculator, uncapped, in its mode (eni-max-pods in secondary-IP mode). */
     maxPodsUncapped: number;
+    /**
+     * Who sets the node's kubelet max pods, as far as the inventory tells: `calculator` for managed
+     * nodegroups on an EKS AMI (EKS computes it for the add-on's mode, capped at 110/250) and
+     * Karpenter; `nodeadm-default` for self-managed nodes and managed nodegroups with a custom AMI,
+     * whose user data decides: unless it sets maxPods, AL2023's nodeadm (and AL2's bootstrap.sh) sets
+     * `ENIs × (IPv4 − 1) + 2` on the default card, whatever the mode, uncapped
+     * (lib/capacity/instance-type.ts `nodeadmDefaultMaxPods`). Absent = `calculator`.
+     */
+    maxPodsSource?: 'calculator' | 'nodeadm-default';
   };
-  /** Every ENI slot on the default card is used. */
+  /**
+   * ipamd can attach no further ENI: every ENI slot on the default card is used, or the ENIs ipamd
+   * manages have reached MAX_ENI less the trunk and unmanaged ENIs (`hasRoomForEni` is false).
+   */
   atEniLimit: boolean;
-  /** Every ENI slot is used and every address slot on them is taken: the node can get no more pod IPs. */
+  /** No further ENI and every address slot on ipamd's ENIs is taken: the node can get no more pod IPs. */
   atIpLimit: boolean;
 }
 

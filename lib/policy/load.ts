@@ -4,7 +4,7 @@
  * `<path>: <problem>`, and the policy in force for one cluster.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Document } from 'yaml';
 import * as z from 'zod';
 import { DEFAULT_THRESHOLDS, type DiagnoseThresholds } from '../diagnose/types';
@@ -34,6 +34,17 @@ export type { Policy, PolicyOverride, PolicySettings } from './types';
  * 64 KB is several hundred cluster entries, and each bundle grows by the policy's size.
  */
 export const POLICY_MAX_BYTES = 65_536;
+
+/**
+ * The most a policy file may take on disk, checked before it is parsed: 16 times
+ * {@link POLICY_MAX_BYTES}, room for comments and indentation around the largest policy the
+ * stack takes. A larger file could not become a deployable policy; reading it whole would only
+ * make the YAML parser slow (or run out of memory on a file that is not a policy at all).
+ */
+export const POLICY_FILE_MAX_BYTES = 16 * POLICY_MAX_BYTES;
+
+/** YAML syntax errors named at most; a file that is not YAML at all would otherwise give one a line. */
+const MAX_SYNTAX_PROBLEMS = 10;
 
 /**
  * Why `default.mode: apply` is refused. With it, every cluster of the region would be in apply
@@ -110,6 +121,19 @@ function distance(a: string, b: string): number {
     previous = current;
   }
   return previous[b.length] ?? 0;
+}
+
+/**
+ * The names of `clusters:` closest to `name` (edit distance, case ignored first), at most `count`:
+ * for "did you mean" on a cluster the policy does not name.
+ */
+export function closestClusterNames(policy: Policy, name: string, count = 3): string[] {
+  const lower = name.toLowerCase();
+  return Object.keys(policy.clusters)
+    .map((known) => ({ known, d: distance(lower, known.toLowerCase()), exact: distance(name, known) }))
+    .sort((x, y) => x.d - y.d || x.exact - y.exact || x.known.localeCompare(y.known))
+    .slice(0, count)
+    .map((c) => c.known);
 }
 
 function unknownKeyProblem(key: string): string {
@@ -199,6 +223,31 @@ function usablePart(value: unknown, like: unknown): unknown {
   return typeof value === typeof like && !Array.isArray(like) ? value : undefined;
 }
 
+/**
+ * `value` without the values its own issues name: a value out of its range is named by the
+ * schema, and is not also checked against the others (min 300 is not "above max 16" as well).
+ * A list with a bad item goes whole (lists are replaced whole); unknown keys are left to
+ * {@link usablePart}.
+ */
+function withoutProblemValues(value: unknown, issues: readonly z.core.$ZodIssue[]): unknown {
+  if (!isPlainObject(value)) return value;
+  const copy = structuredClone(value);
+  for (const issue of issues) {
+    if (issue.code === 'unrecognized_keys') continue;
+    let node: unknown = copy;
+    let parent: Record<string, unknown> | undefined;
+    let key: string | undefined;
+    for (const segment of issue.path) {
+      if (!isPlainObject(node) || typeof segment !== 'string') break;
+      parent = node;
+      key = segment;
+      node = node[segment];
+    }
+    if (parent && key !== undefined) delete parent[key];
+  }
+  return copy;
+}
+
 function mergeSettings(
   defaults: PolicySettings,
   override: PolicyOverride | undefined,
@@ -212,8 +261,13 @@ function mergeSettings(
   };
 }
 
-function policyError(file: string, problems: string[]): PolicyError {
-  const count = problems.length === 1 ? '1 problem' : `${problems.length} problems`;
+/**
+ * The error of an invalid policy: a first line naming the file and the count, then each problem
+ * as `<file>: <path>: <problem>`.
+ * @param total the count to name, when `problems` lists only the first of them.
+ */
+export function policyError(file: string, problems: string[], total = problems.length): PolicyError {
+  const count = total === 1 ? '1 problem' : `${total} problems`;
   return new PolicyError(`invalid remediation policy ${file} (${count}):\n${problems.map((p) => `${file}: ${p}`).join('\n')}`, problems);
 }
 
@@ -233,6 +287,12 @@ export function parsePolicy(text: string, file: string): Policy {
     const { line, col } = lineCounter.linePos(e.pos[0]);
     return `line ${line}, column ${col}: ${e.message.split('\n')[0] ?? e.message}`;
   });
+  if (syntax.length > MAX_SYNTAX_PROBLEMS) {
+    const total = syntax.length;
+    const more = total - MAX_SYNTAX_PROBLEMS;
+    syntax.splice(MAX_SYNTAX_PROBLEMS, more, `... and ${more} more YAML error${more === 1 ? '' : 's'}: is this a YAML or JSON policy?`);
+    throw policyError(file, syntax, total);
+  }
   if (syntax.length > 0) throw policyError(file, syntax);
 
   const locate = locator(doc, lineCounter, text);
@@ -269,7 +329,7 @@ export function parsePolicy(text: string, file: string): Policy {
     if (parsed.success) clusters[name] = parsed.data;
     else {
       problems.push(...problemsOf(parsed.error, ['clusters', name], locate));
-      rejected[name] = value;
+      rejected[name] = withoutProblemValues(value, parsed.error.issues);
     }
   }
 
@@ -295,21 +355,68 @@ export function parsePolicy(text: string, file: string): Policy {
   return { version: 1, default: parsedDefault.data, clusters };
 }
 
+/** A problem of the file as a whole (unreadable, too large, not text): one line, `<file>: (top level): <problem>`. */
+function fileError(path: string, problem: string, cause?: unknown): PolicyError {
+  const text = `(top level): ${problem}`;
+  const error = new PolicyError(`${path}: ${text}`, [text]);
+  if (cause !== undefined) error.cause = cause;
+  return error;
+}
+
 /**
- * Reads and validates a policy file.
- * @throws PolicyError when the file cannot be read or is invalid.
+ * The text of a policy file, read up to {@link POLICY_FILE_MAX_BYTES} (never more, whatever the
+ * file is: a device or a pipe has no size to check first), as UTF-8 text.
+ * @throws PolicyError, one line, when the file cannot be read, is too large, or is not UTF-8 text.
+ */
+function readPolicyText(path: string): string {
+  const buffer = Buffer.alloc(POLICY_FILE_MAX_BYTES + 1);
+  let length = 0;
+  let size: number | undefined;
+  try {
+    const fd = openSync(path, 'r');
+    try {
+      const stat = fstatSync(fd);
+      if (stat.isFile()) size = stat.size;
+      while (length < buffer.length) {
+        const read = readSync(fd, buffer, length, buffer.length - length, null);
+        if (read === 0) break;
+        length += read;
+      }
+    } finally {
+      closeSync(fd);
+    }
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'a directory, not a file' : err instanceof Error ? err.message : String(err);
+    throw fileError(path, `cannot read the policy: ${reason}`, err);
+  }
+  if (length > POLICY_FILE_MAX_BYTES) {
+    throw fileError(
+      path,
+      `the file is ${size !== undefined && size > POLICY_FILE_MAX_BYTES ? `${size} bytes` : `more than ${POLICY_FILE_MAX_BYTES} bytes`}, ` +
+        `above the ${POLICY_FILE_MAX_BYTES} a policy file may be (the policy it holds may take at most ${POLICY_MAX_BYTES} bytes as compact JSON): ` +
+        'check that this is the policy file; remove cluster entries that repeat the default',
+    );
+  }
+  const bytes = buffer.subarray(0, length);
+  const nul = bytes.indexOf(0);
+  if (nul >= 0) {
+    throw fileError(path, `not a text file (a NUL byte at offset ${nul}): a policy is YAML or JSON text in UTF-8; check the path`);
+  }
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch (err) {
+    throw fileError(path, 'not UTF-8 text: a policy is YAML or JSON text in UTF-8; check the path, or save the file as UTF-8', err);
+  }
+}
+
+/**
+ * Reads and validates a policy file. The file is read up to {@link POLICY_FILE_MAX_BYTES} and
+ * must be UTF-8 text, before anything is parsed.
+ * @throws PolicyError when the file cannot be read, is too large or not text (one line), or is invalid.
  */
 export function readPolicyFile(path: string): Policy {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    const reason = (err as { code?: string }).code === 'ENOENT' ? 'no such file' : err instanceof Error ? err.message : String(err);
-    const error = policyError(path, [`(top level): cannot read the policy: ${reason}`]);
-    error.cause = err;
-    throw error;
-  }
-  return parsePolicy(text, path);
+  return parsePolicy(readPolicyText(path), path);
 }
 
 /**

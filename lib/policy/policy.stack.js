@@ -14,7 +14,8 @@
 //   RespondRole Policies: - PolicyName: remediate
 //                           PolicyDocument: ${file(./lib/policy/policy.stack.js):remediationPolicy}
 // A policy with `default.mode: apply` is invalid (parsePolicy), and one whose IAM policy would not
-// fit the role throws too: packaging fails with the message.
+// fit the role throws too: packaging fails with the message. Every check is made by
+// lib/policy/deployable.ts deployablePolicy, which `eks-ip-responder policy check` calls as well.
 //
 // The file is policy.yml at the repository root, or POLICY_FILE when set (relative to the
 // current directory); a caller may also pass { policyFile }.
@@ -26,27 +27,17 @@ module.exports = async (context) => {
   // the TypeScript there, so the tests exercise this very file.
   const { register } = require('tsx/cjs/api');
   const unregister = register();
-  let load;
-  let iam;
+  let deployable;
   try {
-    load = require('./load.ts');
-    iam = require('./iam.ts');
+    deployable = require('./deployable.ts');
   } finally {
     unregister();
   }
-  const { readPolicyFile, policyJson, policyVersion } = load;
-  const { deployableRemediationPolicy } = iam;
   const file =
     (context && context.policyFile) || process.env.POLICY_FILE || path.resolve(__dirname, '..', '..', 'policy.yml');
   // Named as the operator knows it (`policy.yml: ...`), relative to where serverless runs.
   const relative = path.relative(process.cwd(), path.resolve(file));
   const shown = relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
-  const policy = readPolicyFile(shown);
-  const json = policyJson(policy, shown);
-  return {
-    json,
-    version: policyVersion(json),
-    define: JSON.stringify(json),
-    remediationPolicy: deployableRemediationPolicy(policy, shown),
-  };
+  const { json, version, remediationPolicy } = deployable.deployablePolicy(shown);
+  return { json, version, define: JSON.stringify(json), remediationPolicy };
 };

@@ -5,15 +5,115 @@
  * Pure: no file access; `load.ts` reads, parses YAML and names the problems.
  */
 import * as z from 'zod';
+import { IPV4_ADDRESSES_PER_PREFIX } from '../capacity/instance-type';
 import type { DiagnoseThresholds } from '../diagnose/types';
 import { EKS_NAME_PATTERN } from '../inventory/names';
 import type { ActionsPolicy, Bounds } from './types';
 
+// ---------------------------------------------------------------- ranges
+
+/** The values a whole-number field may take, and why the range ends where it does (named in the message). */
+export interface Range {
+  min: number;
+  max: number;
+  why: string;
+}
+
+/**
+ * The most max pods a node is given: "managed node groups enforce a maximum number on the value
+ * of maxPods. For instances with less than 30 vCPUs, the maximum number is 110. For instances with
+ * greater than 30 vCPUs, the maximum number jumps to 250" (EKS user guide, "Create a managed node
+ * group", https://docs.aws.amazon.com/eks/latest/userguide/create-managed-node-group.html), the
+ * ceiling of the EKS max-pods calculator (`MAX_POD_CEILING_FOR_HIGH_CPU=250`), and the most the
+ * prefix-delegation planner ever proposes (lib/act/prefix-delegation.ts applies that cap before
+ * the policy's bound): a policy bound above it would change nothing.
+ */
+export const MAX_PODS_LIMIT = 250;
+
+/**
+ * Usable addresses of the largest subnet a VPC allows, a /16: 2^16 − 5. "The allowed block size is
+ * between a /28 netmask and /16 netmask", and the first four and the last address of each subnet
+ * are reserved (VPC user guide, https://docs.aws.amazon.com/vpc/latest/userguide/subnet-sizing.html).
+ */
+export const SUBNET_USABLE_MAX = 2 ** (32 - 16) - 5;
+
+/** Aligned /28 blocks in that /16: 2^16 / 16. */
+const PREFIX_BLOCKS_MAX = 2 ** (32 - 16) / IPV4_ADDRESSES_PER_PREFIX;
+
+/**
+ * The range of every whole-number field of the policy. Bounds (`{min, max}`) take the range of
+ * their field for both ends. Each limit says why; the README's policy reference lists them.
+ */
+export const RANGES = {
+  cooldownMinutes: { min: 0, max: 30 * 24 * 60, why: `${30 * 24 * 60} minutes is 30 days` },
+  /**
+   * WARM_IP_TARGET, MINIMUM_IP_TARGET: addresses a node keeps for pods; no node runs more than
+   * {@link MAX_PODS_LIMIT} pods, so a larger target holds addresses no pod can use.
+   */
+  ipTarget: { min: 0, max: MAX_PODS_LIMIT, why: `a node runs at most ${MAX_PODS_LIMIT} pods, so a larger target holds addresses no pod can use` },
+  /**
+   * WARM_PREFIX_TARGET: /28 prefixes (16 addresses each) kept warm per node;
+   * ceil(250 / 16) = 16 prefixes already hold an address for every pod the node may run.
+   */
+  warmPrefixTarget: {
+    min: 0,
+    max: Math.ceil(MAX_PODS_LIMIT / IPV4_ADDRESSES_PER_PREFIX),
+    why: `${Math.ceil(MAX_PODS_LIMIT / IPV4_ADDRESSES_PER_PREFIX)} /28 prefixes already hold an address for each of the ${MAX_PODS_LIMIT} pods a node may run`,
+  },
+  maxPods: {
+    min: 1,
+    max: MAX_PODS_LIMIT,
+    why: `a node needs at least 1; EKS managed node groups cap max pods at ${MAX_PODS_LIMIT}, and at 110 below 30 vCPUs`,
+  },
+  /** Free addresses a subnet keeps: no subnet has more than a /16's. */
+  overlapMarginIps: { min: 0, max: SUBNET_USABLE_MAX, why: `a /16, the largest subnet, has ${SUBNET_USABLE_MAX} usable addresses` },
+  /**
+   * 0 would tag nothing (the planner only reports it): `allowed: false` says that. 200 is a
+   * VPC's default quota of subnets ("Subnets per VPC", adjustable:
+   * https://docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html), and spare subnets
+   * are in the cluster's VPC: a larger value is a slip, not a plan.
+   */
+  maxSubnetsPerAction: {
+    min: 1,
+    max: 200,
+    why: 'to tag none set allowed: false; a VPC holds 200 subnets by default',
+  },
+  /**
+   * CreateNodegroup takes "0-20 instance types for instanceTypes" (EKS API reference,
+   * https://docs.aws.amazon.com/eks/latest/APIReference/API_CreateNodegroup.html); a replacement
+   * needs at least one.
+   */
+  maxInstanceTypes: { min: 1, max: 20, why: 'a replacement needs at least 1, and EKS takes at most 20 instance types per nodegroup' },
+  /**
+   * Growth of a nodegroup's vCPUs or memory by a replacement. Not an AWS limit: beyond ten-fold
+   * the bound no longer bounds anything a capacity plan would call a like-for-like replacement, and
+   * a value that large is usually a slip (2500 for 25).
+   */
+  maxCapacityIncreasePercent: {
+    min: 0,
+    max: 1000,
+    why: 'growth beyond ten-fold is a new capacity plan, not a remediation',
+  },
+  subnetFreeIps: { min: 0, max: SUBNET_USABLE_MAX, why: `a /16, the largest subnet, has ${SUBNET_USABLE_MAX} usable addresses` },
+  prefixBlocksWarning: { min: 0, max: PREFIX_BLOCKS_MAX, why: `a /16, the largest subnet, holds ${PREFIX_BLOCKS_MAX} /28 blocks` },
+} as const satisfies Record<string, Range>;
+
 // ---------------------------------------------------------------- values
 
-const count = z.number().int('must be a whole number').min(0, 'must not be negative');
+/** A whole number within `range`; the message names the value, the range and why. */
+function wholeNumber(range: Range) {
+  return z.number().superRefine((value, ctx) => {
+    if (Number.isInteger(value) && value >= range.min && value <= range.max) return;
+    ctx.addIssue({
+      code: 'custom',
+      message: `must be a whole number from ${range.min} to ${range.max}, not ${value} (${range.why})`,
+    });
+  });
+}
 
-const fraction = z.number().min(0, 'must be between 0 and 1').max(1, 'must be between 0 and 1');
+const fraction = z.number().superRefine((value, ctx) => {
+  if (value < 0 || value > 1) ctx.addIssue({ code: 'custom', message: `must be between 0 and 1, not ${value}` });
+});
 
 /**
  * EKS cluster names: 1-100 characters, letters, digits, hyphens and underscores, starting with a
@@ -57,47 +157,54 @@ const mode = z.enum(['observe', 'dry-run', 'apply']);
 
 // ---------------------------------------------------------------- the default (complete)
 
-const bounds = z.strictObject({ min: count, max: count });
+/** `{min, max}`, both ends in `range`. */
+const bounds = (range: Range) => z.strictObject({ min: wholeNumber(range), max: wholeNumber(range) });
+
+const cooldownMinutes = wholeNumber(RANGES.cooldownMinutes);
+const ipTargetBounds = bounds(RANGES.ipTarget);
+const warmPrefixTargetBounds = bounds(RANGES.warmPrefixTarget);
+const maxPodsBounds = bounds(RANGES.maxPods);
+const overlapMarginIps = wholeNumber(RANGES.overlapMarginIps);
 
 const warmTargets = z.strictObject({
   allowed: z.boolean(),
-  cooldownMinutes: count,
-  warmIpTarget: bounds,
-  minimumIpTarget: bounds,
+  cooldownMinutes,
+  warmIpTarget: ipTargetBounds,
+  minimumIpTarget: ipTargetBounds,
 });
 
 const prefixDelegation = z.strictObject({
   allowed: z.boolean(),
-  cooldownMinutes: count,
-  warmPrefixTarget: bounds,
-  maxPods: bounds,
-  overlapMarginIps: count,
+  cooldownMinutes,
+  warmPrefixTarget: warmPrefixTargetBounds,
+  maxPods: maxPodsBounds,
+  overlapMarginIps,
 });
 
 const cniSubnets = z.strictObject({
   allowed: z.boolean(),
-  cooldownMinutes: count,
+  cooldownMinutes,
   spareSubnets: uniqueList(subnetId),
-  maxSubnetsPerAction: count,
+  maxSubnetsPerAction: wholeNumber(RANGES.maxSubnetsPerAction),
 });
 
 const instanceTypes = z.strictObject({
   allowed: z.boolean(),
-  cooldownMinutes: count,
+  cooldownMinutes,
   allowedTypes: uniqueList(instanceType),
-  maxInstanceTypes: count,
-  overlapMarginIps: count,
-  maxCapacityIncreasePercent: count,
+  maxInstanceTypes: wholeNumber(RANGES.maxInstanceTypes),
+  overlapMarginIps,
+  maxCapacityIncreasePercent: wholeNumber(RANGES.maxCapacityIncreasePercent),
 });
 
 const thresholds = z.strictObject({
-  subnetFreeIpsWarning: count.optional(),
-  subnetFreeIpsCritical: count.optional(),
+  subnetFreeIpsWarning: wholeNumber(RANGES.subnetFreeIps).optional(),
+  subnetFreeIpsCritical: wholeNumber(RANGES.subnetFreeIps).optional(),
   subnetUtilizationWarning: fraction.optional(),
   nodesAtIpLimitWarningShare: fraction.optional(),
   nodesAtIpLimitCriticalShare: fraction.optional(),
   heldByOthersShare: fraction.optional(),
-  prefixBlocksWarning: count.optional(),
+  prefixBlocksWarning: wholeNumber(RANGES.prefixBlocksWarning).optional(),
 });
 
 /** `default:` — every field but the thresholds is required: the file is the policy reference. */
@@ -109,8 +216,6 @@ export const policySettingsSchema = z.strictObject({
 
 // ---------------------------------------------------------------- a cluster's overrides (deep partial)
 
-const partialBounds = bounds.partial();
-
 /** `clusters.<name>:` — any subset of the default, at any depth. */
 export const policyOverrideSchema = z.strictObject({
   mode: mode.optional(),
@@ -118,11 +223,11 @@ export const policyOverrideSchema = z.strictObject({
   actions: z
     .strictObject({
       warmTargets: warmTargets
-        .extend({ warmIpTarget: partialBounds.optional(), minimumIpTarget: partialBounds.optional() })
+        .extend({ warmIpTarget: ipTargetBounds.partial().optional(), minimumIpTarget: ipTargetBounds.partial().optional() })
         .partial()
         .optional(),
       prefixDelegation: prefixDelegation
-        .extend({ warmPrefixTarget: partialBounds.optional(), maxPods: partialBounds.optional() })
+        .extend({ warmPrefixTarget: warmPrefixTargetBounds.partial().optional(), maxPods: maxPodsBounds.partial().optional() })
         .partial()
         .optional(),
       cniSubnets: cniSubnets.partial().optional(),
@@ -154,7 +259,7 @@ export const KNOWN_KEYS: readonly string[] = [
   ...Object.keys(prefixDelegation.shape),
   ...Object.keys(cniSubnets.shape),
   ...Object.keys(instanceTypes.shape),
-  ...Object.keys(bounds.shape),
+  ...Object.keys(ipTargetBounds.shape),
 ].filter((key, i, all) => all.indexOf(key) === i);
 
 // ---------------------------------------------------------------- relations
@@ -177,7 +282,8 @@ function boundsProblem(path: string, b: Bounds): RelationProblem[] {
 
 /**
  * The relations a field's own schema cannot see: every range's min ≤ max, the critical
- * threshold at or below the warning one, and max pods of at least 1. Checked on the merged
+ * threshold at or below the warning one, and max pods of at least 1 (the schema's range too;
+ * repeated here for policies built in code, which reach effectivePolicy without it). Checked on the merged
  * settings, because an override may satisfy its own schema and still cross the default (a
  * cluster's `warmIpTarget.min: 20` against the default's `max: 16`).
  */

@@ -51,15 +51,18 @@ const pct = (part: number, whole: number): number => (whole > 0 ? Math.round((10
 /**
  * Which figures of a cluster rest on complete reads. A figure measured from a read that failed
  * (no ENIs: every used address would look Unaccounted and every node empty) is not published,
- * rather than published wrong; DataIncomplete=1 says why it is missing. Free addresses come from
- * DescribeSubnets alone and stay.
+ * rather than published wrong; DataIncomplete=1 says why it is missing. Each subnet's free
+ * addresses come from its own DescribeSubnets record and stay; the cluster's totals and minimums
+ * over its subnets (`subnets`) need every subnet read: a sum over the subnets that were read
+ * would be published as a drop in free addresses (or as 0 when none was), and alarm on it.
  */
-export function trustedFigures(c: ClusterUsage): { holders: boolean; nodes: boolean; capacity: boolean } {
+export function trustedFigures(c: ClusterUsage): { subnets: boolean; holders: boolean; nodes: boolean; capacity: boolean } {
   const failed = new Set(c.problems.filter((p) => p.code !== undefined || /failed|denied/i.test(p.message)).map((p) => p.source));
+  const subnets = !failed.has('ec2:DescribeSubnets') && !c.problems.some((p) => p.unread?.part === 'subnets');
   const enis = !failed.has('ec2:DescribeNetworkInterfaces') && !failed.has('ec2:DescribeSubnets');
   const instances = !failed.has('ec2:DescribeInstances');
   const types = !failed.has('ec2:DescribeInstanceTypes');
-  return { holders: enis && instances, nodes: enis && instances, capacity: enis && instances && types };
+  return { subnets, holders: enis && instances, nodes: enis && instances, capacity: enis && instances && types };
 }
 
 /** The metrics of one cluster. */
@@ -76,11 +79,13 @@ export function clusterMetrics(c: ClusterUsage, timestamp: Date): MetricDatum[] 
       out.push(datum(METRIC.SubnetIpsHeld, s.held[holder], 'Count', { ...dims, Holder: holder }, timestamp));
     }
   }
-  out.push(datum(METRIC.ClusterAvailableIps, c.totals.availableIps, 'Count', cluster, timestamp));
-  if (c.totals.minSubnetAvailable !== undefined) {
-    out.push(datum(METRIC.ClusterMinSubnetAvailableIps, c.totals.minSubnetAvailable, 'Count', cluster, timestamp));
+  if (trusted.subnets) {
+    out.push(datum(METRIC.ClusterAvailableIps, c.totals.availableIps, 'Count', cluster, timestamp));
+    if (c.totals.minSubnetAvailable !== undefined) {
+      out.push(datum(METRIC.ClusterMinSubnetAvailableIps, c.totals.minSubnetAvailable, 'Count', cluster, timestamp));
+    }
   }
-  if (c.controlPlane.subnetIds.length > 0) {
+  if (trusted.subnets && c.controlPlane.subnetIds.length > 0) {
     out.push(datum(METRIC.ControlPlaneMinAvailableIps, c.controlPlane.minAvailable, 'Count', cluster, timestamp));
     out.push(datum(METRIC.ControlPlaneAzsWithMinimumFree, c.controlPlane.azsWithMinimum, 'Count', cluster, timestamp));
   }

@@ -96,6 +96,28 @@ describe('planPrefixDelegation', () => {
     expect(note).toMatch(expected);
   });
 
+  it('with a custom AMI, says what nodeadm sets without maxPods: the secondary-IP figure (AL2023 is not prefix-aware)', () => {
+    const a = only(planPrefixDelegation(world({ ng: { amiType: 'CUSTOM', launchTemplate: { name: 'ng-lt', version: '3', id: 'lt-0abc' } } })));
+    expect(a.change.nodeChanges?.[0]?.note).toContain("(otherwise AL2023's nodeadm sets m5.large 29, the secondary-IP figure, prefix delegation or not)");
+  });
+
+  it('self-managed nodes: the plan text says nodeadm keeps them at ENIs × (IPv4 − 1) + 2 unless maxPods is set', () => {
+    const pc = world();
+    // The same nodes, launched by an Auto Scaling group of the operator's rather than a managed nodegroup.
+    for (const i of pc.inventory.instances) {
+      i.Tags = [
+        { Key: 'aws:autoscaling:groupName', Value: 'al2023-workers' },
+        { Key: 'kubernetes.io/cluster/prod', Value: 'owned' },
+      ];
+    }
+    const inventory = { ...pc.inventory, nodegroups: [] };
+    const { usage, findings } = run(inventory, {}, ALL_TYPES);
+    const a = only(planPrefixDelegation({ ...pc, inventory, usage, findings }));
+    expect(a.predicted.text).toContain(
+      "asg:al2023-workers (not managed): set max pods on their nodes and replace them (AL2023's nodeadm otherwise sets ENIs × (IPv4 per ENI − 1) + 2, m5.large 29, whatever the mode: NodeConfig spec.kubelet.config.maxPods)",
+    );
+  });
+
   it.each<[string, Parameters<typeof world>[0], RegExp]>([
     ['a type that is not Nitro (declared)', { declared: ['m5.large', 'm4.xlarge'] }, /^nodegroup ng: m4\.xlarge is not Nitro/],
     ['nodes that are not Nitro', { type: 't2.medium' }, /^nodegroup ng: t2\.medium is not Nitro/],

@@ -2,12 +2,16 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { InstanceTypeInfo, _InstanceType } from '@aws-sdk/client-ec2';
 import {
+  cniMaxEnis,
+  cniSupportsPrefixDelegation,
   eniMaxPods,
   enisForPods,
   InstanceTypeDataError,
   kubeletMaxPodsCap,
   maxPods,
   networkCapacityOf,
+  nodeadmDefaultMaxPods,
+  podEnisOfNode,
   podIpSlots,
   type MaxPodsOptions,
   type NetworkCapacity,
@@ -270,6 +274,13 @@ describe('maxPods, podIpSlots and enisForPods', () => {
     ['p5.48xlarge', 'default card only: 2 × 49 + 2', none, 2, 98, 100],
     ['p5.48xlarge', 'default card only, custom networking: 1 × 49 + 2', custom, 1, 49, 51],
     ['c6in.32xlarge', 'two cards of 8 ENIs: 8 × 49 + 2', none, 8, 392, 394],
+    // MAX_ENI, the calculator's --cni-max-eni: min(MAX_ENI, ENIs), then custom networking.
+    ['m5.large', 'MAX_ENI=2: 2 × 9 + 2', { maxEni: 2 }, 2, 18, 20],
+    ['m5.large', 'MAX_ENI=1 with custom networking: no ENI for pods', { maxEni: 1, customNetworking: true }, 0, 0, 2],
+    ['m5.large', 'MAX_ENI=2 with prefixes: 2 × 144 + 2', { maxEni: 2, prefixDelegation: true }, 2, 288, 290],
+    ['m5.large', 'MAX_ENI above the maximum is the maximum', { maxEni: 8 }, 3, 27, 29],
+    ['m5.large', 'MAX_ENI=0 is ignored, as ipamd does', { maxEni: 0 }, 3, 27, 29],
+    ['c5.18xlarge', 'MAX_ENI=4: 4 × 49 + 2, under the 250 cap', { maxEni: 4, applyKubeletCap: true }, 4, 196, 198],
   ])('%s, %s', (instanceType, _why, opts, enis, slots, pods) => {
     const cap = capacityOf(instanceType);
     expect(enisForPods(cap, opts)).toBe(enis);
@@ -294,6 +305,82 @@ describe('maxPods, podIpSlots and enisForPods', () => {
     const oneEni = networkCapacityOf(infoWith({}, { MaximumNetworkInterfaces: 1, Ipv4AddressesPerInterface: 4 }));
     expect(enisForPods(oneEni, custom)).toBe(0);
     expect(maxPods(oneEni, custom)).toBe(2);
+  });
+});
+
+describe('ENIs of one node that carry no pods (trunk, unmanaged) and MAX_ENI', () => {
+  const m5 = (): NetworkCapacity => capacityOf('m5.large');
+
+  it.each<[string, MaxPodsOptions, { trunkEnis?: number; unmanagedEnis?: number }, number, number]>([
+    // why, options, the node's ENIs, ENIs for pods, pod IP slots
+    ['a trunk ENI: 2 × 9, not 27', {}, { trunkEnis: 1 }, 2, 18],
+    ['a no_manage ENI', {}, { unmanagedEnis: 1 }, 2, 18],
+    ['a trunk and an EFA-only ENI', {}, { trunkEnis: 1, unmanagedEnis: 1 }, 1, 9],
+    ['a trunk with prefixes: 2 × 144', { prefixDelegation: true }, { trunkEnis: 1 }, 2, 288],
+    ['a trunk under custom networking: 1 × 9', { customNetworking: true }, { trunkEnis: 1 }, 1, 9],
+    ['MAX_ENI=2 and a trunk', { maxEni: 2 }, { trunkEnis: 1 }, 1, 9],
+    ['more reserved than there are ENIs: none, never negative', {}, { trunkEnis: 1, unmanagedEnis: 5 }, 0, 0],
+  ])('m5.large, %s', (_why, opts, node, enis, slots) => {
+    expect(podEnisOfNode(m5(), opts, node)).toBe(enis);
+    expect(podIpSlots(m5(), opts, node)).toBe(slots);
+  });
+
+  it('max pods (the kubelet value) knows nothing of the node\'s trunk', () => {
+    expect(maxPods(m5(), {})).toBe(29);
+  });
+
+  it.each([
+    [undefined, 3],
+    [1, 1],
+    [2, 2],
+    [3, 3],
+    [4, 3],
+    [0, 3],
+    [-1, 3],
+  ])('cniMaxEnis with MAX_ENI=%p: %i', (maxEni, enis) => {
+    expect(cniMaxEnis(m5(), maxEni === undefined ? {} : { maxEni })).toBe(enis);
+  });
+});
+
+describe('nodeadmDefaultMaxPods: what AL2023 sets without a maxPods in its NodeConfig', () => {
+  // nodeadm/internal/kubelet eni_max_pods.go calculateStandardMaxPods:
+  // DefaultMaxENIs*(Ipv4AddressesPerInterface-1) + 2, with no cap and no mode.
+  it.each([
+    ['m5.large', 29],
+    ['m5.24xlarge', 737],
+    ['c6in.32xlarge', 394],
+    ['p5.48xlarge', 100],
+    ['t3.nano', 4],
+  ])('%s: %i, the secondary-IP figure uncapped', (type, pods) => {
+    const cap = capacityOf(type);
+    expect(nodeadmDefaultMaxPods(cap)).toBe(pods);
+    expect(nodeadmDefaultMaxPods(cap)).toBe(eniMaxPods(cap));
+  });
+
+  it('is below the prefix-mode value EKS would set on an m5.large (110): prefix mode alone does not raise it', () => {
+    const cap = capacityOf('m5.large');
+    expect(nodeadmDefaultMaxPods(cap)).toBeLessThan(maxPods(cap, { prefixDelegation: true, applyKubeletCap: true }));
+  });
+});
+
+describe('cniSupportsPrefixDelegation: VPC CNI 1.9.0 or later (max-pods-calculator.sh)', () => {
+  it.each([
+    ['1.7.5', false],
+    ['1.8.0', false],
+    ['1.8.9', false],
+    ['1.9.0', true],
+    ['1.9', true],
+    ['1.10.1', true],
+    ['v1.19.2-eksbuild.1', true],
+    ['v1.8.0-eksbuild.1', false],
+    ['2.0.0', true],
+    ['0.9.0', false],
+  ])('%s: %p', (version, supported) => {
+    expect(cniSupportsPrefixDelegation(version)).toBe(supported);
+  });
+
+  it.each(['latest', '', '1', 'one.nine'])('rejects %j, naming it', (version) => {
+    expect(() => cniSupportsPrefixDelegation(version)).toThrow(`"${version}" is not a VPC CNI version`);
   });
 });
 

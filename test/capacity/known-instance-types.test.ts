@@ -1,4 +1,4 @@
-import { knownInstanceTypes } from '../../lib/capacity/known-instance-types';
+import { closestInstanceTypes, knownInstanceTypes } from '../../lib/capacity/known-instance-types';
 import { networkCapacityOf } from '../../lib/capacity/instance-type';
 import { trimInstanceTypes } from '../../scripts/import-instance-types';
 
@@ -117,5 +117,27 @@ describe('trimInstanceTypes (scripts/import-instance-types.ts)', () => {
     expect(() => trimInstanceTypes({ InstanceTypes: [{ InstanceType: 'm5.large' }, { InstanceType: 'm5.large' }] })).toThrow(
       'instance type m5.large appears twice',
     );
+  });
+});
+
+describe('closestInstanceTypes', () => {
+  it.each<[string, string[]]>([
+    // A typo: the type itself first.
+    ['m5.larg', ['m5.large', 'm5.xlarge', 'm5a.large']],
+    ['m5.lrage', ['m5.large']],
+    // A family without the variant letter: the variants, not other generations.
+    ['m7.large', ['m7a.large', 'm7g.large', 'm7i.large']],
+    // A size the family lacks: the family's sizes closest in spelling.
+    ['m5.huge', ['m5.large', 'm5.xlarge', 'm5.2xlarge']],
+    ['M5.LARG', ['m5.large', 'm5.xlarge', 'm5a.large']],
+    // Nothing close.
+    ['x9.huge', []],
+    ['frobnicator', []],
+  ])('%s → %j', (name, expected) => {
+    expect(closestInstanceTypes(name).slice(0, expected.length === 1 ? 1 : 3)).toEqual(expected);
+  });
+
+  it('takes its own list of names', () => {
+    expect(closestInstanceTypes('c7.large', 2, ['c7g.large', 'c7gn.large', 'r7g.large'])).toEqual(['c7g.large', 'c7gn.large']);
   });
 });

@@ -1,4 +1,5 @@
 import type { DiagnoseThresholds } from '../../lib/diagnose/types';
+import { eni } from '../measure/builders';
 import { AZ_A, ids, managedCni, nodegroup, ofKind, run, World } from './world';
 
 const CLUSTER = 'prod';
@@ -115,5 +116,57 @@ describe('eni-limit', () => {
     expect(f).toMatchObject({ severity: 'critical', evidence: { nodes: 2, nodesAtIpLimit: 1, nodesOfUnknownType: 1, shareAtIpLimit: 1, dataComplete: 'no' } });
     expect(f?.evidenceText).toContain('1 node of an unknown instance type not judged.');
     expect(f?.fixes[0]).toMatch(/^Prefix delegation needs Nitro instance types: x9\.mega: limits unknown\./);
+  });
+});
+
+describe('eni-limit: ENIs that carry no pods, MAX_ENI, and who sets max pods', () => {
+  /** Nodegroup `api` of m5.large nodes with two full ENIs (18 pod IPs) and, with `trunk`, a trunk ENI. */
+  function twoEniNodes(o: { nodes: number; trunk?: boolean; cni?: ReturnType<typeof managedCni>; selfManaged?: boolean }) {
+    const w = new World().addSubnet('subnet-a', '10.0.0.0/22', AZ_A);
+    for (let i = 0; i < o.nodes; i++) {
+      const id = w.node({ cluster: CLUSTER, nodegroup: 'api', type: 'm5.large', subnetId: 'subnet-a', enis: [10, 10] });
+      if (o.trunk) {
+        w.enis.push(eni({ subnetId: 'subnet-a', az: AZ_A, description: 'aws-k8s-trunk-eni', interfaceType: 'trunk', instanceId: id, deviceIndex: 2, ips: w.ips('subnet-a', 1) }));
+      }
+      if (o.selfManaged) {
+        const node = w.instances[w.instances.length - 1]!.instance;
+        node.Tags = [
+          { Key: 'aws:autoscaling:groupName', Value: 'al2023-workers' },
+          { Key: `kubernetes.io/cluster/${CLUSTER}`, Value: 'owned' },
+        ];
+      }
+    }
+    const inv = w.inventory({
+      name: CLUSTER,
+      subnets: [['subnet-a', ['node']]],
+      nodegroups: o.selfManaged ? [] : [nodegroup(CLUSTER, 'api', ['m5.large'], ['subnet-a'], o.nodes)],
+      cni: o.cni,
+    });
+    return run(inv);
+  }
+
+  it('nodes with a trunk ENI are at their IP limit with 18 pod IPs, and the evidence says why', () => {
+    const [f] = ofKind(twoEniNodes({ nodes: 2, trunk: true }).findings, 'eni-limit');
+    expect(f).toMatchObject({ severity: 'critical', evidence: { nodesAtIpLimit: 2, 'podEnis:m5.large': 2, 'podIpSlots:m5.large': 18 } });
+    expect(f?.evidenceText).toContain('m5.large: 3 ENIs × 10 IPs, 2 of them for pods (a trunk ENI for security groups for pods): 18 pod IPs, max 29 pods (secondary-ip).');
+  });
+
+  it('without a trunk ENI the same nodes can still attach a third ENI: no finding', () => {
+    expect(ofKind(twoEniNodes({ nodes: 2 }).findings, 'eni-limit')).toEqual([]);
+  });
+
+  it('MAX_ENI=2 caps the nodes at two ENIs: raising it is the first fix', () => {
+    const [f] = ofKind(twoEniNodes({ nodes: 2, cni: managedCni({ MAX_ENI: '2' }) }).findings, 'eni-limit');
+    expect(f?.evidenceText).toContain('m5.large: 3 ENIs × 10 IPs, 2 of them for pods (MAX_ENI=2): 18 pod IPs, max 29 pods (secondary-ip).');
+    expect(f?.fixes[0]).toBe(
+      'Raise or remove MAX_ENI=2 on the vpc-cni add-on (pkg/ipamd getMaxENI caps the ENIs per node at it): m5.large 18 → 27 pod IPs, on the running nodes too, if the subnets have the room.',
+    );
+  });
+
+  it('self-managed nodes: prefix delegation needs maxPods in their NodeConfig, nodeadm stays at ENIs × (IPv4 − 1) + 2', () => {
+    const [f] = ofKind(twoEniNodes({ nodes: 2, trunk: true, selfManaged: true }).findings, 'eni-limit');
+    expect(f?.fixes).toContain(
+      "asg:al2023-workers's nodes get max pods from their AMI's bootstrap (self-managed or custom AMI): AL2023's nodeadm sets ENIs × (IPv4 per ENI − 1) + 2 (m5.large 29) whatever the CNI's mode, so with prefix delegation they stay there unless the NodeConfig sets spec.kubelet.config.maxPods (AL2: bootstrap.sh --use-max-pods false --kubelet-extra-args '--max-pods=N').",
+    );
   });
 });

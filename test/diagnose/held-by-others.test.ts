@@ -1,5 +1,9 @@
+import { buildContext } from '../../lib/diagnose/context';
+import { warmInSubnet } from '../../lib/diagnose/held-by-others';
+import { DEFAULT_THRESHOLDS } from '../../lib/diagnose/types';
 import type { CniInstall } from '../../lib/inventory/types';
-import { AZ_A, AZ_B, ids, nodegroup, ofKind, run, World } from './world';
+import { eni } from '../measure/builders';
+import { AZ_A, AZ_B, ids, nodegroup, ofKind, run, TYPES, World } from './world';
 
 const CLUSTER = 'prod';
 
@@ -77,6 +81,20 @@ describe('ips-held-by-others: warm pools', () => {
     const inv = w.inventory({ name: CLUSTER, subnets: [['subnet-a', ['node']], ['subnet-b', ['cni-discovery']]] });
     const [f] = ofKind(run(inv, { heldByOthersShare: 0.1 }).findings, 'ips-held-by-others');
     expect(f).toMatchObject({ id: 'prod/ips-held-by-others/subnet-b', evidence: { warmMin: 36, warmMax: 68, warmNodes: 8 } });
+  });
+
+  it('a node with a trunk ENI and 2 full ENIs can carry up to 18 pods: its warm pool may be empty', () => {
+    // Without the trunk in the model, 3 ENIs of an m5.large could hold 27 and ipamd would have
+    // grown the pool past 9 pods: only 1..9 pods (9..17 idle) would fit.
+    const w = new World().addSubnet('subnet-a', '10.0.1.0/24', AZ_A);
+    for (let i = 0; i < 8; i++) {
+      const id = w.node({ cluster: CLUSTER, nodegroup: 'general', type: 'm5.large', subnetId: 'subnet-a', enis: [10, 10] });
+      w.enis.push(eni({ subnetId: 'subnet-a', az: AZ_A, interfaceType: 'trunk', description: 'aws-k8s-trunk-eni', instanceId: id, deviceIndex: 2, ips: w.ips('subnet-a', 1) }));
+    }
+    const inv = w.inventory({ name: CLUSTER, subnets: [['subnet-a', ['node']]] });
+    const { usage } = run(inv);
+    const warm = warmInSubnet(buildContext(usage, inv, TYPES, DEFAULT_THRESHOLDS), 'subnet-a');
+    expect(warm).toMatchObject({ warmMin: 0, warmMax: 136, nodes: 8, nodesInconsistent: 0 });
   });
 
   it('leaves out the warm pool of nodes of an unknown type, and says so', () => {

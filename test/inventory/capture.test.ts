@@ -1,8 +1,10 @@
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { AwsCallError } from '../../lib/errors';
 import { RecordingSource, writeSnapshot } from '../../lib/inventory/capture';
-import { readSnapshot, SnapshotError } from '../../lib/inventory/snapshot';
+import { collectInventory } from '../../lib/inventory/collect';
+import { readSnapshot } from '../../lib/inventory/snapshot';
 import type { Cluster, InventorySource } from '../../lib/inventory/types';
 import { buildAccount, writeSyntheticSnapshot } from '../support/synthetic-account';
 
@@ -111,7 +113,7 @@ describe('RecordingSource and writeSnapshot', () => {
     await expect(fs.access(path.join(dir, 'ec2/describe-instance-types.json'))).rejects.toThrow();
   });
 
-  it('replays a cluster that could not be described as a failure of that cluster only', async () => {
+  it('replays a cluster that could not be described as the same failure of that cluster only', async () => {
     const demo = await readSnapshot(DEMO);
     const failing: InventorySource = Object.assign(Object.create(demo) as InventorySource, {
       listClusters: async () => ['payments-prod', 'gone'],
@@ -129,10 +131,71 @@ describe('RecordingSource and writeSnapshot', () => {
     const files = await writeSnapshot(dir, recording, META);
     expect(files).not.toContain('eks/clusters/gone/describe-cluster.json');
 
+    expect(files).toContain('failed-reads.json');
+
     const replay = await readSnapshot(dir);
     expect(await replay.listClusters()).toEqual(['payments-prod', 'gone']);
-    await expect(replay.describeCluster('gone')).rejects.toBeInstanceOf(SnapshotError);
+    const err = await replay.describeCluster('gone').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AwsCallError);
+    expect(err).toMatchObject({ operation: 'eks:DescribeCluster', message: 'ResourceNotFoundException: No cluster found for name: gone.' });
     expect((await replay.describeCluster('payments-prod')).name).toBe('payments-prod');
+  });
+
+  it('records a failed DescribeAddon, so that the replay reads "unknown, incomplete" as live did, not "self-managed"', async () => {
+    const demo = await readSnapshot(DEMO);
+    const denied = new AwsCallError('eks:DescribeAddon', 'AccessDeniedException', 'eks:DescribeAddon vpc-cni for cluster batch-dev: AccessDeniedException: denied');
+    const failing: InventorySource = Object.assign(Object.create(demo) as InventorySource, {
+      describeVpcCniAddon: async (name: string) => {
+        if (name === 'batch-dev') throw denied;
+        return demo.describeVpcCniAddon(name);
+      },
+    });
+    const recording = new RecordingSource(failing);
+    const options = { clusterNames: [], concurrency: 4, now: new Date(META.capturedAt) };
+    const live = await collectInventory(recording, options);
+    const dir = await tmpDir();
+    await writeSnapshot(dir, recording, META);
+    expect(JSON.parse(await fs.readFile(path.join(dir, 'failed-reads.json'), 'utf8'))).toEqual({
+      failedReads: [
+        {
+          call: 'eks:DescribeAddon',
+          request: { clusterName: 'batch-dev' },
+          error: { operation: 'eks:DescribeAddon', code: 'AccessDeniedException', message: denied.message },
+        },
+      ],
+    });
+    const replayed = await collectInventory(await readSnapshot(dir), options);
+    expect(replayed).toEqual(live);
+    const dev = replayed.clusters.find((c) => c.name === 'batch-dev');
+    expect(dev?.cni).toEqual({ kind: 'unknown', reason: denied.message });
+    expect(dev?.problems).toEqual([{ source: 'eks:DescribeAddon', message: denied.message, code: 'AccessDeniedException', unread: { part: 'cni' } }]);
+  });
+
+  it('records an answer in part with what it read, and replays it in part', async () => {
+    const dir0 = await tmpDir();
+    await fs.cp(DEMO, dir0, { recursive: true });
+    const file = path.join(dir0, 'ec2/describe-subnets.json');
+    const body = JSON.parse(await fs.readFile(file, 'utf8')) as { Subnets: Record<string, unknown>[] };
+    body.Subnets[2]!.AvailableIpAddressCount = '916';
+    await fs.writeFile(file, JSON.stringify(body));
+    const recording = new RecordingSource(await readSnapshot(dir0));
+    const options = { clusterNames: [], concurrency: 4, now: new Date(META.capturedAt) };
+    const first = await collectInventory(recording, options);
+    const dir = await tmpDir();
+    await writeSnapshot(dir, recording, META);
+    expect(await collectInventory(await readSnapshot(dir), options)).toEqual(first);
+    expect(first.clusters.find((c) => c.name === 'payments-prod')?.problems[0]).toMatchObject({ source: 'ec2:DescribeSubnets', code: 'SnapshotError', unread: { part: 'subnets', ids: [body.Subnets[2]!.SubnetId] } });
+  });
+
+  it('writes no failed-reads.json when nothing failed: such a snapshot (and an older one) replays as complete', async () => {
+    const recording = new RecordingSource(await readSnapshot(DEMO));
+    const options = { clusterNames: [], concurrency: 4, now: new Date(META.capturedAt) };
+    const first = await collectInventory(recording, options);
+    const dir = await tmpDir();
+    const files = await writeSnapshot(dir, recording, META);
+    expect(files).not.toContain('failed-reads.json');
+    expect(first.clusters.every((c) => c.problems.length === 0)).toBe(true);
+    expect(await collectInventory(await readSnapshot(dir), options)).toEqual(first);
   });
 
   it('writes no add-on file for a self-managed CNI, so the replay answers undefined', async () => {

@@ -6,7 +6,7 @@ import type { Filter, Instance, NetworkInterface, Subnet } from '@aws-sdk/client
 import type { Addon, Cluster, Nodegroup } from '@aws-sdk/client-eks';
 import { LiveSource } from '../../lib/aws/live-source';
 import { cniInstallOf, collectInventory, mapLimit } from '../../lib/inventory/collect';
-import type { Inventory } from '../../lib/inventory/types';
+import { PartialReadError, type Inventory } from '../../lib/inventory/types';
 import { ec2Error, eksError, emulateAccount, type EmulatedAccount } from '../support/mock-aws';
 import { generateAccount, type SyntheticAccount } from '../support/synthetic-account';
 
@@ -371,6 +371,91 @@ describe('collectInventory', () => {
       const subnets = new Set(c.subnets.map((s) => s.SubnetId));
       const expected = acc.networkInterfaces.filter((e) => subnets.has(e.SubnetId)).length;
       expect(c.networkInterfaces).toHaveLength(expected);
+    }
+  });
+});
+
+describe('collectInventory on reads that fail', () => {
+  it('takes the VPC from the cluster subnets when DescribeCluster gives none, and discovers the CNI subnets in it', async () => {
+    const acc = account();
+    delete acc.clusters[0]!.resourcesVpcConfig!.vpcId;
+    const { inventory } = await collect(acc, undefined, ['prod']);
+    const prod = byName(inventory, 'prod');
+
+    expect(prod.cluster.resourcesVpcConfig?.vpcId).toBe(VPC);
+    expect(prod.subnetRoles[ids.cniE]).toEqual(['node', 'cni-discovery']);
+    // Still a problem (live and in replay): DescribeCluster's answer lacked it; nothing is unknown.
+    expect(prod.problems).toEqual([
+      { source: 'eks:DescribeCluster', message: `cluster prod: DescribeCluster gave no resourcesVpcConfig.vpcId; the VPC ${VPC} is taken from the cluster subnets` },
+    ]);
+    // The account's answer is not changed.
+    expect(acc.clusters[0]!.resourcesVpcConfig!.vpcId).toBeUndefined();
+  });
+
+  it('without a VPC in DescribeCluster or in its subnets, says the CNI subnets are unknown', async () => {
+    const acc = account();
+    delete acc.clusters[0]!.resourcesVpcConfig!.vpcId;
+    const { inventory } = await collect(acc, (aws) => {
+      aws.faults['DescribeSubnets'] = () => ec2Error('UnauthorizedOperation', 'You are not authorized to perform this operation.');
+    }, ['prod']);
+    const prod = byName(inventory, 'prod');
+    expect(prod.problems.map((p) => p.unread)).toEqual([
+      { part: 'subnets', ids: [ids.clusterA, ids.clusterB, ids.nodeC, ids.podD, ids.cniE] },
+      { part: 'cni-discovery' },
+    ]);
+  });
+
+  it('still reads the ENIs of subnets DescribeSubnets could not describe: the nodes rest on the ENIs, not on the subnets', async () => {
+    const { inventory } = await collect(account(), (aws) => {
+      aws.faults['DescribeSubnets'] = (input) =>
+        (input['Filters'] as Filter[]).some((f) => f.Name === 'subnet-id') ? ec2Error('UnauthorizedOperation', 'You are not authorized to perform this operation.') : undefined;
+    }, ['prod']);
+    const prod = byName(inventory, 'prod');
+    expect(prod.problems).toEqual([
+      expect.objectContaining({ source: 'ec2:DescribeSubnets', code: 'UnauthorizedOperation', unread: { part: 'subnets', ids: [ids.clusterA, ids.clusterB, ids.nodeC, ids.podD] } }),
+    ]);
+    // The discovered subnet came with its record; the others are unread, but their ENIs are read.
+    expect(prod.subnets.map((s) => s.SubnetId)).toEqual([ids.cniE]);
+    expect(prod.networkInterfaces).toHaveLength(4);
+  });
+
+  it('keeps what a read answered in part, and names what it did not read', async () => {
+    const acc = account();
+    const aws = emulateAccount(acc);
+    try {
+      const live = new LiveSource({ ec2: aws.ec2, eks: aws.eks }, acc.region);
+      const source = Object.assign(Object.create(live) as LiveSource, {
+        describeSubnetsById: async (subnetIds: string[]) => {
+          const all = await live.describeSubnetsById(subnetIds);
+          throw new PartialReadError('ec2:DescribeSubnets', all.filter((s) => s.SubnetId !== ids.nodeC), [ids.nodeC], 'one record is bad', 'SnapshotError');
+        },
+      });
+      const inventory = await collectInventory(source, { clusterNames: ['prod'], concurrency: 1, now: NOW });
+      const prod = byName(inventory, 'prod');
+      expect(prod.subnets.map((s) => s.SubnetId).sort()).toEqual([ids.clusterA, ids.clusterB, ids.podD, ids.cniE].sort());
+      // Named once, as unread, not a second time as "not returned".
+      expect(prod.problems).toEqual([{ source: 'ec2:DescribeSubnets', message: 'one record is bad', code: 'SnapshotError', unread: { part: 'subnets', ids: [ids.nodeC] } }]);
+    } finally {
+      aws.restore();
+    }
+  });
+
+  it('puts a DescribeInstanceTypes failure in part only on the clusters with nodes of the unread types', async () => {
+    const acc = account();
+    acc.instances[2]!.InstanceType = 'm5.xlarge' as Instance['InstanceType'];
+    const aws = emulateAccount(acc);
+    try {
+      const live = new LiveSource({ ec2: aws.ec2, eks: aws.eks }, acc.region);
+      const source = Object.assign(Object.create(live) as LiveSource, {
+        describeInstanceTypes: async () => {
+          throw new PartialReadError('ec2:DescribeInstanceTypes', { found: [], unknown: [] }, ['m5.xlarge'], 'bad record', 'SnapshotError');
+        },
+      });
+      const inventory = await collectInventory(source, { clusterNames: [], concurrency: 1, now: NOW });
+      expect(byName(inventory, 'prod').problems).toEqual([]);
+      expect(byName(inventory, 'dev').problems).toEqual([expect.objectContaining({ unread: { part: 'instance-types', ids: ['m5.xlarge'] } })]);
+    } finally {
+      aws.restore();
     }
   });
 });

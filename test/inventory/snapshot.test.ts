@@ -1,8 +1,9 @@
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { AwsCallError } from '../../lib/errors';
 import { readSnapshot, SnapshotError, type SnapshotSource } from '../../lib/inventory/snapshot';
-import type { NetworkInterface, Subnet } from '../../lib/inventory/types';
+import { PartialReadError, type NetworkInterface, type Subnet } from '../../lib/inventory/types';
 import { generateAccount, writeSyntheticSnapshot } from '../support/synthetic-account';
 
 const DEMO = path.join(__dirname, '..', '..', 'events', 'demo-snapshot');
@@ -339,26 +340,73 @@ describe('bad snapshots name the file and the field', () => {
     expect((await s.describeClusterInstances('payments-prod')).length).toBe(20);
   });
 
-  it('a wrong type at a nested path names the element and the field', async () => {
+  /** The answer in part of a read that met a bad record. */
+  async function partial<T>(p: Promise<T>): Promise<PartialReadError<T>> {
+    const err = await p.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(PartialReadError);
+    return err as PartialReadError<T>;
+  }
+
+  it('a wrong type in one subnet record spoils only the reads that ask for that subnet', async () => {
     const dir = await copyOfDemo();
     const body = await readJsonFile<{ Subnets: Record<string, unknown>[] }>(dir, 'ec2/describe-subnets.json');
+    const bad = body.Subnets[3]?.SubnetId as string;
+    const good = body.Subnets[0]?.SubnetId as string;
     (body.Subnets[3] as Record<string, unknown>).AvailableIpAddressCount = '12';
     await writeJsonFile(dir, 'ec2/describe-subnets.json', body);
-    const err = await rejection((await readSnapshot(dir)).describeSubnetsById([]));
+    const s = await readSnapshot(dir);
+    // Asked with another: that one is answered, the bad one is named with the file and the field.
+    const err = await partial(s.describeSubnetsById([good, bad]));
     expect(err.message).toBe('ec2/describe-subnets.json: Subnets[3].AvailableIpAddressCount: expected number, received string');
-    expect(err.field).toBe('Subnets[3].AvailableIpAddressCount');
+    expect(err.operation).toBe('ec2:DescribeSubnets');
+    expect(err.unread).toEqual([bad]);
+    expect(err.partial.map((x) => x.SubnetId)).toEqual([good]);
+    expect(err.cause).toBeInstanceOf(SnapshotError);
+    expect((err.cause as SnapshotError).field).toBe('Subnets[3].AvailableIpAddressCount');
+    // A read that does not ask for it does not see it.
+    expect((await s.describeSubnetsById([good])).map((x) => x.SubnetId)).toEqual([good]);
+    expect(await s.describeSubnetsById([])).toEqual([]);
   });
 
-  it('a bad page of an array names the page', async () => {
+  it('a subnet record whose id cannot be read spoils every read of a subnet not found', async () => {
+    const dir = await copyOfDemo();
+    const body = await readJsonFile<{ Subnets: Record<string, unknown>[] }>(dir, 'ec2/describe-subnets.json');
+    const lost = body.Subnets[3]?.SubnetId as string;
+    const good = body.Subnets[0]?.SubnetId as string;
+    delete body.Subnets[3]?.SubnetId;
+    await writeJsonFile(dir, 'ec2/describe-subnets.json', body);
+    const s = await readSnapshot(dir);
+    expect((await s.describeSubnetsById([good])).map((x) => x.SubnetId)).toEqual([good]);
+    const err = await partial(s.describeSubnetsById([good, lost]));
+    expect(err.unread).toEqual([lost]);
+    expect(err.message).toBe('ec2/describe-subnets.json: Subnets[3].SubnetId: expected string, received undefined');
+  });
+
+  it('a bad ENI record of a page of an array names the page, and spoils only the reads of its subnet', async () => {
     const dir = await copyOfDemo();
     const body = await readJsonFile<{ NetworkInterfaces: Record<string, unknown>[] }>(dir, 'ec2/describe-network-interfaces.json');
-    const eni = body.NetworkInterfaces[1] as { PrivateIpAddresses: Record<string, unknown>[] };
+    const eni = body.NetworkInterfaces[1] as { SubnetId: string; PrivateIpAddresses: Record<string, unknown>[] };
     delete eni.PrivateIpAddresses[0]?.Primary;
+    const other = (body.NetworkInterfaces as { SubnetId: string }[]).find((e) => e.SubnetId !== eni.SubnetId)?.SubnetId ?? '';
     await writeJsonFile(dir, 'ec2/describe-network-interfaces.json', [{ NetworkInterfaces: [] }, body]);
-    const err = await rejection((await readSnapshot(dir)).describeNetworkInterfaces([]));
+    const s = await readSnapshot(dir);
+    const err = await partial(s.describeNetworkInterfaces([eni.SubnetId]));
     expect(err.message).toBe(
       'ec2/describe-network-interfaces.json: [1].NetworkInterfaces[1].PrivateIpAddresses[0].Primary: expected boolean, received undefined',
     );
+    expect(err.unread).toEqual([eni.SubnetId]);
+    expect(err.partial.length).toBeGreaterThan(0);
+    expect((await s.describeNetworkInterfaces([other])).length).toBeGreaterThan(0);
+  });
+
+  it('a page without the structure fails the whole file', async () => {
+    const dir = await copyOfDemo();
+    await writeJsonFile(dir, 'ec2/describe-network-interfaces.json', [{ NetworkInterfaces: [] }, { NetworkInterfaces: 'none' }]);
+    const err = await rejection((await readSnapshot(dir)).describeNetworkInterfaces([]));
+    expect(err.message).toBe('ec2/describe-network-interfaces.json: [1].NetworkInterfaces: expected array, received string');
   });
 
   it('a missing required ec2 file names the file and the CLI command that makes it', async () => {
@@ -368,15 +416,32 @@ describe('bad snapshots name the file and the field', () => {
     expect(err.message).toMatch(/^ec2\/describe-instances\.json: file is missing \(make it with: aws ec2 describe-instances /);
   });
 
-  it('a running instance without a subnet is rejected with its path', async () => {
+  it('a running instance without a subnet is set aside with its path, for its cluster only', async () => {
     const dir = await copyOfDemo();
     const body = await readJsonFile<{ Reservations: { Instances: Record<string, unknown>[] }[] }>(dir, 'ec2/describe-instances.json');
+    const instance = body.Reservations[0]?.Instances[2] as { InstanceId: string; Tags: { Key: string }[] };
+    expect(instance.Tags.some((t) => t.Key === 'kubernetes.io/cluster/payments-prod')).toBe(true);
     delete body.Reservations[0]?.Instances[2]?.SubnetId;
     await writeJsonFile(dir, 'ec2/describe-instances.json', body);
-    const err = await rejection((await readSnapshot(dir)).describeClusterInstances('payments-prod'));
+    const s = await readSnapshot(dir);
+    const err = await partial(s.describeClusterInstances('payments-prod'));
     expect(err.message).toBe(
       'ec2/describe-instances.json: Reservations[0].Instances[2].SubnetId: expected string for a running instance, received undefined',
     );
+    expect(err.unread).toEqual([instance.InstanceId]);
+    expect(err.partial).toHaveLength(19);
+    expect(await s.describeClusterInstances('batch-dev')).toHaveLength(18);
+  });
+
+  it('an instance record whose tags cannot be read spoils every cluster\'s instances', async () => {
+    const dir = await copyOfDemo();
+    const body = await readJsonFile<{ Reservations: { Instances: Record<string, unknown>[] }[] }>(dir, 'ec2/describe-instances.json');
+    (body.Reservations[0]?.Instances[0] as Record<string, unknown>).Tags = 'owned';
+    await writeJsonFile(dir, 'ec2/describe-instances.json', body);
+    const s = await readSnapshot(dir);
+    for (const c of ['payments-prod', 'batch-dev']) {
+      expect((await partial(s.describeClusterInstances(c))).message).toMatch(/^ec2\/describe-instances\.json: Reservations\[0\]\.Instances\[0\]\.Tags: expected array/);
+    }
   });
 
   it('a cluster listed without describe-cluster.json fails only that cluster', async () => {
@@ -435,14 +500,18 @@ describe('bad snapshots name the file and the field', () => {
     expect(err.message).toBe(`${file}: addon.configurationValues: expected string, received object`);
   });
 
-  it('a malformed describe-instance-types.json is an error, not a silent fallback to the bundled data', async () => {
+  it('a malformed record of describe-instance-types.json is an error for its type, not a silent fallback to the bundled data', async () => {
     const dir = await copyOfDemo();
     await writeJsonFile(dir, 'ec2/describe-instance-types.json', { InstanceTypes: [{ InstanceType: 'm5.large', NetworkInfo: {} }] });
-    const err = await rejection((await readSnapshot(dir)).describeInstanceTypes(['m5.large']));
+    const s = await readSnapshot(dir);
+    const err = await partial(s.describeInstanceTypes(['m5.large', 'm5.xlarge']));
     expect(err.message).toBe(
       'ec2/describe-instance-types.json: InstanceTypes[0].NetworkInfo.MaximumNetworkInterfaces: expected number, received undefined; ' +
         'InstanceTypes[0].NetworkInfo.Ipv4AddressesPerInterface: expected number, received undefined',
     );
+    expect(err.unread).toEqual(['m5.large']);
+    // m5.xlarge is not in the file: the bundled data answers it.
+    expect(err.partial).toEqual({ found: [expect.objectContaining({ InstanceType: 'm5.xlarge' })], unknown: [] });
   });
 
   it('needs a region from meta.json or the caller, and refuses a contradiction', async () => {
@@ -516,5 +585,78 @@ describe('synthetic accounts', () => {
       expect(enis.filter((e) => e.Description === `Amazon EKS ${name}`)).toHaveLength(2);
     }
     expect(nodes).toBe(2000);
+  });
+});
+
+describe('failed-reads.json', () => {
+  it('replays a read that failed as the same AWS error, and only that read', async () => {
+    const dir = await copyOfDemo();
+    await writeJsonFile(dir, 'failed-reads.json', {
+      failedReads: [
+        {
+          call: 'eks:DescribeAddon',
+          request: { clusterName: 'batch-dev' },
+          error: { operation: 'eks:DescribeAddon', code: 'AccessDeniedException', message: 'eks:DescribeAddon vpc-cni for cluster batch-dev: AccessDeniedException: denied' },
+        },
+        {
+          call: 'ec2:DescribeNetworkInterfaces',
+          request: { subnetIds: ['subnet-b', 'subnet-a', 'subnet-a'] },
+          error: { code: 'RequestLimitExceeded', message: 'throttled' },
+        },
+      ],
+    });
+    const s = await readSnapshot(dir);
+    const err = await s.describeVpcCniAddon('batch-dev').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AwsCallError);
+    expect(err).toMatchObject({ operation: 'eks:DescribeAddon', code: 'AccessDeniedException', message: 'eks:DescribeAddon vpc-cni for cluster batch-dev: AccessDeniedException: denied' });
+    expect((await s.describeVpcCniAddon('payments-prod'))?.addonName).toBe('vpc-cni');
+    // The same request, whatever the order of its ids.
+    await expect(s.describeNetworkInterfaces(['subnet-a', 'subnet-b'])).rejects.toMatchObject({ operation: 'ec2:DescribeNetworkInterfaces', code: 'RequestLimitExceeded' });
+    await expect(s.describeNetworkInterfaces(['subnet-a'])).resolves.toEqual([]);
+  });
+
+  it('replays a read that answered in part with the answer of the files and what it did not read', async () => {
+    const dir = await copyOfDemo();
+    await writeJsonFile(dir, 'failed-reads.json', {
+      failedReads: [{ call: 'ec2:DescribeInstances', request: { clusterName: 'batch-dev' }, error: { message: 'one record bad', code: 'SnapshotError', unread: ['i-0123'] } }],
+    });
+    const err = await (await readSnapshot(dir)).describeClusterInstances('batch-dev').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PartialReadError);
+    expect(err).toMatchObject({ operation: 'ec2:DescribeInstances', unread: ['i-0123'], message: 'one record bad', code: 'SnapshotError' });
+    expect((err as PartialReadError<unknown[]>).partial).toHaveLength(18);
+  });
+
+  it('keeps an instance type EC2 did not know unknown, rather than taking it from the bundled data', async () => {
+    const dir = await copyOfDemo();
+    await fs.rm(path.join(dir, 'ec2/describe-instance-types.json'));
+    await writeJsonFile(dir, 'failed-reads.json', { unknownInstanceTypes: ['m5.large'] });
+    const answer = await (await readSnapshot(dir)).describeInstanceTypes(['m5.large', 'm5.xlarge']);
+    expect(answer.unknown).toEqual(['m5.large']);
+    expect(answer.found.map((t) => t.InstanceType)).toEqual(['m5.xlarge']);
+  });
+
+  it('a malformed failed-reads.json fails the whole snapshot, naming the field', async () => {
+    const dir = await copyOfDemo();
+    await writeJsonFile(dir, 'failed-reads.json', { failedReads: [{ call: 'eks:DescribeAddon', request: {}, error: { message: 'x' } }] });
+    await expect(readSnapshot(dir)).rejects.toThrow(/^failed-reads\.json: failedReads\[0\]\.request\.clusterName: /);
+  });
+});
+
+describe('clusters', () => {
+  it('a describe-cluster.json without resourcesVpcConfig.vpcId is read, as the SDK types allow', async () => {
+    const dir = await copyOfDemo();
+    const file = 'eks/clusters/batch-dev/describe-cluster.json';
+    const body = await readJsonFile<{ cluster: { resourcesVpcConfig: Record<string, unknown> } }>(dir, file);
+    delete body.cluster.resourcesVpcConfig.vpcId;
+    await writeJsonFile(dir, file, body);
+    const cluster = await (await readSnapshot(dir)).describeCluster('batch-dev');
+    expect(cluster.resourcesVpcConfig?.vpcId).toBeUndefined();
+    expect(cluster.resourcesVpcConfig?.subnetIds?.length).toBeGreaterThan(0);
+  });
+
+  it('names a cluster the snapshot does not hold as such, not as a missing file', async () => {
+    const err = await (await readSnapshot(DEMO)).describeCluster('nosuch').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SnapshotError);
+    expect((err as Error).message).toBe('eks/list-clusters.json: no cluster "nosuch" in this snapshot (it holds "payments-prod", "batch-dev")');
   });
 });

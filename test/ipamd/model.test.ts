@@ -256,6 +256,11 @@ describe('estimateWarm', () => {
     ['c6g.2xlarge', 'defaults', DEFAULTS],
     ['m4.large', 'prefix asked on non-Nitro', PREFIX_DEFAULTS],
     ['t3.small', 'WARM_IP_TARGET=2 MINIMUM_IP_TARGET=5', { prefixDelegation: false, warmIpTarget: 2, minimumIpTarget: 5 }],
+    ['m5.large', 'a trunk ENI', { prefixDelegation: false, trunkEnis: 1 }],
+    ['m5.large', 'MAX_ENI=2', { prefixDelegation: false, maxEni: 2 }],
+    ['m5.large', 'a no_manage ENI, WARM_IP_TARGET=2 MINIMUM_IP_TARGET=10', { ...WARM2_MIN10, unmanagedEnis: 1 }],
+    ['m5.large', 'prefix defaults, a trunk ENI', { ...PREFIX_DEFAULTS, trunkEnis: 1 }],
+    ['c6g.2xlarge', 'MAX_ENI=3, a trunk ENI, custom networking', { prefixDelegation: false, maxEni: 3, trunkEnis: 1, customNetworking: true }],
   ];
 
   it.each(configs)('%s %s: the estimate of every modelled holding contains its pods and warm pool', (type, _name, config) => {
@@ -335,6 +340,74 @@ describe('estimateWarm', () => {
   });
 });
 
+describe('ENIs ipamd does not fill, and MAX_ENI (pkg/ipamd/ipamd.go hasRoomForEni, getMaxENI)', () => {
+  const m5 = () => capacityOf('m5.large');
+
+  it('a trunk ENI leaves an m5.large 2 ENIs and 18 pod addresses', () => {
+    expect(holdingFor(m5(), 27, { prefixDelegation: false, trunkEnis: 1 })).toEqual({
+      enis: 3,
+      secondaryIps: 18,
+      prefixes: 0,
+      // 2 ENIs of ipamd's and the trunk, one address each, + 18 secondaries.
+      subnetIps: 21,
+      podSlots: 18,
+      warmIps: 0,
+      podsWithIps: 18,
+    });
+  });
+
+  it('an unmanaged ENI takes a slot; its addresses are not counted', () => {
+    expect(holdingFor(m5(), 27, { prefixDelegation: false, unmanagedEnis: 1 })).toMatchObject({ enis: 3, secondaryIps: 18, subnetIps: 20, podsWithIps: 18 });
+  });
+
+  it.each([
+    // pods, MAX_ENI, enis, secondaryIps, podsWithIps
+    [0, 1, 1, 9, 0],
+    [10, 1, 1, 9, 9],
+    [10, 2, 2, 18, 10],
+    [27, 2, 2, 18, 18],
+    // 0 or less is ignored (getMaxENI), as is a value above the type's maximum.
+    [27, 0, 3, 27, 27],
+    [27, -1, 3, 27, 27],
+    [27, 8, 3, 27, 27],
+  ])('%i pods with MAX_ENI=%i: %i ENIs, %i secondary IPs, %i pods with an IP', (pods, maxEni, enis, secondaryIps, podsWithIps) => {
+    expect(holdingFor(m5(), pods, { prefixDelegation: false, maxEni })).toMatchObject({ enis, secondaryIps, podsWithIps });
+  });
+
+  it('prefix mode with a trunk: prefixes on 2 ENIs at most (18 /28s)', () => {
+    expect(holdingFor(m5(), 400, { prefixDelegation: true, trunkEnis: 1 })).toMatchObject({ enis: 3, prefixes: 18, podSlots: 288 });
+  });
+
+  it('estimateWarm: 2 full ENIs and a trunk can carry up to 18 pods (no room to grow)', () => {
+    expect(estimateWarm(m5(), { enis: 3, secondaryIps: 18, prefixes: 0 }, { prefixDelegation: false, trunkEnis: 1 })).toEqual({
+      podsMin: 1,
+      podsMax: 18,
+      warmMin: 0,
+      warmMax: 17,
+      consistent: true,
+    });
+  });
+
+  it('estimateWarm: 27 secondary IPs beside a trunk ENI are impossible on an m5.large', () => {
+    expect(estimateWarm(m5(), { enis: 3, secondaryIps: 27, prefixes: 0 }, { prefixDelegation: false, trunkEnis: 1 })).toMatchObject({
+      consistent: false,
+    });
+  });
+
+  it('estimateWarm under MAX_ENI=2: 2 full ENIs rest at up to 18 pods; 3 ENIs are not a state ipamd makes', () => {
+    expect(estimateWarm(m5(), { enis: 2, secondaryIps: 18, prefixes: 0 }, { prefixDelegation: false, maxEni: 2 })).toMatchObject({
+      podsMax: 18,
+      consistent: true,
+    });
+    expect(estimateWarm(m5(), { enis: 3, secondaryIps: 27, prefixes: 0 }, { prefixDelegation: false, maxEni: 2 })).toMatchObject({ consistent: false });
+  });
+
+  it('rejects a negative count of trunk or unmanaged ENIs', () => {
+    expect(() => holdingFor(m5(), 1, { prefixDelegation: false, trunkEnis: -1 })).toThrow(RangeError);
+    expect(() => holdingFor(m5(), 1, { prefixDelegation: false, unmanagedEnis: 0.5 })).toThrow(RangeError);
+  });
+});
+
 describe('ipamdConfigOf', () => {
   const base: CniSettings = { source: 'defaults', invalid: [] };
 
@@ -357,6 +430,11 @@ describe('ipamdConfigOf', () => {
       'prefix delegation with custom networking',
       { ...base, source: 'add-on', prefixDelegation: true, customNetworking: true, warmPrefixTarget: 2 },
       { prefixDelegation: true, customNetworking: true, warmEniTarget: 1, warmIpTarget: 0, minimumIpTarget: 0, warmPrefixTarget: 2 },
+    ],
+    [
+      'MAX_ENI',
+      { ...base, source: 'add-on', maxEni: 2 },
+      { prefixDelegation: false, customNetworking: false, warmEniTarget: 1, warmIpTarget: 0, minimumIpTarget: 0, warmPrefixTarget: 1, maxEni: 2 },
     ],
   ])('applies the CNI defaults to %s', (_name, settings, expected) => {
     expect(ipamdConfigOf(settings)).toEqual(expected);

@@ -1,5 +1,5 @@
 import type { CniInstall } from '../../lib/inventory/types';
-import { readCniSettings, type CniSettings } from '../../lib/measure/cni-settings';
+import { parseGoBool, readCniSettings, type CniSettings } from '../../lib/measure/cni-settings';
 import { managedCni } from './builders';
 
 describe('readCniSettings', () => {
@@ -72,8 +72,8 @@ describe('readCniSettings', () => {
       }),
     );
     expect(s.invalid).toEqual([
-      'ENABLE_PREFIX_DELEGATION="yes" (expected "true" or "false")',
-      'AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG=1 (expected "true" or "false")',
+      'ENABLE_PREFIX_DELEGATION="yes" (not a boolean to the CNI, which then runs with false: expected 1, t, T, TRUE, true, True, 0, f, F, FALSE, false or False)',
+      'AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG=1 (not a boolean to the CNI, which then runs with false: expected 1, t, T, TRUE, true, True, 0, f, F, FALSE, false or False)',
       'WARM_ENI_TARGET="1.5" (expected a whole number as a string)',
       'WARM_IP_TARGET="five" (expected a whole number as a string)',
       'MINIMUM_IP_TARGET="-1" (expected a whole number as a string)',
@@ -81,5 +81,83 @@ describe('readCniSettings', () => {
     ]);
     // An invalid value is not used: nothing falls back to a guess except the documented defaults.
     expect(s).toMatchObject({ warmIpTarget: undefined, minimumIpTarget: undefined, prefixDelegation: false });
+  });
+});
+
+describe('boolean settings are parsed as ipamd parses them (Go strconv.ParseBool)', () => {
+  // Go strconv/atob.go ParseBool: exactly these twelve spellings; anything else is an error.
+  const spellings: [string, boolean][] = [
+    ['1', true],
+    ['t', true],
+    ['T', true],
+    ['TRUE', true],
+    ['true', true],
+    ['True', true],
+    ['0', false],
+    ['f', false],
+    ['F', false],
+    ['FALSE', false],
+    ['false', false],
+    ['False', false],
+  ];
+  const rejected = ['yes', 'no', 'on', 'off', 'tRUE', 'fALSE', ' true', 'true ', '2', '-1', 'y', 'enabled', ''];
+
+  it.each(spellings)('parseGoBool(%j) is %p', (text, value) => {
+    expect(parseGoBool(text)).toBe(value);
+  });
+
+  it.each(rejected)('parseGoBool(%j) is not a boolean', (text) => {
+    expect(parseGoBool(text)).toBeUndefined();
+  });
+
+  const keys: [string, keyof CniSettings][] = [
+    ['ENABLE_PREFIX_DELEGATION', 'prefixDelegation'],
+    ['AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG', 'customNetworking'],
+    ['ENABLE_POD_ENI', 'podEni'],
+  ];
+  const table = keys.flatMap(([key, field]) => spellings.map(([text, value]) => [key, field, text, value] as const));
+  it.each(table)('%s=%j sets %s to %p with no problem', (key, field, text, value) => {
+    const s = readCniSettings(managedCni({ [key]: text }));
+    expect(s[field]).toBe(value);
+    expect(s.invalid).toEqual([]);
+  });
+
+  const bad = keys.flatMap(([key, field]) => rejected.filter((t) => t !== '').map((text) => [key, field, text] as const));
+  it.each(bad)('%s=%j is a problem naming the key and the value, and the setting is false as ipamd runs it', (key, field, text) => {
+    const s = readCniSettings(managedCni({ [key]: text }));
+    expect(s[field]).toBe(false);
+    expect(s.invalid).toHaveLength(1);
+    expect(s.invalid[0]).toContain(`${key}=${JSON.stringify(text)}`);
+  });
+
+  it('an empty value: ParseBool rejects it (GetBoolAsStringEnvVar), except for custom networking, which skips it (parseBoolEnvVar)', () => {
+    const s = readCniSettings(managedCni({ ENABLE_PREFIX_DELEGATION: '', ENABLE_POD_ENI: '', AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG: '' }));
+    expect(s).toMatchObject({ prefixDelegation: false, podEni: false, customNetworking: false });
+    expect(s.invalid.map((x) => x.split(' ')[0])).toEqual(['ENABLE_PREFIX_DELEGATION=""', 'ENABLE_POD_ENI=""']);
+  });
+
+  it('prefix mode spelled "1" brings the WARM_PREFIX_TARGET default with it', () => {
+    expect(readCniSettings(managedCni({ ENABLE_PREFIX_DELEGATION: '1' }))).toMatchObject({ prefixDelegation: true, warmPrefixTarget: 1 });
+  });
+});
+
+describe('MAX_ENI is read as ipamd getMaxENI reads it (strconv.Atoi, used from 1 up)', () => {
+  it.each<[unknown, number | undefined, number]>([
+    ['2', 2, 0],
+    ['+3', 3, 0],
+    [4, 4, 0],
+    ['1', 1, 0],
+    // 0 or less: "it will be ignored and the maximum for the instance is returned" — valid, not a problem.
+    ['0', undefined, 0],
+    ['-1', undefined, 0],
+    // Not a number: ignored by ipamd too, and named here.
+    ['two', undefined, 1],
+    ['2.5', undefined, 1],
+    [' 2', undefined, 1],
+  ])('MAX_ENI=%j → %p (%i problems)', (value, maxEni, problems) => {
+    const s = readCniSettings(managedCni({ MAX_ENI: value }));
+    expect(s.maxEni).toBe(maxEni);
+    expect(s.invalid).toHaveLength(problems);
+    if (problems > 0) expect(s.invalid[0]).toContain(`MAX_ENI=${JSON.stringify(value)}`);
   });
 });

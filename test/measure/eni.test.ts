@@ -1,5 +1,5 @@
 import type { NetworkInterface } from '@aws-sdk/client-ec2';
-import { classifyEni, eniAddressCount, otherLabel, type EniKind } from '../../lib/measure/eni';
+import { classifyEni, eniAddressCount, nodeEniRole, otherLabel, type EniKind, type NodeEniRole } from '../../lib/measure/eni';
 import {
   branchEni,
   cniEni,
@@ -97,5 +97,33 @@ describe('eniAddressCount', () => {
   ];
   it.each(cases)('%s', (_, e, expected) => {
     expect(eniAddressCount(e)).toEqual(expected);
+  });
+});
+
+describe('nodeEniRole: what ipamd does with a node ENI (pkg/awsutils DescribeAllENIs, pkg/ipamd setUnmanagedENIs)', () => {
+  const noManage = (value: string) => [{ Key: 'node.k8s.amazonaws.com/no_manage', Value: value }];
+  const cases: [string, NetworkInterface, NodeEniRole][] = [
+    ['the primary ENI', nodePrimaryEni(NODE, S, AZ, ['10.0.1.10']), 'ipamd'],
+    ['an ENI the CNI attached', cniEni(NODE, S, AZ, ['10.0.1.20']), 'ipamd'],
+    ['InterfaceType trunk', eni({ subnetId: S, az: AZ, interfaceType: 'trunk', instanceId: NODE, deviceIndex: 2, ips: ['10.0.1.30'] }), 'trunk'],
+    [
+      'described aws-k8s-trunk-eni (the VPC resource controller)',
+      eni({ subnetId: S, az: AZ, description: 'aws-k8s-trunk-eni', instanceId: NODE, deviceIndex: 2, ips: ['10.0.1.31'] }),
+      'trunk',
+    ],
+    ['InterfaceType efa-only', eni({ subnetId: S, az: AZ, interfaceType: 'efa-only', instanceId: NODE, deviceIndex: 1, ips: [] }), 'efa-only'],
+    ['InterfaceType efa (EFA with an IP) stays ipamd\'s', eni({ subnetId: S, az: AZ, interfaceType: 'efa', instanceId: NODE, deviceIndex: 1, ips: ['10.0.1.32'] }), 'ipamd'],
+    ['tagged no_manage=true', eni({ subnetId: S, az: AZ, instanceId: NODE, deviceIndex: 1, ips: ['10.0.1.33'], tags: noManage('true') }), 'unmanaged'],
+    ['tagged no_manage=false', eni({ subnetId: S, az: AZ, instanceId: NODE, deviceIndex: 1, ips: ['10.0.1.34'], tags: noManage('false') }), 'ipamd'],
+    // setUnmanagedENIs compares with the exact string "true".
+    ['tagged no_manage=True', eni({ subnetId: S, az: AZ, instanceId: NODE, deviceIndex: 1, ips: ['10.0.1.35'], tags: noManage('True') }), 'ipamd'],
+    [
+      'the primary ENI tagged no_manage=true: "always managed"',
+      eni({ subnetId: S, az: AZ, instanceId: NODE, deviceIndex: 0, ips: ['10.0.1.36'], tags: noManage('true') }),
+      'ipamd',
+    ],
+  ];
+  it.each(cases)('%s: %s', (_, e, role) => {
+    expect(nodeEniRole(e)).toBe(role);
   });
 });

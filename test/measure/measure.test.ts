@@ -221,10 +221,12 @@ describe('measureCluster: nodes', () => {
       availabilityZone: AZ_A,
       mode: 'secondary-ip',
       enis: 3,
+      trunkEnis: 0,
+      unmanagedEnis: 0,
       secondaryIps: 27,
       prefixes: 0,
       podIps: 27,
-      limits: { maxEnis: 3, ipv4PerEni: 10, podIpSlots: 27, maxPods: 29, maxPodsUncapped: 29 },
+      limits: { maxEnis: 3, ipv4PerEni: 10, podEnis: 3, podIpSlots: 27, maxPods: 29, maxPodsUncapped: 29, maxPodsSource: 'calculator' },
       atEniLimit: true,
       atIpLimit: true,
     });
@@ -404,6 +406,156 @@ describe('measureCluster: node limits', () => {
     ['three ENIs, every slot taken', [9, 9, 9], 3, true, true],
   ])('%s', (_, secondaries, enis, atEniLimit, atIpLimit) => {
     expect(nodeWith(secondaries)).toMatchObject({ enis, atEniLimit, atIpLimit });
+  });
+});
+
+describe('measureCluster: ENIs ipamd does not fill, and MAX_ENI (pkg/ipamd/ipamd.go hasRoomForEni, getMaxENI)', () => {
+  const S = 'subnet-0f6f6f6f6f6f6f6f6';
+  const ID = 'i-0f6f6f6f6f6f6f6f6';
+  type Extra = 'trunk' | 'no-manage' | 'no-manage-false' | 'efa-only';
+  /** An m5.large (3 ENIs × 10 IPv4) with ipamd's ENIs carrying `secondaries`, then `extra` ENIs. */
+  const measureNode = (secondaries: number[], extra: Extra[] = [], env?: Record<string, unknown>, prefixes?: number[]) => {
+    let next = 10;
+    const ips = (n: number): string[] => {
+      const out = addresses('10.0.6.0', next, n);
+      next += n;
+      return out;
+    };
+    const enis: NetworkInterface[] = secondaries.map((n, i) => {
+      const own = ips(n + 1);
+      const pfx = prefixes?.[i] ? Array.from({ length: prefixes[i] ?? 0 }, (_, k) => `10.0.${60 + i}.${16 * k}/28`) : undefined;
+      return i === 0 ? nodePrimaryEni(ID, S, AZ_A, own, pfx) : cniEni(ID, S, AZ_A, own, { deviceIndex: i, prefixes: pfx });
+    });
+    extra.forEach((kind, k) => {
+      const deviceIndex = secondaries.length + k;
+      if (kind === 'trunk') {
+        // As the VPC resource controller attaches it: InterfaceType trunk, its own address only.
+        enis.push(eni({ subnetId: S, az: AZ_A, description: 'aws-k8s-trunk-eni', interfaceType: 'trunk', instanceId: ID, deviceIndex, ips: ips(1) }));
+      } else if (kind === 'efa-only') {
+        enis.push(eni({ subnetId: S, az: AZ_A, interfaceType: 'efa-only', instanceId: ID, deviceIndex, ips: [] }));
+      } else {
+        const value = kind === 'no-manage' ? 'true' : 'false';
+        enis.push(eni({ subnetId: S, az: AZ_A, instanceId: ID, deviceIndex, ips: ips(6), tags: [{ Key: 'node.k8s.amazonaws.com/no_manage', Value: value }] }));
+      }
+    });
+    return measureCluster(
+      clusterInventory({
+        name: 'prod',
+        subnets: [[subnet(S, '10.0.6.0/24', AZ_A, 150), ['node']]],
+        networkInterfaces: enis,
+        instances: [instance(ID, 'm5.large', S, AZ_A, managedTags('prod', 'general'))],
+        cni: managedCni(env),
+      }),
+      instanceTypes('m5.large'),
+    );
+  };
+
+  it('an m5.large with a trunk ENI serves 18 pod IPs, not 27, and reaches its IP limit with 2 full ENIs', () => {
+    const usage = measureNode([9, 9], ['trunk']);
+    expect(usage.nodes[0]).toMatchObject({
+      enis: 3,
+      trunkEnis: 1,
+      unmanagedEnis: 0,
+      secondaryIps: 18,
+      podIps: 18,
+      limits: { maxEnis: 3, podEnis: 2, podIpSlots: 18, maxPods: 29 },
+      atEniLimit: true,
+      atIpLimit: true,
+    });
+    expect(usage.totals.nodesAtIpLimit).toBe(1);
+    expect(usage.nodegroups[0]).toMatchObject({ podIpSlots: 18, nodesAtIpLimit: 1 });
+  });
+
+  it('a trunk ENI with one free address slot left: at the ENI limit, not the IP limit', () => {
+    expect(measureNode([9, 8], ['trunk']).nodes[0]).toMatchObject({ podIps: 17, atEniLimit: true, atIpLimit: false });
+  });
+
+  it('in prefix mode the trunk leaves 2 × 9 × 16 = 288 slots', () => {
+    expect(measureNode([0, 0], ['trunk'], undefined, [9, 9]).nodes[0]).toMatchObject({
+      mode: 'prefix',
+      prefixes: 18,
+      limits: { podEnis: 2, podIpSlots: 288 },
+      atIpLimit: true,
+    });
+  });
+
+  it('an ENI tagged no_manage=true is not counted: its addresses are not pod IPs and it takes an ENI slot', () => {
+    const usage = measureNode([9], ['no-manage']);
+    expect(usage.nodes[0]).toMatchObject({
+      enis: 2,
+      unmanagedEnis: 1,
+      secondaryIps: 9,
+      podIps: 9,
+      limits: { podEnis: 2, podIpSlots: 18 },
+      atEniLimit: false,
+    });
+    // Its own address is the node's; its 5 secondaries are not the CNI's.
+    const s = usage.subnets[0]!;
+    expect(s.held).toMatchObject({ NodePrimary: 2, CniSecondary: 9, Other: 5 });
+    expect(s.others).toEqual([{ label: 'node ENI the VPC CNI does not manage', enis: 1, ips: 5 }]);
+  });
+
+  it('no_manage=false leaves the ENI to ipamd (setUnmanagedENIs compares with "true")', () => {
+    expect(measureNode([9], ['no-manage-false']).nodes[0]).toMatchObject({ unmanagedEnis: 0, secondaryIps: 14, limits: { podIpSlots: 27 } });
+  });
+
+  it('an EFA-only ENI takes a slot and carries no pods', () => {
+    expect(measureNode([9, 9], ['efa-only']).nodes[0]).toMatchObject({
+      enis: 3,
+      unmanagedEnis: 1,
+      limits: { podEnis: 2, podIpSlots: 18 },
+      atEniLimit: true,
+      atIpLimit: true,
+    });
+  });
+
+  it('MAX_ENI=2: two full ENIs are the IP limit, though EC2 would attach a third', () => {
+    const usage = measureNode([9, 9], [], { MAX_ENI: '2' });
+    expect(usage.cni.maxEni).toBe(2);
+    expect(usage.nodes[0]).toMatchObject({ enis: 2, limits: { maxEnis: 3, podEnis: 2, podIpSlots: 18, maxPods: 29 }, atEniLimit: true, atIpLimit: true });
+  });
+
+  it('MAX_ENI=2 and a trunk ENI: one ENI for pods', () => {
+    expect(measureNode([9], ['trunk'], { MAX_ENI: '2' }).nodes[0]).toMatchObject({ limits: { podEnis: 1, podIpSlots: 9 }, atIpLimit: true });
+  });
+
+  it('MAX_ENI above the type\'s maximum changes nothing', () => {
+    expect(measureNode([9, 9], [], { MAX_ENI: '8' }).nodes[0]).toMatchObject({ limits: { podEnis: 3, podIpSlots: 27 }, atEniLimit: false });
+  });
+});
+
+describe('measureCluster: who sets a node\'s max pods (AL2023 nodeadm is not prefix-aware)', () => {
+  const S = 'subnet-0a7a7a7a7a7a7a7a7';
+  const ID = 'i-0a7a7a7a7a7a7a7a7';
+  const prefixNode = (tags: Record<string, string>, nodegroups: ReturnType<typeof nodegroup>[] = []) =>
+    measureCluster(
+      clusterInventory({
+        name: 'prod',
+        subnets: [[subnet(S, '10.0.7.0/24', AZ_A, 200), ['node']]],
+        networkInterfaces: [nodePrimaryEni(ID, S, AZ_A, addresses('10.0.7.0', 10, 1), ['10.0.7.128/28', '10.0.7.144/28'])],
+        instances: [instance(ID, 'm5.large', S, AZ_A, tags)],
+        nodegroups,
+        cni: managedCni({ ENABLE_PREFIX_DELEGATION: 'true' }),
+      }),
+      instanceTypes('m5.large'),
+    ).nodes[0]!;
+
+  it('a managed nodegroup on an EKS AMI: EKS sets the prefix-mode value, capped (110)', () => {
+    const ng = nodegroup('prod', 'general', ['m5.large'], [S], 1);
+    expect(prefixNode(managedTags('prod', 'general'), [{ ...ng, amiType: 'AL2023_x86_64_STANDARD' }]).limits).toMatchObject({
+      maxPods: 110,
+      maxPodsSource: 'calculator',
+    });
+  });
+
+  it('a self-managed node in prefix mode: nodeadm\'s ENIs × (IPv4 − 1) + 2 = 29, not 110', () => {
+    const node = prefixNode({ 'aws:autoscaling:groupName': 'al2023-workers', 'kubernetes.io/cluster/prod': 'owned' });
+    expect(node).toMatchObject({ mode: 'prefix', limits: { maxPods: 29, maxPodsUncapped: 434, podIpSlots: 432, maxPodsSource: 'nodeadm-default' } });
+  });
+
+  it('a managed nodegroup with a custom AMI: the user data decides, nodeadm\'s default assumed', () => {
+    const ng = { ...nodegroup('prod', 'custom', ['m5.large'], [S], 1), amiType: 'CUSTOM' as const };
+    expect(prefixNode(managedTags('prod', 'custom'), [ng]).limits).toMatchObject({ maxPods: 29, maxPodsSource: 'nodeadm-default' });
   });
 });
 

@@ -1,14 +1,21 @@
-import { resolve } from 'node:path';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
+import { IPV4_ADDRESSES_PER_PREFIX, kubeletMaxPodsCap, networkCapacityOf } from '../../lib/capacity/instance-type';
+import { knownInstanceTypes } from '../../lib/capacity/known-instance-types';
 import { DEFAULT_THRESHOLDS } from '../../lib/diagnose/types';
 import {
+  closestClusterNames,
   effectivePolicy,
   parsePolicy,
+  POLICY_FILE_MAX_BYTES,
   POLICY_MAX_BYTES,
   policyJson,
   readPolicyFile,
   type Policy,
 } from '../../lib/policy/load';
+import { MAX_PODS_LIMIT, RANGES } from '../../lib/policy/schema';
 import { DEFAULT_MAX_CAPACITY_INCREASE_PERCENT, DEFAULT_OVERLAP_MARGIN_IPS, PolicyError } from '../../lib/policy/types';
 
 const REPO_POLICY = resolve(__dirname, '..', '..', 'policy.yml');
@@ -108,7 +115,7 @@ describe('parsePolicy', () => {
     ['min above the default max, in a cluster', (p) => { p.clusters['prod'] = { actions: { warmTargets: { warmIpTarget: { min: 20 } } } }; },
       ['clusters.prod.actions.warmTargets.warmIpTarget: min 20 is above max 16']],
     ['max pods of 0', (p) => { p.default.actions.prefixDelegation.maxPods.min = 0; },
-      ['default.actions.prefixDelegation.maxPods: min 0 must be at least 1']],
+      ['default.actions.prefixDelegation.maxPods.min: must be a whole number from 1 to 250, not 0 (a node needs at least 1; EKS managed node groups cap max pods at 250, and at 110 below 30 vCPUs)']],
     ['a bad mode', (p) => { p.default.mode = 'aply'; }, ['default.mode: must be one of observe, dry-run, apply, not "aply"']],
     ['a bad mode in a cluster', (p) => { p.clusters['prod'] = { mode: 'enforce' }; },
       ['clusters.prod.mode: must be one of observe, dry-run, apply, not "enforce"']],
@@ -120,17 +127,17 @@ describe('parsePolicy', () => {
       ['clusters.prod.actions.instanceTypes.allowedTypes[1]: is not an instance family or type (e.g. m6i, m6i.xlarge, c7g.2xlarge)',
         'clusters.prod.actions.instanceTypes.allowedTypes[2]: is not an instance family or type (e.g. m6i, m6i.xlarge, c7g.2xlarge)']],
     ['a negative cooldown', (p) => { p.default.actions.cniSubnets.cooldownMinutes = -5; },
-      ['default.actions.cniSubnets.cooldownMinutes: must not be negative']],
+      ['default.actions.cniSubnets.cooldownMinutes: must be a whole number from 0 to 43200, not -5 (43200 minutes is 30 days)']],
     ['a fractional cooldown', (p) => { p.default.actions.warmTargets.cooldownMinutes = 1.5; },
-      ['default.actions.warmTargets.cooldownMinutes: must be a whole number']],
+      ['default.actions.warmTargets.cooldownMinutes: must be a whole number from 0 to 43200, not 1.5 (43200 minutes is 30 days)']],
     ['a string where a number goes', (p) => { p.default.actions.instanceTypes.maxInstanceTypes = 'three' as never; },
       ['default.actions.instanceTypes.maxInstanceTypes: must be a number, not "three"']],
     ['a missing field of the default', (p) => { delete (p.default.actions.cniSubnets as Partial<typeof p.default.actions.cniSubnets>).maxSubnetsPerAction; },
       ['default.actions.cniSubnets.maxSubnetsPerAction: is required']],
     ['a negative overlap margin', (p) => { p.default.actions.instanceTypes.overlapMarginIps = -1; },
-      ['default.actions.instanceTypes.overlapMarginIps: must not be negative']],
+      ['default.actions.instanceTypes.overlapMarginIps: must be a whole number from 0 to 65531, not -1 (a /16, the largest subnet, has 65531 usable addresses)']],
     ['a fractional capacity bound', (p) => { p.default.actions.instanceTypes.maxCapacityIncreasePercent = 12.5; },
-      ['default.actions.instanceTypes.maxCapacityIncreasePercent: must be a whole number']],
+      ['default.actions.instanceTypes.maxCapacityIncreasePercent: must be a whole number from 0 to 1000, not 12.5 (growth beyond ten-fold is a new capacity plan, not a remediation)']],
     ['a capacity bound written as a percentage string', (p) => { p.clusters['prod'] = { actions: { instanceTypes: { maxCapacityIncreasePercent: '50%' } } }; },
       ['clusters.prod.actions.instanceTypes.maxCapacityIncreasePercent: must be a number, not "50%"']],
     ['a missing replacement key of the default', (p) => { delete (p.default.actions.instanceTypes as Partial<typeof p.default.actions.instanceTypes>).maxCapacityIncreasePercent; },
@@ -145,7 +152,7 @@ describe('parsePolicy', () => {
     ['a cluster name EKS would refuse', (p) => { p.clusters['prod.eu'] = {}; },
       ['clusters.prod.eu: is not a valid EKS cluster name (1-100 letters, digits, - and _, starting with a letter or digit)']],
     ['a threshold out of range', (p) => { p.default.thresholds = { heldByOthersShare: 1.5 }; },
-      ['default.thresholds.heldByOthersShare: must be between 0 and 1']],
+      ['default.thresholds.heldByOthersShare: must be between 0 and 1, not 1.5']],
     ['critical above the default warning', (p) => { p.default.thresholds = { subnetFreeIpsCritical: 65 }; },
       ['default.thresholds.subnetFreeIpsCritical: 65 is above subnetFreeIpsWarning 64 (critical must be at or below warning)']],
     ['a warning share above the critical share, in a cluster', (p) => { p.clusters['prod'] = { thresholds: { nodesAtIpLimitWarningShare: 0.8 } }; },
@@ -166,7 +173,7 @@ describe('parsePolicy', () => {
     );
     expect(problems).toEqual([
       'default.mode: must be one of observe, dry-run, apply, not "aply"',
-      'default.actions.cniSubnets.cooldownMinutes: must not be negative',
+      'default.actions.cniSubnets.cooldownMinutes: must be a whole number from 0 to 43200, not -1 (43200 minutes is 30 days)',
       'clusters.a.actions.cniSubnets.spareSubnets[0]: is not a subnet id (subnet- and 8 or 17 hex digits)',
       'clusters.b.mode: must be one of observe, dry-run, apply, not "nope"',
     ]);
@@ -177,7 +184,7 @@ describe('parsePolicy', () => {
       }),
     );
     expect(valid).toEqual([
-      'default.actions.cniSubnets.cooldownMinutes: must not be negative',
+      'default.actions.cniSubnets.cooldownMinutes: must be a whole number from 0 to 43200, not -1 (43200 minutes is 30 days)',
       'clusters.b.mode: must be one of observe, dry-run, apply, not "nope"',
     ]);
   });
@@ -345,5 +352,183 @@ describe('effectivePolicy', () => {
     expect(() => effectivePolicy(tight, 'prod', { ...DEFAULT_THRESHOLDS, subnetFreeIpsWarning: 20 })).toThrow(
       'thresholds.subnetFreeIpsCritical: 32 is above subnetFreeIpsWarning 20',
     );
+  });
+});
+
+describe('ranges', () => {
+  type Numbers = Record<string, unknown>;
+  /** A key of `default:` (a path) and its range, as the README's policy reference lists it. */
+  const CASES: Array<[path: string, min: number, max: number]> = [
+    ['actions.warmTargets.cooldownMinutes', 0, 43200],
+    ['actions.prefixDelegation.cooldownMinutes', 0, 43200],
+    ['actions.cniSubnets.cooldownMinutes', 0, 43200],
+    ['actions.instanceTypes.cooldownMinutes', 0, 43200],
+    ['actions.warmTargets.warmIpTarget', 0, 250],
+    ['actions.warmTargets.minimumIpTarget', 0, 250],
+    ['actions.prefixDelegation.warmPrefixTarget', 0, 16],
+    ['actions.prefixDelegation.maxPods', 1, 250],
+    ['actions.prefixDelegation.overlapMarginIps', 0, 65531],
+    ['actions.cniSubnets.maxSubnetsPerAction', 1, 200],
+    ['actions.instanceTypes.maxInstanceTypes', 1, 20],
+    ['actions.instanceTypes.overlapMarginIps', 0, 65531],
+    ['actions.instanceTypes.maxCapacityIncreasePercent', 0, 1000],
+    ['thresholds.subnetFreeIpsWarning', 0, 65531],
+    ['thresholds.subnetFreeIpsCritical', 0, 65531],
+    ['thresholds.prefixBlocksWarning', 0, 4096],
+  ];
+  const BOUNDS = new Set(['warmIpTarget', 'minimumIpTarget', 'warmPrefixTarget', 'maxPods']);
+
+  /** The policy with `value` at `path` under `root` (`default` or `clusters.prod`); a range `{min, max}` gets both. */
+  function withValue(root: 'default' | 'prod', path: string, value: number | { min: number; max: number }): string {
+    return policyText((p) => {
+      let node = (root === 'default' ? p.default : ((p.clusters['prod'] = {}) as Numbers)) as Numbers;
+      const keys = path.split('.');
+      for (const key of keys.slice(0, -1)) node = (node[key] ??= {}) as Numbers;
+      node[keys[keys.length - 1] as string] = value;
+      // Thresholds must keep critical at or below warning, whichever is moved.
+      if (path === 'thresholds.subnetFreeIpsCritical') node['subnetFreeIpsWarning'] = 65531;
+      if (path === 'thresholds.subnetFreeIpsWarning') node['subnetFreeIpsCritical'] = 0;
+    });
+  }
+
+  it.each(CASES)('takes %s from %d to %d', (path, min, max) => {
+    const bounds = BOUNDS.has(path.split('.').pop() as string);
+    for (const value of [min, max]) {
+      expect(problemsOf(withValue('default', path, bounds ? { min: value, max: value } : value))).toEqual([]);
+      expect(problemsOf(withValue('prod', path, bounds ? { min: value, max: value } : value))).toEqual([]);
+    }
+  });
+
+  it.each(CASES)('refuses %s outside %d to %d, naming the path, the value and the range', (path, min, max) => {
+    const bounds = BOUNDS.has(path.split('.').pop() as string);
+    const expected = (where: string, value: number) =>
+      new RegExp(`^${where.replace(/\./g, '\\.')}: must be a whole number from ${min} to ${max}, not ${value} \\(.+\\)$`);
+    for (const [value, end] of [[min - 1, 'min'], [max + 1, 'max'], [min + 0.5, 'min']] as const) {
+      const range = { min, max, [end]: value };
+      for (const root of ['default', 'prod'] as const) {
+        const at = `${root === 'default' ? 'default' : 'clusters.prod'}.${path}${bounds ? `.${end}` : ''}`;
+        const problems = problemsOf(withValue(root, path, bounds ? range : value));
+        // One problem, where the value is: not also a relation (min above max) over the same value.
+        expect(problems).toHaveLength(1);
+        expect(problems[0]).toMatch(expected(at, value));
+      }
+    }
+  });
+
+  it('says why max pods ends at 250, and that the limit is the EKS cap the planner applies', () => {
+    expect(problemsOf(withValue('default', 'actions.prefixDelegation.maxPods', { min: 1, max: 737 }))).toEqual([
+      'default.actions.prefixDelegation.maxPods.max: must be a whole number from 1 to 250, not 737 ' +
+        '(a node needs at least 1; EKS managed node groups cap max pods at 250, and at 110 below 30 vCPUs)',
+    ]);
+    const big = knownInstanceTypes().get('m5.24xlarge');
+    if (!big) throw new Error('m5.24xlarge is not in the bundled data');
+    expect(kubeletMaxPodsCap(networkCapacityOf(big))).toBe(MAX_PODS_LIMIT);
+    expect(RANGES.warmPrefixTarget.max * IPV4_ADDRESSES_PER_PREFIX).toBeGreaterThanOrEqual(MAX_PODS_LIMIT);
+    expect((RANGES.warmPrefixTarget.max - 1) * IPV4_ADDRESSES_PER_PREFIX).toBeLessThan(MAX_PODS_LIMIT);
+  });
+
+  it('names a value out of range in a cluster once, not again as a relation with the default', () => {
+    expect(problemsOf(withValue('prod', 'actions.warmTargets.warmIpTarget', { min: 300 } as never))).toEqual([
+      'clusters.prod.actions.warmTargets.warmIpTarget.min: must be a whole number from 0 to 250, not 300 ' +
+        '(a node runs at most 250 pods, so a larger target holds addresses no pod can use)',
+    ]);
+    // Within its range, the same key still meets the default's max.
+    expect(problemsOf(withValue('prod', 'actions.warmTargets.warmIpTarget', { min: 20 } as never))).toEqual([
+      'clusters.prod.actions.warmTargets.warmIpTarget: min 20 is above max 16',
+    ]);
+  });
+
+  it('refuses a number YAML reads as infinite or not a number', () => {
+    const text = policyText().replace('cooldownMinutes: 60', 'cooldownMinutes: .inf');
+    expect(problemsOf(text)).toEqual(['default.actions.warmTargets.cooldownMinutes: must be a number, not Infinity']);
+  });
+});
+
+describe('readPolicyFile: the file before the parser', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'policy-file-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** The error readPolicyFile throws for `bytes`, or undefined. */
+  function errorOf(bytes: Buffer | string): PolicyError | undefined {
+    const file = join(dir, 'policy.yml');
+    writeFileSync(file, bytes);
+    try {
+      readPolicyFile(file);
+      return undefined;
+    } catch (err) {
+      if (!(err instanceof PolicyError)) throw err;
+      return err;
+    }
+  }
+
+  it('refuses a 10 MB file in one line, naming its size and the limit, without parsing it', () => {
+    const started = Date.now();
+    const err = errorOf(Buffer.alloc(10 * 1024 * 1024, '# padding\n'));
+    expect(err?.message).toBe(
+      `${join(dir, 'policy.yml')}: (top level): the file is 10485760 bytes, above the ${POLICY_FILE_MAX_BYTES} a policy file may be ` +
+        `(the policy it holds may take at most ${POLICY_MAX_BYTES} bytes as compact JSON): check that this is the policy file; ` +
+        'remove cluster entries that repeat the default',
+    );
+    expect(err?.message).not.toContain('\n');
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('reads a file of exactly the limit and refuses one byte more', () => {
+    const text = policyText();
+    const padded = (size: number) => text + '#'.repeat(size - Buffer.byteLength(text) - 1) + '\n';
+    expect(Buffer.byteLength(padded(POLICY_FILE_MAX_BYTES))).toBe(POLICY_FILE_MAX_BYTES);
+    expect(errorOf(padded(POLICY_FILE_MAX_BYTES))).toBeUndefined();
+    expect(errorOf(padded(POLICY_FILE_MAX_BYTES + 1))?.message).toMatch(/the file is 1048577 bytes, above the 1048576/);
+  });
+
+  it.each<[string, Buffer, RegExp]>([
+    ['a binary file (a PNG)', Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52]),
+      /: \(top level\): not a text file \(a NUL byte at offset 8\): a policy is YAML or JSON text in UTF-8; check the path$/],
+    ['random bytes', Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919 + 13) % 256)),
+      /: \(top level\): not a text file \(a NUL byte at offset \d+\)/],
+    ['Latin-1 text', Buffer.from('version: 1\n# caf\xe9\n', 'latin1'),
+      /: \(top level\): not UTF-8 text: a policy is YAML or JSON text in UTF-8; check the path, or save the file as UTF-8$/],
+  ])('refuses %s in one line', (_name, bytes, expected) => {
+    const err = errorOf(bytes);
+    expect(err?.message).toMatch(expected);
+    expect(err?.message).not.toContain('\n');
+    expect(err?.problems).toHaveLength(1);
+  });
+
+  it('refuses a directory in one line', () => {
+    expect(() => readPolicyFile(dir)).toThrow(`${dir}: (top level): cannot read the policy: a directory, not a file`);
+  });
+
+  it('names the first ten YAML errors of a file that is not YAML, and how many more', () => {
+    const err = errorOf(']\n'.repeat(30));
+    const lines = err?.message.split('\n') ?? [];
+    expect(lines[0]).toBe(`invalid remediation policy ${join(dir, 'policy.yml')} (30 problems):`);
+    expect(lines).toHaveLength(12);
+    expect(lines[11]).toMatch(/: \.\.\. and 20 more YAML errors: is this a YAML or JSON policy\?$/);
+  });
+});
+
+describe('closestClusterNames', () => {
+  const policy = parsePolicy(
+    policyText((p) => {
+      for (const name of ['payments-prod', 'payments-dev', 'orders-prod', 'batch', 'Search']) p.clusters[name] = {};
+    }),
+    'policy.yml',
+  );
+
+  it.each<[string, string[]]>([
+    ['paymnts-prod', ['payments-prod', 'payments-dev', 'orders-prod']],
+    ['PAYMENTS-PROD', ['payments-prod', 'payments-dev', 'orders-prod']],
+    ['search', ['Search', 'batch', 'orders-prod']],
+    ['typo', ['batch', 'Search', 'orders-prod']],
+  ])('ranks the names closest to %s first', (name, expected) => {
+    expect(closestClusterNames(policy, name)).toEqual(expected);
+  });
+
+  it('answers none for a policy without cluster entries', () => {
+    expect(closestClusterNames(parsePolicy(policyText(), 'policy.yml'), 'prod')).toEqual([]);
   });
 });

@@ -50,7 +50,7 @@ describe('policy.stack.js', () => {
     const failure = resolvePolicy();
     await expect(failure).rejects.toThrow(/\(2 problems\)/);
     await expect(failure).rejects.toThrow(`${file}: default.mode: must be one of observe, dry-run, apply, not "dryrun"`);
-    await expect(failure).rejects.toThrow(`${file}: default.actions.cniSubnets.maxSubnetsPerAction: must not be negative`);
+    await expect(failure).rejects.toThrow(`${file}: default.actions.cniSubnets.maxSubnetsPerAction: must be a whole number from 1 to 200, not -1`);
   });
 
   it('takes the file from its argument too', async () => {

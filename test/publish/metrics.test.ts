@@ -255,5 +255,22 @@ describe('figures that rest on a failed read are not published', () => {
     expect(names.has(METRIC.Nodes)).toBe(nodes);
     expect(names.has(METRIC.PodCapacity)).toBe(capacity);
     expect(names.has(METRIC.NodegroupPodCapacity)).toBe(capacity);
+    // Only subnet problems withhold the cluster's totals over its subnets.
+    expect(names.has(METRIC.ClusterAvailableIps)).toBe(true);
+    expect(names.has(METRIC.ControlPlaneMinAvailableIps)).toBe(true);
+  });
+
+  it.each<[string, { source: string; message: string; code?: string; unread?: { part: 'subnets'; ids?: string[] } }[]]>([
+    ['DescribeSubnets failed', [{ source: 'ec2:DescribeSubnets', message: 'denied', code: 'UnauthorizedOperation' }]],
+    ['one subnet record unreadable', [{ source: 'ec2:DescribeSubnets', message: 'Subnets[2].AvailableIpAddressCount: expected number', unread: { part: 'subnets', ids: ['subnet-x'] } }]],
+  ])('%s: no cluster total or minimum over the subnets (a sum of those read would alarm as a drop), each read subnet still', (_name, problems) => {
+    const inv = prodInventory();
+    inv.problems = problems;
+    const names = new Set(buildMetricData(usageOf([inv])).map((d) => d.MetricName));
+    expect(names.has(METRIC.ClusterAvailableIps)).toBe(false);
+    expect(names.has(METRIC.ClusterMinSubnetAvailableIps)).toBe(false);
+    expect(names.has(METRIC.ControlPlaneMinAvailableIps)).toBe(false);
+    expect(names.has(METRIC.SubnetAvailableIps)).toBe(true);
+    expect(names.has(METRIC.DataIncomplete)).toBe(true);
   });
 });

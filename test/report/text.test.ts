@@ -1,6 +1,7 @@
 import { measure } from '../../lib/measure/measure';
 import type { Usage } from '../../lib/measure/types';
 import type { ClusterInventory } from '../../lib/inventory/types';
+import { usageJson } from '../../lib/report/gaps';
 import { renderReport } from '../../lib/report/text';
 import {
   addresses,
@@ -65,8 +66,17 @@ describe('renderReport', () => {
   const lines = text.split('\n');
   const row = (subnetId: string): string => lines.find((l) => l.trimStart().startsWith(subnetId))!;
 
-  it('opens with the region, the time and the counts', () => {
-    expect(lines.slice(0, 2)).toEqual(['eks-ip-responder report: eu-west-1, sampled 2026-12-01T10:00:00.000Z', '1 cluster(s) sampled, 1 failed']);
+  it('opens with the region, the time and the counts, naming the failed and the INCOMPLETE clusters', () => {
+    expect(lines.slice(0, 2)).toEqual([
+      'eks-ip-responder report: eu-west-1, sampled 2026-12-01T10:00:00.000Z',
+      '1 cluster(s) sampled, 1 failed (batch-dev), 1 INCOMPLETE (prod)',
+    ]);
+  });
+
+  it('marks an incomplete cluster INCOMPLETE at the top of its section', () => {
+    const at = lines.findIndex((l) => l.startsWith('Cluster prod '));
+    expect(lines[at]).toBe('Cluster prod  (Kubernetes 1.31, vpc-05cb6340ff1bbcd88)  INCOMPLETE');
+    expect(lines[at + 1]).toMatch(/^ {2}INCOMPLETE: 2 problem\(s\), listed under "Incomplete data" below; .* no action will be taken on this cluster$/);
   });
 
   it('names the cluster, its version, VPC and CNI settings', () => {
@@ -103,8 +113,10 @@ describe('renderReport', () => {
     // NODEGROUP KIND INSTANCE-TYPES NODES ENIS ENI-MAX POD-IPS IP-SLOTS MAX-PODS AT-ENI-LIMIT NO-IP-LEFT
     // (POD-IPS 10: 9 on the primary ENI, 1 on the ENI in the subnet that was not collected)
     expect(general.trim().split(/\s+/)).toEqual(['general', 'managed', 'm5.large', '1', '2', '3', '10', '27', '29', '0', '0']);
+    // x9.mega's limits are not known: its capacity figures are unknown, not 0.
     const asg = lines.find((l) => l.trimStart().startsWith('asg:legacy-workers'))!;
-    expect(asg.trim().split(/\s+/)).toEqual(['asg:legacy-workers', 'self-managed', 'x9.mega', '1', '0', '0', '0', '0', '0', '0', '0']);
+    expect(asg.trim().split(/\s+/)).toEqual(['asg:legacy-workers', 'self-managed', 'x9.mega', '1', '0', '?', '0', '?', '?', '?', '?']);
+    expect(text).toContain('; 2 nodes, 10 pod IPs held, max pods unknown; nodes at their ENI or IP limit unknown');
   });
 
   it('lists the problems under "Incomplete data"', () => {
@@ -144,5 +156,72 @@ describe('renderReport', () => {
   it('an empty sample is still a report', () => {
     const u: Usage = { region: REGION, collectedAt: '2026-12-01T10:00:00.000Z', clusters: [], failedClusters: [], unknownInstanceTypes: [] };
     expect(renderReport(u)).toBe('eks-ip-responder report: eu-west-1, sampled 2026-12-01T10:00:00.000Z\n0 cluster(s) sampled, 0 failed\n');
+  });
+});
+
+describe('renderReport on reads that failed', () => {
+  const base = { region: REGION, collectedAt: '2026-12-01T10:00:00.000Z', failedClusters: [], instanceTypes: instanceTypes('m5.large'), unknownInstanceTypes: [] };
+  const render = (inv: ClusterInventory) => {
+    const inventory = { ...base, clusters: [inv] };
+    return { text: renderReport(measure(inventory), [], { inventory }), json: usageJson(measure(inventory), inventory).clusters[0]! };
+  };
+
+  it('prints the figures resting on an unread subnet as unknown, never 0', () => {
+    const inv = prod();
+    // B could not be read: DescribeSubnets gave no record of it.
+    inv.subnets = inv.subnets.filter((s) => s.SubnetId !== B);
+    inv.problems.push({ source: 'ec2:DescribeSubnets', message: `subnet ${B}: bad record`, unread: { part: 'subnets', ids: [B] } });
+    const { text, json } = render(inv);
+    expect(text).toContain(`Pod subnets: free addresses unknown (${B} not read), 7 free in the 1 read, least in one of them 7;`);
+    expect(text).toContain(`Control plane: free addresses in the cluster subnets unknown (${B} not read)`);
+    expect(text).toContain(`Not in the table: ${B} (DescribeSubnets gave no record that could be read).`);
+    expect(text).not.toMatch(/least free in a cluster subnet/);
+    expect(json).toMatchObject({ totals: { availableIps: null, minSubnetAvailable: null }, controlPlane: { minAvailable: null, upgradeReady: null } });
+    expect(json['unknown']).toEqual(expect.arrayContaining(['totals.availableIps', 'controlPlane']));
+  });
+
+  it('prints holders, pod IPs and node limits as unknown when the ENIs could not be read', () => {
+    const inv = prod();
+    inv.networkInterfaces = [];
+    inv.problems.push({ source: 'ec2:DescribeNetworkInterfaces', message: 'UnauthorizedOperation', code: 'UnauthorizedOperation', unread: { part: 'network-interfaces', ids: [A, B] } });
+    const { text, json } = render(inv);
+    const rowA = text.split('\n').find((l) => l.trimStart().startsWith(A))!;
+    // Free, usable and used come from DescribeSubnets: known. Who holds them is not.
+    expect(rowA.trim().split(/\s+/)).toEqual([A, 'eu-west-1a', '10.0.1.0/24', 'cluster,node', '7', '251', '97.2%', '?', '?', '?', '?', '?', '?']);
+    expect(text).toContain('Pod subnets: 18 free addresses, least in one subnet 7; 2 nodes, pod IPs held unknown, max pods unknown;');
+    expect(text).not.toContain('Unaccounted:');
+    expect(json['subnets']).toEqual([expect.objectContaining({ subnetId: A, held: null }), expect.objectContaining({ subnetId: B, held: null })]);
+    expect(json).toMatchObject({ totals: { availableIps: 18, podIps: null } });
+  });
+
+  it('prints the nodes as unknown when DescribeInstances failed', () => {
+    const inv = prod();
+    inv.instances = [];
+    inv.problems.push({ source: 'ec2:DescribeInstances', message: 'denied', unread: { part: 'instances' } });
+    const { text, json } = render(inv);
+    expect(text).toContain('nodes unknown (DescribeInstances failed)');
+    const general = text.split('\n').find((l) => l.trimStart().startsWith('general'))!;
+    expect(general.trim().split(/\s+/)).toEqual(['general', 'managed', 'm5.large', '?', '?', '?', '?', '?', '?', '?', '?']);
+    expect(json).toMatchObject({ totals: { nodes: null, podCapacity: null } });
+  });
+
+  it('says "none in the data that could be read" rather than "Findings: none" on incomplete data', () => {
+    const inv = prod();
+    expect(renderReport(measure({ ...base, clusters: [inv] }), [])).toContain('  Findings: none in the data that could be read (it is incomplete: a finding may be missing)');
+    inv.problems = [];
+    inv.networkInterfaces = inv.networkInterfaces.filter((e) => e.SubnetId !== STRAY);
+    inv.instances = inv.instances.filter((i) => i.InstanceType === 'm5.large');
+    expect(renderReport(measure({ ...base, clusters: [inv] }), [])).toContain('  Findings: none\n');
+  });
+
+  it('a complete cluster is in the JSON as measured, with nothing unknown', () => {
+    const inv = prod();
+    inv.problems = [];
+    inv.networkInterfaces = inv.networkInterfaces.filter((e) => e.SubnetId !== STRAY);
+    inv.instances = inv.instances.filter((i) => i.InstanceType === 'm5.large');
+    const inventory = { ...base, clusters: [inv] };
+    const usage = measure(inventory);
+    expect(usage.clusters[0]?.complete).toBe(true);
+    expect(usageJson(usage, inventory).clusters[0]).toEqual({ ...usage.clusters[0], unknown: [] });
   });
 });

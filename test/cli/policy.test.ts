@@ -1,0 +1,66 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { main } from '../../lib/cli/main';
+import { effectivePolicy, readPolicyFile } from '../../lib/policy/load';
+import { captureIo } from '../support/cli-io';
+
+const REPO_POLICY = resolve(__dirname, '..', '..', 'policy.yml');
+
+const io = () => captureIo({ now: () => new Date('2026-01-01T00:00:00Z') });
+
+describe('cli policy show', () => {
+  it('prints the policy in force for a cluster the policy names', async () => {
+    const t = io();
+    expect(await main(['policy', 'show', '--cluster', 'payments-prod', '--file', REPO_POLICY], t.cli)).toBe(0);
+    expect(JSON.parse(t.out())).toEqual(effectivePolicy(readPolicyFile(REPO_POLICY), 'payments-prod'));
+  });
+
+  it.each(['typo', 'payments-prd', 'Payments-Prod'])(
+    'refuses --cluster %s, a name the policy does not list, in one line suggesting the closest name',
+    async (name) => {
+      const t = io();
+      expect(await main(['policy', 'show', '--cluster', name, '--file', REPO_POLICY], t.cli)).toBe(1);
+      expect(t.out()).toBe('');
+      expect(t.err()).toBe(
+        `eks-ip-responder: ${REPO_POLICY} has no entry for cluster "${name}" (did you mean payments-prod?); ` +
+          'a cluster without an entry gets the default: policy show --default\n',
+      );
+    },
+  );
+
+  it('suggests up to three names, closest first, and says when the policy names none', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'policy-show-'));
+    try {
+      const text = readFileSync(REPO_POLICY, 'utf8');
+      const many = join(dir, 'many.yml');
+      writeFileSync(many, `${text}  orders-prod: {}\n  orders-dev: {}\n  batch: {}\n`);
+      const t = io();
+      expect(await main(['policy', 'show', '--cluster', 'order-prod', '--file', many], t.cli)).toBe(1);
+      expect(t.err()).toContain('(did you mean orders-prod, orders-dev or payments-prod?)');
+      const none = join(dir, 'none.yml');
+      writeFileSync(none, text.replace(/^ {2}payments-prod:[\s\S]*$/m, ''));
+      const n = io();
+      expect(await main(['policy', 'show', '--cluster', 'payments-prod', '--file', none], n.cli)).toBe(1);
+      expect(n.err()).toContain(`${none} has no entry for cluster "payments-prod" (it names no cluster)`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('prints the default, what any cluster without an entry gets, with --default', async () => {
+    const t = io();
+    expect(await main(['policy', 'show', '--default', '--file', REPO_POLICY], t.cli)).toBe(0);
+    const { cluster: _name, ...expected } = effectivePolicy(readPolicyFile(REPO_POLICY), 'any');
+    expect(JSON.parse(t.out())).toEqual(expected);
+  });
+
+  it.each([[['policy', 'show']], [['policy', 'show', '--default', '--cluster', 'payments-prod']]])(
+    'is a usage error without exactly one of --cluster and --default (%j)',
+    async (argv) => {
+      const t = io();
+      expect(await main([...argv, '--file', REPO_POLICY], t.cli)).toBe(2);
+      expect(t.err()).toMatch(/^eks-ip-responder: policy show takes --cluster NAME or --default\n/);
+    },
+  );
+});
