@@ -7,7 +7,10 @@ if (!fs.existsSync(bundle)) {
   process.stderr.write('eks-ip-responder: dist/cli.js is missing; run `npm run build:cli` first\n');
   process.exit(1);
 }
-const { main } = require(bundle);
+const { main, nodeVersionNote, quietSdkNodeVersionWarning } = require(bundle);
+// On Node.js < 22 the AWS SDK warns in 8 lines when the first client is built: one line instead,
+// once per run (lib/cli/node-version.ts). Every other warning is printed as Node prints it.
+quietSdkNodeVersionWarning(process, () => process.stderr.write(nodeVersionNote(process.version) ?? ''));
 main(process.argv.slice(2), {
   out: (t) => process.stdout.write(t),
   err: (t) => process.stderr.write(t),

@@ -6,8 +6,9 @@
  */
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import * as z from 'zod';
-import { runCycle } from '../lib/cycle';
-import { cycleDeadline, cycleDeps, defaultRuntime, logCycleHealth, type Runtime } from '../lib/runtime';
+import { logCycleHealth, runCycle } from '../lib/cycle';
+import { cycleDeadline } from '../lib/deadline';
+import { cycleDeps, defaultRuntime, type Runtime } from '../lib/runtime';
 
 export interface SampleSummary {
   clustersSampled: number;

@@ -6,7 +6,7 @@
 import * as z from 'zod';
 import { DEFAULT_THRESHOLDS, type DiagnoseThresholds } from './diagnose/types';
 import { ConfigError } from './errors';
-import { EKS_NAME_PATTERN } from './inventory/names';
+import { EKS_NAME_PATTERN } from './names';
 import { parsePolicy, policyVersion, type Policy } from './policy/load';
 import { PolicyError } from './policy/types';
 

@@ -1,36 +1,34 @@
 /**
- * One full cycle, whatever triggered it (the schedule, an event, the CLI):
+ * One full cycle, whatever triggered it (the schedule, an event, the CLI), as six stage calls:
  *
- *   collect ─▶ measure ─▶ diagnose ─▶ forecast ─▶ publish ─▶ notify
+ *   collect ─▶ measure ─▶ diagnose ─▶ forecast ─▶ plan and act ─▶ output
  *
- * Only collect, the history read, publish and notify talk to AWS; measure, diagnose and the
- * forecast arithmetic are pure. A failure of the history read leaves the findings without a
- * forecast (named in `problems`); a failure to notify is named and the rest goes on.
+ * Each stage is a module of its own folder (docs/architecture.md). Collect reads AWS (or a
+ * snapshot) through the source it is given; the forecast reads the metric history through the
+ * reader bound here; plan-and-act changes AWS only where the caller passes `act`; output
+ * publishes the metrics and notifies. Measure, diagnose, the forecast arithmetic and the
+ * planners are pure. A failure of the history read leaves the findings without a forecast (named
+ * in `problems`); a failure to notify is named and the rest goes on.
  */
-import type { CloudWatchClient, MetricDatum } from '@aws-sdk/client-cloudwatch';
-import { putMetricData } from './aws/cloudwatch';
-import { readAvailableIpHistory } from './aws/metric-history';
+import type { Logger } from '@aws-lambda-powertools/logger';
 import { remediate, type ClusterRemediation, type RemediationDeps } from './act/remediate';
-import { diagnose } from './diagnose/diagnose';
-import type { DiagnoseThresholds, Finding, Forecast } from './diagnose/types';
+import { readAvailableIpHistory } from './aws/metric-history';
 import type { CycleDeadline } from './deadline';
-import { messageOf, problemList } from './errors';
-import { forecastMetricData, forecastsFor, subnetKey, type Forecasts } from './forecast/forecast';
-import type { Inventory, InventorySource } from './inventory/types';
+import { diagnose } from './diagnose/diagnose';
+import type { DiagnoseThresholds, Finding } from './diagnose/types';
+import { problemList } from './errors';
+import { forecastFindings, type Forecasts, type HistoryReader } from './forecast/forecast';
+import { collectInventory } from './inventory/collect';
+import type { CollectionProblem, Inventory, InventorySource } from './inventory/types';
+import { measure } from './measure/measure';
 import type { Usage } from './measure/types';
-import { describePlanned } from './notify/action-message';
-import { notifyFindings, type NotifyDeps, type NotifyResult } from './notify/notify';
+import type { NotifyResult } from './output/notify/notify';
+import { publishAndNotify, type OutputDeps } from './output/output';
 import { effectivePolicy } from './policy/load';
-import { sample } from './pipeline';
-import { buildMetricData, datum } from './publish/metrics';
 
-export interface CycleDeps {
+export interface CycleDeps extends OutputDeps {
   source: InventorySource;
   thresholds: DiagnoseThresholds;
-  /** Where history is read from and metrics go; without it there is no forecast and nothing is published. */
-  metrics?: { cloudwatch: CloudWatchClient; namespace: string; publish: boolean };
-  /** Without it nothing is notified (the CLI). */
-  notify?: NotifyDeps;
   /** The policy, and where changes are allowed, what applies them. Without it nothing is planned. */
   remediation?: RemediationDeps;
   /** History the forecast looks at (hours) and the metric period (seconds). */
@@ -64,17 +62,46 @@ export interface CycleResult {
   problems: string[];
 }
 
-/** Puts each forecast on the findings it concerns: a subnet's own, else the cluster's. */
-export function attachForecasts(findings: Finding[], forecasts: Forecasts): Finding[] {
-  return findings.map((f) => {
-    if (f.kind !== 'subnet-exhaustion' && f.kind !== 'control-plane-headroom' && f.kind !== 'ips-held-by-others' && f.kind !== 'prefix-fragmentation') {
-      return f;
-    }
-    let forecast: Forecast | undefined;
-    if (f.subject.type === 'subnet') forecast = forecasts.subnets.get(subnetKey(f.cluster, f.subject.id));
-    forecast ??= forecasts.clusters.get(f.cluster);
-    return forecast ? { ...f, forecast } : f;
+/** Runs one cycle. Throws only when the clusters cannot be listed or the metrics cannot be published. */
+export async function runCycle(deps: CycleDeps, options: CycleOptions): Promise<CycleResult> {
+  const { now } = options;
+  const inventory = await collectInventory(deps.source, options);
+  const usage = measure(inventory);
+  const diagnosed = diagnose(usage, inventory, thresholdsOf(deps));
+  const forecast = await forecastFindings(historyReaderOf(deps), usage, diagnosed, {
+    now,
+    ...(deps.forecastWindowHours !== undefined ? { windowHours: deps.forecastWindowHours } : {}),
+    ...(deps.periodSeconds !== undefined ? { periodSeconds: deps.periodSeconds } : {}),
+    ...(deps.deadline ? { deadline: deps.deadline } : {}),
   });
+  const { findings, forecasts } = forecast;
+  const remediation = deps.remediation ? await remediate(deps.remediation, usage, inventory, findings, now) : undefined;
+  // Every read of the cycle is made by now (the spare subnets' included).
+  const cut = deadlineProblem(deps.deadline);
+  const output = await publishAndNotify(deps, { usage, findings, forecasts, remediation, now });
+
+  const problems = [
+    ...samplingProblems(usage),
+    ...(cut ? [cut] : []),
+    ...forecast.problems,
+    ...(remediation ?? []).flatMap((r) => r.notes.map((n) => `${r.cluster}: ${n}`)),
+    ...output.problems,
+  ];
+  const { metricsPublished, putMetricDataCalls, notifications } = output;
+  return { inventory, usage, findings, forecasts, metricsPublished, putMetricDataCalls, notifications, remediation, problems };
+}
+
+/** The thresholds a cluster is diagnosed with: with a policy, its own (the policy's over the stage's). */
+function thresholdsOf(deps: CycleDeps): DiagnoseThresholds | ((cluster: string) => DiagnoseThresholds) {
+  const policy = deps.remediation?.policy;
+  return policy ? (cluster) => effectivePolicy(policy, cluster, deps.thresholds).thresholds : deps.thresholds;
+}
+
+/** The metric history the forecast reads: the stack's own metrics in CloudWatch; none without `metrics`. */
+function historyReaderOf(deps: CycleDeps): HistoryReader | undefined {
+  const metrics = deps.metrics;
+  if (!metrics) return undefined;
+  return (series, window) => readAvailableIpHistory(metrics.cloudwatch, metrics.namespace, series, window);
 }
 
 /**
@@ -84,8 +111,23 @@ export function attachForecasts(findings: Finding[], forecasts: Forecasts): Find
 export function samplingProblems(usage: Usage): string[] {
   return [
     ...usage.failedClusters.map((f) => `${f.name}: could not be sampled: ${f.problem.message}`),
-    ...usage.clusters.filter((x) => !x.complete).map((c) => `${c.name}: data incomplete (nothing acts on it): ${c.problems.map((p) => p.message).join('; ')}`),
+    ...usage.clusters.filter((x) => !x.complete).map((c) => `${c.name}: data incomplete (nothing acts on it): ${distinctMessages(c.problems)}`),
   ];
+}
+
+/**
+ * The problems' messages, each once: one bad file fails two reads (the subnets by id and by tag)
+ * with the same message, said once with the count, as the report's "Incomplete data" says it.
+ */
+function distinctMessages(problems: readonly CollectionProblem[]): string {
+  const counts = new Map<string, number>();
+  for (const p of problems) counts.set(p.message, (counts.get(p.message) ?? 0) + 1);
+  return [...counts].map(([message, n]) => (n > 1 ? `${message} (${n} reads)` : message)).join('; ');
+}
+
+/** A problem as logged: with the error it was made from, whole (not enumerable on the problem itself). */
+function withCause(p: CollectionProblem): CollectionProblem | (CollectionProblem & { cause: unknown }) {
+  return p.cause === undefined ? p : { ...p, cause: p.cause };
 }
 
 /** The cycle's problem that names the reads its deadline cut; undefined when it cut none. */
@@ -95,110 +137,43 @@ export function deadlineProblem(deadline: CycleDeadline | undefined): string | u
   return `collection stopped at the deadline (${deadline?.why}): ${cut.length} read(s) cut: ${problemList(cut.map((problem) => ({ problem })))}`;
 }
 
-/** Runs one cycle. Throws only when the clusters cannot be listed or the metrics cannot be published. */
-export async function runCycle(deps: CycleDeps, options: CycleOptions): Promise<CycleResult> {
-  const { inventory, usage } = await sample(deps.source, options);
-  const problems: string[] = samplingProblems(usage);
-  const sampling = problems.length;
-  // With a policy, each cluster is diagnosed with its own thresholds (the policy's over the stage's).
-  const policy = deps.remediation?.policy;
-  let findings = diagnose(
-    usage,
-    inventory,
-    policy ? (cluster) => effectivePolicy(policy, cluster, deps.thresholds).thresholds : deps.thresholds,
-  );
-
-  let forecasts: Forecasts | undefined;
-  if (deps.metrics && deps.deadline?.passed()) {
-    // The margin left is for publishing and recording what was collected.
-    problems.push(`no forecast: the metric history was not read, the deadline had passed (${deps.deadline.why})`);
-  } else if (deps.metrics) {
-    const periodSeconds = deps.periodSeconds ?? 300;
-    const hours = deps.forecastWindowHours ?? 24;
-    try {
-      const history = await readAvailableIpHistory(
-        deps.metrics.cloudwatch,
-        deps.metrics.namespace,
-        usage.clusters.map((c) => ({ clusterName: c.name, subnetIds: c.subnets.map((s) => s.subnetId) })),
-        { start: new Date(options.now.getTime() - hours * 3_600_000), end: options.now, periodSeconds },
-      );
-      for (const [key, why] of history.incomplete) problems.push(`history of ${key} is incomplete: ${why}`);
-      // This sample is not published yet: it is the newest point of each series.
-      const t = new Date(usage.collectedAt);
-      for (const c of usage.clusters) {
-        for (const s of c.subnets) {
-          const key = subnetKey(c.name, s.subnetId);
-          history.subnets.set(key, [...(history.subnets.get(key) ?? []), { t, value: s.available }]);
-        }
-        history.clusters.set(c.name, [...(history.clusters.get(c.name) ?? []), { t, value: c.totals.availableIps }]);
-      }
-      forecasts = forecastsFor(history, options.now);
-      findings = attachForecasts(findings, forecasts);
-    } catch (err) {
-      problems.push(`no forecast: ${messageOf(err)}`);
-    }
-  }
-
-  let remediation: ClusterRemediation[] | undefined;
-  if (deps.remediation) {
-    remediation = await remediate(deps.remediation, usage, inventory, findings, options.now);
-    for (const r of remediation) for (const n of r.notes) problems.push(`${r.cluster}: ${n}`);
-  }
-  // Every read of the cycle is made by now (the spare subnets' included): after the sampling problems.
-  const cut = deadlineProblem(deps.deadline);
-  if (cut) problems.splice(sampling, 0, cut);
-
-  let metricsPublished = 0;
-  let putMetricDataCalls = 0;
-  if (deps.metrics) {
-    const data: MetricDatum[] = [];
-    if (deps.metrics.publish) {
-      data.push(...buildMetricData(usage));
-      if (forecasts) data.push(...forecastMetricData(forecasts, new Date(usage.collectedAt)));
-    }
-    // What was planned and done is published by whichever function planned it (the responder's
-    // targeted cycles publish no usage metrics, but their actions are theirs alone).
-    if (remediation) {
-      const actions = remediationMetricData(remediation, new Date(usage.collectedAt));
-      data.push(...(deps.metrics.publish ? actions : actions.filter((d) => d.MetricName === 'ActionOutcomes')));
-    }
-    if (data.length > 0) {
-      putMetricDataCalls = await putMetricData(deps.metrics.cloudwatch, deps.metrics.namespace, data);
-      metricsPublished = data.length;
-    }
-  }
-
-  let notifications: NotifyResult | undefined;
-  if (deps.notify) {
-    const plans = new Map<string, string[]>();
-    for (const r of remediation ?? []) {
-      for (const a of r.planned) {
-        for (const id of a.findingIds) plans.set(id, [...(plans.get(id) ?? []), describePlanned(a)]);
-      }
-    }
-    notifications = await notifyFindings(deps.notify, usage, findings, options.now, plans);
-    for (const f of notifications.failures) {
-      problems.push(`notification of ${f.findingId ?? f.cluster}: ${f.message}`);
-    }
-    // Action outcomes are notified by the act loop itself (lib/act/act.ts): the final message
-    // of a change is part of its state machine, sent once before its lock is released.
-  }
-  return { inventory, usage, findings, forecasts, metricsPublished, putMetricDataCalls, notifications, remediation, problems };
-}
-
 /**
- * `PlannedActions` {ClusterName, State} (apply / dry-run / blocked) and `ActionOutcomes`
- * {ClusterName, Kind, Status}: bounded by clusters × a few values.
+ * Logs what a cycle could not see or do: the same lines from the sampler and the responder
+ * ('cluster sampling failed' with the call and code, 'cluster data incomplete' with the problems,
+ * unknown instance types, 'collection stopped at the deadline' with the reads it cut, then each
+ * other cycle problem once, with `attributes`).
  */
-export function remediationMetricData(remediation: ClusterRemediation[], timestamp: Date): MetricDatum[] {
-  const out: MetricDatum[] = [];
-  for (const r of remediation) {
-    for (const state of ['apply', 'dry-run', 'blocked'] as const) {
-      out.push(datum('PlannedActions', r.planned.filter((a) => a.state === state).length, 'Count', { ClusterName: r.cluster, State: state }, timestamp));
-    }
-    for (const { outcome, record } of r.results) {
-      out.push(datum('ActionOutcomes', 1, 'Count', { ClusterName: r.cluster, Kind: record?.kind ?? 'unknown', Status: outcome.status }, timestamp));
-    }
+export function logCycleHealth(
+  logger: Logger,
+  result: Pick<CycleResult, 'usage' | 'problems'>,
+  attributes: Record<string, string> = {},
+  deadline?: CycleDeadline,
+): void {
+  const { usage } = result;
+  for (const f of usage.failedClusters) {
+    logger.error('cluster sampling failed', {
+      cluster: f.name,
+      operation: f.problem.source,
+      code: f.problem.code,
+      error: f.problem.message,
+      ...(f.problem.cause === undefined ? {} : { cause: f.problem.cause }),
+    });
   }
-  return out;
+  for (const c of usage.clusters.filter((x) => !x.complete)) {
+    logger.warn('cluster data incomplete', { cluster: c.name, problems: c.problems.map(withCause) });
+  }
+  for (const t of usage.unknownInstanceTypes) {
+    logger.warn('instance type unknown to DescribeInstanceTypes', { instanceType: t });
+  }
+  const cut = deadlineProblem(deadline);
+  if (cut && deadline) {
+    logger.warn('collection stopped at the deadline', { ...attributes, why: deadline.why, budgetMs: deadline.budgetMs, readsCut: deadline.cutReads });
+  }
+  // The failed and incomplete clusters' sampling problems and the deadline's are logged above
+  // with their details; every other problem (a remediation note of such a cluster included) is
+  // logged here.
+  const logged = new Set([...samplingProblems(usage), ...(cut ? [cut] : [])]);
+  for (const p of result.problems) {
+    if (!logged.has(p)) logger.warn('cycle problem', { ...attributes, problem: p });
+  }
 }

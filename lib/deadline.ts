@@ -4,7 +4,7 @@
  * publishes what it has read completely: the live source (lib/aws/live-source.ts) starts no read
  * once the deadline has passed and aborts a read still in flight when it passes. Such a read
  * fails with a {@link CycleDeadlineError}, like any failed read: the cluster it was for is
- * incomplete, and the figures resting on it are withheld (lib/publish/metrics.ts).
+ * incomplete, and the figures resting on it are withheld (lib/output/publish/metrics.ts).
  */
 import { AwsCallError } from './errors';
 
@@ -61,4 +61,27 @@ export class CycleDeadline {
     this.cuts.push(`${operation} ${subject} (${how})`);
     return new CycleDeadlineError(operation, `${operation} ${subject}: ${how}: ${this.why}`);
   }
+}
+
+/**
+ * What a cycle keeps back from the invocation's remaining time for what follows collection:
+ * the history read, PutMetricData (one call per 1,000 metrics), SNS notifications and the
+ * ledger's DynamoDB writes. Each normally takes well under a second; 20 s leaves room for a few
+ * slow or retried calls. Never more than {@link CYCLE_MARGIN_SHARE} of the remaining time, so
+ * that a function given a short timeout still collects.
+ */
+export const CYCLE_MARGIN_MS = 20_000;
+export const CYCLE_MARGIN_SHARE = 0.25;
+
+/**
+ * The deadline of a cycle run by an invocation with `remainingMs` left
+ * (`context.getRemainingTimeInMillis()`), on the runtime's clock.
+ */
+export function cycleDeadline(rt: { now: () => Date }, remainingMs: number): CycleDeadline {
+  const margin = Math.min(CYCLE_MARGIN_MS, Math.max(0, remainingMs) * CYCLE_MARGIN_SHARE);
+  return new CycleDeadline(
+    remainingMs - margin,
+    () => rt.now().getTime(),
+    `the invocation's time: collection stops ${Math.round(margin / 1000)} s before the Lambda timeout to publish what is complete`,
+  );
 }

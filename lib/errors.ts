@@ -72,6 +72,16 @@ export function awsErrorCode(err: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * `text` on one line: every run of whitespace with a line break in it (or any other) becomes one
+ * space. For messages made from errors, whose text is not ours: an SDK error that could not parse
+ * an HTML answer ends in a second "Deserialization error" line, a JSON parser's message quotes the
+ * file with its line breaks; a problem, a note or a failed-read record is one line.
+ */
+export function oneLine(text: string): string {
+  return text.replace(/\s+/g, ' ').trim();
+}
+
 /** The message of anything thrown, never `[object Object]`. */
 export function messageOf(err: unknown): string {
   if (err instanceof Error) return err.message;

@@ -1,8 +1,10 @@
 /**
- * The production dependencies of the Lambda functions, built once per container: the
- * configuration (parsed at cold start; a bad value stops the function), the clients (standard
- * SDK environment), the live source (its instance type cache lives as long as the container),
- * the ledger and the logger.
+ * The composition root: the production dependencies of the Lambda functions, built once per
+ * container, and the wiring of a cycle's dependencies from them. The configuration (parsed at
+ * cold start; a bad value stops the function), the clients (standard SDK environment), the live
+ * source (its instance type cache lives as long as the container), the ledger and the logger.
+ * Only entry points (handlers, lib/events/route.ts) import it; it is where adapters meet the
+ * ports of the stages (docs/architecture.md).
  */
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
@@ -10,18 +12,19 @@ import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { EKSClient } from '@aws-sdk/client-eks';
-import { EXECUTORS } from './act/remediate';
 import type { SNSClient } from '@aws-sdk/client-sns';
+import type { ActionLedger } from './act/ledger';
+import { EXECUTORS } from './act/remediate';
+import { createActionLedger } from './aws/action-ledger';
 import { createAwsClients, createDynamoDbClient, type AwsClients } from './aws/clients';
-import { createActionLedger, type ActionLedger } from './aws/action-ledger';
 import { createLedger, createLedgerDocumentClient, type Ledger } from './aws/ledger';
 import { LiveSource } from './aws/live-source';
 import { publishNotification } from './aws/sns';
-import { buildActionNotification } from './notify/action-message';
 import { parseRuntimeConfig, type RuntimeConfig } from './config';
+import type { CycleDeps } from './cycle';
+import type { CycleDeadline } from './deadline';
+import { buildActionNotification } from './output/notify/action-message';
 import { bundledPolicy } from './policy/bundled';
-import { deadlineProblem, samplingProblems, type CycleDeps, type CycleResult } from './cycle';
-import { CycleDeadline } from './deadline';
 
 export interface Runtime {
   config: RuntimeConfig;
@@ -89,35 +92,14 @@ export function defaultRuntime(env: Record<string, string | undefined> = process
 }
 
 /**
- * What a cycle keeps back from the invocation's remaining time for what follows collection:
- * the history read, PutMetricData (one call per 1,000 metrics), SNS notifications and the
- * ledger's DynamoDB writes. Each normally takes well under a second; 20 s leaves room for a few
- * slow or retried calls. Never more than {@link CYCLE_MARGIN_SHARE} of the remaining time, so
- * that a function given a short timeout still collects.
- */
-export const CYCLE_MARGIN_MS = 20_000;
-export const CYCLE_MARGIN_SHARE = 0.25;
-
-/**
- * The deadline of a cycle run by an invocation with `remainingMs` left
- * (`context.getRemainingTimeInMillis()`), on the runtime's clock.
- */
-export function cycleDeadline(rt: Pick<Runtime, 'now'>, remainingMs: number): CycleDeadline {
-  const margin = Math.min(CYCLE_MARGIN_MS, Math.max(0, remainingMs) * CYCLE_MARGIN_SHARE);
-  return new CycleDeadline(
-    remainingMs - margin,
-    () => rt.now().getTime(),
-    `the invocation's time: collection stops ${Math.round(margin / 1000)} s before the Lambda timeout to publish what is complete`,
-  );
-}
-
-/**
  * The cycle's dependencies from a runtime: publish metrics, forecast, notify, plan; and with
  * `act`, apply (only the responder has the write permissions, so only it passes true). With a
  * deadline, the cycle's reads stop at it.
  */
 export function cycleDeps(rt: Runtime, publish: boolean, act = false, deadline?: CycleDeadline): CycleDeps {
   const source = deadline ? rt.source.forCycle({ deadline }) : rt.source;
+  const { sns } = rt;
+  const { topicArn } = rt.config;
   const context = {
     region: rt.source.region,
     ...(rt.config.dashboardName ? { dashboardName: rt.config.dashboardName } : {}),
@@ -130,8 +112,7 @@ export function cycleDeps(rt: Runtime, publish: boolean, act = false, deadline?:
     metrics: { cloudwatch: rt.cloudwatch, namespace: rt.config.metricNamespace, publish },
     notify: {
       ledger: rt.ledger,
-      sns: rt.sns,
-      topicArn: rt.config.topicArn,
+      publish: (notification) => publishNotification(sns, topicArn, notification),
       context,
       renotifyAfterHours: rt.config.renotifyAfterHours,
     },
@@ -159,39 +140,4 @@ export function cycleDeps(rt: Runtime, publish: boolean, act = false, deadline?:
         : {}),
     },
   };
-}
-
-/**
- * Logs what a cycle could not see or do: the same lines from the sampler and the responder
- * ('cluster sampling failed' with the call and code, 'cluster data incomplete' with the problems,
- * unknown instance types, 'collection stopped at the deadline' with the reads it cut, then each
- * other cycle problem once, with `attributes`).
- */
-export function logCycleHealth(
-  logger: Logger,
-  result: Pick<CycleResult, 'usage' | 'problems'>,
-  attributes: Record<string, string> = {},
-  deadline?: CycleDeadline,
-): void {
-  const { usage } = result;
-  for (const f of usage.failedClusters) {
-    logger.error('cluster sampling failed', { cluster: f.name, operation: f.problem.source, code: f.problem.code, error: f.problem.message });
-  }
-  for (const c of usage.clusters.filter((x) => !x.complete)) {
-    logger.warn('cluster data incomplete', { cluster: c.name, problems: c.problems });
-  }
-  for (const t of usage.unknownInstanceTypes) {
-    logger.warn('instance type unknown to DescribeInstanceTypes', { instanceType: t });
-  }
-  const cut = deadlineProblem(deadline);
-  if (cut && deadline) {
-    logger.warn('collection stopped at the deadline', { ...attributes, why: deadline.why, budgetMs: deadline.budgetMs, readsCut: deadline.cutReads });
-  }
-  // The failed and incomplete clusters' sampling problems and the deadline's are logged above
-  // with their details; every other problem (a remediation note of such a cluster included) is
-  // logged here.
-  const logged = new Set([...samplingProblems(usage), ...(cut ? [cut] : [])]);
-  for (const p of result.problems) {
-    if (!logged.has(p)) logger.warn('cycle problem', { ...attributes, problem: p });
-  }
 }

@@ -3,7 +3,7 @@
  *
  * 1. For synthetic accounts of 100, 1,000 and 5,000 nodes (the last one the target shape: 3
  *    clusters, 99 subnets, ~15,000 ENIs), one full cycle of handlers/sample.ts against the
- *    emulated AWS account (test/support/mock-aws.ts: real filters, page sizes, response shapes)
+ *    emulated AWS account (tools/mock-aws.ts: real filters, page sizes, response shapes)
  *    with 24 h of metric history and a dynalite ledger: calls by API, metrics published, CPU time
  *    against the JSON.parse floor of the same answers, peak memory. Each size runs in its own
  *    `node --expose-gc` process (bundled with the functions' esbuild options); a warm-up, then
@@ -16,8 +16,10 @@
  *    duration in Lambda; and the respond bundle's largest cycle (its remediation tick with every
  *    cluster in apply mode) at the largest size, 256 MB.
  * 4. The targets, PASS or FAIL (memory from 3).
+ * 5. The pure core at its tests' sizes (scripts/bench/core.ts): forecast, prefix blocks, policy
+ *    file refusal, pattern complexity. `--core` prints only these.
  *
- *   npx tsx scripts/bench.ts [--sizes 100,1000,5000] [--profile]
+ *   npx tsx scripts/bench.ts [--sizes 100,1000,5000] [--profile] [--core]
  *
  * --profile also writes a CPU profile of the 5,000-node child (node --cpu-prof) and prints its
  * heaviest functions.
@@ -26,10 +28,11 @@ import { fork } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { startDynalite } from '../test/support/dynalite';
-import { generateAccount, type GenerateAccountOptions } from '../test/support/synthetic-account';
+import { startDynalite } from '../tools/dynalite';
+import { generateAccount, type GenerateAccountOptions } from '../tools/synthetic-account';
 import { analyseBundle, buildChild, ROOT } from './bench/build';
 import { ensurePackaged, measureColdStarts, type FunctionColdStart } from './bench/cold-start';
+import { measureCoreFigures } from './bench/core';
 import { measureLambdaMemory, type LambdaMemoryFigures } from './bench/lambda-memory';
 import { summariseProfile } from './bench/profile';
 import { benchEnv } from './bench/runtime';
@@ -133,6 +136,7 @@ function callsBy(runs: RunFigures[], pick: (r: RunFigures) => Record<string, num
 
 async function main(): Promise<void> {
   const t0 = Date.now();
+  if (process.argv.includes('--core')) return printCoreFigures();
   const sizes = (arg('--sizes') ?? '100,1000,5000').split(',').map(Number);
   const profile = process.argv.includes('--profile');
   mkdirSync(WORK, { recursive: true });
@@ -196,13 +200,14 @@ async function main(): Promise<void> {
     // The responder's largest cycle: its remediation tick with every cluster in apply mode
     // (collect, diagnose, plan and the ledger's gates for all of them; the clusters carry no
     // opt-in tag, so nothing is applied).
-    const policy = parseYaml(readFileSync(path.join(ROOT, 'policy.yml'), 'utf8')) as { default: { mode: string }; clusters?: Record<string, { mode?: string }> };
-    policy.default.mode = 'apply';
-    for (const c of Object.values(policy.clusters ?? {})) delete c.mode;
-    const applyAll = JSON.stringify(policy);
+    // Each cluster in apply mode by name: a policy may not put `default.mode` in apply.
     const nodes = sizes[sizes.length - 1]!;
+    const account = generateAccount(accountOptions(nodes));
+    const policy = parseYaml(readFileSync(path.join(ROOT, 'policy.yml'), 'utf8')) as { clusters?: Record<string, { mode?: string }> | null };
+    policy.clusters = Object.fromEntries(account.clusters.map((c) => [c.name, { mode: 'apply' }]));
+    const applyAll = JSON.stringify(policy);
     const figures = await measureLambdaMemory({
-      account: generateAccount(accountOptions(nodes)),
+      account,
       bundle: path.join(WORK, 'zip-respond', 'handlers', 'respond.js'),
       functionName: 'respond',
       event: scheduled,
@@ -334,7 +339,14 @@ async function main(): Promise<void> {
     console.log(`${verdict(c.jsBytes <= TARGET.bundleMB * 1e6)}  ${c.name} bundle <= ${TARGET.bundleMB} MB minified: ${fmt(c.jsBytes / 1e6, 2)} MB`);
   }
   if (profileSummary) console.log(profileSummary);
+  printCoreFigures();
   console.log(`\n(bench took ${fmt((Date.now() - t0) / 1000, 1)} s)`);
+}
+
+/** The pure core at its tests' sizes (scripts/bench/core.ts). */
+function printCoreFigures(): void {
+  console.log('\nThe pure core at its tests\' sizes (wall ms in this process, median of 5 after a warm-up):');
+  console.log(table([['figure', 'ms'], ...measureCoreFigures().map((f) => [f.label, fmt(f.ms, 1)])]));
 }
 
 main().catch((err: unknown) => {

@@ -37,7 +37,7 @@ import {
   writeSyntheticSnapshot,
   type AccountSpec,
   type SyntheticAccount,
-} from '../test/support/synthetic-account';
+} from '../tools/synthetic-account';
 
 /** The demo scenario. Change it here, run the script, and commit the regenerated files. */
 export const demoSpec: AccountSpec = {

@@ -1,7 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { samplingProblems } from '../lib/cycle';
+import { logCycleHealth, samplingProblems } from '../lib/cycle';
 import type { Usage } from '../lib/measure/types';
-import { logCycleHealth } from '../lib/runtime';
 
 describe('logCycleHealth', () => {
   it('logs each problem once: the sampling ones with their details, every other one (a remediation note of an incomplete cluster included) as a cycle problem', () => {

@@ -26,20 +26,11 @@
  * - **One final message.** The last outcome is notified before the lock is released, and marked
  *   in the record once sent: a cycle that finds a finished record not yet notified sends it.
  */
-import { actionRecordSk, ActionRecordInvalidError, type ActionLedger, type ActionLock, type LedgerHistory } from '../aws/action-ledger';
-import { clientRequestTokenFor } from '../aws/nodegroup';
 import { isRetryableError, messageOf } from '../errors';
-import type {
-  ActionChange,
-  ActionExecutor,
-  ActionHistory,
-  ActionKind,
-  ActionOutcome,
-  ActionRecord,
-  ExecuteDeps,
-  PlannedAction,
-  WriteIntent,
-} from './types';
+import { clientRequestTokenFor } from '../keys';
+import type { ActionChange, ActionHistory, ActionKind, PlannedAction } from '../plan/types';
+import { actionRecordSk, ActionRecordInvalidError, type ActionLedger, type ActionLock, type LedgerHistory } from './ledger';
+import type { ActionExecutor, ActionOutcome, ActionRecord, ExecuteDeps, WriteIntent } from './types';
 
 /** A lease outlives any invocation: Lambda stops a function after at most 15 minutes. */
 export const DEFAULT_LEASE_MS = 15 * 60_000 + 60_000;

@@ -20,11 +20,13 @@
  * - Transient errors (throttling, 5xx, timeouts) are marked `retryable`; after UpdateAddon every
  *   error of following it is (the change was made: its end is not known yet, not failed).
  */
-import { describeUpdate, readVpcCniAddon, updateVpcCniEnv, envOf, type AddonUpdateStatus } from '../aws/addon';
-import { clientRequestTokenFor } from '../aws/nodegroup';
+import { describeUpdate, readVpcCniAddon, updateVpcCniEnv, type AddonUpdateStatus } from '../aws/addon';
 import { awsErrorCode, isRetryableError, messageOf } from '../errors';
-import type { ActionExecutor, ActionOutcome, ActionRecord, AddonEnvChange, ExecuteDeps, PlannedAction } from './types';
-import { selfManagedCommand } from './warm-targets';
+import { envOf } from '../inventory/configuration-values';
+import { clientRequestTokenFor } from '../keys';
+import type { AddonEnvChange, PlannedAction } from '../plan/types';
+import { selfManagedCommand } from '../plan/warm-targets';
+import type { ActionExecutor, ActionOutcome, ActionRecord, ExecuteDeps } from './types';
 import { intendWrite } from './write-intent';
 
 /** Between two DescribeUpdate calls. */

@@ -38,11 +38,13 @@
  * `scaling-down-old` without an update id sends the same scale-down again with the same token.
  */
 import type { Nodegroup } from '@aws-sdk/client-eks';
-import { clientRequestTokenFor, createReplacementNodegroup, describeNodegroup, describeUpdate, scaleNodegroupTo } from '../aws/nodegroup';
+import { createReplacementNodegroup, describeNodegroup, describeUpdate, scaleNodegroupTo } from '../aws/nodegroup';
 import { AwsCallError, isRetryableError } from '../errors';
-import { REPLACES_TAG_KEY } from './instance-types';
+import { clientRequestTokenFor } from '../keys';
+import { REPLACES_TAG_KEY } from '../names';
+import type { ActionChange, NodegroupReplacementChange, PlannedAction } from '../plan/types';
+import type { ActionExecutor, ActionOutcome, ActionRecord, ExecuteDeps } from './types';
 import { intendWrite } from './write-intent';
-import type { ActionChange, ActionExecutor, ActionOutcome, ActionRecord, ExecuteDeps, NodegroupReplacementChange, PlannedAction } from './types';
 
 export const STEP_CREATING = 'creating';
 export const STEP_SCALING_DOWN_OLD = 'scaling-down-old';

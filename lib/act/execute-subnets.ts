@@ -16,8 +16,10 @@
 import { AwsCallError, isRetryableError } from '../errors';
 import { describeSubnetsById, tagSubnetsForCni } from '../aws/subnet-tags';
 import { list } from '../diagnose/context';
-import { CNI_ROLE_TAG_EXCLUDED, CNI_ROLE_TAG_KEY, cniSubnetsScope, tagValue } from './cni-subnets';
-import type { ActionChange, ActionExecutor, ActionOutcome, ExecuteDeps } from './types';
+import { CNI_ROLE_TAG_EXCLUDED, CNI_ROLE_TAG_KEY } from '../names';
+import { cniSubnetsScope, tagValue } from '../plan/cni-subnets';
+import type { ActionChange } from '../plan/types';
+import type { ActionExecutor, ActionOutcome, ExecuteDeps } from './types';
 import { intendWrite } from './write-intent';
 
 /** The step a succeeded action ends at. */

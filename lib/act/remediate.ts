@@ -1,27 +1,29 @@
 /**
- * Remediation for one cycle: per cluster, the effective policy, the planners (least disruptive
- * first: warm targets, CNI subnets, prefix delegation, instance types), the safety gates, and —
- * only where the caller passes `act` (the Lambda functions, never the CLI) — the change itself.
+ * The plan-and-act stage of a cycle: per cluster, the effective policy, the planners (least
+ * disruptive first: warm targets, CNI subnets, prefix delegation, instance types; lib/plan), the
+ * safety gates (lib/plan/gates.ts), and — only where the caller passes `act` (the Lambda
+ * functions, never the CLI) — the change itself (lib/act/act.ts and the executors).
  */
 import type { Subnet } from '@aws-sdk/client-ec2';
-import type { ActionLedger, LedgerHistory } from '../aws/action-ledger';
 import type { DiagnoseThresholds, Finding } from '../diagnose/types';
 import { messageOf } from '../errors';
 import type { Inventory, InventorySource } from '../inventory/types';
 import type { Usage } from '../measure/types';
+import { needsSpareSubnets, planCniSubnets, planCniSubnetsWith, spareSubnetIds } from '../plan/cni-subnets';
+import { gateActions, optedIn, planCluster } from '../plan/gates';
+import { planInstanceTypes } from '../plan/instance-types';
+import { planPrefixDelegation } from '../plan/prefix-delegation';
+import { planPrefixRollout } from '../plan/prefix-rollout';
+import type { ActionKind, ActionPlanner, PlannedAction } from '../plan/types';
+import { planWarmTargets } from '../plan/warm-targets';
 import { effectivePolicy, type Policy } from '../policy/load';
-import type { PolicyMode } from '../policy/types';
+import { POLICY_KEY, type PolicyMode } from '../policy/types';
 import { actOnCluster, type ActContext, type ActDeps, type ActResult } from './act';
-import { needsSpareSubnets, planCniSubnets, planCniSubnetsWith, spareSubnetIds } from './cni-subnets';
 import { addonEnvExecutor } from './execute-addon';
 import { nodegroupReplacementExecutor } from './execute-nodegroup';
 import { cniSubnetsExecutor } from './execute-subnets';
-import { planInstanceTypes } from './instance-types';
-import { gateActions, optedIn, planCluster, POLICY_KEY } from './plan';
-import { planPrefixDelegation } from './prefix-delegation';
-import { planPrefixRollout } from './prefix-rollout';
-import type { ActionExecutor, ActionKind, ActionPlanner, PlannedAction } from './types';
-import { planWarmTargets } from './warm-targets';
+import type { ActionLedger, LedgerHistory } from './ledger';
+import type { ActionExecutor } from './types';
 
 /** The executors of every action kind. */
 export const EXECUTORS: Record<ActionKind, ActionExecutor> = {

@@ -26,8 +26,8 @@ import {
   type EKSClient,
   type Update,
 } from '@aws-sdk/client-eks';
-import { parse as parseYaml } from 'yaml';
 import { AwsCallError, awsErrorCode, messageOf } from '../errors';
+import { AddonConfigurationError, mergeConfigurationValues, parseConfigurationValues } from '../inventory/configuration-values';
 
 export const VPC_CNI_ADDON_NAME = 'vpc-cni';
 
@@ -43,14 +43,6 @@ export interface AddonUpdateStatus {
   status: 'InProgress' | 'Failed' | 'Cancelled' | 'Successful';
   /** EKS's errors of a Failed update: `errorCode: errorMessage`, as EKS words them. */
   errors: { code?: string; message?: string; resourceIds?: string[] }[];
-}
-
-/** The add-on's configurationValues is not a JSON or YAML object: nothing may be merged into it. */
-export class AddonConfigurationError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'AddonConfigurationError';
-  }
 }
 
 /** Runs `fn` and rethrows any AWS failure as an AwsCallError naming the operation and its subject (the add-on and cluster). */
@@ -73,53 +65,6 @@ async function call<T>(operation: string, subject: string, fn: () => Promise<T>)
       { cause: err },
     );
   }
-}
-
-/**
- * Parses configurationValues. EKS accepts JSON or YAML ([update-addon]); YAML is a superset of
- * JSON, so one parser reads both. Empty or absent = `{}`.
- * @throws AddonConfigurationError when it is neither, or not an object.
- */
-export function parseConfigurationValues(raw: string | undefined, cluster: string): Record<string, unknown> {
-  const text = raw?.trim() ?? '';
-  if (text === '') return {};
-  let parsed: unknown;
-  try {
-    parsed = parseYaml(text);
-  } catch (err) {
-    throw new AddonConfigurationError(
-      `cluster ${cluster}: the vpc-cni add-on's configurationValues is neither JSON nor YAML: ${messageOf(err)}`,
-      { cause: err },
-    );
-  }
-  if (parsed === null || parsed === undefined) return {};
-  if (typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new AddonConfigurationError(`cluster ${cluster}: the vpc-cni add-on's configurationValues is not an object`);
-  }
-  return parsed as Record<string, unknown>;
-}
-
-/** The `env` section of a configuration document (`{}` when absent). @throws AddonConfigurationError when it is not an object. */
-export function envOf(values: Record<string, unknown>): Record<string, unknown> {
-  const env = values['env'];
-  if (env === undefined || env === null) return {};
-  if (typeof env !== 'object' || Array.isArray(env)) {
-    throw new AddonConfigurationError(`the vpc-cni configurationValues' env is ${Array.isArray(env) ? 'a list' : typeof env}, not an object`);
-  }
-  return env as Record<string, unknown>;
-}
-
-/**
- * The document with env keys set: only the keys in `set` change (as strings: the add-on's schema
- * types env values as strings); every other env key keeps its value as it was (a number stays a
- * number), and every other section (`init`, `nodeAgent`, `resources`, `tolerations`, ...) is kept.
- * Pure: `current` is not modified.
- * @throws AddonConfigurationError when `env` exists but is not an object.
- */
-export function mergeConfigurationValues(current: Record<string, unknown>, set: Record<string, string>): Record<string, unknown> {
-  const env = { ...envOf(current) };
-  for (const [key, value] of Object.entries(set)) env[key] = String(value);
-  return { ...current, env };
 }
 
 /**

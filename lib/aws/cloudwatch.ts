@@ -1,7 +1,7 @@
 /** CloudWatch adapter: PutMetricData in batches within the API's per-request limits. */
 import { PutMetricDataCommand, type CloudWatchClient, type MetricDatum } from '@aws-sdk/client-cloudwatch';
 import { awsCallError } from '../errors';
-import { chunk } from './live-source';
+import { chunk } from './chunk';
 
 /**
  * PutMetricData accepts up to 1,000 metrics and 1 MB of payload per request (CloudWatch API

@@ -1,6 +1,6 @@
 /**
  * The partition-key prefixes of the ledger table: one per writer, so that IAM can tell them
- * apart. The stack's roles are scoped on them (serverless.yml): the sampler may PutItem only
+ * apart. The stack's roles are scoped on them (resources/roles.yml): the sampler may PutItem only
  * where every leading key begins with {@link FINDING_PK_PREFIX} (`dynamodb:LeadingKeys`), so only
  * the responder writes action records, the change lock, its cycle throttle and event claims.
  *

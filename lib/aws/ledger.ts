@@ -32,9 +32,12 @@
 import { type CreateTableCommandInput, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, paginateQuery, type PutCommandInput } from '@aws-sdk/lib-dynamodb';
 import { AwsCallError, awsCallError, awsErrorCode } from '../errors';
-import type { FindingState } from '../notify/transitions';
+import { LedgerConflictError, type FindingLedger } from '../output/notify/ledger';
+import type { FindingState } from '../output/notify/transitions';
 
-export type { FindingState } from '../notify/transitions';
+// The notify stage's port and its types, which this adapter implements and throws.
+export { LedgerConflictError };
+export type { FindingState };
 
 /**
  * The table's keys and billing, for CreateTable (tests) and to check the stack against. TTL
@@ -64,23 +67,6 @@ export const EVENT_CLAIM_TTL_DAYS = 7;
 
 const DAY_SECONDS = 86_400;
 const CONDITIONAL_CHECK_FAILED = 'ConditionalCheckFailedException';
-
-/**
- * Another invocation saved the finding state first (its version moved on, or it created the
- * item). The loser must not notify: the winner owns the transition.
- */
-export class LedgerConflictError extends Error {
-  constructor(
-    readonly cluster: string,
-    readonly findingId: string,
-    readonly expectedVersion: number | undefined,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = 'LedgerConflictError';
-  }
-}
 
 /**
  * Another invocation is handling this event right now (its claim is INPROGRESS and its lease has
@@ -138,8 +124,11 @@ export class LedgerItemError extends Error {
   }
 }
 
-/** The ledger's operations; handlers take it as a dependency. */
-export interface Ledger {
+/**
+ * The ledger's operations; handlers take it as a dependency. The finding states are the notify
+ * stage's port, `FindingLedger` (lib/output/notify/ledger.ts).
+ */
+export interface Ledger extends FindingLedger {
   /**
    * Claims the event with this EventBridge id for `owner` (INPROGRESS until now + leaseMs): when
    * no claim exists, when the claim is INPROGRESS and its lease has run out (its owner died), or
@@ -159,16 +148,6 @@ export interface Ledger {
    * the same EventBridge id). False when it was no longer the claimer's; nothing is deleted then.
    */
   releaseEvent(claim: EventClaim): Promise<boolean>;
-  /** The finding states of a cluster, every page, strongly consistent; [] for a cluster never seen. */
-  getFindingStates(cluster: string): Promise<FindingState[]>;
-  /**
-   * Saves a finding state if nobody else did since it was read: for a new item
-   * (`expectedVersion` undefined) only if none exists, otherwise only if its version is still
-   * `expectedVersion`. `state.version` must be `expectedVersion + 1` (1 for a new item).
-   * @throws LedgerConflictError when the condition fails; AwsCallError for any other failure of
-   *   the call; Error, before any call, when `state.version` is not `expectedVersion + 1`.
-   */
-  saveFindingState(state: FindingState, expectedVersion: number | undefined): Promise<void>;
 }
 
 export interface LedgerOptions {

@@ -39,7 +39,8 @@ import {
 import { CycleDeadlineError, type CycleDeadline } from '../deadline';
 import { awsCallError, awsErrorCode, messageOf, withAwsCall, type AwsCallError } from '../errors';
 import type { InventorySource } from '../inventory/types';
-import { CLUSTER_TAG_PREFIX } from '../inventory/names';
+import { CLUSTER_TAG_PREFIX } from '../names';
+import { chunk } from './chunk';
 import { trimInstance, trimNetworkInterface } from './trim';
 
 /**
@@ -59,12 +60,6 @@ export function clusterTagKey(clusterName: string): string {
   return `${CLUSTER_TAG_PREFIX}${clusterName}`;
 }
 
-/** Splits a list into chunks of at most `size`. */
-export function chunk<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
 
 
 /**

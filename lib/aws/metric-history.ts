@@ -1,7 +1,7 @@
 /**
  * CloudWatch adapter: the history of the free-address metrics the stack publishes
  * (`SubnetAvailableIps` {ClusterName, SubnetId} and `ClusterAvailableIps` {ClusterName}, see
- * lib/publish/metrics.ts), read back with GetMetricData for the forecast.
+ * lib/output/publish/metrics.ts), read back with GetMetricData for the forecast.
  *
  * One MetricDataQuery per series, up to 500 queries per request, each request paginated with
  * NextToken: the number of calls grows with series / 500 and with pages, never per subnet.
@@ -13,9 +13,9 @@ import {
   type MetricDataResult,
 } from '@aws-sdk/client-cloudwatch';
 import { awsCallError } from '../errors';
-import { subnetKey } from '../forecast/forecast';
 import type { Point } from '../forecast/trend';
-import { chunk } from './live-source';
+import { subnetKey } from '../keys';
+import { chunk } from './chunk';
 
 /**
  * GetMetricData accepts at most 500 MetricDataQuery structures per request (CloudWatch API
@@ -29,7 +29,7 @@ import { chunk } from './live-source';
  */
 export const METRIC_DATA_QUERIES_PER_CALL_MAX = 500;
 
-/** The metric names read here, as lib/publish/metrics.ts publishes them. */
+/** The metric names read here, as lib/output/publish/metrics.ts publishes them. */
 export const SUBNET_AVAILABLE_IPS = 'SubnetAvailableIps';
 export const CLUSTER_AVAILABLE_IPS = 'ClusterAvailableIps';
 
@@ -48,7 +48,7 @@ export interface HistoryWindow {
 
 /** Free-address history, oldest point first. Every requested series has an entry, empty when CloudWatch has no data. */
 export interface AvailableIpHistory {
-  /** Keyed `${clusterName}/${subnetId}` (see `subnetKey`). */
+  /** Keyed `${clusterName}/${subnetId}` (lib/keys.ts `subnetKey`). */
   subnets: Map<string, Point[]>;
   /** Keyed by cluster name. */
   clusters: Map<string, Point[]>;

@@ -18,7 +18,6 @@
  * - [update-config] UpdateNodegroupConfig,
  *   https://docs.aws.amazon.com/eks/latest/APIReference/API_UpdateNodegroupConfig.html
  */
-import { createHash } from 'node:crypto';
 import {
   CreateNodegroupCommand,
   DescribeNodegroupCommand,
@@ -29,23 +28,14 @@ import {
   type Nodegroup,
   type Update,
 } from '@aws-sdk/client-eks';
-import { REPLACES_TAG_KEY } from '../act/instance-types';
-import type { NodegroupReplacementChange } from '../act/types';
+import { clientRequestTokenFor } from '../keys';
+import { REPLACES_TAG_KEY } from '../names';
+import type { NodegroupReplacementChange } from '../plan/types';
 import { isReservedTagKey } from '../policy/types';
 import { awsErrorCode, withAwsCall } from '../errors';
 
 function call<T>(operation: string, cluster: string, nodegroup: string, fn: () => Promise<T>): Promise<T> {
   return withAwsCall(operation, `for nodegroup ${nodegroup} of cluster ${cluster}`, fn);
-}
-
-/**
- * A deterministic `clientRequestToken` for one step of one action: the hex SHA-256 of
- * `<actionId>#<step>` (64 characters). EKS documents the token as "a unique, case-sensitive
- * identifier that you provide to ensure the idempotency of the request" [create]: a retry of the
- * same step sends the same token, a different step or action another.
- */
-export function clientRequestTokenFor(actionId: string, step: string): string {
-  return createHash('sha256').update(`${actionId}#${step}`).digest('hex');
 }
 
 /** DescribeNodegroup; `undefined` when the nodegroup does not exist (ResourceNotFoundException). */

@@ -11,9 +11,10 @@ import {
   type Tag,
 } from '@aws-sdk/client-ec2';
 import { withAwsCall } from '../errors';
-import { CLUSTER_TAG_PREFIX } from '../inventory/names';
+import { CLUSTER_TAG_PREFIX } from '../names';
 import type { InventorySource } from '../inventory/types';
-import { chunk, EC2_FILTER_VALUES_MAX, EC2_PAGE_SIZE_MAX } from './live-source';
+import { chunk } from './chunk';
+import { EC2_FILTER_VALUES_MAX, EC2_PAGE_SIZE_MAX } from './live-source';
 
 /** What an event is about. */
 export interface EventSubjects {

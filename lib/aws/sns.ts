@@ -1,7 +1,7 @@
 /** SNS adapter: publishes a notification in its per-protocol forms. */
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { awsCallError } from '../errors';
-import type { Notification } from '../notify/message';
+import type { Notification } from '../output/notify/message';
 
 /**
  * The per-protocol message document of MessageStructure 'json': `default` is required; people

@@ -9,7 +9,7 @@
  */
 import { CreateTagsCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import { withAwsCall } from '../errors';
-import { chunk } from './live-source';
+import { chunk } from './chunk';
 
 /**
  * CreateTags takes at most 1,000 resource ids per request (EC2 API reference, CreateTags,

@@ -33,21 +33,23 @@ import { messageOf } from '../errors';
 import { DEFAULT_NAMESPACE, parseHttpTimeouts } from '../config';
 import { progressReporter } from './progress';
 import { RecordingSource, writeSnapshot } from '../inventory/capture';
+import { collectInventory } from '../inventory/collect';
 import { readSnapshot } from '../inventory/snapshot';
 import type { InventorySource } from '../inventory/types';
 import { runCycle, samplingProblems } from '../cycle';
 import { DEFAULT_THRESHOLDS } from '../diagnose/types';
-import { sample } from '../pipeline';
 import { deployablePolicy } from '../policy/deployable';
 import { deployedPolicySize, remediationGrants, REMEDIATION_POLICY_MAX_CHARS, type ClusterGrants } from '../policy/iam';
 import { closestClusterNames, effectivePolicy, POLICY_MAX_BYTES, readPolicyFile } from '../policy/load';
-import { PolicyError } from '../policy/types';
-import { POLICY_KEY } from '../act/plan';
+import { POLICY_KEY, PolicyError } from '../policy/types';
+import { measure } from '../measure/measure';
 import type { Usage } from '../measure/types';
-import { usageJson } from '../report/gaps';
-import { absentReasons, renderPlan, type PlanReportContext } from '../report/plan';
-import { renderReport, summaryLine } from '../report/text';
-import { table } from '../report/table';
+import { usageJson } from '../output/report/gaps';
+import { absentReasons, renderPlan, type PlanReportContext } from '../output/report/plan';
+import { renderReport, summaryLine } from '../output/report/text';
+import { table } from '../output/report/table';
+// For bin/eks-ip-responder.js: the SDK's 8-line Node.js version warning said in one line.
+export { nodeVersionNote, quietSdkNodeVersionWarning } from './node-version';
 
 /** Where the CLI writes; tests pass their own. */
 export interface CliIo {
@@ -108,11 +110,22 @@ Exit status: 0 done; 1 an error; 2 a usage error; 3 (report, capture, plan) done
 cluster is INCOMPLETE (a read failed: its figures that rest on it are unknown) or failed.
 `;
 
+/**
+ * The cluster names of `--clusters a,b`; none without the option (every cluster). An empty name
+ * (`--clusters ,`, `a,,b`, `--clusters ''`) is a usage error: dropped, it would leave an empty
+ * list, which means every cluster, not the ones the operator meant.
+ */
 function clusterList(value: string | undefined): string[] {
-  return (value ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0);
+  if (value === undefined) return [];
+  const names = value.split(',').map((s) => s.trim());
+  const empty = names.flatMap((name, i) => (name === '' ? [i + 1] : []));
+  if (empty.length > 0) {
+    throw new UsageError(
+      `--clusters ${JSON.stringify(value)}: ${empty.length === 1 ? `name ${empty[0]} of ${names.length} is` : `names ${empty.join(', ')} of ${names.length} are`} empty; ` +
+        'give cluster names separated by commas (a,b), or leave --clusters out for every cluster',
+    );
+  }
+  return names;
 }
 
 function regionOf(value: string | undefined, io: CliIo): string {
@@ -144,7 +157,7 @@ async function openSource(values: { snapshot?: string; region?: string }, io: Cl
 
 /**
  * The exit status of report, capture and plan when they ran to the end but a cluster could not be
- * sampled or its data is incomplete: the output says which and why (README, CLI). 0 done, 1 an
+ * sampled or its data is incomplete: the output says which and why (docs/cli.md). 0 done, 1 an
  * error, 2 a usage error.
  */
 export const EXIT_INCOMPLETE = 3;
@@ -213,7 +226,8 @@ async function capture(args: string[], io: CliIo): Promise<number> {
   const region = regionOf(values.region, io);
   const recording = new RecordingSource(liveSource(region, io));
   const now = io.now();
-  const { usage } = await sample(recording, { clusterNames: clusterList(values.clusters), concurrency: 4, now });
+  // Collected and measured only: what the snapshot holds and its one-line summary.
+  const usage = measure(await collectInventory(recording, { clusterNames: clusterList(values.clusters), concurrency: 4, now }));
   const meta = { region, capturedAt: now.toISOString() };
   const failedReads = recording.contents(meta).failedReads ?? [];
   const files = await writeSnapshot(values.out, recording, meta);
@@ -251,6 +265,8 @@ function maxPodsCommand(args: string[], io: CliIo): number {
   });
   const known = knownInstanceTypes();
   if (!values.all && positionals.length === 0) throw new UsageError('max-pods needs instance types, or --all');
+  const blank = positionals.findIndex((t) => t.trim() === '');
+  if (blank >= 0) throw new UsageError(`max-pods: instance type ${blank + 1} of ${positionals.length} is an empty name; give names like m5.large`);
   const types = values.all ? [...known.keys()].sort() : positionals;
   const maxEniText = values['max-eni'];
   // The calculator takes min(--cni-max-eni, the type's ENIs); ipamd ignores MAX_ENI below 1, so a
@@ -435,7 +451,7 @@ function policyCommand(args: string[], io: CliIo): number {
   const file = values.file ?? 'policy.yml';
   if (sub === 'check') {
     try {
-      // Every check packaging makes, by the function packaging calls (lib/policy/policy.stack.js).
+      // Every check packaging makes, by the function packaging calls (stack/policy.stack.js).
       const { policy, json, version, remediationPolicy } = deployablePolicy(file);
       io.out(`${file}: valid (${Object.keys(policy.clusters).length} cluster override(s), default mode ${policy.default.mode})\n`);
       io.out(

@@ -8,6 +8,7 @@ import { capacityLookup, type NetworkCapacity } from '../capacity/instance-type'
 import type { ClusterInventory } from '../inventory/types';
 import { classifyEni, eniAddressCount, IPS_PER_PREFIX, nodeEniRole } from '../measure/eni';
 import { isPodSubnet } from '../measure/measure';
+import { readGapsOf, type ReadGaps } from '../measure/trusted';
 import type { ClusterUsage, NodeUsage, SubnetUsage } from '../measure/types';
 import type { DiagnoseThresholds, Finding, Severity } from './types';
 
@@ -41,6 +42,11 @@ export interface ClusterContext {
   foreign: Map<string, ForeignHolders>;
   /** The network limits of an instance type; undefined when unknown or unreadable. */
   capacityOf(instanceType: string): NetworkCapacity | undefined;
+  /**
+   * What the cluster's failed reads leave unknown (lib/measure/trusted.ts): a rule whose finding
+   * rests on a figure that is unknown gives none, rather than one built on the 0 of no data.
+   */
+  gaps: ReadGaps;
 }
 
 export function buildContext(
@@ -109,6 +115,7 @@ export function buildContext(
     nodesBySubnet,
     foreign,
     capacityOf,
+    gaps: readGapsOf(usage.problems),
   };
 }
 

@@ -38,8 +38,10 @@ export function diagnoseEniLimit(ctx: ClusterContext): Finding[] {
 
 function nodegroupFinding(ctx: ClusterContext, ng: NodegroupUsage): Finding | undefined {
   const t = ctx.thresholds;
-  // Nodes of an unknown type are never "at limit": the share is over the nodes that can be judged.
-  const judged = ng.nodes - ng.nodesOfUnknownType;
+  // Nodes of an unknown type, or whose ENIs were not read, are never "at limit": the share is over
+  // the nodes that can be judged.
+  const unread = ng.nodesEnisUnread ?? 0;
+  const judged = ng.nodes - ng.nodesOfUnknownType - unread;
   if (judged <= 0) return undefined;
   const share = ng.nodesAtIpLimit / judged;
   if (share < t.nodesAtIpLimitWarningShare) return undefined;
@@ -105,6 +107,10 @@ function nodegroupFinding(ctx: ClusterContext, ng: NodegroupUsage): Finding | un
   ];
   if (ng.nodesOfUnknownType > 0) {
     evidenceText.push(`${plural(ng.nodesOfUnknownType, 'node')} of an unknown instance type not judged.`);
+  }
+  if (unread > 0) {
+    evidence['nodesEnisUnread'] = unread;
+    evidenceText.push(`${plural(unread, 'node')} whose ENIs were not read not judged.`);
   }
   return finding(ctx, {
     kind: 'eni-limit',

@@ -12,6 +12,7 @@
 import { estimateWarm, ipamdConfigOf } from '../ipamd/model';
 import type { IpamdConfig } from '../ipamd/types';
 import { ipTargetsSet } from '../measure/cni-settings';
+import { holdersUnknown } from '../measure/trusted';
 import type { NodeUsage, SubnetUsage } from '../measure/types';
 import { cniWhere, finding, isScarce, list, n, pct, plural, round3, subnetSeverity, type ClusterContext } from './context';
 import { unaccountedText } from './subnet-exhaustion';
@@ -31,6 +32,11 @@ export interface WarmInSubnet {
   nodes: number;
   /** Nodes with addresses here whose instance type is unknown: not estimated. */
   nodesNotEstimated: number;
+  /**
+   * Nodes with addresses here whose ENIs elsewhere were not read: what they hold in all, and so
+   * their warm pool, is unknown; not estimated (the warm pool's lower bound stays one).
+   */
+  nodesEnisUnread: number;
   /** Nodes whose holding fits no state ipamd rests in under the settings: their range is 0..slots. */
   nodesInconsistent: number;
   /** True when the CNI settings are unknown and the CNI defaults were assumed. */
@@ -62,9 +68,14 @@ export function warmInSubnet(ctx: ClusterContext, subnetId: string): WarmInSubne
   let warmMax = 0;
   let nodes = 0;
   let nodesNotEstimated = 0;
+  let nodesEnisUnread = 0;
   let nodesInconsistent = 0;
   let assumedDefaults = false;
   for (const { node, podIps } of ctx.nodesBySubnet.get(subnetId) ?? []) {
+    if (node.enisUnread) {
+      nodesEnisUnread++;
+      continue;
+    }
     const cap = ctx.capacityOf(node.instanceType);
     if (!cap) {
       nodesNotEstimated++;
@@ -79,13 +90,16 @@ export function warmInSubnet(ctx: ClusterContext, subnetId: string): WarmInSubne
     warmMax += est.warmMax * share;
     nodes++;
   }
-  return { warmMin: Math.floor(warmMin), warmMax: Math.ceil(warmMax), nodes, nodesNotEstimated, nodesInconsistent, assumedDefaults };
+  return { warmMin: Math.floor(warmMin), warmMax: Math.ceil(warmMax), nodes, nodesNotEstimated, nodesEnisUnread, nodesInconsistent, assumedDefaults };
 }
 
 export function diagnoseHeldByOthers(ctx: ClusterContext): Finding[] {
   const out: Finding[] = [];
   for (const s of ctx.podSubnets) {
     if (!isScarce(s, ctx.thresholds) || s.used === 0) continue;
+    // Who holds the addresses is the whole finding: with the subnet's ENIs (or the nodes) not read,
+    // every used address would look Unaccounted and every warm pool empty.
+    if (holdersUnknown(ctx.gaps, s.subnetId)) continue;
     const f = subnetFinding(ctx, s);
     if (f) out.push(f);
   }
@@ -118,6 +132,7 @@ function subnetFinding(ctx: ClusterContext, s: SubnetUsage): Finding | undefined
     cniSettings: warm.assumedDefaults ? 'assumed CNI defaults' : ctx.usage.cni.source,
   };
   for (const o of s.others) evidence[`other:${o.label}`] = o.ips;
+  if (warm.nodesEnisUnread > 0) evidence['warmNodesEnisUnread'] = warm.nodesEnisUnread;
 
   const warmRange = warm.warmMin === warm.warmMax ? n(warm.warmMin) : `${n(warm.warmMin)}–${n(warm.warmMax)}`;
   const evidenceText = [
@@ -126,6 +141,9 @@ function subnetFinding(ctx: ClusterContext, s: SubnetUsage): Finding | undefined
   ];
   if (warm.nodesNotEstimated > 0) {
     evidenceText.push(`${plural(warm.nodesNotEstimated, 'node')} of an unknown instance type: warm pool not estimated.`);
+  }
+  if (warm.nodesEnisUnread > 0) {
+    evidenceText.push(`${plural(warm.nodesEnisUnread, 'node')} whose ENIs in other subnets were not read: warm pool not estimated.`);
   }
   if (warm.nodesInconsistent > 0) {
     evidenceText.push(

@@ -10,6 +10,7 @@
  */
 import type { NetworkInterface } from '@aws-sdk/client-ec2';
 import { freePrefixBlocks, type PrefixBlocks } from '../measure/prefix-blocks';
+import { holdersUnknown } from '../measure/trusted';
 import type { SubnetUsage } from '../measure/types';
 import { finding, list, n, plural, spareDiscoverySubnets, type ClusterContext } from './context';
 import type { Finding } from './types';
@@ -32,6 +33,8 @@ export function diagnosePrefixFragmentation(ctx: ClusterContext): Finding[] {
   for (const s of ctx.podSubnets) {
     const prefixNodes = (ctx.nodesBySubnet.get(s.subnetId) ?? []).filter((x) => x.node.mode === 'prefix');
     if (ctx.usage.cni.prefixDelegation !== true && prefixNodes.length === 0) continue;
+    // The blocks are counted from the subnet's ENIs: unread, every block would look free.
+    if (holdersUnknown(ctx.gaps, s.subnetId)) continue;
     const blocks = prefixBlocksOf(s, ctx.inventory.networkInterfaces);
     if (blocks.freeBlocks >= t.prefixBlocksWarning && blocks.freeBlocks > 0) continue;
 
@@ -55,6 +58,7 @@ export function diagnosePrefixFragmentation(ctx: ClusterContext): Finding[] {
     }
 
     const spare = spareDiscoverySubnets(ctx, s.vpcId, s.availabilityZone, new Set([s.subnetId]))
+      .filter((x) => !holdersUnknown(ctx.gaps, x.subnetId))
       .map((x) => ({ s: x, blocks: prefixBlocksOf(x, ctx.inventory.networkInterfaces) }))
       .filter((x) => x.blocks.freeBlocks >= t.prefixBlocksWarning);
     const fixes = [

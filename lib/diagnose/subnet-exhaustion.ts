@@ -10,6 +10,7 @@
  */
 import { HOLDERS } from '../measure/eni';
 import { ipTargetsSet } from '../measure/cni-settings';
+import { holdersUnknown } from '../measure/trusted';
 import type { NodegroupUsage, SubnetUsage } from '../measure/types';
 import {
   cniVersion,
@@ -39,8 +40,12 @@ export function diagnoseSubnetExhaustion(ctx: ClusterContext): Finding[] {
   return out;
 }
 
-/** `NodePrimary 21, CniSecondary 219, …` in words, with what the `Other` addresses are. */
-export function holdersText(s: SubnetUsage): string {
+/**
+ * `NodePrimary 21, CniSecondary 219, …` in words, with what the `Other` addresses are; `unknown`
+ * when the subnet's ENIs (or the nodes) were not all read (lib/measure/trusted.ts `holdersUnknown`).
+ */
+export function holdersText(s: SubnetUsage, unknown = false): string {
+  if (unknown) return 'Held: unknown (the ENIs here, or the nodes, could not all be read).';
   const parts = [
     `${n(s.held.NodePrimary)} node/ENI primary`,
     `${n(s.held.CniSecondary)} pod secondary`,
@@ -52,7 +57,7 @@ export function holdersText(s: SubnetUsage): string {
   return `Held: ${parts.join(', ')}.`;
 }
 
-function subnetEvidence(s: SubnetUsage): Record<string, number | string> {
+function subnetEvidence(s: SubnetUsage, holders: 'known' | 'unknown'): Record<string, number | string> {
   const e: Record<string, number | string> = {
     subnetId: s.subnetId,
     availabilityZone: s.availabilityZone,
@@ -62,21 +67,24 @@ function subnetEvidence(s: SubnetUsage): Record<string, number | string> {
     used: s.used,
     utilization: round3(s.utilization),
   };
-  for (const h of HOLDERS) e[`held${h}`] = s.held[h];
+  for (const h of HOLDERS) e[`held${h}`] = holders === 'known' ? s.held[h] : 'unknown';
   return e;
 }
 
 function subnetFinding(ctx: ClusterContext, s: SubnetUsage): Finding {
+  // The free count rests on the subnet's own record; who holds the used ones, and which nodes
+  // have ENIs here, on its ENIs and the nodes.
+  const unknown = holdersUnknown(ctx.gaps, s.subnetId);
   const nodes = ctx.nodesBySubnet.get(s.subnetId) ?? [];
   const byGroup = new Map<string, number>();
   for (const x of nodes) byGroup.set(x.node.nodegroup, (byGroup.get(x.node.nodegroup) ?? 0) + 1);
   const groups = [...byGroup.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
   const evidenceText = [
     `${n(s.available)} of ${n(s.usable)} usable addresses free (${pct(s.utilization)} used) in ${s.cidrBlock}.`,
-    holdersText(s),
+    holdersText(s, unknown),
   ];
-  if (s.held.Unaccounted > 0) evidenceText.push(unaccountedText(s.held.Unaccounted));
-  if (groups.length > 0) {
+  if (!unknown && s.held.Unaccounted > 0) evidenceText.push(unaccountedText(s.held.Unaccounted));
+  if (!unknown && groups.length > 0) {
     evidenceText.push(`Nodes with ENIs here: ${groups.map(([g, c]) => `${g} (${plural(c, 'node')})`).join(', ')}.`);
   }
   return finding(ctx, {
@@ -84,7 +92,7 @@ function subnetFinding(ctx: ClusterContext, s: SubnetUsage): Finding {
     severity: subnetSeverity(s, ctx.thresholds),
     subject: { type: 'subnet', id: s.subnetId, availabilityZone: s.availabilityZone },
     title: `Subnet ${s.subnetId} (${s.availabilityZone}): ${n(s.available)} of ${n(s.usable)} IPs free, ${pct(s.utilization)} used`,
-    evidence: { ...subnetEvidence(s), nodes: nodes.length },
+    evidence: { ...subnetEvidence(s, unknown ? 'unknown' : 'known'), nodes: unknown ? 'unknown' : nodes.length },
     evidenceText,
     fixes: exhaustionFixes(ctx, s.vpcId, s.availabilityZone, new Set([s.subnetId])),
   });
@@ -104,7 +112,10 @@ function azFindings(ctx: ClusterContext, ng: NodegroupUsage): Finding[] {
   for (const [az, subnets] of [...byAz.entries()].sort((a, b) => a[0].localeCompare(b[0]))) {
     if (!subnets.every((s) => isScarce(s, ctx.thresholds))) continue;
     const free = subnets.reduce((sum, s) => sum + s.available, 0);
+    // With DescribeInstances failed, the nodes there are not known (not 0).
+    const nodesKnown = !ctx.gaps.instances;
     const nodesHere = ctx.usage.nodes.filter((x) => x.nodegroup === ng.name && x.availabilityZone === az).length;
+    const nodesText = nodesKnown ? plural(nodesHere, 'node') : 'an unknown number of nodes';
     const elsewhere = [...byAz.entries()]
       .filter(([other]) => other !== az)
       .map(([other, ss]) => ({ az: other, free: ss.reduce((sum, s) => sum + s.available, 0), subnets: ss }))
@@ -113,7 +124,7 @@ function azFindings(ctx: ClusterContext, ng: NodegroupUsage): Finding[] {
     const ids = subnets.map((s) => s.subnetId);
     const which = subnets.length === 1 ? `its only subnet there has ${n(free)} free IPs` : `its ${subnets.length} subnets there have ${n(free)} free IPs in all`;
     const evidenceText = [
-      `Nodegroup ${ng.name} has ${plural(nodesHere, 'node')} in ${az}; ${which} (${subnets.map((s) => `${s.subnetId} ${n(s.available)} of ${n(s.usable)}`).join(', ')}).`,
+      `Nodegroup ${ng.name} has ${nodesText} in ${az}; ${which} (${subnets.map((s) => `${s.subnetId} ${n(s.available)} of ${n(s.usable)}`).join(', ')}).`,
       elsewhere.length > 0
         ? `Its other AZs: ${elsewhere.map((e) => `${e.az} ${n(e.free)} free`).join(', ')}: nodes in ${az} cannot use them (an ENI is in its node's AZ).`
         : `The nodegroup has no subnet in another AZ.`,
@@ -130,14 +141,14 @@ function azFindings(ctx: ClusterContext, ng: NodegroupUsage): Finding[] {
         kind: 'subnet-exhaustion',
         severity,
         subject: { type: 'availability-zone', id: `${ng.name}@${az}`, availabilityZone: az },
-        title: `Nodegroup ${ng.name} in ${az}: ${subnets.length === 1 ? `its subnet has ${n(free)} IPs free` : `${subnets.length} subnets, ${n(free)} IPs free`}, ${plural(nodesHere, 'node')} there`,
+        title: `Nodegroup ${ng.name} in ${az}: ${subnets.length === 1 ? `its subnet has ${n(free)} IPs free` : `${subnets.length} subnets, ${n(free)} IPs free`}, ${nodesKnown ? plural(nodesHere, 'node') : 'nodes unknown'} there`,
         evidence: {
           nodegroup: ng.name,
           availabilityZone: az,
           subnetIds: ids.join(','),
           free,
           usable: subnets.reduce((sum, s) => sum + s.usable, 0),
-          nodesInAz: nodesHere,
+          nodesInAz: nodesKnown ? nodesHere : 'unknown',
           freeInOtherAzs: elsewhere.reduce((sum, e) => sum + e.free, 0),
         },
         evidenceText,
@@ -159,11 +170,12 @@ export function exhaustionFixes(ctx: ClusterContext, vpcId: string, az: string, 
   const fixes: string[] = [];
 
   // 1. Warm pools.
+  const nodesHere = ctx.usage.nodes.filter((node) => node.subnetId !== undefined && except.has(node.subnetId));
   if (cni.source === 'unknown') {
     fixes.push(
       `Shrink warm pools: set WARM_IP_TARGET and MINIMUM_IP_TARGET on ${where} instead of WARM_ENI_TARGET (its default, 1, keeps a spare ENI's worth of IPs on every node).`,
     );
-  } else if (cni.prefixDelegation && ctx.usage.nodes.some((node) => node.subnetId !== undefined && except.has(node.subnetId) && node.mode === 'prefix')) {
+  } else if (cni.prefixDelegation && nodesHere.some((node) => node.mode === 'prefix')) {
     // Prefix advice only where nodes use prefixes: nodes launched before prefix delegation, or
     // of a non-Nitro type, keep secondary IPs and the WARM_ENI_TARGET pool.
     fixes.push(
@@ -172,6 +184,11 @@ export function exhaustionFixes(ctx: ClusterContext, vpcId: string, az: string, 
   } else if (ipTargetsSet(cni)) {
     fixes.push(
       `Shrink warm pools: WARM_IP_TARGET=${cni.warmIpTarget ?? 'unset'}, MINIMUM_IP_TARGET=${cni.minimumIpTarget ?? 'unset'} on ${where}: lower them if pods start slower than they churn.`,
+    );
+  } else if (cni.prefixDelegation && nodesHere.some((node) => node.mode === undefined)) {
+    // Whether these nodes hold prefixes or secondary IPs is not known: their ENIs were not read.
+    fixes.push(
+      `Shrink warm pools: set WARM_IP_TARGET and MINIMUM_IP_TARGET on ${where} (whether the nodes here hold /28 prefixes or secondary IPs is unknown: their ENIs were not read).`,
     );
   } else {
     fixes.push(

@@ -18,7 +18,7 @@
  */
 import * as z from 'zod';
 import { formatFieldPath, problemList, zodProblems } from '../errors';
-import { CLUSTER_TAG_PREFIX } from '../inventory/names';
+import { CLUSTER_TAG_PREFIX } from '../names';
 import {
   classifyEc2Error,
   classifyLaunchFailureMessage,

@@ -1,5 +1,5 @@
 /**
- * The stack's own CloudWatch alarms, named `<service>-<stage>-<suffix>` (serverless.yml,
+ * The stack's own CloudWatch alarms, named `<service>-<stage>-<suffix>` (resources/alarms.yml,
  * `AlarmName: ${self:service}-${sls:stage}-<suffix>`), and which of them the responder answers.
  * The EventBridge rule (lib/events/patterns.ts) delivers exactly the answered names, and the parser
  * checks the same lists, so that stage `prod` neither receives nor answers the alarms of a stage

@@ -6,9 +6,9 @@
  * CollectionProblem on that cluster, which is still measured and reported but marked
  * incomplete so that nothing acts on it. One cluster's failure never stops the others.
  */
-import { AddonConfigurationError, parseConfigurationValues } from '../aws/addon';
-import { AwsCallError, awsErrorCode, messageOf } from '../errors';
-import { CNI_ROLE_TAG_KEY, READ_OPERATION } from './names';
+import { AddonConfigurationError, parseConfigurationValues } from './configuration-values';
+import { AwsCallError, awsErrorCode, messageOf, oneLine } from '../errors';
+import { CNI_ROLE_TAG_KEY, READ_OPERATION } from '../names';
 import { PartialReadError } from './types';
 import type {
   Addon,
@@ -35,16 +35,21 @@ export interface CollectOptions {
   now: Date;
 }
 
-/** A problem from a thrown error, keeping the AWS operation and code when there are any. */
-export function problemOf(source: string, err: unknown): CollectionProblem {
-  if (err instanceof AwsCallError) return { source: err.operation, message: err.message, code: err.code };
-  if (err instanceof PartialReadError) return { source: err.operation, message: err.message, code: err.code };
+/**
+ * A problem from a thrown error, keeping the AWS operation and code when there are any. Its message
+ * is the error's on one line (every problem is a line of the report, of the CLI's note and of a
+ * capture's failed-reads.json); the error itself is kept whole as the problem's `cause`, for logs.
+ * @param unread what the failed read leaves unknown (see {@link CollectionProblem.unread}).
+ */
+export function problemOf(source: string, err: unknown, unread?: CollectionProblem['unread']): CollectionProblem {
   const named = err as { source?: unknown } | undefined;
-  return {
-    source: typeof named?.source === 'string' ? named.source : source,
-    message: messageOf(err),
-    code: awsErrorCode(err),
-  };
+  const fields =
+    err instanceof AwsCallError || err instanceof PartialReadError
+      ? { source: err.operation, message: err.message, code: err.code }
+      : { source: typeof named?.source === 'string' ? named.source : source, message: messageOf(err), code: awsErrorCode(err) };
+  const problem: CollectionProblem = { ...fields, message: oneLine(fields.message), ...(unread ? { unread } : {}) };
+  Object.defineProperty(problem, 'cause', { value: err, enumerable: false });
+  return problem;
 }
 
 /**
@@ -63,10 +68,10 @@ async function settle<T>(source: string, part: InventoryPart, asked: string[] | 
   } catch (err) {
     if (err instanceof PartialReadError) {
       const unread = err.unread === undefined ? { part } : { part, ids: [...err.unread] };
-      return { ok: true, value: err.partial as T, problem: { ...problemOf(source, err), unread } };
+      return { ok: true, value: err.partial as T, problem: problemOf(source, err, unread) };
     }
     const unread = asked === undefined ? { part } : { part, ids: [...asked] };
-    return { ok: false, problem: { ...problemOf(source, err), unread } };
+    return { ok: false, problem: problemOf(source, err, unread) };
   }
 }
 
@@ -94,7 +99,8 @@ export function cniInstallOf(clusterName: string, addon: Addon | undefined): Cni
   try {
     return { kind: 'managed', addon, configurationValues: parseConfigurationValues(addon.configurationValues, clusterName) };
   } catch (err) {
-    if (err instanceof AddonConfigurationError) return { kind: 'unknown', reason: err.message };
+    // The YAML parser's message quotes the document over several lines: the reason is a problem's line.
+    if (err instanceof AddonConfigurationError) return { kind: 'unknown', reason: oneLine(err.message) };
     throw err;
   }
 }

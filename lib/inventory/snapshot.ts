@@ -71,7 +71,7 @@ import * as path from 'node:path';
 import * as z from 'zod';
 import { knownInstanceTypes } from '../capacity/known-instance-types';
 import { AwsCallError, formatFieldPath, problemList, zodProblems } from '../errors';
-import { CLUSTER_TAG_PREFIX, EKS_NAME_PATTERN, READ_OPERATION } from './names';
+import { CLUSTER_TAG_PREFIX, EKS_NAME_PATTERN, READ_OPERATION } from '../names';
 import { PartialReadError } from './types';
 import type {
   Addon,
@@ -99,7 +99,7 @@ export const snapshotPaths = {
   failedReads: 'failed-reads.json',
 } as const;
 
-export { EKS_NAME_PATTERN } from './names';
+export { EKS_NAME_PATTERN } from '../names';
 
 /** One thing wrong in a snapshot file. */
 export interface SnapshotIssue {

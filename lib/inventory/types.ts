@@ -67,6 +67,12 @@ export interface CollectionProblem {
    * Problems about data that was read but is odd (an ENI outside the cluster's subnets) have none.
    */
   unread?: { part: InventoryPart; ids?: string[] };
+  /**
+   * The error the problem was made from, whole (its message may have had several lines, and its
+   * own `cause` the SDK's error), for logs. Not enumerable: no JSON output (`--json`, a capture's
+   * failed-reads.json) carries it, and a copy made by spreading the problem drops it.
+   */
+  readonly cause?: unknown;
 }
 
 /** Everything known about one cluster. */

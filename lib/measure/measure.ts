@@ -14,6 +14,7 @@ import {
 import type { ClusterInventory, CollectionProblem, Inventory, SubnetRole } from '../inventory/types';
 import { readCniSettings, type CniSettings } from './cni-settings';
 import { classifyEni, eniAddressCount, HOLDERS, IPS_PER_PREFIX, nodeEniRole, type Holder } from './eni';
+import { enisUnreadIn, readGapsOf } from './trusted';
 import type {
   ClusterUsage,
   ControlPlaneUsage,
@@ -132,20 +133,38 @@ function measureSubnet(subnet: Subnet, roles: SubnetRole[], acc: SubnetAccumulat
   };
 }
 
-/** Measures one node against its instance type. */
+/** The subnets a node has ENIs in, as DescribeInstances names them. */
+function nodeSubnetIds(instance: Instance): string[] {
+  const ids = [instance.SubnetId, ...(instance.NetworkInterfaces ?? []).map((ni) => ni.SubnetId)];
+  return ids.filter((id): id is string => typeof id === 'string' && id !== '');
+}
+
+/**
+ * Measures one node against its instance type. `enisRead` false: the ENIs of a subnet the node has
+ * ENIs in were not read, so what the node holds, its mode and its limits are left unknown (never
+ * the add-on's mode and the limits of an empty node).
+ */
 function measureNode(
   instance: Instance,
   acc: NodeAccumulator,
   capacity: NetworkCapacity | undefined,
   cni: CniSettings,
   maxPodsSource: MaxPodsSource,
+  enisRead: boolean,
 ): NodeUsage {
   const group = nodegroupOf(instance);
   // What the node does decides its mode: a node launched before prefix delegation was turned on
   // keeps its secondary IPs (and its kubelet max pods). The add-on setting decides only for a
-  // node that holds no pod addresses yet.
-  const mode: NodeUsage['mode'] =
-    acc.prefixes > 0 ? 'prefix' : acc.secondaryIps > 0 ? 'secondary-ip' : cni.prefixDelegation === true ? 'prefix' : 'secondary-ip';
+  // node that holds no pod addresses yet, and only when its ENIs were read.
+  const mode: NodeUsage['mode'] = !enisRead
+    ? undefined
+    : acc.prefixes > 0
+      ? 'prefix'
+      : acc.secondaryIps > 0
+        ? 'secondary-ip'
+        : cni.prefixDelegation === true
+          ? 'prefix'
+          : 'secondary-ip';
   const podIps = acc.secondaryIps + acc.prefixes * IPS_PER_PREFIX;
   const node: NodeUsage = {
     instanceId: instance.InstanceId ?? '',
@@ -154,6 +173,7 @@ function measureNode(
     subnetId: instance.SubnetId,
     availabilityZone: instance.Placement?.AvailabilityZone,
     mode,
+    ...(enisRead ? {} : { enisUnread: true }),
     enis: acc.enis,
     trunkEnis: acc.trunkEnis,
     unmanagedEnis: acc.unmanagedEnis,
@@ -163,7 +183,7 @@ function measureNode(
     atEniLimit: false,
     atIpLimit: false,
   };
-  if (capacity) {
+  if (capacity && mode !== undefined) {
     const opts = { prefixDelegation: mode === 'prefix', customNetworking: cni.customNetworking === true };
     // The kubelet's max pods is set at launch and knows nothing of MAX_ENI or the node's trunk ENI;
     // the address slots do (pkg/ipamd/ipamd.go getMaxENI, hasRoomForEni).
@@ -208,6 +228,7 @@ function emptyNodegroup(name: string, kind: NodegroupUsage['kind'], declared: Pa
     nodesAtEniLimit: 0,
     nodesAtIpLimit: 0,
     nodesOfUnknownType: 0,
+    nodesEnisUnread: 0,
   };
 }
 
@@ -242,6 +263,8 @@ function measureNodegroups(inv: ClusterInventory, nodes: NodeUsage[], instancesB
       g.maxEnis += node.limits.maxEnis;
       g.podIpSlots += node.limits.podIpSlots;
       g.podCapacity += node.limits.maxPods;
+    } else if (node.enisUnread) {
+      g.nodesEnisUnread = (g.nodesEnisUnread ?? 0) + 1;
     } else {
       g.nodesOfUnknownType++;
     }
@@ -316,7 +339,12 @@ export function measureCluster(inv: ClusterInventory, instanceTypes: Record<stri
     try {
       subnets.push(measureSubnet(s, inv.subnetRoles[id] ?? [], acc));
     } catch (err) {
-      problems.push({ source: 'ec2:DescribeSubnets', message: `cluster ${inv.name}: subnet ${id}: ${(err as Error).message}` });
+      // Not understood is as good as not read: the figures that rest on the subnet are unknown.
+      problems.push({
+        source: 'ec2:DescribeSubnets',
+        message: `cluster ${inv.name}: subnet ${id}: ${(err as Error).message}`,
+        unread: { part: 'subnets', ids: [id] },
+      });
     }
   }
   subnets.sort((a, b) => a.availabilityZone.localeCompare(b.availabilityZone) || a.subnetId.localeCompare(b.subnetId));
@@ -334,10 +362,13 @@ export function measureCluster(inv: ClusterInventory, instanceTypes: Record<stri
     }
   });
 
+  // Which subnets' ENIs were not read: the collector's problems say (lib/measure/trusted.ts).
+  const gaps = readGapsOf(inv.problems);
   const nodes: NodeUsage[] = [];
   for (const [id, instance] of instancesById) {
     const acc = nodeAcc.get(id) ?? emptyNode();
-    nodes.push(measureNode(instance, acc, capacityOf(instance.InstanceType ?? 'unknown'), cni, maxPodsSourceOf(instance, inv.nodegroups)));
+    const enisRead = !enisUnreadIn(gaps, nodeSubnetIds(instance));
+    nodes.push(measureNode(instance, acc, capacityOf(instance.InstanceType ?? 'unknown'), cni, maxPodsSourceOf(instance, inv.nodegroups), enisRead));
   }
   nodes.sort((a, b) => a.nodegroup.localeCompare(b.nodegroup) || a.instanceId.localeCompare(b.instanceId));
 

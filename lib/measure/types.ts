@@ -42,9 +42,17 @@ export interface NodeUsage {
   availabilityZone?: string;
   /**
    * 'prefix' when the node's ENIs carry /28 prefixes; 'secondary-ip' when they carry secondary
-   * IPs; for a node with neither, what the add-on is set to.
+   * IPs; for a node with neither, what the add-on is set to. Undefined when the node's ENIs were
+   * not all read (`enisUnread`): what it holds, and so its mode, is not known (a node launched
+   * before the add-on's mode changed keeps its own).
    */
-  mode: 'secondary-ip' | 'prefix';
+  mode?: 'secondary-ip' | 'prefix';
+  /**
+   * True when the ENIs of a subnet the node has ENIs in were not read (lib/measure/trusted.ts): its
+   * `enis`, addresses and mode are not known, nor therefore its `limits`, and it is never at a limit.
+   * Absent = false.
+   */
+  enisUnread?: boolean;
   /** ENIs attached on the default network card (the trunk and unmanaged ENIs included). */
   enis: number;
   /**
@@ -64,7 +72,7 @@ export interface NodeUsage {
   prefixes: number;
   /** Pod addresses the node has taken from its subnets: secondary IPs + 16 per prefix. */
   podIps: number;
-  /** Undefined when the instance type is unknown. */
+  /** Undefined when the instance type is unknown, or the node's ENIs were not read (`enisUnread`). */
   limits?: {
     maxEnis: number;
     ipv4PerEni: number;
@@ -119,6 +127,11 @@ export interface NodegroupUsage {
   nodesAtIpLimit: number;
   /** Nodes of a type whose limits are unknown: their capacity is not in the sums. */
   nodesOfUnknownType: number;
+  /**
+   * Nodes whose ENIs were not read (NodeUsage `enisUnread`): their limits and max pods are unknown
+   * and not in the sums. Absent = 0.
+   */
+  nodesEnisUnread?: number;
 }
 
 export interface ControlPlaneUsage {

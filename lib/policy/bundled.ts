@@ -1,7 +1,7 @@
 /**
  * The remediation policy compiled into the deployed functions.
  *
- * `serverless package` validates policy.yml (lib/policy/policy.stack.js) and esbuild's `define`
+ * `serverless package` validates policy.yml (stack/policy.stack.js) and esbuild's `define`
  * replaces the identifier below with the policy as a JSON string literal (serverless.yml,
  * custom.esbuild.define). The policy travels in the function package, not in an environment
  * variable: Lambda allows 4 KB for all of a function's environment variables together

@@ -1,6 +1,6 @@
 /**
  * The policy as the stack packages it: every check `serverless package` makes of policy.yml, in
- * one function that packaging (lib/policy/policy.stack.js) and `eks-ip-responder policy check`
+ * one function that packaging (stack/policy.stack.js) and `eks-ip-responder policy check`
  * both call, so that a policy the check passes is one packaging takes, with the same messages.
  *
  * The checks, in order:
@@ -11,7 +11,7 @@
  *    the functions within POLICY_MAX_BYTES (policyJson), and RespondRole's `remediate` IAM
  *    policy within REMEDIATION_POLICY_MAX_CHARS (deployableRemediationPolicy).
  * The policy no longer travels in an environment variable, so Lambda's 4 KB of environment
- * (lib/stack/checks.ts) bounds only POLICY_VERSION's 12 characters of it.
+ * (stack/checks.ts) bounds only POLICY_VERSION's 12 characters of it.
  */
 import { deployableRemediationPolicy, type IamPolicyDocument } from './iam';
 import { policyError, policyJson, policyVersion, readPolicyFile } from './load';

@@ -1,9 +1,9 @@
 /**
  * The responder's remediation permissions, computed from the policy when the stack is packaged
- * (lib/policy/policy.stack.js → serverless.yml, RespondRole's inline policy `remediate`): each
+ * (stack/policy.stack.js → resources/roles.yml, RespondRole's inline policy `remediate`): each
  * EKS and EC2 write is granted only on the resources of the clusters whose policy is in apply
  * mode and allows the action kinds that make it, so that IAM holds the responder to what its own
- * gates (lib/act/plan.ts) allow. Pure: no file, no AWS, no environment.
+ * gates (lib/plan/gates.ts) allow. Pure: no file, no AWS, no environment.
  *
  * Facts this relies on, from the Service Authorization Reference for Amazon EKS
  * (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelastickubernetesservice.html)
@@ -23,14 +23,10 @@
  * EKS cluster names have no wildcard character (CLUSTER_NAME_PATTERN), so `<cluster>` matches
  * that one cluster only: `prod` never matches `prod-2`, the `/` after it ends the name.
  */
-import { REPLACES_TAG_KEY } from '../act/instance-types';
-import { CNI_ROLE_TAG_VALUE } from '../act/cni-subnets';
-import { POLICY_KEY } from '../act/plan';
-import type { ActionKind } from '../act/types';
-import { CNI_ROLE_TAG_KEY } from '../inventory/names';
+import { CNI_ROLE_TAG_KEY, CNI_ROLE_TAG_VALUE, REPLACES_TAG_KEY } from '../names';
 import { effectivePolicy } from './load';
 import { CLUSTER_NAME_PATTERN, SUBNET_ID_PATTERN } from './schema';
-import { OPT_IN_TAG_KEY, OPT_IN_TAG_VALUE, PolicyError, type EffectivePolicy, type Policy } from './types';
+import { OPT_IN_TAG_KEY, OPT_IN_TAG_VALUE, POLICY_KEY, PolicyError, type ActionKind, type EffectivePolicy, type Policy } from './types';
 
 /** A CloudFormation `Fn::Sub`: the stack's partition, region and account are known only at deploy time. */
 export interface CfnSub {
@@ -102,7 +98,7 @@ export interface ClusterGrants {
 /** Whether an action kind can ever be applied under a cluster's policy (the planners' own preconditions included). */
 function kindApplies(policy: EffectivePolicy, kind: ActionKind): boolean {
   if (!policy.actions[POLICY_KEY[kind]].allowed) return false;
-  // With no type listed the planner proposes nothing it could apply (lib/act/instance-types.ts:
+  // With no type listed the planner proposes nothing it could apply (lib/plan/instance-types.ts:
   // "policy allows no instance types"), nor, with no spare subnet, the CNI-subnets planner.
   if (kind === 'instance-types') return policy.actions.instanceTypes.allowedTypes.length > 0;
   if (kind === 'cni-subnets') return policy.actions.cniSubnets.spareSubnets.length > 0;

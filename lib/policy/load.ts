@@ -11,6 +11,7 @@ import { DEFAULT_THRESHOLDS, type DiagnoseThresholds } from '../diagnose/types';
 import {
   CLUSTER_NAME_PATTERN,
   KNOWN_KEYS,
+  RANGES,
   policyFileSchema,
   policyOverrideSchema,
   policySettingsSchema,
@@ -248,6 +249,41 @@ function withoutProblemValues(value: unknown, issues: readonly z.core.$ZodIssue[
   return copy;
 }
 
+const fullRange = (r: { min: number; max: number }) => ({ min: r.min, max: r.max });
+
+/**
+ * Settings whose every relation holds whatever is laid over them: each range as wide as its field
+ * may be, the thresholds the built-in ones. What an invalid default is completed with, where its
+ * own values are missing or named as problems, so that the relations of what is usable of it are
+ * still checked: no filler value makes a relation problem of its own.
+ */
+const NEUTRAL_SETTINGS: PolicySettings = {
+  mode: 'observe',
+  thresholds: { ...DEFAULT_THRESHOLDS },
+  actions: {
+    warmTargets: { allowed: false, cooldownMinutes: 0, warmIpTarget: fullRange(RANGES.ipTarget), minimumIpTarget: fullRange(RANGES.ipTarget) },
+    prefixDelegation: {
+      allowed: false,
+      cooldownMinutes: 0,
+      warmPrefixTarget: fullRange(RANGES.warmPrefixTarget),
+      maxPods: fullRange(RANGES.maxPods),
+      overlapMarginIps: 0,
+    },
+    cniSubnets: { allowed: false, cooldownMinutes: 0, spareSubnets: [], maxSubnetsPerAction: RANGES.maxSubnetsPerAction.min },
+    instanceTypes: { allowed: false, cooldownMinutes: 0, allowedTypes: [], maxInstanceTypes: RANGES.maxInstanceTypes.min, overlapMarginIps: 0, maxCapacityIncreasePercent: 0 },
+  },
+};
+
+/**
+ * What is usable of an invalid `default:` (without the values its own issues name, and with only
+ * the keys and types of the settings), completed with {@link NEUTRAL_SETTINGS}: as a cluster entry
+ * with problems, its relations are still checked, so that every problem is named at once.
+ */
+function usableDefault(value: unknown, issues: readonly z.core.$ZodIssue[]): PolicySettings {
+  const usable = usablePart(withoutProblemValues(value, issues), NEUTRAL_SETTINGS);
+  return deepMerge(NEUTRAL_SETTINGS, usable as DeepPartial<PolicySettings> | undefined);
+}
+
 function mergeSettings(
   defaults: PolicySettings,
   override: PolicyOverride | undefined,
@@ -333,8 +369,14 @@ export function parsePolicy(text: string, file: string): Policy {
     }
   }
 
-  if (parsedDefault.success) {
-    const defaults: PolicySettings = parsedDefault.data;
+  // An invalid default is checked on what is usable of it, as a cluster entry with problems is;
+  // without a default at all there is nothing to check the relations on.
+  const defaults: PolicySettings | undefined = parsedDefault.success
+    ? parsedDefault.data
+    : isPlainObject(rawTop['default'])
+      ? usableDefault(rawTop['default'], parsedDefault.error.issues)
+      : undefined;
+  if (defaults) {
     if (defaults.mode === 'apply') problems.push(problem(['default', 'mode'], DEFAULT_APPLY_PROBLEM, locate));
     const template = mergeSettings(defaults, undefined, DEFAULT_THRESHOLDS);
     const defaultRelations = relationProblems(template);

@@ -7,7 +7,7 @@
 import * as z from 'zod';
 import { IPV4_ADDRESSES_PER_PREFIX } from '../capacity/instance-type';
 import type { DiagnoseThresholds } from '../diagnose/types';
-import { EKS_NAME_PATTERN } from '../inventory/names';
+import { EKS_NAME_PATTERN } from '../names';
 import type { ActionsPolicy, Bounds } from './types';
 
 // ---------------------------------------------------------------- ranges
@@ -25,7 +25,7 @@ export interface Range {
  * greater than 30 vCPUs, the maximum number jumps to 250" (EKS user guide, "Create a managed node
  * group", https://docs.aws.amazon.com/eks/latest/userguide/create-managed-node-group.html), the
  * ceiling of the EKS max-pods calculator (`MAX_POD_CEILING_FOR_HIGH_CPU=250`), and the most the
- * prefix-delegation planner ever proposes (lib/act/prefix-delegation.ts applies that cap before
+ * prefix-delegation planner ever proposes (lib/plan/prefix-delegation.ts applies that cap before
  * the policy's bound): a policy bound above it would change nothing.
  */
 export const MAX_PODS_LIMIT = 250;
@@ -42,7 +42,7 @@ const PREFIX_BLOCKS_MAX = 2 ** (32 - 16) / IPV4_ADDRESSES_PER_PREFIX;
 
 /**
  * The range of every whole-number field of the policy. Bounds (`{min, max}`) take the range of
- * their field for both ends. Each limit says why; the README's policy reference lists them.
+ * their field for both ends. Each limit says why; docs/policy.md (the policy reference) lists them.
  */
 export const RANGES = {
   cooldownMinutes: { min: 0, max: 30 * 24 * 60, why: `${30 * 24 * 60} minutes is 30 days` },

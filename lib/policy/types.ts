@@ -54,7 +54,7 @@ export interface PrefixDelegationPolicy extends ActionPolicyBase {
   /**
    * The prefix rollout (a copy of a nodegroup whose new nodes get /28 prefixes): free addresses
    * each subnet must keep beyond what the new nodes take while they run beside the old ones
-   * (lib/act/replacement.ts). `parsePolicy` requires it in `default:`; optional here only for
+   * (lib/plan/replacement.ts). `parsePolicy` requires it in `default:`; optional here only for
    * policies built in code, which get {@link DEFAULT_OVERLAP_MARGIN_IPS}.
    */
   overlapMarginIps?: number;
@@ -74,7 +74,7 @@ export interface InstanceTypesPolicy extends ActionPolicyBase {
   maxInstanceTypes: number;
   /**
    * Free addresses each subnet must keep beyond what the replacement's new nodes take while they
-   * run beside the old ones (lib/act/replacement.ts). `parsePolicy` requires it in `default:`;
+   * run beside the old ones (lib/plan/replacement.ts). `parsePolicy` requires it in `default:`;
    * optional here only for policies built in code, which get {@link DEFAULT_OVERLAP_MARGIN_IPS}.
    */
   overlapMarginIps?: number;
@@ -118,6 +118,19 @@ export interface EffectivePolicy {
   thresholds: DiagnoseThresholds;
   actions: ActionsPolicy;
 }
+
+/** The kinds of action the planners propose (lib/plan/*.ts) and the policy governs. */
+export type ActionKind = 'warm-targets' | 'prefix-delegation' | 'prefix-rollout' | 'cni-subnets' | 'instance-types';
+
+/** The policy key of each action kind. */
+export const POLICY_KEY: Record<ActionKind, keyof EffectivePolicy['actions']> = {
+  'warm-targets': 'warmTargets',
+  'prefix-delegation': 'prefixDelegation',
+  // The rollout is part of prefix delegation: the same policy (allowed, cooldown).
+  'prefix-rollout': 'prefixDelegation',
+  'cni-subnets': 'cniSubnets',
+  'instance-types': 'instanceTypes',
+};
 
 /** Thrown for an invalid policy; `problems` names every one as `path: problem`. */
 export class PolicyError extends Error {

@@ -13,7 +13,7 @@ export const ROOT = path.resolve(__dirname, '..', '..');
 /**
  * The esbuild options of serverless.yml's custom.esbuild block that esbuild itself takes, with
  * its `define` resolved as osls resolves it: a `${file(./x.js):key}` value is that module's
- * answer's `key` (lib/policy/policy.stack.js: the policy compiled in).
+ * answer's `key` (stack/policy.stack.js: the policy compiled in).
  */
 export async function functionBuildOptions(): Promise<BuildOptions> {
   const doc = parseYaml(readFileSync(path.join(ROOT, 'serverless.yml'), 'utf8'), { logLevel: 'silent' }) as {

@@ -10,7 +10,7 @@ import { ROOT } from './build';
 import { benchEnv } from './runtime';
 
 export const FUNCTIONS = ['sample', 'respond'] as const;
-const SOURCES = ['handlers', 'lib', 'package.json', 'package-lock.json', 'serverless.yml', 'policy.yml'];
+const SOURCES = ['handlers', 'lib', 'stack', 'resources', 'package.json', 'package-lock.json', 'serverless.yml', 'policy.yml'];
 
 function newestMtime(p: string): number {
   const st = statSync(p);

@@ -11,7 +11,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { makeHandler } from '../../handlers/sample';
-import { generateAccount, type GenerateAccountOptions, type SyntheticAccount } from '../../test/support/synthetic-account';
+import { generateAccount, type GenerateAccountOptions, type SyntheticAccount } from '../../tools/synthetic-account';
 import { diagnose } from '../../lib/diagnose/diagnose';
 import { DEFAULT_THRESHOLDS } from '../../lib/diagnose/types';
 import { collectInventory } from '../../lib/inventory/collect';

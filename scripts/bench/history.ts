@@ -3,7 +3,7 @@
  * what a sampler that has run a day has published. The subnet's free count drifts down slowly,
  * with noise; the cluster's total likewise. Seeded: the same account gives the same history.
  */
-import type { SyntheticAccount } from '../../test/support/synthetic-account';
+import type { SyntheticAccount } from '../../tools/synthetic-account';
 
 export type History = Map<string, { t: Date; value: number }[]>;
 

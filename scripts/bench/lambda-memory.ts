@@ -3,7 +3,7 @@
  * .serverless/<fn>.zip) required and invoked in a fresh `node` with the V8 heap limits the
  * Lambda Node.js runtime sets for the function's memory size, the stack's environment
  * (NODE_OPTIONS=--enable-source-maps included), and AWS over real HTTP: the emulated account
- * served in each service's wire format (test/support/wire.ts: EC2 XML, EKS/CloudWatch JSON,
+ * served in each service's wire format (tools/wire.ts: EC2 XML, EKS/CloudWatch JSON,
  * SNS XML) and the ledger in dynalite, both in this (the parent) process. The function's
  * process therefore holds only what it holds in Lambda: the runtime, the bundle, its SDK
  * clients, the responses being parsed and what the cycle keeps. Its peak RSS (VmHWM, the whole
@@ -14,10 +14,10 @@ import { fork } from 'node:child_process';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { accountApi } from '../../test/support/mock-aws';
-import { createLedgerTable } from '../../test/support/dynalite';
-import type { SyntheticAccount } from '../../test/support/synthetic-account';
-import { startWireServer } from '../../test/support/wire';
+import { accountApi } from '../../tools/mock-aws';
+import { createLedgerTable } from '../../tools/dynalite';
+import type { SyntheticAccount } from '../../tools/synthetic-account';
+import { startWireServer } from '../../tools/wire';
 import { ROOT } from './build';
 import { addHistory } from './history';
 import { benchEnv } from './runtime';

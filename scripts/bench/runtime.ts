@@ -8,9 +8,9 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { parseRuntimeConfig } from '../../lib/config';
 import { assembleRuntime, type Runtime } from '../../lib/runtime';
-import { createLedgerTable } from '../../test/support/dynalite';
-import { emulateAccount, type EmulatedAccount } from '../../test/support/mock-aws';
-import type { SyntheticAccount } from '../../test/support/synthetic-account';
+import { createLedgerTable } from '../../tools/dynalite';
+import { emulateAccount, type EmulatedAccount } from '../../tools/mock-aws';
+import type { SyntheticAccount } from '../../tools/synthetic-account';
 
 export interface BenchRuntime {
   rt: Runtime;

@@ -9,11 +9,11 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { actOnCluster, type ActContext, type ActDeps } from '../../lib/act/act';
 import { EXECUTORS } from '../../lib/act/remediate';
-import type { ActionKind, PlannedAction } from '../../lib/act/types';
+import type { ActionKind, PlannedAction } from '../../lib/plan/types';
 import { createActionLedger } from '../../lib/aws/action-ledger';
 import { createLedgerDocumentClient } from '../../lib/aws/ledger';
-import { createLedgerTable, dynaliteClient } from '../support/dynalite';
-import { emulateAccount } from '../support/mock-aws';
+import { createLedgerTable, dynaliteClient } from '../../tools/dynalite';
+import { emulateAccount } from '../../tools/mock-aws';
 import { accountFromSnapshot, DEMO_SNAPSHOT } from '../support/snapshot-account';
 import { useTestHarness } from '../support/harness';
 

@@ -2,26 +2,23 @@
 // locks and leases, re-gating after the lock, quarantine of records that fail their checks,
 // transient errors, and the final message sent once before the lock goes.
 import { actOnCluster, DEFAULT_LEASE_MS, type ActContext, type ActDeps } from '../../lib/act/act';
-import type { ActionExecutor, ActionKind, ActionOutcome, ActionRecord, PlannedAction } from '../../lib/act/types';
-import { actionRecordSk, createActionLedger, type ActionLedger } from '../../lib/aws/action-ledger';
+import type { ActionKind, PlannedAction } from '../../lib/plan/types';
+import type { ActionExecutor, ActionOutcome, ActionRecord } from '../../lib/act/types';
+import { actionRecordSk, type ActionLedger } from '../../lib/act/ledger';
+import { createActionLedger } from '../../lib/aws/action-ledger';
 import { createLedgerDocumentClient } from '../../lib/aws/ledger';
 import { PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { createLedgerTable, dynaliteClient, startDynalite, type RunningDynalite } from '../support/dynalite';
+import { createLedgerTable, dynaliteClient } from '../../tools/dynalite';
+import { useTestHarness } from '../support/harness';
 
-let db: RunningDynalite;
+const testHarness = useTestHarness();
 let tables = 0;
-beforeAll(async () => {
-  db = await startDynalite();
-});
-afterAll(async () => {
-  await db.stop();
-});
 
 const T0 = new Date('2026-11-26T12:00:00Z');
 const at = (minutes: number) => new Date(T0.getTime() + minutes * 60_000);
 
 async function ledger(): Promise<{ actions: ActionLedger; doc: DynamoDBDocumentClient; table: string }> {
-  const raw = dynaliteClient(db.endpoint);
+  const raw = dynaliteClient(testHarness.db.endpoint);
   const table = `act-${++tables}`;
   await createLedgerTable(raw, table);
   const doc = createLedgerDocumentClient(raw);

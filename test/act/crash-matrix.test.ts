@@ -15,13 +15,14 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { actOnCluster, type ActContext, type ActDeps } from '../../lib/act/act';
 import { EXECUTORS } from '../../lib/act/remediate';
-import type { ActionKind, PlannedAction } from '../../lib/act/types';
-import { actionRecordSk, createActionLedger } from '../../lib/aws/action-ledger';
+import type { ActionKind, PlannedAction } from '../../lib/plan/types';
+import { actionRecordSk } from '../../lib/act/ledger';
+import { createActionLedger } from '../../lib/aws/action-ledger';
 import { createLedgerDocumentClient } from '../../lib/aws/ledger';
 import { publishNotification } from '../../lib/aws/sns';
-import { buildActionNotification } from '../../lib/notify/action-message';
-import { createLedgerTable, dynaliteClient, } from '../support/dynalite';
-import { emulateAccount } from '../support/mock-aws';
+import { buildActionNotification } from '../../lib/output/notify/action-message';
+import { createLedgerTable, dynaliteClient, } from '../../tools/dynalite';
+import { emulateAccount } from '../../tools/mock-aws';
 import { accountFromSnapshot, DEMO_SNAPSHOT } from '../support/snapshot-account';
 import { useTestHarness } from '../support/harness';
 

@@ -16,8 +16,9 @@ import {
 } from '@aws-sdk/client-eks';
 import { mockClient } from 'aws-sdk-client-mock';
 import { addonEnvExecutor, POLL_INTERVAL_MS } from '../../lib/act/execute-addon';
-import type { ActionRecord, AddonEnvChange, ExecuteDeps, PlannedAction } from '../../lib/act/types';
-import { eksError } from '../support/mock-aws';
+import type { ActionRecord, ExecuteDeps } from '../../lib/act/types';
+import type { AddonEnvChange, PlannedAction } from '../../lib/plan/types';
+import { eksError } from '../../tools/mock-aws';
 
 const fixture = <T>(name: string): T =>
   JSON.parse(readFileSync(path.join(__dirname, '..', 'fixtures', 'eks', name), 'utf8')) as T;

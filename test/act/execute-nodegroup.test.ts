@@ -10,10 +10,11 @@ import {
 } from '@aws-sdk/client-eks';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
-import { nodegroupReplacementExecutor as executor } from '../../lib/act/execute-nodegroup';
-import type { ActionRecord, ExecuteDeps, NodegroupReplacementChange, PlannedAction } from '../../lib/act/types';
-import { clientRequestTokenFor } from '../../lib/aws/nodegroup';
-import { eksError } from '../support/mock-aws';
+import { nodegroupReplacementExecutor as executor, notOurReplacement } from '../../lib/act/execute-nodegroup';
+import type { ActionRecord, ExecuteDeps } from '../../lib/act/types';
+import type { NodegroupReplacementChange, PlannedAction } from '../../lib/plan/types';
+import { clientRequestTokenFor } from '../../lib/keys';
+import { eksError } from '../../tools/mock-aws';
 
 const CLUSTER = 'payments-prod';
 const OLD = 'api-spot';
@@ -363,5 +364,203 @@ describe('a nodegroup under the planned name that is not this replacement (someo
     const out = await executor.follow(record('start'), deps);
     expect(out).toMatchObject({ status: 'in-progress', step: 'creating' });
     expect(creates()).toBe(0);
+  });
+});
+
+describe('notOurReplacement', () => {
+  it.each<[string, Partial<Nodegroup>, Partial<NodegroupReplacementChange>, RegExp | undefined]>([
+    ['ours: tagged as replacing the old one', {}, {}, undefined],
+    ['untagged', { tags: { team: 'payments' } }, {}, /carries eks-ip-responder\/replaces=\(absent\), not api-spot/],
+    ['tagged for another nodegroup', { tags: { 'eks-ip-responder/replaces': 'web' } }, {}, /carries eks-ip-responder\/replaces=web, not api-spot/],
+    ['a plan whose replacement has the old one’s name', {}, { newNodegroup: OLD }, /the replacement's name api-spot is the nodegroup it replaces/],
+    ['the old nodegroup itself, answered under the new name', { nodegroupName: OLD }, {}, /the replacement's name api-spot-ipr-1a2b3c4d is the nodegroup it replaces/],
+  ])('%s', (_name, found, change, why) => {
+    const answer = notOurReplacement(newNodegroup('ACTIVE', found), { ...CHANGE, ...change });
+    if (why) expect(answer).toMatch(why);
+    else expect(answer).toBeUndefined();
+  });
+});
+
+describe('start, the less travelled paths', () => {
+  it.each<[string, string, boolean]>([
+    ['throttled: retryable', 'ThrottlingException', true],
+    ['denied: not retryable', 'AccessDeniedException', false],
+  ])('answers a failed DescribeNodegroup as failed at step start, %s, creating nothing', async (_name, code, retryable) => {
+    eksMock.on(DescribeNodegroupCommand).rejects(eksError(code, 'no'));
+    const out = await executor.start(ACTION, deps);
+    expect(out).toMatchObject({ status: 'failed', step: 'start', retryable });
+    expect(out.detail).toMatch(new RegExp(`eks:DescribeNodegroup for nodegroup ${NEW} of cluster ${CLUSTER}: ${code}`));
+    expect(creates()).toBe(0);
+  });
+
+  it('fails, creating nothing, when the old nodegroup has gone', async () => {
+    nodegroups({});
+    const out = await executor.start(ACTION, deps);
+    expect(out).toEqual({ actionId: ACTION_ID, status: 'failed', step: 'creating', detail: `nodegroup ${OLD} of cluster ${CLUSTER} no longer exists; nothing created` });
+    expect(creates()).toBe(0);
+  });
+
+  it('skips an old nodegroup of unknown status', async () => {
+    nodegroups({ old: oldNodegroup({ status: undefined }) });
+    expect(await executor.start(ACTION, deps)).toEqual({ actionId: ACTION_ID, status: 'skipped', detail: `nodegroup ${OLD} is of unknown status, not ACTIVE; nothing created` });
+    expect(creates()).toBe(0);
+  });
+
+  it.each<[string, Nodegroup['scalingConfig'], { minSize: number; maxSize: number; desiredSize: number }]>([
+    ['without a scaling config: the plan’s sizes', undefined, { minSize: 2, maxSize: 10, desiredSize: 4 }],
+    ['grown above the plan’s maximum: the maximum follows', { minSize: 2, maxSize: 20, desiredSize: 12 }, { minSize: 2, maxSize: 12, desiredSize: 12 }],
+  ])('sizes the new nodegroup from an old one %s', async (_name, scalingConfig, expected) => {
+    nodegroups({ old: oldNodegroup({ scalingConfig }) });
+    eksMock.on(CreateNodegroupCommand).resolves({ nodegroup: newNodegroup('CREATING') });
+    await executor.start(ACTION, deps);
+    expect(eksMock.commandCalls(CreateNodegroupCommand)[0]?.args[0].input.scalingConfig).toEqual(expected);
+  });
+
+  it('fails at step start when the name is taken but the nodegroup is gone when looked at again', async () => {
+    nodegroups({ old: oldNodegroup() });
+    eksMock.on(CreateNodegroupCommand).rejects(eksError('ResourceInUseException', 'NodeGroup already exists'));
+    const out = await executor.start(ACTION, deps);
+    expect(out).toMatchObject({ status: 'failed', step: 'start', retryable: false });
+    expect(out.detail).toMatch(/eks:CreateNodegroup for nodegroup api-spot-ipr-1a2b3c4d of cluster payments-prod: ResourceInUseException/);
+    expect(scaleDowns()).toBe(0);
+  });
+
+  it('takes a raced nodegroup of unknown status for the replacement being created', async () => {
+    let looks = 0;
+    eksMock.on(DescribeNodegroupCommand, { nodegroupName: OLD }).resolves({ nodegroup: oldNodegroup() });
+    eksMock.on(DescribeNodegroupCommand, { nodegroupName: NEW }).callsFake(() => {
+      if (looks++ === 0) throw eksError('ResourceNotFoundException', 'No node group found');
+      return { nodegroup: newNodegroup(undefined) };
+    });
+    eksMock.on(CreateNodegroupCommand).rejects(eksError('ResourceInUseException', 'NodeGroup already exists'));
+    expect(await executor.start(ACTION, deps)).toEqual({
+      actionId: ACTION_ID,
+      status: 'in-progress',
+      step: 'creating',
+      reference: NEW,
+      detail: `nodegroup ${NEW} exists already (?)`,
+    });
+  });
+
+  it('throws, creating nothing, when the old nodegroup cannot be copied (no node role): not an AWS failure', async () => {
+    nodegroups({ old: oldNodegroup({ nodeRole: undefined }) });
+    await expect(executor.start(ACTION, deps)).rejects.toThrow(`nodegroup ${OLD} of cluster ${CLUSTER} has no nodeRole`);
+    expect(creates()).toBe(0);
+  });
+
+  it('sends nothing when the intent cannot be recorded: the error goes to the act loop', async () => {
+    nodegroups({ old: oldNodegroup() });
+    const lost = new Error('the ledger refused the intent');
+    await expect(executor.start(ACTION, { ...deps, intend: () => Promise.reject(lost) })).rejects.toBe(lost);
+    expect(creates()).toBe(0);
+  });
+});
+
+describe('follow, step creating, the less travelled paths', () => {
+  it.each<[string, boolean | undefined, string, boolean]>([
+    ['throttled, nothing written: retryable', undefined, 'ThrottlingException', true],
+    ['denied, nothing written: not retryable', undefined, 'AccessDeniedException', false],
+    ['denied after a write: retryable (the write’s end is not known)', true, 'AccessDeniedException', true],
+  ])('answers a failed DescribeNodegroup as failed, %s', async (_name, wrote, code, retryable) => {
+    eksMock.on(DescribeNodegroupCommand).rejects(eksError(code, 'no'));
+    const out = await executor.follow({ ...record('creating', NEW), ...(wrote !== undefined ? { wrote } : {}) }, deps);
+    expect(out).toMatchObject({ status: 'failed', step: 'creating', retryable });
+    expect(scaleDowns()).toBe(0);
+  });
+
+  it.each<[string, Partial<Nodegroup>, string]>([
+    ['of unknown status, without health', { status: undefined, health: undefined }, `nodegroup ${NEW} is of unknown status; ${OLD} was not scaled down`],
+    [
+      'failed, with health issues that leave out their code, message or resources',
+      { status: 'CREATE_FAILED', health: { issues: [{}, { code: 'AccessDenied', resourceIds: [] }] } },
+      `nodegroup ${NEW} is CREATE_FAILED: ?: ; AccessDenied: ; ${OLD} was not scaled down`,
+    ],
+  ])('fails on a new nodegroup %s', async (_name, over, detail) => {
+    nodegroups({ old: oldNodegroup(), new: newNodegroup('ACTIVE', over) });
+    expect(await executor.follow(record('creating', NEW), deps)).toEqual({ actionId: ACTION_ID, status: 'failed', step: 'creating', reference: NEW, detail });
+    expect(scaleDowns()).toBe(0);
+  });
+
+  it('fails when the new nodegroup is ACTIVE but the old one has gone', async () => {
+    nodegroups({ new: newNodegroup('ACTIVE') });
+    expect(await executor.follow(record('creating', NEW), deps)).toEqual({
+      actionId: ACTION_ID,
+      status: 'failed',
+      step: 'creating',
+      reference: NEW,
+      detail: `nodegroup ${NEW} is ACTIVE but ${OLD} no longer exists`,
+    });
+    expect(scaleDowns()).toBe(0);
+  });
+
+  it('succeeds without a scale-down when the old nodegroup is at 0 already', async () => {
+    nodegroups({ old: oldNodegroup({ scalingConfig: { minSize: 0, maxSize: 10, desiredSize: 0 } }), new: newNodegroup('ACTIVE') });
+    const out = await executor.follow(record('creating', NEW), deps);
+    expect(out).toMatchObject({ status: 'succeeded', step: 'done', reference: NEW });
+    expect(out.detail).toMatch(/^api-spot is at 0 nodes already; api-spot is kept at 0 nodes/);
+    expect(scaleDowns()).toBe(0);
+  });
+
+  it.each<[string, Nodegroup['scalingConfig'], number]>([
+    ['at 0 (perhaps by that scale-down)', { minSize: 0, maxSize: 10, desiredSize: 0 }, 10],
+    ['without a scaling config', undefined, 1],
+  ])('sends its own unanswered scale-down again, with the same token, to an old nodegroup %s', async (_name, scalingConfig, maxSize) => {
+    nodegroups({ old: oldNodegroup({ scalingConfig }), new: newNodegroup('ACTIVE') });
+    const intent = { step: 'scaling-down-old', operation: 'eks:UpdateNodegroupConfig', target: `nodegroup ${OLD} of ${CLUSTER} to 0`, at: '2026-11-20T09:40:00.000Z' };
+    const out = await executor.follow({ ...record('creating', NEW), intent }, deps);
+    expect(out).toMatchObject({ status: 'in-progress', step: 'scaling-down-old', reference: UPDATE_ID });
+    expect(eksMock.commandCalls(UpdateNodegroupConfigCommand).map((c) => c.args[0].input)).toEqual([
+      { clusterName: CLUSTER, nodegroupName: OLD, scalingConfig: { minSize: 0, desiredSize: 0, maxSize }, clientRequestToken: clientRequestTokenFor(ACTION_ID, 'scaling-down-old') },
+    ]);
+  });
+
+  it('fails rather than scale down when the new nodegroup reports no scaling config (taken as 0 nodes)', async () => {
+    nodegroups({ old: oldNodegroup(), new: newNodegroup('ACTIVE', { scalingConfig: undefined }) });
+    const out = await executor.follow(record('creating', NEW), deps);
+    expect(out.status).toBe('failed');
+    expect(out.detail).toMatch(/new nodegroup smaller than the capacity that was running: api-spot-ipr-1a2b3c4d desired 0 < 4/);
+    expect(scaleDowns()).toBe(0);
+  });
+});
+
+describe('follow, step scaling-down-old, the less travelled paths', () => {
+  it('fails without an update id to follow, calling nothing', async () => {
+    expect(await executor.follow(record('scaling-down-old'), deps)).toEqual({
+      actionId: ACTION_ID,
+      status: 'failed',
+      step: 'scaling-down-old',
+      detail: `no update id recorded for the scale-down of ${OLD}`,
+    });
+    expect(eksMock.calls()).toHaveLength(0);
+  });
+
+  it.each<[string, Record<string, unknown>, string, string]>([
+    ['Cancelled, without errors', { status: 'Cancelled' }, 'failed', `scale-down of ${OLD} Cancelled; ${NEW} is running`],
+    ['Failed, with an error that leaves out its code and message', { status: 'Failed', errors: [{}] }, 'failed', `scale-down of ${OLD} Failed: ?: ; ${NEW} is running`],
+    ['of no status', {}, 'in-progress', `scale-down of ${OLD} is in progress (update ${UPDATE_ID})`],
+  ])('answers an update %s', async (_name, update, status, detail) => {
+    eksMock.on(DescribeUpdateCommand).resolves({ update: { id: UPDATE_ID, ...update } });
+    expect(await executor.follow(record('scaling-down-old', UPDATE_ID), deps)).toEqual({ actionId: ACTION_ID, status, step: 'scaling-down-old', reference: UPDATE_ID, detail });
+  });
+
+  it('answers a failed DescribeUpdate as retryable, whatever the error: the scale-down was sent', async () => {
+    eksMock.on(DescribeUpdateCommand).rejects(eksError('AccessDeniedException', 'not authorized to perform: eks:DescribeUpdate'));
+    const out = await executor.follow(record('scaling-down-old', UPDATE_ID), deps);
+    expect(out).toMatchObject({ status: 'failed', step: 'scaling-down-old', retryable: true });
+    expect(out.detail).toMatch(/eks:DescribeUpdate for nodegroup api-spot of cluster payments-prod: AccessDeniedException/);
+  });
+});
+
+describe('follow, other steps', () => {
+  it('answers a record at step done as succeeded, calling nothing', async () => {
+    const out = await executor.follow(record('done', UPDATE_ID), deps);
+    expect(out).toMatchObject({ actionId: ACTION_ID, status: 'succeeded', step: 'done', reference: UPDATE_ID });
+    expect(out.detail).toMatch(/^api-spot is kept at 0 nodes/);
+    expect(eksMock.calls()).toHaveLength(0);
+  });
+
+  it('fails a record at a step it does not know, calling nothing', async () => {
+    expect(await executor.follow(record('draining'), deps)).toEqual({ actionId: ACTION_ID, status: 'failed', step: 'draining', detail: `unknown step draining of action ${ACTION_ID}` });
+    expect(eksMock.calls()).toHaveLength(0);
   });
 });

@@ -6,8 +6,9 @@ import { CreateTagsCommand, DescribeSubnetsCommand, EC2Client, type Subnet } fro
 import { EKSClient } from '@aws-sdk/client-eks';
 import { mockClient } from 'aws-sdk-client-mock';
 import { cniSubnetsExecutor } from '../../lib/act/execute-subnets';
-import type { ActionRecord, ExecuteDeps, PlannedAction } from '../../lib/act/types';
-import { ec2Error } from '../support/mock-aws';
+import type { ActionRecord, ExecuteDeps } from '../../lib/act/types';
+import type { PlannedAction } from '../../lib/plan/types';
+import { ec2Error } from '../../tools/mock-aws';
 
 const ec2Mock = mockClient(EC2Client);
 beforeEach(() => ec2Mock.reset());

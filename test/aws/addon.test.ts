@@ -14,16 +14,10 @@ import {
   type UpdateAddonCommandOutput,
 } from '@aws-sdk/client-eks';
 import { mockClient } from 'aws-sdk-client-mock';
-import {
-  AddonConfigurationError,
-  describeUpdate,
-  mergeConfigurationValues,
-  parseConfigurationValues,
-  readVpcCniAddon,
-  updateVpcCniEnv,
-} from '../../lib/aws/addon';
+import { describeUpdate, readVpcCniAddon, updateVpcCniEnv } from '../../lib/aws/addon';
+import { AddonConfigurationError, mergeConfigurationValues, parseConfigurationValues } from '../../lib/inventory/configuration-values';
 import { AwsCallError } from '../../lib/errors';
-import { eksError } from '../support/mock-aws';
+import { eksError } from '../../tools/mock-aws';
 
 const fixture = <T>(name: string): T =>
   JSON.parse(readFileSync(path.join(__dirname, '..', 'fixtures', 'eks', name), 'utf8')) as T;

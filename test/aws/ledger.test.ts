@@ -12,25 +12,24 @@ import {
   type Ledger,
 } from '../../lib/aws/ledger';
 import { AwsCallError } from '../../lib/errors';
-import { createLedgerTable, dynaliteClient, startDynalite, type RunningDynalite } from '../support/dynalite';
+import { createLedgerTable, dynaliteClient } from '../../tools/dynalite';
+import { useTestHarness } from '../support/harness';
 
 const TABLE = 'eks-ip-responder-ledger-test';
 const NOW = new Date('2025-03-01T12:00:00.000Z');
 
-let db: RunningDynalite;
+const harness = useTestHarness();
 let raw: DynamoDBClient;
 let doc: DynamoDBDocumentClient;
 
 beforeAll(async () => {
-  db = await startDynalite();
-  raw = dynaliteClient(db.endpoint);
+  raw = dynaliteClient(harness.db.endpoint);
   doc = createLedgerDocumentClient(raw);
   await createLedgerTable(raw, TABLE);
 });
 
-afterAll(async () => {
+afterAll(() => {
   raw?.destroy();
-  await db?.stop();
 });
 
 function state(cluster: string, n: number, over: Partial<FindingState> = {}): FindingState {
@@ -301,7 +300,7 @@ describe('finding states', () => {
 
 describe('failures', () => {
   it('names dynamodb:PutItem and the table when access is denied', async () => {
-    const denied = createLedgerDocumentClient(dynaliteClient(db.endpoint));
+    const denied = createLedgerDocumentClient(dynaliteClient(harness.db.endpoint));
     const mock = mockClient(denied);
     mock.on(PutCommand).rejects(
       new DynamoDBServiceException({

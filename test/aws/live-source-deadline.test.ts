@@ -15,7 +15,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { LiveSource, type ReadProgress } from '../../lib/aws/live-source';
 import { CYCLE_DEADLINE_CODE, CycleDeadline, CycleDeadlineError } from '../../lib/deadline';
 import { AwsCallError } from '../../lib/errors';
-import { ec2Error } from '../support/mock-aws';
+import { ec2Error } from '../../tools/mock-aws';
 
 const ec2Mock = mockClient(EC2Client);
 const eksMock = mockClient(EKSClient);

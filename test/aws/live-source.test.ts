@@ -25,7 +25,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { LiveSource, parseUnknownInstanceTypes } from '../../lib/aws/live-source';
 import { AwsCallError } from '../../lib/errors';
-import { ec2Error, eksError } from '../support/mock-aws';
+import { ec2Error, eksError } from '../../tools/mock-aws';
 
 const ec2Mock = mockClient(EC2Client);
 const eksMock = mockClient(EKSClient);

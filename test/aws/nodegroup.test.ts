@@ -9,9 +9,9 @@ import {
   type Nodegroup,
 } from '@aws-sdk/client-eks';
 import { mockClient } from 'aws-sdk-client-mock';
-import type { NodegroupReplacementChange } from '../../lib/act/types';
+import type { NodegroupReplacementChange } from '../../lib/plan/types';
+import { clientRequestTokenFor } from '../../lib/keys';
 import {
-  clientRequestTokenFor,
   createReplacementNodegroup,
   describeNodegroup,
   describeUpdate,
@@ -19,7 +19,7 @@ import {
   scaleNodegroupTo,
 } from '../../lib/aws/nodegroup';
 import { AwsCallError } from '../../lib/errors';
-import { eksError } from '../support/mock-aws';
+import { eksError } from '../../tools/mock-aws';
 
 /** A DescribeNodegroup response as the AWS CLI prints it. */
 function loadNodegroup(file: string): Nodegroup {

@@ -12,7 +12,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { describeSubnetsById, tagSubnetsForCni } from '../../lib/aws/subnet-tags';
 import { AwsCallError } from '../../lib/errors';
-import { ec2Error } from '../support/mock-aws';
+import { ec2Error } from '../../tools/mock-aws';
 
 const ec2Mock = mockClient(EC2Client);
 const ec2 = (): EC2Client => new EC2Client({});

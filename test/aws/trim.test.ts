@@ -4,7 +4,7 @@ import { diagnose } from '../../lib/diagnose/diagnose';
 import { DEFAULT_THRESHOLDS } from '../../lib/diagnose/types';
 import { collectInventory } from '../../lib/inventory/collect';
 import { measure } from '../../lib/measure/measure';
-import { emulateAccount } from '../support/mock-aws';
+import { emulateAccount } from '../../tools/mock-aws';
 import { accountFromSnapshot, DEMO_SNAPSHOT } from '../support/snapshot-account';
 
 async function run(keep: 'all' | 'measured') {

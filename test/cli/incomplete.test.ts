@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { LiveSource } from '../../lib/aws/live-source';
 import { EXIT_INCOMPLETE, main } from '../../lib/cli/main';
-import { ec2Error, eksError, emulateAccount } from '../support/mock-aws';
-import { generateAccount } from '../support/synthetic-account';
+import { ec2Error, eksError, emulateAccount } from '../../tools/mock-aws';
+import { generateAccount } from '../../tools/synthetic-account';
 import { captureIo } from '../support/cli-io';
 
 const DEMO = path.join(__dirname, '..', '..', 'events', 'demo-snapshot');
@@ -273,5 +273,46 @@ describe('capture of a live run with failed reads, and its replay', () => {
     } finally {
       aws.restore();
     }
+  });
+});
+
+describe('a snapshot whose ec2/describe-network-interfaces.json is empty', () => {
+  const emptyEnis = (dir: string) => fs.writeFile(path.join(dir, 'ec2/describe-network-interfaces.json'), '');
+  /** A row of the Nodegroups table, split on its column gaps. */
+  const row = (text: string, name: string): string[] =>
+    (text.split('\n').find((l) => new RegExp(`^ {4}${name} `).test(l)) ?? '').trim().split(/ {2,}/);
+
+  it('gives no finding and no figure that rests on the ENIs: holders, max pods and IP slots are unknown', async () => {
+    const complete = io();
+    await main(['report', '--snapshot', DEMO], complete.cli);
+    // The complete report, for comparison: the figures below are known there.
+    expect(row(complete.out(), 'legacy-t3')).toEqual(['legacy-t3', 'managed', 't3.medium', '4', '9', '12', '43', '60', '68', '1', '1']);
+    expect(section(complete.out(), 'batch-dev')).toContain('max pods 1452;');
+
+    const t = io();
+    expect(await main(['report', '--snapshot', await damagedDemo(emptyEnis)], t.cli)).toBe(EXIT_INCOMPLETE);
+    const text = t.out();
+    expect(text).not.toContain('idle in warm pools or held by others');
+    expect(text).not.toMatch(/Held: 0 node\/ENI primary/);
+    expect(text).not.toMatch(/used addresses are on no ENI this account can see/);
+    expect(text).toContain('Held: unknown (the ENIs here, or the nodes, could not all be read).');
+    for (const c of ['payments-prod', 'batch-dev']) expect(section(text, c)).toMatch(/pod IPs held unknown, max pods unknown;/);
+    // NODES stays (DescribeInstances was read); ENIS … MAX-PODS … NO-IP-LEFT are unknown.
+    expect(row(text, 'legacy-t3')).toEqual(['legacy-t3', 'managed', 't3.medium', '4', '?', '?', '?', '?', '?', '?', '?']);
+    expect(t.err()).not.toMatch(/\n\s+at /);
+  });
+
+  it('--json: no held-by-others finding, the nodes\' mode and the nodegroups\' capacity null', async () => {
+    const t = io();
+    expect(await main(['report', '--snapshot', await damagedDemo(emptyEnis), '--json'], t.cli)).toBe(EXIT_INCOMPLETE);
+    const out = JSON.parse(t.out());
+    expect(out.findings.filter((f: { kind: string }) => f.kind === 'ips-held-by-others')).toEqual([]);
+    const dev = out.usage.clusters.find((c: { name: string }) => c.name === 'batch-dev');
+    expect(dev.totals.podCapacity).toBeNull();
+    expect(dev.nodegroups.find((g: { name: string }) => g.name === 'legacy-t3')).toMatchObject({ podCapacity: null, podIpSlots: null, nodesEnisUnread: 4 });
+    expect(dev.nodes.every((n: { mode: unknown; limits: unknown }) => n.mode === null && n.limits === null)).toBe(true);
+    expect(dev.unknown).toEqual(expect.arrayContaining(['nodes[].mode', 'nodegroups[legacy-t3].podCapacity']));
+    const exhaustion = out.findings.find((f: { id: string }) => f.id === 'batch-dev/subnet-exhaustion/subnet-009e3b40cfec38505');
+    expect(exhaustion.evidence).toMatchObject({ heldNodePrimary: 'unknown', heldUnaccounted: 'unknown' });
   });
 });

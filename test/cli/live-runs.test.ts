@@ -8,9 +8,9 @@
 import path from 'node:path';
 import { LiveSource } from '../../lib/aws/live-source';
 import { liveRunOptions, main, type CliIo } from '../../lib/cli/main';
-import { emulateAccount } from '../support/mock-aws';
+import { emulateAccount } from '../../tools/mock-aws';
 import { startHangingServer, withEndpoint, type HangingServer } from '../support/hanging-server';
-import { generateAccount } from '../support/synthetic-account';
+import { generateAccount } from '../../tools/synthetic-account';
 import { captureIo } from '../support/cli-io';
 
 const DEMO = path.join(__dirname, '..', '..', 'events', 'demo-snapshot');

@@ -4,8 +4,8 @@ import path from 'node:path';
 import { LiveSource } from '../../lib/aws/live-source';
 import { main } from '../../lib/cli/main';
 import { readSnapshot } from '../../lib/inventory/snapshot';
-import { emulateAccount, eksError } from '../support/mock-aws';
-import { generateAccount } from '../support/synthetic-account';
+import { emulateAccount, eksError } from '../../tools/mock-aws';
+import { generateAccount } from '../../tools/synthetic-account';
 import { captureIo } from '../support/cli-io';
 
 const DEMO = path.join(__dirname, '..', '..', 'events', 'demo-snapshot');

@@ -64,3 +64,28 @@ describe('cli policy show', () => {
     },
   );
 });
+
+describe('cli policy check', () => {
+  it('names every problem of the repository policy\'s default at once: a bad value and a broken relation', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'policy-check-'));
+    try {
+      const text = readFileSync(REPO_POLICY, 'utf8');
+      const file = join(dir, 'policy.yml');
+      const edited = text
+        .replace(/^( {6}warmIpTarget: )\{ min: \d+, max: \d+ \}/m, '$1{ min: 20, max: 16 }')
+        .replace(/^( {6}maxCapacityIncreasePercent: )\d+/m, '$1-5');
+      expect(edited).not.toBe(text);
+      writeFileSync(file, edited);
+      const t = io();
+      expect(await main(['policy', 'check', '--file', file], t.cli)).toBe(1);
+      const lines = t.err().trimEnd().split('\n');
+      expect(lines[0]).toMatch(/\(2 problems\):$/);
+      expect(lines.slice(1)).toEqual([
+        expect.stringMatching(/: default\.actions\.instanceTypes\.maxCapacityIncreasePercent: must be a whole number from 0 to 1000, not -5 /),
+        expect.stringMatching(/: default\.actions\.warmTargets\.warmIpTarget: min 20 is above max 16 \(line \d+\)$/),
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -13,9 +13,9 @@ import {
   type EventPattern,
 } from '../../lib/events/patterns';
 
-// The module serverless.yml reads the patterns from (`${file(./lib/events/patterns.stack.js):…}`).
+// The module serverless.yml reads the patterns from (`${file(./stack/patterns.stack.js):…}`).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const stackPatterns = require('../../lib/events/patterns.stack.js') as (context: {
+const stackPatterns = require('../../stack/patterns.stack.js') as (context: {
   options: Record<string, unknown>;
   resolveVariable: (variable: string) => Promise<unknown>;
 }) => Promise<unknown>;

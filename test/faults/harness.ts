@@ -36,11 +36,11 @@ import { LiveSource } from '../../lib/aws/live-source';
 import { runCycle, type CycleResult } from '../../lib/cycle';
 import { OPT_IN_TAG_KEY, OPT_IN_TAG_VALUE } from '../../lib/policy/types';
 import type { Runtime } from '../../lib/runtime';
-import type { RunningDynalite } from '../support/dynalite';
-import type { EmulatedAccount } from '../support/mock-aws';
+import type { RunningDynalite } from '../../tools/dynalite';
+import type { EmulatedAccount } from '../../tools/mock-aws';
 import { testRuntime, type TestRuntime } from '../support/runtime';
 import { accountFromSnapshot, DEMO_SNAPSHOT } from '../support/snapshot-account';
-import type { SyntheticAccount } from '../support/synthetic-account';
+import type { SyntheticAccount } from '../../tools/synthetic-account';
 
 export const NOW = new Date('2026-11-26T10:00:00Z');
 /** The cluster in apply mode, opted in: without a fault its warm-target change applies. */

@@ -9,9 +9,8 @@ import { EC2ServiceException } from '@aws-sdk/client-ec2';
 import type { ClusterRemediation } from '../../lib/act/remediate';
 import { createActionLedger } from '../../lib/aws/action-ledger';
 import { createLedger, createLedgerDocumentClient } from '../../lib/aws/ledger';
-import { renderReport } from '../../lib/report/text';
-import { startDynalite, type RunningDynalite } from '../support/dynalite';
-import { ec2Error, eksError, type EmulatedAccount } from '../support/mock-aws';
+import { renderReport } from '../../lib/output/report/text';
+import { ec2Error, eksError } from '../../tools/mock-aws';
 import {
   DEV,
   PADDING_ENIS,
@@ -32,15 +31,14 @@ import {
   type Demo,
   type Run,
 } from './harness';
+import { useTestHarness } from '../support/harness';
 
-let db: RunningDynalite;
-let current: EmulatedAccount | undefined;
+const harness = useTestHarness();
 /** The same account without a fault. */
 let reference: Run;
 
 beforeAll(async () => {
-  db = await startDynalite();
-  const plain = await demo(db);
+  const plain = await demo(harness.db);
   try {
     reference = await sampleThenRespond(plain);
   } finally {
@@ -48,18 +46,10 @@ beforeAll(async () => {
     jest.restoreAllMocks();
   }
 });
-afterAll(async () => {
-  await db.stop();
-});
-afterEach(() => {
-  current?.restore();
-  current = undefined;
-  jest.restoreAllMocks();
-});
 
 async function setup(mutate?: Parameters<typeof demo>[1]): Promise<Demo> {
-  const d = await demo(db, mutate);
-  current = d.aws;
+  const d = await demo(harness.db, mutate);
+  harness.track(d.aws);
   return d;
 }
 
@@ -337,11 +327,11 @@ describe('the ledger (DynamoDB) unavailable', () => {
     const attempts: Attempt[] = [];
     if (missingTable) {
       // dynalite answers ResourceNotFoundException, as DynamoDB does for a table that is not there.
-      const doc = createLedgerDocumentClient(faultyLedgerClient(db.endpoint, attempts, () => undefined));
+      const doc = createLedgerDocumentClient(faultyLedgerClient(harness.db.endpoint, attempts, () => undefined));
       d.rt.ledger = createLedger(doc, missingTable);
       d.rt.actions = createActionLedger(doc, missingTable);
     } else {
-      useLedgerClient(d.rt, faultyLedgerClient(db.endpoint, attempts, (op) => dynamodbAccessDenied(op, table(d))));
+      useLedgerClient(d.rt, faultyLedgerClient(harness.db.endpoint, attempts, (op) => dynamodbAccessDenied(op, table(d))));
     }
 
     const sampled = await d.sample({});
@@ -374,7 +364,7 @@ describe('the ledger (DynamoDB) unavailable', () => {
     const attempts: Attempt[] = [];
     useLedgerClient(
       d.rt,
-      faultyLedgerClient(db.endpoint, attempts, (op, body) =>
+      faultyLedgerClient(harness.db.endpoint, attempts, (op, body) =>
         op === 'PutItem' && (body['Item'] as { sk?: { S?: string } } | undefined)?.sk?.S === 'INFLIGHT' ? dynamodbAccessDenied(op, table(d)) : undefined,
       ),
     );
@@ -391,7 +381,7 @@ describe('the ledger (DynamoDB) unavailable', () => {
     ]);
     expect(d.logs.warn).toContainEqual(['cycle problem', { eventId: 'schedule', problem: responded.problems?.[0] }]);
     // Nothing was recorded as started: no cooldown, no lock.
-    const history = await createActionLedger(createLedgerDocumentClient(faultyLedgerClient(db.endpoint, [], () => undefined)), table(d)).getActionHistory(PROD);
+    const history = await createActionLedger(createLedgerDocumentClient(faultyLedgerClient(harness.db.endpoint, [], () => undefined)), table(d)).getActionHistory(PROD);
     expect(history).toEqual({ lastStartedByKind: {} });
   });
 });

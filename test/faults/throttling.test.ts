@@ -8,8 +8,6 @@
  */
 import type { MetricDatum } from '@aws-sdk/client-cloudwatch';
 import { makeHandler as makeSample, type SampleSummary } from '../../handlers/sample';
-import { startDynalite, type RunningDynalite } from '../support/dynalite';
-import type { EmulatedAccount } from '../support/mock-aws';
 import {
   DEV,
   PROD,
@@ -24,16 +22,15 @@ import {
   type Run,
   type ThrottlePolicy,
 } from './harness';
+import { useTestHarness } from '../support/harness';
 
-let db: RunningDynalite;
-let current: EmulatedAccount | undefined;
+const harness = useTestHarness();
 /** An unthrottled run of the same account: what the throttled runs must give. */
 let reference: Run;
 let referenceCalls: Record<string, number>;
 
 beforeAll(async () => {
-  db = await startDynalite();
-  const plain = await demo(db);
+  const plain = await demo(harness.db);
   try {
     reference = await sampleThenRespond(plain);
     referenceCalls = { ...plain.aws.calls };
@@ -41,14 +38,6 @@ beforeAll(async () => {
     plain.aws.restore();
     jest.restoreAllMocks();
   }
-});
-afterAll(async () => {
-  await db.stop();
-});
-afterEach(() => {
-  current?.restore();
-  current = undefined;
-  jest.restoreAllMocks();
 });
 
 /** Attempts grouped by SDK invocation, as outcome sequences, keyed `service:operation`. */
@@ -77,9 +66,9 @@ describe('throttling on every API', () => {
   });
 
   it('retries each call once and completes the cycle with the results of an unthrottled run', async () => {
-    const d = await demo(db);
-    current = d.aws;
-    const { rt, attempts } = throughRetries(d, db);
+    const d = await demo(harness.db);
+    harness.track(d.aws);
+    const { rt, attempts } = throughRetries(d, harness.db);
 
     const run = await sampleThenRespond({ rt, aws: d.aws });
 
@@ -120,13 +109,13 @@ describe('throttling on every API', () => {
   });
 
   it('leaves a cluster incomplete, named and untouched when its DescribeNetworkInterfaces stays throttled past the retries', async () => {
-    const d = await demo(db);
-    current = d.aws;
+    const d = await demo(harness.db);
+    harness.track(d.aws);
     const prodEnis: ThrottlePolicy = (_s, operation, input, attempt) =>
       attempt === 1 ||
       (operation === 'DescribeNetworkInterfaces' &&
         ((input['Filters'] as { Values?: string[] }[] | undefined) ?? []).some((f) => f.Values?.includes(PROD_CNI_SUBNET)));
-    const { rt, attempts } = throughRetries(d, db, prodEnis);
+    const { rt, attempts } = throughRetries(d, harness.db, prodEnis);
 
     const run = await sampleThenRespond({ rt, aws: d.aws });
 
@@ -213,9 +202,9 @@ describe('throttling on every API', () => {
         },
       },
     ])('$service: three attempts, then the failure is named', async ({ service, check }) => {
-      const d = await demo(db);
-      current = d.aws;
-      const { rt, attempts } = throughRetries(d, db, (s, _o, _i, attempt) => attempt === 1 || s === service);
+      const d = await demo(harness.db);
+      harness.track(d.aws);
+      const { rt, attempts } = throughRetries(d, harness.db, (s, _o, _i, attempt) => attempt === 1 || s === service);
 
       const outcome = await makeSample(rt)({}).catch((e: unknown) => e as Error);
 

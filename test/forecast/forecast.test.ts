@@ -1,5 +1,7 @@
 import type { Forecast } from '../../lib/diagnose/types';
-import { forecastMetricData, forecastsFor, parseSubnetKey, subnetKey, type Forecasts } from '../../lib/forecast/forecast';
+import { forecastsFor, type Forecasts } from '../../lib/forecast/forecast';
+import { parseSubnetKey, subnetKey } from '../../lib/keys';
+import { forecastMetricData } from '../../lib/output/publish/metrics';
 import type { Point } from '../../lib/forecast/trend';
 
 const NOW = new Date('2026-11-26T12:00:00Z');

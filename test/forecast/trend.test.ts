@@ -5,7 +5,7 @@ import {
   type Point,
   type TrendOptions,
 } from '../../lib/forecast/trend';
-import { mulberry32 } from '../support/synthetic-account';
+import { mulberry32 } from '../../tools/synthetic-account';
 
 const NOW = new Date('2026-11-26T12:00:00Z');
 const HOUR = 3_600_000;
@@ -298,13 +298,11 @@ describe('forecastExhaustion', () => {
     expect(forecastExhaustion(points, NOW, { alpha: 0.0001 }).trend).toBe('none');
   });
 
-  it('forecasts a week of 5-minute samples (2,017 points) quickly and deterministically', () => {
+  // How long it takes is a figure of `npm run bench`, not a test.
+  it('forecasts a week of 5-minute samples (2,017 points) deterministically', () => {
     const points = series({ hours: 24 * 7, f: (h) => 3000 - 12 * h, noise: 10, seed: 5 });
     expect(points).toHaveLength(2017);
-    const started = Date.now();
     const f = forecastExhaustion(points, NOW);
-    const elapsed = Date.now() - started;
-    expect(elapsed).toBeLessThan(2000);
     expect(f.trend).toBe('decreasing');
     expect(f.slopePerHour).toBeGreaterThan(-12.2);
     expect(f.slopePerHour).toBeLessThan(-11.8);

@@ -11,11 +11,11 @@ import type { Context } from 'aws-lambda';
 import scheduledEvent from '../../events/scheduled.json';
 import { makeHandler as makeRespondHandler } from '../../handlers/respond';
 import { makeHandler as makeSampleHandler } from '../../handlers/sample';
-import { CYCLE_MARGIN_MS, cycleDeadline } from '../../lib/runtime';
-import type { EmulatedAccount } from '../support/mock-aws';
+import { CYCLE_MARGIN_MS, cycleDeadline } from '../../lib/deadline';
+import type { EmulatedAccount } from '../../tools/mock-aws';
 import { testRuntime } from '../support/runtime';
 import { accountFromSnapshot, DEMO_SNAPSHOT } from '../support/snapshot-account';
-import { generateAccount } from '../support/synthetic-account';
+import { generateAccount } from '../../tools/synthetic-account';
 import { useTestHarness } from '../support/harness';
 
 const NOW = new Date('2026-11-26T12:00:00Z');

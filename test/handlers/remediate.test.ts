@@ -8,7 +8,7 @@ import { parse as parseYaml } from 'yaml';
 import { makeHandler as makeRespond } from '../../handlers/respond';
 import { makeHandler as makeSample } from '../../handlers/sample';
 import { OPT_IN_TAG_KEY } from '../../lib/policy/types';
-import { ec2Error } from '../support/mock-aws';
+import { ec2Error } from '../../tools/mock-aws';
 import { testRuntime } from '../support/runtime';
 import { accountFromSnapshot, DEMO_SNAPSHOT } from '../support/snapshot-account';
 import { useTestHarness } from '../support/harness';

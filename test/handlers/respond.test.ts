@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { makeHandler } from '../../handlers/respond';
-import { ec2Error, type EmulatedAccount } from '../support/mock-aws';
+import { ec2Error, type EmulatedAccount } from '../../tools/mock-aws';
 import { testRuntime } from '../support/runtime';
 import { accountFromSnapshot, DEMO_SNAPSHOT } from '../support/snapshot-account';
 import { useTestHarness } from '../support/harness';

@@ -1,9 +1,9 @@
 import type { MetricDatum } from '@aws-sdk/client-cloudwatch';
 import scheduledEvent from '../../events/scheduled.json';
 import { InvalidEventError, makeHandler } from '../../handlers/sample';
-import { eksError, ec2Error, type EmulatedAccount } from '../support/mock-aws';
+import { eksError, ec2Error, type EmulatedAccount } from '../../tools/mock-aws';
 import { testRuntime } from '../support/runtime';
-import { generateAccount } from '../support/synthetic-account';
+import { generateAccount } from '../../tools/synthetic-account';
 import { useTestHarness } from '../support/harness';
 
 const NOW = new Date('2026-11-26T12:00:00Z');

@@ -4,8 +4,8 @@
  */
 import { LiveSource } from '../../lib/aws/live-source';
 import { collectInventory } from '../../lib/inventory/collect';
-import { emulateAccount } from '../support/mock-aws';
-import { generateAccount } from '../support/synthetic-account';
+import { emulateAccount } from '../../tools/mock-aws';
+import { generateAccount } from '../../tools/synthetic-account';
 
 async function cycleCalls(nodes: number) {
   const account = generateAccount({ clusters: 3, nodes, subnetsPerCluster: 6, seed: 11 });

@@ -6,7 +6,7 @@ import { RecordingSource, writeSnapshot } from '../../lib/inventory/capture';
 import { collectInventory } from '../../lib/inventory/collect';
 import { readSnapshot } from '../../lib/inventory/snapshot';
 import type { Cluster, InventorySource } from '../../lib/inventory/types';
-import { buildAccount, writeSyntheticSnapshot } from '../support/synthetic-account';
+import { buildAccount, writeSyntheticSnapshot } from '../../tools/synthetic-account';
 
 const DEMO = path.join(__dirname, '..', '..', 'events', 'demo-snapshot');
 const META = { region: 'eu-west-1', capturedAt: '2026-11-27T08:30:00Z' };

@@ -7,8 +7,8 @@ import type { Addon, Cluster, Nodegroup } from '@aws-sdk/client-eks';
 import { LiveSource } from '../../lib/aws/live-source';
 import { cniInstallOf, collectInventory, mapLimit } from '../../lib/inventory/collect';
 import { PartialReadError, type Inventory } from '../../lib/inventory/types';
-import { ec2Error, eksError, emulateAccount, type EmulatedAccount } from '../support/mock-aws';
-import { generateAccount, type SyntheticAccount } from '../support/synthetic-account';
+import { ec2Error, eksError, emulateAccount, type EmulatedAccount } from '../../tools/mock-aws';
+import { generateAccount, type SyntheticAccount } from '../../tools/synthetic-account';
 
 const NOW = new Date('2026-11-26T12:00:00Z');
 const VPC = 'vpc-0a1b2c3d4e5f60718';

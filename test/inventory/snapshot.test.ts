@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { AwsCallError } from '../../lib/errors';
 import { readSnapshot, SnapshotError, type SnapshotSource } from '../../lib/inventory/snapshot';
 import { PartialReadError, type NetworkInterface, type Subnet } from '../../lib/inventory/types';
-import { generateAccount, writeSyntheticSnapshot } from '../support/synthetic-account';
+import { generateAccount, writeSyntheticSnapshot } from '../../tools/synthetic-account';
 
 const DEMO = path.join(__dirname, '..', '..', 'events', 'demo-snapshot');
 
@@ -536,8 +536,8 @@ describe('bad snapshots name the file and the field', () => {
 });
 
 describe('synthetic accounts', () => {
-  it('makes 5,000 nodes and 15,000 ENIs quickly, with every subnet consistent', () => {
-    const started = Date.now();
+  // How long it takes is a figure of `npm run bench` (generate ms), not a test.
+  it('makes 5,000 nodes and 15,000 ENIs, with every subnet consistent', () => {
     const account = generateAccount({
       clusters: 10,
       nodes: 5000,
@@ -546,10 +546,8 @@ describe('synthetic accounts', () => {
       enisPerNode: 4,
       instanceTypes: ['m5.xlarge', 'c6g.2xlarge', 'r6i.4xlarge'],
     });
-    const elapsed = Date.now() - started;
     expect(account.instances).toHaveLength(5000);
     expect(account.networkInterfaces.length).toBeGreaterThanOrEqual(15000);
-    expect(elapsed).toBeLessThan(2500);
     const unaccounted = unaccountedBySubnet(account.subnets, account.networkInterfaces);
     for (const s of account.subnets) {
       const n = unaccounted.get(s.SubnetId ?? '') ?? -1;

@@ -279,6 +279,7 @@ describe('measureCluster: nodegroups and totals', () => {
         nodesAtEniLimit: 1,
         nodesAtIpLimit: 1,
         nodesOfUnknownType: 0,
+        nodesEnisUnread: 0,
       },
       {
         name: 'karpenter:default',
@@ -294,6 +295,7 @@ describe('measureCluster: nodegroups and totals', () => {
         nodesAtEniLimit: 0,
         nodesAtIpLimit: 0,
         nodesOfUnknownType: 0,
+        nodesEnisUnread: 0,
       },
       {
         name: 'spare',
@@ -311,6 +313,7 @@ describe('measureCluster: nodegroups and totals', () => {
         nodesAtEniLimit: 0,
         nodesAtIpLimit: 0,
         nodesOfUnknownType: 0,
+        nodesEnisUnread: 0,
       },
     ]);
   });

@@ -7,9 +7,9 @@ import { remediationPolicy, REMEDIATION_POLICY_MAX_CHARS } from '../../lib/polic
 import { DEFAULT_APPLY_PROBLEM, POLICY_FILE_MAX_BYTES, POLICY_MAX_BYTES, policyJson, policyVersion, readPolicyFile } from '../../lib/policy/load';
 import { captureIo } from '../support/cli-io';
 
-// What serverless.yml calls at packaging time (`${file(./lib/policy/policy.stack.js):...}`).
+// What serverless.yml calls at packaging time (`${file(./stack/policy.stack.js):...}`).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const resolveStack = require('../../lib/policy/policy.stack.js') as (context?: {
+const resolveStack = require('../../stack/policy.stack.js') as (context?: {
   policyFile?: string;
 }) => Promise<{ json: string; version: string; define: string; remediationPolicy: unknown }>;
 

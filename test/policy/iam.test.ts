@@ -273,9 +273,9 @@ describe('the size of the remediate policy', () => {
   });
 });
 
-// What serverless.yml calls at packaging time: `${file(./lib/policy/policy.stack.js):remediationPolicy}`.
+// What serverless.yml calls at packaging time: `${file(./stack/policy.stack.js):remediationPolicy}`.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const resolveStack = require('../../lib/policy/policy.stack.js') as (context?: {
+const resolveStack = require('../../stack/policy.stack.js') as (context?: {
   policyFile?: string;
 }) => Promise<{ json: string; remediationPolicy: IamPolicyDocument }>;
 

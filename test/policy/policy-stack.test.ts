@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parsePolicy, policyVersion, readPolicyFile } from '../../lib/policy/load';
 
-// What serverless.yml calls at packaging time: `${file(./lib/policy/policy.stack.js):define}` (the
+// What serverless.yml calls at packaging time: `${file(./stack/policy.stack.js):define}` (the
 // policy compiled into the functions) and `:version` (POLICY_VERSION).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const resolveStack = require('../../lib/policy/policy.stack.js') as (context?: {
+const resolveStack = require('../../stack/policy.stack.js') as (context?: {
   policyFile?: string;
 }) => Promise<{ json: string; version: string; define: string }>;
 const resolvePolicy = async (context?: { policyFile?: string }): Promise<string> => (await resolveStack(context)).json;

@@ -4,7 +4,7 @@
 // first, on small hand-written templates, to show that it fails on each kind of problem.
 import { eventPatternComplexity, MAX_EVENT_PATTERN_COMPLEXITY } from '../../lib/events/pattern-complexity';
 import type { EventPattern } from '../../lib/events/patterns';
-import { packagedTemplateProblems, type PackagedTemplate } from '../../lib/stack/checks';
+import { packagedTemplateProblems, type PackagedTemplate } from '../../stack/checks';
 import { specification } from '@aws-cdk/cfnspec';
 import { CfnSpecification, validateTemplate } from './cfn-spec';
 import { evaluateCondition, resource } from './template';

@@ -1,4 +1,4 @@
-// The packaging checks (lib/stack/checks.ts), on hand-made templates and on the packaged one.
+// The packaging checks (stack/checks.ts), on hand-made templates and on the packaged one.
 import {
   ENVIRONMENT_MAX_BYTES,
   environmentProblems,
@@ -8,7 +8,7 @@ import {
   STAGE_MAX_LENGTH,
   stageProblems,
   type PackagedTemplate,
-} from '../../lib/stack/checks';
+} from '../../stack/checks';
 import { loadTemplate, packageWith } from './template';
 
 /** A template with the stack's two references and one function whose environment is `variables`. */
@@ -112,7 +112,7 @@ describe('the packaged template (stage test)', () => {
   });
 });
 
-describe('serverless package (the plugin lib/stack/checks.plugin.js)', () => {
+describe('serverless package (the plugin stack/checks.plugin.js)', () => {
   it('refuses a 40-character stage and an environment above 4 KB, naming both, before anything is written', () => {
     const clusterNames = Array.from({ length: 90 }, (_, i) => `cluster-name-number-${i}-of-the-payments-platform`).join(',');
     let message = '';

@@ -39,7 +39,28 @@ const NEEDED: Record<string, string[]> = {
   'AWS::Lambda::EventInvokeConfig': ['lambda:PutFunctionEventInvokeConfig', 'lambda:UpdateFunctionEventInvokeConfig', 'lambda:DeleteFunctionEventInvokeConfig'],
   'AWS::Lambda::Permission': ['lambda:AddPermission', 'lambda:RemovePermission', 'lambda:GetPolicy'],
   'AWS::Events::Rule': ['events:PutRule', 'events:PutTargets', 'events:DescribeRule', 'events:RemoveTargets', 'events:DeleteRule'],
-  'AWS::IAM::Role': ['iam:CreateRole', 'iam:PutRolePolicy', 'iam:GetRole', 'iam:TagRole', 'iam:DeleteRolePolicy', 'iam:DeleteRole'],
+  'AWS::IAM::Role': [
+    'iam:CreateRole',
+    'iam:PutRolePolicy',
+    'iam:GetRole',
+    'iam:TagRole',
+    'iam:DeleteRolePolicy',
+    'iam:DeleteRole',
+    // ManagedPolicyArns: attached on create, detached on update and delete.
+    'iam:AttachRolePolicy',
+    'iam:DetachRolePolicy',
+    'iam:ListAttachedRolePolicies',
+  ],
+  'AWS::IAM::ManagedPolicy': [
+    'iam:CreatePolicy',
+    'iam:GetPolicy',
+    'iam:GetPolicyVersion',
+    'iam:CreatePolicyVersion',
+    'iam:DeletePolicyVersion',
+    'iam:ListPolicyVersions',
+    'iam:ListEntitiesForPolicy',
+    'iam:DeletePolicy',
+  ],
   'AWS::DynamoDB::Table': [
     'dynamodb:CreateTable',
     'dynamodb:DescribeTable',
@@ -96,6 +117,13 @@ describe('docs/deployer-policy.json', () => {
     const unscoped = policy.Statement.filter((s) => asList(s.Resource).includes('*')).flatMap((s) => asList(s.Action));
     // Actions without resource-level permissions, or whose resource does not exist yet (a key's id).
     expect(unscoped.sort()).toEqual(['cloudformation:ValidateTemplate', 'kms:CreateKey', 'kms:ListAliases', 'logs:DescribeLogGroups']);
+  });
+
+  it('attaches to the function roles the stack’s own managed policy only (never an AWS managed one)', () => {
+    const attach = policy.Statement.filter((s) => asList(s.Action).some((a) => ['iam:AttachRolePolicy', 'iam:DetachRolePolicy'].includes(a)));
+    expect(attach).toHaveLength(1);
+    expect(attach[0]!.Resource).toBe('arn:aws:iam::*:role/eks-ip-responder-*');
+    expect(attach[0]!.Condition).toEqual({ ArnLike: { 'iam:PolicyARN': 'arn:aws:iam::*:policy/eks-ip-responder-*' } });
   });
 
   it('passes the function roles to Lambda only', () => {

@@ -7,7 +7,7 @@ import { policyJson, policyVersion, readPolicyFile } from '../../lib/policy/load
 /** policy.yml at the repository root: the policy serverless.yml compiles into the functions. */
 export const POLICY_FILE = join(__dirname, '..', '..', 'policy.yml');
 
-/** The repository's policy as the stack compiles it into the functions (lib/policy/policy.stack.js). */
+/** The repository's policy as the stack compiles it into the functions (stack/policy.stack.js). */
 export const POLICY_JSON = policyJson(readPolicyFile(POLICY_FILE), 'policy.yml');
 
 /** Its version, which the functions get as POLICY_VERSION. */
@@ -48,8 +48,11 @@ export const ec2Arn = (path: string) => ({
   'Fn::Sub': `arn:\${AWS::Partition}:ec2:\${AWS::Region}:\${AWS::AccountId}:${path}`,
 });
 
-/** The statements the sampler and the responder share, up to (not including) the ledger. */
-export const READ_AND_ALERT_STATEMENTS = [
+/**
+ * The reads the sampler and the responder share: the statements of SharedReadPolicy, the
+ * customer managed policy attached to both roles.
+ */
+export const SHARED_READ_STATEMENTS = [
   { Sid: 'EksList', Effect: 'Allow', Action: ['eks:ListClusters'], Resource: '*' },
   {
     Sid: 'EksReadClusters',
@@ -65,6 +68,21 @@ export const READ_AND_ALERT_STATEMENTS = [
     Action: ['ec2:DescribeSubnets', 'ec2:DescribeNetworkInterfaces', 'ec2:DescribeInstances', 'ec2:DescribeInstanceTypes'],
     Resource: '*',
   },
+  { Sid: 'ReadMetrics', Effect: 'Allow', Action: ['cloudwatch:GetMetricData'], Resource: '*' },
+  { Sid: 'LedgerRead', Effect: 'Allow', Action: ['dynamodb:Query', 'dynamodb:GetItem'], Resource: { 'Fn::GetAtt': ['LedgerTable', 'Arn'] } },
+];
+
+/** SharedReadPolicy's properties, as packaged. */
+export const SHARED_READ_POLICY = {
+  Description: 'eks-ip-responder reads shared by the sampler and the responder (EKS, EC2, metrics, ledger)',
+  PolicyDocument: { Version: '2012-10-17', Statement: SHARED_READ_STATEMENTS },
+};
+
+/** What each role's ManagedPolicyArns is: SharedReadPolicy, and nothing else. */
+export const MANAGED_POLICY_ARNS = [{ Ref: 'SharedReadPolicy' }];
+
+/** The writes the sampler and the responder share, each in its own inline policy: metrics and alerts. */
+export const METRIC_AND_ALERT_STATEMENTS = [
   {
     Sid: 'PutOwnMetrics',
     Effect: 'Allow',
@@ -72,7 +90,6 @@ export const READ_AND_ALERT_STATEMENTS = [
     Resource: '*',
     Condition: { StringEquals: { 'cloudwatch:namespace': NAMESPACE } },
   },
-  { Sid: 'ReadMetrics', Effect: 'Allow', Action: ['cloudwatch:GetMetricData'], Resource: '*' },
   { Sid: 'PublishAlerts', Effect: 'Allow', Action: ['sns:Publish'], Resource: TOPIC },
   {
     Sid: 'EncryptAlerts',
@@ -87,29 +104,46 @@ export const LEDGER_ARN = { 'Fn::GetAtt': ['LedgerTable', 'Arn'] };
 export const QUEUE_ARN = { 'Fn::GetAtt': ['RespondDeadLetterQueue', 'Arn'] };
 
 /**
- * The sampler's ledger access: it reads finding states and the action history (for its plans),
- * and writes finding states only: PutItem only where every leading (partition) key begins with
- * CLUSTER# (lib/aws/ledger-keys.ts), never ACTIONS# (actions, lock, throttle) or EVENT# (claims).
+ * The sampler's ledger write: it reads finding states and the action history (for its plans,
+ * SharedReadPolicy's LedgerRead) and writes finding states only: PutItem only where every leading
+ * (partition) key begins with CLUSTER# (lib/aws/ledger-keys.ts), never ACTIONS# (actions, lock,
+ * throttle) or EVENT# (claims).
  */
-export const SAMPLER_LEDGER_STATEMENTS = [
-  { Sid: 'LedgerRead', Effect: 'Allow', Action: ['dynamodb:Query', 'dynamodb:GetItem'], Resource: LEDGER_ARN },
+export const SAMPLER_LEDGER_WRITE_STATEMENT = {
+  Sid: 'LedgerWriteFindingStates',
+  Effect: 'Allow',
+  Action: ['dynamodb:PutItem'],
+  Resource: LEDGER_ARN,
+  Condition: {
+    'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${FINDING_PK_PREFIX}*`] },
+    Null: { 'dynamodb:LeadingKeys': 'false' },
+  },
+};
+
+/** The sampler's own log group. */
+export const SAMPLER_LOGS_STATEMENT = {
+  Sid: 'OwnLogs',
+  Effect: 'Allow',
+  Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+  Resource: { 'Fn::GetAtt': ['SampleLogGroup', 'Arn'] },
+};
+
+/** SamplerRole's inline policies, as packaged. */
+export const SAMPLER_ROLE_POLICIES = [
   {
-    Sid: 'LedgerWriteFindingStates',
-    Effect: 'Allow',
-    Action: ['dynamodb:PutItem'],
-    Resource: LEDGER_ARN,
-    Condition: {
-      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${FINDING_PK_PREFIX}*`] },
-      Null: { 'dynamodb:LeadingKeys': 'false' },
+    PolicyName: 'sampler',
+    PolicyDocument: {
+      Version: '2012-10-17',
+      Statement: [...METRIC_AND_ALERT_STATEMENTS, SAMPLER_LEDGER_WRITE_STATEMENT, SAMPLER_LOGS_STATEMENT],
     },
   },
 ];
 
-/** The responder's: event claims (DeleteItem releases one), finding states, actions, change lock. */
-export const RESPOND_LEDGER_STATEMENT = {
-  Sid: 'Ledger',
+/** The responder's ledger writes: event claims (DeleteItem releases one), finding states, actions, change lock. */
+export const RESPOND_LEDGER_WRITE_STATEMENT = {
+  Sid: 'LedgerWrite',
   Effect: 'Allow',
-  Action: ['dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
+  Action: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
   Resource: LEDGER_ARN,
 };
 
@@ -118,7 +152,7 @@ export const REPLACES_TAG = 'eks-ip-responder/replaces';
 /** The tag the VPC CNI's subnet discovery looks for. */
 export const CNI_SUBNET_TAG = 'kubernetes.io/role/cni';
 
-/** The responder's EKS update reads (remediation's and any plan's), in its `respond` policy. */
+/** The responder's EKS update reads (remediation's and any plan's), in its `respond` policy (the sampler makes none). */
 export const FOLLOW_EKS_UPDATES_STATEMENT = {
   Sid: 'FollowEksUpdates',
   Effect: 'Allow',
@@ -159,8 +193,8 @@ export const DEAD_LETTER_STATEMENT = { Sid: 'DeadLetters', Effect: 'Allow', Acti
 
 /** RespondRole's `respond` policy's statements, as packaged with this passRoleArns param value. */
 export const respondPolicyStatements = (passRoleArns: string) => [
-  ...READ_AND_ALERT_STATEMENTS,
-  RESPOND_LEDGER_STATEMENT,
+  ...METRIC_AND_ALERT_STATEMENTS,
+  RESPOND_LEDGER_WRITE_STATEMENT,
   FOLLOW_EKS_UPDATES_STATEMENT,
   passRoleIf(passRoleArns),
   DEAD_LETTER_STATEMENT,
@@ -178,8 +212,9 @@ export const respondRolePolicies = (passRoleArns: string) => [
   { PolicyName: 'remediate', PolicyDocument: REPOSITORY_REMEDIATE_POLICY },
 ];
 
-/** Every statement of RespondRole (both policies, flattened as roleStatements does). */
+/** Every statement of RespondRole (SharedReadPolicy, then both inline policies, flattened as roleStatements does). */
 export const respondRoleStatements = (passRoleArns: string) => [
+  ...SHARED_READ_STATEMENTS,
   ...respondPolicyStatements(passRoleArns),
   ...REPOSITORY_REMEDIATE_POLICY.Statement,
 ];

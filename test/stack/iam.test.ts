@@ -45,6 +45,7 @@ import {
   resolveValue,
   resource,
   resourcesOfType,
+  rolePolicies,
   roleStatements,
   Statement,
   statementResources,
@@ -52,6 +53,9 @@ import {
 } from './template';
 
 const PASS_ROLE_PARAM = PASS_ROLE_ARNS.join(',');
+
+/** IAM's limit on a managed policy's size, whitespace not counted ("IAM and AWS STS quotas", IAM user guide). */
+const MANAGED_POLICY_MAX_CHARS = 6_144;
 
 /**
  * The repository's policy with two clusters in apply mode: orders-prod with every action (two
@@ -109,7 +113,8 @@ const applyTemplate = (): CfnTemplate => {
   return withApply.template;
 };
 
-const statementsOf = (t: CfnTemplate, roleId: string): CfnValue[] => roleStatements(resource(t, roleId, 'AWS::IAM::Role'));
+/** Every statement the role holds: SharedReadPolicy's and its inline policies' (template.ts roleStatements). */
+const statementsOf = (t: CfnTemplate, roleId: string): CfnValue[] => roleStatements(t, roleId);
 
 /** `<action> grants <forbidden pattern>` for every forbidden pattern the statements grant. */
 const forbiddenIn = (statements: Statement[]): string[] =>
@@ -283,26 +288,45 @@ const DENY_SIDS = ['NoClusterInApplyMode', 'DenyReservedTagKeys'];
 describe.each(ALL_PACKAGES)('every IAM role of the stack, %s', (_name, stack) => {
   const roles = () => resourcesOfType(stack(), 'AWS::IAM::Role');
 
-  it('are the sampler’s and the responder’s, whose inline policies are all there is to check', () => {
+  it('are the sampler’s and the responder’s, whose inline policies and the shared SharedReadPolicy are all there is to check', () => {
     expect(roles().map(([id]) => id).sort()).toEqual(['RespondRole', 'SamplerRole']);
-    // Grants outside the roles' inline policies would escape the checks below.
-    for (const type of ['AWS::IAM::Policy', 'AWS::IAM::ManagedPolicy', 'AWS::IAM::User', 'AWS::IAM::Group']) {
+    // Grants outside the roles' own policies and SharedReadPolicy would escape the checks below.
+    for (const type of ['AWS::IAM::Policy', 'AWS::IAM::User', 'AWS::IAM::Group']) {
       expect(resourcesOfType(stack(), type)).toEqual([]);
     }
-    for (const [, role] of roles()) {
-      expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    expect(resourcesOfType(stack(), 'AWS::IAM::ManagedPolicy').map(([id]) => id)).toEqual(['SharedReadPolicy']);
+    for (const [id, role] of roles()) {
+      // The one managed policy, by Ref: no AWS managed policy, nothing the checks cannot read.
+      expect({ id, managed: role.Properties.ManagedPolicyArns }).toEqual({ id, managed: [{ Ref: 'SharedReadPolicy' }] });
       expect(role.Properties.PermissionsBoundary).toBeUndefined();
+      expect(rolePolicies(stack(), id).map((p) => p.source)[0]).toBe('SharedReadPolicy');
     }
     const names = (id: string) => resource(stack(), id, 'AWS::IAM::Role').Properties.Policies.map((p: { PolicyName: string }) => p.PolicyName);
     expect(names('SamplerRole')).toEqual(['sampler']);
     expect(names('RespondRole')).toEqual(['respond', 'remediate']);
   });
 
+  it('share only reads through SharedReadPolicy: Allow statements of read actions, no Condition to lose, attached by the roles alone', () => {
+    const policy = resource(stack(), 'SharedReadPolicy', 'AWS::IAM::ManagedPolicy');
+    for (const key of ['Roles', 'Users', 'Groups', 'ManagedPolicyName']) expect(policy.Properties[key]).toBeUndefined();
+    const statements = possibleStatements(policy.Properties.PolicyDocument.Statement);
+    expect(statements.length).toBeGreaterThan(0);
+    for (const statement of statements) {
+      expect({ sid: statement.Sid, effect: statement.Effect }).toEqual({ sid: statement.Sid, effect: 'Allow' });
+      for (const action of asList<string>(statement.Action)) {
+        expect({ sid: statement.Sid, action, read: isReadAction(action) }).toEqual({ sid: statement.Sid, action, read: true });
+      }
+    }
+    // IAM's limit for a managed policy, with the stack's own ARNs at 150 characters and the
+    // longest partition and region (lib/policy/iam.ts deployedPolicySize).
+    expect(deployedPolicySize(policy.Properties.PolicyDocument, () => 'x'.repeat(150))).toBeLessThanOrEqual(MANAGED_POLICY_MAX_CHARS);
+  });
+
   it('allow no write on Resource * without a Condition (both branches of every Fn::If), deny only in `remediate`, and use no NotAction or NotResource', () => {
-    for (const [id, role] of roles()) {
-      const statements = possibleStatements(roleStatements(role));
+    for (const [id] of roles()) {
+      const statements = possibleStatements(roleStatements(stack(), id));
       expect(statements.length).toBeGreaterThan(0);
-      expect({ id, unscoped: unscopedWrites(roleStatements(role)) }).toEqual({ id, unscoped: [] });
+      expect({ id, unscoped: unscopedWrites(roleStatements(stack(), id)) }).toEqual({ id, unscoped: [] });
       for (const statement of statements) {
         expect(['Allow', 'Deny']).toContain(statement.Effect);
         expect(statement.NotAction).toBeUndefined();
@@ -322,8 +346,8 @@ describe.each(ALL_PACKAGES)('every IAM role of the stack, %s', (_name, stack) =>
   });
 
   it('make every Fn::If of a role’s policy depend on a condition the template can evaluate', () => {
-    for (const [, role] of roles()) {
-      expect(() => deployedStatements(stack(), roleStatements(role))).not.toThrow();
+    for (const [id] of roles()) {
+      expect(() => deployedStatements(stack(), roleStatements(stack(), id))).not.toThrow();
     }
   });
 });
@@ -423,8 +447,8 @@ const RESPOND_WRITES: Record<string, WriteScope> = {
     resources: [{ 'Fn::GetAtt': ['AlertKey', 'Arn'] }],
     condition: { StringEquals: { 'kms:ViaService': { 'Fn::Sub': 'sns.${AWS::Region}.amazonaws.com' } } },
   },
-  'dynamodb:PutItem': { sid: 'Ledger', resources: [LEDGER_ARN] },
-  'dynamodb:DeleteItem': { sid: 'Ledger', resources: [LEDGER_ARN] },
+  'dynamodb:PutItem': { sid: 'LedgerWrite', resources: [LEDGER_ARN] },
+  'dynamodb:DeleteItem': { sid: 'LedgerWrite', resources: [LEDGER_ARN] },
   'sqs:SendMessage': { sid: 'DeadLetters', resources: [{ 'Fn::GetAtt': ['RespondDeadLetterQueue', 'Arn'] }] },
   'logs:CreateLogStream': { sid: 'OwnLogs', resources: [{ 'Fn::GetAtt': ['RespondLogGroup', 'Arn'] }] },
   'logs:PutLogEvents': { sid: 'OwnLogs', resources: [{ 'Fn::GetAtt': ['RespondLogGroup', 'Arn'] }] },

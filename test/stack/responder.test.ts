@@ -11,6 +11,7 @@ import {
   ALARM_NAME_PREFIX,
   DASHBOARD_NAME,
   ENVIRONMENT,
+  MANAGED_POLICY_ARNS,
   POLICY_VERSION,
   QUEUE_ARN,
   respondRolePolicies,
@@ -91,11 +92,11 @@ describe('respond function', () => {
 describe('respond role', () => {
   const role = (): CfnResource => resource(template, 'RespondRole', 'AWS::IAM::Role');
 
-  it('is assumed by Lambda only and has no managed policies', () => {
+  it('is assumed by Lambda only and has no managed policy but the stack’s shared reads', () => {
     expect(role().Properties.AssumeRolePolicyDocument.Statement).toEqual([
       { Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' },
     ]);
-    expect(role().Properties.ManagedPolicyArns).toBeUndefined();
+    expect(role().Properties.ManagedPolicyArns).toEqual(MANAGED_POLICY_ARNS);
   });
 
   // Each write's scope, and what no role may be granted, are asserted in iam.test.ts, with a
@@ -104,7 +105,7 @@ describe('respond role', () => {
     // Packaged with passRoleArns '' (the default): the PassRole statement is written, and
     // HasPassRoleArns leaves it out (iam.test.ts packages again with the param set).
     expect(role().Properties.Policies).toEqual(respondRolePolicies(''));
-    expect(roleStatements(role())).toEqual(respondRoleStatements(''));
+    expect(roleStatements(template, 'RespondRole')).toEqual(respondRoleStatements(''));
     expect(template.Conditions?.HasPassRoleArns).toEqual({ 'Fn::Not': [{ 'Fn::Equals': ['', ''] }] });
   });
 });

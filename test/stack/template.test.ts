@@ -1,6 +1,6 @@
 // Asserts the CloudFormation template that `serverless package --stage test --region eu-west-1`
 // writes (npm test packages before jest runs). Values are the stage params' defaults.
-import { STACK_ALARM_SUFFIXES } from '../../handlers/respond';
+import { STACK_ALARM_SUFFIXES } from '../../lib/events/stack-alarms';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,8 +30,13 @@ import {
   POLICY_FILE,
   POLICY_JSON,
   POLICY_VERSION,
-  READ_AND_ALERT_STATEMENTS,
-  SAMPLER_LEDGER_STATEMENTS,
+  MANAGED_POLICY_ARNS,
+  METRIC_AND_ALERT_STATEMENTS,
+  SAMPLER_LEDGER_WRITE_STATEMENT,
+  SAMPLER_LOGS_STATEMENT,
+  SAMPLER_ROLE_POLICIES,
+  SHARED_READ_POLICY,
+  SHARED_READ_STATEMENTS,
   TOPIC,
 } from './expected';
 
@@ -286,28 +291,33 @@ describe('sampler role', () => {
     expect(role().Properties.AssumeRolePolicyDocument.Statement).toEqual([
       { Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' },
     ]);
-    expect(role().Properties.ManagedPolicyArns).toBeUndefined();
+    // The shared reads, and no other managed policy (AWS managed ones included).
+    expect(role().Properties.ManagedPolicyArns).toEqual(MANAGED_POLICY_ARNS);
+  });
+
+  it('holds the shared reads in SharedReadPolicy, a customer managed policy attached through the roles only', () => {
+    const policy = resource(template, 'SharedReadPolicy', 'AWS::IAM::ManagedPolicy');
+    expect(policy.Properties).toEqual(SHARED_READ_POLICY);
+    // Attached by the roles' ManagedPolicyArns, never by its own Roles, Users or Groups.
+    expect(Object.keys(policy.Properties).sort()).toEqual(['Description', 'PolicyDocument']);
   });
 
   it('grants exactly the reads and writes the sampler needs', () => {
-    expect(roleStatements(role())).toEqual([
-      ...READ_AND_ALERT_STATEMENTS,
-      // Reads finding states and the action history (for its dry-run plans); writes finding
-      // states only (CLUSTER# leading keys); the sampler claims no events, so no DeleteItem.
-      ...SAMPLER_LEDGER_STATEMENTS,
-      {
-        Sid: 'OwnLogs',
-        Effect: 'Allow',
-        Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-        Resource: { 'Fn::GetAtt': ['SampleLogGroup', 'Arn'] },
-      },
+    expect(role().Properties.Policies).toEqual(SAMPLER_ROLE_POLICIES);
+    expect(roleStatements(template, 'SamplerRole')).toEqual([
+      // EKS, EC2, metric history; reads finding states and the action history (for its dry-run plans).
+      ...SHARED_READ_STATEMENTS,
+      ...METRIC_AND_ALERT_STATEMENTS,
+      // Writes finding states only (CLUSTER# leading keys); the sampler claims no events, so no DeleteItem.
+      SAMPLER_LEDGER_WRITE_STATEMENT,
+      SAMPLER_LOGS_STATEMENT,
     ]);
   });
 
   // The exact list above can be edited together with the stack; these invariants say what any
   // edit must keep.
   it('allows no wildcard action and no Deny-less NotAction', () => {
-    for (const statement of roleStatements(role())) {
+    for (const statement of roleStatements(template, 'SamplerRole')) {
       expect(statement.Effect).toBe('Allow');
       expect(statement.NotAction).toBeUndefined();
       expect(statement.NotResource).toBeUndefined();
@@ -316,7 +326,7 @@ describe('sampler role', () => {
   });
 
   it('scopes every write to the stack’s own topic, key, ledger table, log group or metric namespace', () => {
-    const writes = roleStatements(role()).flatMap((statement) =>
+    const writes = roleStatements(template, 'SamplerRole').flatMap((statement) =>
       asList<string>(statement.Action)
         .filter((action) => !isReadAction(action))
         .map((action) => ({ action, resource: statement.Resource, condition: statement.Condition })),
@@ -348,7 +358,7 @@ describe('sampler role', () => {
       'sns:Publish': { resource: TOPIC, condition: undefined },
       'kms:GenerateDataKey*': kms,
       'kms:Decrypt': kms,
-      'dynamodb:PutItem': { resource: LEDGER_ARN, condition: SAMPLER_LEDGER_STATEMENTS[1]!.Condition },
+      'dynamodb:PutItem': { resource: LEDGER_ARN, condition: SAMPLER_LEDGER_WRITE_STATEMENT.Condition },
       'logs:CreateLogStream': logs,
       'logs:PutLogEvents': logs,
     });

@@ -81,14 +81,80 @@ export function resolveSub(sub: CfnValue, values: Record<string, string>): strin
 /** An IAM policy statement, once any `Fn::If` around it is resolved. */
 export type Statement = Record<string, CfnValue>;
 
+/** The policy types that can grant a role permissions from outside the role resource itself. */
+const ATTACHABLE_POLICY_TYPES = ['AWS::IAM::ManagedPolicy', 'AWS::IAM::Policy'];
+
+/** `{ Ref: '<logical id>' }`'s id, or undefined for any other value. */
+const refTo = (value: CfnValue): string | undefined =>
+  typeof value === 'object' && value !== null && Object.keys(value).length === 1 && typeof value.Ref === 'string' ? value.Ref : undefined;
+
 /**
- * The policy statements of an IAM role's inline policies, flattened, as the template writes them:
- * an element may be an `{ "Fn::If": [condition, statement, statement | AWS::NoValue] }`. For the
- * statements that can be deployed, see `possibleStatements` and `deployedStatements`.
+ * The policies of the template that an IAM role holds, in the order `roleStatements` flattens
+ * them: the customer managed policies of its ManagedPolicyArns (each a `Ref` to an
+ * AWS::IAM::ManagedPolicy of the template), then the template's AWS::IAM::ManagedPolicy and
+ * AWS::IAM::Policy resources that name the role in their `Roles`, then its inline policies. A
+ * grant from elsewhere (an AWS managed policy's ARN, an attachment this cannot resolve) is an
+ * error: its statements could not be checked.
  */
-export function roleStatements(role: CfnResource): CfnValue[] {
-  const policies: Array<{ PolicyDocument: { Statement: CfnValue[] } }> = role.Properties.Policies ?? [];
-  return policies.flatMap((policy) => policy.PolicyDocument.Statement);
+export function rolePolicies(template: CfnTemplate, roleId: string): Array<{ source: string; Statement: CfnValue[] }> {
+  const role = resource(template, roleId, 'AWS::IAM::Role');
+  const statementsOf = (id: string, policy: CfnResource): CfnValue[] => {
+    const statement = policy.Properties.PolicyDocument?.Statement;
+    if (!Array.isArray(statement)) throw new Error(`${id}: PolicyDocument.Statement is not a list`);
+    return statement;
+  };
+  const managed = ((role.Properties.ManagedPolicyArns ?? []) as CfnValue[]).map((arn) => {
+    const id = refTo(arn);
+    const policy = id === undefined ? undefined : template.Resources[id];
+    if (id === undefined || policy?.Type !== 'AWS::IAM::ManagedPolicy') {
+      throw new Error(`${roleId}: ManagedPolicyArns ${JSON.stringify(arn)} is not a managed policy of the template, so its statements cannot be checked`);
+    }
+    return { source: id, Statement: statementsOf(id, policy) };
+  });
+  const attached = Object.entries(template.Resources)
+    .filter(([, r]) => ATTACHABLE_POLICY_TYPES.includes(r.Type) && r.Properties.Roles !== undefined)
+    .filter(([id, r]) => {
+      const roles = r.Properties.Roles as CfnValue[];
+      if (!Array.isArray(roles) || roles.some((value) => refTo(value) === undefined)) {
+        throw new Error(`${id}: Roles ${JSON.stringify(roles)} is not a list of Refs, so the roles it grants to cannot be told`);
+      }
+      return roles.some((value) => refTo(value) === roleId);
+    })
+    .map(([id, r]) => ({ source: id, Statement: statementsOf(id, r) }));
+  const inline = ((role.Properties.Policies ?? []) as Array<{ PolicyName: string; PolicyDocument: { Statement: CfnValue[] } }>).map((policy) => ({
+    source: `${roleId}/${policy.PolicyName}`,
+    Statement: policy.PolicyDocument.Statement,
+  }));
+  return [...managed, ...attached, ...inline];
+}
+
+/**
+ * Every policy statement an IAM role holds (`rolePolicies`: its attached managed policies, then
+ * its inline policies), flattened, as the template writes them: an element may be an
+ * `{ "Fn::If": [condition, statement, statement | AWS::NoValue] }`. For the statements that can be
+ * deployed, see `possibleStatements` and `deployedStatements`.
+ */
+export function roleStatements(template: CfnTemplate, roleId: string): CfnValue[] {
+  return rolePolicies(template, roleId).flatMap((policy) => policy.Statement);
+}
+
+/**
+ * A statement list as the set of single grants it makes: one `Effect Action Resource Condition`
+ * line per action and resource (as the template writes them), sorted, without Sids or the way
+ * they are grouped into statements and policies. Two lists with the same grants allow and deny
+ * the same requests.
+ */
+export function statementGrants(statements: Statement[]): string[] {
+  const grants = new Set<string>();
+  for (const s of statements) {
+    if (s.NotAction !== undefined || s.NotResource !== undefined) throw new Error(`NotAction / NotResource are not implemented: ${JSON.stringify(s)}`);
+    for (const action of asList<string>(s.Action ?? [])) {
+      for (const resource of statementResources(s)) {
+        grants.add([s.Effect, action, JSON.stringify(resource), JSON.stringify(s.Condition ?? null)].join(' '));
+      }
+    }
+  }
+  return [...grants].sort();
 }
 
 const isNoValue = (value: CfnValue): boolean =>
@@ -388,7 +454,7 @@ export interface PackageOptions {
   region?: string;
   /**
    * Environment variables for `serverless package` on top of this process's own (e.g.
-   * `POLICY_FILE`, an absolute path: lib/policy/policy.stack.js reads the policy from it).
+   * `POLICY_FILE`, an absolute path: stack/policy.stack.js reads the policy from it).
    */
   env?: Record<string, string>;
 }

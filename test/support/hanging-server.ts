@@ -3,7 +3,7 @@
  * black-holed VPC endpoint looks like to a client. Without timeouts, a call to it waits forever.
  */
 import { createServer } from 'node:http';
-import { listenLocal, type LocalServer } from './local-server';
+import { listenLocal, type LocalServer } from '../../tools/local-server';
 
 export interface HangingServer extends LocalServer {
   /** Requests received (none is ever answered). */

@@ -2,8 +2,8 @@
  * The lifecycle most handler and act tests share: one in-process DynamoDB (dynalite) for the
  * file, and the emulated account of each test restored after it, with jest's spies.
  */
-import { startDynalite, type RunningDynalite } from './dynalite';
-import type { EmulatedAccount } from './mock-aws';
+import { startDynalite, type RunningDynalite } from '../../tools/dynalite';
+import type { EmulatedAccount } from '../../tools/mock-aws';
 
 export interface TestHarness {
   /** The file's dynalite (started before the first test). */

@@ -5,9 +5,9 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { parseRuntimeConfig } from '../../lib/config';
 import { assembleRuntime, type Runtime } from '../../lib/runtime';
-import { createLedgerTable, dynaliteClient, type RunningDynalite } from './dynalite';
-import { emulateAccount, type EmulatedAccount } from './mock-aws';
-import type { SyntheticAccount } from './synthetic-account';
+import { createLedgerTable, dynaliteClient, type RunningDynalite } from '../../tools/dynalite';
+import { emulateAccount, type EmulatedAccount } from '../../tools/mock-aws';
+import type { SyntheticAccount } from '../../tools/synthetic-account';
 
 let tables = 0;
 

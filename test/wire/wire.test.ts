@@ -15,10 +15,11 @@ import { LiveSource } from '../../lib/aws/live-source';
 import { parseRuntimeConfig } from '../../lib/config';
 import { collectInventory } from '../../lib/inventory/collect';
 import { assembleRuntime, type Runtime } from '../../lib/runtime';
-import { createLedgerTable, dynaliteClient, startDynalite, type RunningDynalite } from '../support/dynalite';
-import { accountApi, ec2Error, emulateAccount, type AccountApi } from '../support/mock-aws';
-import { generateAccount, type SyntheticAccount } from '../support/synthetic-account';
-import { decodeQuery, startWireServer, type WireServer } from '../support/wire';
+import { createLedgerTable, dynaliteClient } from '../../tools/dynalite';
+import { accountApi, ec2Error, emulateAccount, type AccountApi, type EmulatedAccount } from '../../tools/mock-aws';
+import { generateAccount, type SyntheticAccount } from '../../tools/synthetic-account';
+import { decodeQuery, startWireServer, type WireServer } from '../../tools/wire';
+import { useTestHarness } from '../support/harness';
 
 const NOW = new Date('2026-11-26T12:00:00Z');
 const REGION = 'eu-west-1';
@@ -33,14 +34,19 @@ function makeAccount(): SyntheticAccount {
   return account;
 }
 
-let db: RunningDynalite;
+const harness = useTestHarness();
 let tables = 0;
-beforeAll(async () => {
-  db = await startDynalite();
-});
-afterAll(async () => {
-  await db.stop();
-});
+
+/**
+ * The same account through the mocks, for comparison. Its own client instances are mocked, not
+ * the client classes: the wire clients stay real, and a test that times out before restoring
+ * leaves no mock on the classes (the harness restores it after each test).
+ */
+function emulated(account: SyntheticAccount): EmulatedAccount {
+  const aws = emulateAccount(account, { instancesOnly: true });
+  harness.track(aws);
+  return aws;
+}
 
 function wireClients(endpoint: string, maxAttempts = 1): AwsClients {
   const config = { endpoint, region: REGION, maxAttempts };
@@ -59,7 +65,7 @@ function history(account: SyntheticAccount, into: AccountApi['history']): void {
 }
 
 async function runtimeOn(clients: AwsClients, account: SyntheticAccount): Promise<Runtime> {
-  const raw = dynaliteClient(db.endpoint);
+  const raw = dynaliteClient(harness.db.endpoint);
   const table = `wire-${process.pid}-${++tables}`;
   await createLedgerTable(raw, table);
   return assembleRuntime({
@@ -100,14 +106,10 @@ describe('the wire emulator', () => {
   it('gives the collector the same inventory as the mocks, in the same calls', async () => {
     const clients = wireClients(server.endpoint);
     const overWire = await collectInventory(new LiveSource(clients, REGION, 'measured'), { clusterNames: [], concurrency: 4, now: NOW });
-    const mocked = emulateAccount(makeAccount());
-    try {
-      const direct = await collectInventory(new LiveSource({ ec2: mocked.ec2, eks: mocked.eks }, REGION, 'measured'), { clusterNames: [], concurrency: 4, now: NOW });
-      expect(overWire).toEqual(direct);
-      expect(api.calls).toEqual(mocked.calls);
-    } finally {
-      mocked.restore();
-    }
+    const mocked = emulated(makeAccount());
+    const direct = await collectInventory(new LiveSource({ ec2: mocked.ec2, eks: mocked.eks }, REGION, 'measured'), { clusterNames: [], concurrency: 4, now: NOW });
+    expect(overWire).toEqual(direct);
+    expect(api.calls).toEqual(mocked.calls);
     expect(api.calls['DescribeNetworkInterfaces']).toBeGreaterThan(account.clusters.length);
     expect(overWire.clusters.flatMap((c) => c.networkInterfaces ?? []).length).toBeGreaterThan(1000);
     expect(server.stats.requests).toBe(api.totalReadCalls());
@@ -118,23 +120,19 @@ describe('the wire emulator', () => {
     const overWire = await makeHandler(await runtimeOn(wireClients(server.endpoint), account))({});
 
     const mockedAccount = makeAccount();
-    const mocked = emulateAccount(mockedAccount);
-    try {
-      history(mockedAccount, mocked.history);
-      const direct = await makeHandler(await runtimeOn(mocked, mockedAccount))({});
-      expect(overWire).toEqual(direct);
-      expect(overWire.metricsPublished).toBeGreaterThan(100);
-      expect(overWire.notified).toBeGreaterThan(0);
-      // Timestamps cross the wire as epoch seconds and come back as the same instants.
-      const data = (r: PutMetricDataCommandInput[]) => r.map((x) => ({ ...x, MetricData: x.MetricData?.map((d) => ({ ...d, Timestamp: d.Timestamp?.valueOf() })) }));
-      expect(data(api.putMetricData)).toEqual(data(mocked.putMetricData));
-      const message = (p: PublishCommandInput[]) => p.map((x) => ({ ...x, Message: JSON.parse(x.Message ?? '{}') as unknown }));
-      expect(message(api.published)).toEqual(message(mocked.published));
-      expect(api.published.some((p) => Object.keys(p.MessageAttributes ?? {}).length > 0)).toBe(true);
-      expect(api.calls).toEqual(mocked.calls);
-    } finally {
-      mocked.restore();
-    }
+    const mocked = emulated(mockedAccount);
+    history(mockedAccount, mocked.history);
+    const direct = await makeHandler(await runtimeOn(mocked, mockedAccount))({});
+    expect(overWire).toEqual(direct);
+    expect(overWire.metricsPublished).toBeGreaterThan(100);
+    expect(overWire.notified).toBeGreaterThan(0);
+    // Timestamps cross the wire as epoch seconds and come back as the same instants.
+    const data = (r: PutMetricDataCommandInput[]) => r.map((x) => ({ ...x, MetricData: x.MetricData?.map((d) => ({ ...d, Timestamp: d.Timestamp?.valueOf() })) }));
+    expect(data(api.putMetricData)).toEqual(data(mocked.putMetricData));
+    const message = (p: PublishCommandInput[]) => p.map((x) => ({ ...x, Message: JSON.parse(x.Message ?? '{}') as unknown }));
+    expect(message(api.published)).toEqual(message(mocked.published));
+    expect(api.published.some((p) => Object.keys(p.MessageAttributes ?? {}).length > 0)).toBe(true);
+    expect(api.calls).toEqual(mocked.calls);
     // PutMetricData bodies over 10 KB arrive gzipped (the SDK's request compression) and are read.
     expect(server.stats.gzipped).toBeGreaterThan(0);
   });
@@ -178,6 +176,17 @@ describe('the wire emulator', () => {
     expect(out.NetworkInterfaces).toHaveLength(5);
     expect(out.$metadata.attempts).toBe(2);
     expect(api.calls['DescribeNetworkInterfaces']).toBe(2);
+  });
+});
+
+describe('the mocks the wire tests compare with', () => {
+  it('are on their own client instances: the client classes, and so every other client, stay real', async () => {
+    const mocked = emulated(makeAccount());
+    for (const Client of [EC2Client, EKSClient, CloudWatchClient, SNSClient]) expect(Object.hasOwn(Client.prototype, 'send')).toBe(false);
+    expect(await mocked.sns.send(new PublishCommand({ TopicArn: 'arn:aws:sns:eu-west-1:111122223333:t', Message: 'm' }))).toEqual({ MessageId: 'msg-1' });
+    // Another SNS client goes to the network (test/setup-env.ts: a closed port), not to the mock.
+    await expect(new SNSClient({ maxAttempts: 1 }).send(new PublishCommand({ TopicArn: 'arn:aws:sns:eu-west-1:111122223333:t', Message: 'm' }))).rejects.toThrow(/ECONNREFUSED/);
+    expect(mocked.published).toHaveLength(1);
   });
 });
 

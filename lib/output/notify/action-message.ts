@@ -1,0 +1,91 @@
+/**
+ * Messages about remediation: a change started, progressed, succeeded or failed. One message per
+ * outcome (each is an event in itself, not a state to de-duplicate), in the same forms as the
+ * finding notifications: text for people, JSON for machines, attributes for filter policies.
+ */
+import type { ActionOutcome, ActionRecord } from '../../act/types';
+import type { ActionChange, PlannedAction } from '../../plan/types';
+import { dashboardUrl, snsSubject, type Notification, type NotificationContext } from './message';
+
+/** One line that says what the change sets. */
+export function describeChange(change: ActionChange): string {
+  switch (change.type) {
+    case 'addon-env': {
+      const set = Object.entries(change.set).map(([k, v]) => `${k}=${v}`).join(' ');
+      const was = Object.entries(change.previous).map(([k, v]) => `${k}=${v === '' ? '(unset)' : v}`).join(' ');
+      return `vpc-cni add-on: ${set} (was ${was})`;
+    }
+    case 'tag-subnets':
+      return change.subnetIds.length > 0
+        ? `tag ${change.subnetIds.join(', ')} ${change.tag.key}=${change.tag.value} for VPC CNI subnet discovery`
+        : `tag a spare subnet ${change.tag.key}=${change.tag.value} for VPC CNI subnet discovery (none found)`;
+    case 'replace-nodegroup':
+      if (change.toInstanceTypes.length > 0 && change.toInstanceTypes.join() === change.fromInstanceTypes.join()) {
+        return `roll nodegroup ${change.nodegroup} onto new nodes: ${change.newNodegroup} (same instance types ${change.toInstanceTypes.join(', ')}), ${change.scaling.desiredSize} nodes, then scale ${change.nodegroup} down`;
+      }
+      return change.toInstanceTypes.length > 0
+        ? `replace nodegroup ${change.nodegroup} (${change.fromInstanceTypes.join(', ')}) by ${change.newNodegroup} (${change.toInstanceTypes.join(', ')}), ${change.scaling.desiredSize} nodes`
+        : `replace nodegroup ${change.nodegroup} (${change.fromInstanceTypes.join(', ')}) by instance types with more IP capacity (none found)`;
+  }
+}
+
+/** A planned action in one line, for the report and the finding notifications. */
+export function describePlanned(a: PlannedAction): string {
+  const state = a.state === 'apply' ? 'will apply' : a.state === 'dry-run' ? 'dry-run' : 'blocked';
+  const why = a.blockedBy.length > 0 ? ` (${a.blockedBy.join('; ')})` : '';
+  return `${state}: ${describeChange(a.change)}. Predicted: ${a.predicted.text}${why}`;
+}
+
+const SUBJECT: Record<ActionOutcome['status'], string> = {
+  started: 'STARTED',
+  'in-progress': 'IN PROGRESS',
+  succeeded: 'DONE',
+  failed: 'FAILED',
+  skipped: 'SKIPPED',
+  quarantined: 'QUARANTINED',
+};
+
+/** The notification of one action outcome. */
+export function buildActionNotification(record: ActionRecord, outcome: ActionOutcome, ctx: NotificationContext, now: Date): Notification {
+  const url = ctx.dashboardName ? dashboardUrl(ctx.region, ctx.dashboardName) : undefined;
+  const lines = [
+    `${SUBJECT[outcome.status]}: ${describeChange(record.change)}`,
+    '',
+    `Cluster: ${record.cluster} (${ctx.region})`,
+    `Why: ${record.reason}`,
+    `Predicted: ${record.predicted.text}`,
+    `Outcome: ${outcome.detail}${outcome.step ? ` (step ${outcome.step})` : ''}`,
+    ...(outcome.reference ? [`Reference: ${outcome.reference}`] : []),
+    `Started: ${record.startedAt}`,
+  ];
+  if (url) lines.push('', `Dashboard: ${url}`);
+  lines.push('', `Action ${record.actionId}${ctx.stage ? `, stage ${ctx.stage}` : ''}, ${now.toISOString()}`);
+  return {
+    subject: snsSubject(`[ACTION ${SUBJECT[outcome.status]}] ${record.cluster}: ${describeChange(record.change)}`),
+    text: lines.join('\n'),
+    json: {
+      schema: 'eks-ip-responder/action/v1',
+      region: ctx.region,
+      cluster: record.cluster,
+      actionId: record.actionId,
+      kind: record.kind,
+      status: outcome.status,
+      ...(outcome.step ? { step: outcome.step } : {}),
+      change: record.change,
+      predicted: record.predicted,
+      reason: record.reason,
+      detail: outcome.detail,
+      ...(outcome.reference ? { reference: outcome.reference } : {}),
+      startedAt: record.startedAt,
+      ...(url ? { dashboardUrl: url } : {}),
+      time: now.toISOString(),
+    },
+    about: record.actionId,
+    attributes: {
+      cluster: record.cluster,
+      kind: `action:${record.kind}`,
+      severity: outcome.status === 'failed' || outcome.status === 'quarantined' ? 'critical' : 'info',
+      transition: `action-${outcome.status}`,
+    },
+  };
+}

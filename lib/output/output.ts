@@ -1,0 +1,87 @@
+/**
+ * The output stage: what leaves a cycle. The metrics go to CloudWatch (lib/aws/cloudwatch.ts) and
+ * the findings that appeared, worsened or cleared are notified (lib/output/notify). The report
+ * text of the CLI is rendered from the cycle's result by lib/output/report.
+ *
+ * Action outcomes are notified by the act loop itself (lib/act/act.ts): the final message of a
+ * change is part of its state machine, sent once before its lock is released.
+ */
+import type { CloudWatchClient, MetricDatum } from '@aws-sdk/client-cloudwatch';
+import type { ClusterRemediation } from '../act/remediate';
+import { putMetricData } from '../aws/cloudwatch';
+import type { Finding } from '../diagnose/types';
+import type { Forecasts } from '../forecast/forecast';
+import type { Usage } from '../measure/types';
+import { describePlanned } from './notify/action-message';
+import { notifyFindings, type NotifyDeps, type NotifyResult } from './notify/notify';
+import { buildMetricData, forecastMetricData, remediationMetricData } from './publish/metrics';
+
+export interface OutputDeps {
+  /**
+   * Where metrics go; without it nothing is published. With `publish` false (the responder's
+   * targeted cycles) only the outcomes of the actions it took are.
+   */
+  metrics?: { cloudwatch: CloudWatchClient; namespace: string; publish: boolean };
+  /** Without it nothing is notified (the CLI). */
+  notify?: NotifyDeps;
+}
+
+/** What the cycle produced, for its output. */
+export interface CycleOutcome {
+  usage: Usage;
+  findings: Finding[];
+  forecasts?: Forecasts;
+  remediation?: ClusterRemediation[];
+  now: Date;
+}
+
+export interface OutputResult {
+  metricsPublished: number;
+  putMetricDataCalls: number;
+  notifications?: NotifyResult;
+  /** The notifications that failed, named; the rest went on. */
+  problems: string[];
+}
+
+/**
+ * Publishes the metrics, then notifies. Throws when the metrics cannot be published; a failed
+ * notification is named in `problems`.
+ */
+export async function publishAndNotify(deps: OutputDeps, cycle: CycleOutcome): Promise<OutputResult> {
+  const { usage, findings, forecasts, remediation, now } = cycle;
+  let metricsPublished = 0;
+  let putMetricDataCalls = 0;
+  if (deps.metrics) {
+    const data: MetricDatum[] = [];
+    if (deps.metrics.publish) {
+      data.push(...buildMetricData(usage));
+      if (forecasts) data.push(...forecastMetricData(forecasts, new Date(usage.collectedAt)));
+    }
+    // What was planned and done is published by whichever function planned it (the responder's
+    // targeted cycles publish no usage metrics, but their actions are theirs alone).
+    if (remediation) {
+      const actions = remediationMetricData(remediation, new Date(usage.collectedAt));
+      data.push(...(deps.metrics.publish ? actions : actions.filter((d) => d.MetricName === 'ActionOutcomes')));
+    }
+    if (data.length > 0) {
+      putMetricDataCalls = await putMetricData(deps.metrics.cloudwatch, deps.metrics.namespace, data);
+      metricsPublished = data.length;
+    }
+  }
+
+  const problems: string[] = [];
+  let notifications: NotifyResult | undefined;
+  if (deps.notify) {
+    const plans = new Map<string, string[]>();
+    for (const r of remediation ?? []) {
+      for (const a of r.planned) {
+        for (const id of a.findingIds) plans.set(id, [...(plans.get(id) ?? []), describePlanned(a)]);
+      }
+    }
+    notifications = await notifyFindings(deps.notify, usage, findings, now, plans);
+    for (const f of notifications.failures) {
+      problems.push(`notification of ${f.findingId ?? f.cluster}: ${f.message}`);
+    }
+  }
+  return { metricsPublished, putMetricDataCalls, notifications, problems };
+}

@@ -1,0 +1,245 @@
+/**
+ * The text report of a sample, as the CLI prints it. Pure: Usage in, string out.
+ *
+ * A cluster whose data is incomplete says so first (INCOMPLETE, on its header and in the
+ * report's first summary line), and every figure that rests on a read that failed is printed as
+ * unknown ("unknown" in sentences, "?" in tables), never as the 0 that measuring nothing gives
+ * (`gaps.ts` says what rests on what).
+ */
+import type { Finding } from '../../diagnose/types';
+import type { ClusterInventory, Inventory } from '../../inventory/types';
+import type { ClusterUsage, Usage } from '../../measure/types';
+import { capacityUnknown, gapsOf, holdersUnknown, nodeEnisUnknown, type ClusterGaps } from './gaps';
+import { findingDetails } from '../notify/message';
+import { EKS_CONTROL_PLANE_MIN_FREE_IPS, EKS_CONTROL_PLANE_RECOMMENDED_FREE_IPS } from '../../measure/measure';
+import { table } from './table';
+
+const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
+
+function cniLine(c: ClusterUsage): string {
+  const cni = c.cni;
+  if (cni.install === 'self-managed') return 'self-managed aws-node (its settings are not visible to the AWS API)';
+  if (cni.install === 'unknown') return 'unknown (the vpc-cni add-on could not be read)';
+  const settings: string[] = [];
+  if (cni.prefixDelegation) settings.push('ENABLE_PREFIX_DELEGATION=true');
+  if (cni.customNetworking) settings.push('AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG=true');
+  if (cni.warmEniTarget !== undefined) settings.push(`WARM_ENI_TARGET=${cni.warmEniTarget}`);
+  if (cni.warmIpTarget !== undefined) settings.push(`WARM_IP_TARGET=${cni.warmIpTarget}`);
+  if (cni.minimumIpTarget !== undefined) settings.push(`MINIMUM_IP_TARGET=${cni.minimumIpTarget}`);
+  if (cni.warmPrefixTarget !== undefined) settings.push(`WARM_PREFIX_TARGET=${cni.warmPrefixTarget}`);
+  const origin = cni.source === 'defaults' ? ' (CNI defaults)' : '';
+  return `managed vpc-cni ${cni.addonVersion ?? ''}${origin}: ${settings.join(' ')}`.replace(/\s+:/, ':');
+}
+
+function findingsSection(findings: Finding[], complete: boolean): string[] {
+  if (findings.length === 0) {
+    return [complete ? '  Findings: none' : '  Findings: none in the data that could be read (it is incomplete: a finding may be missing)'];
+  }
+  const lines = [`  Findings (${findings.length})`];
+  for (const f of findings) {
+    lines.push(`    ${f.severity.toUpperCase()}: ${f.title}`);
+    for (const l of findingDetails(f)) lines.push(l === '' ? '' : `      ${l}`);
+    lines.push('');
+  }
+  while (lines[lines.length - 1] === '') lines.pop();
+  return lines;
+}
+
+/** A figure, or `?` when it rests on a read that failed. */
+const cell = (value: number | string, unknown: boolean): number | string => (unknown ? '?' : value);
+
+/** At most a few ids, then how many more. */
+function someIds(ids: readonly string[], max = 3): string {
+  return ids.length <= max ? ids.join(', ') : `${ids.slice(0, max).join(', ')} and ${ids.length - max} more`;
+}
+
+/** Why the subnet figures are unknown, in a few words. */
+function unreadSubnetsText(g: ClusterGaps): string {
+  const parts: string[] = [];
+  if (g.unreadSubnets === 'all') parts.push('DescribeSubnets could not be read');
+  else if (g.unreadSubnets.length > 0) parts.push(`${someIds(g.unreadSubnets)} not read`);
+  if (g.discoveryUnknown) parts.push('the subnets tagged kubernetes.io/role/cni are not known');
+  return parts.join('; ');
+}
+
+/** The one-line summary of a cluster's pod subnets and nodes, with what is unknown said so. */
+function podSubnetsLine(c: ClusterUsage, g: ClusterGaps): string {
+  const t = c.totals;
+  let free: string;
+  if (g.podSubnetsUnknown) {
+    const read = c.subnets.filter((s) => s.roles.includes('node') || s.roles.includes('cni-discovery'));
+    free =
+      `free addresses unknown (${unreadSubnetsText(g)})` +
+      (read.length > 0 ? `, ${t.availableIps} free in the ${read.length} read, least in one of them ${t.minSubnetAvailable ?? 'n/a'}` : '');
+  } else {
+    free = `${t.availableIps} free addresses, least in one subnet ${t.minSubnetAvailable ?? 'n/a'}`;
+  }
+  const enis = nodeEnisUnknown(g);
+  const capacity = capacityUnknown(g, c);
+  const nodes = g.instances ? 'nodes unknown (DescribeInstances failed)' : `${t.nodes} nodes`;
+  const podIps = enis ? 'pod IPs held unknown' : `${t.podIps} pod IPs held`;
+  const maxPods = capacity ? 'max pods unknown' : `max pods ${t.podCapacity}`;
+  const limits =
+    enis || capacity
+      ? 'nodes at their ENI or IP limit unknown'
+      : `${t.nodesAtEniLimit} node(s) at their ENI limit, ${t.nodesAtIpLimit} with no IP slot left`;
+  return `  Pod subnets: ${free}; ${nodes}, ${podIps}, ${maxPods}; ${limits}`;
+}
+
+function clusterSection(c: ClusterUsage, findings: Finding[] | undefined, inv: ClusterInventory | undefined): string {
+  const g = gapsOf(c, inv);
+  const lines: string[] = [];
+  lines.push(`Cluster ${c.name}  (Kubernetes ${c.version ?? '?'}, ${c.vpcId ?? 'VPC unknown'})${c.complete ? '' : '  INCOMPLETE'}`);
+  if (!c.complete) {
+    lines.push(
+      `  INCOMPLETE: ${c.problems.length} problem(s), listed under "Incomplete data" below; figures that rest on them are unknown ("?"), and no action will be taken on this cluster`,
+    );
+  }
+  lines.push(`  CNI: ${cniLine(c)}`);
+  if (findings) {
+    lines.push('');
+    lines.push(...findingsSection(findings.filter((f) => f.cluster === c.name), c.complete));
+  }
+  lines.push(podSubnetsLine(c, g));
+  lines.push('');
+  lines.push('  Subnets');
+  lines.push(
+    table(
+      ['SUBNET', 'AZ', 'CIDR', 'ROLES', 'FREE', 'USABLE', 'USED', 'NODE-PRIMARY', 'POD-IPS', 'PREFIX-IPS', 'CONTROL-PLANE', 'OTHER', 'UNACCOUNTED'],
+      c.subnets.map((s) => {
+        const u = holdersUnknown(g, s.subnetId);
+        return [
+          s.subnetId,
+          s.availabilityZone,
+          s.cidrBlock,
+          s.roles.join(','),
+          s.available,
+          s.usable,
+          pct(s.utilization),
+          cell(s.held.NodePrimary, u),
+          cell(s.held.CniSecondary, u),
+          cell(s.held.CniPrefix, u),
+          cell(s.held.ControlPlane, u),
+          cell(s.held.Other, u),
+          cell(s.held.Unaccounted, u),
+        ];
+      }),
+      '    ',
+    ),
+  );
+  if (g.unreadSubnets === 'all' || g.unreadSubnets.length > 0) {
+    const which = g.unreadSubnets === 'all' ? 'the cluster\'s subnets' : someIds(g.unreadSubnets, 10);
+    lines.push(`    Not in the table: ${which} (DescribeSubnets gave no record that could be read).`);
+  }
+  if (g.discoveryUnknown) lines.push('    Not known: the subnets tagged kubernetes.io/role/cni (CNI subnet discovery).');
+  const known = c.subnets.filter((s) => !holdersUnknown(g, s.subnetId));
+  const others = known.filter((s) => s.others.length > 0);
+  if (others.length > 0) {
+    lines.push('    Other holders:');
+    for (const s of others) {
+      lines.push(`      ${s.subnetId}: ${s.others.map((o) => `${o.label} ${o.ips} IP(s) on ${o.enis} ENI(s)`).join('; ')}`);
+    }
+  }
+  const unaccounted = known.filter((s) => s.held.Unaccounted > 0);
+  if (unaccounted.length > 0) {
+    lines.push(
+      `    Unaccounted: ${unaccounted.map((s) => `${s.subnetId} ${s.held.Unaccounted}`).join(', ')} — addresses in use that no ENI visible to this account holds ` +
+        '(in a VPC shared through AWS RAM, other accounts\' ENIs; or ENIs created between the two reads).',
+    );
+  }
+  const over = known.filter((s) => s.overcounted > 0);
+  if (over.length > 0) {
+    lines.push(
+      `    Overcounted: ${over.map((s) => `${s.subnetId} ${s.overcounted}`).join(', ')} — the ENIs hold more addresses than EC2 counts as used ` +
+        '(addresses were allocated between the subnet read and the ENI read); Unaccounted is 0 there.',
+    );
+  }
+  if (known.length < c.subnets.length) {
+    lines.push('    Holders "?": the ENIs (or the nodes) there could not all be read.');
+  }
+  const cp = c.controlPlane;
+  if (g.controlPlaneUnknown) {
+    lines.push(`  Control plane: free addresses in the cluster subnets unknown (${unreadSubnetsText(g)}); EKS needs ${EKS_CONTROL_PLANE_MIN_FREE_IPS}, recommends ${EKS_CONTROL_PLANE_RECOMMENDED_FREE_IPS}`);
+  } else {
+    lines.push(
+      `  Control plane: least free in a cluster subnet ${cp.minAvailable} (EKS needs ${EKS_CONTROL_PLANE_MIN_FREE_IPS}, recommends ${EKS_CONTROL_PLANE_RECOMMENDED_FREE_IPS}); ` +
+        `${cp.azsWithMinimum} AZ(s) with the minimum free${cp.upgradeReady ? '' : ' — a version upgrade needs two'}`,
+    );
+  }
+  lines.push('');
+  lines.push('  Nodegroups');
+  if (g.nodegroups) lines.push('    (the managed nodegroups could not be read: the rows group the nodes by their tags)');
+  const enis = nodeEnisUnknown(g);
+  lines.push(
+    table(
+      ['NODEGROUP', 'KIND', 'INSTANCE TYPES', 'NODES', 'ENIS', 'ENI-MAX', 'POD-IPS', 'IP-SLOTS', 'MAX-PODS', 'AT-ENI-LIMIT', 'NO-IP-LEFT'],
+      c.nodegroups.map((ng) => {
+        const cap = capacityUnknown(g, c, ng);
+        return [
+          ng.name,
+          ng.kind,
+          ng.instanceTypes.join(',') || '-',
+          cell(ng.nodes, g.instances),
+          cell(ng.enis, enis),
+          cell(ng.maxEnis, cap),
+          cell(ng.podIps, enis),
+          cell(ng.podIpSlots, cap),
+          cell(ng.podCapacity, cap),
+          cell(ng.nodesAtEniLimit, enis || cap),
+          cell(ng.nodesAtIpLimit, enis || cap),
+        ];
+      }),
+      '    ',
+    ),
+  );
+  if (c.problems.length > 0) {
+    lines.push('');
+    lines.push('  Incomplete data (no action will be taken on this cluster):');
+    // The same failure of two reads (subnets by id and by tag, from one bad file) is listed once.
+    const seen = new Map<string, number>();
+    for (const p of c.problems) {
+      const line = `    - ${p.source}: ${p.message}`;
+      seen.set(line, (seen.get(line) ?? 0) + 1);
+    }
+    for (const [line, n] of seen) lines.push(n > 1 ? `${line} (${n} reads)` : line);
+  }
+  return lines.join('\n');
+}
+
+/** What {@link renderReport} may say besides the usage and findings. */
+export interface ReportOptions {
+  /** The inventory measured: it knows every subnet a cluster uses, also those that could not be read. */
+  inventory?: Inventory;
+  /** Why there are no forecasts, when there are none (a snapshot holds no metric history). */
+  forecastsUnavailable?: string;
+}
+
+/** The report's first summary line: how many clusters were sampled, and which failed or are incomplete. */
+export function summaryLine(usage: Usage): string {
+  const failed = usage.failedClusters.map((f) => f.name);
+  const incomplete = usage.clusters.filter((c) => !c.complete).map((c) => c.name);
+  return (
+    `${usage.clusters.length} cluster(s) sampled, ${failed.length} failed` +
+    (failed.length > 0 ? ` (${someIds(failed, 5)})` : '') +
+    (incomplete.length > 0 ? `, ${incomplete.length} INCOMPLETE (${someIds(incomplete, 5)})` : '')
+  );
+}
+
+/** Renders the whole report; with findings, each cluster's come first, in the notifications' words. */
+export function renderReport(usage: Usage, findings?: Finding[], options: ReportOptions = {}): string {
+  const parts: string[] = [];
+  parts.push(`eks-ip-responder report: ${usage.region}, sampled ${usage.collectedAt}`);
+  parts.push(summaryLine(usage));
+  if (options.forecastsUnavailable !== undefined) parts.push(`Forecasts: none: ${options.forecastsUnavailable}`);
+  for (const c of usage.clusters) {
+    parts.push('', clusterSection(c, findings, options.inventory?.clusters.find((x) => x.name === c.name)));
+  }
+  if (usage.failedClusters.length > 0) {
+    parts.push('', 'Clusters that could not be sampled:');
+    for (const f of usage.failedClusters) parts.push(`  - ${f.name}: ${f.problem.message}`);
+  }
+  if (usage.unknownInstanceTypes.length > 0) {
+    parts.push('', `Instance types unknown to DescribeInstanceTypes: ${usage.unknownInstanceTypes.join(', ')}`);
+  }
+  return parts.join('\n') + '\n';
+}

@@ -1,0 +1,306 @@
+/**
+ * The `cni-subnets` planner: open more subnets to the VPC CNI by tagging allow-listed spare
+ * subnets `kubernetes.io/role/cni=1`. Pure: no AWS client, no env, no clock.
+ *
+ * What the VPC CNI does with the tag (EKS user guide, "Configure subnet selection for Pod IP
+ * addresses", https://docs.aws.amazon.com/eks/latest/userguide/cni-subnet-selection.html):
+ * - Enhanced subnet discovery needs VPC CNI 1.18.0 or later and is on by default there
+ *   (`ENABLE_SUBNET_DISCOVERY=true`); `ENABLE_SUBNET_DISCOVERY=false` turns it off.
+ * - The CNI creates *new* secondary ENIs in subnets tagged `kubernetes.io/role/cni=1` in the same
+ *   VPC and Availability Zone as the node; existing ENIs are not moved. `0` excludes a subnet on
+ *   purpose (its existing ENIs too); an absent tag leaves it out of new ENI creation.
+ * - Custom networking takes precedence when both are enabled: with it on, the tag changes nothing.
+ * - A subnet with any `cni.networking.k8s.aws/cluster/<name>` tag is used only by the clusters
+ *   named; without one it is open to every cluster in the VPC.
+ * Which subnet a new ENI goes to: the candidate with the most free addresses (ipamd sorts the
+ * VPC/AZ's subnets by AvailableIpAddressCount, amazon-vpc-cni-k8s pkg/awsutils/awsutils.go
+ * `getVpcSubnets`; README `ENABLE_SUBNET_DISCOVERY`). Security groups: 1.18 creates them with the
+ * node's primary ENI's security groups (awsutils.go `createENI`, same input as the primary-subnet
+ * path); later versions apply security groups tagged `kubernetes.io/role/cni=1` to ENIs in
+ * secondary subnets when there are any (aws/amazon-vpc-cni-k8s#3380).
+ *
+ * The inventory holds only subnets that already matter to the cluster (cluster, nodegroup, node
+ * ENI and tagged subnets), so an allow-listed spare subnet not yet tagged is not in it:
+ * `planCniSubnetsWith(ctx, spare)` takes the allow list's subnets as DescribeSubnets returned
+ * them ({@link spareSubnetIds} says which to read); `planCniSubnets(ctx)` alone uses what the
+ * inventory has and says "spare subnet data not read" when that is not enough to decide.
+ */
+import { list, n, plural } from '../diagnose/context';
+import type { Finding } from '../diagnose/types';
+import type { Subnet } from '../inventory/types';
+import { CNI_ROLE_TAG_EXCLUDED, CNI_ROLE_TAG_KEY, CNI_ROLE_TAG_VALUE } from '../names';
+import type { EffectivePolicy } from '../policy/types';
+import type { ActionPlanner, PlanContext, ProposedAction } from './types';
+
+/** The subnet tag the VPC CNI's enhanced subnet discovery reads (its values: lib/names.ts). */
+export { CNI_ROLE_TAG_KEY };
+/** A subnet with a tag of this prefix is used only by the cluster named after it (cni-subnet-selection, "Cluster-scoped subnet filtering"). */
+export const CNI_CLUSTER_TAG_PREFIX = 'cni.networking.k8s.aws/cluster/';
+/** Enhanced subnet discovery: VPC CNI 1.18.0 or later (cni-subnet-selection, "Considerations"). */
+export const SUBNET_DISCOVERY_MIN_VERSION: readonly [number, number, number] = [1, 18, 0];
+/**
+ * A spare subnet is worth tagging with at least this many times the warning threshold free
+ * (`subnetFreeIpsWarning`, 64 by default, so 128). Whatever the scarce subnet's shortfall
+ * (less than the warning count by definition), the spare subnet can take it and still be above
+ * the warning itself: the action cannot just move the finding to the subnet it tagged.
+ */
+export const SPARE_FREE_FACTOR = 2;
+
+const POLICY_PATH = 'policy actions.cniSubnets.spareSubnets';
+
+/** The allow-listed spare subnet ids of a policy, without duplicates, in the policy's order: what to DescribeSubnets for {@link planCniSubnetsWith}. */
+export function spareSubnetIds(policy: EffectivePolicy): string[] {
+  return [...new Set(policy.actions.cniSubnets.spareSubnets)];
+}
+
+/** Free addresses a spare subnet needs to be proposed; see {@link SPARE_FREE_FACTOR}. */
+export function minSpareFree(policy: EffectivePolicy): number {
+  return SPARE_FREE_FACTOR * policy.thresholds.subnetFreeIpsWarning;
+}
+
+/** The subject of a cni-subnets action: the VPC and AZ whose pods it gives room, `<vpc-id>/<az>`. */
+export function cniSubnetsSubject(vpcId: string, availabilityZone: string): string {
+  return `${vpcId}/${availabilityZone}`;
+}
+
+/** The VPC and AZ of a cni-subnets action, from its subject (or its id `<cluster>/cni-subnets/<subject>`). */
+export function cniSubnetsScope(subjectOrId: string): { vpcId: string; availabilityZone: string } | undefined {
+  const m = /(?:^|\/)(vpc-[0-9a-f]+)\/([a-z0-9-]+)$/.exec(subjectOrId);
+  return m && m[1] && m[2] ? { vpcId: m[1], availabilityZone: m[2] } : undefined;
+}
+
+/** The value of a subnet's tag `key` ('' for a tag without a value); undefined when absent. */
+export function tagValue(s: Subnet, key: string): string | undefined {
+  const tag = s.Tags?.find((t) => t.Key === key);
+  return tag ? (tag.Value ?? '') : undefined;
+}
+
+/** The value of the `kubernetes.io/role/cni` tag of a subnet; undefined when absent. */
+export function cniRoleTag(s: Subnet): string | undefined {
+  return tagValue(s, CNI_ROLE_TAG_KEY);
+}
+
+/** The clusters a subnet is reserved to by `cni.networking.k8s.aws/cluster/<name>` tags; empty = open to all. */
+export function cniClusterTags(s: Subnet): string[] {
+  return (s.Tags ?? [])
+    .map((t) => t.Key ?? '')
+    .filter((k) => k.startsWith(CNI_CLUSTER_TAG_PREFIX))
+    .map((k) => k.slice(CNI_CLUSTER_TAG_PREFIX.length));
+}
+
+/** `[major, minor, patch]` of `v1.19.2-eksbuild.1`; undefined when it is not a version. */
+export function parseCniVersion(version: string | undefined): [number, number, number] | undefined {
+  const m = /^v?(\d+)\.(\d+)(?:\.(\d+))?/.exec(version ?? '');
+  return m ? [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)] : undefined;
+}
+
+function atLeast(v: readonly number[], min: readonly number[]): boolean {
+  for (let i = 0; i < min.length; i++) {
+    const a = v[i] ?? 0;
+    const b = min[i] ?? 0;
+    if (a !== b) return a > b;
+  }
+  return true;
+}
+
+/**
+ * Proposes tags from the inventory alone. An allow-listed subnet that is not tagged yet is not
+ * in the inventory: when it could matter, the proposal is blocked with "spare subnet data not read".
+ */
+export const planCniSubnets: ActionPlanner = (ctx) => {
+  const allowed = new Set(spareSubnetIds(ctx.policy));
+  const known = ctx.inventory.subnets.filter((s) => allowed.has(s.SubnetId ?? ''));
+  return plan(ctx, known, 'not-read');
+};
+
+/**
+ * Proposes tags, given the allow-listed spare subnets as EC2 DescribeSubnets returned them (read
+ * by id: {@link spareSubnetIds}). An allow-listed id missing from `spare` was not found by EC2.
+ */
+export function planCniSubnetsWith(ctx: PlanContext, spare: Subnet[]): ProposedAction[] {
+  const allowed = new Set(spareSubnetIds(ctx.policy));
+  const byId = new Map<string, Subnet>();
+  // What the inventory has first, the fresh read over it.
+  for (const s of [...ctx.inventory.subnets, ...spare]) {
+    if (allowed.has(s.SubnetId ?? '')) byId.set(s.SubnetId ?? '', s);
+  }
+  return plan(ctx, [...byId.values()], 'not-found');
+}
+
+/** The scarce pod subnets of one VPC and AZ, and the findings that name them. */
+interface Scope {
+  vpcId: string;
+  az: string;
+  scarce: Set<string>;
+  findings: Finding[];
+}
+
+/** Whether the planner has anything to place: a subnet-exhaustion finding of the cluster (else the spare subnets need not be read). */
+export function needsSpareSubnets(ctx: PlanContext): boolean {
+  return scopesOf(ctx).length > 0;
+}
+
+function scopesOf(ctx: PlanContext): Scope[] {
+  const usageById = new Map(ctx.usage.subnets.map((s) => [s.subnetId, s]));
+  const clusterVpc = ctx.usage.vpcId ?? ctx.inventory.cluster.resourcesVpcConfig?.vpcId ?? '';
+  const scopes = new Map<string, Scope>();
+  for (const f of ctx.findings) {
+    if (f.kind !== 'subnet-exhaustion' || f.cluster !== ctx.usage.name) continue;
+    let ids: string[];
+    if (f.subject.type === 'subnet') ids = [f.subject.id];
+    else if (f.subject.type === 'availability-zone') ids = String(f.evidence['subnetIds'] ?? '').split(',').filter((x) => x);
+    else continue;
+    const first = usageById.get(ids[0] ?? '');
+    const az = f.subject.availabilityZone ?? first?.availabilityZone;
+    if (!az) continue;
+    const vpcId = first?.vpcId ?? clusterVpc;
+    const key = cniSubnetsSubject(vpcId, az);
+    const scope = scopes.get(key) ?? { vpcId, az, scarce: new Set<string>(), findings: [] };
+    for (const id of ids) scope.scarce.add(id);
+    scope.findings.push(f);
+    scopes.set(key, scope);
+  }
+  return [...scopes.values()].sort((a, b) => a.az.localeCompare(b.az) || a.vpcId.localeCompare(b.vpcId));
+}
+
+/** Why the CNI would not act on the tag at all, whatever subnet is tagged. */
+function cniBlockers(ctx: PlanContext, az: string): string[] {
+  const out: string[] = [];
+  const cni = ctx.usage.cni;
+  const version = cni.install === 'managed' ? parseCniVersion(cni.addonVersion) : undefined;
+  if (!version) {
+    out.push('cannot tell the VPC CNI version: check it is 1.18+ before tagging');
+  } else if (!atLeast(version, SUBNET_DISCOVERY_MIN_VERSION)) {
+    out.push(`vpc-cni ${cni.addonVersion ?? '?'} has no subnet discovery: upgrade the add-on to 1.18.0 or later first`);
+  }
+  if (cni.customNetworking) {
+    out.push(
+      `custom networking is on (AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG=true) and takes precedence over subnet discovery: a tag changes nothing; give the ENIConfig of ${az} a larger subnet instead`,
+    );
+  }
+  if (ctx.inventory.cni.kind === 'managed') {
+    const env = ctx.inventory.cni.configurationValues['env'];
+    const v = env && typeof env === 'object' ? (env as Record<string, unknown>)['ENABLE_SUBNET_DISCOVERY'] : undefined;
+    if (v === false || (typeof v === 'string' && v.trim().toLowerCase() === 'false')) {
+      out.push('ENABLE_SUBNET_DISCOVERY=false on the vpc-cni add-on: the CNI ignores the tag');
+    }
+  }
+  // ipamd discovers subnets only for IPv4 (awsutils.go createENI: `useSubnetDiscovery && !v6Enabled`).
+  if (ctx.inventory.cluster.kubernetesNetworkConfig?.ipFamily === 'ipv6') {
+    out.push('the cluster is IPv6: the VPC CNI discovers subnets for IPv4 only');
+  }
+  if (ctx.policy.actions.cniSubnets.maxSubnetsPerAction < 1) {
+    out.push('policy actions.cniSubnets.maxSubnetsPerAction is 0: no subnet may be tagged');
+  }
+  return out;
+}
+
+/** A tagged subnet the CNI would use for this cluster: `kubernetes.io/role/cni=1`, not reserved to other clusters. */
+function openToCluster(s: Subnet, cluster: string): boolean {
+  const reserved = cniClusterTags(s);
+  return reserved.length === 0 || reserved.includes(cluster);
+}
+
+function plan(ctx: PlanContext, spare: Subnet[], missingAre: 'not-read' | 'not-found'): ProposedAction[] {
+  const policy = ctx.policy.actions.cniSubnets;
+  if (!policy.allowed) return [];
+  const cluster = ctx.usage.name;
+  const min = minSpareFree(ctx.policy);
+  const read = new Set(spare.map((s) => s.SubnetId ?? ''));
+  const missing = spareSubnetIds(ctx.policy).filter((id) => !read.has(id));
+  const free = (s: Subnet): number => s.AvailableIpAddressCount ?? 0;
+  const out: ProposedAction[] = [];
+
+  for (const scope of scopesOf(ctx)) {
+    const here = (s: Subnet): boolean =>
+      s.VpcId === scope.vpcId && s.AvailabilityZone === scope.az && !scope.scarce.has(s.SubnetId ?? '');
+
+    // A roomy subnet the CNI already discovers here: another tag would not help. The scarcity is
+    // elsewhere (nodes at their ENI limit, discovery off); the finding's fixes say so.
+    const tagged = [...ctx.inventory.subnets, ...spare].filter(
+      (s) => here(s) && cniRoleTag(s) === CNI_ROLE_TAG_VALUE && openToCluster(s, cluster) && free(s) >= min,
+    );
+    if (tagged.length > 0) continue;
+
+    const rejected: string[] = [];
+    const candidates: Subnet[] = [];
+    for (const s of spare.filter(here).sort((a, b) => (a.SubnetId ?? '').localeCompare(b.SubnetId ?? ''))) {
+      const id = s.SubnetId ?? '';
+      const reserved = cniClusterTags(s);
+      if (cniRoleTag(s) === CNI_ROLE_TAG_EXCLUDED) {
+        rejected.push(`${id} is tagged ${CNI_ROLE_TAG_KEY}=0 (excluded on purpose)`);
+      } else if (!openToCluster(s, cluster)) {
+        rejected.push(`${id} is reserved to ${list(reserved)} (${CNI_CLUSTER_TAG_PREFIX}<name>)`);
+      } else if (s.State !== undefined && s.State !== 'available') {
+        rejected.push(`${id} is ${s.State}`);
+      } else if (free(s) < min) {
+        rejected.push(`${id} has ${n(free(s))} free (at least ${n(min)} needed)`);
+      } else if (cniRoleTag(s) === CNI_ROLE_TAG_VALUE) {
+        continue; // tagged and roomy: handled above
+      } else {
+        candidates.push(s);
+      }
+    }
+    candidates.sort((a, b) => free(b) - free(a) || (a.SubnetId ?? '').localeCompare(b.SubnetId ?? ''));
+    const chosen = candidates.slice(0, Math.max(0, policy.maxSubnetsPerAction));
+
+    const blockers: string[] = [];
+    if (chosen.length === 0) {
+      if (missingAre === 'not-read' && missing.length > 0) {
+        blockers.push(
+          `spare subnet data not read: ${list(missing)} (allow-listed in ${POLICY_PATH}) are not in the inventory until tagged; read them with DescribeSubnets`,
+        );
+      } else {
+        const reasons = [...rejected];
+        if (missing.length > 0) reasons.push(`DescribeSubnets does not find ${list(missing)}`);
+        blockers.push(
+          `no allow-listed spare subnet in ${scope.vpcId}/${scope.az} (${POLICY_PATH})${reasons.length > 0 ? `: ${reasons.join('; ')}` : ''}`,
+        );
+      }
+    }
+    blockers.push(...cniBlockers(ctx, scope.az));
+
+    const ids = chosen.map((s) => s.SubnetId ?? '');
+    const made = chosen.reduce((sum, s) => sum + free(s), 0);
+    out.push({
+      id: `${cluster}/cni-subnets/${cniSubnetsSubject(scope.vpcId, scope.az)}`,
+      cluster,
+      kind: 'cni-subnets',
+      subject: cniSubnetsSubject(scope.vpcId, scope.az),
+      reason: `Pods in ${scope.az} are short of addresses: ${scope.findings.map((f) => f.title).join('; ')}.`,
+      findingIds: scope.findings.map((f) => f.id),
+      change: { type: 'tag-subnets', subnetIds: ids, tag: { key: CNI_ROLE_TAG_KEY, value: CNI_ROLE_TAG_VALUE } },
+      predicted:
+        chosen.length > 0
+          ? { ipsFreed: made, text: predictedText(ctx, scope.az, chosen, candidates.length - chosen.length) }
+          : {
+              ipsFreed: 0,
+              text: `Nothing to tag in ${scope.az}: an allow-listed subnet there (VPC ${scope.vpcId}, at least ${n(min)} free) tagged ${CNI_ROLE_TAG_KEY}=${CNI_ROLE_TAG_VALUE} would give new pod ENIs room.`,
+            },
+      blockers,
+    });
+  }
+  return out;
+}
+
+function predictedText(ctx: PlanContext, az: string, chosen: Subnet[], notChosen: number): string {
+  const named = chosen.map((s) => `${s.SubnetId ?? ''} (${n(s.AvailableIpAddressCount ?? 0)} free)`);
+  const total = chosen.reduce((sum, s) => sum + (s.AvailableIpAddressCount ?? 0), 0);
+  const parts = [
+    `Tagging ${list(named)} ${CNI_ROLE_TAG_KEY}=${CNI_ROLE_TAG_VALUE} makes ${plural(total, 'more address', 'more addresses')} available to pods in ${az}: the VPC CNI creates new pod ENIs in the tagged subnet with the most free addresses; existing ENIs and their pods stay where they are.`,
+    `The new ENIs get the node's primary ENI security groups (newer VPC CNI versions use security groups tagged ${CNI_ROLE_TAG_KEY}=1 when there are any), and the subnet's own route table and network ACL: check they carry the pods' traffic.`,
+  ];
+  const nodes = ctx.usage.nodes.filter((x) => x.availabilityZone === az);
+  const atLimit = nodes.filter((x) => x.atEniLimit).length;
+  if (atLimit > 0) {
+    parts.push(
+      `${n(atLimit)} of ${plural(nodes.length, 'node')} in ${az} ${atLimit === 1 ? 'has' : 'have'} every ENI slot used and cannot attach one there; new nodes and the others can.`,
+    );
+  }
+  if (notChosen > 0) {
+    parts.push(
+      `${plural(notChosen, 'more allow-listed subnet')} there left untagged (policy actions.cniSubnets.maxSubnetsPerAction ${ctx.policy.actions.cniSubnets.maxSubnetsPerAction}).`,
+    );
+  }
+  return parts.join(' ');
+}

@@ -1,0 +1,165 @@
+/**
+ * Checks of the packaged CloudFormation template that AWS would otherwise make at deploy time,
+ * halfway through a stack creation: run by `serverless package` / `deploy` (stack/checks.plugin.js)
+ * so that a stage name, a parameter or a rule that AWS would refuse fails the packaging with a
+ * message naming what to change, before anything is created.
+ *
+ * Pure: the template in, the problems out.
+ */
+import { eventPatternComplexity, MAX_EVENT_PATTERN_COMPLEXITY } from '../lib/events/pattern-complexity';
+import type { EventPattern } from '../lib/events/patterns';
+
+/** A CloudFormation template as the Framework writes it; loosely typed, each check tests the shapes it reads. */
+export interface PackagedTemplate {
+  Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }>;
+}
+
+/** The service name: every named resource of the stack starts with `<service>-<stage>`. */
+export const SERVICE = 'eks-ip-responder';
+
+/**
+ * The longest resource name is the responder's function, `<service>-<stage>-respond`, and Lambda
+ * function names take at most 64 characters (CreateFunction API reference, FunctionName).
+ */
+export const FUNCTION_NAME_MAX = 64;
+export const STAGE_MAX_LENGTH = FUNCTION_NAME_MAX - `${SERVICE}-`.length - '-respond'.length;
+
+/**
+ * The characters every named resource accepts: Lambda function names `[a-zA-Z0-9-_]`, SQS queue
+ * names `[a-zA-Z0-9-_]`, dashboard names `[A-Za-z0-9-_]`, KMS alias names `[a-zA-Z0-9/_-]`.
+ */
+const STAGE_PATTERN = /^[A-Za-z0-9_-]+$/;
+
+/**
+ * Name limits of the resources the stack names (the property, its maximum length), from each
+ * resource's CloudFormation reference page.
+ */
+const NAME_LIMITS: Record<string, { property: string; max: number }> = {
+  'AWS::Lambda::Function': { property: 'FunctionName', max: 64 },
+  'AWS::SQS::Queue': { property: 'QueueName', max: 80 },
+  'AWS::DynamoDB::Table': { property: 'TableName', max: 255 },
+  'AWS::SNS::Topic': { property: 'TopicName', max: 256 },
+  'AWS::CloudWatch::Alarm': { property: 'AlarmName', max: 255 },
+  'AWS::KMS::Alias': { property: 'AliasName', max: 256 },
+  'AWS::Logs::LogGroup': { property: 'LogGroupName', max: 512 },
+  'AWS::Events::Rule': { property: 'Name', max: 64 },
+};
+
+/** The stage name's problems: its characters and its length (every function name must fit). */
+export function stageProblems(stage: string): string[] {
+  const problems: string[] = [];
+  if (!STAGE_PATTERN.test(stage)) {
+    problems.push(`stage "${stage}": use letters, digits, hyphens and underscores only (Lambda function and SQS queue names allow no other)`);
+  }
+  if (stage.length > STAGE_MAX_LENGTH) {
+    problems.push(
+      `stage "${stage}" is ${stage.length} characters: the function name ${SERVICE}-${stage}-respond would be ` +
+        `${SERVICE.length + stage.length + 9} characters, above Lambda's ${FUNCTION_NAME_MAX}; use a stage of at most ${STAGE_MAX_LENGTH} characters`,
+    );
+  }
+  return problems;
+}
+
+/** Every literal resource name of the template above its type's limit. */
+export function nameProblems(template: PackagedTemplate): string[] {
+  const problems: string[] = [];
+  for (const [logicalId, resource] of Object.entries(template.Resources)) {
+    const limit = NAME_LIMITS[resource.Type];
+    const name = limit ? resource.Properties?.[limit.property] : undefined;
+    if (limit && typeof name === 'string' && name.length > limit.max) {
+      problems.push(`${logicalId} (${resource.Type}): ${limit.property} "${name}" is ${name.length} characters, above the ${limit.max} allowed`);
+    }
+  }
+  return problems;
+}
+
+/**
+ * Lambda allows 4 KB for all of a function's environment variables together, counted as the
+ * keys and values (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html).
+ */
+export const ENVIRONMENT_MAX_BYTES = 4096;
+
+/** The partition of a region, for the ARNs a Ref resolves to. */
+function partitionOf(region: string): string {
+  if (region.startsWith('cn-')) return 'aws-cn';
+  if (region.startsWith('us-gov-')) return 'aws-us-gov';
+  return 'aws';
+}
+
+/**
+ * What a value of the environment becomes once deployed: literals as they are; a `Ref` to the
+ * stack's topic is its ARN and to its table its name (the two references the stack passes). The
+ * account id is 12 digits in every account, so the length is exact.
+ */
+function deployedValue(template: PackagedTemplate, value: unknown, region: string, where: string): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  const ref = typeof value === 'object' && value !== null ? (value as { Ref?: unknown }).Ref : undefined;
+  const target = typeof ref === 'string' ? template.Resources[ref] : undefined;
+  const name = (property: string): string => {
+    const literal = target?.Properties?.[property];
+    if (typeof literal !== 'string') throw new Error(`${where}: cannot size ${JSON.stringify(value)}: ${ref} has no literal ${property}`);
+    return literal;
+  };
+  if (target?.Type === 'AWS::SNS::Topic') return `arn:${partitionOf(region)}:sns:${region}:123456789012:${name('TopicName')}`;
+  if (target?.Type === 'AWS::DynamoDB::Table') return name('TableName');
+  throw new Error(`${where}: cannot size the environment value ${JSON.stringify(value)}`);
+}
+
+/** Variables that come from a stage param, and the param to shorten. */
+const PARAM_OF: Record<string, string> = { CLUSTER_NAMES: 'clusterNames', METRIC_NAMESPACE: 'metricNamespace' };
+
+/**
+ * Each function's environment against Lambda's 4 KB, with its references resolved as they will
+ * be deployed. A problem names the function, the size, and the largest variables.
+ */
+export function environmentProblems(template: PackagedTemplate, region: string): string[] {
+  const problems: string[] = [];
+  for (const [logicalId, resource] of Object.entries(template.Resources)) {
+    if (resource.Type !== 'AWS::Lambda::Function') continue;
+    const environment = resource.Properties?.['Environment'] as { Variables?: Record<string, unknown> } | undefined;
+    const variables = environment?.Variables ?? {};
+    const sizes = Object.entries(variables).map(([key, value]) => {
+      const bytes = Buffer.byteLength(key) + Buffer.byteLength(deployedValue(template, value, region, `${logicalId}.Environment.${key}`));
+      return { key, bytes };
+    });
+    const total = sizes.reduce((sum, s) => sum + s.bytes, 0);
+    if (total <= ENVIRONMENT_MAX_BYTES) continue;
+    const largest = [...sizes]
+      .sort((a, b) => b.bytes - a.bytes)
+      .slice(0, 3)
+      .map((s) => `${s.key} ${s.bytes} bytes${PARAM_OF[s.key] ? ` (the ${PARAM_OF[s.key]} param)` : ''}`);
+    const name = resource.Properties?.['FunctionName'] ?? logicalId;
+    problems.push(
+      `function ${String(name)}: its environment is ${total} bytes, above Lambda's ${ENVIRONMENT_MAX_BYTES} (keys and values together); ` +
+        `the largest: ${largest.join(', ')}. Shorten clusterNames (empty watches every cluster of the region) or split the clusters over stages`,
+    );
+  }
+  return problems;
+}
+
+/**
+ * Every EventBridge rule whose pattern EventBridge would refuse as too complex
+ * (InvalidEventPatternException "Rule is too complex"), scored as event-ruler scores it
+ * (lib/events/pattern-complexity.ts).
+ */
+export function patternProblems(template: PackagedTemplate): string[] {
+  const problems: string[] = [];
+  for (const [logicalId, resource] of Object.entries(template.Resources)) {
+    const pattern = resource.Type === 'AWS::Events::Rule' ? resource.Properties?.['EventPattern'] : undefined;
+    if (pattern === undefined) continue;
+    const score = eventPatternComplexity((typeof pattern === 'string' ? JSON.parse(pattern) : pattern) as EventPattern);
+    if (score > MAX_EVENT_PATTERN_COMPLEXITY) {
+      problems.push(
+        `${logicalId} (AWS::Events::Rule): its event pattern scores ${score} for complexity, above the ${MAX_EVENT_PATTERN_COMPLEXITY} ` +
+          'this stack keeps to (EventBridge refuses patterns that are too complex): use fewer wildcard terms (lib/events/patterns.ts)',
+      );
+    }
+  }
+  return problems;
+}
+
+/** Every check of the packaged template for a stage and region. */
+export function packagedTemplateProblems(template: PackagedTemplate, stage: string, region: string): string[] {
+  return [...stageProblems(stage), ...nameProblems(template), ...environmentProblems(template, region), ...patternProblems(template)];
+}

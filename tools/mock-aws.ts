@@ -1,0 +1,400 @@
+/**
+ * An emulated AWS account for the tests and the benchmark (scripts/bench): EC2, EKS, CloudWatch
+ * and SNS clients mocked with aws-sdk-client-mock that answer from a SyntheticAccount the way the
+ * APIs do — the same filters, MaxResults bounds, NextToken pagination, and error names — and
+ * count every call.
+ */
+import {
+  CloudWatchClient,
+  GetMetricDataCommand,
+  PutMetricDataCommand,
+  type Dimension,
+  type MetricDataQuery,
+  type MetricDataResult,
+  type PutMetricDataCommandInput,
+} from '@aws-sdk/client-cloudwatch';
+import { PublishCommand, SNSClient, type PublishCommandInput } from '@aws-sdk/client-sns';
+import {
+  DescribeInstancesCommand,
+  DescribeInstanceTypesCommand,
+  DescribeNetworkInterfacesCommand,
+  CreateTagsCommand,
+  DescribeSubnetsCommand,
+  EC2Client,
+  EC2ServiceException,
+  type Filter,
+  type Instance,
+  type Tag,
+} from '@aws-sdk/client-ec2';
+import {
+  CreateNodegroupCommand,
+  DescribeAddonCommand,
+  DescribeClusterCommand,
+  DescribeNodegroupCommand,
+  DescribeUpdateCommand,
+  EKSClient,
+  EKSServiceException,
+  ListClustersCommand,
+  ListNodegroupsCommand,
+  UpdateAddonCommand,
+  UpdateNodegroupConfigCommand,
+  type Nodegroup,
+} from '@aws-sdk/client-eks';
+import { mockClient } from 'aws-sdk-client-mock';
+import type { SyntheticAccount } from './synthetic-account';
+
+/** An error as the SDK throws it for a service's error response. */
+export function ec2Error(name: string, message: string): EC2ServiceException {
+  return new EC2ServiceException({ name, $fault: 'client', $metadata: { httpStatusCode: 400 }, message });
+}
+export function eksError(name: string, message: string): EKSServiceException {
+  return new EKSServiceException({ name, $fault: 'client', $metadata: { httpStatusCode: 400 }, message });
+}
+
+/** A hook that may fail a call: return an Error to throw it, undefined to answer normally. */
+export type Fault = (input: Record<string, unknown>, callNumber: number) => Error | undefined;
+
+export interface EmulatedAccount {
+  ec2: EC2Client;
+  eks: EKSClient;
+  cloudwatch: CloudWatchClient;
+  sns: SNSClient;
+  /** Every SNS Publish request. */
+  published: PublishCommandInput[];
+  /**
+   * The history GetMetricData answers, by metric name and dimension values joined with '/'
+   * (e.g. `SubnetAvailableIps/prod/subnet-1`); series not in it come back empty.
+   */
+  history: Map<string, { t: Date; value: number }[]>;
+  /** Calls made, by operation name (e.g. `DescribeNetworkInterfaces`). */
+  calls: Record<string, number>;
+  /** Every PutMetricData request. */
+  putMetricData: PutMetricDataCommandInput[];
+  /** Faults by operation name. */
+  faults: Record<string, Fault>;
+  /** Every write call (UpdateAddon, CreateTags, CreateNodegroup, UpdateNodegroupConfig), in order. */
+  writes: { op: string; input: Record<string, unknown> }[];
+  /** The write calls that changed the account: not those answered from an earlier call's clientRequestToken. */
+  changes: { op: string; input: Record<string, unknown> }[];
+  totalReadCalls(): number;
+  /** Forgets the calls the mocks recorded (sinon keeps every answer of every call until then). */
+  resetHistory(): void;
+  restore(): void;
+}
+
+function page<T>(items: T[], input: { MaxResults?: number; NextToken?: string }, maxAllowed: number, min = 5) {
+  const size = input.MaxResults ?? maxAllowed;
+  if (size < min || size > maxAllowed) {
+    throw ec2Error('InvalidParameterValue', `MaxResults must be between ${min} and ${maxAllowed}`);
+  }
+  const start = input.NextToken ? Number(input.NextToken) : 0;
+  const end = start + size;
+  return { items: items.slice(start, end), NextToken: end < items.length ? String(end) : undefined };
+}
+
+function filterValues(filters: Filter[] | undefined, name: string): string[] | undefined {
+  const f = filters?.find((x) => x.Name === name);
+  if (f && (f.Values?.length ?? 0) > 200) {
+    throw ec2Error('FilterLimitExceeded', 'The maximum number of filter values specified on a single call is 200');
+  }
+  return f?.Values;
+}
+
+const hasTagKey = (tags: Tag[] | undefined, keys: string[]): boolean => (tags ?? []).some((t) => keys.includes(t.Key ?? ''));
+
+export interface EmulateOptions {
+  /**
+   * Answer with copies, as the SDK does (it builds new objects from each response): what the
+   * caller keeps is then its own memory, not shared with the account. The benchmark uses it to
+   * weigh the cycle's live data; tests do not need it.
+   */
+  copyAnswers?: boolean;
+  /**
+   * Mock the four client instances the account answers with, not their classes: other clients
+   * stay real (the wire test's, over HTTP), and a test that never reaches restore() (a timeout)
+   * leaves nothing behind on the classes for the next ones. Clients the code under test builds
+   * itself are then not emulated.
+   */
+  instancesOnly?: boolean;
+}
+
+export type ClientKind = 'ec2' | 'eks' | 'cloudwatch' | 'sns';
+
+/** A command class of the four clients (its instances carry the operation's schema and input). */
+export type CommandClass = abstract new (...args: never[]) => { input: object };
+
+/** One operation the emulator answers. */
+export interface EmulatedOperation {
+  kind: ClientKind;
+  command: CommandClass;
+  /** Counts the call, applies its fault if any, and answers (or throws the service's error). */
+  answer: (input: Record<string, unknown>) => unknown;
+}
+
+/**
+ * The account's API without any client: every operation the emulator knows, by name, with the
+ * state the calls share (counts, faults, writes, history). emulateAccount() mocks the SDK
+ * clients with it; tools/wire.ts serves it over HTTP in the services' wire formats.
+ */
+export interface AccountApi extends Omit<EmulatedAccount, 'ec2' | 'eks' | 'cloudwatch' | 'sns' | 'resetHistory' | 'restore'> {
+  operations: Map<string, EmulatedOperation>;
+}
+
+export function accountApi(account: SyntheticAccount, options: EmulateOptions & { onCall?: () => void } = {}): AccountApi {
+  const answer = <T>(value: T): T => (options.copyAnswers ? structuredClone(value) : value);
+  const published: PublishCommandInput[] = [];
+  const history = new Map<string, { t: Date; value: number }[]>();
+  const calls: Record<string, number> = {};
+  const faults: Record<string, Fault> = {};
+  const putMetricData: PutMetricDataCommandInput[] = [];
+  const operations = new Map<string, EmulatedOperation>();
+  const on = <I extends object>(kind: ClientKind, command: abstract new (...args: never[]) => { input: I }, op: string, fn: (input: I) => unknown): void => {
+    operations.set(op, {
+      kind,
+      command,
+      answer: (input) => {
+        options.onCall?.();
+        calls[op] = (calls[op] ?? 0) + 1;
+        const err = faults[op]?.(input, calls[op]);
+        if (err) throw err;
+        return fn(input as I);
+      },
+    });
+  };
+
+  const subnetsByVpcTag = account.subnets;
+  const enisBySubnet = new Map<string, typeof account.networkInterfaces>();
+  for (const e of account.networkInterfaces) {
+    const list = enisBySubnet.get(e.SubnetId ?? '') ?? [];
+    list.push(e);
+    enisBySubnet.set(e.SubnetId ?? '', list);
+  }
+  const typeInfo = new Map(account.instanceTypes.map((t) => [t.InstanceType ?? '', t]));
+
+  on('ec2', DescribeSubnetsCommand, 'DescribeSubnets', (input) => {
+    const ids = filterValues(input.Filters, 'subnet-id');
+    const vpcs = filterValues(input.Filters, 'vpc-id');
+    const tagKeys = filterValues(input.Filters, 'tag-key');
+    const idSet = ids ? new Set(ids) : undefined;
+    const found = subnetsByVpcTag.filter(
+      (s) =>
+        (!idSet || idSet.has(s.SubnetId ?? '')) &&
+        (!vpcs || vpcs.includes(s.VpcId ?? '')) &&
+        (!tagKeys || hasTagKey(s.Tags, tagKeys)),
+    );
+    const p = page(found, input, 1000);
+    return answer({ Subnets: p.items, NextToken: p.NextToken });
+  });
+  on('ec2', DescribeNetworkInterfacesCommand, 'DescribeNetworkInterfaces', (input) => {
+    const ids = filterValues(input.Filters, 'subnet-id');
+    const eniIds = filterValues(input.Filters, 'network-interface-id');
+    const found = (ids ? ids.flatMap((id) => enisBySubnet.get(id) ?? []) : account.networkInterfaces).filter(
+      (e) => !eniIds || eniIds.includes(e.NetworkInterfaceId ?? ''),
+    );
+    const p = page(found, input, 1000);
+    return answer({ NetworkInterfaces: p.items, NextToken: p.NextToken });
+  });
+  on('ec2', DescribeInstancesCommand, 'DescribeInstances', (input) => {
+    const tagKeys = filterValues(input.Filters, 'tag-key');
+    const states = filterValues(input.Filters, 'instance-state-name');
+    const ids = filterValues(input.Filters, 'instance-id');
+    const found: Instance[] = account.instances.filter(
+      (i) =>
+        (!tagKeys || hasTagKey(i.Tags, tagKeys)) &&
+        (!states || states.includes(i.State?.Name ?? '')) &&
+        (!ids || ids.includes(i.InstanceId ?? '')),
+    );
+    const p = page(found, input, 1000);
+    // EC2 groups instances in reservations; one instance per reservation is the worst case.
+    return answer({ Reservations: p.items.map((i) => ({ ReservationId: `r-${i.InstanceId?.slice(2)}`, Instances: [i] })), NextToken: p.NextToken });
+  });
+  on('ec2', DescribeInstanceTypesCommand, 'DescribeInstanceTypes', (input) => {
+    const asked = (input.InstanceTypes ?? []) as string[];
+    if (asked.length > 100) throw ec2Error('InvalidParameterValue', 'at most 100 instance types');
+    const unknown = asked.filter((t) => !typeInfo.has(t));
+    if (unknown.length > 0) {
+      throw ec2Error('InvalidInstanceType', `The following supplied instance types do not exist: [${unknown.join(', ')}]`);
+    }
+    return answer({ InstanceTypes: asked.map((t) => typeInfo.get(t)) });
+  });
+
+  on('eks', ListClustersCommand, 'ListClusters', (input) => {
+    const size = input.maxResults ?? 100;
+    const start = input.nextToken ? Number(input.nextToken) : 0;
+    const names = account.clusters.map((c) => c.name ?? '');
+    return { clusters: names.slice(start, start + size), nextToken: start + size < names.length ? String(start + size) : undefined };
+  });
+  on('eks', DescribeClusterCommand, 'DescribeCluster', (input) => {
+    const cluster = account.clusters.find((c) => c.name === input.name);
+    if (!cluster) throw eksError('ResourceNotFoundException', `No cluster found for name: ${input.name}.`);
+    return answer({ cluster });
+  });
+  on('eks', ListNodegroupsCommand, 'ListNodegroups', (input) => {
+    const names = (account.nodegroups[input.clusterName ?? ''] ?? []).map((n) => n.nodegroupName ?? '');
+    const size = input.maxResults ?? 100;
+    const start = input.nextToken ? Number(input.nextToken) : 0;
+    return { nodegroups: names.slice(start, start + size), nextToken: start + size < names.length ? String(start + size) : undefined };
+  });
+  on('eks', DescribeNodegroupCommand, 'DescribeNodegroup', (input) => {
+    const ng = (account.nodegroups[input.clusterName ?? ''] ?? []).find((n) => n.nodegroupName === input.nodegroupName);
+    if (!ng) throw eksError('ResourceNotFoundException', `No node group found for name: ${input.nodegroupName}.`);
+    const seen = { ...ng };
+    // A nodegroup being created is ACTIVE from the next look on.
+    if (ng.status === 'CREATING') ng.status = 'ACTIVE';
+    return answer({ nodegroup: seen });
+  });
+  on('eks', DescribeAddonCommand, 'DescribeAddon', (input) => {
+    const addon = account.addons[input.clusterName ?? ''];
+    if (!addon) throw eksError('ResourceNotFoundException', `No addon: ${input.addonName} found in cluster: ${input.clusterName}`);
+    return { addon };
+  });
+  on('cloudwatch', PutMetricDataCommand, 'PutMetricData', (input) => {
+    if ((input.MetricData?.length ?? 0) > 1000) throw new Error('PutMetricData: more than 1000 metrics in one request');
+    putMetricData.push(input);
+    return {};
+  });
+
+  // Writes: the account changes as EKS and EC2 would, with updates that finish at once. EKS
+  // write calls are idempotent on their clientRequestToken ("a unique, case-sensitive identifier
+  // that you provide to ensure the idempotency of the request", EKS API reference): a repeated
+  // token answers what the first call answered and changes nothing. `writes` lists every call
+  // (as CloudTrail would); `changes` only those that changed the account.
+  const writes: { op: string; input: Record<string, unknown> }[] = [];
+  const changes: { op: string; input: Record<string, unknown> }[] = [];
+  const byToken = new Map<string, unknown>();
+  const knownUpdates = new Map<string, { id: string; status: string; type: string }>();
+  let updates = 0;
+  const newUpdate = (type: string) => {
+    const update = { id: `upd-${++updates}`, status: 'InProgress', type };
+    // It finishes at once: the next DescribeUpdate sees it Successful.
+    knownUpdates.set(update.id, { ...update, status: 'Successful' });
+    return update;
+  };
+  /** The first answer to a token, or undefined for a new token (which is remembered with `answer`). */
+  const idempotent = <T>(op: string, token: string | undefined, apply: () => T): T => {
+    const key = token ? `${op}#${token}` : undefined;
+    if (key && byToken.has(key)) return byToken.get(key) as T;
+    const answer = apply();
+    if (key) byToken.set(key, answer);
+    return answer;
+  };
+  on('eks', UpdateAddonCommand, 'UpdateAddon', (input) => {
+    writes.push({ op: 'UpdateAddon', input: input as unknown as Record<string, unknown> });
+    return idempotent('UpdateAddon', input.clientRequestToken, () => {
+      const addon = account.addons[input.clusterName ?? ''];
+      if (!addon) throw eksError('ResourceNotFoundException', `No addon: ${input.addonName} found in cluster: ${input.clusterName}`);
+      changes.push({ op: 'UpdateAddon', input: input as unknown as Record<string, unknown> });
+      addon.configurationValues = input.configurationValues;
+      return { update: { ...newUpdate('AddonUpdate'), params: [{ type: 'ConfigurationValues', value: input.configurationValues }], errors: [] } };
+    });
+  });
+  on('eks', DescribeUpdateCommand, 'DescribeUpdate', (input) => {
+    const update = knownUpdates.get(input.updateId ?? '');
+    if (!update) throw eksError('ResourceNotFoundException', `No update found for ID: ${input.updateId}`);
+    return { update: { ...update, errors: [] } };
+  });
+  on('eks', CreateNodegroupCommand, 'CreateNodegroup', (input) => {
+    writes.push({ op: 'CreateNodegroup', input: input as unknown as Record<string, unknown> });
+    return idempotent('CreateNodegroup', input.clientRequestToken, () => {
+      const list = (account.nodegroups[input.clusterName ?? ''] ??= []);
+      if (list.some((n) => n.nodegroupName === input.nodegroupName)) {
+        throw eksError('ResourceInUseException', `NodeGroup already exists with name ${input.nodegroupName} and cluster name ${input.clusterName}`);
+      }
+      changes.push({ op: 'CreateNodegroup', input: input as unknown as Record<string, unknown> });
+      const ng: Nodegroup = { ...(input as Nodegroup), nodegroupName: input.nodegroupName, clusterName: input.clusterName, status: 'CREATING' };
+      list.push(ng);
+      return { nodegroup: { ...ng } };
+    });
+  });
+  on('eks', UpdateNodegroupConfigCommand, 'UpdateNodegroupConfig', (input) => {
+    writes.push({ op: 'UpdateNodegroupConfig', input: input as unknown as Record<string, unknown> });
+    return idempotent('UpdateNodegroupConfig', input.clientRequestToken, () => {
+      const ng = (account.nodegroups[input.clusterName ?? ''] ?? []).find((n) => n.nodegroupName === input.nodegroupName);
+      if (!ng) throw eksError('ResourceNotFoundException', `No node group found for name: ${input.nodegroupName}.`);
+      changes.push({ op: 'UpdateNodegroupConfig', input: input as unknown as Record<string, unknown> });
+      if (input.scalingConfig) ng.scalingConfig = { ...ng.scalingConfig, ...input.scalingConfig };
+      return { update: newUpdate('ConfigUpdate') };
+    });
+  });
+  on('ec2', CreateTagsCommand, 'CreateTags', (input) => {
+    writes.push({ op: 'CreateTags', input: input as unknown as Record<string, unknown> });
+    changes.push({ op: 'CreateTags', input: input as unknown as Record<string, unknown> });
+    for (const id of input.Resources ?? []) {
+      const subnet = account.subnets.find((x) => x.SubnetId === id);
+      if (!subnet) throw ec2Error('InvalidSubnetID.NotFound', `The subnet ID '${id}' does not exist`);
+      for (const t of input.Tags ?? []) {
+        subnet.Tags = [...(subnet.Tags ?? []).filter((x) => x.Key !== t.Key), t];
+      }
+    }
+    return {};
+  });
+
+  on('cloudwatch', GetMetricDataCommand, 'GetMetricData', (input) => {
+    const results: MetricDataResult[] = (input.MetricDataQueries ?? []).map((q: MetricDataQuery) => {
+      const stat = q.MetricStat;
+      const key = [stat?.Metric?.MetricName ?? '', ...(stat?.Metric?.Dimensions ?? []).map((d: Dimension) => d.Value ?? '')].join('/');
+      const points = (history.get(key) ?? []).filter(
+        (p) => (!input.StartTime || p.t >= input.StartTime) && (!input.EndTime || p.t < input.EndTime),
+      );
+      return { Id: q.Id, Label: stat?.Metric?.MetricName, Timestamps: points.map((p) => p.t), Values: points.map((p) => p.value), StatusCode: 'Complete' };
+    });
+    return { MetricDataResults: results, Messages: [] };
+  });
+  on('sns', PublishCommand, 'Publish', (input) => {
+    published.push(input);
+    return { MessageId: `msg-${published.length}` };
+  });
+
+  return {
+    operations,
+    published,
+    history,
+    calls,
+    putMetricData,
+    faults,
+    writes,
+    changes,
+    totalReadCalls: () =>
+      Object.entries(calls)
+        .filter(([op]) => !['PutMetricData', 'Publish', 'UpdateAddon', 'CreateTags', 'CreateNodegroup', 'UpdateNodegroupConfig'].includes(op))
+        .reduce((s, [, n]) => s + n, 0),
+  };
+}
+
+/** Mocks the EC2, EKS, CloudWatch and SNS clients to answer from `account`. Call `restore()` after. */
+export function emulateAccount(account: SyntheticAccount, options: EmulateOptions = {}): EmulatedAccount {
+  const clients = { ec2: new EC2Client({}), eks: new EKSClient({}), cloudwatch: new CloudWatchClient({}), sns: new SNSClient({}) };
+  const only = options.instancesOnly === true;
+  const mocks = {
+    ec2: mockClient(only ? clients.ec2 : EC2Client),
+    eks: mockClient(only ? clients.eks : EKSClient),
+    cloudwatch: mockClient(only ? clients.cloudwatch : CloudWatchClient),
+    sns: mockClient(only ? clients.sns : SNSClient),
+  };
+  const resetHistory = (): void => {
+    for (const m of Object.values(mocks)) m.resetHistory();
+  };
+  const api = accountApi(account, {
+    ...options,
+    // sinon records every call with its answer; with copied answers that would keep every page
+    // alive (the benchmark measures memory): forget the earlier calls, keep the counts.
+    // (sinon refuses a reset while a stub runs: it happens right after this call.)
+    ...(options.copyAnswers ? { onCall: () => queueMicrotask(resetHistory) } : {}),
+  });
+  for (const op of api.operations.values()) {
+    (mocks[op.kind] as unknown as AwsStubLike).on(op.command).callsFake((input: Record<string, unknown>) => op.answer(input));
+  }
+  return {
+    ...api,
+    ...clients,
+    resetHistory,
+    restore: () => {
+      for (const m of Object.values(mocks)) m.restore();
+    },
+  };
+}
+
+/** The part of aws-sdk-client-mock's stub used here, for any of the four clients. */
+interface AwsStubLike {
+  on(command: CommandClass): { callsFake(fn: (input: Record<string, unknown>) => unknown): unknown };
+}
