@@ -8,6 +8,7 @@ import type { Context, ScheduledEvent } from 'aws-lambda';
 import * as z from 'zod';
 import { logCycleHealth, runCycle } from '../lib/cycle';
 import { cycleDeadline } from '../lib/deadline';
+import { problemLines, zodProblems } from '../lib/errors';
 import { cycleDeps, defaultRuntime, type Runtime } from '../lib/runtime';
 
 export interface SampleSummary {
@@ -46,9 +47,9 @@ function parseEvent(event: unknown): { clusterNames?: string[] } {
   const manual = manualEvent.safeParse(event ?? {});
   if (manual.success) return manual.data;
   throw new InvalidEventError(
-    `the sampler takes an EventBridge "Scheduled Event" from aws.events or {"clusterNames": [...]}; got ${JSON.stringify(event)?.slice(0, 300)}: ${manual.error.issues
-      .map((i) => `${i.path.join('.') || '(event)'}: ${i.message}`)
-      .join('; ')}`,
+    `the sampler takes an EventBridge "Scheduled Event" from aws.events or {"clusterNames": [...]}; got ${JSON.stringify(event)?.slice(0, 300)}: ${problemLines(
+      zodProblems(manual.error, { pathText: (path) => path.map(String).join('.') || '(event)', keepLead: true }),
+    ).join('; ')}`,
   );
 }
 

@@ -5,7 +5,7 @@
  */
 import * as z from 'zod';
 import { DEFAULT_THRESHOLDS, type DiagnoseThresholds } from './diagnose/types';
-import { ConfigError } from './errors';
+import { ConfigError, problemLines, zodProblems } from './errors';
 import { EKS_NAME_PATTERN } from './names';
 import { parsePolicy, policyVersion, type Policy } from './policy/load';
 import { PolicyError } from './policy/types';
@@ -53,13 +53,15 @@ const samplerEnv = z.object({
   CLUSTER_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(4),
 });
 
-/** Names every problem of a zod error as `NAME: problem`. */
+/** `NAME`, or `NAME[1]` for a part of one; `(root)` for the whole environment. */
+function variableText(path: readonly PropertyKey[]): string {
+  const [first, ...rest] = path;
+  return rest.length > 0 ? `${String(first)}[${rest.map(String).join('][')}]` : String(first ?? '(root)');
+}
+
+/** Names every problem of a zod error as `NAME: problem`, zod's message as it is. */
 function problemsOf(error: z.ZodError): string[] {
-  return error.issues.map((issue) => {
-    const [first, ...rest] = issue.path;
-    const where = rest.length > 0 ? `${String(first)}[${rest.map(String).join('][')}]` : String(first ?? '(root)');
-    return `${where}: ${issue.message}`;
-  });
+  return problemLines(zodProblems(error, { pathText: variableText, keepLead: true }));
 }
 
 /**

@@ -24,14 +24,55 @@ export function formatFieldPath(segments: readonly PropertyKey[]): string {
   return out;
 }
 
-/** A zod error's issues as field and problem, the fields under `prefix`. */
-export function zodProblems(error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] }, prefix: readonly PropertyKey[] = []): { field: string; problem: string }[] {
-  return error.issues.map((issue) => ({
-    field: formatFieldPath([...prefix, ...issue.path]),
+/** How {@link zodProblems} writes a zod error's issues; the defaults are the snapshots' and the events'. */
+export interface ZodProblemStyle {
+  /** Put before every issue's path: where the parsed value sits in what holds it. */
+  prefix?: readonly PropertyKey[];
+  /** How a path is written; {@link formatFieldPath} by default. */
+  pathText?: (path: readonly PropertyKey[]) => string;
+  /** Keep zod's "Invalid input: " lead; by default it is dropped, the field already saying where. */
+  keepLead?: boolean;
+  /** Given, each unrecognized key is a problem of its own at its path, with this text. */
+  unknownKey?: (key: string) => string;
+}
+
+/** One issue of a zod error: where (`path`, and as `field` text) and what is wrong. */
+export interface ZodProblem {
+  path: PropertyKey[];
+  field: string;
+  problem: string;
+}
+
+/** The shape of a zod error this module reads (a structural type, so that this leaf imports no zod). */
+interface ZodErrorLike {
+  issues: readonly { path: readonly PropertyKey[]; message: string; code?: string; keys?: readonly string[] }[];
+}
+
+/**
+ * A zod error's issues as field and problem: the one formatter every "path: problem" message
+ * (configuration, policy, snapshot files, events, ledger records) is made with.
+ */
+export function zodProblems(error: ZodErrorLike, style: ZodProblemStyle = {}): ZodProblem[] {
+  const { prefix = [], pathText = formatFieldPath, keepLead = false, unknownKey } = style;
+  const problem = (path: PropertyKey[], text: string): ZodProblem => ({
+    path,
+    field: pathText(path),
     // zod's wording is "Invalid input: expected number, received string"; the field already
     // says where, so keep the part that says what.
-    problem: issue.message.replace(/^Invalid input: /, ''),
-  }));
+    problem: keepLead ? text : text.replace(/^Invalid input: /, ''),
+  });
+  return error.issues.flatMap((issue) => {
+    const path = [...prefix, ...issue.path];
+    if (unknownKey !== undefined && issue.code === 'unrecognized_keys') {
+      return (issue.keys ?? []).map((key) => problem([...path, key], unknownKey(key)));
+    }
+    return [problem(path, issue.message)];
+  });
+}
+
+/** Problems as `field: problem` lines. */
+export function problemLines(problems: readonly { field: string; problem: string }[]): string[] {
+  return problems.map((p) => `${p.field}: ${p.problem}`);
 }
 
 /** A configuration value is missing or wrong. The message names every problem at once. */

@@ -1,8 +1,9 @@
 /**
  * The composition root: the production dependencies of the Lambda functions, built once per
  * container, and the wiring of a cycle's dependencies from them. The configuration (parsed at
- * cold start; a bad value stops the function), the clients (standard SDK environment), the live
- * source (its instance type cache lives as long as the container), the ledger and the logger.
+ * cold start; a bad value stops the function), the clients (standard SDK environment), the
+ * providers (one per AWS concern; the instance-type cache lives as long as the container), the
+ * live source over them, the ledger and the logger.
  * Only entry points (handlers, lib/events/route.ts) import it; it is where adapters meet the
  * ports of the stages (docs/architecture.md).
  */
@@ -18,8 +19,10 @@ import { EXECUTORS } from './act/remediate';
 import { createActionLedger } from './aws/action-ledger';
 import { createAwsClients, createDynamoDbClient, type AwsClients } from './aws/clients';
 import { createLedger, createLedgerDocumentClient, type Ledger } from './aws/ledger';
+import { createInstanceTypeCache, Ec2InstanceTypeProvider } from './aws/instance-types';
 import { LiveSource } from './aws/live-source';
 import { publishNotification } from './aws/sns';
+import { Ec2SubnetProvider } from './aws/subnets';
 import { parseRuntimeConfig, type RuntimeConfig } from './config';
 import type { CycleDeps } from './cycle';
 import type { CycleDeadline } from './deadline';
@@ -28,7 +31,10 @@ import { bundledPolicy } from './policy/bundled';
 
 export interface Runtime {
   config: RuntimeConfig;
-  /** The container's live source; each cycle reads through a view of it bound by its deadline. */
+  /**
+   * The container's live source; each cycle reads through a view of it bound by its deadline. Its
+   * providers (`source.providers`) are the container's: the executors read subnets through them too.
+   */
   source: LiveSource;
   ec2: EC2Client;
   eks: EKSClient;
@@ -56,12 +62,20 @@ export interface RuntimeParts {
   sleep?: (ms: number) => Promise<void>;
 }
 
-/** Puts a runtime together: the live source (measured fields only), the ledger and action ledger on one table. */
+/**
+ * Puts a runtime together: the subnet and instance-type providers, the live source over them
+ * (measured fields only), the ledger and action ledger on one table.
+ */
 export function assembleRuntime(p: RuntimeParts): Runtime {
   const doc = createLedgerDocumentClient(p.dynamo);
+  const now = p.now ?? (() => new Date());
+  const providers = {
+    subnets: new Ec2SubnetProvider(p.clients.ec2),
+    instanceTypes: new Ec2InstanceTypeProvider(p.clients.ec2, createInstanceTypeCache(() => now().getTime())),
+  };
   return {
     config: p.config,
-    source: new LiveSource({ ec2: p.clients.ec2, eks: p.clients.eks }, p.region, 'measured'),
+    source: new LiveSource({ ec2: p.clients.ec2, eks: p.clients.eks }, p.region, 'measured', {}, providers),
     ec2: p.clients.ec2,
     eks: p.clients.eks,
     cloudwatch: p.clients.cloudwatch,
@@ -69,7 +83,7 @@ export function assembleRuntime(p: RuntimeParts): Runtime {
     ledger: createLedger(doc, p.config.ledgerTable),
     actions: createActionLedger(doc, p.config.ledgerTable),
     logger: p.logger,
-    now: p.now ?? (() => new Date()),
+    now,
     sleep: p.sleep ?? ((ms) => new Promise<void>((resolve) => setTimeout(resolve, ms))),
   };
 }
@@ -128,7 +142,7 @@ export function cycleDeps(rt: Runtime, publish: boolean, act = false, deadline?:
             act: {
               actions: rt.actions,
               executors: EXECUTORS,
-              exec: { eks: rt.eks, ec2: rt.ec2, now: rt.now, sleep: rt.sleep, followForMs: rt.config.followForMs },
+              exec: { eks: rt.eks, ec2: rt.ec2, subnets: rt.source.providers.subnets, now: rt.now, sleep: rt.sleep, followForMs: rt.config.followForMs },
               // This invocation: the leases it takes on changes in flight are its own.
               owner: randomUUID(),
               // Every outcome is a message of its own; the final one is sent before the lock is released.

@@ -1,20 +1,14 @@
 /**
  * Applies a `cni-subnets` action: tags the planned spare subnets `kubernetes.io/role/cni=1`.
- *
- * `start` reads the subnets first and changes nothing that is already as wanted: subnets already
- * tagged are skipped (all of them: 'succeeded', "already tagged"). It refuses, tagging nothing,
- * when a subnet has vanished, is not in the VPC and AZ the action was planned for (the VPC CNI
- * uses only subnets in the node's VPC and AZ), or was tagged `0` (excluded on purpose) since the
- * plan. Tags apply at once (CreateTags), so `start` ends 'succeeded'; `follow` is for a record
- * left in progress by a cycle that stopped half-way: it reads the subnets again, confirms the tag,
- * and sets it where it is still missing.
- *
- * AWS errors come back as a 'failed' outcome naming the operation, the code and the subnets
- * (`retryable` when transient). CreateTags is announced before it is sent (write-ahead); a record
- * left mid-way is followed by tagging what is still untagged.
+ * `start` reads the subnets first (through the subnet provider) and changes nothing already as
+ * wanted; it refuses, tagging nothing, a subnet that vanished, moved out of the planned VPC and AZ
+ * or was tagged `0` since the plan; `follow` confirms a record left in progress. AWS errors come
+ * back as a 'failed' outcome naming the operation, the code and the subnets. The whole contract:
+ * docs/remediation.md, "The cni-subnets executor".
  */
 import { AwsCallError, isRetryableError } from '../errors';
-import { describeSubnetsById, tagSubnetsForCni } from '../aws/subnet-tags';
+import { tagSubnetsForCni } from '../aws/subnet-tags';
+import { Ec2SubnetProvider } from '../aws/subnets';
 import { list } from '../diagnose/context';
 import { CNI_ROLE_TAG_EXCLUDED, CNI_ROLE_TAG_KEY } from '../names';
 import { cniSubnetsScope, tagValue } from '../plan/cni-subnets';
@@ -42,7 +36,8 @@ async function apply(
   const reference = ids.join(',');
 
   try {
-    const found = new Map((await describeSubnetsById(deps.ec2, ids)).map((s) => [s.SubnetId ?? '', s]));
+    const subnets = deps.subnets ?? new Ec2SubnetProvider(deps.ec2);
+    const found = new Map((await subnets.byId(ids)).map((s) => [s.SubnetId ?? '', s]));
     const problems: string[] = [];
     for (const id of ids) {
       const s = found.get(id);

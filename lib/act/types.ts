@@ -3,6 +3,7 @@
  * flight (write-ahead), and the executors that apply and follow it (`lib/act/execute-*.ts`, the
  * only act code that calls AWS), recording every step in the ledger (lib/act/ledger.ts).
  */
+import type { SubnetProvider } from '../aws/subnets';
 import type { ActionChange, ActionKind, PlannedAction, PredictedEffect } from '../plan/types';
 
 /** The outcome of executing or following an action. */
@@ -75,6 +76,11 @@ export interface ActionRecord {
 export interface ExecuteDeps {
   eks: import('@aws-sdk/client-eks').EKSClient;
   ec2: import('@aws-sdk/client-ec2').EC2Client;
+  /**
+   * The subnet reads (DescribeSubnets): the composition root passes the live source's provider, so
+   * that every subnet read goes through one. Absent (executor unit tests): one over `ec2`.
+   */
+  subnets?: SubnetProvider;
   now: () => Date;
   /** Waits between polls; tests pass one that does not wait. */
   sleep: (ms: number) => Promise<void>;

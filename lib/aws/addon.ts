@@ -1,28 +1,15 @@
 /**
  * The managed `vpc-cni` add-on: read its configuration, change env keys of it, follow the update.
- * The only remediation code that calls EKS's add-on API (`.send()`); lib/act/execute-addon.ts
- * decides, this file acts.
- *
- * Sources:
- * - [update-addon] EKS API reference, UpdateAddon,
- *   https://docs.aws.amazon.com/eks/latest/APIReference/API_UpdateAddon.html: `configurationValues`
- *   is validated against DescribeAddonConfiguration's schema (JSON or YAML); `resolveConflicts`
- *   "Preserve – Amazon EKS preserves the value" (None: "doesn't change the value. The update might
- *   fail"; Overwrite: "overwrites the changed value back to the Amazon EKS default value"); errors
- *   ResourceInUseException, InvalidParameterException, InvalidRequestException, ...
- * - [describe-update] EKS API reference, DescribeUpdate,
- *   https://docs.aws.amazon.com/eks/latest/APIReference/API_DescribeUpdate.html: `addonName` for an
- *   add-on's update; Update.status InProgress | Failed | Cancelled | Successful, `errors` for a
- *   Failed update.
- * - [irsa-kept] hashicorp/terraform-provider-aws#19402 / #19403: an UpdateAddon without
- *   `serviceAccountRoleArn` moves the add-on to the node IAM role, so the current role is sent back.
- * - DESIGN.md: "an update replaces the document, so read, merge and write it whole".
+ * The only code that calls EKS's add-on API (`.send()`): the collector's DescribeAddon
+ * (lib/aws/live-source.ts) goes through {@link describeVpcCniAddon} too. lib/act/execute-addon.ts
+ * decides, this file acts. Sources are cited where they are used, as [tag].
  */
 import {
   DescribeAddonCommand,
   DescribeUpdateCommand,
   UpdateAddonCommand,
   type Addon,
+  type DescribeAddonCommandOutput,
   type EKSClient,
   type Update,
 } from '@aws-sdk/client-eks';
@@ -68,20 +55,31 @@ async function call<T>(operation: string, subject: string, fn: () => Promise<T>)
 }
 
 /**
+ * DescribeAddon `vpc-cni`, the one place it is sent: EKS's answer, or undefined when the cluster
+ * has no such add-on. Without the managed add-on, aws-node is self-managed: DescribeAddon answers
+ * ResourceNotFoundException (EKS API reference, DescribeAddon errors). Any other failure is thrown
+ * as the SDK's: the caller names it.
+ */
+export async function describeVpcCniAddon(eks: EKSClient, cluster: string, abortSignal?: AbortSignal): Promise<DescribeAddonCommandOutput | undefined> {
+  try {
+    return await eks.send(new DescribeAddonCommand({ clusterName: cluster, addonName: VPC_CNI_ADDON_NAME }), ...(abortSignal ? [{ abortSignal }] : []));
+  } catch (err) {
+    if (awsErrorCode(err) === 'ResourceNotFoundException') return undefined;
+    throw err;
+  }
+}
+
+/**
  * DescribeAddon `vpc-cni`: the add-on and its parsed configurationValues; undefined when the
  * cluster has no such add-on (ResourceNotFoundException: aws-node is self-managed).
  * @throws AwsCallError naming eks:DescribeAddon and the cluster; AddonConfigurationError for a document that cannot be read.
  */
 export async function readVpcCniAddon(eks: EKSClient, cluster: string): Promise<VpcCniAddon | undefined> {
   const addon = await call('eks:DescribeAddon', `vpc-cni for cluster ${cluster}`, async () => {
-    try {
-      const out = await eks.send(new DescribeAddonCommand({ clusterName: cluster, addonName: VPC_CNI_ADDON_NAME }));
-      if (!out.addon) throw new Error('the answer has no addon');
-      return out.addon;
-    } catch (err) {
-      if (awsErrorCode(err) === 'ResourceNotFoundException') return undefined;
-      throw err;
-    }
+    const out = await describeVpcCniAddon(eks, cluster);
+    if (out === undefined) return undefined;
+    if (!out.addon) throw new Error('the answer has no addon');
+    return out.addon;
   });
   if (!addon) return undefined;
   return { addon, configurationValues: parseConfigurationValues(addon.configurationValues, cluster) };
@@ -108,6 +106,17 @@ export interface AddonUpdateStarted {
  * replaces the document), with `resolveConflicts: 'PRESERVE'` (keep fields changed on the cluster
  * rather than overwrite them with EKS defaults [update-addon]), the add-on version unchanged and
  * its service account role kept [irsa-kept].
+ *
+ * Sources:
+ * - [update-addon] EKS API reference, UpdateAddon,
+ *   https://docs.aws.amazon.com/eks/latest/APIReference/API_UpdateAddon.html: `configurationValues`
+ *   is validated against DescribeAddonConfiguration's schema (JSON or YAML); `resolveConflicts`
+ *   "Preserve – Amazon EKS preserves the value" (None: "doesn't change the value. The update might
+ *   fail"; Overwrite: "overwrites the changed value back to the Amazon EKS default value"); errors
+ *   ResourceInUseException, InvalidParameterException, InvalidRequestException, ...
+ * - [irsa-kept] hashicorp/terraform-provider-aws#19402 / #19403: an UpdateAddon without
+ *   `serviceAccountRoleArn` moves the add-on to the node IAM role, so the current role is sent back.
+ * - DESIGN.md: "an update replaces the document, so read, merge and write it whole".
  * @throws AwsCallError naming eks:UpdateAddon and the cluster (ResourceInUseException: another update is in flight;
  *   InvalidParameterException: the document was refused, with EKS's message); AddonConfigurationError.
  */
@@ -146,6 +155,11 @@ export async function updateVpcCniEnv(
 
 /**
  * DescribeUpdate of an add-on update: its status and EKS's errors.
+ *
+ * Source: [describe-update] EKS API reference, DescribeUpdate,
+ * https://docs.aws.amazon.com/eks/latest/APIReference/API_DescribeUpdate.html: `addonName` for an
+ * add-on's update; Update.status InProgress | Failed | Cancelled | Successful, `errors` for a
+ * Failed update.
  * @throws AwsCallError naming eks:DescribeUpdate, the update and the cluster.
  */
 export async function describeUpdate(

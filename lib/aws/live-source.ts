@@ -1,32 +1,21 @@
 /**
- * The live inventory source: the AWS reads the collector needs, each paginated with the
- * SDK's paginators at the largest page size the API allows, so that the number of calls
- * grows with result pages and never with nodes or ENIs.
- *
- * This is the only inventory code that calls `.send()`. Every failure is rethrown as an
- * `AwsCallError` naming the operation and what it was for.
- *
- * A cycle's view of the source ({@link LiveSource.forCycle}) is bound by the cycle's deadline
- * (lib/deadline.ts): no read and no further page starts once it has passed, and the reads in
- * flight are aborted when it passes; each such read fails with a CycleDeadlineError, so that the
- * collector records it like any failed read (the cluster is incomplete). The view also reports
- * every page answered, which the CLI shows as progress.
+ * The live inventory source: the AWS reads the collector needs, each paginated at the largest page
+ * size the API allows, so that the number of calls grows with result pages, never with nodes or
+ * ENIs. Subnets and instance types are read through their providers (lib/aws/subnets.ts,
+ * lib/aws/instance-types.ts), the vpc-cni add-on through lib/aws/addon.ts. Every failure is an
+ * `AwsCallError` naming the operation and what it was for. {@link LiveSource.forCycle} binds the
+ * reads to a cycle's deadline and progress (docs/architecture.md, "The live source").
  */
 import {
   paginateDescribeInstances,
-  paginateDescribeInstanceTypes,
   paginateDescribeNetworkInterfaces,
-  paginateDescribeSubnets,
   type EC2Client,
-  type Filter,
   type Instance,
   type InstanceTypeInfo,
   type NetworkInterface,
   type Subnet,
-  type _InstanceType,
 } from '@aws-sdk/client-ec2';
 import {
-  DescribeAddonCommand,
   DescribeClusterCommand,
   DescribeNodegroupCommand,
   paginateListClusters,
@@ -37,51 +26,33 @@ import {
   type Nodegroup,
 } from '@aws-sdk/client-eks';
 import { CycleDeadlineError, type CycleDeadline } from '../deadline';
-import { awsCallError, awsErrorCode, messageOf, withAwsCall, type AwsCallError } from '../errors';
+import { awsCallError, type AwsCallError } from '../errors';
 import type { InventorySource } from '../inventory/types';
 import { CLUSTER_TAG_PREFIX } from '../names';
+import { describeVpcCniAddon } from './addon';
 import { chunk } from './chunk';
+import { Ec2InstanceTypeProvider, type InstanceTypeProvider } from './instance-types';
+import { EC2_FILTER_VALUES_MAX, EC2_PAGE_SIZE_MAX, EKS_PAGE_SIZE_MAX } from './limits';
+import { hasNextPage, type ReadHooks } from './read-hooks';
+import { Ec2SubnetProvider, type SubnetProvider } from './subnets';
 import { trimInstance, trimNetworkInterface } from './trim';
 
-/**
- * Values per EC2 filter in one request. EC2 rejects larger filter value lists
- * (FilterLimitExceeded, "The maximum number of filter values specified on a single call is 200").
- */
-export const EC2_FILTER_VALUES_MAX = 200;
-/** DescribeSubnets / DescribeNetworkInterfaces / DescribeInstances MaxResults upper bound (EC2 API reference). */
-export const EC2_PAGE_SIZE_MAX = 1000;
-/** DescribeInstanceTypes: at most 100 instance types per request (EC2 API reference, InstanceTypes). */
-export const INSTANCE_TYPES_PER_CALL_MAX = 100;
-/** EKS ListClusters / ListNodegroups maxResults upper bound (EKS API reference). */
-export const EKS_PAGE_SIZE_MAX = 100;
+export { parseUnknownInstanceTypes } from './instance-types';
 
 /** The tag every node of a cluster carries (EKS user guide, managed node groups; Karpenter; eksctl). */
 export function clusterTagKey(clusterName: string): string {
   return `${CLUSTER_TAG_PREFIX}${clusterName}`;
 }
 
+/** The providers a live source reads subnets and instance types through (one per AWS concern). */
+export interface LiveSourceProviders {
+  subnets: SubnetProvider;
+  instanceTypes: InstanceTypeProvider;
+}
 
-
-/**
- * EC2 DescribeSubnets of these subnet ids, every page. Filtered on `subnet-id` rather than passing
- * `SubnetIds`: an unknown id in `SubnetIds` fails the whole request
- * (InvalidSubnetID.NotFound), a filter leaves it out, so the caller can name the missing ones.
- */
-export async function describeSubnetsById(ec2: EC2Client, subnetIds: string[]): Promise<Subnet[]> {
-  const ids = [...new Set(subnetIds)];
-  if (ids.length === 0) return [];
-  return withAwsCall('ec2:DescribeSubnets', `for ${ids.join(', ')}`, async () => {
-    const out: Subnet[] = [];
-    for (const batch of chunk(ids, EC2_FILTER_VALUES_MAX)) {
-      for await (const page of paginateDescribeSubnets(
-        { client: ec2, pageSize: EC2_PAGE_SIZE_MAX },
-        { Filters: [{ Name: 'subnet-id', Values: batch }] },
-      )) {
-        out.push(...(page.Subnets ?? []));
-      }
-    }
-    return out;
-  });
+/** Providers over an EC2 client, the instance types cached with the default policy (lib/aws/instance-types.ts). */
+export function ec2Providers(ec2: EC2Client): LiveSourceProviders {
+  return { subnets: new Ec2SubnetProvider(ec2), instanceTypes: new Ec2InstanceTypeProvider(ec2) };
 }
 
 /** One page (or call) of a live read answered: what the CLI shows as progress. */
@@ -108,16 +79,10 @@ export interface LiveSourceOptions {
   onProgress?: (progress: ReadProgress) => void;
 }
 
-/** The token of the next page: EC2's `NextToken`, EKS's `nextToken`. */
-function hasNextPage(page: unknown): boolean {
-  const p = page as { NextToken?: unknown; nextToken?: unknown };
-  return Boolean(p.NextToken ?? p.nextToken);
-}
-
 /** `ec2:DescribeSubnets` → `DescribeSubnets`. */
 const apiName = (operation: string): string => operation.slice(operation.indexOf(':') + 1);
 
-/** Clusters' EKS and EC2 state from the live account. One per container: it caches instance types. */
+/** Clusters' EKS and EC2 state from the live account. One per container: its providers cache instance types. */
 export class LiveSource implements InventorySource {
   /** The clusters each subnet and VPC was seen for, to name the subject of subnet reads in progress. */
   private readonly clustersOfSubnet = new Map<string, Set<string>>();
@@ -129,16 +94,19 @@ export class LiveSource implements InventorySource {
     /** 'measured': keep only the fields the pipeline reads (the Lambda functions); 'all': everything (capture). */
     private readonly keep: 'all' | 'measured' = 'all',
     private readonly options: LiveSourceOptions = {},
-    /** The instance types known so far: each view of {@link forCycle} shares its source's. */
-    private readonly instanceTypeCache = new Map<string, InstanceTypeInfo | null>(),
+    /**
+     * Subnets and instance types: each view of {@link forCycle} shares its source's (and the
+     * composition root gives the executors the same subnet provider). By default, over `clients.ec2`.
+     */
+    readonly providers: LiveSourceProviders = ec2Providers(clients.ec2),
   ) {}
 
   /**
    * The same source for one cycle: its reads bound by the cycle's deadline and reported to its
-   * progress; the instance type cache (the container's) is shared.
+   * progress; the providers (the instance-type cache, the container's) are shared.
    */
   forCycle(options: LiveSourceOptions): LiveSource {
-    return new LiveSource(this.clients, this.region, this.keep, options, this.instanceTypeCache);
+    return new LiveSource(this.clients, this.region, this.keep, options, this.providers);
   }
 
   /** The SDK call options of this source's reads: the deadline's abort signal. */
@@ -176,11 +144,7 @@ export class LiveSource implements InventorySource {
     return awsCallError(operation, subject, err);
   }
 
-  /**
-   * Reads every page of a paginated call into `out`, counting pages and items for the progress
-   * (`counted` goes on across the batches of one read). Before asking for another page it checks
-   * the deadline; a cut drops the pages read with the rest (part of a list is no figure).
-   */
+  /** Reads every page of a paginated call into `out`, each watched by {@link pageWatch}. */
   private async pages<P, T>(
     operation: string,
     /** What the read is for, in its error messages ("for cluster prod"). */
@@ -192,15 +156,37 @@ export class LiveSource implements InventorySource {
     out: T[],
     counted = { page: 0, items: 0 },
   ): Promise<T[]> {
+    const onPage = this.pageWatch(operation, { subject, unit }, counted);
     for await (const page of iterate) {
       const got = items(page);
       out.push(...got);
-      counted.page++;
-      counted.items += got.length;
-      this.progress({ subject, operation: apiName(operation), page: counted.page, items: counted.items, unit });
-      if (hasNextPage(page)) this.mayStart(operation, about, `page ${counted.page + 1} and later not read`);
+      onPage({ items: got.length, more: hasNextPage(page), about });
     }
     return out;
+  }
+
+  /**
+   * After each page of a read: counts pages and items for the progress (`counted` goes on across
+   * the batches of one read). Before asking for another page it checks the deadline; a cut drops
+   * the pages read with the rest (part of a list is no figure).
+   */
+  private pageWatch(operation: string, { subject, unit }: { subject: string; unit: string }, counted = { page: 0, items: 0 }): NonNullable<ReadHooks['onPage']> {
+    return ({ items, more, about }) => {
+      counted.page++;
+      counted.items += items;
+      this.progress({ subject, operation: apiName(operation), page: counted.page, items: counted.items, unit });
+      if (more) this.mayStart(operation, about, `page ${counted.page + 1} and later not read`);
+    };
+  }
+
+  /** The hooks of one provider read: this view's deadline (abort signal, cut, failure) and progress. */
+  private hooks(operation: string, progress: { subject: string; unit: string }): ReadHooks {
+    return {
+      ...(this.options.deadline ? { abortSignal: this.options.deadline.signal } : {}),
+      beforeRequest: (about) => this.mayStart(operation, about),
+      onPage: this.pageWatch(operation, progress),
+      failure: (about, err) => this.failure(operation, about, err),
+    };
   }
 
   private progress(p: ReadProgress): void {
@@ -274,47 +260,24 @@ export class LiveSource implements InventorySource {
 
   async describeVpcCniAddon(clusterName: string): Promise<Addon | undefined> {
     return this.read('eks:DescribeAddon', `vpc-cni for cluster ${clusterName}`, async () => {
-      try {
-        const out = await this.clients.eks.send(new DescribeAddonCommand({ clusterName, addonName: 'vpc-cni' }), ...this.callOptions);
-        this.progress({ subject: clusterName, operation: 'DescribeAddon' });
-        return out.addon;
-      } catch (err) {
-        // Without the managed add-on, aws-node is self-managed: DescribeAddon answers
-        // ResourceNotFoundException (EKS API reference, DescribeAddon errors).
-        if (awsErrorCode(err) === 'ResourceNotFoundException') return undefined;
-        throw err;
-      }
+      const out = await describeVpcCniAddon(this.clients.eks, clusterName, this.options.deadline?.signal);
+      if (out === undefined) return undefined;
+      this.progress({ subject: clusterName, operation: 'DescribeAddon' });
+      return out.addon;
     });
   }
 
   async describeSubnetsById(subnetIds: string[]): Promise<Subnet[]> {
     const ids = [...new Set(subnetIds)];
     if (ids.length === 0) return [];
-    // Filtered on `subnet-id` rather than `SubnetIds`: see describeSubnetsById above.
-    return this.ec2Pages('ec2:DescribeSubnets', ids, 'subnets', `for ${ids.join(', ')}`, (batch) =>
-      paginateDescribeSubnets({ client: this.clients.ec2, pageSize: EC2_PAGE_SIZE_MAX }, { Filters: [{ Name: 'subnet-id', Values: batch }] }, ...this.callOptions),
-      (page) => page.Subnets ?? [],
-    );
+    return this.providers.subnets.byId(ids, this.hooks('ec2:DescribeSubnets', { subject: this.subjectOfSubnets(ids), unit: 'subnets' }));
   }
 
   async describeSubnetsByTagKey(vpcId: string, tagKey: string): Promise<Subnet[]> {
     const subject = [...(this.clustersOfVpc.get(vpcId) ?? [])].sort().join(', ') || vpcId;
-    return this.read('ec2:DescribeSubnets', `tagged ${tagKey} in ${vpcId}`, async () => {
-      const filters: Filter[] = [
-        { Name: 'vpc-id', Values: [vpcId] },
-        { Name: 'tag-key', Values: [tagKey] },
-      ];
-      const out = await this.pages(
-        'ec2:DescribeSubnets',
-        `tagged ${tagKey} in ${vpcId}`,
-        { subject, unit: 'subnets' },
-        paginateDescribeSubnets({ client: this.clients.ec2, pageSize: EC2_PAGE_SIZE_MAX }, { Filters: filters }, ...this.callOptions),
-        (page) => page.Subnets ?? [],
-        [] as Subnet[],
-      );
-      for (const cluster of this.clustersOfVpc.get(vpcId) ?? []) this.seen(cluster, out.map((s) => s.SubnetId));
-      return out;
-    });
+    const out = await this.providers.subnets.byTagKey(vpcId, tagKey, this.hooks('ec2:DescribeSubnets', { subject, unit: 'subnets' }));
+    for (const cluster of this.clustersOfVpc.get(vpcId) ?? []) this.seen(cluster, out.map((s) => s.SubnetId));
+    return out;
   }
 
   async describeNetworkInterfaces(subnetIds: string[]): Promise<NetworkInterface[]> {
@@ -358,67 +321,7 @@ export class LiveSource implements InventorySource {
   }
 
   async describeInstanceTypes(instanceTypes: string[]): Promise<{ found: InstanceTypeInfo[]; unknown: string[] }> {
-    const wanted = [...new Set(instanceTypes)];
-    const missing = wanted.filter((t) => !this.instanceTypeCache.has(t));
-    const counted = { page: 0, items: 0 };
-    for (const batch of chunk(missing, INSTANCE_TYPES_PER_CALL_MAX)) {
-      await this.fetchInstanceTypes(batch, counted);
-    }
-    const found: InstanceTypeInfo[] = [];
-    const unknown: string[] = [];
-    for (const t of wanted) {
-      const info = this.instanceTypeCache.get(t);
-      if (info) found.push(info);
-      else unknown.push(t);
-    }
-    return { found, unknown };
-  }
-
-  /**
-   * DescribeInstanceTypes for up to 100 types. EC2 fails the whole request when
-   * one type does not exist (InvalidInstanceType, "The following supplied instance types do
-   * not exist: [x.y]"), so the unknown ones are remembered and the rest asked again.
-   * The answer is paginated like any EC2 describe (MaxResults 5-100, NextToken), so every page
-   * is read: a type on a later page must not be taken for unknown.
-   */
-  private async fetchInstanceTypes(batch: string[], counted: { page: number; items: number }): Promise<void> {
-    let remaining = batch;
-    for (let attempt = 0; remaining.length > 0 && attempt < 3; attempt++) {
-      const subject = `for ${remaining.join(', ')}`;
-      this.mayStart('ec2:DescribeInstanceTypes', subject);
-      try {
-        const answered = await this.pages(
-          'ec2:DescribeInstanceTypes',
-          subject,
-          { subject: this.region, unit: 'instance types' },
-          paginateDescribeInstanceTypes(
-            { client: this.clients.ec2, pageSize: INSTANCE_TYPES_PER_CALL_MAX },
-            { InstanceTypes: remaining as _InstanceType[] },
-            ...this.callOptions,
-          ),
-          (page) => page.InstanceTypes ?? [],
-          [] as InstanceTypeInfo[],
-          counted,
-        );
-        for (const info of answered) {
-          if (info.InstanceType) this.instanceTypeCache.set(info.InstanceType, info);
-        }
-        // Anything asked for and not answered is unknown to this region.
-        for (const t of remaining) if (!this.instanceTypeCache.has(t)) this.instanceTypeCache.set(t, null);
-        return;
-      } catch (err) {
-        const code = awsErrorCode(err);
-        if (code === 'InvalidInstanceType') {
-          const named = parseUnknownInstanceTypes(messageOf(err)).filter((t) => remaining.includes(t));
-          if (named.length > 0) {
-            for (const t of named) this.instanceTypeCache.set(t, null);
-            remaining = remaining.filter((t) => !named.includes(t));
-            continue;
-          }
-        }
-        throw this.failure('ec2:DescribeInstanceTypes', subject, err);
-      }
-    }
+    return this.providers.instanceTypes.get(instanceTypes, this.hooks('ec2:DescribeInstanceTypes', { subject: this.region, unit: 'instance types' }));
   }
 
   /**
@@ -444,14 +347,4 @@ export class LiveSource implements InventorySource {
       return out;
     });
   }
-}
-
-/** The instance types named by an InvalidInstanceType message: "... do not exist: [a.b, c.d]". */
-export function parseUnknownInstanceTypes(message: string): string[] {
-  const m = /\[([^\]]*)\]/.exec(message);
-  if (!m || m[1] === undefined) return [];
-  return m[1]
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0);
 }

@@ -14,7 +14,7 @@ import { withAwsCall } from '../errors';
 import { CLUSTER_TAG_PREFIX } from '../names';
 import type { InventorySource } from '../inventory/types';
 import { chunk } from './chunk';
-import { EC2_FILTER_VALUES_MAX, EC2_PAGE_SIZE_MAX } from './live-source';
+import { EC2_FILTER_VALUES_MAX, EC2_PAGE_SIZE_MAX } from './limits';
 
 /** What an event is about. */
 export interface EventSubjects {

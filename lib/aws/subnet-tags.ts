@@ -1,7 +1,8 @@
 /**
- * The EC2 calls of the `cni-subnets` action: read allow-listed spare subnets by id, and tag them
- * `kubernetes.io/role/cni` so that the VPC CNI's subnet discovery (1.18+) creates new pod ENIs in
- * them (EKS user guide, "Configure subnet selection for Pod IP addresses",
+ * The EC2 write of the `cni-subnets` action (the read before it is the subnet provider's,
+ * lib/aws/subnets.ts): tag the allow-listed spare subnets `kubernetes.io/role/cni` so that the
+ * VPC CNI's subnet discovery (1.18+) creates new pod ENIs in them (EKS user guide, "Configure
+ * subnet selection for Pod IP addresses",
  * https://docs.aws.amazon.com/eks/latest/userguide/cni-subnet-selection.html).
  *
  * `tagSubnetsForCni` is the only write here. Every failure is rethrown as an `AwsCallError` that
@@ -16,10 +17,6 @@ import { chunk } from './chunk';
  * ResourceId.N: "Up to 1000 resource IDs").
  */
 export const CREATE_TAGS_RESOURCES_MAX = 1000;
-
-
-/** Reads the spare subnets before tagging them (the live source's read, on the executor's client). */
-export { describeSubnetsById } from './live-source';
 
 /**
  * EC2 CreateTags: sets `tag` on the subnets (an existing value of the key is overwritten, other

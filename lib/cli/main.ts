@@ -4,17 +4,25 @@
  *   eks-ip-responder report   [--snapshot DIR | --region R] [--clusters a,b] [--json]
  *   eks-ip-responder capture  --out DIR [--region R] [--clusters a,b]
  *   eks-ip-responder plan     [--snapshot DIR | --region R] [--policy policy.yml] [--clusters a,b] [--json]
- *   eks-ip-responder policy   check|show [--file policy.yml] [--cluster NAME | --default]
+ *   eks-ip-responder policy   check|show [--policy policy.yml] [--cluster NAME | --default]
  *   eks-ip-responder max-pods [TYPE ...] [--all] [--prefix-delegation] [--custom-networking] [--max-eni N] [--cni-version V] [--no-cap] [--json]
+ *   eks-ip-responder --version | help [COMMAND] | COMMAND --help
  *
  * Live commands use the standard AWS SDK environment (AWS_PROFILE, AWS_REGION, ...) and the SDK
  * timeouts of lib/config.ts (HTTP_CONNECTION_TIMEOUT_MS, HTTP_REQUEST_TIMEOUT_MS,
  * EC2_REQUEST_TIMEOUT_MS). report, capture and plan also take `--progress` and `--deadline
  * SECONDS` on a live run; main() takes them out of the arguments before the command parses its
  * own. Nothing here changes anything in the account: every call is a read.
+ *
+ * The AWS SDK and the pipeline that reads through it (lib/aws, lib/cycle) are imported with
+ * `import()` by the commands that use them, never at the top: esbuild keeps such an import lazy
+ * in dist/cli.js, so max-pods and policy load no @aws-sdk module (two thirds of their run time
+ * when they did; test/cli/bin.test.ts checks it).
  */
 import { parseArgs } from 'node:util';
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+// The version of package.json, bundled into dist/cli.js by esbuild (only this field of the file).
+import { version as PACKAGE_VERSION } from '../../package.json';
 import {
   cniSupportsPrefixDelegation,
   eniMaxPods,
@@ -26,8 +34,7 @@ import {
   type MaxPodsOptions,
 } from '../capacity/instance-type';
 import { closestInstanceTypes, knownInstanceTypes } from '../capacity/known-instance-types';
-import { createAwsClients } from '../aws/clients';
-import { LiveSource, type LiveSourceOptions } from '../aws/live-source';
+import type { LiveSourceOptions } from '../aws/live-source';
 import { CycleDeadline } from '../deadline';
 import { messageOf } from '../errors';
 import { DEFAULT_NAMESPACE, parseHttpTimeouts } from '../config';
@@ -36,7 +43,6 @@ import { RecordingSource, writeSnapshot } from '../inventory/capture';
 import { collectInventory } from '../inventory/collect';
 import { readSnapshot } from '../inventory/snapshot';
 import type { InventorySource } from '../inventory/types';
-import { runCycle, samplingProblems } from '../cycle';
 import { DEFAULT_THRESHOLDS } from '../diagnose/types';
 import { deployablePolicy } from '../policy/deployable';
 import { deployedPolicySize, remediationGrants, REMEDIATION_POLICY_MAX_CHARS, type ClusterGrants } from '../policy/iam';
@@ -47,6 +53,7 @@ import type { Usage } from '../measure/types';
 import { usageJson } from '../output/report/gaps';
 import { absentReasons, renderPlan, type PlanReportContext } from '../output/report/plan';
 import { renderReport, summaryLine } from '../output/report/text';
+import { colourWanted } from '../output/report/format';
 import { table } from '../output/report/table';
 // For bin/eks-ip-responder.js: the SDK's 8-line Node.js version warning said in one line.
 export { nodeVersionNote, quietSdkNodeVersionWarning } from './node-version';
@@ -57,6 +64,8 @@ export interface CliIo {
   err: (text: string) => void;
   env: Record<string, string | undefined>;
   now: () => Date;
+  /** Whether `out` is a terminal: the text report is in colour only then (and without NO_COLOR). */
+  isTTY?: boolean;
   /**
    * Builds the live source; tests replace it with one over mocked clients. `options` carries the
    * run's deadline and progress (from --deadline and --progress): pass them to the LiveSource.
@@ -86,29 +95,208 @@ export class UsageError extends Error {
 
 export { DEFAULT_NAMESPACE };
 
-export const USAGE = `Usage:
-  eks-ip-responder report   [--snapshot DIR | --region REGION] [--clusters a,b] [--json]
-                            [--namespace NS] [--no-forecast]
-      Sample clusters and print findings, subnets, holders, nodegroups and limits.
-      With --snapshot, read a snapshot directory instead of the live account. Live, forecasts
-      come from the metric history the deployed stack published in NS (default EKS/IPResponder).
-  eks-ip-responder capture  --out DIR [--region REGION] [--clusters a,b]
-      Write a snapshot of the live account (read-only calls) for replay or a bug report.
-  eks-ip-responder plan     [--snapshot DIR | --region REGION] [--policy policy.yml] [--clusters a,b] [--json]
-      What the policy would do: each action, why, its predicted effect, what blocks it.
-      Plans only: this command changes nothing.
-  eks-ip-responder policy check [--file policy.yml]
-  eks-ip-responder policy show (--cluster NAME | --default) [--file policy.yml]
-      Validate the policy with every check packaging makes (every problem named), or print the
-      policy in force for a cluster the policy names (or the default, for any other cluster).
-  eks-ip-responder max-pods [TYPE ...] [--all] [--prefix-delegation] [--custom-networking]
-                            [--max-eni N] [--cni-version V] [--no-cap] [--json]
-      Max pods per instance type from the bundled DescribeInstanceTypes data, as AWS's
-      max-pods-calculator.sh computes them (--max-eni is its --cni-max-eni, the CNI's MAX_ENI;
-      prefix delegation needs --cni-version 1.9.0 or later). Type names in any case.
+/**
+ * Each command's options, as its parser takes them and its help lists them (test/cli/help.test.ts
+ * checks that every one is in the help). `--progress` and `--deadline` of the live commands are
+ * taken by main() before ({@link liveRunOptions}, {@link LIVE_OPTIONS}).
+ */
+export const COMMAND_OPTIONS = {
+  report: {
+    snapshot: { type: 'string' },
+    region: { type: 'string' },
+    clusters: { type: 'string' },
+    namespace: { type: 'string' },
+    'no-forecast': { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
+  },
+  capture: { out: { type: 'string' }, region: { type: 'string' }, clusters: { type: 'string' } },
+  plan: {
+    snapshot: { type: 'string' },
+    region: { type: 'string' },
+    clusters: { type: 'string' },
+    policy: { type: 'string' },
+    json: { type: 'boolean', default: false },
+  },
+  // --file is the old name of --policy (see policyFileOf).
+  policy: { policy: { type: 'string' }, file: { type: 'string' }, cluster: { type: 'string' }, default: { type: 'boolean' } },
+  'max-pods': {
+    all: { type: 'boolean', default: false },
+    'prefix-delegation': { type: 'boolean', default: false },
+    'custom-networking': { type: 'boolean', default: false },
+    'max-eni': { type: 'string' },
+    'cni-version': { type: 'string' },
+    'no-cap': { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
+  },
+} as const;
+
+/** The commands. */
+export type CommandName = keyof typeof COMMAND_OPTIONS;
+
+/** The options main() takes out of a live command's arguments (report, capture, plan). */
+export const LIVE_OPTIONS = ['progress', 'deadline'] as const;
+
+/** The overview: `eks-ip-responder`, `help`, `--help`, and after a usage error outside a command. */
+export const USAGE = `Usage: eks-ip-responder COMMAND [options]
+
+Commands:
+  report    sample clusters (live, or from a snapshot) and print findings, subnets, holders,
+            nodegroups and limits
+  capture   write a snapshot of the live account (read-only calls) to replay or attach to a bug
+  plan      what the policy would do for each cluster, and what blocks it (changes nothing)
+  policy    check: validate a policy; show: the policy in force for a cluster
+  max-pods  max pods per instance type, as AWS's max-pods-calculator.sh computes them (offline)
+
+  eks-ip-responder COMMAND --help     a command's options, an example and its exit status
+  eks-ip-responder help COMMAND       the same
+  eks-ip-responder --version          the version (also -v)
+
 Exit status: 0 done; 1 an error; 2 a usage error; 3 (report, capture, plan) done, but a
 cluster is INCOMPLETE (a read failed: its figures that rest on it are unknown) or failed.
 `;
+
+const LIVE_EXIT = `Exit status: 0 done, every cluster complete; 1 an error (nothing or not all was reported: one
+line says why); 2 a usage error; 3 done, but a cluster is INCOMPLETE (a read failed: its figures
+that rest on it are unknown) or failed (the output says which and why).
+`;
+
+/**
+ * What `--progress`, `--deadline` and the SDK timeouts do on a live run: the end of the help of
+ * report, capture and plan.
+ */
+export const LIVE_USAGE = `
+Live runs (without --snapshot) also take:
+  --progress          progress on stderr: per cluster, the read and its pages (shown by default
+                      when the run takes more than a few seconds; with --json only if asked)
+  --deadline SECONDS  stop reading after SECONDS: a read cut is a failed read (the cluster is
+                      INCOMPLETE or not sampled), and what was read completely is reported
+They use the standard AWS SDK environment (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL, ...).
+Every AWS call has a connection and a request timeout, in ms: HTTP_CONNECTION_TIMEOUT_MS (5000),
+HTTP_REQUEST_TIMEOUT_MS (10000), EC2_REQUEST_TIMEOUT_MS (30000); the SDK retries a timed-out call
+up to AWS_MAX_ATTEMPTS times (3).
+`;
+
+/** `COMMAND --help` and `help COMMAND`: usage, options, an example, exit status. */
+export const COMMAND_HELP: Record<CommandName, string> = {
+  report: `Usage: eks-ip-responder report [--snapshot DIR | --region REGION] [--clusters a,b] [--json]
+                               [--namespace NS] [--no-forecast] [--progress] [--deadline SECONDS]
+
+Sample clusters and print findings, subnets, holders, nodegroups and limits. Read-only.
+
+Options:
+  --snapshot DIR    read a snapshot directory (written by capture) instead of the live account
+  --region REGION   the live account's region (default: AWS_REGION, then AWS_DEFAULT_REGION)
+  --clusters a,b    only these clusters (default: every cluster of the region or snapshot)
+  --json            print {usage, findings, forecasts, problems} instead of the text report
+  --namespace NS    live: the CloudWatch namespace the forecasts read the history the deployed
+                    stack published from (default EKS/IPResponder)
+  --no-forecast     live: read no metric history, make no forecast
+
+Examples:
+  eks-ip-responder report --snapshot events/demo-snapshot
+  eks-ip-responder report --region eu-west-1 --clusters payments-prod --json
+
+${LIVE_EXIT}${LIVE_USAGE}`,
+  capture: `Usage: eks-ip-responder capture --out DIR [--region REGION] [--clusters a,b]
+                                [--progress] [--deadline SECONDS]
+
+Write a snapshot of the live account (read-only calls), to replay with report --snapshot DIR or
+plan --snapshot DIR, or to attach to a bug report. Failed reads are recorded and replayed.
+
+Options:
+  --out DIR         the directory to write (required)
+  --region REGION   the account's region (default: AWS_REGION, then AWS_DEFAULT_REGION)
+  --clusters a,b    only these clusters (default: every cluster of the region)
+
+Example:
+  eks-ip-responder capture --region eu-west-1 --out ./snapshot --clusters payments-prod
+
+${LIVE_EXIT}${LIVE_USAGE}`,
+  plan: `Usage: eks-ip-responder plan [--snapshot DIR | --region REGION] [--policy FILE] [--clusters a,b]
+                             [--json] [--progress] [--deadline SECONDS]
+
+What the policy would do for each cluster: each action, why, its predicted effect, what blocks
+it. Plans only: this command changes nothing.
+
+Options:
+  --snapshot DIR    read a snapshot directory (written by capture) instead of the live account
+  --region REGION   the live account's region (default: AWS_REGION, then AWS_DEFAULT_REGION)
+  --policy FILE     the policy (default: policy.yml)
+  --clusters a,b    only these clusters (default: every cluster of the region or snapshot)
+  --json            print {policy, clusters, failedClusters} instead of the text plan
+
+Example:
+  eks-ip-responder plan --snapshot events/demo-snapshot --policy policy.yml
+
+${LIVE_EXIT}${LIVE_USAGE}`,
+  policy: `Usage: eks-ip-responder policy check [--policy FILE]
+       eks-ip-responder policy show (--cluster NAME | --default) [--policy FILE]
+
+check: validate the policy with every check packaging makes (every problem named), and say its
+size and what the responder's role may change under it.
+show: print, as JSON, the policy in force for a cluster the policy names, or the default (what
+any other cluster gets).
+
+Options:
+  --policy FILE     the policy (default: policy.yml); --file FILE, its old name, is still taken,
+                    with a note that it is deprecated
+  --cluster NAME    show: a cluster the policy names
+  --default         show: the default
+
+Examples:
+  eks-ip-responder policy check --policy policy.yml
+  eks-ip-responder policy show --cluster payments-prod
+
+Exit status: 0 valid (check) or printed (show); 1 an invalid policy (every problem named), or a
+cluster the policy does not name (show: with the closest names); 2 a usage error.
+`,
+  'max-pods': `Usage: eks-ip-responder max-pods [TYPE ...] [--all] [--prefix-delegation] [--custom-networking]
+                                 [--max-eni N] [--cni-version V] [--no-cap] [--json]
+
+Max pods per instance type from the bundled DescribeInstanceTypes data, as AWS's
+max-pods-calculator.sh computes them. Type names in any case. Offline: no AWS call.
+
+Options:
+  --all                every instance type of the bundled data
+  --prefix-delegation  prefix delegation (the calculator's --cni-prefix-delegation-enabled);
+                       Nitro types only, and VPC CNI 1.9.0 or later
+  --custom-networking  custom networking: no pod on the primary ENI
+                       (--cni-custom-networking-enabled)
+  --max-eni N          the CNI's MAX_ENI, 1 or more (--cni-max-eni)
+  --cni-version V      the VPC CNI version (default: a current one)
+  --no-cap             without kubelet's cap of 110 pods (250 above 30 vCPUs) (--show-max-allowed)
+  --json               print {options, instanceTypes, unknown, suggestions, notes}
+
+Examples:
+  eks-ip-responder max-pods m5.large C6G.2xlarge --prefix-delegation
+  eks-ip-responder max-pods --all --json
+
+Exit status: 0 done; 1 a type the bundled data does not know (the others are still printed;
+it gets the closest known names); 2 a usage error.
+`,
+};
+
+function isCommand(name: string | undefined): name is CommandName {
+  return name !== undefined && Object.prototype.hasOwnProperty.call(COMMAND_OPTIONS, name);
+}
+
+/** `--help` or `-h` among a command's arguments (before a `--`). */
+function asksForHelp(args: readonly string[]): boolean {
+  const end = args.indexOf('--');
+  return (end < 0 ? args : args.slice(0, end)).some((a) => a === '--help' || a === '-h');
+}
+
+/**
+ * The policy file of `plan` and `policy check|show`: `--policy FILE`, policy.yml by default.
+ * `--file`, what `policy check|show` called it before, is still taken, with a one-line note on
+ * stderr, so that scripts keep working while they move to --policy.
+ */
+function policyFileOf(values: { policy?: string; file?: string }, io: CliIo): string {
+  if (values.file === undefined) return values.policy ?? 'policy.yml';
+  if (values.policy !== undefined) throw new UsageError('--file is the old name of --policy: give --policy alone');
+  io.err('eks-ip-responder: note: --file is deprecated, use --policy FILE (the same flag as plan)\n');
+  return values.file;
+}
 
 /**
  * The cluster names of `--clusters a,b`; none without the option (every cluster). An empty name
@@ -134,8 +322,15 @@ function regionOf(value: string | undefined, io: CliIo): string {
   return region;
 }
 
+/**
+ * The modules that load the AWS SDK, imported when a command first needs them (see the top of
+ * this file). The cycle imports the adapters (CloudWatch history, the executors' clients).
+ */
+const loadCycle = () => import('../cycle');
+const loadAwsClients = () => import('../aws/clients');
+
 /** The live source of a run: the SDK timeouts of io.env, and the run's deadline and progress. */
-function liveSource(region: string, io: CliIo): InventorySource {
+async function liveSource(region: string, io: CliIo): Promise<InventorySource> {
   const { onProgress, deadlineSeconds } = io.live ?? {};
   const options: LiveSourceOptions = {
     ...(onProgress ? { onProgress } : {}),
@@ -143,7 +338,18 @@ function liveSource(region: string, io: CliIo): InventorySource {
       ? { deadline: new CycleDeadline(deadlineSeconds * 1000, () => io.now().getTime(), `the --deadline of ${deadlineSeconds} s passed`) }
       : {}),
   };
-  return io.liveSource ? io.liveSource(region, options) : new LiveSource(createAwsClients(region, parseHttpTimeouts(io.env)), region, 'all', options);
+  if (io.liveSource) return io.liveSource(region, options);
+  const [{ LiveSource, ec2Providers }, { createAwsClients }] = await Promise.all([import('../aws/live-source'), loadAwsClients()]);
+  const clients = createAwsClients(region, parseHttpTimeouts(io.env));
+  // The subnet and instance-type providers of this run (its instance-type cache lives as long as the run).
+  return new LiveSource(clients, region, 'all', options, ec2Providers(clients.ec2));
+}
+
+/** The CloudWatch client a live report reads the metric history with, with the source's timeouts. */
+async function cloudwatchClient(region: string, io: CliIo): Promise<CloudWatchClient> {
+  if (io.cloudwatch) return io.cloudwatch(region);
+  const { createAwsClients } = await loadAwsClients();
+  return createAwsClients(region, parseHttpTimeouts(io.env)).cloudwatch;
 }
 
 /** A snapshot directory (reported as of when it was taken) or the live account (as of now). */
@@ -152,7 +358,7 @@ async function openSource(values: { snapshot?: string; region?: string }, io: Cl
     const snapshot = await readSnapshot(values.snapshot, { region: values.region });
     return { source: snapshot, now: snapshot.capturedAt ? new Date(snapshot.capturedAt) : io.now() };
   }
-  return { source: liveSource(regionOf(values.region, io), io), now: io.now() };
+  return { source: await liveSource(regionOf(values.region, io), io), now: io.now() };
 }
 
 /**
@@ -168,22 +374,12 @@ function exitStatusOf(usage: Usage): number {
 }
 
 async function report(args: string[], io: CliIo): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      snapshot: { type: 'string' },
-      region: { type: 'string' },
-      clusters: { type: 'string' },
-      namespace: { type: 'string' },
-      'no-forecast': { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false },
-    },
-    allowPositionals: false,
-  });
+  const { values } = parseArgs({ args, options: COMMAND_OPTIONS.report, allowPositionals: false });
   const { source, now } = await openSource(values, io);
   // Live, the forecast reads the history the deployed stack published (read-only).
   const forecast = !values.snapshot && !values['no-forecast'];
-  const cloudwatch = forecast ? (io.cloudwatch ? io.cloudwatch(source.region) : createAwsClients(source.region).cloudwatch) : undefined;
+  const cloudwatch = forecast ? await cloudwatchClient(source.region, io) : undefined;
+  const { runCycle } = await loadCycle();
   const result = await runCycle(
     {
       source,
@@ -210,21 +406,23 @@ async function report(args: string[], io: CliIo): Promise<number> {
     const usage = usageJson(result.usage, result.inventory);
     io.out(JSON.stringify({ usage, findings: result.findings, forecasts, problems: result.problems }, null, 2) + '\n');
   } else {
-    io.out(renderReport(result.usage, result.findings, { inventory: result.inventory, ...(unavailable !== null ? { forecastsUnavailable: unavailable } : {}) }));
+    io.out(
+      renderReport(result.usage, result.findings, {
+        inventory: result.inventory,
+        ...(unavailable !== null ? { forecastsUnavailable: unavailable } : {}),
+        colour: colourWanted(io.isTTY, io.env),
+      }),
+    );
     for (const p of result.problems) io.err(`note: ${p}\n`);
   }
   return exitStatusOf(result.usage);
 }
 
 async function capture(args: string[], io: CliIo): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: { out: { type: 'string' }, region: { type: 'string' }, clusters: { type: 'string' } },
-    allowPositionals: false,
-  });
+  const { values } = parseArgs({ args, options: COMMAND_OPTIONS.capture, allowPositionals: false });
   if (!values.out) throw new UsageError('capture needs --out DIR');
   const region = regionOf(values.region, io);
-  const recording = new RecordingSource(liveSource(region, io));
+  const recording = new RecordingSource(await liveSource(region, io));
   const now = io.now();
   // Collected and measured only: what the snapshot holds and its one-line summary.
   const usage = measure(await collectInventory(recording, { clusterNames: clusterList(values.clusters), concurrency: 4, now }));
@@ -236,6 +434,7 @@ async function capture(args: string[], io: CliIo): Promise<number> {
     `captured ${region} into ${values.out} (${files.length} files): ${summaryLine(usage)}\n` +
       (failedReads.length > 0 ? `  ${failedReads.length} failed read(s) recorded in failed-reads.json: the snapshot replays them as the same failures\n` : ''),
   );
+  const { samplingProblems } = await loadCycle();
   for (const p of samplingProblems(usage)) io.err(`note: ${p}\n`);
   return exitStatusOf(usage);
 }
@@ -250,19 +449,7 @@ async function capture(args: string[], io: CliIo): Promise<number> {
  * closest known names.
  */
 function maxPodsCommand(args: string[], io: CliIo): number {
-  const { values, positionals } = parseArgs({
-    args,
-    options: {
-      all: { type: 'boolean', default: false },
-      'prefix-delegation': { type: 'boolean', default: false },
-      'custom-networking': { type: 'boolean', default: false },
-      'max-eni': { type: 'string' },
-      'cni-version': { type: 'string' },
-      'no-cap': { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false },
-    },
-    allowPositionals: true,
-  });
+  const { values, positionals } = parseArgs({ args, options: COMMAND_OPTIONS['max-pods'], allowPositionals: true });
   const known = knownInstanceTypes();
   if (!values.all && positionals.length === 0) throw new UsageError('max-pods needs instance types, or --all');
   const blank = positionals.findIndex((t) => t.trim() === '');
@@ -388,22 +575,13 @@ function maxPodsCommand(args: string[], io: CliIo): number {
 }
 
 async function plan(args: string[], io: CliIo): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      snapshot: { type: 'string' },
-      region: { type: 'string' },
-      clusters: { type: 'string' },
-      policy: { type: 'string', default: 'policy.yml' },
-      json: { type: 'boolean', default: false },
-    },
-    allowPositionals: false,
-  });
-  const policyFile = values.policy ?? 'policy.yml';
+  const { values } = parseArgs({ args, options: COMMAND_OPTIONS.plan, allowPositionals: false });
+  const policyFile = policyFileOf(values, io);
   const policy = readPolicyFile(policyFile);
   const { source, now } = await openSource(values, io);
   // Plans only: no ledger (cooldowns and changes in flight are shown as unknown) and no
   // executor, so this command cannot change anything.
+  const { runCycle } = await loadCycle();
   const result = await runCycle(
     { source, thresholds: DEFAULT_THRESHOLDS, remediation: { policy, baseThresholds: DEFAULT_THRESHOLDS, source } },
     { clusterNames: clusterList(values.clusters), concurrency: 4, now },
@@ -443,12 +621,8 @@ function iamSummary(grants: ClusterGrants[]): string {
 
 function policyCommand(args: string[], io: CliIo): number {
   const [sub, ...rest] = args;
-  const { values } = parseArgs({
-    args: rest,
-    options: { file: { type: 'string', default: 'policy.yml' }, cluster: { type: 'string' }, default: { type: 'boolean' } },
-    allowPositionals: false,
-  });
-  const file = values.file ?? 'policy.yml';
+  const { values } = parseArgs({ args: rest, options: COMMAND_OPTIONS.policy, allowPositionals: false });
+  const file = policyFileOf(values, io);
   if (sub === 'check') {
     try {
       // Every check packaging makes, by the function packaging calls (stack/policy.stack.js).
@@ -492,18 +666,6 @@ function policyCommand(args: string[], io: CliIo): number {
 
 /** The commands that may read the live account: they take --progress and --deadline. */
 const LIVE_COMMANDS = new Set(['report', 'capture', 'plan']);
-
-/** The options main() takes for every live command, after the commands' own usage. */
-export const LIVE_USAGE = `
-Live runs of report, capture and plan (without --snapshot) also take:
-  --progress          progress on stderr: per cluster, the read and its pages (shown by default
-                      when the run takes more than a few seconds; with --json only if asked)
-  --deadline SECONDS  stop reading after SECONDS: a read cut is a failed read (the cluster is
-                      INCOMPLETE or not sampled), and what was read completely is reported
-Every AWS call has a connection and a request timeout, in ms: HTTP_CONNECTION_TIMEOUT_MS (5000),
-HTTP_REQUEST_TIMEOUT_MS (10000), EC2_REQUEST_TIMEOUT_MS (30000); the SDK retries a timed-out call
-up to AWS_MAX_ATTEMPTS times (3).
-`;
 
 /**
  * Takes `--progress` and `--deadline SECONDS` (or `--deadline=SECONDS`) out of a live command's
@@ -551,16 +713,26 @@ export async function main(argv: string[], cliIo: CliIo): Promise<number> {
   const [command, ...args] = argv;
   let io = cliIo;
   try {
+    if (command === '--version' || command === '-v') {
+      io.out(`${PACKAGE_VERSION}\n`);
+      return 0;
+    }
+    // `help COMMAND` and `COMMAND --help`: before anything parses the arguments.
+    if (command === 'help' && args[0] !== undefined) {
+      const [topic] = args;
+      if (!isCommand(topic)) throw new UsageError(`help: unknown command "${topic}"`);
+      io.out(COMMAND_HELP[topic]);
+      return 0;
+    }
+    if (isCommand(command) && asksForHelp(args)) {
+      io.out(COMMAND_HELP[command]);
+      return 0;
+    }
     let rest = args;
     if (command !== undefined && LIVE_COMMANDS.has(command)) {
       const run = liveRunOptions(args, cliIo);
       rest = run.args;
-      io = {
-        ...cliIo,
-        live: run.live,
-        // The live report's history reads get the same timeouts as the source.
-        cloudwatch: cliIo.cloudwatch ?? ((region) => createAwsClients(region, parseHttpTimeouts(cliIo.env)).cloudwatch),
-      };
+      io = { ...cliIo, live: run.live };
     }
     switch (command) {
       case 'report':
@@ -577,7 +749,7 @@ export async function main(argv: string[], cliIo: CliIo): Promise<number> {
       case 'help':
       case '--help':
       case '-h':
-        io.out(USAGE + LIVE_USAGE);
+        io.out(USAGE);
         return command === undefined ? 2 : 0;
       default:
         throw new UsageError(`unknown command "${command}"`);
@@ -585,7 +757,8 @@ export async function main(argv: string[], cliIo: CliIo): Promise<number> {
   } catch (err) {
     const usage = err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
     io.err(`eks-ip-responder: ${messageOf(err)}\n`);
-    if (usage) io.err(USAGE + LIVE_USAGE);
+    // The command's own help after its usage error; the overview after any other.
+    if (usage) io.err(isCommand(command) ? COMMAND_HELP[command] : USAGE);
     return usage ? 2 : 1;
   }
 }

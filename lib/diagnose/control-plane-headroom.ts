@@ -45,8 +45,8 @@ export function diagnoseControlPlaneHeadroom(ctx: ClusterContext): Finding[] {
   const also = podShared.length === 0 ? '' : podShared.length === short.length ? (short.length === 1 ? ' (also a pod subnet)' : ' (also pod subnets)') : ` (${list(podShared.map((s) => s.subnetId))} also pod)`;
   fixes.push(
     podShared.length > 0
-      ? `Free addresses in ${list(short.map((s) => s.subnetId))}${also}: shrink warm pools, move pods or other ENIs out (see the subnet findings).`
-      : `Free addresses in ${list(short.map((s) => s.subnetId))}: move other ENIs (load balancers, endpoints) out of ${short.length === 1 ? 'it' : 'them'}.`,
+      ? `Free IPs in ${list(short.map((s) => s.subnetId))}${also}: shrink warm pools, move pods or other ENIs out (see the subnet findings).`
+      : `Free IPs in ${list(short.map((s) => s.subnetId))}: move other ENIs (load balancers, endpoints) out of ${short.length === 1 ? 'it' : 'them'}.`,
   );
   // Candidates for UpdateClusterConfig: cluster or node subnets of the cluster's VPC with the
   // recommended room, the roomiest per AZ (CNI-discovery subnets are left out: often a secondary

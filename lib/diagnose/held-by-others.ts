@@ -218,7 +218,7 @@ function heldFixes(
   const prefixMode = cni.prefixDelegation === true || (ctx.nodesBySubnet.get(s.subnetId) ?? []).some((x) => x.node.mode === 'prefix');
   fixes.push(
     prefixMode
-      ? `Fence pod space with a subnet CIDR reservation (aws ec2 create-subnet-cidr-reservation --subnet-id ${s.subnetId} --reservation-type prefix --cidr <free range>): only /28 prefixes use it, other ENIs' automatic addresses stay out.`
+      ? `Fence pod space with a subnet CIDR reservation (aws ec2 create-subnet-cidr-reservation --subnet-id ${s.subnetId} --reservation-type prefix --cidr <free range>): only /28 prefixes use it, other ENIs' automatic IPs stay out.`
       : `Subnet CIDR reservations keep a range for /28 prefixes only (--reservation-type prefix): with secondary IPs, give other tenants their own subnets instead.`,
   );
   return fixes;

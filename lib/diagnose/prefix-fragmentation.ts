@@ -43,14 +43,14 @@ export function diagnosePrefixFragmentation(ctx: ClusterContext): Finding[] {
     const groups = [...new Set(prefixNodes.map((x) => x.node.nodegroup))].sort();
     const severity = blocks.freeBlocks === 0 ? 'critical' : 'warning';
     const evidenceText = [
-      `${n(blocks.freeBlocks)} of ${n(blocks.totalBlocks)} aligned /28 blocks free${upperBound ? ' at most' : ''}; ${n(s.available)} addresses free in ${s.cidrBlock}, ${n(blocks.freeAddressesOutsideBlocks)} of them scattered outside free blocks (usable as secondary IPs, not as prefixes).`,
+      `${n(blocks.freeBlocks)} of ${n(blocks.totalBlocks)} aligned /28 blocks free${upperBound ? ' at most' : ''}; ${n(s.available)} IPs free in ${s.cidrBlock}, ${n(blocks.freeAddressesOutsideBlocks)} of them scattered outside free blocks (usable as secondary IPs, not as prefixes).`,
       blocks.freeBlocks === 0
         ? 'New /28 prefixes fail with InsufficientCidrBlocks: nodes cannot add pod capacity here.'
         : `EC2 answers InsufficientCidrBlocks once they are gone (each node's warm prefix takes one).`,
     ];
     if (upperBound) {
       evidenceText.push(
-        `Upper bound: ${n(s.held.Unaccounted)} used addresses are on ENIs this account cannot see and may sit in free-looking blocks (at least ${n(lowerBound)} free).`,
+        `Upper bound: ${n(s.held.Unaccounted)} used IPs are on ENIs this account cannot see and may sit in free-looking blocks (at least ${n(lowerBound)} free).`,
       );
     }
     if (prefixNodes.length > 0) {

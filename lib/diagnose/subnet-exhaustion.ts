@@ -80,7 +80,7 @@ function subnetFinding(ctx: ClusterContext, s: SubnetUsage): Finding {
   for (const x of nodes) byGroup.set(x.node.nodegroup, (byGroup.get(x.node.nodegroup) ?? 0) + 1);
   const groups = [...byGroup.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
   const evidenceText = [
-    `${n(s.available)} of ${n(s.usable)} usable addresses free (${pct(s.utilization)} used) in ${s.cidrBlock}.`,
+    `${n(s.available)} of ${n(s.usable)} usable IPs free (${pct(s.utilization)} used) in ${s.cidrBlock}.`,
     holdersText(s, unknown),
   ];
   if (!unknown && s.held.Unaccounted > 0) evidenceText.push(unaccountedText(s.held.Unaccounted));
@@ -160,7 +160,7 @@ function azFindings(ctx: ClusterContext, ng: NodegroupUsage): Finding[] {
 }
 
 export function unaccountedText(unaccounted: number): string {
-  return `${n(unaccounted)} used addresses are on no ENI this account can see: ENIs of other accounts in a shared VPC, or addresses taken between the reads.`;
+  return `${n(unaccounted)} used IPs are on no ENI this account can see: ENIs of other accounts in a shared VPC, or IPs taken between the reads.`;
 }
 
 /** The fixes of a full subnet or AZ, least disruptive first (DESIGN.md). */

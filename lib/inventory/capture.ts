@@ -14,7 +14,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { problemOf } from './collect';
 import { EKS_NAME_PATTERN, READ_OPERATION } from '../names';
-import { snapshotPaths, requestKey, type FailedRead } from './snapshot';
+import { snapshotPaths, requestKey, type FailedRead } from './snapshot-schemas';
 import { PartialReadError } from './types';
 import type {
   Addon,

@@ -1,340 +1,55 @@
 /**
  * An {@link InventorySource} that reads a snapshot directory: JSON files shaped exactly like
  * what the AWS CLI prints for the calls the live source makes, so that a user without this
- * tool can make one with the AWS CLI alone, share it in a bug report, and replay it.
- *
- * ## Layout
- *
- * ```
- * <dir>/meta.json                                   {"region": "eu-west-1", "capturedAt": "2026-11-26T10:00:00Z"}
- *                                                   optional; the region may instead come from the caller (CLI --region)
- * <dir>/eks/list-clusters.json                      aws eks list-clusters                                   {"clusters": ["a", "b"]}
- * <dir>/eks/clusters/<name>/describe-cluster.json   aws eks describe-cluster --name <name>                  {"cluster": {...}}
- * <dir>/eks/clusters/<name>/nodegroups/<ng>.json    aws eks describe-nodegroup --cluster-name <name> --nodegroup-name <ng>
- *                                                                                                           {"nodegroup": {...}}
- *                                                   the directory may be absent: no managed nodegroups
- * <dir>/eks/clusters/<name>/addon-vpc-cni.json      aws eks describe-addon --cluster-name <name> --addon-name vpc-cni
- *                                                                                                           {"addon": {...}}
- *                                                   absent: the add-on is not installed (self-managed aws-node),
- *                                                   as DescribeAddon's ResourceNotFoundException says
- * <dir>/ec2/describe-subnets.json                   aws ec2 describe-subnets --filters Name=vpc-id,Values=<vpc>            {"Subnets": [...]}
- * <dir>/ec2/describe-network-interfaces.json        aws ec2 describe-network-interfaces --filters Name=vpc-id,Values=<vpc> {"NetworkInterfaces": [...]}
- * <dir>/ec2/describe-instances.json                 aws ec2 describe-instances --filters Name=vpc-id,Values=<vpc>          {"Reservations": [{"Instances": [...]}]}
- *                                                   (or --filters Name=tag-key,Values=kubernetes.io/cluster/<name>)
- * <dir>/ec2/describe-instance-types.json            aws ec2 describe-instance-types --instance-types <t1> <t2> ...         {"InstanceTypes": [...]}
- *                                                   optional: types it lacks come from the bundled data (`knownInstanceTypes()`)
- * <dir>/failed-reads.json                           optional, written by `capture`: the reads that failed when it was taken
- *                                                   {"failedReads": [{"call": "eks:DescribeAddon", "request": {"clusterName": "a"},
- *                                                     "error": {"operation": "eks:DescribeAddon", "code": "AccessDeniedException", "message": "..."}}],
- *                                                    "unknownInstanceTypes": ["x9.huge"]}
- * ```
- *
- * `failed-reads.json` makes a replay fail where the capture failed: the same read (`call` and
- * `request`, arrays compared as sets) throws an `AwsCallError` with the recorded operation, code
- * and message, so the collector records the same problem as it did live. `unknownInstanceTypes`
- * are the types DescribeInstanceTypes answered InvalidInstanceType for: unknown in replay too,
- * not taken from the bundled data. A snapshot without the file (older ones, hand-made ones) had
- * no failed read.
- *
- * Each `ec2/` file may also be a JSON array of such pages (several VPCs, or pages concatenated
- * by hand); the pages are merged and a resource repeated across pages is kept once (first wins).
- *
- * ## Validation and where errors surface
- *
- * Every file is checked with a zod schema that covers the fields the core reads; every other
- * field passes through untouched. Each error is a {@link SnapshotError} whose message names the
- * file (relative to the snapshot directory) and the field, e.g.
- * `ec2/describe-subnets.json: Subnets[3].AvailableIpAddressCount: expected number, received string`.
- *
- * Errors are raised where the live source would fail, so that the collector can isolate them the
- * same way:
- * - {@link readSnapshot} fails for what concerns the whole snapshot: an unreadable directory,
- *   `meta.json` malformed, no region (neither `meta.json` nor the caller), a region that
- *   contradicts `meta.json`, and a missing or malformed `eks/list-clusters.json`.
- * - Per cluster: `describeCluster`, `describeNodegroups` and `describeVpcCniAddon` read the
- *   cluster's own files when called, so one cluster's bad file fails only that cluster's call.
- * - Per EC2 file: each `ec2/` file is read and indexed once, on the first call that needs it. A
- *   file that cannot be read, is not JSON or lacks the page structure (`{"Subnets": [...]}`) fails
- *   every call that needs it with the same error (like an API the role may not call). A bad
- *   `describe-instances.json` does not stop subnets or ENIs from being read.
- * - Per record: a record (one subnet, ENI, instance or instance type) that does not have the shape
- *   is set aside, and spoils only the calls that ask for it: such a call answers the rest in a
- *   `PartialReadError` (`partial`, and `unread`: the ids it could not read) whose message names
- *   the file and the field. A record whose id cannot be read spoils every call it might answer.
- *
- * Dates: the CLI prints `createdAt`, `LaunchTime` etc. as ISO strings. They are left as strings
- * although the SDK types say `Date`: nothing in the core reads them, and converting every nested
- * date of every resource is not worth the cost on large snapshots.
+ * tool can make one with the AWS CLI alone, share it in a bug report, and replay it. Reading
+ * only: the files' shapes are in `snapshot-schemas.ts`, EC2's filters in `ec2-filters.ts`.
+ * Layout, validation and where each error surfaces: docs/snapshots.md, "The snapshot files".
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import * as z from 'zod';
-import { knownInstanceTypes } from '../capacity/known-instance-types';
-import { AwsCallError, formatFieldPath, problemList, zodProblems } from '../errors';
-import { CLUSTER_TAG_PREFIX, EKS_NAME_PATTERN, READ_OPERATION } from '../names';
+import type * as z from 'zod';
+import { AwsCallError } from '../errors';
+import { EKS_NAME_PATTERN, READ_OPERATION } from '../names';
+import {
+  clusterInstances,
+  indexInstances,
+  indexInstanceTypes,
+  indexNetworkInterfaces,
+  indexSubnets,
+  instanceTypesOf,
+  networkInterfacesIn,
+  subnetsById,
+  subnetsByTagKey,
+  type Ec2Record,
+  type EniData,
+  type InstanceData,
+  type InstanceTypeData,
+  type SubnetData,
+} from './ec2-filters';
+import {
+  describeAddonSchema,
+  describeClusterSchema,
+  describeNodegroupSchema,
+  failedReadsSchema,
+  instancesPageSchema,
+  instanceTypesPageSchema,
+  listClustersSchema,
+  metaSchema,
+  networkInterfacesPageSchema,
+  requestKey,
+  snapshotIssues,
+  snapshotPaths,
+  SnapshotError,
+  subnetsPageSchema,
+  type FailedRead,
+  type FailedReadsFile,
+  type SnapshotIssue,
+} from './snapshot-schemas';
 import { PartialReadError } from './types';
-import type {
-  Addon,
-  Cluster,
-  Instance,
-  InstanceTypeInfo,
-  InventorySource,
-  NetworkInterface,
-  Nodegroup,
-  Subnet,
-} from './types';
-
-/** Paths of the snapshot files, relative to the snapshot directory (always with `/`). */
-export const snapshotPaths = {
-  meta: 'meta.json',
-  listClusters: 'eks/list-clusters.json',
-  describeCluster: (cluster: string): string => `eks/clusters/${cluster}/describe-cluster.json`,
-  nodegroupsDir: (cluster: string): string => `eks/clusters/${cluster}/nodegroups`,
-  nodegroup: (cluster: string, nodegroup: string): string => `eks/clusters/${cluster}/nodegroups/${nodegroup}.json`,
-  vpcCniAddon: (cluster: string): string => `eks/clusters/${cluster}/addon-vpc-cni.json`,
-  subnets: 'ec2/describe-subnets.json',
-  networkInterfaces: 'ec2/describe-network-interfaces.json',
-  instances: 'ec2/describe-instances.json',
-  instanceTypes: 'ec2/describe-instance-types.json',
-  failedReads: 'failed-reads.json',
-} as const;
-
-export { EKS_NAME_PATTERN } from '../names';
-
-/** One thing wrong in a snapshot file. */
-export interface SnapshotIssue {
-  /** The field, as a path from the top of the file (`Subnets[3].AvailableIpAddressCount`); absent when the whole file is at fault. */
-  field?: string;
-  /** What is wrong with it. */
-  detail: string;
-}
-
-/** A snapshot file is missing, is not JSON, or does not have the shape the AWS CLI prints. */
-export class SnapshotError extends Error {
-  override readonly name = 'SnapshotError';
-  /** The file, relative to the snapshot directory (`ec2/describe-subnets.json`). */
-  readonly file: string;
-  /** Everything found wrong in the file (the message shows the first few). */
-  readonly issues: SnapshotIssue[];
-
-  constructor(file: string, issues: SnapshotIssue | SnapshotIssue[], options?: { cause?: unknown }) {
-    const list = Array.isArray(issues) ? issues : [issues];
-    super(`${file}: ${problemList(list.map((i) => ({ field: i.field, problem: i.detail })))}`, options);
-    this.file = file;
-    this.issues = list;
-  }
-
-  /** The first offending field, if the error is about a field. */
-  get field(): string | undefined {
-    return this.issues[0]?.field;
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Schemas: the fields the core reads. Loose objects, so that everything else AWS prints passes
-// through untouched and the core sees the full AWS shape.
-
-const ec2Tag = z.looseObject({ Key: z.string().optional(), Value: z.string().optional() });
-
-const subnetSchema = z.looseObject({
-  SubnetId: z.string(),
-  VpcId: z.string(),
-  AvailabilityZone: z.string(),
-  AvailabilityZoneId: z.string().optional(),
-  CidrBlock: z.string(),
-  AvailableIpAddressCount: z.number().int().nonnegative(),
-  Tags: z.array(ec2Tag).optional(),
-});
-
-const networkInterfaceSchema = z.looseObject({
-  NetworkInterfaceId: z.string(),
-  SubnetId: z.string(),
-  VpcId: z.string().optional(),
-  Description: z.string().optional(),
-  InterfaceType: z.string().optional(),
-  RequesterId: z.string().optional(),
-  RequesterManaged: z.boolean().optional(),
-  Status: z.string().optional(),
-  PrivateIpAddresses: z.array(z.looseObject({ PrivateIpAddress: z.string(), Primary: z.boolean() })),
-  Ipv4Prefixes: z.array(z.looseObject({ Ipv4Prefix: z.string() })).optional(),
-  Attachment: z
-    .looseObject({
-      InstanceId: z.string().optional(),
-      DeviceIndex: z.number().int().optional(),
-      NetworkCardIndex: z.number().int().optional(),
-      InstanceOwnerId: z.string().optional(),
-    })
-    .optional(),
-  TagSet: z.array(ec2Tag).optional(),
-});
-
-const instanceSchema = z.looseObject({
-  InstanceId: z.string(),
-  InstanceType: z.string(),
-  // Optional because AWS omits it on terminated instances, which describe-instances still lists
-  // for about an hour; a pending or running instance without one is rejected below.
-  SubnetId: z.string().optional(),
-  PrivateIpAddress: z.string().optional(),
-  State: z.looseObject({ Name: z.string() }),
-  Tags: z.array(ec2Tag).optional(),
-  // The collector learns the subnets of every node ENI from here.
-  NetworkInterfaces: z
-    .array(
-      z.looseObject({
-        NetworkInterfaceId: z.string(),
-        SubnetId: z.string(),
-        Attachment: z
-          .looseObject({ DeviceIndex: z.number().int().optional(), NetworkCardIndex: z.number().int().optional() })
-          .optional(),
-      }),
-    )
-    .optional(),
-});
-
-const instanceTypeInfoSchema = z.looseObject({
-  InstanceType: z.string(),
-  NetworkInfo: z.looseObject({
-    MaximumNetworkInterfaces: z.number().int().positive(),
-    Ipv4AddressesPerInterface: z.number().int().positive(),
-  }),
-});
-
-const clusterSchema = z.looseObject({
-  name: z.string(),
-  arn: z.string().optional(),
-  version: z.string().optional(),
-  status: z.string().optional(),
-  resourcesVpcConfig: z.looseObject({
-    subnetIds: z.array(z.string()),
-    // Optional as the SDK types say: the collector then takes the VPC from the cluster subnets and
-    // reports the cluster incomplete, live and in replay alike.
-    vpcId: z.string().optional(),
-    endpointPublicAccess: z.boolean().optional(),
-    endpointPrivateAccess: z.boolean().optional(),
-  }),
-  tags: z.record(z.string(), z.string()).optional(),
-});
-
-const nodegroupSchema = z.looseObject({
-  nodegroupName: z.string(),
-  clusterName: z.string(),
-  status: z.string().optional(),
-  subnets: z.array(z.string()),
-  instanceTypes: z.array(z.string()).optional(),
-  scalingConfig: z
-    .looseObject({
-      minSize: z.number().int().optional(),
-      maxSize: z.number().int().optional(),
-      desiredSize: z.number().int().optional(),
-    })
-    .optional(),
-  amiType: z.string().optional(),
-  capacityType: z.string().optional(),
-  launchTemplate: z
-    .looseObject({ name: z.string().optional(), version: z.string().optional(), id: z.string().optional() })
-    .optional(),
-  labels: z.record(z.string(), z.string()).optional(),
-  taints: z
-    .array(z.looseObject({ key: z.string().optional(), value: z.string().optional(), effect: z.string().optional() }))
-    .optional(),
-  nodeRole: z.string().optional(),
-  resources: z
-    .looseObject({ autoScalingGroups: z.array(z.looseObject({ name: z.string().optional() })).optional() })
-    .optional(),
-});
-
-const addonSchema = z.looseObject({
-  addonName: z.string(),
-  addonVersion: z.string().optional(),
-  status: z.string().optional(),
-  // A JSON document in a string, as EKS returns it; the collector parses it.
-  configurationValues: z.string().optional(),
-});
-
-const metaSchema = z.looseObject({
-  region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'expected an AWS region name such as eu-west-1').optional(),
-  capturedAt: z
-    .string()
-    .refine((s) => !Number.isNaN(Date.parse(s)), 'expected an ISO-8601 date-time')
-    .optional(),
-});
-
-const listClustersSchema = z.looseObject({
-  clusters: z.array(z.string().regex(EKS_NAME_PATTERN, 'expected an EKS cluster name')),
-});
-const describeClusterSchema = z.looseObject({ cluster: clusterSchema });
-const describeNodegroupSchema = z.looseObject({ nodegroup: nodegroupSchema });
-const describeAddonSchema = z.looseObject({ addon: addonSchema });
-// The pages of the ec2 files are checked for their structure only; each record is checked on its
-// own (`recordsOf`), so that one bad record spoils only the reads that need it.
-const subnetsPageSchema = z.looseObject({ Subnets: z.array(z.unknown()) });
-const networkInterfacesPageSchema = z.looseObject({ NetworkInterfaces: z.array(z.unknown()) });
-const instancesPageSchema = z.looseObject({
-  Reservations: z.array(z.looseObject({ Instances: z.array(z.unknown()) })),
-});
-const instanceTypesPageSchema = z.looseObject({ InstanceTypes: z.array(z.unknown()) });
-
-/** The reads a failed read of `failed-reads.json` may name, and the request each takes. */
-const failedReadSchema = z.discriminatedUnion('call', [
-  z.looseObject({ call: z.literal(READ_OPERATION.describeCluster), request: z.looseObject({ name: z.string() }) }),
-  z.looseObject({
-    call: z.enum([READ_OPERATION.describeNodegroups, READ_OPERATION.describeVpcCniAddon, READ_OPERATION.describeClusterInstances]),
-    request: z.looseObject({ clusterName: z.string() }),
-  }),
-  z.looseObject({
-    call: z.literal(READ_OPERATION.describeSubnetsById),
-    request: z.union([z.looseObject({ subnetIds: z.array(z.string()) }), z.looseObject({ vpcId: z.string(), tagKey: z.string() })]),
-  }),
-  z.looseObject({ call: z.literal(READ_OPERATION.describeNetworkInterfaces), request: z.looseObject({ subnetIds: z.array(z.string()) }) }),
-  z.looseObject({ call: z.literal(READ_OPERATION.describeInstanceTypes), request: z.looseObject({ instanceTypes: z.array(z.string()) }) }),
-]);
-const failedReadErrorSchema = z.looseObject({
-  operation: z.string().optional(),
-  code: z.string().optional(),
-  message: z.string(),
-  unread: z.array(z.string()).optional(),
-});
-const failedReadsSchema = z.looseObject({
-  failedReads: z.array(z.intersection(failedReadSchema, z.looseObject({ error: failedReadErrorSchema }))).optional(),
-  unknownInstanceTypes: z.array(z.string()).optional(),
-});
-
-/**
- * A read that failed when the snapshot was captured, as `failed-reads.json` holds it: the read
- * (`call`, the AWS operation; `request`, what it asked for) and the error it got. Replaying the
- * snapshot, the same read fails with the same error; with `error.unread`, it answered in part
- * (the answer is in the other files) and `unread` names what it could not read.
- */
-export interface FailedRead {
-  call: string;
-  request: Record<string, string | string[]>;
-  error: { operation?: string; code?: string; message: string; unread?: string[] };
-}
-
-/** `failed-reads.json`: the failed reads, and the instance types DescribeInstanceTypes did not know. */
-export interface FailedReadsFile {
-  failedReads?: FailedRead[];
-  /** DescribeInstanceTypes answered InvalidInstanceType for these: unknown in replay too, not taken from the bundled data. */
-  unknownInstanceTypes?: string[];
-}
-
-/** A request with its arrays sorted and deduplicated, as one string: two equal requests give the same key. */
-export function requestKey(call: string, request: Record<string, unknown>): string {
-  const canonical = Object.keys(request)
-    .sort()
-    .map((k) => {
-      const v = request[k];
-      return [k, Array.isArray(v) ? [...new Set(v.map(String))].sort() : v];
-    });
-  return JSON.stringify([call, canonical]);
-}
+import type { Addon, Cluster, Instance, InstanceTypeInfo, InventorySource, NetworkInterface, Nodegroup, Subnet } from './types';
 
 // ---------------------------------------------------------------------------------------------
 // Reading and validating files.
-
-function zodIssues(error: z.ZodError, prefix: readonly PropertyKey[] = []): SnapshotIssue[] {
-  return zodProblems(error, prefix).map((p) => ({ field: p.field, detail: p.problem }));
-}
 
 function isNotFound(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
@@ -368,7 +83,7 @@ async function readJson(dir: string, file: string, missing: MissingHint | false)
 
 function validate<S extends z.ZodType>(file: string, schema: S, json: unknown): z.output<S> {
   const result = schema.safeParse(json);
-  if (!result.success) throw new SnapshotError(file, zodIssues(result.error), { cause: result.error });
+  if (!result.success) throw new SnapshotError(file, snapshotIssues(result.error), { cause: result.error });
   return result.data;
 }
 
@@ -384,121 +99,10 @@ function validatePages<S extends z.ZodType>(file: string, schema: S, json: unkno
   json.forEach((page: unknown, i) => {
     const result = schema.safeParse(page);
     if (result.success) pages.push({ page: result.data, at: [i] });
-    else issues.push(...zodIssues(result.error, [i]));
+    else issues.push(...snapshotIssues(result.error, [i]));
   });
   if (issues.length > 0) throw new SnapshotError(file, issues);
   return pages;
-}
-
-/** A record of an ec2 file that does not have the shape the core reads: it spoils only the reads that need it. */
-interface BadRecord {
-  /** The record as it is, for the fields that tell which reads it concerns (its id, subnet, tags). */
-  raw: Record<string, unknown>;
-  issues: SnapshotIssue[];
-}
-
-/**
- * Checks each record against `schema`; returns the good ones and sets the bad ones aside. A record
- * repeated across pages (by `id`) is kept once, first wins, good or bad.
- */
-function recordsOf<S extends z.ZodType>(
-  records: { raw: unknown; at: PropertyKey[] }[],
-  schema: S,
-  id: (raw: Record<string, unknown>) => unknown,
-): { good: z.output<S>[]; bad: BadRecord[] } {
-  const good: z.output<S>[] = [];
-  const bad: BadRecord[] = [];
-  const seen = new Set<string>();
-  for (const { raw, at } of records) {
-    const obj = raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {};
-    const key = id(obj);
-    if (typeof key === 'string') {
-      if (seen.has(key)) continue;
-      seen.add(key);
-    }
-    const result = schema.safeParse(raw);
-    if (result.success) good.push(result.data);
-    else bad.push({ raw: obj, issues: zodIssues(result.error, at) });
-  }
-  return { good, bad };
-}
-
-const stringOf = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
-
-/** The tag keys of a record's `Tags` / `TagSet`, or undefined when they cannot be read. */
-function tagKeysOf(tags: unknown): string[] | undefined {
-  if (tags === undefined) return [];
-  if (!Array.isArray(tags)) return undefined;
-  const keys: string[] = [];
-  for (const t of tags) {
-    const key = (t as { Key?: unknown } | null)?.Key;
-    if (typeof key !== 'string') return undefined;
-    keys.push(key);
-  }
-  return keys;
-}
-
-/** The ids of some bad records, or undefined when one of them has none that can be read. */
-function idsOf(bad: readonly BadRecord[], id: (raw: Record<string, unknown>) => unknown): string[] | undefined {
-  const ids: string[] = [];
-  for (const b of bad) {
-    const v = id(b.raw);
-    if (typeof v !== 'string') return undefined;
-    ids.push(v);
-  }
-  return [...new Set(ids)];
-}
-
-/**
- * The answer in part, as thrown: what could be read, and the bad records' issues as one
- * {@link SnapshotError} of the file (its `cause`), so the message names the file and the fields.
- */
-function partialAnswer<T>(operation: string, file: string, answer: T, bad: readonly BadRecord[], unread: string[] | undefined): PartialReadError<T> {
-  const cause = new SnapshotError(
-    file,
-    bad.flatMap((b) => b.issues),
-  );
-  return new PartialReadError(operation, answer, unread, cause.message, cause.name, { cause });
-}
-
-function pushTo<K, V>(index: Map<K, V[]>, key: K, value: V): void {
-  const list = index.get(key);
-  if (list === undefined) index.set(key, [value]);
-  else list.push(value);
-}
-
-function fromIndex<V>(index: ReadonlyMap<string, V[]>, keys: readonly string[]): V[] {
-  const out: V[] = [];
-  for (const key of new Set(keys)) out.push(...(index.get(key) ?? []));
-  return out;
-}
-
-/** The instance states DescribeInstances is asked for (`instance-state-name` filter). */
-const LIVE_INSTANCE_STATES: ReadonlySet<string> = new Set(['pending', 'running']);
-
-interface SubnetData {
-  byId: Map<string, Subnet>;
-  all: Subnet[];
-  bad: BadRecord[];
-}
-
-interface EniData {
-  bySubnet: Map<string, NetworkInterface[]>;
-  /** Bad records by their SubnetId; those without a readable one under ''. */
-  badBySubnet: Map<string, BadRecord[]>;
-}
-
-interface InstanceData {
-  /** Pending or running instances by the `<name>` of each `kubernetes.io/cluster/<name>` tag they carry. */
-  byCluster: Map<string, Instance[]>;
-  /** Bad records by cluster name; those whose tags cannot be read (any cluster's) under ''. */
-  badByCluster: Map<string, BadRecord[]>;
-}
-
-interface InstanceTypeData {
-  byName: Map<string, InstanceTypeInfo>;
-  /** Bad records by InstanceType; those without a readable one under ''. */
-  badByName: Map<string, BadRecord[]>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -511,7 +115,7 @@ export interface ReadSnapshotOptions {
 
 /**
  * An {@link InventorySource} over a snapshot directory. Make one with {@link readSnapshot}.
- * Each method answers as the AWS API would with the same filters (see the module TSDoc for which
+ * Each method answers as the AWS API would with the same filters (see docs/snapshots.md, "The snapshot files", for which
  * errors each method raises).
  */
 export class SnapshotSource implements InventorySource {
@@ -622,54 +226,19 @@ export class SnapshotSource implements InventorySource {
    */
   async describeSubnetsById(subnetIds: string[]): Promise<Subnet[]> {
     const failure = this.failureOf(READ_OPERATION.describeSubnetsById, { subnetIds });
-    const { byId, bad } = await this.subnets();
-    const out: Subnet[] = [];
-    const notFound: string[] = [];
-    for (const id of new Set(subnetIds)) {
-      const subnet = byId.get(id);
-      if (subnet !== undefined) out.push(subnet);
-      else notFound.push(id);
-    }
-    // A bad record is one of those asked for when its id says so, or may be when it has none.
-    const asked = new Set(notFound);
-    const relevant = bad.filter((b) => {
-      const id = stringOf(b.raw['SubnetId']);
-      return id === undefined ? notFound.length > 0 : asked.has(id);
-    });
-    if (relevant.length > 0) {
-      const named = idsOf(relevant, (r) => r['SubnetId']);
-      throw partialAnswer(READ_OPERATION.describeSubnetsById, snapshotPaths.subnets, out, relevant, named ?? notFound);
-    }
-    return this.answer(failure, out);
+    return this.answer(failure, subnetsById(await this.subnets(), subnetIds));
   }
 
   /** The subnets in `vpcId` that carry the tag key `tagKey`, whatever its value (`tag-key` filter). */
   async describeSubnetsByTagKey(vpcId: string, tagKey: string): Promise<Subnet[]> {
     const failure = this.failureOf(READ_OPERATION.describeSubnetsByTagKey, { vpcId, tagKey });
-    const { all, bad } = await this.subnets();
-    const out = all.filter((s) => s.VpcId === vpcId && (s.Tags ?? []).some((t) => t.Key === tagKey));
-    const relevant = bad.filter((b) => {
-      const vpc = stringOf(b.raw['VpcId']);
-      const keys = tagKeysOf(b.raw['Tags']);
-      return (vpc === undefined || vpc === vpcId) && (keys === undefined || keys.includes(tagKey));
-    });
-    if (relevant.length > 0) {
-      throw partialAnswer(READ_OPERATION.describeSubnetsByTagKey, snapshotPaths.subnets, out, relevant, idsOf(relevant, (r) => r['SubnetId']));
-    }
-    return this.answer(failure, out);
+    return this.answer(failure, subnetsByTagKey(await this.subnets(), vpcId, tagKey));
   }
 
   /** The ENIs of `ec2/describe-network-interfaces.json` in these subnets (`subnet-id` filter). */
   async describeNetworkInterfaces(subnetIds: string[]): Promise<NetworkInterface[]> {
     const failure = this.failureOf(READ_OPERATION.describeNetworkInterfaces, { subnetIds });
-    const { bySubnet, badBySubnet } = await this.networkInterfaces();
-    const out = fromIndex(bySubnet, subnetIds);
-    const relevant = [...fromIndex(badBySubnet, subnetIds), ...(badBySubnet.get('') ?? [])];
-    if (relevant.length > 0) {
-      // What is unread is the ENIs of those subnets (of any, when a record names none).
-      throw partialAnswer(READ_OPERATION.describeNetworkInterfaces, snapshotPaths.networkInterfaces, out, relevant, idsOf(relevant, (r) => r['SubnetId']));
-    }
-    return this.answer(failure, out);
+    return this.answer(failure, networkInterfacesIn(await this.networkInterfaces(), subnetIds));
   }
 
   /**
@@ -678,13 +247,7 @@ export class SnapshotSource implements InventorySource {
    */
   async describeClusterInstances(clusterName: string): Promise<Instance[]> {
     const failure = this.failureOf(READ_OPERATION.describeClusterInstances, { clusterName });
-    const { byCluster, badByCluster } = await this.instances();
-    const out = [...(byCluster.get(clusterName) ?? [])];
-    const relevant = [...(badByCluster.get(clusterName) ?? []), ...(badByCluster.get('') ?? [])];
-    if (relevant.length > 0) {
-      throw partialAnswer(READ_OPERATION.describeClusterInstances, snapshotPaths.instances, out, relevant, idsOf(relevant, (r) => r['InstanceId']));
-    }
-    return this.answer(failure, out);
+    return this.answer(failure, clusterInstances(await this.instances(), clusterName));
   }
 
   /**
@@ -694,32 +257,7 @@ export class SnapshotSource implements InventorySource {
    */
   async describeInstanceTypes(instanceTypes: string[]): Promise<{ found: InstanceTypeInfo[]; unknown: string[] }> {
     const failure = this.failureOf(READ_OPERATION.describeInstanceTypes, { instanceTypes });
-    const { byName, badByName } = await this.instanceTypesFromFile();
-    const anonymous = badByName.get('') ?? [];
-    const found: InstanceTypeInfo[] = [];
-    const unknown: string[] = [];
-    const unread: string[] = [];
-    const relevant: BadRecord[] = [];
-    let bundled: ReadonlyMap<string, InstanceTypeInfo> | undefined;
-    for (const type of new Set(instanceTypes)) {
-      let info = byName.get(type);
-      const badOnes = badByName.get(type) ?? [];
-      if (info === undefined && (badOnes.length > 0 || anonymous.length > 0)) {
-        unread.push(type);
-        relevant.push(...badOnes);
-        continue;
-      }
-      if (info === undefined && !this.unknownTypes.has(type)) {
-        bundled ??= knownInstanceTypes();
-        info = bundled.get(type);
-      }
-      if (info === undefined) unknown.push(type);
-      else found.push(info);
-    }
-    if (unread.length > 0) {
-      throw partialAnswer(READ_OPERATION.describeInstanceTypes, snapshotPaths.instanceTypes, { found, unknown }, [...new Set([...relevant, ...anonymous])], unread);
-    }
-    return this.answer(failure, { found, unknown });
+    return this.answer(failure, instanceTypesOf(await this.instanceTypesFromFile(), instanceTypes, this.unknownTypes));
   }
 
   /**
@@ -755,12 +293,10 @@ export class SnapshotSource implements InventorySource {
     this.subnetData ??= (async () => {
       const file = snapshotPaths.subnets;
       const json = await readJson(this.dir, file, 'aws ec2 describe-subnets --filters Name=vpc-id,Values=<vpc-id>');
-      const records = validatePages(file, subnetsPageSchema, json).flatMap(({ page, at }) =>
+      const records: Ec2Record[] = validatePages(file, subnetsPageSchema, json).flatMap(({ page, at }) =>
         page.Subnets.map((raw, i) => ({ raw, at: [...at, 'Subnets', i] })),
       );
-      const { good, bad } = recordsOf(records, subnetSchema, (r) => r['SubnetId']);
-      const all = good as Subnet[];
-      return { all, byId: new Map(all.map((s) => [s.SubnetId ?? '', s])), bad };
+      return indexSubnets(records);
     })();
     return this.subnetData;
   }
@@ -773,15 +309,10 @@ export class SnapshotSource implements InventorySource {
         file,
         'aws ec2 describe-network-interfaces --filters Name=vpc-id,Values=<vpc-id>',
       );
-      const records = validatePages(file, networkInterfacesPageSchema, json).flatMap(({ page, at }) =>
+      const records: Ec2Record[] = validatePages(file, networkInterfacesPageSchema, json).flatMap(({ page, at }) =>
         page.NetworkInterfaces.map((raw, i) => ({ raw, at: [...at, 'NetworkInterfaces', i] })),
       );
-      const { good, bad } = recordsOf(records, networkInterfaceSchema, (r) => r['NetworkInterfaceId']);
-      const bySubnet = new Map<string, NetworkInterface[]>();
-      for (const eni of good) pushTo(bySubnet, eni.SubnetId, eni as NetworkInterface);
-      const badBySubnet = new Map<string, BadRecord[]>();
-      for (const b of bad) pushTo(badBySubnet, stringOf(b.raw['SubnetId']) ?? '', b);
-      return { bySubnet, badBySubnet };
+      return indexNetworkInterfaces(records);
     })();
     return this.eniData;
   }
@@ -790,43 +321,12 @@ export class SnapshotSource implements InventorySource {
     this.instanceData ??= (async () => {
       const file = snapshotPaths.instances;
       const json = await readJson(this.dir, file, 'aws ec2 describe-instances --filters Name=vpc-id,Values=<vpc-id>');
-      const records = validatePages(file, instancesPageSchema, json).flatMap(({ page, at }) =>
+      const records: Ec2Record[] = validatePages(file, instancesPageSchema, json).flatMap(({ page, at }) =>
         page.Reservations.flatMap((reservation, r) =>
           reservation.Instances.map((raw, i) => ({ raw, at: [...at, 'Reservations', r, 'Instances', i] })),
         ),
       );
-      const { good, bad } = recordsOf(records, instanceSchema, (r) => r['InstanceId']);
-      const byCluster = new Map<string, Instance[]>();
-      const badByCluster = new Map<string, BadRecord[]>();
-      const clustersOf = (tags: unknown): string[] | undefined =>
-        tagKeysOf(tags)
-          ?.filter((k) => k.startsWith(CLUSTER_TAG_PREFIX))
-          .map((k) => k.slice(CLUSTER_TAG_PREFIX.length));
-      const setAside = (b: BadRecord): void => {
-        const clusters = clustersOf(b.raw['Tags']);
-        if (clusters === undefined) pushTo(badByCluster, '', b);
-        else for (const c of clusters) pushTo(badByCluster, c, b);
-      };
-      good.forEach((instance) => {
-        if (!LIVE_INSTANCE_STATES.has(instance.State.Name)) return;
-        if (instance.SubnetId === undefined) {
-          // Where this record sits, for the message: the same path as the schema's issues.
-          const at = records.find((x) => x.raw !== null && (x.raw as { InstanceId?: unknown }).InstanceId === instance.InstanceId)?.at ?? [];
-          setAside({
-            raw: instance as Record<string, unknown>,
-            issues: [{ field: formatFieldPath([...at, 'SubnetId']), detail: `expected string for a ${instance.State.Name} instance, received undefined` }],
-          });
-          return;
-        }
-        for (const c of clustersOf(instance.Tags) ?? []) pushTo(byCluster, c, instance as Instance);
-      });
-      for (const b of bad) {
-        // A record whose state says it is neither pending nor running is not asked for.
-        const state = stringOf((b.raw['State'] as { Name?: unknown } | undefined)?.Name);
-        if (state !== undefined && !LIVE_INSTANCE_STATES.has(state)) continue;
-        setAside(b);
-      }
-      return { byCluster, badByCluster };
+      return indexInstances(records);
     })();
     return this.instanceData;
   }
@@ -836,13 +336,10 @@ export class SnapshotSource implements InventorySource {
       const file = snapshotPaths.instanceTypes;
       const json = await readJson(this.dir, file, false);
       if (json === undefined) return { byName: new Map(), badByName: new Map() };
-      const records = validatePages(file, instanceTypesPageSchema, json).flatMap(({ page, at }) =>
+      const records: Ec2Record[] = validatePages(file, instanceTypesPageSchema, json).flatMap(({ page, at }) =>
         page.InstanceTypes.map((raw, i) => ({ raw, at: [...at, 'InstanceTypes', i] })),
       );
-      const { good, bad } = recordsOf(records, instanceTypeInfoSchema, (r) => r['InstanceType']);
-      const badByName = new Map<string, BadRecord[]>();
-      for (const b of bad) pushTo(badByName, stringOf(b.raw['InstanceType']) ?? '', b);
-      return { byName: new Map(good.map((t) => [t.InstanceType, t as InstanceTypeInfo])), badByName };
+      return indexInstanceTypes(records);
     })();
     return this.instanceTypeData;
   }

@@ -12,6 +12,7 @@ import {
   type NetworkCapacity,
 } from '../capacity/instance-type';
 import type { ClusterInventory, CollectionProblem, Inventory, SubnetRole } from '../inventory/types';
+import { parseIpv4Cidr } from './cidr';
 import { readCniSettings, type CniSettings } from './cni-settings';
 import { classifyEni, eniAddressCount, HOLDERS, IPS_PER_PREFIX, nodeEniRole, type Holder } from './eni';
 import { enisUnreadIn, readGapsOf } from './trusted';
@@ -40,11 +41,7 @@ export const EKS_UPGRADE_MIN_AZS = 2;
  * @throws Error when the CIDR is not an IPv4 CIDR.
  */
 export function usableAddresses(cidrBlock: string): number {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidrBlock.trim());
-  const prefix = m ? Number(m[5]) : NaN;
-  const octetsValid = m !== null && [m[1], m[2], m[3], m[4]].every((o) => Number(o) <= 255);
-  if (!m || !octetsValid || !(prefix >= 0 && prefix <= 32)) throw new Error(`"${cidrBlock}" is not an IPv4 CIDR block`);
-  return Math.max(0, 2 ** (32 - prefix) - 5);
+  return Math.max(0, parseIpv4Cidr(cidrBlock).size - 5);
 }
 
 const emptyHeld = (): Record<Holder, number> =>

@@ -10,6 +10,7 @@
  * Reserved: the first four and the last address of every subnet (VPC user guide, "Subnet CIDR
  * blocks"), so the first /28 of a subnet is never free and neither is the last.
  */
+import { parseIpv4, parseIpv4Cidr } from './cidr';
 
 /** Addresses in a /28. */
 const BLOCK_SIZE = 16;
@@ -26,36 +27,6 @@ export interface PrefixBlocks {
   totalBlocks: number;
   /** Free addresses that are in a block with a used or reserved address: usable as secondary IPs, not as prefixes. */
   freeAddressesOutsideBlocks: number;
-}
-
-/** An IPv4 address as an unsigned 32-bit number. @throws Error naming the text when it is not one. */
-export function parseIpv4(text: string): number {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text.trim());
-  if (!m) throw new Error(`"${text}" is not an IPv4 address`);
-  let n = 0;
-  for (const octet of [m[1], m[2], m[3], m[4]]) {
-    const v = Number(octet);
-    if (v > 255) throw new Error(`"${text}" is not an IPv4 address`);
-    n = n * 256 + v;
-  }
-  return n;
-}
-
-/** An IPv4 CIDR as its first address (host bits cleared) and length. @throws Error naming the text. */
-export function parseIpv4Cidr(text: string): { base: number; prefixLength: number; size: number } {
-  const [address, length, ...rest] = text.trim().split('/');
-  const prefixLength = Number(length);
-  if (address === undefined || rest.length > 0 || !/^\d{1,2}$/.test(length ?? '') || prefixLength > 32) {
-    throw new Error(`"${text}" is not an IPv4 CIDR block`);
-  }
-  let ip: number;
-  try {
-    ip = parseIpv4(address);
-  } catch {
-    throw new Error(`"${text}" is not an IPv4 CIDR block`);
-  }
-  const size = 2 ** (32 - prefixLength);
-  return { base: ip - (ip % size), prefixLength, size };
 }
 
 /**

@@ -4,60 +4,8 @@
  * lib/plan/prefix-rollout.ts): room in the subnets while the new nodes run beside the old ones, the
  * addresses taken or freed once the old ones are gone, and the change in vCPU, memory and nodes.
  * Pure: no AWS, no environment, no logging.
- *
- * **The overlap.** Both create the new nodegroup first and scale the old one down only once the
- * new one is ACTIVE (lib/act/execute-nodegroup.ts); EKS then drains the old nodes and their pods
- * move to the new ones. An old node keeps its addresses until it terminates. The peak is at most:
- * every old node still holding what it holds now (already used in the subnet's
- * AvailableIpAddressCount, so nothing to add for it) and every new node holding what ipamd holds
- * for the pods it will carry. What one new node takes is `holdingFor` (lib/ipamd/model.ts) for its
- * type, at the pods the caller expects, under the cluster's CNI settings
- * (WARM_ENI_TARGET / WARM_IP_TARGET / MINIMUM_IP_TARGET, or WARM_PREFIX_TARGET in prefix mode):
- * - `NodeHolding.enis` primary addresses: the node's own (primary ENI) and one per further ENI
- *   ipamd attaches ("the first IP on each ENI is not used for pods", the model's source);
- * - the pool: the pods' addresses and the warm pool beside them (`secondaryIps`, or 16 per
- *   `prefixes` in prefix mode).
- * Under custom networking only the primary ENI is in the node's subnet (the model's note: the
- * pod ENIs are in the ENIConfig's subnet, which the nodegroup does not name): 1 address per node.
- * Subnet discovery (VPC CNI 1.18+) may put further ENIs in a tagged subnet of the AZ; that is not
- * counted: the check assumes the node's subnet takes it all (the worst case).
- *
- * **Where the new nodes go.** A managed nodegroup is an Auto Scaling group over its subnets; Auto
- * Scaling keeps an equal number of instances in each enabled AZ, launching in the AZ with the
- * fewest [asg-az]. N nodes over k AZs give each AZ ⌊N/k⌋ or ⌈N/k⌉, and which AZ gets the
- * remainder is not known: each AZ is checked for ⌈N/k⌉. Which of an AZ's subnets an instance
- * lands in is not documented: the worst case is assumed, all of the AZ's new nodes in any one of
- * them, so each subnet of the AZ must have room for all of them (the one with least room decides).
- *
- * **The check**, for each subnet S of each AZ, with n = ⌈N/k⌉:
- * - free(S) ≥ n × addresses per node + margin, free being AvailableIpAddressCount (it counts
- *   addresses held by ENIs this account cannot see) and margin the policy's `overlapMarginIps`;
- * - prefix mode: usable(S) ≥ n × (prefixes + single addresses per node), usable being the free
- *   aligned /28 blocks (lib/measure/prefix-blocks.ts) less the `Unaccounted` addresses (each may
- *   sit in a free-looking block, as the prefix-delegation planner counts). Single addresses are
- *   the ENIs' primary addresses: EC2 does not say where in a subnet it puts them, so each may
- *   break a free block (the fragmentation behind EC2's InsufficientCidrBlocks).
- * An AZ that fails gets a blocker with the AZ, the subnet, its free addresses (and blocks), what
- * the new nodes need and the margin.
- *
- * **The prediction.** `overlapBySubnet` (negative) is the check's own figure: n × addresses per
- * node in the subnet of least room of each AZ; when N is not a multiple of k each AZ carries its
- * worst case, so the figures may add up to more than N × addresses per node. `steadyBySubnet`,
- * once the old nodes are gone: what the old nodes hold (the caller's `holdingFor` for their type,
- * in their mode) minus what the new ones hold, both by the model, so that an estimate's own error
- * is not in the difference (as lib/plan/warm-targets.ts).
- *
- * **The margin** (`overlapMarginIps`, default 16): EKS needs at least 6 and recommends 16 free
- * addresses in each cluster subnet for the ENIs it places there [eks-subnets], and nodegroup
- * subnets are often cluster subnets; below 16 free the diagnosis calls a pod subnet critical.
- *
- * Sources:
- * - [asg-az] https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-availability-zone-balanced.html
- *   ("Auto Scaling maintains an equal number of instances across enabled Availability Zones") and
- *   https://docs.aws.amazon.com/autoscaling/ec2/userguide/as-add-availability-zone.html ("attempting
- *   to launch new instances in the Availability Zone with the fewest instances").
- * - [eks-subnets] https://docs.aws.amazon.com/eks/latest/userguide/network-reqs.html ("at least six
- *   IP addresses for use by Amazon EKS. However, we recommend at least 16").
+ * The overlap, where the new nodes go, the check, the prediction and the margin:
+ * docs/models.md, "Replacing a nodegroup".
  */
 import type { NetworkInterface } from '@aws-sdk/client-ec2';
 import type { NetworkCapacity } from '../capacity/instance-type';
@@ -144,6 +92,10 @@ export interface RoomInput {
   /** New nodes in all (the new nodegroup's desired size). */
   newNodes: number;
   demand: NewNodeDemand;
+  /**
+   * Free addresses kept beside the new nodes' (`overlapMarginIps`): EKS needs at least 6 and
+   * recommends 16 in each cluster subnet (https://docs.aws.amazon.com/eks/latest/userguide/network-reqs.html).
+   */
   marginIps: number;
   /** The policy key of the margin, named in blockers. */
   marginKey: string;
@@ -188,6 +140,10 @@ export function checkOverlapRoom(input: RoomInput): OverlapRoom {
     if (blockers.length === 0) blockers.push(`nodegroup ${input.nodegroup} names no subnet: room for the new nodes cannot be checked`);
     return { azs, blockers, overlapBySubnet, newNodesBySubnet };
   }
+  // Auto Scaling keeps an equal number of instances in each enabled AZ, launching in the AZ with
+  // the fewest; which AZ gets the remainder is not known, so each is checked for ⌈N/k⌉:
+  // https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-availability-zone-balanced.html
+  // https://docs.aws.amazon.com/autoscaling/ec2/userguide/as-add-availability-zone.html
   const perAz = Math.ceil(input.newNodes / byAz.size);
   const needIps = perAz * demand.subnetIps;
   const needBlocks = perAz * (demand.blocks + demand.singles);

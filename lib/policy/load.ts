@@ -8,6 +8,7 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Document } from 'yaml';
 import * as z from 'zod';
 import { DEFAULT_THRESHOLDS, type DiagnoseThresholds } from '../diagnose/types';
+import { zodProblems } from '../errors';
 import {
   CLUSTER_NAME_PATTERN,
   KNOWN_KEYS,
@@ -178,13 +179,7 @@ function problem(path: Path, text: string, locate: Locate): string {
 
 /** Names every issue of a zod error as `<path>: <problem>`, paths under `prefix`. */
 function problemsOf(error: z.ZodError, prefix: Path, locate: Locate): string[] {
-  return error.issues.flatMap((issue) => {
-    const path = [...prefix, ...issue.path];
-    if (issue.code === 'unrecognized_keys') {
-      return issue.keys.map((key) => problem([...path, key], unknownKeyProblem(key), locate));
-    }
-    return [problem(path, issue.message, locate)];
-  });
+  return zodProblems(error, { prefix, pathText, keepLead: true, unknownKey: unknownKeyProblem }).map((p) => problem(p.path, p.problem, locate));
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

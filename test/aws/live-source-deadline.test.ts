@@ -6,6 +6,7 @@
 import {
   DescribeInstanceTypesCommand,
   DescribeNetworkInterfacesCommand,
+  DescribeSubnetsCommand,
   EC2Client,
   type InstanceTypeInfo,
   type NetworkInterface,
@@ -112,6 +113,24 @@ describe('a cycle view bound by a deadline', () => {
 
     await expect(view.describeNetworkInterfaces(['subnet-a'])).rejects.toMatchObject({ code: 'UnauthorizedOperation', operation: 'ec2:DescribeNetworkInterfaces' });
     expect(c.deadline.cutReads).toEqual([]);
+  });
+
+  it('asks for no further batch of a subnet read through the subnet provider once the deadline has passed', async () => {
+    const c = clock();
+    ec2Mock.on(DescribeSubnetsCommand).callsFake(() => {
+      c.t = 12_000;
+      return { Subnets: [{ SubnetId: 'subnet-0', VpcId: 'vpc-1', AvailableIpAddressCount: 12 }] };
+    });
+    const ids = Array.from({ length: 201 }, (_, i) => `subnet-${i}`);
+    const view = base().forCycle({ deadline: c.deadline });
+
+    const err: unknown = await view.describeSubnetsById(ids).catch((e: unknown) => e);
+
+    expect(err).toBeInstanceOf(CycleDeadlineError);
+    expect(err).toMatchObject({ operation: 'ec2:DescribeSubnets', code: CYCLE_DEADLINE_CODE });
+    expect((err as Error).message).toBe(`ec2:DescribeSubnets for ${ids.join(', ')}: page 2 and later not read: the test deadline`);
+    expect(ec2Mock.commandCalls(DescribeSubnetsCommand)).toHaveLength(1);
+    expect((ec2Mock.calls()[0]?.args as unknown[])[1]).toEqual({ abortSignal: c.deadline.signal });
   });
 
   it("shares its source's instance type cache", async () => {

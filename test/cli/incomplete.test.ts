@@ -71,8 +71,8 @@ describe('a snapshot with one subnet whose AvailableIpAddressCount is a string',
     expect(prod).toContain('CRITICAL: Subnet subnet-0e59dfd0c9e3779b1 (eu-west-1a): 7 of 251 IPs free');
     expect(prod).toMatch(/subnet-0af8d12343c6ef362 +eu-west-1b +10\.20\.2\.0\/23 +cluster,node +307 /);
     // What rests on the bad record is unknown, never 0.
-    expect(prod).toContain(`Pod subnets: free addresses unknown (${BAD_SUBNET} not read)`);
-    expect(prod).toContain(`Control plane: free addresses in the cluster subnets unknown (${BAD_SUBNET} not read)`);
+    expect(prod).toContain(`Pod subnets: free IPs unknown (${BAD_SUBNET} not read)`);
+    expect(prod).toContain(`Control plane: free IPs in the cluster subnets unknown (${BAD_SUBNET} not read)`);
     expect(prod).toContain(`- ec2:DescribeSubnets: ec2/describe-subnets.json: Subnets[2].AvailableIpAddressCount: expected number, received string`);
     expect(prod).not.toMatch(/Pod subnets: 0 free/);
     // The other cluster does not rest on it.
@@ -122,11 +122,11 @@ describe('a snapshot whose ec2/describe-subnets.json is truncated', () => {
       expect(s.split('\n')[0]).toMatch(/INCOMPLETE$/);
       expect(s).toContain('Findings');
       expect(s).not.toContain('Findings: none\n');
-      expect(s).toMatch(/Pod subnets: free addresses unknown \(/);
+      expect(s).toMatch(/Pod subnets: free IPs unknown \(/);
       expect(s).not.toMatch(/Pod subnets: 0 free/);
       expect(s).toMatch(/- ec2:DescribeSubnets: ec2\/describe-subnets\.json: malformed JSON: .* \(2 reads\)/);
       // The nodes' figures do not rest on the subnet records: still known.
-      expect(s).toMatch(/; \d+ nodes, \d+ pod IPs held, max pods \d+;/);
+      expect(s).toMatch(/Nodes: [\d,]+, [\d,]+ pod IPs held, max pods [\d,]+;/);
     }
     expect(t.err()).not.toMatch(/\n\s+at /);
   });
@@ -286,19 +286,19 @@ describe('a snapshot whose ec2/describe-network-interfaces.json is empty', () =>
     const complete = io();
     await main(['report', '--snapshot', DEMO], complete.cli);
     // The complete report, for comparison: the figures below are known there.
-    expect(row(complete.out(), 'legacy-t3')).toEqual(['legacy-t3', 'managed', 't3.medium', '4', '9', '12', '43', '60', '68', '1', '1']);
-    expect(section(complete.out(), 'batch-dev')).toContain('max pods 1452;');
+    expect(row(complete.out(), 'legacy-t3')).toEqual(['legacy-t3', 'managed', 't3.medium', '4', '9/12', '43/60', '68', '1', '1']);
+    expect(section(complete.out(), 'batch-dev')).toContain('max pods 1,452;');
 
     const t = io();
     expect(await main(['report', '--snapshot', await damagedDemo(emptyEnis)], t.cli)).toBe(EXIT_INCOMPLETE);
     const text = t.out();
     expect(text).not.toContain('idle in warm pools or held by others');
     expect(text).not.toMatch(/Held: 0 node\/ENI primary/);
-    expect(text).not.toMatch(/used addresses are on no ENI this account can see/);
+    expect(text).not.toMatch(/used IPs are on no ENI this account can see/);
     expect(text).toContain('Held: unknown (the ENIs here, or the nodes, could not all be read).');
     for (const c of ['payments-prod', 'batch-dev']) expect(section(text, c)).toMatch(/pod IPs held unknown, max pods unknown;/);
-    // NODES stays (DescribeInstances was read); ENIS … MAX-PODS … NO-IP-LEFT are unknown.
-    expect(row(text, 'legacy-t3')).toEqual(['legacy-t3', 'managed', 't3.medium', '4', '?', '?', '?', '?', '?', '?', '?']);
+    // NODES stays (DescribeInstances was read); ENIS … MAX-PODS … IP-LIMIT are unknown.
+    expect(row(text, 'legacy-t3')).toEqual(['legacy-t3', 'managed', 't3.medium', '4', '?/?', '?/?', '?', '?', '?']);
     expect(t.err()).not.toMatch(/\n\s+at /);
   });
 

@@ -226,17 +226,17 @@ describe('cli plan and policy', () => {
     const bad = path.join(dir, 'policy.yml');
     await writeFile(bad, 'version: 1\ndefault:\n  mode: aply\n');
     const t = io();
-    expect(await main(['policy', 'check', '--file', bad], t.cli)).toBe(1);
+    expect(await main(['policy', 'check', '--policy', bad], t.cli)).toBe(1);
     expect(t.err()).toMatch(/default\.mode: must be one of observe, dry-run, apply, not "aply"/);
     const ok = io();
-    expect(await main(['policy', 'check', '--file', path.join(__dirname, '..', '..', 'policy.yml')], ok.cli)).toBe(0);
+    expect(await main(['policy', 'check', '--policy', path.join(__dirname, '..', '..', 'policy.yml')], ok.cli)).toBe(0);
     expect(ok.out()).toMatch(/valid/);
     await rm(dir, { recursive: true, force: true });
   });
 
   it('shows the policy in force for a cluster', async () => {
     const t = io();
-    expect(await main(['policy', 'show', '--cluster', 'payments-prod', '--file', path.join(__dirname, '..', '..', 'policy.yml')], t.cli)).toBe(0);
+    expect(await main(['policy', 'show', '--cluster', 'payments-prod', '--policy', path.join(__dirname, '..', '..', 'policy.yml')], t.cli)).toBe(0);
     expect(JSON.parse(t.out())).toMatchObject({ cluster: 'payments-prod', mode: 'dry-run', actions: { cniSubnets: { spareSubnets: ['subnet-0c55317ef17156075'] } } });
   });
 });

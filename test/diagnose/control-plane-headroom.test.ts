@@ -29,7 +29,7 @@ describe('control-plane-headroom', () => {
     const [f] = controlPlane([['subnet-a', AZ_A, 7], ['subnet-b', AZ_B, 100], ['subnet-c', AZ_C, 50]]);
     expect(f).toMatchObject({ id: 'prod/control-plane-headroom/prod', subject: { type: 'cluster', id: 'prod' }, evidence: { minFree: 7, minFreeSubnetId: 'subnet-a', azsWithMinimum: 3, upgradeReady: 'yes' } });
     expect(f?.fixes).toEqual([
-      'Free addresses in subnet-a: move other ENIs (load balancers, endpoints) out of it.',
+      'Free IPs in subnet-a: move other ENIs (load balancers, endpoints) out of it.',
       'Give the control plane subnets with room (EKS allows it since 2023): aws eks update-cluster-config --name prod --resources-vpc-config subnetIds=subnet-b,subnet-c',
     ]);
   });

@@ -53,6 +53,6 @@ describe('prefix-fragmentation', () => {
       title: 'Subnet subnet-p: ≤2 free /28 blocks left for prefixes (218 IPs free)',
       evidence: { freeBlocks: 2, freeBlocksLowerBound: 0, unaccounted: 5, countIs: 'upper bound' },
     });
-    expect(f?.evidenceText.join('\n')).toContain('Upper bound: 5 used addresses are on ENIs this account cannot see');
+    expect(f?.evidenceText.join('\n')).toContain('Upper bound: 5 used IPs are on ENIs this account cannot see');
   });
 });

@@ -9,7 +9,7 @@ import type { InstanceTypeInfo } from '@aws-sdk/client-ec2';
 import type { ClusterInventory, CniInstall, Instance, NetworkInterface, Nodegroup, SubnetRole } from '../../lib/inventory/types';
 import { measureCluster } from '../../lib/measure/measure';
 import type { ClusterUsage } from '../../lib/measure/types';
-import { parseIpv4Cidr } from '../../lib/measure/prefix-blocks';
+import { parseIpv4Cidr } from '../../lib/measure/cidr';
 import { diagnoseCluster } from '../../lib/diagnose/diagnose';
 import { DEFAULT_THRESHOLDS, type DiagnoseThresholds, type Finding } from '../../lib/diagnose/types';
 import {

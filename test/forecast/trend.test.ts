@@ -1,10 +1,5 @@
-import {
-  forecastExhaustion,
-  mannKendallP,
-  theilSenSlope,
-  type Point,
-  type TrendOptions,
-} from '../../lib/forecast/trend';
+import { mannKendallP, theilSenSlope } from '../../lib/forecast/statistics';
+import { forecastExhaustion, type Point, type TrendOptions } from '../../lib/forecast/trend';
 import { mulberry32 } from '../../tools/synthetic-account';
 
 const NOW = new Date('2026-11-26T12:00:00Z');

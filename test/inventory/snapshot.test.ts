@@ -2,7 +2,8 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { AwsCallError } from '../../lib/errors';
-import { readSnapshot, SnapshotError, type SnapshotSource } from '../../lib/inventory/snapshot';
+import { readSnapshot, type SnapshotSource } from '../../lib/inventory/snapshot';
+import { SnapshotError } from '../../lib/inventory/snapshot-schemas';
 import { PartialReadError, type NetworkInterface, type Subnet } from '../../lib/inventory/types';
 import { generateAccount, writeSyntheticSnapshot } from '../../tools/synthetic-account';
 

@@ -1,4 +1,5 @@
-import { freePrefixBlocks, parseIpv4, parseIpv4Cidr } from '../../lib/measure/prefix-blocks';
+import { parseIpv4, parseIpv4Cidr } from '../../lib/measure/cidr';
+import { freePrefixBlocks } from '../../lib/measure/prefix-blocks';
 
 /** `count` addresses from `10.0.<third>.<from>`. */
 const ips = (third: number, from: number, count: number): string[] =>

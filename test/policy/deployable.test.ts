@@ -52,7 +52,7 @@ describe('`policy check` makes the checks packaging makes', () => {
   it('passes the repository policy.yml, which packaging takes, and says how much room is left', async () => {
     const packaged = await resolveStack();
     const t = io();
-    expect(await main(['policy', 'check', '--file', REPO_POLICY], t.cli)).toBe(0);
+    expect(await main(['policy', 'check', '--policy', REPO_POLICY], t.cli)).toBe(0);
     expect(t.err()).toBe('');
     expect(t.out()).toContain(`${REPO_POLICY}: valid (1 cluster override(s), default mode dry-run)`);
     expect(t.out()).toMatch(
@@ -88,7 +88,7 @@ describe('`policy check` makes the checks packaging makes', () => {
     const packaging = await packagingError(file);
     expect(packaging).toMatch(expected);
     const t = io();
-    expect(await main(['policy', 'check', '--file', file], t.cli)).toBe(1);
+    expect(await main(['policy', 'check', '--policy', file], t.cli)).toBe(1);
     expect(t.err()).toBe(`${packaging}\n`);
     expect(t.out()).toBe('');
   });
@@ -102,7 +102,7 @@ describe('`policy check` makes the checks packaging makes', () => {
       expect.stringMatching(new RegExp(`^${file}: \\(top level\\): the responder's IAM policy for the 1200 cluster\\(s\\) in apply mode`)),
     ]);
     const t = io();
-    expect(await main(['policy', 'check', '--file', file], t.cli)).toBe(1);
+    expect(await main(['policy', 'check', '--policy', file], t.cli)).toBe(1);
     expect(t.err()).toBe(`${packaging}\n`);
   });
 
@@ -110,7 +110,7 @@ describe('`policy check` makes the checks packaging makes', () => {
     const file = write(REPO_TEXT + clusters(200, 'dry-run') + clusters(9, 'apply').replace(/cluster-0/g, 'applied-0'));
     const packaged = await resolveStack({ policyFile: file });
     const t = io();
-    expect(await main(['policy', 'check', '--file', file], t.cli)).toBe(0);
+    expect(await main(['policy', 'check', '--policy', file], t.cli)).toBe(0);
     const { json, remediationPolicy: iam } = deployablePolicy(file);
     expect([json, policyVersion(json), iam]).toEqual([packaged.json, packaged.version, packaged.remediationPolicy]);
     expect(iam).toEqual(remediationPolicy(readPolicyFile(file)));

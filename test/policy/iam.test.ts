@@ -309,16 +309,16 @@ describe('policy.stack.js and `policy check`', () => {
     const file = write(withDefaultMode('apply'));
     await expect(resolveStack({ policyFile: file })).rejects.toThrow(`${file}: default.mode: ${DEFAULT_APPLY_PROBLEM}`);
     const t = io();
-    expect(await main(['policy', 'check', '--file', file], t.cli)).toBe(1);
+    expect(await main(['policy', 'check', '--policy', file], t.cli)).toBe(1);
     expect(t.err()).toContain(`${file}: default.mode: ${DEFAULT_APPLY_PROBLEM}`);
   });
 
   it('`policy check` says which clusters the responder’s role may change, or that it may change none', async () => {
     const none = io();
-    expect(await main(['policy', 'check', '--file', REPO_POLICY], none.cli)).toBe(0);
+    expect(await main(['policy', 'check', '--policy', REPO_POLICY], none.cli)).toBe(0);
     expect(none.out()).toContain("IAM: no cluster in apply mode: the responder's role is granted no EKS or EC2 write");
     const some = io();
-    expect(await main(['policy', 'check', '--file', write(REPO_TEXT + ORDERS)], some.cli)).toBe(0);
+    expect(await main(['policy', 'check', '--policy', write(REPO_TEXT + ORDERS)], some.cli)).toBe(0);
     expect(some.out()).toContain(
       "IAM: the responder's role may change orders-prod (vpc-cni add-on, nodegroups, tags on subnet-0123456789abcdef0, subnet-0fedcba9876543210), and nothing else",
     );

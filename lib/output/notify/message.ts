@@ -15,9 +15,9 @@ export type TransitionKind = 'appeared' | 'worsened' | 'cleared' | 'still-open';
 export const CAUSE_TITLE: Record<FindingKind, string> = {
   'subnet-exhaustion': 'subnet close to full',
   'eni-limit': 'nodes at their instance type ENI/IP limit',
-  'ips-held-by-others': 'addresses held by warm pools or other ENIs',
+  'ips-held-by-others': 'IPs held by warm pools or other ENIs',
   'prefix-fragmentation': 'no room for /28 prefixes',
-  'control-plane-headroom': 'control-plane subnets short of free addresses',
+  'control-plane-headroom': 'control-plane subnets short of free IPs',
 };
 
 export interface NotificationContext {

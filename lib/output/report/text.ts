@@ -5,16 +5,24 @@
  * report's first summary line), and every figure that rests on a read that failed is printed as
  * unknown ("unknown" in sentences, "?" in tables), never as the 0 that measuring nothing gives
  * (`gaps.ts` says what rests on what).
+ *
+ * Laid out for a terminal (`format.ts`): lines of at most 100 columns (text wraps with a hanging
+ * indent; a table row is never wrapped), counts with thousands separators and percentages as the
+ * findings print them (lib/diagnose/context.ts `n`, `pct`), and colour only when asked for. The
+ * findings of one full subnet are one section (`findings.ts`).
  */
 import type { Finding } from '../../diagnose/types';
 import type { ClusterInventory, Inventory } from '../../inventory/types';
 import type { ClusterUsage, Usage } from '../../measure/types';
 import { capacityUnknown, gapsOf, holdersUnknown, nodeEnisUnknown, type ClusterGaps } from './gaps';
-import { findingDetails } from '../notify/message';
+import { n, pct } from '../../diagnose/context';
 import { EKS_CONTROL_PLANE_MIN_FREE_IPS, EKS_CONTROL_PLANE_RECOMMENDED_FREE_IPS } from '../../measure/measure';
+import { groupFindings, sectionLines } from './findings';
+import { colourReport, REPORT_WIDTH, wrapLines } from './format';
 import { table } from './table';
 
-const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
+/** `1 IP`, `2 IPs`; `1,024 ENIs`. */
+const count = (value: number, word: string): string => `${n(value)} ${word}${value === 1 ? '' : 's'}`;
 
 function cniLine(c: ClusterUsage): string {
   const cni = c.cni;
@@ -35,10 +43,10 @@ function findingsSection(findings: Finding[], complete: boolean): string[] {
   if (findings.length === 0) {
     return [complete ? '  Findings: none' : '  Findings: none in the data that could be read (it is incomplete: a finding may be missing)'];
   }
-  const lines = [`  Findings (${findings.length})`];
-  for (const f of findings) {
-    lines.push(`    ${f.severity.toUpperCase()}: ${f.title}`);
-    for (const l of findingDetails(f)) lines.push(l === '' ? '' : `      ${l}`);
+  const sections = groupFindings(findings);
+  const lines = [`  Findings (${sections.length})`];
+  for (const section of sections) {
+    for (const l of sectionLines(section)) lines.push(l === '' ? '' : `    ${l}`);
     lines.push('');
   }
   while (lines[lines.length - 1] === '') lines.pop();
@@ -46,7 +54,7 @@ function findingsSection(findings: Finding[], complete: boolean): string[] {
 }
 
 /** A figure, or `?` when it rests on a read that failed. */
-const cell = (value: number | string, unknown: boolean): number | string => (unknown ? '?' : value);
+const cell = (value: number | string, unknown: boolean): string => (unknown ? '?' : typeof value === 'number' ? n(value) : value);
 
 /** At most a few ids, then how many more. */
 function someIds(ids: readonly string[], max = 3): string {
@@ -62,60 +70,68 @@ function unreadSubnetsText(g: ClusterGaps): string {
   return parts.join('; ');
 }
 
-/** The one-line summary of a cluster's pod subnets and nodes, with what is unknown said so. */
+/** A count, or `n/a` when there is none (no subnet to take the least of). */
+const fmt = (value: number | undefined): string => (value === undefined ? 'n/a' : n(value));
+
+/** The summary of a cluster's pod subnets, then of its nodes (two lines), with what is unknown said so. */
 function podSubnetsLine(c: ClusterUsage, g: ClusterGaps): string {
   const t = c.totals;
   let free: string;
   if (g.podSubnetsUnknown) {
     const read = c.subnets.filter((s) => s.roles.includes('node') || s.roles.includes('cni-discovery'));
     free =
-      `free addresses unknown (${unreadSubnetsText(g)})` +
-      (read.length > 0 ? `, ${t.availableIps} free in the ${read.length} read, least in one of them ${t.minSubnetAvailable ?? 'n/a'}` : '');
+      `free IPs unknown (${unreadSubnetsText(g)})` +
+      (read.length > 0 ? `, ${n(t.availableIps)} free in the ${read.length} read, least in one of them ${fmt(t.minSubnetAvailable)}` : '');
   } else {
-    free = `${t.availableIps} free addresses, least in one subnet ${t.minSubnetAvailable ?? 'n/a'}`;
+    free = `${n(t.availableIps)} free IPs, least in one subnet ${fmt(t.minSubnetAvailable)}`;
   }
   const enis = nodeEnisUnknown(g);
   const capacity = capacityUnknown(g, c);
-  const nodes = g.instances ? 'nodes unknown (DescribeInstances failed)' : `${t.nodes} nodes`;
-  const podIps = enis ? 'pod IPs held unknown' : `${t.podIps} pod IPs held`;
-  const maxPods = capacity ? 'max pods unknown' : `max pods ${t.podCapacity}`;
+  const nodes = g.instances ? 'unknown (DescribeInstances failed)' : n(t.nodes);
+  const podIps = enis ? 'pod IPs held unknown' : `${n(t.podIps)} pod IPs held`;
+  const maxPods = capacity ? 'max pods unknown' : `max pods ${n(t.podCapacity)}`;
   const limits =
     enis || capacity
-      ? 'nodes at their ENI or IP limit unknown'
-      : `${t.nodesAtEniLimit} node(s) at their ENI limit, ${t.nodesAtIpLimit} with no IP slot left`;
-  return `  Pod subnets: ${free}; ${nodes}, ${podIps}, ${maxPods}; ${limits}`;
+      ? 'at their ENI or IP limit unknown'
+      : `${n(t.nodesAtEniLimit)} at their ENI limit, ${n(t.nodesAtIpLimit)} with no IP slot left`;
+  return `  Pod subnets: ${free}\n  Nodes: ${nodes}, ${podIps}, ${maxPods}; ${limits}`;
 }
 
-function clusterSection(c: ClusterUsage, findings: Finding[] | undefined, inv: ClusterInventory | undefined): string {
+function clusterSection(c: ClusterUsage, findings: Finding[] | undefined, inv: ClusterInventory | undefined, width: number): string {
   const g = gapsOf(c, inv);
   const lines: string[] = [];
-  lines.push(`Cluster ${c.name}  (Kubernetes ${c.version ?? '?'}, ${c.vpcId ?? 'VPC unknown'})${c.complete ? '' : '  INCOMPLETE'}`);
+  // Text is wrapped at 100 columns; a table is pushed as it is (a wrapped row would not read).
+  const say = (...text: string[]): void => {
+    lines.push(...wrapLines(text, width));
+  };
+  say(`Cluster ${c.name}  (Kubernetes ${c.version ?? '?'}, ${c.vpcId ?? 'VPC unknown'})${c.complete ? '' : '  INCOMPLETE'}`);
   if (!c.complete) {
-    lines.push(
+    say(
       `  INCOMPLETE: ${c.problems.length} problem(s), listed under "Incomplete data" below; figures that rest on them are unknown ("?"), and no action will be taken on this cluster`,
     );
   }
-  lines.push(`  CNI: ${cniLine(c)}`);
+  say(`  CNI: ${cniLine(c)}`);
   if (findings) {
-    lines.push('');
-    lines.push(...findingsSection(findings.filter((f) => f.cluster === c.name), c.complete));
+    say('', ...findingsSection(findings.filter((f) => f.cluster === c.name), c.complete));
   }
-  lines.push(podSubnetsLine(c, g));
-  lines.push('');
-  lines.push('  Subnets');
+  say(podSubnetsLine(c, g));
+  say('', '  Subnets');
+  // Two tables of the same rows: in one, the 13 columns would be 160 wide.
   lines.push(
     table(
-      ['SUBNET', 'AZ', 'CIDR', 'ROLES', 'FREE', 'USABLE', 'USED', 'NODE-PRIMARY', 'POD-IPS', 'PREFIX-IPS', 'CONTROL-PLANE', 'OTHER', 'UNACCOUNTED'],
+      ['SUBNET', 'AZ', 'CIDR', 'ROLES', 'FREE', 'USABLE', 'USED'],
+      c.subnets.map((s) => [s.subnetId, s.availabilityZone, s.cidrBlock, s.roles.join(','), n(s.available), n(s.usable), pct(s.utilization)]),
+      '    ',
+    ),
+  );
+  say('', '  Who holds the used IPs');
+  lines.push(
+    table(
+      ['SUBNET', 'NODE-PRIMARY', 'POD-IPS', 'PREFIX-IPS', 'CONTROL-PLANE', 'OTHER', 'UNACCOUNTED'],
       c.subnets.map((s) => {
         const u = holdersUnknown(g, s.subnetId);
         return [
           s.subnetId,
-          s.availabilityZone,
-          s.cidrBlock,
-          s.roles.join(','),
-          s.available,
-          s.usable,
-          pct(s.utilization),
           cell(s.held.NodePrimary, u),
           cell(s.held.CniSecondary, u),
           cell(s.held.CniPrefix, u),
@@ -129,50 +145,50 @@ function clusterSection(c: ClusterUsage, findings: Finding[] | undefined, inv: C
   );
   if (g.unreadSubnets === 'all' || g.unreadSubnets.length > 0) {
     const which = g.unreadSubnets === 'all' ? 'the cluster\'s subnets' : someIds(g.unreadSubnets, 10);
-    lines.push(`    Not in the table: ${which} (DescribeSubnets gave no record that could be read).`);
+    say(`    Not in the tables: ${which} (DescribeSubnets gave no record that could be read).`);
   }
-  if (g.discoveryUnknown) lines.push('    Not known: the subnets tagged kubernetes.io/role/cni (CNI subnet discovery).');
+  if (g.discoveryUnknown) say('    Not known: the subnets tagged kubernetes.io/role/cni (CNI subnet discovery).');
   const known = c.subnets.filter((s) => !holdersUnknown(g, s.subnetId));
   const others = known.filter((s) => s.others.length > 0);
   if (others.length > 0) {
-    lines.push('    Other holders:');
+    say('    Other holders:');
     for (const s of others) {
-      lines.push(`      ${s.subnetId}: ${s.others.map((o) => `${o.label} ${o.ips} IP(s) on ${o.enis} ENI(s)`).join('; ')}`);
+      say(`      ${s.subnetId}: ${s.others.map((o) => `${o.label} ${count(o.ips, 'IP')} on ${count(o.enis, 'ENI')}`).join('; ')}`);
     }
   }
   const unaccounted = known.filter((s) => s.held.Unaccounted > 0);
   if (unaccounted.length > 0) {
-    lines.push(
-      `    Unaccounted: ${unaccounted.map((s) => `${s.subnetId} ${s.held.Unaccounted}`).join(', ')} — addresses in use that no ENI visible to this account holds ` +
+    say(
+      `    Unaccounted: ${unaccounted.map((s) => `${s.subnetId} ${n(s.held.Unaccounted)}`).join(', ')} — IPs in use that no ENI visible to this account holds ` +
         '(in a VPC shared through AWS RAM, other accounts\' ENIs; or ENIs created between the two reads).',
     );
   }
   const over = known.filter((s) => s.overcounted > 0);
   if (over.length > 0) {
-    lines.push(
-      `    Overcounted: ${over.map((s) => `${s.subnetId} ${s.overcounted}`).join(', ')} — the ENIs hold more addresses than EC2 counts as used ` +
-        '(addresses were allocated between the subnet read and the ENI read); Unaccounted is 0 there.',
+    say(
+      `    Overcounted: ${over.map((s) => `${s.subnetId} ${n(s.overcounted)}`).join(', ')} — the ENIs hold more IPs than EC2 counts as used ` +
+        '(IPs were allocated between the subnet read and the ENI read); Unaccounted is 0 there.',
     );
   }
   if (known.length < c.subnets.length) {
-    lines.push('    Holders "?": the ENIs (or the nodes) there could not all be read.');
+    say('    Holders "?": the ENIs (or the nodes) there could not all be read.');
   }
   const cp = c.controlPlane;
   if (g.controlPlaneUnknown) {
-    lines.push(`  Control plane: free addresses in the cluster subnets unknown (${unreadSubnetsText(g)}); EKS needs ${EKS_CONTROL_PLANE_MIN_FREE_IPS}, recommends ${EKS_CONTROL_PLANE_RECOMMENDED_FREE_IPS}`);
+    say(`  Control plane: free IPs in the cluster subnets unknown (${unreadSubnetsText(g)}); EKS needs ${EKS_CONTROL_PLANE_MIN_FREE_IPS}, recommends ${EKS_CONTROL_PLANE_RECOMMENDED_FREE_IPS}`);
   } else {
-    lines.push(
-      `  Control plane: least free in a cluster subnet ${cp.minAvailable} (EKS needs ${EKS_CONTROL_PLANE_MIN_FREE_IPS}, recommends ${EKS_CONTROL_PLANE_RECOMMENDED_FREE_IPS}); ` +
+    say(
+      `  Control plane: least free in a cluster subnet ${n(cp.minAvailable)} (EKS needs ${EKS_CONTROL_PLANE_MIN_FREE_IPS}, recommends ${EKS_CONTROL_PLANE_RECOMMENDED_FREE_IPS}); ` +
         `${cp.azsWithMinimum} AZ(s) with the minimum free${cp.upgradeReady ? '' : ' — a version upgrade needs two'}`,
     );
   }
-  lines.push('');
-  lines.push('  Nodegroups');
-  if (g.nodegroups) lines.push('    (the managed nodegroups could not be read: the rows group the nodes by their tags)');
+  say('', '  Nodegroups');
+  if (g.nodegroups) say('    (the managed nodegroups could not be read: the rows group the nodes by their tags)');
   const enis = nodeEnisUnknown(g);
+  // Used/limit pairs keep the table within 100 columns; the line under it says what they are.
   lines.push(
     table(
-      ['NODEGROUP', 'KIND', 'INSTANCE TYPES', 'NODES', 'ENIS', 'ENI-MAX', 'POD-IPS', 'IP-SLOTS', 'MAX-PODS', 'AT-ENI-LIMIT', 'NO-IP-LEFT'],
+      ['NODEGROUP', 'KIND', 'INSTANCE TYPES', 'NODES', 'ENIS', 'POD-IPS', 'MAX-PODS', 'ENI-LIMIT', 'IP-LIMIT'],
       c.nodegroups.map((ng) => {
         const cap = capacityUnknown(g, c, ng);
         return [
@@ -180,10 +196,8 @@ function clusterSection(c: ClusterUsage, findings: Finding[] | undefined, inv: C
           ng.kind,
           ng.instanceTypes.join(',') || '-',
           cell(ng.nodes, g.instances),
-          cell(ng.enis, enis),
-          cell(ng.maxEnis, cap),
-          cell(ng.podIps, enis),
-          cell(ng.podIpSlots, cap),
+          `${cell(ng.enis, enis)}/${cell(ng.maxEnis, cap)}`,
+          `${cell(ng.podIps, enis)}/${cell(ng.podIpSlots, cap)}`,
           cell(ng.podCapacity, cap),
           cell(ng.nodesAtEniLimit, enis || cap),
           cell(ng.nodesAtIpLimit, enis || cap),
@@ -192,16 +206,21 @@ function clusterSection(c: ClusterUsage, findings: Finding[] | undefined, inv: C
       '    ',
     ),
   );
+  if (c.nodegroups.length > 0) {
+    say(
+      '    ENIS attached/max, POD-IPS held/slots; ENI-LIMIT, IP-LIMIT: nodes with no ENI, no IP slot left.',
+    );
+  }
   if (c.problems.length > 0) {
-    lines.push('');
-    lines.push('  Incomplete data (no action will be taken on this cluster):');
+    say('', '  Incomplete data (no action will be taken on this cluster):');
     // The same failure of two reads (subnets by id and by tag, from one bad file) is listed once.
     const seen = new Map<string, number>();
     for (const p of c.problems) {
       const line = `    - ${p.source}: ${p.message}`;
       seen.set(line, (seen.get(line) ?? 0) + 1);
     }
-    for (const [line, n] of seen) lines.push(n > 1 ? `${line} (${n} reads)` : line);
+    // Not wrapped: a problem quotes AWS's or the parser's message, one line to search for.
+    for (const [line, times] of seen) lines.push(times > 1 ? `${line} (${times} reads)` : line);
   }
   return lines.join('\n');
 }
@@ -212,6 +231,13 @@ export interface ReportOptions {
   inventory?: Inventory;
   /** Why there are no forecasts, when there are none (a snapshot holds no metric history). */
   forecastsUnavailable?: string;
+  /**
+   * Severity labels and INCOMPLETE in colour: only for a terminal that wants it (the CLI asks
+   * `format.ts` `colourWanted`: stdout a TTY, `NO_COLOR` not set). Off by default.
+   */
+  colour?: boolean;
+  /** Where text lines wrap, in columns ({@link REPORT_WIDTH}; `Infinity` for none). */
+  width?: number;
 }
 
 /** The report's first summary line: how many clusters were sampled, and which failed or are incomplete. */
@@ -227,19 +253,22 @@ export function summaryLine(usage: Usage): string {
 
 /** Renders the whole report; with findings, each cluster's come first, in the notifications' words. */
 export function renderReport(usage: Usage, findings?: Finding[], options: ReportOptions = {}): string {
+  const width = options.width ?? REPORT_WIDTH;
   const parts: string[] = [];
   parts.push(`eks-ip-responder report: ${usage.region}, sampled ${usage.collectedAt}`);
-  parts.push(summaryLine(usage));
-  if (options.forecastsUnavailable !== undefined) parts.push(`Forecasts: none: ${options.forecastsUnavailable}`);
+  parts.push(...wrapLines([summaryLine(usage)], width));
+  if (options.forecastsUnavailable !== undefined) parts.push(...wrapLines([`Forecasts: none: ${options.forecastsUnavailable}`], width));
   for (const c of usage.clusters) {
-    parts.push('', clusterSection(c, findings, options.inventory?.clusters.find((x) => x.name === c.name)));
+    parts.push('', clusterSection(c, findings, options.inventory?.clusters.find((x) => x.name === c.name), width));
   }
   if (usage.failedClusters.length > 0) {
     parts.push('', 'Clusters that could not be sampled:');
+    // Not wrapped, as "Incomplete data": AWS's message, one line to search for.
     for (const f of usage.failedClusters) parts.push(`  - ${f.name}: ${f.problem.message}`);
   }
   if (usage.unknownInstanceTypes.length > 0) {
-    parts.push('', `Instance types unknown to DescribeInstanceTypes: ${usage.unknownInstanceTypes.join(', ')}`);
+    parts.push('', ...wrapLines([`Instance types unknown to DescribeInstanceTypes: ${usage.unknownInstanceTypes.join(', ')}`], width));
   }
-  return parts.join('\n') + '\n';
+  const text = parts.join('\n') + '\n';
+  return options.colour ? colourReport(text) : text;
 }

@@ -1,8 +1,9 @@
 import { measure } from '../../../lib/measure/measure';
 import type { Usage } from '../../../lib/measure/types';
+import type { Finding } from '../../../lib/diagnose/types';
 import type { ClusterInventory } from '../../../lib/inventory/types';
 import { usageJson } from '../../../lib/output/report/gaps';
-import { renderReport } from '../../../lib/output/report/text';
+import { renderReport as renderWrapped, type ReportOptions } from '../../../lib/output/report/text';
 import {
   addresses,
   clusterInventory,
@@ -18,6 +19,10 @@ import {
   REGION,
   subnet,
 } from '../../measure/builders';
+
+/** The report with no line wrapped, so that a sentence is one line (the 100 columns: report-layout.test.ts). */
+const renderReport = (usage: Usage, findings?: Finding[], options: ReportOptions = {}): string =>
+  renderWrapped(usage, findings, { width: Infinity, ...options });
 
 const A = 'subnet-0a1a1a1a1a1a1a1a1';
 const B = 'subnet-0b2b2b2b2b2b2b2b2';
@@ -64,7 +69,12 @@ function usage(): Usage {
 describe('renderReport', () => {
   const text = renderReport(usage());
   const lines = text.split('\n');
-  const row = (subnetId: string): string => lines.find((l) => l.trimStart().startsWith(subnetId))!;
+  // A subnet's row in the Subnets table, then its figures in "Who holds the used IPs".
+  const row = (subnetId: string): string =>
+    lines
+      .filter((l) => l.trimStart().startsWith(`${subnetId} `))
+      .map((l, i) => (i === 0 ? l : l.trim().slice(subnetId.length)))
+      .join(' ');
 
   it('opens with the region, the time and the counts, naming the failed and the INCOMPLETE clusters', () => {
     expect(lines.slice(0, 2)).toEqual([
@@ -86,14 +96,14 @@ describe('renderReport', () => {
 
   it.each([
     // subnet, AZ, CIDR, roles, free, usable, used %, node primary, pod IPs, prefix IPs, control plane, other, unaccounted
-    [A, ['eu-west-1a', '10.0.1.0/24', 'cluster,node', '7', '251', '97.2%', '1', '9', '0', '1', '1', '232']],
-    [B, ['eu-west-1b', '10.0.2.0/28', 'cluster,node', '11', '11', '0.0%', '0', '0', '0', '0', '0', '0']],
+    [A, ['eu-west-1a', '10.0.1.0/24', 'cluster,node', '7', '251', '97%', '1', '9', '0', '1', '1', '232']],
+    [B, ['eu-west-1b', '10.0.2.0/28', 'cluster,node', '11', '11', '0%', '0', '0', '0', '0', '0', '0']],
   ])('has a row for %s with its AZ, CIDR, free count and holders', (id, cells) => {
     expect(row(id).trim().split(/\s+/)).toEqual([id, ...cells]);
   });
 
   it('says what the Other addresses are', () => {
-    expect(text).toContain(`${A}: NAT gateway 1 IP(s) on 1 ENI(s)`);
+    expect(text).toContain(`${A}: NAT gateway 1 IP on 1 ENI`);
   });
 
   it('explains Unaccounted addresses', () => {
@@ -110,13 +120,13 @@ describe('renderReport', () => {
 
   it('lists the nodegroups', () => {
     const general = lines.find((l) => l.trimStart().startsWith('general'))!;
-    // NODEGROUP KIND INSTANCE-TYPES NODES ENIS ENI-MAX POD-IPS IP-SLOTS MAX-PODS AT-ENI-LIMIT NO-IP-LEFT
+    // NODEGROUP KIND INSTANCE-TYPES NODES ENIS(attached/max) POD-IPS(held/slots) MAX-PODS ENI-LIMIT IP-LIMIT
     // (POD-IPS 10: 9 on the primary ENI, 1 on the ENI in the subnet that was not collected)
-    expect(general.trim().split(/\s+/)).toEqual(['general', 'managed', 'm5.large', '1', '2', '3', '10', '27', '29', '0', '0']);
+    expect(general.trim().split(/\s+/)).toEqual(['general', 'managed', 'm5.large', '1', '2/3', '10/27', '29', '0', '0']);
     // x9.mega's limits are not known: its capacity figures are unknown, not 0.
     const asg = lines.find((l) => l.trimStart().startsWith('asg:legacy-workers'))!;
-    expect(asg.trim().split(/\s+/)).toEqual(['asg:legacy-workers', 'self-managed', 'x9.mega', '1', '0', '?', '0', '?', '?', '?', '?']);
-    expect(text).toContain('; 2 nodes, 10 pod IPs held, max pods unknown; nodes at their ENI or IP limit unknown');
+    expect(asg.trim().split(/\s+/)).toEqual(['asg:legacy-workers', 'self-managed', 'x9.mega', '1', '0/?', '0/?', '?', '?', '?']);
+    expect(text).toContain('  Nodes: 2, 10 pod IPs held, max pods unknown; at their ENI or IP limit unknown');
   });
 
   it('lists the problems under "Incomplete data"', () => {
@@ -172,9 +182,9 @@ describe('renderReport on reads that failed', () => {
     inv.subnets = inv.subnets.filter((s) => s.SubnetId !== B);
     inv.problems.push({ source: 'ec2:DescribeSubnets', message: `subnet ${B}: bad record`, unread: { part: 'subnets', ids: [B] } });
     const { text, json } = render(inv);
-    expect(text).toContain(`Pod subnets: free addresses unknown (${B} not read), 7 free in the 1 read, least in one of them 7;`);
-    expect(text).toContain(`Control plane: free addresses in the cluster subnets unknown (${B} not read)`);
-    expect(text).toContain(`Not in the table: ${B} (DescribeSubnets gave no record that could be read).`);
+    expect(text).toContain(`Pod subnets: free IPs unknown (${B} not read), 7 free in the 1 read, least in one of them 7\n`);
+    expect(text).toContain(`Control plane: free IPs in the cluster subnets unknown (${B} not read)`);
+    expect(text).toContain(`Not in the tables: ${B} (DescribeSubnets gave no record that could be read).`);
     expect(text).not.toMatch(/least free in a cluster subnet/);
     expect(json).toMatchObject({ totals: { availableIps: null, minSubnetAvailable: null }, controlPlane: { minAvailable: null, upgradeReady: null } });
     expect(json['unknown']).toEqual(expect.arrayContaining(['totals.availableIps', 'controlPlane']));
@@ -185,10 +195,11 @@ describe('renderReport on reads that failed', () => {
     inv.networkInterfaces = [];
     inv.problems.push({ source: 'ec2:DescribeNetworkInterfaces', message: 'UnauthorizedOperation', code: 'UnauthorizedOperation', unread: { part: 'network-interfaces', ids: [A, B] } });
     const { text, json } = render(inv);
-    const rowA = text.split('\n').find((l) => l.trimStart().startsWith(A))!;
+    const [rowA, heldA] = text.split('\n').filter((l) => l.trimStart().startsWith(`${A} `));
     // Free, usable and used come from DescribeSubnets: known. Who holds them is not.
-    expect(rowA.trim().split(/\s+/)).toEqual([A, 'eu-west-1a', '10.0.1.0/24', 'cluster,node', '7', '251', '97.2%', '?', '?', '?', '?', '?', '?']);
-    expect(text).toContain('Pod subnets: 18 free addresses, least in one subnet 7; 2 nodes, pod IPs held unknown, max pods unknown;');
+    expect(rowA!.trim().split(/\s+/)).toEqual([A, 'eu-west-1a', '10.0.1.0/24', 'cluster,node', '7', '251', '97%']);
+    expect(heldA!.trim().split(/\s+/)).toEqual([A, '?', '?', '?', '?', '?', '?']);
+    expect(text).toContain('Pod subnets: 18 free IPs, least in one subnet 7\n  Nodes: 2, pod IPs held unknown, max pods unknown;');
     expect(text).not.toContain('Unaccounted:');
     expect(json['subnets']).toEqual([expect.objectContaining({ subnetId: A, held: null }), expect.objectContaining({ subnetId: B, held: null })]);
     expect(json).toMatchObject({ totals: { availableIps: 18, podIps: null } });
@@ -199,9 +210,9 @@ describe('renderReport on reads that failed', () => {
     inv.instances = [];
     inv.problems.push({ source: 'ec2:DescribeInstances', message: 'denied', unread: { part: 'instances' } });
     const { text, json } = render(inv);
-    expect(text).toContain('nodes unknown (DescribeInstances failed)');
+    expect(text).toContain('Nodes: unknown (DescribeInstances failed)');
     const general = text.split('\n').find((l) => l.trimStart().startsWith('general'))!;
-    expect(general.trim().split(/\s+/)).toEqual(['general', 'managed', 'm5.large', '?', '?', '?', '?', '?', '?', '?', '?']);
+    expect(general.trim().split(/\s+/)).toEqual(['general', 'managed', 'm5.large', '?', '?/?', '?/?', '?', '?', '?']);
     expect(json).toMatchObject({ totals: { nodes: null, podCapacity: null } });
   });
 
