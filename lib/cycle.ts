@@ -5,14 +5,15 @@
  *
  * Each stage is a module of its own folder (docs/architecture.md). Collect reads AWS (or a
  * snapshot) through the source it is given; the forecast reads the metric history through the
- * reader bound here; plan-and-act changes AWS only where the caller passes `act`; output
- * publishes the metrics and notifies. Measure, diagnose, the forecast arithmetic and the
+ * `history` reader it is given; plan-and-act changes AWS only where the caller passes `act`;
+ * output publishes the metrics through the `metrics.put` it is given and notifies. The adapters
+ * behind them are bound by whoever builds the dependencies (lib/runtime.ts for the functions, the
+ * CLI on its live runs), so that this module loads no AWS SDK (a snapshot run needs none). Measure, diagnose, the forecast arithmetic and the
  * planners are pure. A failure of the history read leaves the findings without a forecast (named
  * in `problems`); a failure to notify is named and the rest goes on.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { remediate, type ClusterRemediation, type RemediationDeps } from './act/remediate';
-import { readAvailableIpHistory } from './aws/metric-history';
 import type { CycleDeadline } from './deadline';
 import { diagnose } from './diagnose/diagnose';
 import type { DiagnoseThresholds, Finding } from './diagnose/types';
@@ -31,6 +32,11 @@ export interface CycleDeps extends OutputDeps {
   thresholds: DiagnoseThresholds;
   /** The policy, and where changes are allowed, what applies them. Without it nothing is planned. */
   remediation?: RemediationDeps;
+  /**
+   * The metric history the forecast reads (lib/aws/metric-history.ts `availableIpHistoryReader`:
+   * the stack's own metrics in CloudWatch); without it nothing is forecast.
+   */
+  history?: HistoryReader;
   /** History the forecast looks at (hours) and the metric period (seconds). */
   forecastWindowHours?: number;
   periodSeconds?: number;
@@ -68,7 +74,7 @@ export async function runCycle(deps: CycleDeps, options: CycleOptions): Promise<
   const inventory = await collectInventory(deps.source, options);
   const usage = measure(inventory);
   const diagnosed = diagnose(usage, inventory, thresholdsOf(deps));
-  const forecast = await forecastFindings(historyReaderOf(deps), usage, diagnosed, {
+  const forecast = await forecastFindings(deps.history, usage, diagnosed, {
     now,
     ...(deps.forecastWindowHours !== undefined ? { windowHours: deps.forecastWindowHours } : {}),
     ...(deps.periodSeconds !== undefined ? { periodSeconds: deps.periodSeconds } : {}),
@@ -95,13 +101,6 @@ export async function runCycle(deps: CycleDeps, options: CycleOptions): Promise<
 function thresholdsOf(deps: CycleDeps): DiagnoseThresholds | ((cluster: string) => DiagnoseThresholds) {
   const policy = deps.remediation?.policy;
   return policy ? (cluster) => effectivePolicy(policy, cluster, deps.thresholds).thresholds : deps.thresholds;
-}
-
-/** The metric history the forecast reads: the stack's own metrics in CloudWatch; none without `metrics`. */
-function historyReaderOf(deps: CycleDeps): HistoryReader | undefined {
-  const metrics = deps.metrics;
-  if (!metrics) return undefined;
-  return (series, window) => readAvailableIpHistory(metrics.cloudwatch, metrics.namespace, series, window);
 }
 
 /**

@@ -15,12 +15,14 @@ import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { EKSClient } from '@aws-sdk/client-eks';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import type { ActionLedger } from './act/ledger';
-import { EXECUTORS } from './act/remediate';
+import { EXECUTORS } from './act/executors';
 import { createActionLedger } from './aws/action-ledger';
 import { createAwsClients, createDynamoDbClient, type AwsClients } from './aws/clients';
+import { putMetricData } from './aws/cloudwatch';
 import { createLedger, createLedgerDocumentClient, type Ledger } from './aws/ledger';
 import { createInstanceTypeCache, Ec2InstanceTypeProvider } from './aws/instance-types';
 import { LiveSource } from './aws/live-source';
+import { availableIpHistoryReader } from './aws/metric-history';
 import { publishNotification } from './aws/sns';
 import { Ec2SubnetProvider } from './aws/subnets';
 import { parseRuntimeConfig, type RuntimeConfig } from './config';
@@ -123,7 +125,8 @@ export function cycleDeps(rt: Runtime, publish: boolean, act = false, deadline?:
     source,
     ...(deadline ? { deadline } : {}),
     thresholds: rt.config.thresholds,
-    metrics: { cloudwatch: rt.cloudwatch, namespace: rt.config.metricNamespace, publish },
+    metrics: { put: (data) => putMetricData(rt.cloudwatch, rt.config.metricNamespace, data), publish },
+    history: availableIpHistoryReader(rt.cloudwatch, rt.config.metricNamespace),
     notify: {
       ledger: rt.ledger,
       publish: (notification) => publishNotification(sns, topicArn, notification),

@@ -19,21 +19,7 @@ import { planWarmTargets } from '../plan/warm-targets';
 import { effectivePolicy, type Policy } from '../policy/load';
 import { POLICY_KEY, type PolicyMode } from '../policy/types';
 import { actOnCluster, type ActContext, type ActDeps, type ActResult } from './act';
-import { addonEnvExecutor } from './execute-addon';
-import { nodegroupReplacementExecutor } from './execute-nodegroup';
-import { cniSubnetsExecutor } from './execute-subnets';
 import type { ActionLedger, LedgerHistory } from './ledger';
-import type { ActionExecutor } from './types';
-
-/** The executors of every action kind. */
-export const EXECUTORS: Record<ActionKind, ActionExecutor> = {
-  'warm-targets': addonEnvExecutor('warm-targets'),
-  'prefix-delegation': addonEnvExecutor('prefix-delegation'),
-  // A rollout is a nodegroup replacement with the same instance types: the same two steps.
-  'prefix-rollout': nodegroupReplacementExecutor,
-  'cni-subnets': cniSubnetsExecutor,
-  'instance-types': nodegroupReplacementExecutor,
-};
 
 export interface RemediationDeps {
   policy: Policy;

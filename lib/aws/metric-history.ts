@@ -13,6 +13,7 @@ import {
   type MetricDataResult,
 } from '@aws-sdk/client-cloudwatch';
 import { awsCallError } from '../errors';
+import type { HistoryReader } from '../forecast/forecast';
 import type { Point } from '../forecast/trend';
 import { subnetKey } from '../keys';
 import { chunk } from './chunk';
@@ -67,6 +68,11 @@ interface Query {
   kind: 'subnet' | 'cluster';
   key: string;
   query: MetricDataQuery;
+}
+
+/** The forecast's {@link HistoryReader} over the stack's metrics in `namespace`, read with `client`. */
+export function availableIpHistoryReader(client: CloudWatchClient, namespace: string): HistoryReader {
+  return (series, window) => readAvailableIpHistory(client, namespace, series, window);
 }
 
 /**

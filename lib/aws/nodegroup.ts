@@ -4,19 +4,6 @@
  * is rethrown as an `AwsCallError` naming the operation, the cluster and the nodegroup
  * (ResourceInUseException, InvalidParameterException, AccessDeniedException,
  * ResourceLimitExceededException, ...).
- *
- * Sources:
- * - [create] EKS API reference, CreateNodegroup,
- *   https://docs.aws.amazon.com/eks/latest/APIReference/API_CreateNodegroup.html (the same text is
- *   in the SDK's CreateNodegroupRequest documentation, @aws-sdk/client-eks models_0.d.ts).
- * - [nodegroup] EKS API reference, Nodegroup,
- *   https://docs.aws.amazon.com/eks/latest/APIReference/API_Nodegroup.html
- * - [lt-spec] LaunchTemplateSpecification,
- *   https://docs.aws.amazon.com/eks/latest/APIReference/API_LaunchTemplateSpecification.html
- * - [scaling] NodegroupScalingConfig,
- *   https://docs.aws.amazon.com/eks/latest/APIReference/API_NodegroupScalingConfig.html
- * - [update-config] UpdateNodegroupConfig,
- *   https://docs.aws.amazon.com/eks/latest/APIReference/API_UpdateNodegroupConfig.html
  */
 import {
   CreateNodegroupCommand,
@@ -87,6 +74,15 @@ export interface ReplacementOptions {
  * - diskSize and remoteAccess: only without a launch template ("When using this object, don't
  *   directly specify instanceTypes, diskSize, or remoteAccess" — for instanceTypes, [create] allows
  *   them as long as the template itself has no instance type, which the planner checks).
+ *
+ * Sources:
+ * - [create] EKS API reference, CreateNodegroup,
+ *   https://docs.aws.amazon.com/eks/latest/APIReference/API_CreateNodegroup.html (the same text is
+ *   in the SDK's CreateNodegroupRequest documentation, @aws-sdk/client-eks models_0.d.ts).
+ * - [nodegroup] EKS API reference, Nodegroup,
+ *   https://docs.aws.amazon.com/eks/latest/APIReference/API_Nodegroup.html
+ * - [lt-spec] LaunchTemplateSpecification,
+ *   https://docs.aws.amazon.com/eks/latest/APIReference/API_LaunchTemplateSpecification.html
  *
  * @throws Error when the old nodegroup lacks subnets or nodeRole (both required by CreateNodegroup).
  */
@@ -159,6 +155,12 @@ export async function createReplacementNodegroup(
  * UpdateNodegroupConfig with a new scaling configuration; returns the update id for DescribeUpdate.
  * A desiredSize below the running count terminates nodes [scaling]; maxSize must stay ≥ 1 (the API's
  * minimum for maxSize), minSize and desiredSize may be 0.
+ *
+ * Sources:
+ * - [scaling] NodegroupScalingConfig,
+ *   https://docs.aws.amazon.com/eks/latest/APIReference/API_NodegroupScalingConfig.html
+ * - [update-config] UpdateNodegroupConfig,
+ *   https://docs.aws.amazon.com/eks/latest/APIReference/API_UpdateNodegroupConfig.html
  */
 export async function scaleNodegroupTo(
   eks: EKSClient,

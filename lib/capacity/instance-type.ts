@@ -3,23 +3,10 @@
  * addresses it can hold, how many pods that allows, and the kubelet max-pods value EKS would set.
  *
  * Pure functions over the EC2 API's own `InstanceTypeInfo`: no AWS calls, no environment, no
- * logging. Every formula names its source. The sources, read for this module:
+ * logging. Every formula names its source; each source tag ([calculator], [nodeadm], …) is
+ * defined on the code it justifies most directly.
  *
- * - [calculator] awslabs/amazon-eks-ami `templates/al2/runtime/max-pods-calculator.sh` (removed
- *   from main with AL2 support in commit b2289030, 2026-03; the same script, unchanged, is carried
- *   to `templates/al2023/runtime/max-pods-calculator.sh` by commit a92d9fde): the EKS max-pods
- *   calculator, https://docs.aws.amazon.com/eks/latest/userguide/choosing-instance-type.html
- * - [nodeadm] awslabs/amazon-eks-ami `nodeadm/internal/kubelet/config.go`
- *   `withDefaultReservedResources` and `eni_max_pods.go` `CalcMaxPods` / `calculateStandardMaxPods`:
- *   what AL2023 sets as the kubelet's maxPods when the NodeConfig does not.
- * - [ipamd-eni] aws/amazon-vpc-cni-k8s `pkg/ipamd/ipamd.go` `getMaxENI` (MAX_ENI) and
- *   `hasRoomForEni` (maxENI − unmanaged ENIs − trunk ENI).
- * - [generator] aws/amazon-vpc-cni-k8s `scripts/gen_vpc_ip_limits.go`, which writes
- *   `misc/eni-max-pods.txt`, copied to awslabs/amazon-eks-ami
- *   `templates/shared/runtime/eni-max-pods.txt` (the published list; see
- *   https://awslabs.github.io/amazon-eks-ami/development).
- * - [ipamd] aws/amazon-vpc-cni-k8s `pkg/awsutils/awsutils.go`, `IsPrefixDelegationSupported`.
- * - [eks-prefix] https://docs.aws.amazon.com/eks/latest/userguide/cni-increase-ip-addresses-procedure.html
+ * Design: docs/models.md#the-capacity-model
  */
 import type { InstanceTypeInfo } from '@aws-sdk/client-ec2';
 
@@ -97,6 +84,7 @@ export class InstanceTypeDataError extends Error {
 /**
  * IPv4 addresses in one delegated prefix: a /28 is 2^(32−28) = 16 addresses. [calculator]
  * `IPS_PER_PREFIX=16`; [eks-prefix] "/28 (for IPv4 clusters)".
+ * - [eks-prefix] https://docs.aws.amazon.com/eks/latest/userguide/cni-increase-ip-addresses-procedure.html
  */
 export const IPV4_ADDRESSES_PER_PREFIX = 16;
 
@@ -178,6 +166,7 @@ function defaultCardEnis(instanceType: string, network: NonNullable<InstanceType
  *
  * @throws InstanceTypeDataError when a needed field is missing or not a positive count; the message
  *   names the instance type and the field.
+ * - [ipamd] aws/amazon-vpc-cni-k8s `pkg/awsutils/awsutils.go`, `IsPrefixDelegationSupported`.
  */
 export function networkCapacityOf(info: InstanceTypeInfo): NetworkCapacity {
   const instanceType = info.InstanceType ?? '(unnamed instance type)';
@@ -221,6 +210,8 @@ export function networkCapacityOf(info: InstanceTypeInfo): NetworkCapacity {
  * The ENIs the VPC CNI may attach on the default card: the type's maximum, or MAX_ENI when it is
  * set (≥ 1) and lower. [ipamd-eni] `getMaxENI`: `if envMax >= 1 && envMax < instanceMaxENI { return
  * envMax }`; [calculator]: `enis_for_pods="$(min_number $CNI_MAX_ENI $INSTANCE_MAX_ENIS)"`.
+ * - [ipamd-eni] aws/amazon-vpc-cni-k8s `pkg/ipamd/ipamd.go` `getMaxENI` (MAX_ENI) and
+ *   `hasRoomForEni` (maxENI − unmanaged ENIs − trunk ENI).
  */
 export function cniMaxEnis(cap: NetworkCapacity, opts: Pick<MaxPodsOptions, 'maxEni'> = {}): number {
   const limit = opts.maxEni;
@@ -282,6 +273,10 @@ export function kubeletMaxPodsCap(cap: NetworkCapacity): number {
  * `ENIs × ((IPv4 per ENI − 1) × 16) + 2` ([calculator] `calculate_max_ip_addresses_secondary_ips`
  * and `calculate_max_ip_addresses_prefix_delegation`); then, when asked, the kubelet cap, taken as
  * a minimum so a value already below it is kept ([calculator] `min_number`).
+ * - [calculator] awslabs/amazon-eks-ami `templates/al2/runtime/max-pods-calculator.sh` (removed
+ *   from main with AL2 support in commit b2289030, 2026-03; the same script, unchanged, is carried
+ *   to `templates/al2023/runtime/max-pods-calculator.sh` by commit a92d9fde): the EKS max-pods
+ *   calculator, https://docs.aws.amazon.com/eks/latest/userguide/choosing-instance-type.html
  */
 export function maxPods(cap: NetworkCapacity, opts: MaxPodsOptions = {}): number {
   const uncapped = podIpSlots(cap, opts) + HOST_NETWORK_PODS;
@@ -291,6 +286,10 @@ export function maxPods(cap: NetworkCapacity, opts: MaxPodsOptions = {}): number
 /**
  * The uncapped secondary-IP value, `ENIs × (IPv4 per ENI − 1) + 2` on the default card: what AWS
  * publishes in eni-max-pods.txt ([generator] `printPodLimit`: `l.ENILimit*(l.IPv4Limit-1) + 2`).
+ * - [generator] aws/amazon-vpc-cni-k8s `scripts/gen_vpc_ip_limits.go`, which writes
+ *   `misc/eni-max-pods.txt`, copied to awslabs/amazon-eks-ami
+ *   `templates/shared/runtime/eni-max-pods.txt` (the published list; see
+ *   https://awslabs.github.io/amazon-eks-ami/development).
  */
 export function eniMaxPods(cap: NetworkCapacity): number {
   return maxPods(cap, {});
@@ -306,6 +305,9 @@ export function eniMaxPods(cap: NetworkCapacity): number {
  * limit it. AL2's bootstrap.sh set the same figure from eni-max-pods.txt. So a self-managed or
  * custom-AMI AL2023 node in prefix mode stops at this figure unless its NodeConfig sets
  * `spec.kubelet.config.maxPods` (or `maxPodsExpression`).
+ * - [nodeadm] awslabs/amazon-eks-ami `nodeadm/internal/kubelet/config.go`
+ *   `withDefaultReservedResources` and `eni_max_pods.go` `CalcMaxPods` / `calculateStandardMaxPods`:
+ *   what AL2023 sets as the kubelet's maxPods when the NodeConfig does not.
  */
 export function nodeadmDefaultMaxPods(cap: NetworkCapacity): number {
   return eniMaxPods(cap);

@@ -1,18 +1,6 @@
 /**
  * The command line: the same pipeline off-Lambda.
- *
- *   eks-ip-responder report   [--snapshot DIR | --region R] [--clusters a,b] [--json]
- *   eks-ip-responder capture  --out DIR [--region R] [--clusters a,b]
- *   eks-ip-responder plan     [--snapshot DIR | --region R] [--policy policy.yml] [--clusters a,b] [--json]
- *   eks-ip-responder policy   check|show [--policy policy.yml] [--cluster NAME | --default]
- *   eks-ip-responder max-pods [TYPE ...] [--all] [--prefix-delegation] [--custom-networking] [--max-eni N] [--cni-version V] [--no-cap] [--json]
- *   eks-ip-responder --version | help [COMMAND] | COMMAND --help
- *
- * Live commands use the standard AWS SDK environment (AWS_PROFILE, AWS_REGION, ...) and the SDK
- * timeouts of lib/config.ts (HTTP_CONNECTION_TIMEOUT_MS, HTTP_REQUEST_TIMEOUT_MS,
- * EC2_REQUEST_TIMEOUT_MS). report, capture and plan also take `--progress` and `--deadline
- * SECONDS` on a live run; main() takes them out of the arguments before the command parses its
- * own. Nothing here changes anything in the account: every call is a read.
+ * Design (the commands, the AWS environment): docs/cli.md#libclimaints-the-command-line
  *
  * The AWS SDK and the pipeline that reads through it (lib/aws, lib/cycle) are imported with
  * `import()` by the commands that use them, never at the top: esbuild keeps such an import lazy
@@ -43,6 +31,7 @@ import { RecordingSource, writeSnapshot } from '../inventory/capture';
 import { collectInventory } from '../inventory/collect';
 import { readSnapshot } from '../inventory/snapshot';
 import type { InventorySource } from '../inventory/types';
+import type { HistoryReader } from '../forecast/forecast';
 import { DEFAULT_THRESHOLDS } from '../diagnose/types';
 import { deployablePolicy } from '../policy/deployable';
 import { deployedPolicySize, remediationGrants, REMEDIATION_POLICY_MAX_CHARS, type ClusterGrants } from '../policy/iam';
@@ -324,7 +313,8 @@ function regionOf(value: string | undefined, io: CliIo): string {
 
 /**
  * The modules that load the AWS SDK, imported when a command first needs them (see the top of
- * this file). The cycle imports the adapters (CloudWatch history, the executors' clients).
+ * this file). The cycle itself imports no adapter: a live report gives it the history reader
+ * below, so that a snapshot run loads no AWS SDK.
  */
 const loadCycle = () => import('../cycle');
 const loadAwsClients = () => import('../aws/clients');
@@ -345,11 +335,12 @@ async function liveSource(region: string, io: CliIo): Promise<InventorySource> {
   return new LiveSource(clients, region, 'all', options, ec2Providers(clients.ec2));
 }
 
-/** The CloudWatch client a live report reads the metric history with, with the source's timeouts. */
-async function cloudwatchClient(region: string, io: CliIo): Promise<CloudWatchClient> {
-  if (io.cloudwatch) return io.cloudwatch(region);
+/** The metric history a live report's forecast reads: CloudWatch, with the source's timeouts. */
+async function historyReader(region: string, namespace: string, io: CliIo): Promise<HistoryReader> {
+  const { availableIpHistoryReader } = await import('../aws/metric-history');
+  if (io.cloudwatch) return availableIpHistoryReader(io.cloudwatch(region), namespace);
   const { createAwsClients } = await loadAwsClients();
-  return createAwsClients(region, parseHttpTimeouts(io.env)).cloudwatch;
+  return availableIpHistoryReader(createAwsClients(region, parseHttpTimeouts(io.env)).cloudwatch, namespace);
 }
 
 /** A snapshot directory (reported as of when it was taken) or the live account (as of now). */
@@ -378,13 +369,13 @@ async function report(args: string[], io: CliIo): Promise<number> {
   const { source, now } = await openSource(values, io);
   // Live, the forecast reads the history the deployed stack published (read-only).
   const forecast = !values.snapshot && !values['no-forecast'];
-  const cloudwatch = forecast ? await cloudwatchClient(source.region, io) : undefined;
+  const history = forecast ? await historyReader(source.region, values.namespace ?? DEFAULT_NAMESPACE, io) : undefined;
   const { runCycle } = await loadCycle();
   const result = await runCycle(
     {
       source,
       thresholds: DEFAULT_THRESHOLDS,
-      ...(cloudwatch ? { metrics: { cloudwatch, namespace: values.namespace ?? DEFAULT_NAMESPACE, publish: false } } : {}),
+      ...(history ? { history } : {}),
     },
     { clusterNames: clusterList(values.clusters), concurrency: 4, now },
   );

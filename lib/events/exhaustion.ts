@@ -1,19 +1,6 @@
 /**
  * Which failed EC2 calls and Auto Scaling launch failures mean IPv4 address exhaustion, and of
- * which kind. Pure: a table and the rules that read it.
- *
- * Sources:
- * - EC2 API error codes: https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html
- *   (also at https://docs.aws.amazon.com/ec2/latest/devguide/errors-overview.html)
- * - `InsufficientCidrBlocks` ("The specified subnet does not have enough free cidr blocks to
- *   satisfy the request") is what prefix delegation meets when a subnet has no contiguous /28
- *   left ("Using IP prefixes can fail if IP addresses are scattered throughout the subnet CIDR",
- *   https://docs.aws.amazon.com/eks/latest/userguide/cni-increase-ip-addresses-procedure.html);
- *   the VPC CNI treats it like a full subnet (aws/amazon-vpc-cni-k8s pkg/ipamd/ipamd.go,
- *   `INSUFFICIENT_CIDR_BLOCKS`, aws/amazon-vpc-cni-k8s#1773).
- * - `InvalidParameterValue` "There aren't sufficient free Ipv4 addresses or prefixes": EC2 still
- *   answers a full subnet this way, to secondary-IP and to prefix requests (cilium/cilium#31016,
- *   from an AWS support case; cilium pkg/aws/ec2/ec2.go `SubnetFullErrMsgStr`).
+ * which kind. Pure: a table and the rules that read it. Sources are cited on the table entries.
  */
 
 /** What ran out. Each kind has different fixes (see DESIGN.md, "Why clusters run out of IPs"). */
@@ -49,12 +36,21 @@ interface ExhaustionCode {
  * EC2 error codes (without CloudTrail's `Client.` prefix) that mean one of the exhaustion kinds.
  * `InvalidParameterValue` is not here: only its "sufficient free Ipv4 addresses or prefixes"
  * message means exhaustion ({@link FREE_IPV4_MESSAGE_RE}).
+ *
+ * EC2 API error codes: https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html
+ * (also at https://docs.aws.amazon.com/ec2/latest/devguide/errors-overview.html)
  */
 export const EXHAUSTION_ERROR_CODES: Readonly<Record<string, ExhaustionCode>> = {
   InsufficientFreeAddressesInSubnet: {
     kind: 'subnet-addresses',
     meaning: 'the subnet does not contain enough free private IP addresses to fulfil the request',
   },
+  // `InsufficientCidrBlocks` ("The specified subnet does not have enough free cidr blocks to
+  // satisfy the request") is what prefix delegation meets when a subnet has no contiguous /28
+  // left ("Using IP prefixes can fail if IP addresses are scattered throughout the subnet CIDR",
+  // https://docs.aws.amazon.com/eks/latest/userguide/cni-increase-ip-addresses-procedure.html);
+  // the VPC CNI treats it like a full subnet (aws/amazon-vpc-cni-k8s pkg/ipamd/ipamd.go,
+  // `INSUFFICIENT_CIDR_BLOCKS`, aws/amazon-vpc-cni-k8s#1773).
   InsufficientCidrBlocks: {
     kind: 'prefix-space',
     meaning: 'the subnet has no free contiguous /28 block for an IPv4 prefix (often fragmentation)',
@@ -94,7 +90,13 @@ export const NOT_HANDLED_ERROR_CODES: Readonly<Record<string, string>> = {
   InsufficientAddressCapacity: 'InsufficientAddressCapacity is about public (Elastic IP) addresses, not subnet IPv4 addresses',
 };
 
-/** The `InvalidParameterValue` message that means a full subnet (see the file comment): "There aren't sufficient free Ipv4 addresses or prefixes". */
+/**
+ * The `InvalidParameterValue` message that means a full subnet: "There aren't sufficient free Ipv4 addresses or prefixes".
+ *
+ * `InvalidParameterValue` "There aren't sufficient free Ipv4 addresses or prefixes": EC2 still
+ * answers a full subnet this way, to secondary-IP and to prefix requests (cilium/cilium#31016,
+ * from an AWS support case; cilium pkg/aws/ec2/ec2.go `SubnetFullErrMsgStr`).
+ */
 const FREE_IPV4_MESSAGE_RE = /sufficient free ipv4 addresses or prefixes/i;
 
 /**

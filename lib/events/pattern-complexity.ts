@@ -3,51 +3,10 @@
  * deploys under the limit at which PutRule fails with InvalidEventPatternException "Rule is too
  * complex".
  *
- * EventBridge matches with aws/event-ruler. Its README ("Matching with a Machine", the `Validate`
- * snippet) shows the check a service makes before it accepts a pattern: compile the pattern
- * (`JsonRuleCompiler.compile`, one sub-rule per `$or` branch), add the sub-rules that contain a
- * `wildcard` or `anything-but`/`wildcard` to an empty `Machine`, and reject the pattern if
- * `machine.evaluateComplexity(new MachineComplexityEvaluator(max))` exceeds a limit. The score
- * is not computed on the JSON but on the compiled machine: per field a UTF-8 byte NFA
- * (`ByteMachine`), and the score of a byte machine is the largest number of wildcard rule prefixes
- * that one input value can match at once (a breadth-first walk over sets of NFA states, each state
- * counting the wildcard patterns reachable from it). The number therefore depends on how
- * `ByteMachine` shares states between patterns: `*aa` scores 3 but `*ab` 2, and a wildcard with a
- * leading and a trailing `*` scores 3 once the JSON quotes around the value are counted.
- *
  * This file ports, from aws/event-ruler at commit 337e8d99026d3f6687f783535f157be8bf4ebbb7
- * (src/main/software/amazon/event/ruler/):
- * - MachineComplexityEvaluator.java: whole (`evaluate`, `getMatchesAccessibleFromEachTransition`).
- * - ByteMachine.java: the add path (`addPattern`, `addMatchValue`, `canReuseNextByteState`,
- *   `doMultipleTransitionsConvergeForInputByte`, `addEndOfMatch`, `findOrMakeNextByteState`,
- *   `addTransitionNextState`, `insertMatch`, …) and `evaluateComplexity`.
- * - ByteState.java, ByteMap.java, CompositeByteTransition.java, CompoundByteTransition.java,
- *   ByteMatch.java, SingleByteTransition.java (the NFA and its transitions).
- * - input/DefaultParser.java, WildcardParser.java, EqualsIgnoreCaseParser.java, SuffixParser.java,
- *   SuffixEqualsIgnoreCaseParser.java (how a value becomes bytes, wildcards and case sets).
- * - JsonRuleCompiler.java (flattening, `$or`, the JSON quotes around values), the parts of
- *   GenericMachine.java (`addPatternRule`, `addStep`) and NameState.java (`evaluateComplexity`)
- *   that decide which byte machines exist and how they chain.
+ * (src/main/software/amazon/event/ruler/), the Java files each section below names.
  *
- * Left out, each because it cannot change the score of the patterns modelled:
- * - Deletion, matching events, sub-rule bookkeeping.
- * - `ShortcutTransition`: an optimisation for exact matches only. It carries an exact match, which
- *   the evaluator does not count, and the add path expands it into ordinary states wherever
- *   another pattern shares its prefix, so here exact values are laid out as ordinary states.
- * Not modelled, and rejected with {@link EventPatternComplexityError} rather than guessed:
- * `numeric`, `cidr`, number values and string values that event-ruler reads as IP addresses
- * (they compile to numeric ranges), and any operator EventBridge does not know.
- *
- * Java hash-set iteration order is emulated where it decides the order in which the values of one
- * anything-but are added. Where Java iterates identity-hashed sets (which of several states to
- * re-use), the order here is insertion order; there event-ruler's own result can differ from one
- * JVM run to the next (seen once, an anything-but wildcard beside an equals-ignore-case prefix,
- * 1 or 2), and this port gives one of its answers.
- *
- * Checked against event-ruler itself (the Java at that commit, compiled): its tests' numbers
- * (test/events/pattern-complexity.test.ts), and some 20,000 random patterns over small alphabets
- * (wildcards, case, multi-byte and unpaired-surrogate characters, `$or`, every modelled operator),
- * byte machine and whole pattern, with no difference but the run-dependent case above.
+ * Design: docs/responder.md#libeventspattern-complexityts-event-pattern-complexity
  */
 import type { EventPattern } from './patterns';
 
@@ -170,6 +129,8 @@ function javaHashSetOrder(values: readonly string[]): string[] {
 
 // ---------------------------------------------------------------------------------------------
 // Input characters (input/*.java)
+// - input/DefaultParser.java, WildcardParser.java, EqualsIgnoreCaseParser.java, SuffixParser.java,
+//   SuffixEqualsIgnoreCaseParser.java (how a value becomes bytes, wildcards and case sets).
 
 type InputCharacter =
   | { readonly kind: 'byte'; readonly byte: number }
@@ -264,6 +225,8 @@ const isContinuation = (b: number): boolean => b >= 0x80 && b <= 0xbf;
 
 // ---------------------------------------------------------------------------------------------
 // Transitions (SingleByteTransition.java and its subclasses, CompoundByteTransition.java)
+// - ByteState.java, ByteMap.java, CompositeByteTransition.java, CompoundByteTransition.java,
+//   ByteMatch.java, SingleByteTransition.java (the NFA and its transitions).
 
 let nextTransitionId = 0;
 
@@ -721,6 +684,9 @@ class ByteState extends SingleByteTransition {
 
 // ---------------------------------------------------------------------------------------------
 // ByteMachine.java: the add path.
+// - ByteMachine.java: the add path (`addPattern`, `addMatchValue`, `canReuseNextByteState`,
+//   `doMultipleTransitionsConvergeForInputByte`, `addEndOfMatch`, `findOrMakeNextByteState`,
+//   `addTransitionNextState`, `insertMatch`, …) and `evaluateComplexity`.
 
 class ByteMachine {
   readonly startState = new ByteState();
@@ -1079,6 +1045,9 @@ function removeTransitionForBytes(state: ByteState, bytes: readonly number[], in
 
 // ---------------------------------------------------------------------------------------------
 // NameState.java and GenericMachine.java: one byte machine per (state, field), chained by field.
+// - the parts of
+//   GenericMachine.java (`addPatternRule`, `addStep`) and NameState.java (`evaluateComplexity`)
+//   that decide which byte machines exist and how they chain.
 
 let nextNameStateId = 0;
 
@@ -1119,6 +1088,7 @@ function addPatternRule(start: NameState, rule: ReadonlyMap<string, readonly Rul
 
 // ---------------------------------------------------------------------------------------------
 // MachineComplexityEvaluator.java
+// - MachineComplexityEvaluator.java: whole (`evaluate`, `getMatchesAccessibleFromEachTransition`).
 
 function nameStateComplexity(state: NameState, maxComplexity: number): number {
   let complexity = 0;
@@ -1211,6 +1181,7 @@ function getMatchesAccessibleFromEachTransition(state: ByteState): Map<SingleByt
 
 // ---------------------------------------------------------------------------------------------
 // JsonRuleCompiler.java: an EventBridge pattern to sub-rules (field path → patterns).
+// - JsonRuleCompiler.java (flattening, `$or`, the JSON quotes around values).
 
 type SubRule = Map<string, readonly RulerPattern[]>;
 
@@ -1373,6 +1344,12 @@ function compileAnythingBut(where: string, arg: unknown): RulerPattern {
  * The complexity EventBridge gives `pattern`, computed as event-ruler's README shows a service
  * validating a pattern: the sub-rules with a wildcard (or anything-but wildcard) in one Machine,
  * scored by MachineComplexityEvaluator. Compare with {@link MAX_EVENT_PATTERN_COMPLEXITY}.
+ *
+ * EventBridge matches with aws/event-ruler. Its README ("Matching with a Machine", the `Validate`
+ * snippet) shows the check a service makes before it accepts a pattern: compile the pattern
+ * (`JsonRuleCompiler.compile`, one sub-rule per `$or` branch), add the sub-rules that contain a
+ * `wildcard` or `anything-but`/`wildcard` to an empty `Machine`, and reject the pattern if
+ * `machine.evaluateComplexity(new MachineComplexityEvaluator(max))` exceeds a limit.
  *
  * @param maxComplexity the evaluator's cap (it stops counting there); event-ruler's tests use 100.
  * @throws EventPatternComplexityError for an invalid pattern or an operator this port does not model.

@@ -1,17 +1,7 @@
 /**
  * The EventBridge event patterns that select the events the responder acts on, and a matcher
  * implementing the EventBridge rules those patterns use, so that tests can check the sample
- * events against the very patterns the stack deploys.
- *
- * Pattern syntax and matching rules:
- * - https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-patterns.html
- * - https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-patterns-content-based-filtering.html
- * - https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-pattern-operators.html
- * Event sources:
- * - CloudTrail: https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-service-event-cloudtrail.html
- *   (needs a trail with logging enabled; failed write calls arrive with `errorCode`)
- * - Auto Scaling: https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-event-reference.html
- * - CloudWatch alarms: https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch-and-eventbridge.html
+ * events against the very patterns the stack deploys. Sources are cited on each pattern.
  */
 import { EXHAUSTION_ERROR_CODES, IPV4_ALLOCATION_APIS } from './exhaustion';
 import { ANSWERED_ALARM_SUFFIXES } from './stack-alarms';
@@ -76,6 +66,9 @@ function exhaustionCodeBranches(): EventPattern[] {
 /**
  * Failed EC2 calls that allocate IPv4 addresses, with an exhaustion error code, or
  * `InvalidParameterValue` with the "sufficient free Ipv4 addresses or prefixes" message.
+ *
+ * - CloudTrail: https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-service-event-cloudtrail.html
+ *   (needs a trail with logging enabled; failed write calls arrive with `errorCode`)
  */
 export const CLOUDTRAIL_ALLOCATION_FAILURE_PATTERN: EventPattern = {
   source: ['aws.ec2'],
@@ -109,6 +102,8 @@ export const CLOUDTRAIL_ALLOCATION_FAILURE_PATTERN: EventPattern = {
  * The capacity messages of other launch failures ("We currently do not have sufficient m5.large
  * capacity...", InsufficientInstanceCapacity) contain neither. What else `*ree*` lets through
  * (a "degree", an "agreement") the parser ignores before any claim.
+ *
+ * - Auto Scaling: https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-event-reference.html
  */
 export const AUTOSCALING_LAUNCH_FAILURE_PATTERN: EventPattern = {
   source: ['aws.autoscaling'],
@@ -123,6 +118,8 @@ export const AUTOSCALING_LAUNCH_FAILURE_PATTERN: EventPattern = {
  * answers, by exact name `<alarmNamePrefix><suffix>`: a prefix would also select the alarms of a
  * stage whose name starts with this one's (`prod` and `prod-eu`), and the unanswered ones
  * (./stack-alarms.ts NOT_ANSWERED) are not delivered at all.
+ *
+ * - CloudWatch alarms: https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch-and-eventbridge.html
  */
 export function alarmStateChangePattern(alarmNamePrefix: string): EventPattern {
   if (alarmNamePrefix === '') throw new RangeError("alarmNamePrefix must not be empty: it is the stack's <service>-<stage>-");
@@ -158,6 +155,11 @@ export function eventPatterns(alarmNamePrefix: string): Readonly<Record<EventPat
  * `wildcard`, `exists`, `anything-but` (value, list, prefix, suffix, wildcard, ignore-case) and
  * `$or`. An event array matches if any element matches. An operator it does not implement
  * (`numeric`, `cidr`) throws rather than guessing.
+ *
+ * Pattern syntax and matching rules:
+ * - https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-patterns.html
+ * - https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-patterns-content-based-filtering.html
+ * - https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-pattern-operators.html
  */
 export function matchesPattern(pattern: EventPattern, event: unknown): boolean {
   return matchObject(pattern, event, '');

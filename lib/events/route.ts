@@ -1,22 +1,9 @@
 /**
- * The responder's routing: what each event becomes. EventBridge delivers:
- * - failed EC2 calls recorded by CloudTrail whose error says the subnet, the ENI or the prefix
- *   space is exhausted (needs a trail that is logging);
- * - Auto Scaling "EC2 Instance Launch Unsuccessful" for lack of free addresses;
- * - state changes of the stack's own alarms;
- * - the remediation tick (its own schedule).
- * Each event is validated, claimed in the ledger (a duplicated delivery is answered once),
- * mapped to the clusters that own what it names, counted as an AllocationFailures metric, and
- * answered with a targeted cycle of those clusters: collect, diagnose, forecast, plan and act,
- * notify. A cluster cycled moments ago is debounced (its cycle claim).
- *
- * The claim is Powertools idempotency's state machine (lib/aws/ledger.ts): INPROGRESS under this
- * invocation's request id until the end of its time, COMPLETED when answered, deleted when the
- * handling fails (so that Lambda's retry handles it). An invocation that dies holding it (timeout,
- * out of memory) leaves a lease that runs out, and the retry takes it over. A delivery that finds
- * another invocation's live claim fails with EventInProgressError, so Lambda retries it later.
+ * The responder's routing: what each event becomes.
  *
  * handlers/respond.ts is the Lambda entry point that calls {@link respond}.
+ *
+ * Design: docs/responder.md#libeventsroutets-the-responders-routing
  */
 import { randomUUID } from 'node:crypto';
 import type { MetricDatum } from '@aws-sdk/client-cloudwatch';

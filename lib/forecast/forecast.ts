@@ -2,7 +2,7 @@
  * The forecast stage: forecasts for every subnet and cluster of a free-address history, put on
  * the findings they concern. The arithmetic (`forecastsFor`, lib/forecast/trend.ts) is pure; the
  * stage reads the history through a {@link HistoryReader} it is given (lib/aws/metric-history.ts
- * on CloudWatch, bound by lib/cycle.ts), so that this module imports no adapter.
+ * on CloudWatch, bound by the composition root), so that this module imports no adapter.
  */
 import type { CycleDeadline } from '../deadline';
 import type { Finding, Forecast } from '../diagnose/types';

@@ -3,12 +3,7 @@
  * live one), forwards every call and remembers the answers; {@link writeSnapshot} then writes them
  * in the layout `snapshot.ts` reads, so that what the responder saw can be replayed and shared.
  *
- * A call that failed is recorded in `failed-reads.json` (the read, what it asked for, and the
- * error's operation, code and message), so that the replay fails the same read with the same
- * error and the report of the snapshot says what the live report said: a cluster whose add-on
- * could not be read is "unknown, incomplete" in both, not "self-managed" in the replay. A call
- * that answered in part (a {@link PartialReadError}) is recorded with what it did read and the
- * ids it did not. Instance types DescribeInstanceTypes did not know are recorded there too.
+ * Design: docs/snapshots.md#libinventorycapturets-capturing-a-snapshot
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';

@@ -5,29 +5,8 @@
  * Pure: no AWS calls, no environment, no logging. It mirrors ipamd's own decide/act split: the
  * decisions (`poolTooLow`, `poolTooHigh`, `addressesToAdd`) are shared by `holdingFor`, which
  * replays ipamd's allocation loop, and by `estimateWarm`, which asks for which pod counts an
- * observed holding is a state ipamd would leave alone.
- *
- * Sources, read for this module (aws/amazon-vpc-cni-k8s at commit 00892598b447, with multi-card
- * datastores and the max-pods stop):
- * - [ipamd] `pkg/ipamd/ipamd.go`: `isDatastorePoolTooLow`, `increaseDatastorePool`,
- *   `tryAssignIPs`, `tryAssignPrefixes`, `tryAllocateENI`, `GetENIResourcesToAllocate`,
- *   `getPrefixesNeeded`, `datastoreTargetState`, `datastorePrefixTargetState`,
- *   `isDatastorePoolTooHigh`, `shouldRemoveExtraENIs`, `warmIPTargetsDefined`,
- *   `warmPrefixTargetDefined`, `hasRoomForEni`, `GetIPv4Limit`, `isConfigValid`, `getMaxENI`,
- *   `setUnmanagedENIs`, `filterUnmanagedENIs` (read again at commit b52188387f2e for MAX_ENI, the
- *   trunk ENI and unmanaged ENIs: `hasRoomForEni` allows `maxENI − unmanagedENI − trunkEni` ENIs).
- * - [datastore] `pkg/ipamd/datastore/data_store.go`: `GetIPStats`, `AvailableAddresses`,
- *   `GetAllocatableENIs`, `GetFreePrefixes`, `getDeletableENI`, `AssignPodIPv4Address`.
- * - [awsutils] `pkg/awsutils/awsutils.go` `GetENIIPv4Limit`: Ipv4AddressesPerInterface − 1;
- *   `DescribeAllENIs`: the trunk ENI is InterfaceType `trunk`, an EFA-only ENI `efa-only`.
- * - [eni-doc] `docs/eni-and-ip-target.md` and [prefix-doc] `docs/prefix-and-ip-target.md` (worked
- *   tables, used as test cases).
- * - [chart] `charts/aws-vpc-cni/values.yaml`: shipped env `WARM_ENI_TARGET: "1"`,
- *   `WARM_PREFIX_TARGET: "1"`.
- * - [min-only] https://github.com/aws/amazon-vpc-cni-k8s/pull/2659 and issue #2650:
- *   `WARM_IP_TARGET=0` with `MINIMUM_IP_TARGET` caps the node at MINIMUM_IP_TARGET addresses.
- * - [eks-prefix] https://docs.aws.amazon.com/eks/latest/userguide/cni-increase-ip-addresses-procedure.html
- *   (prefix mode is Nitro only; a /28 holds 16 addresses), as cited in lib/capacity/instance-type.ts.
+ * observed holding is a state ipamd would leave alone. Each source tag ([ipamd], [datastore], …)
+ * is defined on the code it justifies; [ipamd] and the worked tables on {@link holdingFor}.
  */
 import { IPV4_ADDRESSES_PER_PREFIX, podEnisOfNode, type NetworkCapacity } from '../capacity/instance-type';
 import type { CniSettings } from '../measure/cni-settings';
@@ -36,6 +15,10 @@ import type { IpamdConfig, NodeHolding, WarmEstimate } from './types';
 /** [ipamd] `defaultWarmENITarget = 1`. */
 const DEFAULT_WARM_ENI_TARGET = 1;
 /**
+ * Source (aws/amazon-vpc-cni-k8s at commit 00892598b447):
+ * - [chart] `charts/aws-vpc-cni/values.yaml`: shipped env `WARM_ENI_TARGET: "1"`,
+ *   `WARM_PREFIX_TARGET: "1"`.
+ *
  * [chart] ships `WARM_PREFIX_TARGET: "1"` (the managed add-on likewise). ipamd's own constant is
  * `defaultWarmPrefixTarget = 0`, which only applies when the variable is absent from the pod spec.
  */
@@ -43,7 +26,11 @@ const DEFAULT_WARM_PREFIX_TARGET = 1;
 
 /** The configuration resolved against one instance type: what ipamd actually runs with. */
 interface Resolved {
-  /** Prefix mode in effect: asked for and the type is Nitro ([ipamd] `isConfigValid` falls back). */
+  /**
+   * Prefix mode in effect: asked for and the type is Nitro ([ipamd] `isConfigValid` falls back).
+   * - [eks-prefix] https://docs.aws.amazon.com/eks/latest/userguide/cni-increase-ip-addresses-procedure.html
+   *   (prefix mode is Nitro only; a /28 holds 16 addresses), as cited in lib/capacity/instance-type.ts.
+   */
   prefixes: boolean;
   customNetworking: boolean;
   /** Addresses per pool entry: 1 (secondary IP) or 16 (a /28). */
@@ -52,6 +39,9 @@ interface Resolved {
    * Pool entries one ENI takes: [ipamd] `GetIPv4Limit` uses [awsutils] `GetENIIPv4Limit`
    * (Ipv4AddressesPerInterface − 1) as secondary IPs per ENI, and the same number as prefixes per
    * ENI in prefix mode.
+   * - [awsutils] `pkg/awsutils/awsutils.go` `GetENIIPv4Limit`: Ipv4AddressesPerInterface − 1;
+   *   `DescribeAllENIs`: the trunk ENI is InterfaceType `trunk`, an EFA-only ENI `efa-only`.
+   *   (aws/amazon-vpc-cni-k8s at commit 00892598b447)
    */
   perEni: number;
   /**
@@ -73,7 +63,12 @@ interface Resolved {
   maxPods: number;
 }
 
-/** The datastore's view of the pool ([datastore] `GetIPStats`), in addresses. */
+/**
+ * The datastore's view of the pool ([datastore] `GetIPStats`), in addresses.
+ * - [datastore] `pkg/ipamd/datastore/data_store.go`: `GetIPStats`, `AvailableAddresses`,
+ *   `GetAllocatableENIs`, `GetFreePrefixes`, `getDeletableENI`, `AssignPodIPv4Address`.
+ *   (aws/amazon-vpc-cni-k8s at commit 00892598b447)
+ */
 interface PoolStats {
   /** Addresses in the pool: secondary IPs, or 16 per prefix. */
   total: number;
@@ -127,6 +122,8 @@ function resolve(cap: NetworkCapacity, config: IpamdConfig): Resolved {
  * `short = max(warmIPTarget − available, 0)`, then `max(short, minimumIPTarget − TotalIPs)`.
  * With WARM_IP_TARGET=0 nothing counts pods still waiting for an address, so the pool stops at
  * MINIMUM_IP_TARGET [min-only].
+ * - [min-only] https://github.com/aws/amazon-vpc-cni-k8s/pull/2659 and issue #2650:
+ *   `WARM_IP_TARGET=0` with `MINIMUM_IP_TARGET` caps the node at MINIMUM_IP_TARGET addresses.
  */
 function shortOfIpTargets(r: Resolved, s: PoolStats): number {
   const available = s.total - s.assigned;
@@ -198,6 +195,18 @@ function checkPods(pods: number): void {
 
 /**
  * What a node of this type holds for `pods` pods that need a VPC IP, once ipamd has settled.
+ *
+ * Sources, read for this module (aws/amazon-vpc-cni-k8s at commit 00892598b447, with multi-card
+ * datastores and the max-pods stop):
+ * - [ipamd] `pkg/ipamd/ipamd.go`: `isDatastorePoolTooLow`, `increaseDatastorePool`,
+ *   `tryAssignIPs`, `tryAssignPrefixes`, `tryAllocateENI`, `GetENIResourcesToAllocate`,
+ *   `getPrefixesNeeded`, `datastoreTargetState`, `datastorePrefixTargetState`,
+ *   `isDatastorePoolTooHigh`, `shouldRemoveExtraENIs`, `warmIPTargetsDefined`,
+ *   `warmPrefixTargetDefined`, `hasRoomForEni`, `GetIPv4Limit`, `isConfigValid`, `getMaxENI`,
+ *   `setUnmanagedENIs`, `filterUnmanagedENIs` (read again at commit b52188387f2e for MAX_ENI, the
+ *   trunk ENI and unmanaged ENIs: `hasRoomForEni` allows `maxENI − unmanagedENI − trunkEni` ENIs).
+ * - [eni-doc] `docs/eni-and-ip-target.md` and [prefix-doc] `docs/prefix-and-ip-target.md` (worked
+ *   tables, used as test cases).
  *
  * Replays ipamd's pool manager on a fresh node (the primary ENI with no secondary IPs or
  * prefixes), pods taking addresses as soon as they exist, until `isDatastorePoolTooLow` says

@@ -1,23 +1,9 @@
 /**
  * The VPC CNI settings that decide how many addresses a node holds, read from the managed
- * add-on's configurationValues (`{"env": {"WARM_IP_TARGET": "5", ...}}`). Pure.
+ * add-on's configurationValues (`{"env": {"WARM_IP_TARGET": "5", ...}}`). Pure. How values are
+ * parsed and defaulted is cited on {@link readCniSettings}.
  *
- * Defaults are the VPC CNI's own (amazon-vpc-cni-k8s README, "ENI Allocation" and the env
- * var reference): WARM_ENI_TARGET=1, WARM_PREFIX_TARGET=1 in prefix mode, prefix delegation
- * and custom networking off. For a self-managed aws-node the AWS API cannot see the
- * daemonset's env, so every value is unknown (`source: 'unknown'`).
- *
- * Values are parsed as ipamd parses them (aws/amazon-vpc-cni-k8s, read at commit b52188387f2e):
- * - booleans with Go's `strconv.ParseBool` (accepts exactly 1, t, T, TRUE, true, True, 0, f, F,
- *   FALSE, false, False; no spaces): ENABLE_PREFIX_DELEGATION (`usePrefixDelegation`) and
- *   ENABLE_POD_ENI (`EnablePodENI`) through `utils/utils.go` `GetBoolAsStringEnvVar`, which on a
- *   parse error logs "Failed to parse variable ... as boolean" and returns the default, false;
- *   AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG through `pkg/ipamd/ipamd.go` `parseBoolEnvVar`, which treats
- *   an empty value as unset and otherwise does the same. So a value ipamd cannot parse runs as
- *   false: the setting here takes that value too, and the value is listed in `invalid` (measure
- *   reports it as a problem of the cluster, which stops any action on it) rather than passed over.
- * - MAX_ENI with `strconv.Atoi` (`getMaxENI`): a whole number; 0 or less means "not set" (the
- *   instance type's maximum), a value that is not a number is ignored the same way (and listed).
+ * Design: docs/models.md#libmeasurecni-settingsts-the-vpc-cni-settings
  */
 import type { CniInstall } from '../inventory/types';
 
@@ -71,11 +57,27 @@ function envOf(values: Record<string, unknown>): Record<string, unknown> {
   return env && typeof env === 'object' && !Array.isArray(env) ? (env as Record<string, unknown>) : {};
 }
 
-/** Reads the CNI settings of a cluster's VPC CNI installation. */
+/**
+ * Reads the CNI settings of a cluster's VPC CNI installation.
+ *
+ * Defaults are the VPC CNI's own (amazon-vpc-cni-k8s README, "ENI Allocation" and the env
+ * var reference): WARM_ENI_TARGET=1, WARM_PREFIX_TARGET=1 in prefix mode, prefix delegation
+ * and custom networking off.
+ *
+ * Values are parsed as ipamd parses them (aws/amazon-vpc-cni-k8s, read at commit b52188387f2e).
+ */
 export function readCniSettings(cni: CniInstall): CniSettings {
   if (cni.kind !== 'managed') return { source: 'unknown', invalid: [] };
   const env = envOf(cni.configurationValues);
   const invalid: string[] = [];
+  // - booleans with Go's `strconv.ParseBool` (accepts exactly 1, t, T, TRUE, true, True, 0, f, F,
+  //   FALSE, false, False; no spaces): ENABLE_PREFIX_DELEGATION (`usePrefixDelegation`) and
+  //   ENABLE_POD_ENI (`EnablePodENI`) through `utils/utils.go` `GetBoolAsStringEnvVar`, which on a
+  //   parse error logs "Failed to parse variable ... as boolean" and returns the default, false;
+  //   AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG through `pkg/ipamd/ipamd.go` `parseBoolEnvVar`, which treats
+  //   an empty value as unset and otherwise does the same. So a value ipamd cannot parse runs as
+  //   false: the setting here takes that value too, and the value is listed in `invalid` (measure
+  //   reports it as a problem of the cluster, which stops any action on it) rather than passed over.
   // `emptyIsUnset`: parseBoolEnvVar (AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG) skips an empty value;
   // GetBoolAsStringEnvVar hands it to ParseBool, which rejects it.
   const bool = (key: string, emptyIsUnset = false): boolean | undefined => {
@@ -89,6 +91,8 @@ export function readCniSettings(cni: CniInstall): CniSettings {
     return parsed;
   };
   // MAX_ENI: `strconv.Atoi`, used only when ≥ 1 (getMaxENI).
+  // - MAX_ENI with `strconv.Atoi` (`getMaxENI`): a whole number; 0 or less means "not set" (the
+  //   instance type's maximum), a value that is not a number is ignored the same way (and listed).
   const maxEni = (): number | undefined => {
     const v = env['MAX_ENI'];
     if (v === undefined) return undefined;

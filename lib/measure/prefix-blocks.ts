@@ -1,14 +1,6 @@
 /**
- * Free /28 blocks of a subnet: what prefix delegation needs. Pure.
- *
- * With ENABLE_PREFIX_DELEGATION the VPC CNI asks EC2 for /28 IPv4 prefixes (AssignPrivateIpAddresses
- * with Ipv4PrefixCount); EC2 can only hand out a /28 that is aligned and entirely free, and answers
- * `InsufficientCidrBlocks` when the subnet has none, even with free addresses scattered in it
- * (EC2 user guide, "Assign prefixes to Amazon EC2 network interfaces"; EKS user guide,
- * "Assign more IP addresses to Amazon EKS nodes with prefixes", considerations).
- *
- * Reserved: the first four and the last address of every subnet (VPC user guide, "Subnet CIDR
- * blocks"), so the first /28 of a subnet is never free and neither is the last.
+ * Free /28 blocks of a subnet: what prefix delegation needs. Pure. Sources are cited on
+ * {@link freePrefixBlocks} and the reserved-address constants.
  */
 import { parseIpv4, parseIpv4Cidr } from './cidr';
 
@@ -16,7 +8,12 @@ import { parseIpv4, parseIpv4Cidr } from './cidr';
 const BLOCK_SIZE = 16;
 const BLOCK_PREFIX_LENGTH = 28;
 
-/** The first four and the last address of a subnet CIDR (VPC user guide, "Subnet CIDR blocks"). */
+/**
+ * The first four and the last address of a subnet CIDR (VPC user guide, "Subnet CIDR blocks").
+ *
+ * Reserved: the first four and the last address of every subnet (VPC user guide, "Subnet CIDR
+ * blocks"), so the first /28 of a subnet is never free and neither is the last.
+ */
 const RESERVED_AT_START = 4;
 const RESERVED_AT_END = 1;
 
@@ -31,6 +28,12 @@ export interface PrefixBlocks {
 
 /**
  * Counts the aligned /28 blocks of a subnet that are entirely free.
+ *
+ * With ENABLE_PREFIX_DELEGATION the VPC CNI asks EC2 for /28 IPv4 prefixes (AssignPrivateIpAddresses
+ * with Ipv4PrefixCount); EC2 can only hand out a /28 that is aligned and entirely free, and answers
+ * `InsufficientCidrBlocks` when the subnet has none, even with free addresses scattered in it
+ * (EC2 user guide, "Assign prefixes to Amazon EC2 network interfaces"; EKS user guide,
+ * "Assign more IP addresses to Amazon EKS nodes with prefixes", considerations).
  *
  * One 16-bit word per block (bit i = address i of the block is taken): a /16 is 4,096 words, and a
  * block is free when its word is 0. Addresses and prefixes outside the subnet are ignored.

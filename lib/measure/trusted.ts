@@ -4,17 +4,7 @@
  * the report (figures printed as unknown) and the metrics (figures not published) all follow, so
  * that none of them turns a failed read into the 0 that measuring nothing gives. Pure.
  *
- * The rule reads the `unread` marker the collector puts on the problem of every read that failed
- * or answered in part (lib/inventory/collect.ts `settle`); a problem without one is about data that
- * was read (an odd ENI, an unknown instance type) and leaves no figure unknown by itself.
- *
- * What rests on what:
- * - a subnet's free, usable and used addresses rest on its DescribeSubnets record; totals over the
- *   cluster's subnets rest on every one of them, and on the CNI-discovery read;
- * - who holds a subnet's addresses rests on DescribeNetworkInterfaces in it and on
- *   DescribeInstances (which ENIs are nodes');
- * - a node's ENIs, pod IPs and mode rest on the ENIs of the subnets it has ENIs in; its limits and
- *   max pods on those and on DescribeInstanceTypes.
+ * Design: docs/models.md#libmeasuretrustedts-which-figures-are-trusted
  */
 import type { CollectionProblem } from '../inventory/types';
 import type { ClusterUsage } from './types';
@@ -40,7 +30,13 @@ function merge(into: 'all' | string[], ids: readonly string[] | undefined): 'all
   return [...new Set([...into, ...ids])].sort();
 }
 
-/** The gaps that a cluster's problems leave. */
+/**
+ * The gaps that a cluster's problems leave.
+ *
+ * The rule reads the `unread` marker the collector puts on the problem of every read that failed
+ * or answered in part (lib/inventory/collect.ts `settle`); a problem without one is about data that
+ * was read (an odd ENI, an unknown instance type) and leaves no figure unknown by itself.
+ */
 export function readGapsOf(problems: readonly CollectionProblem[]): ReadGaps {
   const g: ReadGaps = { unreadSubnets: [], discoveryUnknown: false, unreadEnis: [], instances: false, instanceTypes: false, nodegroups: false };
   for (const p of problems) {

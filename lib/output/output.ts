@@ -1,14 +1,14 @@
 /**
- * The output stage: what leaves a cycle. The metrics go to CloudWatch (lib/aws/cloudwatch.ts) and
- * the findings that appeared, worsened or cleared are notified (lib/output/notify). The report
- * text of the CLI is rendered from the cycle's result by lib/output/report.
+ * The output stage: what leaves a cycle. The metrics go to CloudWatch through the `put` it is
+ * given (lib/aws/cloudwatch.ts, bound by the composition root, so that this module loads no AWS
+ * SDK) and the findings that appeared, worsened or cleared are notified (lib/output/notify). The
+ * report text of the CLI is rendered from the cycle's result by lib/output/report.
  *
  * Action outcomes are notified by the act loop itself (lib/act/act.ts): the final message of a
  * change is part of its state machine, sent once before its lock is released.
  */
-import type { CloudWatchClient, MetricDatum } from '@aws-sdk/client-cloudwatch';
+import type { MetricDatum } from '@aws-sdk/client-cloudwatch';
 import type { ClusterRemediation } from '../act/remediate';
-import { putMetricData } from '../aws/cloudwatch';
 import type { Finding } from '../diagnose/types';
 import type { Forecasts } from '../forecast/forecast';
 import type { Usage } from '../measure/types';
@@ -16,12 +16,18 @@ import { describePlanned } from './notify/action-message';
 import { notifyFindings, type NotifyDeps, type NotifyResult } from './notify/notify';
 import { buildMetricData, forecastMetricData, remediationMetricData } from './publish/metrics';
 
+/**
+ * Puts metric data in the stack's namespace; resolves to the number of requests made
+ * (lib/aws/cloudwatch.ts `putMetricData`). Throws when the data cannot be published.
+ */
+export type MetricPublisher = (data: MetricDatum[]) => Promise<number>;
+
 export interface OutputDeps {
   /**
    * Where metrics go; without it nothing is published. With `publish` false (the responder's
    * targeted cycles) only the outcomes of the actions it took are.
    */
-  metrics?: { cloudwatch: CloudWatchClient; namespace: string; publish: boolean };
+  metrics?: { put: MetricPublisher; publish: boolean };
   /** Without it nothing is notified (the CLI). */
   notify?: NotifyDeps;
 }
@@ -64,7 +70,7 @@ export async function publishAndNotify(deps: OutputDeps, cycle: CycleOutcome): P
       data.push(...(deps.metrics.publish ? actions : actions.filter((d) => d.MetricName === 'ActionOutcomes')));
     }
     if (data.length > 0) {
-      putMetricDataCalls = await putMetricData(deps.metrics.cloudwatch, deps.metrics.namespace, data);
+      putMetricDataCalls = await deps.metrics.put(data);
       metricsPublished = data.length;
     }
   }

@@ -1,29 +1,7 @@
 /**
  * The `cni-subnets` planner: open more subnets to the VPC CNI by tagging allow-listed spare
  * subnets `kubernetes.io/role/cni=1`. Pure: no AWS client, no env, no clock.
- *
- * What the VPC CNI does with the tag (EKS user guide, "Configure subnet selection for Pod IP
- * addresses", https://docs.aws.amazon.com/eks/latest/userguide/cni-subnet-selection.html):
- * - Enhanced subnet discovery needs VPC CNI 1.18.0 or later and is on by default there
- *   (`ENABLE_SUBNET_DISCOVERY=true`); `ENABLE_SUBNET_DISCOVERY=false` turns it off.
- * - The CNI creates *new* secondary ENIs in subnets tagged `kubernetes.io/role/cni=1` in the same
- *   VPC and Availability Zone as the node; existing ENIs are not moved. `0` excludes a subnet on
- *   purpose (its existing ENIs too); an absent tag leaves it out of new ENI creation.
- * - Custom networking takes precedence when both are enabled: with it on, the tag changes nothing.
- * - A subnet with any `cni.networking.k8s.aws/cluster/<name>` tag is used only by the clusters
- *   named; without one it is open to every cluster in the VPC.
- * Which subnet a new ENI goes to: the candidate with the most free addresses (ipamd sorts the
- * VPC/AZ's subnets by AvailableIpAddressCount, amazon-vpc-cni-k8s pkg/awsutils/awsutils.go
- * `getVpcSubnets`; README `ENABLE_SUBNET_DISCOVERY`). Security groups: 1.18 creates them with the
- * node's primary ENI's security groups (awsutils.go `createENI`, same input as the primary-subnet
- * path); later versions apply security groups tagged `kubernetes.io/role/cni=1` to ENIs in
- * secondary subnets when there are any (aws/amazon-vpc-cni-k8s#3380).
- *
- * The inventory holds only subnets that already matter to the cluster (cluster, nodegroup, node
- * ENI and tagged subnets), so an allow-listed spare subnet not yet tagged is not in it:
- * `planCniSubnetsWith(ctx, spare)` takes the allow list's subnets as DescribeSubnets returned
- * them ({@link spareSubnetIds} says which to read); `planCniSubnets(ctx)` alone uses what the
- * inventory has and says "spare subnet data not read" when that is not enough to decide.
+ * Design (what the CNI does with the tag, spare subnet data): docs/remediation.md#libplancni-subnetsts-opening-spare-subnets-to-the-cni
  */
 import { list, n, plural } from '../diagnose/context';
 import type { Finding } from '../diagnose/types';
@@ -163,7 +141,11 @@ function scopesOf(ctx: PlanContext): Scope[] {
   return [...scopes.values()].sort((a, b) => a.az.localeCompare(b.az) || a.vpcId.localeCompare(b.vpcId));
 }
 
-/** Why the CNI would not act on the tag at all, whatever subnet is tagged. */
+/**
+ * Why the CNI would not act on the tag at all, whatever subnet is tagged (EKS user guide,
+ * "Configure subnet selection for Pod IP addresses",
+ * https://docs.aws.amazon.com/eks/latest/userguide/cni-subnet-selection.html).
+ */
 function cniBlockers(ctx: PlanContext, az: string): string[] {
   const out: string[] = [];
   const cni = ctx.usage.cni;
@@ -241,6 +223,9 @@ function plan(ctx: PlanContext, spare: Subnet[], missingAre: 'not-read' | 'not-f
         candidates.push(s);
       }
     }
+    // A new ENI goes to the candidate with the most free addresses (ipamd sorts the
+    // VPC/AZ's subnets by AvailableIpAddressCount, amazon-vpc-cni-k8s pkg/awsutils/awsutils.go
+    // `getVpcSubnets`; README `ENABLE_SUBNET_DISCOVERY`).
     candidates.sort((a, b) => free(b) - free(a) || (a.SubnetId ?? '').localeCompare(b.SubnetId ?? ''));
     const chosen = candidates.slice(0, Math.max(0, policy.maxSubnetsPerAction));
 

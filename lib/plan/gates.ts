@@ -1,18 +1,7 @@
 /**
  * Plan: runs the planners of a cluster and puts every proposal through the safety gates.
  * Pure: no AWS, no clock (now is in the context).
- *
- * Gates, in order; every one that applies is named in `blockedBy`:
- * 1. the policy mode is observe → nothing is planned at all;
- * 2. the action kind is not allowed by the policy;
- * 3. the planner's own blockers (a value out of bounds, a non-Nitro type, no spare subnet...);
- * 4. the cluster's data is incomplete (a read failed: nothing acts on incomplete data);
- * 5. a change is in flight: one of ours (the ledger's lock) or any EKS update on the cluster,
- *    its vpc-cni add-on or its nodegroups (status not ACTIVE);
- * 6. the kind's cooldown has not passed since the last change of that kind;
- * 7. dry-run mode, or apply mode without the cluster's opt-in tag.
- * What passes every gate will apply; at most one action per cluster per cycle (the first, in
- * the planners' order: least disruptive first), the others wait for the next cycle.
+ * Design (the gates, in order): docs/remediation.md#libplangatests-the-safety-gates
  */
 import type { Cluster } from '@aws-sdk/client-eks';
 import { OPT_IN_TAG_KEY, OPT_IN_TAG_VALUE, POLICY_KEY } from '../policy/types';

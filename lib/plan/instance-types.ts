@@ -5,48 +5,8 @@
  * UpdateNodegroupConfig / UpdateNodegroupVersion APIs take no instance types). Pure: no AWS, no
  * environment, no logging; the executor is lib/act/execute-nodegroup.ts.
  *
- * The ranking rule (what the planner proposes):
- * 1. Candidates come from `ctx.instanceTypes` (live DescribeInstanceTypes, which wins) and the
- *    bundled `knownInstanceTypes()`. A candidate must: be allowed by the policy (an entry with a
- *    dot is an exact type, one without is a family: `m6i` matches `m6i.*`; an empty list allows
- *    none), support the current type's architecture (`ProcessorInfo.SupportedArchitectures`), have
- *    at least its vCPUs and memory, not be bare metal, and give more max
- *    pods than the current type. Size is bounded: at most twice the current vCPUs, or the smallest
- *    size that gains when none that small does, so that "the same number of nodes" never means a
- *    48xlarge.
- * 2. Max pods are the EKS max-pods calculator's, in the cluster's CNI mode (prefix delegation,
- *    custom networking) with the kubelet cap applied (lib/capacity/instance-type.ts); the uncapped
- *    pod IP slots break ties.
- * 3. Subnet addresses per pod are `holdingFor` (lib/ipamd/model.ts) under the cluster's current
- *    CNI configuration, evaluated at the load a capped node carries now: the old type's pod IP
- *    capacity (its pod IP slots, at most its max pods − 2 host-network pods). That is the demand
- *    that exists today and that the new node must carry; at that load the figure shows what larger
- *    ENIs and the warm pool cost in subnet addresses. (At max pods every type is nearly 1 + 1/slots
- *    per pod and the comparison would say nothing about the warm pool.)
- * 4. Order: first the candidates within the policy's capacity bound
- *    (`maxCapacityIncreasePercent`: a node's vCPUs and memory at most that much above the current
- *    type's; the node count stays the same, so that is the nodegroup's growth too), so that an
- *    allowed type is proposed whenever one exists. Then, when a subnet of the nodegroup is scarce
- *    (DiagnoseThresholds, as `isScarce`), fewer subnet addresses per pod first, then more max pods;
- *    otherwise more max pods first, then fewer addresses per pod. Then fewer vCPUs, less memory,
- *    and the name.
- * 5. The proposal takes the best type and, up to `maxInstanceTypes`, the next best with the same
- *    vCPUs and memory: the Cluster Autoscaler needs a nodegroup's types to have the same vCPU and
- *    memory, and Spot wants several types (CreateNodegroup API reference, instanceTypes: "If you
- *    specify Spot for capacityType, then we recommend specifying multiple values").
- *
- * What the proposal costs (lib/plan/replacement.ts, which says why each figure is what it is):
- * - Node count: the new nodegroup keeps the old one's (its desired size, at least the nodes
- *   running: `scalingOf`); the planner does not size "fewer, larger nodes". The capacity change
- *   (vCPU, memory, nodes, before → after) is in the change and the prediction; above
- *   `maxCapacityIncreasePercent` it is a blocker naming both numbers.
- * - Room during the overlap: every new node, spread over the nodegroup's AZs as Auto Scaling does,
- *   takes `holdingFor` of its type at the load of rule 3 (pods, warm pool, one primary address per
- *   ENI); each subnet of each AZ must have that free plus `overlapMarginIps` (and, in prefix mode,
- *   the free aligned /28 blocks), or the AZ is a blocker with the numbers.
- * - Addresses: during the overlap, the check's figures (negative, `overlapIpsBySubnet`); once the
- *   old nodes are gone, what they held (`holdingFor` their type at the same load, in their mode)
- *   minus what the new ones hold (`ipsFreedBySubnet`, `ipsFreed`).
+ * Design (the ranking rule, what the proposal costs):
+ * docs/remediation.md#libplaninstance-typests-ranking-replacement-instance-types
  */
 import { createHash } from 'node:crypto';
 import type { InstanceTypeInfo } from '@aws-sdk/client-ec2';
@@ -96,7 +56,7 @@ export const REPLACEMENT_INFIX = '-ipr-';
 export const NODEGROUP_NAME_MAX = 63;
 const NODEGROUP_NAME = /^[0-9A-Za-z][A-Za-z0-9_-]*$/;
 const HASH_CHARS = 8;
-/** Size bound: a candidate has at most this many times the current vCPUs (see the module comment). */
+/** Size bound: a candidate has at most this many times the current vCPUs (rule 1, docs/remediation.md#libplaninstance-typests-ranking-replacement-instance-types). */
 const MAX_VCPU_FACTOR = 2;
 /** At most this many candidates are kept in the change's ranking (the record stays readable). */
 const RANKING_MAX = 10;
@@ -231,7 +191,14 @@ export function rankInstanceTypes(input: RankInput): RankedType[] {
   return eligible.filter((m) => m.cap.vcpus <= vcpuBound).sort(compare(input.scarce));
 }
 
-/** The best type and, up to `max`, the next best with the same vCPUs and memory (rule 5). */
+/**
+ * The best type and, up to `max`, the next best with the same vCPUs and memory (rule 5,
+ * docs/remediation.md). From rule 5:
+ * 5. The proposal takes the best type and, up to `maxInstanceTypes`, the next best with the same
+ *    vCPUs and memory: the Cluster Autoscaler needs a nodegroup's types to have the same vCPU and
+ *    memory, and Spot wants several types (CreateNodegroup API reference, instanceTypes: "If you
+ *    specify Spot for capacityType, then we recommend specifying multiple values").
+ */
 export function chooseTypes(ranked: readonly RankedType[], max: number): RankedType[] {
   const best = ranked[0];
   if (!best || max < 1) return [];

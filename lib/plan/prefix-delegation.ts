@@ -2,47 +2,8 @@
  * Planner of the prefix-delegation action: when nodes are capped by their instance type's ENI /
  * address slots (an eni-limit finding), turn on ENABLE_PREFIX_DELEGATION on the vpc-cni add-on
  * (with WARM_PREFIX_TARGET), and say what the nodes need to use it. Pure.
- *
- * Conditions, each a blocker when it fails (the proposal still says what it would do):
- * - every instance type of the affected nodegroups is Nitro: prefixes are Nitro only [eks-proc];
- * - the nodegroups' subnets have free aligned /28 blocks: at least one per node, counted per AZ
- *   (a node takes prefixes only from subnets of its own AZ, so room in another AZ does not help;
- *   EC2 answers InsufficientCidrBlocks otherwise [eks-proc]). Addresses no visible ENI holds
- *   (`Unaccounted`) may break a block each: the lower bound is used;
- * - the policy's bounds leave a gain (max pods above today's).
- * Nothing is proposed when prefix delegation is already on, when the add-on could not be read, or
- * without an eni-limit finding. A self-managed aws-node gets the `kubectl set env` command.
- *
- * What the nodes need (nodeChanges, per managed nodegroup), from [eks-proc]:
- * - without a launch template, or with one that names no AMI ID, "Managed node groups
- *   automatically calculates the maximum number of Pods for you" when nodes are created;
- * - with a launch template that names an AMI ID, max pods is set in its user data: AL2
- *   `/etc/eks/bootstrap.sh <cluster> --use-max-pods false --kubelet-extra-args '--max-pods=N'`;
- *   AL2023 nodeadm `NodeConfig` `spec.kubelet.config.maxPods: N` [nodeadm]. Without it nodeadm
- *   sets `ENIs × (IPv4 per ENI − 1) + 2` on the default card whatever the CNI's mode
- *   ([nodeadm-src] `calculateStandardMaxPods`; lib/capacity/instance-type.ts
- *   `nodeadmDefaultMaxPods`), so such nodes, and self-managed ones, stay at the secondary-IP
- *   figure: the plan text and the node notes say so with the figure;
- * - "Managed node groups enforces a maximum number on the value of maxPods": 110 below 30 vCPUs,
- *   250 otherwise, prefix delegation or not; with several instance types "the smallest number of
- *   maximum Pods for an instance ... is applied to all nodes" [eks-prefix];
- * - in every case existing nodes keep their secondary IPs and max pods until replaced; EKS
- *   recommends new nodes rather than a rolling mix of modes [eks-prefix].
- * Max pods per type: lib/capacity/instance-type.ts `maxPods` with prefix delegation and the kubelet
- * cap, then the policy's upper bound (prefixDelegation.maxPods.max).
- *
- * The prediction: pods gained = new max pods − today's, per node in secondary-IP mode, summed; the
- * addresses the change takes per subnet = `holdingFor` in prefix mode (16 per /28) minus
- * `holdingFor` in today's mode, at today's estimated pods (as lib/plan/warm-targets.ts does), a
- * negative figure. Pods that were pending for lack of slots take more once they land.
- *
- * Sources:
- * - [eks-proc] https://docs.aws.amazon.com/eks/latest/userguide/cni-increase-ip-addresses-procedure.html
- * - [eks-prefix] https://docs.aws.amazon.com/eks/latest/userguide/cni-increase-ip-addresses.html
- *   (considerations)
- * - [nodeadm] https://awslabs.github.io/amazon-eks-ami/nodeadm/doc/api/ (NodeConfig, kubelet config)
- * - [nodeadm-src] awslabs/amazon-eks-ami `nodeadm/internal/kubelet/config.go`
- *   `withDefaultReservedResources`, `eni_max_pods.go` `calculateStandardMaxPods`
+ * Design (conditions, what the nodes need, the prediction):
+ * docs/remediation.md#libplanprefix-delegationts-turning-on-prefix-delegation
  */
 import { maxPods, nodeadmDefaultMaxPods, type NetworkCapacity } from '../capacity/instance-type';
 import { buildContext, n, type ClusterContext } from '../diagnose/context';
@@ -66,7 +27,11 @@ import {
 } from './warm-targets';
 
 
-/** The user-data setting of max pods for a launch template, by the nodegroup's AMI type. */
+/**
+ * The user-data setting of max pods for a launch template, by the nodegroup's AMI type.
+ * Sources:
+ * - [nodeadm] https://awslabs.github.io/amazon-eks-ami/nodeadm/doc/api/ (NodeConfig, kubelet config)
+ */
 function userDataHint(ng: Nodegroup | undefined, cluster: string, pods: number): string {
   const al2 = `AL2: /etc/eks/bootstrap.sh ${cluster} --use-max-pods false --kubelet-extra-args '--max-pods=${pods}'`;
   const al2023 = `AL2023: nodeadm NodeConfig spec.kubelet.config.maxPods: ${pods}`;
@@ -77,6 +42,12 @@ function userDataHint(ng: Nodegroup | undefined, cluster: string, pods: number):
   return `${al2}; ${al2023}`;
 }
 
+/**
+ * What a managed nodegroup's nodes need to use prefix delegation (docs/remediation.md).
+ * Sources ([eks-proc], [eks-prefix]: see planNodegroup):
+ * - [nodeadm-src] awslabs/amazon-eks-ami `nodeadm/internal/kubelet/config.go`
+ *   `withDefaultReservedResources`, `eni_max_pods.go` `calculateStandardMaxPods`
+ */
 function nodeNote(ng: Nodegroup | undefined, cluster: string, name: string, pods: number, bootstrapDefault: string): string {
   const replace =
     'Existing nodes keep secondary IPs and their max pods until replaced: replace them all (EKS recommends new nodes, e.g. a new nodegroup then scaling this one down, rather than a mix of modes).';
@@ -103,6 +74,13 @@ interface NodegroupPlan {
   bootstrapDefault: string;
 }
 
+/**
+ * One nodegroup's conditions (Nitro only, a free aligned /28 per node in its AZ) and max pods.
+ * Sources:
+ * - [eks-proc] https://docs.aws.amazon.com/eks/latest/userguide/cni-increase-ip-addresses-procedure.html
+ * - [eks-prefix] https://docs.aws.amazon.com/eks/latest/userguide/cni-increase-ip-addresses.html
+ *   (considerations)
+ */
 function planNodegroup(
   pc: PlanContext,
   ctx: ClusterContext,

@@ -1,31 +1,8 @@
 /**
- * The node rollout that prefix delegation needs. Turning ENABLE_PREFIX_DELEGATION on changes
- * nothing for the nodes already running: they keep their secondary IPs and the max pods they
- * were launched with; only new nodes get /28 prefixes and, on a managed nodegroup without a
- * custom AMI, the max pods EKS computes from the add-on's setting (EKS user guide, "Assign more
- * IP addresses to Amazon EKS nodes with prefixes": cni-increase-ip-addresses-procedure.html;
- * EKS recommends new node groups rather than mixing modes). So, once the add-on has prefix
- * delegation on, a managed nodegroup whose nodes still run in secondary-IP mode and are capped by
- * their ENI slots is rolled: a copy of it (same instance types and everything else) is created,
- * and once ACTIVE the old one is scaled down — the same two steps, one per cycle, as the
- * instance-type replacement (lib/act/execute-nodegroup.ts). Pure planner.
- *
- * What it costs (lib/plan/replacement.ts, which says why each figure is what it is):
- * - Capacity: unchanged (the same instance types and node count); the change and the prediction
- *   say so.
- * - Room during the overlap: the new nodes run beside the old ones until the old nodegroup has
- *   drained. Each new node holds, by the ipamd model in prefix mode (`holdingFor` with
- *   ENABLE_PREFIX_DELEGATION and the add-on's WARM_PREFIX_TARGET / WARM_IP_TARGET /
- *   MINIMUM_IP_TARGET), the /28 prefixes for the pods a capped node carries today (its type's pod
- *   IP slots in secondary-IP mode, at most its old max pods − 2 host-network pods) plus the warm
- *   prefixes, and one primary address per ENI. Spread over the nodegroup's AZs as Auto Scaling
- *   does, each subnet of each AZ must have the free aligned /28 blocks for them (less the
- *   addresses no visible ENI holds, and counting each primary address as one that may break a
- *   block) and their addresses plus `prefixDelegation.overlapMarginIps` free; otherwise the AZ is a
- *   blocker with the numbers (EC2 answers InsufficientCidrBlocks when no aligned /28 is free).
- * - Addresses: during the overlap, the check's figures (`overlapIpsBySubnet`); once the old nodes
- *   are gone, what they held (`holdingFor` in their mode at the same pods) minus what the new ones
- *   hold (`ipsFreedBySubnet`, `ipsFreed`).
+ * The node rollout that prefix delegation needs: once the add-on has prefix delegation on, a
+ * managed nodegroup still in secondary-IP mode and capped by its ENI slots is replaced by a copy
+ * of it (created, then the old one scaled down). Pure planner.
+ * Design (why, what it costs): docs/remediation.md#libplanprefix-rolloutts-rolling-nodes-into-prefix-mode
  */
 import { HOST_NETWORK_PODS, maxPods, networkCapacityOf, podIpSlots, type NetworkCapacity } from '../capacity/instance-type';
 import type { Finding } from '../diagnose/types';
@@ -48,6 +25,12 @@ import {
 import type { ActionPlanner, NodegroupReplacementChange, PlanContext, ProposedAction } from './types';
 import { newNodeTrunkEnis, nodeEnisOf } from './warm-targets';
 
+/**
+ * Existing nodes keep their secondary IPs and max pods; only new nodes get /28 prefixes (EKS
+ * user guide, "Assign more IP addresses to Amazon EKS nodes with prefixes":
+ * cni-increase-ip-addresses-procedure.html; EKS recommends new node groups rather than mixing
+ * modes): hence a rollout.
+ */
 export const planPrefixRollout: ActionPlanner = (ctx: PlanContext): ProposedAction[] => {
   if (!ctx.policy.actions.prefixDelegation.allowed) return [];
   // Until the add-on has prefix delegation on, the prefix-delegation action comes first.

@@ -2,39 +2,7 @@
  * Planner of the warm-targets action: when a pod subnet is scarce and the nodes' warm pools hold
  * its addresses, set WARM_IP_TARGET / MINIMUM_IP_TARGET on the vpc-cni add-on so that each node
  * holds about what its pods use. Pure.
- *
- * The values (documented choice):
- * - WARM_IP_TARGET = the policy's lower bound, at least 1. Pod churn is not known to the
- *   responder; the smallest buffer the operator allows frees the most, and ipamd refills it as pods
- *   start ([eni-doc]: "WARM_IP_TARGET=2" in its small-subnet advice).
- * - MINIMUM_IP_TARGET = the median of the nodes' estimated pod counts, rounded, within the policy's
- *   bounds, but never above the MINIMUM_IP_TARGET already set: [eni-doc] advises a MINIMUM_IP_TARGET
- *   near the pods a node runs ("slightly higher"), so a node starts with its usual pods' addresses
- *   in one EC2 call, WARM_IP_TARGET giving the margin. It is one cluster-wide value and only ever
- *   raises what a node holds (nodes running fewer pods hold it all the same), so raising it frees
- *   nothing: an existing lower value is kept. The prediction counts what it takes on lightly
- *   loaded nodes (a negative figure in their subnets).
- *
- * The prediction: per node of a known instance type, the pods it runs are the middle of
- * `estimateWarm`'s pods range under the current settings (in the mode the node is in, with its max
- * pods); what the node holds for them is `holdingFor` under the current and under the new
- * settings; the difference is spread over the subnets of the node's ENIs in proportion to the pod
- * addresses it holds in each (as the ips-held-by-others finding counts warm pools). Comparing two
- * `holdingFor` states, rather than the observed holding with one, keeps the estimate's own error
- * out of the difference (the same pods, the same model).
- *
- * Proposes nothing when the settings are unknown (add-on unreadable), when the values are already
- * set, or when the change would not free at least one address in the scarce subnets even without
- * the policy's bounds. A self-managed aws-node gets the `kubectl set env` command and a blocker.
- *
- * Sources:
- * - [eni-doc] aws/amazon-vpc-cni-k8s docs/eni-and-ip-target.md
- *   (https://github.com/aws/amazon-vpc-cni-k8s/blob/master/docs/eni-and-ip-target.md): "If you plan
- *   to run around 10 pods, the advice is to set MINIMUM_IP_TARGET slightly higher than that, like
- *   12, and have WARM_IP_TARGET=2".
- * - [prefix-doc] docs/prefix-and-ip-target.md: in prefix mode WARM_IP_TARGET / MINIMUM_IP_TARGET
- *   override WARM_PREFIX_TARGET and count addresses, rounded up to /28s (the model does it).
- * - The ipamd model, lib/ipamd/model.ts.
+ * Design (the values, the prediction): docs/remediation.md#libplanwarm-targetsts-planning-warm-targets
  */
 import type { NetworkCapacity } from '../capacity/instance-type';
 import { buildContext, n, type ClusterContext } from '../diagnose/context';
@@ -212,6 +180,13 @@ interface Prediction {
   scarceGain: number;
 }
 
+/**
+ * What the new targets free per subnet: `holdingFor` under the current and the new settings.
+ * Sources:
+ * - [prefix-doc] docs/prefix-and-ip-target.md: in prefix mode WARM_IP_TARGET / MINIMUM_IP_TARGET
+ *   override WARM_PREFIX_TARGET and count addresses, rounded up to /28s (the model does it).
+ * - The ipamd model, lib/ipamd/model.ts.
+ */
 function predict(shares: SubnetShares, nodes: NodeEstimate[], targets: Targets, scarce: Set<string>): Prediction {
   const bySubnet = new Map<string, number>();
   for (const x of nodes) {
@@ -227,8 +202,13 @@ function predict(shares: SubnetShares, nodes: NodeEstimate[], targets: Targets, 
 const signed = (x: number): string => (x >= 0 ? `frees ${n(x)}` : `takes ${n(-x)}`);
 
 /**
- * Proposes WARM_IP_TARGET / MINIMUM_IP_TARGET for a cluster whose pod subnets are scarce (see the
- * module comment for the values and the prediction). At most one proposal, subject `vpc-cni`.
+ * Proposes WARM_IP_TARGET / MINIMUM_IP_TARGET for a cluster whose pod subnets are scarce (see
+ * docs/remediation.md#libplanwarm-targetsts-planning-warm-targets for the values and the prediction). At most one proposal, subject `vpc-cni`.
+ * Sources:
+ * - [eni-doc] aws/amazon-vpc-cni-k8s docs/eni-and-ip-target.md
+ *   (https://github.com/aws/amazon-vpc-cni-k8s/blob/master/docs/eni-and-ip-target.md): "If you plan
+ *   to run around 10 pods, the advice is to set MINIMUM_IP_TARGET slightly higher than that, like
+ *   12, and have WARM_IP_TARGET=2".
  */
 export const planWarmTargets: ActionPlanner = (pc: PlanContext): ProposedAction[] => {
   const { usage, inventory, policy } = pc;

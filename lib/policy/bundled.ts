@@ -1,14 +1,16 @@
 /**
  * The remediation policy compiled into the deployed functions.
  *
+ * Outside a bundle (tests, the CLI, `tsx`) nothing is defined and this answers undefined.
+ */
+
+/**
  * `serverless package` validates policy.yml (stack/policy.stack.js) and esbuild's `define`
  * replaces the identifier below with the policy as a JSON string literal (serverless.yml,
  * custom.esbuild.define). The policy travels in the function package, not in an environment
  * variable: Lambda allows 4 KB for all of a function's environment variables together
  * (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html), which would bound
  * the number of clusters a policy can name.
- *
- * Outside a bundle (tests, the CLI, `tsx`) nothing is defined and this answers undefined.
  */
 declare const EKS_IP_RESPONDER_POLICY: string | undefined;
 

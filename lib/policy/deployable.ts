@@ -2,16 +2,7 @@
  * The policy as the stack packages it: every check `serverless package` makes of policy.yml, in
  * one function that packaging (stack/policy.stack.js) and `eks-ip-responder policy check`
  * both call, so that a policy the check passes is one packaging takes, with the same messages.
- *
- * The checks, in order:
- * 1. the file: at most POLICY_FILE_MAX_BYTES, UTF-8 text (readPolicyFile, before parsing);
- * 2. the policy: YAML, schema, ranges, relations, cluster names, `default.mode` not apply
- *    (parsePolicy);
- * 3. what the stack derives from it, both named when both fail: the compact JSON compiled into
- *    the functions within POLICY_MAX_BYTES (policyJson), and RespondRole's `remediate` IAM
- *    policy within REMEDIATION_POLICY_MAX_CHARS (deployableRemediationPolicy).
- * The policy no longer travels in an environment variable, so Lambda's 4 KB of environment
- * (stack/checks.ts) bounds only POLICY_VERSION's 12 characters of it.
+ * Design (the checks, in order): docs/policy.md#libpolicydeployablets-the-packaging-checks
  */
 import { deployableRemediationPolicy, type IamPolicyDocument } from './iam';
 import { policyError, policyJson, policyVersion, readPolicyFile } from './load';

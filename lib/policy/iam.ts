@@ -4,24 +4,7 @@
  * EKS and EC2 write is granted only on the resources of the clusters whose policy is in apply
  * mode and allows the action kinds that make it, so that IAM holds the responder to what its own
  * gates (lib/plan/gates.ts) allow. Pure: no file, no AWS, no environment.
- *
- * Facts this relies on, from the Service Authorization Reference for Amazon EKS
- * (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelastickubernetesservice.html)
- * and Amazon EC2 (…/list_amazonec2.html):
- * - eks:UpdateAddon authorises on `addon*` (`arn:${Partition}:eks:${Region}:${Account}:addon/${ClusterName}/${AddonName}/${UUID}`);
- * - eks:CreateNodegroup authorises on `cluster*` (`…:cluster/${ClusterName}`), its only resource
- *   type, with the condition keys aws:RequestTag/${TagKey}, aws:ResourceTag/${TagKey} (the
- *   cluster's tags) and aws:TagKeys; the CreateNodegroup API also needs eks:TagResource (on the
- *   new nodegroup, for the tags of the request) and iam:PassRole (the node role, passRoleArns);
- * - eks:TagResource authorises on `nodegroup` (among others) with aws:RequestTag, aws:ResourceTag
- *   and aws:TagKeys; eks:UpdateNodegroupConfig on `nodegroup*`
- *   (`…:nodegroup/${ClusterName}/${NodegroupName}/${UUID}`);
- * - ec2:CreateTags authorises on `subnet` (`arn:${Partition}:ec2:${Region}:${Account}:subnet/${SubnetId}`)
- *   with aws:RequestTag and aws:TagKeys.
- * A nodegroup's or add-on's UUID is not known before it exists (a replacement is named by the
- * planner, its UUID by EKS), hence `nodegroup/<cluster>/*` + `/*` and `addon/<cluster>/vpc-cni/*`.
- * EKS cluster names have no wildcard character (CLUSTER_NAME_PATTERN), so `<cluster>` matches
- * that one cluster only: `prod` never matches `prod-2`, the `/` after it ends the name.
+ * Design: docs/iam.md
  */
 import { CNI_ROLE_TAG_KEY, CNI_ROLE_TAG_VALUE, REPLACES_TAG_KEY } from '../names';
 import { effectivePolicy } from './load';
@@ -146,6 +129,13 @@ export function remediationGrants(policy: Policy): ClusterGrants[] {
   return grants;
 }
 
+/**
+ * A resource ARN in the stack's partition, region and account. The ARNs below:
+ * A nodegroup's or add-on's UUID is not known before it exists (a replacement is named by the
+ * planner, its UUID by EKS), hence `nodegroup/<cluster>/*` + `/*` and `addon/<cluster>/vpc-cni/*`.
+ * EKS cluster names have no wildcard character (CLUSTER_NAME_PATTERN), so `<cluster>` matches
+ * that one cluster only: `prod` never matches `prod-2`, the `/` after it ends the name.
+ */
 const arn = (service: 'eks' | 'ec2', resource: string): CfnSub => ({
   'Fn::Sub': `arn:\${AWS::Partition}:${service}:\${AWS::Region}:\${AWS::AccountId}:${resource}`,
 });
@@ -183,6 +173,20 @@ export const NO_REMEDIATION_SID = 'NoClusterInApplyMode';
  *   kubernetes.io/role/cni, only the value 1.
  * - DenyReservedTagKeys (with any nodegroup grant): a Deny of eks:CreateNodegroup and
  *   eks:TagResource whose request carries a key of {@link RESERVED_TAG_KEY_PATTERNS}.
+ *
+ * Facts this relies on, from the Service Authorization Reference for Amazon EKS
+ * (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelastickubernetesservice.html)
+ * and Amazon EC2 (…/list_amazonec2.html):
+ * - eks:UpdateAddon authorises on `addon*` (`arn:${Partition}:eks:${Region}:${Account}:addon/${ClusterName}/${AddonName}/${UUID}`);
+ * - eks:CreateNodegroup authorises on `cluster*` (`…:cluster/${ClusterName}`), its only resource
+ *   type, with the condition keys aws:RequestTag/${TagKey}, aws:ResourceTag/${TagKey} (the
+ *   cluster's tags) and aws:TagKeys; the CreateNodegroup API also needs eks:TagResource (on the
+ *   new nodegroup, for the tags of the request) and iam:PassRole (the node role, passRoleArns);
+ * - eks:TagResource authorises on `nodegroup` (among others) with aws:RequestTag, aws:ResourceTag
+ *   and aws:TagKeys; eks:UpdateNodegroupConfig on `nodegroup*`
+ *   (`…:nodegroup/${ClusterName}/${NodegroupName}/${UUID}`);
+ * - ec2:CreateTags authorises on `subnet` (`arn:${Partition}:ec2:${Region}:${Account}:subnet/${SubnetId}`)
+ *   with aws:RequestTag and aws:TagKeys.
  */
 export function remediationPolicy(policy: Policy): IamPolicyDocument {
   const grants = remediationGrants(policy);

@@ -8,7 +8,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { actOnCluster, type ActContext, type ActDeps } from '../../lib/act/act';
-import { EXECUTORS } from '../../lib/act/remediate';
+import { EXECUTORS } from '../../lib/act/executors';
 import type { ActionKind, PlannedAction } from '../../lib/plan/types';
 import { createActionLedger } from '../../lib/aws/action-ledger';
 import { createLedgerDocumentClient } from '../../lib/aws/ledger';

@@ -14,7 +14,7 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { actOnCluster, type ActContext, type ActDeps } from '../../lib/act/act';
-import { EXECUTORS } from '../../lib/act/remediate';
+import { EXECUTORS } from '../../lib/act/executors';
 import type { ActionKind, PlannedAction } from '../../lib/plan/types';
 import { actionRecordSk } from '../../lib/act/ledger';
 import { createActionLedger } from '../../lib/aws/action-ledger';

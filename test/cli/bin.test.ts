@@ -2,7 +2,8 @@
  * bin/eks-ip-responder.js as a user runs it: the CLI bundled as `npm run build:cli` bundles it,
  * in a fresh node. A live run against a closed port (it fails at once) builds the SDK's clients,
  * which on Node.js < 22 warn in 8 lines: the run says it in one line instead, once. The offline
- * commands load no @aws-sdk module at all (lib/cli/main.ts imports the SDK lazily).
+ * commands and the runs over a snapshot load no @aws-sdk module at all (lib/cli/main.ts imports the
+ * SDK lazily, and the cycle is given its adapters: lib/cycle.ts imports none).
  */
 import { execFile } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -82,6 +83,10 @@ describe('the offline commands', () => {
     [['policy', 'show', '--default']],
     [['--version']],
     [['report', '--help']],
+    // A snapshot run: the whole cycle (collect to output, the planners too), no AWS.
+    [['report', '--snapshot', 'events/demo-snapshot']],
+    [['report', '--snapshot', 'events/demo-snapshot', '--json']],
+    [['plan', '--snapshot', 'events/demo-snapshot']],
   ])('%j loads no @aws-sdk module', async (args) => {
     expect(await sdkLoads(args)).toEqual({ code: 0, loaded: [] });
   });
