@@ -109,6 +109,9 @@ describe('sampler function', () => {
       spawnSync(process.execPath, ['-e', `const m = require(${JSON.stringify(bundle)}); process.stdout.write(typeof m.handler);`], {
         encoding: 'utf8',
         timeout: 60_000,
+        // Node prints the source line of an uncaught error before its message, and a minified
+        // bundle's line can run to megabytes: past spawnSync's 1 MB default the message is cut.
+        maxBuffer: 256 * 1024 * 1024,
         env: {
           PATH: process.env.PATH,
           AWS_REGION: 'eu-west-1',
@@ -154,6 +157,9 @@ describe('sampler function', () => {
       const run = spawnSync(process.execPath, ['-e', script], {
         encoding: 'utf8',
         timeout: 60_000,
+        // Node prints the source line of an uncaught error before its message, and a minified
+        // bundle's line can run to megabytes: past spawnSync's 1 MB default the message is cut.
+        maxBuffer: 256 * 1024 * 1024,
         env: {
           PATH: process.env.PATH,
           AWS_REGION: 'eu-west-1',
