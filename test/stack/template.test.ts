@@ -106,7 +106,17 @@ describe('sampler function', () => {
 
     /** Loads the bundle in a fresh node, as Lambda's cold start does, with the stack's environment and a POLICY_VERSION. */
     const coldStart = (policyVersionValue: string) =>
-      spawnSync(process.execPath, ['-e', `const m = require(${JSON.stringify(bundle)}); process.stdout.write(typeof m.handler);`], {
+      // The error is written by the child itself: Node's own report of an uncaught error starts
+      // with the minified source line (hundreds of KB), and under load in the full suite the
+      // message after it was seen missing.
+      spawnSync(
+        process.execPath,
+        [
+          '-e',
+          `try { const m = require(${JSON.stringify(bundle)}); process.stdout.write(typeof m.handler); } ` +
+            `catch (e) { process.stderr.write('Error: ' + (e && e.message)); process.exitCode = 1; }`,
+        ],
+        {
         encoding: 'utf8',
         timeout: 60_000,
         // Node prints the source line of an uncaught error before its message, and a minified
