@@ -3,14 +3,7 @@
  *
  *   collect ─▶ measure ─▶ diagnose ─▶ forecast ─▶ plan and act ─▶ output
  *
- * Each stage is a module of its own folder (docs/architecture.md). Collect reads AWS (or a
- * snapshot) through the source it is given; the forecast reads the metric history through the
- * `history` reader it is given; plan-and-act changes AWS only where the caller passes `act`;
- * output publishes the metrics through the `metrics.put` it is given and notifies. The adapters
- * behind them are bound by whoever builds the dependencies (lib/runtime.ts for the functions, the
- * CLI on its live runs), so that this module loads no AWS SDK (a snapshot run needs none). Measure, diagnose, the forecast arithmetic and the
- * planners are pure. A failure of the history read leaves the findings without a forecast (named
- * in `problems`); a failure to notify is named and the rest goes on.
+ * Design: docs/architecture.md#libcyclets-one-full-cycle
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { remediate, type ClusterRemediation, type RemediationDeps } from './act/remediate';

@@ -1,18 +1,8 @@
 /**
- * The body of the stack's CloudWatch dashboard, built from the names the sampler publishes
- * (lib/output/publish/metrics.ts METRIC, lib/measure/eni.ts HOLDERS), so that a renamed metric cannot
- * leave a graph that shows nothing. resources/dashboard.yml takes it through
- * stack/dashboard.stack.js: `DashboardBody: !Sub ${file(./stack/dashboard.stack.js):body}`.
- *
- * The answer is the text of an `Fn::Sub`: the alarms' ARNs, the region and the sampler's function
- * name are `${LogicalId.Arn}`, `${AWS::Region}` and `${SampleLambdaFunction}`, which CloudFormation
- * fills in; the params are resolved at packaging, as every other param of the stack.
- *
- * Metrics Insights queries in the graphs pick up new clusters, subnets and nodegroups without a
- * redeploy. Body structure:
- * https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/CloudWatch-Dashboard-Body-Structure.html
- *
+ * The body of the stack's CloudWatch dashboard, built from the names the sampler publishes.
  * Pure: the params in, the text out.
+ *
+ * Design: docs/development.md#stackdashboardts-the-dashboard-body
  */
 import { HOLDERS } from '../lib/measure/eni';
 import { METRIC } from '../lib/output/publish/metrics';
@@ -88,7 +78,10 @@ interface GraphOptions {
   yAxis?: { min: number; max?: number };
 }
 
-/** The dashboard as a JSON value; `dashboardBody` is its text. */
+/**
+ * The dashboard as a JSON value; `dashboardBody` is its text. Body structure:
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/CloudWatch-Dashboard-Body-Structure.html
+ */
 export function dashboard(params: DashboardParams): Record<string, unknown> {
   const { namespace, periodSeconds: period } = params;
 

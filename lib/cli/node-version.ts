@@ -1,16 +1,14 @@
 /**
  * The AWS SDK's Node.js version warning, said in one line.
  *
- * On Node.js < 22 every SDK client, when built, calls `emitWarningIfUnsupportedVersion` of
- * @aws-sdk/core/client (node_modules/@aws-sdk/core/dist-cjs/submodules/client/index.js, called
- * from each client's `getRuntimeConfig`), which calls `process.emitWarning` with an 8-line
- * message starting `NodeVersionSupportWarning: The AWS SDK for JavaScript (v3)`: no type (so
- * 'Warning'), no code. It warns once per loaded copy of that module (a `warningEmitted` flag),
- * which is once per CLI run but once per test file under jest (each file has its own modules),
- * and not at all when AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED is "true".
+ * Design: docs/cli.md#libclinode-versionts-the-sdks-nodejs-version-warning
  */
 
-/** The name the SDK starts its warning's message with. */
+/**
+ * The name the SDK starts its warning's message with: `emitWarningIfUnsupportedVersion` of
+ * @aws-sdk/core/client (node_modules/@aws-sdk/core/dist-cjs/submodules/client/index.js, called
+ * from each client's `getRuntimeConfig`).
+ */
 export const SDK_NODE_VERSION_WARNING = 'NodeVersionSupportWarning';
 
 /** The Node.js major the SDK asks for (`vv` in emitWarningIfUnsupportedVersion). */

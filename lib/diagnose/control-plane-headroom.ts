@@ -1,19 +1,18 @@
 /**
  * control-plane-headroom: the cluster subnets (`resourcesVpcConfig.subnetIds`) against EKS's
- * requirement: at least 6 free addresses in each (16 recommended) for the control-plane ENIs, and
- * free addresses in two AZs, which a version upgrade needs (EKS user guide, "View Amazon EKS
- * networking requirements for VPC and subnets", https://docs.aws.amazon.com/eks/latest/userguide/network-reqs.html).
+ * requirement of free addresses for the control-plane ENIs.
  *
- * The cluster's subnets can be changed since October 2023: UpdateClusterConfig with
- * `resourcesVpcConfig.subnetIds`, "at least two subnets that are in different Availability Zones",
- * in the cluster's VPC (EKS API reference, UpdateClusterConfig,
- * https://docs.aws.amazon.com/eks/latest/APIReference/API_UpdateClusterConfig.html; What's new,
- * 2023-10-24, https://aws.amazon.com/about-aws/whats-new/2023/10/amazon-eks-modification-cluster-subnets-security/).
+ * Design: docs/models.md#libdiagnosecontrol-plane-headroomts-the-control-planes-subnets
  */
 import { EKS_CONTROL_PLANE_MIN_FREE_IPS, EKS_CONTROL_PLANE_RECOMMENDED_FREE_IPS, EKS_UPGRADE_MIN_AZS as UPGRADE_MIN_AZS, isPodSubnet } from '../measure/measure';
 import { finding, list, n, type ClusterContext } from './context';
 import type { Finding, Severity } from './types';
 
+/**
+ * At least 6 free addresses in each cluster subnet (16 recommended), and free addresses in two AZs
+ * for a version upgrade (EKS user guide, "View Amazon EKS networking requirements for VPC and
+ * subnets", https://docs.aws.amazon.com/eks/latest/userguide/network-reqs.html).
+ */
 export function diagnoseControlPlaneHeadroom(ctx: ClusterContext): Finding[] {
   const { usage } = ctx;
   const subnets = usage.subnets.filter((s) => s.roles.includes('cluster'));
@@ -50,7 +49,9 @@ export function diagnoseControlPlaneHeadroom(ctx: ClusterContext): Finding[] {
   );
   // Candidates for UpdateClusterConfig: cluster or node subnets of the cluster's VPC with the
   // recommended room, the roomiest per AZ (CNI-discovery subnets are left out: often a secondary
-  // CIDR meant for pods).
+  // CIDR meant for pods). UpdateClusterConfig with `resourcesVpcConfig.subnetIds` (EKS API reference,
+  // UpdateClusterConfig, https://docs.aws.amazon.com/eks/latest/APIReference/API_UpdateClusterConfig.html;
+  // What's new, 2023-10-24, https://aws.amazon.com/about-aws/whats-new/2023/10/amazon-eks-modification-cluster-subnets-security/).
   const byAz = new Map<string, string>();
   for (const s of [...usage.subnets].sort((a, b) => b.available - a.available || a.subnetId.localeCompare(b.subnetId))) {
     const eligible = s.roles.includes('cluster') || s.roles.includes('node');

@@ -2,16 +2,7 @@
  * eni-limit: a nodegroup's nodes at their instance type's IP limit (every ENI slot used, every
  * address slot taken): their pods are capped by max pods, not by the subnet.
  *
- * Fixes in DESIGN.md's order: prefix delegation (Nitro only: EKS user guide, "Assign more IP
- * addresses to Amazon EKS nodes with prefixes"), instance types with more IP capacity, fewer
- * larger nodes. Max pods from lib/capacity/instance-type.ts (the EKS max-pods calculator).
- *
- * Fewer ENIs than the type has may carry pods (pkg/ipamd/ipamd.go `hasRoomForEni`: MAX_ENI, the
- * trunk ENI of security groups for pods, ENIs tagged no_manage or EFA-only): the evidence names
- * them, and a MAX_ENI below the type's maximum is the first fix (the least disruptive).
- * Nodes whose max pods their AMI's bootstrap sets (self-managed, or a custom AMI: AL2023's nodeadm
- * sets `ENIs × (IPv4 − 1) + 2` whatever the mode, lib/capacity/instance-type.ts
- * `nodeadmDefaultMaxPods`) gain no pods from prefix delegation unless maxPods is set: the fix says so.
+ * Design: docs/models.md#libdiagnoseeni-limitts-nodes-at-their-ip-limit
  */
 import {
   cniMaxEnis,
@@ -36,6 +27,7 @@ export function diagnoseEniLimit(ctx: ClusterContext): Finding[] {
   return out;
 }
 
+/** Max pods from lib/capacity/instance-type.ts (the EKS max-pods calculator). */
 function nodegroupFinding(ctx: ClusterContext, ng: NodegroupUsage): Finding | undefined {
   const t = ctx.thresholds;
   // Nodes of an unknown type, or whose ENIs were not read, are never "at limit": the share is over
@@ -147,7 +139,8 @@ function eniLimitFixes(ctx: ClusterContext, ng: NodegroupUsage, nodes: NodeUsage
     }
   }
 
-  // 1. Prefix delegation.
+  // 1. Prefix delegation (Nitro only: EKS user guide, "Assign more IP
+  // addresses to Amazon EKS nodes with prefixes").
   if (secondaryNodes.length > 0) {
     const gains = caps
       .filter((c): c is { type: string; cap: NetworkCapacity } => c.cap !== undefined && c.cap.nitro)
@@ -172,6 +165,8 @@ function eniLimitFixes(ctx: ClusterContext, ng: NodegroupUsage, nodes: NodeUsage
         `Turn on prefix delegation (ENABLE_PREFIX_DELEGATION=true on ${cniWhere(ctx)}; ${list(types)} ${types.length === 1 ? 'is' : 'are'} Nitro): max pods ${list(gains)} for nodes launched after it; needs free /28 blocks in the subnets.`,
       );
     }
+    // AL2023's nodeadm sets `ENIs × (IPv4 − 1) + 2` whatever the mode, lib/capacity/instance-type.ts
+    // `nodeadmDefaultMaxPods`.
     const bootstrapped = nodes.some((x) => x.limits?.maxPodsSource === 'nodeadm-default');
     if (bootstrapped && notNitro.length === 0 && unknown.length === 0) {
       const defaults = caps
@@ -204,7 +199,11 @@ function enisWithoutReserve(ctx: ClusterContext, node: NodeUsage): number {
   return Math.max(0, maxEnis - (ctx.usage.cni.customNetworking === true ? 1 : 0));
 }
 
-/** Why a node has fewer ENIs for pods than its type: MAX_ENI, its trunk ENI, unmanaged ENIs. */
+/**
+ * Why a node has fewer ENIs for pods than its type: MAX_ENI, its trunk ENI, unmanaged ENIs
+ * (pkg/ipamd/ipamd.go `hasRoomForEni`: MAX_ENI, the trunk ENI of security groups for pods, ENIs
+ * tagged no_manage or EFA-only).
+ */
 function whyFewer(ctx: ClusterContext, node: NodeUsage): string {
   const why: string[] = [];
   const maxEni = ctx.usage.cni.maxEni;

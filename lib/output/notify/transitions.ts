@@ -1,15 +1,8 @@
 /**
  * Notification transitions: which findings to tell the operator about, and the state the ledger
- * keeps so that a finding is notified when it changes, not on every sample.
+ * keeps so that a finding is notified when it changes, not on every sample. Pure.
  *
- * Pure: no AWS client, no environment, no clock (`now` is an argument). Deciding lives here;
- * saving the state (lib/aws/ledger.ts) and publishing the message live at the edges, in that
- * order: the caller saves `next` with `expectedVersion` first and notifies only when the save
- * succeeded. Two concurrent invocations (the scheduled sampler and the event responder) then
- * cannot both notify one transition: the loser's conditional write fails with
- * `LedgerConflictError` and it stays silent. The price is at-most-once delivery: if publishing
- * fails after the save, that notification is lost (the next change, or the re-notify of a
- * critical finding, tells the operator again) — preferred to paging someone twice.
+ * Design: docs/responder.md#liboutputnotifytransitionsts-notification-transitions
  */
 import { SEVERITY_RANK, type Finding, type FindingKind, type FindingSubject, type Severity } from '../../diagnose/types';
 

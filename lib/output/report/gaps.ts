@@ -3,14 +3,7 @@
  * `unread`), and the figures that rest on them, so that the report prints those as unknown, never
  * as the 0 that measuring nothing gives. Pure.
  *
- * What rests on what (the collector's reads, `lib/inventory/collect.ts`):
- * - a subnet's free, usable and used addresses, the pod subnets' totals and the control plane's
- *   headroom rest on DescribeSubnets (and on the CNI-discovery read for the subnets it adds);
- * - who holds a subnet's addresses rests on DescribeNetworkInterfaces in it, and on
- *   DescribeInstances (which ENIs are nodes');
- * - the nodes, and their ENIs and pod IPs, rest on DescribeInstances and DescribeNetworkInterfaces;
- * - limits and max pods rest on DescribeInstanceTypes (a node of a type whose limits are not known
- *   has none, whatever the reason).
+ * Design: docs/cli.md#liboutputreportgapsts-what-rests-on-what
  */
 import type { ClusterInventory, Inventory } from '../../inventory/types';
 import { holdersUnknown, nodeEnisUnknown, readGapsOf, type ReadGaps } from '../../measure/trusted';

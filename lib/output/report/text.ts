@@ -1,15 +1,7 @@
 /**
  * The text report of a sample, as the CLI prints it. Pure: Usage in, string out.
  *
- * A cluster whose data is incomplete says so first (INCOMPLETE, on its header and in the
- * report's first summary line), and every figure that rests on a read that failed is printed as
- * unknown ("unknown" in sentences, "?" in tables), never as the 0 that measuring nothing gives
- * (`gaps.ts` says what rests on what).
- *
- * Laid out for a terminal (`format.ts`): lines of at most 100 columns (text wraps with a hanging
- * indent; a table row is never wrapped), counts with thousands separators and percentages as the
- * findings print them (lib/diagnose/context.ts `n`, `pct`), and colour only when asked for. The
- * findings of one full subnet are one section (`findings.ts`).
+ * Design: docs/cli.md#liboutputreporttextts-the-text-report
  */
 import type { Finding } from '../../diagnose/types';
 import type { ClusterInventory, Inventory } from '../../inventory/types';
