@@ -1,21 +1,11 @@
 /**
  * A deterministic generator of realistic EKS accounts in AWS response shapes, for tests, the demo
- * snapshot (`scripts/make-demo-snapshot.ts`) and load checks (thousands of nodes).
+ * snapshot (`scripts/make-demo-snapshot.ts`) and load checks (thousands of nodes):
+ * {@link buildAccount} builds an explicit {@link AccountSpec}, {@link generateAccount} a seeded
+ * random one. Subnet addresses are real and unique, and randomness comes only from a seeded PRNG:
+ * the same spec and seed give the same account, id for id.
  *
- * Two levels:
- * - {@link buildAccount} turns an explicit {@link AccountSpec} (clusters, subnets, nodegroups,
- *   targets such as "this /24 has 7 free") into resources; the demo uses it.
- * - {@link generateAccount} makes a random but seeded spec from a few sizes and builds it.
- *
- * What it guarantees, for every subnet: addresses are real and unique (the first four and the
- * last address of the CIDR are reserved, as in every VPC subnet), /28 prefixes are aligned, and
- * `AvailableIpAddressCount = (2^(32 − prefix length) − 5) − (IPs on the subnet's ENIs + 16 per
- * /28 prefix) − unaccounted`, where `unaccounted` stands for ENIs of other accounts in a VPC shared
- * through RAM (set per subnet, 0 unless asked).
- *
- * Randomness comes only from a seeded PRNG (mulberry32): the same spec and seed give the same
- * account, id for id. A cluster, subnet or nodegroup may draw from a stream of its own
- * (`stream`), so that one added to a spec later leaves every id generated before unchanged.
+ * Design: docs/development.md#toolssynthetic-accountts-synthetic-accounts
  */
 import { promises as fs } from 'node:fs';
 import type {

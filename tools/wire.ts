@@ -1,23 +1,10 @@
 /**
  * The emulated account (mock-aws.ts accountApi) served over HTTP in the services' own wire
- * formats, so that an unmodified client — the deployed bundle, with AWS_ENDPOINT_URL pointing
- * here — runs its real serialisers, HTTP stack and deserialisers:
+ * formats (EC2 ec2Query, SNS awsQuery, EKS restJson1, CloudWatch awsJson1_0), so that an
+ * unmodified client — the deployed bundle, with AWS_ENDPOINT_URL pointing here — runs its real
+ * serialisers, HTTP stack and deserialisers. test/wire/wire.test.ts proves the round trip.
  *
- * - EC2: ec2Query (form-encoded request, XML response `<OpResponse>` with `<item>` lists);
- * - SNS: awsQuery (form-encoded request, XML `<OpResponse><OpResult>`);
- * - EKS: restJson1 (method and path from the operation's `http` trait, labels, query, JSON body);
- * - CloudWatch: awsJson1_0 (`X-Amz-Target`, JSON; gzip request bodies, as the SDK compresses
- *   PutMetricData).
- *
- * Responses are written from the SDK's own schemas with its own shape serialisers
- * (XmlShapeSerializer, JsonCodec2 of @aws-sdk/core), the counterparts of the deserialisers the
- * clients read them with; the query requests are decoded by walking the same schemas the way
- * QueryShapeSerializer writes them. test/wire/wire.test.ts proves the round trip: an inventory
- * collected over the wire equals the one collected through the mocks.
- *
- * The service is told apart by the SigV4 credential scope (…/<region>/<service>/aws4_request).
- * Errors the emulator throws are answered as each protocol encodes them (code, message, status).
- * Not emulated: response headers bound to output members, event streams, checksums.
+ * Design: docs/development.md#toolswirets-the-emulated-account-over-http
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { gunzipSync } from 'node:zlib';

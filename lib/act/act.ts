@@ -1,30 +1,12 @@
 /**
  * Act: applies at most one planned change per cluster per cycle, or follows the one in flight.
  * A state machine that can be killed between any two calls and carries on in a later cycle:
+ * a change holds its cluster's lock (with a lease) from its start to its last message, is
+ * re-gated once it holds the lock, records every write as an intent before making it, is checked
+ * before each step (quarantined or paused otherwise), and its last outcome is notified before the
+ * lock is released.
  *
- * - **Lock and lease.** A change holds its cluster's lock (a conditional write) from its start to
- *   its last message; the invocation working on it holds the lock's lease, for at most `leaseMs`
- *   (longer than any invocation lives). Another invocation takes the change over only once the
- *   lease has passed: a killed invocation's change is followed, a live one's is left alone.
- * - **Re-gated after the lock.** A start re-reads the history once it holds the lock (strongly
- *   consistent) and re-runs the gates: a change started or finished since this cycle read the
- *   cluster makes its plan stale, and it is skipped (the next cycle plans afresh).
- * - **Write-ahead.** The record exists before any write, and every write is recorded in it as an
- *   intent before it is made (`ExecuteDeps.intend`), with the token that makes the write
- *   idempotent. A cycle that finds a record mid-step re-runs the step; executors look before they
- *   write, and EKS answers a repeated token with the same update, so the change is made once.
- * - **Checked before executed.** A record is read through a schema, and before each step its
- *   cluster, id, kind and change are checked against the lock, the cluster and the policy in
- *   force; one that fails is quarantined (recorded, notified, the lock released), never executed.
- *   One the policy has withdrawn after it wrote (its kind, its subnets) is paused instead: not
- *   followed, its lock kept, as a cluster switched back to dry-run.
- * - **A lost answer is not a result.** A step that ends not knowing whether its write was applied
- *   keeps the write's intent; the next cycle sends the same write with the same token and learns
- *   the update EKS started.
- * - **Transient errors are not failures.** A throttled or unanswered call ends a start that
- *   wrote nothing as `skipped` (no cooldown) and an action that wrote as `in-progress`.
- * - **One final message.** The last outcome is notified before the lock is released, and marked
- *   in the record once sent: a cycle that finds a finished record not yet notified sends it.
+ * Design: docs/remediation.md#libactactts-the-act-loop
  */
 import { isRetryableError, messageOf } from '../errors';
 import { clientRequestTokenFor } from '../keys';

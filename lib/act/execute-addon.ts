@@ -2,23 +2,10 @@
  * Executor of the actions that set env keys on the managed vpc-cni add-on (warm-targets,
  * prefix-delegation): read the add-on, change nothing that is already as wanted, otherwise
  * UpdateAddon with the merged document (lib/aws/addon.ts) and follow the update with
- * DescribeUpdate.
+ * DescribeUpdate. UpdateAddon is announced (`intendWrite`) before it is sent; transient errors
+ * are marked `retryable`.
  *
- * - Idempotent: every key already at its wanted value → 'succeeded' ("already set"), no UpdateAddon.
- * - An add-on update in flight (status UPDATING, or CREATING / DELETING) → 'skipped'; the next
- *   cycle looks again. UpdateAddon answering ResourceInUseException (an update started in between)
- *   → 'failed' naming it, never retried here (the gates and the next cycle decide).
- * - DescribeUpdate: Successful → 'succeeded'; Failed / Cancelled → 'failed' with EKS's errors;
- *   still InProgress after `followForMs` → 'in-progress', reference = the update id, for `follow`.
- * - Prefix delegation: every outcome reminds that nodes must be replaced (the change's nodeChanges).
- * - Write-ahead: UpdateAddon is announced (`intendWrite`) before it is sent, with the token the act
- *   loop answers. A record left mid-start with its UpdateAddon announced but no update id
- *   recorded (the invocation stopped around the write, or its answer was lost) sends the same
- *   UpdateAddon again with the same token, which EKS answers with the update it started the first
- *   time (or starts it now), and follows that update to its end: a change whose update failed is
- *   never reported as "already set".
- * - Transient errors (throttling, 5xx, timeouts) are marked `retryable`; after UpdateAddon every
- *   error of following it is (the change was made: its end is not known yet, not failed).
+ * Design: docs/remediation.md#libactexecute-addonts-the-vpc-cni-add-on-executor
  */
 import { describeUpdate, readVpcCniAddon, updateVpcCniEnv, type AddonUpdateStatus } from '../aws/addon';
 import { awsErrorCode, isRetryableError, messageOf } from '../errors';

@@ -1,41 +1,10 @@
 /**
  * The executor of the instance-types action: replaces a managed nodegroup by a new one of other
- * instance types, in steps recorded through `ActionOutcome.step`, one step per call:
+ * instance types, in steps recorded through `ActionOutcome.step`, one step per call (`start`,
+ * `creating`, `scaling-down-old`, `done`). The old nodegroup is scaled to 0 only once the new one
+ * is ACTIVE, and kept at 0 nodes, not deleted: the operator deletes it after checking.
  *
- * - `start`: when the new nodegroup exists already (a retried event, a second cycle), nothing is
- *   created: it goes on as `follow` would from step `creating`. Otherwise CreateNodegroup (a copy of
- *   the old one, lib/aws/nodegroup.ts) → `in-progress`, step `creating`, reference = the new name.
- * - `creating`: DescribeNodegroup of the new one. CREATING → still `creating`. CREATE_FAILED →
- *   `failed` with its health issues; the old nodegroup is not touched. ACTIVE → only then, and never
- *   in the call that created it, the old one is scaled to min 0 / desired 0 with
- *   UpdateNodegroupConfig, provided the new one's desired size still covers the capacity that was
- *   running → `in-progress`, step `scaling-down-old`, reference = the update id.
- * - `scaling-down-old`: DescribeUpdate. Successful → `succeeded`, step `done`; Failed or Cancelled
- *   → `failed` with the update's errors.
- *
- * Scaling in, EKS drains each node before terminating it: "Before each instance is terminated,
- * Amazon EKS sends a signal to drain that node ... If the node hasn't been drained after 5 minutes,
- * Amazon EKS lets Auto Scaling continue the forced termination"
- * (https://docs.aws.amazon.com/eks/latest/userguide/delete-managed-node-group.html, which describes
- * the same scale-in to zero that a delete starts with), and desiredSize below the running count
- * terminates nodes (https://docs.aws.amazon.com/eks/latest/APIReference/API_NodegroupScalingConfig.html).
- * The old nodegroup is kept at 0 nodes, not deleted: the operator deletes it after checking.
- *
- * AWS errors come back as a `failed` outcome naming the error (`retryable` when transient; after
- * a write, every error is, since the write's end is not known yet); nothing is retried here. A step
- * is checked once per call (no polling inside a call): creating a nodegroup and draining nodes take
- * minutes, longer than a cycle should wait.
- *
- * Ownership: a nodegroup of the planned name is taken for the replacement only if it carries
- * `eks-ip-responder/replaces=<old>` and is not the old one, on every path (found before creating,
- * after a name clash, and when followed); one that does not is someone else's, and the action is
- * quarantined without touching either nodegroup.
- *
- * Write-ahead: CreateNodegroup and UpdateNodegroupConfig are announced (`intendWrite`) before they
- * are sent, with the token the act loop answers. A record left at step `start` (the invocation
- * stopped around CreateNodegroup) is followed by running the start again: it finds the nodegroup
- * it created (by name and tag), or creates it with the same token. One left at
- * `scaling-down-old` without an update id sends the same scale-down again with the same token.
+ * Design: docs/remediation.md#libactexecute-nodegroupts-the-nodegroup-replacement-executor
  */
 import type { Nodegroup } from '@aws-sdk/client-eks';
 import { createReplacementNodegroup, describeNodegroup, describeUpdate, scaleNodegroupTo } from '../aws/nodegroup';
@@ -207,6 +176,12 @@ async function followCreating(
   );
   let updateId: string;
   try {
+    // Scaling in, EKS drains each node before terminating it: "Before each instance is terminated,
+    // Amazon EKS sends a signal to drain that node ... If the node hasn't been drained after 5 minutes,
+    // Amazon EKS lets Auto Scaling continue the forced termination"
+    // (https://docs.aws.amazon.com/eks/latest/userguide/delete-managed-node-group.html, which describes
+    // the same scale-in to zero that a delete starts with), and desiredSize below the running count
+    // terminates nodes (https://docs.aws.amazon.com/eks/latest/APIReference/API_NodegroupScalingConfig.html).
     updateId = await scaleNodegroupTo(
       deps.eks,
       cluster,

@@ -1,20 +1,12 @@
 /**
  * The ledger's record of remediation (same table as lib/aws/ledger.ts), under partition keys of
  * its own so that IAM can keep every writer but the responder out of them (lib/aws/ledger-keys.ts):
- *
- * | item            | pk                  | sk                               | attributes |
- * |-----------------|---------------------|----------------------------------|------------|
- * | action          | `ACTIONS#<cluster>` | `ACTION#<startedAt ISO>#<id>`    | type 'action' and the fields of ActionRecord; expires 90 days after its last update |
- * | change lock     | `ACTIONS#<cluster>` | `INFLIGHT`                       | type 'lock', actionId, kind, recordSk, since, owner, leaseUntil (epoch ms) — at most one change in flight per cluster |
- * | cycle throttle  | `ACTIONS#<cluster>` | `CYCLE#<name>`                   | type 'cycle', at — the last targeted cycle of the responder, to debounce event storms |
- *
- * Every write is conditional: the lock exists at most once (attribute_not_exists), its lease is
- * taken only from a dead owner (leaseUntil passed) or by its own owner, an action record moves on
- * only from the version it was read at, and the lock is released only by the action that holds
- * it. Records are read back through a schema: a record that is not what a record must be (a
- * forged or damaged item) is reported as such, never executed (lib/act/act.ts quarantines it).
+ * action records, the per-cluster change lock and the cycle throttle. Every write is conditional,
+ * and records are read back through a schema.
  *
  * It implements the act layer's port, `ActionLedger` (lib/act/ledger.ts).
+ *
+ * Design: docs/responder.md#libawsaction-ledgerts-the-remediation-records
  */
 import { DeleteCommand, GetCommand, PutCommand, paginateQuery, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';

@@ -4,23 +4,20 @@
  * where every leading key begins with {@link FINDING_PK_PREFIX} (`dynamodb:LeadingKeys`), so only
  * the responder writes action records, the change lock, its cycle throttle and event claims.
  *
- * | prefix                  | items                                                   | written by           |
- * |-------------------------|---------------------------------------------------------|----------------------|
- * | `CLUSTER#<cluster>`     | finding states (notification de-duplication)            | sampler, responder   |
- * | `ACTIONS#<cluster>`     | action records, the per-cluster change lock, cycle throttle | responder only   |
- * | `EVENT#<EventBridge id>`| event claims (idempotency of duplicated deliveries)     | responder only       |
- *
+ * Design: docs/responder.md#libawsledger-keysts-partition-keys-per-writer
+ */
+
+/** Partition-key prefix of finding states: the only items the sampler may write. */
+export const FINDING_PK_PREFIX = 'CLUSTER#';
+
+/**
+ * Partition-key prefix of action records, the change lock and the cycle throttle: the responder's own.
  * `dynamodb:LeadingKeys` is the partition key of the item a request names ("Using IAM policy
  * conditions for fine-grained access control", DynamoDB developer guide:
  * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/specifying-conditions.html),
  * so a prefix is all IAM can match on: the sort key is invisible to it. That is why the action
  * items cannot share the finding states' partition.
  */
-
-/** Partition-key prefix of finding states: the only items the sampler may write. */
-export const FINDING_PK_PREFIX = 'CLUSTER#';
-
-/** Partition-key prefix of action records, the change lock and the cycle throttle: the responder's own. */
 export const ACTIONS_PK_PREFIX = 'ACTIONS#';
 
 /** Partition-key prefix of event claims: the responder's own. */

@@ -1,33 +1,10 @@
 /**
- * The ledger: the durable record of the responder (DESIGN.md, "Ledger") in one DynamoDB table of
- * the stack — on demand, TTL on `expiresAt`, point-in-time recovery.
+ * The ledger: the durable record of the responder in one DynamoDB table of the stack — on
+ * demand, TTL on `expiresAt`, point-in-time recovery — holding event claims (`EVENT#<id>`,
+ * INPROGRESS or COMPLETED, as Powertools idempotency's records) and finding states
+ * (`CLUSTER#<cluster>` / `FINDING#<id>`). Items are plain values through `DynamoDBDocumentClient`.
  *
- * Single-table layout (`pk` S HASH, `sk` S RANGE, no index; every item has a `type`):
- *
- * | item            | pk                     | sk                          | attributes |
- * |-----------------|------------------------|-----------------------------|------------|
- * | event claim     | `EVENT#<EventBridge id>` | `EVENT`                   | type 'event', eventId, status (INPROGRESS \| COMPLETED), owner, claimedAt, leaseUntil (epoch ms), completedAt?, expiresAt (claim + 7 days) |
- * | finding state   | `CLUSTER#<cluster>`    | `FINDING#<Finding.id>`      | type 'finding' and the fields of {@link FindingState}: cluster, findingId, kind, severity, subject, title, firstSeen, lastSeen, lastNotifiedAt?, lastNotifiedSeverity?, status, clearedAt?, version, expiresAt |
- * | action (later)  | `CLUSTER#<cluster>`    | `ACTION#<ISO time>#<id>`    | type 'action'; sorts by time, so "the last action on this cluster" (cooldowns) is one Query with a `begins_with` and ScanIndexForward false |
- *
- * An event claim has the states of Powertools idempotency's records (its `packages/idempotency`,
- * whose ~44 KB would not fit the bundle budget): INPROGRESS while an invocation (`owner`, the
- * Lambda request id) handles the event, until `leaseUntil` (the end of that invocation's time), then
- * COMPLETED. An INPROGRESS claim whose lease has run out belongs to an invocation that died
- * (timeout, out of memory, crash): the next delivery takes it over instead of calling it a
- * duplicate. A handling that fails deletes its claim (while it is still its owner's), so that the
- * retry handles the event. A claim without a status was written before claims had one, and reads
- * as COMPLETED.
- *
- * Every read of a cluster's partition names its sort-key prefix (`begins_with(sk, 'FINDING#')`),
- * so new item types under `CLUSTER#` do not leak into old readers. Times are ISO 8601 UTC
- * strings (they sort as text); `expiresAt` is epoch seconds, as DynamoDB TTL requires. TTL deletes
- * lazily (typically within days), so an expired item may still be read.
- *
- * Items are read and written through `DynamoDBDocumentClient` (@aws-sdk/lib-dynamodb), which
- * marshals plain JavaScript values to and from DynamoDB's attribute-value form; optional fields
- * left undefined (top level and in `subject`) are omitted here, so any document client works,
- * without `removeUndefinedValues`.
+ * Design: docs/responder.md#libawsledgerts-the-ledger-table
  */
 import { type CreateTableCommandInput, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, paginateQuery, type PutCommandInput } from '@aws-sdk/lib-dynamodb';
@@ -324,6 +301,8 @@ export function createLedger(client: DynamoDBDocumentClient, tableName: string, 
   };
 }
 
+// An event claim has the states of Powertools idempotency's records (its `packages/idempotency`,
+// whose ~44 KB would not fit the bundle budget).
 const IN_PROGRESS = 'INPROGRESS';
 const COMPLETED = 'COMPLETED';
 const CLAIM_ATTEMPTS = 3;
