@@ -33,6 +33,7 @@ import { readSnapshot } from '../inventory/snapshot';
 import type { InventorySource } from '../inventory/types';
 import type { HistoryReader } from '../forecast/forecast';
 import { DEFAULT_THRESHOLDS } from '../diagnose/types';
+import { preflightChecks } from '../diagnose/headroom-preflight';
 import { deployablePolicy } from '../policy/deployable';
 import { deployedPolicySize, remediationGrants, REMEDIATION_POLICY_MAX_CHARS, type ClusterGrants } from '../policy/iam';
 import { closestClusterNames, effectivePolicy, POLICY_MAX_BYTES, readPolicyFile } from '../policy/load';
@@ -106,6 +107,13 @@ export const COMMAND_OPTIONS = {
     policy: { type: 'string' },
     json: { type: 'boolean', default: false },
   },
+  preflight: {
+    snapshot: { type: 'string' },
+    region: { type: 'string' },
+    cluster: { type: 'string' },
+    nodegroup: { type: 'string' },
+    json: { type: 'boolean', default: false },
+  },
   // --file is the old name of --policy (see policyFileOf).
   policy: { policy: { type: 'string' }, file: { type: 'string' }, cluster: { type: 'string' }, default: { type: 'boolean' } },
   'max-pods': {
@@ -133,6 +141,8 @@ Commands:
             nodegroups and limits
   capture   write a snapshot of the live account (read-only calls) to replay or attach to a bug
   plan      what the policy would do for each cluster, and what blocks it (changes nothing)
+  preflight will a nodegroup update, a scale-out to max size or a version upgrade find the free
+            IPs it needs? (read-only)
   policy    check: validate a policy; show: the policy in force for a cluster
   max-pods  max pods per instance type, as AWS's max-pods-calculator.sh computes them (offline)
 
@@ -218,6 +228,30 @@ Example:
   eks-ip-responder plan --snapshot events/demo-snapshot --policy policy.yml
 
 ${LIVE_EXIT}${LIVE_USAGE}`,
+  preflight: `Usage: eks-ip-responder preflight [--snapshot DIR | --region REGION] [--cluster NAME]
+                                  [--nodegroup NAME] [--json] [--progress] [--deadline SECONDS]
+
+Before you start it: will it fit? For each cluster, the Kubernetes version upgrade (up to 5 new
+control-plane ENIs in any cluster subnet, free IPs in 2 AZs), and for each managed nodegroup its
+rolling update (the surge EKS launches: the larger of 2 per AZ and maxUnavailable) and its
+scale-out to its max size, each new node with its warm pool at the cluster's VPC CNI settings,
+against the free IPs of its subnets per AZ. Read-only.
+
+Options:
+  --snapshot DIR    read a snapshot directory (written by capture) instead of the live account
+  --region REGION   the live account's region (default: AWS_REGION, then AWS_DEFAULT_REGION)
+  --cluster NAME    only this cluster (default: every cluster of the region or snapshot)
+  --nodegroup NAME  only this managed nodegroup's checks (needs --cluster)
+  --json            print {checks, problems, failedClusters} instead of the table
+
+Examples:
+  eks-ip-responder preflight --snapshot events/demo-snapshot
+  eks-ip-responder preflight --region eu-west-1 --cluster payments-prod --nodegroup general --json
+
+Exit status: 0 every check fits; 1 a check does not fit (or an error: one line says why); 2 a
+usage error; 3 no check fails, but one is unknown: a read it rests on failed (the cluster is
+INCOMPLETE) or a cluster failed.
+${LIVE_USAGE}`,
   policy: `Usage: eks-ip-responder policy check [--policy FILE]
        eks-ip-responder policy show (--cluster NAME | --default) [--policy FILE]
 
@@ -596,6 +630,63 @@ async function plan(args: string[], io: CliIo): Promise<number> {
   return exitStatusOf(result.usage);
 }
 
+/**
+ * `preflight`: the headroom checks (lib/diagnose/headroom-preflight.ts) of each cluster. Exit 1 when
+ * a check does not fit (the answer, as `max-pods` answers 1 for a type it does not know), 3 when
+ * none fails but one is unknown or a cluster failed.
+ */
+async function preflight(args: string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({ args, options: COMMAND_OPTIONS.preflight, allowPositionals: false });
+  if (values.nodegroup !== undefined && values.cluster === undefined) throw new UsageError('--nodegroup needs --cluster');
+  if (values.cluster !== undefined && values.cluster.trim() === '') throw new UsageError('--cluster takes a cluster name');
+  const { source, now } = await openSource(values, io);
+  const inventory = await collectInventory(source, { clusterNames: values.cluster !== undefined ? [values.cluster] : [], concurrency: 4, now });
+  const usage = measure(inventory);
+  const checks = usage.clusters.flatMap((c) => {
+    const inv = inventory.clusters.find((x) => x.name === c.name);
+    return inv ? preflightChecks({ usage: c, inventory: inv, instanceTypes: inventory.instanceTypes }, values.nodegroup) : [];
+  });
+  const problems = usage.clusters.flatMap((c) => c.problems.map((p) => `${c.name}: ${p.source}: ${p.message}`));
+  if (values.nodegroup !== undefined && usage.clusters.length > 0 && checks.length === 0) {
+    problems.push(`cluster ${values.cluster ?? ''} has no managed nodegroup ${values.nodegroup}`);
+  }
+  if (values.json) {
+    io.out(JSON.stringify({ checks, problems, failedClusters: usage.failedClusters }, null, 2) + '\n');
+  } else {
+    const verdict = { fits: 'fits', 'does-not-fit': 'DOES NOT FIT', unknown: 'unknown' } as const;
+    if (checks.length > 0) {
+      io.out(
+        table(
+          ['CLUSTER', 'CHECK', 'NODEGROUP', 'VERDICT', 'NEW NODES', 'IPS/NODE', 'SHORT'],
+          checks.map((c) => [
+            c.cluster,
+            c.check,
+            c.nodegroup ?? '-',
+            verdict[c.verdict],
+            c.check === 'version-upgrade' ? '-' : c.newNodes,
+            c.ipsPerNode ?? '-',
+            c.places.filter((p) => !p.fits).map((p) => `${p.subnetId} ${p.free}/${p.needIps}`).join(' ') || '-',
+          ]),
+          '',
+        ) + '\n',
+      );
+    }
+    for (const c of checks) {
+      io.out(`\n${c.summary}\n`);
+      for (const p of c.places) {
+        const blocks = p.needBlocks !== undefined ? `, ${p.freeBlocks ?? 0} free /28 blocks, ${p.needBlocks} needed` : '';
+        const what = c.check === 'version-upgrade' ? `up to ${p.needIps} control-plane IPs` : `${p.nodes} new node(s), ${p.needIps} IPs`;
+        io.out(`  ${p.fits ? 'ok  ' : 'SHORT'} ${p.availabilityZone} ${p.subnetId}: ${p.free} free, ${what}${blocks}\n`);
+      }
+      for (const b of c.basis) io.out(`  (${b})\n`);
+    }
+    for (const f of usage.failedClusters) io.err(`note: cluster ${f.name} could not be sampled: ${f.problem.message}\n`);
+    for (const p of problems) io.err(`note: ${p}\n`);
+  }
+  if (checks.some((c) => c.verdict === 'does-not-fit')) return 1;
+  return checks.some((c) => c.verdict === 'unknown') || exitStatusOf(usage) !== 0 || problems.length > 0 ? EXIT_INCOMPLETE : 0;
+}
+
 /** What the stack grants the responder's role for a policy, in one line for `policy check`. */
 function iamSummary(grants: ClusterGrants[]): string {
   if (grants.length === 0) return "IAM: no cluster in apply mode: the responder's role is granted no EKS or EC2 write";
@@ -656,7 +747,7 @@ function policyCommand(args: string[], io: CliIo): number {
 }
 
 /** The commands that may read the live account: they take --progress and --deadline. */
-const LIVE_COMMANDS = new Set(['report', 'capture', 'plan']);
+const LIVE_COMMANDS = new Set(['report', 'capture', 'plan', 'preflight']);
 
 /**
  * Takes `--progress` and `--deadline SECONDS` (or `--deadline=SECONDS`) out of a live command's
@@ -732,6 +823,8 @@ export async function main(argv: string[], cliIo: CliIo): Promise<number> {
         return await capture(rest, io);
       case 'plan':
         return await plan(rest, io);
+      case 'preflight':
+        return await preflight(rest, io);
       case 'policy':
         return policyCommand(rest, io);
       case 'max-pods':

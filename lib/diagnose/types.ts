@@ -15,7 +15,9 @@ export type FindingKind =
   /** Prefix delegation in a subnet whose free space is too fragmented or too small for /28 blocks. */
   | 'prefix-fragmentation'
   /** Control-plane (cluster) subnets below EKS's free-address requirement: blocks upgrades. */
-  | 'control-plane-headroom';
+  | 'control-plane-headroom'
+  /** A managed nodegroup's max size, or its update in progress, would not find the free addresses its new nodes need. */
+  | 'nodegroup-headroom';
 
 export type Severity = 'warning' | 'critical';
 
