@@ -37,6 +37,7 @@ describe('diagnose', () => {
       'critical alpha/subnet-exhaustion/subnet-a',
       'critical alpha/subnet-exhaustion/web@eu-west-1a',
       'warning alpha/control-plane-headroom/alpha',
+      'warning alpha/nodegroup-headroom/web',
       // beta declares no nodegroup: `jobs` comes from its node's tags, its subnets from its nodes.
       'warning beta/subnet-exhaustion/jobs@eu-west-1a',
       'warning beta/subnet-exhaustion/subnet-c',
@@ -130,8 +131,12 @@ describe('diagnose on the demo snapshot', () => {
       'warning batch-dev/ips-held-by-others/subnet-009e3b40cfec38505',
       'warning batch-dev/prefix-fragmentation/subnet-009e3b40cfec38505',
       'warning batch-dev/prefix-fragmentation/subnet-0502fba4a608c0b54',
+      'warning batch-dev/nodegroup-headroom/etl-c6g',
+      'warning batch-dev/nodegroup-headroom/legacy-m4',
       'warning payments-prod/eni-limit/api-m5l',
       'warning payments-prod/control-plane-headroom/payments-prod',
+      'warning payments-prod/nodegroup-headroom/api-m5l',
+      'warning payments-prod/nodegroup-headroom/general-m5xl',
     ]);
     expect(new Set(findings.map((f) => f.kind))).toEqual(new Set(FINDING_KIND_ORDER));
   });

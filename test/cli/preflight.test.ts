@@ -1,0 +1,74 @@
+/** The preflight command on the demo snapshot: its table, its JSON, its exit statuses. */
+import { promises as fs } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { EXIT_INCOMPLETE, main } from '../../lib/cli/main';
+import type { PreflightCheck } from '../../lib/diagnose/headroom-preflight';
+import { captureIo } from '../support/cli-io';
+
+const DEMO = path.join(__dirname, '..', '..', 'events', 'demo-snapshot');
+const FULL = 'subnet-0e59dfd0c9e3779b1';
+
+const dirs: string[] = [];
+afterAll(async () => {
+  await Promise.all(dirs.map((d) => fs.rm(d, { recursive: true, force: true })));
+});
+
+async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const io = captureIo();
+  const code = await main(['preflight', ...args], io.cli);
+  return { code, out: io.out(), err: io.err() };
+}
+
+describe('preflight', () => {
+  it('exits 1 on the demo snapshot: the full subnet cannot take api-m5l\'s surge', async () => {
+    const { code, out } = await run(['--snapshot', DEMO]);
+    expect(code).toBe(1);
+    expect(out).toMatch(/payments-prod +rolling-update +api-m5l +DOES NOT FIT +4 +12 +subnet-0e59dfd0c9e3779b1 7\/24/);
+    expect(out).toMatch(/payments-prod +version-upgrade +- +fits/);
+    expect(out).toContain(`SHORT eu-west-1a ${FULL}: 7 free, 2 new node(s), 24 IPs`);
+  });
+
+  it('exits 0 when every check of the nodegroup asked for fits, and prints only its checks', async () => {
+    const { code, out } = await run(['--snapshot', DEMO, '--cluster', 'batch-dev', '--nodegroup', 'batch-r6i']);
+    expect(code).toBe(0);
+    expect(out).not.toContain('version-upgrade');
+    expect(out.match(/^batch-dev +(rolling-update|scale-to-max) +batch-r6i +fits/gm)).toHaveLength(2);
+  });
+
+  it('prints the checks as JSON with their places', async () => {
+    const { code, out } = await run(['--snapshot', DEMO, '--cluster', 'payments-prod', '--json']);
+    expect(code).toBe(1);
+    const body = JSON.parse(out) as { checks: PreflightCheck[]; problems: string[]; failedClusters: unknown[] };
+    expect(body.problems).toEqual([]);
+    const update = body.checks.find((c) => c.check === 'rolling-update' && c.nodegroup === 'api-m5l');
+    expect(update).toMatchObject({ verdict: 'does-not-fit', newNodes: 4, ipsPerNode: 12, instanceType: 'm5.large' });
+    expect(update?.places.find((p) => p.subnetId === FULL)).toMatchObject({ free: 7, nodes: 2, needIps: 24, fits: false });
+  });
+
+  it('exits 3 when a check rests on a read that failed, and says which', async () => {
+    const dir = path.join(await fs.mkdtemp(path.join(tmpdir(), 'preflight-')), 'snap');
+    dirs.push(path.dirname(dir));
+    await fs.cp(DEMO, dir, { recursive: true });
+    await fs.writeFile(
+      path.join(dir, 'failed-reads.json'),
+      JSON.stringify({ failedReads: [{ call: 'eks:DescribeAddon', request: { clusterName: 'batch-dev' }, error: { code: 'AccessDeniedException', message: 'not authorized' } }] }),
+    );
+    const { code, out, err } = await run(['--snapshot', dir, '--cluster', 'batch-dev', '--nodegroup', 'batch-r6i']);
+    expect(code).toBe(EXIT_INCOMPLETE);
+    expect(out).toMatch(/batch-dev +rolling-update +batch-r6i +unknown/);
+    expect(err).toContain('not authorized');
+  });
+
+  it('exits 3 for a cluster the snapshot does not hold', async () => {
+    const { code, err } = await run(['--snapshot', DEMO, '--cluster', 'nosuch']);
+    expect(code).toBe(EXIT_INCOMPLETE);
+    expect(err).toContain('nosuch');
+  });
+
+  it('is a usage error to ask for a nodegroup without its cluster', async () => {
+    const { code, err } = await run(['--snapshot', DEMO, '--nodegroup', 'api-m5l']);
+    expect(code).toBe(2);
+    expect(err).toContain('--nodegroup needs --cluster');
+  });
+});
