@@ -19,6 +19,8 @@ export const CAUSE_TITLE: Record<FindingKind, string> = {
   'prefix-fragmentation': 'no room for /28 prefixes',
   'control-plane-headroom': 'control-plane subnets short of free IPs',
   'nodegroup-headroom': 'a nodegroup update or scale-out would not fit',
+  'vpc-dns': 'the VPC DNS is not what EKS needs',
+  'node-egress': 'nodes in a subnet with no way out',
 };
 
 export interface NotificationContext {
