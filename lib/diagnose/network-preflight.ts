@@ -211,7 +211,7 @@ export function networkChecks(usage: ClusterUsage, inv: ClusterInventory, region
     if (access?.endpointPrivateAccess === true && names.length > 0 && !names.includes(AMAZON_PROVIDED_DNS)) {
       dns.missing.push(`DHCP options ${net.dhcpOptions.DhcpOptionsId ?? ''} of ${net.vpcId} name ${names.join(', ')} and not ${AMAZON_PROVIDED_DNS}`);
     }
-  } else if (isUnread('dhcpOptions') || isUnread('vpc') || !net.vpc) {
+  } else if (isUnread('dhcpOptions') || !net.vpc || (net.vpc.DhcpOptionsId !== undefined && net.vpc.DhcpOptionsId !== 'default')) {
     dns.unknown.push('the DHCP options were not read');
   }
   dns.verdict = dns.missing.length > 0 ? 'missing' : dns.unknown.length > 0 ? 'unknown' : 'ok';
