@@ -34,6 +34,7 @@ import type { InventorySource } from '../inventory/types';
 import type { HistoryReader } from '../forecast/forecast';
 import { DEFAULT_THRESHOLDS } from '../diagnose/types';
 import { preflightChecks } from '../diagnose/headroom-preflight';
+import { networkChecks } from '../diagnose/network-preflight';
 import { deployablePolicy } from '../policy/deployable';
 import { deployedPolicySize, remediationGrants, REMEDIATION_POLICY_MAX_CHARS, type ClusterGrants } from '../policy/iam';
 import { closestClusterNames, effectivePolicy, POLICY_MAX_BYTES, readPolicyFile } from '../policy/load';
@@ -235,22 +236,25 @@ Before you start it: will it fit? For each cluster, the Kubernetes version upgra
 control-plane ENIs in any cluster subnet, free IPs in 2 AZs), and for each managed nodegroup its
 rolling update (the surge EKS launches: the larger of 2 per AZ and maxUnavailable) and its
 scale-out to its max size, each new node with its warm pool at the cluster's VPC CNI settings,
-against the free IPs of its subnets per AZ. Read-only.
+against the free IPs of its subnets per AZ. Then the network nodes need to join: the VPC's DNS
+support and hostnames and AmazonProvidedDNS, and for each node subnet a default route to a NAT
+or internet gateway, or the VPC endpoints (ec2, ecr.api, ecr.dkr, s3; sts with IRSA) with
+private DNS and a security group open to the nodes on 443. Read-only.
 
 Options:
   --snapshot DIR    read a snapshot directory (written by capture) instead of the live account
   --region REGION   the live account's region (default: AWS_REGION, then AWS_DEFAULT_REGION)
   --cluster NAME    only this cluster (default: every cluster of the region or snapshot)
   --nodegroup NAME  only this managed nodegroup's checks (needs --cluster)
-  --json            print {checks, problems, failedClusters} instead of the table
+  --json            print {checks, network, problems, failedClusters} instead of the text
 
 Examples:
   eks-ip-responder preflight --snapshot events/demo-snapshot
   eks-ip-responder preflight --region eu-west-1 --cluster payments-prod --nodegroup general --json
 
-Exit status: 0 every check fits; 1 a check does not fit (or an error: one line says why); 2 a
-usage error; 3 no check fails, but one is unknown: a read it rests on failed (the cluster is
-INCOMPLETE) or a cluster failed.
+Exit status: 0 every check fits; 1 a check does not fit or a network piece is missing (or an
+error: one line says why); 2 a usage error; 3 nothing fails, but a check is unknown: a read it
+rests on failed (the cluster is INCOMPLETE) or a cluster failed.
 ${LIVE_USAGE}`,
   policy: `Usage: eks-ip-responder policy check [--policy FILE]
        eks-ip-responder policy show (--cluster NAME | --default) [--policy FILE]
@@ -411,7 +415,7 @@ async function report(args: string[], io: CliIo): Promise<number> {
       thresholds: DEFAULT_THRESHOLDS,
       ...(history ? { history } : {}),
     },
-    { clusterNames: clusterList(values.clusters), concurrency: 4, now },
+    { clusterNames: clusterList(values.clusters), concurrency: 4, now, network: true },
   );
   // One output contract, live or snapshot: `forecasts` is always there; without history it is
   // empty and `unavailable` says why.
@@ -450,7 +454,7 @@ async function capture(args: string[], io: CliIo): Promise<number> {
   const recording = new RecordingSource(await liveSource(region, io));
   const now = io.now();
   // Collected and measured only: what the snapshot holds and its one-line summary.
-  const usage = measure(await collectInventory(recording, { clusterNames: clusterList(values.clusters), concurrency: 4, now }));
+  const usage = measure(await collectInventory(recording, { clusterNames: clusterList(values.clusters), concurrency: 4, now, network: true }));
   const meta = { region, capturedAt: now.toISOString() };
   const failedReads = recording.contents(meta).failedReads ?? [];
   const files = await writeSnapshot(values.out, recording, meta);
@@ -609,7 +613,7 @@ async function plan(args: string[], io: CliIo): Promise<number> {
   const { runCycle } = await loadCycle();
   const result = await runCycle(
     { source, thresholds: DEFAULT_THRESHOLDS, remediation: { policy, baseThresholds: DEFAULT_THRESHOLDS, source } },
-    { clusterNames: clusterList(values.clusters), concurrency: 4, now },
+    { clusterNames: clusterList(values.clusters), concurrency: 4, now, network: true },
   );
   const remediation = result.remediation ?? [];
   const context: PlanReportContext = {
@@ -640,18 +644,26 @@ async function preflight(args: string[], io: CliIo): Promise<number> {
   if (values.nodegroup !== undefined && values.cluster === undefined) throw new UsageError('--nodegroup needs --cluster');
   if (values.cluster !== undefined && values.cluster.trim() === '') throw new UsageError('--cluster takes a cluster name');
   const { source, now } = await openSource(values, io);
-  const inventory = await collectInventory(source, { clusterNames: values.cluster !== undefined ? [values.cluster] : [], concurrency: 4, now });
+  const inventory = await collectInventory(source, { clusterNames: values.cluster !== undefined ? [values.cluster] : [], concurrency: 4, now, network: true });
   const usage = measure(inventory);
   const checks = usage.clusters.flatMap((c) => {
     const inv = inventory.clusters.find((x) => x.name === c.name);
     return inv ? preflightChecks({ usage: c, inventory: inv, instanceTypes: inventory.instanceTypes }, values.nodegroup) : [];
   });
+  // The network preflight: the cluster's, not one nodegroup's (left out with --nodegroup).
+  const network =
+    values.nodegroup !== undefined
+      ? []
+      : usage.clusters.flatMap((c) => {
+          const inv = inventory.clusters.find((x) => x.name === c.name);
+          return inv ? [networkChecks(c, inv, inventory.region)] : [];
+        });
   const problems = usage.clusters.flatMap((c) => c.problems.map((p) => `${c.name}: ${p.source}: ${p.message}`));
   if (values.nodegroup !== undefined && usage.clusters.length > 0 && checks.length === 0) {
     problems.push(`cluster ${values.cluster ?? ''} has no managed nodegroup ${values.nodegroup}`);
   }
   if (values.json) {
-    io.out(JSON.stringify({ checks, problems, failedClusters: usage.failedClusters }, null, 2) + '\n');
+    io.out(JSON.stringify({ checks, network, problems, failedClusters: usage.failedClusters }, null, 2) + '\n');
   } else {
     const verdict = { fits: 'fits', 'does-not-fit': 'DOES NOT FIT', unknown: 'unknown' } as const;
     if (checks.length > 0) {
@@ -680,11 +692,30 @@ async function preflight(args: string[], io: CliIo): Promise<number> {
       }
       for (const b of c.basis) io.out(`  (${b})\n`);
     }
+    for (const n of network) {
+      io.out(`\nnetwork of ${n.cluster}${n.dns ? ` (${n.dns.vpcId})` : ''}:\n`);
+      if (n.notCollected) io.out(`  unknown: ${n.notCollected}\n`);
+      if (n.dns) {
+        const what = n.dns.verdict === 'ok' ? 'DNS support, DNS hostnames and AmazonProvidedDNS as EKS needs them' : [...n.dns.missing, ...n.dns.unknown].join('; ');
+        io.out(`  ${n.dns.verdict === 'ok' ? 'ok     ' : n.dns.verdict === 'missing' ? 'MISSING' : 'unknown'} DNS: ${what}\n`);
+      }
+      for (const sub of n.subnets) {
+        const what =
+          sub.verdict === 'ok'
+            ? sub.defaultRoute
+              ? `default route to ${sub.defaultRoute} (route table ${sub.routeTableId ?? '?'})`
+              : `no default route; VPC endpoints ${sub.endpoints.filter((e) => e.verdict === 'ok').map((e) => e.service).join(', ')}`
+            : [...sub.missing, ...sub.unknown].join('; ');
+        io.out(`  ${sub.verdict === 'ok' ? 'ok     ' : sub.verdict === 'missing' ? 'MISSING' : 'unknown'} ${sub.subnetId}: ${what}\n`);
+      }
+    }
     for (const f of usage.failedClusters) io.err(`note: cluster ${f.name} could not be sampled: ${f.problem.message}\n`);
     for (const p of problems) io.err(`note: ${p}\n`);
   }
-  if (checks.some((c) => c.verdict === 'does-not-fit')) return 1;
-  return checks.some((c) => c.verdict === 'unknown') || exitStatusOf(usage) !== 0 || problems.length > 0 ? EXIT_INCOMPLETE : 0;
+  const netVerdicts = network.flatMap((n) => [...(n.dns ? [n.dns.verdict] : ['unknown' as const]), ...n.subnets.map((x) => x.verdict)]);
+  if (checks.some((c) => c.verdict === 'does-not-fit') || netVerdicts.includes('missing')) return 1;
+  const unknown = checks.some((c) => c.verdict === 'unknown') || netVerdicts.includes('unknown');
+  return unknown || exitStatusOf(usage) !== 0 || problems.length > 0 ? EXIT_INCOMPLETE : 0;
 }
 
 /** What the stack grants the responder's role for a policy, in one line for `policy check`. */
