@@ -116,15 +116,17 @@ describe('diagnose on the demo snapshot', () => {
   let findings: Finding[];
   beforeAll(async () => {
     const source = await readSnapshot(path.join(__dirname, '..', '..', 'events', 'demo-snapshot'));
-    const inv = await collectInventory(source, { clusterNames: [], concurrency: 2, now: new Date('2026-11-26T10:00:00Z') });
+    const inv = await collectInventory(source, { clusterNames: [], concurrency: 2, now: new Date('2026-11-26T10:00:00Z'), network: true });
     findings = diagnose(measure(inv), inv, DEFAULT_THRESHOLDS);
   });
 
   it('shows a finding of every kind: the full /24, the nodes at their limit, the fragmented /23, the warm m4 pools, the control plane', () => {
     expect(ids(findings)).toEqual([
+      'critical batch-dev/node-egress/subnet-009e3b40cfec38505',
       'critical payments-prod/subnet-exhaustion/api-m5l@eu-west-1a',
       'critical payments-prod/subnet-exhaustion/general-m5xl@eu-west-1a',
       'critical payments-prod/subnet-exhaustion/subnet-0e59dfd0c9e3779b1',
+      'critical payments-prod/vpc-dns/payments-prod',
       'warning batch-dev/subnet-exhaustion/legacy-m4@eu-west-1c',
       'warning batch-dev/subnet-exhaustion/subnet-009e3b40cfec38505',
       'warning batch-dev/eni-limit/legacy-t3',
