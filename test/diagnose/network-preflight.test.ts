@@ -14,12 +14,14 @@ const mainTable = (routes = [local, { DestinationCidrBlock: '0.0.0.0/0', NatGate
   Routes: routes,
 });
 const isolated: RouteTable = { RouteTableId: 'rtb-iso', VpcId: VPC, Associations: [{ Main: false, SubnetId: 'subnet-b' }], Routes: [local] };
+// As EC2 answers it (lower case), though the SDK's State enum spells it `Available`.
+const AVAILABLE = 'available' as VpcEndpoint['State'];
 const sg = (rules: SecurityGroup['IpPermissions']): SecurityGroup => ({ GroupId: 'sg-vpce', VpcId: VPC, IpPermissions: rules });
 const open443 = sg([{ IpProtocol: 'tcp', FromPort: 443, ToPort: 443, IpRanges: [{ CidrIp: '10.0.0.0/16' }] }]);
 function iface(service: string, o: Partial<VpcEndpoint> = {}): VpcEndpoint {
-  return { VpcEndpointId: `vpce-${service}`, VpcId: VPC, ServiceName: `com.amazonaws.${R}.${service}`, VpcEndpointType: 'Interface', State: 'available', PrivateDnsEnabled: true, Groups: [{ GroupId: 'sg-vpce' }], ...o };
+  return { VpcEndpointId: `vpce-${service}`, VpcId: VPC, ServiceName: `com.amazonaws.${R}.${service}`, VpcEndpointType: 'Interface', State: AVAILABLE, PrivateDnsEnabled: true, Groups: [{ GroupId: 'sg-vpce' }], ...o };
 }
-const s3gw = (tables: string[]): VpcEndpoint => ({ VpcEndpointId: 'vpce-s3', VpcId: VPC, ServiceName: `com.amazonaws.${R}.s3`, VpcEndpointType: 'Gateway', State: 'available', RouteTableIds: tables });
+const s3gw = (tables: string[]): VpcEndpoint => ({ VpcEndpointId: 'vpce-s3', VpcId: VPC, ServiceName: `com.amazonaws.${R}.s3`, VpcEndpointType: 'Gateway', State: AVAILABLE, RouteTableIds: tables });
 const allEndpoints = (): VpcEndpoint[] => [iface('ec2'), iface('ecr.api'), iface('ecr.dkr'), s3gw(['rtb-main', 'rtb-iso'])];
 
 function inv(network: Partial<VpcNetwork> | undefined, o: { privateAccess?: boolean; problems?: ClusterInventory['problems'] } = {}): ClusterInventory {
