@@ -408,13 +408,19 @@ export class LiveSource implements InventorySource {
         : undefined,
       groupIds.length > 0
         ? attempt('securityGroups', () =>
-            this.ec2Pages('ec2:DescribeSecurityGroups', groupIds, 'security groups', about, (batch) =>
-              paginateDescribeSecurityGroups(
-                { client: this.clients.ec2, pageSize: EC2_PAGE_SIZE_MAX },
-                { Filters: [{ Name: 'group-id', Values: batch }] },
-                ...this.callOptions,
-              ),
+            this.ec2Pages(
+              'ec2:DescribeSecurityGroups',
+              groupIds,
+              'security groups',
+              about,
+              (batch) =>
+                paginateDescribeSecurityGroups(
+                  { client: this.clients.ec2, pageSize: EC2_PAGE_SIZE_MAX },
+                  { Filters: [{ Name: 'group-id', Values: batch }] },
+                  ...this.callOptions,
+                ),
               (page) => page.SecurityGroups ?? [],
+              subject,
             ),
           )
         : endpoints
@@ -460,8 +466,10 @@ export class LiveSource implements InventorySource {
     about: string,
     paginate: (ids: string[]) => AsyncIterable<P>,
     items: (page: P) => T[],
+    /** Whom the read is for in the progress; by default the cluster(s) of the ids as subnets. */
+    subjectOverride?: string,
   ): Promise<T[]> {
-    const subject = this.subjectOfSubnets(subnetIds);
+    const subject = subjectOverride ?? this.subjectOfSubnets(subnetIds);
     return this.read(operation, about, async () => {
       const out: T[] = [];
       const counted = { page: 0, items: 0 };

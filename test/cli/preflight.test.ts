@@ -2,9 +2,12 @@
 import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { LiveSource } from '../../lib/aws/live-source';
 import { EXIT_INCOMPLETE, main } from '../../lib/cli/main';
+import { emulateAccount } from '../../tools/mock-aws';
 import type { PreflightCheck } from '../../lib/diagnose/headroom-preflight';
 import { captureIo } from '../support/cli-io';
+import { accountFromSnapshot } from '../support/snapshot-account';
 
 const DEMO = path.join(__dirname, '..', '..', 'events', 'demo-snapshot');
 const FULL = 'subnet-0e59dfd0c9e3779b1';
@@ -64,6 +67,44 @@ describe('preflight', () => {
     const { code, err } = await run(['--snapshot', DEMO, '--cluster', 'nosuch']);
     expect(code).toBe(EXIT_INCOMPLETE);
     expect(err).toContain('nosuch');
+  });
+
+  it('names the network pieces the demo lacks: DNS hostnames, and a subnet without egress nor ecr.dkr endpoint', async () => {
+    const { code, out } = await run(['--snapshot', DEMO]);
+    expect(code).toBe(1);
+    expect(out).toContain('network of payments-prod (vpc-05cb6340ff1bbcd88):\n  MISSING DNS: vpc-05cb6340ff1bbcd88 has enableDnsHostnames off\n');
+    expect(out).toMatch(
+      /MISSING subnet-009e3b40cfec38505: subnet-009e3b40cfec38505 route table rtb-\w+ has no default route \(0\.0\.0\.0\/0\) to a NAT or internet gateway and the VPC has no com\.amazonaws\.eu-west-1\.ecr\.dkr endpoint/,
+    );
+    expect(out).toMatch(/ok {6}subnet-0e13cd509b54cda26: default route to nat-\w+/);
+    const json = await run(['--snapshot', DEMO, '--cluster', 'batch-dev', '--json']);
+    const body = JSON.parse(json.out) as { network: { cluster: string; dns: { verdict: string }; subnets: { subnetId: string; verdict: string; endpoints: { service: string; verdict: string }[] }[] }[] };
+    const [net] = body.network;
+    expect(net?.dns.verdict).toBe('ok');
+    const short = net?.subnets.find((x) => x.verdict === 'missing');
+    expect(short?.subnetId).toBe('subnet-009e3b40cfec38505');
+    expect(short?.endpoints.map((e) => [e.service, e.verdict])).toEqual([
+      ['ec2', 'ok'],
+      ['ecr.api', 'ok'],
+      ['ecr.dkr', 'missing'],
+      ['s3', 'ok'],
+      ['sts', 'ok'],
+    ]);
+  });
+
+  it('answers live (the emulated demo account) as it answers from the snapshot', async () => {
+    const aws = emulateAccount(accountFromSnapshot(DEMO));
+    try {
+      const live = captureIo({ env: { AWS_REGION: 'eu-west-1' }, now: () => new Date('2026-11-26T10:00:00Z'), liveSource: (r) => new LiveSource({ ec2: aws.ec2, eks: aws.eks }, r) });
+      expect(await main(['preflight', '--json'], live.cli)).toBe(1);
+      const replay = await run(['--snapshot', DEMO, '--json']);
+      expect(live.out()).toBe(replay.out);
+      // Two VPCs: each read once.
+      expect(aws.calls['DescribeRouteTables']).toBe(2);
+      expect(aws.calls['DescribeVpcAttribute']).toBe(4);
+    } finally {
+      aws.restore();
+    }
   });
 
   it('is a usage error to ask for a nodegroup without its cluster', async () => {
