@@ -358,6 +358,8 @@ export class LiveSource implements InventorySource {
         this.progress({ subject, operation: apiName(operation) });
         return out;
       });
+    // "You can specify only one attribute at a time" (EC2 API reference, DescribeVpcAttribute,
+    // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeVpcAttribute.html).
     const attribute = (Attribute: 'enableDnsSupport' | 'enableDnsHostnames') =>
       one('ec2:DescribeVpcAttribute', () => this.clients.ec2.send(new DescribeVpcAttributeCommand({ VpcId: vpcId, Attribute }), ...this.callOptions));
     const vpcFilter = [{ Name: 'vpc-id', Values: [vpcId] }];

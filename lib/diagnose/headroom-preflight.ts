@@ -253,7 +253,10 @@ function nodegroupChecks(input: PreflightInput, ng: Nodegroup, capOf: (t: string
     basis: [`EKS adds ${how} nodes during an update, in the AZs of the nodes it replaces (managed-node-update-behavior)`, ...basis],
   });
 
-  // Scale-out to max: Auto Scaling balances the AZs, so each ends with ⌈max/k⌉ at most.
+  // Scale-out to max: Auto Scaling balances the AZs, so each ends with ⌈max/k⌉ at most
+  // (https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-availability-zone-balanced.html).
+  // The surge's AZs: EKS launches the upgraded nodes in the AZs of the nodes they replace
+  // (SURGE_NODES_PER_AZ); the spread over the nodegroup's AZs is the same balancing.
   const maxSize = ng.scalingConfig?.maxSize;
   if (maxSize === undefined) {
     out.push(unknownCheck({ ...base, check: 'scale-to-max' }, 'the nodegroup has no scalingConfig.maxSize'));

@@ -101,7 +101,11 @@ function cidrContains(outer: string, inner: string): boolean {
   }
 }
 
-/** The route table a subnet uses: its explicit association, else the VPC's main table (VPC user guide, route tables). */
+/**
+ * The route table a subnet uses: its explicit association, else the VPC's main table, which every
+ * subnet without an explicit association uses (VPC user guide, route tables,
+ * https://docs.aws.amazon.com/vpc/latest/userguide/VPC_Route_Tables.html).
+ */
 export function routeTableOf(subnetId: string, tables: readonly RouteTable[]): { table?: RouteTable; main: boolean } {
   const explicit = tables.find((t) => (t.Associations ?? []).some((a) => a.SubnetId === subnetId));
   if (explicit) return { table: explicit, main: false };
