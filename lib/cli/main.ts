@@ -245,7 +245,7 @@ Options:
   --snapshot DIR    read a snapshot directory (written by capture) instead of the live account
   --region REGION   the live account's region (default: AWS_REGION, then AWS_DEFAULT_REGION)
   --cluster NAME    only this cluster (default: every cluster of the region or snapshot)
-  --nodegroup NAME  only this managed nodegroup's checks (needs --cluster)
+  --nodegroup NAME  only this managed nodegroup's checks, and its subnets' network (needs --cluster)
   --json            print {checks, network, problems, failedClusters} instead of the text
 
 Examples:
@@ -650,14 +650,15 @@ async function preflight(args: string[], io: CliIo): Promise<number> {
     const inv = inventory.clusters.find((x) => x.name === c.name);
     return inv ? preflightChecks({ usage: c, inventory: inv, instanceTypes: inventory.instanceTypes }, values.nodegroup) : [];
   });
-  // The network preflight: the cluster's, not one nodegroup's (left out with --nodegroup).
-  const network =
-    values.nodegroup !== undefined
-      ? []
-      : usage.clusters.flatMap((c) => {
-          const inv = inventory.clusters.find((x) => x.name === c.name);
-          return inv ? [networkChecks(c, inv, inventory.region)] : [];
-        });
+  // The network preflight; with --nodegroup, the VPC's DNS and that nodegroup's subnets only.
+  const network = usage.clusters.flatMap((c) => {
+    const inv = inventory.clusters.find((x) => x.name === c.name);
+    if (!inv) return [];
+    const n = networkChecks(c, inv, inventory.region);
+    if (values.nodegroup === undefined) return [n];
+    const ng = inv.nodegroups.find((x) => x.nodegroupName === values.nodegroup);
+    return ng ? [{ ...n, subnets: n.subnets.filter((x) => (ng.subnets ?? []).includes(x.subnetId)) }] : [];
+  });
   const problems = usage.clusters.flatMap((c) => c.problems.map((p) => `${c.name}: ${p.source}: ${p.message}`));
   if (values.nodegroup !== undefined && usage.clusters.length > 0 && checks.length === 0) {
     problems.push(`cluster ${values.cluster ?? ''} has no managed nodegroup ${values.nodegroup}`);

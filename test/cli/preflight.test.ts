@@ -37,6 +37,9 @@ describe('preflight', () => {
     expect(code).toBe(0);
     expect(out).not.toContain('version-upgrade');
     expect(out.match(/^batch-dev +(rolling-update|scale-to-max) +batch-r6i +fits/gm)).toHaveLength(2);
+    // Its own subnets' network only (legacy-m4's subnet without egress is not among them).
+    expect(out.match(/^ {2}ok {6}subnet-/gm)).toHaveLength(2);
+    expect(out).not.toContain('subnet-009e3b40cfec38505');
   });
 
   it('prints the checks as JSON with their places', async () => {
@@ -47,6 +50,14 @@ describe('preflight', () => {
     const update = body.checks.find((c) => c.check === 'rolling-update' && c.nodegroup === 'api-m5l');
     expect(update).toMatchObject({ verdict: 'does-not-fit', newNodes: 4, ipsPerNode: 12, instanceType: 'm5.large' });
     expect(update?.places.find((p) => p.subnetId === FULL)).toMatchObject({ free: 7, nodes: 2, needIps: 24, fits: false });
+  });
+
+  it('exits 1 for the nodegroup whose subnet has no way out, though its headroom fits', async () => {
+    const { code, out } = await run(['--snapshot', DEMO, '--cluster', 'batch-dev', '--nodegroup', 'legacy-m4', '--json']);
+    expect(code).toBe(1);
+    const body = JSON.parse(out) as { checks: PreflightCheck[]; network: { subnets: { subnetId: string; verdict: string }[] }[] };
+    expect(body.checks.find((c) => c.check === 'rolling-update')?.verdict).toBe('fits');
+    expect(body.network[0]?.subnets).toEqual([expect.objectContaining({ subnetId: 'subnet-009e3b40cfec38505', verdict: 'missing' })]);
   });
 
   it('exits 3 when a check rests on a read that failed, and says which', async () => {
