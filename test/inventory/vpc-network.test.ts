@@ -121,6 +121,19 @@ describe('the VPC network read', () => {
     }
   });
 
+  it('makes a malformed network file a problem of the clusters in that VPC, naming the file, and nothing known of it', async () => {
+    const dir = path.join(await fs.mkdtemp(path.join(tmpdir(), 'bad-net-')), 'snap');
+    dirs.push(path.dirname(dir));
+    await fs.cp(path.join(__dirname, '..', '..', 'events', 'demo-snapshot'), dir, { recursive: true });
+    await fs.writeFile(path.join(dir, 'ec2', 'describe-route-tables.json'), JSON.stringify({ RouteTables: [{ RouteTableId: 7 }] }));
+    const inv = await collectInventory(await readSnapshot(dir), { clusterNames: ['batch-dev'], concurrency: 1, now: NOW, network: true });
+    const [c] = inv.clusters;
+    expect(c?.problems).toEqual([expect.objectContaining({ source: 'ec2:DescribeVpcNetwork', unread: { part: 'vpc-network' } })]);
+    expect(c?.problems[0]?.message).toContain('ec2/describe-route-tables.json: RouteTables[0].RouteTableId');
+    expect(c?.network).toBeUndefined();
+    expect(diagnose(measure(inv), inv, DEFAULT_THRESHOLDS).map((f) => f.kind)).not.toContain('node-egress');
+  });
+
   it('is not known from a snapshot without the network files: unknown, no problem', async () => {
     const inv = await collectInventory(await readSnapshot(path.join(__dirname, '..', 'fixtures', '..', '..', 'events', 'demo-snapshot')), {
       clusterNames: ['batch-dev'],
