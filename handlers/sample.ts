@@ -64,6 +64,9 @@ export function makeHandler(rt: Runtime) {
       clusterNames: clusterNames ?? rt.config.clusterNames,
       concurrency: rt.config.clusterConcurrency,
       now: rt.now(),
+      // The network preflight (DNS, egress, VPC endpoints) on the schedule only: the respond
+      // function, on the path of an exhaustion event, reads no more than it acts on.
+      network: true,
     });
     const { usage } = result;
     logCycleHealth(rt.logger, result, {}, deadline);

@@ -46,6 +46,8 @@ export interface CycleOptions {
   clusterNames: string[];
   concurrency: number;
   now: Date;
+  /** Also read each cluster VPC's network (the network preflight's findings): CollectOptions `network`. */
+  network?: boolean;
 }
 
 export interface CycleResult {

@@ -46,4 +46,6 @@ export const READ_OPERATION = {
   describeNetworkInterfaces: 'ec2:DescribeNetworkInterfaces',
   describeClusterInstances: 'ec2:DescribeInstances',
   describeInstanceTypes: 'ec2:DescribeInstanceTypes',
+  /** The network preflight's reads of one VPC (six EC2 calls: the failed one is the problem's `source`). */
+  describeVpcNetwork: 'ec2:DescribeVpcNetwork',
 } as const;

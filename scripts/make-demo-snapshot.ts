@@ -25,6 +25,9 @@
  *     also nearly full and too small for prefixes).
  *   They were added after the rest, on PRNG stream 1 (`stream: 1`): every id of the first 32
  *   nodes, their subnets and ENIs stays what the sample events in `events/*.json` refer to.
+ * - The network preflight: payments-prod's VPC has DNS hostnames off (vpc-dns); batch-dev's
+ *   `private-d` has no default route and its VPC no ecr.dkr endpoint (node-egress). Their ids are
+ *   derived from the VPC id, so no other id changed.
  *
  * Every number is consistent: each subnet's AvailableIpAddressCount is its usable addresses
  * (2^(32 − prefix) − 5) minus what its ENIs hold (IPs + 16 per /28), minus the 12 invisible
@@ -56,6 +59,8 @@ export const demoSpec: AccountSpec = {
         configurationValues: { env: { WARM_IP_TARGET: '5', MINIMUM_IP_TARGET: '10' } },
       },
       endpointPublicAccess: false,
+      // The network preflight (vpc-dns): DNS hostnames off, so the private endpoint does not resolve.
+      network: { dnsHostnames: false },
       subnets: [
         { name: 'private-a', az: 0, cidr: '10.20.0.0/24', controlPlaneEnis: 2, others: ['vpc-endpoint', 'lambda'], available: 7 },
         { name: 'private-b', az: 1, cidr: '10.20.2.0/23', controlPlaneEnis: 2, others: ['vpc-endpoint', 'lambda'], unaccounted: 12 },
@@ -108,6 +113,9 @@ export const demoSpec: AccountSpec = {
         version: 'v1.18.6-eksbuild.1',
         configurationValues: { env: { ENABLE_PREFIX_DELEGATION: 'true', WARM_PREFIX_TARGET: '1' } },
       },
+      // The network preflight (node-egress): legacy-m4's /25 is on a route table with no default
+      // route, and the VPC has the ec2, ecr.api, s3 and sts endpoints but not ecr.dkr.
+      network: { noEgress: ['private-d'], endpoints: ['ec2', 'ecr.api', 's3', 'sts'] },
       subnets: [
         { name: 'private-a', az: 0, cidr: '10.30.0.0/20', controlPlaneEnis: 2, others: ['vpc-endpoint'] },
         { name: 'private-b', az: 1, cidr: '10.30.16.0/20', controlPlaneEnis: 2, others: ['lambda', 'load-balancer'] },

@@ -15,6 +15,12 @@ import {
 } from '@aws-sdk/client-cloudwatch';
 import { PublishCommand, SNSClient, type PublishCommandInput } from '@aws-sdk/client-sns';
 import {
+  DescribeDhcpOptionsCommand,
+  DescribeRouteTablesCommand,
+  DescribeSecurityGroupsCommand,
+  DescribeVpcAttributeCommand,
+  DescribeVpcEndpointsCommand,
+  DescribeVpcsCommand,
   DescribeInstancesCommand,
   DescribeInstanceTypesCommand,
   DescribeNetworkInterfacesCommand,
@@ -218,6 +224,48 @@ export function accountApi(account: SyntheticAccount, options: EmulateOptions & 
     return answer({ InstanceTypes: asked.map((t) => typeInfo.get(t)) });
   });
 
+  // The network preflight's reads, from the account's VPC networks.
+  const networks = account.networks ?? [];
+  const networkOf = (vpcId: string | undefined) => networks.find((n) => n.vpcId === vpcId);
+  on('ec2', DescribeVpcsCommand, 'DescribeVpcs', (input) => {
+    const ids = input.VpcIds;
+    const missing = (ids ?? []).filter((id) => !networkOf(id)?.vpc);
+    if (missing.length > 0) throw ec2Error('InvalidVpcID.NotFound', `The vpc ID '${missing.join(', ')}' does not exist`);
+    return answer({ Vpcs: networks.filter((n) => n.vpc && (!ids || ids.includes(n.vpcId))).map((n) => n.vpc) });
+  });
+  on('ec2', DescribeVpcAttributeCommand, 'DescribeVpcAttribute', (input) => {
+    const n = networkOf(input.VpcId);
+    if (!n) throw ec2Error('InvalidVpcID.NotFound', `The vpc ID '${input.VpcId ?? ''}' does not exist`);
+    // One attribute per call (EC2 API reference, DescribeVpcAttribute).
+    if (input.Attribute === 'enableDnsSupport') return answer({ VpcId: n.vpcId, EnableDnsSupport: { Value: n.enableDnsSupport } });
+    if (input.Attribute === 'enableDnsHostnames') return answer({ VpcId: n.vpcId, EnableDnsHostnames: { Value: n.enableDnsHostnames } });
+    throw ec2Error('InvalidParameterValue', `attribute ${String(input.Attribute)} is not emulated`);
+  });
+  on('ec2', DescribeDhcpOptionsCommand, 'DescribeDhcpOptions', (input) => {
+    const all = networks.flatMap((n) => (n.dhcpOptions ? [n.dhcpOptions] : []));
+    const ids = input.DhcpOptionsIds;
+    const missing = (ids ?? []).filter((id) => !all.some((d) => d.DhcpOptionsId === id));
+    if (missing.length > 0) throw ec2Error('InvalidDhcpOptionID.NotFound', `The dhcpOption ID '${missing.join(', ')}' does not exist`);
+    return answer({ DhcpOptions: all.filter((d) => !ids || ids.includes(d.DhcpOptionsId ?? '')) });
+  });
+  on('ec2', DescribeRouteTablesCommand, 'DescribeRouteTables', (input) => {
+    const vpcs = filterValues(input.Filters, 'vpc-id');
+    const found = networks.filter((n) => !vpcs || vpcs.includes(n.vpcId)).flatMap((n) => n.routeTables ?? []);
+    const p = page(found, input, 100);
+    return answer({ RouteTables: p.items, NextToken: p.NextToken });
+  });
+  on('ec2', DescribeVpcEndpointsCommand, 'DescribeVpcEndpoints', (input) => {
+    const vpcs = filterValues(input.Filters, 'vpc-id');
+    const found = networks.filter((n) => !vpcs || vpcs.includes(n.vpcId)).flatMap((n) => n.endpoints ?? []);
+    const p = page(found, input, 1000, 1);
+    return answer({ VpcEndpoints: p.items, NextToken: p.NextToken });
+  });
+  on('ec2', DescribeSecurityGroupsCommand, 'DescribeSecurityGroups', (input) => {
+    const ids = filterValues(input.Filters, 'group-id') ?? input.GroupIds;
+    const found = networks.flatMap((n) => n.securityGroups ?? []).filter((g) => !ids || ids.includes(g.GroupId ?? ''));
+    const p = page(found, input, 1000);
+    return answer({ SecurityGroups: p.items, NextToken: p.NextToken });
+  });
   on('eks', ListClustersCommand, 'ListClusters', (input) => {
     const size = input.maxResults ?? 100;
     const start = input.nextToken ? Number(input.nextToken) : 0;

@@ -15,9 +15,13 @@ import type {
   InstanceTypeInfo,
   NetworkInterface,
   Nodegroup,
+  RouteTable,
+  SecurityGroup,
   Subnet,
+  VpcEndpoint,
+  VpcNetwork,
 } from '../lib/inventory/types';
-import type { InstanceNetworkInterface, NetworkInterfaceType, Tag } from '@aws-sdk/client-ec2';
+import type { InstanceNetworkInterface, NetworkInterfaceType, Route, Tag } from '@aws-sdk/client-ec2';
 import { knownInstanceTypes } from '../lib/capacity/known-instance-types';
 import { writeSnapshotContents } from '../lib/inventory/capture';
 
@@ -37,6 +41,8 @@ export interface SyntheticAccount {
   instances: Instance[];
   /** The network limits of every instance type used, from the bundled data. */
   instanceTypes: InstanceTypeInfo[];
+  /** Each cluster VPC's network (the network preflight's reads), by VPC. */
+  networks?: VpcNetwork[];
 }
 
 /** How a node gets pod IPs: secondary IPs on its ENIs, or /28 prefixes (ENABLE_PREFIX_DELEGATION). */
@@ -128,6 +134,20 @@ export interface ClusterSpec {
   subnets: SubnetSpec[];
   nodegroups: NodegroupSpec[];
   endpointPublicAccess?: boolean;
+  /**
+   * The VPC's network (the network preflight). By default: DNS support and hostnames on,
+   * AmazonProvidedDNS, and a main route table whose default route goes to a NAT gateway, so every
+   * subnet has egress; no VPC endpoint. Its ids are derived from the VPC id, not drawn: adding it
+   * changes no other id.
+   */
+  network?: {
+    dnsSupport?: boolean;
+    dnsHostnames?: boolean;
+    /** Subnets (by spec name) on a route table of their own with no default route. */
+    noEgress?: string[];
+    /** VPC endpoint services (`ecr.api`, `s3`, ...): s3 a gateway endpoint on every route table, the others interface endpoints with private DNS, in a group admitting 443 from the VPC CIDR. */
+    endpoints?: string[];
+  };
   /**
    * The PRNG stream this cluster's ids and random values come from; its subnets and nodegroups
    * use it unless they name their own. 0 (the default) is the spec's seed itself; any other number
@@ -824,7 +844,95 @@ export function buildAccount(spec: AccountSpec): SyntheticAccount {
   }
 
   account.instanceTypes = [...typesUsed].sort().map(instanceType);
+  account.networks = spec.clusters.map((cluster, i) => syntheticNetwork(cluster, account.clusters[i]?.resourcesVpcConfig?.vpcId ?? '', [...(byCluster.get(cluster)?.values() ?? [])], region));
   return account;
+}
+
+/** A 17-hex-digit id suffix derived from a seed string (FNV-1a), so that derived ids take nothing from the PRNG. */
+function derivedHex(seed: string): string {
+  let h1 = 0x811c9dc5;
+  let h2 = 0x01000193;
+  for (let i = 0; i < seed.length; i++) {
+    h1 = Math.imul(h1 ^ seed.charCodeAt(i), 16777619) >>> 0;
+    h2 = Math.imul(h2 ^ seed.charCodeAt(i), 2246822519) >>> 0;
+  }
+  return `0${h1.toString(16).padStart(8, '0')}${h2.toString(16).padStart(8, '0')}`;
+}
+
+/** The VPC network of one cluster spec (see ClusterSpec `network`). */
+function syntheticNetwork(cluster: ClusterSpec, vpcId: string, states: readonly SubnetState[], region: string): VpcNetwork {
+  const spec = cluster.network ?? {};
+  const id = (prefix: string, label: string) => `${prefix}-${derivedHex(`${vpcId}/${label}`)}`;
+  const first = states[0]?.spec.cidr ?? '10.0.0.0/16';
+  const vpcCidr = `${first.split('.').slice(0, 2).join('.')}.0.0/16`;
+  const dhcpId = id('dopt', 'dhcp');
+  const natId = id('nat', 'nat');
+  const local: Route = { DestinationCidrBlock: vpcCidr, GatewayId: 'local', Origin: 'CreateRouteTable', State: 'active' };
+  const mainRtb = id('rtb', 'main');
+  const isolatedRtb = id('rtb', 'no-egress');
+  const noEgress = states.filter((s) => (spec.noEgress ?? []).includes(s.spec.name));
+  const routeTables: RouteTable[] = [
+    {
+      RouteTableId: mainRtb,
+      VpcId: vpcId,
+      Associations: [{ Main: true, RouteTableAssociationId: id('rtbassoc', 'main'), RouteTableId: mainRtb, AssociationState: { State: 'associated' } }],
+      Routes: [local, { DestinationCidrBlock: '0.0.0.0/0', NatGatewayId: natId, Origin: 'CreateRoute', State: 'active' }],
+    },
+    ...(noEgress.length > 0
+      ? [
+          {
+            RouteTableId: isolatedRtb,
+            VpcId: vpcId,
+            Associations: noEgress.map((s) => ({ Main: false, SubnetId: s.id, RouteTableId: isolatedRtb, RouteTableAssociationId: id('rtbassoc', s.id), AssociationState: { State: 'associated' as const } })),
+            Routes: [local],
+          },
+        ]
+      : []),
+  ];
+  const endpointSg = id('sg', 'endpoints');
+  // As EC2 answers it (lower case), though the SDK's State enum spells it `Available`.
+  const available = 'available' as VpcEndpoint['State'];
+  const endpoints: VpcEndpoint[] = (spec.endpoints ?? []).map((service): VpcEndpoint =>
+    service === 's3'
+      ? { VpcEndpointId: id('vpce', service), VpcEndpointType: 'Gateway', VpcId: vpcId, ServiceName: `com.amazonaws.${region}.s3`, State: available, RouteTableIds: routeTables.map((t) => t.RouteTableId ?? '') }
+      : {
+          VpcEndpointId: id('vpce', service),
+          VpcEndpointType: 'Interface',
+          VpcId: vpcId,
+          ServiceName: `com.amazonaws.${region}.${service}`,
+          State: available,
+          PrivateDnsEnabled: true,
+          SubnetIds: states.filter((s) => s.spec.inCluster !== false).map((s) => s.id),
+          Groups: [{ GroupId: endpointSg, GroupName: `${cluster.name}-vpc-endpoints` }],
+        },
+  );
+  const securityGroups: SecurityGroup[] = endpoints.some((e) => e.VpcEndpointType === 'Interface')
+    ? [
+        {
+          GroupId: endpointSg,
+          GroupName: `${cluster.name}-vpc-endpoints`,
+          Description: 'HTTPS from the VPC to its interface endpoints',
+          VpcId: vpcId,
+          IpPermissions: [{ IpProtocol: 'tcp', FromPort: 443, ToPort: 443, IpRanges: [{ CidrIp: vpcCidr }] }],
+        },
+      ]
+    : [];
+  return {
+    vpcId,
+    vpc: { VpcId: vpcId, CidrBlock: vpcCidr, DhcpOptionsId: dhcpId, State: 'available', IsDefault: false, CidrBlockAssociationSet: [{ CidrBlock: vpcCidr, CidrBlockState: { State: 'associated' } }] },
+    enableDnsSupport: spec.dnsSupport ?? true,
+    enableDnsHostnames: spec.dnsHostnames ?? true,
+    dhcpOptions: {
+      DhcpOptionsId: dhcpId,
+      DhcpConfigurations: [
+        { Key: 'domain-name', Values: [{ Value: region === 'us-east-1' ? 'ec2.internal' : `${region}.compute.internal` }] },
+        { Key: 'domain-name-servers', Values: [{ Value: 'AmazonProvidedDNS' }] },
+      ],
+    },
+    routeTables,
+    endpoints,
+    securityGroups,
+  };
 }
 
 /** Sizes of a random account; see {@link generateAccount}. */
@@ -918,5 +1026,6 @@ export async function writeSyntheticSnapshot(account: SyntheticAccount, dir: str
     networkInterfaces: account.networkInterfaces,
     instances: account.instances,
     instanceTypes: account.instanceTypes,
+    ...(account.networks ? { networks: account.networks } : {}),
   });
 }

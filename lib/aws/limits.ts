@@ -11,3 +11,7 @@ export const EC2_PAGE_SIZE_MAX = 1000;
 export const INSTANCE_TYPES_PER_CALL_MAX = 100;
 /** EKS ListClusters / ListNodegroups maxResults upper bound (EKS API reference). */
 export const EKS_PAGE_SIZE_MAX = 100;
+/** DescribeRouteTables MaxResults upper bound: 5 to 100 (EC2 API reference, DescribeRouteTables). */
+export const ROUTE_TABLES_PAGE_SIZE_MAX = 100;
+/** DescribeVpcEndpoints MaxResults: above 1,000 only 1,000 items are returned (EC2 API reference, DescribeVpcEndpoints). */
+export const VPC_ENDPOINTS_PAGE_SIZE_MAX = 1000;

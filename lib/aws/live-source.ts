@@ -7,8 +7,14 @@
  * reads to a cycle's deadline and progress (docs/architecture.md, "The live source").
  */
 import {
+  DescribeDhcpOptionsCommand,
+  DescribeVpcAttributeCommand,
+  DescribeVpcsCommand,
   paginateDescribeInstances,
   paginateDescribeNetworkInterfaces,
+  paginateDescribeRouteTables,
+  paginateDescribeSecurityGroups,
+  paginateDescribeVpcEndpoints,
   type EC2Client,
   type Instance,
   type InstanceTypeInfo,
@@ -27,12 +33,12 @@ import {
 } from '@aws-sdk/client-eks';
 import { CycleDeadlineError, type CycleDeadline } from '../deadline';
 import { awsCallError, type AwsCallError } from '../errors';
-import type { InventorySource } from '../inventory/types';
+import { PartialReadError, type InventorySource, type VpcNetwork, type VpcNetworkPiece } from '../inventory/types';
 import { CLUSTER_TAG_PREFIX } from '../names';
 import { describeVpcCniAddon } from './addon';
 import { chunk } from './chunk';
 import { Ec2InstanceTypeProvider, type InstanceTypeProvider } from './instance-types';
-import { EC2_FILTER_VALUES_MAX, EC2_PAGE_SIZE_MAX, EKS_PAGE_SIZE_MAX } from './limits';
+import { EC2_FILTER_VALUES_MAX, EC2_PAGE_SIZE_MAX, EKS_PAGE_SIZE_MAX, ROUTE_TABLES_PAGE_SIZE_MAX, VPC_ENDPOINTS_PAGE_SIZE_MAX } from './limits';
 import { hasNextPage, type ReadHooks } from './read-hooks';
 import { Ec2SubnetProvider, type SubnetProvider } from './subnets';
 import { trimInstance, trimNetworkInterface } from './trim';
@@ -78,6 +84,9 @@ export interface LiveSourceOptions {
   /** Told of every page or call answered (the CLI's progress); reads nothing, changes nothing. */
   onProgress?: (progress: ReadProgress) => void;
 }
+
+/** The problem source of the VPC network read when its failure names no operation. */
+const READ_OPERATION_VPC_NETWORK = 'ec2:DescribeVpcNetwork';
 
 /** `ec2:DescribeSubnets` → `DescribeSubnets`. */
 const apiName = (operation: string): string => operation.slice(operation.indexOf(':') + 1);
@@ -325,6 +334,130 @@ export class LiveSource implements InventorySource {
   }
 
   /**
+   * The network of a VPC in 7 calls at most (more only past a page of 100 route tables or 1,000
+   * endpoints): DescribeVpcs, DescribeVpcAttribute ×2 (one attribute per call), DescribeDhcpOptions,
+   * DescribeRouteTables and DescribeVpcEndpoints by vpc-id, and DescribeSecurityGroups of the
+   * interface endpoints' groups in one request. A piece that fails is left out and named in a
+   * PartialReadError (the first failure's operation and code); the others are kept.
+   */
+  async describeVpcNetwork(vpcId: string): Promise<VpcNetwork> {
+    const subject = [...(this.clustersOfVpc.get(vpcId) ?? [])].sort().join(', ') || vpcId;
+    const about = `of VPC ${vpcId}`;
+    const failures: { piece: VpcNetworkPiece; err: unknown }[] = [];
+    const attempt = async <T>(piece: VpcNetworkPiece, fn: () => Promise<T>): Promise<T | undefined> => {
+      try {
+        return await fn();
+      } catch (err) {
+        failures.push({ piece, err });
+        return undefined;
+      }
+    };
+    const one = <T>(operation: string, fn: () => Promise<T>): Promise<T> =>
+      this.read(operation, about, async () => {
+        const out = await fn();
+        this.progress({ subject, operation: apiName(operation) });
+        return out;
+      });
+    // "You can specify only one attribute at a time" (EC2 API reference, DescribeVpcAttribute,
+    // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeVpcAttribute.html).
+    const attribute = (Attribute: 'enableDnsSupport' | 'enableDnsHostnames') =>
+      one('ec2:DescribeVpcAttribute', () => this.clients.ec2.send(new DescribeVpcAttributeCommand({ VpcId: vpcId, Attribute }), ...this.callOptions));
+    const vpcFilter = [{ Name: 'vpc-id', Values: [vpcId] }];
+
+    const [vpc, dnsSupport, dnsHostnames, routeTables, endpoints] = await Promise.all([
+      attempt('vpc', async () => {
+        const out = await one('ec2:DescribeVpcs', () => this.clients.ec2.send(new DescribeVpcsCommand({ VpcIds: [vpcId] }), ...this.callOptions));
+        const found = out.Vpcs?.find((v) => v.VpcId === vpcId);
+        if (!found) throw new Error(`DescribeVpcs did not return ${vpcId}`);
+        return found;
+      }),
+      attempt('enableDnsSupport', () => attribute('enableDnsSupport')),
+      attempt('enableDnsHostnames', () => attribute('enableDnsHostnames')),
+      attempt('routeTables', () =>
+        this.read('ec2:DescribeRouteTables', about, () =>
+          this.pages(
+            'ec2:DescribeRouteTables',
+            about,
+            { subject, unit: 'route tables' },
+            paginateDescribeRouteTables({ client: this.clients.ec2, pageSize: ROUTE_TABLES_PAGE_SIZE_MAX }, { Filters: vpcFilter }, ...this.callOptions),
+            (page) => page.RouteTables ?? [],
+            [],
+          ),
+        ),
+      ),
+      attempt('endpoints', () =>
+        this.read('ec2:DescribeVpcEndpoints', about, () =>
+          this.pages(
+            'ec2:DescribeVpcEndpoints',
+            about,
+            { subject, unit: 'VPC endpoints' },
+            paginateDescribeVpcEndpoints({ client: this.clients.ec2, pageSize: VPC_ENDPOINTS_PAGE_SIZE_MAX }, { Filters: vpcFilter }, ...this.callOptions),
+            (page) => page.VpcEndpoints ?? [],
+            [],
+          ),
+        ),
+      ),
+    ]);
+    const dhcpId = vpc?.DhcpOptionsId;
+    const groupIds = [...new Set((endpoints ?? []).flatMap((e) => (e.Groups ?? []).map((g) => g.GroupId ?? '')).filter((id) => id !== ''))].sort();
+    const [dhcpOptions, securityGroups] = await Promise.all([
+      // `default` names no set: the VPC has no DHCP options (EC2 user guide, DHCP option sets).
+      dhcpId && dhcpId !== 'default'
+        ? attempt('dhcpOptions', async () => {
+            const out = await one('ec2:DescribeDhcpOptions', () => this.clients.ec2.send(new DescribeDhcpOptionsCommand({ DhcpOptionsIds: [dhcpId] }), ...this.callOptions));
+            return out.DhcpOptions?.find((d) => d.DhcpOptionsId === dhcpId);
+          })
+        : undefined,
+      groupIds.length > 0
+        ? attempt('securityGroups', () =>
+            this.ec2Pages(
+              'ec2:DescribeSecurityGroups',
+              groupIds,
+              'security groups',
+              about,
+              (batch) =>
+                paginateDescribeSecurityGroups(
+                  { client: this.clients.ec2, pageSize: EC2_PAGE_SIZE_MAX },
+                  { Filters: [{ Name: 'group-id', Values: batch }] },
+                  ...this.callOptions,
+                ),
+              (page) => page.SecurityGroups ?? [],
+              subject,
+            ),
+          )
+        : endpoints
+          ? Promise.resolve([])
+          : undefined,
+    ]);
+    // The DHCP options are unknown when the VPC record (which names them) was not read.
+    if (!vpc && !failures.some((f) => f.piece === 'dhcpOptions')) failures.push({ piece: 'dhcpOptions', err: undefined });
+    if (!endpoints) failures.push({ piece: 'securityGroups', err: undefined });
+    const network: VpcNetwork = {
+      vpcId,
+      ...(vpc ? { vpc } : {}),
+      ...(dnsSupport?.EnableDnsSupport?.Value !== undefined ? { enableDnsSupport: dnsSupport.EnableDnsSupport.Value } : {}),
+      ...(dnsHostnames?.EnableDnsHostnames?.Value !== undefined ? { enableDnsHostnames: dnsHostnames.EnableDnsHostnames.Value } : {}),
+      ...(dhcpOptions ? { dhcpOptions } : {}),
+      ...(routeTables ? { routeTables } : {}),
+      ...(endpoints ? { endpoints } : {}),
+      ...(securityGroups ? { securityGroups } : {}),
+    };
+    const first = failures.find((f) => f.err !== undefined);
+    if (first) {
+      const err = first.err as AwsCallError;
+      throw new PartialReadError(
+        err.operation ?? READ_OPERATION_VPC_NETWORK,
+        network,
+        failures.map((f) => f.piece),
+        failures.filter((f) => f.err !== undefined).map((f) => (f.err as Error).message).join('; '),
+        err.code,
+        { cause: first.err },
+      );
+    }
+    return network;
+  }
+
+  /**
    * Runs a paginated EC2 describe for subnet ids, 200 filter values at a time, and concatenates
    * the items; the pages are counted across the batches, for the cluster(s) of the subnets.
    */
@@ -335,8 +468,10 @@ export class LiveSource implements InventorySource {
     about: string,
     paginate: (ids: string[]) => AsyncIterable<P>,
     items: (page: P) => T[],
+    /** Whom the read is for in the progress; by default the cluster(s) of the ids as subnets. */
+    subjectOverride?: string,
   ): Promise<T[]> {
-    const subject = this.subjectOfSubnets(subnetIds);
+    const subject = subjectOverride ?? this.subjectOfSubnets(subnetIds);
     return this.read(operation, about, async () => {
       const out: T[] = [];
       const counted = { page: 0, items: 0 };

@@ -58,5 +58,7 @@ export function trimInstance(i: Instance): Instance {
     PrivateIpAddress: i.PrivateIpAddress,
     Tags: keptTags(i.Tags),
     NetworkInterfaces: i.NetworkInterfaces?.map((n) => ({ NetworkInterfaceId: n.NetworkInterfaceId, SubnetId: n.SubnetId })),
+    // The network preflight: whether an interface endpoint's security group admits the nodes'.
+    ...(i.SecurityGroups ? { SecurityGroups: i.SecurityGroups.map((g) => ({ GroupId: g.GroupId })) } : {}),
   };
 }

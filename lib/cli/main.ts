@@ -33,6 +33,8 @@ import { readSnapshot } from '../inventory/snapshot';
 import type { InventorySource } from '../inventory/types';
 import type { HistoryReader } from '../forecast/forecast';
 import { DEFAULT_THRESHOLDS } from '../diagnose/types';
+import { preflightChecks } from '../diagnose/headroom-preflight';
+import { networkChecks } from '../diagnose/network-preflight';
 import { deployablePolicy } from '../policy/deployable';
 import { deployedPolicySize, remediationGrants, REMEDIATION_POLICY_MAX_CHARS, type ClusterGrants } from '../policy/iam';
 import { closestClusterNames, effectivePolicy, POLICY_MAX_BYTES, readPolicyFile } from '../policy/load';
@@ -106,6 +108,13 @@ export const COMMAND_OPTIONS = {
     policy: { type: 'string' },
     json: { type: 'boolean', default: false },
   },
+  preflight: {
+    snapshot: { type: 'string' },
+    region: { type: 'string' },
+    cluster: { type: 'string' },
+    nodegroup: { type: 'string' },
+    json: { type: 'boolean', default: false },
+  },
   // --file is the old name of --policy (see policyFileOf).
   policy: { policy: { type: 'string' }, file: { type: 'string' }, cluster: { type: 'string' }, default: { type: 'boolean' } },
   'max-pods': {
@@ -133,6 +142,8 @@ Commands:
             nodegroups and limits
   capture   write a snapshot of the live account (read-only calls) to replay or attach to a bug
   plan      what the policy would do for each cluster, and what blocks it (changes nothing)
+  preflight will a nodegroup update, a scale-out to max size or a version upgrade find the free
+            IPs it needs? (read-only)
   policy    check: validate a policy; show: the policy in force for a cluster
   max-pods  max pods per instance type, as AWS's max-pods-calculator.sh computes them (offline)
 
@@ -218,6 +229,33 @@ Example:
   eks-ip-responder plan --snapshot events/demo-snapshot --policy policy.yml
 
 ${LIVE_EXIT}${LIVE_USAGE}`,
+  preflight: `Usage: eks-ip-responder preflight [--snapshot DIR | --region REGION] [--cluster NAME]
+                                  [--nodegroup NAME] [--json] [--progress] [--deadline SECONDS]
+
+Before you start it: will it fit? For each cluster, the Kubernetes version upgrade (up to 5 new
+control-plane ENIs in any cluster subnet, free IPs in 2 AZs), and for each managed nodegroup its
+rolling update (the surge EKS launches: the larger of 2 per AZ and maxUnavailable) and its
+scale-out to its max size, each new node with its warm pool at the cluster's VPC CNI settings,
+against the free IPs of its subnets per AZ. Then the network nodes need to join: the VPC's DNS
+support and hostnames and AmazonProvidedDNS, and for each node subnet a default route to a NAT
+or internet gateway, or the VPC endpoints (ec2, ecr.api, ecr.dkr, s3; sts with IRSA) with
+private DNS and a security group open to the nodes on 443. Read-only.
+
+Options:
+  --snapshot DIR    read a snapshot directory (written by capture) instead of the live account
+  --region REGION   the live account's region (default: AWS_REGION, then AWS_DEFAULT_REGION)
+  --cluster NAME    only this cluster (default: every cluster of the region or snapshot)
+  --nodegroup NAME  only this managed nodegroup's checks, and its subnets' network (needs --cluster)
+  --json            print {checks, network, problems, failedClusters} instead of the text
+
+Examples:
+  eks-ip-responder preflight --snapshot events/demo-snapshot
+  eks-ip-responder preflight --region eu-west-1 --cluster payments-prod --nodegroup general --json
+
+Exit status: 0 every check fits; 1 a check does not fit or a network piece is missing (or an
+error: one line says why); 2 a usage error; 3 nothing fails, but a check is unknown: a read it
+rests on failed (the cluster is INCOMPLETE) or a cluster failed.
+${LIVE_USAGE}`,
   policy: `Usage: eks-ip-responder policy check [--policy FILE]
        eks-ip-responder policy show (--cluster NAME | --default) [--policy FILE]
 
@@ -377,7 +415,7 @@ async function report(args: string[], io: CliIo): Promise<number> {
       thresholds: DEFAULT_THRESHOLDS,
       ...(history ? { history } : {}),
     },
-    { clusterNames: clusterList(values.clusters), concurrency: 4, now },
+    { clusterNames: clusterList(values.clusters), concurrency: 4, now, network: true },
   );
   // One output contract, live or snapshot: `forecasts` is always there; without history it is
   // empty and `unavailable` says why.
@@ -416,7 +454,7 @@ async function capture(args: string[], io: CliIo): Promise<number> {
   const recording = new RecordingSource(await liveSource(region, io));
   const now = io.now();
   // Collected and measured only: what the snapshot holds and its one-line summary.
-  const usage = measure(await collectInventory(recording, { clusterNames: clusterList(values.clusters), concurrency: 4, now }));
+  const usage = measure(await collectInventory(recording, { clusterNames: clusterList(values.clusters), concurrency: 4, now, network: true }));
   const meta = { region, capturedAt: now.toISOString() };
   const failedReads = recording.contents(meta).failedReads ?? [];
   const files = await writeSnapshot(values.out, recording, meta);
@@ -575,7 +613,7 @@ async function plan(args: string[], io: CliIo): Promise<number> {
   const { runCycle } = await loadCycle();
   const result = await runCycle(
     { source, thresholds: DEFAULT_THRESHOLDS, remediation: { policy, baseThresholds: DEFAULT_THRESHOLDS, source } },
-    { clusterNames: clusterList(values.clusters), concurrency: 4, now },
+    { clusterNames: clusterList(values.clusters), concurrency: 4, now, network: true },
   );
   const remediation = result.remediation ?? [];
   const context: PlanReportContext = {
@@ -594,6 +632,91 @@ async function plan(args: string[], io: CliIo): Promise<number> {
     io.out(renderPlan(remediation, policyFile, context));
   }
   return exitStatusOf(result.usage);
+}
+
+/**
+ * `preflight`: the headroom checks (lib/diagnose/headroom-preflight.ts) of each cluster. Exit 1 when
+ * a check does not fit (the answer, as `max-pods` answers 1 for a type it does not know), 3 when
+ * none fails but one is unknown or a cluster failed.
+ */
+async function preflight(args: string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({ args, options: COMMAND_OPTIONS.preflight, allowPositionals: false });
+  if (values.nodegroup !== undefined && values.cluster === undefined) throw new UsageError('--nodegroup needs --cluster');
+  if (values.cluster !== undefined && values.cluster.trim() === '') throw new UsageError('--cluster takes a cluster name');
+  const { source, now } = await openSource(values, io);
+  const inventory = await collectInventory(source, { clusterNames: values.cluster !== undefined ? [values.cluster] : [], concurrency: 4, now, network: true });
+  const usage = measure(inventory);
+  const checks = usage.clusters.flatMap((c) => {
+    const inv = inventory.clusters.find((x) => x.name === c.name);
+    return inv ? preflightChecks({ usage: c, inventory: inv, instanceTypes: inventory.instanceTypes }, values.nodegroup) : [];
+  });
+  // The network preflight; with --nodegroup, the VPC's DNS and that nodegroup's subnets only.
+  const network = usage.clusters.flatMap((c) => {
+    const inv = inventory.clusters.find((x) => x.name === c.name);
+    if (!inv) return [];
+    const n = networkChecks(c, inv, inventory.region);
+    if (values.nodegroup === undefined) return [n];
+    const ng = inv.nodegroups.find((x) => x.nodegroupName === values.nodegroup);
+    return ng ? [{ ...n, subnets: n.subnets.filter((x) => (ng.subnets ?? []).includes(x.subnetId)) }] : [];
+  });
+  const problems = usage.clusters.flatMap((c) => c.problems.map((p) => `${c.name}: ${p.source}: ${p.message}`));
+  if (values.nodegroup !== undefined && usage.clusters.length > 0 && checks.length === 0) {
+    problems.push(`cluster ${values.cluster ?? ''} has no managed nodegroup ${values.nodegroup}`);
+  }
+  if (values.json) {
+    io.out(JSON.stringify({ checks, network, problems, failedClusters: usage.failedClusters }, null, 2) + '\n');
+  } else {
+    const verdict = { fits: 'fits', 'does-not-fit': 'DOES NOT FIT', unknown: 'unknown' } as const;
+    if (checks.length > 0) {
+      io.out(
+        table(
+          ['CLUSTER', 'CHECK', 'NODEGROUP', 'VERDICT', 'NEW NODES', 'IPS/NODE', 'SHORT'],
+          checks.map((c) => [
+            c.cluster,
+            c.check,
+            c.nodegroup ?? '-',
+            verdict[c.verdict],
+            c.check === 'version-upgrade' ? '-' : c.newNodes,
+            c.ipsPerNode ?? '-',
+            c.places.filter((p) => !p.fits).map((p) => `${p.subnetId} ${p.free}/${p.needIps}`).join(' ') || '-',
+          ]),
+          '',
+        ) + '\n',
+      );
+    }
+    for (const c of checks) {
+      io.out(`\n${c.summary}\n`);
+      for (const p of c.places) {
+        const blocks = p.needBlocks !== undefined ? `, ${p.freeBlocks ?? 0} free /28 blocks, ${p.needBlocks} needed` : '';
+        const what = c.check === 'version-upgrade' ? `up to ${p.needIps} control-plane IPs` : `${p.nodes} new node(s), ${p.needIps} IPs`;
+        io.out(`  ${p.fits ? 'ok  ' : 'SHORT'} ${p.availabilityZone} ${p.subnetId}: ${p.free} free, ${what}${blocks}\n`);
+      }
+      for (const b of c.basis) io.out(`  (${b})\n`);
+    }
+    for (const n of network) {
+      io.out(`\nnetwork of ${n.cluster}${n.dns ? ` (${n.dns.vpcId})` : ''}:\n`);
+      if (n.notCollected) io.out(`  unknown: ${n.notCollected}\n`);
+      if (n.dns) {
+        const what = n.dns.verdict === 'ok' ? 'DNS support, DNS hostnames and AmazonProvidedDNS as EKS needs them' : [...n.dns.missing, ...n.dns.unknown].join('; ');
+        io.out(`  ${n.dns.verdict === 'ok' ? 'ok     ' : n.dns.verdict === 'missing' ? 'MISSING' : 'unknown'} DNS: ${what}\n`);
+      }
+      for (const sub of n.subnets) {
+        const what =
+          sub.verdict === 'ok'
+            ? sub.defaultRoute
+              ? `default route to ${sub.defaultRoute} (route table ${sub.routeTableId ?? '?'})`
+              : `no default route; VPC endpoints ${sub.endpoints.filter((e) => e.verdict === 'ok').map((e) => e.service).join(', ')}`
+            : [...sub.missing, ...sub.unknown].join('; ');
+        io.out(`  ${sub.verdict === 'ok' ? 'ok     ' : sub.verdict === 'missing' ? 'MISSING' : 'unknown'} ${sub.subnetId}: ${what}\n`);
+      }
+    }
+    for (const f of usage.failedClusters) io.err(`note: cluster ${f.name} could not be sampled: ${f.problem.message}\n`);
+    for (const p of problems) io.err(`note: ${p}\n`);
+  }
+  const netVerdicts = network.flatMap((n) => [...(n.dns ? [n.dns.verdict] : ['unknown' as const]), ...n.subnets.map((x) => x.verdict)]);
+  if (checks.some((c) => c.verdict === 'does-not-fit') || netVerdicts.includes('missing')) return 1;
+  const unknown = checks.some((c) => c.verdict === 'unknown') || netVerdicts.includes('unknown');
+  return unknown || exitStatusOf(usage) !== 0 || problems.length > 0 ? EXIT_INCOMPLETE : 0;
 }
 
 /** What the stack grants the responder's role for a policy, in one line for `policy check`. */
@@ -656,7 +779,7 @@ function policyCommand(args: string[], io: CliIo): number {
 }
 
 /** The commands that may read the live account: they take --progress and --deadline. */
-const LIVE_COMMANDS = new Set(['report', 'capture', 'plan']);
+const LIVE_COMMANDS = new Set(['report', 'capture', 'plan', 'preflight']);
 
 /**
  * Takes `--progress` and `--deadline SECONDS` (or `--deadline=SECONDS`) out of a live command's
@@ -732,6 +855,8 @@ export async function main(argv: string[], cliIo: CliIo): Promise<number> {
         return await capture(rest, io);
       case 'plan':
         return await plan(rest, io);
+      case 'preflight':
+        return await preflight(rest, io);
       case 'policy':
         return policyCommand(rest, io);
       case 'max-pods':

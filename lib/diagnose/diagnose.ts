@@ -8,6 +8,9 @@
  * - held-by-others.ts         a scarce subnet's addresses idle in warm pools or held by others
  * - prefix-fragmentation.ts   too few free /28 blocks for prefix delegation
  * - control-plane-headroom.ts cluster subnets below EKS's free-address requirement
+ * - nodegroup-headroom.ts     a nodegroup's max size, or its update in progress, would not fit
+ * - vpc-dns.ts                the VPC's DNS is not what EKS needs
+ * - node-egress.ts            a node subnet with no way out and no VPC endpoints
  */
 import type { ClusterInventory, Inventory } from '../inventory/types';
 import type { ClusterUsage, Usage } from '../measure/types';
@@ -15,6 +18,9 @@ import { buildContext } from './context';
 import { diagnoseControlPlaneHeadroom } from './control-plane-headroom';
 import { diagnoseEniLimit } from './eni-limit';
 import { diagnoseHeldByOthers } from './held-by-others';
+import { diagnoseNodegroupHeadroom } from './nodegroup-headroom';
+import { diagnoseNodeEgress } from './node-egress';
+import { diagnoseVpcDns } from './vpc-dns';
 import { diagnosePrefixFragmentation } from './prefix-fragmentation';
 import { diagnoseSubnetExhaustion } from './subnet-exhaustion';
 import { SEVERITY_RANK, type DiagnoseThresholds, type Finding, type FindingKind } from './types';
@@ -26,6 +32,9 @@ export const FINDING_KIND_ORDER: readonly FindingKind[] = [
   'ips-held-by-others',
   'prefix-fragmentation',
   'control-plane-headroom',
+  'nodegroup-headroom',
+  'vpc-dns',
+  'node-egress',
 ];
 
 /** Severity (worst first), cluster, kind (FINDING_KIND_ORDER), subject id. */
@@ -58,6 +67,9 @@ export function diagnoseCluster(
     ...diagnoseHeldByOthers(ctx),
     ...diagnosePrefixFragmentation(ctx),
     ...diagnoseControlPlaneHeadroom(ctx),
+    ...diagnoseNodegroupHeadroom(ctx, instanceTypes),
+    ...diagnoseVpcDns(ctx),
+    ...diagnoseNodeEgress(ctx),
   ].sort(compareFindings);
 }
 

@@ -15,7 +15,13 @@ export type FindingKind =
   /** Prefix delegation in a subnet whose free space is too fragmented or too small for /28 blocks. */
   | 'prefix-fragmentation'
   /** Control-plane (cluster) subnets below EKS's free-address requirement: blocks upgrades. */
-  | 'control-plane-headroom';
+  | 'control-plane-headroom'
+  /** A managed nodegroup's max size, or its update in progress, would not find the free addresses its new nodes need. */
+  | 'nodegroup-headroom'
+  /** The cluster VPC lacks DNS support or hostnames, or AmazonProvidedDNS for the private endpoint. */
+  | 'vpc-dns'
+  /** A node subnet with no default route to a NAT or internet gateway and without the VPC endpoints nodes need. */
+  | 'node-egress';
 
 export type Severity = 'warning' | 'critical';
 

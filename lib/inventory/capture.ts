@@ -9,7 +9,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { problemOf } from './collect';
 import { EKS_NAME_PATTERN, READ_OPERATION } from '../names';
-import { snapshotPaths, requestKey, type FailedRead } from './snapshot-schemas';
+import { snapshotPaths, requestKey, VPC_ID_PATTERN, type FailedRead } from './snapshot-schemas';
 import { PartialReadError } from './types';
 import type {
   Addon,
@@ -20,6 +20,7 @@ import type {
   NetworkInterface,
   Nodegroup,
   Subnet,
+  VpcNetwork,
 } from './types';
 
 /** Everything a snapshot holds, in AWS shapes; what {@link writeSnapshotContents} writes. */
@@ -42,6 +43,8 @@ export interface SnapshotContents {
   failedReads?: FailedRead[];
   /** `failed-reads.json` `unknownInstanceTypes`: what DescribeInstanceTypes did not know. */
   unknownInstanceTypes?: string[];
+  /** The VPC networks read (the network preflight): the `ec2/describe-vpcs.json`, … files; none written when absent or empty. */
+  networks?: VpcNetwork[];
 }
 
 function byId<T>(map: Map<string, T>, items: readonly T[], id: (item: T) => string | undefined): void {
@@ -66,8 +69,20 @@ export class RecordingSource implements InventorySource {
   private readonly instanceTypes = new Map<string, InstanceTypeInfo>();
   private readonly failed = new Map<string, FailedRead>();
   private readonly unknownTypes = new Set<string>();
+  private readonly networks = new Map<string, VpcNetwork>();
 
-  constructor(private readonly inner: InventorySource) {}
+  constructor(private readonly inner: InventorySource) {
+    // Only a source that reads VPC networks gets the method: the collector reads none otherwise.
+    if (inner.describeVpcNetwork) {
+      const read = inner.describeVpcNetwork.bind(inner);
+      this.describeVpcNetwork = (vpcId: string) =>
+        this.read(READ_OPERATION.describeVpcNetwork, { vpcId }, read(vpcId), (network) => {
+          this.networks.set(vpcId, network);
+        });
+    }
+  }
+
+  describeVpcNetwork?: (vpcId: string) => Promise<VpcNetwork>;
 
   /**
    * Runs one read of `inner`; a failure is recorded (under its request: a later answer to the same
@@ -169,6 +184,7 @@ export class RecordingSource implements InventorySource {
       instanceTypes: [...this.instanceTypes.values()],
       failedReads: [...this.failed.values()],
       unknownInstanceTypes: [...this.unknownTypes].sort(),
+      networks: [...this.networks.values()],
     };
   }
 }
@@ -229,6 +245,7 @@ export async function writeSnapshotContents(dir: string, contents: SnapshotConte
   if (contents.instanceTypes.length > 0) {
     files.push([snapshotPaths.instanceTypes, { InstanceTypes: unique(contents.instanceTypes, (t) => t.InstanceType) }]);
   }
+  files.push(...networkFiles(contents.networks ?? []));
   const failedReads = contents.failedReads ?? [];
   const unknownInstanceTypes = contents.unknownInstanceTypes ?? [];
   if (failedReads.length > 0 || unknownInstanceTypes.length > 0) {
@@ -248,6 +265,34 @@ export async function writeSnapshotContents(dir: string, contents: SnapshotConte
     written.push(file);
   }
   return written;
+}
+
+/**
+ * The network preflight's files of these VPCs, each in the AWS CLI's shape; a piece no VPC has
+ * (not read) writes no file, so that the replay does not know it either.
+ */
+function networkFiles(networks: readonly VpcNetwork[]): Array<[string, unknown]> {
+  const files: Array<[string, unknown]> = [];
+  const all = <T>(pick: (n: VpcNetwork) => T[] | undefined): T[] | undefined => {
+    const read = networks.filter((n) => pick(n) !== undefined);
+    return read.length === 0 ? undefined : read.flatMap((n) => pick(n) ?? []);
+  };
+  const vpcs = all((n) => (n.vpc ? [n.vpc] : undefined));
+  if (vpcs) files.push([snapshotPaths.vpcs, { Vpcs: vpcs }]);
+  for (const n of networks) {
+    if (!VPC_ID_PATTERN.test(n.vpcId)) throw new Error(`writing snapshot, VPC id ${JSON.stringify(n.vpcId)} cannot be used as a file name`);
+    if (n.enableDnsSupport !== undefined) files.push([snapshotPaths.vpcAttribute(n.vpcId, 'enableDnsSupport'), { VpcId: n.vpcId, EnableDnsSupport: { Value: n.enableDnsSupport } }]);
+    if (n.enableDnsHostnames !== undefined) files.push([snapshotPaths.vpcAttribute(n.vpcId, 'enableDnsHostnames'), { VpcId: n.vpcId, EnableDnsHostnames: { Value: n.enableDnsHostnames } }]);
+  }
+  const dhcp = all((n) => (n.dhcpOptions ? [n.dhcpOptions] : undefined));
+  if (dhcp) files.push([snapshotPaths.dhcpOptions, { DhcpOptions: dhcp }]);
+  const tables = all((n) => n.routeTables);
+  if (tables) files.push([snapshotPaths.routeTables, { RouteTables: tables }]);
+  const endpoints = all((n) => n.endpoints);
+  if (endpoints) files.push([snapshotPaths.vpcEndpoints, { VpcEndpoints: endpoints }]);
+  const groups = all((n) => n.securityGroups);
+  if (groups) files.push([snapshotPaths.securityGroups, { SecurityGroups: groups }]);
+  return files;
 }
 
 /**

@@ -24,6 +24,7 @@ import type {
   Nodegroup,
   Subnet,
   SubnetRole,
+  VpcNetwork,
 } from './types';
 
 export interface CollectOptions {
@@ -33,6 +34,11 @@ export interface CollectOptions {
   concurrency: number;
   /** The time of the sample. */
   now: Date;
+  /**
+   * Also read each cluster VPC's network (`ClusterInventory.network`, the network preflight), once
+   * per VPC, when the source can. Default false.
+   */
+  network?: boolean;
 }
 
 /**
@@ -117,8 +123,25 @@ function vpcOfSubnets(subnets: readonly Subnet[]): string | undefined {
   return vpcs.size === 1 ? [...vpcs][0] : undefined;
 }
 
+/** A VPC's network, read at most once per collection however many clusters share the VPC. */
+type NetworkOf = (vpcId: string) => Promise<Settled<VpcNetwork>>;
+
+function networkReader(source: InventorySource): NetworkOf | undefined {
+  const read = source.describeVpcNetwork?.bind(source);
+  if (!read) return undefined;
+  const cache = new Map<string, Promise<Settled<VpcNetwork>>>();
+  return (vpcId) => {
+    let p = cache.get(vpcId);
+    if (!p) {
+      p = settle(READ_OPERATION.describeVpcNetwork, 'vpc-network', undefined, read(vpcId));
+      cache.set(vpcId, p);
+    }
+    return p;
+  };
+}
+
 /** Collects one cluster, or throws when DescribeCluster fails. */
-async function collectCluster(source: InventorySource, name: string): Promise<ClusterInventory> {
+async function collectCluster(source: InventorySource, name: string, networkOf?: NetworkOf): Promise<ClusterInventory> {
   const described = await source.describeCluster(name);
   const problems: CollectionProblem[] = [];
   let vpcId = described.resourcesVpcConfig?.vpcId || undefined;
@@ -216,7 +239,13 @@ async function collectCluster(source: InventorySource, name: string): Promise<Cl
       [],
     );
   }
-  return { name, cluster, nodegroups, cni, subnets, subnetRoles: roles, networkInterfaces, instances, problems };
+  let network: VpcNetwork | undefined;
+  if (networkOf && vpcId) {
+    const r = await networkOf(vpcId);
+    if (r.problem) problems.push(r.problem);
+    if (r.ok) network = r.value;
+  }
+  return { name, cluster, nodegroups, cni, subnets, subnetRoles: roles, networkInterfaces, instances, problems, ...(network ? { network } : {}) };
 }
 
 /**
@@ -225,9 +254,10 @@ async function collectCluster(source: InventorySource, name: string): Promise<Cl
  */
 export async function collectInventory(source: InventorySource, options: CollectOptions): Promise<Inventory> {
   const names = options.clusterNames.length > 0 ? [...options.clusterNames] : await source.listClusters();
+  const networkOf = options.network ? networkReader(source) : undefined;
   const results = await mapLimit(names, options.concurrency, async (name) => {
     try {
-      return { name, inventory: await collectCluster(source, name) };
+      return { name, inventory: await collectCluster(source, name, networkOf) };
     } catch (err) {
       return { name, problem: problemOf(READ_OPERATION.describeCluster, err) };
     }

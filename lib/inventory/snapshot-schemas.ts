@@ -21,6 +21,13 @@ export const snapshotPaths = {
   instances: 'ec2/describe-instances.json',
   instanceTypes: 'ec2/describe-instance-types.json',
   failedReads: 'failed-reads.json',
+  // The network preflight's reads (each file optional: a piece the snapshot lacks is not known).
+  vpcs: 'ec2/describe-vpcs.json',
+  vpcAttribute: (vpcId: string, attribute: 'enableDnsSupport' | 'enableDnsHostnames'): string => `ec2/vpcs/${vpcId}/describe-vpc-attribute-${attribute}.json`,
+  dhcpOptions: 'ec2/describe-dhcp-options.json',
+  routeTables: 'ec2/describe-route-tables.json',
+  vpcEndpoints: 'ec2/describe-vpc-endpoints.json',
+  securityGroups: 'ec2/describe-security-groups.json',
 } as const;
 
 /** One thing wrong in a snapshot file. */
@@ -201,6 +208,52 @@ export const instancesPageSchema = z.looseObject({
 });
 export const instanceTypesPageSchema = z.looseObject({ InstanceTypes: z.array(z.unknown()) });
 
+// The network preflight's files: the fields network-preflight.ts reads, everything else passes through.
+const vpcIdPattern = /^vpc-[0-9a-f]+$/;
+export const vpcsPageSchema = z.looseObject({ Vpcs: z.array(z.looseObject({ VpcId: z.string(), DhcpOptionsId: z.string().optional() })) });
+export const vpcAttributeSchema = z.looseObject({
+  VpcId: z.string(),
+  EnableDnsSupport: z.looseObject({ Value: z.boolean() }).optional(),
+  EnableDnsHostnames: z.looseObject({ Value: z.boolean() }).optional(),
+});
+export const dhcpOptionsPageSchema = z.looseObject({
+  DhcpOptions: z.array(
+    z.looseObject({
+      DhcpOptionsId: z.string(),
+      DhcpConfigurations: z.array(z.looseObject({ Key: z.string(), Values: z.array(z.looseObject({ Value: z.string() })) })).optional(),
+    }),
+  ),
+});
+export const routeTablesPageSchema = z.looseObject({
+  RouteTables: z.array(
+    z.looseObject({
+      RouteTableId: z.string(),
+      VpcId: z.string(),
+      Associations: z.array(z.looseObject({ Main: z.boolean().optional(), SubnetId: z.string().optional() })).optional(),
+      Routes: z.array(z.looseObject({ DestinationCidrBlock: z.string().optional(), State: z.string().optional() })).optional(),
+    }),
+  ),
+});
+export const vpcEndpointsPageSchema = z.looseObject({
+  VpcEndpoints: z.array(
+    z.looseObject({
+      VpcEndpointId: z.string(),
+      VpcId: z.string(),
+      ServiceName: z.string(),
+      VpcEndpointType: z.string().optional(),
+      State: z.string().optional(),
+      PrivateDnsEnabled: z.boolean().optional(),
+      RouteTableIds: z.array(z.string()).optional(),
+      Groups: z.array(z.looseObject({ GroupId: z.string() })).optional(),
+    }),
+  ),
+});
+export const securityGroupsPageSchema = z.looseObject({
+  SecurityGroups: z.array(z.looseObject({ GroupId: z.string(), VpcId: z.string().optional(), IpPermissions: z.array(z.looseObject({ IpProtocol: z.string() })).optional() })),
+});
+/** A VPC id that may be part of a snapshot path (`ec2/vpcs/<vpcId>/…`). */
+export const VPC_ID_PATTERN = vpcIdPattern;
+
 /** The reads a failed read of `failed-reads.json` may name, and the request each takes. */
 const failedReadSchema = z.discriminatedUnion('call', [
   z.looseObject({ call: z.literal(READ_OPERATION.describeCluster), request: z.looseObject({ name: z.string() }) }),
@@ -214,6 +267,7 @@ const failedReadSchema = z.discriminatedUnion('call', [
   }),
   z.looseObject({ call: z.literal(READ_OPERATION.describeNetworkInterfaces), request: z.looseObject({ subnetIds: z.array(z.string()) }) }),
   z.looseObject({ call: z.literal(READ_OPERATION.describeInstanceTypes), request: z.looseObject({ instanceTypes: z.array(z.string()) }) }),
+  z.looseObject({ call: z.literal(READ_OPERATION.describeVpcNetwork), request: z.looseObject({ vpcId: z.string() }) }),
 ]);
 const failedReadErrorSchema = z.looseObject({
   operation: z.string().optional(),

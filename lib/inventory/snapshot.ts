@@ -41,12 +41,34 @@ import {
   snapshotPaths,
   SnapshotError,
   subnetsPageSchema,
+  dhcpOptionsPageSchema,
+  routeTablesPageSchema,
+  securityGroupsPageSchema,
+  vpcAttributeSchema,
+  vpcEndpointsPageSchema,
+  vpcsPageSchema,
+  VPC_ID_PATTERN,
   type FailedRead,
   type FailedReadsFile,
   type SnapshotIssue,
 } from './snapshot-schemas';
 import { PartialReadError } from './types';
-import type { Addon, Cluster, Instance, InstanceTypeInfo, InventorySource, NetworkInterface, Nodegroup, Subnet } from './types';
+import type {
+  Addon,
+  Cluster,
+  DhcpOptions,
+  Instance,
+  InstanceTypeInfo,
+  InventorySource,
+  NetworkInterface,
+  Nodegroup,
+  RouteTable,
+  SecurityGroup,
+  Subnet,
+  Vpc,
+  VpcEndpoint,
+  VpcNetwork,
+} from './types';
 
 // ---------------------------------------------------------------------------------------------
 // Reading and validating files.
@@ -258,6 +280,48 @@ export class SnapshotSource implements InventorySource {
   async describeInstanceTypes(instanceTypes: string[]): Promise<{ found: InstanceTypeInfo[]; unknown: string[] }> {
     const failure = this.failureOf(READ_OPERATION.describeInstanceTypes, { instanceTypes });
     return this.answer(failure, instanceTypesOf(await this.instanceTypesFromFile(), instanceTypes, this.unknownTypes));
+  }
+
+  /**
+   * The network of a VPC from the optional files `ec2/describe-vpcs.json`,
+   * `ec2/vpcs/<vpcId>/describe-vpc-attribute-<attribute>.json`, `ec2/describe-dhcp-options.json`,
+   * `ec2/describe-route-tables.json`, `ec2/describe-vpc-endpoints.json` and
+   * `ec2/describe-security-groups.json`, each filtered to the VPC as the live reads filter. A file
+   * the snapshot lacks leaves its piece out (not known: nothing is said about it); a malformed
+   * one is a {@link SnapshotError}.
+   */
+  async describeVpcNetwork(vpcId: string): Promise<VpcNetwork> {
+    const failure = this.failureOf(READ_OPERATION.describeVpcNetwork, { vpcId });
+    if (!VPC_ID_PATTERN.test(vpcId)) throw new SnapshotError(snapshotPaths.vpcs, { detail: `${JSON.stringify(vpcId)} is not a VPC id` });
+    const optional = async <S extends z.ZodType>(file: string, schema: S): Promise<z.output<S> | undefined> => {
+      const json = await readJson(this.dir, file, false);
+      return json === undefined ? undefined : validate(file, schema, json);
+    };
+    const [vpcs, support, hostnames, dhcp, tables, endpoints, groups] = await Promise.all([
+      optional(snapshotPaths.vpcs, vpcsPageSchema),
+      optional(snapshotPaths.vpcAttribute(vpcId, 'enableDnsSupport'), vpcAttributeSchema),
+      optional(snapshotPaths.vpcAttribute(vpcId, 'enableDnsHostnames'), vpcAttributeSchema),
+      optional(snapshotPaths.dhcpOptions, dhcpOptionsPageSchema),
+      optional(snapshotPaths.routeTables, routeTablesPageSchema),
+      optional(snapshotPaths.vpcEndpoints, vpcEndpointsPageSchema),
+      optional(snapshotPaths.securityGroups, securityGroupsPageSchema),
+    ]);
+    const vpc = vpcs?.Vpcs.find((v) => v.VpcId === vpcId) as Vpc | undefined;
+    const dhcpId = vpc?.DhcpOptionsId;
+    const dhcpOptions = dhcpId ? (dhcp?.DhcpOptions.find((d) => d.DhcpOptionsId === dhcpId) as DhcpOptions | undefined) : undefined;
+    const ownEndpoints = endpoints?.VpcEndpoints.filter((e) => e.VpcId === vpcId) as VpcEndpoint[] | undefined;
+    const groupIds = new Set((ownEndpoints ?? []).flatMap((e) => (e.Groups ?? []).map((g) => g.GroupId)));
+    const network: VpcNetwork = {
+      vpcId,
+      ...(vpc ? { vpc } : {}),
+      ...(support?.EnableDnsSupport ? { enableDnsSupport: support.EnableDnsSupport.Value } : {}),
+      ...(hostnames?.EnableDnsHostnames ? { enableDnsHostnames: hostnames.EnableDnsHostnames.Value } : {}),
+      ...(dhcpOptions ? { dhcpOptions } : {}),
+      ...(tables ? { routeTables: tables.RouteTables.filter((t) => t.VpcId === vpcId) as RouteTable[] } : {}),
+      ...(ownEndpoints ? { endpoints: ownEndpoints } : {}),
+      ...(groups ? { securityGroups: groups.SecurityGroups.filter((g) => g.GroupId !== undefined && groupIds.has(g.GroupId)) as SecurityGroup[] } : {}),
+    };
+    return this.answer(failure, network);
   }
 
   /**

@@ -8,8 +8,10 @@
  */
 import type { Addon, Cluster, Nodegroup } from '@aws-sdk/client-eks';
 import type { Instance, InstanceTypeInfo, NetworkInterface, Subnet } from '@aws-sdk/client-ec2';
+import type { DhcpOptions, RouteTable, SecurityGroup, Vpc, VpcEndpoint } from '@aws-sdk/client-ec2';
 
 export type { Addon, Cluster, Nodegroup, Instance, InstanceTypeInfo, NetworkInterface, Subnet };
+export type { DhcpOptions, RouteTable, SecurityGroup, Vpc, VpcEndpoint };
 
 /** Why a subnet is part of a cluster's inventory. A subnet may have several roles. */
 export type SubnetRole =
@@ -46,7 +48,13 @@ export type InventoryPart =
   | 'instances'
   | 'instance-types'
   | 'nodegroups'
-  | 'cni';
+  | 'cni'
+  /**
+   * The cluster VPC's network (DescribeVpcs, DescribeVpcAttribute, DescribeDhcpOptions,
+   * DescribeRouteTables, DescribeVpcEndpoints, DescribeSecurityGroups): `ids` name the pieces of
+   * {@link VpcNetwork} not read (`routeTables`, `endpoints`, ...), all of them when absent.
+   */
+  | 'vpc-network';
 
 /**
  * Something the collector could not see. A cluster with problems is still reported, but
@@ -91,7 +99,37 @@ export interface ClusterInventory {
   instances: Instance[];
   /** What could not be collected. Empty when the data is complete. */
   problems: CollectionProblem[];
+  /**
+   * The network of the cluster's VPC (the network preflight); absent when it was not collected
+   * (`CollectOptions.network` off, or a source that cannot read it).
+   */
+  network?: VpcNetwork;
 }
+
+/**
+ * The network of one VPC, read once per VPC per cycle (clusters that share a VPC share it). Each
+ * piece is absent when it was not read: its read failed (a problem with `unread.part`
+ * `vpc-network` says so) or a snapshot does not hold it. Nothing is inferred from an absent piece.
+ */
+export interface VpcNetwork {
+  vpcId: string;
+  /** DescribeVpcs: the CIDR blocks and the DHCP options set. */
+  vpc?: Vpc;
+  /** DescribeVpcAttribute enableDnsSupport / enableDnsHostnames. */
+  enableDnsSupport?: boolean;
+  enableDnsHostnames?: boolean;
+  /** DescribeDhcpOptions of the VPC's set (`vpc.DhcpOptionsId`); absent too when the VPC has none (`default` is a set). */
+  dhcpOptions?: DhcpOptions;
+  /** DescribeRouteTables by vpc-id: every route table of the VPC, the main one included. */
+  routeTables?: RouteTable[];
+  /** DescribeVpcEndpoints by vpc-id. */
+  endpoints?: VpcEndpoint[];
+  /** DescribeSecurityGroups of the interface endpoints' groups. */
+  securityGroups?: SecurityGroup[];
+}
+
+/** The pieces of a {@link VpcNetwork}, as `unread.ids` of a `vpc-network` problem names them. */
+export type VpcNetworkPiece = Exclude<keyof VpcNetwork, 'vpcId'>;
 
 /** A cluster that could not be sampled at all. */
 export interface FailedCluster {
@@ -143,6 +181,12 @@ export interface InventorySource {
   describeClusterInstances(clusterName: string): Promise<Instance[]>;
   /** EC2 DescribeInstanceTypes; types the API does not know are returned in `unknown`. */
   describeInstanceTypes(instanceTypes: string[]): Promise<{ found: InstanceTypeInfo[]; unknown: string[] }>;
+  /**
+   * The network of a VPC (see {@link VpcNetwork}): a handful of calls per VPC, none per subnet or
+   * node. A piece that could not be read is left out and named in a {@link PartialReadError}
+   * (`unread`: the pieces). Optional: a source without it leaves `network` uncollected.
+   */
+  describeVpcNetwork?(vpcId: string): Promise<VpcNetwork>;
 }
 
 /**

@@ -14,6 +14,8 @@ async function run(keep: 'all' | 'measured') {
       clusterNames: [],
       concurrency: 2,
       now: new Date('2026-11-26T10:00:00Z'),
+      // The network preflight reads the nodes' security groups too.
+      network: true,
     });
     const usage = measure(inv);
     return { inv, usage, findings: diagnose(usage, inv, DEFAULT_THRESHOLDS) };
@@ -57,7 +59,14 @@ describe('trimming ENIs and instances to the fields the pipeline reads', () => {
           { Key: 'Name', Value: 'x' },
         ],
         NetworkInterfaces: [{ NetworkInterfaceId: 'eni-1', SubnetId: 'subnet-1', MacAddress: 'm' }],
+        SecurityGroups: [{ GroupId: 'sg-1', GroupName: 'nodes' }],
       }),
-    ).toEqual({ InstanceId: 'i-1', Tags: [{ Key: 'eks:nodegroup-name', Value: 'ng' }], NetworkInterfaces: [{ NetworkInterfaceId: 'eni-1', SubnetId: 'subnet-1' }] });
+    ).toEqual({
+      InstanceId: 'i-1',
+      Tags: [{ Key: 'eks:nodegroup-name', Value: 'ng' }],
+      NetworkInterfaces: [{ NetworkInterfaceId: 'eni-1', SubnetId: 'subnet-1' }],
+      // The network preflight: an endpoint's security group may admit the nodes by their group.
+      SecurityGroups: [{ GroupId: 'sg-1' }],
+    });
   });
 });

@@ -34,7 +34,9 @@ describe('the demo report as a runbook', () => {
     expect(section).toMatch(/then scale general-m5xl down/);
     // No section of its own for either nodegroup's AZ.
     expect(text).not.toMatch(/(CRITICAL|WARNING): Nodegroup (api-m5l|general-m5xl) in eu-west-1a/);
-    expect(text).toContain('  Findings (3)\n');
+    // 3, the two nodegroups whose max size would not fit in it (nodegroup-headroom), and the VPC's
+    // DNS hostnames off (vpc-dns).
+    expect(text).toContain('  Findings (6)\n');
   });
 
   it('has no line over 100 columns', async () => {

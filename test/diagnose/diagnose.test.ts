@@ -37,6 +37,7 @@ describe('diagnose', () => {
       'critical alpha/subnet-exhaustion/subnet-a',
       'critical alpha/subnet-exhaustion/web@eu-west-1a',
       'warning alpha/control-plane-headroom/alpha',
+      'warning alpha/nodegroup-headroom/web',
       // beta declares no nodegroup: `jobs` comes from its node's tags, its subnets from its nodes.
       'warning beta/subnet-exhaustion/jobs@eu-west-1a',
       'warning beta/subnet-exhaustion/subnet-c',
@@ -115,23 +116,29 @@ describe('diagnose on the demo snapshot', () => {
   let findings: Finding[];
   beforeAll(async () => {
     const source = await readSnapshot(path.join(__dirname, '..', '..', 'events', 'demo-snapshot'));
-    const inv = await collectInventory(source, { clusterNames: [], concurrency: 2, now: new Date('2026-11-26T10:00:00Z') });
+    const inv = await collectInventory(source, { clusterNames: [], concurrency: 2, now: new Date('2026-11-26T10:00:00Z'), network: true });
     findings = diagnose(measure(inv), inv, DEFAULT_THRESHOLDS);
   });
 
   it('shows a finding of every kind: the full /24, the nodes at their limit, the fragmented /23, the warm m4 pools, the control plane', () => {
     expect(ids(findings)).toEqual([
+      'critical batch-dev/node-egress/subnet-009e3b40cfec38505',
       'critical payments-prod/subnet-exhaustion/api-m5l@eu-west-1a',
       'critical payments-prod/subnet-exhaustion/general-m5xl@eu-west-1a',
       'critical payments-prod/subnet-exhaustion/subnet-0e59dfd0c9e3779b1',
+      'critical payments-prod/vpc-dns/payments-prod',
       'warning batch-dev/subnet-exhaustion/legacy-m4@eu-west-1c',
       'warning batch-dev/subnet-exhaustion/subnet-009e3b40cfec38505',
       'warning batch-dev/eni-limit/legacy-t3',
       'warning batch-dev/ips-held-by-others/subnet-009e3b40cfec38505',
       'warning batch-dev/prefix-fragmentation/subnet-009e3b40cfec38505',
       'warning batch-dev/prefix-fragmentation/subnet-0502fba4a608c0b54',
+      'warning batch-dev/nodegroup-headroom/etl-c6g',
+      'warning batch-dev/nodegroup-headroom/legacy-m4',
       'warning payments-prod/eni-limit/api-m5l',
       'warning payments-prod/control-plane-headroom/payments-prod',
+      'warning payments-prod/nodegroup-headroom/api-m5l',
+      'warning payments-prod/nodegroup-headroom/general-m5xl',
     ]);
     expect(new Set(findings.map((f) => f.kind))).toEqual(new Set(FINDING_KIND_ORDER));
   });

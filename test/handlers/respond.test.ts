@@ -91,6 +91,8 @@ describe('respond handler, end to end with each sample event', () => {
     const out = await handler(load('alarm-contributor-subnet-free-ips.json'));
     expect(out).toMatchObject({ status: 'handled', clusters: ['payments-prod'] });
     expect(aws.calls['DescribeCluster']).toBe(1);
+    // The network preflight is the scheduled sample's: the responder's cycle reads none of it.
+    for (const op of ['DescribeVpcs', 'DescribeVpcAttribute', 'DescribeRouteTables', 'DescribeVpcEndpoints']) expect(aws.calls[op]).toBeUndefined();
     expect(failures(aws)).toHaveLength(0);
     // A later alarm samples every watched cluster: payments-prod's findings were notified already,
     // only batch-dev's are new.

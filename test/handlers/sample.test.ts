@@ -120,6 +120,21 @@ describe('sample handler', () => {
     }
   });
 
+  it('reads each cluster VPC\'s network once (the network preflight), and finds what it lacks', async () => {
+    const { account, aws, handler } = await setup();
+    // One VPC loses DNS hostnames: its cluster gets a vpc-dns finding.
+    const [first] = account.networks ?? [];
+    if (!first) throw new Error('the synthetic account has no VPC network');
+    first.enableDnsHostnames = false;
+    const summary = await handler({});
+    expect(summary.clustersIncomplete).toEqual([]);
+    expect(aws.calls['DescribeRouteTables']).toBe(3);
+    expect(aws.calls['DescribeVpcAttribute']).toBe(6);
+    expect(summary.findings).toBeGreaterThan(0);
+    const published = aws.published.map((p) => p.Message ?? '').join('\n');
+    expect(published).toContain(`${first.vpcId} has enableDnsHostnames off`);
+  });
+
   it('samples only the configured clusters', async () => {
     const { aws, handler } = await setup({ CLUSTER_NAMES: 'nope' });
     const summary = await handler({});

@@ -128,13 +128,28 @@ export const SAMPLER_LOGS_STATEMENT = {
   Resource: { 'Fn::GetAtt': ['SampleLogGroup', 'Arn'] },
 };
 
+/** The network preflight's reads (issue 13 item 9): the sampler's alone, EC2 Describe* on '*'. */
+export const SAMPLER_NETWORK_PREFLIGHT_STATEMENT = {
+  Sid: 'NetworkPreflightRead',
+  Effect: 'Allow',
+  Action: [
+    'ec2:DescribeVpcs',
+    'ec2:DescribeVpcAttribute',
+    'ec2:DescribeDhcpOptions',
+    'ec2:DescribeRouteTables',
+    'ec2:DescribeVpcEndpoints',
+    'ec2:DescribeSecurityGroups',
+  ],
+  Resource: '*',
+};
+
 /** SamplerRole's inline policies, as packaged. */
 export const SAMPLER_ROLE_POLICIES = [
   {
     PolicyName: 'sampler',
     PolicyDocument: {
       Version: '2012-10-17',
-      Statement: [...METRIC_AND_ALERT_STATEMENTS, SAMPLER_LEDGER_WRITE_STATEMENT, SAMPLER_LOGS_STATEMENT],
+      Statement: [...METRIC_AND_ALERT_STATEMENTS, SAMPLER_LEDGER_WRITE_STATEMENT, SAMPLER_LOGS_STATEMENT, SAMPLER_NETWORK_PREFLIGHT_STATEMENT],
     },
   },
 ];

@@ -369,6 +369,18 @@ describe.each(ALL_PACKAGES)('SamplerRole, %s', (_name, stack) => {
     expect(forbiddenIn(statements())).toEqual([]);
   });
 
+  it('reads the VPC network the scheduled sample checks (network preflight), and the responder does not', () => {
+    const reads = ['ec2:DescribeVpcs', 'ec2:DescribeVpcAttribute', 'ec2:DescribeDhcpOptions', 'ec2:DescribeRouteTables', 'ec2:DescribeVpcEndpoints', 'ec2:DescribeSecurityGroups'];
+    const [grant] = statements().filter((s) => s.Sid === 'NetworkPreflightRead');
+    expect(asList<string>(grant?.Action)).toEqual(reads);
+    expect(grant?.Resource).toBe('*');
+    for (const action of reads) {
+      expect({ action, answer: evaluateRequest(statements(), { action, resource: '*' }, PSEUDO) }).toEqual({ action, answer: 'allowed' });
+      const respond = possibleStatements(statementsOf(stack(), 'RespondRole'));
+      expect({ action, respond: evaluateRequest(respond, { action, resource: '*' }, PSEUDO) }).toEqual({ action, respond: 'implicit-deny' });
+    }
+  });
+
   it('writes only metrics (its namespace), alerts (its topic, the key via SNS), the ledger and its own logs', () => {
     const writes = statements()
       .flatMap((s) => asList<string>(s.Action))

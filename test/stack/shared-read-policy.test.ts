@@ -155,7 +155,10 @@ const REQUESTS: Array<[IamRequest, Answer, Answer]> = [
   [{ action: 'ec2:DescribeNetworkInterfaces', resource: '*' }, A, A],
   [{ action: 'ec2:DescribeInstances', resource: '*' }, A, A],
   [{ action: 'ec2:DescribeInstanceTypes', resource: '*' }, A, A],
-  [{ action: 'ec2:DescribeVpcs', resource: '*' }, I, I],
+  // The network preflight's reads: the sampler's inline policy only (the respond function does not read them).
+  [{ action: 'ec2:DescribeVpcs', resource: '*' }, A, I],
+  [{ action: 'ec2:DescribeRouteTables', resource: '*' }, A, I],
+  [{ action: 'ec2:DescribeAddresses', resource: '*' }, I, I],
   // Metrics: history read anywhere, written to the namespace only.
   [{ action: 'cloudwatch:GetMetricData', resource: '*' }, A, A],
   [{ action: 'cloudwatch:PutMetricData', resource: '*', context: { 'cloudwatch:namespace': NAMESPACE } }, A, A],

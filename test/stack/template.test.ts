@@ -34,6 +34,7 @@ import {
   METRIC_AND_ALERT_STATEMENTS,
   SAMPLER_LEDGER_WRITE_STATEMENT,
   SAMPLER_LOGS_STATEMENT,
+  SAMPLER_NETWORK_PREFLIGHT_STATEMENT,
   SAMPLER_ROLE_POLICIES,
   SHARED_READ_POLICY,
   SHARED_READ_STATEMENTS,
@@ -327,6 +328,8 @@ describe('sampler role', () => {
       // Writes finding states only (CLUSTER# leading keys); the sampler claims no events, so no DeleteItem.
       SAMPLER_LEDGER_WRITE_STATEMENT,
       SAMPLER_LOGS_STATEMENT,
+      // The network preflight's EC2 reads (the scheduled sample only).
+      SAMPLER_NETWORK_PREFLIGHT_STATEMENT,
     ]);
   });
 

@@ -38,7 +38,43 @@ export function accountFromSnapshot(dir: string): SyntheticAccount {
     const addonFile = path.join(base, 'addon-vpc-cni.json');
     account.addons[name] = existsSync(addonFile) ? (read(addonFile).addon as SyntheticAccount['addons'][string]) : undefined;
   }
+  account.networks = networksOf(dir, account);
   return account;
+}
+
+/** The VPC networks of the snapshot's network files (the network preflight), one per cluster VPC. */
+function networksOf(dir: string, account: SyntheticAccount): NonNullable<SyntheticAccount['networks']> {
+  type N = NonNullable<SyntheticAccount['networks']>[number];
+  const optional = (...parts: string[]): Record<string, unknown> | undefined => {
+    const file = path.join(dir, ...parts);
+    return existsSync(file) ? read(file) : undefined;
+  };
+  const vpcs = (optional('ec2', 'describe-vpcs.json')?.Vpcs ?? []) as NonNullable<N['vpc']>[];
+  const dhcp = (optional('ec2', 'describe-dhcp-options.json')?.DhcpOptions ?? []) as NonNullable<N['dhcpOptions']>[];
+  const tables = optional('ec2', 'describe-route-tables.json')?.RouteTables as NonNullable<N['routeTables']> | undefined;
+  const endpoints = optional('ec2', 'describe-vpc-endpoints.json')?.VpcEndpoints as NonNullable<N['endpoints']> | undefined;
+  const groups = optional('ec2', 'describe-security-groups.json')?.SecurityGroups as NonNullable<N['securityGroups']> | undefined;
+  const vpcIds = [...new Set(account.subnets.map((s) => s.VpcId ?? '').filter((v) => v !== ''))];
+  return vpcIds.map((vpcId): N => {
+    const vpc = vpcs.find((v) => v.VpcId === vpcId);
+    const attr = (a: 'enableDnsSupport' | 'enableDnsHostnames'): boolean | undefined => {
+      const body = optional('ec2', 'vpcs', vpcId, `describe-vpc-attribute-${a}.json`) as Record<string, { Value?: boolean }> | undefined;
+      return body?.[a === 'enableDnsSupport' ? 'EnableDnsSupport' : 'EnableDnsHostnames']?.Value;
+    };
+    const support = attr('enableDnsSupport');
+    const hostnames = attr('enableDnsHostnames');
+    const options = dhcp.find((d) => d.DhcpOptionsId === vpc?.DhcpOptionsId);
+    return {
+      vpcId,
+      ...(vpc ? { vpc } : {}),
+      ...(support !== undefined ? { enableDnsSupport: support } : {}),
+      ...(hostnames !== undefined ? { enableDnsHostnames: hostnames } : {}),
+      ...(options ? { dhcpOptions: options } : {}),
+      ...(tables ? { routeTables: tables.filter((t) => t.VpcId === vpcId) } : {}),
+      ...(endpoints ? { endpoints: endpoints.filter((e) => e.VpcId === vpcId) } : {}),
+      ...(groups ? { securityGroups: groups.filter((g) => g.VpcId === vpcId) } : {}),
+    };
+  });
 }
 
 export const DEMO_SNAPSHOT = path.join(__dirname, '..', '..', 'events', 'demo-snapshot');

@@ -18,6 +18,9 @@ export const CAUSE_TITLE: Record<FindingKind, string> = {
   'ips-held-by-others': 'IPs held by warm pools or other ENIs',
   'prefix-fragmentation': 'no room for /28 prefixes',
   'control-plane-headroom': 'control-plane subnets short of free IPs',
+  'nodegroup-headroom': 'a nodegroup update or scale-out would not fit',
+  'vpc-dns': 'the VPC DNS is not what EKS needs',
+  'node-egress': 'nodes in a subnet with no way out',
 };
 
 export interface NotificationContext {
