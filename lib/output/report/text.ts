@@ -3,6 +3,7 @@
  *
  * Design: docs/cli.md#liboutputreporttextts-the-text-report
  */
+import { networkPlanNotes } from '../../plan/network-notes';
 import type { Finding } from '../../diagnose/types';
 import type { ClusterInventory, Inventory } from '../../inventory/types';
 import type { ClusterUsage, Usage } from '../../measure/types';
@@ -29,6 +30,23 @@ function cniLine(c: ClusterUsage): string {
   if (cni.warmPrefixTarget !== undefined) settings.push(`WARM_PREFIX_TARGET=${cni.warmPrefixTarget}`);
   const origin = cni.source === 'defaults' ? ' (CNI defaults)' : '';
   return `managed vpc-cni ${cni.addonVersion ?? ''}${origin}: ${settings.join(' ')}`.replace(/\s+:/, ':');
+}
+
+/**
+ * The cluster's network when it is not the VPC CNI's IPv4 (EKS Auto Mode, IPv6) and who launches its
+ * nodes when a NodePool does (Karpenter, Auto Mode): lib/plan/network-notes.ts words it as the plan does.
+ */
+function networkLines(c: ClusterUsage): string[] {
+  const lines: string[] = [];
+  const net = c.network;
+  if (net?.autoMode) {
+    const also = [net.autoModeBlockStorage ? 'block storage' : '', net.autoModeLoadBalancing ? 'load balancing' : ''].filter((x) => x !== '');
+    const pools = net.autoModeNodePools.length > 0 ? `; NodePools ${net.autoModeNodePools.join(', ')}` : '';
+    lines.push(`Auto Mode: compute${also.length > 0 ? `, ${also.join(', ')}` : ''}${pools}`);
+  }
+  if (net?.ipFamily === 'ipv6') lines.push('IP family: ipv6 (pods take IPv6; nodes still take IPv4 for their primary ENI)');
+  lines.push(...networkPlanNotes(c).map((note) => `Note: ${note}.`));
+  return lines;
 }
 
 function findingsSection(findings: Finding[], complete: boolean): string[] {
@@ -103,6 +121,7 @@ function clusterSection(c: ClusterUsage, findings: Finding[] | undefined, inv: C
     );
   }
   say(`  CNI: ${cniLine(c)}`);
+  for (const line of networkLines(c)) say(`  ${line}`);
   if (findings) {
     say('', ...findingsSection(findings.filter((f) => f.cluster === c.name), c.complete));
   }
