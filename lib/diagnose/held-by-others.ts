@@ -95,6 +95,9 @@ export function warmInSubnet(ctx: ClusterContext, subnetId: string): WarmInSubne
 }
 
 export function diagnoseHeldByOthers(ctx: ClusterContext): Finding[] {
+  // IPv6 clusters: no pod holds IPv4, so "used IPs that serve no pod" says nothing; the
+  // subnet-exhaustion finding names the other holders of the nodes' IPv4 instead.
+  if (ctx.usage.network?.ipFamily === 'ipv6') return [];
   const out: Finding[] = [];
   for (const s of ctx.podSubnets) {
     if (!isScarce(s, ctx.thresholds) || s.used === 0) continue;

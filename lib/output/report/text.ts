@@ -19,6 +19,8 @@ const count = (value: number, word: string): string => `${n(value)} ${word}${val
 
 function cniLine(c: ClusterUsage): string {
   const cni = c.cni;
+  // Auto Mode answers DescribeAddon vpc-cni with ResourceNotFound: EKS runs the networking itself.
+  if (c.network?.autoMode && cni.install === 'self-managed') return 'managed by EKS Auto Mode (no vpc-cni add-on)';
   if (cni.install === 'self-managed') return 'self-managed aws-node (its settings are not visible to the AWS API)';
   if (cni.install === 'unknown') return 'unknown (the vpc-cni add-on could not be read)';
   const settings: string[] = [];
