@@ -204,9 +204,12 @@ function clusterSection(c: ClusterUsage, findings: Finding[] | undefined, inv: C
       ['NODEGROUP', 'KIND', 'INSTANCE TYPES', 'NODES', 'ENIS', 'POD-IPS', 'MAX-PODS', 'ENI-LIMIT', 'IP-LIMIT'],
       c.nodegroups.map((ng) => {
         const cap = capacityUnknown(g, c, ng);
+        // A NodePool's row: its name without the `karpenter:` / `auto-mode:` label, which KIND says
+        // (the table stays within 100 columns with Auto Mode's `general-purpose`).
+        const pool = ng.kind === 'karpenter' || ng.kind === 'auto-mode';
         return [
-          ng.name,
-          ng.kind,
+          pool ? ng.name.slice(ng.name.indexOf(':') + 1) : ng.name,
+          ng.kind === 'auto-mode' ? 'auto' : ng.kind,
           ng.instanceTypes.join(',') || '-',
           cell(ng.nodes, g.instances),
           `${cell(ng.enis, enis)}/${cell(ng.maxEnis, cap)}`,
@@ -223,6 +226,9 @@ function clusterSection(c: ClusterUsage, findings: Finding[] | undefined, inv: C
     say(
       '    ENIS attached/max, POD-IPS held/slots; ENI-LIMIT, IP-LIMIT: nodes with no ENI, no IP slot left.',
     );
+    if (c.nodegroups.some((ng) => ng.kind === 'karpenter' || ng.kind === 'auto-mode')) {
+      say('    KIND karpenter, auto: NodePools of Karpenter and of EKS Auto Mode.');
+    }
   }
   if (c.problems.length > 0) {
     say('', '  Incomplete data (no action will be taken on this cluster):');
