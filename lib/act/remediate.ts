@@ -12,7 +12,6 @@ import type { Usage } from '../measure/types';
 import { needsSpareSubnets, planCniSubnets, planCniSubnetsWith, spareSubnetIds } from '../plan/cni-subnets';
 import { gateActions, optedIn, planCluster } from '../plan/gates';
 import { planInstanceTypes } from '../plan/instance-types';
-import { networkPlanNotes } from '../plan/network-notes';
 import { planPrefixDelegation } from '../plan/prefix-delegation';
 import { planPrefixRollout } from '../plan/prefix-rollout';
 import type { ActionKind, ActionPlanner, PlannedAction } from '../plan/types';
@@ -56,9 +55,9 @@ export async function remediate(
     const inv = inventory.clusters.find((x) => x.name === c.name);
     if (!inv) continue;
     const policy = effectivePolicy(deps.policy, c.name, deps.baseThresholds);
-    const notes: string[] = [...networkPlanNotes(c)];
+    const notes: string[] = [];
     if (policy.mode === 'observe') {
-      out.push({ cluster: c.name, mode: policy.mode, planned: [], results: [], notes: ['the policy mode is observe: nothing is planned', ...notes] });
+      out.push({ cluster: c.name, mode: policy.mode, planned: [], results: [], notes: ['the policy mode is observe: nothing is planned'] });
       continue;
     }
 

@@ -132,7 +132,6 @@ describe('an EKS Auto Mode cluster', () => {
     const cni = r.plans.find((p) => p.cluster === 'cni-prod');
     expect(cni?.planned.map((a) => a.kind)).toEqual(expect.arrayContaining(['warm-targets', 'prefix-delegation']));
     expect(auto?.planned.map((a) => a.kind).filter((k) => k === 'warm-targets' || k === 'prefix-delegation' || k === 'prefix-rollout')).toEqual([]);
-    expect(auto?.notes[0]).toMatch(/^Auto Mode cluster: the CNI is managed by EKS/);
     const plan = renderPlan(r.plans, 'policy.yml', { usage: r.usage, findings: r.findings });
     expect(plan).toMatch(/warm-targets[^\n]*Auto Mode cluster: the CNI is managed by EKS/);
   });
@@ -180,7 +179,7 @@ describe('a cluster with Karpenter nodes', () => {
     expect(f?.fixes[0]).toMatch(/^Karpenter picks the instance types of NodePool workers: change its requirements/);
     const replacement = r.plans[0]?.planned.find((a) => a.kind === 'instance-types');
     expect(replacement?.blockers.join(' ')).toMatch(/is a Karpenter NodePool, not a managed nodegroup/);
-    expect(r.plans[0]?.notes.join(' ')).toMatch(/karpenter:workers: nodes launched from a NodePool \(Karpenter\)/);
+    expect(renderReport(r.usage, r.findings)).toMatch(/Note: karpenter:workers: nodes launched from a NodePool \(Karpenter\)/);
   });
 });
 
@@ -208,7 +207,7 @@ describe('an IPv6 cluster', () => {
   it('plans no CNI action, and the planners refuse the IPv6 network of a cluster they plan for otherwise', () => {
     const v6 = r.plans.find((p) => p.cluster === 'v6-prod');
     expect(v6?.planned.filter((a) => a.kind !== 'cni-subnets')).toEqual([]);
-    expect(v6?.notes[0]).toMatch(/^IPv6 cluster/);
+    expect(renderPlan(r.plans, 'policy.yml', { usage: r.usage, findings: r.findings })).toMatch(/prefix-delegation[^\n]*IPv6 cluster: pods take IPv6/);
     for (const planner of [planWarmTargets, planPrefixDelegation]) {
       expect(planner(planContext(r, 'v4-prod')).length).toBeGreaterThan(0);
       expect(planner(planContext(r, 'v4-prod', { ipFamily: 'ipv6' }))).toEqual([]);
