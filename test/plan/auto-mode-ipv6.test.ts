@@ -3,7 +3,12 @@
  * account: collected through the live source, measured, diagnosed, planned and reported. Each
  * refusal is checked against the same cluster without the feature, where the action is proposed.
  */
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { remediate } from '../../lib/act/remediate';
+import { RecordingSource, writeSnapshot } from '../../lib/inventory/capture';
+import { readSnapshot } from '../../lib/inventory/snapshot';
 import { LiveSource } from '../../lib/aws/live-source';
 import { diagnose } from '../../lib/diagnose/diagnose';
 import { DEFAULT_THRESHOLDS } from '../../lib/diagnose/types';
@@ -198,8 +203,11 @@ describe('an IPv6 cluster', () => {
     expect(held).toBe(4);
   });
 
-  it('gives no eni-limit finding, and words the subnet fixes for IPv6', () => {
-    expect(r.findings.filter((f) => f.cluster === 'v6-prod' && f.kind === 'eni-limit')).toEqual([]);
+  it('gives no eni-limit or ips-held-by-others finding (the IPv4 cluster beside it has both), and words the subnet fixes for IPv6', () => {
+    for (const kind of ['eni-limit', 'ips-held-by-others']) {
+      expect(r.findings.filter((f) => f.cluster === 'v4-prod' && f.kind === kind)).not.toEqual([]);
+      expect(r.findings.filter((f) => f.cluster === 'v6-prod' && f.kind === kind)).toEqual([]);
+    }
     const f = r.findings.find((x) => x.cluster === 'v6-prod' && x.kind === 'subnet-exhaustion' && x.subject.type === 'subnet');
     expect(f?.fixes[0]).toMatch(/^IPv6 cluster: pods take IPv6 addresses/);
   });
@@ -220,5 +228,44 @@ describe('an IPv6 cluster', () => {
     expect(planPrefixRollout(planContext(pd, 'pd-prod')).length).toBeGreaterThan(0);
     expect(planPrefixRollout(planContext(pd, 'pd-prod', { autoMode: true }))).toEqual([]);
     expect(planPrefixRollout(planContext(pd, 'pd-prod', { ipFamily: 'ipv6' }))).toEqual([]);
+  });
+});
+
+describe('Auto Mode nodes in a capture and a snapshot', () => {
+  const mixed = (): ClusterSpec => ({
+    ...cluster('mixed-prod', { autoMode: true, stream: 7 }, 'auto-mode'),
+    // Karpenter beside Auto Mode (a migration): its nodes carry both tags and are read by both reads.
+    nodegroups: [
+      { name: 'general-purpose', instanceTypes: ['m5.large'], nodes: 3, subnets: ['b'], launcher: 'auto-mode' },
+      { name: 'legacy', instanceTypes: ['m5.large'], nodes: 2, subnets: ['b'], launcher: 'karpenter' },
+    ],
+  });
+
+  it('reads each node once although both reads return the Karpenter ones', async () => {
+    const { inventory } = await collect([mixed()]);
+    const ids = inventory.clusters[0]?.instances.map((i) => i.InstanceId) ?? [];
+    expect(ids).toHaveLength(5);
+    expect(new Set(ids).size).toBe(5);
+  });
+
+  it('captures them, and the snapshot replays them for the Auto Mode cluster only when asked as one', async () => {
+    const account = buildAccount({ seed: 7, clusters: [mixed()] });
+    const aws = emulateAccount(account);
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'automode-'));
+    try {
+      const recording = new RecordingSource(new LiveSource({ ec2: aws.ec2, eks: aws.eks }, 'eu-west-1'));
+      const live = await collectInventory(recording, { clusterNames: [], concurrency: 1, now: NOW });
+      await writeSnapshot(dir, recording, { region: 'eu-west-1', capturedAt: NOW.toISOString() });
+      const replayed = await collectInventory(await readSnapshot(dir), { clusterNames: [], concurrency: 1, now: NOW });
+      const idsOf = (inv: Inventory) => (inv.clusters[0]?.instances.map((i) => i.InstanceId ?? '') ?? []).sort();
+      expect(idsOf(replayed)).toEqual(idsOf(live));
+      expect(idsOf(live)).toHaveLength(5);
+      expect(measure(replayed).clusters[0]?.nodegroups.map((g) => g.name)).toEqual(['auto-mode:general-purpose', 'karpenter:legacy']);
+      // By the cluster tag alone, the Auto Mode nodes are not there.
+      expect(await (await readSnapshot(dir)).describeClusterInstances('mixed-prod')).toHaveLength(2);
+    } finally {
+      aws.restore();
+      await fs.rm(dir, { recursive: true, force: true });
+    }
   });
 });
