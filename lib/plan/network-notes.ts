@@ -1,5 +1,5 @@
 /**
- * What the plan of a cluster says about the actions that do not apply to it: the VPC CNI actions on
+ * The report's notes (`Note:` lines of a cluster) on the actions that do not apply to it: the VPC CNI actions on
  * an EKS Auto Mode or IPv6 cluster, and the instance-type replacement on nodes a NodePool launches
  * (Karpenter, Auto Mode). Pure; the planners refuse on the same rules (lib/inventory/cluster-network.ts).
  */
