@@ -49,3 +49,29 @@ export const READ_OPERATION = {
   /** The network preflight's reads of one VPC (six EC2 calls: the failed one is the problem's `source`). */
   describeVpcNetwork: 'ec2:DescribeVpcNetwork',
 } as const;
+
+/**
+ * Tags of the nodes that Karpenter and EKS Auto Mode launch (issue 13, item 7).
+ *
+ * Karpenter puts `kubernetes.io/cluster/<name>=owned`, `karpenter.sh/nodepool`, `eks:eks-cluster-name`
+ * and `karpenter.k8s.aws/ec2nodeclass` on every instance it launches (aws/karpenter-provider-aws
+ * @1d927085 pkg/utils/utils.go `GetTags`; keys in pkg/apis/v1/labels.go), and `karpenter.sh/nodeclaim`
+ * once it is running (pkg/controllers/nodeclaim/tagging/controller.go).
+ */
+export const KARPENTER_NODEPOOL_TAG_KEY = 'karpenter.sh/nodepool';
+export const KARPENTER_NODECLASS_TAG_KEY = 'karpenter.k8s.aws/ec2nodeclass';
+export const KARPENTER_NODECLAIM_TAG_KEY = 'karpenter.sh/nodeclaim';
+/**
+ * The cluster tag Karpenter and EKS Auto Mode put on their instances (Karpenter: as above; Auto Mode:
+ * the cluster role's AmazonEKSComputePolicy allows CreateFleet / RunInstances only with the request
+ * tags `eks:eks-cluster-name`, `eks:kubernetes-node-class-name` and `eks:kubernetes-node-pool-name`,
+ * EKS user guide "Learn about identity and access in EKS Auto Mode", Custom AWS tags for EKS Auto
+ * resources: https://docs.aws.amazon.com/eks/latest/userguide/auto-learn-iam.html). Auto Mode's own
+ * docs do not say that its instances carry `kubernetes.io/cluster/<name>`, so its nodes are also read
+ * by this tag.
+ */
+export const EKS_CLUSTER_NAME_TAG_KEY = 'eks:eks-cluster-name';
+/** The NodePool of an EKS Auto Mode node (see {@link EKS_CLUSTER_NAME_TAG_KEY}; EC2 Capacity Manager groups by it as "EKS Kubernetes node pool"). */
+export const AUTO_MODE_NODEPOOL_TAG_KEY = 'eks:kubernetes-node-pool-name';
+/** The NodeClass of an EKS Auto Mode node (see {@link EKS_CLUSTER_NAME_TAG_KEY}). */
+export const AUTO_MODE_NODECLASS_TAG_KEY = 'eks:kubernetes-node-class-name';

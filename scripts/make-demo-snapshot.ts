@@ -29,6 +29,11 @@
  *   `private-d` has no default route and its VPC no ecr.dkr endpoint (node-egress). Their ids are
  *   derived from the VPC id, so no other id changed.
  *
+ * - `search-auto` (EKS Auto Mode: NodePools general-purpose and system, no vpc-cni add-on),
+ *   `events-karpenter` (a Karpenter NodePool `default` whose m5.large nodes are at their ENI limit,
+ *   beside a managed nodegroup) and `ml-ipv6` (IPv6: one IPv4 per node; its /27 is short of IPv4 for
+ *   new nodes), on PRNG streams 71-73 (issue 13, items 7 and 10).
+ *
  * Every number is consistent: each subnet's AvailableIpAddressCount is its usable addresses
  * (2^(32 − prefix) − 5) minus what its ENIs hold (IPs + 16 per /28), minus the 12 invisible
  * addresses in the one shared subnet. `test/inventory/snapshot.test.ts` checks it.
@@ -166,6 +171,55 @@ export const demoSpec: AccountSpec = {
         },
       ],
     },
+    // Issue 13, items 7 and 10, each on a PRNG stream of its own (71-73) with fixed CIDRs: every
+    // id generated before stays the same.
+    {
+      // EKS Auto Mode: no vpc-cni add-on; EKS gives the pods /28 prefixes; nodes tagged by NodePool.
+      name: 'search-auto',
+      version: '1.32',
+      mode: 'prefix',
+      autoMode: true,
+      stream: 71,
+      subnets: [
+        { name: 'private-a', az: 0, cidr: '10.71.0.0/22', controlPlaneEnis: 2, others: ['vpc-endpoint'] },
+        { name: 'private-b', az: 1, cidr: '10.71.4.0/22', controlPlaneEnis: 2 },
+      ],
+      nodegroups: [
+        { name: 'general-purpose', instanceTypes: ['m5.xlarge'], nodes: 3, subnets: ['private-a', 'private-b'], launcher: 'auto-mode' },
+        { name: 'system', instanceTypes: ['c6g.2xlarge'], nodes: 2, subnets: ['private-a', 'private-b'], launcher: 'auto-mode' },
+      ],
+    },
+    {
+      // Karpenter beside a managed nodegroup: its NodePool `default` runs m5.large nodes at their ENI limit.
+      name: 'events-karpenter',
+      version: '1.31',
+      mode: 'secondary',
+      addon: { version: 'v1.19.2-eksbuild.1', configurationValues: { env: { WARM_IP_TARGET: '4', MINIMUM_IP_TARGET: '8' } } },
+      stream: 72,
+      subnets: [
+        { name: 'private-a', az: 0, cidr: '10.72.0.0/23', controlPlaneEnis: 2, others: ['nat-gateway'] },
+        { name: 'private-b', az: 1, cidr: '10.72.2.0/23', controlPlaneEnis: 2 },
+      ],
+      nodegroups: [
+        { name: 'system', instanceTypes: ['m5.xlarge'], nodes: 2, subnets: ['private-a', 'private-b'] },
+        { name: 'default', instanceTypes: ['m5.large'], nodes: 4, subnets: ['private-a', 'private-b'], atEniLimit: 3, launcher: 'karpenter' },
+      ],
+    },
+    {
+      // IPv6: pods take IPv6 from a /80 per node; the nodes' /27 is short of IPv4 for new nodes.
+      name: 'ml-ipv6',
+      version: '1.31',
+      mode: 'prefix',
+      ipFamily: 'ipv6',
+      addon: { version: 'v1.19.2-eksbuild.1', configurationValues: { env: { ENABLE_PREFIX_DELEGATION: 'true' } } },
+      stream: 73,
+      subnets: [
+        // Lambda functions share the nodes' small subnet: 13 of its 27 addresses are theirs.
+        { name: 'private-a', az: 0, cidr: '10.73.0.0/27', controlPlaneEnis: 1, others: ['vpc-endpoint', ...Array<'lambda'>(13).fill('lambda')] },
+        { name: 'private-b', az: 1, cidr: '10.73.1.0/24', controlPlaneEnis: 1 },
+      ],
+      nodegroups: [{ name: 'workers', instanceTypes: ['m6i.xlarge'], nodes: 4, subnets: ['private-a', 'private-b'] }],
+    },
   ],
 };
 
@@ -190,7 +244,8 @@ export function describeDemo(account: SyntheticAccount): string[] {
     const full =
       enis.length === info?.MaximumNetworkInterfaces &&
       enis.every((e) => (e.PrivateIpAddresses?.length ?? 0) + (e.Ipv4Prefixes?.length ?? 0) === info.Ipv4AddressesPerInterface);
-    const ng = instance.Tags?.find((t) => t.Key === 'eks:nodegroup-name')?.Value;
+    const tagOf = (key: string) => instance.Tags?.find((t) => t.Key === key)?.Value;
+    const ng = tagOf('eks:nodegroup-name') ?? tagOf('karpenter.sh/nodepool') ?? tagOf('eks:kubernetes-node-pool-name');
     lines.push(
       `node ${instance.InstanceId} ${ng} ${instance.InstanceType} ${instance.PrivateIpAddress}: ${enis.length}/${info?.MaximumNetworkInterfaces} ENIs, ${ips} IPs` +
         (prefixes > 0 ? `, ${prefixes} /28 prefixes` : '') +

@@ -204,9 +204,12 @@ export function accountApi(account: SyntheticAccount, options: EmulateOptions & 
     const tagKeys = filterValues(input.Filters, 'tag-key');
     const states = filterValues(input.Filters, 'instance-state-name');
     const ids = filterValues(input.Filters, 'instance-id');
+    // `tag:<key>` filters: the tag with one of the values (EC2 DescribeInstances filters).
+    const tagValueFilters = (input.Filters ?? []).filter((f) => f.Name?.startsWith('tag:'));
     const found: Instance[] = account.instances.filter(
       (i) =>
         (!tagKeys || hasTagKey(i.Tags, tagKeys)) &&
+        tagValueFilters.every((f) => (i.Tags ?? []).some((t) => `tag:${t.Key ?? ''}` === f.Name && (f.Values ?? []).includes(t.Value ?? ''))) &&
         (!states || states.includes(i.State?.Name ?? '')) &&
         (!ids || ids.includes(i.InstanceId ?? '')),
     );

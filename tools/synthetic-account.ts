@@ -110,6 +110,12 @@ export interface NodegroupSpec {
   /** Kubernetes labels of the nodegroup. */
   labels?: Record<string, string>;
   /**
+   * Who launches the nodes: a managed nodegroup (default), Karpenter (a NodePool of this name: no
+   * nodegroup record, Karpenter's instance tags) or EKS Auto Mode (a NodePool: Auto Mode's tags, and no
+   * `kubernetes.io/cluster/<name>` tag). Tags: lib/names.ts.
+   */
+  launcher?: 'managed' | 'karpenter' | 'auto-mode';
+  /**
    * Secondary-IP nodes (not at their limit) hold whole ENIs, each full: ipamd's state under
    * WARM_ENI_TARGET (the CNI default), which adds an ENI's worth of IPs at a time. Default: the last
    * ENI is partly filled, as under WARM_IP_TARGET.
@@ -134,6 +140,10 @@ export interface ClusterSpec {
   subnets: SubnetSpec[];
   nodegroups: NodegroupSpec[];
   endpointPublicAccess?: boolean;
+  /** EKS Auto Mode: compute, block storage and load balancing enabled (DescribeCluster computeConfig, storageConfig, elasticLoadBalancing). */
+  autoMode?: boolean;
+  /** `ipv6`: pods take IPv6 from a /80 prefix on each node's primary ENI, no IPv4 but the node's own (default ipv4). */
+  ipFamily?: 'ipv4' | 'ipv6';
   /**
    * The VPC's network (the network preflight). By default: DNS support and hostnames on,
    * AmazonProvidedDNS, and a main route table whose default route goes to a NAT gateway, so every
@@ -374,7 +384,10 @@ function planNode(
   const mode = nodegroup.mode ?? cluster.mode;
   const full = index < (nodegroup.atEniLimit ?? 0);
   const enis: EniPlan[] = [];
-  if (mode === 'prefix') {
+  if (cluster.ipFamily === 'ipv6') {
+    // IPv6: the primary ENI's own IPv4 and one /80 IPv6 prefix (aws/amazon-vpc-cni-k8s AllocIPv6Prefixes).
+    enis.push({ ips: 1, prefixes: 0 });
+  } else if (mode === 'prefix') {
     // Each slot beyond an ENI's own address carries a /28. A node rarely needs more than a
     // handful: the kubelet's max pods (110 or 250) is reached long before the slots run out, so
     // ipamd keeps ENIs few and fills them with prefixes first.
@@ -573,7 +586,16 @@ export function buildAccount(spec: AccountSpec): SyntheticAccount {
         endpointPrivateAccess: true,
         publicAccessCidrs: ['0.0.0.0/0'],
       },
-      kubernetesNetworkConfig: { serviceIpv4Cidr: '172.20.0.0/16', ipFamily: 'ipv4' },
+      kubernetesNetworkConfig:
+        cluster.ipFamily === 'ipv6'
+          ? { serviceIpv6Cidr: 'fd12:3456:789a::/108', ipFamily: 'ipv6', ...(cluster.autoMode ? { elasticLoadBalancing: { enabled: true } } : {}) }
+          : { serviceIpv4Cidr: '172.20.0.0/16', ipFamily: 'ipv4', ...(cluster.autoMode ? { elasticLoadBalancing: { enabled: true } } : {}) },
+      ...(cluster.autoMode
+        ? {
+            computeConfig: { enabled: true, nodePools: ['general-purpose', 'system'], nodeRoleArn: `arn:aws:iam::${accountId}:role/${cluster.name}-auto-node-role` },
+            storageConfig: { blockStorage: { enabled: true } },
+          }
+        : {}),
       status: 'ACTIVE',
       platformVersion: 'eks.10',
       tags: { team: 'platform' },
@@ -600,7 +622,8 @@ export function buildAccount(spec: AccountSpec): SyntheticAccount {
           };
 
     const nodegroupAsg = new Map<NodegroupSpec, string>();
-    account.nodegroups[cluster.name] = cluster.nodegroups.map((ng) => {
+    for (const ng of cluster.nodegroups) for (const t of ng.instanceTypes) typesUsed.add(t);
+    account.nodegroups[cluster.name] = cluster.nodegroups.filter((ng) => (ng.launcher ?? 'managed') === 'managed').map((ng) => {
       const nrng = nodegroupRng(cluster, ng);
       const uuid = nrng.uuid();
       const asg = `eks-${ng.name}-${uuid}`;
@@ -767,6 +790,9 @@ export function buildAccount(spec: AccountSpec): SyntheticAccount {
             TagSet: tags,
           };
           if (prefixes.length > 0) eni.Ipv4Prefixes = prefixes;
+          const ipv6Prefixes =
+            cluster.ipFamily === 'ipv6' && deviceIndex === 0 ? [{ Ipv6Prefix: `2a05:d018:${(own >>> 8) & 0xffff}:${own & 0xff}::/80` }] : [];
+          if (ipv6Prefixes.length > 0) eni.Ipv6Prefixes = ipv6Prefixes;
           account.networkInterfaces.push(eni);
           interfaces.push({
             Attachment: attachment,
@@ -802,14 +828,7 @@ export function buildAccount(spec: AccountSpec): SyntheticAccount {
           Architecture: node.type.ProcessorInfo?.SupportedArchitectures?.[0] === 'arm64' ? 'arm64' : 'x86_64',
           ...(ngSpec.capacityType === 'SPOT' ? { InstanceLifecycle: 'spot' as const } : {}),
           NetworkInterfaces: interfaces,
-          Tags: tagList({
-            Name: `${cluster.name}-${ngSpec.name}-node`,
-            'eks:cluster-name': cluster.name,
-            'eks:nodegroup-name': ngSpec.name,
-            [`kubernetes.io/cluster/${cluster.name}`]: 'owned',
-            'aws:autoscaling:groupName': nodegroupAsg.get(ngSpec) ?? '',
-            'aws:eks:cluster-name': cluster.name,
-          }),
+          Tags: tagList(nodeTags(cluster, ngSpec, nodegroupAsg.get(ngSpec) ?? '', instanceId)),
         } as Instance);
       }
 
@@ -1028,4 +1047,37 @@ export async function writeSyntheticSnapshot(account: SyntheticAccount, dir: str
     instanceTypes: account.instanceTypes,
     ...(account.networks ? { networks: account.networks } : {}),
   });
+}
+
+/**
+ * The tags of a node, as its launcher puts them (lib/names.ts cites each): a managed nodegroup's,
+ * Karpenter's (pkg/utils/utils.go GetTags, and the nodeclaim tag once running) or EKS Auto Mode's.
+ */
+function nodeTags(cluster: ClusterSpec, ng: NodegroupSpec, asg: string, instanceId: string): Record<string, string> {
+  switch (ng.launcher ?? 'managed') {
+    case 'karpenter':
+      return {
+        Name: `${cluster.name}-${ng.name}`,
+        [`kubernetes.io/cluster/${cluster.name}`]: 'owned',
+        'karpenter.sh/nodepool': ng.name,
+        'eks:eks-cluster-name': cluster.name,
+        'karpenter.k8s.aws/ec2nodeclass': 'default',
+        'karpenter.sh/nodeclaim': `${ng.name}-${instanceId.slice(-5)}`,
+      };
+    case 'auto-mode':
+      return {
+        'eks:eks-cluster-name': cluster.name,
+        'eks:kubernetes-node-pool-name': ng.name,
+        'eks:kubernetes-node-class-name': 'default',
+      };
+    default:
+      return {
+        Name: `${cluster.name}-${ng.name}-node`,
+        'eks:cluster-name': cluster.name,
+        'eks:nodegroup-name': ng.name,
+        [`kubernetes.io/cluster/${cluster.name}`]: 'owned',
+        'aws:autoscaling:groupName': asg,
+        'aws:eks:cluster-name': cluster.name,
+      };
+  }
 }

@@ -34,7 +34,7 @@ import {
 import { CycleDeadlineError, type CycleDeadline } from '../deadline';
 import { awsCallError, type AwsCallError } from '../errors';
 import { PartialReadError, type InventorySource, type VpcNetwork, type VpcNetworkPiece } from '../inventory/types';
-import { CLUSTER_TAG_PREFIX } from '../names';
+import { CLUSTER_TAG_PREFIX, EKS_CLUSTER_NAME_TAG_KEY } from '../names';
 import { describeVpcCniAddon } from './addon';
 import { chunk } from './chunk';
 import { Ec2InstanceTypeProvider, type InstanceTypeProvider } from './instance-types';
@@ -301,20 +301,31 @@ export class LiveSource implements InventorySource {
     );
   }
 
-  async describeClusterInstances(clusterName: string): Promise<Instance[]> {
-    return this.read('ec2:DescribeInstances', `tagged kubernetes.io/cluster/${clusterName}`, () =>
+  async describeClusterInstances(clusterName: string, options?: { autoMode?: boolean }): Promise<Instance[]> {
+    const byClusterTag = await this.instancesTagged(clusterName, `tagged kubernetes.io/cluster/${clusterName}`, {
+      Name: 'tag-key',
+      Values: [clusterTagKey(clusterName)],
+    });
+    if (options?.autoMode !== true) return byClusterTag;
+    // EC2 filters are ANDed: the Auto Mode tag is a second read (only for Auto Mode clusters), merged by instance id.
+    const byEksTag = await this.instancesTagged(clusterName, `tagged ${EKS_CLUSTER_NAME_TAG_KEY}=${clusterName}`, {
+      Name: `tag:${EKS_CLUSTER_NAME_TAG_KEY}`,
+      Values: [clusterName],
+    });
+    const seen = new Set(byClusterTag.map((i) => i.InstanceId));
+    return [...byClusterTag, ...byEksTag.filter((i) => !seen.has(i.InstanceId))];
+  }
+
+  /** Pending or running instances matching one tag filter, every page. */
+  private async instancesTagged(clusterName: string, about: string, filter: { Name: string; Values: string[] }): Promise<Instance[]> {
+    return this.read('ec2:DescribeInstances', about, () =>
       this.pages(
         'ec2:DescribeInstances',
-        `tagged kubernetes.io/cluster/${clusterName}`,
+        about,
         { subject: clusterName, unit: 'instances' },
         paginateDescribeInstances(
           { client: this.clients.ec2, pageSize: EC2_PAGE_SIZE_MAX },
-          {
-            Filters: [
-              { Name: 'tag-key', Values: [clusterTagKey(clusterName)] },
-              { Name: 'instance-state-name', Values: ['pending', 'running'] },
-            ],
-          },
+          { Filters: [filter, { Name: 'instance-state-name', Values: ['pending', 'running'] }] },
           ...this.callOptions,
         ),
         (page) =>

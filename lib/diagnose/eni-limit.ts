@@ -19,6 +19,10 @@ import { cniWhere, finding, isScarce, list, n, pct, plural, round3, type Cluster
 import type { Finding } from './types';
 
 export function diagnoseEniLimit(ctx: ClusterContext): Finding[] {
+  // IPv6 clusters: a node's pods take IPv6 addresses from one /80 prefix on its primary ENI
+  // (aws/amazon-vpc-cni-k8s@b5218838 pkg/awsutils/awsutils.go AllocIPv6Prefixes: "We only need to
+  // allocate one IPv6 prefix per ENI"), so its IPv4 ENI and address slots cap no pod.
+  if (ctx.usage.network?.ipFamily === 'ipv6') return [];
   const out: Finding[] = [];
   for (const ng of ctx.usage.nodegroups) {
     const f = nodegroupFinding(ctx, ng);
@@ -116,6 +120,7 @@ function nodegroupFinding(ctx: ClusterContext, ng: NodegroupUsage): Finding | un
 }
 
 function eniLimitFixes(ctx: ClusterContext, ng: NodegroupUsage, nodes: NodeUsage[], types: string[]): string[] {
+  if (ng.kind === 'auto-mode' || ng.kind === 'karpenter') return nodePoolEniLimitFixes(ctx, ng, types);
   const fixes: string[] = [];
   const caps = types.map((type) => ({ type, cap: ctx.capacityOf(type) }));
   const unknown = caps.filter((c) => !c.cap).map((c) => c.type);
@@ -250,4 +255,32 @@ function mostCommon(values: string[]): string | undefined {
   const counts = new Map<string, number>();
   for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
   return [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0]?.[0];
+}
+
+/**
+ * A NodePool's nodes (Karpenter, EKS Auto Mode): their launcher picks the instance types among those
+ * the NodePool's requirements allow, so the fixes point there. Auto Mode manages the node's
+ * networking itself: prefixes by default, no CNI setting to change (EKS user guide, auto-networking.html).
+ */
+function nodePoolEniLimitFixes(ctx: ClusterContext, ng: NodegroupUsage, types: string[]): string[] {
+  const pool = ng.name.slice(ng.name.indexOf(':') + 1);
+  const bigger = types
+    .map((type) => {
+      const cap = ctx.capacityOf(type);
+      return cap ? nextSizeUp(type, cap, ctx.usage.cni.customNetworking === true) : undefined;
+    })
+    .filter((x) => x !== undefined);
+  const sizes = bigger.length > 0 ? ` (${bigger.map((b) => `${b.from} → ${b.to}, max ${b.maxPods} pods`).join('; ')})` : '';
+  if (ng.kind === 'auto-mode') {
+    return [
+      `EKS Auto Mode picks the instance types of NodePool ${pool}: change its requirements (eks.amazonaws.com/instance-family, eks.amazonaws.com/instance-cpu, or a minimum size) to exclude ${list(types)} and allow types with more IP capacity${sizes}.`,
+      `Auto Mode already uses /28 prefixes where the subnet has free /28 blocks and falls back to secondary IPs: give NodePool ${pool}'s NodeClass subnets with contiguous free space (its subnetSelectorTerms) so that nodes get prefixes.`,
+    ];
+  }
+  return [
+    `Karpenter picks the instance types of NodePool ${pool}: change its requirements (node.kubernetes.io/instance-type, karpenter.k8s.aws/instance-family or karpenter.k8s.aws/instance-cpu) to exclude ${list(types)} and allow types with more IP capacity${sizes}.`,
+    ctx.usage.cni.prefixDelegation === true
+      ? `Prefix delegation is on: nodes Karpenter launches from now get /28 prefixes; expire or drain NodePool ${pool}'s older nodes (spec.template.spec.expireAfter, or kubectl drain) so that they are replaced.`
+      : `Turn on prefix delegation (ENABLE_PREFIX_DELEGATION=true on ${cniWhere(ctx)}, Nitro types only): Karpenter sets max pods for the nodes it launches after it; the NodePool's older nodes keep theirs until replaced.`,
+  ];
 }

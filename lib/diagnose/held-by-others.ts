@@ -9,6 +9,7 @@
  * custom networking or subnet discovery). Fixes in DESIGN.md's order: warm-target tuning, moving
  * noisy tenants, subnet CIDR reservations (VPC user guide, "Subnet CIDR reservations").
  */
+import { cniActionsExclusion } from '../inventory/cluster-network';
 import { estimateWarm, ipamdConfigOf } from '../ipamd/model';
 import type { IpamdConfig } from '../ipamd/types';
 import { ipTargetsSet } from '../measure/cni-settings';
@@ -94,6 +95,9 @@ export function warmInSubnet(ctx: ClusterContext, subnetId: string): WarmInSubne
 }
 
 export function diagnoseHeldByOthers(ctx: ClusterContext): Finding[] {
+  // IPv6 clusters: no pod holds IPv4, so "used IPs that serve no pod" says nothing; the
+  // subnet-exhaustion finding names the other holders of the nodes' IPv4 instead.
+  if (ctx.usage.network?.ipFamily === 'ipv6') return [];
   const out: Finding[] = [];
   for (const s of ctx.podSubnets) {
     if (!isScarce(s, ctx.thresholds) || s.used === 0) continue;
@@ -184,8 +188,11 @@ function heldFixes(
   const where = cniWhere(ctx);
   const fixes: string[] = [];
 
-  // 1. Warm targets.
-  if (warm.warmMax > 0) {
+  // 1. Warm targets (none to set on an Auto Mode or IPv6 cluster: lib/inventory/cluster-network.ts).
+  const excluded = cniActionsExclusion(ctx.usage.network);
+  if (excluded !== undefined && warm.warmMax > 0) {
+    fixes.push(`${excluded.slice(0, excluded.indexOf(';'))}: the warm pool here (${warmRange} IPs) is EKS's to keep, not a setting to tune.`);
+  } else if (warm.warmMax > 0) {
     const release = `to release up to ${warmRange} idle IPs here`;
     fixes.push(
       cni.source === 'unknown'

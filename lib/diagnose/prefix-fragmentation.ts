@@ -28,6 +28,8 @@ export function prefixBlocksOf(s: SubnetUsage, enis: NetworkInterface[]): Prefix
 }
 
 export function diagnosePrefixFragmentation(ctx: ClusterContext): Finding[] {
+  // IPv6 clusters: pods take IPv6 from a /80 per node, no IPv4 /28 (lib/inventory/cluster-network.ts).
+  if (ctx.usage.network?.ipFamily === 'ipv6') return [];
   const t = ctx.thresholds;
   const out: Finding[] = [];
   for (const s of ctx.podSubnets) {

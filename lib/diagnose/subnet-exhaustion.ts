@@ -165,6 +165,8 @@ export function unaccountedText(unaccounted: number): string {
 
 /** The fixes of a full subnet or AZ, least disruptive first (DESIGN.md). */
 export function exhaustionFixes(ctx: ClusterContext, vpcId: string, az: string, except: Set<string>): string[] {
+  const special = networkExhaustionFixes(ctx, vpcId, az);
+  if (special !== undefined) return special;
   const cni = ctx.usage.cni;
   const where = cniWhere(ctx);
   const fixes: string[] = [];
@@ -222,4 +224,31 @@ export function exhaustionFixes(ctx: ClusterContext, vpcId: string, az: string, 
       : `Custom networking: pods in a secondary VPC CIDR from 100.64.0.0/10 (AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG=true + an ENIConfig per AZ); nodes must be replaced, and lose one ENI's worth of pods.`,
   );
   return fixes;
+}
+
+/**
+ * The fixes of a full subnet on an EKS Auto Mode or IPv6 cluster, where the VPC CNI's settings are
+ * not the lever (lib/inventory/cluster-network.ts); undefined on a VPC CNI IPv4 cluster.
+ */
+function networkExhaustionFixes(ctx: ClusterContext, vpcId: string, az: string): string[] | undefined {
+  const network = ctx.usage.network;
+  if (network?.ipFamily === 'ipv6') {
+    // IPv6 clusters: pods take no IPv4; every node (and Fargate pod's host) takes one IPv4 for its
+    // primary ENI (EKS user guide cni-ipv6.html, "IP address assignments": "All nodes are assigned
+    // an IPv4 and IPv6 address").
+    return [
+      `IPv6 cluster: pods take IPv6 addresses, so this subnet's IPv4 goes to nodes (one each for the primary ENI) and to other ENIs: find the largest other holders in the report and move them out.`,
+      `Give new nodes a subnet in ${az} (VPC ${vpcId}) with free IPv4 and an IPv6 CIDR (auto-assign IPv6 on), in the nodegroup or NodePool subnets.`,
+    ];
+  }
+  if (network?.autoMode === true) {
+    // Auto Mode: EKS manages pod networking from the NodeClass (subnetSelectorTerms, podSubnetSelectorTerms);
+    // no warm-pool setting exists (EKS user guide, auto-networking.html).
+    return [
+      `Auto Mode cluster: the CNI is managed by EKS (no warm pool settings to change): give the NodeClass more subnets in ${az} (VPC ${vpcId}) through its subnetSelectorTerms, or separate pod subnets through podSubnetSelectorTerms.`,
+      `Auto Mode uses /28 prefixes where the subnet has free /28 blocks: prefer subnets with contiguous free space, and keep other tenants out of the nodes' subnets.`,
+      `For lasting room, an IPv6 cluster (a new cluster: the IP family cannot change): pods then take no IPv4 at all.`,
+    ];
+  }
+  return undefined;
 }

@@ -4,6 +4,7 @@
  * events against the very patterns the stack deploys. Sources are cited on each pattern.
  */
 import { EXHAUSTION_ERROR_CODES, IPV4_ALLOCATION_APIS } from './exhaustion';
+import { CREATE_FLEET_EXHAUSTION_CODES } from './parse/create-fleet';
 import { ANSWERED_ALARM_SUFFIXES } from './stack-alarms';
 
 /** One condition on a leaf field: an exact value or a content filter. */
@@ -64,6 +65,21 @@ function exhaustionCodeBranches(): EventPattern[] {
 }
 
 /**
+ * CreateFleet (type instant: Karpenter, EKS Auto Mode) whose response lists a launch that failed for
+ * lack of subnet addresses: the call succeeds (no `errorCode`), its errors are in the response that
+ * CloudTrail records (`responseElements.CreateFleetResponse.errorSet.item[].errorCode`). An event
+ * array of objects matches when one element does. Exact values only: adds nothing to the rule's
+ * complexity. Why and with which limits: docs/responder.md, "Karpenter's CreateFleet"; the parser:
+ * lib/events/parse/create-fleet.ts.
+ */
+const CREATE_FLEET_EXHAUSTION_BRANCH: EventPattern = {
+  eventName: ['CreateFleet'],
+  responseElements: {
+    CreateFleetResponse: { errorSet: { item: { errorCode: withAndWithoutClientPrefix(Object.keys(CREATE_FLEET_EXHAUSTION_CODES)) } } },
+  },
+};
+
+/**
  * Failed EC2 calls that allocate IPv4 addresses, with an exhaustion error code, or
  * `InvalidParameterValue` with the "sufficient free Ipv4 addresses or prefixes" message.
  *
@@ -83,6 +99,7 @@ export const CLOUDTRAIL_ALLOCATION_FAILURE_PATTERN: EventPattern = {
         // Wildcard, not prefix: the apostrophe of "aren't" is not worth betting on.
         errorMessage: [{ wildcard: '*sufficient free Ipv4 addresses or prefixes*' }],
       },
+      CREATE_FLEET_EXHAUSTION_BRANCH,
     ],
   },
 };
@@ -170,6 +187,8 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 function matchObject(pattern: EventPattern, value: unknown, at: string): boolean {
+  // An array of objects in the event (CloudTrail's `item` lists) matches when one element does.
+  if (Array.isArray(value)) return value.some((v) => matchObject(pattern, v, at));
   for (const [key, sub] of Object.entries(pattern)) {
     const where = at === '' ? key : `${at}.${key}`;
     if (key === '$or') {

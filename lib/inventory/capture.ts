@@ -154,8 +154,8 @@ export class RecordingSource implements InventorySource {
     );
   }
 
-  async describeClusterInstances(clusterName: string): Promise<Instance[]> {
-    return this.read(READ_OPERATION.describeClusterInstances, { clusterName }, this.inner.describeClusterInstances(clusterName), (instances) =>
+  async describeClusterInstances(clusterName: string, options?: { autoMode?: boolean }): Promise<Instance[]> {
+    return this.read(READ_OPERATION.describeClusterInstances, { clusterName }, this.inner.describeClusterInstances(clusterName, options), (instances) =>
       byId(this.instances, instances, (i) => i.InstanceId),
     );
   }

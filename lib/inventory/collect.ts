@@ -6,6 +6,7 @@
  * CollectionProblem on that cluster, which is still measured and reported but marked
  * incomplete so that nothing acts on it. One cluster's failure never stops the others.
  */
+import { clusterNetworkOf } from './cluster-network';
 import { AddonConfigurationError, parseConfigurationValues } from './configuration-values';
 import { AwsCallError, awsErrorCode, messageOf, oneLine } from '../errors';
 import { CNI_ROLE_TAG_KEY, READ_OPERATION } from '../names';
@@ -151,7 +152,13 @@ async function collectCluster(source: InventorySource, name: string, networkOf?:
   const [nodegroupsR, addonR, instancesR, discoveryR] = await Promise.all([
     settle(READ_OPERATION.describeNodegroups, 'nodegroups', undefined, source.describeNodegroups(name)),
     settle(READ_OPERATION.describeVpcCniAddon, 'cni', undefined, source.describeVpcCniAddon(name)),
-    settle(READ_OPERATION.describeClusterInstances, 'instances', undefined, source.describeClusterInstances(name)),
+    settle(
+      READ_OPERATION.describeClusterInstances,
+      'instances',
+      undefined,
+      // Auto Mode's nodes are read by its cluster tag as well (lib/names.ts EKS_CLUSTER_NAME_TAG_KEY).
+      clusterNetworkOf(described).autoMode ? source.describeClusterInstances(name, { autoMode: true }) : source.describeClusterInstances(name),
+    ),
     // Without the VPC, discovery waits for the cluster subnets, which name it (below).
     vpcId ? discover(vpcId) : undefined,
   ]);

@@ -8,7 +8,7 @@
 import type * as z from 'zod';
 import { knownInstanceTypes } from '../capacity/known-instance-types';
 import { formatFieldPath } from '../errors';
-import { CLUSTER_TAG_PREFIX, READ_OPERATION } from '../names';
+import { CLUSTER_TAG_PREFIX, EKS_CLUSTER_NAME_TAG_KEY, READ_OPERATION } from '../names';
 import {
   instanceSchema,
   instanceTypeInfoSchema,
@@ -131,6 +131,8 @@ export interface InstanceData {
   byCluster: Map<string, Instance[]>;
   /** Bad records by cluster name; those whose tags cannot be read (any cluster's) under ''. */
   badByCluster: Map<string, BadRecord[]>;
+  /** Pending or running instances by the value of their `eks:eks-cluster-name` tag (Auto Mode, Karpenter: lib/names.ts). */
+  byEksClusterName?: Map<string, Instance[]>;
 }
 
 export interface InstanceTypeData {
@@ -163,6 +165,7 @@ export function indexInstances(records: Ec2Record[]): InstanceData {
   const { good, bad } = recordsOf(records, instanceSchema, (r) => r['InstanceId']);
   const byCluster = new Map<string, Instance[]>();
   const badByCluster = new Map<string, BadRecord[]>();
+  const byEksClusterName = new Map<string, Instance[]>();
   const clustersOf = (tags: unknown): string[] | undefined =>
     tagKeysOf(tags)
       ?.filter((k) => k.startsWith(CLUSTER_TAG_PREFIX))
@@ -184,6 +187,8 @@ export function indexInstances(records: Ec2Record[]): InstanceData {
       return;
     }
     for (const c of clustersOf(instance.Tags) ?? []) pushTo(byCluster, c, instance as Instance);
+    const eksCluster = instance.Tags?.find((t) => t.Key === EKS_CLUSTER_NAME_TAG_KEY)?.Value;
+    if (eksCluster) pushTo(byEksClusterName, eksCluster, instance as Instance);
   });
   for (const b of bad) {
     // A record whose state says it is neither pending nor running is not asked for.
@@ -191,7 +196,7 @@ export function indexInstances(records: Ec2Record[]): InstanceData {
     if (state !== undefined && !LIVE_INSTANCE_STATES.has(state)) continue;
     setAside(b);
   }
-  return { byCluster, badByCluster };
+  return { byCluster, badByCluster, byEksClusterName };
 }
 
 /** The instance types of `ec2/describe-instance-types.json` by name, and the bad records by name. */
@@ -255,9 +260,16 @@ export function networkInterfacesIn({ bySubnet, badBySubnet }: EniData, subnetId
   return out;
 }
 
-/** The pending or running instances that carry the tag key `kubernetes.io/cluster/<clusterName>`. */
-export function clusterInstances({ byCluster, badByCluster }: InstanceData, clusterName: string): Instance[] {
+/**
+ * The pending or running instances that carry the tag key `kubernetes.io/cluster/<clusterName>`, and
+ * for an Auto Mode cluster also those tagged `eks:eks-cluster-name=<clusterName>` (as the live source reads them).
+ */
+export function clusterInstances({ byCluster, badByCluster, byEksClusterName }: InstanceData, clusterName: string, autoMode = false): Instance[] {
   const out = [...(byCluster.get(clusterName) ?? [])];
+  if (autoMode) {
+    const seen = new Set(out.map((i) => i.InstanceId));
+    for (const i of byEksClusterName?.get(clusterName) ?? []) if (!seen.has(i.InstanceId)) out.push(i);
+  }
   const relevant = [...(badByCluster.get(clusterName) ?? []), ...(badByCluster.get('') ?? [])];
   if (relevant.length > 0) {
     throw partialAnswer(READ_OPERATION.describeClusterInstances, snapshotPaths.instances, out, relevant, idsOf(relevant, (r) => r['InstanceId']));

@@ -267,9 +267,9 @@ export class SnapshotSource implements InventorySource {
    * The pending or running instances of `ec2/describe-instances.json` that carry the tag key
    * `kubernetes.io/cluster/<clusterName>`, whatever its value (`owned` or `shared`).
    */
-  async describeClusterInstances(clusterName: string): Promise<Instance[]> {
+  async describeClusterInstances(clusterName: string, options?: { autoMode?: boolean }): Promise<Instance[]> {
     const failure = this.failureOf(READ_OPERATION.describeClusterInstances, { clusterName });
-    return this.answer(failure, clusterInstances(await this.instances(), clusterName));
+    return this.answer(failure, clusterInstances(await this.instances(), clusterName, options?.autoMode === true));
   }
 
   /**

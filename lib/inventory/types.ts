@@ -178,7 +178,14 @@ export interface InventorySource {
    * nodes. Each Instance carries its NetworkInterfaces, so the subnets of every node ENI are
    * known before the ENIs themselves are described.
    */
-  describeClusterInstances(clusterName: string): Promise<Instance[]>;
+  describeClusterInstances(
+    clusterName: string,
+    /**
+     * `autoMode`: the cluster is an EKS Auto Mode cluster; its nodes are read by the tag
+     * `eks:eks-cluster-name=<clusterName>` as well (one more paginated read: lib/names.ts says why).
+     */
+    options?: { autoMode?: boolean },
+  ): Promise<Instance[]>;
   /** EC2 DescribeInstanceTypes; types the API does not know are returned in `unknown`. */
   describeInstanceTypes(instanceTypes: string[]): Promise<{ found: InstanceTypeInfo[]; unknown: string[] }>;
   /**

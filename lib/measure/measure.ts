@@ -11,7 +11,9 @@ import {
   podIpSlots,
   type NetworkCapacity,
 } from '../capacity/instance-type';
+import { clusterNetworkOf } from '../inventory/cluster-network';
 import type { ClusterInventory, CollectionProblem, Inventory, SubnetRole } from '../inventory/types';
+import { AUTO_MODE_NODEPOOL_TAG_KEY, KARPENTER_NODEPOOL_TAG_KEY } from '../names';
 import { parseIpv4Cidr } from './cidr';
 import { readCniSettings, type CniSettings } from './cni-settings';
 import { classifyEni, eniAddressCount, HOLDERS, IPS_PER_PREFIX, nodeEniRole, type Holder } from './eni';
@@ -55,7 +57,10 @@ function tag(tags: { Key?: string; Value?: string }[] | undefined, key: string):
 export function nodegroupOf(instance: Instance): { name: string; kind: NodegroupUsage['kind'] } {
   const managed = tag(instance.Tags, 'eks:nodegroup-name');
   if (managed) return { name: managed, kind: 'managed' };
-  const pool = tag(instance.Tags, 'karpenter.sh/nodepool') ?? tag(instance.Tags, 'karpenter.sh/provisioner-name');
+  // EKS Auto Mode's nodes first: Auto Mode NodePools are Karpenter's, and its tag names them (lib/names.ts).
+  const autoPool = tag(instance.Tags, AUTO_MODE_NODEPOOL_TAG_KEY);
+  if (autoPool) return { name: `auto-mode:${autoPool}`, kind: 'auto-mode' };
+  const pool = tag(instance.Tags, KARPENTER_NODEPOOL_TAG_KEY) ?? tag(instance.Tags, 'karpenter.sh/provisioner-name');
   if (pool) return { name: `karpenter:${pool}`, kind: 'karpenter' };
   const asg = tag(instance.Tags, 'aws:autoscaling:groupName');
   if (asg) return { name: `asg:${asg}`, kind: 'self-managed' };
@@ -159,7 +164,8 @@ function measureNode(
       ? 'prefix'
       : acc.secondaryIps > 0
         ? 'secondary-ip'
-        : cni.prefixDelegation === true
+        : // EKS Auto Mode provisions /28 prefixes to its nodes (EKS user guide, auto-networking.html).
+          cni.prefixDelegation === true || group.kind === 'auto-mode'
           ? 'prefix'
           : 'secondary-ip';
   const podIps = acc.secondaryIps + acc.prefixes * IPS_PER_PREFIX;
@@ -392,6 +398,7 @@ export function measureCluster(inv: ClusterInventory, instanceTypes: Record<stri
     },
     complete: problems.length === 0,
     problems,
+    network: clusterNetworkOf(inv.cluster),
   };
 }
 

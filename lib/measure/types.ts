@@ -1,4 +1,5 @@
 /** The measured usage of an inventory: what `measure` returns and everything after it reads. */
+import type { ClusterNetwork } from '../inventory/cluster-network';
 import type { CollectionProblem, FailedCluster, SubnetRole } from '../inventory/types';
 import type { CniSettings } from './cni-settings';
 import type { Holder } from './eni';
@@ -36,7 +37,7 @@ export interface SubnetUsage {
 export interface NodeUsage {
   instanceId: string;
   instanceType: string;
-  /** Nodegroup label: the managed nodegroup name, `karpenter:<nodepool>`, `asg:<name>` or `self-managed`. */
+  /** Nodegroup label: the managed nodegroup name, `karpenter:<nodepool>`, `auto-mode:<nodepool>`, `asg:<name>` or `self-managed`. */
   nodegroup: string;
   subnetId?: string;
   availabilityZone?: string;
@@ -109,7 +110,8 @@ export interface NodeUsage {
 
 export interface NodegroupUsage {
   name: string;
-  kind: 'managed' | 'karpenter' | 'self-managed';
+  /** `karpenter` and `auto-mode` group nodes by NodePool (their NodePool's requirements choose the instance types). */
+  kind: 'managed' | 'karpenter' | 'auto-mode' | 'self-managed';
   /** Instance types the nodegroup declares (managed) or its nodes run. */
   instanceTypes: string[];
   status?: string;
@@ -171,6 +173,8 @@ export interface ClusterUsage {
   /** False when anything was not collected or not understood: nothing may act on this cluster. */
   complete: boolean;
   problems: CollectionProblem[];
+  /** EKS Auto Mode and the IP family, from DescribeCluster (lib/inventory/cluster-network.ts). Absent = a VPC CNI IPv4 cluster. */
+  network?: ClusterNetwork;
 }
 
 export interface Usage {

@@ -318,6 +318,12 @@ function planNodegroup(ctx: PlanContext, f: Finding, ng: NodegroupUsage): Propos
     blockers.push(
       `${ng.name} is a Karpenter NodePool, not a managed nodegroup: change the NodePool's requirements (node.kubernetes.io/instance-type or karpenter.k8s.aws/instance-family) to allow ${suggestion}`,
     );
+  } else if (ng.kind === 'auto-mode') {
+    // EKS Auto Mode chooses the instance types itself, among those its NodePool's requirements allow
+    // (EKS user guide, "Create a Node Pool for EKS Auto Mode": eks.amazonaws.com/instance-* labels).
+    blockers.push(
+      `${ng.name} is an EKS Auto Mode NodePool, not a managed nodegroup: EKS picks its instance types; change the NodePool's requirements (eks.amazonaws.com/instance-family, eks.amazonaws.com/instance-cpu or node.kubernetes.io/instance-type) to allow ${suggestion}`,
+    );
   } else if (ng.kind === 'self-managed') {
     blockers.push(
       `${ng.name} is self-managed, not a managed nodegroup: change the instance type in the launch template (or mixed instances policy) of its Auto Scaling group to ${suggestion}, then refresh its instances`,

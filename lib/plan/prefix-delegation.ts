@@ -5,6 +5,7 @@
  * Design (conditions, what the nodes need, the prediction):
  * docs/remediation.md#libplanprefix-delegationts-turning-on-prefix-delegation
  */
+import { cniActionsExclusion } from '../inventory/cluster-network';
 import { maxPods, nodeadmDefaultMaxPods, type NetworkCapacity } from '../capacity/instance-type';
 import { buildContext, n, type ClusterContext } from '../diagnose/context';
 import { prefixBlocksOf } from '../diagnose/prefix-fragmentation';
@@ -153,6 +154,8 @@ function planNodegroup(
  * cluster with eni-limit findings (see the module comment). At most one proposal, subject `vpc-cni`.
  */
 export const planPrefixDelegation: ActionPlanner = (pc: PlanContext): ProposedAction[] => {
+  // Auto Mode and IPv6 clusters: the VPC CNI settings this action changes do not give their pods addresses (the plan's notes say why).
+  if (cniActionsExclusion(pc.usage.network) !== undefined) return [];
   const { usage, inventory, policy } = pc;
   const rules = policy.actions.prefixDelegation;
   if (!rules.allowed) return [];

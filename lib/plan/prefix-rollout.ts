@@ -4,6 +4,7 @@
  * of it (created, then the old one scaled down). Pure planner.
  * Design (why, what it costs): docs/remediation.md#libplanprefix-rolloutts-rolling-nodes-into-prefix-mode
  */
+import { cniActionsExclusion } from '../inventory/cluster-network';
 import { HOST_NETWORK_PODS, maxPods, networkCapacityOf, podIpSlots, type NetworkCapacity } from '../capacity/instance-type';
 import type { Finding } from '../diagnose/types';
 import { holdingFor, ipamdConfigOf } from '../ipamd/model';
@@ -32,6 +33,8 @@ import { newNodeTrunkEnis, nodeEnisOf } from './warm-targets';
  * modes): hence a rollout.
  */
 export const planPrefixRollout: ActionPlanner = (ctx: PlanContext): ProposedAction[] => {
+  // Auto Mode and IPv6 clusters: the VPC CNI settings this action changes do not give their pods addresses (the plan's notes say why).
+  if (cniActionsExclusion(ctx.usage.network) !== undefined) return [];
   if (!ctx.policy.actions.prefixDelegation.allowed) return [];
   // Until the add-on has prefix delegation on, the prefix-delegation action comes first.
   if (ctx.usage.cni.prefixDelegation !== true) return [];

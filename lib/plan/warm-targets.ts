@@ -4,6 +4,7 @@
  * holds about what its pods use. Pure.
  * Design (the values, the prediction): docs/remediation.md#libplanwarm-targetsts-planning-warm-targets
  */
+import { cniActionsExclusion } from '../inventory/cluster-network';
 import type { NetworkCapacity } from '../capacity/instance-type';
 import { buildContext, n, type ClusterContext } from '../diagnose/context';
 import { CNI_DEFAULT_CONFIG } from '../diagnose/held-by-others';
@@ -211,6 +212,8 @@ const signed = (x: number): string => (x >= 0 ? `frees ${n(x)}` : `takes ${n(-x)
  *   12, and have WARM_IP_TARGET=2".
  */
 export const planWarmTargets: ActionPlanner = (pc: PlanContext): ProposedAction[] => {
+  // Auto Mode and IPv6 clusters: the VPC CNI settings this action changes do not give their pods addresses (the plan's notes say why).
+  if (cniActionsExclusion(pc.usage.network) !== undefined) return [];
   const { usage, inventory, policy } = pc;
   const rules = policy.actions.warmTargets;
   if (!rules.allowed) return [];

@@ -123,6 +123,10 @@ describe('diagnose on the demo snapshot', () => {
   it('shows a finding of every kind: the full /24, the nodes at their limit, the fragmented /23, the warm m4 pools, the control plane', () => {
     expect(ids(findings)).toEqual([
       'critical batch-dev/node-egress/subnet-009e3b40cfec38505',
+      // Issue 13: the Karpenter NodePool at its ENI limit; the IPv6 cluster's /27, short of IPv4 for nodes.
+      'critical events-karpenter/eni-limit/karpenter:default',
+      'critical ml-ipv6/subnet-exhaustion/subnet-0e9de5f420855012c',
+      'critical ml-ipv6/subnet-exhaustion/workers@eu-west-1a',
       'critical payments-prod/subnet-exhaustion/api-m5l@eu-west-1a',
       'critical payments-prod/subnet-exhaustion/general-m5xl@eu-west-1a',
       'critical payments-prod/subnet-exhaustion/subnet-0e59dfd0c9e3779b1',
@@ -135,6 +139,7 @@ describe('diagnose on the demo snapshot', () => {
       'warning batch-dev/prefix-fragmentation/subnet-0502fba4a608c0b54',
       'warning batch-dev/nodegroup-headroom/etl-c6g',
       'warning batch-dev/nodegroup-headroom/legacy-m4',
+      'warning ml-ipv6/control-plane-headroom/ml-ipv6',
       'warning payments-prod/eni-limit/api-m5l',
       'warning payments-prod/control-plane-headroom/payments-prod',
       'warning payments-prod/nodegroup-headroom/api-m5l',

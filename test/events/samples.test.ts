@@ -161,6 +161,27 @@ const samples: { file: string; pattern: EventPatternName | undefined; expected: 
     },
   },
   {
+    // Karpenter's CreateFleet (instant): succeeded as a call, its launch in subnet-0e760afd… failed in
+    // the response's errorSet; the other error (InsufficientInstanceCapacity) is not exhaustion.
+    file: 'cloudtrail-create-fleet-insufficient-free-addresses.json',
+    pattern: 'cloudTrailAllocationFailure',
+    expected: {
+      type: 'allocation-failure',
+      eventId: 'b7d3e1f0-5c2a-4e8b-9a61-0f4c8d2e7b35',
+      time: '2026-11-26T09:52:18Z',
+      ...where,
+      source: 'cloudtrail',
+      kind: 'subnet-addresses',
+      errorCode: 'InsufficientFreeAddressesInSubnet',
+      errorMessage: "There are not enough free addresses in subnet 'subnet-0e760afd646006f89' to satisfy the requested number of instances.",
+      api: 'ec2:CreateFleet',
+      subnetIds: ['subnet-0e760afd646006f89'],
+      networkInterfaceIds: [],
+      instanceIds: [],
+      clusterNameHint: 'events-karpenter',
+    },
+  },
+  {
     file: 'cloudtrail-unauthorized.json',
     pattern: undefined,
     expected: {

@@ -39,7 +39,7 @@ import type { Runtime } from '../../lib/runtime';
 import type { RunningDynalite } from '../../tools/dynalite';
 import type { EmulatedAccount } from '../../tools/mock-aws';
 import { testRuntime, type TestRuntime } from '../support/runtime';
-import { accountFromSnapshot, DEMO_SNAPSHOT } from '../support/snapshot-account';
+import { accountFromSnapshot, DEMO_FIRST_CLUSTERS, DEMO_SNAPSHOT } from '../support/snapshot-account';
 import type { SyntheticAccount } from '../../tools/synthetic-account';
 
 export const NOW = new Date('2026-11-26T10:00:00Z');
@@ -69,7 +69,7 @@ export function applyPolicy(): string {
  * DescribeNetworkInterfaces pages at MaxResults 1000.
  */
 export function demoAccount(): SyntheticAccount {
-  const account = accountFromSnapshot(DEMO_SNAPSHOT);
+  const account = accountFromSnapshot(DEMO_SNAPSHOT, DEMO_FIRST_CLUSTERS);
   const prod = account.clusters.find((c) => c.name === PROD)!;
   prod.tags = { ...prod.tags, [OPT_IN_TAG_KEY]: OPT_IN_TAG_VALUE };
   const subnet = account.subnets.find((s) => s.SubnetId === PROD_CNI_SUBNET)!;

@@ -4,7 +4,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { makeHandler } from '../../handlers/respond';
 import { ec2Error, type EmulatedAccount } from '../../tools/mock-aws';
 import { testRuntime } from '../support/runtime';
-import { accountFromSnapshot, DEMO_SNAPSHOT } from '../support/snapshot-account';
+import { accountFromSnapshot, DEMO_FIRST_CLUSTERS, DEMO_SNAPSHOT } from '../support/snapshot-account';
 import { useTestHarness } from '../support/harness';
 import * as cycleModule from '../../lib/cycle';
 
@@ -17,7 +17,7 @@ const ENV = { ALARM_NAME_PREFIX: 'eks-ip-responder-dev-', RESPOND_MIN_INTERVAL_S
 const harness = useTestHarness();
 
 async function setup(env: Record<string, string> = {}) {
-  const t = await testRuntime(accountFromSnapshot(DEMO_SNAPSHOT), harness.db, { ...ENV, ...env }, NOW);
+  const t = await testRuntime(accountFromSnapshot(DEMO_SNAPSHOT, DEMO_FIRST_CLUSTERS), harness.db, { ...ENV, ...env }, NOW);
   harness.track(t.aws);
   return { ...t, handler: makeHandler(t.rt) };
 }

@@ -73,10 +73,10 @@ describe('the demo snapshot', () => {
       .NetworkInterfaces;
   });
 
-  it('loads with its region, capture time and two clusters', async () => {
+  it('loads with its region, capture time and five clusters', async () => {
     expect(source.region).toBe('eu-west-1');
     expect(source.capturedAt).toBe('2026-11-26T10:00:00Z');
-    expect(await source.listClusters()).toEqual(['payments-prod', 'batch-dev']);
+    expect(await source.listClusters()).toEqual(['payments-prod', 'batch-dev', 'search-auto', 'events-karpenter', 'ml-ipv6']);
   });
 
   it('describes both clusters, their nodegroups and their vpc-cni add-ons', async () => {
@@ -97,13 +97,17 @@ describe('the demo snapshot', () => {
     expect((await source.describeNodegroups('batch-dev')).flatMap((n) => n.instanceTypes)).toContain('t3.medium');
   });
 
-  it('has 20 to 40 nodes, all of known instance types, from the snapshot file', async () => {
+  it('has 20 to 60 nodes, all of known instance types, from the snapshot file', async () => {
     const instances = [
       ...(await source.describeClusterInstances('payments-prod')),
       ...(await source.describeClusterInstances('batch-dev')),
+      // Auto Mode nodes carry eks:eks-cluster-name, not kubernetes.io/cluster/<name> (lib/names.ts).
+      ...(await source.describeClusterInstances('search-auto', { autoMode: true })),
+      ...(await source.describeClusterInstances('events-karpenter')),
+      ...(await source.describeClusterInstances('ml-ipv6')),
     ];
     expect(instances.length).toBeGreaterThanOrEqual(20);
-    expect(instances.length).toBeLessThanOrEqual(40);
+    expect(instances.length).toBeLessThanOrEqual(60);
     const types = [...new Set(instances.map((i) => i.InstanceType ?? ''))];
     const fileTypes = (await readJsonFile<{ InstanceTypes: { InstanceType: string }[] }>(DEMO, 'ec2/describe-instance-types.json'))
       .InstanceTypes.map((t) => t.InstanceType);
@@ -149,6 +153,8 @@ describe('the demo snapshot', () => {
     const low = subnets.filter((s) => (s.AvailableIpAddressCount ?? 0) < 16);
     expect(low.map((s) => [s.CidrBlock, s.AvailabilityZone, s.AvailableIpAddressCount])).toEqual([
       ['10.20.0.0/24', 'eu-west-1a', 7],
+      // ml-ipv6: IPv6 pods take none of it; its nodes and Lambda functions share the /27.
+      ['10.73.0.0/27', 'eu-west-1a', 10],
     ]);
     const vpcId = (await source.describeCluster('payments-prod')).resourcesVpcConfig?.vpcId ?? '';
     const cni = await source.describeSubnetsByTagKey(vpcId, 'kubernetes.io/role/cni');
@@ -656,6 +662,6 @@ describe('clusters', () => {
   it('names a cluster the snapshot does not hold as such, not as a missing file', async () => {
     const err = await (await readSnapshot(DEMO)).describeCluster('nosuch').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SnapshotError);
-    expect((err as Error).message).toBe('eks/list-clusters.json: no cluster "nosuch" in this snapshot (it holds "payments-prod", "batch-dev")');
+    expect((err as Error).message).toBe('eks/list-clusters.json: no cluster "nosuch" in this snapshot (it holds "payments-prod", "batch-dev", "search-auto", "events-karpenter", "ml-ipv6")');
   });
 });

@@ -8,9 +8,14 @@ import type { SyntheticAccount } from '../../tools/synthetic-account';
 
 const read = (file: string): Record<string, unknown> => JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
 
-export function accountFromSnapshot(dir: string): SyntheticAccount {
+/**
+ * @param only keep these clusters and what is in their VPCs (each demo cluster has a VPC of its own):
+ *   tests written for the demo's first clusters stay about them when the demo grows.
+ */
+export function accountFromSnapshot(dir: string, only?: readonly string[]): SyntheticAccount {
   const meta = read(path.join(dir, 'meta.json')) as { region: string; capturedAt: string };
-  const names = (read(path.join(dir, 'eks', 'list-clusters.json')).clusters as string[]) ?? [];
+  const listed = (read(path.join(dir, 'eks', 'list-clusters.json')).clusters as string[]) ?? [];
+  const names = only === undefined ? listed : listed.filter((n) => only.includes(n));
   const account: SyntheticAccount = {
     region: meta.region,
     accountId: '111122223333',
@@ -37,6 +42,12 @@ export function accountFromSnapshot(dir: string): SyntheticAccount {
       : [];
     const addonFile = path.join(base, 'addon-vpc-cni.json');
     account.addons[name] = existsSync(addonFile) ? (read(addonFile).addon as SyntheticAccount['addons'][string]) : undefined;
+  }
+  if (only !== undefined) {
+    const vpcs = new Set(account.clusters.map((c) => c.resourcesVpcConfig?.vpcId));
+    account.subnets = account.subnets.filter((s) => vpcs.has(s.VpcId));
+    account.networkInterfaces = account.networkInterfaces.filter((e) => vpcs.has(e.VpcId));
+    account.instances = account.instances.filter((i) => vpcs.has(i.VpcId));
   }
   account.networks = networksOf(dir, account);
   return account;
@@ -76,5 +87,8 @@ function networksOf(dir: string, account: SyntheticAccount): NonNullable<Synthet
     };
   });
 }
+
+/** The demo's first two clusters, which the fault and handler tests were written for. */
+export const DEMO_FIRST_CLUSTERS = ['payments-prod', 'batch-dev'] as const;
 
 export const DEMO_SNAPSHOT = path.join(__dirname, '..', '..', 'events', 'demo-snapshot');

@@ -10,6 +10,7 @@ import * as z from 'zod';
 import { CLUSTER_TAG_PREFIX } from '../../names';
 import { classifyEc2Error, isIpv4AllocationApi } from '../exhaustion';
 import { nodegroupNameFromAsgName } from './autoscaling';
+import { parseCreateFleet } from './create-fleet';
 import { check, headOf, ignored, unique, where, type Envelope } from './envelope';
 import type { ResponderEvent } from './types';
 
@@ -80,6 +81,8 @@ export function parseCloudTrail(envelope: Envelope): ResponderEvent {
   if (detail.eventSource !== 'ec2.amazonaws.com') {
     return ignored(envelope, `${detail.eventSource} ${detail.eventName} is not an EC2 API call`);
   }
+  // CreateFleet (instant) answers its launch errors in the response, not as errorCode.
+  if (detail.eventName === 'CreateFleet' && detail.errorCode === undefined) return parseCreateFleet(envelope, detail);
   if (detail.errorCode === undefined) return ignored(envelope, `${api} succeeded (no errorCode)`);
   const errorMessage = detail.errorMessage ?? '';
   const call = { eventName: detail.eventName, errorCode: detail.errorCode, errorMessage };

@@ -5,6 +5,7 @@
  * is absent. A cluster that could not be sampled is listed with nothing planned; an incomplete one
  * is marked INCOMPLETE (nothing acts on it).
  */
+import { cniActionsExclusion } from '../../inventory/cluster-network';
 import type { ClusterRemediation } from '../../act/remediate';
 import type { Finding } from '../../diagnose/types';
 import type { ClusterUsage, Usage } from '../../measure/types';
@@ -48,6 +49,9 @@ export function absentReason(kind: ActionKind, r: ClusterRemediation, c: Cluster
       ? `no ${what} in the data that could be read; the data is incomplete, so one may be missing (and nothing acts on this cluster until it is complete)`
       : `no ${what}`;
   const cniUnknown = c?.cni.install === 'unknown';
+  // Auto Mode and IPv6 clusters: the VPC CNI actions do not apply (lib/inventory/cluster-network.ts).
+  const excluded = cniActionsExclusion(c?.network);
+  if (excluded !== undefined && (kind === 'warm-targets' || kind === 'prefix-delegation' || kind === 'prefix-rollout')) return excluded;
   switch (kind) {
     case 'warm-targets':
       if (cniUnknown) return "the vpc-cni add-on could not be read: its current settings are not known";

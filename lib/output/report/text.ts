@@ -3,6 +3,7 @@
  *
  * Design: docs/cli.md#liboutputreporttextts-the-text-report
  */
+import { networkPlanNotes } from '../../plan/network-notes';
 import type { Finding } from '../../diagnose/types';
 import type { ClusterInventory, Inventory } from '../../inventory/types';
 import type { ClusterUsage, Usage } from '../../measure/types';
@@ -18,6 +19,8 @@ const count = (value: number, word: string): string => `${n(value)} ${word}${val
 
 function cniLine(c: ClusterUsage): string {
   const cni = c.cni;
+  // Auto Mode answers DescribeAddon vpc-cni with ResourceNotFound: EKS runs the networking itself.
+  if (c.network?.autoMode && cni.install === 'self-managed') return 'managed by EKS Auto Mode (no vpc-cni add-on)';
   if (cni.install === 'self-managed') return 'self-managed aws-node (its settings are not visible to the AWS API)';
   if (cni.install === 'unknown') return 'unknown (the vpc-cni add-on could not be read)';
   const settings: string[] = [];
@@ -29,6 +32,23 @@ function cniLine(c: ClusterUsage): string {
   if (cni.warmPrefixTarget !== undefined) settings.push(`WARM_PREFIX_TARGET=${cni.warmPrefixTarget}`);
   const origin = cni.source === 'defaults' ? ' (CNI defaults)' : '';
   return `managed vpc-cni ${cni.addonVersion ?? ''}${origin}: ${settings.join(' ')}`.replace(/\s+:/, ':');
+}
+
+/**
+ * The cluster's network when it is not the VPC CNI's IPv4 (EKS Auto Mode, IPv6) and who launches its
+ * nodes when a NodePool does (Karpenter, Auto Mode): lib/plan/network-notes.ts words it as the plan does.
+ */
+function networkLines(c: ClusterUsage): string[] {
+  const lines: string[] = [];
+  const net = c.network;
+  if (net?.autoMode) {
+    const also = [net.autoModeBlockStorage ? 'block storage' : '', net.autoModeLoadBalancing ? 'load balancing' : ''].filter((x) => x !== '');
+    const pools = net.autoModeNodePools.length > 0 ? `; NodePools ${net.autoModeNodePools.join(', ')}` : '';
+    lines.push(`Auto Mode: compute${also.length > 0 ? `, ${also.join(', ')}` : ''}${pools}`);
+  }
+  if (net?.ipFamily === 'ipv6') lines.push('IP family: ipv6 (pods take IPv6; nodes still take IPv4 for their primary ENI)');
+  lines.push(...networkPlanNotes(c).map((note) => `Note: ${note}.`));
+  return lines;
 }
 
 function findingsSection(findings: Finding[], complete: boolean): string[] {
@@ -103,6 +123,7 @@ function clusterSection(c: ClusterUsage, findings: Finding[] | undefined, inv: C
     );
   }
   say(`  CNI: ${cniLine(c)}`);
+  for (const line of networkLines(c)) say(`  ${line}`);
   if (findings) {
     say('', ...findingsSection(findings.filter((f) => f.cluster === c.name), c.complete));
   }
@@ -183,9 +204,12 @@ function clusterSection(c: ClusterUsage, findings: Finding[] | undefined, inv: C
       ['NODEGROUP', 'KIND', 'INSTANCE TYPES', 'NODES', 'ENIS', 'POD-IPS', 'MAX-PODS', 'ENI-LIMIT', 'IP-LIMIT'],
       c.nodegroups.map((ng) => {
         const cap = capacityUnknown(g, c, ng);
+        // A NodePool's row: its name without the `karpenter:` / `auto-mode:` label, which KIND says
+        // (the table stays within 100 columns with Auto Mode's `general-purpose`).
+        const pool = ng.kind === 'karpenter' || ng.kind === 'auto-mode';
         return [
-          ng.name,
-          ng.kind,
+          pool ? ng.name.slice(ng.name.indexOf(':') + 1) : ng.name,
+          ng.kind === 'auto-mode' ? 'auto' : ng.kind,
           ng.instanceTypes.join(',') || '-',
           cell(ng.nodes, g.instances),
           `${cell(ng.enis, enis)}/${cell(ng.maxEnis, cap)}`,
@@ -202,6 +226,9 @@ function clusterSection(c: ClusterUsage, findings: Finding[] | undefined, inv: C
     say(
       '    ENIS attached/max, POD-IPS held/slots; ENI-LIMIT, IP-LIMIT: nodes with no ENI, no IP slot left.',
     );
+    if (c.nodegroups.some((ng) => ng.kind === 'karpenter' || ng.kind === 'auto-mode')) {
+      say('    KIND karpenter, auto: NodePools of Karpenter and of EKS Auto Mode.');
+    }
   }
   if (c.problems.length > 0) {
     say('', '  Incomplete data (no action will be taken on this cluster):');
