@@ -111,7 +111,12 @@ function configOf(usage: ClusterUsage): { config?: IpamdConfig; note?: string } 
 }
 
 /** The worst (most addresses) of the nodegroup's instance types, at launch and when full. */
-function demandOf(types: readonly string[], capOf: (t: string) => NetworkCapacity | undefined, config: IpamdConfig): NodeDemand | { unknownType: string } | undefined {
+function demandOf(
+  types: readonly string[],
+  capOf: (t: string) => NetworkCapacity | undefined,
+  config: IpamdConfig,
+  ipv6: boolean,
+): NodeDemand | { unknownType: string } | undefined {
   let worst: NodeDemand | undefined;
   for (const t of types) {
     const cap = capOf(t);
@@ -122,8 +127,9 @@ function demandOf(types: readonly string[], capOf: (t: string) => NetworkCapacit
     const podsMax = maxPods(cap, { prefixDelegation: prefix, customNetworking: custom, ...(config.maxEni !== undefined ? { maxEni: config.maxEni } : {}), applyKubeletCap: true });
     const atLaunch = holdingFor(cap, 0, { ...cfg, maxPods: podsMax });
     const full = holdingFor(cap, podsMax, { ...cfg, maxPods: podsMax });
-    // Custom networking: only the primary ENI (its address, no pods) is in the node's subnet.
-    const d: NodeDemand = custom
+    // Custom networking: only the primary ENI (its address, no pods) is in the node's subnet. An IPv6
+    // cluster alike: pods take IPv6 from a /80 per node, the node one IPv4 (lib/inventory/cluster-network.ts).
+    const d: NodeDemand = custom || ipv6
       ? { instanceType: t, ips: 1, ipsFull: 1, blocks: 0, singles: 1 }
       : { instanceType: t, ips: atLaunch.subnetIps, ipsFull: full.subnetIps, blocks: atLaunch.prefixes, singles: prefix ? atLaunch.enis : atLaunch.subnetIps };
     if (!worst || d.ips > worst.ips || (d.ips === worst.ips && d.blocks > worst.blocks)) worst = d;
@@ -212,11 +218,14 @@ function nodegroupChecks(input: PreflightInput, ng: Nodegroup, capOf: (t: string
   }
   const types = typesOf(ng, usage);
   if (types.length === 0) return kinds.map((check) => unknownCheck({ ...base, check }, 'its instance types are not known (a launch template sets them and it has no node)'));
-  const d = demandOf(types, capOf, config);
+  const ipv6 = usage.network?.ipFamily === 'ipv6';
+  const d = demandOf(types, capOf, config, ipv6);
   if (!d || 'unknownType' in d) return kinds.map((check) => unknownCheck({ ...base, check }, `the limits of instance type ${d ? d.unknownType : '?'} are not known`));
   const k = byAz.size;
   const basis = [
-    `a new ${d.instanceType} node takes ${d.ips} address(es) from its subnet at launch (its warm pool at the CNI settings, no pods yet; ${d.ipsFull} once full at max pods)`,
+    ipv6
+      ? `a new ${d.instanceType} node takes ${d.ips} IPv4 address from its subnet (IPv6 cluster: its pods take IPv6 from a /80 prefix, the node one IPv4 for its primary ENI)`
+      : `a new ${d.instanceType} node takes ${d.ips} address(es) from its subnet at launch (its warm pool at the CNI settings, no pods yet; ${d.ipsFull} once full at max pods)`,
     'each AZ\'s new nodes are all assumed to land in its subnet of least room (Auto Scaling picks the subnet)',
     ...(note ? [note] : []),
   ];

@@ -68,6 +68,23 @@ describe('rolling-update preflight', () => {
     expect(one(checks(world({ freeA: 1, freeB: 2, cni })), 'rolling-update').verdict).toBe('does-not-fit');
   });
 
+  it('counts only the primary IPv4 of a new node on an IPv6 cluster (pods take IPv6), with the prefix-mode add-on', () => {
+    // An IPv6 cluster runs the CNI in prefix mode: without the IPv6 rule a node would need its /28s.
+    const cni = managedCni({ ENABLE_PREFIX_DELEGATION: 'true', WARM_PREFIX_TARGET: '1' });
+    const v6 = (freeA: number): ClusterInventory => {
+      const inv = world({ freeA, freeB: 2, cni });
+      inv.cluster = { ...inv.cluster, kubernetesNetworkConfig: { ipFamily: 'ipv6' } };
+      return inv;
+    };
+    const c = one(checks(v6(2)), 'rolling-update');
+    expect(c.ipsPerNode).toBe(1);
+    expect(c.verdict).toBe('fits');
+    expect(c.basis.join(' ')).toContain('IPv6 cluster');
+    expect(one(checks(v6(1)), 'rolling-update').verdict).toBe('does-not-fit');
+    // The same cluster in IPv4 needs its prefixes.
+    expect(one(checks(world({ freeA: 2, freeB: 2, cni })), 'rolling-update').ipsPerNode).toBeGreaterThan(1);
+  });
+
   it('is unknown, not a fit, when the CNI settings or a subnet were not read', () => {
     const unknownCni = checks(world({ freeA: 5000, freeB: 5000, cni: { kind: 'unknown', reason: 'AccessDenied' } }));
     expect(one(unknownCni, 'rolling-update').verdict).toBe('unknown');
