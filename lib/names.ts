@@ -47,3 +47,16 @@ export const READ_OPERATION = {
   describeClusterInstances: 'ec2:DescribeInstances',
   describeInstanceTypes: 'ec2:DescribeInstanceTypes',
 } as const;
+
+/**
+ * A subnet with a tag of this prefix, `cni.networking.k8s.aws/cluster/<name>` (any value), is used
+ * by the VPC CNI (1.22.1+) only for the clusters named (aws/amazon-vpc-cni-k8s
+ * pkg/awsutils/awsutils.go `clusterTagKeyPrefix`, CHANGELOG v1.22.1).
+ */
+export const CNI_CLUSTER_TAG_PREFIX = 'cni.networking.k8s.aws/cluster/';
+
+/**
+ * The tag ipamd puts on the ENIs it creates, naming its CLUSTER_NAME, only when CLUSTER_NAME is set
+ * (aws/amazon-vpc-cni-k8s pkg/awsutils/awsutils.go `eniClusterTagKey`, `buildENITags`).
+ */
+export const CNI_ENI_CLUSTER_TAG_KEY = 'cluster.k8s.amazonaws.com/name';

@@ -6,14 +6,15 @@
 import { list, n, plural } from '../diagnose/context';
 import type { Finding } from '../diagnose/types';
 import type { Subnet } from '../inventory/types';
-import { CNI_ROLE_TAG_EXCLUDED, CNI_ROLE_TAG_KEY, CNI_ROLE_TAG_VALUE } from '../names';
+import { parseCniVersion } from '../measure/cni-discovery';
+import { CNI_CLUSTER_TAG_PREFIX, CNI_ROLE_TAG_EXCLUDED, CNI_ROLE_TAG_KEY, CNI_ROLE_TAG_VALUE } from '../names';
 import type { EffectivePolicy } from '../policy/types';
 import type { ActionPlanner, PlanContext, ProposedAction } from './types';
 
 /** The subnet tag the VPC CNI's enhanced subnet discovery reads (its values: lib/names.ts). */
 export { CNI_ROLE_TAG_KEY };
-/** A subnet with a tag of this prefix is used only by the cluster named after it (cni-subnet-selection, "Cluster-scoped subnet filtering"). */
-export const CNI_CLUSTER_TAG_PREFIX = 'cni.networking.k8s.aws/cluster/';
+/** A subnet with a tag of this prefix is used only by the cluster named after it (cni-subnet-selection, "Cluster-scoped subnet filtering"; lib/names.ts). */
+export { CNI_CLUSTER_TAG_PREFIX, parseCniVersion };
 /** Enhanced subnet discovery: VPC CNI 1.18.0 or later (cni-subnet-selection, "Considerations"). */
 export const SUBNET_DISCOVERY_MIN_VERSION: readonly [number, number, number] = [1, 18, 0];
 /**
@@ -64,12 +65,6 @@ export function cniClusterTags(s: Subnet): string[] {
     .map((t) => t.Key ?? '')
     .filter((k) => k.startsWith(CNI_CLUSTER_TAG_PREFIX))
     .map((k) => k.slice(CNI_CLUSTER_TAG_PREFIX.length));
-}
-
-/** `[major, minor, patch]` of `v1.19.2-eksbuild.1`; undefined when it is not a version. */
-export function parseCniVersion(version: string | undefined): [number, number, number] | undefined {
-  const m = /^v?(\d+)\.(\d+)(?:\.(\d+))?/.exec(version ?? '');
-  return m ? [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)] : undefined;
 }
 
 function atLeast(v: readonly number[], min: readonly number[]): boolean {
