@@ -13,6 +13,7 @@ import {
 } from '../capacity/instance-type';
 import type { ClusterInventory, CollectionProblem, Inventory, SubnetRole } from '../inventory/types';
 import { parseIpv4Cidr } from './cidr';
+import { discoverCniSubnets } from './cni-discovery';
 import { readCniSettings, type CniSettings } from './cni-settings';
 import { classifyEni, eniAddressCount, HOLDERS, IPS_PER_PREFIX, nodeEniRole, type Holder } from './eni';
 import { enisUnreadIn, readGapsOf } from './trusted';
@@ -392,6 +393,7 @@ export function measureCluster(inv: ClusterInventory, instanceTypes: Record<stri
     },
     complete: problems.length === 0,
     problems,
+    cniDiscovery: discoverCniSubnets(inv),
   };
 }
 

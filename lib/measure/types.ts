@@ -1,5 +1,6 @@
 /** The measured usage of an inventory: what `measure` returns and everything after it reads. */
 import type { CollectionProblem, FailedCluster, SubnetRole } from '../inventory/types';
+import type { CniDiscovery } from './cni-discovery';
 import type { CniSettings } from './cni-settings';
 import type { Holder } from './eni';
 
@@ -171,6 +172,8 @@ export interface ClusterUsage {
   /** False when anything was not collected or not understood: nothing may act on this cluster. */
   complete: boolean;
   problems: CollectionProblem[];
+  /** Which subnets the cluster's VPC CNI would create new pod ENIs in, and why (lib/measure/cni-discovery.ts). */
+  cniDiscovery?: CniDiscovery;
 }
 
 export interface Usage {
