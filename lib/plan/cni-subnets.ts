@@ -270,7 +270,10 @@ function plan(ctx: PlanContext, spare: Subnet[], missingAre: 'not-read' | 'not-f
           ? { ipsFreed: made, text: [predictedText(ctx, scope.az, chosen, candidates.length - chosen.length), ...steerText(cluster, steer)].join(' ') }
           : {
               ipsFreed: 0,
-              text: `Nothing to tag in ${scope.az}: an allow-listed subnet there (VPC ${scope.vpcId}, at least ${n(min)} free) tagged ${CNI_ROLE_TAG_KEY}=${CNI_ROLE_TAG_VALUE} would give new pod ENIs room.`,
+              text: [
+                `Nothing to tag in ${scope.az}: an allow-listed subnet there (VPC ${scope.vpcId}, at least ${n(min)} free) tagged ${CNI_ROLE_TAG_KEY}=${CNI_ROLE_TAG_VALUE} would give new pod ENIs room.`,
+                ...steerText(cluster, steer),
+              ].join(' '),
             },
       blockers,
     });
