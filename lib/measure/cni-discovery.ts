@@ -171,7 +171,11 @@ function judge(
   }
   if (rules === 'key-only') {
     // v1.18.0 awsutils.go createENI: the primary subnet unconditionally; others by `validTag` (the key alone).
-    if (primary) return { used: true, reason: 'the node subnet (always used before 1.22, whatever its tags)' };
+    if (primary) {
+      return cni === CNI_ROLE_TAG_EXCLUDED
+        ? { used: true, reason: 'the node subnet: kubernetes.io/role/cni=0 excludes nothing before 1.22 (1.22+ would exclude it)' }
+        : { used: true, reason: 'the node subnet (always used before 1.22, whatever its tags)' };
+    }
     return cni === undefined
       ? { used: false, reason: 'no kubernetes.io/role/cni tag' }
       : { used: true, reason: `${shown}: before 1.22 the key alone opts a subnet in, whatever its value` };

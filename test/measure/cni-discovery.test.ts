@@ -81,7 +81,7 @@ describe('discoverCniSubnets', () => {
       others: [tagged(POD_A, { 'kubernetes.io/role/cni': '0' })],
     });
     expect(verdict(inv, 'pods-a')).toMatchObject({ used: true, reason: expect.stringContaining('whatever its value') });
-    expect(verdict(inv, 'node-a').used).toBe(true);
+    expect(verdict(inv, 'node-a')).toMatchObject({ used: true, reason: expect.stringContaining('excludes nothing before 1.22') });
   });
 
   it('treats an empty tag value as no tag (getTagValue returns "")', () => {
