@@ -10,6 +10,7 @@ import { cniSubnetsExecutor, EXCLUDED_STEP } from '../../lib/act/execute-subnets
 import { policyProblems, type ActContext } from '../../lib/act/act';
 import type { ActionRecord, ExecuteDeps } from '../../lib/act/types';
 import type { CniSubnetsChange, PlannedAction } from '../../lib/plan/types';
+import { describeChange } from '../../lib/output/notify/action-message';
 import { ec2Error, emulateAccount } from '../../tools/mock-aws';
 import { accountFromSnapshot, DEMO_SNAPSHOT } from '../support/snapshot-account';
 import { useTestHarness } from '../support/harness';
@@ -155,5 +156,14 @@ describe('policyProblems: the record checked against the policy before it runs',
     ]);
     const foreign = record({ ...change(), exclude: [{ subnetId: SHARED, key: OTHER, value: 'shared' }] });
     expect(policyProblems(CLUSTER, foreign, ctx([SHARED]))).toEqual([`it removes ${OTHER}, which is not ${CLUSTER}'s cluster tag`]);
+  });
+});
+
+describe('describeChange: what a steering action says it does', () => {
+  it('names the tag removed with the value that puts it back, after the spare subnet tagged', () => {
+    expect(describeChange(change())).toBe(
+      `tag ${SPARE} kubernetes.io/role/cni=1 for VPC CNI subnet discovery; then remove ${KEY}=shared from ${SHARED} (steering: that subnet stops serving the cluster)`,
+    );
+    expect(describeChange(change([]))).toBe(`remove ${KEY}=shared from ${SHARED} (steering: that subnet stops serving the cluster)`);
   });
 });
