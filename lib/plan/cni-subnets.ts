@@ -286,7 +286,7 @@ function predictedText(ctx: PlanContext, az: string, chosen: Subnet[], notChosen
   const total = chosen.reduce((sum, s) => sum + (s.AvailableIpAddressCount ?? 0), 0);
   const parts = [
     `Tagging ${list(named)} ${CNI_ROLE_TAG_KEY}=${CNI_ROLE_TAG_VALUE} makes ${plural(total, 'more address', 'more addresses')} available to pods in ${az}: the VPC CNI creates new pod ENIs in the tagged subnet with the most free addresses; existing ENIs and their pods stay where they are.`,
-    `The new ENIs get the node's primary ENI security groups (newer VPC CNI versions use security groups tagged ${CNI_ROLE_TAG_KEY}=1 when there are any), and the subnet's own route table and network ACL: check they carry the pods' traffic.`,
+    `The new ENIs get the node's primary ENI security groups (vpc-cni 1.22.0 and 1.22.1 only used security groups tagged ${CNI_ROLE_TAG_KEY}=1 when there were any, reverted in 1.22.2), and the subnet's own route table and network ACL: check they carry the pods' traffic.`,
   ];
   const nodes = ctx.usage.nodes.filter((x) => x.availabilityZone === az);
   const atLimit = nodes.filter((x) => x.atEniLimit).length;
