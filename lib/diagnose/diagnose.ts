@@ -8,10 +8,12 @@
  * - held-by-others.ts         a scarce subnet's addresses idle in warm pools or held by others
  * - prefix-fragmentation.ts   too few free /28 blocks for prefix delegation
  * - control-plane-headroom.ts cluster subnets below EKS's free-address requirement
+ * - cni-discovery.ts          the CNI's subnet selection works against the cluster
  */
 import type { ClusterInventory, Inventory } from '../inventory/types';
 import type { ClusterUsage, Usage } from '../measure/types';
 import { buildContext } from './context';
+import { diagnoseCniDiscovery } from './cni-discovery';
 import { diagnoseControlPlaneHeadroom } from './control-plane-headroom';
 import { diagnoseEniLimit } from './eni-limit';
 import { diagnoseHeldByOthers } from './held-by-others';
@@ -26,6 +28,7 @@ export const FINDING_KIND_ORDER: readonly FindingKind[] = [
   'ips-held-by-others',
   'prefix-fragmentation',
   'control-plane-headroom',
+  'cni-discovery',
 ];
 
 /** Severity (worst first), cluster, kind (FINDING_KIND_ORDER), subject id. */
@@ -58,6 +61,7 @@ export function diagnoseCluster(
     ...diagnoseHeldByOthers(ctx),
     ...diagnosePrefixFragmentation(ctx),
     ...diagnoseControlPlaneHeadroom(ctx),
+    ...diagnoseCniDiscovery(ctx),
   ].sort(compareFindings);
 }
 

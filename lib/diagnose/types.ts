@@ -15,7 +15,9 @@ export type FindingKind =
   /** Prefix delegation in a subnet whose free space is too fragmented or too small for /28 blocks. */
   | 'prefix-fragmentation'
   /** Control-plane (cluster) subnets below EKS's free-address requirement: blocks upgrades. */
-  | 'control-plane-headroom';
+  | 'control-plane-headroom'
+  /** The VPC CNI's subnet selection works against the cluster (no subnet in an AZ, a `0` it ignores, other clusters' subnets used). */
+  | 'cni-discovery';
 
 export type Severity = 'warning' | 'critical';
 

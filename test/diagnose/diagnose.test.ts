@@ -119,7 +119,7 @@ describe('diagnose on the demo snapshot', () => {
     findings = diagnose(measure(inv), inv, DEFAULT_THRESHOLDS);
   });
 
-  it('shows a finding of every kind: the full /24, the nodes at their limit, the fragmented /23, the warm m4 pools, the control plane', () => {
+  it('shows a finding of every kind: the full /24, the nodes at their limit, the fragmented /23, the warm m4 pools, the control plane, the /25 tagged 0 that v1.18.6 opts in', () => {
     expect(ids(findings)).toEqual([
       'critical payments-prod/subnet-exhaustion/api-m5l@eu-west-1a',
       'critical payments-prod/subnet-exhaustion/general-m5xl@eu-west-1a',
@@ -130,6 +130,7 @@ describe('diagnose on the demo snapshot', () => {
       'warning batch-dev/ips-held-by-others/subnet-009e3b40cfec38505',
       'warning batch-dev/prefix-fragmentation/subnet-009e3b40cfec38505',
       'warning batch-dev/prefix-fragmentation/subnet-0502fba4a608c0b54',
+      'warning batch-dev/cni-discovery/subnet-009e3b40cfec38505',
       'warning payments-prod/eni-limit/api-m5l',
       'warning payments-prod/control-plane-headroom/payments-prod',
     ]);

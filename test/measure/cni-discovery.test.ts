@@ -5,6 +5,7 @@
 import { discoverCniSubnets, discoveryRulesOf, parseCniVersion } from '../../lib/measure/cni-discovery';
 import type { ClusterInventory, CniInstall, Subnet } from '../../lib/inventory/types';
 import { cniEni, clusterInventory, instance, managedCni, nodegroup, subnet } from './builders';
+import { run } from '../diagnose/world';
 
 const AZ_A = 'eu-west-1a';
 const AZ_B = 'eu-west-1b';
@@ -165,5 +166,34 @@ describe('discoverCniSubnets', () => {
     const b = tagged(subnet('pods-b', '100.64.4.0/22', AZ_B, 1000), { 'kubernetes.io/role/cni': '1' });
     const d = discoverCniSubnets(world({ others: [b] }));
     expect(d.byAz.map((z) => z.availabilityZone)).toEqual([AZ_A]);
+  });
+});
+
+describe('the cni-discovery finding', () => {
+  const findings = (inv: ClusterInventory) => run(inv).findings.filter((f) => f.kind === 'cni-discovery');
+
+  it('is critical for an AZ with nodes where the CNI can create no ENI', () => {
+    const [f, ...rest] = findings(world({ nodeTags: { 'kubernetes.io/role/cni': '0' } }));
+    expect(rest).toEqual([]);
+    expect(f).toMatchObject({ id: 'prod/cni-discovery/eu-west-1a', severity: 'critical', evidence: { nodeSubnets: 'node-a' } });
+    expect(f?.fixes[0]).toContain('aws ec2 delete-tags --resources <subnet> --tags Key=kubernetes.io/role/cni');
+  });
+
+  it('warns of a subnet tagged 0 that a CNI before 1.22 uses anyway', () => {
+    const inv = world({ cni: managedCni(undefined, 'v1.19.2-eksbuild.1'), others: [tagged(POD_A, { 'kubernetes.io/role/cni': '0' })] });
+    expect(findings(inv).map((f) => `${f.severity} ${f.id}`)).toEqual(['warning prod/cni-discovery/pods-a']);
+    // From 1.22 the 0 excludes it and the node subnet serves the AZ: nothing to say.
+    expect(findings(world({ others: [tagged(POD_A, { 'kubernetes.io/role/cni': '0' })] }))).toEqual([]);
+  });
+
+  it('warns of another cluster’s subnet used because CLUSTER_NAME is not known, not once it is', () => {
+    const other = tagged(POD_A, { 'kubernetes.io/role/cni': '1', 'cni.networking.k8s.aws/cluster/staging': '' });
+    expect(findings(world({ others: [other] })).map((f) => f.id)).toEqual(['prod/cni-discovery/pods-a']);
+    expect(findings(world({ others: [other], eniClusterTag: 'prod' }))).toEqual([]);
+  });
+
+  it('says nothing under custom networking or for a self-managed aws-node', () => {
+    expect(findings(world({ nodeTags: { 'kubernetes.io/role/cni': '0' }, cni: managedCni({ AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG: 'true' }, 'v1.22.4') }))).toEqual([]);
+    expect(findings(world({ nodeTags: { 'kubernetes.io/role/cni': '0' }, cni: { kind: 'self-managed' } }))).toEqual([]);
   });
 });
