@@ -4,7 +4,7 @@
  * usable subnet of the AZ, never a node subnet, within the bounds; incomplete data blocks it.
  */
 import { gateActions } from '../../lib/plan/gates';
-import { planCniSubnetsWith } from '../../lib/plan/cni-subnets';
+import { planCniSubnets, planCniSubnetsWith } from '../../lib/plan/cni-subnets';
 import type { CniSubnetsChange, PlanContext, ProposedAction } from '../../lib/plan/types';
 import type { ClusterInventory, CniInstall, Subnet } from '../../lib/inventory/types';
 import { DEFAULT_THRESHOLDS } from '../../lib/diagnose/types';
@@ -139,6 +139,12 @@ describe('steering: excluding a scarce shared subnet for this cluster', () => {
     const [p] = planCniSubnetsWith(ctx, []);
     expect(changeOf(p).exclude?.map((e) => e.subnetId)).toEqual(['shared-a']);
     expect(p?.predicted.text).toContain('shared-a2 not excluded: policy actions.cniSubnets.maxSubnetsPerAction 1');
+  });
+
+  it('steers from the inventory alone when no spare subnet is listed (the remediation reads none then)', () => {
+    const [p] = planCniSubnets(world());
+    expect(changeOf(p).exclude).toEqual([{ subnetId: 'shared-a', key: KEY, value: 'shared' }]);
+    expect(p?.blockers).toEqual([]);
   });
 
   it('keeps every AZ with nodes apart: a scarce subnet in one AZ changes nothing in the other', () => {
