@@ -75,3 +75,16 @@ export const EKS_CLUSTER_NAME_TAG_KEY = 'eks:eks-cluster-name';
 export const AUTO_MODE_NODEPOOL_TAG_KEY = 'eks:kubernetes-node-pool-name';
 /** The NodeClass of an EKS Auto Mode node (see {@link EKS_CLUSTER_NAME_TAG_KEY}). */
 export const AUTO_MODE_NODECLASS_TAG_KEY = 'eks:kubernetes-node-class-name';
+
+/**
+ * A subnet with a tag of this prefix, `cni.networking.k8s.aws/cluster/<name>` (any value), is used
+ * by the VPC CNI (1.22.1+) only for the clusters named (aws/amazon-vpc-cni-k8s
+ * pkg/awsutils/awsutils.go `clusterTagKeyPrefix`, CHANGELOG v1.22.1).
+ */
+export const CNI_CLUSTER_TAG_PREFIX = 'cni.networking.k8s.aws/cluster/';
+
+/**
+ * The tag ipamd puts on the ENIs it creates, naming its CLUSTER_NAME, only when CLUSTER_NAME is set
+ * (aws/amazon-vpc-cni-k8s pkg/awsutils/awsutils.go `eniClusterTagKey`, `buildENITags`).
+ */
+export const CNI_ENI_CLUSTER_TAG_KEY = 'cluster.k8s.amazonaws.com/name';

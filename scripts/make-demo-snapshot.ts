@@ -23,6 +23,9 @@
  *     WARM_ENI_TARGET at its default of 1 each node keeps a whole spare ENI (14 IPs): 32 free, and
  *     at least 42 of the 91 used addresses are idle in warm pools (ips-held-by-others; the /25 is
  *     also nearly full and too small for prefixes).
+ *   The /25 is tagged `kubernetes.io/role/cni=0`, which v1.18.6 reads as an opt-in (the tag key
+ *   alone counts before 1.22), and payments-prod's 100.64 subnet carries the cluster-scoped tag
+ *   `cni.networking.k8s.aws/cluster/payments-prod`: the report's discovery section explains both.
  *   They were added after the rest, on PRNG stream 1 (`stream: 1`): every id of the first 32
  *   nodes, their subnets and ENIs stays what the sample events in `events/*.json` refer to.
  * - The network preflight: payments-prod's VPC has DNS hostnames off (vpc-dns); batch-dev's
@@ -82,7 +85,9 @@ export const demoSpec: AccountSpec = {
           az: 0,
           cidr: '100.64.0.0/19',
           inCluster: false,
-          tags: { 'kubernetes.io/role/cni': '1' },
+          // Reserved to this cluster for the CNI 1.22.1+ (cni.networking.k8s.aws/cluster/<name>);
+          // v1.19 reads only the role key (lib/measure/cni-discovery.ts).
+          tags: { 'kubernetes.io/role/cni': '1', 'cni.networking.k8s.aws/cluster/payments-prod': 'shared' },
         },
       ],
       nodegroups: [
@@ -135,7 +140,17 @@ export const demoSpec: AccountSpec = {
           fragmentedBy: 'lambda',
           stream: 1,
         },
-        { name: 'private-d', az: 2, cidr: '10.30.34.0/25', inCluster: false, others: ['vpc-endpoint'], stream: 1 },
+        // Tagged kubernetes.io/role/cni=0 to keep pods out: v1.18.6 reads only the key, so the tag
+        // excludes nothing before 1.22 (the report's discovery section says so).
+        {
+          name: 'private-d',
+          az: 2,
+          cidr: '10.30.34.0/25',
+          inCluster: false,
+          others: ['vpc-endpoint'],
+          tags: { 'kubernetes.io/role/cni': '0' },
+          stream: 1,
+        },
       ],
       nodegroups: [
         { name: 'batch-r6i', instanceTypes: ['r6i.4xlarge'], nodes: 3, subnets: ['private-a', 'private-b'] },

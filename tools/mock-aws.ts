@@ -25,6 +25,7 @@ import {
   DescribeInstanceTypesCommand,
   DescribeNetworkInterfacesCommand,
   CreateTagsCommand,
+  DeleteTagsCommand,
   DescribeSubnetsCommand,
   EC2Client,
   EC2ServiceException,
@@ -380,6 +381,20 @@ export function accountApi(account: SyntheticAccount, options: EmulateOptions & 
     return {};
   });
 
+  on('ec2', DeleteTagsCommand, 'DeleteTags', (input) => {
+    writes.push({ op: 'DeleteTags', input: input as unknown as Record<string, unknown> });
+    changes.push({ op: 'DeleteTags', input: input as unknown as Record<string, unknown> });
+    for (const id of input.Resources ?? []) {
+      const subnet = account.subnets.find((x) => x.SubnetId === id);
+      if (!subnet) throw ec2Error('InvalidSubnetID.NotFound', `The subnet ID '${id}' does not exist`);
+      // A tag without a value is deleted whatever its value; with one, only when it matches (EC2 API reference, DeleteTags).
+      for (const t of input.Tags ?? []) {
+        subnet.Tags = (subnet.Tags ?? []).filter((x) => !(x.Key === t.Key && (t.Value === undefined || x.Value === t.Value)));
+      }
+    }
+    return {};
+  });
+
   on('cloudwatch', GetMetricDataCommand, 'GetMetricData', (input) => {
     const results: MetricDataResult[] = (input.MetricDataQueries ?? []).map((q: MetricDataQuery) => {
       const stat = q.MetricStat;
@@ -407,7 +422,7 @@ export function accountApi(account: SyntheticAccount, options: EmulateOptions & 
     changes,
     totalReadCalls: () =>
       Object.entries(calls)
-        .filter(([op]) => !['PutMetricData', 'Publish', 'UpdateAddon', 'CreateTags', 'CreateNodegroup', 'UpdateNodegroupConfig'].includes(op))
+        .filter(([op]) => !['PutMetricData', 'Publish', 'UpdateAddon', 'CreateTags', 'DeleteTags', 'CreateNodegroup', 'UpdateNodegroupConfig'].includes(op))
         .reduce((s, [, n]) => s + n, 0),
   };
 }

@@ -10,6 +10,7 @@
  */
 import { isRetryableError, messageOf } from '../errors';
 import { clientRequestTokenFor } from '../keys';
+import { CNI_CLUSTER_TAG_PREFIX } from '../names';
 import type { ActionChange, ActionHistory, ActionKind, PlannedAction } from '../plan/types';
 import { actionRecordSk, ActionRecordInvalidError, type ActionLedger, type ActionLock, type LedgerHistory } from './ledger';
 import type { ActionExecutor, ActionOutcome, ActionRecord, ExecuteDeps, WriteIntent } from './types';
@@ -43,6 +44,8 @@ export interface ActContext {
   allowedKinds: ReadonlySet<ActionKind>;
   /** Subnet ids the policy lets `cni-subnets` tag on this cluster (its spare subnets). */
   allowedSubnets: ReadonlySet<string>;
+  /** Subnet ids the policy lets `cni-subnets` steer this cluster away from (`excludableSubnets`); absent = none. */
+  excludableSubnets?: ReadonlySet<string>;
   /** Re-runs the gates of an action against a history read after taking the lock. */
   regate: (action: PlannedAction, history: ActionHistory) => PlannedAction;
 }
@@ -133,6 +136,10 @@ export function policyProblems(cluster: string, record: ActionRecord, ctx: ActCo
   if (change.type === 'tag-subnets') {
     const outside = change.subnetIds.filter((id) => !ctx.allowedSubnets.has(id));
     if (outside.length > 0) problems.push(`it tags ${outside.join(', ')}, which the policy does not list as spare subnets of ${cluster}`);
+    const notListed = (change.exclude ?? []).map((e) => e.subnetId).filter((id) => !(ctx.excludableSubnets?.has(id) ?? false));
+    if (notListed.length > 0) problems.push(`it excludes ${cluster} from ${notListed.join(', ')}, which the policy does not list as excludable subnets of ${cluster}`);
+    const foreign = (change.exclude ?? []).filter((e) => e.key !== `${CNI_CLUSTER_TAG_PREFIX}${cluster}`).map((e) => e.key);
+    if (foreign.length > 0) problems.push(`it removes ${foreign.join(', ')}, which is not ${cluster}'s cluster tag`);
   }
   return problems;
 }

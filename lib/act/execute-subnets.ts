@@ -7,17 +7,20 @@
  * docs/remediation.md, "The cni-subnets executor".
  */
 import { AwsCallError, isRetryableError } from '../errors';
-import { tagSubnetsForCni } from '../aws/subnet-tags';
+import { tagSubnetsForCni, untagSubnets } from '../aws/subnet-tags';
 import { Ec2SubnetProvider } from '../aws/subnets';
 import { list } from '../diagnose/context';
-import { CNI_ROLE_TAG_EXCLUDED, CNI_ROLE_TAG_KEY } from '../names';
+import { CNI_CLUSTER_TAG_PREFIX, CNI_ROLE_TAG_EXCLUDED, CNI_ROLE_TAG_KEY } from '../names';
 import { cniSubnetsScope, tagValue } from '../plan/cni-subnets';
 import type { ActionChange } from '../plan/types';
+import type { Subnet } from '../inventory/types';
 import type { ActionExecutor, ActionOutcome, ExecuteDeps } from './types';
 import { intendWrite } from './write-intent';
 
 /** The step a succeeded action ends at. */
 export const TAGGED_STEP = 'tagged';
+/** The step of a steering action's exclusions (after the spare subnets are tagged). */
+export const EXCLUDED_STEP = 'excluded';
 
 async function apply(
   actionId: string,
@@ -29,7 +32,8 @@ async function apply(
   const failed = (detail: string): ActionOutcome => ({ actionId, status: 'failed', detail });
   if (change.type !== 'tag-subnets') return failed(`not a tag-subnets change (${change.type}): nothing tagged`);
   const ids = [...new Set(change.subnetIds)];
-  if (ids.length === 0) return failed('no subnet to tag: nothing tagged');
+  const exclude = change.exclude ?? [];
+  if (ids.length === 0 && exclude.length === 0) return failed('no subnet to tag: nothing tagged');
   const scope = cniSubnetsScope(subjectOrId);
   if (!scope) return failed(`cannot tell the VPC and AZ of ${subjectOrId}: nothing tagged`);
   const { key, value } = change.tag;
@@ -37,8 +41,8 @@ async function apply(
 
   try {
     const subnets = deps.subnets ?? new Ec2SubnetProvider(deps.ec2);
-    const found = new Map((await subnets.byId(ids)).map((s) => [s.SubnetId ?? '', s]));
-    const problems: string[] = [];
+    const found = new Map((await subnets.byId([...ids, ...exclude.map((e) => e.subnetId)])).map((s) => [s.SubnetId ?? '', s]));
+    const problems: string[] = exclusionProblems(exclude, found, scope);
     for (const id of ids) {
       const s = found.get(id);
       if (!s) {
@@ -58,6 +62,35 @@ async function apply(
       return s !== undefined && tagValue(s, key) === value;
     });
     const toTag = ids.filter((id) => !already.includes(id));
+    // Steering: after the spare subnets, so that the AZ has them before it loses the shared one.
+    const toUntag = exclude.filter((e) => {
+      const s = found.get(e.subnetId);
+      return s !== undefined && tagValue(s, e.key) !== undefined;
+    });
+    if (exclude.length > 0) {
+      if (toTag.length > 0) {
+        await intendWrite(deps, { step: TAGGED_STEP, operation: 'ec2:CreateTags', target: toTag.join(',') }, '');
+        await tagSubnetsForCni(deps.ec2, toTag, { key, value });
+      }
+      // One DeleteTags per key; every key is this cluster's (the planner sets one), so one call.
+      for (const k of [...new Set(toUntag.map((e) => e.key))]) {
+        const batch = toUntag.filter((e) => e.key === k).map((e) => e.subnetId);
+        await intendWrite(deps, { step: EXCLUDED_STEP, operation: 'ec2:DeleteTags', target: batch.join(',') }, '');
+        await untagSubnets(deps.ec2, batch, k);
+      }
+      const set = toTag.length > 0 ? `tagged ${list(toTag)} ${key}=${value}; ` : ids.length > 0 ? `${list(ids)} already tagged ${key}=${value}; ` : '';
+      const removed =
+        toUntag.length > 0
+          ? `removed ${toUntag.map((e) => `${e.key}=${e.value} from ${e.subnetId}`).join(', ')} (to undo: CreateTags with the same key and value)`
+          : `${list(exclude.map((e) => e.subnetId))} already without ${list([...new Set(exclude.map((e) => e.key))])}`;
+      return {
+        actionId,
+        status: 'succeeded',
+        step: EXCLUDED_STEP,
+        reference: [...ids, ...exclude.map((e) => e.subnetId)].join(','),
+        detail: `${following && (toTag.length > 0 || toUntag.length > 0) ? 'finished: ' : ''}${set}${removed}: new pod ENIs in ${scope.availabilityZone} go elsewhere`,
+      };
+    }
     if (toTag.length === 0) {
       return {
         actionId,
@@ -84,6 +117,32 @@ async function apply(
     if (err instanceof AwsCallError) return { actionId, status: 'failed', retryable: isRetryableError(err), reference, detail: err.message };
     throw err;
   }
+}
+
+/**
+ * Why an exclusion may not be made now: the subnet vanished or moved, its key is not a cluster tag,
+ * or removing it would leave the subnet with no cluster tag, which opens it to every cluster
+ * (aws/amazon-vpc-cni-k8s pkg/awsutils/awsutils.go `ValidSubnetTagsMatchingClusterName`).
+ */
+function exclusionProblems(
+  exclude: readonly { subnetId: string; key: string }[],
+  found: ReadonlyMap<string, Subnet>,
+  scope: { vpcId: string; availabilityZone: string },
+): string[] {
+  const problems: string[] = [];
+  for (const e of exclude) {
+    const s = found.get(e.subnetId);
+    if (!e.key.startsWith(CNI_CLUSTER_TAG_PREFIX)) {
+      problems.push(`${e.key} is not a ${CNI_CLUSTER_TAG_PREFIX}<name> tag`);
+    } else if (!s) {
+      problems.push(`${e.subnetId} no longer exists (DescribeSubnets does not find it)`);
+    } else if (s.VpcId !== scope.vpcId || s.AvailabilityZone !== scope.availabilityZone) {
+      problems.push(`${e.subnetId} is in ${s.VpcId ?? '?'}/${s.AvailabilityZone ?? '?'}, not ${scope.vpcId}/${scope.availabilityZone}`);
+    } else if (!(s.Tags ?? []).some((t) => (t.Key ?? '').startsWith(CNI_CLUSTER_TAG_PREFIX) && t.Key !== e.key)) {
+      problems.push(`${e.subnetId} names no other cluster than ${e.key.slice(CNI_CLUSTER_TAG_PREFIX.length)} now: removing ${e.key} would open it to every cluster`);
+    }
+  }
+  return problems;
 }
 
 /** The executor of `cni-subnets` actions. */

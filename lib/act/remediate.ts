@@ -106,6 +106,7 @@ export async function remediate(
         dataAt: now,
         allowedKinds: new Set((Object.keys(POLICY_KEY) as ActionKind[]).filter((k) => policy.actions[POLICY_KEY[k]].allowed)),
         allowedSubnets: new Set(spareIds),
+        excludableSubnets: new Set(policy.actions.cniSubnets.excludableSubnets ?? []),
         // The gates again, on the history read after taking the lock (lib/act/act.ts).
         regate: (action, fresh) => gateActions(ctx, [action], fresh)[0] ?? { ...action, state: 'blocked', blockedBy: ['the gates dropped it'] },
       };

@@ -16,6 +16,7 @@ import type { ActionKind } from '../plan/types';
 import { AwsCallError, awsCallError, awsErrorCode, zodProblems } from '../errors';
 import { LEDGER_TTL_ATTRIBUTE } from './ledger';
 import { ACTIONS_PK_PREFIX } from './ledger-keys';
+import { CNI_CLUSTER_TAG_PREFIX } from '../names';
 
 const CONDITIONAL_CHECK_FAILED = 'ConditionalCheckFailedException';
 const LOCK_SK = 'INFLIGHT';
@@ -36,6 +37,9 @@ const changeSchema = z.discriminatedUnion('type', [
     type: z.literal('tag-subnets'),
     subnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]+$/, 'is not a subnet id')),
     tag: z.object({ key: z.string(), value: z.string() }),
+    exclude: z
+      .array(z.object({ subnetId: z.string().regex(/^subnet-[0-9a-f]+$/, 'is not a subnet id'), key: z.string().startsWith(CNI_CLUSTER_TAG_PREFIX), value: z.string() }))
+      .optional(),
   }),
   z.looseObject({
     type: z.literal('replace-nodegroup'),

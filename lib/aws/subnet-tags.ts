@@ -8,7 +8,7 @@
  * `tagSubnetsForCni` is the only write here. Every failure is rethrown as an `AwsCallError` that
  * names the operation and the subnets.
  */
-import { CreateTagsCommand, type EC2Client } from '@aws-sdk/client-ec2';
+import { CreateTagsCommand, DeleteTagsCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import { withAwsCall } from '../errors';
 import { chunk } from './chunk';
 
@@ -32,6 +32,21 @@ export async function tagSubnetsForCni(
   await withAwsCall('ec2:CreateTags', `${tag.key}=${tag.value} on ${ids.join(', ')}`, async () => {
     for (const batch of chunk(ids, CREATE_TAGS_RESOURCES_MAX)) {
       await ec2.send(new CreateTagsCommand({ Resources: batch, Tags: [{ Key: tag.key, Value: tag.value }] }));
+    }
+  });
+}
+
+/**
+ * EC2 DeleteTags: removes the tag `key` from the subnets, whatever its value (a tag given without
+ * a value is deleted "regardless of its value": EC2 API reference, DeleteTags, Tag.N). At most
+ * 1,000 resources per request, as CreateTags. Deleting a tag that is not there is not an error.
+ */
+export async function untagSubnets(ec2: EC2Client, subnetIds: string[], key: string): Promise<void> {
+  const ids = [...new Set(subnetIds)];
+  if (ids.length === 0) return;
+  await withAwsCall('ec2:DeleteTags', `${key} from ${ids.join(', ')}`, async () => {
+    for (const batch of chunk(ids, CREATE_TAGS_RESOURCES_MAX)) {
+      await ec2.send(new DeleteTagsCommand({ Resources: batch, Tags: [{ Key: key }] }));
     }
   });
 }

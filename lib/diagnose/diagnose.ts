@@ -11,10 +11,12 @@
  * - nodegroup-headroom.ts     a nodegroup's max size, or its update in progress, would not fit
  * - vpc-dns.ts                the VPC's DNS is not what EKS needs
  * - node-egress.ts            a node subnet with no way out and no VPC endpoints
+ * - cni-discovery.ts          the CNI's subnet selection works against the cluster
  */
 import type { ClusterInventory, Inventory } from '../inventory/types';
 import type { ClusterUsage, Usage } from '../measure/types';
 import { buildContext } from './context';
+import { diagnoseCniDiscovery } from './cni-discovery';
 import { diagnoseControlPlaneHeadroom } from './control-plane-headroom';
 import { diagnoseEniLimit } from './eni-limit';
 import { diagnoseHeldByOthers } from './held-by-others';
@@ -35,6 +37,7 @@ export const FINDING_KIND_ORDER: readonly FindingKind[] = [
   'nodegroup-headroom',
   'vpc-dns',
   'node-egress',
+  'cni-discovery',
 ];
 
 /** Severity (worst first), cluster, kind (FINDING_KIND_ORDER), subject id. */
@@ -70,6 +73,7 @@ export function diagnoseCluster(
     ...diagnoseNodegroupHeadroom(ctx, instanceTypes),
     ...diagnoseVpcDns(ctx),
     ...diagnoseNodeEgress(ctx),
+    ...diagnoseCniDiscovery(ctx),
   ].sort(compareFindings);
 }
 

@@ -21,7 +21,9 @@ export type FindingKind =
   /** The cluster VPC lacks DNS support or hostnames, or AmazonProvidedDNS for the private endpoint. */
   | 'vpc-dns'
   /** A node subnet with no default route to a NAT or internet gateway and without the VPC endpoints nodes need. */
-  | 'node-egress';
+  | 'node-egress'
+  /** The VPC CNI's subnet selection works against the cluster (no subnet in an AZ, a `0` it ignores, other clusters' subnets used). */
+  | 'cni-discovery';
 
 export type Severity = 'warning' | 'critical';
 

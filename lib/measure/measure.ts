@@ -15,6 +15,7 @@ import { clusterNetworkOf } from '../inventory/cluster-network';
 import type { ClusterInventory, CollectionProblem, Inventory, SubnetRole } from '../inventory/types';
 import { AUTO_MODE_NODEPOOL_TAG_KEY, KARPENTER_NODEPOOL_TAG_KEY } from '../names';
 import { parseIpv4Cidr } from './cidr';
+import { discoverCniSubnets } from './cni-discovery';
 import { readCniSettings, type CniSettings } from './cni-settings';
 import { classifyEni, eniAddressCount, HOLDERS, IPS_PER_PREFIX, nodeEniRole, type Holder } from './eni';
 import { enisUnreadIn, readGapsOf } from './trusted';
@@ -399,6 +400,7 @@ export function measureCluster(inv: ClusterInventory, instanceTypes: Record<stri
     complete: problems.length === 0,
     problems,
     network: clusterNetworkOf(inv.cluster),
+    cniDiscovery: discoverCniSubnets(inv),
   };
 }
 

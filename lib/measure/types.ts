@@ -1,6 +1,7 @@
 /** The measured usage of an inventory: what `measure` returns and everything after it reads. */
 import type { ClusterNetwork } from '../inventory/cluster-network';
 import type { CollectionProblem, FailedCluster, SubnetRole } from '../inventory/types';
+import type { CniDiscovery } from './cni-discovery';
 import type { CniSettings } from './cni-settings';
 import type { Holder } from './eni';
 
@@ -175,6 +176,8 @@ export interface ClusterUsage {
   problems: CollectionProblem[];
   /** EKS Auto Mode and the IP family, from DescribeCluster (lib/inventory/cluster-network.ts). Absent = a VPC CNI IPv4 cluster. */
   network?: ClusterNetwork;
+  /** Which subnets the cluster's VPC CNI would create new pod ENIs in, and why (lib/measure/cni-discovery.ts). */
+  cniDiscovery?: CniDiscovery;
 }
 
 export interface Usage {

@@ -6,14 +6,15 @@
 import { list, n, plural } from '../diagnose/context';
 import type { Finding } from '../diagnose/types';
 import type { Subnet } from '../inventory/types';
-import { CNI_ROLE_TAG_EXCLUDED, CNI_ROLE_TAG_KEY, CNI_ROLE_TAG_VALUE } from '../names';
+import { parseCniVersion } from '../measure/cni-discovery';
+import { CNI_CLUSTER_TAG_PREFIX, CNI_ROLE_TAG_EXCLUDED, CNI_ROLE_TAG_KEY, CNI_ROLE_TAG_VALUE } from '../names';
 import type { EffectivePolicy } from '../policy/types';
 import type { ActionPlanner, PlanContext, ProposedAction } from './types';
 
 /** The subnet tag the VPC CNI's enhanced subnet discovery reads (its values: lib/names.ts). */
 export { CNI_ROLE_TAG_KEY };
-/** A subnet with a tag of this prefix is used only by the cluster named after it (cni-subnet-selection, "Cluster-scoped subnet filtering"). */
-export const CNI_CLUSTER_TAG_PREFIX = 'cni.networking.k8s.aws/cluster/';
+/** A subnet with a tag of this prefix is used only by the cluster named after it (cni-subnet-selection, "Cluster-scoped subnet filtering"; lib/names.ts). */
+export { CNI_CLUSTER_TAG_PREFIX, parseCniVersion };
 /** Enhanced subnet discovery: VPC CNI 1.18.0 or later (cni-subnet-selection, "Considerations"). */
 export const SUBNET_DISCOVERY_MIN_VERSION: readonly [number, number, number] = [1, 18, 0];
 /**
@@ -64,12 +65,6 @@ export function cniClusterTags(s: Subnet): string[] {
     .map((t) => t.Key ?? '')
     .filter((k) => k.startsWith(CNI_CLUSTER_TAG_PREFIX))
     .map((k) => k.slice(CNI_CLUSTER_TAG_PREFIX.length));
-}
-
-/** `[major, minor, patch]` of `v1.19.2-eksbuild.1`; undefined when it is not a version. */
-export function parseCniVersion(version: string | undefined): [number, number, number] | undefined {
-  const m = /^v?(\d+)\.(\d+)(?:\.(\d+))?/.exec(version ?? '');
-  return m ? [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)] : undefined;
 }
 
 function atLeast(v: readonly number[], min: readonly number[]): boolean {
@@ -202,7 +197,12 @@ function plan(ctx: PlanContext, spare: Subnet[], missingAre: 'not-read' | 'not-f
     const tagged = [...ctx.inventory.subnets, ...spare].filter(
       (s) => here(s) && cniRoleTag(s) === CNI_ROLE_TAG_VALUE && openToCluster(s, cluster) && free(s) >= min,
     );
-    if (tagged.length > 0) continue;
+    if (tagged.length > 0) {
+      // Nothing to open; steering may still move this cluster off a shared subnet that runs short.
+      const steer = planExclusions(ctx, scope, [], min);
+      if (steer.exclude.length > 0) out.push(exclusionOnly(ctx, scope, steer, cniBlockers(ctx, scope.az)));
+      continue;
+    }
 
     const rejected: string[] = [];
     const candidates: Subnet[] = [];
@@ -229,7 +229,12 @@ function plan(ctx: PlanContext, spare: Subnet[], missingAre: 'not-read' | 'not-f
     candidates.sort((a, b) => free(b) - free(a) || (a.SubnetId ?? '').localeCompare(b.SubnetId ?? ''));
     const chosen = candidates.slice(0, Math.max(0, policy.maxSubnetsPerAction));
 
+    const steer = planExclusions(ctx, scope, chosen, min);
     const blockers: string[] = [];
+    if (chosen.length === 0 && steer.exclude.length > 0) {
+      out.push(exclusionOnly(ctx, scope, steer, cniBlockers(ctx, scope.az)));
+      continue;
+    }
     if (chosen.length === 0) {
       if (missingAre === 'not-read' && missing.length > 0) {
         blockers.push(
@@ -254,13 +259,21 @@ function plan(ctx: PlanContext, spare: Subnet[], missingAre: 'not-read' | 'not-f
       subject: cniSubnetsSubject(scope.vpcId, scope.az),
       reason: `Pods in ${scope.az} are short of addresses: ${scope.findings.map((f) => f.title).join('; ')}.`,
       findingIds: scope.findings.map((f) => f.id),
-      change: { type: 'tag-subnets', subnetIds: ids, tag: { key: CNI_ROLE_TAG_KEY, value: CNI_ROLE_TAG_VALUE } },
+      change: {
+        type: 'tag-subnets',
+        subnetIds: ids,
+        tag: { key: CNI_ROLE_TAG_KEY, value: CNI_ROLE_TAG_VALUE },
+        ...(steer.exclude.length > 0 ? { exclude: steer.exclude } : {}),
+      },
       predicted:
         chosen.length > 0
-          ? { ipsFreed: made, text: predictedText(ctx, scope.az, chosen, candidates.length - chosen.length) }
+          ? { ipsFreed: made, text: [predictedText(ctx, scope.az, chosen, candidates.length - chosen.length), ...steerText(cluster, steer)].join(' ') }
           : {
               ipsFreed: 0,
-              text: `Nothing to tag in ${scope.az}: an allow-listed subnet there (VPC ${scope.vpcId}, at least ${n(min)} free) tagged ${CNI_ROLE_TAG_KEY}=${CNI_ROLE_TAG_VALUE} would give new pod ENIs room.`,
+              text: [
+                `Nothing to tag in ${scope.az}: an allow-listed subnet there (VPC ${scope.vpcId}, at least ${n(min)} free) tagged ${CNI_ROLE_TAG_KEY}=${CNI_ROLE_TAG_VALUE} would give new pod ENIs room.`,
+                ...steerText(cluster, steer),
+              ].join(' '),
             },
       blockers,
     });
@@ -273,7 +286,7 @@ function predictedText(ctx: PlanContext, az: string, chosen: Subnet[], notChosen
   const total = chosen.reduce((sum, s) => sum + (s.AvailableIpAddressCount ?? 0), 0);
   const parts = [
     `Tagging ${list(named)} ${CNI_ROLE_TAG_KEY}=${CNI_ROLE_TAG_VALUE} makes ${plural(total, 'more address', 'more addresses')} available to pods in ${az}: the VPC CNI creates new pod ENIs in the tagged subnet with the most free addresses; existing ENIs and their pods stay where they are.`,
-    `The new ENIs get the node's primary ENI security groups (newer VPC CNI versions use security groups tagged ${CNI_ROLE_TAG_KEY}=1 when there are any), and the subnet's own route table and network ACL: check they carry the pods' traffic.`,
+    `The new ENIs get the node's primary ENI security groups (vpc-cni 1.22.0 and 1.22.1 only used security groups tagged ${CNI_ROLE_TAG_KEY}=1 when there were any, reverted in 1.22.2), and the subnet's own route table and network ACL: check they carry the pods' traffic.`,
   ];
   const nodes = ctx.usage.nodes.filter((x) => x.availabilityZone === az);
   const atLimit = nodes.filter((x) => x.atEniLimit).length;
@@ -288,4 +301,109 @@ function predictedText(ctx: PlanContext, az: string, chosen: Subnet[], notChosen
     );
   }
   return parts.join(' ');
+}
+
+/** What steering would do in one VPC/AZ: the exclusions, and why each other excludable subnet is left alone. */
+interface Steering {
+  exclude: { subnetId: string; key: string; value: string }[];
+  notes: string[];
+}
+
+/**
+ * Steering: which scarce shared subnets of this AZ to stop the cluster's CNI from using, by removing
+ * their `cni.networking.k8s.aws/cluster/<cluster>` tag. Only a subnet the policy lists in
+ * `excludableSubnets`, that the CNI uses today as a secondary subnet (never a node subnet: it
+ * takes a `0` to exclude that, which stops every cluster), and that stays reserved to at least one
+ * other cluster once the tag is gone (a subnet without cluster tags is open to every cluster:
+ * removing one would open it, not close it). The rules, aws/amazon-vpc-cni-k8s
+ * pkg/awsutils/awsutils.go `isSubnetValidForENICreation` / `ValidSubnetTagsMatchingClusterName`
+ * (1.22.1+, and only with CLUSTER_NAME set): lib/measure/cni-discovery.ts. The AZ must keep a
+ * subnet with room (`min` free) that the CNI uses, the spare subnets tagged by the same action
+ * counted: never the last usable subnet of an AZ. Existing ENIs in an excluded subnet are marked
+ * excluded for pod IPs (pkg/ipamd/ipamd.go `excludedENIBasedOnSubnetTags`); they stay attached.
+ */
+export function planExclusions(ctx: PlanContext, scope: { az: string; scarce: Set<string> }, opened: Subnet[], min: number): Steering {
+  const listed = new Set(ctx.policy.actions.cniSubnets.excludableSubnets ?? []);
+  const candidates = [...scope.scarce].filter((id) => listed.has(id)).sort();
+  const steer: Steering = { exclude: [], notes: [] };
+  if (candidates.length === 0) return steer;
+  const cluster = ctx.usage.name;
+  const d = ctx.usage.cniDiscovery;
+  const key = `${CNI_CLUSTER_TAG_PREFIX}${cluster}`;
+  if (!d || d.mode !== 'discovery' || d.rules !== 'cluster-scoped') {
+    steer.notes.push(
+      `${list(candidates)} not excluded: this cluster's VPC CNI is not known to honour ${CNI_CLUSTER_TAG_PREFIX}<name> tags (managed vpc-cni 1.22.1+ with subnet discovery; ${d ? d.why : 'discovery not measured'})`,
+    );
+    return steer;
+  }
+  if (d.cniClusterName !== cluster) {
+    steer.notes.push(
+      `${list(candidates)} not excluded: aws-node's CLUSTER_NAME is ${d.cniClusterName === undefined ? 'not known' : `"${d.cniClusterName}"`}, not ${cluster}, and the CNI skips cluster tags without it: set CLUSTER_NAME in the add-on's configurationValues`,
+    );
+    return steer;
+  }
+  const bound = ctx.policy.actions.cniSubnets.maxSubnetsPerAction;
+  for (const id of candidates) {
+    const s = ctx.inventory.subnets.find((x) => x.SubnetId === id);
+    const seen = d.subnets.find((x) => x.subnetId === id);
+    if (!s || !seen) {
+      steer.notes.push(`${id} not excluded: not read`);
+    } else if (seen.primary) {
+      steer.notes.push(`${id} not excluded: a node subnet of ${cluster} (only kubernetes.io/role/cni=0 excludes it, and for every cluster)`);
+    } else if (seen.used !== true) {
+      continue; // the CNI does not use it for this cluster already
+    } else if (!seen.clusterTags.includes(cluster) || seen.clusterTags.length < 2) {
+      steer.notes.push(
+        seen.clusterTags.length === 0
+          ? `${id} not excluded: open to every cluster (no ${CNI_CLUSTER_TAG_PREFIX}<name> tag); a tag for each cluster that keeps it, set by hand, would reserve it`
+          : `${id} not excluded: reserved to ${cluster} alone; removing its tag would open it to every cluster`,
+      );
+    } else if (steer.exclude.length >= bound) {
+      steer.notes.push(`${id} not excluded: policy actions.cniSubnets.maxSubnetsPerAction ${bound}`);
+    } else {
+      steer.exclude.push({ subnetId: id, key, value: tagValue(s, key) ?? '' });
+    }
+  }
+  if (steer.exclude.length === 0) return steer;
+  // Never the last usable subnet of the AZ: one with room must remain, the ones opened now counted.
+  const gone = new Set(steer.exclude.map((e) => e.subnetId));
+  const remaining = [
+    ...d.subnets.filter((x) => x.availabilityZone === scope.az && x.used === true && !gone.has(x.subnetId)).map((x) => ({ id: x.subnetId, free: x.available })),
+    ...opened.map((x) => ({ id: x.SubnetId ?? '', free: x.AvailableIpAddressCount ?? 0 })),
+  ];
+  if (!remaining.some((r) => r.free >= min)) {
+    steer.notes.push(
+      `${list([...gone])} not excluded: ${scope.az} would keep no subnet the CNI uses with at least ${n(min)} free (${remaining.length > 0 ? remaining.map((r) => `${r.id} ${n(r.free)}`).join(', ') : 'none'}); list a spare subnet there`,
+    );
+    return { exclude: [], notes: steer.notes };
+  }
+  return steer;
+}
+
+function steerText(cluster: string, steer: Steering): string[] {
+  const out: string[] = [];
+  if (steer.exclude.length > 0) {
+    out.push(
+      `Then ${list(steer.exclude.map((e) => e.subnetId))} stop${steer.exclude.length === 1 ? 's' : ''} serving ${cluster}: its ${CNI_CLUSTER_TAG_PREFIX}${cluster} tag is removed, the subnet stays reserved to the other clusters it names; ${cluster}'s existing ENIs there take no new pod IPs, new ones go elsewhere in the AZ.`,
+    );
+  }
+  out.push(...steer.notes.map((x) => `${x}.`));
+  return out;
+}
+
+/** An action that only steers (nothing to open: a subnet with room is already used in the AZ). */
+function exclusionOnly(ctx: PlanContext, scope: Scope, steer: Steering, blockers: string[]): ProposedAction {
+  const cluster = ctx.usage.name;
+  return {
+    id: `${cluster}/cni-subnets/${cniSubnetsSubject(scope.vpcId, scope.az)}`,
+    cluster,
+    kind: 'cni-subnets',
+    subject: cniSubnetsSubject(scope.vpcId, scope.az),
+    reason: `Pods in ${scope.az} are short of addresses: ${scope.findings.map((f) => f.title).join('; ')}.`,
+    findingIds: scope.findings.map((f) => f.id),
+    change: { type: 'tag-subnets', subnetIds: [], tag: { key: CNI_ROLE_TAG_KEY, value: CNI_ROLE_TAG_VALUE }, exclude: steer.exclude },
+    predicted: { ipsFreed: 0, text: steerText(cluster, steer).join(' ') },
+    // The rest of cniBlockers (version, custom networking, discovery off) is what planExclusions checked.
+    blockers: blockers.filter((b) => !b.startsWith('policy actions.cniSubnets.maxSubnetsPerAction')),
+  };
 }

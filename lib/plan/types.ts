@@ -35,6 +35,12 @@ export interface CniSubnetsChange {
   type: 'tag-subnets';
   subnetIds: string[];
   tag: { key: string; value: string };
+  /**
+   * Steering: shared subnets this cluster's CNI (1.22.1+) stops using for new ENIs, each by removing
+   * its `cni.networking.k8s.aws/cluster/<cluster>` tag (`key`); `value` is the value it had, to put
+   * it back with CreateTags. Done after `subnetIds` are tagged. Absent in older records: none.
+   */
+  exclude?: { subnetId: string; key: string; value: string }[];
 }
 
 /**

@@ -6,7 +6,7 @@
  * gates (lib/plan/gates.ts) allow. Pure: no file, no AWS, no environment.
  * Design: docs/iam.md
  */
-import { CNI_ROLE_TAG_KEY, CNI_ROLE_TAG_VALUE, REPLACES_TAG_KEY } from '../names';
+import { CNI_CLUSTER_TAG_PREFIX, CNI_ROLE_TAG_KEY, CNI_ROLE_TAG_VALUE, REPLACES_TAG_KEY } from '../names';
 import { effectivePolicy } from './load';
 import { CLUSTER_NAME_PATTERN, SUBNET_ID_PATTERN } from './schema';
 import { OPT_IN_TAG_KEY, OPT_IN_TAG_VALUE, POLICY_KEY, PolicyError, type ActionKind, type EffectivePolicy, type Policy } from './types';
@@ -38,6 +38,7 @@ export const REMEDIATION_WRITE_ACTIONS = [
   'eks:TagResource',
   'eks:UpdateNodegroupConfig',
   'ec2:CreateTags',
+  'ec2:DeleteTags',
 ] as const;
 
 export type RemediationWriteAction = (typeof REMEDIATION_WRITE_ACTIONS)[number];
@@ -52,7 +53,8 @@ export const WRITES_OF_KIND: Readonly<Record<ActionKind, readonly RemediationWri
   'prefix-rollout': ['eks:CreateNodegroup', 'eks:TagResource', 'eks:UpdateNodegroupConfig'],
   'instance-types': ['eks:CreateNodegroup', 'eks:TagResource', 'eks:UpdateNodegroupConfig'],
   // CreateTags kubernetes.io/role/cni=1 on allow-listed subnets (lib/act/execute-subnets.ts).
-  'cni-subnets': ['ec2:CreateTags'],
+  // DeleteTags cni.networking.k8s.aws/cluster/<cluster> on allow-listed shared subnets (steering).
+  'cni-subnets': ['ec2:CreateTags', 'ec2:DeleteTags'],
 };
 
 /**
@@ -76,6 +78,8 @@ export interface ClusterGrants {
   nodegroups: boolean;
   /** The spare subnets it may tag (CNI subnets allowed): exactly those, by id. */
   spareSubnets: string[];
+  /** The shared subnets it may steer away from (`excludableSubnets`): DeleteTags of its own cluster tag only. Absent = none. */
+  excludableSubnets?: string[];
 }
 
 /** Whether an action kind can ever be applied under a cluster's policy (the planners' own preconditions included). */
@@ -84,7 +88,7 @@ function kindApplies(policy: EffectivePolicy, kind: ActionKind): boolean {
   // With no type listed the planner proposes nothing it could apply (lib/plan/instance-types.ts:
   // "policy allows no instance types"), nor, with no spare subnet, the CNI-subnets planner.
   if (kind === 'instance-types') return policy.actions.instanceTypes.allowedTypes.length > 0;
-  if (kind === 'cni-subnets') return policy.actions.cniSubnets.spareSubnets.length > 0;
+  if (kind === 'cni-subnets') return policy.actions.cniSubnets.spareSubnets.length > 0 || (policy.actions.cniSubnets.excludableSubnets ?? []).length > 0;
   return true;
 }
 
@@ -118,13 +122,20 @@ export function remediationGrants(policy: Policy): ClusterGrants[] {
         throw new PolicyError(`clusters.${cluster}.actions.cniSubnets.spareSubnets: ${id} is not a subnet id`, [id]);
       }
     }
+    const excludableSubnets = writes.has('ec2:DeleteTags') ? [...(effective.actions.cniSubnets.excludableSubnets ?? [])] : [];
+    for (const id of excludableSubnets) {
+      if (!SUBNET_ID_PATTERN.test(id)) {
+        throw new PolicyError(`clusters.${cluster}.actions.cniSubnets.excludableSubnets: ${id} is not a subnet id`, [id]);
+      }
+    }
     const grant: ClusterGrants = {
       cluster,
       addon: writes.has('eks:UpdateAddon'),
       nodegroups: writes.has('eks:CreateNodegroup'),
       spareSubnets,
+      ...(excludableSubnets.length > 0 ? { excludableSubnets } : {}),
     };
-    if (grant.addon || grant.nodegroups || grant.spareSubnets.length > 0) grants.push(grant);
+    if (grant.addon || grant.nodegroups || grant.spareSubnets.length > 0 || excludableSubnets.length > 0) grants.push(grant);
   }
   return grants;
 }
@@ -240,6 +251,25 @@ export function remediationPolicy(policy: Policy): IamPolicyDocument {
       },
     });
   }
+  // Steering: per cluster, DeleteTags of that cluster's own cni.networking.k8s.aws/cluster/<name>
+  // key, on its excludable subnets only. ec2:DeleteTags authorises on `subnet` with aws:TagKeys
+  // (Service Authorization Reference, Amazon EC2); a DeleteTags without Tags deletes every tag
+  // of the resource (EC2 API reference, DeleteTags), and ForAllValues is true for an empty key
+  // set, so Null aws:TagKeys false requires the request to name its keys.
+  grants
+    .filter((g) => (g.excludableSubnets ?? []).length > 0)
+    .forEach((g, i) => {
+      statements.push({
+        Sid: `SteerCniSubnets${i + 1}`,
+        Effect: 'Allow',
+        Action: ['ec2:DeleteTags'],
+        Resource: (g.excludableSubnets ?? []).map(subnetArn),
+        Condition: {
+          'ForAllValues:StringEquals': { 'aws:TagKeys': [`${CNI_CLUSTER_TAG_PREFIX}${g.cluster}`] },
+          Null: { 'aws:TagKeys': 'false' },
+        },
+      });
+    });
   if (statements.length === 0) {
     return {
       Version: '2012-10-17',

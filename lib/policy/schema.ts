@@ -186,6 +186,8 @@ const cniSubnets = z.strictObject({
   cooldownMinutes,
   spareSubnets: uniqueList(subnetId),
   maxSubnetsPerAction: wholeNumber(RANGES.maxSubnetsPerAction),
+  // Optional, so that policies written before it stay valid: none.
+  excludableSubnets: uniqueList(subnetId).optional(),
 });
 
 const instanceTypes = z.strictObject({

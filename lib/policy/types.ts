@@ -65,6 +65,13 @@ export interface CniSubnetsPolicy extends ActionPolicyBase {
   spareSubnets: string[];
   /** At most this many subnets tagged by one action. */
   maxSubnetsPerAction: number;
+  /**
+   * Steering: shared subnets this cluster's VPC CNI may be stopped from using when they run short
+   * (allow list, by id; empty = never): the responder removes the subnet's
+   * `cni.networking.k8s.aws/cluster/<this cluster>` tag, so that it stays reserved to the other
+   * clusters it names (lib/plan/cni-subnets.ts). Absent in older policies: none.
+   */
+  excludableSubnets?: string[];
 }
 
 export interface InstanceTypesPolicy extends ActionPolicyBase {

@@ -33,7 +33,7 @@ const CLUSTER = 'payments-prod';
 const T0 = new Date('2026-11-26T12:00:00Z');
 const SPARE = 'subnet-0c55317ef17156075';
 const LEDGER_WRITES = new Set(['PutCommand', 'DeleteCommand', 'UpdateCommand']);
-const AWS_WRITES = new Set(['UpdateAddonCommand', 'CreateNodegroupCommand', 'UpdateNodegroupConfigCommand', 'CreateTagsCommand', 'PublishCommand']);
+const AWS_WRITES = new Set(['UpdateAddonCommand', 'CreateNodegroupCommand', 'UpdateNodegroupConfigCommand', 'CreateTagsCommand', 'DeleteTagsCommand', 'PublishCommand']);
 
 type Account = ReturnType<typeof accountFromSnapshot>;
 
@@ -44,7 +44,15 @@ interface Scenario {
   done(account: Account): boolean;
   /** The changes it must make, exactly once each. */
   changes: string[];
+  /** Sets the account up for it (beyond the spare subnet left untagged). */
+  prepare?: (account: Account) => void;
+  /** The subnets the policy lets it steer away from. */
+  excludable?: string[];
 }
+
+/** A shared subnet of the demo VPC in eu-west-1a, reserved to payments-prod and batch-dev (steering). */
+const SHARED = 'subnet-0cb3f597078dde6c4';
+const PROD_KEY = `cni.networking.k8s.aws/cluster/${CLUSTER}`;
 
 const base = { cluster: CLUSTER, reason: 'subnet-0e59dfd0c9e3779b1 is critical', findingIds: [], predicted: { text: 'frees addresses' }, blockers: [], state: 'apply' as const, blockedBy: [] };
 
@@ -66,6 +74,27 @@ const SCENARIOS: Scenario[] = [
     },
     done: (a) => a.subnets.find((s) => s.SubnetId === SPARE)?.Tags?.some((t) => t.Key === 'kubernetes.io/role/cni' && t.Value === '1') === true,
     changes: ['CreateTags'],
+  },
+  {
+    // Steering: the spare subnet opened, then the shared one closed to this cluster: killed between the two, the next tick finishes.
+    kind: 'cni-subnets',
+    action: {
+      ...base,
+      id: `${CLUSTER}/cni-subnets/vpc-05cb6340ff1bbcd88/eu-west-1a`,
+      kind: 'cni-subnets',
+      subject: 'vpc-05cb6340ff1bbcd88/eu-west-1a',
+      change: { type: 'tag-subnets', subnetIds: [SPARE], tag: { key: 'kubernetes.io/role/cni', value: '1' }, exclude: [{ subnetId: SHARED, key: PROD_KEY, value: 'shared' }] },
+    },
+    prepare: (a) => {
+      const s = a.subnets.find((x) => x.SubnetId === SHARED);
+      if (s) s.Tags = [...(s.Tags ?? []), { Key: 'kubernetes.io/role/cni', Value: '1' }, { Key: PROD_KEY, Value: 'shared' }, { Key: 'cni.networking.k8s.aws/cluster/batch-dev', Value: 'shared' }];
+    },
+    excludable: [SHARED],
+    done: (a) =>
+      a.subnets.find((s) => s.SubnetId === SPARE)?.Tags?.some((t) => t.Key === 'kubernetes.io/role/cni' && t.Value === '1') === true &&
+      a.subnets.find((s) => s.SubnetId === SHARED)?.Tags?.some((t) => t.Key === PROD_KEY) === false &&
+      a.subnets.find((s) => s.SubnetId === SHARED)?.Tags?.some((t) => t.Key === 'cni.networking.k8s.aws/cluster/batch-dev') === true,
+    changes: ['CreateTags', 'DeleteTags'],
   },
   {
     kind: 'instance-types',
@@ -121,6 +150,7 @@ async function world(scenario: Scenario) {
   // The spare subnet starts untagged, so that tagging it is a change.
   const spare = account.subnets.find((s) => s.SubnetId === SPARE);
   if (spare) spare.Tags = (spare.Tags ?? []).filter((t) => t.Key !== 'kubernetes.io/role/cni');
+  scenario.prepare?.(account);
   const aws = emulateAccount(account);
   harness.track(aws);
   const raw: DynamoDBClient = dynaliteClient(harness.db.endpoint);
@@ -145,6 +175,7 @@ async function world(scenario: Scenario) {
     dataAt: now,
     allowedKinds: new Set([scenario.kind]),
     allowedSubnets: new Set([SPARE]),
+    excludableSubnets: new Set(scenario.excludable ?? []),
     regate: (a, h) => (h.lastStartedByKind[a.kind] ? { ...a, state: 'blocked', blockedBy: ['cooldown'] } : a),
   });
   /** One tick of the remediation schedule: the planner proposes the change while it is not in the account yet. */
@@ -179,12 +210,14 @@ async function cleanRun(scenario: Scenario): Promise<string[]> {
   return log;
 }
 
-describe.each(SCENARIOS)('crash matrix: $kind', (scenario) => {
+describe.each(SCENARIOS.map((s) => ({ ...s, name: s.action.change.type === 'tag-subnets' && s.action.change.exclude ? `${s.kind} (steering)` : s.kind })))('crash matrix: $name', (scenario) => {
   let points: { point: KillPoint; write: string }[] = [];
   beforeAll(async () => {
     const log = await cleanRun(scenario);
     // The clean run must itself make the change and say so: the matrix is only as good as it.
     expect(log.filter((w) => w === 'PublishCommand').length).toBeGreaterThan(0);
+    // Steering opens the spare subnet before it closes the shared one, a write apart: a kill between them is in the matrix.
+    if (scenario.changes.includes('DeleteTags')) expect(log.indexOf('DeleteTagsCommand')).toBeGreaterThan(log.indexOf('CreateTagsCommand') + 1);
     points = log.flatMap((write, at) => (['before', 'after'] as const).map((when) => ({ point: { at, when }, write })));
   });
 

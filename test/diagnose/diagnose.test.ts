@@ -120,7 +120,7 @@ describe('diagnose on the demo snapshot', () => {
     findings = diagnose(measure(inv), inv, DEFAULT_THRESHOLDS);
   });
 
-  it('shows a finding of every kind: the full /24, the nodes at their limit, the fragmented /23, the warm m4 pools, the control plane', () => {
+  it('shows a finding of every kind: the full /24, the nodes at their limit, the fragmented /23, the warm m4 pools, the control plane, the /25 tagged 0 that v1.18.6 opts in', () => {
     expect(ids(findings)).toEqual([
       'critical batch-dev/node-egress/subnet-009e3b40cfec38505',
       // Issue 13: the Karpenter NodePool at its ENI limit; the IPv6 cluster's /27, short of IPv4 for nodes.
@@ -139,6 +139,7 @@ describe('diagnose on the demo snapshot', () => {
       'warning batch-dev/prefix-fragmentation/subnet-0502fba4a608c0b54',
       'warning batch-dev/nodegroup-headroom/etl-c6g',
       'warning batch-dev/nodegroup-headroom/legacy-m4',
+      'warning batch-dev/cni-discovery/subnet-009e3b40cfec38505',
       'warning ml-ipv6/control-plane-headroom/ml-ipv6',
       'warning payments-prod/eni-limit/api-m5l',
       'warning payments-prod/control-plane-headroom/payments-prod',

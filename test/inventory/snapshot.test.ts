@@ -226,7 +226,9 @@ describe('SnapshotSource filters', () => {
   it('finds subnets by tag key only in the VPC asked for', async () => {
     const payments = await source.describeCluster('payments-prod');
     const batch = await source.describeCluster('batch-dev');
-    expect(await source.describeSubnetsByTagKey(batch.resourcesVpcConfig?.vpcId ?? '', 'kubernetes.io/role/cni')).toEqual([]);
+    // batch-dev's VPC holds only its /25 tagged kubernetes.io/role/cni=0, not payments-prod's /19 tagged 1.
+    const cni = await source.describeSubnetsByTagKey(batch.resourcesVpcConfig?.vpcId ?? '', 'kubernetes.io/role/cni');
+    expect(cni.map((s) => s.CidrBlock)).toEqual(['10.30.34.0/25']);
     const elb = await source.describeSubnetsByTagKey(payments.resourcesVpcConfig?.vpcId ?? '', 'kubernetes.io/role/elb');
     expect(elb.map((s) => s.CidrBlock)).toEqual(['10.20.8.0/24']);
     expect(await source.describeSubnetsByTagKey(payments.resourcesVpcConfig?.vpcId ?? '', 'no-such-key')).toEqual([]);

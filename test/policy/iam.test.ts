@@ -144,7 +144,7 @@ describe('remediationPolicy', () => {
         {
           Sid: NO_REMEDIATION_SID,
           Effect: 'Deny',
-          Action: ['eks:UpdateAddon', 'eks:CreateNodegroup', 'eks:TagResource', 'eks:UpdateNodegroupConfig', 'ec2:CreateTags'],
+          Action: ['eks:UpdateAddon', 'eks:CreateNodegroup', 'eks:TagResource', 'eks:UpdateNodegroupConfig', 'ec2:CreateTags', 'ec2:DeleteTags'],
           Resource: '*',
         },
       ],
@@ -238,6 +238,44 @@ describe('remediationPolicy', () => {
     expect(statement(doc, 'UpdateVpcCniAddon').Resource).toEqual([addonArn('b-cluster'), addonArn('a-cluster')]);
     expect(statement(doc, 'CreateReplacementNodegroups').Resource).toEqual([clusterArn('b-cluster'), clusterArn('a-cluster')]);
     expect(sids(doc)).not.toContain('TagSubnetsForCni');
+    expect(sids(doc).filter((s) => s.startsWith('SteerCniSubnets'))).toEqual([]);
+  });
+
+  it('lets each cluster delete only its own cluster tag, only on its excludable subnets, and only a request that names its keys', () => {
+    const doc = remediationPolicy(
+      policyWith(`
+  prod:
+    mode: apply
+    actions:
+      cniSubnets:
+        excludableSubnets: [subnet-0aaaaaaaaaaaaaaa1]
+  staging:
+    mode: apply
+    actions:
+      cniSubnets:
+        excludableSubnets: [subnet-0aaaaaaaaaaaaaaa1, subnet-0bbbbbbbbbbbbbbb2]
+  batch:
+    mode: apply
+`),
+    );
+    expect(statement(doc, 'SteerCniSubnets1')).toEqual({
+      Sid: 'SteerCniSubnets1',
+      Effect: 'Allow',
+      Action: ['ec2:DeleteTags'],
+      Resource: [subnetArn('subnet-0aaaaaaaaaaaaaaa1')],
+      Condition: {
+        'ForAllValues:StringEquals': { 'aws:TagKeys': ['cni.networking.k8s.aws/cluster/prod'] },
+        Null: { 'aws:TagKeys': 'false' },
+      },
+    });
+    expect(statement(doc, 'SteerCniSubnets2').Resource).toEqual([subnetArn('subnet-0aaaaaaaaaaaaaaa1'), subnetArn('subnet-0bbbbbbbbbbbbbbb2')]);
+    expect(statement(doc, 'SteerCniSubnets2').Condition).toMatchObject({
+      'ForAllValues:StringEquals': { 'aws:TagKeys': ['cni.networking.k8s.aws/cluster/staging'] },
+    });
+    // No spare subnet listed: no CreateTags grant; batch lists nothing to steer: no statement.
+    expect(sids(doc)).not.toContain('TagSubnetsForCni');
+    expect(sids(doc).filter((s) => s.startsWith('SteerCniSubnets'))).toHaveLength(2);
+    expect(JSON.stringify(doc)).not.toContain('cni.networking.k8s.aws/cluster/batch');
   });
 });
 

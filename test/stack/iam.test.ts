@@ -60,7 +60,8 @@ const MANAGED_POLICY_MAX_CHARS = 6_144;
 /**
  * The repository's policy with two clusters in apply mode: orders-prod with every action (two
  * spare subnets, instance types listed) and batch-dev with CNI subnets only (warm targets and
- * prefix delegation off, no instance type listed), one spare subnet shared with orders-prod.
+ * prefix delegation off, no instance type listed), one spare subnet shared with orders-prod;
+ * orders-prod may be steered off one shared subnet (excludableSubnets).
  * Appended to policy.yml's own text, so that it stays valid whatever the default gains.
  */
 const APPLY_CLUSTERS_YAML = `
@@ -69,6 +70,7 @@ const APPLY_CLUSTERS_YAML = `
     actions:
       cniSubnets:
         spareSubnets: [subnet-0123456789abcdef0, subnet-0fedcba9876543210]
+        excludableSubnets: [subnet-0aaaaaaaaaaaaaaa1]
       instanceTypes:
         allowedTypes: [m6i]
   batch-dev:
@@ -494,6 +496,15 @@ const APPLY_WRITES: Record<string, WriteScope> = {
       StringEquals: { [`aws:RequestTag/${CNI_SUBNET_TAG}`]: '1' },
     },
   },
+  // Steering: orders-prod's own cluster tag, on its excludable subnet only.
+  'ec2:DeleteTags': {
+    sid: 'SteerCniSubnets1',
+    resources: [ARN('ec2', 'subnet/subnet-0aaaaaaaaaaaaaaa1')],
+    condition: {
+      'ForAllValues:StringEquals': { 'aws:TagKeys': ['cni.networking.k8s.aws/cluster/orders-prod'] },
+      Null: { 'aws:TagKeys': 'false' },
+    },
+  },
 };
 
 const PASS_ROLE_WRITE = {
@@ -631,6 +642,7 @@ describe('RespondRole, packaged with clusters in apply mode (orders-prod: every 
         'eks:TagResource grants eks:Tag*',
         'ec2:CreateTags grants ec2:Create*',
         'ec2:CreateTags grants ec2:CreateTags',
+        'ec2:DeleteTags grants ec2:Delete*',
       ].sort(),
     );
   });
@@ -705,6 +717,20 @@ describe('RespondRole, packaged with clusters in apply mode (orders-prod: every 
     expect(answer({ action: 'ec2:CreateTags', resource: listed, context: {} })).toBe('implicit-deny');
     for (const action of ['ec2:DeleteTags', 'ec2:ModifySubnetAttribute', 'ec2:CreateSubnet', 'ec2:AssociateSubnetCidrBlock']) {
       expect({ action, answer: answer({ action, resource: listed }) }).toEqual({ action, answer: 'implicit-deny' });
+    }
+  });
+
+  it('removes only orders-prod’s own cluster tag, only from its excludable subnet, and only a request that names its keys', () => {
+    const shared = subnet('subnet-0aaaaaaaaaaaaaaa1');
+    const own = { 'aws:TagKeys': ['cni.networking.k8s.aws/cluster/orders-prod'] };
+    expect(answer({ action: 'ec2:DeleteTags', resource: shared, context: own })).toBe('allowed');
+    // No keys named: DeleteTags would remove every tag of the subnet.
+    expect(answer({ action: 'ec2:DeleteTags', resource: shared, context: {} })).toBe('implicit-deny');
+    for (const keys of [['cni.networking.k8s.aws/cluster/batch-dev'], ['cni.networking.k8s.aws/cluster/orders-prod', 'Name'], [CNI_SUBNET_TAG]]) {
+      expect({ keys, answer: answer({ action: 'ec2:DeleteTags', resource: shared, context: { 'aws:TagKeys': keys } }) }).toEqual({ keys, answer: 'implicit-deny' });
+    }
+    for (const arn of [subnet('subnet-0123456789abcdef0'), ...elsewhere(shared)]) {
+      expect({ arn, answer: answer({ action: 'ec2:DeleteTags', resource: arn, context: own }) }).toEqual({ arn, answer: 'implicit-deny' });
     }
   });
 

@@ -15,10 +15,15 @@ export function describeChange(change: ActionChange): string {
       const was = Object.entries(change.previous).map(([k, v]) => `${k}=${v === '' ? '(unset)' : v}`).join(' ');
       return `vpc-cni add-on: ${set} (was ${was})`;
     }
-    case 'tag-subnets':
+    case 'tag-subnets': {
+      // Steering: the cluster tag removed, with the value it had (what puts it back).
+      const exclude = (change.exclude ?? []).map((e) => `${e.key}=${e.value} from ${e.subnetId}`);
+      const steer = exclude.length > 0 ? `; then remove ${exclude.join(', ')} (steering: that subnet stops serving the cluster)` : '';
+      if (change.subnetIds.length === 0 && exclude.length > 0) return `remove ${exclude.join(', ')} (steering: that subnet stops serving the cluster)`;
       return change.subnetIds.length > 0
-        ? `tag ${change.subnetIds.join(', ')} ${change.tag.key}=${change.tag.value} for VPC CNI subnet discovery`
+        ? `tag ${change.subnetIds.join(', ')} ${change.tag.key}=${change.tag.value} for VPC CNI subnet discovery${steer}`
         : `tag a spare subnet ${change.tag.key}=${change.tag.value} for VPC CNI subnet discovery (none found)`;
+    }
     case 'replace-nodegroup':
       if (change.toInstanceTypes.length > 0 && change.toInstanceTypes.join() === change.fromInstanceTypes.join()) {
         return `roll nodegroup ${change.nodegroup} onto new nodes: ${change.newNodegroup} (same instance types ${change.toInstanceTypes.join(', ')}), ${change.scaling.desiredSize} nodes, then scale ${change.nodegroup} down`;

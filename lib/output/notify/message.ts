@@ -21,6 +21,7 @@ export const CAUSE_TITLE: Record<FindingKind, string> = {
   'nodegroup-headroom': 'a nodegroup update or scale-out would not fit',
   'vpc-dns': 'the VPC DNS is not what EKS needs',
   'node-egress': 'nodes in a subnet with no way out',
+  'cni-discovery': 'VPC CNI subnet selection',
 };
 
 export interface NotificationContext {

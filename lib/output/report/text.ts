@@ -51,6 +51,18 @@ function networkLines(c: ClusterUsage): string[] {
   return lines;
 }
 
+/** Which subnets the CNI would use for new pod ENIs, per AZ, and why each subnet is in or out. */
+function cniDiscoveryLines(c: ClusterUsage, unknown: boolean, say: (...text: string[]) => void): void {
+  const d = c.cniDiscovery;
+  if (!d) return;
+  say('', `  Subnets for new pod ENIs: ${d.why}${unknown ? ' (the tagged subnets were not read: the list may be short)' : ''}`);
+  for (const z of d.byAz) {
+    const free = (id: string): string => n(d.subnets.find((s) => s.subnetId === id)?.available ?? 0);
+    say(`    ${z.availabilityZone}: ${z.order.length > 0 ? z.order.map((id) => `${id} (${free(id)} free)`).join(', then ') : d.mode === 'discovery' || d.mode === 'primary-only' ? 'none: no ENI can be created here' : 'not known'}`);
+  }
+  for (const s of d.subnets) say(`      ${s.subnetId}: ${s.used === true ? 'in' : s.used === false ? 'out' : '?'}, ${s.reason}`);
+}
+
 function findingsSection(findings: Finding[], complete: boolean): string[] {
   if (findings.length === 0) {
     return [complete ? '  Findings: none' : '  Findings: none in the data that could be read (it is incomplete: a finding may be missing)'];
@@ -161,6 +173,7 @@ function clusterSection(c: ClusterUsage, findings: Finding[] | undefined, inv: C
     say(`    Not in the tables: ${which} (DescribeSubnets gave no record that could be read).`);
   }
   if (g.discoveryUnknown) say('    Not known: the subnets tagged kubernetes.io/role/cni (CNI subnet discovery).');
+  cniDiscoveryLines(c, g.discoveryUnknown, say);
   const known = c.subnets.filter((s) => !holdersUnknown(g, s.subnetId));
   const others = known.filter((s) => s.others.length > 0);
   if (others.length > 0) {
