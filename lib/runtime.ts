@@ -77,7 +77,13 @@ export function assembleRuntime(p: RuntimeParts): Runtime {
   };
   return {
     config: p.config,
-    source: new LiveSource({ ec2: p.clients.ec2, eks: p.clients.eks }, p.region, 'measured', {}, providers),
+    source: new LiveSource(
+      { ec2: p.clients.ec2, eks: p.clients.eks, serviceQuotas: p.clients.serviceQuotas, cloudwatch: p.clients.cloudwatch },
+      p.region,
+      'measured',
+      {},
+      providers,
+    ),
     ec2: p.clients.ec2,
     eks: p.clients.eks,
     cloudwatch: p.clients.cloudwatch,

@@ -47,6 +47,11 @@ export interface SyntheticAccount {
   instances: Instance[];
   /** The network limits of every instance type used, from the bundled data. */
   instanceTypes: InstanceTypeInfo[];
+  /**
+   * Service Quotas, keyed `<service code>/<quota code>` (`vpc/L-DF5E4CA3`): the applied value, if
+   * any, and the AWS default. An account without it has no Service Quotas client in the emulator.
+   */
+  quotas?: Record<string, { applied?: number; awsDefault: number }>;
 }
 
 /** How a node gets pod IPs: secondary IPs on its ENIs, or /28 prefixes (ENABLE_PREFIX_DELEGATION). */

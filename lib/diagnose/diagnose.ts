@@ -8,6 +8,7 @@
  * - held-by-others.ts         a scarce subnet's addresses idle in warm pools or held by others
  * - prefix-fragmentation.ts   too few free /28 blocks for prefix delegation
  * - control-plane-headroom.ts cluster subnets below EKS's free-address requirement
+ * - region-limits.ts          the ENIs-per-Region quota and a VPC's Network Address Usage (issue 13)
  */
 import type { ClusterInventory, Inventory } from '../inventory/types';
 import type { ClusterUsage, Usage } from '../measure/types';
@@ -16,6 +17,7 @@ import { diagnoseControlPlaneHeadroom } from './control-plane-headroom';
 import { diagnoseEniLimit } from './eni-limit';
 import { diagnoseHeldByOthers } from './held-by-others';
 import { diagnosePrefixFragmentation } from './prefix-fragmentation';
+import { diagnoseRegionLimits } from './region-limits';
 import { diagnoseSubnetExhaustion } from './subnet-exhaustion';
 import { SEVERITY_RANK, type DiagnoseThresholds, type Finding, type FindingKind } from './types';
 
@@ -26,6 +28,8 @@ export const FINDING_KIND_ORDER: readonly FindingKind[] = [
   'ips-held-by-others',
   'prefix-fragmentation',
   'control-plane-headroom',
+  'eni-quota',
+  'network-address-usage',
 ];
 
 /** Severity (worst first), cluster, kind (FINDING_KIND_ORDER), subject id. */
@@ -79,5 +83,7 @@ export function diagnose(
     if (!inv) throw new Error(`diagnosing cluster ${cluster.name}: it is in the usage but not in the inventory it was measured from`);
     findings.push(...diagnoseCluster(cluster, inv, thresholdsOf(cluster.name), inventory.instanceTypes));
   }
+  // The region-level limits (issue 13 item 2): judged once, told to each cluster they stop.
+  findings.push(...diagnoseRegionLimits(usage, inventory));
   return findings.sort(compareFindings);
 }

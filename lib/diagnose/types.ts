@@ -15,7 +15,11 @@ export type FindingKind =
   /** Prefix delegation in a subnet whose free space is too fragmented or too small for /28 blocks. */
   | 'prefix-fragmentation'
   /** Control-plane (cluster) subnets below EKS's free-address requirement: blocks upgrades. */
-  | 'control-plane-headroom';
+  | 'control-plane-headroom'
+  /** The region's ENIs close to the account's ENIs-per-Region quota (vpc/L-DF5E4CA3). */
+  | 'eni-quota'
+  /** A cluster VPC's Network Address Usage close to its quota (64,000; 128,000 with peered VPCs). */
+  | 'network-address-usage';
 
 export type Severity = 'warning' | 'critical';
 
@@ -24,7 +28,7 @@ export const SEVERITY_RANK: Record<Severity, number> = { warning: 1, critical: 2
 
 /** What a finding is about. */
 export interface FindingSubject {
-  type: 'subnet' | 'nodegroup' | 'availability-zone' | 'cluster';
+  type: 'subnet' | 'nodegroup' | 'availability-zone' | 'cluster' | 'region' | 'vpc';
   /** Subnet id, nodegroup name, AZ name, or cluster name. */
   id: string;
   availabilityZone?: string;

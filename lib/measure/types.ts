@@ -2,6 +2,7 @@
 import type { CollectionProblem, FailedCluster, SubnetRole } from '../inventory/types';
 import type { CniSettings } from './cni-settings';
 import type { Holder } from './eni';
+import type { RegionLimitsUsage } from './region-limits';
 
 /** One subnet: how many addresses it has, and who holds them. */
 export interface SubnetUsage {
@@ -179,4 +180,6 @@ export interface Usage {
   clusters: ClusterUsage[];
   failedClusters: FailedCluster[];
   unknownInstanceTypes: string[];
+  /** The region-level limits (the ENI quota, the clusters' VPCs' NAU); absent when not read. */
+  regionLimits?: RegionLimitsUsage;
 }

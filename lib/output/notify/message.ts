@@ -18,6 +18,8 @@ export const CAUSE_TITLE: Record<FindingKind, string> = {
   'ips-held-by-others': 'IPs held by warm pools or other ENIs',
   'prefix-fragmentation': 'no room for /28 prefixes',
   'control-plane-headroom': 'control-plane subnets short of free IPs',
+  'eni-quota': 'the account near its ENIs-per-Region quota',
+  'network-address-usage': 'the VPC near its Network Address Usage quota',
 };
 
 export interface NotificationContext {
