@@ -35,6 +35,8 @@ describe('respond handler, end to end with each sample event', () => {
     ['cloudtrail-insufficient-cidr-blocks.json', 'batch-dev', 'prefix-space'],
     ['cloudtrail-invalid-parameter-free-ipv4.json', undefined, 'prefix-space'],
     ['autoscaling-launch-unsuccessful.json', 'payments-prod', 'subnet-addresses'],
+    ['cloudtrail-network-interface-limit.json', 'payments-prod', 'eni-quota'],
+    ['cloudtrail-network-address-usage-limit.json', 'batch-dev', 'network-address-usage'],
   ])('%s: counts the failure for its cluster, records it, and notifies the findings once', async (file, cluster, kind) => {
     const { handler, aws, rt } = await setup();
     const event = load(file);
