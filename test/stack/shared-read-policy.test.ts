@@ -158,6 +158,10 @@ const REQUESTS: Array<[IamRequest, Answer, Answer]> = [
   [{ action: 'ec2:DescribeVpcs', resource: '*' }, I, I],
   // Metrics: history read anywhere, written to the namespace only.
   [{ action: 'cloudwatch:GetMetricData', resource: '*' }, A, A],
+  // The ENIs-per-Region quota (issue 13): read only.
+  [{ action: 'servicequotas:GetServiceQuota', resource: '*' }, A, A],
+  [{ action: 'servicequotas:GetAWSDefaultServiceQuota', resource: '*' }, A, A],
+  [{ action: 'servicequotas:RequestServiceQuotaIncrease', resource: '*' }, I, I],
   [{ action: 'cloudwatch:PutMetricData', resource: '*', context: { 'cloudwatch:namespace': NAMESPACE } }, A, A],
   [{ action: 'cloudwatch:PutMetricData', resource: '*', context: { 'cloudwatch:namespace': 'AWS/EC2' } }, I, I],
   [{ action: 'cloudwatch:PutMetricData', resource: '*' }, I, I],

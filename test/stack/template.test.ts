@@ -491,9 +491,11 @@ describe('alarms', () => {
     'SamplerSlowAlarm',
     'RespondErrorsAlarm',
     'RespondDeadLettersAlarm',
+    'EniQuotaAlarm',
+    'NetworkAddressUsageAlarm',
   ];
 
-  it('are exactly the eight, each notifying the topic on ALARM and on OK', () => {
+  it('are exactly the ten, each notifying the topic on ALARM and on OK', () => {
     expect(resourcesOfType(template, 'AWS::CloudWatch::Alarm').map(([id]) => id).sort()).toEqual([...ALARMS].sort());
     for (const id of ALARMS) {
       expect(alarm(id).AlarmActions).toEqual([TOPIC]);
@@ -580,6 +582,36 @@ describe('alarms', () => {
       expect(STACK_ALARM_SUFFIXES).toContain(suffix);
     }
     expect(STACK_ALARM_SUFFIXES).toHaveLength(ALARMS.length);
+  });
+
+  it('alarms at 80 % of the ENIs-per-Region quota, and per VPC at 80 % of its Network Address Usage quota (issue 13)', () => {
+    expect(alarm('EniQuotaAlarm')).toMatchObject({
+      Namespace: NAMESPACE,
+      MetricName: 'RegionEniQuotaUtilization',
+      Statistic: 'Maximum',
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      Threshold: 80,
+      TreatMissingData: 'notBreaching',
+    });
+    expect(alarm('EniQuotaAlarm').Dimensions).toBeUndefined();
+    expect(alarm('NetworkAddressUsageAlarm')).toMatchObject({
+      Metrics: [
+        {
+          Id: 'nau',
+          Expression: {
+            'Fn::If': [
+              'MultiTimeSeriesAlarms',
+              'SELECT MAX(VpcNetworkAddressUsageUtilization) FROM SCHEMA("EKS/IPResponder", VpcId) GROUP BY VpcId ORDER BY MAX() DESC',
+              'SELECT MAX(VpcNetworkAddressUsageUtilization) FROM SCHEMA("EKS/IPResponder", VpcId)',
+            ],
+          },
+          ReturnData: true,
+        },
+      ],
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      Threshold: 80,
+      TreatMissingData: 'notBreaching',
+    });
   });
 
   it('alarms when a cluster could not be sampled', () => {
