@@ -81,6 +81,8 @@ export async function runCycle(deps: CycleDeps, options: CycleOptions): Promise<
 
   const problems = [
     ...samplingProblems(usage),
+    // Issue 13: the region-level reads that failed (no cluster is incomplete for them).
+    ...(usage.regionLimits?.problems ?? []).map((p) => `region ${usage.region}: ${p}`),
     ...(cut ? [cut] : []),
     ...forecast.problems,
     ...(remediation ?? []).flatMap((r) => r.notes.map((n) => `${r.cluster}: ${n}`)),

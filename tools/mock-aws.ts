@@ -159,6 +159,11 @@ export function accountApi(account: SyntheticAccount, options: EmulateOptions & 
   const answer = <T>(value: T): T => (options.copyAnswers ? structuredClone(value) : value);
   const published: PublishCommandInput[] = [];
   const history = new Map<string, { t: Date; value: number }[]>();
+  // The VPCs' NAU metrics the account reports (AWS/EC2, one datapoint a day), for GetMetricData.
+  for (const [vpcId, m] of Object.entries(account.nauMetrics ?? {})) {
+    if (m.usage !== undefined) history.set(`NetworkAddressUsage/${vpcId}`, [{ t: new Date(m.at), value: m.usage }]);
+    if (m.peered !== undefined) history.set(`NetworkAddressUsagePeered/${vpcId}`, [{ t: new Date(m.at), value: m.peered }]);
+  }
   const calls: Record<string, number> = {};
   const faults: Record<string, Fault> = {};
   const putMetricData: PutMetricDataCommandInput[] = [];

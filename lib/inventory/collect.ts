@@ -282,7 +282,8 @@ export async function collectInventory(source: InventorySource, options: Collect
  */
 export async function collectRegionLimits(source: InventorySource, clusters: readonly ClusterInventory[], now: Date): Promise<RegionLimitsInventory | undefined> {
   const reads = source.regionLimits;
-  if (!reads) return undefined;
+  // Told to the clusters they stop: with no cluster read, nothing to tell (and no reads to wait on).
+  if (!reads || clusters.length === 0) return undefined;
   const vpcIds = [...new Set(clusters.map((c) => c.cluster.resourcesVpcConfig?.vpcId ?? '').filter((v) => v !== ''))].sort();
   const problems: CollectionProblem[] = [];
   const [quota, enis, metrics] = await Promise.allSettled([

@@ -34,7 +34,8 @@ describe('the demo report as a runbook', () => {
     expect(section).toMatch(/then scale general-m5xl down/);
     // No section of its own for either nodegroup's AZ.
     expect(text).not.toMatch(/(CRITICAL|WARNING): Nodegroup (api-m5l|general-m5xl) in eu-west-1a/);
-    expect(text).toContain('  Findings (3)\n');
+    // Three of the subnet's and the nodes', and (issue 13) the VPC's Network Address Usage warning.
+    expect(text).toContain('  Findings (4)\n');
   });
 
   it('has no line over 100 columns', async () => {

@@ -5,10 +5,14 @@
  * cycle makes of them (measure, findings, metrics).
  */
 import type { NetworkInterface } from '@aws-sdk/client-ec2';
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { LiveSource } from '../../lib/aws/live-source';
 import { diagnose } from '../../lib/diagnose/diagnose';
 import { DEFAULT_THRESHOLDS } from '../../lib/diagnose/types';
 import { collectInventory } from '../../lib/inventory/collect';
+import { readSnapshot } from '../../lib/inventory/snapshot';
 import { measure } from '../../lib/measure/measure';
 import { buildMetricData } from '../../lib/output/publish/metrics';
 import { emulateAccount, serviceQuotasError, type EmulatedAccount } from '../../tools/mock-aws';
@@ -141,5 +145,53 @@ describe('region-level limits through the emulated account', () => {
     } finally {
       aws.restore();
     }
+  });
+});
+
+describe('region-level limits from a snapshot', () => {
+  const DEMO = path.join(__dirname, '..', '..', 'events', 'demo-snapshot');
+
+  async function copyDemo(change: (dir: string) => Promise<void>): Promise<string> {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'region-limits-'));
+    await fs.cp(DEMO, dir, { recursive: true });
+    await change(dir);
+    return dir;
+  }
+
+  it('reads the demo’s quota (AWS default), its region-wide ENIs and the NAU metrics of payments-prod’s VPC', async () => {
+    const inv = await collectInventory(await readSnapshot(DEMO), { clusterNames: [], concurrency: 2, now: NOW });
+    const rl = inv.regionLimits;
+    expect(rl?.eniQuota).toMatchObject({ value: 5000, source: 'aws-default' });
+    expect(rl?.eniScope).toBe('region');
+    const vpc = inv.clusters.find((c) => c.name === 'payments-prod')?.cluster.resourcesVpcConfig?.vpcId ?? '';
+    expect(rl?.nauMetrics[vpc]).toMatchObject({ networkAddressUsage: 54000, networkAddressUsagePeered: 71000 });
+    const findings = diagnose(measure(inv), inv, DEFAULT_THRESHOLDS).filter((f) => f.kind === 'network-address-usage');
+    expect(findings.map((f) => [f.cluster, f.severity])).toEqual([['payments-prod', 'warning']]);
+  });
+
+  it('a snapshot without the region-level files has no region section (not captured), and no problem', async () => {
+    const dir = await copyDemo(async (d) => {
+      await fs.rm(path.join(d, 'service-quotas'), { recursive: true });
+      await fs.rm(path.join(d, 'cloudwatch'), { recursive: true });
+      await fs.rm(path.join(d, 'ec2', 'describe-network-interfaces-region.json'));
+    });
+    const inv = await collectInventory(await readSnapshot(dir), { clusterNames: [], concurrency: 2, now: NOW });
+    expect(inv.regionLimits).toBeUndefined();
+  });
+
+  it('without the region-wide ENI file: the NAU counted from the VPC file, the region count unknown', async () => {
+    const dir = await copyDemo((d) => fs.rm(path.join(d, 'ec2', 'describe-network-interfaces-region.json')));
+    const inv = await collectInventory(await readSnapshot(dir), { clusterNames: [], concurrency: 2, now: NOW });
+    expect(inv.regionLimits?.eniScope).toBe('vpcs');
+    const usage = measure(inv);
+    expect(usage.regionLimits?.eniCount).toBeUndefined();
+    expect(usage.regionLimits?.vpcs.every((v) => (v.counted ?? 0) > 0)).toBe(true);
+  });
+
+  it('a malformed quota file is a problem of the region: the documented default is used', async () => {
+    const dir = await copyDemo((d) => fs.writeFile(path.join(d, 'service-quotas', 'get-aws-default-service-quota-vpc-L-DF5E4CA3.json'), '{"Quota": {"Value": "many"}}'));
+    const inv = await collectInventory(await readSnapshot(dir), { clusterNames: [], concurrency: 2, now: NOW });
+    expect(inv.regionLimits?.eniQuota).toMatchObject({ value: 5000, source: 'documented-default' });
+    expect(inv.regionLimits?.problems[0]?.message).toMatch(/get-aws-default-service-quota-vpc-L-DF5E4CA3\.json/);
   });
 });
