@@ -29,8 +29,13 @@ const INLINE_ONLY = JSON.parse(
   readFileSync(join(REPOSITORY_ROOT, 'test', 'fixtures', 'stack', 'role-statements-inline-only.json'), 'utf8'),
 ) as Record<'SamplerRole' | 'RespondRole', CfnValue[]>;
 
+/** Reads both roles gained after the move, in SharedReadPolicy: the ENIs-per-Region quota (issue 13). */
+const ADDED_SINCE: CfnValue[] = [
+  { Sid: 'ReadQuotas', Effect: 'Allow', Action: ['servicequotas:GetServiceQuota', 'servicequotas:GetAWSDefaultServiceQuota'], Resource: '*' },
+];
+
 const before = (roleId: 'SamplerRole' | 'RespondRole'): CfnValue[] =>
-  roleId === 'RespondRole' ? [...INLINE_ONLY.RespondRole, ...REPOSITORY_REMEDIATE_POLICY.Statement] : INLINE_ONLY.SamplerRole;
+  roleId === 'RespondRole' ? [...INLINE_ONLY.RespondRole, ...REPOSITORY_REMEDIATE_POLICY.Statement, ...ADDED_SINCE] : [...INLINE_ONLY.SamplerRole, ...ADDED_SINCE];
 
 const ROLES = ['SamplerRole', 'RespondRole'] as const;
 

@@ -694,6 +694,8 @@ describe('dashboard', () => {
     'SamplerSlowAlarm.Arn': 'arn:aws:cloudwatch:eu-west-1:123456789012:alarm:slow',
     'RespondErrorsAlarm.Arn': 'arn:aws:cloudwatch:eu-west-1:123456789012:alarm:responder-errors',
     'RespondDeadLettersAlarm.Arn': 'arn:aws:cloudwatch:eu-west-1:123456789012:alarm:responder-dead-letters',
+    'EniQuotaAlarm.Arn': 'arn:aws:cloudwatch:eu-west-1:123456789012:alarm:eni-quota-high',
+    'NetworkAddressUsageAlarm.Arn': 'arn:aws:cloudwatch:eu-west-1:123456789012:alarm:network-address-usage-high',
   };
 
   const widgets = (): Widget[] => {
