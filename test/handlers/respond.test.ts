@@ -270,3 +270,23 @@ describe('respond handler: poison events are rejected, counted and logged by the
     expect(aws.putMetricData.flatMap((r) => r.MetricData ?? []).map((d) => d.MetricName)).toEqual(['EventsRejected']);
   });
 });
+
+describe('respond to the account ENI quota (issue 13 item 8), end to end on the emulated account', () => {
+  it('NetworkInterfaceLimitExceeded: a targeted cycle of the cluster reads the quota and the region, and notifies eni-quota', async () => {
+    // The demo account, with the region-level reads on and a quota just above its 102 ENIs.
+    const account = accountFromSnapshot(DEMO_SNAPSHOT, { regionLimits: true });
+    account.quotas = { 'vpc/L-DF5E4CA3': { applied: 105, awsDefault: 5000 } };
+    const t = await testRuntime(account, harness.db, ENV, NOW);
+    harness.track(t.aws);
+    const handler = makeHandler(t.rt);
+    const result = await handler(load('cloudtrail-network-interface-limit.json'));
+    expect(result.status).toBe('handled');
+    expect(result.clusters).toEqual(['payments-prod']);
+    expect(t.aws.calls['GetServiceQuota']).toBe(1);
+    const counted = failures(t.aws);
+    expect(counted.map((d) => dims(d).Kind)).toEqual(['eni-quota']);
+    const message = t.aws.published.find((m) => /network interfaces/.test(m.Subject ?? ''));
+    expect(message?.Subject).toMatch(/^\[CRITICAL\] payments-prod: Region eu-west-1: 102 of 105 network interfaces/);
+    expect(JSON.parse(message?.Message ?? '{}').default).toContain('--quota-code L-DF5E4CA3');
+  });
+});
