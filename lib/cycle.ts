@@ -12,6 +12,7 @@ import { diagnose } from './diagnose/diagnose';
 import type { DiagnoseThresholds, Finding } from './diagnose/types';
 import { problemList } from './errors';
 import { forecastFindings, type Forecasts, type HistoryReader } from './forecast/forecast';
+import { forecastRegionLimits, type RegionHistoryReader } from './forecast/region-limits';
 import { collectInventory } from './inventory/collect';
 import type { CollectionProblem, Inventory, InventorySource } from './inventory/types';
 import { measure } from './measure/measure';
@@ -30,6 +31,8 @@ export interface CycleDeps extends OutputDeps {
    * the stack's own metrics in CloudWatch); without it nothing is forecast.
    */
   history?: HistoryReader;
+  /** The region-level metrics' history (issue 13; lib/aws/metric-history.ts `regionLimitsHistoryReader`); without it the quota findings have no forecast. */
+  regionHistory?: RegionHistoryReader;
   /** History the forecast looks at (hours) and the metric period (seconds). */
   forecastWindowHours?: number;
   periodSeconds?: number;
@@ -75,7 +78,14 @@ export async function runCycle(deps: CycleDeps, options: CycleOptions): Promise<
     ...(deps.periodSeconds !== undefined ? { periodSeconds: deps.periodSeconds } : {}),
     ...(deps.deadline ? { deadline: deps.deadline } : {}),
   });
-  const { findings, forecasts } = forecast;
+  const { forecasts } = forecast;
+  const regionForecast = await forecastRegionLimits(deps.regionHistory, usage, forecast.findings, {
+    now,
+    ...(deps.forecastWindowHours !== undefined ? { windowHours: deps.forecastWindowHours } : {}),
+    ...(deps.periodSeconds !== undefined ? { periodSeconds: deps.periodSeconds } : {}),
+    ...(deps.deadline ? { deadline: deps.deadline } : {}),
+  });
+  const findings = regionForecast.findings;
   const remediation = deps.remediation ? await remediate(deps.remediation, usage, inventory, findings, now) : undefined;
   // Every read of the cycle is made by now (the spare subnets' included).
   const cut = deadlineProblem(deps.deadline);
@@ -83,8 +93,11 @@ export async function runCycle(deps: CycleDeps, options: CycleOptions): Promise<
 
   const problems = [
     ...samplingProblems(usage),
+    // Issue 13: the region-level reads that failed (no cluster is incomplete for them).
+    ...(usage.regionLimits?.problems ?? []).map((p) => `region ${usage.region}: ${p}`),
     ...(cut ? [cut] : []),
     ...forecast.problems,
+    ...regionForecast.problems,
     ...(remediation ?? []).flatMap((r) => r.notes.map((n) => `${r.cluster}: ${n}`)),
     ...output.problems,
   ];

@@ -22,7 +22,7 @@ import { putMetricData } from './aws/cloudwatch';
 import { createLedger, createLedgerDocumentClient, type Ledger } from './aws/ledger';
 import { createInstanceTypeCache, Ec2InstanceTypeProvider } from './aws/instance-types';
 import { LiveSource } from './aws/live-source';
-import { availableIpHistoryReader } from './aws/metric-history';
+import { availableIpHistoryReader, regionLimitsHistoryReader } from './aws/metric-history';
 import { publishNotification } from './aws/sns';
 import { Ec2SubnetProvider } from './aws/subnets';
 import { parseRuntimeConfig, type RuntimeConfig } from './config';
@@ -77,7 +77,13 @@ export function assembleRuntime(p: RuntimeParts): Runtime {
   };
   return {
     config: p.config,
-    source: new LiveSource({ ec2: p.clients.ec2, eks: p.clients.eks }, p.region, 'measured', {}, providers),
+    source: new LiveSource(
+      { ec2: p.clients.ec2, eks: p.clients.eks, serviceQuotas: p.clients.serviceQuotas, cloudwatch: p.clients.cloudwatch },
+      p.region,
+      'measured',
+      {},
+      providers,
+    ),
     ec2: p.clients.ec2,
     eks: p.clients.eks,
     cloudwatch: p.clients.cloudwatch,
@@ -127,6 +133,7 @@ export function cycleDeps(rt: Runtime, publish: boolean, act = false, deadline?:
     thresholds: rt.config.thresholds,
     metrics: { put: (data) => putMetricData(rt.cloudwatch, rt.config.metricNamespace, data), publish },
     history: availableIpHistoryReader(rt.cloudwatch, rt.config.metricNamespace),
+    regionHistory: regionLimitsHistoryReader(rt.cloudwatch, rt.config.metricNamespace),
     notify: {
       ledger: rt.ledger,
       publish: (notification) => publishNotification(sns, topicArn, notification),

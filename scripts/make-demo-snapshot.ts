@@ -37,6 +37,10 @@
  *   beside a managed nodegroup) and `ml-ipv6` (IPv6: one IPv4 per node; its /27 is short of IPv4 for
  *   new nodes), on PRNG streams 71-73 (issue 13, items 7 and 10).
  *
+ * - Region-level limits (issue 13): the ENI quota at its AWS default (5,000), every ENI of the
+ *   account in the region-wide file, and payments-prod's VPC at 54,000 NAU units by its metric
+ *   (network-address-usage, a warning).
+ *
  * Every number is consistent: each subnet's AvailableIpAddressCount is its usable addresses
  * (2^(32 − prefix) − 5) minus what its ENIs hold (IPs + 16 per /28), minus the 12 invisible
  * addresses in the one shared subnet. `test/inventory/snapshot.test.ts` checks it.
@@ -57,6 +61,11 @@ export const demoSpec: AccountSpec = {
   accountId: '111122223333',
   capturedAt: '2026-11-26T10:00:00Z',
   enisPerNode: 2,
+  // Issue 13: the ENIs-per-Region quota at its AWS default (no applied value), and payments-prod's
+  // VPC, shared with other teams' workloads, reporting 54,000 Network Address Usage units (84 % of
+  // 64,000) and 71,000 with its peered VPCs: a network-address-usage warning.
+  quotas: { 'vpc/L-DF5E4CA3': { awsDefault: 5000 } },
+  nauMetrics: { 'payments-prod': { usage: 54000, peered: 71000 } },
   clusters: [
     {
       name: 'payments-prod',

@@ -46,6 +46,8 @@ export const DASHBOARD_ALARMS = [
   'SamplerSlowAlarm',
   'RespondErrorsAlarm',
   'RespondDeadLettersAlarm',
+  'EniQuotaAlarm',
+  'NetworkAddressUsageAlarm',
 ] as const;
 
 /** EKS's minimum of free IPs per cluster subnet (https://docs.aws.amazon.com/eks/latest/userguide/network-reqs.html). */

@@ -47,6 +47,12 @@ import {
   UpdateNodegroupConfigCommand,
   type Nodegroup,
 } from '@aws-sdk/client-eks';
+import {
+  GetAWSDefaultServiceQuotaCommand,
+  GetServiceQuotaCommand,
+  ServiceQuotasClient,
+  ServiceQuotasServiceException,
+} from '@aws-sdk/client-service-quotas';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { SyntheticAccount } from './synthetic-account';
 
@@ -57,6 +63,9 @@ export function ec2Error(name: string, message: string): EC2ServiceException {
 export function eksError(name: string, message: string): EKSServiceException {
   return new EKSServiceException({ name, $fault: 'client', $metadata: { httpStatusCode: 400 }, message });
 }
+export function serviceQuotasError(name: string, message: string): ServiceQuotasServiceException {
+  return new ServiceQuotasServiceException({ name, $fault: 'client', $metadata: { httpStatusCode: 400 }, message });
+}
 
 /** A hook that may fail a call: return an Error to throw it, undefined to answer normally. */
 export type Fault = (input: Record<string, unknown>, callNumber: number) => Error | undefined;
@@ -66,6 +75,12 @@ export interface EmulatedAccount {
   eks: EKSClient;
   cloudwatch: CloudWatchClient;
   sns: SNSClient;
+  /**
+   * Service Quotas, only for an account with `quotas` (SyntheticAccount): a live source given it
+   * (with the CloudWatch client) makes the region-level reads; accounts without quotas keep the
+   * calls of a cycle as they were.
+   */
+  serviceQuotas?: ServiceQuotasClient;
   /** Every SNS Publish request. */
   published: PublishCommandInput[];
   /**
@@ -125,7 +140,7 @@ export interface EmulateOptions {
   instancesOnly?: boolean;
 }
 
-export type ClientKind = 'ec2' | 'eks' | 'cloudwatch' | 'sns';
+export type ClientKind = 'ec2' | 'eks' | 'cloudwatch' | 'sns' | 'servicequotas';
 
 /** A command class of the four clients (its instances carry the operation's schema and input). */
 export type CommandClass = abstract new (...args: never[]) => { input: object };
@@ -143,7 +158,7 @@ export interface EmulatedOperation {
  * state the calls share (counts, faults, writes, history). emulateAccount() mocks the SDK
  * clients with it; tools/wire.ts serves it over HTTP in the services' wire formats.
  */
-export interface AccountApi extends Omit<EmulatedAccount, 'ec2' | 'eks' | 'cloudwatch' | 'sns' | 'resetHistory' | 'restore'> {
+export interface AccountApi extends Omit<EmulatedAccount, 'ec2' | 'eks' | 'cloudwatch' | 'sns' | 'serviceQuotas' | 'resetHistory' | 'restore'> {
   operations: Map<string, EmulatedOperation>;
 }
 
@@ -151,6 +166,11 @@ export function accountApi(account: SyntheticAccount, options: EmulateOptions & 
   const answer = <T>(value: T): T => (options.copyAnswers ? structuredClone(value) : value);
   const published: PublishCommandInput[] = [];
   const history = new Map<string, { t: Date; value: number }[]>();
+  // The VPCs' NAU metrics the account reports (AWS/EC2, one datapoint a day), for GetMetricData.
+  for (const [vpcId, m] of Object.entries(account.nauMetrics ?? {})) {
+    if (m.usage !== undefined) history.set(`NetworkAddressUsage/${vpcId}`, [{ t: new Date(m.at), value: m.usage }]);
+    if (m.peered !== undefined) history.set(`NetworkAddressUsagePeered/${vpcId}`, [{ t: new Date(m.at), value: m.peered }]);
+  }
   const calls: Record<string, number> = {};
   const faults: Record<string, Fault> = {};
   const putMetricData: PutMetricDataCommandInput[] = [];
@@ -406,6 +426,19 @@ export function accountApi(account: SyntheticAccount, options: EmulateOptions & 
     });
     return { MetricDataResults: results, Messages: [] };
   });
+  // Service Quotas: GetServiceQuota answers the applied value, or NoSuchResourceException when the
+  // account has none (the API's answer then, see lib/aws/region-limits.ts); GetAWSDefaultServiceQuota the default.
+  const quotaOf = (input: { ServiceCode?: string | undefined; QuotaCode?: string | undefined }) => account.quotas?.[`${input.ServiceCode ?? ''}/${input.QuotaCode ?? ''}`];
+  on('servicequotas', GetServiceQuotaCommand, 'GetServiceQuota', (input) => {
+    const q = quotaOf(input);
+    if (q?.applied === undefined) throw serviceQuotasError('NoSuchResourceException', `The request failed because the specified service quota ${input.QuotaCode ?? ''} does not exist.`);
+    return { Quota: { ServiceCode: input.ServiceCode, QuotaCode: input.QuotaCode, Value: q.applied, Adjustable: true } };
+  });
+  on('servicequotas', GetAWSDefaultServiceQuotaCommand, 'GetAWSDefaultServiceQuota', (input) => {
+    const q = quotaOf(input);
+    if (!q) throw serviceQuotasError('NoSuchResourceException', `The request failed because the specified service quota ${input.QuotaCode ?? ''} does not exist.`);
+    return { Quota: { ServiceCode: input.ServiceCode, QuotaCode: input.QuotaCode, Value: q.awsDefault, Adjustable: true } };
+  });
   on('sns', PublishCommand, 'Publish', (input) => {
     published.push(input);
     return { MessageId: `msg-${published.length}` };
@@ -430,12 +463,14 @@ export function accountApi(account: SyntheticAccount, options: EmulateOptions & 
 /** Mocks the EC2, EKS, CloudWatch and SNS clients to answer from `account`. Call `restore()` after. */
 export function emulateAccount(account: SyntheticAccount, options: EmulateOptions = {}): EmulatedAccount {
   const clients = { ec2: new EC2Client({}), eks: new EKSClient({}), cloudwatch: new CloudWatchClient({}), sns: new SNSClient({}) };
+  const serviceQuotas = new ServiceQuotasClient({});
   const only = options.instancesOnly === true;
   const mocks = {
     ec2: mockClient(only ? clients.ec2 : EC2Client),
     eks: mockClient(only ? clients.eks : EKSClient),
     cloudwatch: mockClient(only ? clients.cloudwatch : CloudWatchClient),
     sns: mockClient(only ? clients.sns : SNSClient),
+    servicequotas: mockClient(only ? serviceQuotas : ServiceQuotasClient),
   };
   const resetHistory = (): void => {
     for (const m of Object.values(mocks)) m.resetHistory();
@@ -453,6 +488,7 @@ export function emulateAccount(account: SyntheticAccount, options: EmulateOption
   return {
     ...api,
     ...clients,
+    ...(account.quotas ? { serviceQuotas } : {}),
     resetHistory,
     restore: () => {
       for (const m of Object.values(mocks)) m.restore();

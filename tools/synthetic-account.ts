@@ -8,6 +8,7 @@
  * Design: docs/development.md#toolssynthetic-accountts-synthetic-accounts
  */
 import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
 import type {
   Addon,
   Cluster,
@@ -24,6 +25,8 @@ import type {
 import type { InstanceNetworkInterface, NetworkInterfaceType, Route, Tag } from '@aws-sdk/client-ec2';
 import { knownInstanceTypes } from '../lib/capacity/known-instance-types';
 import { writeSnapshotContents } from '../lib/inventory/capture';
+import { ENI_QUOTA } from '../lib/inventory/region-limits';
+import { regionLimitsPaths } from '../lib/inventory/snapshot-region-limits';
 
 /** The generated account, in the shapes the AWS APIs return. */
 export interface SyntheticAccount {
@@ -43,6 +46,17 @@ export interface SyntheticAccount {
   instanceTypes: InstanceTypeInfo[];
   /** Each cluster VPC's network (the network preflight's reads), by VPC. */
   networks?: VpcNetwork[];
+  /**
+   * Service Quotas, keyed `<service code>/<quota code>` (`vpc/L-DF5E4CA3`): the applied value, if
+   * any, and the AWS default. An account without it has no Service Quotas client in the emulator.
+   */
+  quotas?: Record<string, { applied?: number; awsDefault: number }>;
+  /**
+   * The NetworkAddressUsage / NetworkAddressUsagePeered datapoints of VPCs that enable the metrics
+   * (AWS/EC2, `Per-VPC Metrics`), by VPC id: the emulator answers GetMetricData with them, the
+   * snapshot writes them as get-metric-statistics files.
+   */
+  nauMetrics?: Record<string, { usage?: number; peered?: number; at: string }>;
 }
 
 /** How a node gets pod IPs: secondary IPs on its ENIs, or /28 prefixes (ENABLE_PREFIX_DELEGATION). */
@@ -177,6 +191,10 @@ export interface AccountSpec {
   /** ENIs on a secondary-mode node that is not at its limit, where the nodegroup does not say (default 3, capped by the type). */
   enisPerNode?: number;
   clusters: ClusterSpec[];
+  /** Service Quotas of the account (SyntheticAccount.quotas). */
+  quotas?: SyntheticAccount['quotas'];
+  /** NAU metrics by cluster name (its VPC's), reported a day before the capture. */
+  nauMetrics?: Record<string, { usage?: number; peered?: number }>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -864,6 +882,16 @@ export function buildAccount(spec: AccountSpec): SyntheticAccount {
 
   account.instanceTypes = [...typesUsed].sort().map(instanceType);
   account.networks = spec.clusters.map((cluster, i) => syntheticNetwork(cluster, account.clusters[i]?.resourcesVpcConfig?.vpcId ?? '', [...(byCluster.get(cluster)?.values() ?? [])], region));
+  if (spec.quotas) account.quotas = spec.quotas;
+  if (spec.nauMetrics) {
+    const at = new Date(now - DAY_MS / 2).toISOString();
+    account.nauMetrics = {};
+    for (const [clusterName, m] of Object.entries(spec.nauMetrics)) {
+      const vpcId = account.clusters.find((c) => c.name === clusterName)?.resourcesVpcConfig?.vpcId;
+      if (!vpcId) throw new Error(`synthetic account: nauMetrics names cluster ${clusterName}, which the spec does not have`);
+      account.nauMetrics[vpcId] = { ...m, at };
+    }
+  }
   return account;
 }
 
@@ -1046,7 +1074,36 @@ export async function writeSyntheticSnapshot(account: SyntheticAccount, dir: str
     instances: account.instances,
     instanceTypes: account.instanceTypes,
     ...(account.networks ? { networks: account.networks } : {}),
+  }).then((files) => writeRegionLimitFiles(account, dir, files));
+}
+
+/**
+ * The region-level files (issue 13; lib/inventory/snapshot-region-limits.ts) of an account with
+ * quotas: the ENI quota as get-service-quota (or get-aws-default-service-quota) prints it, every
+ * ENI of the account as the region-wide describe-network-interfaces, and each VPC's NAU metrics
+ * as get-metric-statistics prints them.
+ */
+async function writeRegionLimitFiles(account: SyntheticAccount, dir: string, files: string[]): Promise<string[]> {
+  const quota = account.quotas?.[`${ENI_QUOTA.serviceCode}/${ENI_QUOTA.quotaCode}`];
+  if (!quota) return files;
+  const out: [string, unknown][] = [];
+  const quotaBody = (value: number) => ({
+    Quota: { ServiceCode: ENI_QUOTA.serviceCode, ServiceName: 'Amazon Virtual Private Cloud (Amazon VPC)', QuotaCode: ENI_QUOTA.quotaCode, QuotaName: ENI_QUOTA.name, Value: value, Unit: 'None', Adjustable: true, GlobalQuota: false },
   });
+  if (quota.applied !== undefined) out.push([regionLimitsPaths.appliedQuota, quotaBody(quota.applied)]);
+  else out.push([regionLimitsPaths.defaultQuota, quotaBody(quota.awsDefault)]);
+  out.push([regionLimitsPaths.regionNetworkInterfaces, { NetworkInterfaces: account.networkInterfaces }]);
+  for (const [vpcId, m] of Object.entries(account.nauMetrics ?? {})) {
+    const stats = (label: string, value: number) => ({ Label: label, Datapoints: [{ Timestamp: m.at, Maximum: value, Unit: 'Count' }] });
+    if (m.usage !== undefined) out.push([regionLimitsPaths.nau(vpcId), stats('NetworkAddressUsage', m.usage)]);
+    if (m.peered !== undefined) out.push([regionLimitsPaths.nauPeered(vpcId), stats('NetworkAddressUsagePeered', m.peered)]);
+  }
+  for (const [file, body] of out) {
+    const full = path.join(dir, ...file.split('/'));
+    await fs.mkdir(path.dirname(full), { recursive: true });
+    await fs.writeFile(full, `${JSON.stringify(body, null, 2)}\n`);
+  }
+  return [...files, ...out.map(([file]) => file)];
 }
 
 /**

@@ -11,6 +11,7 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { EKSClient } from '@aws-sdk/client-eks';
+import { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { DEFAULT_HTTP_TIMEOUTS, type HttpTimeouts } from '../config';
 
@@ -20,6 +21,8 @@ export interface AwsClients {
   eks: EKSClient;
   cloudwatch: CloudWatchClient;
   sns: SNSClient;
+  /** Service Quotas (the ENIs-per-Region quota); without it the live source makes no region-level reads. */
+  serviceQuotas?: ServiceQuotasClient | undefined;
 }
 
 /**
@@ -45,6 +48,7 @@ export function createAwsClients(region?: string, timeouts: HttpTimeouts = DEFAU
     eks: new EKSClient({ ...config, requestHandler: handler }),
     cloudwatch: new CloudWatchClient({ ...config, requestHandler: handler }),
     sns: new SNSClient({ ...config, requestHandler: handler }),
+    serviceQuotas: new ServiceQuotasClient({ ...config, requestHandler: handler }),
   };
 }
 

@@ -31,15 +31,18 @@ import {
   type EKSClient,
   type Nodegroup,
 } from '@aws-sdk/client-eks';
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import type { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import { CycleDeadlineError, type CycleDeadline } from '../deadline';
 import { awsCallError, type AwsCallError } from '../errors';
-import { PartialReadError, type InventorySource, type VpcNetwork, type VpcNetworkPiece } from '../inventory/types';
+import { PartialReadError, type InventorySource, type RegionLimitsSource, type VpcNetwork, type VpcNetworkPiece } from '../inventory/types';
 import { CLUSTER_TAG_PREFIX, EKS_CLUSTER_NAME_TAG_KEY } from '../names';
 import { describeVpcCniAddon } from './addon';
 import { chunk } from './chunk';
 import { Ec2InstanceTypeProvider, type InstanceTypeProvider } from './instance-types';
 import { EC2_FILTER_VALUES_MAX, EC2_PAGE_SIZE_MAX, EKS_PAGE_SIZE_MAX, ROUTE_TABLES_PAGE_SIZE_MAX, VPC_ENDPOINTS_PAGE_SIZE_MAX } from './limits';
 import { hasNextPage, type ReadHooks } from './read-hooks';
+import { AwsRegionLimits } from './region-limits';
 import { Ec2SubnetProvider, type SubnetProvider } from './subnets';
 import { trimInstance, trimNetworkInterface } from './trim';
 
@@ -98,7 +101,11 @@ export class LiveSource implements InventorySource {
   private readonly clustersOfVpc = new Map<string, Set<string>>();
 
   constructor(
-    private readonly clients: { ec2: EC2Client; eks: EKSClient },
+    /**
+     * With `serviceQuotas` and `cloudwatch`, the source also makes the region-level reads
+     * ({@link regionLimits}: the ENI quota, the region's ENIs, the NAU metrics).
+     */
+    private readonly clients: { ec2: EC2Client; eks: EKSClient; serviceQuotas?: ServiceQuotasClient | undefined; cloudwatch?: CloudWatchClient | undefined },
     readonly region: string,
     /** 'measured': keep only the fields the pipeline reads (the Lambda functions); 'all': everything (capture). */
     private readonly keep: 'all' | 'measured' = 'all',
@@ -116,6 +123,16 @@ export class LiveSource implements InventorySource {
    */
   forCycle(options: LiveSourceOptions): LiveSource {
     return new LiveSource(this.clients, this.region, this.keep, options, this.providers);
+  }
+
+  /**
+   * The region-level reads (issue 13 item 2) through this view's deadline and progress; absent
+   * without the Service Quotas and CloudWatch clients.
+   */
+  get regionLimits(): RegionLimitsSource | undefined {
+    const { ec2, serviceQuotas, cloudwatch } = this.clients;
+    if (!serviceQuotas || !cloudwatch) return undefined;
+    return new AwsRegionLimits({ ec2, serviceQuotas, cloudwatch }, (operation, unit) => this.hooks(operation, { subject: this.region, unit }));
   }
 
   /** The SDK call options of this source's reads: the deadline's abort signal. */

@@ -14,6 +14,7 @@ import {
 } from '@aws-sdk/client-cloudwatch';
 import { awsCallError } from '../errors';
 import type { HistoryReader } from '../forecast/forecast';
+import type { RegionHistoryReader } from '../forecast/region-limits';
 import type { Point } from '../forecast/trend';
 import { subnetKey } from '../keys';
 import { chunk } from './chunk';
@@ -183,4 +184,39 @@ function sortUnique(points: Point[]): Point[] {
   const byTime = new Map<number, Point>();
   for (const p of points) byTime.set(p.t.getTime(), p);
   return [...byTime.values()].sort((a, b) => a.t.getTime() - b.t.getTime());
+}
+
+/**
+ * The region-level history (issue 13) for lib/forecast/region-limits.ts: `RegionEniCount` (no
+ * dimension) and `VpcNetworkAddressUsage` {VpcId}, the Maximum of each period (the worst moment
+ * for a limit), in one GetMetricData per 500 series.
+ */
+export function regionLimitsHistoryReader(client: CloudWatchClient, namespace: string): RegionHistoryReader {
+  return async (vpcIds, window) => {
+    const queries: MetricDataQuery[] = [
+      { Id: 'r0', MetricStat: { Metric: { Namespace: namespace, MetricName: 'RegionEniCount', Dimensions: [] }, Period: window.periodSeconds, Stat: 'Maximum' }, ReturnData: true },
+      ...vpcIds.map((vpcId, i) => ({
+        Id: `v${i}`,
+        MetricStat: { Metric: { Namespace: namespace, MetricName: 'VpcNetworkAddressUsage', Dimensions: [{ Name: 'VpcId', Value: vpcId }] }, Period: window.periodSeconds, Stat: 'Maximum' },
+        ReturnData: true,
+      })),
+    ];
+    const byId = new Map<string, Point[]>();
+    try {
+      for (const batch of chunk(queries, METRIC_DATA_QUERIES_PER_CALL_MAX)) {
+        for await (const out of paginateGetMetricData(
+          { client, stopOnSameToken: true },
+          { MetricDataQueries: batch, StartTime: window.start, EndTime: window.end, ScanBy: 'TimestampAscending' },
+        )) {
+          for (const r of out.MetricDataResults ?? []) if (r.Id) byId.set(r.Id, [...(byId.get(r.Id) ?? []), ...toPoints(r)]);
+        }
+      }
+    } catch (err) {
+      throw awsCallError('cloudwatch:GetMetricData', `in ${namespace}, the region-level history`, err);
+    }
+    return {
+      regionEnis: sortUnique(byId.get('r0') ?? []),
+      vpcs: new Map(vpcIds.map((vpcId, i) => [vpcId, sortUnique(byId.get(`v${i}`) ?? [])])),
+    };
+  };
 }

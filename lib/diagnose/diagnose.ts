@@ -12,6 +12,7 @@
  * - vpc-dns.ts                the VPC's DNS is not what EKS needs
  * - node-egress.ts            a node subnet with no way out and no VPC endpoints
  * - cni-discovery.ts          the CNI's subnet selection works against the cluster
+ * - region-limits.ts          the ENIs-per-Region quota and a VPC's Network Address Usage (issue 13)
  */
 import type { ClusterInventory, Inventory } from '../inventory/types';
 import type { ClusterUsage, Usage } from '../measure/types';
@@ -24,6 +25,7 @@ import { diagnoseNodegroupHeadroom } from './nodegroup-headroom';
 import { diagnoseNodeEgress } from './node-egress';
 import { diagnoseVpcDns } from './vpc-dns';
 import { diagnosePrefixFragmentation } from './prefix-fragmentation';
+import { diagnoseRegionLimits } from './region-limits';
 import { diagnoseSubnetExhaustion } from './subnet-exhaustion';
 import { SEVERITY_RANK, type DiagnoseThresholds, type Finding, type FindingKind } from './types';
 
@@ -38,6 +40,8 @@ export const FINDING_KIND_ORDER: readonly FindingKind[] = [
   'vpc-dns',
   'node-egress',
   'cni-discovery',
+  'eni-quota',
+  'network-address-usage',
 ];
 
 /** Severity (worst first), cluster, kind (FINDING_KIND_ORDER), subject id. */
@@ -95,5 +99,7 @@ export function diagnose(
     if (!inv) throw new Error(`diagnosing cluster ${cluster.name}: it is in the usage but not in the inventory it was measured from`);
     findings.push(...diagnoseCluster(cluster, inv, thresholdsOf(cluster.name), inventory.instanceTypes));
   }
+  // The region-level limits (issue 13 item 2): judged once, told to each cluster they stop.
+  findings.push(...diagnoseRegionLimits(usage, inventory));
   return findings.sort(compareFindings);
 }

@@ -23,7 +23,11 @@ export type FindingKind =
   /** A node subnet with no default route to a NAT or internet gateway and without the VPC endpoints nodes need. */
   | 'node-egress'
   /** The VPC CNI's subnet selection works against the cluster (no subnet in an AZ, a `0` it ignores, other clusters' subnets used). */
-  | 'cni-discovery';
+  | 'cni-discovery'
+  /** The region's ENIs close to the account's ENIs-per-Region quota (vpc/L-DF5E4CA3). */
+  | 'eni-quota'
+  /** A cluster VPC's Network Address Usage close to its quota (64,000; 128,000 with peered VPCs). */
+  | 'network-address-usage';
 
 export type Severity = 'warning' | 'critical';
 
@@ -32,7 +36,7 @@ export const SEVERITY_RANK: Record<Severity, number> = { warning: 1, critical: 2
 
 /** What a finding is about. */
 export interface FindingSubject {
-  type: 'subnet' | 'nodegroup' | 'availability-zone' | 'cluster';
+  type: 'subnet' | 'nodegroup' | 'availability-zone' | 'cluster' | 'region' | 'vpc';
   /** Subnet id, nodegroup name, AZ name, or cluster name. */
   id: string;
   availabilityZone?: string;

@@ -26,7 +26,7 @@ export function diagnoseVpcDns(ctx: ClusterContext): Finding[] {
       kind: 'vpc-dns',
       severity: attrsOff ? 'critical' : 'warning',
       subject: { type: 'cluster', id: ctx.usage.name },
-      title: `VPC ${dns.vpcId} of ${ctx.usage.name}: ${dns.missing[0] ?? 'DNS is not set up for EKS'}`,
+      title: `VPC of ${ctx.usage.name}: ${dns.missing[0] ?? `${dns.vpcId}: DNS is not set up for EKS`}`,
       evidence: {
         vpcId: dns.vpcId,
         enableDnsSupport: dns.enableDnsSupport === undefined ? 'unknown' : String(dns.enableDnsSupport),

@@ -4,7 +4,15 @@
  */
 
 /** What ran out. Each kind has different fixes (see DESIGN.md, "Why clusters run out of IPs"). */
-export type ExhaustionKind = 'subnet-addresses' | 'prefix-space' | 'eni-ip-limit' | 'eni-attachment-limit';
+export type ExhaustionKind =
+  | 'subnet-addresses'
+  | 'prefix-space'
+  | 'eni-ip-limit'
+  | 'eni-attachment-limit'
+  /** The account's ENIs-per-Region quota (issue 13 item 8). */
+  | 'eni-quota'
+  /** The VPC's Network Address Usage quota, or its peered one (issue 13 item 8). */
+  | 'network-address-usage';
 
 /**
  * The EC2 APIs through which a node or the VPC CNI takes IPv4 addresses. A failure of any other
@@ -73,6 +81,32 @@ export const EXHAUSTION_ERROR_CODES: Readonly<Record<string, ExhaustionCode>> = 
     apis: ['AttachNetworkInterface'],
     meaning: 'the instance already has as many network interfaces attached as its instance type allows',
   },
+  // "You've reached the limit on the number of network interfaces that you can create" (EC2 API
+  // error codes, https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html): the
+  // account's "Network interfaces per Region" quota, vpc/L-DF5E4CA3, met by CreateNetworkInterface
+  // (the VPC CNI's new ENIs) and by the secondary interfaces RunInstances creates.
+  NetworkInterfaceLimitExceeded: {
+    kind: 'eni-quota',
+    apis: ['CreateNetworkInterface', 'RunInstances'],
+    meaning: 'the account has as many network interfaces in the region as its quota allows (Service Quotas vpc/L-DF5E4CA3)',
+  },
+  // Past a VPC's NAU quota "the following API calls fail with a client-side exception:
+  // RunInstances, AttachNetworkInterface, AssignPrivateIpAddresses, AssignIpv6Addresses,
+  // AcceptVpcPeeringConnection ... NetworkAddressUsageLimitExceeded – The VPC exceeds its NAU quota.
+  // NetworkAddressUsagePeeredLimitExceeded – The VPC exceeds its peered-VPC NAU quota" (Amazon VPC
+  // user guide, "Network Address Usage for your VPC", Exceeding NAU Quotas,
+  // https://docs.aws.amazon.com/vpc/latest/userguide/network-address-usage.html; the EC2 error-code
+  // page does not list these two). Of those APIs, the IPv4 allocation ones.
+  NetworkAddressUsageLimitExceeded: {
+    kind: 'network-address-usage',
+    apis: ['RunInstances', 'AttachNetworkInterface', 'AssignPrivateIpAddresses'],
+    meaning: 'the VPC has as many Network Address Usage units as its quota allows (64,000 by default)',
+  },
+  NetworkAddressUsagePeeredLimitExceeded: {
+    kind: 'network-address-usage',
+    apis: ['RunInstances', 'AttachNetworkInterface', 'AssignPrivateIpAddresses'],
+    meaning: 'the VPC and its peered VPCs have as many Network Address Usage units as their quota allows (128,000 by default)',
+  },
 };
 
 /**
@@ -81,11 +115,6 @@ export const EXHAUSTION_ERROR_CODES: Readonly<Record<string, ExhaustionCode>> = 
  * raise an account quota, so these are logged and ignored rather than diagnosed.
  */
 export const NOT_HANDLED_ERROR_CODES: Readonly<Record<string, string>> = {
-  // "You've reached the limit on the number of network interfaces that you can create": the
-  // account's "Network interfaces per Region" quota (default 5,000), not the subnet or the node.
-  // https://docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html
-  NetworkInterfaceLimitExceeded:
-    'NetworkInterfaceLimitExceeded is the account’s "Network interfaces per Region" quota, not IPv4 address exhaustion: raise it in Service Quotas',
   // Elastic IP / public address capacity, not private subnet addresses.
   InsufficientAddressCapacity: 'InsufficientAddressCapacity is about public (Elastic IP) addresses, not subnet IPv4 addresses',
 };
@@ -138,7 +167,10 @@ export function classifyEc2Error(call: {
       return {
         exhaustion: false,
         errorCode,
-        reason: `${api} failed with ${errorCode}, which on ${call.eventName} may be about EBS volumes as well as network interfaces`,
+        reason:
+          errorCode === 'AttachmentLimitExceeded'
+            ? `${api} failed with ${errorCode}, which on ${call.eventName} may be about EBS volumes as well as network interfaces`
+            : `${api} failed with ${errorCode}, which the responder answers only on ${entry.apis.join(', ')}`,
       };
     }
     return { exhaustion: true, kind: entry.kind, errorCode };

@@ -10,6 +10,7 @@ import { clusterNetworkOf } from './cluster-network';
 import { AddonConfigurationError, parseConfigurationValues } from './configuration-values';
 import { AwsCallError, awsErrorCode, messageOf, oneLine } from '../errors';
 import { CNI_ROLE_TAG_KEY, READ_OPERATION } from '../names';
+import { ENI_QUOTA } from './region-limits';
 import { PartialReadError } from './types';
 import type {
   Addon,
@@ -23,6 +24,8 @@ import type {
   InventorySource,
   NetworkInterface,
   Nodegroup,
+  QuotaReading,
+  RegionLimitsInventory,
   Subnet,
   SubnetRole,
   VpcNetwork,
@@ -296,6 +299,7 @@ export async function collectInventory(source: InventorySource, options: Collect
       }
     }
   }
+  const regionLimits = await collectRegionLimits(source, clusters, options.now);
   return {
     region: source.region,
     collectedAt: options.now.toISOString(),
@@ -303,5 +307,40 @@ export async function collectInventory(source: InventorySource, options: Collect
     failedClusters,
     instanceTypes,
     unknownInstanceTypes,
+    ...(regionLimits ? { regionLimits } : {}),
   };
+}
+
+/**
+ * The region-level reads (issue 13 item 2), once per cycle and not per cluster: the ENI quota,
+ * the region's ENIs (reduced to counts) and the NAU metrics of the clusters' VPCs. Each read that
+ * fails is a problem of the region section only: no cluster becomes incomplete for it. A quota
+ * that cannot be read at all is taken as its documented default, and the evidence says so.
+ */
+export async function collectRegionLimits(source: InventorySource, clusters: readonly ClusterInventory[], now: Date): Promise<RegionLimitsInventory | undefined> {
+  const reads = source.regionLimits;
+  // Told to the clusters they stop: with no cluster read, nothing to tell (and no reads to wait on).
+  if (!reads || clusters.length === 0) return undefined;
+  const vpcIds = [...new Set(clusters.map((c) => c.cluster.resourcesVpcConfig?.vpcId ?? '').filter((v) => v !== ''))].sort();
+  const problems: CollectionProblem[] = [];
+  const [quota, enis, metrics] = await Promise.allSettled([
+    reads.eniQuota(),
+    reads.regionNetworkInterfaces(vpcIds),
+    vpcIds.length > 0 ? reads.networkAddressUsageMetrics(vpcIds, now) : Promise.resolve([]),
+  ]);
+  let eniQuota: QuotaReading;
+  if (quota.status === 'fulfilled') eniQuota = quota.value;
+  else {
+    problems.push(problemOf(`servicequotas:GetServiceQuota`, quota.reason));
+    eniQuota = { serviceCode: ENI_QUOTA.serviceCode, quotaCode: ENI_QUOTA.quotaCode, value: ENI_QUOTA.documentedDefault, source: 'documented-default' };
+  }
+  const out: RegionLimitsInventory = { eniQuota, vpcIds, nauMetrics: {}, problems };
+  if (enis.status === 'fulfilled') {
+    out.networkInterfaces = enis.value.enis;
+    out.eniScope = enis.value.scope;
+  } else problems.push(problemOf(READ_OPERATION.describeNetworkInterfaces, enis.reason));
+  if (metrics.status === 'fulfilled') {
+    for (const m of metrics.value) if (m.networkAddressUsage !== undefined || m.networkAddressUsagePeered !== undefined) out.nauMetrics[m.vpcId] = m;
+  } else problems.push(problemOf('cloudwatch:GetMetricData', metrics.reason));
+  return out;
 }

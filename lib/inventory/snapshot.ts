@@ -52,6 +52,7 @@ import {
   type FailedReadsFile,
   type SnapshotIssue,
 } from './snapshot-schemas';
+import { hasRegionLimits, SnapshotRegionLimits } from './snapshot-region-limits';
 import { PartialReadError } from './types';
 import type {
   Addon,
@@ -62,6 +63,7 @@ import type {
   InventorySource,
   NetworkInterface,
   Nodegroup,
+  RegionLimitsSource,
   RouteTable,
   SecurityGroup,
   Subnet,
@@ -158,9 +160,17 @@ export class SnapshotSource implements InventorySource {
     private readonly clusterNames: readonly string[],
     /** `failed-reads.json`, if any: the reads that failed when the snapshot was captured. */
     failed: FailedReadsFile = {},
+    /** Whether the snapshot has the region-level files (lib/inventory/snapshot-region-limits.ts). */
+    private readonly withRegionLimits = false,
   ) {
     this.failures = new Map((failed.failedReads ?? []).map((f) => [requestKey(f.call, f.request), f]));
     this.unknownTypes = new Set(failed.unknownInstanceTypes ?? []);
+  }
+
+  /** The region-level reads (issue 13), when the snapshot captured them; else none. */
+  get regionLimits(): RegionLimitsSource | undefined {
+    if (!this.withRegionLimits) return undefined;
+    return new SnapshotRegionLimits(this.dir, async () => [...(await this.networkInterfaces()).bySubnet.values()].flat());
   }
 
   /** The reads recorded as failed (`failed-reads.json`), in the file's order. */
@@ -447,5 +457,5 @@ export async function readSnapshot(dir: string, options: ReadSnapshotOptions = {
   // Snapshots made before failed reads were recorded have no such file: nothing failed.
   const failedJson = await readJson(dir, snapshotPaths.failedReads, false);
   const failed = failedJson === undefined ? {} : (validate(snapshotPaths.failedReads, failedReadsSchema, failedJson) as FailedReadsFile);
-  return new SnapshotSource(dir, region, meta.capturedAt, [...new Set(clusters)], failed);
+  return new SnapshotSource(dir, region, meta.capturedAt, [...new Set(clusters)], failed, await hasRegionLimits(dir));
 }

@@ -148,6 +148,8 @@ export interface Inventory {
   instanceTypes: Record<string, InstanceTypeInfo>;
   /** Instance types that DescribeInstanceTypes (or the snapshot) did not know. */
   unknownInstanceTypes: string[];
+  /** The account's region-level limits (ENIs per Region, Network Address Usage); absent when the source has none. */
+  regionLimits?: RegionLimitsInventory;
 }
 
 /**
@@ -194,6 +196,8 @@ export interface InventorySource {
    * (`unread`: the pieces). Optional: a source without it leaves `network` uncollected.
    */
   describeVpcNetwork?(vpcId: string): Promise<VpcNetwork>;
+  /** The region-level reads (issue 13 item 2), once per cycle; absent when the source has none. */
+  readonly regionLimits?: RegionLimitsSource;
 }
 
 /**
@@ -217,4 +221,80 @@ export class PartialReadError<T = unknown> extends Error {
   ) {
     super(message, options);
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Issue 13 item 2: the account's region-level limits, read once per cycle (not per cluster).
+
+/**
+ * A Service Quotas quota as read. `source` says where the value came from, and the finding's
+ * evidence repeats it: `applied` (GetServiceQuota answered the account's value), `aws-default`
+ * (GetServiceQuota had no applied value, NoSuchResourceException, and GetAWSDefaultServiceQuota
+ * answered), `documented-default` (neither could be read; the default the AWS docs state).
+ */
+export interface QuotaReading {
+  serviceCode: string;
+  quotaCode: string;
+  value: number;
+  source: 'applied' | 'aws-default' | 'documented-default';
+}
+
+/**
+ * One ENI of the region reduced to what the region-level counts need: its VPC, type and
+ * attachment, and how many addresses and prefixes it holds (the NAU rules count these). Made from
+ * an EC2 NetworkInterface by `regionEniOf` (lib/inventory/region-limits.ts), page by page, so a
+ * region of 5,000 ENIs with 30 addresses each is not held whole.
+ */
+export interface RegionEni {
+  NetworkInterfaceId: string;
+  VpcId?: string;
+  /** EC2's InterfaceType (`interface`, `branch`, `trunk`, `network_load_balancer`, `vpc_endpoint`, `natGateway`, `lambda`, ...). */
+  InterfaceType?: string;
+  /** Attachment.DeviceIndex when the ENI is attached to an EC2 instance (absent otherwise). */
+  instanceDeviceIndex?: number;
+  /** Attachment.NetworkCardIndex when attached to an instance. */
+  instanceNetworkCardIndex?: number;
+  /** Private IPv4 addresses (PrivateIpAddresses, the primary included). */
+  privateIpv4: number;
+  /** Public IPv4 addresses associated with them (Association.PublicIp of each private address). */
+  publicIpv4: number;
+  ipv6: number;
+  ipv4Prefixes: number;
+  ipv6Prefixes: number;
+}
+
+/** The NetworkAddressUsage metrics of one VPC (AWS/EC2, dimension `Per-VPC Metrics`), latest datapoint. */
+export interface NauMetricReading {
+  vpcId: string;
+  networkAddressUsage?: number;
+  networkAddressUsagePeered?: number;
+  /** ISO-8601 time of the datapoint read (the metrics are reported every 24 hours). */
+  timestamp?: string;
+}
+
+/** What the region-level reads gave. Its problems never make a cluster incomplete. */
+export interface RegionLimitsInventory {
+  /** Service Quotas vpc/L-DF5E4CA3 "Network interfaces per Region". */
+  eniQuota?: QuotaReading;
+  /**
+   * The ENIs read: every ENI of the region (`eniScope` 'region'), or only those of the clusters'
+   * VPCs ('vpcs', a snapshot without the region-wide file); undefined when the read failed.
+   */
+  networkInterfaces?: RegionEni[];
+  eniScope?: 'region' | 'vpcs';
+  /** The VPCs of the collected clusters, whose Network Address Usage is measured. */
+  vpcIds: string[];
+  /** The NAU metrics of those VPCs that report them (absent: the VPC does not enable them, or the read failed). */
+  nauMetrics: Record<string, NauMetricReading>;
+  problems: CollectionProblem[];
+}
+
+/** The region-level reads a source can make (absent on a source that has none). */
+export interface RegionLimitsSource {
+  /** Service Quotas GetServiceQuota vpc/L-DF5E4CA3, else GetAWSDefaultServiceQuota when it has no applied value. */
+  eniQuota(): Promise<QuotaReading>;
+  /** EC2 DescribeNetworkInterfaces of the whole region, every page at MaxResults 1000, reduced per page. */
+  regionNetworkInterfaces(vpcIds: string[]): Promise<{ scope: 'region' | 'vpcs'; enis: RegionEni[] }>;
+  /** CloudWatch GetMetricData: NetworkAddressUsage and NetworkAddressUsagePeered of these VPCs, one call. */
+  networkAddressUsageMetrics(vpcIds: string[], now: Date): Promise<NauMetricReading[]>;
 }

@@ -18,6 +18,7 @@ import { parseIpv4Cidr } from './cidr';
 import { discoverCniSubnets } from './cni-discovery';
 import { readCniSettings, type CniSettings } from './cni-settings';
 import { classifyEni, eniAddressCount, HOLDERS, IPS_PER_PREFIX, nodeEniRole, type Holder } from './eni';
+import { measureRegionLimits } from './region-limits';
 import { enisUnreadIn, readGapsOf } from './trusted';
 import type {
   ClusterUsage,
@@ -482,5 +483,12 @@ export function measure(inv: Inventory): Usage {
     clusters: inv.clusters.map((c) => measureCluster(c, inv.instanceTypes)),
     failedClusters: inv.failedClusters,
     unknownInstanceTypes: inv.unknownInstanceTypes,
+    ...withRegionLimits(inv),
   };
+}
+
+/** The region-level section, when the inventory has one (issue 13 item 2). */
+function withRegionLimits(inv: Inventory): Pick<Usage, 'regionLimits'> {
+  const regionLimits = measureRegionLimits(inv);
+  return regionLimits ? { regionLimits } : {};
 }

@@ -4,6 +4,7 @@ import type { CollectionProblem, FailedCluster, SubnetRole } from '../inventory/
 import type { CniDiscovery } from './cni-discovery';
 import type { CniSettings } from './cni-settings';
 import type { Holder } from './eni';
+import type { RegionLimitsUsage } from './region-limits';
 
 /** One subnet: how many addresses it has, and who holds them. */
 export interface SubnetUsage {
@@ -186,4 +187,6 @@ export interface Usage {
   clusters: ClusterUsage[];
   failedClusters: FailedCluster[];
   unknownInstanceTypes: string[];
+  /** The region-level limits (the ENI quota, the clusters' VPCs' NAU); absent when not read. */
+  regionLimits?: RegionLimitsUsage;
 }

@@ -10,10 +10,11 @@ import { buildContext, n, type ClusterContext } from '../diagnose/context';
 import { CNI_DEFAULT_CONFIG } from '../diagnose/held-by-others';
 import type { Finding } from '../diagnose/types';
 import type { ClusterInventory } from '../inventory/types';
+import { ipamdApiRate, minimumIpTargetWithin, type NodeChurnInput } from '../ipamd/api-rate';
 import { estimateWarm, holdingFor, ipamdConfigOf } from '../ipamd/model';
 import type { IpamdConfig } from '../ipamd/types';
 import type { ClusterUsage, NodeUsage } from '../measure/types';
-import type { Bounds } from '../policy/types';
+import { DEFAULT_IPAMD_CALLS_PER_MINUTE_MAX, DEFAULT_POD_STARTS_PER_NODE_PER_MINUTE, type Bounds, type WarmTargetsPolicy } from '../policy/types';
 import type { ActionPlanner, PlanContext, ProposedAction } from './types';
 
 /** The vpc-cni add-on: the subject of every addon-env action. */
@@ -285,6 +286,8 @@ export const planWarmTargets: ActionPlanner = (pc: PlanContext): ProposedAction[
     if (v < 0 && prediction.scarceGain >= 1) blockers.push(`it would take ${n(-v)} more IPs in scarce subnet ${id}`);
   }
   if (selfManaged) blockers.push(SELF_MANAGED_BLOCKER);
+  const api = apiRateCheck(nodes, current.config, chosen, rules);
+  if (api.blocker) blockers.push(api.blocker);
   const ipsFreed = Object.values(ipsFreedBySubnet).reduce((a, b) => a + b, 0);
 
   const previous = previousEnv(inventory, Object.keys(set));
@@ -314,7 +317,7 @@ export const planWarmTargets: ActionPlanner = (pc: PlanContext): ProposedAction[
   const text =
     `WARM_IP_TARGET=${set.WARM_IP_TARGET}, MINIMUM_IP_TARGET=${set.MINIMUM_IP_TARGET} ${signed(Math.round(prediction.scarceGain))} IPs in ${subnetsText}` +
     `${elsewhere.length > 0 ? ` (${elsewhere.join(', ')})` : ''}, at the ${nodes.length} nodes' estimated pods (median ${podsMedian})` +
-    `${caveats.length > 0 ? `; ${caveats.join('; ')}` : ''}.`;
+    `${caveats.length > 0 ? `; ${caveats.join('; ')}` : ''}. ${api.text}`;
 
   return [
     {
@@ -336,3 +339,41 @@ export const planWarmTargets: ActionPlanner = (pc: PlanContext): ProposedAction[
     },
   ];
 };
+
+/**
+ * ipamd's modelled EC2 rate under the proposed targets (lib/ipamd/api-rate.ts) against the
+ * policy's budget: warm-target tuning must not trade exhaustion for throttling. The VPC CNI's
+ * maintainers: "only set WARM_IP_TARGET for small clusters, or clusters with very low pod churn
+ * ... If the number of calls gets too high, they will get throttled and no new ENIs or IPs can
+ * be attached to any instance in the cluster" (aws/amazon-vpc-cni-k8s docs/eni-and-ip-target.md;
+ * README "Avoid this setting for large clusters", added in aws/amazon-vpc-cni-k8s#810). A proposal
+ * above the budget is blocked, unless it makes fewer calls than the current settings.
+ */
+export function apiRateCheck(
+  nodes: readonly { pods: number; node: Pick<NodeUsage, 'mode'> }[],
+  current: IpamdConfig,
+  chosen: Targets,
+  rules: Pick<WarmTargetsPolicy, 'ipamdCallsPerMinuteMax' | 'podStartsPerNodePerMinute' | 'minimumIpTarget'>,
+): { text: string; blocker?: string; totalPerMinute: number } {
+  const budget = rules.ipamdCallsPerMinuteMax ?? DEFAULT_IPAMD_CALLS_PER_MINUTE_MAX;
+  const churn = { podStartsPerNodePerMinute: rules.podStartsPerNodePerMinute ?? DEFAULT_POD_STARTS_PER_NODE_PER_MINUTE };
+  const inputs: NodeChurnInput[] = nodes.map((x) => ({ pods: x.pods, prefixDelegation: x.node.mode === 'prefix' }));
+  const after = ipamdApiRate(inputs, chosen, churn);
+  const before = ipamdApiRate(inputs, current, churn);
+  const text =
+    `ipamd would make about ${after.totalPerMinute} EC2 calls a minute (${after.assignPerMinute} AssignPrivateIpAddresses, ${after.unassignPerMinute} UnassignPrivateIpAddresses; now ${before.totalPerMinute}), ` +
+    `${after.nodes - after.nodesAbsorbing} of ${after.nodes} nodes churning at an assumed ${churn.podStartsPerNodePerMinute} pod starts per node a minute; budget ${budget}.`;
+  if (after.totalPerMinute <= budget || after.totalPerMinute <= before.totalPerMinute) return { text, totalPerMinute: after.totalPerMinute };
+  const fits = minimumIpTargetWithin(inputs, chosen.warmIpTarget, churn, budget);
+  const withinBounds = fits <= rules.minimumIpTarget.max;
+  return {
+    text,
+    totalPerMinute: after.totalPerMinute,
+    blocker:
+      `ipamd's modelled EC2 rate, ${after.totalPerMinute} calls a minute, is above the policy's budget of ${budget} (warmTargets.ipamdCallsPerMinuteMax): ` +
+      `low warm targets on this many churning nodes risk EC2 throttling, which stops IP assignment on every node (aws/amazon-vpc-cni-k8s docs/eni-and-ip-target.md); ` +
+      (withinBounds
+        ? `MINIMUM_IP_TARGET=${fits} would fit the budget`
+        : `a MINIMUM_IP_TARGET of ${fits} would fit, above the policy's bound of ${rules.minimumIpTarget.max}`),
+  };
+}

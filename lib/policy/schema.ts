@@ -45,6 +45,10 @@ const PREFIX_BLOCKS_MAX = 2 ** (32 - 16) / IPV4_ADDRESSES_PER_PREFIX;
  * their field for both ends. Each limit says why; docs/policy.md (the policy reference) lists them.
  */
 export const RANGES = {
+  /** ipamd's modelled EC2 calls a minute: AssignPrivateIpAddresses refills at 300 a minute for the whole account and Region. */
+  ipamdCallsPerMinuteMax: { min: 1, max: 300, why: 'AssignPrivateIpAddresses refills at 300 a minute for the whole account and Region' },
+  /** Pod starts per node per minute: 12 is one per ipamd pool check (every 5 s), where the modelled rate stops growing. */
+  podStartsPerNodePerMinute: { min: 0, max: 12, why: 'ipamd checks its pool every 5 s, 12 times a minute: more starts add no call' },
   cooldownMinutes: { min: 0, max: 30 * 24 * 60, why: `${30 * 24 * 60} minutes is 30 days` },
   /**
    * WARM_IP_TARGET, MINIMUM_IP_TARGET: addresses a node keeps for pods; no node runs more than
@@ -171,6 +175,14 @@ const warmTargets = z.strictObject({
   cooldownMinutes,
   warmIpTarget: ipTargetBounds,
   minimumIpTarget: ipTargetBounds,
+  // Issue 13: the ipamd EC2 call budget and the churn its model assumes; optional, so that
+  // policies written before stay valid (the planner takes the defaults of lib/policy/types.ts).
+  ipamdCallsPerMinuteMax: wholeNumber(RANGES.ipamdCallsPerMinuteMax).optional(),
+  podStartsPerNodePerMinute: z
+    .number()
+    .min(RANGES.podStartsPerNodePerMinute.min, { message: `must be at least ${RANGES.podStartsPerNodePerMinute.min}` })
+    .max(RANGES.podStartsPerNodePerMinute.max, { message: `must be at most ${RANGES.podStartsPerNodePerMinute.max}: ${RANGES.podStartsPerNodePerMinute.why}` })
+    .optional(),
 });
 
 const prefixDelegation = z.strictObject({

@@ -44,7 +44,23 @@ export interface WarmTargetsPolicy extends ActionPolicyBase {
   /** Bounds of every value the action may set. */
   warmIpTarget: Bounds;
   minimumIpTarget: Bounds;
+  /**
+   * The most EC2 calls a minute ipamd may spend on the cluster under proposed targets, by the model
+   * of lib/ipamd/api-rate.ts: a proposal above it is blocked. Optional (a policy without it gets
+   * {@link DEFAULT_IPAMD_CALLS_PER_MINUTE_MAX}).
+   */
+  ipamdCallsPerMinuteMax?: number;
+  /** The pod churn that model assumes: pod starts per node per minute. Default {@link DEFAULT_POD_STARTS_PER_NODE_PER_MINUTE}. */
+  podStartsPerNodePerMinute?: number;
 }
+
+/**
+ * ipamd's EC2 call budget per cluster: a fifth of AssignPrivateIpAddresses' refill of 300 a minute,
+ * which every caller of the account in the Region shares (lib/ipamd/api-rate.ts).
+ */
+export const DEFAULT_IPAMD_CALLS_PER_MINUTE_MAX = 60;
+/** The churn assumed when the policy says none: a pod start (and stop) per node every 2 minutes. */
+export const DEFAULT_POD_STARTS_PER_NODE_PER_MINUTE = 0.5;
 
 export interface PrefixDelegationPolicy extends ActionPolicyBase {
   /** WARM_PREFIX_TARGET to set with it. */

@@ -191,10 +191,15 @@ describe('a DescribeCluster without resourcesVpcConfig.vpcId', () => {
 
     // Live, the same account with the same DescribeCluster answer says the same.
     const { accountFromSnapshot } = await import('../support/snapshot-account');
-    const account = accountFromSnapshot(dir);
+    // With the region-level files (issue 13): live reads the same quota, ENIs and NAU metrics.
+    const account = accountFromSnapshot(dir, undefined, { regionLimits: true });
     const aws = emulateAccount(account);
     try {
-      const live = io({ env: { AWS_REGION: 'eu-west-1' }, now: () => new Date('2026-11-26T10:00:00Z'), liveSource: (r) => new LiveSource({ ec2: aws.ec2, eks: aws.eks }, r) });
+      const live = io({
+        env: { AWS_REGION: 'eu-west-1' },
+        now: () => new Date('2026-11-26T10:00:00Z'),
+        liveSource: (r) => new LiveSource({ ec2: aws.ec2, eks: aws.eks, serviceQuotas: aws.serviceQuotas, cloudwatch: aws.cloudwatch }, r),
+      });
       expect(await main(['report', '--json', '--no-forecast'], live.cli)).toBe(EXIT_INCOMPLETE);
       const replay = io();
       expect(await main(['report', '--snapshot', dir, '--json', '--no-forecast'], replay.cli)).toBe(EXIT_INCOMPLETE);

@@ -35,8 +35,8 @@ describe('the demo report as a runbook', () => {
     // No section of its own for either nodegroup's AZ.
     expect(text).not.toMatch(/(CRITICAL|WARNING): Nodegroup (api-m5l|general-m5xl) in eu-west-1a/);
     // 3, the two nodegroups whose max size would not fit in it (nodegroup-headroom), and the VPC's
-    // DNS hostnames off (vpc-dns).
-    expect(text).toContain('  Findings (6)\n');
+    // DNS hostnames off (vpc-dns), and its Network Address Usage (network-address-usage).
+    expect(text).toContain('  Findings (7)\n');
   });
 
   it('has no line over 100 columns', async () => {

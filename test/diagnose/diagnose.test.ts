@@ -145,8 +145,13 @@ describe('diagnose on the demo snapshot', () => {
       'warning payments-prod/control-plane-headroom/payments-prod',
       'warning payments-prod/nodegroup-headroom/api-m5l',
       'warning payments-prod/nodegroup-headroom/general-m5xl',
+      // Issue 13: the VPC's Network Address Usage, by its metric (the demo's region-level files).
+      'warning payments-prod/network-address-usage/vpc-05cb6340ff1bbcd88',
     ]);
-    expect(new Set(findings.map((f) => f.kind))).toEqual(new Set(FINDING_KIND_ORDER));
+    // Every kind but eni-quota: the demo's region holds 102 ENIs of the 5,000 the quota allows
+    // (near it would take some 4,000 more ENIs in the shipped files); test/inventory/region-limits.test.ts
+    // shows that finding on the emulated account.
+    expect(new Set(findings.map((f) => f.kind))).toEqual(new Set(FINDING_KIND_ORDER.filter((k) => k !== 'eni-quota')));
   });
 
   it('advises the WARM_ENI_TARGET pool, not prefixes, for the m4 nodes that keep secondary IPs', () => {

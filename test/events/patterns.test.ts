@@ -142,15 +142,17 @@ describe('EVENT_PATTERNS', () => {
       expect(matchesPattern(prod, alarm(`eks-ip-responder-prod-eu-${suffix}`))).toBe(false);
     });
 
-    it('do not deliver prod’s sampler-slow, which the responder does not answer', () => {
-      expect(Object.keys(NOT_ANSWERED)).toEqual(['sampler-slow']);
-      expect(matchesPattern(prod, alarm('eks-ip-responder-prod-sampler-slow'))).toBe(false);
-      expect(ANSWERED_ALARM_SUFFIXES).not.toContain('sampler-slow');
+    it('do not deliver prod’s sampler-slow and the quota alarms, which the responder does not answer', () => {
+      expect(Object.keys(NOT_ANSWERED)).toEqual(['sampler-slow', 'eni-quota-high', 'network-address-usage-high']);
+      for (const suffix of Object.keys(NOT_ANSWERED)) {
+        expect(matchesPattern(prod, alarm(`eks-ip-responder-prod-${suffix}`))).toBe(false);
+        expect(ANSWERED_ALARM_SUFFIXES).not.toContain(suffix);
+      }
     });
 
     it('list every answered alarm of the stack, by its full name, and nothing else', () => {
       expect(prod.detail).toEqual({
-        alarmName: STACK_ALARM_SUFFIXES.filter((s) => s !== 'sampler-slow').map((s) => `eks-ip-responder-prod-${s}`),
+        alarmName: STACK_ALARM_SUFFIXES.filter((s) => NOT_ANSWERED[s] === undefined).map((s) => `eks-ip-responder-prod-${s}`),
       });
     });
 

@@ -35,6 +35,8 @@ describe('respond handler, end to end with each sample event', () => {
     ['cloudtrail-insufficient-cidr-blocks.json', 'batch-dev', 'prefix-space'],
     ['cloudtrail-invalid-parameter-free-ipv4.json', undefined, 'prefix-space'],
     ['autoscaling-launch-unsuccessful.json', 'payments-prod', 'subnet-addresses'],
+    ['cloudtrail-network-interface-limit.json', 'payments-prod', 'eni-quota'],
+    ['cloudtrail-network-address-usage-limit.json', 'batch-dev', 'network-address-usage'],
   ])('%s: counts the failure for its cluster, records it, and notifies the findings once', async (file, cluster, kind) => {
     const { handler, aws, rt } = await setup();
     const event = load(file);
@@ -268,5 +270,25 @@ describe('respond handler: poison events are rejected, counted and logged by the
     (event.detail as Record<string, unknown>).requestParameters = { subnetId: 42 };
     await expect(handler(event)).rejects.toThrow(RangeError);
     expect(aws.putMetricData.flatMap((r) => r.MetricData ?? []).map((d) => d.MetricName)).toEqual(['EventsRejected']);
+  });
+});
+
+describe('respond to the account ENI quota (issue 13 item 8), end to end on the emulated account', () => {
+  it('NetworkInterfaceLimitExceeded: a targeted cycle of the cluster reads the quota and the region, and notifies eni-quota', async () => {
+    // The demo account, with the region-level reads on and a quota just above its 102 ENIs.
+    const account = accountFromSnapshot(DEMO_SNAPSHOT, undefined, { regionLimits: true });
+    account.quotas = { 'vpc/L-DF5E4CA3': { applied: 105, awsDefault: 5000 } };
+    const t = await testRuntime(account, harness.db, ENV, NOW);
+    harness.track(t.aws);
+    const handler = makeHandler(t.rt);
+    const result = await handler(load('cloudtrail-network-interface-limit.json'));
+    expect(result.status).toBe('handled');
+    expect(result.clusters).toEqual(['payments-prod']);
+    expect(t.aws.calls['GetServiceQuota']).toBe(1);
+    const counted = failures(t.aws);
+    expect(counted.map((d) => dims(d).Kind)).toEqual(['eni-quota']);
+    const message = t.aws.published.find((m) => /network interfaces/.test(m.Subject ?? ''));
+    expect(message?.Subject).toMatch(/^\[CRITICAL\] payments-prod: Region eu-west-1: 102 of 105 network interfaces/);
+    expect(JSON.parse(message?.Message ?? '{}').default).toContain('--quota-code L-DF5E4CA3');
   });
 });

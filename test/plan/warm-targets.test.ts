@@ -165,3 +165,35 @@ describe('planWarmTargets', () => {
     });
   });
 });
+
+describe('planWarmTargets: the ipamd EC2 API budget (issue 13)', () => {
+  const withBudget = (warmTargets: Partial<ActionsPolicy['warmTargets']>): PlanContext => {
+    const pc = world();
+    return { ...pc, policy: policyFor('prod', { warmTargets }) };
+  };
+
+  it('says in the prediction how many EC2 calls a minute ipamd would make, and lets a proposal within the budget through', () => {
+    const a = only(planWarmTargets(withBudget({ ipamdCallsPerMinuteMax: 60, podStartsPerNodePerMinute: 1 })));
+    expect(a.blockers).toEqual([]);
+    expect(a.predicted.text).toMatch(/ipamd would make about [\d.]+ EC2 calls a minute .*3 of 3 nodes churning at an assumed 1 pod starts per node a minute; budget 60\./);
+  });
+
+  it('blocks a proposal whose modelled rate is above the policy budget, and names the floor that would fit', () => {
+    // 3 nodes at 5 pods, WARM_IP_TARGET=2, MINIMUM_IP_TARGET=5: every node churns. At 6 starts a
+    // minute each node makes 12(1-e^-0.5) + 2(1-e^-3) ≈ 6.6 calls: about 20, above a budget of 10.
+    const a = only(planWarmTargets(withBudget({ ipamdCallsPerMinuteMax: 10, podStartsPerNodePerMinute: 6 })));
+    expect(a.blockers).toEqual([
+      expect.stringMatching(/^ipamd's modelled EC2 rate, 19\.\d calls a minute, is above the policy's budget of 10 \(warmTargets.ipamdCallsPerMinuteMax\).*MINIMUM_IP_TARGET=8 would fit the budget$/),
+    ]);
+  });
+
+  it('says when the floor that would fit is above the policy bound', () => {
+    const a = only(planWarmTargets(withBudget({ ipamdCallsPerMinuteMax: 10, podStartsPerNodePerMinute: 6, minimumIpTarget: { min: 0, max: 6 } })));
+    expect(a.blockers.join('\n')).toMatch(/a MINIMUM_IP_TARGET of 8 would fit, above the policy's bound of 6/);
+  });
+
+  it('without the policy fields, takes the defaults (60 calls a minute, 0.5 starts per node a minute)', () => {
+    const a = only(planWarmTargets(world()));
+    expect(a.predicted.text).toMatch(/assumed 0\.5 pod starts per node a minute; budget 60\./);
+  });
+});

@@ -587,3 +587,27 @@ describe('closestClusterNames', () => {
     expect(closestClusterNames(parsePolicy(policyText(), 'policy.yml'), 'prod')).toEqual([]);
   });
 });
+
+describe('warmTargets: the ipamd EC2 API budget (issue 13)', () => {
+  it('is optional: a policy without it stays valid', () => {
+    expect(problemsOf(policyText())).toEqual([]);
+  });
+
+  it('accepts a budget and a churn in range, in the default and per cluster', () => {
+    const text = policyText((p) => {
+      Object.assign(p.default.actions.warmTargets, { ipamdCallsPerMinuteMax: 120, podStartsPerNodePerMinute: 0.25 });
+      p.clusters['batch'] = { actions: { warmTargets: { podStartsPerNodePerMinute: 4 } } };
+    });
+    expect(problemsOf(text)).toEqual([]);
+  });
+
+  it('refuses a budget or a churn out of range, saying why', () => {
+    const problems = problemsOf(
+      policyText((p) => Object.assign(p.default.actions.warmTargets, { ipamdCallsPerMinuteMax: 301, podStartsPerNodePerMinute: 13 })),
+    );
+    expect(problems).toEqual([
+      expect.stringMatching(/ipamdCallsPerMinuteMax.*whole number from 1 to 300.*AssignPrivateIpAddresses refills at 300 a minute/),
+      expect.stringMatching(/podStartsPerNodePerMinute.*at most 12/),
+    ]);
+  });
+});

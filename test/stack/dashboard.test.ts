@@ -22,6 +22,7 @@ import {
 } from '../measure/builders';
 import { NAMESPACE } from './expected';
 import { CfnTemplate, loadTemplate, REPOSITORY_ROOT, resolveSub, resource, resourcesOfType } from './template';
+import { regionEniOf } from '../../lib/inventory/region-limits';
 
 // What resources/dashboard.yml calls at packaging time: `${file(./stack/dashboard.stack.js):body}`.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -122,6 +123,15 @@ function publishedMetrics(namespace: string): string[] {
     failedClusters: [{ name: 'legacy', problem: { source: 'eks:DescribeCluster', message: 'AccessDeniedException', code: 'AccessDeniedException' } }],
     instanceTypes: instanceTypes('m5.large'),
     unknownInstanceTypes: [],
+    // Issue 13: the region-level section, so that its metrics are published too.
+    regionLimits: {
+      eniQuota: { serviceCode: 'vpc', quotaCode: 'L-DF5E4CA3', value: 5000, source: 'applied' },
+      networkInterfaces: cluster.networkInterfaces.map(regionEniOf),
+      eniScope: 'region',
+      vpcIds: ['vpc-0a1b2c3d4e5f60718'],
+      nauMetrics: {},
+      problems: [],
+    },
   });
   const key = (d: MetricDatum) => `${namespace} ${d.MetricName} {${(d.Dimensions ?? []).map((x) => x.Name).sort().join(',')}}`;
   return [...new Set(buildMetricData(usage).map(key))].sort();

@@ -29,8 +29,13 @@ const INLINE_ONLY = JSON.parse(
   readFileSync(join(REPOSITORY_ROOT, 'test', 'fixtures', 'stack', 'role-statements-inline-only.json'), 'utf8'),
 ) as Record<'SamplerRole' | 'RespondRole', CfnValue[]>;
 
+/** Reads both roles gained after the move, in SharedReadPolicy: the ENIs-per-Region quota (issue 13). */
+const ADDED_SINCE: CfnValue[] = [
+  { Sid: 'ReadQuotas', Effect: 'Allow', Action: ['servicequotas:GetServiceQuota', 'servicequotas:GetAWSDefaultServiceQuota'], Resource: '*' },
+];
+
 const before = (roleId: 'SamplerRole' | 'RespondRole'): CfnValue[] =>
-  roleId === 'RespondRole' ? [...INLINE_ONLY.RespondRole, ...REPOSITORY_REMEDIATE_POLICY.Statement] : INLINE_ONLY.SamplerRole;
+  roleId === 'RespondRole' ? [...INLINE_ONLY.RespondRole, ...REPOSITORY_REMEDIATE_POLICY.Statement, ...ADDED_SINCE] : [...INLINE_ONLY.SamplerRole, ...ADDED_SINCE];
 
 const ROLES = ['SamplerRole', 'RespondRole'] as const;
 
@@ -161,6 +166,10 @@ const REQUESTS: Array<[IamRequest, Answer, Answer]> = [
   [{ action: 'ec2:DescribeAddresses', resource: '*' }, I, I],
   // Metrics: history read anywhere, written to the namespace only.
   [{ action: 'cloudwatch:GetMetricData', resource: '*' }, A, A],
+  // The ENIs-per-Region quota (issue 13): read only.
+  [{ action: 'servicequotas:GetServiceQuota', resource: '*' }, A, A],
+  [{ action: 'servicequotas:GetAWSDefaultServiceQuota', resource: '*' }, A, A],
+  [{ action: 'servicequotas:RequestServiceQuotaIncrease', resource: '*' }, I, I],
   [{ action: 'cloudwatch:PutMetricData', resource: '*', context: { 'cloudwatch:namespace': NAMESPACE } }, A, A],
   [{ action: 'cloudwatch:PutMetricData', resource: '*', context: { 'cloudwatch:namespace': 'AWS/EC2' } }, I, I],
   [{ action: 'cloudwatch:PutMetricData', resource: '*' }, I, I],

@@ -494,9 +494,11 @@ describe('alarms', () => {
     'SamplerSlowAlarm',
     'RespondErrorsAlarm',
     'RespondDeadLettersAlarm',
+    'EniQuotaAlarm',
+    'NetworkAddressUsageAlarm',
   ];
 
-  it('are exactly the eight, each notifying the topic on ALARM and on OK', () => {
+  it('are exactly the ten, each notifying the topic on ALARM and on OK', () => {
     expect(resourcesOfType(template, 'AWS::CloudWatch::Alarm').map(([id]) => id).sort()).toEqual([...ALARMS].sort());
     for (const id of ALARMS) {
       expect(alarm(id).AlarmActions).toEqual([TOPIC]);
@@ -585,6 +587,36 @@ describe('alarms', () => {
     expect(STACK_ALARM_SUFFIXES).toHaveLength(ALARMS.length);
   });
 
+  it('alarms at 80 % of the ENIs-per-Region quota, and per VPC at 80 % of its Network Address Usage quota (issue 13)', () => {
+    expect(alarm('EniQuotaAlarm')).toMatchObject({
+      Namespace: NAMESPACE,
+      MetricName: 'RegionEniQuotaUtilization',
+      Statistic: 'Maximum',
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      Threshold: 80,
+      TreatMissingData: 'notBreaching',
+    });
+    expect(alarm('EniQuotaAlarm').Dimensions).toBeUndefined();
+    expect(alarm('NetworkAddressUsageAlarm')).toMatchObject({
+      Metrics: [
+        {
+          Id: 'nau',
+          Expression: {
+            'Fn::If': [
+              'MultiTimeSeriesAlarms',
+              'SELECT MAX(VpcNetworkAddressUsageUtilization) FROM SCHEMA("EKS/IPResponder", VpcId) GROUP BY VpcId ORDER BY MAX() DESC',
+              'SELECT MAX(VpcNetworkAddressUsageUtilization) FROM SCHEMA("EKS/IPResponder", VpcId)',
+            ],
+          },
+          ReturnData: true,
+        },
+      ],
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      Threshold: 80,
+      TreatMissingData: 'notBreaching',
+    });
+  });
+
   it('alarms when a cluster could not be sampled', () => {
     expect(alarm('SamplingFailuresAlarm')).toMatchObject({
       Namespace: NAMESPACE,
@@ -665,6 +697,8 @@ describe('dashboard', () => {
     'SamplerSlowAlarm.Arn': 'arn:aws:cloudwatch:eu-west-1:123456789012:alarm:slow',
     'RespondErrorsAlarm.Arn': 'arn:aws:cloudwatch:eu-west-1:123456789012:alarm:responder-errors',
     'RespondDeadLettersAlarm.Arn': 'arn:aws:cloudwatch:eu-west-1:123456789012:alarm:responder-dead-letters',
+    'EniQuotaAlarm.Arn': 'arn:aws:cloudwatch:eu-west-1:123456789012:alarm:eni-quota-high',
+    'NetworkAddressUsageAlarm.Arn': 'arn:aws:cloudwatch:eu-west-1:123456789012:alarm:network-address-usage-high',
   };
 
   const widgets = (): Widget[] => {

@@ -5,14 +5,17 @@
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import type { SyntheticAccount } from '../../tools/synthetic-account';
+import { ENI_QUOTA } from '../../lib/inventory/region-limits';
+import { regionLimitsPaths } from '../../lib/inventory/snapshot-region-limits';
 
 const read = (file: string): Record<string, unknown> => JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
 
 /**
  * @param only keep these clusters and what is in their VPCs (each demo cluster has a VPC of its own):
  *   tests written for the demo's first clusters stay about them when the demo grows.
+ * @param options.regionLimits read the region-level files (issue 13) into the account (see withRegionLimits).
  */
-export function accountFromSnapshot(dir: string, only?: readonly string[]): SyntheticAccount {
+export function accountFromSnapshot(dir: string, only?: readonly string[], options: { regionLimits?: boolean } = {}): SyntheticAccount {
   const meta = read(path.join(dir, 'meta.json')) as { region: string; capturedAt: string };
   const listed = (read(path.join(dir, 'eks', 'list-clusters.json')).clusters as string[]) ?? [];
   const names = only === undefined ? listed : listed.filter((n) => only.includes(n));
@@ -50,6 +53,7 @@ export function accountFromSnapshot(dir: string, only?: readonly string[]): Synt
     account.instances = account.instances.filter((i) => vpcs.has(i.VpcId));
   }
   account.networks = networksOf(dir, account);
+  if (options.regionLimits) withRegionLimits(dir, account);
   return account;
 }
 
@@ -90,5 +94,37 @@ function networksOf(dir: string, account: SyntheticAccount): NonNullable<Synthet
 
 /** The demo's first two clusters, which the fault and handler tests were written for. */
 export const DEMO_FIRST_CLUSTERS = ['payments-prod', 'batch-dev'] as const;
+
+/**
+ * The snapshot's region-level files (issue 13) as the account's quotas and NAU metrics, so that a
+ * live source over the emulated account (given Service Quotas) reads what the snapshot holds. Opt-in:
+ * an account with quotas makes every runtime over it read the region-level limits too.
+ */
+function withRegionLimits(dir: string, account: SyntheticAccount): void {
+  const key = `${ENI_QUOTA.serviceCode}/${ENI_QUOTA.quotaCode}`;
+  const quotaFile = (file: string) => (existsSync(path.join(dir, file)) ? ((read(path.join(dir, file)).Quota as { Value: number }).Value) : undefined);
+  const applied = quotaFile(regionLimitsPaths.appliedQuota);
+  const awsDefault = quotaFile(regionLimitsPaths.defaultQuota);
+  if (applied !== undefined || awsDefault !== undefined) {
+    account.quotas = { [key]: { ...(applied !== undefined ? { applied } : {}), awsDefault: awsDefault ?? applied ?? 0 } };
+  }
+  const regionFile = path.join(dir, regionLimitsPaths.regionNetworkInterfaces);
+  if (existsSync(regionFile)) account.networkInterfaces = read(regionFile).NetworkInterfaces as SyntheticAccount['networkInterfaces'];
+  const metrics: NonNullable<SyntheticAccount['nauMetrics']> = {};
+  // Every VPC with a metric file (a cluster's DescribeCluster may not name its VPC).
+  const cwDir = path.join(dir, 'cloudwatch');
+  const vpcIds = existsSync(cwDir) ? [...new Set(readdirSync(cwDir).map((f) => /(vpc-[0-9a-f]+)\.json$/.exec(f)?.[1]).filter((v): v is string => v !== undefined))] : [];
+  for (const vpcId of vpcIds) {
+    const point = (file: string) => {
+      const full = path.join(dir, file);
+      return existsSync(full) ? (read(full).Datapoints as { Timestamp: string; Maximum: number }[])[0] : undefined;
+    };
+    const u = point(regionLimitsPaths.nau(vpcId));
+    const p = point(regionLimitsPaths.nauPeered(vpcId));
+    const at = u?.Timestamp ?? p?.Timestamp;
+    if (at) metrics[vpcId] = { ...(u ? { usage: u.Maximum } : {}), ...(p ? { peered: p.Maximum } : {}), at };
+  }
+  if (Object.keys(metrics).length > 0) account.nauMetrics = metrics;
+}
 
 export const DEMO_SNAPSHOT = path.join(__dirname, '..', '..', 'events', 'demo-snapshot');

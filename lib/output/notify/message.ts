@@ -22,6 +22,8 @@ export const CAUSE_TITLE: Record<FindingKind, string> = {
   'vpc-dns': 'the VPC DNS is not what EKS needs',
   'node-egress': 'nodes in a subnet with no way out',
   'cni-discovery': 'VPC CNI subnet selection',
+  'eni-quota': 'the account near its ENIs-per-Region quota',
+  'network-address-usage': 'the VPC near its Network Address Usage quota',
 };
 
 export interface NotificationContext {

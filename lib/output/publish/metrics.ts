@@ -36,6 +36,11 @@ export const METRIC = {
   NodegroupNodesAtEniLimit: 'NodegroupNodesAtEniLimit',
   ClustersSampled: 'ClustersSampled',
   ClustersFailed: 'ClustersFailed',
+  RegionEniCount: 'RegionEniCount',
+  RegionEniQuota: 'RegionEniQuota',
+  RegionEniQuotaUtilization: 'RegionEniQuotaUtilization',
+  VpcNetworkAddressUsage: 'VpcNetworkAddressUsage',
+  VpcNetworkAddressUsageUtilization: 'VpcNetworkAddressUsageUtilization',
 } as const;
 
 type Dims = Record<string, string>;
@@ -114,6 +119,30 @@ export function buildMetricData(usage: Usage): MetricDatum[] {
   }
   out.push(datum(METRIC.ClustersSampled, usage.clusters.length, 'Count', {}, timestamp));
   out.push(datum(METRIC.ClustersFailed, usage.failedClusters.length, 'Count', {}, timestamp));
+  out.push(...regionLimitsMetrics(usage, timestamp));
+  return out;
+}
+
+/**
+ * The region-level limits (issue 13 item 2): `RegionEniCount`, `RegionEniQuota` and
+ * `RegionEniQuotaUtilization` (no dimension: the stack is per region), and per cluster VPC
+ * `VpcNetworkAddressUsage` and `VpcNetworkAddressUsageUtilization` {VpcId} (the larger of the NAU
+ * counted and the metric). A figure whose read failed is not published.
+ */
+export function regionLimitsMetrics(usage: Usage, timestamp: Date): MetricDatum[] {
+  const rl = usage.regionLimits;
+  if (!rl) return [];
+  const out: MetricDatum[] = [];
+  if (rl.eniQuota) out.push(datum(METRIC.RegionEniQuota, rl.eniQuota.value, 'Count', {}, timestamp));
+  if (rl.eniCount !== undefined) {
+    out.push(datum(METRIC.RegionEniCount, rl.eniCount, 'Count', {}, timestamp));
+    if (rl.eniQuota) out.push(datum(METRIC.RegionEniQuotaUtilization, pct(rl.eniCount, rl.eniQuota.value), 'Percent', {}, timestamp));
+  }
+  for (const v of rl.vpcs) {
+    if (v.used === undefined) continue;
+    out.push(datum(METRIC.VpcNetworkAddressUsage, v.used, 'Count', { VpcId: v.vpcId }, timestamp));
+    out.push(datum(METRIC.VpcNetworkAddressUsageUtilization, pct(v.used, v.quota), 'Percent', { VpcId: v.vpcId }, timestamp));
+  }
   return out;
 }
 

@@ -290,6 +290,7 @@ export function renderReport(usage: Usage, findings?: Finding[], options: Report
   parts.push(`eks-ip-responder report: ${usage.region}, sampled ${usage.collectedAt}`);
   parts.push(...wrapLines([summaryLine(usage)], width));
   if (options.forecastsUnavailable !== undefined) parts.push(...wrapLines([`Forecasts: none: ${options.forecastsUnavailable}`], width));
+  parts.push(...wrapLines(regionLimitsLines(usage), width));
   for (const c of usage.clusters) {
     parts.push('', clusterSection(c, findings, options.inventory?.clusters.find((x) => x.name === c.name), width));
   }
@@ -304,3 +305,31 @@ export function renderReport(usage: Usage, findings?: Finding[], options: Report
   const text = parts.join('\n') + '\n';
   return options.colour ? colourReport(text) : text;
 }
+
+/**
+ * The region-level limits (issue 13), one line each: the ENIs against the ENIs-per-Region quota,
+ * each cluster VPC's Network Address Usage, and the reads that failed. None without the section.
+ */
+export function regionLimitsLines(usage: Usage): string[] {
+  const rl = usage.regionLimits;
+  if (!rl) return [];
+  const n = (x: number): string => x.toLocaleString('en-US');
+  const pct = (a: number, b: number): string => `${Math.round((1000 * a) / b) / 10}%`;
+  const quota = rl.eniQuota;
+  const source = quota ? { applied: 'applied', 'aws-default': 'AWS default', 'documented-default': 'documented default, not read' }[quota.source] : '';
+  const lines = [
+    quota && rl.eniCount !== undefined
+      ? `ENIs in the region: ${n(rl.eniCount)} of ${n(quota.value)} (${pct(rl.eniCount, quota.value)} of the ENIs-per-Region quota, ${source})`
+      : `ENIs in the region: not known${quota ? ` (quota ${n(quota.value)}, ${source})` : ''}`,
+  ];
+  for (const v of rl.vpcs) {
+    const metric = v.metric !== undefined ? `metric ${n(v.metric)}${v.metricPeered !== undefined ? `, with peered VPCs ${n(v.metricPeered)} of ${n(v.peeredQuota)}` : ''}` : 'no NAU metrics';
+    const counted = v.counted !== undefined ? `counted ${n(v.counted)}` : 'not counted';
+    lines.push(
+      `Network Address Usage of ${v.vpcId}: ${v.used !== undefined ? `${n(v.used)} of ${n(v.quota)} (${pct(v.used, v.quota)})` : 'not known'} (${counted}, ${metric})`,
+    );
+  }
+  for (const p of rl.problems) lines.push(`Region-level read failed: ${p}`);
+  return lines;
+}
+
