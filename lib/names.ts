@@ -46,4 +46,5 @@ export const READ_OPERATION = {
   describeNetworkInterfaces: 'ec2:DescribeNetworkInterfaces',
   describeClusterInstances: 'ec2:DescribeInstances',
   describeInstanceTypes: 'ec2:DescribeInstanceTypes',
+  getSubnetCidrReservations: 'ec2:GetSubnetCidrReservations',
 } as const;

@@ -54,7 +54,26 @@ export function holdersText(s: SubnetUsage, unknown = false): string {
     `${n(s.held.Other)} other${s.others.length > 0 ? ` (${s.others.map((o) => `${n(o.ips)} ${o.label}`).join(', ')})` : ''}`,
     `${n(s.held.Unaccounted)} unaccounted`,
   ];
+  if (s.reservations) parts.push(`${n(s.held.Reserved)} reserved and unused`);
   return `Held: ${parts.join(', ')}.`;
+}
+
+/**
+ * What a subnet's CIDR reservations reserve, by type, and that their unused addresses count as
+ * used: AvailableIpAddressCount leaves them out (docs/remediation.md, "Subnet CIDR reservations").
+ * Undefined for a subnet without reservations.
+ */
+export function reservationsText(s: SubnetUsage): string | undefined {
+  const r = s.reservations;
+  if (!r) return undefined;
+  const parts: string[] = [];
+  if (r.prefix.count > 0) {
+    parts.push(`${plural(r.prefix.count, 'prefix reservation')} over ${n(r.prefix.addresses)} IPs (${n(r.prefix.unused)} unused; EC2 takes the /28 prefixes it assigns from them first)`);
+  }
+  if (r.explicit.count > 0) {
+    parts.push(`${plural(r.explicit.count, 'explicit reservation')} over ${n(r.explicit.addresses)} IPs (${n(r.explicit.unused)} unused; only assigned by hand, never to a pod)`);
+  }
+  return `Subnet CIDR reservations: ${parts.join('; ')}. Their ${n(s.held.Reserved)} unused IPs are counted as used (AvailableIpAddressCount leaves them out), held by no ENI: reserved, not taken by others.`;
 }
 
 function subnetEvidence(s: SubnetUsage, holders: 'known' | 'unknown'): Record<string, number | string> {
@@ -84,6 +103,8 @@ function subnetFinding(ctx: ClusterContext, s: SubnetUsage): Finding {
     holdersText(s, unknown),
   ];
   if (!unknown && s.held.Unaccounted > 0) evidenceText.push(unaccountedText(s.held.Unaccounted));
+  const reserved = unknown ? undefined : reservationsText(s);
+  if (reserved) evidenceText.push(reserved);
   if (!unknown && groups.length > 0) {
     evidenceText.push(`Nodes with ENIs here: ${groups.map(([g, c]) => `${g} (${plural(c, 'node')})`).join(', ')}.`);
   }

@@ -23,6 +23,7 @@ import type {
   NetworkInterface,
   Nodegroup,
   Subnet,
+  SubnetCidrReservation,
   SubnetRole,
 } from './types';
 
@@ -210,13 +211,19 @@ async function collectCluster(source: InventorySource, name: string): Promise<Cl
   // read: the nodes' figures rest on the ENIs, not on the subnet records.
   let networkInterfaces: NetworkInterface[] = [];
   const eniSubnetIds = [...new Set([...subnets.map((s) => s.SubnetId ?? ''), ...Object.keys(roles)])].filter((id) => id !== '');
-  if (eniSubnetIds.length > 0) {
-    networkInterfaces = take(
-      await settle(READ_OPERATION.describeNetworkInterfaces, 'network-interfaces', eniSubnetIds, source.describeNetworkInterfaces(eniSubnetIds)),
-      [],
-    );
-  }
-  return { name, cluster, nodegroups, cni, subnets, subnetRoles: roles, networkInterfaces, instances, problems };
+  // The reservations of the subnets that were read (only those are measured), beside the ENI read.
+  const reservationSubnetIds = subnets.map((s) => s.SubnetId ?? '').filter((id) => id !== '');
+  const [enisR, reservationsR] = await Promise.all([
+    eniSubnetIds.length > 0
+      ? settle(READ_OPERATION.describeNetworkInterfaces, 'network-interfaces', eniSubnetIds, source.describeNetworkInterfaces(eniSubnetIds))
+      : undefined,
+    reservationSubnetIds.length > 0
+      ? settle(READ_OPERATION.getSubnetCidrReservations, 'cidr-reservations', reservationSubnetIds, source.getSubnetCidrReservations(reservationSubnetIds))
+      : undefined,
+  ]);
+  if (enisR) networkInterfaces = take(enisR, []);
+  const subnetCidrReservations: SubnetCidrReservation[] = reservationsR ? take(reservationsR, []) : [];
+  return { name, cluster, nodegroups, cni, subnets, subnetRoles: roles, networkInterfaces, instances, problems, subnetCidrReservations };
 }
 
 /**

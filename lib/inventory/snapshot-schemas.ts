@@ -20,6 +20,11 @@ export const snapshotPaths = {
   networkInterfaces: 'ec2/describe-network-interfaces.json',
   instances: 'ec2/describe-instances.json',
   instanceTypes: 'ec2/describe-instance-types.json',
+  /**
+   * Optional: `aws ec2 get-subnet-cidr-reservations --subnet-id <id>` answers, one page or an array
+   * of pages (one per subnet). Absent (a snapshot made before it was read): no reservations.
+   */
+  subnetCidrReservations: 'ec2/get-subnet-cidr-reservations.json',
   failedReads: 'failed-reads.json',
 } as const;
 
@@ -118,6 +123,16 @@ export const instanceSchema = z.looseObject({
     .optional(),
 });
 
+/** A subnet CIDR reservation as GetSubnetCidrReservations prints it (SubnetIpv4CidrReservations[]). */
+export const subnetCidrReservationSchema = z.looseObject({
+  SubnetCidrReservationId: z.string(),
+  SubnetId: z.string(),
+  Cidr: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, 'expected an IPv4 CIDR block'),
+  ReservationType: z.enum(['prefix', 'explicit']),
+  Description: z.string().optional(),
+  Tags: z.array(ec2Tag).optional(),
+});
+
 export const instanceTypeInfoSchema = z.looseObject({
   InstanceType: z.string(),
   NetworkInfo: z.looseObject({
@@ -200,6 +215,7 @@ export const instancesPageSchema = z.looseObject({
   Reservations: z.array(z.looseObject({ Instances: z.array(z.unknown()) })),
 });
 export const instanceTypesPageSchema = z.looseObject({ InstanceTypes: z.array(z.unknown()) });
+export const subnetCidrReservationsPageSchema = z.looseObject({ SubnetIpv4CidrReservations: z.array(z.unknown()) });
 
 /** The reads a failed read of `failed-reads.json` may name, and the request each takes. */
 const failedReadSchema = z.discriminatedUnion('call', [
@@ -214,6 +230,7 @@ const failedReadSchema = z.discriminatedUnion('call', [
   }),
   z.looseObject({ call: z.literal(READ_OPERATION.describeNetworkInterfaces), request: z.looseObject({ subnetIds: z.array(z.string()) }) }),
   z.looseObject({ call: z.literal(READ_OPERATION.describeInstanceTypes), request: z.looseObject({ instanceTypes: z.array(z.string()) }) }),
+  z.looseObject({ call: z.literal(READ_OPERATION.getSubnetCidrReservations), request: z.looseObject({ subnetIds: z.array(z.string()) }) }),
 ]);
 const failedReadErrorSchema = z.looseObject({
   operation: z.string().optional(),

@@ -7,9 +7,9 @@
  * only this.
  */
 import type { Addon, Cluster, Nodegroup } from '@aws-sdk/client-eks';
-import type { Instance, InstanceTypeInfo, NetworkInterface, Subnet } from '@aws-sdk/client-ec2';
+import type { Instance, InstanceTypeInfo, NetworkInterface, Subnet, SubnetCidrReservation } from '@aws-sdk/client-ec2';
 
-export type { Addon, Cluster, Nodegroup, Instance, InstanceTypeInfo, NetworkInterface, Subnet };
+export type { Addon, Cluster, Nodegroup, Instance, InstanceTypeInfo, NetworkInterface, Subnet, SubnetCidrReservation };
 
 /** Why a subnet is part of a cluster's inventory. A subnet may have several roles. */
 export type SubnetRole =
@@ -37,7 +37,9 @@ export type CniInstall =
  * - `instances`: DescribeInstances (the nodes, and which ENIs are theirs);
  * - `instance-types`: DescribeInstanceTypes (node limits, max pods);
  * - `nodegroups`: ListNodegroups / DescribeNodegroup (the managed nodegroups);
- * - `cni`: DescribeAddon vpc-cni (the CNI's settings).
+ * - `cni`: DescribeAddon vpc-cni (the CNI's settings);
+ * - `cidr-reservations`: GetSubnetCidrReservations (the subnets' reserved ranges: who holds the
+ *   reserved-but-unused addresses, and which /28 blocks prefixes come from).
  */
 export type InventoryPart =
   | 'subnets'
@@ -46,7 +48,8 @@ export type InventoryPart =
   | 'instances'
   | 'instance-types'
   | 'nodegroups'
-  | 'cni';
+  | 'cni'
+  | 'cidr-reservations';
 
 /**
  * Something the collector could not see. A cluster with problems is still reported, but
@@ -91,6 +94,11 @@ export interface ClusterInventory {
   instances: Instance[];
   /** What could not be collected. Empty when the data is complete. */
   problems: CollectionProblem[];
+  /**
+   * The IPv4 subnet CIDR reservations of `subnets` (GetSubnetCidrReservations), explicit and prefix.
+   * Absent: not read (an inventory built before they were collected): measured as none.
+   */
+  subnetCidrReservations?: SubnetCidrReservation[];
 }
 
 /** A cluster that could not be sampled at all. */
@@ -143,6 +151,11 @@ export interface InventorySource {
   describeClusterInstances(clusterName: string): Promise<Instance[]>;
   /** EC2 DescribeInstanceTypes; types the API does not know are returned in `unknown`. */
   describeInstanceTypes(instanceTypes: string[]): Promise<{ found: InstanceTypeInfo[]; unknown: string[] }>;
+  /**
+   * EC2 GetSubnetCidrReservations for these subnets: their IPv4 reservations (explicit and prefix).
+   * The API takes one SubnetId per call (required), so this is one call per subnet (and page).
+   */
+  getSubnetCidrReservations(subnetIds: string[]): Promise<SubnetCidrReservation[]>;
 }
 
 /**
