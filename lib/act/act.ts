@@ -61,6 +61,8 @@ export interface ActContext {
   allowedKinds: ReadonlySet<ActionKind>;
   /** Subnet ids the policy lets `cni-subnets` tag on this cluster (its spare subnets). */
   allowedSubnets: ReadonlySet<string>;
+  /** Subnet ids the policy lets `subnet-reservations` reserve in (absent: none). */
+  reservationSubnets?: ReadonlySet<string>;
   /** Re-runs the gates of an action against a history read after taking the lock. */
   regate: (action: PlannedAction, history: ActionHistory) => PlannedAction;
 }
@@ -86,6 +88,7 @@ const CHANGE_TYPE: Record<ActionKind, ActionChange['type']> = {
   'prefix-rollout': 'replace-nodegroup',
   'cni-subnets': 'tag-subnets',
   'instance-types': 'replace-nodegroup',
+  'subnet-reservations': 'reserve-prefixes',
 };
 
 function recordStatus(outcome: ActionOutcome): ActionRecord['status'] {
@@ -151,6 +154,9 @@ export function policyProblems(cluster: string, record: ActionRecord, ctx: ActCo
   if (change.type === 'tag-subnets') {
     const outside = change.subnetIds.filter((id) => !ctx.allowedSubnets.has(id));
     if (outside.length > 0) problems.push(`it tags ${outside.join(', ')}, which the policy does not list as spare subnets of ${cluster}`);
+  }
+  if (change.type === 'reserve-prefixes' && !(ctx.reservationSubnets?.has(change.subnetId) ?? false)) {
+    problems.push(`it reserves in ${change.subnetId}, which the policy does not list under actions.subnetReservations.subnets of ${cluster}`);
   }
   return problems;
 }

@@ -122,7 +122,7 @@ describe('remediationGrants', () => {
   });
 
   it('covers every action kind with the writes its executor makes', () => {
-    expect(Object.keys(WRITES_OF_KIND).sort()).toEqual(['cni-subnets', 'instance-types', 'prefix-delegation', 'prefix-rollout', 'warm-targets']);
+    expect(Object.keys(WRITES_OF_KIND).sort()).toEqual(['cni-subnets', 'instance-types', 'prefix-delegation', 'prefix-rollout', 'subnet-reservations', 'warm-targets']);
     expect([...new Set(Object.values(WRITES_OF_KIND).flat())].sort()).toEqual([...REMEDIATION_WRITE_ACTIONS].sort());
   });
 
@@ -144,7 +144,7 @@ describe('remediationPolicy', () => {
         {
           Sid: NO_REMEDIATION_SID,
           Effect: 'Deny',
-          Action: ['eks:UpdateAddon', 'eks:CreateNodegroup', 'eks:TagResource', 'eks:UpdateNodegroupConfig', 'ec2:CreateTags'],
+          Action: ['eks:UpdateAddon', 'eks:CreateNodegroup', 'eks:TagResource', 'eks:UpdateNodegroupConfig', 'ec2:CreateTags', 'ec2:CreateSubnetCidrReservation'],
           Resource: '*',
         },
       ],
