@@ -226,7 +226,8 @@ export function accountApi(account: SyntheticAccount, options: EmulateOptions & 
 
   // GetSubnetCidrReservations: SubnetId is required (one subnet per call); the filters narrow
   // within it (EC2 API reference, API_GetSubnetCidrReservations.html); MaxResults 5..1000.
-  const reservations = (account.subnetCidrReservations ??= []);
+  // Read at each call: a test may set the account's reservations after emulating it.
+  const reservations = (): SubnetCidrReservation[] => (account.subnetCidrReservations ??= []);
   const tagFilter = (filters: Filter[] | undefined, tags: Tag[] | undefined): boolean =>
     (filters ?? [])
       .filter((f) => f.Name?.startsWith('tag:'))
@@ -238,7 +239,7 @@ export function accountApi(account: SyntheticAccount, options: EmulateOptions & 
     }
     const types = filterValues(input.Filters, 'reservationType');
     const tagKeys = filterValues(input.Filters, 'tag-key');
-    const found = reservations.filter(
+    const found = reservations().filter(
       (r) =>
         r.SubnetId === input.SubnetId &&
         (!types || types.includes(r.ReservationType ?? '')) &&
@@ -377,7 +378,7 @@ export function accountApi(account: SyntheticAccount, options: EmulateOptions & 
       throw ec2Error('InvalidParameterValue', `The CIDR ${input.Cidr} is not a valid block within subnet ${input.SubnetId}`);
     }
     const vpcSubnets = new Set(account.subnets.filter((x) => x.VpcId === subnet.VpcId).map((x) => x.SubnetId));
-    const clash = reservations.find((r) => {
+    const clash = reservations().find((r) => {
       if (!vpcSubnets.has(r.SubnetId)) return false;
       const o = parseIpv4Cidr(r.Cidr ?? '');
       return o.base < range.base + range.size && range.base < o.base + o.size;
@@ -393,7 +394,7 @@ export function accountApi(account: SyntheticAccount, options: EmulateOptions & 
       ...(input.Description === undefined ? {} : { Description: input.Description }),
       Tags: (input.TagSpecifications ?? []).filter((t) => t.ResourceType === 'subnet-cidr-reservation').flatMap((t) => t.Tags ?? []),
     };
-    reservations.push(created);
+    reservations().push(created);
     // Only free addresses leave the count (a reservation over used ones changes nothing for them);
     // the emulator's callers reserve free runs, so the whole range is taken off.
     subnet.AvailableIpAddressCount = Math.max(0, (subnet.AvailableIpAddressCount ?? 0) - range.size);
