@@ -65,7 +65,7 @@ export const SHARED_READ_STATEMENTS = [
   {
     Sid: 'Ec2Describe',
     Effect: 'Allow',
-    Action: ['ec2:DescribeSubnets', 'ec2:DescribeNetworkInterfaces', 'ec2:DescribeInstances', 'ec2:DescribeInstanceTypes'],
+    Action: ['ec2:DescribeSubnets', 'ec2:DescribeNetworkInterfaces', 'ec2:DescribeInstances', 'ec2:DescribeInstanceTypes', 'ec2:GetSubnetCidrReservations'],
     Resource: '*',
   },
   { Sid: 'ReadMetrics', Effect: 'Allow', Action: ['cloudwatch:GetMetricData'], Resource: '*' },
