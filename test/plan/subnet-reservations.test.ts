@@ -2,7 +2,10 @@
  * The subnet-reservations planner: which subnets, which CIDRs (aligned, inside the subnet, free,
  * checked with lib/measure/cidr.ts), the policy's bounds, and nothing on incomplete data.
  */
+import * as path from 'node:path';
 import type { SubnetCidrReservation } from '@aws-sdk/client-ec2';
+import { collectInventory } from '../../lib/inventory/collect';
+import { readSnapshot } from '../../lib/inventory/snapshot';
 import { DEFAULT_THRESHOLDS } from '../../lib/diagnose/types';
 import type { CollectionProblem } from '../../lib/inventory/types';
 import { parseIpv4, parseIpv4Cidr } from '../../lib/measure/cidr';
@@ -181,5 +184,29 @@ describe('chooseReservations', () => {
 
   it('a /28 subnet has no free block (its only block holds the addresses AWS reserves)', () => {
     expect(chooseReservations({ cidrBlock: '10.0.1.0/28' }, none, { maxReservationsPerAction: 5, minBlocks: 1 })).toEqual({ cidrs: [], blocks: 0, freeBlocks: 0 });
+  });
+});
+
+describe('on the demo snapshot (batch-dev, prefix delegation on)', () => {
+  const B = 'subnet-017ef4df2538453d7'; // batch-dev-private-b, 10.30.16.0/20
+  const E = 'subnet-05c95c4d622e09cf7'; // batch-dev-pods-e, 10.30.36.0/23, a prefix /25 reserved and unused
+
+  it('proposes reservations in the /20 and none in the subnet whose prefix reservation still has room', async () => {
+    const source = await readSnapshot(path.join(__dirname, '..', '..', 'events', 'demo-snapshot'));
+    const all = await collectInventory(source, { clusterNames: ['batch-dev'], concurrency: 1, now: NOW });
+    const inv = all.clusters[0]!;
+    const { usage, findings } = run(inv, {}, all.instanceTypes);
+    const ctx: PlanContext = { usage, inventory: inv, instanceTypes: all.instanceTypes, findings, policy: { ...policy({ subnets: [B, E] }), cluster: 'batch-dev' }, now: NOW };
+    const planned = planSubnetReservations(ctx);
+    expect(planned.map((a) => a.subject)).toEqual([B]);
+    const change = planned[0]!.change;
+    if (change.type !== 'reserve-prefixes') throw new Error('not a reserve-prefixes change');
+    expect(change.cidrs).toEqual(['10.30.20.0/22', '10.30.18.0/23']);
+    for (const cidr of change.cidrs) {
+      const c = parseIpv4Cidr(cidr);
+      expect(c.base % c.size).toBe(0);
+    }
+    // The subnet with the reservations is measured with them: Reserved, not Unaccounted.
+    expect(usage.subnets.find((s) => s.subnetId === E)?.held).toMatchObject({ Reserved: 160, Unaccounted: 0 });
   });
 });
