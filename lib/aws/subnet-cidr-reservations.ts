@@ -60,8 +60,8 @@ export interface ReservationRequest {
 /**
  * Creates one `prefix` reservation. CreateSubnetCidrReservation takes no client token (EC2 API
  * reference, API_CreateSubnetCidrReservation.html: SubnetId, Cidr, ReservationType, Description,
- * DryRun, TagSpecification.N), so its idempotency is the caller's: look for the reservation by its
- * tags first ({@link findTaggedReservation}).
+ * DryRun, TagSpecification.N), so its idempotency is the caller's: the executor looks for the
+ * reservation by its CIDR first (lib/act/execute-reservations.ts).
  * @throws AwsCallError naming the subnet and CIDR.
  */
 export async function createPrefixReservation(ec2: EC2Client, r: ReservationRequest): Promise<SubnetCidrReservation> {
@@ -81,18 +81,5 @@ export async function createPrefixReservation(ec2: EC2Client, r: ReservationRequ
     return out.SubnetCidrReservation;
   } catch (err) {
     throw awsCallError('ec2:CreateSubnetCidrReservation', `${r.cidr} in subnet ${r.subnetId}`, err);
-  }
-}
-
-/**
- * The reservations of a subnet that carry the tag `key` = `value` (the filter `tag:<key>`): what an
- * executor created earlier under that action, found again after a crash.
- * @throws AwsCallError naming the subnet.
- */
-export async function findTaggedReservations(ec2: EC2Client, subnetId: string, key: string, value: string): Promise<SubnetCidrReservation[]> {
-  try {
-    return await subnetCidrReservationsOf(ec2, subnetId, { filters: [{ Name: `tag:${key}`, Values: [value] }] });
-  } catch (err) {
-    throw awsCallError('ec2:GetSubnetCidrReservations', `tagged ${key}=${value} in subnet ${subnetId}`, err);
   }
 }

@@ -29,8 +29,13 @@ const INLINE_ONLY = JSON.parse(
   readFileSync(join(REPOSITORY_ROOT, 'test', 'fixtures', 'stack', 'role-statements-inline-only.json'), 'utf8'),
 ) as Record<'SamplerRole' | 'RespondRole', CfnValue[]>;
 
+/** Reads granted to both roles since that fixture was made (issue 13: subnet CIDR reservations). */
+const ADDED_READS: CfnValue[] = [{ Sid: 'AddedReads', Effect: 'Allow', Action: ['ec2:GetSubnetCidrReservations'], Resource: '*' }];
+
 const before = (roleId: 'SamplerRole' | 'RespondRole'): CfnValue[] =>
-  roleId === 'RespondRole' ? [...INLINE_ONLY.RespondRole, ...REPOSITORY_REMEDIATE_POLICY.Statement] : INLINE_ONLY.SamplerRole;
+  roleId === 'RespondRole'
+    ? [...INLINE_ONLY.RespondRole, ...ADDED_READS, ...REPOSITORY_REMEDIATE_POLICY.Statement]
+    : [...INLINE_ONLY.SamplerRole, ...ADDED_READS];
 
 const ROLES = ['SamplerRole', 'RespondRole'] as const;
 
@@ -155,6 +160,7 @@ const REQUESTS: Array<[IamRequest, Answer, Answer]> = [
   [{ action: 'ec2:DescribeNetworkInterfaces', resource: '*' }, A, A],
   [{ action: 'ec2:DescribeInstances', resource: '*' }, A, A],
   [{ action: 'ec2:DescribeInstanceTypes', resource: '*' }, A, A],
+  [{ action: 'ec2:GetSubnetCidrReservations', resource: '*' }, A, A],
   [{ action: 'ec2:DescribeVpcs', resource: '*' }, I, I],
   // Metrics: history read anywhere, written to the namespace only.
   [{ action: 'cloudwatch:GetMetricData', resource: '*' }, A, A],
