@@ -115,7 +115,15 @@ function subnetFinding(ctx: ClusterContext, s: SubnetUsage): Finding {
     title: `Subnet ${s.subnetId} (${s.availabilityZone}): ${n(s.available)} of ${n(s.usable)} IPs free, ${pct(s.utilization)} used`,
     evidence: { ...subnetEvidence(s, unknown ? 'unknown' : 'known'), nodes: unknown ? 'unknown' : nodes.length },
     evidenceText,
-    fixes: exhaustionFixes(ctx, s.vpcId, s.availabilityZone, new Set([s.subnetId])),
+    fixes: [
+      ...exhaustionFixes(ctx, s.vpcId, s.availabilityZone, new Set([s.subnetId])),
+      // Explicit reservations are never given to pods: what is no longer needed can go back.
+      ...(!unknown && (s.reservations?.explicit.unused ?? 0) > 0
+        ? [
+            `Review the explicit subnet CIDR reservations of ${s.subnetId} (${n(s.reservations?.explicit.unused ?? 0)} unused IPs no pod can take): aws ec2 get-subnet-cidr-reservations --subnet-id ${s.subnetId}; delete what is no longer needed (delete-subnet-cidr-reservation).`,
+          ]
+        : []),
+    ],
   });
 }
 

@@ -192,5 +192,8 @@ describe('subnet CIDR reservations are reserved, not held by others', () => {
         'Their 64 unused IPs are counted as used (AvailableIpAddressCount leaves them out), held by no ENI: reserved, not taken by others.',
     );
     expect(f?.evidenceText.join(' ')).not.toContain('on no ENI this account can see');
+    expect(f?.fixes.at(-1)).toBe(
+      'Review the explicit subnet CIDR reservations of subnet-d (64 unused IPs no pod can take): aws ec2 get-subnet-cidr-reservations --subnet-id subnet-d; delete what is no longer needed (delete-subnet-cidr-reservation).',
+    );
   });
 });

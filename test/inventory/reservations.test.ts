@@ -200,6 +200,24 @@ describe('from a snapshot', () => {
     expect(c.subnetCidrReservations?.filter((r) => r.SubnetId === account.subnets[0]?.SubnetId)).toHaveLength(2);
   });
 
+  it('a read denied at capture is denied in the replay too (failed-reads.json), for the same subnet', async () => {
+    const account = buildAccount(SPEC);
+    const denied = account.subnets[1]?.SubnetId;
+    const aws = emulateAccount(account, { instancesOnly: true });
+    try {
+      aws.faults['GetSubnetCidrReservations'] = (input) => (input['SubnetId'] === denied ? ec2Error('UnauthorizedOperation', 'denied') : undefined);
+      const recording = new RecordingSource(new LiveSource({ ec2: aws.ec2, eks: aws.eks }, 'eu-west-1'));
+      const live = await collectInventory(recording, { clusterNames: [], concurrency: 1, now: NOW });
+      await writeSnapshot(dir, recording, { region: 'eu-west-1', capturedAt: NOW.toISOString() });
+      const replay = await collectInventory(await readSnapshot(dir), { clusterNames: [], concurrency: 1, now: NOW });
+      const unread = (inv: typeof live) => inv.clusters[0]?.problems.map((p) => [p.source, p.code, p.unread]);
+      expect(unread(replay)).toEqual(unread(live));
+      expect(unread(live)).toEqual([['ec2:GetSubnetCidrReservations', 'UnauthorizedOperation', { part: 'cidr-reservations', ids: [denied] }]]);
+    } finally {
+      aws.restore();
+    }
+  });
+
   it('a capture of the live account writes the file, and its replay reads the same reservations', async () => {
     const account = buildAccount(SPEC);
     const aws = emulateAccount(account, { instancesOnly: true });
