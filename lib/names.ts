@@ -30,6 +30,13 @@ export const CNI_ROLE_TAG_EXCLUDED = '0';
  * by the responder's IAM policy (lib/policy/iam.ts).
  */
 export const REPLACES_TAG_KEY = 'eks-ip-responder/replaces';
+/**
+ * Tags on what the responder creates that is not a nodegroup (a subnet CIDR reservation): the
+ * action that made it, and the write token of the record and step (lib/keys.ts): the executor finds
+ * its own reservation again by it after a crash between the write and its record.
+ */
+export const ACTION_TAG_KEY = 'eks-ip-responder/action';
+export const WRITE_TOKEN_TAG_KEY = 'eks-ip-responder/write-token';
 
 /**
  * The AWS operation each {@link InventorySource} read stands for: the `source` of the problem a
@@ -48,6 +55,7 @@ export const READ_OPERATION = {
   describeInstanceTypes: 'ec2:DescribeInstanceTypes',
   /** The network preflight's reads of one VPC (six EC2 calls: the failed one is the problem's `source`). */
   describeVpcNetwork: 'ec2:DescribeVpcNetwork',
+  getSubnetCidrReservations: 'ec2:GetSubnetCidrReservations',
 } as const;
 
 /**

@@ -160,6 +160,22 @@ export const demoSpec: AccountSpec = {
           tags: { 'kubernetes.io/role/cni': '0' },
           stream: 1,
         },
+        // Subnet CIDR reservations (issue 13), on a stream of its own: a CNI-discovery /23 with an
+        // explicit /27 (kept for appliances) and a prefix /25 that nobody uses yet. Their 160
+        // unused addresses are out of AvailableIpAddressCount: the report shows them as Reserved,
+        // not as used by others.
+        {
+          name: 'pods-e',
+          az: 1,
+          cidr: '10.30.36.0/23',
+          inCluster: false,
+          tags: { 'kubernetes.io/role/cni': '1' },
+          reservations: [
+            { type: 'prefix', prefixLength: 25, description: 'prefixes for the VPC CNI' },
+            { type: 'explicit', prefixLength: 27, description: 'appliances' },
+          ],
+          stream: 2,
+        },
       ],
       nodegroups: [
         { name: 'batch-r6i', instanceTypes: ['r6i.4xlarge'], nodes: 3, subnets: ['private-a', 'private-b'] },

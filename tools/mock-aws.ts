@@ -26,11 +26,14 @@ import {
   DescribeNetworkInterfacesCommand,
   CreateTagsCommand,
   DeleteTagsCommand,
+  CreateSubnetCidrReservationCommand,
   DescribeSubnetsCommand,
+  GetSubnetCidrReservationsCommand,
   EC2Client,
   EC2ServiceException,
   type Filter,
   type Instance,
+  type SubnetCidrReservation,
   type Tag,
 } from '@aws-sdk/client-ec2';
 import {
@@ -54,6 +57,7 @@ import {
   ServiceQuotasServiceException,
 } from '@aws-sdk/client-service-quotas';
 import { mockClient } from 'aws-sdk-client-mock';
+import { parseIpv4Cidr } from '../lib/measure/cidr';
 import type { SyntheticAccount } from './synthetic-account';
 
 /** An error as the SDK throws it for a service's error response. */
@@ -121,6 +125,8 @@ function filterValues(filters: Filter[] | undefined, name: string): string[] | u
   }
   return f?.Values;
 }
+
+const ipOf = (n: number): string => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
 
 const hasTagKey = (tags: Tag[] | undefined, keys: string[]): boolean => (tags ?? []).some((t) => keys.includes(t.Key ?? ''));
 
@@ -290,6 +296,32 @@ export function accountApi(account: SyntheticAccount, options: EmulateOptions & 
     const p = page(found, input, 1000);
     return answer({ SecurityGroups: p.items, NextToken: p.NextToken });
   });
+  // GetSubnetCidrReservations: SubnetId is required (one subnet per call); the filters narrow
+  // within it (EC2 API reference, API_GetSubnetCidrReservations.html); MaxResults 5..1000.
+  // Read at each call: a test may set the account's reservations after emulating it.
+  const reservations = (): SubnetCidrReservation[] => (account.subnetCidrReservations ??= []);
+  const tagFilter = (filters: Filter[] | undefined, tags: Tag[] | undefined): boolean =>
+    (filters ?? [])
+      .filter((f) => f.Name?.startsWith('tag:'))
+      .every((f) => (tags ?? []).some((t) => `tag:${t.Key}` === f.Name && (f.Values ?? []).includes(t.Value ?? '')));
+  on('ec2', GetSubnetCidrReservationsCommand, 'GetSubnetCidrReservations', (input) => {
+    if (!input.SubnetId) throw ec2Error('MissingParameter', 'The request must contain the parameter SubnetId');
+    if (!account.subnets.some((x) => x.SubnetId === input.SubnetId)) {
+      throw ec2Error('InvalidSubnetID.NotFound', `The subnet ID '${input.SubnetId}' does not exist`);
+    }
+    const types = filterValues(input.Filters, 'reservationType');
+    const tagKeys = filterValues(input.Filters, 'tag-key');
+    const found = reservations().filter(
+      (r) =>
+        r.SubnetId === input.SubnetId &&
+        (!types || types.includes(r.ReservationType ?? '')) &&
+        (!tagKeys || hasTagKey(r.Tags, tagKeys)) &&
+        tagFilter(input.Filters, r.Tags),
+    );
+    const p = page(found, input, 1000);
+    return answer({ SubnetIpv4CidrReservations: p.items, SubnetIpv6CidrReservations: [], NextToken: p.NextToken });
+  });
+
   on('eks', ListClustersCommand, 'ListClusters', (input) => {
     const size = input.maxResults ?? 100;
     const start = input.nextToken ? Number(input.nextToken) : 0;
@@ -415,6 +447,46 @@ export function accountApi(account: SyntheticAccount, options: EmulateOptions & 
     return {};
   });
 
+  // CreateSubnetCidrReservation: the range must lie in the subnet and overlap no other
+  // reservation of the VPC ("the CIDR ranges cannot overlap": VPC user guide, subnet CIDR
+  // reservations). It takes no client token: a repeated call makes a second reservation, or fails
+  // on the overlap. The error name for an overlap or a range outside the subnet is the emulator's
+  // (InvalidParameterValue): tests assert that the call fails, not its name. A created reservation
+  // is empty: its addresses leave AvailableIpAddressCount.
+  let reservationCount = 0;
+  on('ec2', CreateSubnetCidrReservationCommand, 'CreateSubnetCidrReservation', (input) => {
+    writes.push({ op: 'CreateSubnetCidrReservation', input: input as unknown as Record<string, unknown> });
+    const subnet = account.subnets.find((x) => x.SubnetId === input.SubnetId);
+    if (!subnet) throw ec2Error('InvalidSubnetID.NotFound', `The subnet ID '${input.SubnetId}' does not exist`);
+    const range = parseIpv4Cidr(input.Cidr ?? '');
+    const inSubnet = parseIpv4Cidr(subnet.CidrBlock ?? '');
+    if (range.base < inSubnet.base || range.base + range.size > inSubnet.base + inSubnet.size || !(input.Cidr ?? '').startsWith(ipOf(range.base))) {
+      throw ec2Error('InvalidParameterValue', `The CIDR ${input.Cidr} is not a valid block within subnet ${input.SubnetId}`);
+    }
+    const vpcSubnets = new Set(account.subnets.filter((x) => x.VpcId === subnet.VpcId).map((x) => x.SubnetId));
+    const clash = reservations().find((r) => {
+      if (!vpcSubnets.has(r.SubnetId)) return false;
+      const o = parseIpv4Cidr(r.Cidr ?? '');
+      return o.base < range.base + range.size && range.base < o.base + o.size;
+    });
+    if (clash) throw ec2Error('InvalidParameterValue', `The CIDR ${input.Cidr} overlaps reservation ${clash.SubnetCidrReservationId} (${clash.Cidr})`);
+    changes.push({ op: 'CreateSubnetCidrReservation', input: input as unknown as Record<string, unknown> });
+    const created: SubnetCidrReservation = {
+      SubnetCidrReservationId: `scr-${String(++reservationCount).padStart(17, '0')}`,
+      SubnetId: input.SubnetId,
+      Cidr: input.Cidr,
+      ReservationType: input.ReservationType,
+      OwnerId: account.accountId,
+      ...(input.Description === undefined ? {} : { Description: input.Description }),
+      Tags: (input.TagSpecifications ?? []).filter((t) => t.ResourceType === 'subnet-cidr-reservation').flatMap((t) => t.Tags ?? []),
+    };
+    reservations().push(created);
+    // Only free addresses leave the count (a reservation over used ones changes nothing for them);
+    // the emulator's callers reserve free runs, so the whole range is taken off.
+    subnet.AvailableIpAddressCount = Math.max(0, (subnet.AvailableIpAddressCount ?? 0) - range.size);
+    return { SubnetCidrReservation: { ...created } };
+  });
+
   on('cloudwatch', GetMetricDataCommand, 'GetMetricData', (input) => {
     const results: MetricDataResult[] = (input.MetricDataQueries ?? []).map((q: MetricDataQuery) => {
       const stat = q.MetricStat;
@@ -455,7 +527,7 @@ export function accountApi(account: SyntheticAccount, options: EmulateOptions & 
     changes,
     totalReadCalls: () =>
       Object.entries(calls)
-        .filter(([op]) => !['PutMetricData', 'Publish', 'UpdateAddon', 'CreateTags', 'DeleteTags', 'CreateNodegroup', 'UpdateNodegroupConfig'].includes(op))
+        .filter(([op]) => !['PutMetricData', 'Publish', 'UpdateAddon', 'CreateTags', 'DeleteTags', 'CreateNodegroup', 'UpdateNodegroupConfig', 'CreateSubnetCidrReservation'].includes(op))
         .reduce((s, [, n]) => s + n, 0),
   };
 }

@@ -21,6 +21,7 @@ import type {
   Subnet,
   VpcEndpoint,
   VpcNetwork,
+  SubnetCidrReservation,
 } from '../lib/inventory/types';
 import type { InstanceNetworkInterface, NetworkInterfaceType, Route, Tag } from '@aws-sdk/client-ec2';
 import { knownInstanceTypes } from '../lib/capacity/known-instance-types';
@@ -57,6 +58,23 @@ export interface SyntheticAccount {
    * snapshot writes them as get-metric-statistics files.
    */
   nauMetrics?: Record<string, { usage?: number; peered?: number; at: string }>;
+  /** IPv4 subnet CIDR reservations (GetSubnetCidrReservations); absent = none. */
+  subnetCidrReservations?: SubnetCidrReservation[];
+}
+
+/**
+ * A subnet CIDR reservation to place (VPC user guide, "Subnet CIDR reservations"): an aligned
+ * block taken from the top of the subnet, before any ENI. A `prefix` one is where the subnet's /28
+ * prefixes come from first (as EC2 assigns them: docs/remediation.md, "Subnet CIDR reservations");
+ * an `explicit` one stays unused (nothing here assigns addresses by hand). Its unused addresses are
+ * not in AvailableIpAddressCount.
+ */
+export interface ReservationSpec {
+  type: 'prefix' | 'explicit';
+  /** The reservation's prefix length (28 = one /28 block). */
+  prefixLength: number;
+  description?: string;
+  tags?: Record<string, string>;
 }
 
 /** How a node gets pod IPs: secondary IPs on its ENIs, or /28 prefixes (ENABLE_PREFIX_DELEGATION). */
@@ -100,6 +118,8 @@ export interface SubnetSpec {
   fragmentFreeBlocksTo?: number;
   /** What holds the scattered addresses of `fragmentFreeBlocksTo` (default `lambda`: Lambda's ENIs come and go with its functions). */
   fragmentedBy?: OtherEniKind;
+  /** Subnet CIDR reservations, placed from the top of the subnet in this order. */
+  reservations?: ReservationSpec[];
   /**
    * Draw this subnet's id and its control-plane, other and scattered ENIs from PRNG stream
    * `stream` (default: its cluster's); see {@link ClusterSpec.stream}.
@@ -286,6 +306,10 @@ class SubnetAllocator {
   private topBlockNext: number;
   /** Set by {@link scatter}: nothing more is handed out. */
   private closed = false;
+  /** The /28 blocks of `prefix` reservations not yet handed out: prefixes come from them first. */
+  private readonly reservedBlocks: number[] = [];
+  /** /28 prefixes handed out from `prefix` reservations. */
+  reservedBlocksUsed = 0;
   constructor(
     readonly cidr: string,
     base: number,
@@ -305,9 +329,28 @@ class SubnetAllocator {
     if (this.topBlockNext < this.last) return this.topBlockNext++;
     throw new Error(`synthetic account: subnet ${this.cidr} is out of addresses`);
   }
-  /** One aligned /28, from the top down; it must lie above every single address handed out. */
+  /**
+   * An aligned block of 2^(32 − prefixLength) addresses for a reservation, below every /28 handed
+   * out so far (call before any ENI); its /28s are where prefixes come from first if `prefix`.
+   */
+  reserve(prefixLength: number, type: 'prefix' | 'explicit'): number {
+    this.open();
+    const size = 2 ** (32 - prefixLength);
+    if (prefixLength > 28 || size < 16) throw new Error(`synthetic account: a reservation in ${this.cidr} must be /28 or larger`);
+    const start = Math.floor((this.nextPrefix + 16 - size) / size) * size;
+    if (start < this.nextIp) throw new Error(`synthetic account: subnet ${this.cidr} has no room for a /${prefixLength} reservation`);
+    this.nextPrefix = start - 16;
+    if (type === 'prefix') for (let b = start + size - 16; b >= start; b -= 16) this.reservedBlocks.push(b);
+    return start;
+  }
+  /** One aligned /28: from a `prefix` reservation first, else from the top down, above every single address handed out. */
   prefix(): number {
     this.open();
+    const reserved = this.reservedBlocks.shift();
+    if (reserved !== undefined) {
+      this.reservedBlocksUsed++;
+      return reserved;
+    }
     const start = this.nextPrefix;
     if (start < this.nextIp) throw new Error(`synthetic account: subnet ${this.cidr} has no free /28 left`);
     this.nextPrefix -= 16;
@@ -368,6 +411,8 @@ interface SubnetState {
   held: number;
   cidr?: string;
   allocator?: SubnetAllocator;
+  /** The reservations placed in it (step 2). */
+  reservations?: { spec: ReservationSpec; base: number }[];
 }
 
 function instanceType(name: string): InstanceTypeInfo {
@@ -508,6 +553,7 @@ export function buildAccount(spec: AccountSpec): SyntheticAccount {
     networkInterfaces: [],
     instances: [],
     instanceTypes: [],
+    subnetCidrReservations: [],
   };
   const typesUsed = new Set<string>();
 
@@ -548,7 +594,8 @@ export function buildAccount(spec: AccountSpec): SyntheticAccount {
     for (const state of byCluster.get(cluster)?.values() ?? []) {
       const s = state.spec;
       const nodeHeld = state.nodes.reduce((sum, n) => sum + held(n.enis), 0);
-      const demand = state.held + nodeHeld + (s.unaccounted ?? 0) + (s.available ?? 0);
+      const reservedSize = (s.reservations ?? []).reduce((sum, r) => sum + 2 ** (32 - r.prefixLength), 0);
+      const demand = state.held + nodeHeld + (s.unaccounted ?? 0) + (s.available ?? 0) + reservedSize;
       let base: number;
       let prefixLength: number;
       if (s.cidr !== undefined) {
@@ -571,6 +618,7 @@ export function buildAccount(spec: AccountSpec): SyntheticAccount {
       taken.push({ base, end });
       state.cidr = `${ipToString(base)}/${prefixLength}`;
       state.allocator = new SubnetAllocator(state.cidr, base, prefixLength);
+      state.reservations = (s.reservations ?? []).map((r) => ({ spec: r, base: state.allocator!.reserve(r.prefixLength, r.type) }));
       const usable = usableAddresses(prefixLength);
       if (demand > usable) {
         throw new Error(`synthetic account: subnet ${s.name} (${state.cidr}) of ${cluster.name} needs ${demand} addresses, has ${usable}`);
@@ -860,7 +908,22 @@ export function buildAccount(spec: AccountSpec): SyntheticAccount {
       // ENIs accounted for so far in this subnet, from what was actually generated.
       const usable = usableAddresses(prefixLength);
       const nodeHeld = state.nodes.reduce((sum, n) => sum + held(n.enis), 0);
-      const available = usable - state.held - nodeHeld - (s.unaccounted ?? 0);
+      // A reservation's unused addresses are not available (docs/remediation.md, "Subnet CIDR reservations").
+      const reservedSize = (state.reservations ?? []).reduce((sum, r) => sum + 2 ** (32 - r.spec.prefixLength), 0);
+      const reservedUnused = reservedSize - alloc.reservedBlocksUsed * 16;
+      const available = usable - state.held - nodeHeld - (s.unaccounted ?? 0) - reservedUnused;
+      for (const r of state.reservations ?? []) {
+        const cidr = `${ipToString(r.base)}/${r.spec.prefixLength}`;
+        account.subnetCidrReservations?.push({
+          SubnetCidrReservationId: reservationId(state.id, cidr),
+          SubnetId: state.id,
+          Cidr: cidr,
+          ReservationType: r.spec.type,
+          OwnerId: accountId,
+          ...(r.spec.description === undefined ? {} : { Description: r.spec.description }),
+          Tags: tagList(r.spec.tags ?? {}),
+        });
+      }
       account.subnets.push({
         AvailabilityZone: azName(s.az),
         AvailabilityZoneId: azId(s.az),
@@ -982,6 +1045,20 @@ function syntheticNetwork(cluster: ClusterSpec, vpcId: string, states: readonly 
   };
 }
 
+/**
+ * A reservation's id from its subnet and CIDR (`scr-` and 17 hex digits), not from a PRNG stream:
+ * adding a reservation to a spec changes no other id.
+ */
+function reservationId(subnetId: string, cidr: string): string {
+  let h1 = 0x811c9dc5;
+  let h2 = 0x01000193;
+  for (const ch of `${subnetId}/${cidr}`) {
+    h1 = Math.imul(h1 ^ ch.charCodeAt(0), 0x01000193) >>> 0;
+    h2 = Math.imul(h2 ^ ch.charCodeAt(0), 0x5bd1e995) >>> 0;
+  }
+  return `scr-${(h1.toString(16).padStart(8, '0') + h2.toString(16).padStart(9, '0')).slice(0, 17)}`;
+}
+
 /** Sizes of a random account; see {@link generateAccount}. */
 export interface GenerateAccountOptions {
   clusters: number;
@@ -1073,6 +1150,7 @@ export async function writeSyntheticSnapshot(account: SyntheticAccount, dir: str
     networkInterfaces: account.networkInterfaces,
     instances: account.instances,
     instanceTypes: account.instanceTypes,
+    subnetCidrReservations: account.subnetCidrReservations ?? [],
     ...(account.networks ? { networks: account.networks } : {}),
   }).then((files) => writeRegionLimitFiles(account, dir, files));
 }

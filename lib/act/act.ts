@@ -46,6 +46,8 @@ export interface ActContext {
   allowedSubnets: ReadonlySet<string>;
   /** Subnet ids the policy lets `cni-subnets` steer this cluster away from (`excludableSubnets`); absent = none. */
   excludableSubnets?: ReadonlySet<string>;
+  /** Subnet ids the policy lets `subnet-reservations` reserve in (absent: none). */
+  reservationSubnets?: ReadonlySet<string>;
   /** Re-runs the gates of an action against a history read after taking the lock. */
   regate: (action: PlannedAction, history: ActionHistory) => PlannedAction;
 }
@@ -71,6 +73,7 @@ const CHANGE_TYPE: Record<ActionKind, ActionChange['type']> = {
   'prefix-rollout': 'replace-nodegroup',
   'cni-subnets': 'tag-subnets',
   'instance-types': 'replace-nodegroup',
+  'subnet-reservations': 'reserve-prefixes',
 };
 
 function recordStatus(outcome: ActionOutcome): ActionRecord['status'] {
@@ -140,6 +143,9 @@ export function policyProblems(cluster: string, record: ActionRecord, ctx: ActCo
     if (notListed.length > 0) problems.push(`it excludes ${cluster} from ${notListed.join(', ')}, which the policy does not list as excludable subnets of ${cluster}`);
     const foreign = (change.exclude ?? []).filter((e) => e.key !== `${CNI_CLUSTER_TAG_PREFIX}${cluster}`).map((e) => e.key);
     if (foreign.length > 0) problems.push(`it removes ${foreign.join(', ')}, which is not ${cluster}'s cluster tag`);
+  }
+  if (change.type === 'reserve-prefixes' && !(ctx.reservationSubnets?.has(change.subnetId) ?? false)) {
+    problems.push(`it reserves in ${change.subnetId}, which the policy does not list under actions.subnetReservations.subnets of ${cluster}`);
   }
   return problems;
 }

@@ -14,10 +14,11 @@ import { gateActions, optedIn, planCluster } from '../plan/gates';
 import { planInstanceTypes } from '../plan/instance-types';
 import { planPrefixDelegation } from '../plan/prefix-delegation';
 import { planPrefixRollout } from '../plan/prefix-rollout';
+import { planSubnetReservations } from '../plan/subnet-reservations';
 import type { ActionKind, ActionPlanner, PlannedAction } from '../plan/types';
 import { planWarmTargets } from '../plan/warm-targets';
 import { effectivePolicy, type Policy } from '../policy/load';
-import { POLICY_KEY, type PolicyMode } from '../policy/types';
+import { actionPolicyOf, POLICY_KEY, type PolicyMode } from '../policy/types';
 import { actOnCluster, type ActContext, type ActDeps, type ActResult } from './act';
 import type { ActionLedger, LedgerHistory } from './ledger';
 
@@ -93,7 +94,7 @@ export async function remediate(
         notes.push(`the policy's spare subnets could not be read: ${messageOf(err)}`);
       }
     }
-    const planned = planCluster(ctx, [planWarmTargets, cniPlanner, planPrefixDelegation, planPrefixRollout, planInstanceTypes], history);
+    const planned = planCluster(ctx, [planWarmTargets, cniPlanner, planPrefixDelegation, planPrefixRollout, planInstanceTypes, planSubnetReservations], history);
     let results: ActResult[] = [];
     // Changes (and the next step of one in flight) only in apply mode on an opted-in cluster:
     // switching a cluster back to dry-run also stops a replacement between its steps.
@@ -104,9 +105,10 @@ export async function remediate(
     if (deps.act && historyKnown && mayChange) {
       const actCtx: ActContext = {
         dataAt: now,
-        allowedKinds: new Set((Object.keys(POLICY_KEY) as ActionKind[]).filter((k) => policy.actions[POLICY_KEY[k]].allowed)),
+        allowedKinds: new Set((Object.keys(POLICY_KEY) as ActionKind[]).filter((k) => actionPolicyOf(policy.actions, k).allowed)),
         allowedSubnets: new Set(spareIds),
         excludableSubnets: new Set(policy.actions.cniSubnets.excludableSubnets ?? []),
+        reservationSubnets: new Set(policy.actions.subnetReservations?.subnets ?? []),
         // The gates again, on the history read after taking the lock (lib/act/act.ts).
         regate: (action, fresh) => gateActions(ctx, [action], fresh)[0] ?? { ...action, state: 'blocked', blockedBy: ['the gates dropped it'] },
       };

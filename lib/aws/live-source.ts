@@ -20,6 +20,7 @@ import {
   type InstanceTypeInfo,
   type NetworkInterface,
   type Subnet,
+  type SubnetCidrReservation,
 } from '@aws-sdk/client-ec2';
 import {
   DescribeClusterCommand,
@@ -44,6 +45,7 @@ import { EC2_FILTER_VALUES_MAX, EC2_PAGE_SIZE_MAX, EKS_PAGE_SIZE_MAX, ROUTE_TABL
 import { hasNextPage, type ReadHooks } from './read-hooks';
 import { AwsRegionLimits } from './region-limits';
 import { Ec2SubnetProvider, type SubnetProvider } from './subnets';
+import { RESERVATION_READS_AT_ONCE, subnetCidrReservationsOf } from './subnet-cidr-reservations';
 import { trimInstance, trimNetworkInterface } from './trim';
 
 export { parseUnknownInstanceTypes } from './instance-types';
@@ -483,6 +485,55 @@ export class LiveSource implements InventorySource {
       );
     }
     return network;
+  }
+
+  /**
+   * One GetSubnetCidrReservations per subnet (the API takes one SubnetId: lib/aws/subnet-cidr-reservations.ts),
+   * a few at once. A subnet whose read fails leaves the others: they come in a PartialReadError
+   * naming the unread subnets; when every read fails, the first failure is thrown.
+   */
+  async getSubnetCidrReservations(subnetIds: string[]): Promise<SubnetCidrReservation[]> {
+    const ids = [...new Set(subnetIds)];
+    const operation = 'ec2:GetSubnetCidrReservations';
+    const subject = this.subjectOfSubnets(ids);
+    const counted = { page: 0, items: 0 };
+    const results: ({ ok: true; value: SubnetCidrReservation[] } | { ok: false; id: string; err: AwsCallError })[] = [];
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < ids.length) {
+        const id = ids[next++] as string;
+        try {
+          const value = await this.read(operation, `for subnet ${id}`, () =>
+            subnetCidrReservationsOf(this.clients.ec2, id, {
+              ...(this.options.deadline ? { abortSignal: this.options.deadline.signal } : {}),
+              onPage: (more) => {
+                counted.page++;
+                this.progress({ subject, operation: 'GetSubnetCidrReservations', page: counted.page, items: counted.items, unit: 'reservations' });
+                if (more) this.mayStart(operation, `for subnet ${id}`, `page ${counted.page + 1} and later not read`);
+              },
+            }),
+          );
+          counted.items += value.length;
+          results.push({ ok: true, value });
+        } catch (err) {
+          results.push({ ok: false, id, err: err as AwsCallError });
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(RESERVATION_READS_AT_ONCE, ids.length) }, worker));
+    const failed = results.filter((r): r is Extract<(typeof results)[number], { ok: false }> => !r.ok);
+    const read = results.flatMap((r) => (r.ok ? r.value : []));
+    if (failed.length === 0) return read;
+    const first = failed[0]!.err;
+    if (failed.length === ids.length) throw first;
+    throw new PartialReadError(
+      operation,
+      read,
+      failed.map((f) => f.id).sort(),
+      `${failed.length} of ${ids.length} subnet(s) not read: ${first.message}`,
+      first.code,
+      { cause: first },
+    );
   }
 
   /**

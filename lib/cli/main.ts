@@ -38,7 +38,7 @@ import { networkChecks } from '../diagnose/network-preflight';
 import { deployablePolicy } from '../policy/deployable';
 import { deployedPolicySize, remediationGrants, REMEDIATION_POLICY_MAX_CHARS, type ClusterGrants } from '../policy/iam';
 import { closestClusterNames, effectivePolicy, POLICY_MAX_BYTES, readPolicyFile } from '../policy/load';
-import { POLICY_KEY, PolicyError } from '../policy/types';
+import { actionPolicyOf, PolicyError } from '../policy/types';
 import { measure } from '../measure/measure';
 import type { Usage } from '../measure/types';
 import { usageJson } from '../output/report/gaps';
@@ -619,7 +619,7 @@ async function plan(args: string[], io: CliIo): Promise<number> {
   const context: PlanReportContext = {
     usage: result.usage,
     findings: result.findings,
-    allowed: (cluster, kind) => effectivePolicy(policy, cluster, DEFAULT_THRESHOLDS).actions[POLICY_KEY[kind]].allowed,
+    allowed: (cluster, kind) => actionPolicyOf(effectivePolicy(policy, cluster, DEFAULT_THRESHOLDS).actions, kind).allowed,
   };
   if (values.json) {
     const clusters = remediation.map((r) => ({

@@ -16,7 +16,7 @@ import { ipTargetsSet } from '../measure/cni-settings';
 import { holdersUnknown } from '../measure/trusted';
 import type { NodeUsage, SubnetUsage } from '../measure/types';
 import { cniWhere, finding, isScarce, list, n, pct, plural, round3, subnetSeverity, type ClusterContext } from './context';
-import { unaccountedText } from './subnet-exhaustion';
+import { reservationsText, unaccountedText } from './subnet-exhaustion';
 import type { Finding } from './types';
 
 /**
@@ -131,6 +131,7 @@ function subnetFinding(ctx: ClusterContext, s: SubnetUsage): Finding | undefined
     warmNodes: warm.nodes,
     other: s.held.Other,
     unaccounted: s.held.Unaccounted,
+    ...(s.reservations ? { reserved: s.held.Reserved } : {}),
     otherControlPlanes: otherControlPlane,
     otherClusterNodes: foreign.otherClusterNodes,
     cniSettings: warm.assumedDefaults ? 'assumed CNI defaults' : ctx.usage.cni.source,
@@ -164,6 +165,9 @@ function subnetFinding(ctx: ClusterContext, s: SubnetUsage): Finding | undefined
   }
   if (foreign.otherClusterNodes > 0) evidenceText.push(`${n(foreign.otherClusterNodes)} IPs on VPC CNI ENIs of nodes of other clusters.`);
   if (s.held.Unaccounted > 0) evidenceText.push(unaccountedText(s.held.Unaccounted));
+  // Reserved addresses are not counted among the others above: they are set aside, not taken.
+  const reserved = reservationsText(s);
+  if (reserved) evidenceText.push(reserved);
 
   return finding(ctx, {
     kind: 'ips-held-by-others',

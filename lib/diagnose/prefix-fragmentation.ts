@@ -24,7 +24,7 @@ export function prefixBlocksOf(s: SubnetUsage, enis: NetworkInterface[]): Prefix
     ...(e.PrivateIpAddress ? [e.PrivateIpAddress] : []),
   ]);
   const prefixes = here.flatMap((e) => (e.Ipv4Prefixes ?? []).map((p) => p.Ipv4Prefix).filter((p): p is string => p !== undefined));
-  return freePrefixBlocks(s.cidrBlock, addresses, prefixes);
+  return freePrefixBlocks(s.cidrBlock, addresses, prefixes, s.reservations?.ranges ?? []);
 }
 
 export function diagnosePrefixFragmentation(ctx: ClusterContext): Finding[] {

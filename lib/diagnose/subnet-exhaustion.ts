@@ -54,7 +54,26 @@ export function holdersText(s: SubnetUsage, unknown = false): string {
     `${n(s.held.Other)} other${s.others.length > 0 ? ` (${s.others.map((o) => `${n(o.ips)} ${o.label}`).join(', ')})` : ''}`,
     `${n(s.held.Unaccounted)} unaccounted`,
   ];
+  if (s.reservations) parts.push(`${n(s.held.Reserved)} reserved and unused`);
   return `Held: ${parts.join(', ')}.`;
+}
+
+/**
+ * What a subnet's CIDR reservations reserve, by type, and that their unused addresses count as
+ * used: AvailableIpAddressCount leaves them out (docs/remediation.md, "Subnet CIDR reservations").
+ * Undefined for a subnet without reservations.
+ */
+export function reservationsText(s: SubnetUsage): string | undefined {
+  const r = s.reservations;
+  if (!r) return undefined;
+  const parts: string[] = [];
+  if (r.prefix.count > 0) {
+    parts.push(`${plural(r.prefix.count, 'prefix reservation')} over ${n(r.prefix.addresses)} IPs (${n(r.prefix.unused)} unused; EC2 takes the /28 prefixes it assigns from them first)`);
+  }
+  if (r.explicit.count > 0) {
+    parts.push(`${plural(r.explicit.count, 'explicit reservation')} over ${n(r.explicit.addresses)} IPs (${n(r.explicit.unused)} unused; only assigned by hand, never to a pod)`);
+  }
+  return `Subnet CIDR reservations: ${parts.join('; ')}. Their ${n(s.held.Reserved)} unused IPs are counted as used (AvailableIpAddressCount leaves them out), held by no ENI: reserved, not taken by others.`;
 }
 
 function subnetEvidence(s: SubnetUsage, holders: 'known' | 'unknown'): Record<string, number | string> {
@@ -84,6 +103,8 @@ function subnetFinding(ctx: ClusterContext, s: SubnetUsage): Finding {
     holdersText(s, unknown),
   ];
   if (!unknown && s.held.Unaccounted > 0) evidenceText.push(unaccountedText(s.held.Unaccounted));
+  const reserved = unknown ? undefined : reservationsText(s);
+  if (reserved) evidenceText.push(reserved);
   if (!unknown && groups.length > 0) {
     evidenceText.push(`Nodes with ENIs here: ${groups.map(([g, c]) => `${g} (${plural(c, 'node')})`).join(', ')}.`);
   }
@@ -94,7 +115,15 @@ function subnetFinding(ctx: ClusterContext, s: SubnetUsage): Finding {
     title: `Subnet ${s.subnetId} (${s.availabilityZone}): ${n(s.available)} of ${n(s.usable)} IPs free, ${pct(s.utilization)} used`,
     evidence: { ...subnetEvidence(s, unknown ? 'unknown' : 'known'), nodes: unknown ? 'unknown' : nodes.length },
     evidenceText,
-    fixes: exhaustionFixes(ctx, s.vpcId, s.availabilityZone, new Set([s.subnetId])),
+    fixes: [
+      ...exhaustionFixes(ctx, s.vpcId, s.availabilityZone, new Set([s.subnetId])),
+      // Explicit reservations are never given to pods: what is no longer needed can go back.
+      ...(!unknown && (s.reservations?.explicit.unused ?? 0) > 0
+        ? [
+            `Review the explicit subnet CIDR reservations of ${s.subnetId} (${n(s.reservations?.explicit.unused ?? 0)} unused IPs no pod can take): aws ec2 get-subnet-cidr-reservations --subnet-id ${s.subnetId}; delete what is no longer needed (delete-subnet-cidr-reservation).`,
+          ]
+        : []),
+    ],
   });
 }
 

@@ -21,6 +21,7 @@ import type {
   Nodegroup,
   Subnet,
   VpcNetwork,
+  SubnetCidrReservation,
 } from './types';
 
 /** Everything a snapshot holds, in AWS shapes; what {@link writeSnapshotContents} writes. */
@@ -39,6 +40,11 @@ export interface SnapshotContents {
   instances: Instance[];
   /** `ec2/describe-instance-types.json`; when empty the file is not written (readers use the bundled data). */
   instanceTypes: InstanceTypeInfo[];
+  /**
+   * `ec2/get-subnet-cidr-reservations.json` (one page): written when given, even empty (the read was
+   * made and found none); absent, not written (readers then take none).
+   */
+  subnetCidrReservations?: SubnetCidrReservation[];
   /** `failed-reads.json` `failedReads`: the reads that failed. With this and `unknownInstanceTypes` empty or absent, no file is written. */
   failedReads?: FailedRead[];
   /** `failed-reads.json` `unknownInstanceTypes`: what DescribeInstanceTypes did not know. */
@@ -67,6 +73,7 @@ export class RecordingSource implements InventorySource {
   private readonly enis = new Map<string, NetworkInterface>();
   private readonly instances = new Map<string, Instance>();
   private readonly instanceTypes = new Map<string, InstanceTypeInfo>();
+  private readonly reservations = new Map<string, SubnetCidrReservation>();
   private readonly failed = new Map<string, FailedRead>();
   private readonly unknownTypes = new Set<string>();
   private readonly networks = new Map<string, VpcNetwork>();
@@ -167,6 +174,12 @@ export class RecordingSource implements InventorySource {
     });
   }
 
+  async getSubnetCidrReservations(subnetIds: string[]): Promise<SubnetCidrReservation[]> {
+    return this.read(READ_OPERATION.getSubnetCidrReservations, { subnetIds }, this.inner.getSubnetCidrReservations(subnetIds), (found) =>
+      byId(this.reservations, found, (r) => r.SubnetCidrReservationId),
+    );
+  }
+
   /**
    * What was recorded, as snapshot contents. The cluster list is what ListClusters answered, or,
    * if it was never called, the clusters that were described.
@@ -182,6 +195,7 @@ export class RecordingSource implements InventorySource {
       networkInterfaces: [...this.enis.values()],
       instances: [...this.instances.values()],
       instanceTypes: [...this.instanceTypes.values()],
+      subnetCidrReservations: [...this.reservations.values()],
       failedReads: [...this.failed.values()],
       unknownInstanceTypes: [...this.unknownTypes].sort(),
       networks: [...this.networks.values()],
@@ -246,6 +260,12 @@ export async function writeSnapshotContents(dir: string, contents: SnapshotConte
     files.push([snapshotPaths.instanceTypes, { InstanceTypes: unique(contents.instanceTypes, (t) => t.InstanceType) }]);
   }
   files.push(...networkFiles(contents.networks ?? []));
+  if (contents.subnetCidrReservations !== undefined) {
+    files.push([
+      snapshotPaths.subnetCidrReservations,
+      { SubnetIpv4CidrReservations: unique(contents.subnetCidrReservations, (r) => r.SubnetCidrReservationId) },
+    ]);
+  }
   const failedReads = contents.failedReads ?? [];
   const unknownInstanceTypes = contents.unknownInstanceTypes ?? [];
   if (failedReads.length > 0 || unknownInstanceTypes.length > 0) {

@@ -27,6 +27,7 @@ import type {
   QuotaReading,
   RegionLimitsInventory,
   Subnet,
+  SubnetCidrReservation,
   SubnetRole,
   VpcNetwork,
 } from './types';
@@ -243,19 +244,25 @@ async function collectCluster(source: InventorySource, name: string, networkOf?:
   // read: the nodes' figures rest on the ENIs, not on the subnet records.
   let networkInterfaces: NetworkInterface[] = [];
   const eniSubnetIds = [...new Set([...subnets.map((s) => s.SubnetId ?? ''), ...Object.keys(roles)])].filter((id) => id !== '');
-  if (eniSubnetIds.length > 0) {
-    networkInterfaces = take(
-      await settle(READ_OPERATION.describeNetworkInterfaces, 'network-interfaces', eniSubnetIds, source.describeNetworkInterfaces(eniSubnetIds)),
-      [],
-    );
-  }
+  // The reservations of the subnets that were read (only those are measured), beside the ENI read.
+  const reservationSubnetIds = subnets.map((s) => s.SubnetId ?? '').filter((id) => id !== '');
+  const [enisR, reservationsR] = await Promise.all([
+    eniSubnetIds.length > 0
+      ? settle(READ_OPERATION.describeNetworkInterfaces, 'network-interfaces', eniSubnetIds, source.describeNetworkInterfaces(eniSubnetIds))
+      : undefined,
+    reservationSubnetIds.length > 0
+      ? settle(READ_OPERATION.getSubnetCidrReservations, 'cidr-reservations', reservationSubnetIds, source.getSubnetCidrReservations(reservationSubnetIds))
+      : undefined,
+  ]);
+  if (enisR) networkInterfaces = take(enisR, []);
+  const subnetCidrReservations: SubnetCidrReservation[] = reservationsR ? take(reservationsR, []) : [];
   let network: VpcNetwork | undefined;
   if (networkOf && vpcId) {
     const r = await networkOf(vpcId);
     if (r.problem) problems.push(r.problem);
     if (r.ok) network = r.value;
   }
-  return { name, cluster, nodegroups, cni, subnets, subnetRoles: roles, networkInterfaces, instances, problems, ...(network ? { network } : {}) };
+  return { name, cluster, nodegroups, cni, subnets, subnetRoles: roles, networkInterfaces, instances, problems, subnetCidrReservations, ...(network ? { network } : {}) };
 }
 
 /**

@@ -15,12 +15,13 @@ import {
   networkInterfaceSchema,
   snapshotIssues,
   snapshotPaths,
+  subnetCidrReservationSchema,
   subnetSchema,
   SnapshotError,
   type SnapshotIssue,
 } from './snapshot-schemas';
 import { PartialReadError } from './types';
-import type { Instance, InstanceTypeInfo, NetworkInterface, Subnet } from './types';
+import type { Instance, InstanceTypeInfo, NetworkInterface, Subnet, SubnetCidrReservation } from './types';
 
 /** One record of an `ec2/` file, unchecked, and where it sits in the file (`[0, 'Subnets', 3]`). */
 export interface Ec2Record {
@@ -135,6 +136,12 @@ export interface InstanceData {
   byEksClusterName?: Map<string, Instance[]>;
 }
 
+export interface ReservationData {
+  bySubnet: Map<string, SubnetCidrReservation[]>;
+  /** Bad records by their SubnetId; those without a readable one under ''. */
+  badBySubnet: Map<string, BadRecord[]>;
+}
+
 export interface InstanceTypeData {
   byName: Map<string, InstanceTypeInfo>;
   /** Bad records by InstanceType; those without a readable one under ''. */
@@ -155,6 +162,16 @@ export function indexNetworkInterfaces(records: Ec2Record[]): EniData {
   const { good, bad } = recordsOf(records, networkInterfaceSchema, (r) => r['NetworkInterfaceId']);
   const bySubnet = new Map<string, NetworkInterface[]>();
   for (const eni of good) pushTo(bySubnet, eni.SubnetId, eni as NetworkInterface);
+  const badBySubnet = new Map<string, BadRecord[]>();
+  for (const b of bad) pushTo(badBySubnet, stringOf(b.raw['SubnetId']) ?? '', b);
+  return { bySubnet, badBySubnet };
+}
+
+/** The reservations of `ec2/get-subnet-cidr-reservations.json` by subnet, and the bad records by subnet. */
+export function indexSubnetCidrReservations(records: Ec2Record[]): ReservationData {
+  const { good, bad } = recordsOf(records, subnetCidrReservationSchema, (r) => r['SubnetCidrReservationId']);
+  const bySubnet = new Map<string, SubnetCidrReservation[]>();
+  for (const r of good) pushTo(bySubnet, r.SubnetId, r as SubnetCidrReservation);
   const badBySubnet = new Map<string, BadRecord[]>();
   for (const b of bad) pushTo(badBySubnet, stringOf(b.raw['SubnetId']) ?? '', b);
   return { bySubnet, badBySubnet };
@@ -256,6 +273,22 @@ export function networkInterfacesIn({ bySubnet, badBySubnet }: EniData, subnetId
   if (relevant.length > 0) {
     // What is unread is the ENIs of those subnets (of any, when a record names none).
     throw partialAnswer(READ_OPERATION.describeNetworkInterfaces, snapshotPaths.networkInterfaces, out, relevant, idsOf(relevant, (r) => r['SubnetId']));
+  }
+  return out;
+}
+
+/** The reservations of these subnets (GetSubnetCidrReservations, one subnet per call, gathered). */
+export function subnetCidrReservationsIn({ bySubnet, badBySubnet }: ReservationData, subnetIds: string[]): SubnetCidrReservation[] {
+  const out = fromIndex(bySubnet, subnetIds);
+  const relevant = [...fromIndex(badBySubnet, subnetIds), ...(badBySubnet.get('') ?? [])];
+  if (relevant.length > 0) {
+    throw partialAnswer(
+      READ_OPERATION.getSubnetCidrReservations,
+      snapshotPaths.subnetCidrReservations,
+      out,
+      relevant,
+      idsOf(relevant, (r) => r['SubnetId']),
+    );
   }
   return out;
 }

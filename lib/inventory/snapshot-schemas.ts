@@ -20,6 +20,11 @@ export const snapshotPaths = {
   networkInterfaces: 'ec2/describe-network-interfaces.json',
   instances: 'ec2/describe-instances.json',
   instanceTypes: 'ec2/describe-instance-types.json',
+  /**
+   * Optional: `aws ec2 get-subnet-cidr-reservations --subnet-id <id>` answers, one page or an array
+   * of pages (one per subnet). Absent (a snapshot made before it was read): no reservations.
+   */
+  subnetCidrReservations: 'ec2/get-subnet-cidr-reservations.json',
   failedReads: 'failed-reads.json',
   // The network preflight's reads (each file optional: a piece the snapshot lacks is not known).
   vpcs: 'ec2/describe-vpcs.json',
@@ -125,6 +130,16 @@ export const instanceSchema = z.looseObject({
     .optional(),
 });
 
+/** A subnet CIDR reservation as GetSubnetCidrReservations prints it (SubnetIpv4CidrReservations[]). */
+export const subnetCidrReservationSchema = z.looseObject({
+  SubnetCidrReservationId: z.string(),
+  SubnetId: z.string(),
+  Cidr: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, 'expected an IPv4 CIDR block'),
+  ReservationType: z.enum(['prefix', 'explicit']),
+  Description: z.string().optional(),
+  Tags: z.array(ec2Tag).optional(),
+});
+
 export const instanceTypeInfoSchema = z.looseObject({
   InstanceType: z.string(),
   NetworkInfo: z.looseObject({
@@ -207,6 +222,7 @@ export const instancesPageSchema = z.looseObject({
   Reservations: z.array(z.looseObject({ Instances: z.array(z.unknown()) })),
 });
 export const instanceTypesPageSchema = z.looseObject({ InstanceTypes: z.array(z.unknown()) });
+export const subnetCidrReservationsPageSchema = z.looseObject({ SubnetIpv4CidrReservations: z.array(z.unknown()) });
 
 // The network preflight's files: the fields network-preflight.ts reads, everything else passes through.
 const vpcIdPattern = /^vpc-[0-9a-f]+$/;
@@ -268,6 +284,7 @@ const failedReadSchema = z.discriminatedUnion('call', [
   z.looseObject({ call: z.literal(READ_OPERATION.describeNetworkInterfaces), request: z.looseObject({ subnetIds: z.array(z.string()) }) }),
   z.looseObject({ call: z.literal(READ_OPERATION.describeInstanceTypes), request: z.looseObject({ instanceTypes: z.array(z.string()) }) }),
   z.looseObject({ call: z.literal(READ_OPERATION.describeVpcNetwork), request: z.looseObject({ vpcId: z.string() }) }),
+  z.looseObject({ call: z.literal(READ_OPERATION.getSubnetCidrReservations), request: z.looseObject({ subnetIds: z.array(z.string()) }) }),
 ]);
 const failedReadErrorSchema = z.looseObject({
   operation: z.string().optional(),

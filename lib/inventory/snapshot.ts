@@ -18,8 +18,11 @@ import {
   indexSubnets,
   instanceTypesOf,
   networkInterfacesIn,
+  indexSubnetCidrReservations,
+  subnetCidrReservationsIn,
   subnetsById,
   subnetsByTagKey,
+  type ReservationData,
   type Ec2Record,
   type EniData,
   type InstanceData,
@@ -40,6 +43,7 @@ import {
   snapshotIssues,
   snapshotPaths,
   SnapshotError,
+  subnetCidrReservationsPageSchema,
   subnetsPageSchema,
   dhcpOptionsPageSchema,
   routeTablesPageSchema,
@@ -70,6 +74,7 @@ import type {
   Vpc,
   VpcEndpoint,
   VpcNetwork,
+  SubnetCidrReservation,
 } from './types';
 
 // ---------------------------------------------------------------------------------------------
@@ -147,6 +152,7 @@ export class SnapshotSource implements InventorySource {
   private eniData?: Promise<EniData>;
   private instanceData?: Promise<InstanceData>;
   private instanceTypeData?: Promise<InstanceTypeData>;
+  private reservationData?: Promise<ReservationData>;
   private readonly failures: ReadonlyMap<string, FailedRead>;
   private readonly unknownTypes: ReadonlySet<string>;
 
@@ -335,6 +341,15 @@ export class SnapshotSource implements InventorySource {
   }
 
   /**
+   * The reservations of these subnets in `ec2/get-subnet-cidr-reservations.json`; no file: none (a
+   * snapshot made before reservations were read). A bad record: the others, in a PartialReadError.
+   */
+  async getSubnetCidrReservations(subnetIds: string[]): Promise<SubnetCidrReservation[]> {
+    const failure = this.failureOf(READ_OPERATION.getSubnetCidrReservations, { subnetIds });
+    return this.answer(failure, subnetCidrReservationsIn(await this.reservations(), subnetIds));
+  }
+
+  /**
    * The failure recorded for this read, if any. One that failed outright is thrown at once (as
    * the AWS call failed: nothing of it is in the files); one that answered in part is thrown by
    * {@link answer} with the answer.
@@ -403,6 +418,19 @@ export class SnapshotSource implements InventorySource {
       return indexInstances(records);
     })();
     return this.instanceData;
+  }
+
+  private reservations(): Promise<ReservationData> {
+    this.reservationData ??= (async () => {
+      const file = snapshotPaths.subnetCidrReservations;
+      const json = await readJson(this.dir, file, false);
+      if (json === undefined) return { bySubnet: new Map(), badBySubnet: new Map() };
+      const records: Ec2Record[] = validatePages(file, subnetCidrReservationsPageSchema, json).flatMap(({ page, at }) =>
+        page.SubnetIpv4CidrReservations.map((raw, i) => ({ raw, at: [...at, 'SubnetIpv4CidrReservations', i] })),
+      );
+      return indexSubnetCidrReservations(records);
+    })();
+    return this.reservationData;
   }
 
   private instanceTypesFromFile(): Promise<InstanceTypeData> {

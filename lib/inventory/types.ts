@@ -7,10 +7,10 @@
  * only this.
  */
 import type { Addon, Cluster, Nodegroup } from '@aws-sdk/client-eks';
-import type { Instance, InstanceTypeInfo, NetworkInterface, Subnet } from '@aws-sdk/client-ec2';
+import type { Instance, InstanceTypeInfo, NetworkInterface, Subnet, SubnetCidrReservation } from '@aws-sdk/client-ec2';
 import type { DhcpOptions, RouteTable, SecurityGroup, Vpc, VpcEndpoint } from '@aws-sdk/client-ec2';
 
-export type { Addon, Cluster, Nodegroup, Instance, InstanceTypeInfo, NetworkInterface, Subnet };
+export type { Addon, Cluster, Nodegroup, Instance, InstanceTypeInfo, NetworkInterface, Subnet, SubnetCidrReservation };
 export type { DhcpOptions, RouteTable, SecurityGroup, Vpc, VpcEndpoint };
 
 /** Why a subnet is part of a cluster's inventory. A subnet may have several roles. */
@@ -39,7 +39,9 @@ export type CniInstall =
  * - `instances`: DescribeInstances (the nodes, and which ENIs are theirs);
  * - `instance-types`: DescribeInstanceTypes (node limits, max pods);
  * - `nodegroups`: ListNodegroups / DescribeNodegroup (the managed nodegroups);
- * - `cni`: DescribeAddon vpc-cni (the CNI's settings).
+ * - `cni`: DescribeAddon vpc-cni (the CNI's settings);
+ * - `cidr-reservations`: GetSubnetCidrReservations (the subnets' reserved ranges: who holds the
+ *   reserved-but-unused addresses, and which /28 blocks prefixes come from).
  */
 export type InventoryPart =
   | 'subnets'
@@ -54,7 +56,8 @@ export type InventoryPart =
    * DescribeRouteTables, DescribeVpcEndpoints, DescribeSecurityGroups): `ids` name the pieces of
    * {@link VpcNetwork} not read (`routeTables`, `endpoints`, ...), all of them when absent.
    */
-  | 'vpc-network';
+  | 'vpc-network'
+  | 'cidr-reservations';
 
 /**
  * Something the collector could not see. A cluster with problems is still reported, but
@@ -104,6 +107,11 @@ export interface ClusterInventory {
    * (`CollectOptions.network` off, or a source that cannot read it).
    */
   network?: VpcNetwork;
+  /**
+   * The IPv4 subnet CIDR reservations of `subnets` (GetSubnetCidrReservations), explicit and prefix.
+   * Absent: not read (an inventory built before they were collected): measured as none.
+   */
+  subnetCidrReservations?: SubnetCidrReservation[];
 }
 
 /**
@@ -198,6 +206,11 @@ export interface InventorySource {
   describeVpcNetwork?(vpcId: string): Promise<VpcNetwork>;
   /** The region-level reads (issue 13 item 2), once per cycle; absent when the source has none. */
   readonly regionLimits?: RegionLimitsSource;
+  /**
+   * EC2 GetSubnetCidrReservations for these subnets: their IPv4 reservations (explicit and prefix).
+   * The API takes one SubnetId per call (required), so this is one call per subnet (and page).
+   */
+  getSubnetCidrReservations(subnetIds: string[]): Promise<SubnetCidrReservation[]>;
 }
 
 /**

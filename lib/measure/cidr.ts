@@ -33,3 +33,8 @@ export function parseIpv4Cidr(text: string): { base: number; prefixLength: numbe
   const size = 2 ** (32 - prefixLength);
   return { base: ip - (ip % size), prefixLength, size };
 }
+
+/** An unsigned 32-bit number as an IPv4 address (`a.b.c.d`). */
+export function formatIpv4(n: number): string {
+  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
+}

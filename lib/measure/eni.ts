@@ -9,8 +9,12 @@
 import type { NetworkInterface } from '@aws-sdk/client-ec2';
 import { IPV4_ADDRESSES_PER_PREFIX } from '../capacity/instance-type';
 
-/** Holders of subnet addresses, as published in the `Holder` metric dimension. */
-export const HOLDERS = ['NodePrimary', 'CniSecondary', 'CniPrefix', 'ControlPlane', 'Other', 'Unaccounted'] as const;
+/**
+ * Holders of subnet addresses, as published in the `Holder` metric dimension. `Reserved`: addresses
+ * of subnet CIDR reservations no ENI holds, which AvailableIpAddressCount leaves out
+ * (lib/measure/reservations.ts).
+ */
+export const HOLDERS = ['NodePrimary', 'CniSecondary', 'CniPrefix', 'ControlPlane', 'Other', 'Unaccounted', 'Reserved'] as const;
 export type Holder = (typeof HOLDERS)[number];
 
 /** Addresses in a delegated /28 IPv4 prefix. */

@@ -19,6 +19,7 @@ import { discoverCniSubnets } from './cni-discovery';
 import { readCniSettings, type CniSettings } from './cni-settings';
 import { classifyEni, eniAddressCount, HOLDERS, IPS_PER_PREFIX, nodeEniRole, type Holder } from './eni';
 import { measureRegionLimits } from './region-limits';
+import { measureReservations, type SubnetReservations } from './reservations';
 import { enisUnreadIn, readGapsOf } from './trusted';
 import type {
   ClusterUsage,
@@ -109,14 +110,18 @@ function maxPodsSourceOf(instance: Instance, nodegroups: ClusterInventory['nodeg
 }
 
 /** Measures one subnet from its accumulated holders. */
-function measureSubnet(subnet: Subnet, roles: SubnetRole[], acc: SubnetAccumulator): SubnetUsage {
+function measureSubnet(subnet: Subnet, roles: SubnetRole[], acc: SubnetAccumulator, reservations?: SubnetReservations): SubnetUsage {
   const cidrBlock = subnet.CidrBlock ?? '';
   const usable = usableAddresses(cidrBlock);
   const available = subnet.AvailableIpAddressCount ?? 0;
   const used = Math.max(0, usable - available);
   const held = { ...acc.held };
   const visible = HOLDERS.reduce((sum, h) => sum + held[h], 0);
-  held.Unaccounted = Math.max(0, used - visible);
+  // AvailableIpAddressCount leaves out a reservation's unused addresses (docs/remediation.md,
+  // "Subnet CIDR reservations"), so they are part of `used`: a holder of their own, not
+  // Unaccounted, as far as `used` leaves room for them (an ENI made between the reads may sit in one).
+  held.Reserved = Math.min(Math.max(0, used - visible), (reservations?.explicit.unused ?? 0) + (reservations?.prefix.unused ?? 0));
+  held.Unaccounted = Math.max(0, used - visible - held.Reserved);
   return {
     subnetId: subnet.SubnetId ?? '',
     vpcId: subnet.VpcId ?? '',
@@ -134,6 +139,7 @@ function measureSubnet(subnet: Subnet, roles: SubnetRole[], acc: SubnetAccumulat
     controlPlaneClusters: [...acc.controlPlaneClusters].sort(),
     enis: acc.enis,
     overcounted: Math.max(0, visible - used),
+    ...(reservations ? { reservations } : {}),
   };
 }
 
@@ -342,7 +348,9 @@ export function measureCluster(inv: ClusterInventory, instanceTypes: Record<stri
     const acc = subnetAcc.get(id);
     if (!acc) continue;
     try {
-      subnets.push(measureSubnet(s, inv.subnetRoles[id] ?? [], acc));
+      const reserved = (inv.subnetCidrReservations ?? []).filter((r) => r.SubnetId === id);
+      const reservations = reserved.length > 0 ? measureReservations(s.CidrBlock ?? '', reserved, inv.networkInterfaces.filter((e) => e.SubnetId === id)) : undefined;
+      subnets.push(measureSubnet(s, inv.subnetRoles[id] ?? [], acc, reservations));
     } catch (err) {
       // Not understood is as good as not read: the figures that rest on the subnet are unknown.
       problems.push({

@@ -24,6 +24,18 @@ export interface PrefixBlocks {
   totalBlocks: number;
   /** Free addresses that are in a block with a used or reserved address: usable as secondary IPs, not as prefixes. */
   freeAddressesOutsideBlocks: number;
+  /**
+   * Of `freeBlocks`: those inside a `prefix` subnet CIDR reservation, where EC2 takes the prefixes
+   * it assigns first. Blocks of an `explicit` reservation are never free: EC2 assigns nothing there
+   * on its own. Absent when no reservation was given.
+   */
+  freeBlocksInPrefixReservations?: number;
+}
+
+/** A subnet CIDR reservation, as the block map needs it (SubnetReservations `ranges`). */
+export interface ReservedRange {
+  cidr: string;
+  type: 'explicit' | 'prefix';
 }
 
 /**
@@ -41,12 +53,16 @@ export interface PrefixBlocks {
  * @param cidrBlock the subnet's CidrBlock.
  * @param usedAddresses every private IPv4 address of every ENI in the subnet (primary and secondary).
  * @param usedPrefixes every /28 (or other length) IPv4 prefix delegated to an ENI in the subnet.
+ * @param reservations the subnet's CIDR reservations: an `explicit` one's addresses are taken (EC2
+ *   assigns none of them on its own: VPC user guide, "Subnet CIDR reservations"); a `prefix` one's
+ *   free blocks stay free and are counted apart (EC2 assigns prefixes there first).
  * @throws Error when the CIDR, an address or a prefix is not IPv4; the message names it.
  */
 export function freePrefixBlocks(
   cidrBlock: string,
   usedAddresses: Iterable<string>,
   usedPrefixes: Iterable<string>,
+  reservations: readonly ReservedRange[] = [],
 ): PrefixBlocks {
   const { base, prefixLength, size } = parseIpv4Cidr(cidrBlock);
   const usable = Math.max(0, size - RESERVED_AT_START - RESERVED_AT_END);
@@ -78,8 +94,29 @@ export function freePrefixBlocks(
     for (let offset = from; offset < to; offset++) mark(offset);
   }
 
+  const rangeOf = (r: ReservedRange): { from: number; to: number } => {
+    const c = parseIpv4Cidr(r.cidr);
+    return { from: Math.max(c.base, base) - base, to: Math.min(c.base + c.size, base + size) - base };
+  };
+  // Taken after the ENIs: `taken - reserved` below is then what ENIs and explicit reservations hold.
+  for (const r of reservations) {
+    if (r.type !== 'explicit') continue;
+    const { from, to } = rangeOf(r);
+    for (let offset = from; offset < to; offset++) mark(offset);
+  }
+
   let freeBlocks = 0;
   for (let w = 0; w < totalBlocks; w++) if (words[w] === 0) freeBlocks++;
   const freeAddresses = Math.max(0, usable - (taken - reserved));
-  return { freeBlocks, totalBlocks, freeAddressesOutsideBlocks: freeAddresses - freeBlocks * BLOCK_SIZE };
+  const out: PrefixBlocks = { freeBlocks, totalBlocks, freeAddressesOutsideBlocks: freeAddresses - freeBlocks * BLOCK_SIZE };
+  if (reservations.length > 0) {
+    const inPrefix = new Set<number>();
+    for (const r of reservations) {
+      if (r.type !== 'prefix') continue;
+      const { from, to } = rangeOf(r);
+      for (let w = Math.ceil(from / BLOCK_SIZE); (w + 1) * BLOCK_SIZE <= to; w++) if (w < totalBlocks && words[w] === 0) inPrefix.add(w);
+    }
+    out.freeBlocksInPrefixReservations = inPrefix.size;
+  }
+  return out;
 }

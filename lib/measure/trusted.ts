@@ -23,6 +23,11 @@ export interface ReadGaps {
   instanceTypes: boolean;
   /** The managed nodegroups are not known. */
   nodegroups: boolean;
+  /**
+   * Subnets whose CIDR reservations were not read ('all' when the read cannot tell which): their
+   * reserved-but-unused addresses would look Unaccounted. Absent = none.
+   */
+  unreadReservations?: 'all' | string[];
 }
 
 function merge(into: 'all' | string[], ids: readonly string[] | undefined): 'all' | string[] {
@@ -59,6 +64,9 @@ export function readGapsOf(problems: readonly CollectionProblem[]): ReadGaps {
       case 'nodegroups':
         g.nodegroups = true;
         break;
+      case 'cidr-reservations':
+        g.unreadReservations = merge(g.unreadReservations ?? [], p.unread.ids);
+        break;
       default:
         break;
     }
@@ -78,8 +86,14 @@ export function enisUnreadIn(g: Pick<ReadGaps, 'unreadEnis'>, subnetIds: Iterabl
  * Whether who holds a subnet's addresses is unknown: its ENIs were not all read, or the nodes were
  * not (a node's ENI would then count as another holder's).
  */
-export function holdersUnknown(g: Pick<ReadGaps, 'instances' | 'unreadEnis'>, subnetId: string): boolean {
-  return g.instances || enisUnreadIn(g, [subnetId]);
+export function holdersUnknown(g: Pick<ReadGaps, 'instances' | 'unreadEnis'> & Pick<Partial<ReadGaps>, 'unreadReservations'>, subnetId: string): boolean {
+  return g.instances || enisUnreadIn(g, [subnetId]) || reservationsUnreadIn(g, subnetId);
+}
+
+/** Whether a subnet's CIDR reservations were not read (its Reserved and Unaccounted split is then unknown). */
+export function reservationsUnreadIn(g: Pick<Partial<ReadGaps>, 'unreadReservations'>, subnetId: string): boolean {
+  const u = g.unreadReservations;
+  return u === 'all' || (u !== undefined && u.includes(subnetId));
 }
 
 /** Whether the nodes' ENIs and pod IPs are unknown (some node ENIs may not have been read). */
@@ -108,5 +122,6 @@ export function trustedFigures(c: Pick<ClusterUsage, 'problems'>): TrustedFigure
   const g = readGapsOf(c.problems);
   const subnets = g.unreadSubnets !== 'all' && g.unreadSubnets.length === 0 && !g.discoveryUnknown;
   const nodes = !nodeEnisUnknown(g);
-  return { subnets, holders: nodes, nodes, capacity: nodes && !g.instanceTypes };
+  const reservations = g.unreadReservations === undefined || (g.unreadReservations !== 'all' && g.unreadReservations.length === 0);
+  return { subnets, holders: nodes && reservations, nodes, capacity: nodes && !g.instanceTypes };
 }

@@ -5,6 +5,7 @@ import type { CniDiscovery } from './cni-discovery';
 import type { CniSettings } from './cni-settings';
 import type { Holder } from './eni';
 import type { RegionLimitsUsage } from './region-limits';
+import type { SubnetReservations } from './reservations';
 
 /** One subnet: how many addresses it has, and who holds them. */
 export interface SubnetUsage {
@@ -21,8 +22,13 @@ export interface SubnetUsage {
   used: number;
   /** used / usable, 0..1. */
   utilization: number;
-  /** Addresses by holder; `Unaccounted` = used − what the visible ENIs hold (never below 0). */
+  /**
+   * Addresses by holder; `Reserved` = the reservations' unused addresses, as far as the used count
+   * leaves room for them; `Unaccounted` = used − what the visible ENIs hold − Reserved (never below 0).
+   */
   held: Record<Holder, number>;
+  /** The subnet's CIDR reservations (GetSubnetCidrReservations); absent when it has none. */
+  reservations?: SubnetReservations;
   /** What the `Other` addresses are, grouped by kind, largest first. */
   others: { label: string; enis: number; ips: number }[];
   /** Control-plane ENIs here, by the cluster their description names. */

@@ -4,7 +4,7 @@
  * Design (the gates, in order): docs/remediation.md#libplangatests-the-safety-gates
  */
 import type { Cluster } from '@aws-sdk/client-eks';
-import { OPT_IN_TAG_KEY, OPT_IN_TAG_VALUE, POLICY_KEY } from '../policy/types';
+import { actionPolicyOf, OPT_IN_TAG_KEY, OPT_IN_TAG_VALUE, POLICY_KEY } from '../policy/types';
 import type { ActionHistory, ActionPlanner, PlanContext, PlannedAction, ProposedAction } from './types';
 
 /** Whether the EKS cluster carries the opt-in tag. */
@@ -42,7 +42,7 @@ export function gateActions(ctx: PlanContext, proposals: ProposedAction[], histo
   return proposals.map((p) => {
     const blockedBy: string[] = [];
     const key = POLICY_KEY[p.kind];
-    const actionPolicy = policy.actions[key];
+    const actionPolicy = actionPolicyOf(policy.actions, p.kind);
     if (!actionPolicy.allowed) blockedBy.push(`not allowed by the policy (actions.${key}.allowed is false)`);
     blockedBy.push(...p.blockers);
     if (!ctx.usage.complete) {

@@ -84,7 +84,24 @@ export interface CapacityChange {
   increasePercent: number;
 }
 
-export type ActionChange = AddonEnvChange | CniSubnetsChange | NodegroupReplacementChange;
+/**
+ * Create `prefix` subnet CIDR reservations over free aligned runs of a prefix-mode pod subnet, so
+ * that the /28 prefixes ipamd asks for come from them first and single addresses (new ENIs)
+ * cannot fragment them (lib/plan/subnet-reservations.ts). One CreateSubnetCidrReservation each.
+ */
+export interface SubnetReservationsChange {
+  type: 'reserve-prefixes';
+  subnetId: string;
+  vpcId: string;
+  /** The subnet's CidrBlock when planned: every CIDR lies in it. */
+  subnetCidr: string;
+  /** The ranges to reserve, aligned, largest first; each is a power-of-two block of whole /28s. */
+  cidrs: string[];
+  /** The reservations' Description. */
+  description: string;
+}
+
+export type ActionChange = AddonEnvChange | CniSubnetsChange | NodegroupReplacementChange | SubnetReservationsChange;
 
 /** What an action is predicted to do, from the ipamd and capacity models. */
 export interface PredictedEffect {

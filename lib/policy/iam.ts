@@ -6,10 +6,10 @@
  * gates (lib/plan/gates.ts) allow. Pure: no file, no AWS, no environment.
  * Design: docs/iam.md
  */
-import { CNI_CLUSTER_TAG_PREFIX, CNI_ROLE_TAG_KEY, CNI_ROLE_TAG_VALUE, REPLACES_TAG_KEY } from '../names';
+import { ACTION_TAG_KEY, CNI_CLUSTER_TAG_PREFIX, CNI_ROLE_TAG_KEY, CNI_ROLE_TAG_VALUE, REPLACES_TAG_KEY, WRITE_TOKEN_TAG_KEY } from '../names';
 import { effectivePolicy } from './load';
 import { CLUSTER_NAME_PATTERN, SUBNET_ID_PATTERN } from './schema';
-import { OPT_IN_TAG_KEY, OPT_IN_TAG_VALUE, POLICY_KEY, PolicyError, type ActionKind, type EffectivePolicy, type Policy } from './types';
+import { actionPolicyOf, OPT_IN_TAG_KEY, OPT_IN_TAG_VALUE, PolicyError, type ActionKind, type EffectivePolicy, type Policy } from './types';
 
 /** A CloudFormation `Fn::Sub`: the stack's partition, region and account are known only at deploy time. */
 export interface CfnSub {
@@ -39,6 +39,7 @@ export const REMEDIATION_WRITE_ACTIONS = [
   'eks:UpdateNodegroupConfig',
   'ec2:CreateTags',
   'ec2:DeleteTags',
+  'ec2:CreateSubnetCidrReservation',
 ] as const;
 
 export type RemediationWriteAction = (typeof REMEDIATION_WRITE_ACTIONS)[number];
@@ -55,6 +56,9 @@ export const WRITES_OF_KIND: Readonly<Record<ActionKind, readonly RemediationWri
   // CreateTags kubernetes.io/role/cni=1 on allow-listed subnets (lib/act/execute-subnets.ts).
   // DeleteTags cni.networking.k8s.aws/cluster/<cluster> on allow-listed shared subnets (steering).
   'cni-subnets': ['ec2:CreateTags', 'ec2:DeleteTags'],
+  // CreateSubnetCidrReservation of type prefix on allow-listed subnets, tagged as it is created
+  // (lib/act/execute-reservations.ts); its tagging is granted with it (statement TagPrefixReservationsOnCreate).
+  'subnet-reservations': ['ec2:CreateSubnetCidrReservation'],
 };
 
 /**
@@ -80,15 +84,19 @@ export interface ClusterGrants {
   spareSubnets: string[];
   /** The shared subnets it may steer away from (`excludableSubnets`): DeleteTags of its own cluster tag only. Absent = none. */
   excludableSubnets?: string[];
+  /** The subnets it may reserve prefix ranges in (subnet reservations allowed): exactly those, by id. Absent = none. */
+  reservationSubnets?: string[];
 }
 
 /** Whether an action kind can ever be applied under a cluster's policy (the planners' own preconditions included). */
 function kindApplies(policy: EffectivePolicy, kind: ActionKind): boolean {
-  if (!policy.actions[POLICY_KEY[kind]].allowed) return false;
+  if (!actionPolicyOf(policy.actions, kind).allowed) return false;
   // With no type listed the planner proposes nothing it could apply (lib/plan/instance-types.ts:
   // "policy allows no instance types"), nor, with no spare subnet, the CNI-subnets planner.
   if (kind === 'instance-types') return policy.actions.instanceTypes.allowedTypes.length > 0;
   if (kind === 'cni-subnets') return policy.actions.cniSubnets.spareSubnets.length > 0 || (policy.actions.cniSubnets.excludableSubnets ?? []).length > 0;
+  // Nor, with no subnet listed, the subnet-reservations planner.
+  if (kind === 'subnet-reservations') return (policy.actions.subnetReservations?.subnets.length ?? 0) > 0;
   return true;
 }
 
@@ -128,14 +136,21 @@ export function remediationGrants(policy: Policy): ClusterGrants[] {
         throw new PolicyError(`clusters.${cluster}.actions.cniSubnets.excludableSubnets: ${id} is not a subnet id`, [id]);
       }
     }
+    const reservationSubnets = writes.has('ec2:CreateSubnetCidrReservation') ? [...(effective.actions.subnetReservations?.subnets ?? [])] : [];
+    for (const id of reservationSubnets) {
+      if (!SUBNET_ID_PATTERN.test(id)) {
+        throw new PolicyError(`clusters.${cluster}.actions.subnetReservations.subnets: ${id} is not a subnet id`, [id]);
+      }
+    }
     const grant: ClusterGrants = {
       cluster,
       addon: writes.has('eks:UpdateAddon'),
       nodegroups: writes.has('eks:CreateNodegroup'),
       spareSubnets,
       ...(excludableSubnets.length > 0 ? { excludableSubnets } : {}),
+      ...(reservationSubnets.length > 0 ? { reservationSubnets } : {}),
     };
-    if (grant.addon || grant.nodegroups || grant.spareSubnets.length > 0 || excludableSubnets.length > 0) grants.push(grant);
+    if (grant.addon || grant.nodegroups || grant.spareSubnets.length > 0 || excludableSubnets.length > 0 || reservationSubnets.length > 0) grants.push(grant);
   }
   return grants;
 }
@@ -159,6 +174,8 @@ export const clusterArn = (cluster: string): CfnSub => arn('eks', `cluster/${clu
 export const nodegroupsArn = (cluster: string): CfnSub => arn('eks', `nodegroup/${cluster}/*/*`);
 /** One subnet. */
 export const subnetArn = (subnetId: string): CfnSub => arn('ec2', `subnet/${subnetId}`);
+/** Any subnet CIDR reservation (its id is EC2's, known only once it exists). */
+export const subnetCidrReservationsArn = (): CfnSub => arn('ec2', 'subnet-cidr-reservation/*');
 
 /** The Sid of the single Deny a policy without any remediation grant holds. */
 export const NO_REMEDIATION_SID = 'NoClusterInApplyMode';
@@ -182,6 +199,10 @@ export const NO_REMEDIATION_SID = 'NoClusterInApplyMode';
  *   nodegroup, scaled to 0 once its replacement is ACTIVE).
  * - TagSubnetsForCni: ec2:CreateTags on exactly the listed spare subnets, only the tag
  *   kubernetes.io/role/cni, only the value 1.
+ * - CreatePrefixReservations: ec2:CreateSubnetCidrReservation on exactly the subnets listed under
+ *   actions.subnetReservations.subnets and on `subnet-cidr-reservation/*` (the new reservation).
+ * - TagPrefixReservationsOnCreate: ec2:CreateTags on `subnet-cidr-reservation/*` only with
+ *   ec2:CreateAction CreateSubnetCidrReservation and only the responder's action and token keys.
  * - DenyReservedTagKeys (with any nodegroup grant): a Deny of eks:CreateNodegroup and
  *   eks:TagResource whose request carries a key of {@link RESERVED_TAG_KEY_PATTERNS}.
  *
@@ -197,7 +218,13 @@ export const NO_REMEDIATION_SID = 'NoClusterInApplyMode';
  *   and aws:TagKeys; eks:UpdateNodegroupConfig on `nodegroup*`
  *   (`…:nodegroup/${ClusterName}/${NodegroupName}/${UUID}`);
  * - ec2:CreateTags authorises on `subnet` (`arn:${Partition}:ec2:${Region}:${Account}:subnet/${SubnetId}`)
- *   with aws:RequestTag and aws:TagKeys.
+ *   with aws:RequestTag and aws:TagKeys;
+ * - ec2:CreateSubnetCidrReservation authorises on `subnet` and on `subnet-cidr-reservation`
+ *   (`arn:${Partition}:ec2:${Region}:${Account}:subnet-cidr-reservation/${SubnetCidrReservationId}`);
+ *   tags given at creation (TagSpecifications) also need ec2:CreateTags on the new resource, which
+ *   the condition key ec2:CreateAction limits to that creation (EC2 user guide, "Grant permission
+ *   to tag Amazon EC2 resources during creation",
+ *   https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/supported-iam-actions-tagging.html).
  */
 export function remediationPolicy(policy: Policy): IamPolicyDocument {
   const grants = remediationGrants(policy);
@@ -205,6 +232,7 @@ export function remediationPolicy(policy: Policy): IamPolicyDocument {
   const nodegroups = grants.filter((g) => g.nodegroups).map((g) => g.cluster);
   // A subnet listed for two clusters is granted once.
   const subnets = [...new Set(grants.flatMap((g) => g.spareSubnets))];
+  const reservationSubnets = [...new Set(grants.flatMap((g) => g.reservationSubnets ?? []))];
 
   const statements: IamStatement[] = [];
   if (addons.length > 0) {
@@ -270,6 +298,31 @@ export function remediationPolicy(policy: Policy): IamPolicyDocument {
         },
       });
     });
+  if (reservationSubnets.length > 0) {
+    statements.push(
+      {
+        // CreateSubnetCidrReservation authorises on the subnet and on the new reservation: the
+        // subnets exactly (an allow list, so no VPC condition is needed to pin them), any
+        // reservation id (EC2's, unknown before it exists).
+        Sid: 'CreatePrefixReservations',
+        Effect: 'Allow',
+        Action: ['ec2:CreateSubnetCidrReservation'],
+        Resource: [...reservationSubnets.map(subnetArn), subnetCidrReservationsArn()],
+      },
+      {
+        // The tags of the request (the action and its write token: lib/names.ts), only as the
+        // reservation is created (ec2:CreateAction), and only the responder's two keys.
+        Sid: 'TagPrefixReservationsOnCreate',
+        Effect: 'Allow',
+        Action: ['ec2:CreateTags'],
+        Resource: [subnetCidrReservationsArn()],
+        Condition: {
+          StringEquals: { 'ec2:CreateAction': 'CreateSubnetCidrReservation' },
+          'ForAllValues:StringEquals': { 'aws:TagKeys': [ACTION_TAG_KEY, WRITE_TOKEN_TAG_KEY] },
+        },
+      },
+    );
+  }
   if (statements.length === 0) {
     return {
       Version: '2012-10-17',

@@ -8,7 +8,7 @@ import * as z from 'zod';
 import { IPV4_ADDRESSES_PER_PREFIX } from '../capacity/instance-type';
 import type { DiagnoseThresholds } from '../diagnose/types';
 import { EKS_NAME_PATTERN } from '../names';
-import type { ActionsPolicy, Bounds } from './types';
+import { DEFAULT_SUBNET_RESERVATIONS_POLICY, type ActionsPolicy, type Bounds } from './types';
 
 // ---------------------------------------------------------------- ranges
 
@@ -98,6 +98,14 @@ export const RANGES = {
     max: 1000,
     why: 'growth beyond ten-fold is a new capacity plan, not a remediation',
   },
+  /**
+   * CreateSubnetCidrReservation's request-token bucket holds 5 (refill 1 a second: EC2 API
+   * reference, "Request throttling for the Amazon EC2 API"): an action of at most 5 creates never
+   * waits on its own throttling.
+   */
+  maxReservationsPerAction: { min: 1, max: 5, why: 'CreateSubnetCidrReservation allows a burst of 5 calls (then 1 a second); to reserve none set allowed: false' },
+  /** A reservation of at least one /28 (a prefix), at most the /28 blocks of a /16. */
+  minBlocks: { min: 1, max: PREFIX_BLOCKS_MAX, why: `a prefix is one /28 block; a /16, the largest subnet, holds ${PREFIX_BLOCKS_MAX}` },
   subnetFreeIps: { min: 0, max: SUBNET_USABLE_MAX, why: `a /16, the largest subnet, has ${SUBNET_USABLE_MAX} usable addresses` },
   prefixBlocksWarning: { min: 0, max: PREFIX_BLOCKS_MAX, why: `a /16, the largest subnet, holds ${PREFIX_BLOCKS_MAX} /28 blocks` },
 } as const satisfies Record<string, Range>;
@@ -211,6 +219,14 @@ const instanceTypes = z.strictObject({
   maxCapacityIncreasePercent: wholeNumber(RANGES.maxCapacityIncreasePercent),
 });
 
+const subnetReservations = z.strictObject({
+  allowed: z.boolean(),
+  cooldownMinutes,
+  subnets: uniqueList(subnetId),
+  maxReservationsPerAction: wholeNumber(RANGES.maxReservationsPerAction),
+  minBlocks: wholeNumber(RANGES.minBlocks),
+});
+
 const thresholds = z.strictObject({
   subnetFreeIpsWarning: wholeNumber(RANGES.subnetFreeIps).optional(),
   subnetFreeIpsCritical: wholeNumber(RANGES.subnetFreeIps).optional(),
@@ -225,7 +241,14 @@ const thresholds = z.strictObject({
 export const policySettingsSchema = z.strictObject({
   mode,
   thresholds: thresholds.optional().transform((t) => t ?? {}),
-  actions: z.strictObject({ warmTargets, prefixDelegation, cniSubnets, instanceTypes }),
+  actions: z.strictObject({
+    warmTargets,
+    prefixDelegation,
+    cniSubnets,
+    instanceTypes,
+    // Optional: a policy written before it stays valid; left out, not allowed.
+    subnetReservations: subnetReservations.optional().transform((v) => v ?? { ...DEFAULT_SUBNET_RESERVATIONS_POLICY }),
+  }),
 });
 
 // ---------------------------------------------------------------- a cluster's overrides (deep partial)
@@ -246,6 +269,7 @@ export const policyOverrideSchema = z.strictObject({
         .optional(),
       cniSubnets: cniSubnets.partial().optional(),
       instanceTypes: instanceTypes.partial().optional(),
+      subnetReservations: subnetReservations.partial().optional(),
     })
     .optional(),
 });
@@ -273,6 +297,7 @@ export const KNOWN_KEYS: readonly string[] = [
   ...Object.keys(prefixDelegation.shape),
   ...Object.keys(cniSubnets.shape),
   ...Object.keys(instanceTypes.shape),
+  ...Object.keys(subnetReservations.shape),
   ...Object.keys(ipTargetBounds.shape),
 ].filter((key, i, all) => all.indexOf(key) === i);
 

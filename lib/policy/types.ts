@@ -127,11 +127,43 @@ export const DEFAULT_OVERLAP_MARGIN_IPS = 16;
  */
 export const DEFAULT_MAX_CAPACITY_INCREASE_PERCENT = 25;
 
+/**
+ * Prefix-type subnet CIDR reservations over the largest free aligned runs of a prefix-mode pod
+ * subnet (lib/plan/subnet-reservations.ts), the fix EKS documents for InsufficientCidrBlocks.
+ */
+export interface SubnetReservationsPolicy extends ActionPolicyBase {
+  /** The only subnets that may be given a reservation (allow list, by id). Empty = none. */
+  subnets: string[];
+  /** At most this many reservations (CreateSubnetCidrReservation calls) by one action. */
+  maxReservationsPerAction: number;
+  /** The smallest reservation, in aligned /28 blocks (1 = a /28, 4 = a /26): smaller runs are left alone. */
+  minBlocks: number;
+}
+
+/** What `actions.subnetReservations` is when policy.yml leaves it out: not allowed. */
+export const DEFAULT_SUBNET_RESERVATIONS_POLICY: SubnetReservationsPolicy = {
+  allowed: false,
+  cooldownMinutes: 1440,
+  subnets: [],
+  maxReservationsPerAction: 2,
+  minBlocks: 2,
+};
+
 export interface ActionsPolicy {
   warmTargets: WarmTargetsPolicy;
   prefixDelegation: PrefixDelegationPolicy;
   cniSubnets: CniSubnetsPolicy;
   instanceTypes: InstanceTypesPolicy;
+  /**
+   * Optional in policy.yml (a policy written before it stays valid); absent = not allowed
+   * ({@link DEFAULT_SUBNET_RESERVATIONS_POLICY}). `parsePolicy` always fills it.
+   */
+  subnetReservations?: SubnetReservationsPolicy;
+}
+
+/** A cluster's policy of one action kind; `subnetReservations` left out is its default (not allowed). */
+export function actionPolicyOf(actions: ActionsPolicy, kind: ActionKind): ActionPolicyBase {
+  return actions[POLICY_KEY[kind]] ?? DEFAULT_SUBNET_RESERVATIONS_POLICY;
 }
 
 /** The policy in force for one cluster: the default merged with the cluster's overrides. */
@@ -143,7 +175,7 @@ export interface EffectivePolicy {
 }
 
 /** The kinds of action the planners propose (lib/plan/*.ts) and the policy governs. */
-export type ActionKind = 'warm-targets' | 'prefix-delegation' | 'prefix-rollout' | 'cni-subnets' | 'instance-types';
+export type ActionKind = 'warm-targets' | 'prefix-delegation' | 'prefix-rollout' | 'cni-subnets' | 'instance-types' | 'subnet-reservations';
 
 /** The policy key of each action kind. */
 export const POLICY_KEY: Record<ActionKind, keyof EffectivePolicy['actions']> = {
@@ -153,6 +185,7 @@ export const POLICY_KEY: Record<ActionKind, keyof EffectivePolicy['actions']> = 
   'prefix-rollout': 'prefixDelegation',
   'cni-subnets': 'cniSubnets',
   'instance-types': 'instanceTypes',
+  'subnet-reservations': 'subnetReservations',
 };
 
 /** Thrown for an invalid policy; `problems` names every one as `path: problem`. */
@@ -181,7 +214,14 @@ export interface PolicySettings {
  * never merged element by element.
  */
 export type DeepPartial<T> = {
-  [K in keyof T]?: T[K] extends readonly unknown[] ? T[K] : T[K] extends object ? DeepPartial<T[K]> : T[K];
+  [K in keyof T]?: T[K] extends readonly unknown[]
+    ? T[K]
+    : T[K] extends object
+      ? DeepPartial<T[K]>
+      : // An optional map (`subnetReservations?`) is partial too.
+        T[K] extends object | undefined
+        ? DeepPartial<NonNullable<T[K]>>
+        : T[K];
 };
 
 /** A cluster's entry under `clusters:`: only what differs from the default. */

@@ -33,7 +33,10 @@ const CLUSTER = 'payments-prod';
 const T0 = new Date('2026-11-26T12:00:00Z');
 const SPARE = 'subnet-0c55317ef17156075';
 const LEDGER_WRITES = new Set(['PutCommand', 'DeleteCommand', 'UpdateCommand']);
-const AWS_WRITES = new Set(['UpdateAddonCommand', 'CreateNodegroupCommand', 'UpdateNodegroupConfigCommand', 'CreateTagsCommand', 'DeleteTagsCommand', 'PublishCommand']);
+const AWS_WRITES = new Set(['UpdateAddonCommand', 'CreateNodegroupCommand', 'UpdateNodegroupConfigCommand', 'CreateTagsCommand', 'DeleteTagsCommand', 'CreateSubnetCidrReservationCommand', 'PublishCommand']);
+/** The subnet the subnet-reservations scenario reserves in (payments-prod-private-c, 10.20.4.0/22). */
+const RESERVED_IN = 'subnet-02a477941daa66d13';
+const RESERVED_CIDRS = ['10.20.7.0/25', '10.20.6.128/25'];
 
 type Account = ReturnType<typeof accountFromSnapshot>;
 
@@ -116,6 +119,20 @@ const SCENARIOS: Scenario[] = [
     done: (a) => (a.nodegroups[CLUSTER] ?? []).some((n) => n.nodegroupName === 'api-m5l-ipr-0a1b2c3d'),
     changes: ['CreateNodegroup', 'UpdateNodegroupConfig'],
   },
+  {
+    // Two reservations: a kill between the first create and its record, or between the two
+    // creates, must end with each CIDR reserved once (no client token: the executor looks first).
+    kind: 'subnet-reservations',
+    action: {
+      ...base,
+      id: `${CLUSTER}/subnet-reservations/${RESERVED_IN}`,
+      kind: 'subnet-reservations',
+      subject: RESERVED_IN,
+      change: { type: 'reserve-prefixes', subnetId: RESERVED_IN, vpcId: 'vpc-05cb6340ff1bbcd88', subnetCidr: '10.20.4.0/22', cidrs: RESERVED_CIDRS, description: 'eks-ip-responder: /28 prefixes' },
+    },
+    done: (a) => RESERVED_CIDRS.every((c) => (a.subnetCidrReservations ?? []).some((r) => r.Cidr === c && r.ReservationType === 'prefix')),
+    changes: ['CreateSubnetCidrReservation', 'CreateSubnetCidrReservation'],
+  },
 ];
 
 /** Where to kill: the n-th write of the invocation (ledger and AWS together), before or after it is applied. */
@@ -176,6 +193,7 @@ async function world(scenario: Scenario) {
     allowedKinds: new Set([scenario.kind]),
     allowedSubnets: new Set([SPARE]),
     excludableSubnets: new Set(scenario.excludable ?? []),
+    reservationSubnets: new Set([RESERVED_IN]),
     regate: (a, h) => (h.lastStartedByKind[a.kind] ? { ...a, state: 'blocked', blockedBy: ['cooldown'] } : a),
   });
   /** One tick of the remediation schedule: the planner proposes the change while it is not in the account yet. */
@@ -267,6 +285,14 @@ describe.each(SCENARIOS.map((s) => ({ ...s, name: s.action.change.type === 'tag-
         expect({ label, count: ngs.length, tag: ngs[0]?.tags?.['eks-ip-responder/replaces'] }).toEqual({ label, count: 1, tag: 'api-m5l' });
         const old = (w.account.nodegroups[CLUSTER] ?? []).find((n) => n.nodegroupName === 'api-m5l');
         expect({ label, desired: old?.scalingConfig?.desiredSize }).toEqual({ label, desired: 0 });
+      }
+      if (scenario.kind === 'subnet-reservations') {
+        const mine = (w.account.subnetCidrReservations ?? []).filter((r) => r.SubnetId === RESERVED_IN);
+        expect({ label, cidrs: mine.map((r) => r.Cidr).sort(), tagged: mine.every((r) => r.Tags?.some((t) => t.Key === 'eks-ip-responder/action' && t.Value === scenario.action.id)) }).toEqual({
+          label,
+          cidrs: [...RESERVED_CIDRS].sort(),
+          tagged: true,
+        });
       }
       outcomes.push(`${label}: ok${finalPublish && done === 2 ? ' (final message twice)' : ''}`);
       w.cleanup();

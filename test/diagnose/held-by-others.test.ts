@@ -156,3 +156,44 @@ describe('a subnet shared by two clusters', () => {
     );
   });
 });
+
+describe('subnet CIDR reservations are reserved, not held by others', () => {
+  /**
+   * The discovery /24 of the first case (70 pod addresses, 30 other) with an explicit /26
+   * reservation nobody uses: EC2 leaves its 64 addresses out of AvailableIpAddressCount (the
+   * World's `unaccounted` lowers it so), so 164 are "used".
+   */
+  function reservedSubnet(withReservations: boolean) {
+    const w = new World().addSubnet('subnet-d', '10.0.1.0/24', AZ_A, { unaccounted: 64 });
+    w.branches('subnet-d', 70).other('subnet-d', 30);
+    const inv = w.inventory({ name: CLUSTER, subnets: [['subnet-d', ['cni-discovery']]] });
+    if (withReservations) {
+      inv.subnetCidrReservations = [
+        { SubnetCidrReservationId: 'scr-0123456789abcdef0', SubnetId: 'subnet-d', Cidr: '10.0.1.128/26', ReservationType: 'explicit' },
+      ];
+    }
+    return run(inv, { subnetFreeIpsWarning: 200, heldByOthersShare: 0.3 }).findings;
+  }
+
+  it('without the reservations read, their 64 addresses made 57 % "held by others"', () => {
+    const [f] = ofKind(reservedSubnet(false), 'ips-held-by-others');
+    expect(f?.evidence).toMatchObject({ used: 164, unaccounted: 64, heldShare: 0.573 });
+  });
+
+  it('with them, the reserved addresses are not counted as others: 30 of 164 is below the share', () => {
+    expect(ofKind(reservedSubnet(true), 'ips-held-by-others')).toEqual([]);
+  });
+
+  it('the exhaustion finding says what is reserved, by type, and that it counts as used', () => {
+    const [f] = ofKind(reservedSubnet(true), 'subnet-exhaustion');
+    expect(f?.evidence).toMatchObject({ heldReserved: 64, heldUnaccounted: 0 });
+    expect(f?.evidenceText).toContain(
+      'Subnet CIDR reservations: 1 explicit reservation over 64 IPs (64 unused; only assigned by hand, never to a pod). ' +
+        'Their 64 unused IPs are counted as used (AvailableIpAddressCount leaves them out), held by no ENI: reserved, not taken by others.',
+    );
+    expect(f?.evidenceText.join(' ')).not.toContain('on no ENI this account can see');
+    expect(f?.fixes.at(-1)).toBe(
+      'Review the explicit subnet CIDR reservations of subnet-d (64 unused IPs no pod can take): aws ec2 get-subnet-cidr-reservations --subnet-id subnet-d; delete what is no longer needed (delete-subnet-cidr-reservation).',
+    );
+  });
+});

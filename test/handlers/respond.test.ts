@@ -275,9 +275,12 @@ describe('respond handler: poison events are rejected, counted and logged by the
 
 describe('respond to the account ENI quota (issue 13 item 8), end to end on the emulated account', () => {
   it('NetworkInterfaceLimitExceeded: a targeted cycle of the cluster reads the quota and the region, and notifies eni-quota', async () => {
-    // The demo account, with the region-level reads on and a quota just above its 102 ENIs.
+    // The demo account, with the region-level reads on and a quota just above its ENIs (all of the
+    // region's: the region-wide read counts every cluster's and the others').
     const account = accountFromSnapshot(DEMO_SNAPSHOT, undefined, { regionLimits: true });
-    account.quotas = { 'vpc/L-DF5E4CA3': { applied: 105, awsDefault: 5000 } };
+    const enis = account.networkInterfaces.length;
+    const quota = enis + 3;
+    account.quotas = { 'vpc/L-DF5E4CA3': { applied: quota, awsDefault: 5000 } };
     const t = await testRuntime(account, harness.db, ENV, NOW);
     harness.track(t.aws);
     const handler = makeHandler(t.rt);
@@ -288,7 +291,7 @@ describe('respond to the account ENI quota (issue 13 item 8), end to end on the 
     const counted = failures(t.aws);
     expect(counted.map((d) => dims(d).Kind)).toEqual(['eni-quota']);
     const message = t.aws.published.find((m) => /network interfaces/.test(m.Subject ?? ''));
-    expect(message?.Subject).toMatch(/^\[CRITICAL\] payments-prod: Region eu-west-1: 102 of 105 network interfaces/);
+    expect(message?.Subject).toMatch(new RegExp(`^\\[CRITICAL\\] payments-prod: Region eu-west-1: ${enis} of ${quota} network interfaces`));
     expect(JSON.parse(message?.Message ?? '{}').default).toContain('--quota-code L-DF5E4CA3');
   });
 });

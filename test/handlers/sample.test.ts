@@ -66,7 +66,7 @@ describe('sample handler', () => {
         d.Dimensions?.some((x) => x.Name === 'ClusterName' && x.Value === clusterName),
     );
     const holders = new Map(held.map((d) => [d.Dimensions?.find((x) => x.Name === 'Holder')?.Value, d.Value]));
-    expect([...holders.keys()].sort()).toEqual(['CniPrefix', 'CniSecondary', 'ControlPlane', 'NodePrimary', 'Other', 'Unaccounted']);
+    expect([...holders.keys()].sort()).toEqual(['CniPrefix', 'CniSecondary', 'ControlPlane', 'NodePrimary', 'Other', 'Reserved', 'Unaccounted']);
     const subnet = account.subnets.find((s) => s.SubnetId === someSubnet);
     const cidr = Number(subnet?.CidrBlock?.split('/')[1]);
     const used = 2 ** (32 - cidr) - 5 - (subnet?.AvailableIpAddressCount ?? 0);

@@ -31,7 +31,8 @@ async function cycleCalls(nodes: number) {
     const enisByCluster = inventory.clusters.map((c) => c.networkInterfaces.length);
     const nodesByCluster = inventory.clusters.map((c) => c.instances.length);
     const nodegroups = Object.values(account.nodegroups).reduce((s, n) => s + n.length, 0);
-    return { calls: { ...aws.calls }, total: aws.totalReadCalls(), enisByCluster, nodesByCluster, nodegroups, enis: account.networkInterfaces.length };
+    const subnets = inventory.clusters.reduce((s, c) => s + c.subnets.length, 0);
+    return { calls: { ...aws.calls }, total: aws.totalReadCalls(), enisByCluster, nodesByCluster, nodegroups, subnets, enis: account.networkInterfaces.length };
   } finally {
     aws.restore();
   }
@@ -57,6 +58,8 @@ describe('calls per cycle', () => {
       expect(r.calls['DescribeInstances']).toBe(pages(r.nodesByCluster));
       // Instance types: one call for the whole account (fewer than 100 types).
       expect(r.calls['DescribeInstanceTypes']).toBe(1);
+      // Subnet CIDR reservations: one call per subnet (the API takes one SubnetId), never per node.
+      expect(r.calls['GetSubnetCidrReservations']).toBe(r.subnets);
     }
     // 15x the nodes costs only the extra pages.
     const extraPages =

@@ -121,7 +121,9 @@ describe('the demo snapshot', () => {
     const unaccounted = unaccountedBySubnet(subnets, enis);
     const byCidr = new Map(subnets.map((s) => [s.CidrBlock, unaccounted.get(s.SubnetId ?? '')]));
     expect(byCidr.get('10.20.2.0/23')).toBe(12);
-    for (const [cidr, n] of byCidr) if (cidr !== '10.20.2.0/23') expect([cidr, n]).toEqual([cidr, 0]);
+    // batch-dev-pods-e: the unused addresses of its reservations (a /25 and a /27) are not available.
+    expect(byCidr.get('10.30.36.0/23')).toBe(128 + 32);
+    for (const [cidr, n] of byCidr) if (cidr !== '10.20.2.0/23' && cidr !== '10.30.36.0/23') expect([cidr, n]).toEqual([cidr, 0]);
   });
 
   it('gives every ENI addresses inside its subnet, unique, with aligned /28 prefixes clear of the reserved ones', () => {
@@ -226,9 +228,10 @@ describe('SnapshotSource filters', () => {
   it('finds subnets by tag key only in the VPC asked for', async () => {
     const payments = await source.describeCluster('payments-prod');
     const batch = await source.describeCluster('batch-dev');
-    // batch-dev's VPC holds only its /25 tagged kubernetes.io/role/cni=0, not payments-prod's /19 tagged 1.
+    // batch-dev's VPC holds its /25 tagged kubernetes.io/role/cni=0 and its /23 tagged 1 (batch-dev-pods-e,
+    // with the subnet CIDR reservations), not payments-prod's /19 tagged 1.
     const cni = await source.describeSubnetsByTagKey(batch.resourcesVpcConfig?.vpcId ?? '', 'kubernetes.io/role/cni');
-    expect(cni.map((s) => s.CidrBlock)).toEqual(['10.30.34.0/25']);
+    expect(cni.map((s) => s.CidrBlock).sort()).toEqual(['10.30.34.0/25', '10.30.36.0/23']);
     const elb = await source.describeSubnetsByTagKey(payments.resourcesVpcConfig?.vpcId ?? '', 'kubernetes.io/role/elb');
     expect(elb.map((s) => s.CidrBlock)).toEqual(['10.20.8.0/24']);
     expect(await source.describeSubnetsByTagKey(payments.resourcesVpcConfig?.vpcId ?? '', 'no-such-key')).toEqual([]);

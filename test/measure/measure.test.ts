@@ -77,7 +77,7 @@ describe('measureControlPlane', () => {
     available,
     used: 11 - available,
     utilization: (11 - available) / 11,
-    held: { NodePrimary: 0, CniSecondary: 0, CniPrefix: 0, ControlPlane: 0, Other: 0, Unaccounted: 0 },
+    held: { NodePrimary: 0, CniSecondary: 0, CniPrefix: 0, ControlPlane: 0, Other: 0, Unaccounted: 0, Reserved: 0 },
     others: [],
     controlPlaneClusters: [],
     enis: 0,

@@ -122,7 +122,7 @@ describe('remediationGrants', () => {
   });
 
   it('covers every action kind with the writes its executor makes', () => {
-    expect(Object.keys(WRITES_OF_KIND).sort()).toEqual(['cni-subnets', 'instance-types', 'prefix-delegation', 'prefix-rollout', 'warm-targets']);
+    expect(Object.keys(WRITES_OF_KIND).sort()).toEqual(['cni-subnets', 'instance-types', 'prefix-delegation', 'prefix-rollout', 'subnet-reservations', 'warm-targets']);
     expect([...new Set(Object.values(WRITES_OF_KIND).flat())].sort()).toEqual([...REMEDIATION_WRITE_ACTIONS].sort());
   });
 
@@ -144,7 +144,7 @@ describe('remediationPolicy', () => {
         {
           Sid: NO_REMEDIATION_SID,
           Effect: 'Deny',
-          Action: ['eks:UpdateAddon', 'eks:CreateNodegroup', 'eks:TagResource', 'eks:UpdateNodegroupConfig', 'ec2:CreateTags', 'ec2:DeleteTags'],
+          Action: ['eks:UpdateAddon', 'eks:CreateNodegroup', 'eks:TagResource', 'eks:UpdateNodegroupConfig', 'ec2:CreateTags', 'ec2:DeleteTags', 'ec2:CreateSubnetCidrReservation'],
           Resource: '*',
         },
       ],
@@ -360,5 +360,49 @@ describe('policy.stack.js and `policy check`', () => {
     expect(some.out()).toContain(
       "IAM: the responder's role may change orders-prod (vpc-cni add-on, nodegroups, tags on subnet-0123456789abcdef0, subnet-0fedcba9876543210), and nothing else",
     );
+  });
+});
+
+describe('subnet reservations in the remediation policy', () => {
+  const RESERVE = `
+  orders-prod:
+    mode: apply
+    actions:
+      subnetReservations:
+        allowed: true
+        subnets: [subnet-0123456789abcdef0]
+`;
+
+  it('grants CreateSubnetCidrReservation on exactly the listed subnets and any new reservation, and its tags only at creation', () => {
+    const doc = remediationPolicy(policyWith(RESERVE));
+    expect(statement(doc, 'CreatePrefixReservations')).toEqual({
+      Sid: 'CreatePrefixReservations',
+      Effect: 'Allow',
+      Action: ['ec2:CreateSubnetCidrReservation'],
+      Resource: [subnetArn('subnet-0123456789abcdef0'), { 'Fn::Sub': 'arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:subnet-cidr-reservation/*' }],
+    });
+    expect(statement(doc, 'TagPrefixReservationsOnCreate')).toMatchObject({
+      Action: ['ec2:CreateTags'],
+      Resource: [{ 'Fn::Sub': 'arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:subnet-cidr-reservation/*' }],
+      Condition: {
+        StringEquals: { 'ec2:CreateAction': 'CreateSubnetCidrReservation' },
+        'ForAllValues:StringEquals': { 'aws:TagKeys': ['eks-ip-responder/action', 'eks-ip-responder/write-token'] },
+      },
+    });
+    // Reserving is not tagging subnets: no CreateTags on a subnet ARN.
+    expect(sids(doc)).not.toContain('TagSubnetsForCni');
+    expect(remediationGrants(policyWith(RESERVE))).toEqual([
+      { cluster: 'orders-prod', addon: true, nodegroups: true, spareSubnets: [], reservationSubnets: ['subnet-0123456789abcdef0'] },
+    ]);
+  });
+
+  it.each([
+    ['left out of the cluster (the default: not allowed)', '\n  orders-prod:\n    mode: apply\n'],
+    ['allowed with no subnet listed', '\n  orders-prod:\n    mode: apply\n    actions:\n      subnetReservations:\n        allowed: true\n'],
+    ['listed but in dry-run', '\n  orders-prod:\n    mode: dry-run\n    actions:\n      subnetReservations:\n        allowed: true\n        subnets: [subnet-0123456789abcdef0]\n'],
+  ])('grants nothing to reserve when %s', (_name, clusters) => {
+    const doc = remediationPolicy(policyWith(clusters));
+    expect(sids(doc)).not.toContain('CreatePrefixReservations');
+    expect(JSON.stringify(doc)).not.toContain('subnet-cidr-reservation');
   });
 });

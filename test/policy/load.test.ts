@@ -16,7 +16,7 @@ import {
   type Policy,
 } from '../../lib/policy/load';
 import { MAX_PODS_LIMIT, RANGES } from '../../lib/policy/schema';
-import { DEFAULT_MAX_CAPACITY_INCREASE_PERCENT, DEFAULT_OVERLAP_MARGIN_IPS, PolicyError } from '../../lib/policy/types';
+import { DEFAULT_MAX_CAPACITY_INCREASE_PERCENT, DEFAULT_OVERLAP_MARGIN_IPS, DEFAULT_SUBNET_RESERVATIONS_POLICY, PolicyError, type ActionsPolicy } from '../../lib/policy/types';
 
 const REPO_POLICY = resolve(__dirname, '..', '..', 'policy.yml');
 
@@ -72,7 +72,10 @@ describe('the repository policy.yml', () => {
     expect(policy.default.mode).toBe('dry-run');
     expect(policy.default.actions.cniSubnets.spareSubnets).toEqual([]);
     expect(policy.default.actions.instanceTypes.allowedTypes).toEqual([]);
-    expect(Object.values(policy.default.actions).every((a) => a.allowed)).toBe(true);
+    // Every action allowed but the subnet reservations, which a new action kind starts without.
+    const { subnetReservations, ...others } = policy.default.actions;
+    expect(Object.values(others).every((a) => a.allowed)).toBe(true);
+    expect(subnetReservations).toEqual({ allowed: false, cooldownMinutes: 1440, subnets: [], maxReservationsPerAction: 2, minBlocks: 2 });
   });
 
   it('lets the demo cluster payments-prod plan subnet and instance-type actions, in dry-run', () => {
@@ -338,9 +341,11 @@ describe('effectivePolicy', () => {
 
   it('merges deep: a cluster overriding warmIpTarget.max keeps everything else from the default', () => {
     const prod = effectivePolicy(policy, 'prod');
-    const expected = structuredClone(VALID.default.actions);
+    const expected: ActionsPolicy = structuredClone(VALID.default.actions);
     expected.warmTargets.warmIpTarget.max = 8;
     expected.cniSubnets.spareSubnets = ['subnet-11111111', 'subnet-22222222'];
+    // A policy without actions.subnetReservations (written before it existed) gets it not allowed.
+    expected.subnetReservations = { ...DEFAULT_SUBNET_RESERVATIONS_POLICY };
     expect(prod).toEqual({
       cluster: 'prod',
       mode: 'dry-run',

@@ -116,6 +116,8 @@ function publishedMetrics(namespace: string): string[] {
     instances: [instance(node, 'm5.large', A, 'eu-west-1a', managedTags('prod', 'general'))],
     nodegroups: [nodegroup('prod', 'general', ['m5.large'], [A], 1)],
   });
+  // A subnet CIDR reservation, so that SubnetReservedIps is published too.
+  cluster.subnetCidrReservations = [{ SubnetCidrReservationId: 'scr-0123456789abcdef0', SubnetId: A, Cidr: '10.0.1.128/26', ReservationType: 'prefix' }];
   const usage = measure({
     region: REGION,
     collectedAt: '2026-12-01T10:00:00.000Z',

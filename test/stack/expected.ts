@@ -65,7 +65,7 @@ export const SHARED_READ_STATEMENTS = [
   {
     Sid: 'Ec2Describe',
     Effect: 'Allow',
-    Action: ['ec2:DescribeSubnets', 'ec2:DescribeNetworkInterfaces', 'ec2:DescribeInstances', 'ec2:DescribeInstanceTypes'],
+    Action: ['ec2:DescribeSubnets', 'ec2:DescribeNetworkInterfaces', 'ec2:DescribeInstances', 'ec2:DescribeInstanceTypes', 'ec2:GetSubnetCidrReservations'],
     Resource: '*',
   },
   { Sid: 'ReadMetrics', Effect: 'Allow', Action: ['cloudwatch:GetMetricData'], Resource: '*' },
@@ -177,7 +177,7 @@ export const FOLLOW_EKS_UPDATES_STATEMENT = {
 };
 
 /** Every EKS and EC2 write of the remediation (lib/policy/iam.ts REMEDIATION_WRITE_ACTIONS, written out). */
-export const REMEDIATION_WRITES = ['eks:UpdateAddon', 'eks:CreateNodegroup', 'eks:TagResource', 'eks:UpdateNodegroupConfig', 'ec2:CreateTags', 'ec2:DeleteTags'];
+export const REMEDIATION_WRITES = ['eks:UpdateAddon', 'eks:CreateNodegroup', 'eks:TagResource', 'eks:UpdateNodegroupConfig', 'ec2:CreateTags', 'ec2:DeleteTags', 'ec2:CreateSubnetCidrReservation'];
 
 /** RespondRole's `remediate` policy for the repository's policy.yml, which has no cluster in apply mode. */
 export const REPOSITORY_REMEDIATE_POLICY = {

@@ -29,9 +29,10 @@ const INLINE_ONLY = JSON.parse(
   readFileSync(join(REPOSITORY_ROOT, 'test', 'fixtures', 'stack', 'role-statements-inline-only.json'), 'utf8'),
 ) as Record<'SamplerRole' | 'RespondRole', CfnValue[]>;
 
-/** Reads both roles gained after the move, in SharedReadPolicy: the ENIs-per-Region quota (issue 13). */
+/** Reads both roles gained after the move, in SharedReadPolicy (issue 13): the ENIs-per-Region quota, subnet CIDR reservations. */
 const ADDED_SINCE: CfnValue[] = [
   { Sid: 'ReadQuotas', Effect: 'Allow', Action: ['servicequotas:GetServiceQuota', 'servicequotas:GetAWSDefaultServiceQuota'], Resource: '*' },
+  { Sid: 'AddedReads', Effect: 'Allow', Action: ['ec2:GetSubnetCidrReservations'], Resource: '*' },
 ];
 
 const before = (roleId: 'SamplerRole' | 'RespondRole'): CfnValue[] =>
@@ -164,6 +165,7 @@ const REQUESTS: Array<[IamRequest, Answer, Answer]> = [
   [{ action: 'ec2:DescribeVpcs', resource: '*' }, A, I],
   [{ action: 'ec2:DescribeRouteTables', resource: '*' }, A, I],
   [{ action: 'ec2:DescribeAddresses', resource: '*' }, I, I],
+  [{ action: 'ec2:GetSubnetCidrReservations', resource: '*' }, A, A],
   // Metrics: history read anywhere, written to the namespace only.
   [{ action: 'cloudwatch:GetMetricData', resource: '*' }, A, A],
   // The ENIs-per-Region quota (issue 13): read only.

@@ -32,6 +32,10 @@ export function accountFromSnapshot(dir: string, only?: readonly string[], optio
       (r) => r.Instances,
     ),
     instanceTypes: read(path.join(dir, 'ec2', 'describe-instance-types.json')).InstanceTypes as SyntheticAccount['instanceTypes'],
+    // Optional in a snapshot (lib/inventory/snapshot-schemas.ts): none when absent.
+    subnetCidrReservations: existsSync(path.join(dir, 'ec2', 'get-subnet-cidr-reservations.json'))
+      ? (read(path.join(dir, 'ec2', 'get-subnet-cidr-reservations.json')).SubnetIpv4CidrReservations as SyntheticAccount['subnetCidrReservations'])
+      : [],
   };
   for (const name of names) {
     const base = path.join(dir, 'eks', 'clusters', name);

@@ -24,6 +24,8 @@ export function describeChange(change: ActionChange): string {
         ? `tag ${change.subnetIds.join(', ')} ${change.tag.key}=${change.tag.value} for VPC CNI subnet discovery${steer}`
         : `tag a spare subnet ${change.tag.key}=${change.tag.value} for VPC CNI subnet discovery (none found)`;
     }
+    case 'reserve-prefixes':
+      return `reserve ${change.cidrs.join(', ')} in ${change.subnetId} for /28 prefixes (subnet CIDR reservation, type prefix)`;
     case 'replace-nodegroup':
       if (change.toInstanceTypes.length > 0 && change.toInstanceTypes.join() === change.fromInstanceTypes.join()) {
         return `roll nodegroup ${change.nodegroup} onto new nodes: ${change.newNodegroup} (same instance types ${change.toInstanceTypes.join(', ')}), ${change.scaling.desiredSize} nodes, then scale ${change.nodegroup} down`;

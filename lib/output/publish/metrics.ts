@@ -41,6 +41,7 @@ export const METRIC = {
   RegionEniQuotaUtilization: 'RegionEniQuotaUtilization',
   VpcNetworkAddressUsage: 'VpcNetworkAddressUsage',
   VpcNetworkAddressUsageUtilization: 'VpcNetworkAddressUsageUtilization',
+  SubnetReservedIps: 'SubnetReservedIps',
 } as const;
 
 type Dims = Record<string, string>;
@@ -74,6 +75,12 @@ export function clusterMetrics(c: ClusterUsage, timestamp: Date): MetricDatum[] 
     const dims = { ClusterName: c.name, SubnetId: s.subnetId };
     out.push(datum(METRIC.SubnetAvailableIps, s.available, 'Count', dims, timestamp));
     out.push(datum(METRIC.SubnetUtilization, pct(s.used, s.usable), 'Percent', dims, timestamp));
+    // Addresses set aside by subnet CIDR reservations, by type: published for a subnet that has
+    // any (their own read, so not withheld with the holders).
+    for (const type of ['prefix', 'explicit'] as const) {
+      const r = s.reservations?.[type];
+      if (r && r.count > 0) out.push(datum(METRIC.SubnetReservedIps, r.addresses, 'Count', { ...dims, ReservationType: type }, timestamp));
+    }
     if (!trusted.holders) continue;
     for (const holder of HOLDERS) {
       out.push(datum(METRIC.SubnetIpsHeld, s.held[holder], 'Count', { ...dims, Holder: holder }, timestamp));

@@ -15,7 +15,7 @@ import { describeChange } from '../notify/action-message';
 const STATE: Record<string, string> = { apply: 'WILL APPLY', 'dry-run': 'DRY-RUN', blocked: 'BLOCKED' };
 
 /** Every action kind, in the planners' order (least disruptive first). */
-export const ACTION_KINDS: readonly ActionKind[] = ['warm-targets', 'cni-subnets', 'prefix-delegation', 'prefix-rollout', 'instance-types'];
+export const ACTION_KINDS: readonly ActionKind[] = ['warm-targets', 'cni-subnets', 'prefix-delegation', 'prefix-rollout', 'instance-types', 'subnet-reservations'];
 
 /** What the plan's text and JSON say besides the planned actions. */
 export interface PlanReportContext {
@@ -74,6 +74,12 @@ export function absentReason(kind: ActionKind, r: ClusterRemediation, c: Cluster
     case 'instance-types':
       if (!has(findings, cluster, capped)) return noFinding('nodegroup capped by its instance type (eni-limit finding)');
       return 'none of the capped nodegroups could be planned';
+    case 'subnet-reservations':
+      if (incomplete) return 'the data is incomplete: the /28 blocks of a subnet whose ENIs or reservations were not read are not known (and nothing acts on this cluster until it is complete)';
+      if (c?.cni.prefixDelegation !== true && !has(findings, cluster, (f) => f.kind === 'prefix-fragmentation')) {
+        return 'no pod subnet in prefix mode (prefix delegation is off, and no prefix-fragmentation finding)';
+      }
+      return 'no allow-listed pod subnet (actions.subnetReservations.subnets) used in prefix mode lacks reserved room for prefixes, or none has a free aligned run of actions.subnetReservations.minBlocks /28 blocks within half of its free blocks';
   }
 }
 

@@ -189,6 +189,18 @@ function clusterSection(c: ClusterUsage, findings: Finding[] | undefined, inv: C
         '(in a VPC shared through AWS RAM, other accounts\' ENIs; or ENIs created between the two reads).',
     );
   }
+  const reserved = c.subnets.filter((s) => s.reservations);
+  if (reserved.length > 0) {
+    say('    Reserved (subnet CIDR reservations; their unused IPs count as used, held by no ENI):');
+    for (const s of reserved) {
+      const r = s.reservations!;
+      const kinds = [
+        r.prefix.count > 0 ? `prefix ${r.prefix.count} over ${n(r.prefix.addresses)} IPs, ${n(r.prefix.unused)} unused` : '',
+        r.explicit.count > 0 ? `explicit ${r.explicit.count} over ${n(r.explicit.addresses)} IPs, ${n(r.explicit.unused)} unused` : '',
+      ].filter((k) => k !== '');
+      say(`      ${s.subnetId}: ${kinds.join('; ')} (${r.ranges.map((x) => `${x.cidr} ${x.type}`).join(', ')})`);
+    }
+  }
   const over = known.filter((s) => s.overcounted > 0);
   if (over.length > 0) {
     say(

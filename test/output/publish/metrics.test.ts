@@ -117,8 +117,8 @@ describe('buildMetricData', () => {
     expect(d.Timestamp).toEqual(new Date(COLLECTED_AT));
   });
 
-  it('publishes exactly 2 subnets × 8 + 11 cluster + 2 nodegroups × 5 + 1 failed + 2', () => {
-    expect(data).toHaveLength(2 * 8 + 11 + 2 * 5 + 1 + 2);
+  it('publishes exactly 2 subnets × 9 + 11 cluster + 2 nodegroups × 5 + 1 failed + 2', () => {
+    expect(data).toHaveLength(2 * 9 + 11 + 2 * 5 + 1 + 2);
   });
 
   it('uses only the documented metric names and dimension sets', () => {
@@ -218,11 +218,11 @@ describe('buildMetricData: the number of metrics', () => {
     [3, 2, 1, 0, 10],
     [3, 4, 3, 2, 5],
     [6, 0, 2, 1, 0],
-  ])('%i subnets, %i nodegroups, %i clusters, %i failed, %i nodes a group: within subnets×8 + nodegroups×5 + clusters×11 + 2', (subnets, groups, clusters, failed, nodes) => {
+  ])('%i subnets, %i nodegroups, %i clusters, %i failed, %i nodes a group: within subnets×9 + nodegroups×5 + clusters×11 + 2', (subnets, groups, clusters, failed, nodes) => {
     const invs = Array.from({ length: clusters }, (_, c) => cluster(`c${c}`, subnets, groups, nodes));
     const failedClusters = Array.from({ length: failed }, (_, f) => ({ name: `f${f}`, problem: { source: 'eks:DescribeCluster', message: 'AccessDenied' } }));
     const data = buildMetricData(usageOf(invs, failedClusters));
-    const bound = clusters * (subnets * 8 + groups * 5 + PER_CLUSTER) + failed + 2;
+    const bound = clusters * (subnets * 9 + groups * 5 + PER_CLUSTER) + failed + 2;
     expect(data.length).toBeLessThanOrEqual(bound);
     // Every cluster here has cluster subnets and pod subnets, so the bound is exact.
     expect(data.length).toBe(bound);
