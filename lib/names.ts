@@ -46,4 +46,17 @@ export const READ_OPERATION = {
   describeNetworkInterfaces: 'ec2:DescribeNetworkInterfaces',
   describeClusterInstances: 'ec2:DescribeInstances',
   describeInstanceTypes: 'ec2:DescribeInstanceTypes',
+  describeInstancesById: 'ec2:DescribeInstances',
 } as const;
+
+/**
+ * The tags and description the VPC CNI puts on the ENIs it creates (aws/amazon-vpc-cni-k8s@b52188387f2e
+ * pkg/awsutils/awsutils.go: `eniNodeTagKey`, `eniClusterTagKey` (set when CLUSTER_NAME is),
+ * `eniCreatedAtTagKey` (RFC 3339, set at CreateNetworkInterface and by the leaked-ENI cleanup on an
+ * ENI without it), `eniDescriptionPrefix` + the instance id). Read by the leaked-ENI measure and
+ * planner, by the per-cluster share of a subnet, and required by the delete's IAM condition.
+ */
+export const CNI_ENI_INSTANCE_TAG_KEY = 'node.k8s.amazonaws.com/instance_id';
+export const CNI_ENI_CLUSTER_TAG_KEY = 'cluster.k8s.amazonaws.com/name';
+export const CNI_ENI_CREATED_AT_TAG_KEY = 'node.k8s.amazonaws.com/createdAt';
+export const CNI_ENI_DESCRIPTION_PREFIX = 'aws-K8S-';

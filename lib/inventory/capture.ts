@@ -67,7 +67,19 @@ export class RecordingSource implements InventorySource {
   private readonly failed = new Map<string, FailedRead>();
   private readonly unknownTypes = new Set<string>();
 
-  constructor(private readonly inner: InventorySource) {}
+  /**
+   * Present when `inner` has it. Into the same file as the nodes (ec2/describe-instances.json): a
+   * terminated instance is recorded as EC2 answered it, one EC2 did not answer stays absent.
+   */
+  readonly describeInstancesById?: (instanceIds: string[]) => Promise<Instance[]>;
+
+  constructor(private readonly inner: InventorySource) {
+    const byIds = inner.describeInstancesById?.bind(inner);
+    if (byIds) {
+      this.describeInstancesById = (instanceIds) =>
+        this.read(READ_OPERATION.describeInstancesById, { instanceIds }, byIds(instanceIds), (instances) => byId(this.instances, instances, (i) => i.InstanceId));
+    }
+  }
 
   /**
    * Runs one read of `inner`; a failure is recorded (under its request: a later answer to the same

@@ -9,6 +9,7 @@
 import { AddonConfigurationError, parseConfigurationValues } from './configuration-values';
 import { AwsCallError, awsErrorCode, messageOf, oneLine } from '../errors';
 import { CNI_ROLE_TAG_KEY, READ_OPERATION } from '../names';
+import { eniInstanceIdsToConfirm } from './leaked';
 import { PartialReadError } from './types';
 import type {
   Addon,
@@ -216,7 +217,23 @@ async function collectCluster(source: InventorySource, name: string): Promise<Cl
       [],
     );
   }
-  return { name, cluster, nodegroups, cni, subnets, subnetRoles: roles, networkInterfaces, instances, problems };
+  const inventory: ClusterInventory = { name, cluster, nodegroups, cni, subnets, subnetRoles: roles, networkInterfaces, instances, problems };
+  await confirmEniInstances(source, inventory);
+  return inventory;
+}
+
+/**
+ * Whether the instances named by available CNI ENIs are gone: one DescribeInstances for all their
+ * ids (lib/inventory/leaked.ts), never one per ENI. Nothing is asked when no such ENI is seen, or
+ * the source cannot ask (the ENIs are then left unconfirmed, never called leaked).
+ */
+async function confirmEniInstances(source: InventorySource, inventory: ClusterInventory): Promise<void> {
+  const asked = eniInstanceIdsToConfirm(inventory.networkInterfaces, inventory.instances);
+  if (asked.length === 0 || !source.describeInstancesById) return;
+  const r = await settle(READ_OPERATION.describeInstancesById, 'eni-instances', asked, source.describeInstancesById(asked));
+  if (r.problem) inventory.problems.push(r.problem);
+  // An answer in part cannot tell a missing instance from an unread one: nothing is confirmed.
+  if (r.ok && !r.problem) inventory.eniInstances = { asked, found: r.value };
 }
 
 /**

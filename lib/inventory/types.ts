@@ -37,7 +37,8 @@ export type CniInstall =
  * - `instances`: DescribeInstances (the nodes, and which ENIs are theirs);
  * - `instance-types`: DescribeInstanceTypes (node limits, max pods);
  * - `nodegroups`: ListNodegroups / DescribeNodegroup (the managed nodegroups);
- * - `cni`: DescribeAddon vpc-cni (the CNI's settings).
+ * - `cni`: DescribeAddon vpc-cni (the CNI's settings);
+ * - `eni-instances`: DescribeInstances by instance id (whether the instances named by `available` CNI ENIs are gone).
  */
 export type InventoryPart =
   | 'subnets'
@@ -46,7 +47,8 @@ export type InventoryPart =
   | 'instances'
   | 'instance-types'
   | 'nodegroups'
-  | 'cni';
+  | 'cni'
+  | 'eni-instances';
 
 /**
  * Something the collector could not see. A cluster with problems is still reported, but
@@ -91,6 +93,15 @@ export interface ClusterInventory {
   instances: Instance[];
   /** What could not be collected. Empty when the data is complete. */
   problems: CollectionProblem[];
+  /**
+   * The instances named by the `node.k8s.amazonaws.com/instance_id` tag of `available` ENIs the VPC
+   * CNI created in these subnets, where that instance is not one of `instances` (lib/inventory/leaked.ts
+   * `eniInstanceIdsToConfirm`): one DescribeInstances by `instance-id` filter, any state. `asked` are
+   * the ids asked for, `found` what EC2 answered (an id asked but not found is gone: terminated over
+   * an hour ago, or never this account's). Absent when nothing was asked, or the read failed (a
+   * problem with part `eni-instances` says so).
+   */
+  eniInstances?: { asked: string[]; found: Instance[] };
 }
 
 /** A cluster that could not be sampled at all. */
@@ -143,6 +154,12 @@ export interface InventorySource {
   describeClusterInstances(clusterName: string): Promise<Instance[]>;
   /** EC2 DescribeInstanceTypes; types the API does not know are returned in `unknown`. */
   describeInstanceTypes(instanceTypes: string[]): Promise<{ found: InstanceTypeInfo[]; unknown: string[] }>;
+  /**
+   * EC2 DescribeInstances by the `instance-id` filter, in any state: the filter leaves an unknown id
+   * out of the answer where the InstanceIds parameter fails the whole call. Optional: a source
+   * without it leaves leaked ENIs unconfirmed.
+   */
+  describeInstancesById?(instanceIds: string[]): Promise<Instance[]>;
 }
 
 /**
