@@ -8,6 +8,7 @@
  * - held-by-others.ts         a scarce subnet's addresses idle in warm pools or held by others
  * - prefix-fragmentation.ts   too few free /28 blocks for prefix delegation
  * - control-plane-headroom.ts cluster subnets below EKS's free-address requirement
+ * - leaked-enis.ts            available CNI ENIs whose instance is gone
  */
 import type { ClusterInventory, Inventory } from '../inventory/types';
 import type { ClusterUsage, Usage } from '../measure/types';
@@ -15,6 +16,7 @@ import { buildContext } from './context';
 import { diagnoseControlPlaneHeadroom } from './control-plane-headroom';
 import { diagnoseEniLimit } from './eni-limit';
 import { diagnoseHeldByOthers } from './held-by-others';
+import { diagnoseLeakedEnis } from './leaked-enis';
 import { diagnosePrefixFragmentation } from './prefix-fragmentation';
 import { diagnoseSubnetExhaustion } from './subnet-exhaustion';
 import { SEVERITY_RANK, type DiagnoseThresholds, type Finding, type FindingKind } from './types';
@@ -26,6 +28,7 @@ export const FINDING_KIND_ORDER: readonly FindingKind[] = [
   'ips-held-by-others',
   'prefix-fragmentation',
   'control-plane-headroom',
+  'leaked-enis',
 ];
 
 /** Severity (worst first), cluster, kind (FINDING_KIND_ORDER), subject id. */
@@ -58,6 +61,7 @@ export function diagnoseCluster(
     ...diagnoseHeldByOthers(ctx),
     ...diagnosePrefixFragmentation(ctx),
     ...diagnoseControlPlaneHeadroom(ctx),
+    ...diagnoseLeakedEnis(ctx),
   ].sort(compareFindings);
 }
 

@@ -15,7 +15,9 @@ export type FindingKind =
   /** Prefix delegation in a subnet whose free space is too fragmented or too small for /28 blocks. */
   | 'prefix-fragmentation'
   /** Control-plane (cluster) subnets below EKS's free-address requirement: blocks upgrades. */
-  | 'control-plane-headroom';
+  | 'control-plane-headroom'
+  /** Available ENIs the VPC CNI created for instances that are gone: addresses held for nothing. */
+  | 'leaked-enis';
 
 export type Severity = 'warning' | 'critical';
 

@@ -18,6 +18,7 @@ export const CAUSE_TITLE: Record<FindingKind, string> = {
   'ips-held-by-others': 'IPs held by warm pools or other ENIs',
   'prefix-fragmentation': 'no room for /28 prefixes',
   'control-plane-headroom': 'control-plane subnets short of free IPs',
+  'leaked-enis': 'leaked ENIs holding IPs for gone instances',
 };
 
 export interface NotificationContext {
