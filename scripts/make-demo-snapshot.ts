@@ -26,6 +26,10 @@
  *   They were added after the rest, on PRNG stream 1 (`stream: 1`): every id of the first 32
  *   nodes, their subnets and ENIs stays what the sample events in `events/*.json` refer to.
  *
+ * - `payments-staging` (issue 13), in payments-prod's VPC: its 3 m5.large nodes and 2 control-plane
+ *   ENIs share payments-prod's private-c (each cluster's share of it), where four leaked ENIs of the
+ *   VPC CNI hold addresses for instances that are gone (leaked-enis).
+ *
  * Every number is consistent: each subnet's AvailableIpAddressCount is its usable addresses
  * (2^(32 − prefix) − 5) minus what its ENIs hold (IPs + 16 per /28), minus the 12 invisible
  * addresses in the one shared subnet. `test/inventory/snapshot.test.ts` checks it.
@@ -59,7 +63,21 @@ export const demoSpec: AccountSpec = {
       subnets: [
         { name: 'private-a', az: 0, cidr: '10.20.0.0/24', controlPlaneEnis: 2, others: ['vpc-endpoint', 'lambda'], available: 7 },
         { name: 'private-b', az: 1, cidr: '10.20.2.0/23', controlPlaneEnis: 2, others: ['vpc-endpoint', 'lambda'], unaccounted: 12 },
-        { name: 'private-c', az: 2, cidr: '10.20.4.0/22', others: ['vpc-endpoint'] },
+        {
+          name: 'private-c',
+          az: 2,
+          cidr: '10.20.4.0/22',
+          others: ['vpc-endpoint'],
+          // ENIs the VPC CNI left behind (issue 13): two of this cluster's nodes that are gone (one
+          // still answered terminated, one no longer known), one made 15 minutes ago (too young to
+          // delete), and one of `payments-old`, a cluster deleted long ago. On their own streams.
+          leakedEnis: [
+            { instance: 'terminated', ips: 10, ageHours: 30, stream: 0x41 },
+            { instance: 'missing', ips: 6, ageHours: 52, stream: 0x42 },
+            { instance: 'missing', ips: 1, ageHours: 0.25, stream: 0x43 },
+            { instance: 'missing', ips: 4, ageHours: 400, clusterTag: 'payments-old', stream: 0x44 },
+          ],
+        },
         {
           name: 'public-a',
           az: 0,
@@ -157,6 +175,22 @@ export const demoSpec: AccountSpec = {
           stream: 1,
         },
       ],
+    },
+    // Issue 13: a cluster in payments-prod's VPC whose nodes and control plane share its subnets, so
+    // that each cluster sees its own share of them. Last, on a stream of its own: no id before changes.
+    {
+      name: 'payments-staging',
+      version: '1.31',
+      mode: 'secondary',
+      addon: { version: 'v1.19.2-eksbuild.1', configurationValues: { env: { WARM_IP_TARGET: '5' } } },
+      endpointPublicAccess: false,
+      stream: 3,
+      subnets: [],
+      sharedSubnets: [
+        { cluster: 'payments-prod', subnet: 'private-c', inCluster: true, controlPlaneEnis: 2 },
+        { cluster: 'payments-prod', subnet: 'private-b', inCluster: true },
+      ],
+      nodegroups: [{ name: 'staging-m5l', instanceTypes: ['m5.large'], nodes: 3, subnets: ['payments-prod/private-c'], enis: 2 }],
     },
   ],
 };

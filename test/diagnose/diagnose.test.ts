@@ -132,6 +132,8 @@ describe('diagnose on the demo snapshot', () => {
       'warning batch-dev/prefix-fragmentation/subnet-0502fba4a608c0b54',
       'warning payments-prod/eni-limit/api-m5l',
       'warning payments-prod/control-plane-headroom/payments-prod',
+      'warning payments-prod/leaked-enis/subnet-02a477941daa66d13',
+      'warning payments-staging/leaked-enis/subnet-02a477941daa66d13',
     ]);
     expect(new Set(findings.map((f) => f.kind))).toEqual(new Set(FINDING_KIND_ORDER));
   });
