@@ -34,7 +34,8 @@ describe('the demo report as a runbook', () => {
     expect(section).toMatch(/then scale general-m5xl down/);
     // No section of its own for either nodegroup's AZ.
     expect(text).not.toMatch(/(CRITICAL|WARNING): Nodegroup (api-m5l|general-m5xl) in eu-west-1a/);
-    expect(text).toContain('  Findings (3)\n');
+    // The full subnet, the nodes at their limit, the control plane, the leaked ENIs of private-c.
+    expect(text).toContain('  Findings (4)\n');
   });
 
   it('has no line over 100 columns', async () => {
@@ -44,7 +45,7 @@ describe('the demo report as a runbook', () => {
 
   it('writes counts above 999 with thousands separators', async () => {
     const text = await demoReport();
-    expect(text).toContain('Pod subnets: 9,417 free IPs, least in one subnet 7\n');
+    expect(text).toContain('Pod subnets: 9,349 free IPs, least in one subnet 7\n');
     expect(text).toContain('Nodes: 18, 895 pod IPs held, max pods 1,452; 1 at their ENI limit, 1 with no IP slot left\n');
     expect(text).toMatch(/subnet-0c55317ef17156075 +eu-west-1a +100\.64\.0\.0\/19 +cni-discovery +8,187 +8,187 +0%/);
     expect(text).toMatch(/batch-r6i +managed +r6i\.4xlarge +3 +3\/24 +112\/11,136 +330/);
