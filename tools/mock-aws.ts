@@ -19,6 +19,7 @@ import {
   DescribeInstanceTypesCommand,
   DescribeNetworkInterfacesCommand,
   CreateTagsCommand,
+  DeleteNetworkInterfaceCommand,
   DescribeSubnetsCommand,
   EC2Client,
   EC2ServiceException,
@@ -328,6 +329,24 @@ export function accountApi(account: SyntheticAccount, options: EmulateOptions & 
     }
     return {};
   });
+  // Issue 13. Errors as EC2 names them: InvalidNetworkInterfaceID.NotFound ("The networkInterface ID
+  // '…' does not exist") for an ENI that is gone, InvalidNetworkInterface.InUse for an attached one.
+  on('ec2', DeleteNetworkInterfaceCommand, 'DeleteNetworkInterface', (input) => {
+    writes.push({ op: 'DeleteNetworkInterface', input: input as unknown as Record<string, unknown> });
+    const id = input.NetworkInterfaceId ?? '';
+    const at = account.networkInterfaces.findIndex((e) => e.NetworkInterfaceId === id);
+    const eni = account.networkInterfaces[at];
+    if (!eni) throw ec2Error('InvalidNetworkInterfaceID.NotFound', `The networkInterface ID '${id}' does not exist`);
+    if (eni.Status !== 'available' || eni.Attachment?.InstanceId) throw ec2Error('InvalidNetworkInterface.InUse', `Interface: [${id}] in use.`);
+    changes.push({ op: 'DeleteNetworkInterface', input: input as unknown as Record<string, unknown> });
+    account.networkInterfaces.splice(at, 1);
+    const inSubnet = enisBySubnet.get(eni.SubnetId ?? '') ?? [];
+    inSubnet.splice(inSubnet.indexOf(eni), 1);
+    // Its addresses are free again.
+    const subnet = account.subnets.find((s) => s.SubnetId === eni.SubnetId);
+    if (subnet) subnet.AvailableIpAddressCount = (subnet.AvailableIpAddressCount ?? 0) + (eni.PrivateIpAddresses?.length ?? 0) + 16 * (eni.Ipv4Prefixes?.length ?? 0);
+    return {};
+  });
 
   on('cloudwatch', GetMetricDataCommand, 'GetMetricData', (input) => {
     const results: MetricDataResult[] = (input.MetricDataQueries ?? []).map((q: MetricDataQuery) => {
@@ -356,7 +375,7 @@ export function accountApi(account: SyntheticAccount, options: EmulateOptions & 
     changes,
     totalReadCalls: () =>
       Object.entries(calls)
-        .filter(([op]) => !['PutMetricData', 'Publish', 'UpdateAddon', 'CreateTags', 'CreateNodegroup', 'UpdateNodegroupConfig'].includes(op))
+        .filter(([op]) => !['PutMetricData', 'Publish', 'UpdateAddon', 'CreateTags', 'CreateNodegroup', 'UpdateNodegroupConfig', 'DeleteNetworkInterface'].includes(op))
         .reduce((s, [, n]) => s + n, 0),
   };
 }

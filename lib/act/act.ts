@@ -86,6 +86,7 @@ const CHANGE_TYPE: Record<ActionKind, ActionChange['type']> = {
   'prefix-rollout': 'replace-nodegroup',
   'cni-subnets': 'tag-subnets',
   'instance-types': 'replace-nodegroup',
+  'leaked-enis': 'delete-enis',
 };
 
 function recordStatus(outcome: ActionOutcome): ActionRecord['status'] {
@@ -151,6 +152,10 @@ export function policyProblems(cluster: string, record: ActionRecord, ctx: ActCo
   if (change.type === 'tag-subnets') {
     const outside = change.subnetIds.filter((id) => !ctx.allowedSubnets.has(id));
     if (outside.length > 0) problems.push(`it tags ${outside.join(', ')}, which the policy does not list as spare subnets of ${cluster}`);
+  }
+  // Issue 13: a record may delete only ENIs tagged with its own cluster (IAM holds it to that too).
+  if (change.type === 'delete-enis' && change.clusterTag !== cluster) {
+    problems.push(`it deletes ENIs tagged with cluster ${change.clusterTag}, not ${cluster}`);
   }
   return problems;
 }

@@ -7,6 +7,7 @@
 import type { ActionKind } from '../plan/types';
 import { addonEnvExecutor } from './execute-addon';
 import { nodegroupReplacementExecutor } from './execute-nodegroup';
+import { leakedEnisExecutor } from './execute-enis';
 import { cniSubnetsExecutor } from './execute-subnets';
 import type { ActionExecutor } from './types';
 
@@ -18,4 +19,5 @@ export const EXECUTORS: Record<ActionKind, ActionExecutor> = {
   'prefix-rollout': nodegroupReplacementExecutor,
   'cni-subnets': cniSubnetsExecutor,
   'instance-types': nodegroupReplacementExecutor,
+  'leaked-enis': leakedEnisExecutor,
 };

@@ -6,7 +6,7 @@
  * gates (lib/plan/gates.ts) allow. Pure: no file, no AWS, no environment.
  * Design: docs/iam.md
  */
-import { CNI_ROLE_TAG_KEY, CNI_ROLE_TAG_VALUE, REPLACES_TAG_KEY } from '../names';
+import { CNI_ENI_CLUSTER_TAG_KEY, CNI_ENI_INSTANCE_TAG_KEY, CNI_ROLE_TAG_KEY, CNI_ROLE_TAG_VALUE, REPLACES_TAG_KEY } from '../names';
 import { effectivePolicy } from './load';
 import { CLUSTER_NAME_PATTERN, SUBNET_ID_PATTERN } from './schema';
 import { OPT_IN_TAG_KEY, OPT_IN_TAG_VALUE, POLICY_KEY, PolicyError, type ActionKind, type EffectivePolicy, type Policy } from './types';
@@ -38,6 +38,7 @@ export const REMEDIATION_WRITE_ACTIONS = [
   'eks:TagResource',
   'eks:UpdateNodegroupConfig',
   'ec2:CreateTags',
+  'ec2:DeleteNetworkInterface',
 ] as const;
 
 export type RemediationWriteAction = (typeof REMEDIATION_WRITE_ACTIONS)[number];
@@ -53,6 +54,8 @@ export const WRITES_OF_KIND: Readonly<Record<ActionKind, readonly RemediationWri
   'instance-types': ['eks:CreateNodegroup', 'eks:TagResource', 'eks:UpdateNodegroupConfig'],
   // CreateTags kubernetes.io/role/cni=1 on allow-listed subnets (lib/act/execute-subnets.ts).
   'cni-subnets': ['ec2:CreateTags'],
+  // Issue 13: DeleteNetworkInterface of leaked VPC CNI ENIs tagged with the cluster (lib/act/execute-enis.ts).
+  'leaked-enis': ['ec2:DeleteNetworkInterface'],
 };
 
 /**
@@ -76,6 +79,8 @@ export interface ClusterGrants {
   nodegroups: boolean;
   /** The spare subnets it may tag (CNI subnets allowed): exactly those, by id. */
   spareSubnets: string[];
+  /** Issue 13: ec2:DeleteNetworkInterface on ENIs tagged cluster.k8s.amazonaws.com/name=<cluster> (leaked ENIs allowed). Absent = false. */
+  leakedEnis?: boolean;
 }
 
 /** Whether an action kind can ever be applied under a cluster's policy (the planners' own preconditions included). */
@@ -123,8 +128,9 @@ export function remediationGrants(policy: Policy): ClusterGrants[] {
       addon: writes.has('eks:UpdateAddon'),
       nodegroups: writes.has('eks:CreateNodegroup'),
       spareSubnets,
+      ...(writes.has('ec2:DeleteNetworkInterface') ? { leakedEnis: true } : {}),
     };
-    if (grant.addon || grant.nodegroups || grant.spareSubnets.length > 0) grants.push(grant);
+    if (grant.addon || grant.nodegroups || grant.spareSubnets.length > 0 || grant.leakedEnis === true) grants.push(grant);
   }
   return grants;
 }
@@ -148,6 +154,9 @@ export const clusterArn = (cluster: string): CfnSub => arn('eks', `cluster/${clu
 export const nodegroupsArn = (cluster: string): CfnSub => arn('eks', `nodegroup/${cluster}/*/*`);
 /** One subnet. */
 export const subnetArn = (subnetId: string): CfnSub => arn('ec2', `subnet/${subnetId}`);
+
+/** Every ENI of the account and region: an ENI's id is not known before the plan (the condition on its tags scopes it). */
+export const networkInterfacesArn = (): CfnSub => arn('ec2', 'network-interface/*');
 
 /** The Sid of the single Deny a policy without any remediation grant holds. */
 export const NO_REMEDIATION_SID = 'NoClusterInApplyMode';
@@ -237,6 +246,26 @@ export function remediationPolicy(policy: Policy): IamPolicyDocument {
       Condition: {
         'ForAllValues:StringEquals': { 'aws:TagKeys': [CNI_ROLE_TAG_KEY] },
         StringEquals: { [`aws:RequestTag/${CNI_ROLE_TAG_KEY}`]: CNI_ROLE_TAG_VALUE },
+      },
+    });
+  }
+  // Issue 13. ec2:DeleteNetworkInterface authorises on `network-interface*`
+  // (arn:${Partition}:ec2:${Region}:${Account}:network-interface/${NetworkInterfaceId}), whose
+  // condition keys include aws:ResourceTag/${TagKey}, ec2:ResourceTag/${TagKey}, ec2:Subnet and
+  // ec2:Vpc (Service Authorization Reference for Amazon EC2, list_amazonec2.html; as generated in
+  // udondan/iam-floyd@50d8b534ec46 lib/generated/policy-statements/ec2.ts `toDeleteNetworkInterface`,
+  // `onNetworkInterface`). The ENI's own tags scope it: only ENIs the VPC CNI tagged with a cluster
+  // in apply mode that allows the action, and only ENIs that carry the CNI's instance tag.
+  const leaky = grants.filter((g) => g.leakedEnis === true).map((g) => g.cluster);
+  if (leaky.length > 0) {
+    statements.push({
+      Sid: 'DeleteLeakedCniEnis',
+      Effect: 'Allow',
+      Action: ['ec2:DeleteNetworkInterface'],
+      Resource: [networkInterfacesArn()],
+      Condition: {
+        StringEquals: { [`aws:ResourceTag/${CNI_ENI_CLUSTER_TAG_KEY}`]: leaky },
+        Null: { [`aws:ResourceTag/${CNI_ENI_INSTANCE_TAG_KEY}`]: 'false' },
       },
     });
   }

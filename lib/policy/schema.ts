@@ -8,7 +8,7 @@ import * as z from 'zod';
 import { IPV4_ADDRESSES_PER_PREFIX } from '../capacity/instance-type';
 import type { DiagnoseThresholds } from '../diagnose/types';
 import { EKS_NAME_PATTERN } from '../names';
-import type { ActionsPolicy, Bounds } from './types';
+import { DEFAULT_LEAKED_ENIS_POLICY, LEAKED_ENI_MIN_AGE_FLOOR_MINUTES, type ActionsPolicy, type Bounds } from './types';
 
 // ---------------------------------------------------------------- ranges
 
@@ -95,6 +95,14 @@ export const RANGES = {
     why: 'growth beyond ten-fold is a new capacity plan, not a remediation',
   },
   subnetFreeIps: { min: 0, max: SUBNET_USABLE_MAX, why: `a /16, the largest subnet, has ${SUBNET_USABLE_MAX} usable addresses` },
+  /** Issue 13: the age a leaked ENI must have before it is deleted: never below an hour (LEAKED_ENI_MIN_AGE_FLOOR_MINUTES). */
+  leakedEniMinAgeMinutes: {
+    min: LEAKED_ENI_MIN_AGE_FLOOR_MINUTES,
+    max: 30 * 24 * 60,
+    why: `an ENI younger than ${LEAKED_ENI_MIN_AGE_FLOOR_MINUTES} minutes may still be the VPC CNI's to clean up or attach; ${30 * 24 * 60} minutes is 30 days`,
+  },
+  /** Issue 13: ENIs deleted by one action (one DeleteNetworkInterface each, re-read first). */
+  maxEnisPerAction: { min: 1, max: 100, why: 'to delete none set allowed: false; each delete is a call of its own' },
   prefixBlocksWarning: { min: 0, max: PREFIX_BLOCKS_MAX, why: `a /16, the largest subnet, holds ${PREFIX_BLOCKS_MAX} /28 blocks` },
 } as const satisfies Record<string, Range>;
 
@@ -197,6 +205,13 @@ const instanceTypes = z.strictObject({
   maxCapacityIncreasePercent: wholeNumber(RANGES.maxCapacityIncreasePercent),
 });
 
+const leakedEnis = z.strictObject({
+  allowed: z.boolean(),
+  cooldownMinutes,
+  minAgeMinutes: wholeNumber(RANGES.leakedEniMinAgeMinutes),
+  maxEnisPerAction: wholeNumber(RANGES.maxEnisPerAction),
+});
+
 const thresholds = z.strictObject({
   subnetFreeIpsWarning: wholeNumber(RANGES.subnetFreeIps).optional(),
   subnetFreeIpsCritical: wholeNumber(RANGES.subnetFreeIps).optional(),
@@ -211,7 +226,14 @@ const thresholds = z.strictObject({
 export const policySettingsSchema = z.strictObject({
   mode,
   thresholds: thresholds.optional().transform((t) => t ?? {}),
-  actions: z.strictObject({ warmTargets, prefixDelegation, cniSubnets, instanceTypes }),
+  actions: z.strictObject({
+    warmTargets,
+    prefixDelegation,
+    cniSubnets,
+    instanceTypes,
+    // Issue 13: optional, so that a policy written before it stays valid; absent = not allowed.
+    leakedEnis: leakedEnis.optional().transform((v) => v ?? { ...DEFAULT_LEAKED_ENIS_POLICY }),
+  }),
 });
 
 // ---------------------------------------------------------------- a cluster's overrides (deep partial)
@@ -232,6 +254,7 @@ export const policyOverrideSchema = z.strictObject({
         .optional(),
       cniSubnets: cniSubnets.partial().optional(),
       instanceTypes: instanceTypes.partial().optional(),
+      leakedEnis: leakedEnis.partial().optional(),
     })
     .optional(),
 });
@@ -259,6 +282,7 @@ export const KNOWN_KEYS: readonly string[] = [
   ...Object.keys(prefixDelegation.shape),
   ...Object.keys(cniSubnets.shape),
   ...Object.keys(instanceTypes.shape),
+  ...Object.keys(leakedEnis.shape),
   ...Object.keys(ipTargetBounds.shape),
 ].filter((key, i, all) => all.indexOf(key) === i);
 

@@ -14,7 +14,7 @@ import { describeChange } from '../notify/action-message';
 const STATE: Record<string, string> = { apply: 'WILL APPLY', 'dry-run': 'DRY-RUN', blocked: 'BLOCKED' };
 
 /** Every action kind, in the planners' order (least disruptive first). */
-export const ACTION_KINDS: readonly ActionKind[] = ['warm-targets', 'cni-subnets', 'prefix-delegation', 'prefix-rollout', 'instance-types'];
+export const ACTION_KINDS: readonly ActionKind[] = ['warm-targets', 'cni-subnets', 'prefix-delegation', 'prefix-rollout', 'instance-types', 'leaked-enis'];
 
 /** What the plan's text and JSON say besides the planned actions. */
 export interface PlanReportContext {
@@ -70,6 +70,9 @@ export function absentReason(kind: ActionKind, r: ClusterRemediation, c: Cluster
     case 'instance-types':
       if (!has(findings, cluster, capped)) return noFinding('nodegroup capped by its instance type (eni-limit finding)');
       return 'none of the capped nodegroups could be planned';
+    case 'leaked-enis':
+      if (!has(findings, cluster, (f) => f.kind === 'leaked-enis')) return noFinding('leaked ENI (leaked-enis finding)');
+      return `no leaked ENI is tagged cluster.k8s.amazonaws.com/name=${cluster}: the others are their own cluster's to delete`;
   }
 }
 
