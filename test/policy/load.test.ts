@@ -72,7 +72,10 @@ describe('the repository policy.yml', () => {
     expect(policy.default.mode).toBe('dry-run');
     expect(policy.default.actions.cniSubnets.spareSubnets).toEqual([]);
     expect(policy.default.actions.instanceTypes.allowedTypes).toEqual([]);
-    expect(Object.values(policy.default.actions).every((a) => a.allowed)).toBe(true);
+    // Issue 13: a new action kind is not allowed until the operator says so.
+    const { leakedEnis, ...rest } = policy.default.actions;
+    expect(Object.values(rest).every((a) => a.allowed)).toBe(true);
+    expect(leakedEnis.allowed).toBe(false);
   });
 
   it('lets the demo cluster payments-prod plan subnet and instance-type actions, in dry-run', () => {
@@ -341,6 +344,8 @@ describe('effectivePolicy', () => {
     const expected = structuredClone(VALID.default.actions);
     expected.warmTargets.warmIpTarget.max = 8;
     expected.cniSubnets.spareSubnets = ['subnet-11111111', 'subnet-22222222'];
+    // A policy without leakedEnis (written before it existed) gets the default: not allowed.
+    Object.assign(expected, { leakedEnis: { allowed: false, cooldownMinutes: 60, minAgeMinutes: 60, maxEnisPerAction: 20 } });
     expect(prod).toEqual({
       cluster: 'prod',
       mode: 'dry-run',
