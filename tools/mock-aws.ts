@@ -199,6 +199,10 @@ export function accountApi(account: SyntheticAccount, options: EmulateOptions & 
     const tagKeys = filterValues(input.Filters, 'tag-key');
     const states = filterValues(input.Filters, 'instance-state-name');
     const ids = filterValues(input.Filters, 'instance-id');
+    // The InstanceIds parameter fails the whole call for an id EC2 does not know (a filter only matches).
+    for (const id of input.InstanceIds ?? []) {
+      if (!account.instances.some((i) => i.InstanceId === id)) throw ec2Error('InvalidInstanceID.NotFound', `The instance ID '${id}' does not exist`);
+    }
     const found: Instance[] = account.instances.filter(
       (i) =>
         (!tagKeys || hasTagKey(i.Tags, tagKeys)) &&
