@@ -26,9 +26,9 @@
  *   They were added after the rest, on PRNG stream 1 (`stream: 1`): every id of the first 32
  *   nodes, their subnets and ENIs stays what the sample events in `events/*.json` refer to.
  *
- * - `payments-staging` (issue 13), in payments-prod's VPC: its 3 m5.large nodes and 2 control-plane
- *   ENIs share payments-prod's private-c (each cluster's share of it), where four leaked ENIs of the
- *   VPC CNI hold addresses for instances that are gone (leaked-enis).
+ * - Issue 13: in payments-prod's private-c, four leaked ENIs of the VPC CNI hold addresses for
+ *   instances that are gone (leaked-enis). (A subnet shared by clusters is built by
+ *   test/inventory/shared-subnets.test.ts: a third demo cluster would change every demo test.)
  *
  * Every number is consistent: each subnet's AvailableIpAddressCount is its usable addresses
  * (2^(32 − prefix) − 5) minus what its ENIs hold (IPs + 16 per /28), minus the 12 invisible
@@ -175,22 +175,6 @@ export const demoSpec: AccountSpec = {
           stream: 1,
         },
       ],
-    },
-    // Issue 13: a cluster in payments-prod's VPC whose nodes and control plane share its subnets, so
-    // that each cluster sees its own share of them. Last, on a stream of its own: no id before changes.
-    {
-      name: 'payments-staging',
-      version: '1.31',
-      mode: 'secondary',
-      addon: { version: 'v1.19.2-eksbuild.1', configurationValues: { env: { WARM_IP_TARGET: '5' } } },
-      endpointPublicAccess: false,
-      stream: 3,
-      subnets: [],
-      sharedSubnets: [
-        { cluster: 'payments-prod', subnet: 'private-c', inCluster: true, controlPlaneEnis: 2 },
-        { cluster: 'payments-prod', subnet: 'private-b', inCluster: true },
-      ],
-      nodegroups: [{ name: 'staging-m5l', instanceTypes: ['m5.large'], nodes: 3, subnets: ['payments-prod/private-c'], enis: 2 }],
     },
   ],
 };

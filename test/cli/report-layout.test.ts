@@ -45,7 +45,7 @@ describe('the demo report as a runbook', () => {
 
   it('writes counts above 999 with thousands separators', async () => {
     const text = await demoReport();
-    expect(text).toContain('Pod subnets: 9,349 free IPs, least in one subnet 7\n');
+    expect(text).toContain('Pod subnets: 9,396 free IPs, least in one subnet 7\n');
     expect(text).toContain('Nodes: 18, 895 pod IPs held, max pods 1,452; 1 at their ENI limit, 1 with no IP slot left\n');
     expect(text).toMatch(/subnet-0c55317ef17156075 +eu-west-1a +100\.64\.0\.0\/19 +cni-discovery +8,187 +8,187 +0%/);
     expect(text).toMatch(/batch-r6i +managed +r6i\.4xlarge +3 +3\/24 +112\/11,136 +330/);

@@ -133,7 +133,6 @@ describe('diagnose on the demo snapshot', () => {
       'warning payments-prod/eni-limit/api-m5l',
       'warning payments-prod/control-plane-headroom/payments-prod',
       'warning payments-prod/leaked-enis/subnet-02a477941daa66d13',
-      'warning payments-staging/leaked-enis/subnet-02a477941daa66d13',
     ]);
     expect(new Set(findings.map((f) => f.kind))).toEqual(new Set(FINDING_KIND_ORDER));
   });

@@ -93,7 +93,6 @@ describe('the instances of available CNI ENIs, confirmed once per cluster', () =
         u.clusters.map((c) => ({ name: c.name, leaked: c.leakedEnis, shares: c.subnets.map((s) => [s.subnetId, s.clusterShare, s.leaked]) }));
       expect(view(fromCapture)).toEqual(view(fromLive));
       expect(view(fromDemo)).toEqual(view(fromLive));
-      expect(fromLive.clusters.find((c) => c.name === 'payments-staging')?.leakedEnis).toHaveLength(4);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
