@@ -63,7 +63,10 @@ describe('planLeakedEnis', () => {
   });
 
   it('proposes nothing for a cluster none of whose leaked ENIs carry its tag', async () => {
-    expect(planLeakedEnis(await context({ allowed: true }, 'payments-staging'))).toEqual([]);
+    const ctx = await context({ allowed: true });
+    // The same subnets and ENIs seen by a cluster of another name (a cluster sharing them).
+    expect(planLeakedEnis({ ...ctx, usage: { ...ctx.usage, name: 'payments-staging' } })).toEqual([]);
+    expect(planLeakedEnis(await context({ allowed: true }, 'batch-dev'))).toEqual([]);
   });
 
   it('goes through the gates: dry-run, not opted in, incomplete data', async () => {

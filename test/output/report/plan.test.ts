@@ -65,6 +65,7 @@ describe('renderPlan', () => {
       expect.stringMatching(/^ {4}prefix-delegation: no nodegroup capped/),
       '    prefix-rollout: prefix delegation is not on (the prefix-delegation action comes first)',
       '    instance-types: not allowed by the policy (actions.instanceTypes.allowed is false)',
+      expect.stringMatching(/^ {4}leaked-enis: no leaked ENI \(leaked-enis finding\) in the data that could be read; the data is incomplete/),
       '',
       'Cluster gone: FAILED: could not be sampled, nothing is planned: AccessDeniedException: denied',
       '',
@@ -74,6 +75,6 @@ describe('renderPlan', () => {
   it('leaves out the kinds that are planned', () => {
     const r = remediation();
     r.planned = [{ kind: 'warm-targets' } as ClusterRemediation['planned'][number]];
-    expect(Object.keys(absentReasons(r, { usage: u, findings: [] }))).toEqual(['cni-subnets', 'prefix-delegation', 'prefix-rollout', 'instance-types']);
+    expect(Object.keys(absentReasons(r, { usage: u, findings: [] }))).toEqual(['cni-subnets', 'prefix-delegation', 'prefix-rollout', 'instance-types', 'leaked-enis']);
   });
 });
