@@ -193,6 +193,8 @@ export function describeDemo(account: SyntheticAccount): string[] {
     if (id !== undefined) enisByInstance.set(id, [...(enisByInstance.get(id) ?? []), eni]);
   }
   for (const instance of account.instances) {
+    // Terminated instances (named by leaked ENIs) are no nodes.
+    if (instance.State?.Name === 'terminated') continue;
     const enis = enisByInstance.get(instance.InstanceId ?? '') ?? [];
     const info = limits.get(instance.InstanceType);
     const ips = enis.reduce((n, e) => n + (e.PrivateIpAddresses?.length ?? 0), 0);
