@@ -56,6 +56,7 @@ export const READ_OPERATION = {
   /** The network preflight's reads of one VPC (six EC2 calls: the failed one is the problem's `source`). */
   describeVpcNetwork: 'ec2:DescribeVpcNetwork',
   getSubnetCidrReservations: 'ec2:GetSubnetCidrReservations',
+  describeInstancesById: 'ec2:DescribeInstances',
 } as const;
 
 /**
@@ -92,7 +93,13 @@ export const AUTO_MODE_NODECLASS_TAG_KEY = 'eks:kubernetes-node-class-name';
 export const CNI_CLUSTER_TAG_PREFIX = 'cni.networking.k8s.aws/cluster/';
 
 /**
- * The tag ipamd puts on the ENIs it creates, naming its CLUSTER_NAME, only when CLUSTER_NAME is set
- * (aws/amazon-vpc-cni-k8s pkg/awsutils/awsutils.go `eniClusterTagKey`, `buildENITags`).
+ * The tags and description the VPC CNI puts on the ENIs it creates (aws/amazon-vpc-cni-k8s@b52188387f2e
+ * pkg/awsutils/awsutils.go: `eniNodeTagKey`, `eniClusterTagKey` (set when CLUSTER_NAME is),
+ * `eniCreatedAtTagKey` (RFC 3339, set at CreateNetworkInterface and by the leaked-ENI cleanup on an
+ * ENI without it), `eniDescriptionPrefix` + the instance id). Read by the leaked-ENI measure and
+ * planner, by the per-cluster share of a subnet, and required by the delete's IAM condition.
  */
+export const CNI_ENI_INSTANCE_TAG_KEY = 'node.k8s.amazonaws.com/instance_id';
 export const CNI_ENI_CLUSTER_TAG_KEY = 'cluster.k8s.amazonaws.com/name';
+export const CNI_ENI_CREATED_AT_TAG_KEY = 'node.k8s.amazonaws.com/createdAt';
+export const CNI_ENI_DESCRIPTION_PREFIX = 'aws-K8S-';

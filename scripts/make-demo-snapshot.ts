@@ -41,6 +41,10 @@
  *   account in the region-wide file, and payments-prod's VPC at 54,000 NAU units by its metric
  *   (network-address-usage, a warning).
  *
+ * - Issue 13: in payments-prod's private-c, four leaked ENIs of the VPC CNI hold addresses for
+ *   instances that are gone (leaked-enis). (A subnet shared by clusters is built by
+ *   test/inventory/shared-subnets.test.ts: a third demo cluster would change every demo test.)
+ *
  * Every number is consistent: each subnet's AvailableIpAddressCount is its usable addresses
  * (2^(32 − prefix) − 5) minus what its ENIs hold (IPs + 16 per /28), minus the 12 invisible
  * addresses in the one shared subnet. `test/inventory/snapshot.test.ts` checks it.
@@ -81,7 +85,21 @@ export const demoSpec: AccountSpec = {
       subnets: [
         { name: 'private-a', az: 0, cidr: '10.20.0.0/24', controlPlaneEnis: 2, others: ['vpc-endpoint', 'lambda'], available: 7 },
         { name: 'private-b', az: 1, cidr: '10.20.2.0/23', controlPlaneEnis: 2, others: ['vpc-endpoint', 'lambda'], unaccounted: 12 },
-        { name: 'private-c', az: 2, cidr: '10.20.4.0/22', others: ['vpc-endpoint'] },
+        {
+          name: 'private-c',
+          az: 2,
+          cidr: '10.20.4.0/22',
+          others: ['vpc-endpoint'],
+          // ENIs the VPC CNI left behind (issue 13): two of this cluster's nodes that are gone (one
+          // still answered terminated, one no longer known), one made 15 minutes ago (too young to
+          // delete), and one of `payments-old`, a cluster deleted long ago. On their own streams.
+          leakedEnis: [
+            { instance: 'terminated', ips: 10, ageHours: 30, stream: 0x41 },
+            { instance: 'missing', ips: 6, ageHours: 52, stream: 0x42 },
+            { instance: 'missing', ips: 1, ageHours: 0.25, stream: 0x43 },
+            { instance: 'missing', ips: 4, ageHours: 400, clusterTag: 'payments-old', stream: 0x44 },
+          ],
+        },
         {
           name: 'public-a',
           az: 0,
@@ -277,6 +295,8 @@ export function describeDemo(account: SyntheticAccount): string[] {
     if (id !== undefined) enisByInstance.set(id, [...(enisByInstance.get(id) ?? []), eni]);
   }
   for (const instance of account.instances) {
+    // Terminated instances (named by leaked ENIs) are no nodes.
+    if (instance.State?.Name === 'terminated') continue;
     const enis = enisByInstance.get(instance.InstanceId ?? '') ?? [];
     const info = limits.get(instance.InstanceType);
     const ips = enis.reduce((n, e) => n + (e.PrivateIpAddresses?.length ?? 0), 0);

@@ -27,6 +27,7 @@ import {
   CreateTagsCommand,
   DeleteTagsCommand,
   CreateSubnetCidrReservationCommand,
+  DeleteNetworkInterfaceCommand,
   DescribeSubnetsCommand,
   GetSubnetCidrReservationsCommand,
   EC2Client,
@@ -231,6 +232,10 @@ export function accountApi(account: SyntheticAccount, options: EmulateOptions & 
     const tagKeys = filterValues(input.Filters, 'tag-key');
     const states = filterValues(input.Filters, 'instance-state-name');
     const ids = filterValues(input.Filters, 'instance-id');
+    // The InstanceIds parameter fails the whole call for an id EC2 does not know (a filter only matches).
+    for (const id of input.InstanceIds ?? []) {
+      if (!account.instances.some((i) => i.InstanceId === id)) throw ec2Error('InvalidInstanceID.NotFound', `The instance ID '${id}' does not exist`);
+    }
     // `tag:<key>` filters: the tag with one of the values (EC2 DescribeInstances filters).
     const tagValueFilters = (input.Filters ?? []).filter((f) => f.Name?.startsWith('tag:'));
     const found: Instance[] = account.instances.filter(
@@ -432,6 +437,24 @@ export function accountApi(account: SyntheticAccount, options: EmulateOptions & 
     }
     return {};
   });
+  // Issue 13. Errors as EC2 names them: InvalidNetworkInterfaceID.NotFound ("The networkInterface ID
+  // '…' does not exist") for an ENI that is gone, InvalidNetworkInterface.InUse for an attached one.
+  on('ec2', DeleteNetworkInterfaceCommand, 'DeleteNetworkInterface', (input) => {
+    writes.push({ op: 'DeleteNetworkInterface', input: input as unknown as Record<string, unknown> });
+    const id = input.NetworkInterfaceId ?? '';
+    const at = account.networkInterfaces.findIndex((e) => e.NetworkInterfaceId === id);
+    const eni = account.networkInterfaces[at];
+    if (!eni) throw ec2Error('InvalidNetworkInterfaceID.NotFound', `The networkInterface ID '${id}' does not exist`);
+    if (eni.Status !== 'available' || eni.Attachment?.InstanceId) throw ec2Error('InvalidNetworkInterface.InUse', `Interface: [${id}] in use.`);
+    changes.push({ op: 'DeleteNetworkInterface', input: input as unknown as Record<string, unknown> });
+    account.networkInterfaces.splice(at, 1);
+    const inSubnet = enisBySubnet.get(eni.SubnetId ?? '') ?? [];
+    inSubnet.splice(inSubnet.indexOf(eni), 1);
+    // Its addresses are free again.
+    const subnet = account.subnets.find((s) => s.SubnetId === eni.SubnetId);
+    if (subnet) subnet.AvailableIpAddressCount = (subnet.AvailableIpAddressCount ?? 0) + (eni.PrivateIpAddresses?.length ?? 0) + 16 * (eni.Ipv4Prefixes?.length ?? 0);
+    return {};
+  });
 
   on('ec2', DeleteTagsCommand, 'DeleteTags', (input) => {
     writes.push({ op: 'DeleteTags', input: input as unknown as Record<string, unknown> });
@@ -527,7 +550,7 @@ export function accountApi(account: SyntheticAccount, options: EmulateOptions & 
     changes,
     totalReadCalls: () =>
       Object.entries(calls)
-        .filter(([op]) => !['PutMetricData', 'Publish', 'UpdateAddon', 'CreateTags', 'DeleteTags', 'CreateNodegroup', 'UpdateNodegroupConfig', 'CreateSubnetCidrReservation'].includes(op))
+        .filter(([op]) => !['PutMetricData', 'Publish', 'UpdateAddon', 'CreateTags', 'DeleteTags', 'CreateNodegroup', 'UpdateNodegroupConfig', 'CreateSubnetCidrReservation', 'DeleteNetworkInterface'].includes(op))
         .reduce((s, [, n]) => s + n, 0),
   };
 }

@@ -125,6 +125,40 @@ export interface SubnetSpec {
    * `stream` (default: its cluster's); see {@link ClusterSpec.stream}.
    */
   stream?: number;
+  /**
+   * `available` ENIs the VPC CNI created for instances that are gone (leaked): placed after the
+   * nodes (their addresses follow the nodes'), their ids from each spec's own stream.
+   */
+  leakedEnis?: LeakedEniSpec[];
+}
+
+/** One leaked ENI: described `aws-K8S-<instance>`, tagged as the VPC CNI tags its ENIs, unattached. */
+export interface LeakedEniSpec {
+  /** Addresses on it, its own primary included (default 1). */
+  ips?: number;
+  /** 'terminated': DescribeInstances still answers the instance, terminated; 'missing': EC2 no longer knows it. */
+  instance: 'terminated' | 'missing';
+  /** Hours between its createdAt tag and the capture (default 30); `null`: no createdAt tag. */
+  ageHours?: number | null;
+  /** Its cluster.k8s.amazonaws.com/name tag (default: the subnet's cluster); `null`: untagged (CLUSTER_NAME unset). */
+  clusterTag?: string | null;
+  /** The PRNG stream of its ids (default 0x40 + the subnet's stream, so that no id generated before changes). */
+  stream?: number;
+}
+
+/**
+ * A subnet of a cluster listed before this one that this cluster uses too (clusters sharing a VPC):
+ * its nodegroups name it `<cluster>/<subnet>`. Its nodes and control-plane ENIs are placed after the
+ * owner's, so that every address of the owner's stays what it was.
+ */
+export interface SharedSubnetSpec {
+  /** The cluster whose `subnets` hold it, and its name there. */
+  cluster: string;
+  subnet: string;
+  /** In this cluster's resourcesVpcConfig.subnetIds (default false). */
+  inCluster?: boolean;
+  /** This cluster's EKS control-plane ENIs placed here. */
+  controlPlaneEnis?: number;
 }
 
 export interface NodegroupSpec {
@@ -192,6 +226,11 @@ export interface ClusterSpec {
     /** VPC endpoint services (`ecr.api`, `s3`, ...): s3 a gateway endpoint on every route table, the others interface endpoints with private DNS, in a group admitting 443 from the VPC CIDR. */
     endpoints?: string[];
   };
+  /**
+   * Subnets of clusters listed before it that this cluster's nodes (and control plane) use too: the
+   * cluster is then in their VPC (all must be the same one).
+   */
+  sharedSubnets?: SharedSubnetSpec[];
   /**
    * The PRNG stream this cluster's ids and random values come from; its subnets and nodegroups
    * use it unless they name their own. 0 (the default) is the spec's seed itself; any other number
@@ -560,6 +599,8 @@ export function buildAccount(spec: AccountSpec): SyntheticAccount {
   // 1. Plan: subnets, nodes and what each ENI holds.
   const subnetStates: SubnetState[] = [];
   const byCluster = new Map<ClusterSpec, Map<string, SubnetState>>();
+  const sharedOf = new Map<ClusterSpec, Map<string, { spec: SharedSubnetSpec; state: SubnetState }>>();
+  const vpcOfCluster = new Map<string, string>();
   for (const cluster of spec.clusters) {
     const states = new Map<string, SubnetState>();
     for (const s of cluster.subnets) {
@@ -569,14 +610,25 @@ export function buildAccount(spec: AccountSpec): SyntheticAccount {
       }
       const state: SubnetState = { spec: s, cluster, id: subnetRng(cluster, s).id('subnet'), nodes: [], held: 0 };
       state.held += (s.controlPlaneEnis ?? 0) + (s.others?.length ?? 0);
+      state.held += (s.leakedEnis ?? []).reduce((sum, l) => sum + (l.ips ?? 1), 0);
       states.set(s.name, state);
       subnetStates.push(state);
     }
     byCluster.set(cluster, states);
+    const shared = new Map<string, { spec: SharedSubnetSpec; state: SubnetState }>();
+    for (const x of cluster.sharedSubnets ?? []) {
+      const owner = spec.clusters.find((c) => c.name === x.cluster);
+      const state = owner && owner !== cluster ? byCluster.get(owner)?.get(x.subnet) : undefined;
+      if (!state) throw new Error(`cluster ${cluster.name}: shared subnet ${x.cluster}/${x.subnet} is not a subnet of a cluster listed before it`);
+      if (state.spec.fragmentFreeBlocksTo !== undefined) throw new Error(`cluster ${cluster.name}: a fragmented subnet cannot be shared`);
+      state.held += x.controlPlaneEnis ?? 0;
+      shared.set(`${x.cluster}/${x.subnet}`, { spec: x, state });
+    }
+    sharedOf.set(cluster, shared);
     for (const ng of cluster.nodegroups) {
       for (let i = 0; i < ng.nodes; i++) {
         const subnetName = ng.subnets[i % ng.subnets.length];
-        const state = subnetName === undefined ? undefined : states.get(subnetName);
+        const state = subnetName === undefined ? undefined : (states.get(subnetName) ?? shared.get(subnetName)?.state);
         if (!state) throw new Error(`nodegroup ${ng.name}: unknown subnet ${String(subnetName)}`);
         const plan = planNode(nodegroupRng(cluster, ng), cluster, ng, state, i, enisPerNode);
         state.nodes.push(plan);
@@ -631,7 +683,12 @@ export function buildAccount(spec: AccountSpec): SyntheticAccount {
   for (const cluster of spec.clusters) {
     const states = [...(byCluster.get(cluster)?.values() ?? [])];
     const crng = rngOf(cluster.stream);
-    const vpcId = crng.id('vpc');
+    const shared = [...(sharedOf.get(cluster)?.values() ?? [])];
+    const sharedVpcs = new Set(shared.map((x) => vpcOfCluster.get(x.spec.cluster) ?? ''));
+    if (sharedVpcs.size > 1) throw new Error(`cluster ${cluster.name}: its shared subnets are in different VPCs`);
+    const ownVpc = crng.id('vpc');
+    const vpcId = [...sharedVpcs][0] ?? ownVpc;
+    vpcOfCluster.set(cluster.name, vpcId);
     const clusterSg = `sg-${crng.id('x').slice(2)}`;
     const nodeSg = `sg-${crng.id('x').slice(2)}`;
     const createdAt = daysAgo(crng, 200, 700);
@@ -644,7 +701,10 @@ export function buildAccount(spec: AccountSpec): SyntheticAccount {
       endpoint: `https://${crng.hex(32).toUpperCase()}.gr7.${region}.eks.amazonaws.com`,
       roleArn: `arn:aws:iam::${accountId}:role/${cluster.name}-cluster-role`,
       resourcesVpcConfig: {
-        subnetIds: states.filter((s) => s.spec.inCluster !== false).map((s) => s.id),
+        subnetIds: [
+          ...states.filter((s) => s.spec.inCluster !== false).map((s) => s.id),
+          ...shared.filter((x) => x.spec.inCluster === true).map((x) => x.state.id),
+        ],
         securityGroupIds: [],
         clusterSecurityGroupId: clusterSg,
         vpcId,
@@ -696,7 +756,7 @@ export function buildAccount(spec: AccountSpec): SyntheticAccount {
       nodegroupAsg.set(ng, asg);
       for (const t of ng.instanceTypes) typesUsed.add(t);
       const arm = ng.instanceTypes.some((t) => instanceType(t).ProcessorInfo?.SupportedArchitectures?.includes('arm64'));
-      const subnetIds = ng.subnets.map((n) => states.find((s) => s.spec.name === n)?.id ?? '');
+      const subnetIds = ng.subnets.map((n) => states.find((s) => s.spec.name === n)?.id ?? shared.find((x) => `${x.spec.cluster}/${x.spec.subnet}` === n)?.state.id ?? '');
       return {
         nodegroupName: ng.name,
         nodegroupArn: `arn:aws:eks:${region}:${accountId}:nodegroup/${cluster.name}/${ng.name}/${uuid}`,
@@ -785,6 +845,155 @@ export function buildAccount(spec: AccountSpec): SyntheticAccount {
       }
     };
 
+    /** One EKS control-plane ENI of this cluster: in the customer's subnet, attached to instances in an AWS account. */
+    const controlPlaneEni = (srng: Rng, state: SubnetState, alloc: SubnetAllocator): void => {
+      const ip = alloc.ip();
+      account.networkInterfaces.push({
+        ...eniBase(srng, state, ip, `Amazon EKS ${cluster.name}`, 'interface'),
+        Attachment: {
+          AttachTime: daysAgo(srng, 1, 90),
+          AttachmentId: srng.id('eni-attach'),
+          DeleteOnTermination: false,
+          DeviceIndex: 1,
+          NetworkCardIndex: 0,
+          InstanceOwnerId: EKS_SERVICE_ACCOUNT,
+          Status: 'attached',
+        },
+        Groups: [{ GroupId: clusterSg, GroupName: `eks-cluster-sg-${cluster.name}` }],
+        PrivateIpAddresses: singleIp(ip),
+        RequesterId: EKS_SERVICE_ACCOUNT,
+        RequesterManaged: true,
+      });
+    };
+
+    /**
+     * The leaked ENIs of one of this cluster's subnets (SubnetSpec.leakedEnis): `available`, described
+     * and tagged as the VPC CNI does (aws/amazon-vpc-cni-k8s pkg/awsutils/awsutils.go `createENI`,
+     * `buildENITags`, `createENITags`: createdAt in RFC 3339), for an instance that is gone.
+     */
+    const placeLeakedEnis = (state: SubnetState, alloc: SubnetAllocator): void => {
+      for (const l of state.spec.leakedEnis ?? []) {
+        const lrng = rngOf(l.stream ?? 0x40 + (state.spec.stream ?? cluster.stream ?? 0));
+        const instanceId = lrng.id('i');
+        const own = alloc.ip();
+        const addresses = [{ Primary: true, PrivateIpAddress: ipToString(own), PrivateDnsName: dnsName(own) }];
+        for (let k = 1; k < (l.ips ?? 1); k++) {
+          const ip = alloc.ip();
+          addresses.push({ Primary: false, PrivateIpAddress: ipToString(ip), PrivateDnsName: dnsName(ip) });
+        }
+        const clusterTag = l.clusterTag === undefined ? cluster.name : l.clusterTag;
+        const age = l.ageHours === undefined ? 30 : l.ageHours;
+        const created = new Date(now - (age ?? 0) * 3_600_000);
+        const tags: Tag[] = [{ Key: 'node.k8s.amazonaws.com/instance_id', Value: instanceId }];
+        if (clusterTag !== null) tags.push({ Key: 'cluster.k8s.amazonaws.com/name', Value: clusterTag });
+        if (age !== null) tags.push({ Key: 'node.k8s.amazonaws.com/createdAt', Value: created.toISOString().replace(/\.\d{3}Z$/, 'Z') });
+        account.networkInterfaces.push({
+          ...eniBase(lrng, state, own, `aws-K8S-${instanceId}`, 'interface'),
+          Status: 'available',
+          Groups: [{ GroupId: nodeSg, GroupName: `eks-node-${cluster.name}` }],
+          PrivateIpAddresses: addresses,
+          TagSet: tags,
+        });
+        if (l.instance === 'terminated') {
+          // A terminated instance has no subnet or addresses left; its tags stay.
+          account.instances.push({
+            InstanceId: instanceId,
+            InstanceType: 'm5.large',
+            LaunchTime: new Date(created.getTime() - 3_600_000),
+            Placement: { AvailabilityZone: azName(state.spec.az), Tenancy: 'default' },
+            State: { Code: 48, Name: 'terminated' },
+            StateTransitionReason: 'User initiated',
+            NetworkInterfaces: [],
+            Tags: tagList({ [`kubernetes.io/cluster/${clusterTag ?? cluster.name}`]: 'owned' }),
+          });
+        }
+      }
+    };
+
+    /** One node of this cluster in `state` (its own subnet, or a shared one), and its ENIs. */
+    const placeNode = (state: SubnetState, alloc: SubnetAllocator, node: NodePlan): void => {
+      const nrng = nodegroupRng(cluster, node.nodegroup);
+      const instanceId = nrng.id('i');
+      const launchTime = daysAgo(nrng, 0, 40);
+      const interfaces: InstanceNetworkInterface[] = [];
+      let primaryIp = 0;
+      node.enis.forEach((plan, deviceIndex) => {
+        const own = alloc.ip();
+        if (deviceIndex === 0) primaryIp = own;
+        const addresses = [{ Primary: true, PrivateIpAddress: ipToString(own), PrivateDnsName: dnsName(own) }];
+        for (let k = 1; k < plan.ips; k++) {
+          const ip = alloc.ip();
+          addresses.push({ Primary: false, PrivateIpAddress: ipToString(ip), PrivateDnsName: dnsName(ip) });
+        }
+        const prefixes: { Ipv4Prefix: string }[] = [];
+        for (let k = 0; k < plan.prefixes; k++) prefixes.push({ Ipv4Prefix: `${ipToString(alloc.prefix())}/28` });
+        const description = deviceIndex === 0 ? '' : `aws-K8S-${instanceId}`;
+        const tags: Tag[] =
+          deviceIndex === 0
+            ? []
+            : [
+                { Key: 'node.k8s.amazonaws.com/instance_id', Value: instanceId },
+                { Key: 'cluster.k8s.amazonaws.com/name', Value: cluster.name },
+                { Key: 'node.k8s.amazonaws.com/createdAt', Value: launchTime.toISOString() },
+              ];
+        const attachment = {
+          AttachTime: launchTime,
+          AttachmentId: nrng.id('eni-attach'),
+          DeleteOnTermination: true,
+          DeviceIndex: deviceIndex,
+          NetworkCardIndex: 0,
+          Status: 'attached' as const,
+        };
+        const eni: NetworkInterface = {
+          ...eniBase(nrng, state, own, description, 'interface'),
+          Attachment: { ...attachment, InstanceId: instanceId, InstanceOwnerId: accountId },
+          Groups: [{ GroupId: nodeSg, GroupName: `eks-node-${cluster.name}` }],
+          PrivateIpAddresses: addresses,
+          TagSet: tags,
+        };
+        if (prefixes.length > 0) eni.Ipv4Prefixes = prefixes;
+        const ipv6Prefixes =
+          cluster.ipFamily === 'ipv6' && deviceIndex === 0 ? [{ Ipv6Prefix: `2a05:d018:${(own >>> 8) & 0xffff}:${own & 0xff}::/80` }] : [];
+        if (ipv6Prefixes.length > 0) eni.Ipv6Prefixes = ipv6Prefixes;
+        account.networkInterfaces.push(eni);
+        interfaces.push({
+          Attachment: attachment,
+          Description: description,
+          Groups: eni.Groups,
+          InterfaceType: 'interface',
+          MacAddress: eni.MacAddress,
+          NetworkInterfaceId: eni.NetworkInterfaceId,
+          OwnerId: accountId,
+          PrivateDnsName: eni.PrivateDnsName,
+          PrivateIpAddress: eni.PrivateIpAddress,
+          PrivateIpAddresses: addresses,
+          ...(prefixes.length > 0 ? { Ipv4Prefixes: prefixes } : {}),
+          SourceDestCheck: true,
+          Status: 'in-use',
+          SubnetId: state.id,
+          VpcId: vpcId,
+        });
+      });
+      const ngSpec = node.nodegroup;
+      account.instances.push({
+        AmiLaunchIndex: 0,
+        ImageId: `ami-0${nrng.hex(16)}`,
+        InstanceId: instanceId,
+        InstanceType: node.type.InstanceType,
+        LaunchTime: launchTime,
+        Placement: { AvailabilityZone: azName(state.spec.az), Tenancy: 'default' },
+        PrivateDnsName: dnsName(primaryIp),
+        PrivateIpAddress: ipToString(primaryIp),
+        State: { Code: 16, Name: 'running' },
+        SubnetId: state.id,
+        VpcId: vpcId,
+        Architecture: node.type.ProcessorInfo?.SupportedArchitectures?.[0] === 'arm64' ? 'arm64' : 'x86_64',
+        ...(ngSpec.capacityType === 'SPOT' ? { InstanceLifecycle: 'spot' as const } : {}),
+        NetworkInterfaces: interfaces,
+        Tags: tagList(nodeTags(cluster, ngSpec, nodegroupAsg.get(ngSpec) ?? '', instanceId)),
+      } as Instance);
+    };
+
     for (const state of states) {
       const alloc = state.allocator;
       if (!alloc || !state.cidr) throw new Error('subnet not placed');
@@ -793,110 +1002,14 @@ export function buildAccount(spec: AccountSpec): SyntheticAccount {
       const srng = subnetRng(cluster, s);
 
       // EKS control-plane ENIs: in the customer's subnet, attached to instances in an AWS account.
-      for (let i = 0; i < (s.controlPlaneEnis ?? 0); i++) {
-        const ip = alloc.ip();
-        account.networkInterfaces.push({
-          ...eniBase(srng, state, ip, `Amazon EKS ${cluster.name}`, 'interface'),
-          Attachment: {
-            AttachTime: daysAgo(srng, 1, 90),
-            AttachmentId: srng.id('eni-attach'),
-            DeleteOnTermination: false,
-            DeviceIndex: 1,
-            NetworkCardIndex: 0,
-            InstanceOwnerId: EKS_SERVICE_ACCOUNT,
-            Status: 'attached',
-          },
-          Groups: [{ GroupId: clusterSg, GroupName: `eks-cluster-sg-${cluster.name}` }],
-          PrivateIpAddresses: singleIp(ip),
-          RequesterId: EKS_SERVICE_ACCOUNT,
-          RequesterManaged: true,
-        });
-      }
+      for (let i = 0; i < (s.controlPlaneEnis ?? 0); i++) controlPlaneEni(srng, state, alloc);
 
       for (const kind of s.others ?? []) otherEni(srng, state, kind, alloc.ip());
 
-      for (const node of state.nodes) {
-        const nrng = nodegroupRng(cluster, node.nodegroup);
-        const instanceId = nrng.id('i');
-        const launchTime = daysAgo(nrng, 0, 40);
-        const interfaces: InstanceNetworkInterface[] = [];
-        let primaryIp = 0;
-        node.enis.forEach((plan, deviceIndex) => {
-          const own = alloc.ip();
-          if (deviceIndex === 0) primaryIp = own;
-          const addresses = [{ Primary: true, PrivateIpAddress: ipToString(own), PrivateDnsName: dnsName(own) }];
-          for (let k = 1; k < plan.ips; k++) {
-            const ip = alloc.ip();
-            addresses.push({ Primary: false, PrivateIpAddress: ipToString(ip), PrivateDnsName: dnsName(ip) });
-          }
-          const prefixes: { Ipv4Prefix: string }[] = [];
-          for (let k = 0; k < plan.prefixes; k++) prefixes.push({ Ipv4Prefix: `${ipToString(alloc.prefix())}/28` });
-          const description = deviceIndex === 0 ? '' : `aws-K8S-${instanceId}`;
-          const tags: Tag[] =
-            deviceIndex === 0
-              ? []
-              : [
-                  { Key: 'node.k8s.amazonaws.com/instance_id', Value: instanceId },
-                  { Key: 'cluster.k8s.amazonaws.com/name', Value: cluster.name },
-                  { Key: 'node.k8s.amazonaws.com/createdAt', Value: launchTime.toISOString() },
-                ];
-          const attachment = {
-            AttachTime: launchTime,
-            AttachmentId: nrng.id('eni-attach'),
-            DeleteOnTermination: true,
-            DeviceIndex: deviceIndex,
-            NetworkCardIndex: 0,
-            Status: 'attached' as const,
-          };
-          const eni: NetworkInterface = {
-            ...eniBase(nrng, state, own, description, 'interface'),
-            Attachment: { ...attachment, InstanceId: instanceId, InstanceOwnerId: accountId },
-            Groups: [{ GroupId: nodeSg, GroupName: `eks-node-${cluster.name}` }],
-            PrivateIpAddresses: addresses,
-            TagSet: tags,
-          };
-          if (prefixes.length > 0) eni.Ipv4Prefixes = prefixes;
-          const ipv6Prefixes =
-            cluster.ipFamily === 'ipv6' && deviceIndex === 0 ? [{ Ipv6Prefix: `2a05:d018:${(own >>> 8) & 0xffff}:${own & 0xff}::/80` }] : [];
-          if (ipv6Prefixes.length > 0) eni.Ipv6Prefixes = ipv6Prefixes;
-          account.networkInterfaces.push(eni);
-          interfaces.push({
-            Attachment: attachment,
-            Description: description,
-            Groups: eni.Groups,
-            InterfaceType: 'interface',
-            MacAddress: eni.MacAddress,
-            NetworkInterfaceId: eni.NetworkInterfaceId,
-            OwnerId: accountId,
-            PrivateDnsName: eni.PrivateDnsName,
-            PrivateIpAddress: eni.PrivateIpAddress,
-            PrivateIpAddresses: addresses,
-            ...(prefixes.length > 0 ? { Ipv4Prefixes: prefixes } : {}),
-            SourceDestCheck: true,
-            Status: 'in-use',
-            SubnetId: state.id,
-            VpcId: vpcId,
-          });
-        });
-        const ngSpec = node.nodegroup;
-        account.instances.push({
-          AmiLaunchIndex: 0,
-          ImageId: `ami-0${nrng.hex(16)}`,
-          InstanceId: instanceId,
-          InstanceType: node.type.InstanceType,
-          LaunchTime: launchTime,
-          Placement: { AvailabilityZone: azName(s.az), Tenancy: 'default' },
-          PrivateDnsName: dnsName(primaryIp),
-          PrivateIpAddress: ipToString(primaryIp),
-          State: { Code: 16, Name: 'running' },
-          SubnetId: state.id,
-          VpcId: vpcId,
-          Architecture: node.type.ProcessorInfo?.SupportedArchitectures?.[0] === 'arm64' ? 'arm64' : 'x86_64',
-          ...(ngSpec.capacityType === 'SPOT' ? { InstanceLifecycle: 'spot' as const } : {}),
-          NetworkInterfaces: interfaces,
-          Tags: tagList(nodeTags(cluster, ngSpec, nodegroupAsg.get(ngSpec) ?? '', instanceId)),
-        } as Instance);
-      }
+      // Nodes of a cluster sharing this subnet are placed with that cluster, after these.
+      for (const node of state.nodes) if (node.cluster === cluster) placeNode(state, alloc, node);
+
+      placeLeakedEnis(state, alloc);
 
       // Single addresses scattered over the free /28s: the subnet as years of ENIs leave it.
       if (s.fragmentFreeBlocksTo !== undefined) {
@@ -940,6 +1053,15 @@ export function buildAccount(spec: AccountSpec): SyntheticAccount {
         SubnetArn: `arn:aws:ec2:${region}:${accountId}:subnet/${state.id}`,
         Tags: tagList({ Name: `${cluster.name}-${s.name}`, ...(s.tags ?? {}) }),
       });
+    }
+
+    // This cluster's control-plane ENIs and nodes in subnets it shares with clusters listed before it.
+    for (const x of shared) {
+      const alloc = x.state.allocator;
+      if (!alloc) throw new Error('subnet not placed');
+      const xrng = rngOf(cluster.stream);
+      for (let i = 0; i < (x.spec.controlPlaneEnis ?? 0); i++) controlPlaneEni(xrng, x.state, alloc);
+      for (const node of x.state.nodes) if (node.cluster === cluster) placeNode(x.state, alloc, node);
     }
   }
 

@@ -8,6 +8,7 @@ import type { ActionKind } from '../plan/types';
 import { addonEnvExecutor } from './execute-addon';
 import { nodegroupReplacementExecutor } from './execute-nodegroup';
 import { subnetReservationsExecutor } from './execute-reservations';
+import { leakedEnisExecutor } from './execute-enis';
 import { cniSubnetsExecutor } from './execute-subnets';
 import type { ActionExecutor } from './types';
 
@@ -20,4 +21,5 @@ export const EXECUTORS: Record<ActionKind, ActionExecutor> = {
   'cni-subnets': cniSubnetsExecutor,
   'instance-types': nodegroupReplacementExecutor,
   'subnet-reservations': subnetReservationsExecutor,
+  'leaked-enis': leakedEnisExecutor,
 };

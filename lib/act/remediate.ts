@@ -12,6 +12,7 @@ import type { Usage } from '../measure/types';
 import { needsSpareSubnets, planCniSubnets, planCniSubnetsWith, spareSubnetIds } from '../plan/cni-subnets';
 import { gateActions, optedIn, planCluster } from '../plan/gates';
 import { planInstanceTypes } from '../plan/instance-types';
+import { planLeakedEnis } from '../plan/leaked-enis';
 import { planPrefixDelegation } from '../plan/prefix-delegation';
 import { planPrefixRollout } from '../plan/prefix-rollout';
 import { planSubnetReservations } from '../plan/subnet-reservations';
@@ -94,7 +95,7 @@ export async function remediate(
         notes.push(`the policy's spare subnets could not be read: ${messageOf(err)}`);
       }
     }
-    const planned = planCluster(ctx, [planWarmTargets, cniPlanner, planPrefixDelegation, planPrefixRollout, planInstanceTypes, planSubnetReservations], history);
+    const planned = planCluster(ctx, [planWarmTargets, cniPlanner, planPrefixDelegation, planPrefixRollout, planInstanceTypes, planSubnetReservations, planLeakedEnis], history);
     let results: ActResult[] = [];
     // Changes (and the next step of one in flight) only in apply mode on an opted-in cluster:
     // switching a cluster back to dry-run also stops a replacement between its steps.

@@ -24,7 +24,7 @@ const LOCK_SK = 'INFLIGHT';
 export const ACTION_RECORD_TTL_DAYS = 90;
 
 /** The action kinds, as records name them. */
-export const ACTION_KINDS = ['warm-targets', 'prefix-delegation', 'prefix-rollout', 'cni-subnets', 'instance-types', 'subnet-reservations'] as const satisfies readonly ActionKind[];
+export const ACTION_KINDS = ['warm-targets', 'prefix-delegation', 'prefix-rollout', 'cni-subnets', 'instance-types', 'subnet-reservations', 'leaked-enis'] as const satisfies readonly ActionKind[];
 
 const isoTime = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'is not a time');
 const outcomeStatus = z.enum(['started', 'in-progress', 'succeeded', 'failed', 'skipped', 'quarantined']);
@@ -56,6 +56,12 @@ const changeSchema = z.discriminatedUnion('type', [
     subnetCidr: z.string(),
     cidrs: z.array(z.string()).min(1),
     description: z.string(),
+  }),
+  z.looseObject({
+    type: z.literal('delete-enis'),
+    clusterTag: z.string().min(1),
+    minAgeMinutes: z.number().int().min(0),
+    enis: z.array(z.looseObject({ networkInterfaceId: z.string().regex(/^eni-[0-9a-f]+$/, 'is not an ENI id'), instanceId: z.string().min(1) })),
   }),
 ]);
 

@@ -359,6 +359,40 @@ export class LiveSource implements InventorySource {
     );
   }
 
+  /**
+   * The instances with these ids, in any state, by the `instance-id` filter (200 values a call, every
+   * page): the InstanceIds parameter would fail the whole call with InvalidInstanceID.NotFound for
+   * one id EC2 no longer knows ("If you specify an instance ID that is not valid, an error is
+   * returned", EC2 API reference, DescribeInstances), where a filter only matches. A terminated
+   * instance stays visible for about an hour ("Terminated instances remain visible after
+   * termination (for approximately one hour)", EC2 API reference, TerminateInstances).
+   */
+  async describeInstancesById(instanceIds: string[]): Promise<Instance[]> {
+    const ids = [...new Set(instanceIds)];
+    const about = `${ids.length} instance(s) named by available VPC CNI ENIs`;
+    return this.read('ec2:DescribeInstances', about, async () => {
+      const out: Instance[] = [];
+      const counted = { page: 0, items: 0 };
+      for (const batch of chunk(ids, EC2_FILTER_VALUES_MAX)) {
+        if (counted.page > 0) this.mayStart('ec2:DescribeInstances', about, `page ${counted.page + 1} and later not read`);
+        await this.pages(
+          'ec2:DescribeInstances',
+          about,
+          { subject: this.region, unit: 'instances' },
+          paginateDescribeInstances(
+            { client: this.clients.ec2, pageSize: EC2_PAGE_SIZE_MAX },
+            { Filters: [{ Name: 'instance-id', Values: batch }] },
+            ...this.callOptions,
+          ),
+          (page) => (page.Reservations ?? []).flatMap((r) => (r.Instances ?? []).map((i) => (this.keep === 'measured' ? trimInstance(i) : i))),
+          out,
+          counted,
+        );
+      }
+      return out;
+    });
+  }
+
   async describeInstanceTypes(instanceTypes: string[]): Promise<{ found: InstanceTypeInfo[]; unknown: string[] }> {
     return this.providers.instanceTypes.get(instanceTypes, this.hooks('ec2:DescribeInstanceTypes', { subject: this.region, unit: 'instance types' }));
   }

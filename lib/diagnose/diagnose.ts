@@ -13,6 +13,7 @@
  * - node-egress.ts            a node subnet with no way out and no VPC endpoints
  * - cni-discovery.ts          the CNI's subnet selection works against the cluster
  * - region-limits.ts          the ENIs-per-Region quota and a VPC's Network Address Usage (issue 13)
+ * - leaked-enis.ts            available CNI ENIs whose instance is gone
  */
 import type { ClusterInventory, Inventory } from '../inventory/types';
 import type { ClusterUsage, Usage } from '../measure/types';
@@ -24,6 +25,7 @@ import { diagnoseHeldByOthers } from './held-by-others';
 import { diagnoseNodegroupHeadroom } from './nodegroup-headroom';
 import { diagnoseNodeEgress } from './node-egress';
 import { diagnoseVpcDns } from './vpc-dns';
+import { diagnoseLeakedEnis } from './leaked-enis';
 import { diagnosePrefixFragmentation } from './prefix-fragmentation';
 import { diagnoseRegionLimits } from './region-limits';
 import { diagnoseSubnetExhaustion } from './subnet-exhaustion';
@@ -42,6 +44,7 @@ export const FINDING_KIND_ORDER: readonly FindingKind[] = [
   'cni-discovery',
   'eni-quota',
   'network-address-usage',
+  'leaked-enis',
 ];
 
 /** Severity (worst first), cluster, kind (FINDING_KIND_ORDER), subject id. */
@@ -78,6 +81,7 @@ export function diagnoseCluster(
     ...diagnoseVpcDns(ctx),
     ...diagnoseNodeEgress(ctx),
     ...diagnoseCniDiscovery(ctx),
+    ...diagnoseLeakedEnis(ctx),
   ].sort(compareFindings);
 }
 

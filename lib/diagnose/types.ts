@@ -27,7 +27,9 @@ export type FindingKind =
   /** The region's ENIs close to the account's ENIs-per-Region quota (vpc/L-DF5E4CA3). */
   | 'eni-quota'
   /** A cluster VPC's Network Address Usage close to its quota (64,000; 128,000 with peered VPCs). */
-  | 'network-address-usage';
+  | 'network-address-usage'
+  /** Available ENIs the VPC CNI created for instances that are gone: addresses held for nothing. */
+  | 'leaked-enis';
 
 export type Severity = 'warning' | 'critical';
 

@@ -78,6 +78,12 @@ export class RecordingSource implements InventorySource {
   private readonly unknownTypes = new Set<string>();
   private readonly networks = new Map<string, VpcNetwork>();
 
+  /**
+   * Present when `inner` has it. Into the same file as the nodes (ec2/describe-instances.json): a
+   * terminated instance is recorded as EC2 answered it, one EC2 did not answer stays absent.
+   */
+  readonly describeInstancesById?: (instanceIds: string[]) => Promise<Instance[]>;
+
   constructor(private readonly inner: InventorySource) {
     // Only a source that reads VPC networks gets the method: the collector reads none otherwise.
     if (inner.describeVpcNetwork) {
@@ -86,6 +92,11 @@ export class RecordingSource implements InventorySource {
         this.read(READ_OPERATION.describeVpcNetwork, { vpcId }, read(vpcId), (network) => {
           this.networks.set(vpcId, network);
         });
+    }
+    const byIds = inner.describeInstancesById?.bind(inner);
+    if (byIds) {
+      this.describeInstancesById = (instanceIds) =>
+        this.read(READ_OPERATION.describeInstancesById, { instanceIds }, byIds(instanceIds), (instances) => byId(this.instances, instances, (i) => i.InstanceId));
     }
   }
 

@@ -11,6 +11,7 @@ import { AddonConfigurationError, parseConfigurationValues } from './configurati
 import { AwsCallError, awsErrorCode, messageOf, oneLine } from '../errors';
 import { CNI_ROLE_TAG_KEY, READ_OPERATION } from '../names';
 import { ENI_QUOTA } from './region-limits';
+import { eniInstanceIdsToConfirm } from './leaked';
 import { PartialReadError } from './types';
 import type {
   Addon,
@@ -262,7 +263,35 @@ async function collectCluster(source: InventorySource, name: string, networkOf?:
     if (r.problem) problems.push(r.problem);
     if (r.ok) network = r.value;
   }
-  return { name, cluster, nodegroups, cni, subnets, subnetRoles: roles, networkInterfaces, instances, problems, subnetCidrReservations, ...(network ? { network } : {}) };
+  const inventory: ClusterInventory = {
+    name,
+    cluster,
+    nodegroups,
+    cni,
+    subnets,
+    subnetRoles: roles,
+    networkInterfaces,
+    instances,
+    problems,
+    subnetCidrReservations,
+    ...(network ? { network } : {}),
+  };
+  await confirmEniInstances(source, inventory);
+  return inventory;
+}
+
+/**
+ * Whether the instances named by available CNI ENIs are gone: one DescribeInstances for all their
+ * ids (lib/inventory/leaked.ts), never one per ENI. Nothing is asked when no such ENI is seen, or
+ * the source cannot ask (the ENIs are then left unconfirmed, never called leaked).
+ */
+async function confirmEniInstances(source: InventorySource, inventory: ClusterInventory): Promise<void> {
+  const asked = eniInstanceIdsToConfirm(inventory.networkInterfaces, inventory.instances);
+  if (asked.length === 0 || !source.describeInstancesById) return;
+  const r = await settle(READ_OPERATION.describeInstancesById, 'eni-instances', asked, source.describeInstancesById(asked));
+  if (r.problem) inventory.problems.push(r.problem);
+  // An answer in part cannot tell a missing instance from an unread one: nothing is confirmed.
+  if (r.ok && !r.problem) inventory.eniInstances = { asked, found: r.value };
 }
 
 /**

@@ -134,6 +134,10 @@ export interface InstanceData {
   badByCluster: Map<string, BadRecord[]>;
   /** Pending or running instances by the value of their `eks:eks-cluster-name` tag (Auto Mode, Karpenter: lib/names.ts). */
   byEksClusterName?: Map<string, Instance[]>;
+  /** Every good record, in any state, by instance id (DescribeInstances by `instance-id`). */
+  byId?: Map<string, Instance>;
+  /** Every bad record, in any state, by its instance id ('' when it has none). */
+  badById?: Map<string, BadRecord[]>;
 }
 
 export interface ReservationData {
@@ -213,7 +217,11 @@ export function indexInstances(records: Ec2Record[]): InstanceData {
     if (state !== undefined && !LIVE_INSTANCE_STATES.has(state)) continue;
     setAside(b);
   }
-  return { byCluster, badByCluster, byEksClusterName };
+  const byId = new Map<string, Instance>();
+  for (const instance of good) byId.set(instance.InstanceId, instance as Instance);
+  const badById = new Map<string, BadRecord[]>();
+  for (const b of bad) pushTo(badById, stringOf(b.raw['InstanceId']) ?? '', b);
+  return { byCluster, badByCluster, byEksClusterName, byId, badById };
 }
 
 /** The instance types of `ec2/describe-instance-types.json` by name, and the bad records by name. */
@@ -306,6 +314,24 @@ export function clusterInstances({ byCluster, badByCluster, byEksClusterName }: 
   const relevant = [...(badByCluster.get(clusterName) ?? []), ...(badByCluster.get('') ?? [])];
   if (relevant.length > 0) {
     throw partialAnswer(READ_OPERATION.describeClusterInstances, snapshotPaths.instances, out, relevant, idsOf(relevant, (r) => r['InstanceId']));
+  }
+  return out;
+}
+
+/**
+ * The instances of `ec2/describe-instances.json` with these ids, in any state, as the `instance-id`
+ * filter answers (an unknown id is left out). A bad record that may be one of them (its id is
+ * asked, or unreadable): the others, in a PartialReadError naming it.
+ */
+export function instancesById({ byId, badById }: InstanceData, instanceIds: string[]): Instance[] {
+  const asked = new Set(instanceIds);
+  const out = [...asked].flatMap((id) => {
+    const i = byId?.get(id);
+    return i ? [i] : [];
+  });
+  const relevant = [...asked, ''].flatMap((id) => badById?.get(id) ?? []);
+  if (relevant.length > 0) {
+    throw partialAnswer(READ_OPERATION.describeInstancesById, snapshotPaths.instances, out, relevant, idsOf(relevant, (r) => r['InstanceId']));
   }
   return out;
 }

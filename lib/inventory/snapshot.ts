@@ -16,6 +16,7 @@ import {
   indexInstanceTypes,
   indexNetworkInterfaces,
   indexSubnets,
+  instancesById,
   instanceTypesOf,
   networkInterfacesIn,
   indexSubnetCidrReservations,
@@ -286,6 +287,12 @@ export class SnapshotSource implements InventorySource {
   async describeClusterInstances(clusterName: string, options?: { autoMode?: boolean }): Promise<Instance[]> {
     const failure = this.failureOf(READ_OPERATION.describeClusterInstances, { clusterName });
     return this.answer(failure, clusterInstances(await this.instances(), clusterName, options?.autoMode === true));
+  }
+
+  /** The instances of `ec2/describe-instances.json` with these ids, in any state (`instance-id` filter). */
+  async describeInstancesById(instanceIds: string[]): Promise<Instance[]> {
+    const failure = this.failureOf(READ_OPERATION.describeInstancesById, { instanceIds });
+    return this.answer(failure, instancesById(await this.instances(), instanceIds));
   }
 
   /**

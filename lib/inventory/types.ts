@@ -42,6 +42,7 @@ export type CniInstall =
  * - `cni`: DescribeAddon vpc-cni (the CNI's settings);
  * - `cidr-reservations`: GetSubnetCidrReservations (the subnets' reserved ranges: who holds the
  *   reserved-but-unused addresses, and which /28 blocks prefixes come from).
+ * - `eni-instances`: DescribeInstances by instance id (whether the instances named by `available` CNI ENIs are gone).
  */
 export type InventoryPart =
   | 'subnets'
@@ -57,7 +58,8 @@ export type InventoryPart =
    * {@link VpcNetwork} not read (`routeTables`, `endpoints`, ...), all of them when absent.
    */
   | 'vpc-network'
-  | 'cidr-reservations';
+  | 'cidr-reservations'
+  | 'eni-instances';
 
 /**
  * Something the collector could not see. A cluster with problems is still reported, but
@@ -112,6 +114,15 @@ export interface ClusterInventory {
    * Absent: not read (an inventory built before they were collected): measured as none.
    */
   subnetCidrReservations?: SubnetCidrReservation[];
+  /**
+   * The instances named by the `node.k8s.amazonaws.com/instance_id` tag of `available` ENIs the VPC
+   * CNI created in these subnets, where that instance is not one of `instances` (lib/inventory/leaked.ts
+   * `eniInstanceIdsToConfirm`): one DescribeInstances by `instance-id` filter, any state. `asked` are
+   * the ids asked for, `found` what EC2 answered (an id asked but not found is gone: terminated over
+   * an hour ago, or never this account's). Absent when nothing was asked, or the read failed (a
+   * problem with part `eni-instances` says so).
+   */
+  eniInstances?: { asked: string[]; found: Instance[] };
 }
 
 /**
@@ -211,6 +222,12 @@ export interface InventorySource {
    * The API takes one SubnetId per call (required), so this is one call per subnet (and page).
    */
   getSubnetCidrReservations(subnetIds: string[]): Promise<SubnetCidrReservation[]>;
+  /**
+   * EC2 DescribeInstances by the `instance-id` filter, in any state: the filter leaves an unknown id
+   * out of the answer where the InstanceIds parameter fails the whole call. Optional: a source
+   * without it leaves leaked ENIs unconfirmed.
+   */
+  describeInstancesById?(instanceIds: string[]): Promise<Instance[]>;
 }
 
 /**

@@ -20,6 +20,8 @@ import { readCniSettings, type CniSettings } from './cni-settings';
 import { classifyEni, eniAddressCount, HOLDERS, IPS_PER_PREFIX, nodeEniRole, type Holder } from './eni';
 import { measureRegionLimits } from './region-limits';
 import { measureReservations, type SubnetReservations } from './reservations';
+import { ClusterShareAccumulator, clusterOfEni, clusterOfInstances } from './cluster-share';
+import { measureLeakedEnis } from './leaked-enis';
 import { enisUnreadIn, readGapsOf } from './trusted';
 import type {
   ClusterUsage,
@@ -75,6 +77,8 @@ interface SubnetAccumulator {
   others: Map<string, { enis: number; ips: number }>;
   controlPlaneClusters: Set<string>;
   enis: number;
+  /** The addresses by cluster (lib/measure/cluster-share.ts). */
+  share?: ClusterShareAccumulator;
 }
 
 interface NodeAccumulator {
@@ -140,6 +144,7 @@ function measureSubnet(subnet: Subnet, roles: SubnetRole[], acc: SubnetAccumulat
     enis: acc.enis,
     overcounted: Math.max(0, visible - used),
     ...(reservations ? { reservations } : {}),
+    ...(acc.share ? { clusterShare: acc.share.share(used) } : {}),
   };
 }
 
@@ -308,7 +313,14 @@ export function measureControlPlane(subnets: SubnetUsage[]): ControlPlaneUsage {
 }
 
 /** Measures one cluster. Problems found while measuring are added to the collector's. */
-export function measureCluster(inv: ClusterInventory, instanceTypes: Record<string, InstanceTypeInfo>): ClusterUsage {
+export function measureCluster(
+  inv: ClusterInventory,
+  instanceTypes: Record<string, InstanceTypeInfo>,
+  /** The cluster of every collected cluster's nodes (cluster-share.ts `clusterOfInstances`), for the subnets' shares. */
+  clusterOfInstance: ReadonlyMap<string, string> = new Map(),
+  /** The time of the sample (the inventory's `collectedAt`), for the leaked ENIs' age. */
+  collectedAt?: string,
+): ClusterUsage {
   const problems: CollectionProblem[] = [...inv.problems];
   const cni = readCniSettings(inv.cni);
   if (cni.invalid.length > 0) {
@@ -325,16 +337,19 @@ export function measureCluster(inv: ClusterInventory, instanceTypes: Record<stri
   const subnetAcc = new Map<string, SubnetAccumulator>();
   for (const s of inv.subnets) {
     if (s.SubnetId) {
-      subnetAcc.set(s.SubnetId, { held: emptyHeld(), others: new Map(), controlPlaneClusters: new Set(), enis: 0 });
+      subnetAcc.set(s.SubnetId, { held: emptyHeld(), others: new Map(), controlPlaneClusters: new Set(), enis: 0, share: new ClusterShareAccumulator(inv.name) });
     }
   }
   const nodeAcc = new Map<string, NodeAccumulator>();
   for (const id of instancesById.keys()) nodeAcc.set(id, emptyNode());
 
   const strays = new Map<string, number>();
+  const ownNodes = new Set(instancesById.keys());
   for (const eni of inv.networkInterfaces) {
     measureEni(eni, isNode, subnetAcc, nodeAcc, strays);
+    subnetAcc.get(eni.SubnetId ?? '')?.share?.add(clusterOfEni(eni, inv.name, ownNodes, clusterOfInstance), eni);
   }
+  const { leaked: leakedEnis, unconfirmed } = measureLeakedEnis(inv, collectedAt ?? '');
   for (const [subnetId, count] of strays) {
     problems.push({
       source: 'ec2:DescribeNetworkInterfaces',
@@ -361,6 +376,10 @@ export function measureCluster(inv: ClusterInventory, instanceTypes: Record<stri
     }
   }
   subnets.sort((a, b) => a.availabilityZone.localeCompare(b.availabilityZone) || a.subnetId.localeCompare(b.subnetId));
+  for (const s of subnets) {
+    const here = leakedEnis.filter((e) => e.subnetId === s.subnetId);
+    if (here.length > 0) s.leaked = { enis: here.length, ips: here.reduce((sum, e) => sum + e.ips, 0) };
+  }
 
   const capacityOf = capacityLookup(instanceTypes, (type, err) => {
     if (err) {
@@ -406,6 +425,8 @@ export function measureCluster(inv: ClusterInventory, instanceTypes: Record<stri
       nodesAtEniLimit: nodes.filter((n) => n.atEniLimit).length,
       nodesAtIpLimit: nodes.filter((n) => n.atIpLimit).length,
     },
+    ...(leakedEnis.length > 0 ? { leakedEnis } : {}),
+    ...(unconfirmed > 0 ? { leakedEnisUnconfirmed: unconfirmed } : {}),
     complete: problems.length === 0,
     problems,
     network: clusterNetworkOf(inv.cluster),
@@ -485,10 +506,11 @@ function measureEni(
 
 /** Measures every cluster of an inventory. */
 export function measure(inv: Inventory): Usage {
+  const owners = clusterOfInstances(inv.clusters);
   return {
     region: inv.region,
     collectedAt: inv.collectedAt,
-    clusters: inv.clusters.map((c) => measureCluster(c, inv.instanceTypes)),
+    clusters: inv.clusters.map((c) => measureCluster(c, inv.instanceTypes, owners, inv.collectedAt)),
     failedClusters: inv.failedClusters,
     unknownInstanceTypes: inv.unknownInstanceTypes,
     ...withRegionLimits(inv),

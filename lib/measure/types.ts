@@ -39,6 +39,49 @@ export interface SubnetUsage {
    * different moments (addresses were allocated in between). Unaccounted is then 0.
    */
   overcounted: number;
+  /** Leaked ENIs here (lib/measure/leaked-enis.ts): how many, and the addresses they hold. Absent = none. */
+  leaked?: { enis: number; ips: number };
+  /** The used addresses split by cluster (lib/measure/cluster-share.ts). Absent when not measured. */
+  clusterShare?: SubnetClusterShare;
+}
+
+/**
+ * A subnet's used addresses by cluster: what this cluster holds, what each other cluster holds, and
+ * the rest. An ENI is a cluster's by, in order: the control plane's description `Amazon EKS <name>`,
+ * the CNI's tag `cluster.k8s.amazonaws.com/name`, the instance it is attached to (or the CNI made it
+ * for) being a node of a collected cluster (tagged `kubernetes.io/cluster/<name>`), or the ENI's own
+ * `kubernetes.io/cluster/<name>` tag.
+ */
+export interface SubnetClusterShare {
+  /** Addresses held by this cluster's ENIs. */
+  own: number;
+  ownEnis: number;
+  /** Addresses held by each other cluster's ENIs, largest first. */
+  others: { cluster: string; ips: number; enis: number }[];
+  /** used − own − the others' (never below 0): ENIs of no cluster (load balancers, NAT, endpoints), and addresses no visible ENI holds. */
+  unattributed: number;
+}
+
+/**
+ * An `available` ENI the VPC CNI created (description `aws-K8S-`, tag node.k8s.amazonaws.com/instance_id)
+ * for an instance EC2 says is terminated or no longer knows: it holds addresses for nothing.
+ */
+export interface LeakedEni {
+  networkInterfaceId: string;
+  subnetId: string;
+  availabilityZone: string;
+  /** The instance the CNI created it for (its node.k8s.amazonaws.com/instance_id tag). */
+  instanceId: string;
+  /** 'terminated': EC2 answered it so; 'missing': EC2 no longer answers it (terminated over an hour ago). */
+  instanceState: 'terminated' | 'missing';
+  /** Its cluster.k8s.amazonaws.com/name tag; absent when the CNI ran without CLUSTER_NAME. */
+  clusterTag?: string;
+  /** Its node.k8s.amazonaws.com/createdAt tag (RFC 3339), as tagged. */
+  createdAt?: string;
+  /** Whole minutes from `createdAt` to the sample; absent when the tag is absent or not a time. */
+  ageMinutes?: number;
+  /** Addresses it holds: its private IPv4 addresses and 16 per /28 prefix. */
+  ips: number;
 }
 
 /** One node: its ENIs and addresses against its instance type's limits. */
@@ -178,6 +221,13 @@ export interface ClusterUsage {
     nodesAtEniLimit: number;
     nodesAtIpLimit: number;
   };
+  /** Leaked ENIs in the cluster's subnets, any cluster's (lib/measure/leaked-enis.ts). Absent = none. */
+  leakedEnis?: LeakedEni[];
+  /**
+   * Available CNI ENIs whose instance is not a node of this cluster and could not be confirmed gone
+   * (the DescribeInstances by id failed, or the source cannot ask): not counted as leaked. Absent = 0.
+   */
+  leakedEnisUnconfirmed?: number;
   /** False when anything was not collected or not understood: nothing may act on this cluster. */
   complete: boolean;
   problems: CollectionProblem[];

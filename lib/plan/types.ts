@@ -101,7 +101,20 @@ export interface SubnetReservationsChange {
   description: string;
 }
 
-export type ActionChange = AddonEnvChange | CniSubnetsChange | NodegroupReplacementChange | SubnetReservationsChange;
+/**
+ * Issue 13: delete leaked ENIs of the VPC CNI (lib/plan/leaked-enis.ts, lib/act/execute-enis.ts):
+ * each is re-read right before its delete and deleted only if it is still available, still the
+ * CNI's for `instanceId`, still tagged with `clusterTag`, and at least `minAgeMinutes` old.
+ */
+export interface DeleteEnisChange {
+  type: 'delete-enis';
+  /** The cluster.k8s.amazonaws.com/name tag every ENI must carry (the cluster's own name). */
+  clusterTag: string;
+  minAgeMinutes: number;
+  enis: { networkInterfaceId: string; subnetId: string; instanceId: string; ips: number }[];
+}
+
+export type ActionChange = AddonEnvChange | CniSubnetsChange | NodegroupReplacementChange | SubnetReservationsChange | DeleteEnisChange;
 
 /** What an action is predicted to do, from the ipamd and capacity models. */
 export interface PredictedEffect {

@@ -6,7 +6,16 @@
  * gates (lib/plan/gates.ts) allow. Pure: no file, no AWS, no environment.
  * Design: docs/iam.md
  */
-import { ACTION_TAG_KEY, CNI_CLUSTER_TAG_PREFIX, CNI_ROLE_TAG_KEY, CNI_ROLE_TAG_VALUE, REPLACES_TAG_KEY, WRITE_TOKEN_TAG_KEY } from '../names';
+import {
+  ACTION_TAG_KEY,
+  CNI_CLUSTER_TAG_PREFIX,
+  CNI_ENI_CLUSTER_TAG_KEY,
+  CNI_ENI_INSTANCE_TAG_KEY,
+  CNI_ROLE_TAG_KEY,
+  CNI_ROLE_TAG_VALUE,
+  REPLACES_TAG_KEY,
+  WRITE_TOKEN_TAG_KEY,
+} from '../names';
 import { effectivePolicy } from './load';
 import { CLUSTER_NAME_PATTERN, SUBNET_ID_PATTERN } from './schema';
 import { actionPolicyOf, OPT_IN_TAG_KEY, OPT_IN_TAG_VALUE, PolicyError, type ActionKind, type EffectivePolicy, type Policy } from './types';
@@ -40,6 +49,7 @@ export const REMEDIATION_WRITE_ACTIONS = [
   'ec2:CreateTags',
   'ec2:DeleteTags',
   'ec2:CreateSubnetCidrReservation',
+  'ec2:DeleteNetworkInterface',
 ] as const;
 
 export type RemediationWriteAction = (typeof REMEDIATION_WRITE_ACTIONS)[number];
@@ -59,6 +69,8 @@ export const WRITES_OF_KIND: Readonly<Record<ActionKind, readonly RemediationWri
   // CreateSubnetCidrReservation of type prefix on allow-listed subnets, tagged as it is created
   // (lib/act/execute-reservations.ts); its tagging is granted with it (statement TagPrefixReservationsOnCreate).
   'subnet-reservations': ['ec2:CreateSubnetCidrReservation'],
+  // Issue 13: DeleteNetworkInterface of leaked VPC CNI ENIs tagged with the cluster (lib/act/execute-enis.ts).
+  'leaked-enis': ['ec2:DeleteNetworkInterface'],
 };
 
 /**
@@ -86,6 +98,8 @@ export interface ClusterGrants {
   excludableSubnets?: string[];
   /** The subnets it may reserve prefix ranges in (subnet reservations allowed): exactly those, by id. Absent = none. */
   reservationSubnets?: string[];
+  /** Issue 13: ec2:DeleteNetworkInterface on ENIs tagged cluster.k8s.amazonaws.com/name=<cluster> (leaked ENIs allowed). Absent = false. */
+  leakedEnis?: boolean;
 }
 
 /** Whether an action kind can ever be applied under a cluster's policy (the planners' own preconditions included). */
@@ -149,8 +163,11 @@ export function remediationGrants(policy: Policy): ClusterGrants[] {
       spareSubnets,
       ...(excludableSubnets.length > 0 ? { excludableSubnets } : {}),
       ...(reservationSubnets.length > 0 ? { reservationSubnets } : {}),
+      ...(writes.has('ec2:DeleteNetworkInterface') ? { leakedEnis: true } : {}),
     };
-    if (grant.addon || grant.nodegroups || grant.spareSubnets.length > 0 || excludableSubnets.length > 0 || reservationSubnets.length > 0) grants.push(grant);
+    if (grant.addon || grant.nodegroups || grant.spareSubnets.length > 0 || excludableSubnets.length > 0 || reservationSubnets.length > 0 || grant.leakedEnis === true) {
+      grants.push(grant);
+    }
   }
   return grants;
 }
@@ -176,6 +193,9 @@ export const nodegroupsArn = (cluster: string): CfnSub => arn('eks', `nodegroup/
 export const subnetArn = (subnetId: string): CfnSub => arn('ec2', `subnet/${subnetId}`);
 /** Any subnet CIDR reservation (its id is EC2's, known only once it exists). */
 export const subnetCidrReservationsArn = (): CfnSub => arn('ec2', 'subnet-cidr-reservation/*');
+
+/** Every ENI of the account and region: an ENI's id is not known before the plan (the condition on its tags scopes it). */
+export const networkInterfacesArn = (): CfnSub => arn('ec2', 'network-interface/*');
 
 /** The Sid of the single Deny a policy without any remediation grant holds. */
 export const NO_REMEDIATION_SID = 'NoClusterInApplyMode';
@@ -322,6 +342,26 @@ export function remediationPolicy(policy: Policy): IamPolicyDocument {
         },
       },
     );
+  }
+  // Issue 13. ec2:DeleteNetworkInterface authorises on `network-interface*`
+  // (arn:${Partition}:ec2:${Region}:${Account}:network-interface/${NetworkInterfaceId}), whose
+  // condition keys include aws:ResourceTag/${TagKey}, ec2:ResourceTag/${TagKey}, ec2:Subnet and
+  // ec2:Vpc (Service Authorization Reference for Amazon EC2, list_amazonec2.html; as generated in
+  // udondan/iam-floyd@50d8b534ec46 lib/generated/policy-statements/ec2.ts `toDeleteNetworkInterface`,
+  // `onNetworkInterface`). The ENI's own tags scope it: only ENIs the VPC CNI tagged with a cluster
+  // in apply mode that allows the action, and only ENIs that carry the CNI's instance tag.
+  const leaky = grants.filter((g) => g.leakedEnis === true).map((g) => g.cluster);
+  if (leaky.length > 0) {
+    statements.push({
+      Sid: 'DeleteLeakedCniEnis',
+      Effect: 'Allow',
+      Action: ['ec2:DeleteNetworkInterface'],
+      Resource: [networkInterfacesArn()],
+      Condition: {
+        StringEquals: { [`aws:ResourceTag/${CNI_ENI_CLUSTER_TAG_KEY}`]: leaky },
+        Null: { [`aws:ResourceTag/${CNI_ENI_INSTANCE_TAG_KEY}`]: 'false' },
+      },
+    });
   }
   if (statements.length === 0) {
     return {

@@ -8,7 +8,7 @@ import * as z from 'zod';
 import { IPV4_ADDRESSES_PER_PREFIX } from '../capacity/instance-type';
 import type { DiagnoseThresholds } from '../diagnose/types';
 import { EKS_NAME_PATTERN } from '../names';
-import { DEFAULT_SUBNET_RESERVATIONS_POLICY, type ActionsPolicy, type Bounds } from './types';
+import { DEFAULT_LEAKED_ENIS_POLICY, DEFAULT_SUBNET_RESERVATIONS_POLICY, LEAKED_ENI_MIN_AGE_FLOOR_MINUTES, type ActionsPolicy, type Bounds } from './types';
 
 // ---------------------------------------------------------------- ranges
 
@@ -107,6 +107,14 @@ export const RANGES = {
   /** A reservation of at least one /28 (a prefix), at most the /28 blocks of a /16. */
   minBlocks: { min: 1, max: PREFIX_BLOCKS_MAX, why: `a prefix is one /28 block; a /16, the largest subnet, holds ${PREFIX_BLOCKS_MAX}` },
   subnetFreeIps: { min: 0, max: SUBNET_USABLE_MAX, why: `a /16, the largest subnet, has ${SUBNET_USABLE_MAX} usable addresses` },
+  /** Issue 13: the age a leaked ENI must have before it is deleted: never below an hour (LEAKED_ENI_MIN_AGE_FLOOR_MINUTES). */
+  leakedEniMinAgeMinutes: {
+    min: LEAKED_ENI_MIN_AGE_FLOOR_MINUTES,
+    max: 30 * 24 * 60,
+    why: `an ENI younger than ${LEAKED_ENI_MIN_AGE_FLOOR_MINUTES} minutes may still be the VPC CNI's to clean up or attach; ${30 * 24 * 60} minutes is 30 days`,
+  },
+  /** Issue 13: ENIs deleted by one action (one DeleteNetworkInterface each, re-read first). */
+  maxEnisPerAction: { min: 1, max: 100, why: 'to delete none set allowed: false; each delete is a call of its own' },
   prefixBlocksWarning: { min: 0, max: PREFIX_BLOCKS_MAX, why: `a /16, the largest subnet, holds ${PREFIX_BLOCKS_MAX} /28 blocks` },
 } as const satisfies Record<string, Range>;
 
@@ -227,6 +235,13 @@ const subnetReservations = z.strictObject({
   minBlocks: wholeNumber(RANGES.minBlocks),
 });
 
+const leakedEnis = z.strictObject({
+  allowed: z.boolean(),
+  cooldownMinutes,
+  minAgeMinutes: wholeNumber(RANGES.leakedEniMinAgeMinutes),
+  maxEnisPerAction: wholeNumber(RANGES.maxEnisPerAction),
+});
+
 const thresholds = z.strictObject({
   subnetFreeIpsWarning: wholeNumber(RANGES.subnetFreeIps).optional(),
   subnetFreeIpsCritical: wholeNumber(RANGES.subnetFreeIps).optional(),
@@ -248,6 +263,8 @@ export const policySettingsSchema = z.strictObject({
     instanceTypes,
     // Optional: a policy written before it stays valid; left out, not allowed.
     subnetReservations: subnetReservations.optional().transform((v) => v ?? { ...DEFAULT_SUBNET_RESERVATIONS_POLICY }),
+    // Issue 13: optional, so that a policy written before it stays valid; absent = not allowed.
+    leakedEnis: leakedEnis.optional().transform((v) => v ?? { ...DEFAULT_LEAKED_ENIS_POLICY }),
   }),
 });
 
@@ -270,6 +287,7 @@ export const policyOverrideSchema = z.strictObject({
       cniSubnets: cniSubnets.partial().optional(),
       instanceTypes: instanceTypes.partial().optional(),
       subnetReservations: subnetReservations.partial().optional(),
+      leakedEnis: leakedEnis.partial().optional(),
     })
     .optional(),
 });
@@ -298,6 +316,7 @@ export const KNOWN_KEYS: readonly string[] = [
   ...Object.keys(cniSubnets.shape),
   ...Object.keys(instanceTypes.shape),
   ...Object.keys(subnetReservations.shape),
+  ...Object.keys(leakedEnis.shape),
   ...Object.keys(ipTargetBounds.shape),
 ].filter((key, i, all) => all.indexOf(key) === i);
 

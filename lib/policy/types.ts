@@ -90,6 +90,33 @@ export interface CniSubnetsPolicy extends ActionPolicyBase {
   excludableSubnets?: string[];
 }
 
+/**
+ * Issue 13: deleting leaked ENIs (lib/plan/leaked-enis.ts). Optional in policy.yml: without it,
+ * {@link DEFAULT_LEAKED_ENIS_POLICY} (not allowed).
+ */
+export interface LeakedEnisPolicy extends ActionPolicyBase {
+  /** Only ENIs whose createdAt tag is at least this many minutes old; never below {@link LEAKED_ENI_MIN_AGE_FLOOR_MINUTES}. */
+  minAgeMinutes: number;
+  /** At most this many ENIs deleted by one action. */
+  maxEnisPerAction: number;
+}
+
+/**
+ * No ENI younger than an hour is deleted, whatever the policy says: the VPC CNI's own cleanup
+ * leaves an ENI alone for 5 minutes after its createdAt (aws/amazon-vpc-cni-k8s@b52188387f2e
+ * pkg/awsutils/awsutils.go `eniDeleteCooldownTime`) and runs hourly; an hour lets it, and any
+ * attach in progress, go first.
+ */
+export const LEAKED_ENI_MIN_AGE_FLOOR_MINUTES = 60;
+
+/** The leaked-ENI policy of a policy.yml that does not name it: not allowed. */
+export const DEFAULT_LEAKED_ENIS_POLICY: LeakedEnisPolicy = {
+  allowed: false,
+  cooldownMinutes: 60,
+  minAgeMinutes: LEAKED_ENI_MIN_AGE_FLOOR_MINUTES,
+  maxEnisPerAction: 20,
+};
+
 export interface InstanceTypesPolicy extends ActionPolicyBase {
   /** Instance types or families (`m6i`, `m6i.xlarge`) a replacement nodegroup may use. Empty = none. */
   allowedTypes: string[];
@@ -154,6 +181,8 @@ export interface ActionsPolicy {
   prefixDelegation: PrefixDelegationPolicy;
   cniSubnets: CniSubnetsPolicy;
   instanceTypes: InstanceTypesPolicy;
+  /** Issue 13. Optional in policy.yml; a parsed policy always has it ({@link DEFAULT_LEAKED_ENIS_POLICY}). */
+  leakedEnis: LeakedEnisPolicy;
   /**
    * Optional in policy.yml (a policy written before it stays valid); absent = not allowed
    * ({@link DEFAULT_SUBNET_RESERVATIONS_POLICY}). `parsePolicy` always fills it.
@@ -175,7 +204,7 @@ export interface EffectivePolicy {
 }
 
 /** The kinds of action the planners propose (lib/plan/*.ts) and the policy governs. */
-export type ActionKind = 'warm-targets' | 'prefix-delegation' | 'prefix-rollout' | 'cni-subnets' | 'instance-types' | 'subnet-reservations';
+export type ActionKind = 'warm-targets' | 'prefix-delegation' | 'prefix-rollout' | 'cni-subnets' | 'instance-types' | 'subnet-reservations' | 'leaked-enis';
 
 /** The policy key of each action kind. */
 export const POLICY_KEY: Record<ActionKind, keyof EffectivePolicy['actions']> = {
@@ -186,6 +215,7 @@ export const POLICY_KEY: Record<ActionKind, keyof EffectivePolicy['actions']> = 
   'cni-subnets': 'cniSubnets',
   'instance-types': 'instanceTypes',
   'subnet-reservations': 'subnetReservations',
+  'leaked-enis': 'leakedEnis',
 };
 
 /** Thrown for an invalid policy; `problems` names every one as `path: problem`. */

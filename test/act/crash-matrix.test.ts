@@ -33,7 +33,7 @@ const CLUSTER = 'payments-prod';
 const T0 = new Date('2026-11-26T12:00:00Z');
 const SPARE = 'subnet-0c55317ef17156075';
 const LEDGER_WRITES = new Set(['PutCommand', 'DeleteCommand', 'UpdateCommand']);
-const AWS_WRITES = new Set(['UpdateAddonCommand', 'CreateNodegroupCommand', 'UpdateNodegroupConfigCommand', 'CreateTagsCommand', 'DeleteTagsCommand', 'CreateSubnetCidrReservationCommand', 'PublishCommand']);
+const AWS_WRITES = new Set(['UpdateAddonCommand', 'CreateNodegroupCommand', 'UpdateNodegroupConfigCommand', 'CreateTagsCommand', 'DeleteTagsCommand', 'CreateSubnetCidrReservationCommand', 'DeleteNetworkInterfaceCommand', 'PublishCommand']);
 /** The subnet the subnet-reservations scenario reserves in (payments-prod-private-c, 10.20.4.0/22). */
 const RESERVED_IN = 'subnet-02a477941daa66d13';
 const RESERVED_CIDRS = ['10.20.7.0/25', '10.20.6.128/25'];
@@ -58,6 +58,21 @@ const SHARED = 'subnet-0cb3f597078dde6c4';
 const PROD_KEY = `cni.networking.k8s.aws/cluster/${CLUSTER}`;
 
 const base = { cluster: CLUSTER, reason: 'subnet-0e59dfd0c9e3779b1 is critical', findingIds: [], predicted: { text: 'frees addresses' }, blockers: [], state: 'apply' as const, blockedBy: [] };
+
+/** Issue 13: the demo's leaked ENIs of payments-prod older than an hour at T0 (all three: 30 and 52 hours, and 15 minutes at the capture, 2 hours before T0). */
+const LEAKED = accountFromSnapshot(DEMO_SNAPSHOT)
+  .networkInterfaces.filter(
+    (e) =>
+      e.Status === 'available' &&
+      e.TagSet?.some((t) => t.Key === 'cluster.k8s.amazonaws.com/name' && t.Value === CLUSTER) &&
+      T0.getTime() - Date.parse(e.TagSet.find((t) => t.Key === 'node.k8s.amazonaws.com/createdAt')?.Value ?? '') > 3_600_000,
+  )
+  .map((e) => ({
+    networkInterfaceId: e.NetworkInterfaceId ?? '',
+    subnetId: e.SubnetId ?? '',
+    instanceId: e.TagSet?.find((t) => t.Key === 'node.k8s.amazonaws.com/instance_id')?.Value ?? '',
+    ips: e.PrivateIpAddresses?.length ?? 0,
+  }));
 
 const SCENARIOS: Scenario[] = [
   {
@@ -132,6 +147,20 @@ const SCENARIOS: Scenario[] = [
     },
     done: (a) => RESERVED_CIDRS.every((c) => (a.subnetCidrReservations ?? []).some((r) => r.Cidr === c && r.ReservationType === 'prefix')),
     changes: ['CreateSubnetCidrReservation', 'CreateSubnetCidrReservation'],
+  },
+  {
+    // Issue 13: one delete per ENI; a delete repeated after a crash answers NotFound (done), and
+    // the re-read before each delete skips an ENI already gone.
+    kind: 'leaked-enis',
+    action: {
+      ...base,
+      id: `${CLUSTER}/leaked-enis/vpc-05cb6340ff1bbcd88`,
+      kind: 'leaked-enis',
+      subject: 'vpc-05cb6340ff1bbcd88',
+      change: { type: 'delete-enis', clusterTag: CLUSTER, minAgeMinutes: 60, enis: LEAKED },
+    },
+    done: (a) => LEAKED.every((l) => !a.networkInterfaces.some((e) => e.NetworkInterfaceId === l.networkInterfaceId)),
+    changes: LEAKED.map(() => 'DeleteNetworkInterface'),
   },
 ];
 
@@ -280,6 +309,7 @@ describe.each(SCENARIOS.map((s) => ({ ...s, name: s.action.change.type === 'tag-
         changed: true,
       });
       expect({ label, status: record?.status, notified: record?.notified }).toEqual({ label, status: 'succeeded', notified: 'succeeded' });
+      if (scenario.kind === 'leaked-enis') expect({ label, planned: LEAKED.length }).toEqual({ label, planned: 3 });
       if (scenario.kind === 'instance-types') {
         const ngs = (w.account.nodegroups[CLUSTER] ?? []).filter((n) => n.nodegroupName === 'api-m5l-ipr-0a1b2c3d');
         expect({ label, count: ngs.length, tag: ngs[0]?.tags?.['eks-ip-responder/replaces'] }).toEqual({ label, count: 1, tag: 'api-m5l' });

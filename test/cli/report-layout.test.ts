@@ -34,9 +34,9 @@ describe('the demo report as a runbook', () => {
     expect(section).toMatch(/then scale general-m5xl down/);
     // No section of its own for either nodegroup's AZ.
     expect(text).not.toMatch(/(CRITICAL|WARNING): Nodegroup (api-m5l|general-m5xl) in eu-west-1a/);
-    // 3, the two nodegroups whose max size would not fit in it (nodegroup-headroom), and the VPC's
-    // DNS hostnames off (vpc-dns), and its Network Address Usage (network-address-usage).
-    expect(text).toContain('  Findings (7)\n');
+    // 3, the two nodegroups whose max size would not fit in it (nodegroup-headroom), the VPC's DNS
+    // hostnames off (vpc-dns), its Network Address Usage (network-address-usage), and the leaked ENIs of private-c.
+    expect(text).toContain('  Findings (8)\n');
   });
 
   it('has no line over 100 columns', async () => {
@@ -46,7 +46,7 @@ describe('the demo report as a runbook', () => {
 
   it('writes counts above 999 with thousands separators', async () => {
     const text = await demoReport();
-    expect(text).toContain('Pod subnets: 9,417 free IPs, least in one subnet 7\n');
+    expect(text).toContain('Pod subnets: 9,396 free IPs, least in one subnet 7\n');
     expect(text).toContain('Nodes: 18, 895 pod IPs held, max pods 1,452; 1 at their ENI limit, 1 with no IP slot left\n');
     expect(text).toMatch(/subnet-0c55317ef17156075 +eu-west-1a +100\.64\.0\.0\/19 +cni-discovery +8,187 +8,187 +0%/);
     expect(text).toMatch(/batch-r6i +managed +r6i\.4xlarge +3 +3\/24 +112\/11,136 +330/);

@@ -11,6 +11,7 @@ import { DEFAULT_THRESHOLDS } from '../../lib/diagnose/types';
 import type { CniSubnetsPolicy, EffectivePolicy } from '../../lib/policy/types';
 import { subnet, VPC } from '../measure/builders';
 import { AZ_A, AZ_B, managedCni, nodegroup, run, TYPES, World } from '../diagnose/world';
+import { DEFAULT_LEAKED_ENIS_POLICY } from '../../lib/policy/types';
 
 const NOW = new Date('2026-12-03T10:00:00Z');
 const KEY = 'cni.networking.k8s.aws/cluster/prod';
@@ -26,6 +27,7 @@ function policy(cni: Partial<CniSubnetsPolicy> = {}): EffectivePolicy {
       prefixDelegation: { allowed: false, cooldownMinutes: 60, warmPrefixTarget: { min: 0, max: 2 }, maxPods: { min: 10, max: 110 } },
       cniSubnets: { allowed: true, cooldownMinutes: 60, spareSubnets: [], maxSubnetsPerAction: 2, excludableSubnets: ['shared-a', 'shared-a2'], ...cni },
       instanceTypes: { allowed: false, cooldownMinutes: 60, allowedTypes: [], maxInstanceTypes: 3 },
+      leakedEnis: { ...DEFAULT_LEAKED_ENIS_POLICY },
     },
   };
 }

@@ -16,7 +16,7 @@ import { collectInventory } from '../../lib/inventory/collect';
 import { readSnapshot } from '../../lib/inventory/snapshot';
 import type { ClusterInventory, CniInstall, Subnet } from '../../lib/inventory/types';
 import { DEFAULT_THRESHOLDS } from '../../lib/diagnose/types';
-import type { CniSubnetsPolicy, EffectivePolicy } from '../../lib/policy/types';
+import { DEFAULT_LEAKED_ENIS_POLICY, type CniSubnetsPolicy, type EffectivePolicy } from '../../lib/policy/types';
 import { subnet, VPC } from '../measure/builders';
 import { AZ_A, AZ_B, managedCni, nodegroup, run, TYPES, World } from '../diagnose/world';
 
@@ -33,6 +33,7 @@ function policy(cni: Partial<CniSubnetsPolicy> = {}): EffectivePolicy {
       prefixDelegation: { allowed: false, cooldownMinutes: 60, warmPrefixTarget: { min: 0, max: 2 }, maxPods: { min: 10, max: 110 } },
       cniSubnets: { allowed: true, cooldownMinutes: 60, spareSubnets: [], maxSubnetsPerAction: 2, ...cni },
       instanceTypes: { allowed: false, cooldownMinutes: 60, allowedTypes: [], maxInstanceTypes: 3 },
+      leakedEnis: { ...DEFAULT_LEAKED_ENIS_POLICY },
     },
   };
 }

@@ -21,6 +21,7 @@ function policy(mode: PolicyMode, over: Partial<EffectivePolicy['actions']> = {}
       prefixDelegation: { ...common, cooldownMinutes: 1440, warmPrefixTarget: { min: 0, max: 2 }, maxPods: { min: 1, max: 250 } },
       cniSubnets: { ...common, spareSubnets: [], maxSubnetsPerAction: 1 },
       instanceTypes: { ...common, allowedTypes: ['m6i'], maxInstanceTypes: 2 },
+      leakedEnis: { ...common, minAgeMinutes: 60, maxEnisPerAction: 10 },
       ...over,
     },
   };

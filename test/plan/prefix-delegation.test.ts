@@ -9,7 +9,7 @@ import { diagnose } from '../../lib/diagnose/diagnose';
 import { DEFAULT_THRESHOLDS } from '../../lib/diagnose/types';
 import { collectInventory } from '../../lib/inventory/collect';
 import type { CniInstall, Nodegroup } from '../../lib/inventory/types';
-import type { EffectivePolicy, PrefixDelegationPolicy } from '../../lib/policy/types';
+import { DEFAULT_LEAKED_ENIS_POLICY, type EffectivePolicy, type PrefixDelegationPolicy } from '../../lib/policy/types';
 import { readSnapshot } from '../../lib/inventory/snapshot';
 import { measure } from '../../lib/measure/measure';
 import { instanceTypes } from '../measure/builders';
@@ -27,6 +27,7 @@ function policyFor(cluster: string, actions: { prefixDelegation?: Partial<Prefix
       prefixDelegation: { allowed: true, cooldownMinutes: 60, warmPrefixTarget: { min: 1, max: 2 }, maxPods: { min: 0, max: 250 }, ...actions.prefixDelegation },
       cniSubnets: { allowed: false, cooldownMinutes: 60, spareSubnets: [], maxSubnetsPerAction: 1 },
       instanceTypes: { allowed: false, cooldownMinutes: 60, allowedTypes: [], maxInstanceTypes: 1 },
+      leakedEnis: { ...DEFAULT_LEAKED_ENIS_POLICY },
     },
   };
 }

@@ -14,6 +14,7 @@ import { chooseReservations, MAX_RESERVED_SHARE, planSubnetReservations } from '
 import type { PlanContext } from '../../lib/plan/types';
 import type { EffectivePolicy, SubnetReservationsPolicy } from '../../lib/policy/types';
 import { AZ_A, managedCni, run, TYPES, World } from '../diagnose/world';
+import { DEFAULT_LEAKED_ENIS_POLICY } from '../../lib/policy/types';
 
 const CLUSTER = 'prod';
 const NOW = new Date('2026-11-26T10:00:00Z');
@@ -28,6 +29,7 @@ function policy(r: Partial<SubnetReservationsPolicy> | null = {}, mode: Effectiv
       prefixDelegation: { allowed: false, cooldownMinutes: 60, warmPrefixTarget: { min: 0, max: 2 }, maxPods: { min: 10, max: 110 } },
       cniSubnets: { allowed: false, cooldownMinutes: 60, spareSubnets: [], maxSubnetsPerAction: 2 },
       instanceTypes: { allowed: false, cooldownMinutes: 60, allowedTypes: [], maxInstanceTypes: 3 },
+      leakedEnis: { ...DEFAULT_LEAKED_ENIS_POLICY },
       ...(r === null
         ? {}
         : { subnetReservations: { allowed: true, cooldownMinutes: 1440, subnets: ['subnet-a'], maxReservationsPerAction: 2, minBlocks: 2, ...r } }),

@@ -11,7 +11,7 @@ import { collectInventory } from '../../lib/inventory/collect';
 import type { CniInstall } from '../../lib/inventory/types';
 import { readSnapshot } from '../../lib/inventory/snapshot';
 import { measure } from '../../lib/measure/measure';
-import type { ActionsPolicy, EffectivePolicy } from '../../lib/policy/types';
+import { DEFAULT_LEAKED_ENIS_POLICY, type ActionsPolicy, type EffectivePolicy } from '../../lib/policy/types';
 import { AZ_A, managedCni, nodegroup, run, TYPES, World } from '../diagnose/world';
 
 const NOW = new Date('2026-11-26T10:00:00Z');
@@ -26,6 +26,7 @@ function policyFor(cluster: string, actions: Partial<{ [K in keyof ActionsPolicy
       prefixDelegation: { allowed: true, cooldownMinutes: 60, warmPrefixTarget: { min: 1, max: 2 }, maxPods: { min: 0, max: 250 }, ...actions.prefixDelegation },
       cniSubnets: { allowed: false, cooldownMinutes: 60, spareSubnets: [], maxSubnetsPerAction: 1, ...actions.cniSubnets },
       instanceTypes: { allowed: false, cooldownMinutes: 60, allowedTypes: [], maxInstanceTypes: 1, ...actions.instanceTypes },
+      leakedEnis: { ...DEFAULT_LEAKED_ENIS_POLICY },
     },
   };
 }

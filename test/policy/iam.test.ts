@@ -122,7 +122,7 @@ describe('remediationGrants', () => {
   });
 
   it('covers every action kind with the writes its executor makes', () => {
-    expect(Object.keys(WRITES_OF_KIND).sort()).toEqual(['cni-subnets', 'instance-types', 'prefix-delegation', 'prefix-rollout', 'subnet-reservations', 'warm-targets']);
+    expect(Object.keys(WRITES_OF_KIND).sort()).toEqual(['cni-subnets', 'instance-types', 'leaked-enis', 'prefix-delegation', 'prefix-rollout', 'subnet-reservations', 'warm-targets']);
     expect([...new Set(Object.values(WRITES_OF_KIND).flat())].sort()).toEqual([...REMEDIATION_WRITE_ACTIONS].sort());
   });
 
@@ -144,7 +144,7 @@ describe('remediationPolicy', () => {
         {
           Sid: NO_REMEDIATION_SID,
           Effect: 'Deny',
-          Action: ['eks:UpdateAddon', 'eks:CreateNodegroup', 'eks:TagResource', 'eks:UpdateNodegroupConfig', 'ec2:CreateTags', 'ec2:DeleteTags', 'ec2:CreateSubnetCidrReservation'],
+          Action: ['eks:UpdateAddon', 'eks:CreateNodegroup', 'eks:TagResource', 'eks:UpdateNodegroupConfig', 'ec2:CreateTags', 'ec2:DeleteTags', 'ec2:CreateSubnetCidrReservation', 'ec2:DeleteNetworkInterface'],
           Resource: '*',
         },
       ],
@@ -404,5 +404,54 @@ describe('subnet reservations in the remediation policy', () => {
     const doc = remediationPolicy(policyWith(clusters));
     expect(sids(doc)).not.toContain('CreatePrefixReservations');
     expect(JSON.stringify(doc)).not.toContain('subnet-cidr-reservation');
+  });
+});
+
+describe('issue 13: ec2:DeleteNetworkInterface of leaked VPC CNI ENIs', () => {
+  const APPLY_LEAKED_ONLY = (name: string) => `
+  ${name}:
+    mode: apply
+    actions:
+      warmTargets: { allowed: false }
+      prefixDelegation: { allowed: false }
+      leakedEnis: { allowed: true }`;
+
+  it('is granted on ENIs tagged with an apply cluster that allows it, and carrying the CNI instance tag, only', () => {
+    const policy = policyWith(`${APPLY_LEAKED_ONLY('orders-prod')}${APPLY_LEAKED_ONLY('batch-dev')}
+  staging:
+    mode: dry-run
+    actions:
+      leakedEnis: { allowed: true }
+`);
+    expect(remediationGrants(policy)).toEqual([
+      { cluster: 'orders-prod', addon: false, nodegroups: false, spareSubnets: [], leakedEnis: true },
+      { cluster: 'batch-dev', addon: false, nodegroups: false, spareSubnets: [], leakedEnis: true },
+    ]);
+    const doc = remediationPolicy(policy);
+    expect(sids(doc)).toEqual(['DeleteLeakedCniEnis']);
+    expect(statement(doc, 'DeleteLeakedCniEnis')).toEqual({
+      Sid: 'DeleteLeakedCniEnis',
+      Effect: 'Allow',
+      Action: ['ec2:DeleteNetworkInterface'],
+      Resource: [{ 'Fn::Sub': 'arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:network-interface/*' }],
+      Condition: {
+        StringEquals: { 'aws:ResourceTag/cluster.k8s.amazonaws.com/name': ['orders-prod', 'batch-dev'] },
+        Null: { 'aws:ResourceTag/node.k8s.amazonaws.com/instance_id': 'false' },
+      },
+    });
+  });
+
+  it('is not granted by default (a policy without leakedEnis, or with allowed: false)', () => {
+    const doc = remediationPolicy(policyWith(ORDERS));
+    expect(sids(doc)).not.toContain('DeleteLeakedCniEnis');
+    expect(doc.Statement.flatMap((s) => (s.Effect === 'Allow' ? s.Action : []))).not.toContain('ec2:DeleteNetworkInterface');
+  });
+
+  it('refuses a minAgeMinutes below the hour', () => {
+    expect(() => policyWith(`
+  orders-prod:
+    actions:
+      leakedEnis: { allowed: true, minAgeMinutes: 30 }
+`)).toThrow(/leakedEnis\.minAgeMinutes.*60/);
   });
 });

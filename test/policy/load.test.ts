@@ -72,10 +72,11 @@ describe('the repository policy.yml', () => {
     expect(policy.default.mode).toBe('dry-run');
     expect(policy.default.actions.cniSubnets.spareSubnets).toEqual([]);
     expect(policy.default.actions.instanceTypes.allowedTypes).toEqual([]);
-    // Every action allowed but the subnet reservations, which a new action kind starts without.
-    const { subnetReservations, ...others } = policy.default.actions;
+    // Every action allowed but those a new action kind starts without (issue 13).
+    const { subnetReservations, leakedEnis, ...others } = policy.default.actions;
     expect(Object.values(others).every((a) => a.allowed)).toBe(true);
     expect(subnetReservations).toEqual({ allowed: false, cooldownMinutes: 1440, subnets: [], maxReservationsPerAction: 2, minBlocks: 2 });
+    expect(leakedEnis.allowed).toBe(false);
   });
 
   it('lets the demo cluster payments-prod plan subnet and instance-type actions, in dry-run', () => {
@@ -341,11 +342,13 @@ describe('effectivePolicy', () => {
 
   it('merges deep: a cluster overriding warmIpTarget.max keeps everything else from the default', () => {
     const prod = effectivePolicy(policy, 'prod');
-    const expected: ActionsPolicy = structuredClone(VALID.default.actions);
+    const expected = structuredClone(VALID.default.actions) as ActionsPolicy;
     expected.warmTargets.warmIpTarget.max = 8;
     expected.cniSubnets.spareSubnets = ['subnet-11111111', 'subnet-22222222'];
     // A policy without actions.subnetReservations (written before it existed) gets it not allowed.
     expected.subnetReservations = { ...DEFAULT_SUBNET_RESERVATIONS_POLICY };
+    // A policy without leakedEnis (written before it existed) gets the default: not allowed.
+    Object.assign(expected, { leakedEnis: { allowed: false, cooldownMinutes: 60, minAgeMinutes: 60, maxEnisPerAction: 20 } });
     expect(prod).toEqual({
       cluster: 'prod',
       mode: 'dry-run',

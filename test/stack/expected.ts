@@ -177,7 +177,7 @@ export const FOLLOW_EKS_UPDATES_STATEMENT = {
 };
 
 /** Every EKS and EC2 write of the remediation (lib/policy/iam.ts REMEDIATION_WRITE_ACTIONS, written out). */
-export const REMEDIATION_WRITES = ['eks:UpdateAddon', 'eks:CreateNodegroup', 'eks:TagResource', 'eks:UpdateNodegroupConfig', 'ec2:CreateTags', 'ec2:DeleteTags', 'ec2:CreateSubnetCidrReservation'];
+export const REMEDIATION_WRITES = ['eks:UpdateAddon', 'eks:CreateNodegroup', 'eks:TagResource', 'eks:UpdateNodegroupConfig', 'ec2:CreateTags', 'ec2:DeleteTags', 'ec2:CreateSubnetCidrReservation', 'ec2:DeleteNetworkInterface'];
 
 /** RespondRole's `remediate` policy for the repository's policy.yml, which has no cluster in apply mode. */
 export const REPOSITORY_REMEDIATE_POLICY = {

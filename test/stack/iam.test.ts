@@ -73,6 +73,8 @@ const APPLY_CLUSTERS_YAML = `
         excludableSubnets: [subnet-0aaaaaaaaaaaaaaa1]
       instanceTypes:
         allowedTypes: [m6i]
+      leakedEnis:
+        allowed: true
   batch-dev:
     mode: apply
     actions:
@@ -470,6 +472,15 @@ const RESPOND_WRITES: Record<string, WriteScope> = {
 
 /** The remediation writes of the apply-mode package (APPLY_CLUSTERS_YAML). */
 const APPLY_WRITES: Record<string, WriteScope> = {
+  // Issue 13: only orders-prod allows leaked ENIs; only ENIs the VPC CNI tagged with it.
+  'ec2:DeleteNetworkInterface': {
+    sid: 'DeleteLeakedCniEnis',
+    resources: [ARN('ec2', 'network-interface/*')],
+    condition: {
+      StringEquals: { 'aws:ResourceTag/cluster.k8s.amazonaws.com/name': ['orders-prod'] },
+      Null: { 'aws:ResourceTag/node.k8s.amazonaws.com/instance_id': 'false' },
+    },
+  },
   // batch-dev has warm targets and prefix delegation off: its add-on is not granted.
   'eks:UpdateAddon': { sid: 'UpdateVpcCniAddon', resources: [ARN('eks', 'addon/orders-prod/vpc-cni/*')] },
   // batch-dev lists no instance type and has prefix delegation (and so its rollout) off.
@@ -643,6 +654,8 @@ describe('RespondRole, packaged with clusters in apply mode (orders-prod: every 
         'ec2:CreateTags grants ec2:Create*',
         'ec2:CreateTags grants ec2:CreateTags',
         'ec2:DeleteTags grants ec2:Delete*',
+        // Issue 13: scoped by the ENI's cluster tag (DeleteLeakedCniEnis above).
+        'ec2:DeleteNetworkInterface grants ec2:Delete*',
       ].sort(),
     );
   });
@@ -702,6 +715,19 @@ describe('RespondRole, packaged with clusters in apply mode (orders-prod: every 
     // The old nodegroup's own keys, Kubernetes' included, are copied onto the replacement.
     const copied = { ...REPLACEMENT_CONTEXT, 'aws:TagKeys': ['kubernetes.io/cluster/orders-prod', 'k8s.io/cluster-autoscaler/enabled', 'team', 'eks-ip-responder/replaces'] };
     expect(answer({ action: 'eks:CreateNodegroup', resource: cluster, context: copied })).toBe('allowed');
+  });
+
+  it('deletes only ENIs the VPC CNI tagged with orders-prod (issue 13), never another cluster\'s or an untagged one', () => {
+    const eni = 'arn:aws:ec2:eu-west-1:123456789012:network-interface/eni-0123456789abcdef0';
+    const cni = { 'aws:ResourceTag/cluster.k8s.amazonaws.com/name': 'orders-prod', 'aws:ResourceTag/node.k8s.amazonaws.com/instance_id': 'i-0123456789abcdef0' };
+    expect(answer({ action: 'ec2:DeleteNetworkInterface', resource: eni, context: cni })).toBe('allowed');
+    expect(answer({ action: 'ec2:DeleteNetworkInterface', resource: eni, context: { ...cni, 'aws:ResourceTag/cluster.k8s.amazonaws.com/name': 'batch-dev' } })).toBe('implicit-deny');
+    expect(answer({ action: 'ec2:DeleteNetworkInterface', resource: eni, context: { 'aws:ResourceTag/cluster.k8s.amazonaws.com/name': 'orders-prod' } })).toBe('implicit-deny');
+    expect(answer({ action: 'ec2:DeleteNetworkInterface', resource: eni, context: {} })).toBe('implicit-deny');
+    for (const resource of elsewhere(eni)) expect({ resource, answer: answer({ action: 'ec2:DeleteNetworkInterface', resource, context: cni }) }).toEqual({ resource, answer: 'implicit-deny' });
+    for (const action of ['ec2:DetachNetworkInterface', 'ec2:DeleteSubnet', 'ec2:TerminateInstances']) {
+      expect({ action, answer: answer({ action, resource: eni, context: cni }) }).toEqual({ action, answer: 'implicit-deny' });
+    }
   });
 
   it('tags exactly the listed spare subnets, with the CNI subnet tag only, valued 1', () => {

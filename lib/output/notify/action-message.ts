@@ -33,6 +33,10 @@ export function describeChange(change: ActionChange): string {
       return change.toInstanceTypes.length > 0
         ? `replace nodegroup ${change.nodegroup} (${change.fromInstanceTypes.join(', ')}) by ${change.newNodegroup} (${change.toInstanceTypes.join(', ')}), ${change.scaling.desiredSize} nodes`
         : `replace nodegroup ${change.nodegroup} (${change.fromInstanceTypes.join(', ')}) by instance types with more IP capacity (none found)`;
+    case 'delete-enis':
+      return change.enis.length > 0
+        ? `delete ${change.enis.length} leaked VPC CNI ENI(s) of ${change.clusterTag}: ${change.enis.map((e) => e.networkInterfaceId).join(', ')}`
+        : `delete leaked VPC CNI ENIs of ${change.clusterTag} (none old enough)`;
   }
 }
 

@@ -24,6 +24,7 @@ export const CAUSE_TITLE: Record<FindingKind, string> = {
   'cni-discovery': 'VPC CNI subnet selection',
   'eni-quota': 'the account near its ENIs-per-Region quota',
   'network-address-usage': 'the VPC near its Network Address Usage quota',
+  'leaked-enis': 'leaked ENIs holding IPs for gone instances',
 };
 
 export interface NotificationContext {

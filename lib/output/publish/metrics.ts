@@ -42,6 +42,12 @@ export const METRIC = {
   VpcNetworkAddressUsage: 'VpcNetworkAddressUsage',
   VpcNetworkAddressUsageUtilization: 'VpcNetworkAddressUsageUtilization',
   SubnetReservedIps: 'SubnetReservedIps',
+  /** Issue 13: addresses held by leaked ENIs in a subnet {ClusterName, SubnetId}, and their count per cluster {ClusterName}. */
+  SubnetLeakedEniIps: 'SubnetLeakedEniIps',
+  ClusterLeakedEnis: 'ClusterLeakedEnis',
+  /** Issue 13: a subnet's addresses held by this cluster, and by all other clusters together {ClusterName, SubnetId}. */
+  SubnetClusterIps: 'SubnetClusterIps',
+  SubnetOtherClustersIps: 'SubnetOtherClustersIps',
 } as const;
 
 type Dims = Record<string, string>;
@@ -96,6 +102,7 @@ export function clusterMetrics(c: ClusterUsage, timestamp: Date): MetricDatum[] 
     out.push(datum(METRIC.ControlPlaneMinAvailableIps, c.controlPlane.minAvailable, 'Count', cluster, timestamp));
     out.push(datum(METRIC.ControlPlaneAzsWithMinimumFree, c.controlPlane.azsWithMinimum, 'Count', cluster, timestamp));
   }
+  if (trusted.holders) out.push(...shareAndLeakMetrics(c, timestamp));
   out.push(datum(METRIC.DataIncomplete, c.complete ? 0 : 1, 'Count', cluster, timestamp));
   out.push(datum(METRIC.SamplingFailed, 0, 'Count', cluster, timestamp));
   if (!trusted.nodes) return out;
@@ -114,6 +121,27 @@ export function clusterMetrics(c: ClusterUsage, timestamp: Date): MetricDatum[] 
     out.push(datum(METRIC.NodegroupIpUtilization, pct(g.podIps, g.podIpSlots), 'Percent', dims, timestamp));
     out.push(datum(METRIC.NodegroupNodesAtEniLimit, g.nodesAtEniLimit, 'Count', dims, timestamp));
   }
+  return out;
+}
+
+/**
+ * Issue 13, per subnet of the cluster: its own share and the other clusters' (each cluster publishes
+ * its own series, so that a subnet shared by eight clusters has eight that trend apart; the others
+ * are one sum, not one series per other cluster: clusters × subnets, never clusters² × subnets);
+ * and the leaked ENIs, unless some could not be confirmed (the figure would be low, not 0).
+ */
+function shareAndLeakMetrics(c: ClusterUsage, timestamp: Date): MetricDatum[] {
+  const out: MetricDatum[] = [];
+  const leakKnown = (c.leakedEnisUnconfirmed ?? 0) === 0 && !c.problems.some((p) => p.unread?.part === 'eni-instances');
+  for (const s of c.subnets) {
+    const dims = { ClusterName: c.name, SubnetId: s.subnetId };
+    if (s.clusterShare) {
+      out.push(datum(METRIC.SubnetClusterIps, s.clusterShare.own, 'Count', dims, timestamp));
+      out.push(datum(METRIC.SubnetOtherClustersIps, s.clusterShare.others.reduce((sum, o) => sum + o.ips, 0), 'Count', dims, timestamp));
+    }
+    if (leakKnown) out.push(datum(METRIC.SubnetLeakedEniIps, s.leaked?.ips ?? 0, 'Count', dims, timestamp));
+  }
+  if (leakKnown) out.push(datum(METRIC.ClusterLeakedEnis, c.leakedEnis?.length ?? 0, 'Count', { ClusterName: c.name }, timestamp));
   return out;
 }
 

@@ -15,7 +15,7 @@ import { describeChange } from '../notify/action-message';
 const STATE: Record<string, string> = { apply: 'WILL APPLY', 'dry-run': 'DRY-RUN', blocked: 'BLOCKED' };
 
 /** Every action kind, in the planners' order (least disruptive first). */
-export const ACTION_KINDS: readonly ActionKind[] = ['warm-targets', 'cni-subnets', 'prefix-delegation', 'prefix-rollout', 'instance-types', 'subnet-reservations'];
+export const ACTION_KINDS: readonly ActionKind[] = ['warm-targets', 'cni-subnets', 'prefix-delegation', 'prefix-rollout', 'instance-types', 'subnet-reservations', 'leaked-enis'];
 
 /** What the plan's text and JSON say besides the planned actions. */
 export interface PlanReportContext {
@@ -80,6 +80,9 @@ export function absentReason(kind: ActionKind, r: ClusterRemediation, c: Cluster
         return 'no pod subnet in prefix mode (prefix delegation is off, and no prefix-fragmentation finding)';
       }
       return 'no allow-listed pod subnet (actions.subnetReservations.subnets) used in prefix mode lacks reserved room for prefixes, or none has a free aligned run of actions.subnetReservations.minBlocks /28 blocks within half of its free blocks';
+    case 'leaked-enis':
+      if (!has(findings, cluster, (f) => f.kind === 'leaked-enis')) return noFinding('leaked ENI (leaked-enis finding)');
+      return `no leaked ENI is tagged cluster.k8s.amazonaws.com/name=${cluster}: the others are their own cluster's to delete`;
   }
 }
 

@@ -211,6 +211,24 @@ function clusterSection(c: ClusterUsage, findings: Finding[] | undefined, inv: C
   if (known.length < c.subnets.length) {
     say('    Holders "?": the ENIs (or the nodes) there could not all be read.');
   }
+  // Issue 13: each cluster's share of the subnets this cluster shares, and the leaked ENIs.
+  const sharedWith = known.filter((s) => (s.clusterShare?.others.length ?? 0) > 0);
+  if (sharedWith.length > 0) say('    Shared with other clusters (IPs each holds; "no cluster": other ENIs, unaccounted):');
+  for (const s of sharedWith) {
+    const share = s.clusterShare;
+    if (!share) continue;
+    say(`      ${s.subnetId}: ${c.name} ${n(share.own)}, ${share.others.map((o) => `${o.cluster} ${n(o.ips)}`).join(', ')}, no cluster ${n(share.unattributed)}`);
+  }
+  const leaky = known.filter((s) => s.leaked !== undefined);
+  if (leaky.length > 0) {
+    say(
+      `    Leaked ENIs: ${leaky.map((s) => `${s.subnetId} ${count(s.leaked?.enis ?? 0, 'ENI')} holding ${count(s.leaked?.ips ?? 0, 'IP')}`).join(', ')} — ` +
+        'available ENIs of the VPC CNI whose instance is gone (the leaked-enis finding).',
+    );
+  }
+  if ((c.leakedEnisUnconfirmed ?? 0) > 0) {
+    say(`    Not confirmed: ${count(c.leakedEnisUnconfirmed ?? 0, 'available ENI')} of the VPC CNI whose instance could not be looked up: not counted as leaked.`);
+  }
   const cp = c.controlPlane;
   if (g.controlPlaneUnknown) {
     say(`  Control plane: free IPs in the cluster subnets unknown (${unreadSubnetsText(g)}); EKS needs ${EKS_CONTROL_PLANE_MIN_FREE_IPS}, recommends ${EKS_CONTROL_PLANE_RECOMMENDED_FREE_IPS}`);

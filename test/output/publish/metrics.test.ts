@@ -84,6 +84,14 @@ describe('buildMetricData', () => {
     [METRIC.SubnetIpsHeld, `ClusterName=prod,SubnetId=${A},Holder=Unaccounted`, 'Count', 10],
     [METRIC.SubnetAvailableIps, `ClusterName=prod,SubnetId=${B}`, 'Count', 11],
     [METRIC.SubnetUtilization, `ClusterName=prod,SubnetId=${B}`, 'Percent', 0],
+    // Issue 13, per subnet: this cluster's share (node 30 + control plane 1), the other clusters', the leaked ENIs.
+    [METRIC.SubnetClusterIps, `ClusterName=prod,SubnetId=${A}`, 'Count', 31],
+    [METRIC.SubnetOtherClustersIps, `ClusterName=prod,SubnetId=${A}`, 'Count', 0],
+    [METRIC.SubnetLeakedEniIps, `ClusterName=prod,SubnetId=${A}`, 'Count', 0],
+    [METRIC.SubnetClusterIps, `ClusterName=prod,SubnetId=${B}`, 'Count', 0],
+    [METRIC.SubnetOtherClustersIps, `ClusterName=prod,SubnetId=${B}`, 'Count', 0],
+    [METRIC.SubnetLeakedEniIps, `ClusterName=prod,SubnetId=${B}`, 'Count', 0],
+    [METRIC.ClusterLeakedEnis, 'ClusterName=prod', 'Count', 0],
     // Per cluster. B is a cluster subnet only: not a pod subnet.
     [METRIC.ClusterAvailableIps, 'ClusterName=prod', 'Count', 209],
     [METRIC.ClusterMinSubnetAvailableIps, 'ClusterName=prod', 'Count', 209],
@@ -117,14 +125,16 @@ describe('buildMetricData', () => {
     expect(d.Timestamp).toEqual(new Date(COLLECTED_AT));
   });
 
-  it('publishes exactly 2 subnets × 9 + 11 cluster + 2 nodegroups × 5 + 1 failed + 2', () => {
-    expect(data).toHaveLength(2 * 9 + 11 + 2 * 5 + 1 + 2);
+  it('publishes exactly 2 subnets × 12 + 12 cluster + 2 nodegroups × 5 + 1 failed + 2', () => {
+    expect(data).toHaveLength(2 * 12 + 12 + 2 * 5 + 1 + 2);
   });
 
   it('uses only the documented metric names and dimension sets', () => {
     const shapes = new Set(data.map((d) => `${d.MetricName}:${(d.Dimensions ?? []).map((x) => x.Name).join(',')}`));
     const allowed = new Set([
-      ...[METRIC.SubnetAvailableIps, METRIC.SubnetUtilization].map((m) => `${m}:ClusterName,SubnetId`),
+      ...[METRIC.SubnetAvailableIps, METRIC.SubnetUtilization, METRIC.SubnetClusterIps, METRIC.SubnetOtherClustersIps, METRIC.SubnetLeakedEniIps].map(
+        (m) => `${m}:ClusterName,SubnetId`,
+      ),
       `${METRIC.SubnetIpsHeld}:ClusterName,SubnetId,Holder`,
       ...[
         METRIC.ClusterAvailableIps,
@@ -138,6 +148,7 @@ describe('buildMetricData', () => {
         METRIC.NodesAtIpLimit,
         METRIC.DataIncomplete,
         METRIC.SamplingFailed,
+        METRIC.ClusterLeakedEnis,
       ].map((m) => `${m}:ClusterName`),
       ...[
         METRIC.NodegroupNodes,
@@ -185,7 +196,7 @@ describe('buildMetricData', () => {
 
 describe('buildMetricData: the number of metrics', () => {
   /** Upper bound of data per cluster that is not per subnet or nodegroup. */
-  const PER_CLUSTER = 11;
+  const PER_CLUSTER = 12;
 
   /**
    * A cluster with `subnets` /24 subnets and `nodegroups` managed nodegroups of `nodesPerGroup`
@@ -218,11 +229,11 @@ describe('buildMetricData: the number of metrics', () => {
     [3, 2, 1, 0, 10],
     [3, 4, 3, 2, 5],
     [6, 0, 2, 1, 0],
-  ])('%i subnets, %i nodegroups, %i clusters, %i failed, %i nodes a group: within subnets×9 + nodegroups×5 + clusters×11 + 2', (subnets, groups, clusters, failed, nodes) => {
+  ])('%i subnets, %i nodegroups, %i clusters, %i failed, %i nodes a group: within subnets×12 + nodegroups×5 + clusters×12 + 2', (subnets, groups, clusters, failed, nodes) => {
     const invs = Array.from({ length: clusters }, (_, c) => cluster(`c${c}`, subnets, groups, nodes));
     const failedClusters = Array.from({ length: failed }, (_, f) => ({ name: `f${f}`, problem: { source: 'eks:DescribeCluster', message: 'AccessDenied' } }));
     const data = buildMetricData(usageOf(invs, failedClusters));
-    const bound = clusters * (subnets * 9 + groups * 5 + PER_CLUSTER) + failed + 2;
+    const bound = clusters * (subnets * 12 + groups * 5 + PER_CLUSTER) + failed + 2;
     expect(data.length).toBeLessThanOrEqual(bound);
     // Every cluster here has cluster subnets and pod subnets, so the bound is exact.
     expect(data.length).toBe(bound);
@@ -276,5 +287,40 @@ describe('figures that rest on a failed read are not published', () => {
     expect(names.has(METRIC.ControlPlaneMinAvailableIps)).toBe(false);
     expect(names.has(METRIC.SubnetAvailableIps)).toBe(true);
     expect(names.has(METRIC.DataIncomplete)).toBe(true);
+  });
+});
+
+describe('issue 13: shares of a shared subnet and leaked ENIs', () => {
+  /** prod's subnet A, where `staging` also has a node (1 + 9 addresses) and a leaked ENI of prod holds 4. */
+  function shared(confirmed: boolean): Usage {
+    const prod = prodInventory();
+    const stagingNode = instance('i-0bbb2222bbbb2222b', 'm5.large', A, 'eu-west-1a', managedTags('staging', 'ng'));
+    const stagingEnis = [nodePrimaryEni('i-0bbb2222bbbb2222b', A, 'eu-west-1a', addresses('10.0.1.0', 100, 1)), cniEni('i-0bbb2222bbbb2222b', A, 'eu-west-1a', addresses('10.0.1.0', 101, 9))];
+    const leaked = cniEni('i-0gone', A, 'eu-west-1a', addresses('10.0.1.0', 120, 4), { attached: false });
+    leaked.TagSet = [...(leaked.TagSet ?? []), { Key: 'cluster.k8s.amazonaws.com/name', Value: 'prod' }];
+    const s = prod.subnets[0]!;
+    s.AvailableIpAddressCount = (s.AvailableIpAddressCount ?? 0) - 14;
+    prod.networkInterfaces.push(...stagingEnis, leaked);
+    if (confirmed) prod.eniInstances = { asked: ['i-0gone'], found: [] };
+    const staging = clusterInventory({ name: 'staging', subnets: [[s, ['node']]], networkInterfaces: prod.networkInterfaces, instances: [stagingNode] });
+    if (confirmed) staging.eniInstances = { asked: ['i-0gone'], found: [] };
+    return usageOf([prod, staging]);
+  }
+
+  it("gives each cluster its own share's series and the others' sum", () => {
+    const data = buildMetricData(shared(true));
+    expect(find(data, METRIC.SubnetClusterIps, `ClusterName=prod,SubnetId=${A}`).Value).toBe(35); // 31 + the leaked ENI tagged prod
+    expect(find(data, METRIC.SubnetOtherClustersIps, `ClusterName=prod,SubnetId=${A}`).Value).toBe(10);
+    expect(find(data, METRIC.SubnetClusterIps, `ClusterName=staging,SubnetId=${A}`).Value).toBe(10);
+    expect(find(data, METRIC.SubnetOtherClustersIps, `ClusterName=staging,SubnetId=${A}`).Value).toBe(35);
+    expect(find(data, METRIC.SubnetLeakedEniIps, `ClusterName=prod,SubnetId=${A}`).Value).toBe(4);
+    expect(find(data, METRIC.ClusterLeakedEnis, 'ClusterName=prod').Value).toBe(1);
+  });
+
+  it('publishes no leaked-ENI figure while some could not be confirmed (it would read 0)', () => {
+    const names = new Set(buildMetricData(shared(false)).map((d) => d.MetricName));
+    expect(names.has(METRIC.SubnetLeakedEniIps)).toBe(false);
+    expect(names.has(METRIC.ClusterLeakedEnis)).toBe(false);
+    expect(names.has(METRIC.SubnetClusterIps)).toBe(true);
   });
 });
