@@ -1,10 +1,12 @@
 /**
  * The bundled offline copy of EC2 instance-type limits (`data/instance-types.compact.json`, made by
- * `scripts/import-instance-types.ts` from `aws ec2 describe-instance-types`). Used where the live
- * API is not at hand: the CLI's `max-pods` for all known types, and tests.
+ * `scripts/import-instance-types.ts` from `aws ec2 describe-instance-types`), bundled packed
+ * (`data/instance-types.packed.ts`: 7 KB instead of 84). Used where the live API is not at hand:
+ * the CLI's `max-pods` for all known types, and tests.
  */
 import type { InstanceTypeInfo } from '@aws-sdk/client-ec2';
 import { decodeInstanceType, type CompactType } from './compact';
+import { unpackText } from './packed';
 
 let known: ReadonlyMap<string, InstanceTypeInfo> | undefined;
 
@@ -15,9 +17,10 @@ let known: ReadonlyMap<string, InstanceTypeInfo> | undefined;
  */
 export function knownInstanceTypes(): ReadonlyMap<string, InstanceTypeInfo> {
   if (!known) {
-    // A require (not an import) keeps the load lazy; esbuild still bundles the JSON file.
+    // A require (not an import) keeps the load lazy; esbuild still bundles the packed module.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const data = require('./data/instance-types.compact.json') as { types?: CompactType[] };
+    const { PACKED_INSTANCE_TYPES } = require('./data/instance-types.packed') as { PACKED_INSTANCE_TYPES: string };
+    const data = JSON.parse(unpackText(PACKED_INSTANCE_TYPES)) as { types?: CompactType[] };
     if (!Array.isArray(data.types)) {
       throw new Error('lib/capacity/data/instance-types.compact.json has no types array');
     }

@@ -1,10 +1,21 @@
 import { closestInstanceTypes, knownInstanceTypes } from '../../lib/capacity/known-instance-types';
 import { networkCapacityOf } from '../../lib/capacity/instance-type';
 import { trimInstanceTypes } from '../../scripts/import-instance-types';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { PACKED_INSTANCE_TYPES } from '../../lib/capacity/data/instance-types.packed';
+import { packText, unpackText } from '../../lib/capacity/packed';
 
 describe('knownInstanceTypes', () => {
   it('loads the 1,373 bundled instance types', () => {
     expect(knownInstanceTypes().size).toBe(1373);
+  });
+
+  it('bundles exactly the reviewed JSON, packed (regenerate with `npx tsx scripts/import-instance-types.ts --pack`)', () => {
+    const json = readFileSync(path.join(__dirname, '..', '..', 'lib', 'capacity', 'data', 'instance-types.compact.json'), 'utf8');
+    expect(unpackText(PACKED_INSTANCE_TYPES)).toBe(json);
+    expect(PACKED_INSTANCE_TYPES.length).toBeLessThan(json.length / 8);
+    expect(unpackText(packText('{"types":[]}\n'))).toBe('{"types":[]}\n');
   });
 
   it('parses the data once and returns the same map afterwards', () => {

@@ -2,7 +2,7 @@
 // writes (npm test packages before jest runs). Values are the stage params' defaults.
 import { STACK_ALARM_SUFFIXES } from '../../lib/events/stack-alarms';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parsePolicy, policyVersion, readPolicyFile } from '../../lib/policy/load';
@@ -40,6 +40,9 @@ import {
   SHARED_READ_STATEMENTS,
   TOPIC,
 } from './expected';
+
+/** Each function's bundle (handlers/<fn>.js, minified), in bytes: 1.5 MB (docs/performance.md). */
+const BUNDLE_BUDGET_BYTES = 1_500_000;
 
 let template: CfnTemplate;
 
@@ -104,6 +107,12 @@ describe('sampler function', () => {
       writeFileSync(bundle, js);
     });
     afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+    it('is within the bundle budget: at most 1.5 MB of minified JavaScript (docs/performance.md)', () => {
+      // A deterministic size, not a time: the budget that keeps cold starts short and the package
+      // small. Issue 13's additions went 41 KB over it before the instance-type data was packed.
+      expect(statSync(bundle).size).toBeLessThanOrEqual(BUNDLE_BUDGET_BYTES);
+    });
 
     /** Loads the bundle in a fresh node, as Lambda's cold start does, with the stack's environment and a POLICY_VERSION. */
     const coldStart = (policyVersionValue: string) =>
