@@ -31,7 +31,7 @@ export interface CycleDeps extends OutputDeps {
    * the stack's own metrics in CloudWatch); without it nothing is forecast.
    */
   history?: HistoryReader;
-  /** The region-level metrics' history (issue 13; lib/aws/metric-history.ts `regionLimitsHistoryReader`); without it the quota findings have no forecast. */
+  /** The region-level metrics' history (lib/aws/metric-history.ts `regionLimitsHistoryReader`); without it the quota findings have no forecast. */
   regionHistory?: RegionHistoryReader;
   /** History the forecast looks at (hours) and the metric period (seconds). */
   forecastWindowHours?: number;
@@ -93,7 +93,7 @@ export async function runCycle(deps: CycleDeps, options: CycleOptions): Promise<
 
   const problems = [
     ...samplingProblems(usage),
-    // Issue 13: the region-level reads that failed (no cluster is incomplete for them).
+    // The region-level reads that failed (no cluster is incomplete for them).
     ...(usage.regionLimits?.problems ?? []).map((p) => `region ${usage.region}: ${p}`),
     ...(cut ? [cut] : []),
     ...forecast.problems,

@@ -60,7 +60,7 @@ export const READ_OPERATION = {
 } as const;
 
 /**
- * Tags of the nodes that Karpenter and EKS Auto Mode launch (issue 13, item 7).
+ * Tags of the nodes that Karpenter and EKS Auto Mode launch.
  *
  * Karpenter puts `kubernetes.io/cluster/<name>=owned`, `karpenter.sh/nodepool`, `eks:eks-cluster-name`
  * and `karpenter.k8s.aws/ec2nodeclass` on every instance it launches (aws/karpenter-provider-aws

@@ -35,13 +35,13 @@
  * - `search-auto` (EKS Auto Mode: NodePools general-purpose and system, no vpc-cni add-on),
  *   `events-karpenter` (a Karpenter NodePool `default` whose m5.large nodes are at their ENI limit,
  *   beside a managed nodegroup) and `ml-ipv6` (IPv6: one IPv4 per node; its /27 is short of IPv4 for
- *   new nodes), on PRNG streams 71-73 (issue 13, items 7 and 10).
+ *   new nodes), on PRNG streams 71-73.
  *
- * - Region-level limits (issue 13): the ENI quota at its AWS default (5,000), every ENI of the
+ * - Region-level limits: the ENI quota at its AWS default (5,000), every ENI of the
  *   account in the region-wide file, and payments-prod's VPC at 54,000 NAU units by its metric
  *   (network-address-usage, a warning).
  *
- * - Issue 13: in payments-prod's private-c, four leaked ENIs of the VPC CNI hold addresses for
+ * - In payments-prod's private-c, four leaked ENIs of the VPC CNI hold addresses for
  *   instances that are gone (leaked-enis). (A subnet shared by clusters is built by
  *   test/inventory/shared-subnets.test.ts: a third demo cluster would change every demo test.)
  *
@@ -65,7 +65,7 @@ export const demoSpec: AccountSpec = {
   accountId: '111122223333',
   capturedAt: '2026-11-26T10:00:00Z',
   enisPerNode: 2,
-  // Issue 13: the ENIs-per-Region quota at its AWS default (no applied value), and payments-prod's
+  // The ENIs-per-Region quota at its AWS default (no applied value), and payments-prod's
   // VPC, shared with other teams' workloads, reporting 54,000 Network Address Usage units (84 % of
   // 64,000) and 71,000 with its peered VPCs: a network-address-usage warning.
   quotas: { 'vpc/L-DF5E4CA3': { awsDefault: 5000 } },
@@ -90,7 +90,7 @@ export const demoSpec: AccountSpec = {
           az: 2,
           cidr: '10.20.4.0/22',
           others: ['vpc-endpoint'],
-          // ENIs the VPC CNI left behind (issue 13): two of this cluster's nodes that are gone (one
+          // ENIs the VPC CNI left behind: two of this cluster's nodes that are gone (one
           // still answered terminated, one no longer known), one made 15 minutes ago (too young to
           // delete), and one of `payments-old`, a cluster deleted long ago. On their own streams.
           leakedEnis: [
@@ -178,7 +178,7 @@ export const demoSpec: AccountSpec = {
           tags: { 'kubernetes.io/role/cni': '0' },
           stream: 1,
         },
-        // Subnet CIDR reservations (issue 13), on a stream of its own: a CNI-discovery /23 with an
+        // Subnet CIDR reservations, on a stream of its own: a CNI-discovery /23 with an
         // explicit /27 (kept for appliances) and a prefix /25 that nobody uses yet. Their 160
         // unused addresses are out of AvailableIpAddressCount: the report shows them as Reserved,
         // not as used by others.
@@ -229,7 +229,7 @@ export const demoSpec: AccountSpec = {
         },
       ],
     },
-    // Issue 13, items 7 and 10, each on a PRNG stream of its own (71-73) with fixed CIDRs: every
+    // Auto Mode, Karpenter and IPv6 clusters, each on a PRNG stream of its own (71-73) with fixed CIDRs: every
     // id generated before stays the same.
     {
       // EKS Auto Mode: no vpc-cni add-on; EKS gives the pods /28 prefixes; nodes tagged by NodePool.

@@ -437,7 +437,7 @@ export function accountApi(account: SyntheticAccount, options: EmulateOptions & 
     }
     return {};
   });
-  // Issue 13. Errors as EC2 names them: InvalidNetworkInterfaceID.NotFound ("The networkInterface ID
+  // Errors as EC2 names them: InvalidNetworkInterfaceID.NotFound ("The networkInterface ID
   // '…' does not exist") for an ENI that is gone, InvalidNetworkInterface.InUse for an attached one.
   on('ec2', DeleteNetworkInterfaceCommand, 'DeleteNetworkInterface', (input) => {
     writes.push({ op: 'DeleteNetworkInterface', input: input as unknown as Record<string, unknown> });

@@ -1278,7 +1278,7 @@ export async function writeSyntheticSnapshot(account: SyntheticAccount, dir: str
 }
 
 /**
- * The region-level files (issue 13; lib/inventory/snapshot-region-limits.ts) of an account with
+ * The region-level files (lib/inventory/snapshot-region-limits.ts) of an account with
  * quotas: the ENI quota as get-service-quota (or get-aws-default-service-quota) prints it, every
  * ENI of the account as the region-wide describe-network-interfaces, and each VPC's NAU metrics
  * as get-metric-statistics prints them.

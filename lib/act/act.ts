@@ -148,7 +148,7 @@ export function policyProblems(cluster: string, record: ActionRecord, ctx: ActCo
   if (change.type === 'reserve-prefixes' && !(ctx.reservationSubnets?.has(change.subnetId) ?? false)) {
     problems.push(`it reserves in ${change.subnetId}, which the policy does not list under actions.subnetReservations.subnets of ${cluster}`);
   }
-  // Issue 13: a record may delete only ENIs tagged with its own cluster (IAM holds it to that too).
+  // A record may delete only ENIs tagged with its own cluster (IAM holds it to that too).
   if (change.type === 'delete-enis' && change.clusterTag !== cluster) {
     problems.push(`it deletes ENIs tagged with cluster ${change.clusterTag}, not ${cluster}`);
   }

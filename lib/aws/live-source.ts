@@ -128,7 +128,7 @@ export class LiveSource implements InventorySource {
   }
 
   /**
-   * The region-level reads (issue 13 item 2) through this view's deadline and progress; absent
+   * The region-level reads through this view's deadline and progress; absent
    * without the Service Quotas and CloudWatch clients.
    */
   get regionLimits(): RegionLimitsSource | undefined {

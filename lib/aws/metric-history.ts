@@ -187,7 +187,7 @@ function sortUnique(points: Point[]): Point[] {
 }
 
 /**
- * The region-level history (issue 13) for lib/forecast/region-limits.ts: `RegionEniCount` (no
+ * The region-level history for lib/forecast/region-limits.ts: `RegionEniCount` (no
  * dimension) and `VpcNetworkAddressUsage` {VpcId}, the Maximum of each period (the worst moment
  * for a limit), in one GetMetricData per 500 series.
  */

@@ -1,5 +1,5 @@
 /**
- * The region-level reads (issue 13 item 2), once per cycle: the ENI quota from Service Quotas, the
+ * The region-level reads, once per cycle: the ENI quota from Service Quotas, the
  * region's ENIs (DescribeNetworkInterfaces, every page at 1,000, reduced page by page) and the NAU
  * metrics of the clusters' VPCs (one GetMetricData). Design and call budget: docs/models.md,
  * "Region-level limits".

@@ -12,7 +12,7 @@
  * - vpc-dns.ts                the VPC's DNS is not what EKS needs
  * - node-egress.ts            a node subnet with no way out and no VPC endpoints
  * - cni-discovery.ts          the CNI's subnet selection works against the cluster
- * - region-limits.ts          the ENIs-per-Region quota and a VPC's Network Address Usage (issue 13)
+ * - region-limits.ts          the ENIs-per-Region quota and a VPC's Network Address Usage
  * - leaked-enis.ts            available CNI ENIs whose instance is gone
  */
 import type { ClusterInventory, Inventory } from '../inventory/types';
@@ -103,7 +103,7 @@ export function diagnose(
     if (!inv) throw new Error(`diagnosing cluster ${cluster.name}: it is in the usage but not in the inventory it was measured from`);
     findings.push(...diagnoseCluster(cluster, inv, thresholdsOf(cluster.name), inventory.instanceTypes));
   }
-  // The region-level limits (issue 13 item 2): judged once, told to each cluster they stop.
+  // The region-level limits: judged once, told to each cluster they stop.
   findings.push(...diagnoseRegionLimits(usage, inventory));
   return findings.sort(compareFindings);
 }

@@ -1,5 +1,5 @@
 /**
- * eni-quota and network-address-usage: the region-level limits (issue 13 item 2), judged once per
+ * eni-quota and network-address-usage: the region-level limits, judged once per
  * sample and told to every cluster they stop (each cluster's CNI and nodes meet the limit, and each
  * cluster's owner is notified). Pure. Design: docs/models.md, "Region-level limits".
  */

@@ -9,9 +9,9 @@ export type ExhaustionKind =
   | 'prefix-space'
   | 'eni-ip-limit'
   | 'eni-attachment-limit'
-  /** The account's ENIs-per-Region quota (issue 13 item 8). */
+  /** The account's ENIs-per-Region quota. */
   | 'eni-quota'
-  /** The VPC's Network Address Usage quota, or its peered one (issue 13 item 8). */
+  /** The VPC's Network Address Usage quota, or its peered one. */
   | 'network-address-usage';
 
 /**

@@ -31,7 +31,7 @@ export type StackAlarmSuffix = (typeof STACK_ALARM_SUFFIXES)[number];
  */
 export const NOT_ANSWERED: Readonly<Partial<Record<StackAlarmSuffix, string>>> = {
   'sampler-slow': "it is about the sampler's duration; a cycle would add to it (raise memorySize, README Performance)",
-  // Issue 13: quotas no action of the responder raises; the sampler's findings name the fix.
+  // Quotas no action of the responder raises; the sampler's findings name the fix.
   'eni-quota-high': 'it is an account quota: no cycle or action raises it (request an increase in Service Quotas)',
   'network-address-usage-high': "it is a VPC's Network Address Usage quota: no cycle or action raises it (request an increase, or move workloads)",
 };

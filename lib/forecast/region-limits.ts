@@ -1,5 +1,5 @@
 /**
- * Forecasts of the region-level limits (issue 13): hours until the region's ENIs reach the
+ * Forecasts of the region-level limits: hours until the region's ENIs reach the
  * ENIs-per-Region quota, and until a VPC's Network Address Usage reaches its quota, from the
  * history of the metrics the stack publishes (`RegionEniCount`, `VpcNetworkAddressUsage`), read
  * through a {@link RegionHistoryReader} it is given. The arithmetic is the free-address forecast's

@@ -1,7 +1,7 @@
 /**
  * Who gives the cluster's pods their addresses, from DescribeCluster: EKS Auto Mode (EKS manages
  * node and pod networking, no vpc-cni add-on to tune) or the VPC CNI, and in which IP family.
- * Pure. Design and sources: docs/architecture.md, "Issue 13: EKS Auto Mode, Karpenter and IPv6".
+ * Pure. Design and sources: docs/features.md, "EKS Auto Mode, Karpenter and IPv6 clusters".
  */
 import type { Cluster } from './types';
 

@@ -348,7 +348,7 @@ export async function collectInventory(source: InventorySource, options: Collect
 }
 
 /**
- * The region-level reads (issue 13 item 2), once per cycle and not per cluster: the ENI quota,
+ * The region-level reads, once per cycle and not per cluster: the ENI quota,
  * the region's ENIs (reduced to counts) and the NAU metrics of the clusters' VPCs. Each read that
  * fails is a problem of the region section only: no cluster becomes incomplete for it. A quota
  * that cannot be read at all is taken as its documented default, and the evidence says so.

@@ -1,5 +1,5 @@
 /**
- * The region-level limits (issue 13 item 2): the quota and the facts the reads are reduced by.
+ * The region-level limits: the quota and the facts the reads are reduced by.
  * Pure: the live source (lib/aws/region-limits.ts) and the snapshot reduce EC2's NetworkInterface
  * with {@link regionEniOf}; the collector (collect.ts `collectRegionLimits`) fills the Inventory's
  * `regionLimits`. Design: docs/models.md, "Region-level limits".

@@ -1,5 +1,5 @@
 /**
- * The region-level reads (issue 13 item 2) of a snapshot, from optional files shaped like the AWS
+ * The region-level reads of a snapshot, from optional files shaped like the AWS
  * CLI's output (docs/snapshots.md, "Region-level limits"):
  * - `service-quotas/get-service-quota-vpc-L-DF5E4CA3.json` (`aws service-quotas get-service-quota
  *   --service-code vpc --quota-code L-DF5E4CA3`), else `get-aws-default-service-quota-vpc-L-DF5E4CA3.json`;

@@ -174,7 +174,7 @@ export class SnapshotSource implements InventorySource {
     this.unknownTypes = new Set(failed.unknownInstanceTypes ?? []);
   }
 
-  /** The region-level reads (issue 13), when the snapshot captured them; else none. */
+  /** The region-level reads, when the snapshot captured them; else none. */
   get regionLimits(): RegionLimitsSource | undefined {
     if (!this.withRegionLimits) return undefined;
     return new SnapshotRegionLimits(this.dir, async () => [...(await this.networkInterfaces()).bySubnet.values()].flat());

@@ -215,7 +215,7 @@ export interface InventorySource {
    * (`unread`: the pieces). Optional: a source without it leaves `network` uncollected.
    */
   describeVpcNetwork?(vpcId: string): Promise<VpcNetwork>;
-  /** The region-level reads (issue 13 item 2), once per cycle; absent when the source has none. */
+  /** The region-level reads, once per cycle; absent when the source has none. */
   readonly regionLimits?: RegionLimitsSource;
   /**
    * EC2 GetSubnetCidrReservations for these subnets: their IPv4 reservations (explicit and prefix).
@@ -254,7 +254,7 @@ export class PartialReadError<T = unknown> extends Error {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Issue 13 item 2: the account's region-level limits, read once per cycle (not per cluster).
+// The account's region-level limits, read once per cycle (not per cluster).
 
 /**
  * A Service Quotas quota as read. `source` says where the value came from, and the finding's

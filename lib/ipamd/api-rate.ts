@@ -1,5 +1,5 @@
 /**
- * The EC2 API rate ipamd spends under given warm targets (issue 13 item 2c): a model, per node and
+ * The EC2 API rate ipamd spends under given warm targets: a model, per node and
  * summed over a cluster, of the AssignPrivateIpAddresses / UnassignPrivateIpAddresses calls its
  * pool loop makes under pod churn. Pure. Assumptions and sources: docs/models.md, "ipamd's EC2 API rate".
  */

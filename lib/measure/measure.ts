@@ -517,7 +517,7 @@ export function measure(inv: Inventory): Usage {
   };
 }
 
-/** The region-level section, when the inventory has one (issue 13 item 2). */
+/** The region-level section, when the inventory has one. */
 function withRegionLimits(inv: Inventory): Pick<Usage, 'regionLimits'> {
   const regionLimits = measureRegionLimits(inv);
   return regionLimits ? { regionLimits } : {};

@@ -1,5 +1,5 @@
 /**
- * Measure the region-level limits (issue 13 item 2): the region's ENIs against the ENIs-per-Region
+ * Measure the region-level limits: the region's ENIs against the ENIs-per-Region
  * quota, and each cluster VPC's Network Address Usage (NAU) counted from its ENIs, next to the NAU
  * metrics where the VPC reports them. Pure. Design: docs/models.md, "Region-level limits".
  */

@@ -102,7 +102,7 @@ export interface SubnetReservationsChange {
 }
 
 /**
- * Issue 13: delete leaked ENIs of the VPC CNI (lib/plan/leaked-enis.ts, lib/act/execute-enis.ts):
+ * Delete leaked ENIs of the VPC CNI (lib/plan/leaked-enis.ts, lib/act/execute-enis.ts):
  * each is re-read right before its delete and deleted only if it is still available, still the
  * CNI's for `instanceId`, still tagged with `clusterTag`, and at least `minAgeMinutes` old.
  */

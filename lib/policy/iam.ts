@@ -69,7 +69,7 @@ export const WRITES_OF_KIND: Readonly<Record<ActionKind, readonly RemediationWri
   // CreateSubnetCidrReservation of type prefix on allow-listed subnets, tagged as it is created
   // (lib/act/execute-reservations.ts); its tagging is granted with it (statement TagPrefixReservationsOnCreate).
   'subnet-reservations': ['ec2:CreateSubnetCidrReservation'],
-  // Issue 13: DeleteNetworkInterface of leaked VPC CNI ENIs tagged with the cluster (lib/act/execute-enis.ts).
+  // DeleteNetworkInterface of leaked VPC CNI ENIs tagged with the cluster (lib/act/execute-enis.ts).
   'leaked-enis': ['ec2:DeleteNetworkInterface'],
 };
 
@@ -98,7 +98,7 @@ export interface ClusterGrants {
   excludableSubnets?: string[];
   /** The subnets it may reserve prefix ranges in (subnet reservations allowed): exactly those, by id. Absent = none. */
   reservationSubnets?: string[];
-  /** Issue 13: ec2:DeleteNetworkInterface on ENIs tagged cluster.k8s.amazonaws.com/name=<cluster> (leaked ENIs allowed). Absent = false. */
+  /** ec2:DeleteNetworkInterface on ENIs tagged cluster.k8s.amazonaws.com/name=<cluster> (leaked ENIs allowed). Absent = false. */
   leakedEnis?: boolean;
 }
 
@@ -343,7 +343,7 @@ export function remediationPolicy(policy: Policy): IamPolicyDocument {
       },
     );
   }
-  // Issue 13. ec2:DeleteNetworkInterface authorises on `network-interface*`
+  // ec2:DeleteNetworkInterface authorises on `network-interface*`
   // (arn:${Partition}:ec2:${Region}:${Account}:network-interface/${NetworkInterfaceId}), whose
   // condition keys include aws:ResourceTag/${TagKey}, ec2:ResourceTag/${TagKey}, ec2:Subnet and
   // ec2:Vpc (Service Authorization Reference for Amazon EC2, list_amazonec2.html; as generated in

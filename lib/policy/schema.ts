@@ -107,13 +107,13 @@ export const RANGES = {
   /** A reservation of at least one /28 (a prefix), at most the /28 blocks of a /16. */
   minBlocks: { min: 1, max: PREFIX_BLOCKS_MAX, why: `a prefix is one /28 block; a /16, the largest subnet, holds ${PREFIX_BLOCKS_MAX}` },
   subnetFreeIps: { min: 0, max: SUBNET_USABLE_MAX, why: `a /16, the largest subnet, has ${SUBNET_USABLE_MAX} usable addresses` },
-  /** Issue 13: the age a leaked ENI must have before it is deleted: never below an hour (LEAKED_ENI_MIN_AGE_FLOOR_MINUTES). */
+  /** The age a leaked ENI must have before it is deleted: never below an hour (LEAKED_ENI_MIN_AGE_FLOOR_MINUTES). */
   leakedEniMinAgeMinutes: {
     min: LEAKED_ENI_MIN_AGE_FLOOR_MINUTES,
     max: 30 * 24 * 60,
     why: `an ENI younger than ${LEAKED_ENI_MIN_AGE_FLOOR_MINUTES} minutes may still be the VPC CNI's to clean up or attach; ${30 * 24 * 60} minutes is 30 days`,
   },
-  /** Issue 13: ENIs deleted by one action (one DeleteNetworkInterface each, re-read first). */
+  /** ENIs deleted by one action (one DeleteNetworkInterface each, re-read first). */
   maxEnisPerAction: { min: 1, max: 100, why: 'to delete none set allowed: false; each delete is a call of its own' },
   prefixBlocksWarning: { min: 0, max: PREFIX_BLOCKS_MAX, why: `a /16, the largest subnet, holds ${PREFIX_BLOCKS_MAX} /28 blocks` },
 } as const satisfies Record<string, Range>;
@@ -191,7 +191,7 @@ const warmTargets = z.strictObject({
   cooldownMinutes,
   warmIpTarget: ipTargetBounds,
   minimumIpTarget: ipTargetBounds,
-  // Issue 13: the ipamd EC2 call budget and the churn its model assumes; optional, so that
+  // The ipamd EC2 call budget and the churn its model assumes; optional, so that
   // policies written before stay valid (the planner takes the defaults of lib/policy/types.ts).
   ipamdCallsPerMinuteMax: wholeNumber(RANGES.ipamdCallsPerMinuteMax).optional(),
   podStartsPerNodePerMinute: z
@@ -263,7 +263,7 @@ export const policySettingsSchema = z.strictObject({
     instanceTypes,
     // Optional: a policy written before it stays valid; left out, not allowed.
     subnetReservations: subnetReservations.optional().transform((v) => v ?? { ...DEFAULT_SUBNET_RESERVATIONS_POLICY }),
-    // Issue 13: optional, so that a policy written before it stays valid; absent = not allowed.
+    // Optional, so that a policy written before it stays valid; absent = not allowed.
     leakedEnis: leakedEnis.optional().transform((v) => v ?? { ...DEFAULT_LEAKED_ENIS_POLICY }),
   }),
 });

@@ -91,7 +91,7 @@ export interface CniSubnetsPolicy extends ActionPolicyBase {
 }
 
 /**
- * Issue 13: deleting leaked ENIs (lib/plan/leaked-enis.ts). Optional in policy.yml: without it,
+ * Deleting leaked ENIs (lib/plan/leaked-enis.ts). Optional in policy.yml: without it,
  * {@link DEFAULT_LEAKED_ENIS_POLICY} (not allowed).
  */
 export interface LeakedEnisPolicy extends ActionPolicyBase {
@@ -181,7 +181,7 @@ export interface ActionsPolicy {
   prefixDelegation: PrefixDelegationPolicy;
   cniSubnets: CniSubnetsPolicy;
   instanceTypes: InstanceTypesPolicy;
-  /** Issue 13. Optional in policy.yml; a parsed policy always has it ({@link DEFAULT_LEAKED_ENIS_POLICY}). */
+  /** Optional in policy.yml; a parsed policy always has it ({@link DEFAULT_LEAKED_ENIS_POLICY}). */
   leakedEnis: LeakedEnisPolicy;
   /**
    * Optional in policy.yml (a policy written before it stays valid); absent = not allowed

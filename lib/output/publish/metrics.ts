@@ -42,10 +42,10 @@ export const METRIC = {
   VpcNetworkAddressUsage: 'VpcNetworkAddressUsage',
   VpcNetworkAddressUsageUtilization: 'VpcNetworkAddressUsageUtilization',
   SubnetReservedIps: 'SubnetReservedIps',
-  /** Issue 13: addresses held by leaked ENIs in a subnet {ClusterName, SubnetId}, and their count per cluster {ClusterName}. */
+  /** Addresses held by leaked ENIs in a subnet {ClusterName, SubnetId}, and their count per cluster {ClusterName}. */
   SubnetLeakedEniIps: 'SubnetLeakedEniIps',
   ClusterLeakedEnis: 'ClusterLeakedEnis',
-  /** Issue 13: a subnet's addresses held by this cluster, and by all other clusters together {ClusterName, SubnetId}. */
+  /** A subnet's addresses held by this cluster, and by all other clusters together {ClusterName, SubnetId}. */
   SubnetClusterIps: 'SubnetClusterIps',
   SubnetOtherClustersIps: 'SubnetOtherClustersIps',
 } as const;
@@ -125,7 +125,7 @@ export function clusterMetrics(c: ClusterUsage, timestamp: Date): MetricDatum[] 
 }
 
 /**
- * Issue 13, per subnet of the cluster: its own share and the other clusters' (each cluster publishes
+ * Per subnet of the cluster: its own share and the other clusters' (each cluster publishes
  * its own series, so that a subnet shared by eight clusters has eight that trend apart; the others
  * are one sum, not one series per other cluster: clusters × subnets, never clusters² × subnets);
  * and the leaked ENIs, unless some could not be confirmed (the figure would be low, not 0).
@@ -159,7 +159,7 @@ export function buildMetricData(usage: Usage): MetricDatum[] {
 }
 
 /**
- * The region-level limits (issue 13 item 2): `RegionEniCount`, `RegionEniQuota` and
+ * The region-level limits: `RegionEniCount`, `RegionEniQuota` and
  * `RegionEniQuotaUtilization` (no dimension: the stack is per region), and per cluster VPC
  * `VpcNetworkAddressUsage` and `VpcNetworkAddressUsageUtilization` {VpcId} (the larger of the NAU
  * counted and the metric). A figure whose read failed is not published.

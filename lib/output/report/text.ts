@@ -211,7 +211,7 @@ function clusterSection(c: ClusterUsage, findings: Finding[] | undefined, inv: C
   if (known.length < c.subnets.length) {
     say('    Holders "?": the ENIs (or the nodes) there could not all be read.');
   }
-  // Issue 13: each cluster's share of the subnets this cluster shares, and the leaked ENIs.
+  // Each cluster's share of the subnets this cluster shares, and the leaked ENIs.
   const sharedWith = known.filter((s) => (s.clusterShare?.others.length ?? 0) > 0);
   if (sharedWith.length > 0) say('    Shared with other clusters (IPs each holds; "no cluster": other ENIs, unaccounted):');
   for (const s of sharedWith) {
@@ -337,7 +337,7 @@ export function renderReport(usage: Usage, findings?: Finding[], options: Report
 }
 
 /**
- * The region-level limits (issue 13), one line each: the ENIs against the ENIs-per-Region quota,
+ * The region-level limits, one line each: the ENIs against the ENIs-per-Region quota,
  * each cluster VPC's Network Address Usage, and the reads that failed. None without the section.
  */
 export function regionLimitsLines(usage: Usage): string[] {
