@@ -4,7 +4,7 @@
  *
  *   npx tsx scripts/make-demo-snapshot.ts [dir]
  *
- * The scenario, region eu-west-1, 38 nodes, one finding of every kind `diagnose` knows:
+ * The scenario, region eu-west-1, 55 nodes in six clusters (38 in the first two), one finding of every kind `diagnose` knows:
  * - `payments-prod`, EKS 1.31, managed vpc-cni v1.19.2 with WARM_IP_TARGET=5 / MINIMUM_IP_TARGET=10
  *   (secondary IPs). Its private /24 in eu-west-1a is down to 7 free addresses; a /19 on the
  *   100.64.0.0/16 secondary CIDR in the same AZ is tagged `kubernetes.io/role/cni` and unused
@@ -42,8 +42,9 @@
  *   (network-address-usage, a warning).
  *
  * - In payments-prod's private-c, four leaked ENIs of the VPC CNI hold addresses for
- *   instances that are gone (leaked-enis). (A subnet shared by clusters is built by
- *   test/inventory/shared-subnets.test.ts: a third demo cluster would change every demo test.)
+ *   instances that are gone (leaked-enis).
+ * - `events-consumers` (stream 74) lives in events-karpenter's VPC; its two nodes and two
+ *   control-plane ENIs are in events-karpenter's `private-b`, a subnet shared by the two.
  *
  * Every number is consistent: each subnet's AvailableIpAddressCount is its usable addresses
  * (2^(32 − prefix) − 5) minus what its ENIs hold (IPs + 16 per /28), minus the 12 invisible
@@ -277,6 +278,22 @@ export const demoSpec: AccountSpec = {
         { name: 'private-b', az: 1, cidr: '10.73.1.0/24', controlPlaneEnis: 1 },
       ],
       nodegroups: [{ name: 'workers', instanceTypes: ['m6i.xlarge'], nodes: 4, subnets: ['private-a', 'private-b'] }],
+    },
+    {
+      // A subnet shared by two clusters, on a PRNG stream of its own (74): a cluster in events-karpenter's VPC
+      // whose nodes and control-plane ENIs are in events-karpenter's private-b, which both clusters'
+      // reports split into each one's share.
+      name: 'events-consumers',
+      version: '1.31',
+      mode: 'secondary',
+      addon: { version: 'v1.19.2-eksbuild.1' },
+      stream: 74,
+      subnets: [],
+      sharedSubnets: [
+        { cluster: 'events-karpenter', subnet: 'private-a', inCluster: true },
+        { cluster: 'events-karpenter', subnet: 'private-b', inCluster: true, controlPlaneEnis: 2 },
+      ],
+      nodegroups: [{ name: 'consumers', instanceTypes: ['m5.large'], nodes: 2, subnets: ['events-karpenter/private-b'] }],
     },
   ],
 };

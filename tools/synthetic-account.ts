@@ -1066,7 +1066,13 @@ export function buildAccount(spec: AccountSpec): SyntheticAccount {
   }
 
   account.instanceTypes = [...typesUsed].sort().map(instanceType);
-  account.networks = spec.clusters.map((cluster, i) => syntheticNetwork(cluster, account.clusters[i]?.resourcesVpcConfig?.vpcId ?? '', [...(byCluster.get(cluster)?.values() ?? [])], region));
+  // One network per VPC: a cluster in another's VPC (sharedSubnets) adds no second record of it.
+  account.networks = [];
+  spec.clusters.forEach((cluster, i) => {
+    const vpcId = account.clusters[i]?.resourcesVpcConfig?.vpcId ?? '';
+    if (account.networks?.some((n) => n.vpcId === vpcId)) return;
+    account.networks?.push(syntheticNetwork(cluster, vpcId, [...(byCluster.get(cluster)?.values() ?? [])], region));
+  });
   if (spec.quotas) account.quotas = spec.quotas;
   if (spec.nauMetrics) {
     const at = new Date(now - DAY_MS / 2).toISOString();

@@ -64,7 +64,7 @@ describe('a snapshot with one subnet whose AvailableIpAddressCount is a string',
     const t = io();
     expect(await main(['report', '--snapshot', dir], t.cli)).toBe(EXIT_INCOMPLETE);
     const text = t.out();
-    expect(text.split('\n')[1]).toBe('5 cluster(s) sampled, 0 failed, 1 INCOMPLETE (payments-prod)');
+    expect(text.split('\n')[1]).toBe('6 cluster(s) sampled, 0 failed, 1 INCOMPLETE (payments-prod)');
     const prod = section(text, 'payments-prod');
     expect(prod.split('\n')[0]).toMatch(/^Cluster payments-prod .*INCOMPLETE$/);
     // The other subnets of the cluster are still measured, and so are its findings.
@@ -116,7 +116,7 @@ describe('a snapshot whose ec2/describe-subnets.json is truncated', () => {
     const t = io();
     expect(await main(['report', '--snapshot', dir], t.cli)).toBe(EXIT_INCOMPLETE);
     const text = t.out();
-    expect(text).toMatch(/\n5 cluster\(s\) sampled, 0 failed, 5 INCOMPLETE \(payments-prod, batch-dev, search-auto,\s+events-karpenter, ml-ipv6\)\n/);
+    expect(text).toMatch(/\n6 cluster\(s\) sampled, 0 failed, 6 INCOMPLETE \(payments-prod, batch-dev, search-auto,\s+events-karpenter, ml-ipv6 and 1 more\)\n/);
     for (const c of ['payments-prod', 'batch-dev']) {
       const s = section(text, c);
       expect(s.split('\n')[0]).toMatch(/INCOMPLETE$/);
@@ -155,7 +155,7 @@ describe('report --clusters nosuch', () => {
     const t = io();
     expect(await main(['report', '--snapshot', DEMO, '--clusters', 'nosuch'], t.cli)).toBe(EXIT_INCOMPLETE);
     expect(t.out().split('\n')[1]).toBe('0 cluster(s) sampled, 1 failed (nosuch)');
-    expect(t.out()).toContain('  - nosuch: eks/list-clusters.json: no cluster "nosuch" in this snapshot (it holds "payments-prod", "batch-dev", "search-auto", "events-karpenter", "ml-ipv6")');
+    expect(t.out()).toContain('  - nosuch: eks/list-clusters.json: no cluster "nosuch" in this snapshot (it holds "payments-prod", "batch-dev", "search-auto", "events-karpenter", "ml-ipv6", "events-consumers")');
     expect(t.err().trim().split('\n')).toEqual([expect.stringMatching(/^note: nosuch: could not be sampled: /)]);
   });
 

@@ -19,7 +19,7 @@ describe('cli report', () => {
     const text = t.out();
     const source = await readSnapshot(DEMO);
     const clusters = await source.listClusters();
-    expect(clusters.length).toBe(5);
+    expect(clusters.length).toBe(6);
     for (const name of clusters) {
       expect(text).toContain(`Cluster ${name}`);
       const cluster = await source.describeCluster(name);
@@ -36,7 +36,7 @@ describe('cli report', () => {
     const { usage, findings } = JSON.parse(t.out());
     expect(findings.length).toBeGreaterThan(0);
     expect(usage.region).toBe('eu-west-1');
-    expect(usage.clusters).toHaveLength(5);
+    expect(usage.clusters).toHaveLength(6);
     for (const c of usage.clusters) {
       for (const s of c.subnets) {
         expect(s.usable - s.available).toBe(s.used);

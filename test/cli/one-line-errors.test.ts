@@ -163,9 +163,10 @@ describe('a snapshot file that does not parse, whose parser message quotes its l
       expect.stringMatching(/^note: search-auto: data incomplete /),
       expect.stringMatching(/^note: events-karpenter: data incomplete /),
       expect.stringMatching(/^note: ml-ipv6: data incomplete /),
+      expect.stringMatching(/^note: events-consumers: data incomplete /),
     ]);
     const bullets = t.out().split('\n').filter((l) => l.startsWith('    - ec2:DescribeNetworkInterfaces: '));
-    expect(bullets).toHaveLength(5);
+    expect(bullets).toHaveLength(6);
     for (const l of bullets) expect(l).toMatch(/malformed JSON: .* is not valid JSON$/);
   });
 });

@@ -55,6 +55,36 @@ describe('the demo report as a runbook', () => {
   });
 });
 
+describe('the demo subnet shared by two clusters (issue 13, item 5)', () => {
+  // events-karpenter's private-b, where events-consumers' nodes and control-plane ENIs are too.
+  const SHARED = 'subnet-05d4ff9aee437e93a';
+
+  /** The report section of one cluster: from its "Cluster <name>" line to the next cluster's. */
+  function clusterSection(text: string, name: string): string {
+    const start = text.indexOf(`\nCluster ${name}  (`);
+    expect(start).toBeGreaterThanOrEqual(0);
+    const end = text.indexOf('\nCluster ', start + 1);
+    return text.slice(start, end < 0 ? undefined : end);
+  }
+
+  it("shows each cluster's share in both clusters' reports, adding up to the used addresses", async () => {
+    const text = await demoReport();
+    for (const [name, line] of [
+      ['events-karpenter', `${SHARED}: events-karpenter 75, events-consumers 41, no cluster 0`],
+      ['events-consumers', `${SHARED}: events-consumers 41, events-karpenter 75, no cluster 0`],
+    ] as const) {
+      const section = clusterSection(text, name);
+      const row = new RegExp(`\\n {4}${SHARED} +eu-west-1b +10\\.72\\.2\\.0/23 +cluster,node +(\\d+) +(\\d+) +23%\\n`).exec(section);
+      expect(row?.slice(1)).toEqual(['391', '507']);
+      expect(section).toContain('    Shared with other clusters (IPs each holds; "no cluster": other ENIs, unaccounted):\n');
+      expect(section).toContain(`\n      ${line}\n`);
+      // The shares (75 + 41 + 0) are the subnet's used addresses: 507 usable − 391 free = 116.
+      const shares = [...line.matchAll(/ (\d+)(?=,|$)/g)].map((m) => Number(m[1]));
+      expect(shares.reduce((a, b) => a + b, 0)).toBe(Number(row?.[2]) - Number(row?.[1]));
+    }
+  });
+});
+
 describe('colour in the report', () => {
   it('is used on a TTY: severity labels and INCOMPLETE only', async () => {
     const text = await demoReport({ isTTY: true });

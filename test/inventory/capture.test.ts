@@ -104,13 +104,15 @@ describe('RecordingSource and writeSnapshot', () => {
     const read = async (f: string) => JSON.parse(await fs.readFile(path.join(dir, f), 'utf8')) as Record<string, { [k: string]: unknown }[]>;
     const subnetIds = (await read('ec2/describe-subnets.json')).Subnets?.map((s) => s.SubnetId) ?? [];
     expect(new Set(subnetIds).size).toBe(subnetIds.length);
-    // The cluster subnets of the five demo clusters (4 + 2 + 2 + 2 + 2).
+    // The cluster subnets of the six demo clusters (4 + 2 + 2 + 2 + 2; events-consumers' two are
+    // events-karpenter's).
     expect(subnetIds.length).toBe(12);
     const eniIds = (await read('ec2/describe-network-interfaces.json')).NetworkInterfaces?.map((e) => e.NetworkInterfaceId) ?? [];
     expect(new Set(eniIds).size).toBe(eniIds.length);
     const reservations = (await read('ec2/describe-instances.json')).Reservations as unknown as { Instances: unknown[] }[];
-    // 38 + events-karpenter's 6 + ml-ipv6's 4; search-auto's 5 Auto Mode nodes are read only with `autoMode`.
-    expect(reservations.flatMap((r) => r.Instances)).toHaveLength(48);
+    // 38 + events-karpenter's 6 + ml-ipv6's 4 + events-consumers' 2; search-auto's 5 Auto Mode nodes
+    // are read only with `autoMode`.
+    expect(reservations.flatMap((r) => r.Instances)).toHaveLength(50);
     // Nothing asked for instance types: no file, so a reader falls back to the bundled data.
     await expect(fs.access(path.join(dir, 'ec2/describe-instance-types.json'))).rejects.toThrow();
   });

@@ -73,10 +73,10 @@ describe('the demo snapshot', () => {
       .NetworkInterfaces;
   });
 
-  it('loads with its region, capture time and five clusters', async () => {
+  it('loads with its region, capture time and six clusters', async () => {
     expect(source.region).toBe('eu-west-1');
     expect(source.capturedAt).toBe('2026-11-26T10:00:00Z');
-    expect(await source.listClusters()).toEqual(['payments-prod', 'batch-dev', 'search-auto', 'events-karpenter', 'ml-ipv6']);
+    expect(await source.listClusters()).toEqual(['payments-prod', 'batch-dev', 'search-auto', 'events-karpenter', 'ml-ipv6', 'events-consumers']);
   });
 
   it('describes both clusters, their nodegroups and their vpc-cni add-ons', async () => {
@@ -667,6 +667,6 @@ describe('clusters', () => {
   it('names a cluster the snapshot does not hold as such, not as a missing file', async () => {
     const err = await (await readSnapshot(DEMO)).describeCluster('nosuch').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SnapshotError);
-    expect((err as Error).message).toBe('eks/list-clusters.json: no cluster "nosuch" in this snapshot (it holds "payments-prod", "batch-dev", "search-auto", "events-karpenter", "ml-ipv6")');
+    expect((err as Error).message).toBe('eks/list-clusters.json: no cluster "nosuch" in this snapshot (it holds "payments-prod", "batch-dev", "search-auto", "events-karpenter", "ml-ipv6", "events-consumers")');
   });
 });
