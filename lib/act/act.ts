@@ -10,7 +10,9 @@
  */
 import { isRetryableError, messageOf } from '../errors';
 import { clientRequestTokenFor } from '../keys';
+import { parseIpv4Cidr } from '../measure/cidr';
 import { CNI_CLUSTER_TAG_PREFIX } from '../names';
+import { DEFAULT_SUBNET_RESERVATIONS_POLICY, type SubnetReservationsPolicy } from '../policy/types';
 import type { ActionChange, ActionHistory, ActionKind, PlannedAction } from '../plan/types';
 import { actionRecordSk, ActionRecordInvalidError, type ActionLedger, type ActionLock, type LedgerHistory } from './ledger';
 import type { ActionExecutor, ActionOutcome, ActionRecord, ExecuteDeps, WriteIntent } from './types';
@@ -48,6 +50,8 @@ export interface ActContext {
   excludableSubnets?: ReadonlySet<string>;
   /** Subnet ids the policy lets `subnet-reservations` reserve in (absent: none). */
   reservationSubnets?: ReadonlySet<string>;
+  /** The policy's bounds on one `subnet-reservations` action (absent: the default policy's). */
+  reservationBounds?: Pick<SubnetReservationsPolicy, 'maxReservationsPerAction' | 'minBlocks'>;
   /** Re-runs the gates of an action against a history read after taking the lock. */
   regate: (action: PlannedAction, history: ActionHistory) => PlannedAction;
 }
@@ -147,6 +151,21 @@ export function policyProblems(cluster: string, record: ActionRecord, ctx: ActCo
   }
   if (change.type === 'reserve-prefixes' && !(ctx.reservationSubnets?.has(change.subnetId) ?? false)) {
     problems.push(`it reserves in ${change.subnetId}, which the policy does not list under actions.subnetReservations.subnets of ${cluster}`);
+  }
+  if (change.type === 'reserve-prefixes') {
+    // The policy's bounds, as the planner applies them: a planted or stale record gets no more.
+    const bounds = ctx.reservationBounds ?? DEFAULT_SUBNET_RESERVATIONS_POLICY;
+    if (change.cidrs.length > bounds.maxReservationsPerAction) {
+      problems.push(`it makes ${change.cidrs.length} reservations, more than actions.subnetReservations.maxReservationsPerAction (${bounds.maxReservationsPerAction}) of ${cluster}`);
+    }
+    const small = change.cidrs.filter((c) => {
+      try {
+        return parseIpv4Cidr(c).size / 16 < bounds.minBlocks;
+      } catch {
+        return true;
+      }
+    });
+    if (small.length > 0) problems.push(`it reserves ${small.join(', ')}: not an IPv4 CIDR of at least actions.subnetReservations.minBlocks (${bounds.minBlocks}) /28 blocks`);
   }
   // A record may delete only ENIs tagged with its own cluster (IAM holds it to that too).
   if (change.type === 'delete-enis' && change.clusterTag !== cluster) {

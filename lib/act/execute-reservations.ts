@@ -1,16 +1,18 @@
 /**
  * Applies a `subnet-reservations` action: one `prefix` subnet CIDR reservation per planned CIDR.
- * `start` and `follow` are the same step: read the subnet (it must still be the planned one) and
- * its reservations, count as done every CIDR already reserved for prefixes, refuse (creating
- * nothing) when a planned CIDR now overlaps another reservation, then create the rest, each write
- * announced first (write-ahead) and paced to the API's refill rate. The contract:
- * docs/remediation.md, "Subnet CIDR reservations".
+ * `start` and `follow` are the same step: read the subnet (it must still be the planned one), its
+ * reservations and ENIs, count as done every CIDR already reserved for prefixes, refuse (creating
+ * nothing) when a planned CIDR now overlaps another reservation or the CIDRs exceed the planner's
+ * bounds on the subnet as it is now, then create the rest, each write announced first
+ * (write-ahead) and paced to the API's refill rate. Contract: docs/remediation.md.
  */
 import { AwsCallError, awsCallError, isRetryableError } from '../errors';
+import { describeNetworkInterfacesInSubnet } from '../aws/network-interfaces';
 import { createPrefixReservation, subnetCidrReservationsOf } from '../aws/subnet-cidr-reservations';
 import { Ec2SubnetProvider } from '../aws/subnets';
 import { formatIpv4, parseIpv4Cidr } from '../measure/cidr';
 import { ACTION_TAG_KEY, WRITE_TOKEN_TAG_KEY } from '../names';
+import { heldBy, reservationRoom, reservationRoomProblems } from '../plan/subnet-reservations';
 import type { ActionChange } from '../plan/types';
 import type { ActionExecutor, ActionOutcome, ExecuteDeps } from './types';
 import { intendWrite } from './write-intent';
@@ -92,6 +94,20 @@ async function apply(actionId: string, change: ActionChange, deps: ExecuteDeps, 
       return failed(`${conflicts.join('; ')}: nothing reserved${done.size > 0 ? ` (already reserved: ${[...done.keys()].join(', ')})` : ''}`);
     }
     const toCreate = cidrs.filter((c) => !done.has(c));
+    if (toCreate.length > 0) {
+      // The planner's bounds on the subnet as it is now, as if this action had reserved nothing
+      // yet: its CIDRs within MAX_RESERVED_SHARE of the free /28 blocks, and all prefix
+      // reservations within MAX_TOTAL_PREFIX_RESERVED_SHARE of the usable ones.
+      const enis = await describeNetworkInterfacesInSubnet(deps.ec2, subnetId);
+      const mine = new Set(done.keys());
+      const ranges = existing
+        .filter((r) => r.Cidr !== undefined && !mine.has(r.Cidr))
+        .map((r) => ({ cidr: r.Cidr as string, type: r.ReservationType === 'prefix' ? ('prefix' as const) : ('explicit' as const) }));
+      const tooMuch = reservationRoomProblems(change.subnetCidr, cidrs, reservationRoom(change.subnetCidr, heldBy(enis), ranges));
+      if (tooMuch.length > 0) {
+        return failed(`${tooMuch.join('; ')}: nothing reserved${done.size > 0 ? ` (already reserved: ${[...done.keys()].join(', ')})` : ''}`);
+      }
+    }
     for (const [i, cidr] of toCreate.entries()) {
       if (i > 0) await deps.sleep(CREATE_INTERVAL_MS);
       // Write-ahead, one intent per reservation: a crash after the create leaves the record naming

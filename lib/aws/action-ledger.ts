@@ -17,6 +17,7 @@ import { AwsCallError, awsCallError, awsErrorCode, zodProblems } from '../errors
 import { LEDGER_TTL_ATTRIBUTE } from './ledger';
 import { ACTIONS_PK_PREFIX } from './ledger-keys';
 import { CNI_CLUSTER_TAG_PREFIX } from '../names';
+import { RANGES } from '../policy/schema';
 
 const CONDITIONAL_CHECK_FAILED = 'ConditionalCheckFailedException';
 const LOCK_SK = 'INFLIGHT';
@@ -54,7 +55,8 @@ const changeSchema = z.discriminatedUnion('type', [
     subnetId: z.string().regex(/^subnet-[0-9a-f]+$/, 'is not a subnet id'),
     vpcId: z.string().regex(/^vpc-[0-9a-f]+$/, 'is not a VPC id'),
     subnetCidr: z.string(),
-    cidrs: z.array(z.string()).min(1),
+    // No more than the policy ever allows one action (its maxReservationsPerAction range).
+    cidrs: z.array(z.string()).min(1).max(RANGES.maxReservationsPerAction.max),
     description: z.string(),
   }),
   z.looseObject({

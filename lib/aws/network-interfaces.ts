@@ -1,7 +1,8 @@
 /**
  * The EC2 reads and write of the `leaked-enis` action (lib/act/execute-enis.ts): the ENIs read
- * again by id right before their delete, and DeleteNetworkInterface. Every failure is rethrown as
- * an `AwsCallError` naming the operation and the ENIs.
+ * again by id right before their delete, and DeleteNetworkInterface; and a subnet's ENIs, read
+ * again by the `subnet-reservations` executor before it reserves. Every failure is rethrown as an
+ * `AwsCallError` naming the operation and the ENIs or subnet.
  */
 import { DeleteNetworkInterfaceCommand, paginateDescribeNetworkInterfaces, type EC2Client, type NetworkInterface } from '@aws-sdk/client-ec2';
 import { awsErrorCode, withAwsCall } from '../errors';
@@ -22,6 +23,16 @@ export async function describeNetworkInterfacesById(ec2: EC2Client, ids: string[
       const pages = paginateDescribeNetworkInterfaces({ client: ec2, pageSize: EC2_PAGE_SIZE_MAX }, { Filters: [{ Name: 'network-interface-id', Values: batch }] });
       for await (const page of pages) out.push(...(page.NetworkInterfaces ?? []));
     }
+    return out;
+  });
+}
+
+/** Every ENI of one subnet (the `subnet-id` filter), every page. */
+export async function describeNetworkInterfacesInSubnet(ec2: EC2Client, subnetId: string): Promise<NetworkInterface[]> {
+  return withAwsCall('ec2:DescribeNetworkInterfaces', `subnet ${subnetId}`, async () => {
+    const out: NetworkInterface[] = [];
+    const pages = paginateDescribeNetworkInterfaces({ client: ec2, pageSize: EC2_PAGE_SIZE_MAX }, { Filters: [{ Name: 'subnet-id', Values: [subnetId] }] });
+    for await (const page of pages) out.push(...(page.NetworkInterfaces ?? []));
     return out;
   });
 }

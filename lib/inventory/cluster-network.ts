@@ -58,3 +58,14 @@ export function cniActionsExclusion(network: ClusterNetwork | undefined): string
   }
   return undefined;
 }
+
+/**
+ * Why the `subnet-reservations` action does not apply to a cluster, in words; undefined when it
+ * may. Shared by the planner and the report.
+ */
+export function subnetReservationsExclusion(network: ClusterNetwork | undefined): string | undefined {
+  if (network?.ipFamily === 'ipv6') {
+    return 'IPv6 cluster: pods take IPv6 addresses from a /80 prefix per node and no IPv4 /28 prefix from the subnets, so a prefix reservation of IPv4 space would serve nothing';
+  }
+  return undefined;
+}

@@ -6,8 +6,11 @@
  * "Subnet CIDR reservations".
  */
 import { list, n, plural } from '../diagnose/context';
+import { subnetReservationsExclusion } from '../inventory/cluster-network';
+import type { NetworkInterface } from '../inventory/types';
+import { parseIpv4Cidr } from '../measure/cidr';
 import { freeAlignedRuns } from '../measure/free-runs';
-import { freePrefixBlocks } from '../measure/prefix-blocks';
+import { freePrefixBlocks, type ReservedRange } from '../measure/prefix-blocks';
 import { isPodSubnet } from '../measure/measure';
 import { holdersUnknown, readGapsOf } from '../measure/trusted';
 import type { SubnetUsage } from '../measure/types';
@@ -20,6 +23,13 @@ import type { ActionPlanner, PlanContext, ProposedAction } from './types';
  * primary address, other services' ENIs, nodes in secondary-IP mode).
  */
 export const MAX_RESERVED_SHARE = 0.5;
+
+/**
+ * At most this share of a subnet's usable /28 blocks (all but the first and the last, which hold
+ * the addresses AWS keeps) lies in `prefix` reservations, the existing ones (by anyone) and the new
+ * together: repeated actions cannot shrink the unreserved space below the other half.
+ */
+export const MAX_TOTAL_PREFIX_RESERVED_SHARE = 0.5;
 
 /** The reservations' Description (EC2 keeps it; a person reading the console sees who made them). */
 export const RESERVATION_DESCRIPTION = 'eks-ip-responder: /28 prefixes for the VPC CNI (prefix delegation)';
@@ -39,22 +49,82 @@ function prefixModeReason(ctx: PlanContext, s: SubnetUsage): { why: string; find
   return undefined;
 }
 
-/** The addresses and prefixes the subnet's visible ENIs hold. */
-function heldIn(ctx: PlanContext, subnetId: string): { addresses: string[]; prefixes: string[] } {
-  const here = ctx.inventory.networkInterfaces.filter((e) => e.SubnetId === subnetId);
+/** The addresses and prefixes a subnet's ENIs hold (the planner's inventory, or the executor's read). */
+export function heldBy(enis: readonly NetworkInterface[]): { addresses: string[]; prefixes: string[] } {
   return {
-    addresses: here.flatMap((e) => [
+    addresses: enis.flatMap((e) => [
       ...(e.PrivateIpAddresses ?? []).map((a) => a.PrivateIpAddress).filter((a): a is string => !!a),
       ...(e.PrivateIpAddress ? [e.PrivateIpAddress] : []),
     ]),
-    prefixes: here.flatMap((e) => (e.Ipv4Prefixes ?? []).map((p) => p.Ipv4Prefix).filter((p): p is string => !!p)),
+    prefixes: enis.flatMap((e) => (e.Ipv4Prefixes ?? []).map((p) => p.Ipv4Prefix).filter((p): p is string => !!p)),
   };
+}
+
+const BLOCK_SIZE = 16;
+
+/** A CIDR's /28 blocks inside the subnet. */
+function blocksInside(cidr: string, subnetCidr: string): number {
+  const c = parseIpv4Cidr(cidr);
+  const s = parseIpv4Cidr(subnetCidr);
+  const from = Math.max(c.base, s.base);
+  const to = Math.min(c.base + c.size, s.base + s.size);
+  return to > from ? Math.floor((to - from) / BLOCK_SIZE) : 0;
+}
+
+/** A subnet's room for new prefix reservations now: the bounds of {@link MAX_RESERVED_SHARE} and {@link MAX_TOTAL_PREFIX_RESERVED_SHARE}. */
+export interface ReservationRoom {
+  /** Free aligned /28 blocks (no ENI address or prefix, no reservation). */
+  freeBlocks: number;
+  /** The most blocks one action may reserve: {@link MAX_RESERVED_SHARE} of `freeBlocks`. */
+  perAction: number;
+  /** /28 blocks in `prefix` reservations already. */
+  prefixReservedBlocks: number;
+  /** The most blocks all prefix reservations may span: {@link MAX_TOTAL_PREFIX_RESERVED_SHARE} of the usable blocks. */
+  totalCap: number;
+  /** What one action may reserve now: the smaller of the two bounds (never below 0). */
+  budget: number;
+}
+
+/** The room of a subnet for new prefix reservations, given what its ENIs hold and its reservations. */
+export function reservationRoom(cidrBlock: string, held: { addresses: string[]; prefixes: string[] }, ranges: readonly ReservedRange[]): ReservationRoom {
+  const freeBlocks = freeAlignedRuns(cidrBlock, held.addresses, held.prefixes, ranges, 1).reduce((sum, r) => sum + r.blocks, 0);
+  const all = Math.floor(parseIpv4Cidr(cidrBlock).size / BLOCK_SIZE);
+  const usable = all >= 2 ? all - 2 : 0;
+  const prefixReservedBlocks = ranges.filter((r) => r.type === 'prefix').reduce((sum, r) => sum + blocksInside(r.cidr, cidrBlock), 0);
+  const perAction = Math.floor(freeBlocks * MAX_RESERVED_SHARE);
+  const totalCap = Math.floor(usable * MAX_TOTAL_PREFIX_RESERVED_SHARE);
+  return { freeBlocks, perAction, prefixReservedBlocks, totalCap, budget: Math.max(0, Math.min(perAction, totalCap - prefixReservedBlocks)) };
+}
+
+/** Why reserving `cidrs` now would break a bound of {@link reservationRoom} (empty: it would not). */
+export function reservationRoomProblems(cidrBlock: string, cidrs: readonly string[], room: ReservationRoom): string[] {
+  const blocks = cidrs.reduce((sum, c) => sum + blocksInside(c, cidrBlock), 0);
+  const out: string[] = [];
+  if (blocks > room.perAction) {
+    out.push(`${plural(blocks, '/28 block')} exceed ${MAX_RESERVED_SHARE * 100}% of the ${n(room.freeBlocks)} free /28 blocks of ${cidrBlock} now (${n(room.perAction)})`);
+  }
+  if (room.prefixReservedBlocks + blocks > room.totalCap) {
+    out.push(
+      `with the ${n(room.prefixReservedBlocks)} blocks reserved for prefixes already, ${plural(room.prefixReservedBlocks + blocks, 'block')} would exceed ${MAX_TOTAL_PREFIX_RESERVED_SHARE * 100}% of the subnet's usable /28 blocks (${n(room.totalCap)})`,
+    );
+  }
+  return out;
+}
+
+/** Why no reservation is proposed on a subnet another cluster holds addresses in; undefined when none does. */
+function sharedBlocker(s: SubnetUsage): string | undefined {
+  const others = (s.clusterShare?.others ?? []).filter((o) => o.ips > 0);
+  if (others.length === 0) return undefined;
+  return (
+    `${s.subnetId} is shared with ${list(others.map((o) => `${o.cluster} (${plural(o.ips, 'address', 'addresses')})`))}: ` +
+    `whether its nodes there run in secondary-IP mode (single addresses a prefix reservation would crowd out) is not known to this cluster's plan`
+  );
 }
 
 /**
  * The reservations to create in a subnet, largest first: aligned runs of at least `minBlocks`
- * free /28s, at most `maxReservationsPerAction` of them and at most {@link MAX_RESERVED_SHARE} of
- * the subnet's free blocks. Exported for the tests of the arithmetic.
+ * free /28s, at most `maxReservationsPerAction` of them, within the {@link reservationRoom}
+ * budget. Exported for the tests of the arithmetic.
  */
 export function chooseReservations(
   s: Pick<SubnetUsage, 'cidrBlock' | 'reservations'>,
@@ -63,8 +133,7 @@ export function chooseReservations(
 ): { cidrs: string[]; blocks: number; freeBlocks: number } {
   const ranges = s.reservations?.ranges ?? [];
   const all = freeAlignedRuns(s.cidrBlock, held.addresses, held.prefixes, ranges, 1);
-  const freeBlocks = all.reduce((sum, r) => sum + r.blocks, 0);
-  const budget = Math.floor(freeBlocks * MAX_RESERVED_SHARE);
+  const { freeBlocks, budget } = reservationRoom(s.cidrBlock, held, ranges);
   const cidrs: string[] = [];
   let blocks = 0;
   for (const r of all) {
@@ -81,6 +150,8 @@ export function chooseReservations(
 export const planSubnetReservations: ActionPlanner = (ctx) => {
   const policy = subnetReservationsPolicy(ctx);
   if (!policy.allowed || policy.subnets.length === 0) return [];
+  // IPv6 clusters: their prefixes are IPv6 /80s; an IPv4 /28 reservation would serve nothing.
+  if (subnetReservationsExclusion(ctx.usage.network) !== undefined) return [];
   const allowed = new Set(policy.subnets);
   const gaps = readGapsOf(ctx.usage.problems);
   const cluster = ctx.usage.name;
@@ -92,12 +163,13 @@ export const planSubnetReservations: ActionPlanner = (ctx) => {
     if (holdersUnknown(gaps, s.subnetId)) continue;
     const mode = prefixModeReason(ctx, s);
     if (!mode) continue;
-    const held = heldIn(ctx, s.subnetId);
+    const held = heldBy(ctx.inventory.networkInterfaces.filter((e) => e.SubnetId === s.subnetId));
     // Room reserved already (by anyone) for at least `minBlocks` prefixes: nothing to add.
     const map = freePrefixBlocks(s.cidrBlock, held.addresses, held.prefixes, s.reservations?.ranges ?? []);
     if ((map.freeBlocksInPrefixReservations ?? 0) >= policy.minBlocks) continue;
     const chosen = chooseReservations(s, held, policy);
     if (chosen.cidrs.length === 0) continue;
+    const shared = sharedBlocker(s);
     out.push({
       id: `${cluster}/subnet-reservations/${s.subnetId}`,
       cluster,
@@ -120,7 +192,7 @@ export const planSubnetReservations: ActionPlanner = (ctx) => {
           `EC2 assigns the /28 prefixes ipamd asks for from them first, and no single address of a new ENI can fragment them. ` +
           `It frees no address: ${n(chosen.freeBlocks - chosen.blocks)} of the subnet's ${n(chosen.freeBlocks)} free blocks stay unreserved for ENIs' own addresses and other services.`,
       },
-      blockers: [],
+      blockers: shared ? [shared] : [],
     });
   }
   return out;

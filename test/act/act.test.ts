@@ -295,6 +295,21 @@ describe('actOnCluster: checked before executed', () => {
     ...over,
   });
 
+  const reserve = (cidrs: string[]): ActionRecord['change'] => ({
+    type: 'reserve-prefixes',
+    subnetId: 'subnet-0aaa',
+    vpcId: 'vpc-0aaa',
+    subnetCidr: '10.0.0.0/22',
+    cidrs,
+    description: 'eks-ip-responder: /28 prefixes',
+  });
+  /** A policy that allows reservations in subnet-0aaa, at most 2 per action, each of at least 2 /28s. */
+  const reserving: Partial<ActContext> = {
+    allowedKinds: new Set<ActionKind>(['subnet-reservations']),
+    reservationSubnets: new Set(['subnet-0aaa']),
+    reservationBounds: { maxReservationsPerAction: 2, minBlocks: 2 },
+  };
+
   it.each<[string, Partial<ActionRecord>, Partial<ActContext>, RegExp]>([
     ['a record naming another cluster than its partition', { cluster: 'other', actionId: 'prod/warm-targets/vpc-cni' }, {}, /names cluster other, but is in the ledger of cluster prod/],
     ['a kind the policy no longer allows', {}, { allowedKinds: new Set<ActionKind>(['cni-subnets']) }, /the policy no longer allows warm-targets/],
@@ -315,13 +330,25 @@ describe('actOnCluster: checked before executed', () => {
       { allowedKinds: new Set<ActionKind>(['instance-types']) },
       /its new nodegroup ng-a is the nodegroup it replaces/,
     ],
+    [
+      'a reservation record with more CIDRs than the policy’s maxReservationsPerAction',
+      { actionId: 'prod/subnet-reservations/subnet-0aaa', kind: 'subnet-reservations', change: reserve(['10.0.0.0/25', '10.0.0.128/25', '10.0.1.0/25']) },
+      reserving,
+      /it makes 3 reservations, more than actions.subnetReservations.maxReservationsPerAction \(2\) of prod/,
+    ],
+    [
+      'a reservation record with a CIDR smaller than the policy’s minBlocks /28s',
+      { actionId: 'prod/subnet-reservations/subnet-0aaa', kind: 'subnet-reservations', change: reserve(['10.0.0.0/25', '10.0.1.0/28']) },
+      reserving,
+      /it reserves 10\.0\.1\.0\/28: not an IPv4 CIDR of at least actions.subnetReservations.minBlocks \(2\) \/28 blocks/,
+    ],
   ])('quarantines %s: recorded, notified, lock released, nothing executed', async (_name, over, ctxOver, problem) => {
     const { actions, doc, table } = await ledger();
     const r = record(over);
     await plant(doc, table, 'prod', r as unknown as Record<string, unknown>);
     const { ex, calls } = executor([], [{ status: 'succeeded' }]);
     const h = harness(actions, ex);
-    const all: Partial<Record<ActionKind, ActionExecutor>> = { 'warm-targets': ex, 'cni-subnets': ex, 'instance-types': ex };
+    const all: Partial<Record<ActionKind, ActionExecutor>> = { 'warm-targets': ex, 'cni-subnets': ex, 'instance-types': ex, 'subnet-reservations': ex };
     h.deps.executors = all;
     const { results } = await act(h, [], context(T0, ctxOver));
     expect(calls.follow).toBe(0);
@@ -342,6 +369,19 @@ describe('actOnCluster: checked before executed', () => {
     expect(calls.follow).toBe(0);
     expect(results[0]?.outcome.status).toBe('quarantined');
     expect(results[0]?.outcome.detail).toMatch(/version: /);
+    expect((await actions.getActionHistory('prod')).lock).toBeUndefined();
+  });
+
+  it('quarantines a reservation record with more CIDRs than any policy allows (the record schema), without executing it', async () => {
+    const { actions, doc, table } = await ledger();
+    const six = ['10.0.0.0/26', '10.0.0.64/26', '10.0.0.128/26', '10.0.0.192/26', '10.0.1.0/26', '10.0.1.64/26'];
+    await plant(doc, table, 'prod', { ...record({ actionId: 'prod/subnet-reservations/subnet-0aaa', kind: 'subnet-reservations' }), change: reserve(six) });
+    const { ex, calls } = executor([], [{ status: 'succeeded' }]);
+    const h = harness(actions, ex);
+    h.deps.executors = { 'subnet-reservations': ex };
+    const { results } = await act(h, [], context(T0, { ...reserving, reservationBounds: { maxReservationsPerAction: 5, minBlocks: 1 } }));
+    expect(calls.follow).toBe(0);
+    expect(results[0]?.outcome).toMatchObject({ status: 'quarantined', detail: expect.stringMatching(/change\.cidrs: Too big: expected array to have <=5 items/) });
     expect((await actions.getActionHistory('prod')).lock).toBeUndefined();
   });
 

@@ -36,8 +36,9 @@ function action(c: SubnetReservationsChange): PlannedAction {
   };
 }
 
-function setup() {
+function setup(prepare: (account: ReturnType<typeof accountFromSnapshot>) => void = () => {}) {
   const account = accountFromSnapshot(DEMO_SNAPSHOT);
+  prepare(account);
   const aws = emulateAccount(account);
   harness.track(aws);
   const sleeps: number[] = [];
@@ -109,6 +110,32 @@ describe('subnetReservationsExecutor', () => {
     account.subnetCidrReservations = [{ SubnetCidrReservationId: 'scr-other', SubnetId: SUBNET, Cidr: '10.20.6.128/26', ReservationType: 'explicit' }];
     const out = await subnetReservationsExecutor.start(action(change(['10.20.7.0/25', '10.20.6.128/25'])), deps);
     expect(out).toMatchObject({ status: 'failed', detail: expect.stringMatching(/10\.20\.6\.128\/25 overlaps explicit reservation scr-other .*: nothing reserved/) });
+    expect(aws.writes).toEqual([]);
+  });
+
+  it('refuses, creating nothing, CIDRs that exceed half the free /28 blocks of the subnet as it is now', async () => {
+    // Since the plan, an ENI took an address in each /28 of 10.20.4.0 to 10.20.6.255: the free
+    // blocks are the 15 of 10.20.7.0/24 (its last holds the broadcast address); half is 7, the
+    // planned /25 is 8.
+    const { aws, deps } = setup((account) => {
+      const ips = Array.from({ length: 48 }, (_, i) => `10.20.${4 + Math.floor(i / 16)}.${(i % 16) * 16 + 5}`);
+      account.networkInterfaces.push({ NetworkInterfaceId: 'eni-0fill000000000000', SubnetId: SUBNET, VpcId: VPC, Status: 'in-use', PrivateIpAddresses: ips.map((ip) => ({ PrivateIpAddress: ip })) });
+    });
+    const out = await subnetReservationsExecutor.start(action(change(['10.20.7.0/25'])), deps);
+    expect(out).toMatchObject({ status: 'failed', detail: expect.stringMatching(/8 \/28 blocks exceed 50% of the 15 free \/28 blocks of 10\.20\.4\.0\/22 now \(7\): nothing reserved/) });
+    expect(aws.writes).toEqual([]);
+  });
+
+  it('refuses, creating nothing, CIDRs that would take the subnet\'s prefix reservations past half its usable /28 blocks', async () => {
+    // Prefix reservations of 24 blocks already (made by anyone); 24 + 8 > 31 (half of 62).
+    const { aws, deps } = setup((account) => {
+      account.subnetCidrReservations = [
+        { SubnetCidrReservationId: 'scr-a', SubnetId: SUBNET, Cidr: '10.20.5.0/24', ReservationType: 'prefix' },
+        { SubnetCidrReservationId: 'scr-b', SubnetId: SUBNET, Cidr: '10.20.6.0/25', ReservationType: 'prefix' },
+      ];
+    });
+    const out = await subnetReservationsExecutor.start(action(change(['10.20.7.0/25'])), deps);
+    expect(out).toMatchObject({ status: 'failed', detail: expect.stringMatching(/24 blocks reserved for prefixes already, 32 blocks would exceed 50% of the subnet's usable \/28 blocks \(31\): nothing reserved/) });
     expect(aws.writes).toEqual([]);
   });
 

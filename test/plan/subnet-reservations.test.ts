@@ -10,7 +10,9 @@ import { DEFAULT_THRESHOLDS } from '../../lib/diagnose/types';
 import type { CollectionProblem } from '../../lib/inventory/types';
 import { parseIpv4, parseIpv4Cidr } from '../../lib/measure/cidr';
 import { planCluster } from '../../lib/plan/gates';
-import { chooseReservations, MAX_RESERVED_SHARE, planSubnetReservations } from '../../lib/plan/subnet-reservations';
+import { chooseReservations, MAX_RESERVED_SHARE, MAX_TOTAL_PREFIX_RESERVED_SHARE, planSubnetReservations } from '../../lib/plan/subnet-reservations';
+import { absentReason } from '../../lib/output/report/plan';
+import { cniEni } from '../measure/builders';
 import type { PlanContext } from '../../lib/plan/types';
 import type { EffectivePolicy, SubnetReservationsPolicy } from '../../lib/policy/types';
 import { AZ_A, managedCni, run, TYPES, World } from '../diagnose/world';
@@ -42,13 +44,20 @@ function policy(r: Partial<SubnetReservationsPolicy> | null = {}, mode: Effectiv
  * two Lambda-like ENIs at .21 and .37 breaking blocks 1 and 2. Free blocks: 3..12 (10 of them):
  * aligned runs .48/28, .64/26, .128/26, .192/28.
  */
-function context(o: { prefixDelegation?: boolean; reservations?: SubnetCidrReservation[]; problems?: CollectionProblem[]; p?: EffectivePolicy } = {}): PlanContext {
+function context(
+  o: { prefixDelegation?: boolean; reservations?: SubnetCidrReservation[]; problems?: CollectionProblem[]; p?: EffectivePolicy; prefixes?: number; otherCluster?: boolean } = {},
+): PlanContext {
   const w = new World().addSubnet('subnet-a', '10.0.1.0/24', AZ_A, {
     // EC2 leaves the unused reserved addresses out of AvailableIpAddressCount.
     unaccounted: (o.reservations ?? []).reduce((sum, r) => sum + parseIpv4Cidr(r.Cidr ?? '').size, 0),
   });
-  w.node({ cluster: CLUSTER, nodegroup: 'web', type: 'm5.large', subnetId: 'subnet-a', enis: [1], prefixes: [2] });
+  w.node({ cluster: CLUSTER, nodegroup: 'web', type: 'm5.large', subnetId: 'subnet-a', enis: [1], prefixes: [o.prefixes ?? 2] });
   w.other('subnet-a', 0, ['10.0.1.21', '10.0.1.37']);
+  if (o.otherCluster) {
+    // A node of another cluster in secondary-IP mode: an ENI the CNI tagged with its cluster, in block 0.
+    const e = cniEni('i-0000000000000aaaa', 'subnet-a', AZ_A, w.ips('subnet-a', 3));
+    w.enis.push({ ...e, TagSet: [...(e.TagSet ?? []), { Key: 'cluster.k8s.amazonaws.com/name', Value: 'other' }] });
+  }
   const inventory = {
     ...w.inventory({
       name: CLUSTER,
@@ -145,6 +154,42 @@ describe('planSubnetReservations', () => {
     ]);
   });
 
+  it('proposes nothing on an IPv6 cluster (its prefixes are IPv6 /80s), and the plan report says why', () => {
+    const ctx = context();
+    const v6 = { ...ctx, usage: { ...ctx.usage, network: { autoMode: false, autoModeBlockStorage: false, autoModeLoadBalancing: false, autoModeNodePools: [], ipFamily: 'ipv6' as const } } };
+    expect(planSubnetReservations(ctx)).toHaveLength(1);
+    expect(planSubnetReservations(v6)).toEqual([]);
+    const why = absentReason('subnet-reservations', { cluster: CLUSTER, mode: 'apply', planned: [], results: [], notes: [] }, v6.usage, v6.findings, true);
+    expect(why).toMatch(/^IPv6 cluster: .*no IPv4 \/28 prefix/);
+  });
+
+  it('keeps all prefix reservations of a subnet within half its usable /28 blocks (repeated actions do not shrink the rest)', () => {
+    // Five prefixes (.160 to .224) fill three earlier prefix reservations (.160/27, .192/27,
+    // .224/28: 5 blocks, none free). Free: blocks 3..9 (7); the per-action share allows 3, the
+    // total cap 7 (half of the 14 usable) − 5 = 2: only the /27 at .128.
+    const earlier: SubnetCidrReservation[] = ['10.0.1.160/27', '10.0.1.192/27', '10.0.1.224/28'].map((Cidr, i) => ({
+      SubnetCidrReservationId: `scr-${i}`,
+      SubnetId: 'subnet-a',
+      Cidr,
+      ReservationType: 'prefix',
+    }));
+    const [a] = planSubnetReservations(context({ prefixes: 5, reservations: earlier, p: policy({ minBlocks: 1 }) }));
+    expect(a?.change).toMatchObject({ cidrs: ['10.0.1.128/27'] });
+    expect(5 + 2).toBeLessThanOrEqual(14 * MAX_TOTAL_PREFIX_RESERVED_SHARE);
+    // At the cap: nothing more.
+    const more = [...earlier, { SubnetCidrReservationId: 'scr-9', SubnetId: 'subnet-a', Cidr: '10.0.1.128/27', ReservationType: 'prefix' as const }];
+    const full = context({ prefixes: 7, reservations: more, p: policy({ minBlocks: 1 }) });
+    expect(planSubnetReservations(full)).toEqual([]);
+  });
+
+  it('blocks, with the reason, a subnet another cluster holds addresses in (its mode is not known here)', () => {
+    const [a] = planSubnetReservations(context({ otherCluster: true }));
+    expect(a?.change).toMatchObject({ cidrs: ['10.0.1.64/26'] });
+    expect(a?.blockers).toEqual([expect.stringMatching(/subnet-a is shared with other \(3 addresses\): whether its nodes there run in secondary-IP mode .* is not known to this cluster's plan/)]);
+    const [gated] = planCluster(context({ otherCluster: true }), [planSubnetReservations], { lastStartedByKind: {} });
+    expect(gated?.state).toBe('blocked');
+  });
+
   it('goes through the gates: dry-run in a dry-run policy, blocked on incomplete data', () => {
     const dry = planCluster(context({ p: policy({}, 'dry-run') }), [planSubnetReservations], { lastStartedByKind: {} });
     expect(dry.map((a) => a.state)).toEqual(['dry-run']);
@@ -182,6 +227,14 @@ describe('chooseReservations', () => {
         expect(r.base >= s.base && r.base + r.size <= s.base + s.size).toBe(true);
       }
     }
+  });
+
+  it('counts existing prefix reservations against the total cap', () => {
+    // An empty /24 whose .128/26 is a full prefix reservation: free blocks 1..7 and 12..14 (10);
+    // per action 5, but the total cap 7 − 4 = 3: the /27 at .32 and the /28 at .16, not the /26.
+    const s = { cidrBlock: '10.0.1.0/24', reservations: { explicit: { count: 0, addresses: 0, unused: 0 }, prefix: { count: 1, addresses: 64, unused: 0 }, ranges: [{ id: 'scr-1', cidr: '10.0.1.128/26', type: 'prefix' as const }] } };
+    const held = { addresses: [], prefixes: ['10.0.1.128/28', '10.0.1.144/28', '10.0.1.160/28', '10.0.1.176/28'] };
+    expect(chooseReservations(s, held, { maxReservationsPerAction: 5, minBlocks: 1 })).toEqual({ cidrs: ['10.0.1.32/27', '10.0.1.16/28'], blocks: 3, freeBlocks: 10 });
   });
 
   it('a /28 subnet has no free block (its only block holds the addresses AWS reserves)', () => {

@@ -5,7 +5,7 @@
  * is absent. A cluster that could not be sampled is listed with nothing planned; an incomplete one
  * is marked INCOMPLETE (nothing acts on it).
  */
-import { cniActionsExclusion } from '../../inventory/cluster-network';
+import { cniActionsExclusion, subnetReservationsExclusion } from '../../inventory/cluster-network';
 import type { ClusterRemediation } from '../../act/remediate';
 import type { Finding } from '../../diagnose/types';
 import type { ClusterUsage, Usage } from '../../measure/types';
@@ -52,6 +52,9 @@ export function absentReason(kind: ActionKind, r: ClusterRemediation, c: Cluster
   // Auto Mode and IPv6 clusters: the VPC CNI actions do not apply (lib/inventory/cluster-network.ts).
   const excluded = cniActionsExclusion(c?.network);
   if (excluded !== undefined && (kind === 'warm-targets' || kind === 'prefix-delegation' || kind === 'prefix-rollout')) return excluded;
+  // IPv6 clusters: no IPv4 /28 prefix to reserve for.
+  const noReservations = subnetReservationsExclusion(c?.network);
+  if (noReservations !== undefined && kind === 'subnet-reservations') return noReservations;
   switch (kind) {
     case 'warm-targets':
       if (cniUnknown) return "the vpc-cni add-on could not be read: its current settings are not known";
@@ -79,7 +82,7 @@ export function absentReason(kind: ActionKind, r: ClusterRemediation, c: Cluster
       if (c?.cni.prefixDelegation !== true && !has(findings, cluster, (f) => f.kind === 'prefix-fragmentation')) {
         return 'no pod subnet in prefix mode (prefix delegation is off, and no prefix-fragmentation finding)';
       }
-      return 'no allow-listed pod subnet (actions.subnetReservations.subnets) used in prefix mode lacks reserved room for prefixes, or none has a free aligned run of actions.subnetReservations.minBlocks /28 blocks within half of its free blocks';
+      return 'no allow-listed pod subnet (actions.subnetReservations.subnets) used in prefix mode lacks reserved room for prefixes, or none has a free aligned run of actions.subnetReservations.minBlocks /28 blocks within half of its free blocks and within the cap on prefix reservations (half of its usable /28 blocks)';
     case 'leaked-enis':
       if (!has(findings, cluster, (f) => f.kind === 'leaked-enis')) return noFinding('leaked ENI (leaked-enis finding)');
       return `no leaked ENI is tagged cluster.k8s.amazonaws.com/name=${cluster}: the others are their own cluster's to delete`;
