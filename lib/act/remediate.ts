@@ -110,6 +110,7 @@ export async function remediate(
         allowedSubnets: new Set(spareIds),
         excludableSubnets: new Set(policy.actions.cniSubnets.excludableSubnets ?? []),
         reservationSubnets: new Set(policy.actions.subnetReservations?.subnets ?? []),
+        leakedEnis: { minAgeMinutes: policy.actions.leakedEnis.minAgeMinutes, maxEnisPerAction: policy.actions.leakedEnis.maxEnisPerAction },
         // The gates again, on the history read after taking the lock (lib/act/act.ts).
         regate: (action, fresh) => gateActions(ctx, [action], fresh)[0] ?? { ...action, state: 'blocked', blockedBy: ['the gates dropped it'] },
       };
