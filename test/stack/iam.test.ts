@@ -470,6 +470,15 @@ const RESPOND_WRITES: Record<string, WriteScope> = {
   'logs:PutLogEvents': { sid: 'OwnLogs', resources: [{ 'Fn::GetAtt': ['RespondLogGroup', 'Arn'] }] },
 };
 
+const STEER: WriteScope = {
+  sid: 'SteerCniSubnets1',
+  resources: [ARN('ec2', 'subnet/subnet-0aaaaaaaaaaaaaaa1')],
+  condition: {
+    'ForAllValues:StringEquals': { 'aws:TagKeys': ['cni.networking.k8s.aws/cluster/orders-prod'] },
+    Null: { 'aws:TagKeys': 'false' },
+  },
+};
+
 /** The remediation writes of the apply-mode package (APPLY_CLUSTERS_YAML). */
 const APPLY_WRITES: Record<string, WriteScope> = {
   // Issue 13: only orders-prod allows leaked ENIs; only ENIs the VPC CNI tagged with it.
@@ -507,15 +516,10 @@ const APPLY_WRITES: Record<string, WriteScope> = {
       StringEquals: { [`aws:RequestTag/${CNI_SUBNET_TAG}`]: '1' },
     },
   },
-  // Steering: orders-prod's own cluster tag, on its excludable subnet only.
-  'ec2:DeleteTags': {
-    sid: 'SteerCniSubnets1',
-    resources: [ARN('ec2', 'subnet/subnet-0aaaaaaaaaaaaaaa1')],
-    condition: {
-      'ForAllValues:StringEquals': { 'aws:TagKeys': ['cni.networking.k8s.aws/cluster/orders-prod'] },
-      Null: { 'aws:TagKeys': 'false' },
-    },
-  },
+  // Steering: orders-prod's own cluster tag, on its excludable subnet only; CreateTags of the same
+  // key to put it back when a concurrent steer left the subnet with no cluster tag.
+  'ec2:DeleteTags': STEER,
+  'ec2:CreateTags@SteerCniSubnets1': STEER,
 };
 
 const PASS_ROLE_WRITE = {
@@ -524,11 +528,16 @@ const PASS_ROLE_WRITE = {
   condition: { StringEquals: { 'iam:PassedToService': 'eks.amazonaws.com' } },
 };
 
-/** Each write action the Allow statements grant, with its statement, resources and condition (one statement per action). */
+/**
+ * Each write action the Allow statements grant, with its statement, resources and condition: one
+ * statement per action, but ec2:CreateTags, also granted by SteerCniSubnets<n>, keyed `action@sid` there.
+ */
 function writeScopes(statements: Statement[]): Record<string, WriteScope> {
   const scopes: Record<string, WriteScope> = {};
   for (const statement of statements.filter((s) => s.Effect === 'Allow')) {
-    for (const action of asList<string>(statement.Action).filter((a) => !isReadAction(a))) {
+    for (const granted of asList<string>(statement.Action).filter((a) => !isReadAction(a))) {
+      const steer = granted === 'ec2:CreateTags' && String(statement.Sid).startsWith('SteerCniSubnets');
+      const action = steer ? `${granted}@${String(statement.Sid)}` : granted;
       if (scopes[action]) throw new Error(`${action} is granted by ${scopes[action].sid} and ${String(statement.Sid)}`);
       scopes[action] = {
         sid: String(statement.Sid),
@@ -651,6 +660,9 @@ describe('RespondRole, packaged with clusters in apply mode (orders-prod: every 
         'eks:UpdateNodegroupConfig grants eks:Update*',
         'eks:CreateNodegroup grants eks:Create*',
         'eks:TagResource grants eks:Tag*',
+        'ec2:CreateTags grants ec2:Create*',
+        'ec2:CreateTags grants ec2:CreateTags',
+        // SteerCniSubnets1's CreateTags of orders-prod's own cluster key (the put-back).
         'ec2:CreateTags grants ec2:Create*',
         'ec2:CreateTags grants ec2:CreateTags',
         'ec2:DeleteTags grants ec2:Delete*',
