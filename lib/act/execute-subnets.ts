@@ -6,11 +6,12 @@
  * one left with no cluster tag (another cluster steered away at once). AWS errors come back as a
  * 'failed' outcome naming the operation. Contract: docs/remediation.md, "The cni-subnets executor".
  */
-import { AwsCallError, isRetryableError } from '../errors';
+import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
+import { AwsCallError, isRetryableError, withAwsCall } from '../errors';
 import { tagSubnetsForCni, untagSubnets } from '../aws/subnet-tags';
 import { Ec2SubnetProvider } from '../aws/subnets';
 import { list } from '../diagnose/context';
-import { CNI_CLUSTER_TAG_PREFIX, CNI_ROLE_TAG_EXCLUDED, CNI_ROLE_TAG_KEY } from '../names';
+import { CLUSTER_TAG_PREFIX, CNI_CLUSTER_TAG_PREFIX, CNI_ROLE_TAG_EXCLUDED, CNI_ROLE_TAG_KEY, EKS_CLUSTER_NAME_TAG_KEY } from '../names';
 import { cniSubnetsScope, tagValue } from '../plan/cni-subnets';
 import type { ActionChange } from '../plan/types';
 import type { Subnet } from '../inventory/types';
@@ -47,6 +48,7 @@ async function apply(
     const leftOpen = following ? exclude.filter((e) => isOpen(found.get(e.subnetId))) : [];
     if (leftOpen.length > 0) return await putBack(actionId, leftOpen, deps, reference);
     const problems: string[] = exclusionProblems(exclude, found, scope);
+    if (problems.length === 0) problems.push(...(await nodeSubnets(deps, exclude.filter((e) => tagValue(found.get(e.subnetId) ?? {}, e.key) !== undefined))));
     for (const id of ids) {
       const s = found.get(id);
       if (!s) {
@@ -128,6 +130,31 @@ async function apply(
     if (err instanceof AwsCallError) return { actionId, status: 'failed', retryable: isRetryableError(err), reference, detail: err.message };
     throw err;
   }
+}
+
+/**
+ * The planner never steers from a node subnet of the cluster; a stale record may: one read per
+ * cluster tag of its nodes (kubernetes.io/cluster/<name>, and eks:eks-cluster-name as Auto Mode's)
+ * of pending or running instances in the subnets to steer from. Any instance found is a problem.
+ */
+async function nodeSubnets(deps: ExecuteDeps, exclude: readonly { subnetId: string; key: string }[]): Promise<string[]> {
+  const problems: string[] = [];
+  for (const k of [...new Set(exclude.map((e) => e.key))]) {
+    const cluster = k.slice(CNI_CLUSTER_TAG_PREFIX.length);
+    const subnetIds = [...new Set(exclude.filter((e) => e.key === k).map((e) => e.subnetId))];
+    const common = [{ Name: 'subnet-id', Values: subnetIds }, { Name: 'instance-state-name', Values: ['pending', 'running'] }];
+    for (const tag of [{ Name: 'tag-key', Values: [`${CLUSTER_TAG_PREFIX}${cluster}`] }, { Name: `tag:${EKS_CLUSTER_NAME_TAG_KEY}`, Values: [cluster] }]) {
+      const page = await withAwsCall('ec2:DescribeInstances', `nodes of ${cluster} in ${subnetIds.join(', ')}`, () =>
+        deps.ec2.send(new DescribeInstancesCommand({ Filters: [tag, ...common] })),
+      );
+      const nodes = (page.Reservations ?? []).flatMap((r) => r.Instances ?? []);
+      for (const id of subnetIds.filter((s) => nodes.some((i) => i.SubnetId === s))) {
+        const ids = nodes.filter((i) => i.SubnetId === id).map((i) => i.InstanceId ?? '?');
+        if (!problems.some((p) => p.startsWith(`${id} `))) problems.push(`${id} is a node subnet of ${cluster} now (${list(ids)}): steering never removes a node subnet's tag`);
+      }
+    }
+  }
+  return problems;
 }
 
 /** A subnet found that has no cni.networking.k8s.aws/cluster/ tag: open to every cluster. */

@@ -3,8 +3,8 @@
  * account): the spare subnet tagged first, then this cluster's cni.networking.k8s.aws/cluster/<name>
  * tag removed from the shared subnet, the other clusters' kept; a re-run after a crash between the
  * two finishes with DeleteTags alone; a removal that would open the subnet to every cluster is
- * refused, and one that did (another cluster steering away at once) is undone; the record's detail
- * says what was set and removed, with the value to put back.
+ * refused, as is one from a node subnet of the cluster now; one that did open it (another cluster
+ * steering away at once) is undone; the detail says what was set and removed, and how to undo it.
  */
 import { CreateTagsCommand } from '@aws-sdk/client-ec2';
 import { cniSubnetsExecutor, EXCLUDED_STEP } from '../../lib/act/execute-subnets';
@@ -152,6 +152,18 @@ describe('cni-subnets steering on the emulated account', () => {
     const out = await cniSubnetsExecutor.start(action(), deps);
     expect(out.status).toBe('failed');
     expect(out.detail).toContain('would open it to every cluster');
+    expect(aws.changes).toEqual([]);
+    expect(tags(SHARED)[KEY]).toBe('shared');
+  });
+
+  it('refuses, changing nothing, a subnet that is a node subnet of the cluster now (a stale record)', async () => {
+    const { account, aws, deps, tags } = setup();
+    const node = account.instances.find((i) => (i.Tags ?? []).some((t) => t.Key === `kubernetes.io/cluster/${CLUSTER}`) && i.State?.Name === 'running');
+    if (!node) throw new Error('no running node of the cluster in the demo account');
+    node.SubnetId = SHARED;
+    const out = await cniSubnetsExecutor.start(action(), deps);
+    expect(out.status).toBe('failed');
+    expect(out.detail).toContain(`${SHARED} is a node subnet of ${CLUSTER} now (${node.InstanceId})`);
     expect(aws.changes).toEqual([]);
     expect(tags(SHARED)[KEY]).toBe('shared');
   });
