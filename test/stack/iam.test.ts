@@ -758,17 +758,20 @@ describe('RespondRole, packaged with clusters in apply mode (orders-prod: every 
     }
   });
 
-  it('removes only orders-prod’s own cluster tag, only from its excludable subnet, and only a request that names its keys', () => {
+  it('removes (and puts back) only orders-prod’s own cluster tag, only on its excludable subnet, and only a request that names its keys', () => {
     const shared = subnet('subnet-0aaaaaaaaaaaaaaa1');
     const own = { 'aws:TagKeys': ['cni.networking.k8s.aws/cluster/orders-prod'] };
-    expect(answer({ action: 'ec2:DeleteTags', resource: shared, context: own })).toBe('allowed');
-    // No keys named: DeleteTags would remove every tag of the subnet.
-    expect(answer({ action: 'ec2:DeleteTags', resource: shared, context: {} })).toBe('implicit-deny');
-    for (const keys of [['cni.networking.k8s.aws/cluster/batch-dev'], ['cni.networking.k8s.aws/cluster/orders-prod', 'Name'], [CNI_SUBNET_TAG]]) {
-      expect({ keys, answer: answer({ action: 'ec2:DeleteTags', resource: shared, context: { 'aws:TagKeys': keys } }) }).toEqual({ keys, answer: 'implicit-deny' });
-    }
-    for (const arn of [subnet('subnet-0123456789abcdef0'), ...elsewhere(shared)]) {
-      expect({ arn, answer: answer({ action: 'ec2:DeleteTags', resource: arn, context: own }) }).toEqual({ arn, answer: 'implicit-deny' });
+    // CreateTags: the put-back when a concurrent steer left the subnet with no cluster tag.
+    for (const action of ['ec2:DeleteTags', 'ec2:CreateTags']) {
+      expect({ action, answer: answer({ action, resource: shared, context: own }) }).toEqual({ action, answer: 'allowed' });
+      // No keys named: DeleteTags would remove every tag of the subnet.
+      expect({ action, answer: answer({ action, resource: shared, context: {} }) }).toEqual({ action, answer: 'implicit-deny' });
+      for (const keys of [['cni.networking.k8s.aws/cluster/batch-dev'], ['cni.networking.k8s.aws/cluster/orders-prod', 'Name'], [CNI_SUBNET_TAG]]) {
+        expect({ action, keys, answer: answer({ action, resource: shared, context: { 'aws:TagKeys': keys } }) }).toEqual({ action, keys, answer: 'implicit-deny' });
+      }
+      for (const arn of [subnet('subnet-0123456789abcdef0'), ...elsewhere(shared)]) {
+        expect({ action, arn, answer: answer({ action, resource: arn, context: own }) }).toEqual({ action, arn, answer: 'implicit-deny' });
+      }
     }
   });
 
