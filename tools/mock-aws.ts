@@ -232,6 +232,7 @@ export function accountApi(account: SyntheticAccount, options: EmulateOptions & 
     const tagKeys = filterValues(input.Filters, 'tag-key');
     const states = filterValues(input.Filters, 'instance-state-name');
     const ids = filterValues(input.Filters, 'instance-id');
+    const subnetIds = filterValues(input.Filters, 'subnet-id');
     // The InstanceIds parameter fails the whole call for an id EC2 does not know (a filter only matches).
     for (const id of input.InstanceIds ?? []) {
       if (!account.instances.some((i) => i.InstanceId === id)) throw ec2Error('InvalidInstanceID.NotFound', `The instance ID '${id}' does not exist`);
@@ -243,7 +244,8 @@ export function accountApi(account: SyntheticAccount, options: EmulateOptions & 
         (!tagKeys || hasTagKey(i.Tags, tagKeys)) &&
         tagValueFilters.every((f) => (i.Tags ?? []).some((t) => `tag:${t.Key ?? ''}` === f.Name && (f.Values ?? []).includes(t.Value ?? ''))) &&
         (!states || states.includes(i.State?.Name ?? '')) &&
-        (!ids || ids.includes(i.InstanceId ?? '')),
+        (!ids || ids.includes(i.InstanceId ?? '')) &&
+        (!subnetIds || subnetIds.includes(i.SubnetId ?? '')),
     );
     const p = page(found, input, 1000);
     // EC2 groups instances in reservations; one instance per reservation is the worst case.

@@ -13,6 +13,7 @@ import { clientRequestTokenFor } from '../keys';
 import { parseIpv4Cidr } from '../measure/cidr';
 import { CNI_CLUSTER_TAG_PREFIX } from '../names';
 import { DEFAULT_SUBNET_RESERVATIONS_POLICY, type SubnetReservationsPolicy } from '../policy/types';
+import { leakedEniMinAge } from '../plan/leaked-enis';
 import type { ActionChange, ActionHistory, ActionKind, PlannedAction } from '../plan/types';
 import { actionRecordSk, ActionRecordInvalidError, type ActionLedger, type ActionLock, type LedgerHistory } from './ledger';
 import type { ActionExecutor, ActionOutcome, ActionRecord, ExecuteDeps, WriteIntent } from './types';
@@ -52,6 +53,8 @@ export interface ActContext {
   reservationSubnets?: ReadonlySet<string>;
   /** The policy's bounds on one `subnet-reservations` action (absent: the default policy's). */
   reservationBounds?: Pick<SubnetReservationsPolicy, 'maxReservationsPerAction' | 'minBlocks'>;
+  /** The policy's `actions.leakedEnis` limits now; absent: a delete-enis record is quarantined. */
+  leakedEnis?: { minAgeMinutes: number; maxEnisPerAction: number };
   /** Re-runs the gates of an action against a history read after taking the lock. */
   regate: (action: PlannedAction, history: ActionHistory) => PlannedAction;
 }
@@ -168,8 +171,17 @@ export function policyProblems(cluster: string, record: ActionRecord, ctx: ActCo
     if (small.length > 0) problems.push(`it reserves ${small.join(', ')}: not an IPv4 CIDR of at least actions.subnetReservations.minBlocks (${bounds.minBlocks}) /28 blocks`);
   }
   // A record may delete only ENIs tagged with its own cluster (IAM holds it to that too).
-  if (change.type === 'delete-enis' && change.clusterTag !== cluster) {
-    problems.push(`it deletes ENIs tagged with cluster ${change.clusterTag}, not ${cluster}`);
+  if (change.type === 'delete-enis') {
+    if (change.clusterTag !== cluster) problems.push(`it deletes ENIs tagged with cluster ${change.clusterTag}, not ${cluster}`);
+    // A planted or stale record may ask for more, or younger, ENIs than the policy allows now.
+    const limits = ctx.leakedEnis;
+    const count = new Set(change.enis.map((e) => e.networkInterfaceId)).size;
+    if (!limits) problems.push(`the policy's actions.leakedEnis limits of ${cluster} are not known`);
+    else {
+      if (count > limits.maxEnisPerAction) problems.push(`it deletes ${count} ENIs, more than the policy's actions.leakedEnis.maxEnisPerAction ${limits.maxEnisPerAction}`);
+      const minAge = leakedEniMinAge(limits.minAgeMinutes);
+      if (change.minAgeMinutes < minAge) problems.push(`its minimum age ${change.minAgeMinutes} minutes is below the policy's actions.leakedEnis.minAgeMinutes ${minAge}`);
+    }
   }
   return problems;
 }

@@ -1,9 +1,9 @@
 /**
- * Applies a `leaked-enis` action: deletes the planned ENIs one by one. Each is read again right
- * before (one DescribeNetworkInterfaces for all of them) and deleted only if it is still
- * `available`, still the VPC CNI's for the planned instance, still tagged with the cluster, and old
- * enough; each delete is announced first (write-ahead, the ENI as target), so that a crash leaves
- * the record naming it. An ENI gone already is done (idempotent: a re-run after a crash skips it).
+ * Applies a `leaked-enis` action: one DescribeNetworkInterfaces of all planned ENIs, then the
+ * deletes one by one, each only if its ENI was then still `available`, in the record's subnet, the
+ * VPC CNI's for the planned instance, tagged with the cluster and old enough (the larger of the
+ * record's age and the floor). Each delete is announced first (write-ahead); an attach since the
+ * read is refused by EC2 (InUse). An ENI gone already is done (idempotent after a crash).
  * `follow` is the same pass. Design: docs/leaked-enis.md, "The executor".
  */
 import { deleteNetworkInterface, describeNetworkInterfacesById } from '../aws/network-interfaces';
@@ -22,12 +22,13 @@ export const DELETED_STEP = 'deleted';
 /** Why a planned ENI, read again, may no longer be deleted; undefined when it may. */
 function refusal(
   eni: import('@aws-sdk/client-ec2').NetworkInterface,
-  planned: { instanceId: string },
+  planned: { instanceId: string; subnetId: string },
   clusterTag: string,
   minAgeMinutes: number,
   now: Date,
 ): string | undefined {
   if (eni.Status !== 'available' || eni.Attachment?.InstanceId) return `is ${eni.Status ?? 'in an unknown state'}${eni.Attachment?.InstanceId ? `, attached to ${eni.Attachment.InstanceId}` : ''}`;
+  if (eni.SubnetId !== planned.subnetId) return `is in ${eni.SubnetId ?? 'an unknown subnet'}, not ${planned.subnetId} as the record says`;
   const instance = cniEniInstanceOf(eni);
   if (instance !== planned.instanceId) return `is no longer the VPC CNI's ENI of ${planned.instanceId}`;
   const tag = eni.TagSet?.find((t) => t.Key === CNI_ENI_CLUSTER_TAG_KEY)?.Value;

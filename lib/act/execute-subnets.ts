@@ -1,16 +1,17 @@
 /**
- * Applies a `cni-subnets` action: tags the planned spare subnets `kubernetes.io/role/cni=1`.
- * `start` reads the subnets first (through the subnet provider) and changes nothing already as
- * wanted; it refuses, tagging nothing, a subnet that vanished, moved out of the planned VPC and AZ
- * or was tagged `0` since the plan; `follow` confirms a record left in progress. AWS errors come
- * back as a 'failed' outcome naming the operation, the code and the subnets. The whole contract:
- * docs/remediation.md, "The cni-subnets executor".
+ * Applies a `cni-subnets` action: tags the planned spare subnets `kubernetes.io/role/cni=1`, then
+ * (steering) removes this cluster's cluster tag from shared subnets. It reads the subnets first and
+ * changes nothing already as wanted; it refuses a subnet that vanished, moved or was tagged `0`
+ * since the plan. After a DeleteTags it reads the subnets again and puts the key back, failing, on
+ * one left with no cluster tag (another cluster steered away at once). AWS errors come back as a
+ * 'failed' outcome naming the operation. Contract: docs/remediation.md, "The cni-subnets executor".
  */
-import { AwsCallError, isRetryableError } from '../errors';
+import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
+import { AwsCallError, isRetryableError, withAwsCall } from '../errors';
 import { tagSubnetsForCni, untagSubnets } from '../aws/subnet-tags';
 import { Ec2SubnetProvider } from '../aws/subnets';
 import { list } from '../diagnose/context';
-import { CNI_CLUSTER_TAG_PREFIX, CNI_ROLE_TAG_EXCLUDED, CNI_ROLE_TAG_KEY } from '../names';
+import { CLUSTER_TAG_PREFIX, CNI_CLUSTER_TAG_PREFIX, CNI_ROLE_TAG_EXCLUDED, CNI_ROLE_TAG_KEY, EKS_CLUSTER_NAME_TAG_KEY } from '../names';
 import { cniSubnetsScope, tagValue } from '../plan/cni-subnets';
 import type { ActionChange } from '../plan/types';
 import type { Subnet } from '../inventory/types';
@@ -42,7 +43,12 @@ async function apply(
   try {
     const subnets = deps.subnets ?? new Ec2SubnetProvider(deps.ec2);
     const found = new Map((await subnets.byId([...ids, ...exclude.map((e) => e.subnetId)])).map((s) => [s.SubnetId ?? '', s]));
+    // Following a record: a subnet it steered from that names no cluster now was left open (a crash
+    // before the put-back below): put this cluster's key back first.
+    const leftOpen = following ? exclude.filter((e) => isOpen(found.get(e.subnetId))) : [];
+    if (leftOpen.length > 0) return await putBack(actionId, leftOpen, deps, reference);
     const problems: string[] = exclusionProblems(exclude, found, scope);
+    if (problems.length === 0) problems.push(...(await nodeSubnets(deps, exclude.filter((e) => tagValue(found.get(e.subnetId) ?? {}, e.key) !== undefined))));
     for (const id of ids) {
       const s = found.get(id);
       if (!s) {
@@ -77,6 +83,13 @@ async function apply(
         const batch = toUntag.filter((e) => e.key === k).map((e) => e.subnetId);
         await intendWrite(deps, { step: EXCLUDED_STEP, operation: 'ec2:DeleteTags', target: batch.join(',') }, '');
         await untagSubnets(deps.ec2, batch, k);
+      }
+      // The read above does not serialize with another cluster steering away from the same subnet
+      // at once: read again, and put this cluster's key back where no cluster tag is left.
+      if (toUntag.length > 0) {
+        const after = new Map((await new Ec2SubnetProvider(deps.ec2).byId(toUntag.map((e) => e.subnetId))).map((s) => [s.SubnetId ?? '', s]));
+        const open = toUntag.filter((e) => isOpen(after.get(e.subnetId)));
+        if (open.length > 0) return await putBack(actionId, open, deps, reference);
       }
       const set = toTag.length > 0 ? `tagged ${list(toTag)} ${key}=${value}; ` : ids.length > 0 ? `${list(ids)} already tagged ${key}=${value}; ` : '';
       const removed =
@@ -117,6 +130,50 @@ async function apply(
     if (err instanceof AwsCallError) return { actionId, status: 'failed', retryable: isRetryableError(err), reference, detail: err.message };
     throw err;
   }
+}
+
+/**
+ * The planner never steers from a node subnet of the cluster; a stale record may: one read per
+ * cluster tag of its nodes (kubernetes.io/cluster/<name>, and eks:eks-cluster-name as Auto Mode's)
+ * of pending or running instances in the subnets to steer from. Any instance found is a problem.
+ */
+async function nodeSubnets(deps: ExecuteDeps, exclude: readonly { subnetId: string; key: string }[]): Promise<string[]> {
+  const problems: string[] = [];
+  for (const k of [...new Set(exclude.map((e) => e.key))]) {
+    const cluster = k.slice(CNI_CLUSTER_TAG_PREFIX.length);
+    const subnetIds = [...new Set(exclude.filter((e) => e.key === k).map((e) => e.subnetId))];
+    const common = [{ Name: 'subnet-id', Values: subnetIds }, { Name: 'instance-state-name', Values: ['pending', 'running'] }];
+    for (const tag of [{ Name: 'tag-key', Values: [`${CLUSTER_TAG_PREFIX}${cluster}`] }, { Name: `tag:${EKS_CLUSTER_NAME_TAG_KEY}`, Values: [cluster] }]) {
+      const page = await withAwsCall('ec2:DescribeInstances', `nodes of ${cluster} in ${subnetIds.join(', ')}`, () =>
+        deps.ec2.send(new DescribeInstancesCommand({ Filters: [tag, ...common] })),
+      );
+      const nodes = (page.Reservations ?? []).flatMap((r) => r.Instances ?? []);
+      for (const id of subnetIds.filter((s) => nodes.some((i) => i.SubnetId === s))) {
+        const ids = nodes.filter((i) => i.SubnetId === id).map((i) => i.InstanceId ?? '?');
+        if (!problems.some((p) => p.startsWith(`${id} `))) problems.push(`${id} is a node subnet of ${cluster} now (${list(ids)}): steering never removes a node subnet's tag`);
+      }
+    }
+  }
+  return problems;
+}
+
+/** A subnet found that has no cni.networking.k8s.aws/cluster/ tag: open to every cluster. */
+function isOpen(s: Subnet | undefined): boolean {
+  return s !== undefined && !(s.Tags ?? []).some((t) => (t.Key ?? '').startsWith(CNI_CLUSTER_TAG_PREFIX));
+}
+
+/** Puts this cluster's key back (with its recorded value) on subnets left with no cluster tag; the action fails. */
+async function putBack(actionId: string, open: readonly { subnetId: string; key: string; value: string }[], deps: ExecuteDeps, reference: string): Promise<ActionOutcome> {
+  for (const e of open) {
+    await intendWrite(deps, { step: EXCLUDED_STEP, operation: 'ec2:CreateTags', target: e.subnetId }, '');
+    await tagSubnetsForCni(deps.ec2, [e.subnetId], { key: e.key, value: e.value });
+  }
+  return {
+    actionId,
+    status: 'failed',
+    reference,
+    detail: `${open.map((e) => `${e.subnetId} named no cluster after ${e.key} was removed (another cluster steered away from it at the same time), which opens it to every cluster: put ${e.key}=${e.value} back`).join('; ')}; not steered`,
+  };
 }
 
 /**

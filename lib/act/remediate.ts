@@ -111,6 +111,7 @@ export async function remediate(
         excludableSubnets: new Set(policy.actions.cniSubnets.excludableSubnets ?? []),
         reservationSubnets: new Set(policy.actions.subnetReservations?.subnets ?? []),
         ...(policy.actions.subnetReservations ? { reservationBounds: policy.actions.subnetReservations } : {}),
+        leakedEnis: { minAgeMinutes: policy.actions.leakedEnis.minAgeMinutes, maxEnisPerAction: policy.actions.leakedEnis.maxEnisPerAction },
         // The gates again, on the history read after taking the lock (lib/act/act.ts).
         regate: (action, fresh) => gateActions(ctx, [action], fresh)[0] ?? { ...action, state: 'blocked', blockedBy: ['the gates dropped it'] },
       };

@@ -63,7 +63,13 @@ const changeSchema = z.discriminatedUnion('type', [
     type: z.literal('delete-enis'),
     clusterTag: z.string().min(1),
     minAgeMinutes: z.number().int().min(0),
-    enis: z.array(z.looseObject({ networkInterfaceId: z.string().regex(/^eni-[0-9a-f]+$/, 'is not an ENI id'), instanceId: z.string().min(1) })),
+    enis: z.array(
+      z.looseObject({
+        networkInterfaceId: z.string().regex(/^eni-[0-9a-f]+$/, 'is not an ENI id'),
+        subnetId: z.string().regex(/^subnet-[0-9a-f]+$/, 'is not a subnet id'),
+        instanceId: z.string().min(1),
+      }),
+    ),
   }),
 ]);
 

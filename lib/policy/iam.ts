@@ -303,14 +303,15 @@ export function remediationPolicy(policy: Policy): IamPolicyDocument {
   // key, on its excludable subnets only. ec2:DeleteTags authorises on `subnet` with aws:TagKeys
   // (Service Authorization Reference, Amazon EC2); a DeleteTags without Tags deletes every tag
   // of the resource (EC2 API reference, DeleteTags), and ForAllValues is true for an empty key
-  // set, so Null aws:TagKeys false requires the request to name its keys.
+  // set, so Null aws:TagKeys false requires the request to name its keys. CreateTags of the same
+  // key: the executor puts it back when a concurrent steer left the subnet with no cluster tag.
   grants
     .filter((g) => (g.excludableSubnets ?? []).length > 0)
     .forEach((g, i) => {
       statements.push({
         Sid: `SteerCniSubnets${i + 1}`,
         Effect: 'Allow',
-        Action: ['ec2:DeleteTags'],
+        Action: ['ec2:DeleteTags', 'ec2:CreateTags'],
         Resource: (g.excludableSubnets ?? []).map(subnetArn),
         Condition: {
           'ForAllValues:StringEquals': { 'aws:TagKeys': [`${CNI_CLUSTER_TAG_PREFIX}${g.cluster}`] },

@@ -79,6 +79,10 @@ function harness(actions: ActionLedger, ex: ActionExecutor, owner = 'invocation-
   };
 }
 
+/** A delete-enis change's ENIs: `count` distinct ones. */
+const ENIS = (count: number) =>
+  Array.from({ length: count }, (_, i) => ({ networkInterfaceId: `eni-0${i.toString(16).padStart(4, '0')}`, subnetId: 'subnet-0aaa', instanceId: `i-0${i}`, ips: 3 }));
+
 /** The context the act loop gets from remediate: this one lets warm targets apply unless a cooldown blocks it. */
 function context(dataAt: Date, over: Partial<ActContext> = {}): ActContext {
   return {
@@ -342,13 +346,29 @@ describe('actOnCluster: checked before executed', () => {
       reserving,
       /it reserves 10\.0\.1\.0\/28: not an IPv4 CIDR of at least actions.subnetReservations.minBlocks \(2\) \/28 blocks/,
     ],
+    ...(
+      [
+        ['another cluster’s ENIs (its clusterTag)', 'other', 60, 60, 2, /it deletes ENIs tagged with cluster other, not prod/],
+        ['more ENIs than the policy’s maxEnisPerAction', 'prod', 60, 60, 6, /it deletes 6 ENIs, more than the policy's actions.leakedEnis.maxEnisPerAction 5/],
+        ['a minimum age below the policy’s minAgeMinutes', 'prod', 60, 120, 2, /its minimum age 60 minutes is below the policy's actions.leakedEnis.minAgeMinutes 120/],
+      ] as const
+    ).map(([name, clusterTag, minAgeMinutes, policyMinAge, count, problem]): [string, Partial<ActionRecord>, Partial<ActContext>, RegExp] => [
+      `a leaked-enis record with ${name}`,
+      {
+        actionId: 'prod/leaked-enis/vpc-1',
+        kind: 'leaked-enis',
+        change: { type: 'delete-enis', clusterTag, minAgeMinutes, enis: ENIS(count) },
+      },
+      { allowedKinds: new Set<ActionKind>(['leaked-enis']), leakedEnis: { minAgeMinutes: policyMinAge, maxEnisPerAction: 5 } },
+      problem,
+    ]),
   ])('quarantines %s: recorded, notified, lock released, nothing executed', async (_name, over, ctxOver, problem) => {
     const { actions, doc, table } = await ledger();
     const r = record(over);
     await plant(doc, table, 'prod', r as unknown as Record<string, unknown>);
     const { ex, calls } = executor([], [{ status: 'succeeded' }]);
     const h = harness(actions, ex);
-    const all: Partial<Record<ActionKind, ActionExecutor>> = { 'warm-targets': ex, 'cni-subnets': ex, 'instance-types': ex, 'subnet-reservations': ex };
+    const all: Partial<Record<ActionKind, ActionExecutor>> = { 'warm-targets': ex, 'cni-subnets': ex, 'instance-types': ex, 'subnet-reservations': ex, 'leaked-enis': ex };
     h.deps.executors = all;
     const { results } = await act(h, [], context(T0, ctxOver));
     expect(calls.follow).toBe(0);

@@ -223,6 +223,7 @@ async function world(scenario: Scenario) {
     allowedSubnets: new Set([SPARE]),
     excludableSubnets: new Set(scenario.excludable ?? []),
     reservationSubnets: new Set([RESERVED_IN]),
+    leakedEnis: { minAgeMinutes: 60, maxEnisPerAction: 20 },
     regate: (a, h) => (h.lastStartedByKind[a.kind] ? { ...a, state: 'blocked', blockedBy: ['cooldown'] } : a),
   });
   /** One tick of the remediation schedule: the planner proposes the change while it is not in the account yet. */

@@ -1,7 +1,7 @@
 /**
- * The leaked-enis executor on the emulated demo account: each planned ENI re-read right before its
- * delete (one DescribeNetworkInterfaces for all), deleted only while still available, still the
- * CNI's for the planned instance, still tagged with the cluster and old enough; NotFound is done;
+ * The leaked-enis executor on the emulated demo account: one DescribeNetworkInterfaces of all
+ * planned ENIs before the deletes, each deleted only while still available, in the record's subnet,
+ * the CNI's for the planned instance, tagged with the cluster and old enough; NotFound is done;
  * an attach racing the delete (InUse) leaves it alone; a throttled delete is a retryable failure
  * naming what was deleted before it.
  */
@@ -87,6 +87,27 @@ describe('the leaked-enis executor', () => {
     expect(outcome.detail).toContain(`${young.NetworkInterfaceId} is not known to be 60 minutes old`);
     expect(w.aws.writes).toEqual([]);
     expect(w.leaked.every(w.exists)).toBe(true);
+  });
+
+  it('leaves alone an ENI not in the subnet the record names', async () => {
+    const w = world();
+    const [moved, other] = w.leaked as [NetworkInterface, NetworkInterface];
+    const c = w.change([moved, other]);
+    const named = { ...c, enis: c.enis.map((e) => (e.networkInterfaceId === moved.NetworkInterfaceId ? { ...e, subnetId: 'subnet-0ffffffffffffffff' } : e)) };
+    const outcome = await leakedEnisExecutor.start(w.action(named), w.deps);
+    expect(outcome.detail).toContain(`${moved.NetworkInterfaceId} is in ${moved.SubnetId}, not subnet-0ffffffffffffffff as the record says`);
+    expect(w.exists(moved)).toBe(true);
+    expect(w.exists(other)).toBe(false);
+  });
+
+  it('holds to the record’s minimum age when it is above the floor', async () => {
+    const w = world();
+    const [one] = w.leaked as [NetworkInterface];
+    one.TagSet = (one.TagSet ?? []).map((t) => (t.Key === 'node.k8s.amazonaws.com/createdAt' ? { ...t, Value: '2026-11-26T10:30:00Z' } : t));
+    const outcome = await leakedEnisExecutor.start(w.action(w.change([one], 120)), w.deps);
+    expect(outcome.status).toBe('skipped');
+    expect(outcome.detail).toContain(`${one.NetworkInterfaceId} is not known to be 120 minutes old`);
+    expect(w.aws.writes).toEqual([]);
   });
 
   it('leaves alone an ENI attached between its read and its delete (InvalidNetworkInterface.InUse)', async () => {

@@ -3,7 +3,8 @@
  * account): the spare subnet tagged first, then this cluster's cni.networking.k8s.aws/cluster/<name>
  * tag removed from the shared subnet, the other clusters' kept; a re-run after a crash between the
  * two finishes with DeleteTags alone; a removal that would open the subnet to every cluster is
- * refused; the record's detail says what was set and removed, with the value to put back.
+ * refused, as is one from a node subnet of the cluster now; one that did open it (another cluster
+ * steering away at once) is undone; the detail says what was set and removed, and how to undo it.
  */
 import { CreateTagsCommand } from '@aws-sdk/client-ec2';
 import { cniSubnetsExecutor, EXCLUDED_STEP } from '../../lib/act/execute-subnets';
@@ -87,7 +88,40 @@ describe('cni-subnets steering on the emulated account', () => {
     expect(tags(SPARE)['kubernetes.io/role/cni']).toBe('1');
     expect(tags(SHARED)).toMatchObject({ 'kubernetes.io/role/cni': '1', [OTHER]: 'shared' });
     expect(tags(SHARED)[KEY]).toBeUndefined();
-    expect(aws.calls['DescribeSubnets']).toBe(1);
+    // The read before the writes, and the one after the DeleteTags.
+    expect(aws.calls['DescribeSubnets']).toBe(2);
+  });
+
+  it('puts its key back, failing, when the other cluster removed its own key between the read and the DeleteTags', async () => {
+    const { account, aws, deps, tags } = setup();
+    const intents: { operation: string; target: string }[] = [];
+    deps.intend = async (i) => {
+      intents.push({ operation: i.operation, target: i.target });
+      return '';
+    };
+    // batch-dev's executor, steering away from the same subnet at the same time, deletes its key.
+    aws.faults['DeleteTags'] = () => {
+      const shared = account.subnets.find((x) => x.SubnetId === SHARED);
+      if (shared) shared.Tags = (shared.Tags ?? []).filter((t) => t.Key !== OTHER);
+      return undefined;
+    };
+    const out = await cniSubnetsExecutor.start(action(), deps);
+    expect(out.status).toBe('failed');
+    expect(out.detail).toContain(`${SHARED} named no cluster after ${KEY} was removed`);
+    expect(out.detail).toContain(`put ${KEY}=shared back`);
+    expect(tags(SHARED)[KEY]).toBe('shared');
+    expect(aws.changes.map((c) => c.op)).toEqual(['CreateTags', 'DeleteTags', 'CreateTags']);
+    expect(aws.changes[2]?.input).toEqual({ Resources: [SHARED], Tags: [{ Key: KEY, Value: 'shared' }] });
+    expect(intents.at(-1)).toEqual({ operation: 'ec2:CreateTags', target: SHARED });
+  });
+
+  it('a follow of a record that left the subnet with no cluster tag (a crash before the put-back) puts the key back', async () => {
+    const { aws, deps, tags } = setup([{ Key: 'kubernetes.io/role/cni', Value: '1' }]);
+    const out = await cniSubnetsExecutor.follow(record(), deps);
+    expect(out.status).toBe('failed');
+    expect(out.detail).toContain(`put ${KEY}=shared back`);
+    expect(tags(SHARED)[KEY]).toBe('shared');
+    expect(aws.changes.map((c) => c.op)).toEqual(['CreateTags']);
   });
 
   it('after a crash between the two writes, the follow removes the tag still there and tags nothing again', async () => {
@@ -118,6 +152,18 @@ describe('cni-subnets steering on the emulated account', () => {
     const out = await cniSubnetsExecutor.start(action(), deps);
     expect(out.status).toBe('failed');
     expect(out.detail).toContain('would open it to every cluster');
+    expect(aws.changes).toEqual([]);
+    expect(tags(SHARED)[KEY]).toBe('shared');
+  });
+
+  it('refuses, changing nothing, a subnet that is a node subnet of the cluster now (a stale record)', async () => {
+    const { account, aws, deps, tags } = setup();
+    const node = account.instances.find((i) => (i.Tags ?? []).some((t) => t.Key === `kubernetes.io/cluster/${CLUSTER}`) && i.State?.Name === 'running');
+    if (!node) throw new Error('no running node of the cluster in the demo account');
+    node.SubnetId = SHARED;
+    const out = await cniSubnetsExecutor.start(action(), deps);
+    expect(out.status).toBe('failed');
+    expect(out.detail).toContain(`${SHARED} is a node subnet of ${CLUSTER} now (${node.InstanceId})`);
     expect(aws.changes).toEqual([]);
     expect(tags(SHARED)[KEY]).toBe('shared');
   });

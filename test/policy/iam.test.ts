@@ -261,7 +261,7 @@ describe('remediationPolicy', () => {
     expect(statement(doc, 'SteerCniSubnets1')).toEqual({
       Sid: 'SteerCniSubnets1',
       Effect: 'Allow',
-      Action: ['ec2:DeleteTags'],
+      Action: ['ec2:DeleteTags', 'ec2:CreateTags'],
       Resource: [subnetArn('subnet-0aaaaaaaaaaaaaaa1')],
       Condition: {
         'ForAllValues:StringEquals': { 'aws:TagKeys': ['cni.networking.k8s.aws/cluster/prod'] },

@@ -470,6 +470,15 @@ const RESPOND_WRITES: Record<string, WriteScope> = {
   'logs:PutLogEvents': { sid: 'OwnLogs', resources: [{ 'Fn::GetAtt': ['RespondLogGroup', 'Arn'] }] },
 };
 
+const STEER: WriteScope = {
+  sid: 'SteerCniSubnets1',
+  resources: [ARN('ec2', 'subnet/subnet-0aaaaaaaaaaaaaaa1')],
+  condition: {
+    'ForAllValues:StringEquals': { 'aws:TagKeys': ['cni.networking.k8s.aws/cluster/orders-prod'] },
+    Null: { 'aws:TagKeys': 'false' },
+  },
+};
+
 /** The remediation writes of the apply-mode package (APPLY_CLUSTERS_YAML). */
 const APPLY_WRITES: Record<string, WriteScope> = {
   // Issue 13: only orders-prod allows leaked ENIs; only ENIs the VPC CNI tagged with it.
@@ -507,15 +516,10 @@ const APPLY_WRITES: Record<string, WriteScope> = {
       StringEquals: { [`aws:RequestTag/${CNI_SUBNET_TAG}`]: '1' },
     },
   },
-  // Steering: orders-prod's own cluster tag, on its excludable subnet only.
-  'ec2:DeleteTags': {
-    sid: 'SteerCniSubnets1',
-    resources: [ARN('ec2', 'subnet/subnet-0aaaaaaaaaaaaaaa1')],
-    condition: {
-      'ForAllValues:StringEquals': { 'aws:TagKeys': ['cni.networking.k8s.aws/cluster/orders-prod'] },
-      Null: { 'aws:TagKeys': 'false' },
-    },
-  },
+  // Steering: orders-prod's own cluster tag, on its excludable subnet only; CreateTags of the same
+  // key to put it back when a concurrent steer left the subnet with no cluster tag.
+  'ec2:DeleteTags': STEER,
+  'ec2:CreateTags@SteerCniSubnets1': STEER,
 };
 
 const PASS_ROLE_WRITE = {
@@ -524,11 +528,16 @@ const PASS_ROLE_WRITE = {
   condition: { StringEquals: { 'iam:PassedToService': 'eks.amazonaws.com' } },
 };
 
-/** Each write action the Allow statements grant, with its statement, resources and condition (one statement per action). */
+/**
+ * Each write action the Allow statements grant, with its statement, resources and condition: one
+ * statement per action, but ec2:CreateTags, also granted by SteerCniSubnets<n>, keyed `action@sid` there.
+ */
 function writeScopes(statements: Statement[]): Record<string, WriteScope> {
   const scopes: Record<string, WriteScope> = {};
   for (const statement of statements.filter((s) => s.Effect === 'Allow')) {
-    for (const action of asList<string>(statement.Action).filter((a) => !isReadAction(a))) {
+    for (const granted of asList<string>(statement.Action).filter((a) => !isReadAction(a))) {
+      const steer = granted === 'ec2:CreateTags' && String(statement.Sid).startsWith('SteerCniSubnets');
+      const action = steer ? `${granted}@${String(statement.Sid)}` : granted;
       if (scopes[action]) throw new Error(`${action} is granted by ${scopes[action].sid} and ${String(statement.Sid)}`);
       scopes[action] = {
         sid: String(statement.Sid),
@@ -653,6 +662,9 @@ describe('RespondRole, packaged with clusters in apply mode (orders-prod: every 
         'eks:TagResource grants eks:Tag*',
         'ec2:CreateTags grants ec2:Create*',
         'ec2:CreateTags grants ec2:CreateTags',
+        // SteerCniSubnets1's CreateTags of orders-prod's own cluster key (the put-back).
+        'ec2:CreateTags grants ec2:Create*',
+        'ec2:CreateTags grants ec2:CreateTags',
         'ec2:DeleteTags grants ec2:Delete*',
         // Issue 13: scoped by the ENI's cluster tag (DeleteLeakedCniEnis above).
         'ec2:DeleteNetworkInterface grants ec2:Delete*',
@@ -746,17 +758,20 @@ describe('RespondRole, packaged with clusters in apply mode (orders-prod: every 
     }
   });
 
-  it('removes only orders-prod’s own cluster tag, only from its excludable subnet, and only a request that names its keys', () => {
+  it('removes (and puts back) only orders-prod’s own cluster tag, only on its excludable subnet, and only a request that names its keys', () => {
     const shared = subnet('subnet-0aaaaaaaaaaaaaaa1');
     const own = { 'aws:TagKeys': ['cni.networking.k8s.aws/cluster/orders-prod'] };
-    expect(answer({ action: 'ec2:DeleteTags', resource: shared, context: own })).toBe('allowed');
-    // No keys named: DeleteTags would remove every tag of the subnet.
-    expect(answer({ action: 'ec2:DeleteTags', resource: shared, context: {} })).toBe('implicit-deny');
-    for (const keys of [['cni.networking.k8s.aws/cluster/batch-dev'], ['cni.networking.k8s.aws/cluster/orders-prod', 'Name'], [CNI_SUBNET_TAG]]) {
-      expect({ keys, answer: answer({ action: 'ec2:DeleteTags', resource: shared, context: { 'aws:TagKeys': keys } }) }).toEqual({ keys, answer: 'implicit-deny' });
-    }
-    for (const arn of [subnet('subnet-0123456789abcdef0'), ...elsewhere(shared)]) {
-      expect({ arn, answer: answer({ action: 'ec2:DeleteTags', resource: arn, context: own }) }).toEqual({ arn, answer: 'implicit-deny' });
+    // CreateTags: the put-back when a concurrent steer left the subnet with no cluster tag.
+    for (const action of ['ec2:DeleteTags', 'ec2:CreateTags']) {
+      expect({ action, answer: answer({ action, resource: shared, context: own }) }).toEqual({ action, answer: 'allowed' });
+      // No keys named: DeleteTags would remove every tag of the subnet.
+      expect({ action, answer: answer({ action, resource: shared, context: {} }) }).toEqual({ action, answer: 'implicit-deny' });
+      for (const keys of [['cni.networking.k8s.aws/cluster/batch-dev'], ['cni.networking.k8s.aws/cluster/orders-prod', 'Name'], [CNI_SUBNET_TAG]]) {
+        expect({ action, keys, answer: answer({ action, resource: shared, context: { 'aws:TagKeys': keys } }) }).toEqual({ action, keys, answer: 'implicit-deny' });
+      }
+      for (const arn of [subnet('subnet-0123456789abcdef0'), ...elsewhere(shared)]) {
+        expect({ action, arn, answer: answer({ action, resource: arn, context: own }) }).toEqual({ action, arn, answer: 'implicit-deny' });
+      }
     }
   });
 
