@@ -54,7 +54,7 @@ export function diagnoseLeakedEnis(ctx: ClusterContext): Finding[] {
     ];
     const fixes = [
       own.length > 0
-        ? `Let the responder delete ${usage.name}'s (policy actions.leakedEnis.allowed: true, mode apply, the cluster tagged eks-ip-responder/remediation=apply): it deletes only available CNI ENIs tagged with this cluster whose instance is gone, older than an hour, re-reading each first.`
+        ? `Let the responder delete ${usage.name}'s (policy actions.leakedEnis.allowed: true, mode apply, the cluster tagged eks-ip-responder/remediation=apply): it deletes only available CNI ENIs tagged with this cluster whose instance is gone, older than an hour, after reading them again.`
         : `These are not tagged with ${usage.name}: the responder of ${otherClusters.length > 0 ? list(otherClusters) : 'their cluster'} may delete them, or delete them by hand.`,
       `By hand, after checking each is still available: aws ec2 describe-network-interfaces --network-interface-ids ${named.join(' ')} --query 'NetworkInterfaces[].[NetworkInterfaceId,Status]'; then aws ec2 delete-network-interface --network-interface-id <id> for each.`,
       'So they are not left again: keep the CNI\'s cleanup on (DISABLE_LEAKED_ENI_CLEANUP unset) and delete a cluster\'s leftover ENIs when deleting the cluster.',
