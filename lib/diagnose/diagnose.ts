@@ -1,19 +1,8 @@
 /**
  * Diagnose: from measured usage (and the inventory it was measured from) to findings, each a cause
  * from DESIGN.md's table "Why clusters run out of IPs" with its severity, evidence and fixes.
- * Pure: no AWS, no environment, no clock, no logging. One file per finding kind:
- *
- * - subnet-exhaustion.ts      a pod subnet, or all of a nodegroup's subnets in one AZ, close to full
- * - eni-limit.ts              nodes at their instance type's IP limit
- * - held-by-others.ts         a scarce subnet's addresses idle in warm pools or held by others
- * - prefix-fragmentation.ts   too few free /28 blocks for prefix delegation
- * - control-plane-headroom.ts cluster subnets below EKS's free-address requirement
- * - nodegroup-headroom.ts     a nodegroup's max size, or its update in progress, would not fit
- * - vpc-dns.ts                the VPC's DNS is not what EKS needs
- * - node-egress.ts            a node subnet with no way out and no VPC endpoints
- * - cni-discovery.ts          the CNI's subnet selection works against the cluster
- * - region-limits.ts          the ENIs-per-Region quota and a VPC's Network Address Usage
- * - leaked-enis.ts            available CNI ENIs whose instance is gone
+ * Pure: no AWS, no environment, no clock, no logging. One file per finding kind (eni-quota and
+ * network-address-usage share region-limits.ts); `FindingKind` in types.ts says what each is.
  */
 import type { ClusterInventory, Inventory } from '../inventory/types';
 import type { ClusterUsage, Usage } from '../measure/types';
