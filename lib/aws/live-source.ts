@@ -40,6 +40,7 @@ import { PartialReadError, type InventorySource, type RegionLimitsSource, type V
 import { CLUSTER_TAG_PREFIX, EKS_CLUSTER_NAME_TAG_KEY } from '../names';
 import { describeVpcCniAddon } from './addon';
 import { chunk } from './chunk';
+import { mapLimit } from '../map-limit';
 import { Ec2InstanceTypeProvider, type InstanceTypeProvider } from './instance-types';
 import { EC2_FILTER_VALUES_MAX, EC2_PAGE_SIZE_MAX, EKS_PAGE_SIZE_MAX, ROUTE_TABLES_PAGE_SIZE_MAX, VPC_ENDPOINTS_PAGE_SIZE_MAX } from './limits';
 import { hasNextPage, type ReadHooks } from './read-hooks';
@@ -531,31 +532,26 @@ export class LiveSource implements InventorySource {
     const operation = 'ec2:GetSubnetCidrReservations';
     const subject = this.subjectOfSubnets(ids);
     const counted = { page: 0, items: 0 };
-    const results: ({ ok: true; value: SubnetCidrReservation[] } | { ok: false; id: string; err: AwsCallError })[] = [];
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < ids.length) {
-        const id = ids[next++] as string;
-        try {
-          const value = await this.read(operation, `for subnet ${id}`, () =>
-            subnetCidrReservationsOf(this.clients.ec2, id, {
-              ...(this.options.deadline ? { abortSignal: this.options.deadline.signal } : {}),
-              onPage: (more) => {
-                counted.page++;
-                this.progress({ subject, operation: 'GetSubnetCidrReservations', page: counted.page, items: counted.items, unit: 'reservations' });
-                if (more) this.mayStart(operation, `for subnet ${id}`, `page ${counted.page + 1} and later not read`);
-              },
-            }),
-          );
-          counted.items += value.length;
-          results.push({ ok: true, value });
-        } catch (err) {
-          results.push({ ok: false, id, err: err as AwsCallError });
-        }
+    type Result = { ok: true; value: SubnetCidrReservation[] } | { ok: false; id: string; err: AwsCallError };
+    const results = await mapLimit(ids, RESERVATION_READS_AT_ONCE, async (id): Promise<Result> => {
+      try {
+        const value = await this.read(operation, `for subnet ${id}`, () =>
+          subnetCidrReservationsOf(this.clients.ec2, id, {
+            ...(this.options.deadline ? { abortSignal: this.options.deadline.signal } : {}),
+            onPage: (more) => {
+              counted.page++;
+              this.progress({ subject, operation: 'GetSubnetCidrReservations', page: counted.page, items: counted.items, unit: 'reservations' });
+              if (more) this.mayStart(operation, `for subnet ${id}`, `page ${counted.page + 1} and later not read`);
+            },
+          }),
+        );
+        counted.items += value.length;
+        return { ok: true, value };
+      } catch (err) {
+        return { ok: false, id, err: err as AwsCallError };
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(RESERVATION_READS_AT_ONCE, ids.length) }, worker));
-    const failed = results.filter((r): r is Extract<(typeof results)[number], { ok: false }> => !r.ok);
+    });
+    const failed = results.filter((r): r is Extract<Result, { ok: false }> => !r.ok);
     const read = results.flatMap((r) => (r.ok ? r.value : []));
     if (failed.length === 0) return read;
     const first = failed[0]!.err;

@@ -12,6 +12,7 @@ import { AwsCallError, awsErrorCode, messageOf, oneLine } from '../errors';
 import { CNI_ROLE_TAG_KEY, READ_OPERATION } from '../names';
 import { ENI_QUOTA } from './region-limits';
 import { eniInstanceIdsToConfirm } from './leaked';
+import { mapLimit } from '../map-limit';
 import { PartialReadError } from './types';
 import type {
   Addon,
@@ -85,20 +86,6 @@ async function settle<T>(source: string, part: InventoryPart, asked: string[] | 
     const unread = asked === undefined ? { part } : { part, ids: [...asked] };
     return { ok: false, problem: problemOf(source, err, unread) };
   }
-}
-
-/** Runs `fn` over items with at most `limit` at once, keeping order. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const workers = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i] as T);
-    }
-  });
-  await Promise.all(workers);
-  return out;
 }
 
 /**

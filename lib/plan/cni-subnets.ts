@@ -253,12 +253,7 @@ function plan(ctx: PlanContext, spare: Subnet[], missingAre: 'not-read' | 'not-f
     const ids = chosen.map((s) => s.SubnetId ?? '');
     const made = chosen.reduce((sum, s) => sum + free(s), 0);
     out.push({
-      id: `${cluster}/cni-subnets/${cniSubnetsSubject(scope.vpcId, scope.az)}`,
-      cluster,
-      kind: 'cni-subnets',
-      subject: cniSubnetsSubject(scope.vpcId, scope.az),
-      reason: `Pods in ${scope.az} are short of addresses: ${scope.findings.map((f) => f.title).join('; ')}.`,
-      findingIds: scope.findings.map((f) => f.id),
+      ...proposalFor(cluster, scope),
       change: {
         type: 'tag-subnets',
         subnetIds: ids,
@@ -391,16 +386,24 @@ function steerText(cluster: string, steer: Steering): string[] {
   return out;
 }
 
+/** What every cni-subnets proposal of a scope (a VPC and AZ) says of itself: its id, subject and why. */
+function proposalFor(cluster: string, scope: Scope): Pick<ProposedAction, 'id' | 'cluster' | 'kind' | 'subject' | 'reason' | 'findingIds'> {
+  const subject = cniSubnetsSubject(scope.vpcId, scope.az);
+  return {
+    id: `${cluster}/cni-subnets/${subject}`,
+    cluster,
+    kind: 'cni-subnets',
+    subject,
+    reason: `Pods in ${scope.az} are short of addresses: ${scope.findings.map((f) => f.title).join('; ')}.`,
+    findingIds: scope.findings.map((f) => f.id),
+  };
+}
+
 /** An action that only steers (nothing to open: a subnet with room is already used in the AZ). */
 function exclusionOnly(ctx: PlanContext, scope: Scope, steer: Steering, blockers: string[]): ProposedAction {
   const cluster = ctx.usage.name;
   return {
-    id: `${cluster}/cni-subnets/${cniSubnetsSubject(scope.vpcId, scope.az)}`,
-    cluster,
-    kind: 'cni-subnets',
-    subject: cniSubnetsSubject(scope.vpcId, scope.az),
-    reason: `Pods in ${scope.az} are short of addresses: ${scope.findings.map((f) => f.title).join('; ')}.`,
-    findingIds: scope.findings.map((f) => f.id),
+    ...proposalFor(cluster, scope),
     change: { type: 'tag-subnets', subnetIds: [], tag: { key: CNI_ROLE_TAG_KEY, value: CNI_ROLE_TAG_VALUE }, exclude: steer.exclude },
     predicted: { ipsFreed: 0, text: steerText(cluster, steer).join(' ') },
     // The rest of cniBlockers (version, custom networking, discovery off) is what planExclusions checked.

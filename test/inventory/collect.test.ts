@@ -5,7 +5,8 @@
 import type { Filter, Instance, NetworkInterface, Subnet } from '@aws-sdk/client-ec2';
 import type { Addon, Cluster, Nodegroup } from '@aws-sdk/client-eks';
 import { LiveSource } from '../../lib/aws/live-source';
-import { cniInstallOf, collectInventory, mapLimit } from '../../lib/inventory/collect';
+import { cniInstallOf, collectInventory } from '../../lib/inventory/collect';
+import { mapLimit } from '../../lib/map-limit';
 import { PartialReadError, type Inventory } from '../../lib/inventory/types';
 import { ec2Error, eksError, emulateAccount, type EmulatedAccount } from '../../tools/mock-aws';
 import { generateAccount, type SyntheticAccount } from '../../tools/synthetic-account';
