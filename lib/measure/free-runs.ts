@@ -2,8 +2,8 @@
  * The free aligned runs of /28 blocks of a subnet, as CIDR blocks a `prefix` subnet CIDR
  * reservation can take (lib/plan/subnet-reservations.ts). Pure.
  */
-import { formatIpv4, parseIpv4, parseIpv4Cidr } from './cidr';
-import type { ReservedRange } from './prefix-blocks';
+import { formatIpv4, parseIpv4Cidr } from './cidr';
+import { takenBlocks, type ReservedRange } from './prefix-blocks';
 
 const BLOCK_SIZE = 16;
 
@@ -31,30 +31,9 @@ export function freeAlignedRuns(
   reservations: readonly ReservedRange[],
   minBlocks = 1,
 ): FreeRun[] {
-  const { base, size } = parseIpv4Cidr(cidrBlock);
-  const blocks = Math.floor(size / BLOCK_SIZE);
-  if (blocks === 0) return [];
-  const taken = new Uint8Array(blocks);
-  const takeRange = (from: number, to: number): void => {
-    // Offsets from the subnet's base, end exclusive; clipped to the subnet.
-    const a = Math.max(0, from);
-    const b = Math.min(size, to);
-    for (let blk = Math.floor(a / BLOCK_SIZE); blk * BLOCK_SIZE < b; blk++) taken[blk] = 1;
-  };
-  takeRange(0, 4);
-  takeRange(size - 1, size);
-  for (const a of usedAddresses) {
-    const off = parseIpv4(a) - base;
-    if (off >= 0 && off < size) takeRange(off, off + 1);
-  }
-  for (const p of usedPrefixes) {
-    const c = parseIpv4Cidr(p);
-    takeRange(c.base - base, c.base - base + c.size);
-  }
-  for (const r of reservations) {
-    const c = parseIpv4Cidr(r.cidr);
-    takeRange(c.base - base, c.base - base + c.size);
-  }
+  const { base } = parseIpv4Cidr(cidrBlock);
+  const taken = takenBlocks(cidrBlock, usedAddresses, usedPrefixes, reservations);
+  const blocks = taken.length;
 
   const out: FreeRun[] = [];
   let blk = 0;

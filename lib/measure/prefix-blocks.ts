@@ -39,6 +39,62 @@ export interface ReservedRange {
 }
 
 /**
+ * The subnet's addresses as one 16-bit word per /28 block (bit i = address i of the block is
+ * taken), with AWS's reserved addresses, the ENIs' addresses and the delegated prefixes marked;
+ * `mark` takes more (an offset from the subnet's base). Shared by {@link freePrefixBlocks} and
+ * {@link takenBlocks}.
+ */
+function addressMap(cidrBlock: string, usedAddresses: Iterable<string>, usedPrefixes: Iterable<string>) {
+  const { base, prefixLength, size } = parseIpv4Cidr(cidrBlock);
+  const totalBlocks = prefixLength <= BLOCK_PREFIX_LENGTH ? size / BLOCK_SIZE : 0;
+  const words = new Uint16Array(Math.max(1, Math.ceil(size / BLOCK_SIZE)));
+  let taken = 0;
+  const mark = (offset: number): void => {
+    const w = offset >>> 4;
+    const bit = 1 << (offset & 15);
+    const word = words[w] ?? 0;
+    if ((word & bit) === 0) {
+      words[w] = word | bit;
+      taken++;
+    }
+  };
+  for (let i = 0; i < Math.min(RESERVED_AT_START, size); i++) mark(i);
+  if (size > RESERVED_AT_START) mark(size - 1);
+  for (const a of usedAddresses) {
+    const offset = parseIpv4(a) - base;
+    if (offset >= 0 && offset < size) mark(offset);
+  }
+  for (const p of usedPrefixes) {
+    const prefix = parseIpv4Cidr(p);
+    const from = Math.max(prefix.base, base) - base;
+    const to = Math.min(prefix.base + prefix.size, base + size) - base;
+    for (let offset = from; offset < to; offset++) mark(offset);
+  }
+  /** Marks a CIDR (clipped to the subnet). */
+  const markCidr = (cidr: string): void => {
+    const c = parseIpv4Cidr(cidr);
+    const from = Math.max(c.base, base) - base;
+    const to = Math.min(c.base + c.size, base + size) - base;
+    for (let offset = from; offset < to; offset++) mark(offset);
+  };
+  return { base, size, totalBlocks, words, mark, markCidr, taken: (): number => taken };
+}
+
+/**
+ * Which aligned /28 blocks of the subnet hold a used or AWS-reserved address, a delegated prefix,
+ * or part of one of `ranges` (1 = taken), block 0 first: the map {@link freePrefixBlocks} counts,
+ * with every range given taken (lib/measure/free-runs.ts passes all reservations, of either type).
+ * @throws Error when the CIDR, an address or a prefix is not IPv4; the message names it.
+ */
+export function takenBlocks(cidrBlock: string, usedAddresses: Iterable<string>, usedPrefixes: Iterable<string>, ranges: readonly { cidr: string }[]): Uint8Array {
+  const map = addressMap(cidrBlock, usedAddresses, usedPrefixes);
+  for (const r of ranges) map.markCidr(r.cidr);
+  const out = new Uint8Array(map.totalBlocks);
+  for (let w = 0; w < map.totalBlocks; w++) out[w] = map.words[w] === 0 ? 0 : 1;
+  return out;
+}
+
+/**
  * Counts the aligned /28 blocks of a subnet that are entirely free.
  *
  * With ENABLE_PREFIX_DELEGATION the VPC CNI asks EC2 for /28 IPv4 prefixes (AssignPrivateIpAddresses
@@ -64,50 +120,22 @@ export function freePrefixBlocks(
   usedPrefixes: Iterable<string>,
   reservations: readonly ReservedRange[] = [],
 ): PrefixBlocks {
-  const { base, prefixLength, size } = parseIpv4Cidr(cidrBlock);
+  const { base, size } = parseIpv4Cidr(cidrBlock);
   const usable = Math.max(0, size - RESERVED_AT_START - RESERVED_AT_END);
-  const totalBlocks = prefixLength <= BLOCK_PREFIX_LENGTH ? size / BLOCK_SIZE : 0;
-  const words = new Uint16Array(Math.max(1, Math.ceil(size / BLOCK_SIZE)));
-  let taken = 0;
-  const mark = (offset: number): void => {
-    const w = offset >>> 4;
-    const bit = 1 << (offset & 15);
-    const word = words[w] ?? 0;
-    if ((word & bit) === 0) {
-      words[w] = word | bit;
-      taken++;
-    }
-  };
-
-  for (let i = 0; i < Math.min(RESERVED_AT_START, size); i++) mark(i);
-  if (size > RESERVED_AT_START) mark(size - 1);
-  const reserved = taken;
-
-  for (const a of usedAddresses) {
-    const offset = parseIpv4(a) - base;
-    if (offset >= 0 && offset < size) mark(offset);
-  }
-  for (const p of usedPrefixes) {
-    const prefix = parseIpv4Cidr(p);
-    const from = Math.max(prefix.base, base) - base;
-    const to = Math.min(prefix.base + prefix.size, base + size) - base;
-    for (let offset = from; offset < to; offset++) mark(offset);
-  }
+  const map = addressMap(cidrBlock, usedAddresses, usedPrefixes);
+  const { words, totalBlocks } = map;
+  const reserved = Math.min(size, RESERVED_AT_START + RESERVED_AT_END);
 
   const rangeOf = (r: ReservedRange): { from: number; to: number } => {
     const c = parseIpv4Cidr(r.cidr);
     return { from: Math.max(c.base, base) - base, to: Math.min(c.base + c.size, base + size) - base };
   };
   // Taken after the ENIs: `taken - reserved` below is then what ENIs and explicit reservations hold.
-  for (const r of reservations) {
-    if (r.type !== 'explicit') continue;
-    const { from, to } = rangeOf(r);
-    for (let offset = from; offset < to; offset++) mark(offset);
-  }
+  for (const r of reservations) if (r.type === 'explicit') map.markCidr(r.cidr);
 
   let freeBlocks = 0;
   for (let w = 0; w < totalBlocks; w++) if (words[w] === 0) freeBlocks++;
-  const freeAddresses = Math.max(0, usable - (taken - reserved));
+  const freeAddresses = Math.max(0, usable - (map.taken() - reserved));
   const out: PrefixBlocks = { freeBlocks, totalBlocks, freeAddressesOutsideBlocks: freeAddresses - freeBlocks * BLOCK_SIZE };
   if (reservations.length > 0) {
     const inPrefix = new Set<number>();
