@@ -13,8 +13,8 @@ const NO_TEST = {
 };
 const NO_HANDLERS = { regex: `${up}handlers(/|$)`, message: 'lib/ never imports a Lambda entry point (handlers/).' };
 const NO_ADAPTERS = {
-  regex: `${up}(lib/)?aws(/|$)`,
-  message: 'The pure core imports no adapter (lib/aws): declare a port (an interface) in the core and let the adapter implement it, or move the pure code to the core.',
+  regex: `${up}(lib/)?(aws|kube)(/|$)`,
+  message: 'The pure core imports no adapter (lib/aws, lib/kube): declare a port (an interface) in the core and let the adapter implement it, or move the pure code to the core.',
 };
 const NO_SDK_VALUES = {
   group: ['@aws-sdk/*'],
@@ -56,7 +56,7 @@ const CORE_BEFORE_PLAN = [
 ];
 const CORE_PLAN = ['lib/plan/**'];
 const CORE = [...CORE_BEFORE_PLAN, ...CORE_PLAN];
-const ADAPTERS = ['lib/aws/**'];
+const ADAPTERS = ['lib/aws/**', 'lib/kube/**'];
 
 export default tseslint.config(
   { ignores: ['node_modules/', 'dist/', '.serverless/', '.esbuild/', 'coverage/'] },

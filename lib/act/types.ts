@@ -95,6 +95,11 @@ export interface ExecuteDeps {
    * nothing is recorded (see `intendWrite`).
    */
   intend?: (intent: Omit<WriteIntent, 'at' | 'token'>) => Promise<string>;
+  /**
+   * Opens a cluster's Kubernetes API for server-side apply (lib/kube). Absent: no Kubernetes
+   * access is configured, and the actions that need it fail with that named.
+   */
+  kube?: import('../inventory/kube-types').KubeConnector;
 }
 
 /**

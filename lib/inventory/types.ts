@@ -12,6 +12,7 @@ import type { DhcpOptions, RouteTable, SecurityGroup, Vpc, VpcEndpoint } from '@
 
 export type { Addon, Cluster, Nodegroup, Instance, InstanceTypeInfo, NetworkInterface, Subnet, SubnetCidrReservation };
 export type { DhcpOptions, RouteTable, SecurityGroup, Vpc, VpcEndpoint };
+import type { KubeClusterView, KubernetesReader } from './kube-types';
 
 /** Why a subnet is part of a cluster's inventory. A subnet may have several roles. */
 export type SubnetRole =
@@ -123,6 +124,12 @@ export interface ClusterInventory {
    * problem with part `eni-instances` says so).
    */
   eniInstances?: { asked: string[]; found: Instance[] };
+  /**
+   * What the cluster's Kubernetes API says (lib/inventory/kube-types.ts). Absent when the source
+   * cannot read Kubernetes (a snapshot without a `kubernetes/` part, the CLI without access). Its
+   * problems never make the AWS data incomplete; the actions that rest on it check it themselves.
+   */
+  kube?: KubeClusterView;
 }
 
 /**
@@ -228,6 +235,8 @@ export interface InventorySource {
    * without it leaves leaked ENIs unconfirmed.
    */
   describeInstancesById?(instanceIds: string[]): Promise<Instance[]>;
+  /** Reads each cluster's Kubernetes API (lib/kube); absent: Kubernetes is not read. */
+  readonly kubernetes?: KubernetesReader;
 }
 
 /**
