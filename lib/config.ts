@@ -7,7 +7,7 @@ import * as z from 'zod';
 import { DEFAULT_THRESHOLDS, type DiagnoseThresholds } from './diagnose/types';
 import { ConfigError, problemLines, zodProblems } from './errors';
 import { EKS_NAME_PATTERN } from './names';
-import { parsePolicy, policyVersion, type Policy } from './policy/load';
+import { parsePolicyJson, policyVersion, type Policy } from './policy/load';
 import { PolicyError } from './policy/types';
 
 /** The sampler's configuration. */
@@ -254,7 +254,7 @@ export function parseRuntimeConfig(env: Record<string, string | undefined>, bund
       problems.push(`POLICY_VERSION: is ${expected}, but the bundled policy is version ${version}: redeploy the whole stack (\`serverless deploy\`, not \`deploy function\`)`);
     }
     try {
-      policy = parsePolicy(policyText, name);
+      policy = parsePolicyJson(policyText, name);
       policySource = { from, version };
     } catch (err) {
       if (!(err instanceof PolicyError)) throw err;

@@ -1,5 +1,6 @@
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { policyJson } from '../lib/policy/load';
+import { readPolicyFile } from '../lib/policy/yaml';
 
 // Tests must never reach AWS: a dummy region and static credentials stop the SDK's
 // credential chain from looking for real ones, and the endpoint points at a closed port
@@ -15,5 +16,6 @@ delete process.env.AWS_PROFILE;
 process.env.ALERT_TOPIC_ARN = 'arn:aws:sns:eu-west-1:111122223333:eks-ip-responder-test-alerts';
 process.env.LEDGER_TABLE = 'eks-ip-responder-test-ledger';
 // The repository's policy. The deployed functions carry it compiled in (lib/policy/bundled.ts);
-// unbundled code has none, and POLICY_JSON gives it (the loader reads YAML and JSON alike).
-process.env.POLICY_JSON = readFileSync(path.join(__dirname, '..', 'policy.yml'), 'utf8');
+// unbundled code has none, and POLICY_JSON gives it, as JSON (the functions parse no YAML policy).
+const policyFile = path.join(__dirname, '..', 'policy.yml');
+process.env.POLICY_JSON = policyJson(readPolicyFile(policyFile), policyFile);

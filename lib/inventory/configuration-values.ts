@@ -9,7 +9,9 @@
  *   is validated against DescribeAddonConfiguration's schema (JSON or YAML).
  * - DESIGN.md: "an update replaces the document, so read, merge and write it whole".
  */
-import { parse as parseYaml } from 'yaml';
+// js-yaml, not `yaml` (the CLI's policy parser): 46 KB of each Lambda bundle against 115 KB.
+// CORE_SCHEMA is YAML 1.2's core schema, what `yaml` parses by default; duplicate keys throw.
+import { CORE_SCHEMA, load as loadYaml } from 'js-yaml';
 import { messageOf } from '../errors';
 
 /** The add-on's configurationValues is not a JSON or YAML object: nothing may be merged into it. */
@@ -30,7 +32,7 @@ export function parseConfigurationValues(raw: string | undefined, cluster: strin
   if (text === '') return {};
   let parsed: unknown;
   try {
-    parsed = parseYaml(text);
+    parsed = loadYaml(text, { schema: CORE_SCHEMA });
   } catch (err) {
     throw new AddonConfigurationError(
       `cluster ${cluster}: the vpc-cni add-on's configurationValues is neither JSON nor YAML: ${messageOf(err)}`,

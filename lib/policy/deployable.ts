@@ -5,7 +5,8 @@
  * Design (the checks, in order): docs/policy.md#libpolicydeployablets-the-packaging-checks
  */
 import { deployableRemediationPolicy, type IamPolicyDocument } from './iam';
-import { policyError, policyJson, policyVersion, readPolicyFile } from './load';
+import { policyError, policyJson, policyVersion } from './load';
+import { readPolicyFile } from './yaml';
 import { PolicyError, type Policy } from './types';
 
 /** What packaging takes from a policy file. */

@@ -13,7 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { byteMachineComplexity, rulerPattern } from '../../lib/events/pattern-complexity';
 import { forecastExhaustion } from '../../lib/forecast/trend';
 import { freePrefixBlocks } from '../../lib/measure/prefix-blocks';
-import { readPolicyFile } from '../../lib/policy/load';
+import { readPolicyFile } from '../../lib/policy/yaml';
 import { PolicyError } from '../../lib/policy/types';
 import { mulberry32 } from '../../tools/synthetic-account';
 

@@ -2,7 +2,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { main } from '../../lib/cli/main';
-import { effectivePolicy, readPolicyFile } from '../../lib/policy/load';
+import { effectivePolicy } from '../../lib/policy/load';
+import { readPolicyFile } from '../../lib/policy/yaml';
 import { captureIo } from '../support/cli-io';
 
 const REPO_POLICY = resolve(__dirname, '..', '..', 'policy.yml');

@@ -24,7 +24,8 @@ import { planPrefixDelegation } from '../../lib/plan/prefix-delegation';
 import { planPrefixRollout } from '../../lib/plan/prefix-rollout';
 import type { PlanContext } from '../../lib/plan/types';
 import { planWarmTargets } from '../../lib/plan/warm-targets';
-import { effectivePolicy, readPolicyFile } from '../../lib/policy/load';
+import { effectivePolicy } from '../../lib/policy/load';
+import { readPolicyFile } from '../../lib/policy/yaml';
 import { emulateAccount } from '../../tools/mock-aws';
 import { buildAccount, type ClusterSpec } from '../../tools/synthetic-account';
 

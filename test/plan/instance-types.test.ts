@@ -20,7 +20,8 @@ import type { ClusterInventory } from '../../lib/inventory/types';
 import type { CniSettings } from '../../lib/measure/cni-settings';
 import { measure } from '../../lib/measure/measure';
 import type { ClusterUsage, NodegroupUsage, NodeUsage, SubnetUsage } from '../../lib/measure/types';
-import { effectivePolicy, readPolicyFile } from '../../lib/policy/load';
+import { effectivePolicy } from '../../lib/policy/load';
+import { readPolicyFile } from '../../lib/policy/yaml';
 import type { EffectivePolicy, InstanceTypesPolicy } from '../../lib/policy/types';
 
 const CLUSTER = 'payments-prod';

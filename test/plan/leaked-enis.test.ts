@@ -7,7 +7,8 @@ import { measure } from '../../lib/measure/measure';
 import { gateActions } from '../../lib/plan/gates';
 import { planLeakedEnis } from '../../lib/plan/leaked-enis';
 import type { PlanContext } from '../../lib/plan/types';
-import { readPolicyFile, effectivePolicy } from '../../lib/policy/load';
+import { effectivePolicy } from '../../lib/policy/load';
+import { readPolicyFile } from '../../lib/policy/yaml';
 import type { LeakedEnisPolicy } from '../../lib/policy/types';
 
 const DEMO = path.join(__dirname, '..', '..', 'events', 'demo-snapshot');

@@ -7,7 +7,8 @@ import { DEFAULT_THRESHOLDS } from '../../lib/diagnose/types';
 import { collectInventory } from '../../lib/inventory/collect';
 import { readSnapshot } from '../../lib/inventory/snapshot';
 import { measure } from '../../lib/measure/measure';
-import { effectivePolicy, readPolicyFile } from '../../lib/policy/load';
+import { effectivePolicy } from '../../lib/policy/load';
+import { readPolicyFile } from '../../lib/policy/yaml';
 
 const NOW = new Date('2026-11-26T10:00:00Z');
 let base: PlanContext;

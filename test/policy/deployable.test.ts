@@ -4,7 +4,8 @@ import { join, resolve } from 'node:path';
 import { main } from '../../lib/cli/main';
 import { deployablePolicy } from '../../lib/policy/deployable';
 import { remediationPolicy, REMEDIATION_POLICY_MAX_CHARS } from '../../lib/policy/iam';
-import { DEFAULT_APPLY_PROBLEM, POLICY_FILE_MAX_BYTES, POLICY_MAX_BYTES, policyJson, policyVersion, readPolicyFile } from '../../lib/policy/load';
+import { DEFAULT_APPLY_PROBLEM, POLICY_FILE_MAX_BYTES, POLICY_MAX_BYTES, policyJson, policyVersion } from '../../lib/policy/load';
+import { readPolicyFile } from '../../lib/policy/yaml';
 import { captureIo } from '../support/cli-io';
 
 // What serverless.yml calls at packaging time (`${file(./stack/policy.stack.js):...}`).

@@ -21,7 +21,8 @@ import {
   type IamPolicyDocument,
   type IamStatement,
 } from '../../lib/policy/iam';
-import { DEFAULT_APPLY_PROBLEM, parsePolicy, readPolicyFile, type Policy } from '../../lib/policy/load';
+import { DEFAULT_APPLY_PROBLEM, type Policy } from '../../lib/policy/load';
+import { parsePolicy, readPolicyFile } from '../../lib/policy/yaml';
 import { PolicyError } from '../../lib/policy/types';
 
 const REPO_POLICY = resolve(__dirname, '..', '..', 'policy.yml');

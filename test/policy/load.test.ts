@@ -5,16 +5,8 @@ import { stringify } from 'yaml';
 import { IPV4_ADDRESSES_PER_PREFIX, kubeletMaxPodsCap, networkCapacityOf } from '../../lib/capacity/instance-type';
 import { knownInstanceTypes } from '../../lib/capacity/known-instance-types';
 import { DEFAULT_THRESHOLDS } from '../../lib/diagnose/types';
-import {
-  closestClusterNames,
-  effectivePolicy,
-  parsePolicy,
-  POLICY_FILE_MAX_BYTES,
-  POLICY_MAX_BYTES,
-  policyJson,
-  readPolicyFile,
-  type Policy,
-} from '../../lib/policy/load';
+import { closestClusterNames, effectivePolicy, POLICY_FILE_MAX_BYTES, POLICY_MAX_BYTES, policyJson, type Policy } from '../../lib/policy/load';
+import { parsePolicy, readPolicyFile } from '../../lib/policy/yaml';
 import { MAX_PODS_LIMIT, RANGES } from '../../lib/policy/schema';
 import { DEFAULT_MAX_CAPACITY_INCREASE_PERCENT, DEFAULT_OVERLAP_MARGIN_IPS, DEFAULT_SUBNET_RESERVATIONS_POLICY, PolicyError, type ActionsPolicy } from '../../lib/policy/types';
 

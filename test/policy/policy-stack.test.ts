@@ -1,7 +1,8 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parsePolicy, policyVersion, readPolicyFile } from '../../lib/policy/load';
+import { policyVersion } from '../../lib/policy/load';
+import { parsePolicy, readPolicyFile } from '../../lib/policy/yaml';
 
 // What serverless.yml calls at packaging time: `${file(./stack/policy.stack.js):define}` (the
 // policy compiled into the functions) and `:version` (POLICY_VERSION).

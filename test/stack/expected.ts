@@ -2,7 +2,8 @@
 // stage params' defaults (serverless.yml), shared by the test files of this directory.
 import { join } from 'node:path';
 import { FINDING_PK_PREFIX } from '../../lib/aws/ledger-keys';
-import { policyJson, policyVersion, readPolicyFile } from '../../lib/policy/load';
+import { policyJson, policyVersion } from '../../lib/policy/load';
+import { readPolicyFile } from '../../lib/policy/yaml';
 
 /** policy.yml at the repository root: the policy serverless.yml compiles into the functions. */
 export const POLICY_FILE = join(__dirname, '..', '..', 'policy.yml');

@@ -5,7 +5,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parsePolicy, policyVersion, readPolicyFile } from '../../lib/policy/load';
+import { policyVersion } from '../../lib/policy/load';
+import { parsePolicy, readPolicyFile } from '../../lib/policy/yaml';
 import { readZip } from '../support/zip';
 import {
   asList,
@@ -98,8 +99,11 @@ describe('sampler function', () => {
   describe.each(['sample', 'respond'])('the %s function package', (fn) => {
     let dir: string;
     let bundle: string;
+    let sources: string[] = [];
     beforeAll(() => {
       const files = readZip(readFileSync(join(REPOSITORY_ROOT, '.serverless', `${fn}.zip`)));
+      const map = files.get(`handlers/${fn}.js.map`);
+      sources = map ? (JSON.parse(map.toString('utf8')) as { sources: string[] }).sources : [];
       const js = files.get(`handlers/${fn}.js`);
       if (!js) throw new Error(`.serverless/${fn}.zip holds no handlers/${fn}.js: ${[...files.keys()].join(', ')}`);
       dir = mkdtempSync(join(tmpdir(), `bundle-${fn}-`));
@@ -112,6 +116,12 @@ describe('sampler function', () => {
       // A deterministic size, not a time: the budget that keeps cold starts short and the package
       // small. Issue 13's additions went 41 KB over it before the instance-type data was packed.
       expect(statSync(bundle).size).toBeLessThanOrEqual(BUNDLE_BUDGET_BYTES);
+    });
+
+    it('carries js-yaml for the add-on configurationValues, not the CLI policy parser `yaml` (115 KB)', () => {
+      expect(sources.length).toBeGreaterThan(100);
+      expect(sources.some((s) => s.includes('node_modules/js-yaml/'))).toBe(true);
+      expect(sources.filter((s) => s.includes('node_modules/yaml/'))).toEqual([]);
     });
 
     /** Loads the bundle in a fresh node, as Lambda's cold start does, with the stack's environment and a POLICY_VERSION. */
