@@ -39,7 +39,7 @@ export interface WarmInSubnet {
   nodesInconsistent: number;
   /** True when the CNI settings are unknown and the CNI defaults were assumed. */
   assumedDefaults: boolean;
-  /** Of `nodes`: those whose warm pool is exact, held − the pods Kubernetes says they run (lib/measure/kube.ts). */
+  /** Of `nodes`: those whose warm pool is exact, held − the pods Kubernetes says they run (lib/measure/kube-pods.ts). */
   nodesKubernetes: number;
 }
 

@@ -22,7 +22,7 @@ import { measureRegionLimits } from './region-limits';
 import { measureReservations, type SubnetReservations } from './reservations';
 import { ClusterShareAccumulator, clusterOfEni, clusterOfInstances } from './cluster-share';
 import { measureLeakedEnis } from './leaked-enis';
-import { applyKubeToNode, clusterPodIpUse, kubeNodesByInstance, kubePodsOf, measureKube } from './kube';
+import { applyKubeToNode, clusterPodIpUse, kubeNodesByInstance, kubePodsOf, measureKube } from './kube-pods';
 import { enisUnreadIn, readGapsOf } from './trusted';
 import type {
   ClusterUsage,
@@ -403,7 +403,7 @@ export function measureCluster(
     const enisRead = !enisUnreadIn(gaps, nodeSubnetIds(instance));
     nodes.push(measureNode(instance, acc, capacityOf(instance.InstanceType ?? 'unknown'), cni, maxPodsSourceOf(instance, inv.nodegroups), enisRead));
   }
-  // Exact assigned and warm addresses where Kubernetes was read, the ipamd estimate elsewhere (lib/measure/kube.ts).
+  // Exact assigned and warm addresses where Kubernetes was read, the ipamd estimate elsewhere (lib/measure/kube-pods.ts).
   const kubeNodes = kubeNodesByInstance(inv.kube);
   const kubePods = kubePodsOf(inv.kube);
   for (const node of nodes) {

@@ -159,7 +159,7 @@ export interface NodeUsage {
   /** No further ENI and every address slot on ipamd's ENIs is taken: the node can get no more pod IPs. */
   atIpLimit: boolean;
   /**
-   * Where the node's assigned and warm pod addresses come from (lib/measure/kube.ts): `kubernetes`
+   * Where the node's assigned and warm pod addresses come from (lib/measure/kube-pods.ts): `kubernetes`
    * when the cluster's pods were read and a Node names this instance; `estimated` otherwise (the
    * ipamd model's range from what the node holds). Absent = not measured (no Kubernetes part and
    * no estimate: type unknown or ENIs not read).
@@ -214,7 +214,7 @@ export interface ClusterPodIpUse {
   estimated: { assignedMin: number; assignedMax: number; warmMin: number; warmMax: number };
 }
 
-/** What the Kubernetes API told of a cluster, as measured (lib/measure/kube.ts). */
+/** What the Kubernetes API told of a cluster, as measured (lib/measure/kube-pods.ts). */
 export interface ClusterKubeUsage {
   readAt: string;
   access: KubeAccess;
@@ -306,7 +306,7 @@ export interface ClusterUsage {
   network?: ClusterNetwork;
   /** Which subnets the cluster's VPC CNI would create new pod ENIs in, and why (lib/measure/cni-discovery.ts). */
   cniDiscovery?: CniDiscovery;
-  /** Assigned and warm pod addresses over the nodes (lib/measure/kube.ts). Absent when no node has either figure. */
+  /** Assigned and warm pod addresses over the nodes (lib/measure/kube-pods.ts). Absent when no node has either figure. */
   podIpUse?: ClusterPodIpUse;
   /** The Kubernetes part, when the inventory has one (ClusterInventory.kube). */
   kube?: ClusterKubeUsage;

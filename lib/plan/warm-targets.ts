@@ -61,7 +61,7 @@ export function newNodeTrunkEnis(usage: ClusterUsage, nodes: readonly NodeUsage[
 }
 
 /**
- * The pods a node runs that hold an address: exact where Kubernetes said (lib/measure/kube.ts), else
+ * The pods a node runs that hold an address: exact where Kubernetes said (lib/measure/kube-pods.ts), else
  * by the ipamd model, the middle of what its holding allows.
  */
 export function podsEstimate(cap: NetworkCapacity, node: NodeUsage, config: IpamdConfig): { pods: number; consistent: boolean } {

@@ -127,7 +127,7 @@ const range = (min: number, max: number): string => (min === max ? n(min) : `${n
 
 /**
  * Warm vs assigned pod IPs: exact where Kubernetes said (held − pods), the ipamd model's range
- * elsewhere, and which is which (lib/measure/kube.ts).
+ * elsewhere, and which is which (lib/measure/kube-pods.ts).
  */
 export function podIpUseLine(c: ClusterUsage, enisUnknown = false): string | undefined {
   const u = c.podIpUse;

@@ -1,5 +1,5 @@
 import { measureCluster } from '../../lib/measure/measure';
-import { IP_FAILURE_WINDOW_MINUTES, recentIpFailures } from '../../lib/measure/kube';
+import { IP_FAILURE_WINDOW_MINUTES, recentIpFailures } from '../../lib/measure/kube-pods';
 import { podIpUseLine } from '../../lib/output/report/text';
 import { AZ_A, TYPES, World, managedCni } from '../diagnose/world';
 import { ipFailure, kubeDenied, kubeNode, kubeView, READ_AT } from '../support/kube-view';
@@ -13,7 +13,7 @@ function twoNodes() {
   return { w, a, b, inv };
 }
 
-describe('measure: pod addresses from Kubernetes (lib/measure/kube.ts)', () => {
+describe('measure: pod addresses from Kubernetes (lib/measure/kube-pods.ts)', () => {
   it('a node Kubernetes reports is exact: assigned = its pods with an IPv4 pod IP, warm = held − assigned', () => {
     const { a, b, inv } = twoNodes();
     const na = kubeNode(a, { maxPods: 58 });

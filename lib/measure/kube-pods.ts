@@ -3,7 +3,7 @@
  * addresses (exact assigned and warm, instead of the ipamd model's range), the kubelet's max pods,
  * and the IP-assignment failures seen lately. Pure.
  *
- * Design: docs/models.md#libmeasurekubets-exact-pod-addresses-from-kubernetes
+ * Design: docs/models.md#libmeasurekube-podsts-exact-pod-addresses-from-kubernetes
  */
 import type { NetworkCapacity } from '../capacity/instance-type';
 import type { KubeClusterView, KubeIpFailure, KubeNode, KubeNodePods } from '../inventory/kube-types';
