@@ -114,3 +114,15 @@ describe('measure: IP-assignment failures now', () => {
     expect(recentIpFailures([ipFailure('n', ['a/b'], 0)], 'not a time')).toEqual([]);
   });
 });
+
+describe('the report line on an IPv6 cluster', () => {
+  it('is left out: pods take IPv6 addresses there', () => {
+    const w = new World().addSubnet('subnet-a', '10.0.0.0/24', AZ_A);
+    w.node({ cluster: 'c', nodegroup: 'ng', type: 'm5.large', subnetId: 'subnet-a', enis: [1] });
+    const inv = w.inventory({ name: 'c', subnets: [['subnet-a', ['node', 'cluster']]] });
+    const v4 = measureCluster(inv, TYPES);
+    expect(podIpUseLine(v4)).toBeDefined();
+    const v6 = measureCluster({ ...inv, cluster: { ...inv.cluster, kubernetesNetworkConfig: { ipFamily: 'ipv6', serviceIpv6Cidr: 'fd00::/108' } } }, TYPES);
+    expect(podIpUseLine(v6)).toBeUndefined();
+  });
+});

@@ -131,7 +131,8 @@ const range = (min: number, max: number): string => (min === max ? n(min) : `${n
  */
 export function podIpUseLine(c: ClusterUsage, enisUnknown = false): string | undefined {
   const u = c.podIpUse;
-  if (!u) return undefined;
+  // IPv6 pods take IPv6 addresses: the nodes' IPv4 pod figures say nothing of them.
+  if (!u || c.network?.ipFamily === 'ipv6') return undefined;
   const e = u.estimated;
   const warm = range(u.warm + e.warmMin, u.warm + e.warmMax);
   const assigned = range(u.assigned + e.assignedMin, u.assigned + e.assignedMax);
