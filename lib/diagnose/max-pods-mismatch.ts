@@ -4,7 +4,7 @@
  * pods can serve (the scheduler places pods that then fail "failed to assign an IP address"), or
  * far below what the max-pods calculator gives for its mode (nodes run half empty: more nodes, more
  * ENIs, more addresses for the same pods). One finding per nodegroup / NodePool, types listed.
- * Design: docs/runbook.md#max-pods-mismatch
+ * Runbook: docs/runbook.md, max-pods-mismatch.
  */
 import { HOST_NETWORK_PODS, maxPods, podIpSlots } from '../capacity/instance-type';
 import type { NodeUsage } from '../measure/types';

@@ -3,7 +3,7 @@
  * IP_FAILURE_WINDOW_MINUTES (lib/measure/kube-pods.ts), by nodegroup, node and cause, each cause tied to
  * the finding that explains it: the node's subnet scarce (subnet-exhaustion), the node at its ENI /
  * IP limit (eni-limit, max-pods-mismatch), or ipamd unreachable (aws-node not ready). Critical: pods
- * are not starting now. Design: docs/runbook.md#pods-failing-ip
+ * are not starting now. Runbook: docs/runbook.md, pods-failing-ip.
  */
 import type { KubeIpFailure } from '../inventory/kube-types';
 import type { NodeUsage } from '../measure/types';
