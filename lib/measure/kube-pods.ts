@@ -13,10 +13,12 @@ import type { ClusterKubeUsage, ClusterPodIpUse, NodeUsage } from './types';
 
 /**
  * IP-assignment failures count as "now" when last seen within this many minutes of the read: three
- * samples at the default 5-minute schedule. The kubelet retries a pod whose sandbox failed at most
- * every 5 minutes (its back-off doubles from 10 s up to `MaxContainerBackOff` = 300 s,
- * kubernetes/kubernetes pkg/kubelet/kubelet.go), and each retry updates the event's lastTimestamp
- * or series, so a pod still failing shows within 15 minutes and one that got its address drops out.
+ * samples at the default 5-minute schedule. The kubelet retries a failed sandbox on the pod's next
+ * sync (never more than `MaxContainerBackOff` = 300 s apart, kubernetes/kubernetes pkg/kubelet), and
+ * its event recorder lets an event about an object through at least every 5 minutes even once the
+ * spam filter's burst of 25 is spent (kubernetes/client-go tools/record/events_cache.go:
+ * `defaultSpamBurst = 25`, `defaultSpamQPS = 1. / 300.`): a pod still failing shows within 15
+ * minutes, and one that got its address drops out.
  */
 export const IP_FAILURE_WINDOW_MINUTES = 15;
 
