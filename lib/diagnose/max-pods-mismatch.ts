@@ -117,7 +117,8 @@ function groupFinding(ctx: ClusterContext, group: string, fits: NodeFit[], faili
  * Where a nodegroup's kubelet max pods is set, and to what.
  * - [karpenter] Karpenter v1 sets kubelet settings on the EC2NodeClass, `spec.kubelet.maxPods`
  *   (https://karpenter.sh/v1.9/concepts/nodeclasses/, "spec.kubelet"); without it Karpenter uses the
- *   instance type's ENI-limited max pods.
+ *   instance type's ENI-limited max pods (aws/karpenter-provider-aws pkg/providers/instancetype
+ *   types.go `pods`: `kc.MaxPods` when set, else `ENILimitedPods` where the AMI family supports it).
  * - [nodeadm] AL2023: NodeConfig `spec.kubelet.config.maxPods`
  *   (https://awslabs.github.io/amazon-eks-ami/nodeadm/doc/api/); AL2: bootstrap.sh
  *   `--use-max-pods false --kubelet-extra-args '--max-pods=N'` (awslabs/amazon-eks-ami
