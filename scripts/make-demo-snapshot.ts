@@ -58,6 +58,7 @@ import {
   type AccountSpec,
   type SyntheticAccount,
 } from '../tools/synthetic-account';
+import { writeKubernetesSnapshot, type KubeClusterSpec } from '../tools/synthetic-kube';
 
 /** The demo scenario. Change it here, run the script, and commit the regenerated files. */
 export const demoSpec: AccountSpec = {
@@ -298,6 +299,102 @@ export const demoSpec: AccountSpec = {
   ],
 };
 
+/**
+ * Issue 14: the Kubernetes part (`kubernetes/<cluster>/`, RAW API shapes; tools/synthetic-kube.ts).
+ * - payments-prod: every node but one arm-c6g node (launched, not registered yet) has its Node
+ *   and pods (5 warm addresses a node, as WARM_IP_TARGET=5 keeps; all in use at the ENI limit); a
+ *   general-m5xl node in the scarce private-a has 3 pods failing IP assignment 2 minutes ago
+ *   (pods-failing-ip, cause: the subnet), and an arm-c6g node one 50 minutes ago (outside the window).
+ * - events-karpenter: NodePool `default` allows only medium and large sizes; its EC2NodeClass sets
+ *   kubelet maxPods 58 where an m5.large's IPs serve 29 (max-pods-mismatch, critical: the nodes are
+ *   at their limit and one has 2 pods failing); status.subnets names the cluster's two subnets.
+ * - batch-dev: authentication mode CONFIG_MAP, so its API is not read (access.json).
+ * The other clusters have no kubernetes/ directory: not read.
+ */
+export function demoKubernetes(account: SyntheticAccount): KubeClusterSpec[] {
+  const subnet = (name: string) => {
+    const s = account.subnets.find((x) => x.Tags?.some((t) => t.Key === 'Name' && t.Value === name));
+    if (!s?.SubnetId) throw new Error(`no subnet ${name} in the demo`);
+    return { id: s.SubnetId, zone: s.AvailabilityZone ?? '', zoneID: s.AvailabilityZoneId ?? '' };
+  };
+  const karpenterSubnets = [subnet('events-karpenter-private-a'), subnet('events-karpenter-private-b')];
+  return [
+    {
+      cluster: 'payments-prod',
+      warmPerNode: 5,
+      namespaces: { 'general-m5xl': 'shop', 'api-m5l': 'api', 'arm-c6g': 'ledger' },
+      notRegistered: { nodegroup: 'arm-c6g', subnet: 'private-c' },
+      failures: [
+        { nodegroup: 'general-m5xl', subnet: 'private-a', pods: 3, minutesAgo: 2, count: 7, namespace: 'shop' },
+        { nodegroup: 'arm-c6g', subnet: 'private-b', pods: 1, minutesAgo: 50, count: 2, namespace: 'ledger' },
+      ],
+    },
+    {
+      cluster: 'events-karpenter',
+      warmPerNode: 4,
+      maxPods: { default: 58 },
+      namespaces: { system: 'kube-system', default: 'events' },
+      failures: [{ nodegroup: 'default', subnet: 'private-a', pods: 2, minutesAgo: 1, count: 4, namespace: 'events' }],
+      karpenter: {
+        nodePools: [
+          {
+            apiVersion: 'karpenter.sh/v1',
+            kind: 'NodePool',
+            metadata: { name: 'default', uid: '5b0f6c1e-2d7a-4e39-9a41-7c2e8d9f0a13', resourceVersion: '39881204', generation: 3 },
+            spec: {
+              template: {
+                spec: {
+                  nodeClassRef: { group: 'karpenter.k8s.aws', kind: 'EC2NodeClass', name: 'default' },
+                  // Only medium and large sizes: types whose ENIs cap them at 17-29 pods (secondary IPs).
+                  requirements: [
+                    { key: 'karpenter.k8s.aws/instance-category', operator: 'In', values: ['m', 'c'] },
+                    { key: 'karpenter.k8s.aws/instance-size', operator: 'In', values: ['medium', 'large'] },
+                    { key: 'kubernetes.io/arch', operator: 'In', values: ['amd64'] },
+                    { key: 'karpenter.sh/capacity-type', operator: 'In', values: ['on-demand'] },
+                  ],
+                  expireAfter: '720h',
+                },
+              },
+              limits: { cpu: '64' },
+              disruption: { consolidationPolicy: 'WhenEmptyOrUnderutilized', consolidateAfter: '1m' },
+            },
+            status: { conditions: [{ type: 'Ready', status: 'True', reason: 'Ready', lastTransitionTime: '2026-11-02T08:00:00Z' }], resources: { cpu: '8', nodes: '4', pods: '232' } },
+          },
+        ],
+        nodeClasses: [
+          {
+            apiVersion: 'karpenter.k8s.aws/v1',
+            kind: 'EC2NodeClass',
+            metadata: { name: 'default', uid: '0e6d2a9b-8f31-4c57-b2d4-61a9e3f7c508', resourceVersion: '39881190', generation: 2 },
+            spec: {
+              amiSelectorTerms: [{ alias: 'al2023@latest' }],
+              role: 'KarpenterNodeRole-events-karpenter',
+              subnetSelectorTerms: karpenterSubnets.map((s) => ({ id: s.id })),
+              securityGroupSelectorTerms: [{ tags: { 'karpenter.sh/discovery': 'events-karpenter' } }],
+              // Above the 29 pods an m5.large's addresses serve (Karpenter v1: kubelet settings live here).
+              kubelet: { maxPods: 58 },
+            },
+            status: {
+              subnets: karpenterSubnets,
+              conditions: [{ type: 'Ready', status: 'True', reason: 'Ready', lastTransitionTime: '2026-11-02T08:00:00Z' }],
+            },
+          },
+        ],
+      },
+    },
+    {
+      cluster: 'batch-dev',
+      warmPerNode: 0,
+      access: {
+        ok: false,
+        reason: 'authentication-mode',
+        detail: 'accessConfig.authenticationMode is CONFIG_MAP: access entries cannot be used',
+        fix: 'aws eks update-cluster-config --name batch-dev --access-config authenticationMode=API_AND_CONFIG_MAP, then redeploy with the cluster in kubernetesClusters',
+      },
+    },
+  ];
+}
+
 /** One line per subnet and per notable node, for the person who regenerates the demo. */
 export function describeDemo(account: SyntheticAccount): string[] {
   const lines: string[] = [];
@@ -338,6 +435,7 @@ async function main(): Promise<void> {
   // The directory is generated output: replace it whole so no file of an older scenario stays.
   await fs.rm(dir, { recursive: true, force: true });
   const files = await writeSyntheticSnapshot(account, dir);
+  files.push(...(await writeKubernetesSnapshot(account, demoKubernetes(account), dir)));
   for (const line of describeDemo(account)) console.log(line);
   console.log(`wrote ${files.length} files to ${dir}`);
 }

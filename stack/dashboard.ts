@@ -48,6 +48,7 @@ export const DASHBOARD_ALARMS = [
   'RespondDeadLettersAlarm',
   'EniQuotaAlarm',
   'NetworkAddressUsageAlarm',
+  'PodsFailingIpAlarm',
 ] as const;
 
 /** EKS's minimum of free IPs per cluster subnet (https://docs.aws.amazon.com/eks/latest/userguide/network-reqs.html). */

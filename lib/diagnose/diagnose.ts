@@ -18,6 +18,8 @@ import { diagnoseLeakedEnis } from './leaked-enis';
 import { diagnosePrefixFragmentation } from './prefix-fragmentation';
 import { diagnoseRegionLimits } from './region-limits';
 import { diagnoseSubnetExhaustion } from './subnet-exhaustion';
+import { diagnoseMaxPodsMismatch } from './max-pods-mismatch';
+import { diagnosePodsFailingIp } from './pods-failing-ip';
 import { SEVERITY_RANK, type DiagnoseThresholds, type Finding, type FindingKind } from './types';
 
 /** The order findings of equal severity are listed in: DESIGN.md's table, then the control plane. */
@@ -34,6 +36,8 @@ export const FINDING_KIND_ORDER: readonly FindingKind[] = [
   'eni-quota',
   'network-address-usage',
   'leaked-enis',
+  'max-pods-mismatch',
+  'pods-failing-ip',
 ];
 
 /** Severity (worst first), cluster, kind (FINDING_KIND_ORDER), subject id. */
@@ -71,6 +75,8 @@ export function diagnoseCluster(
     ...diagnoseNodeEgress(ctx),
     ...diagnoseCniDiscovery(ctx),
     ...diagnoseLeakedEnis(ctx),
+    ...diagnoseMaxPodsMismatch(ctx),
+    ...diagnosePodsFailingIp(ctx),
   ].sort(compareFindings);
 }
 

@@ -10,7 +10,7 @@
  * noisy tenants, subnet CIDR reservations (VPC user guide, "Subnet CIDR reservations").
  */
 import { cniActionsExclusion } from '../inventory/cluster-network';
-import { estimateWarm, ipamdConfigOf } from '../ipamd/model';
+import { CNI_DEFAULT_IPAMD_CONFIG, estimateWarm, ipamdConfigOf } from '../ipamd/model';
 import type { IpamdConfig } from '../ipamd/types';
 import { ipTargetsSet } from '../measure/cni-settings';
 import { holdersUnknown } from '../measure/trusted';
@@ -19,11 +19,8 @@ import { cniWhere, finding, isScarce, list, n, pct, plural, round3, subnetSeveri
 import { reservationsText, unaccountedText } from './subnet-exhaustion';
 import type { Finding } from './types';
 
-/**
- * The VPC CNI's defaults (amazon-vpc-cni-k8s README: WARM_ENI_TARGET=1, WARM_PREFIX_TARGET=1), assumed
- * when the settings cannot be read (self-managed aws-node: its env is not visible to the AWS API).
- */
-export const CNI_DEFAULT_CONFIG: IpamdConfig = { prefixDelegation: false, customNetworking: false, warmEniTarget: 1, warmPrefixTarget: 1 };
+/** The VPC CNI's defaults, assumed when the settings cannot be read (lib/ipamd/model.ts). */
+export const CNI_DEFAULT_CONFIG: IpamdConfig = CNI_DEFAULT_IPAMD_CONFIG;
 
 /** Warm-pool estimate of the cluster's nodes in one subnet. */
 export interface WarmInSubnet {
@@ -42,6 +39,8 @@ export interface WarmInSubnet {
   nodesInconsistent: number;
   /** True when the CNI settings are unknown and the CNI defaults were assumed. */
   assumedDefaults: boolean;
+  /** Of `nodes`: those whose warm pool is exact, held − the pods Kubernetes says they run (lib/measure/kube-pods.ts). */
+  nodesKubernetes: number;
 }
 
 /** The ipamd settings a node runs with: the cluster's, in the mode the node is actually in. */
@@ -72,7 +71,18 @@ export function warmInSubnet(ctx: ClusterContext, subnetId: string): WarmInSubne
   let nodesEnisUnread = 0;
   let nodesInconsistent = 0;
   let assumedDefaults = false;
+  let nodesKubernetes = 0;
   for (const { node, podIps } of ctx.nodesBySubnet.get(subnetId) ?? []) {
+    const use = node.podIpUse;
+    if (use?.source === 'kubernetes' && use.warm !== undefined) {
+      // Exact: what the node holds less the pods Kubernetes says hold an address, shared out as below.
+      const exact = node.podIps > 0 ? (use.warm * podIps) / node.podIps : 0;
+      warmMin += exact;
+      warmMax += exact;
+      nodes++;
+      nodesKubernetes++;
+      continue;
+    }
     if (node.enisUnread) {
       nodesEnisUnread++;
       continue;
@@ -91,7 +101,7 @@ export function warmInSubnet(ctx: ClusterContext, subnetId: string): WarmInSubne
     warmMax += est.warmMax * share;
     nodes++;
   }
-  return { warmMin: Math.floor(warmMin), warmMax: Math.ceil(warmMax), nodes, nodesNotEstimated, nodesEnisUnread, nodesInconsistent, assumedDefaults };
+  return { warmMin: Math.floor(warmMin), warmMax: Math.ceil(warmMax), nodes, nodesNotEstimated, nodesEnisUnread, nodesInconsistent, assumedDefaults, nodesKubernetes };
 }
 
 export function diagnoseHeldByOthers(ctx: ClusterContext): Finding[] {
@@ -135,6 +145,7 @@ function subnetFinding(ctx: ClusterContext, s: SubnetUsage): Finding | undefined
     otherControlPlanes: otherControlPlane,
     otherClusterNodes: foreign.otherClusterNodes,
     cniSettings: warm.assumedDefaults ? 'assumed CNI defaults' : ctx.usage.cni.source,
+    warmNodesKubernetes: warm.nodesKubernetes,
   };
   for (const o of s.others) evidence[`other:${o.label}`] = o.ips;
   if (warm.nodesEnisUnread > 0) evidence['warmNodesEnisUnread'] = warm.nodesEnisUnread;
@@ -142,7 +153,7 @@ function subnetFinding(ctx: ClusterContext, s: SubnetUsage): Finding | undefined
   const warmRange = warm.warmMin === warm.warmMax ? n(warm.warmMin) : `${n(warm.warmMin)}–${n(warm.warmMax)}`;
   const evidenceText = [
     `${n(s.available)} free; of ${n(s.used)} used, at least ${n(held)} (${pct(share)}) serve no pod of ${ctx.usage.name}.`,
-    `Warm pools of ${plural(warm.nodes, 'node')} here: ${warmRange} idle IPs (ipamd estimate${warm.assumedDefaults ? ', assuming the CNI defaults WARM_ENI_TARGET=1: the settings of a self-managed aws-node are not visible' : ''}).`,
+    `Warm pools of ${plural(warm.nodes, 'node')} here: ${warmRange} idle IPs (${warmSourceText(warm)}${warm.assumedDefaults ? ', assuming the CNI defaults WARM_ENI_TARGET=1: the settings of a self-managed aws-node are not visible' : ''}).`,
   ];
   if (warm.nodesNotEstimated > 0) {
     evidenceText.push(`${plural(warm.nodesNotEstimated, 'node')} of an unknown instance type: warm pool not estimated.`);
@@ -178,6 +189,13 @@ function subnetFinding(ctx: ClusterContext, s: SubnetUsage): Finding | undefined
     evidenceText,
     fixes: heldFixes(ctx, s, warm, warmRange, foreign.otherClusterNodes, otherControlPlane),
   });
+}
+
+/** Whether the warm figure is exact (Kubernetes), estimated (ipamd model), or both, and over how many nodes. */
+function warmSourceText(warm: WarmInSubnet): string {
+  if (warm.nodesKubernetes === 0) return 'ipamd estimate';
+  if (warm.nodesKubernetes === warm.nodes) return 'exact: held − pods, from Kubernetes';
+  return `Kubernetes: ${warm.nodesKubernetes} of ${plural(warm.nodes, 'node')} exact; ${warm.nodes - warm.nodesKubernetes} ipamd estimate`;
 }
 
 function heldFixes(

@@ -29,7 +29,11 @@ export type FindingKind =
   /** A cluster VPC's Network Address Usage close to its quota (64,000; 128,000 with peered VPCs). */
   | 'network-address-usage'
   /** Available ENIs the VPC CNI created for instances that are gone: addresses held for nothing. */
-  | 'leaked-enis';
+  | 'leaked-enis'
+  /** The kubelet's max pods (Kubernetes) above what the node's IPs serve, or far below what they allow. */
+  | 'max-pods-mismatch'
+  /** Pods failing IP assignment now (FailedCreatePodSandBox events of the VPC CNI), by nodegroup and cause. */
+  | 'pods-failing-ip';
 
 export type Severity = 'warning' | 'critical';
 
@@ -94,6 +98,11 @@ export interface DiagnoseThresholds {
   heldByOthersShare: number;
   /** Free /28 blocks below which a prefix-mode subnet is a warning (critical at 0). */
   prefixBlocksWarning: number;
+  /**
+   * A kubelet max pods under this share (0..1) of what the max-pods calculator gives for the node's
+   * type and mode is a max-pods-mismatch warning (waste).
+   */
+  maxPodsWasteShare: number;
 }
 
 export const DEFAULT_THRESHOLDS: DiagnoseThresholds = {
@@ -104,4 +113,5 @@ export const DEFAULT_THRESHOLDS: DiagnoseThresholds = {
   nodesAtIpLimitCriticalShare: 0.75,
   heldByOthersShare: 0.3,
   prefixBlocksWarning: 4,
+  maxPodsWasteShare: 0.5,
 };

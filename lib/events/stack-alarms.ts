@@ -18,6 +18,9 @@ export const STACK_ALARM_SUFFIXES = [
   'responder-dead-letters',
   'eni-quota-high',
   'network-address-usage-high',
+  // Issue 14: pods failing IP assignment (PodsFailingIpAssignment, from the clusters' Kubernetes events):
+  // answered like the subnet alarm, with a targeted cycle of the contributor cluster.
+  'pods-failing-ip-assignment',
 ] as const;
 
 export type StackAlarmSuffix = (typeof STACK_ALARM_SUFFIXES)[number];

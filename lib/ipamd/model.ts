@@ -379,6 +379,12 @@ export function estimateWarm(
 }
 
 /**
+ * The VPC CNI's defaults (amazon-vpc-cni-k8s README: WARM_ENI_TARGET=1, WARM_PREFIX_TARGET=1), assumed
+ * when the settings cannot be read (self-managed aws-node: its env is not visible to the AWS API).
+ */
+export const CNI_DEFAULT_IPAMD_CONFIG: IpamdConfig = { prefixDelegation: false, customNetworking: false, warmEniTarget: 1, warmPrefixTarget: 1 };
+
+/**
  * Converts CniSettings (lib/measure/cni-settings.ts) to IpamdConfig, applying CNI defaults;
  * undefined when settings are unknown (self-managed).
  *

@@ -22,6 +22,7 @@ import { measureRegionLimits } from './region-limits';
 import { measureReservations, type SubnetReservations } from './reservations';
 import { ClusterShareAccumulator, clusterOfEni, clusterOfInstances } from './cluster-share';
 import { measureLeakedEnis } from './leaked-enis';
+import { applyKubeToNode, clusterPodIpUse, kubeNodesByInstance, kubePodsOf, measureKube } from './kube-pods';
 import { enisUnreadIn, readGapsOf } from './trusted';
 import type {
   ClusterUsage,
@@ -402,6 +403,12 @@ export function measureCluster(
     const enisRead = !enisUnreadIn(gaps, nodeSubnetIds(instance));
     nodes.push(measureNode(instance, acc, capacityOf(instance.InstanceType ?? 'unknown'), cni, maxPodsSourceOf(instance, inv.nodegroups), enisRead));
   }
+  // Exact assigned and warm addresses where Kubernetes was read, the ipamd estimate elsewhere (lib/measure/kube-pods.ts).
+  const kubeNodes = kubeNodesByInstance(inv.kube);
+  const kubePods = kubePodsOf(inv.kube);
+  for (const node of nodes) {
+    applyKubeToNode(node, kubePods, kubeNodes.get(node.instanceId), capacityOf(node.instanceType), cni);
+  }
   nodes.sort((a, b) => a.nodegroup.localeCompare(b.nodegroup) || a.instanceId.localeCompare(b.instanceId));
 
   const nodegroups = measureNodegroups(inv, nodes, instancesById);
@@ -431,7 +438,15 @@ export function measureCluster(
     problems,
     network: clusterNetworkOf(inv.cluster),
     cniDiscovery: discoverCniSubnets(inv),
+    ...withKube(nodes, inv),
   };
+}
+
+/** The pod-address use over the nodes and the Kubernetes part, when there is either. */
+function withKube(nodes: readonly NodeUsage[], inv: ClusterInventory): Pick<ClusterUsage, 'podIpUse' | 'kube'> {
+  const podIpUse = clusterPodIpUse(nodes);
+  const kube = measureKube(inv.kube);
+  return { ...(podIpUse ? { podIpUse } : {}), ...(kube ? { kube } : {}) };
 }
 
 /** Adds one ENI's addresses to its subnet's holders and, for a node's ENI, to the node. */

@@ -1,5 +1,6 @@
 /** The measured usage of an inventory: what `measure` returns and everything after it reads. */
 import type { ClusterNetwork } from '../inventory/cluster-network';
+import type { KubeAccess, KubeIpFailure } from '../inventory/kube-types';
 import type { CollectionProblem, FailedCluster, SubnetRole } from '../inventory/types';
 import type { CniDiscovery } from './cni-discovery';
 import type { CniSettings } from './cni-settings';
@@ -157,6 +158,76 @@ export interface NodeUsage {
   atEniLimit: boolean;
   /** No further ENI and every address slot on ipamd's ENIs is taken: the node can get no more pod IPs. */
   atIpLimit: boolean;
+  /**
+   * Where the node's assigned and warm pod addresses come from (lib/measure/kube-pods.ts): `kubernetes`
+   * when the cluster's pods were read and a Node names this instance; `estimated` otherwise (the
+   * ipamd model's range from what the node holds). Absent = not measured (no Kubernetes part and
+   * no estimate: type unknown or ENIs not read).
+   */
+  podIpsSource?: 'kubernetes' | 'estimated';
+  /** The node's pod addresses in use and idle, as `podIpsSource` says. */
+  podIpUse?: NodePodIpUse;
+  /** The Kubernetes Node's name, when one names this instance (spec.providerID). */
+  kubeNodeName?: string;
+  /**
+   * The kubelet's max pods as the Node reports it (status.capacity.pods), next to the computed
+   * `limits.maxPods` (what the launcher is expected to set). Absent: the Node was not read.
+   */
+  kubeletMaxPods?: number;
+}
+
+/**
+ * A node's pod addresses: exact from the Kubernetes API (assigned = its Pending/Running pods not on
+ * the host network that have an IPv4 pod IP; warm = held − assigned), or the ipamd model's range.
+ */
+export type NodePodIpUse =
+  | {
+      source: 'kubernetes';
+      assigned: number;
+      /** `podIps` − `assigned`, never below 0; absent when the node's ENIs were not read. */
+      warm?: number;
+      /** Pods still without an address (sandbox not created yet). */
+      awaitingIp: number;
+      hostNetwork: number;
+    }
+  | {
+      source: 'estimated';
+      assignedMin: number;
+      assignedMax: number;
+      warmMin: number;
+      warmMax: number;
+      /** false: no pod count makes the holding a state ipamd rests in (the range is 0..slots). */
+      consistent: boolean;
+    };
+
+/** A cluster's pod addresses in use and idle, over its nodes, with how many nodes each figure rests on. */
+export interface ClusterPodIpUse {
+  /** Nodes whose figures are exact (Kubernetes), and estimated (ipamd model). */
+  nodesKubernetes: number;
+  nodesEstimated: number;
+  /** Nodes with neither (instance type unknown, ENIs not read and no Kubernetes data). */
+  nodesUnmeasured: number;
+  /** Exact, over the Kubernetes nodes (warm: those whose ENIs were read). */
+  assigned: number;
+  warm: number;
+  /** The estimated nodes' ranges (0 when none). */
+  estimated: { assignedMin: number; assignedMax: number; warmMin: number; warmMax: number };
+}
+
+/** What the Kubernetes API told of a cluster, as measured (lib/measure/kube-pods.ts). */
+export interface ClusterKubeUsage {
+  readAt: string;
+  access: KubeAccess;
+  /** The pods were read: exact per-node figures are possible. */
+  podsRead: boolean;
+  /** The events were read: `recentIpFailures` and `podsFailingIp` are known. */
+  eventsRead: boolean;
+  /** IP-assignment failures last seen within {@link IP_FAILURE_WINDOW_MINUTES} of `readAt`. */
+  recentIpFailures: KubeIpFailure[];
+  /** Distinct pods among them: the `PodsFailingIpAssignment` metric. */
+  podsFailingIp: number;
+  /** The window, in minutes. */
+  failureWindowMinutes: number;
 }
 
 export interface NodegroupUsage {
@@ -235,6 +306,10 @@ export interface ClusterUsage {
   network?: ClusterNetwork;
   /** Which subnets the cluster's VPC CNI would create new pod ENIs in, and why (lib/measure/cni-discovery.ts). */
   cniDiscovery?: CniDiscovery;
+  /** Assigned and warm pod addresses over the nodes (lib/measure/kube-pods.ts). Absent when no node has either figure. */
+  podIpUse?: ClusterPodIpUse;
+  /** The Kubernetes part, when the inventory has one (ClusterInventory.kube). */
+  kube?: ClusterKubeUsage;
 }
 
 export interface Usage {

@@ -60,8 +60,12 @@ export function newNodeTrunkEnis(usage: ClusterUsage, nodes: readonly NodeUsage[
   return usage.cni.podEni === true && nodes.some((x) => (x.trunkEnis ?? 0) > 0) ? 1 : 0;
 }
 
-/** The pods a node runs, by the ipamd model: the middle of what its holding allows. */
+/**
+ * The pods a node runs that hold an address: exact where Kubernetes said (lib/measure/kube-pods.ts), else
+ * by the ipamd model, the middle of what its holding allows.
+ */
 export function podsEstimate(cap: NetworkCapacity, node: NodeUsage, config: IpamdConfig): { pods: number; consistent: boolean } {
+  if (node.podIpUse?.source === 'kubernetes') return { pods: node.podIpUse.assigned, consistent: true };
   const est = estimateWarm(cap, { enis: node.enis, secondaryIps: node.secondaryIps, prefixes: node.prefixes }, config);
   return { pods: Math.round((est.podsMin + est.podsMax) / 2), consistent: est.consistent };
 }

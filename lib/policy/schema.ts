@@ -250,6 +250,7 @@ const thresholds = z.strictObject({
   nodesAtIpLimitCriticalShare: fraction.optional(),
   heldByOthersShare: fraction.optional(),
   prefixBlocksWarning: wholeNumber(RANGES.prefixBlocksWarning).optional(),
+  maxPodsWasteShare: fraction.optional(),
 });
 
 /** `default:` — every field but the thresholds is required: the file is the policy reference. */

@@ -3,6 +3,7 @@ import { warmInSubnet } from '../../lib/diagnose/held-by-others';
 import { DEFAULT_THRESHOLDS } from '../../lib/diagnose/types';
 import type { CniInstall } from '../../lib/inventory/types';
 import { eni } from '../measure/builders';
+import { kubeNode, kubeView } from '../support/kube-view';
 import { AZ_A, AZ_B, ids, nodegroup, ofKind, run, TYPES, World } from './world';
 
 const CLUSTER = 'prod';
@@ -81,6 +82,22 @@ describe('ips-held-by-others: warm pools', () => {
     const inv = w.inventory({ name: CLUSTER, subnets: [['subnet-a', ['node']], ['subnet-b', ['cni-discovery']]] });
     const [f] = ofKind(run(inv, { heldByOthersShare: 0.1 }).findings, 'ips-held-by-others');
     expect(f).toMatchObject({ id: 'prod/ips-held-by-others/subnet-b', evidence: { warmMin: 36, warmMax: 68, warmNodes: 8 } });
+  });
+
+  it('issue 14: a node Kubernetes reports counts its exact warm pool (held − pods), the rest stay estimated, and the text says which', () => {
+    // The same 8 nodes as above (9..17 idle each by the model); Kubernetes reports 4 of them with 16 pods (2 idle each).
+    const w = new World().addSubnet('subnet-a', '10.0.1.0/24', AZ_A).addSubnet('subnet-b', '10.0.2.0/24', AZ_A);
+    const ids = Array.from({ length: 8 }, () =>
+      w.node({ cluster: CLUSTER, nodegroup: 'general', type: 'm5.large', subnetId: 'subnet-a', enis: [10, 10], eniSubnets: ['subnet-a', 'subnet-b'] }),
+    );
+    w.fillTo('subnet-b', 20, 'branch');
+    const nodes = ids.slice(0, 4).map((id) => kubeNode(id));
+    const inv = w.inventory({ name: CLUSTER, subnets: [['subnet-a', ['node']], ['subnet-b', ['cni-discovery']]] });
+    const kube = kubeView({ nodes, pods: Object.fromEntries(nodes.map((x) => [x.name, { assignedIpv4: 16 }])) });
+    const [f] = ofKind(run({ ...inv, kube }, { heldByOthersShare: 0.01 }).findings, 'ips-held-by-others');
+    // Exact: 4 nodes × 2 idle × half in subnet-b = 4; estimated: 4 nodes × 9..17 × half = 18..34.
+    expect(f).toMatchObject({ id: 'prod/ips-held-by-others/subnet-b', evidence: { warmMin: 22, warmMax: 38, warmNodes: 8, warmNodesKubernetes: 4 } });
+    expect(f?.evidenceText[1]).toBe('Warm pools of 8 nodes here: 22–38 idle IPs (Kubernetes: 4 of 8 nodes exact; 4 ipamd estimate).');
   });
 
   it('a node with a trunk ENI and 2 full ENIs can carry up to 18 pods: its warm pool may be empty', () => {

@@ -138,6 +138,11 @@ describe('EVENT_PATTERNS', () => {
       expect(matchesPattern(prod, alarm(`eks-ip-responder-prod-${suffix}`, 'CloudWatch Alarm Contributor State Change'))).toBe(true);
     });
 
+    it('deliver the pods-failing-ip-assignment alarm (issue 14) and its per-cluster contributors', () => {
+      expect(ANSWERED_ALARM_SUFFIXES).toContain('pods-failing-ip-assignment');
+      expect(matchesPattern(prod, alarm('eks-ip-responder-prod-pods-failing-ip-assignment', 'CloudWatch Alarm Contributor State Change'))).toBe(true);
+    });
+
     it.each(STACK_ALARM_SUFFIXES)('do not select the %s alarm of stage prod-eu, whose names share prod’s prefix', (suffix) => {
       expect(matchesPattern(prod, alarm(`eks-ip-responder-prod-eu-${suffix}`))).toBe(false);
     });

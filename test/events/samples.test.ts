@@ -198,6 +198,23 @@ const samples: { file: string; pattern: EventPatternName | undefined; expected: 
     },
   },
   {
+    // Issue 14: the pods-failing-ip-assignment alarm's contributor (ClusterName only).
+    file: 'alarm-contributor-pods-failing-ip.json',
+    pattern: 'alarmStateChange',
+    expected: {
+      type: 'alarm',
+      eventId: '7a2c9e41-3f6d-4b8a-9c15-2e8d0f4b6a71',
+      time: '2026-11-26T09:55:08Z',
+      ...where,
+      alarmName: 'eks-ip-responder-dev-pods-failing-ip-assignment',
+      state: 'ALARM',
+      previousState: '',
+      reason:
+        'Threshold Crossed: 1 datapoint was greater than or equal to the threshold (1.0). The most recent datapoint which crossed the threshold: [4.0 (26/11/26 09:50:00)].',
+      contributors: [{ clusterName: 'payments-prod' }],
+    },
+  },
+  {
     // Karpenter's CreateFleet (instant): succeeded as a call, its launch in subnet-0e760afd… failed in
     // the response's errorSet; the other error (InsufficientInstanceCapacity) is not exhaustion.
     file: 'cloudtrail-create-fleet-insufficient-free-addresses.json',

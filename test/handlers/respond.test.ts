@@ -107,6 +107,22 @@ describe('respond handler, end to end with each sample event', () => {
     expect(later.every((m) => m.MessageAttributes?.cluster?.StringValue === 'batch-dev')).toBe(true);
   });
 
+  it('issue 14: answers the pods-failing-ip-assignment alarm with a targeted cycle of its contributor cluster', async () => {
+    const { handler, aws } = await setup();
+    const cycles = jest.spyOn(cycleModule, 'runCycle');
+    try {
+      const out = await handler(load('alarm-contributor-pods-failing-ip.json'));
+      expect(out).toMatchObject({ status: 'handled', eventId: '7a2c9e41-3f6d-4b8a-9c15-2e8d0f4b6a71', clusters: ['payments-prod'] });
+      // One targeted cycle, of that cluster only; the responder publishes no usage metrics.
+      expect(cycles).toHaveBeenCalledTimes(1);
+      expect(cycles.mock.calls[0]?.[1]).toMatchObject({ clusterNames: ['payments-prod'] });
+      expect(aws.calls['DescribeCluster']).toBe(1);
+      expect(aws.putMetricData.flatMap((r) => r.MetricData ?? []).filter((d) => d.MetricName === 'PodsFailingIpAssignment')).toEqual([]);
+    } finally {
+      cycles.mockRestore();
+    }
+  });
+
   it('ignores an event that is not about exhaustion, with the reason', async () => {
     const { handler, aws, logs } = await setup();
     const out = await handler(load('cloudtrail-unauthorized.json'));

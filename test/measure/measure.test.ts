@@ -229,6 +229,9 @@ describe('measureCluster: nodes', () => {
       limits: { maxEnis: 3, ipv4PerEni: 10, podEnis: 3, podIpSlots: 27, maxPods: 29, maxPodsUncapped: 29, maxPodsSource: 'calculator' },
       atEniLimit: true,
       atIpLimit: true,
+      // No Kubernetes part: the ipamd model's range (WARM_ENI_TARGET=1 keeps a third full ENI from 2 pods up).
+      podIpsSource: 'estimated',
+      podIpUse: { source: 'estimated', assignedMin: 2, assignedMax: 27, warmMin: 0, warmMax: 25, consistent: true },
     });
   });
 

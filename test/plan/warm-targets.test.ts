@@ -3,14 +3,17 @@
  * checked by hand with the ipamd model's rules, and the demo snapshot's payments-prod.
  */
 import path from 'node:path';
-import { planWarmTargets } from '../../lib/plan/warm-targets';
+import { planWarmTargets, podsEstimate } from '../../lib/plan/warm-targets';
+import { networkCapacityOf } from '../../lib/capacity/instance-type';
+import { instanceTypes } from '../measure/builders';
+import { kubeNode, kubeView } from '../support/kube-view';
 import type { PlanContext, ProposedAction } from '../../lib/plan/types';
 import { DEFAULT_THRESHOLDS } from '../../lib/diagnose/types';
 import { diagnose } from '../../lib/diagnose/diagnose';
 import { collectInventory } from '../../lib/inventory/collect';
 import type { CniInstall } from '../../lib/inventory/types';
 import { readSnapshot } from '../../lib/inventory/snapshot';
-import { measure } from '../../lib/measure/measure';
+import { measure, measureCluster } from '../../lib/measure/measure';
 import { DEFAULT_LEAKED_ENIS_POLICY, type ActionsPolicy, type EffectivePolicy } from '../../lib/policy/types';
 import { AZ_A, managedCni, nodegroup, run, TYPES, World } from '../diagnose/world';
 
@@ -196,5 +199,23 @@ describe('planWarmTargets: the ipamd EC2 API budget (issue 13)', () => {
   it('without the policy fields, takes the defaults (60 calls a minute, 0.5 starts per node a minute)', () => {
     const a = only(planWarmTargets(world()));
     expect(a.predicted.text).toMatch(/assumed 0\.5 pod starts per node a minute; budget 60\./);
+  });
+});
+
+describe('issue 14: the pods a node runs, for the warm-target prediction', () => {
+  const cap = networkCapacityOf(instanceTypes('m5.large')['m5.large']!);
+  const base = { prefixDelegation: false, warmEniTarget: 1 };
+  // A full m5.large: 27 secondary IPs; the ipamd model allows 2..27 pods (the middle: 15).
+
+  it('takes Kubernetes\' exact count where the node has it, the model\'s middle elsewhere', () => {
+    const w = new World().addSubnet('subnet-a', '10.0.0.0/24', AZ_A);
+    const id = w.node({ cluster: 'c', nodegroup: 'g', type: 'm5.large', subnetId: 'subnet-a', enis: [10, 10, 10] });
+    const inv = w.inventory({ name: 'c', subnets: [['subnet-a', ['node']]] });
+    const types = instanceTypes('m5.large');
+    const estimated = measureCluster(inv, types).nodes[0]!;
+    expect(podsEstimate(cap, estimated, base)).toEqual({ pods: 15, consistent: true });
+    const k = kubeNode(id);
+    const exact = measureCluster({ ...inv, kube: kubeView({ nodes: [k], pods: { [k.name]: { assignedIpv4: 21 } } }) }, types).nodes[0]!;
+    expect(podsEstimate(cap, exact, base)).toEqual({ pods: 21, consistent: true });
   });
 });

@@ -116,6 +116,15 @@ function publishedMetrics(namespace: string): string[] {
     instances: [instance(node, 'm5.large', A, 'eu-west-1a', managedTags('prod', 'general'))],
     nodegroups: [nodegroup('prod', 'general', ['m5.large'], [A], 1)],
   });
+  // Issue 14: a Kubernetes view (every node exact, events read), so that its three metrics are published too.
+  cluster.kube = {
+    readAt: '2026-12-01T10:00:00.000Z',
+    access: { ok: true },
+    nodes: [{ name: 'ip-10-0-1-10.eu-west-1.compute.internal', instanceId: node, maxPods: 29 }],
+    pods: { 'ip-10-0-1-10.eu-west-1.compute.internal': { assignedIpv4: 10, awaitingIp: 0, hostNetwork: 2 } },
+    ipFailures: [],
+    unread: [],
+  };
   // A subnet CIDR reservation, so that SubnetReservedIps is published too.
   cluster.subnetCidrReservations = [{ SubnetCidrReservationId: 'scr-0123456789abcdef0', SubnetId: A, Cidr: '10.0.1.128/26', ReservationType: 'prefix' }];
   const usage = measure({

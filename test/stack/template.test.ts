@@ -515,9 +515,10 @@ describe('alarms', () => {
     'RespondDeadLettersAlarm',
     'EniQuotaAlarm',
     'NetworkAddressUsageAlarm',
+    'PodsFailingIpAlarm',
   ];
 
-  it('are exactly the ten, each notifying the topic on ALARM and on OK', () => {
+  it('are exactly the eleven, each notifying the topic on ALARM and on OK', () => {
     expect(resourcesOfType(template, 'AWS::CloudWatch::Alarm').map(([id]) => id).sort()).toEqual([...ALARMS].sort());
     for (const id of ALARMS) {
       expect(alarm(id).AlarmActions).toEqual([TOPIC]);
@@ -616,6 +617,27 @@ describe('alarms', () => {
       TreatMissingData: 'notBreaching',
     });
     expect(alarm('EniQuotaAlarm').Dimensions).toBeUndefined();
+    // Issue 14: one contributor per cluster, at the first pod failing IP assignment.
+    expect(alarm('PodsFailingIpAlarm')).toMatchObject({
+      AlarmName: 'eks-ip-responder-test-pods-failing-ip-assignment',
+      Metrics: [
+        {
+          Id: 'podsFailing',
+          Expression: {
+            'Fn::If': [
+              'MultiTimeSeriesAlarms',
+              'SELECT MAX(PodsFailingIpAssignment) FROM SCHEMA("EKS/IPResponder", ClusterName) GROUP BY ClusterName ORDER BY MAX() DESC',
+              'SELECT MAX(PodsFailingIpAssignment) FROM SCHEMA("EKS/IPResponder", ClusterName)',
+            ],
+          },
+          ReturnData: true,
+        },
+      ],
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      Threshold: 1,
+      EvaluationPeriods: 1,
+      TreatMissingData: 'notBreaching',
+    });
     expect(alarm('NetworkAddressUsageAlarm')).toMatchObject({
       Metrics: [
         {
@@ -718,6 +740,7 @@ describe('dashboard', () => {
     'RespondDeadLettersAlarm.Arn': 'arn:aws:cloudwatch:eu-west-1:123456789012:alarm:responder-dead-letters',
     'EniQuotaAlarm.Arn': 'arn:aws:cloudwatch:eu-west-1:123456789012:alarm:eni-quota-high',
     'NetworkAddressUsageAlarm.Arn': 'arn:aws:cloudwatch:eu-west-1:123456789012:alarm:network-address-usage-high',
+    'PodsFailingIpAlarm.Arn': 'arn:aws:cloudwatch:eu-west-1:123456789012:alarm:pods-failing-ip-assignment',
   };
 
   const widgets = (): Widget[] => {

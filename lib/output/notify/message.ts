@@ -25,6 +25,8 @@ export const CAUSE_TITLE: Record<FindingKind, string> = {
   'eni-quota': 'the account near its ENIs-per-Region quota',
   'network-address-usage': 'the VPC near its Network Address Usage quota',
   'leaked-enis': 'leaked ENIs holding IPs for gone instances',
+  'max-pods-mismatch': 'kubelet max pods does not fit the nodes\' IPs',
+  'pods-failing-ip': 'pods failing IP assignment now',
 };
 
 export interface NotificationContext {

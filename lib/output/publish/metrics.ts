@@ -48,6 +48,11 @@ export const METRIC = {
   /** A subnet's addresses held by this cluster, and by all other clusters together {ClusterName, SubnetId}. */
   SubnetClusterIps: 'SubnetClusterIps',
   SubnetOtherClustersIps: 'SubnetOtherClustersIps',
+  /** Issue 14 (Kubernetes): distinct pods failing IP assignment in the last 15 minutes {ClusterName}; published for every cluster whose events were read. */
+  PodsFailingIpAssignment: 'PodsFailingIpAssignment',
+  /** Pod addresses assigned to pods and idle in warm pools {ClusterName}, exact from Kubernetes; only when every node's are. */
+  PodIpsAssigned: 'PodIpsAssigned',
+  WarmIps: 'WarmIps',
 } as const;
 
 type Dims = Record<string, string>;
@@ -105,9 +110,17 @@ export function clusterMetrics(c: ClusterUsage, timestamp: Date): MetricDatum[] 
   if (trusted.holders) out.push(...shareAndLeakMetrics(c, timestamp));
   out.push(datum(METRIC.DataIncomplete, c.complete ? 0 : 1, 'Count', cluster, timestamp));
   out.push(datum(METRIC.SamplingFailed, 0, 'Count', cluster, timestamp));
+  // Events read: the count, 0 included, so that the alarm on it sees every cycle (lib/measure/kube-pods.ts).
+  if (c.kube?.eventsRead) out.push(datum(METRIC.PodsFailingIpAssignment, c.kube.podsFailingIp, 'Count', cluster, timestamp));
   if (!trusted.nodes) return out;
   out.push(datum(METRIC.Nodes, c.totals.nodes, 'Count', cluster, timestamp));
   out.push(datum(METRIC.PodIps, c.totals.podIps, 'Count', cluster, timestamp));
+  // Exact only: a sum with estimated nodes would move with the estimate, not with the pods.
+  const use = c.podIpUse;
+  if (use && use.nodesKubernetes > 0 && use.nodesEstimated === 0 && use.nodesUnmeasured === 0) {
+    out.push(datum(METRIC.PodIpsAssigned, use.assigned, 'Count', cluster, timestamp));
+    out.push(datum(METRIC.WarmIps, use.warm, 'Count', cluster, timestamp));
+  }
   // Limits need the instance types' network limits.
   if (!trusted.capacity) return out;
   out.push(datum(METRIC.PodCapacity, c.totals.podCapacity, 'Count', cluster, timestamp));

@@ -118,7 +118,40 @@ function podSubnetsLine(c: ClusterUsage, g: ClusterGaps): string {
     enis || capacity
       ? 'at their ENI or IP limit unknown'
       : `${n(t.nodesAtEniLimit)} at their ENI limit, ${n(t.nodesAtIpLimit)} with no IP slot left`;
-  return `  Pod subnets: ${free}\n  Nodes: ${nodes}, ${podIps}, ${maxPods}; ${limits}`;
+  const use = podIpUseLine(c, enis);
+  return `  Pod subnets: ${free}\n  Nodes: ${nodes}, ${podIps}, ${maxPods}; ${limits}${use ? `\n  ${use}` : ''}`;
+}
+
+/** `a` or `a–b`. */
+const range = (min: number, max: number): string => (min === max ? n(min) : `${n(min)}–${n(max)}`);
+
+/**
+ * Warm vs assigned pod IPs: exact where Kubernetes said (held − pods), the ipamd model's range
+ * elsewhere, and which is which (lib/measure/kube-pods.ts).
+ */
+export function podIpUseLine(c: ClusterUsage, enisUnknown = false): string | undefined {
+  const u = c.podIpUse;
+  // IPv6 pods take IPv6 addresses: the nodes' IPv4 pod figures say nothing of them.
+  if (!u || c.network?.ipFamily === 'ipv6') return undefined;
+  const e = u.estimated;
+  const warm = range(u.warm + e.warmMin, u.warm + e.warmMax);
+  const assigned = range(u.assigned + e.assignedMin, u.assigned + e.assignedMax);
+  const measured = u.nodesKubernetes + u.nodesEstimated;
+  let source: string;
+  if (u.nodesEstimated === 0) source = `exact, from Kubernetes: ${n(u.nodesKubernetes)} of ${n(measured)} nodes`;
+  else if (u.nodesKubernetes > 0) source = `Kubernetes: ${n(u.nodesKubernetes)} of ${n(measured)} nodes; ${n(u.nodesEstimated)} estimated`;
+  else source = `estimated by the ipamd model: ${kubeMissingText(c)}`;
+  const unmeasured = u.nodesUnmeasured > 0 ? `; ${n(u.nodesUnmeasured)} node(s) not measured` : '';
+  return `Pod IPs: warm ${enisUnknown ? '?' : warm} / assigned ${assigned} (${source}${unmeasured})`;
+}
+
+/** Why a cluster's pods were not read from Kubernetes, in a few words. */
+function kubeMissingText(c: ClusterUsage): string {
+  const k = c.kube;
+  if (!k) return 'Kubernetes not read';
+  if (!k.access.ok) return `Kubernetes not readable (${k.access.reason}: ${k.access.detail})`;
+  if (!k.podsRead) return 'Kubernetes pods not read';
+  return 'no Kubernetes Node names these instances';
 }
 
 function clusterSection(c: ClusterUsage, findings: Finding[] | undefined, inv: ClusterInventory | undefined, width: number): string {

@@ -17,6 +17,7 @@ import {
   REGION,
   subnet,
 } from '../../measure/builders';
+import { kubeDenied, kubeNode, kubeView } from '../../support/kube-view';
 
 const COLLECTED_AT = '2026-12-01T10:00:00.000Z';
 const A = 'subnet-0a1a1a1a1a1a1a1a1';
@@ -322,5 +323,35 @@ describe('issue 13: shares of a shared subnet and leaked ENIs', () => {
     expect(names.has(METRIC.SubnetLeakedEniIps)).toBe(false);
     expect(names.has(METRIC.ClusterLeakedEnis)).toBe(false);
     expect(names.has(METRIC.SubnetClusterIps)).toBe(true);
+  });
+});
+
+describe('issue 14: Kubernetes metrics', () => {
+  const NODE = 'i-0aaa1111aaaa1111a';
+  const withView = (view: ClusterInventory['kube']): Usage => usageOf([{ ...prodInventory(), kube: view }]);
+
+  it('PodsFailingIpAssignment {ClusterName}: the distinct pods failing in the window, and 0 when none', () => {
+    const failing = buildMetricData(withView(kubeView({ readAt: COLLECTED_AT, ipFailures: [
+      { node: 'n1', cause: 'no-free-address', count: 9, pods: ['a/x', 'a/y'], lastSeen: COLLECTED_AT, message: 'm' },
+      { node: 'n2', cause: 'no-free-address', count: 2, pods: ['a/y'], lastSeen: COLLECTED_AT, message: 'm' },
+    ] })));
+    expect(find(failing, METRIC.PodsFailingIpAssignment, 'ClusterName=prod').Value).toBe(2);
+    const none = buildMetricData(withView(kubeView({ readAt: COLLECTED_AT })));
+    expect(find(none, METRIC.PodsFailingIpAssignment, 'ClusterName=prod').Value).toBe(0);
+  });
+
+  it('not published when the events were not read, or the API not at all (no 0 that would clear the alarm)', () => {
+    for (const view of [kubeView({ ipFailures: null }), kubeDenied(), undefined]) {
+      expect(buildMetricData(withView(view)).filter((d) => d.MetricName === METRIC.PodsFailingIpAssignment)).toEqual([]);
+    }
+  });
+
+  it('PodIpsAssigned and WarmIps: exact figures when every node has them, nothing when one is estimated', () => {
+    const node = kubeNode(NODE);
+    const exact = buildMetricData(withView(kubeView({ nodes: [node], pods: { [node.name]: { assignedIpv4: 20 } } })));
+    expect(find(exact, METRIC.PodIpsAssigned, 'ClusterName=prod').Value).toBe(20);
+    expect(find(exact, METRIC.WarmIps, 'ClusterName=prod').Value).toBe(7);
+    const estimated = buildMetricData(withView(kubeView({ nodes: [], pods: {} })));
+    expect(estimated.filter((d) => d.MetricName === METRIC.PodIpsAssigned || d.MetricName === METRIC.WarmIps)).toEqual([]);
   });
 });
