@@ -15,6 +15,7 @@ import { diagnoseNodegroupHeadroom } from './nodegroup-headroom';
 import { diagnoseNodeEgress } from './node-egress';
 import { diagnoseVpcDns } from './vpc-dns';
 import { diagnoseLeakedEnis } from './leaked-enis';
+import { diagnoseKarpenterPools } from './karpenter-pool';
 import { diagnosePrefixFragmentation } from './prefix-fragmentation';
 import { diagnoseRegionLimits } from './region-limits';
 import { diagnoseSubnetExhaustion } from './subnet-exhaustion';
@@ -34,6 +35,7 @@ export const FINDING_KIND_ORDER: readonly FindingKind[] = [
   'eni-quota',
   'network-address-usage',
   'leaked-enis',
+  'karpenter-pool',
 ];
 
 /** Severity (worst first), cluster, kind (FINDING_KIND_ORDER), subject id. */
@@ -71,6 +73,7 @@ export function diagnoseCluster(
     ...diagnoseNodeEgress(ctx),
     ...diagnoseCniDiscovery(ctx),
     ...diagnoseLeakedEnis(ctx),
+    ...diagnoseKarpenterPools(ctx, instanceTypes),
   ].sort(compareFindings);
 }
 

@@ -29,7 +29,9 @@ export type FindingKind =
   /** A cluster VPC's Network Address Usage close to its quota (64,000; 128,000 with peered VPCs). */
   | 'network-address-usage'
   /** Available ENIs the VPC CNI created for instances that are gone: addresses held for nothing. */
-  | 'leaked-enis';
+  | 'leaked-enis'
+  /** A Karpenter NodePool whose EC2NodeClass resolves to scarce subnets, or whose requirements allow only IP-capped instance types. */
+  | 'karpenter-pool';
 
 export type Severity = 'warning' | 'critical';
 

@@ -25,6 +25,7 @@ export const CAUSE_TITLE: Record<FindingKind, string> = {
   'eni-quota': 'the account near its ENIs-per-Region quota',
   'network-address-usage': 'the VPC near its Network Address Usage quota',
   'leaked-enis': 'leaked ENIs holding IPs for gone instances',
+  'karpenter-pool': 'a Karpenter NodePool short of subnet or per-node IP capacity',
 };
 
 export interface NotificationContext {
