@@ -61,6 +61,14 @@ export class FakeKarpenterKubeApi implements KubeApi {
     this.owners.set(key(ref), owners);
   }
 
+  /**
+   * Gives one field to a manager, as `kubectl apply --server-side --force-conflicts
+   * --field-manager=<manager>` of that field by a person does (docs/remediation.md, "Karpenter").
+   */
+  handOver(ref: KubeObjectRef, path: string, manager = KUBE_FIELD_MANAGER): void {
+    this.owners.get(key(ref))?.set(path, manager);
+  }
+
   /** The stored object (a copy). */
   object(ref: KubeObjectRef): Obj | undefined {
     const o = this.objects.get(key(ref));
