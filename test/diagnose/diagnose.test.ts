@@ -152,7 +152,10 @@ describe('diagnose on the demo snapshot', () => {
     // Every kind but eni-quota: the demo's region holds 102 ENIs of the 5,000 the quota allows
     // (near it would take some 4,000 more ENIs in the shipped files); test/inventory/region-limits.test.ts
     // shows that finding on the emulated account.
-    expect(new Set(findings.map((f) => f.kind))).toEqual(new Set(FINDING_KIND_ORDER.filter((k) => k !== 'eni-quota')));
+    // karpenter-pool needs the demo's Kubernetes part (issue 14: NodePools and EC2NodeClasses in
+    // events/demo-snapshot/kubernetes/, read by lib/inventory/kube-trim.ts): shown by
+    // test/diagnose/karpenter-pool.test.ts until the merged demo carries it.
+    expect(new Set(findings.map((f) => f.kind))).toEqual(new Set(FINDING_KIND_ORDER.filter((k) => k !== 'eni-quota' && k !== 'karpenter-pool')));
   });
 
   it('advises the WARM_ENI_TARGET pool, not prefixes, for the m4 nodes that keep secondary IPs', () => {
