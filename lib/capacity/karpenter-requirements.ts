@@ -80,7 +80,7 @@ export function satisfies(labels: Record<string, string[]>, r: KubeRequirement):
   if (!constrainsType(r)) return true;
   const have = labels[r.key];
   const values = r.values ?? [];
-  const op: string = r.operator;
+  const op = r.operator;
   switch (op) {
     case 'In':
       return have !== undefined && have.some((v) => values.includes(v));

@@ -145,11 +145,12 @@ export function diagnoseKarpenterPools(ctx: ClusterContext, instanceTypes: Recor
             .join(', ')}.`,
         );
         for (const s of ps.scarce) {
-          if (subnetSeverity(s, ctx.thresholds) === 'critical') severity = 'critical';
           const roomyResolved = ctx.usage.subnets.filter((u) => resolvedIds.has(u.subnetId) && u.availabilityZone === s.availabilityZone && !isScarce(u, ctx.thresholds));
           const roomyOther = ctx.usage.subnets.filter(
             (u) => !resolvedIds.has(u.subnetId) && u.vpcId === s.vpcId && u.availabilityZone === s.availabilityZone && !isScarce(u, ctx.thresholds),
           );
+          // Critical only where new nodes have nowhere else to go in the zone.
+          if (subnetSeverity(s, ctx.thresholds) === 'critical' && roomyResolved.length === 0) severity = 'critical';
           const nodes = ctx.usage.nodes.filter((x) => x.nodegroup === `karpenter:${pool.name}` && x.subnetId === s.subnetId).length;
           evidenceText.push(
             `${s.availabilityZone}: ${plural(nodes, 'node')} of the pool in ${s.subnetId}; ` +

@@ -2,9 +2,10 @@
  * The karpenter-pool finding: scarce resolved subnets (status.subnets, else the selector terms over
  * the subnets read), IP-capped requirements, and nothing without the Kubernetes view of Karpenter.
  */
+import { diagnoseCluster } from '../../lib/diagnose/diagnose';
 import { resolvedSubnetsOf } from '../../lib/diagnose/karpenter-pool';
-import type { Finding } from '../../lib/diagnose/types';
-import { karpenterCluster, karpenterPolicy, SUB_A, SUB_B } from '../support/karpenter-cluster';
+import { DEFAULT_THRESHOLDS, type Finding } from '../../lib/diagnose/types';
+import { karpenterCluster, karpenterPolicy, SUB_A, SUB_B, TYPES } from '../support/karpenter-cluster';
 
 const pools = (findings: Finding[]) => findings.filter((f) => f.kind === 'karpenter-pool');
 
@@ -55,4 +56,14 @@ describe('karpenter-pool', () => {
     const { ctx } = karpenterCluster({ nodeClass: { resolvedSubnets: [] } });
     expect(pools(ctx(karpenterPolicy()).findings)[0]?.evidence['resolvedBy']).toBe('selector');
   });
+});
+
+it('a critical subnet beside a roomy resolved one in the same zone is a warning: Karpenter launches in the roomy one', () => {
+  const { ctx } = karpenterCluster({ nodeClass: { resolvedSubnets: [{ id: SUB_A, zone: 'eu-west-1a' }, { id: SUB_B, zone: 'eu-west-1b' }] } });
+  // Move SUB_B's zone to SUB_A's in the usage: a roomy resolved subnet in the same zone.
+  const pc = ctx(karpenterPolicy());
+  const usage = { ...pc.usage, subnets: pc.usage.subnets.map((s) => (s.subnetId === SUB_B ? { ...s, availabilityZone: 'eu-west-1a' } : s)) };
+  const findings = diagnoseCluster(usage, pc.inventory, DEFAULT_THRESHOLDS, TYPES).filter((f) => f.kind === 'karpenter-pool');
+  expect(findings[0]?.severity).toBe('warning');
+  expect(findings[0]?.evidenceText.join('\n')).toContain(`Karpenter launches new nodes in ${SUB_B}`);
 });
