@@ -55,6 +55,10 @@ export interface ActContext {
   reservationBounds?: Pick<SubnetReservationsPolicy, 'maxReservationsPerAction' | 'minBlocks'>;
   /** The policy's `actions.leakedEnis` limits now; absent: a delete-enis record is quarantined. */
   leakedEnis?: { minAgeMinutes: number; maxEnisPerAction: number };
+  /** The policy's `actions.karpenterSubnets` allow lists now (node classes, subnets); absent: a karpenter-subnet-terms record is quarantined. */
+  karpenterSubnets?: { nodeClasses: ReadonlySet<string>; subnets: ReadonlySet<string> };
+  /** The policy's `actions.karpenterInstanceTypes` now (NodePools, the capacity bound); absent: a karpenter-requirements record is quarantined. */
+  karpenterInstanceTypes?: { nodePools: ReadonlySet<string>; maxCapacityIncreasePercent: number };
   /** Re-runs the gates of an action against a history read after taking the lock. */
   regate: (action: PlannedAction, history: ActionHistory) => PlannedAction;
 }
@@ -82,6 +86,8 @@ const CHANGE_TYPE: Record<ActionKind, ActionChange['type']> = {
   'instance-types': 'replace-nodegroup',
   'subnet-reservations': 'reserve-prefixes',
   'leaked-enis': 'delete-enis',
+  'karpenter-subnets': 'karpenter-subnet-terms',
+  'karpenter-instance-types': 'karpenter-requirements',
 };
 
 function recordStatus(outcome: ActionOutcome): ActionRecord['status'] {
@@ -169,6 +175,30 @@ export function policyProblems(cluster: string, record: ActionRecord, ctx: ActCo
       }
     });
     if (small.length > 0) problems.push(`it reserves ${small.join(', ')}: not an IPv4 CIDR of at least actions.subnetReservations.minBlocks (${bounds.minBlocks}) /28 blocks`);
+  }
+  if (change.type === 'karpenter-subnet-terms') {
+    const k = ctx.karpenterSubnets;
+    if (!k) problems.push(`the policy's actions.karpenterSubnets of ${cluster} is not known`);
+    else {
+      if (!k.nodeClasses.has(change.nodeClass)) problems.push(`it changes EC2NodeClass ${change.nodeClass}, which the policy does not list under actions.karpenterSubnets.nodeClasses of ${cluster}`);
+      const outside = change.added.filter((id) => !k.subnets.has(id));
+      if (outside.length > 0) problems.push(`it adds ${outside.join(', ')}, which the policy does not list under actions.karpenterSubnets.subnets of ${cluster}`);
+      // The kept terms are subnets Karpenter had resolved (not provable from the record); the added ones must be allow-listed (above).
+      if (change.terms.length === 0) problems.push('it leaves the node class with no subnet selector term');
+    }
+  }
+  if (change.type === 'karpenter-requirements') {
+    const k = ctx.karpenterInstanceTypes;
+    if (!k) problems.push(`the policy's actions.karpenterInstanceTypes of ${cluster} is not known`);
+    else {
+      if (!k.nodePools.has(change.nodePool)) problems.push(`it changes NodePool ${change.nodePool}, which the policy does not list under actions.karpenterInstanceTypes.nodePools of ${cluster}`);
+      if (change.increasePercent > k.maxCapacityIncreasePercent) {
+        problems.push(`it grows a node's vCPUs or memory by ${change.increasePercent}%, above actions.karpenterInstanceTypes.maxCapacityIncreasePercent (${k.maxCapacityIncreasePercent}) of ${cluster}`);
+      }
+      // It only widens: every requirement it had is kept, the widened one with all its values.
+      const kept = change.previous.every((p) => change.requirements.some((r) => r.key === p.key && r.operator === p.operator && (p.values ?? []).every((v) => (r.values ?? []).includes(v))));
+      if (!kept || change.requirements.length !== change.previous.length) problems.push('it does not keep every requirement the NodePool had (the action only widens one)');
+    }
   }
   // A record may delete only ENIs tagged with its own cluster (IAM holds it to that too).
   if (change.type === 'delete-enis') {

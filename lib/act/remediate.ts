@@ -12,6 +12,8 @@ import type { Usage } from '../measure/types';
 import { needsSpareSubnets, planCniSubnets, planCniSubnetsWith, spareSubnetIds } from '../plan/cni-subnets';
 import { gateActions, optedIn, planCluster } from '../plan/gates';
 import { planInstanceTypes } from '../plan/instance-types';
+import { planKarpenterInstanceTypes } from '../plan/karpenter-instance-types';
+import { karpenterSubnetIds, karpenterSubnetsPolicy, needsKarpenterSubnets, planKarpenterSubnets, planKarpenterSubnetsWith } from '../plan/karpenter-subnets';
 import { planLeakedEnis } from '../plan/leaked-enis';
 import { planPrefixDelegation } from '../plan/prefix-delegation';
 import { planPrefixRollout } from '../plan/prefix-rollout';
@@ -95,7 +97,22 @@ export async function remediate(
         notes.push(`the policy's spare subnets could not be read: ${messageOf(err)}`);
       }
     }
-    const planned = planCluster(ctx, [planWarmTargets, cniPlanner, planPrefixDelegation, planPrefixRollout, planInstanceTypes, planSubnetReservations, planLeakedEnis], history);
+    // The allow-listed Karpenter subnets likewise (they need not be the cluster's subnets yet).
+    let karpenterSubnetsPlanner: ActionPlanner = planKarpenterSubnets;
+    const karpenterIds = karpenterSubnetIds(policy);
+    if (karpenterSubnetsPolicy(policy).allowed && karpenterIds.length > 0 && needsKarpenterSubnets(ctx)) {
+      try {
+        const listed: Subnet[] = await deps.source.describeSubnetsById(karpenterIds);
+        karpenterSubnetsPlanner = (x) => planKarpenterSubnetsWith(x, listed);
+      } catch (err) {
+        notes.push(`the policy's Karpenter subnets (actions.karpenterSubnets.subnets) could not be read: ${messageOf(err)}`);
+      }
+    }
+    const planned = planCluster(
+      ctx,
+      [planWarmTargets, cniPlanner, planPrefixDelegation, planPrefixRollout, planInstanceTypes, planSubnetReservations, planLeakedEnis, karpenterSubnetsPlanner, planKarpenterInstanceTypes],
+      history,
+    );
     let results: ActResult[] = [];
     // Changes (and the next step of one in flight) only in apply mode on an opted-in cluster:
     // switching a cluster back to dry-run also stops a replacement between its steps.
@@ -112,6 +129,11 @@ export async function remediate(
         reservationSubnets: new Set(policy.actions.subnetReservations?.subnets ?? []),
         ...(policy.actions.subnetReservations ? { reservationBounds: policy.actions.subnetReservations } : {}),
         leakedEnis: { minAgeMinutes: policy.actions.leakedEnis.minAgeMinutes, maxEnisPerAction: policy.actions.leakedEnis.maxEnisPerAction },
+        karpenterSubnets: { nodeClasses: new Set(karpenterSubnetsPolicy(policy).nodeClasses), subnets: new Set(karpenterIds) },
+        karpenterInstanceTypes: {
+          nodePools: new Set(policy.actions.karpenterInstanceTypes?.nodePools ?? []),
+          maxCapacityIncreasePercent: policy.actions.karpenterInstanceTypes?.maxCapacityIncreasePercent ?? 0,
+        },
         // The gates again, on the history read after taking the lock (lib/act/act.ts).
         regate: (action, fresh) => gateActions(ctx, [action], fresh)[0] ?? { ...action, state: 'blocked', blockedBy: ['the gates dropped it'] },
       };

@@ -25,7 +25,17 @@ const LOCK_SK = 'INFLIGHT';
 export const ACTION_RECORD_TTL_DAYS = 90;
 
 /** The action kinds, as records name them. */
-export const ACTION_KINDS = ['warm-targets', 'prefix-delegation', 'prefix-rollout', 'cni-subnets', 'instance-types', 'subnet-reservations', 'leaked-enis'] as const satisfies readonly ActionKind[];
+export const ACTION_KINDS = [
+  'warm-targets',
+  'prefix-delegation',
+  'prefix-rollout',
+  'cni-subnets',
+  'instance-types',
+  'subnet-reservations',
+  'leaked-enis',
+  'karpenter-subnets',
+  'karpenter-instance-types',
+] as const satisfies readonly ActionKind[];
 
 const isoTime = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'is not a time');
 const outcomeStatus = z.enum(['started', 'in-progress', 'succeeded', 'failed', 'skipped', 'quarantined']);
@@ -70,6 +80,23 @@ const changeSchema = z.discriminatedUnion('type', [
         instanceId: z.string().min(1),
       }),
     ),
+  }),
+  // Karpenter (issue 14): a node class's subnet terms, a NodePool's requirements.
+  z.looseObject({
+    type: z.literal('karpenter-subnet-terms'),
+    nodeClass: z.string().min(1),
+    previousTerms: z.array(z.looseObject({ id: z.string().optional(), tags: stringMap.optional() })),
+    terms: z.array(z.object({ id: z.string().regex(/^subnet-[0-9a-f]+$/, 'is not a subnet id') })).min(1),
+    removed: z.array(z.string()),
+    added: z.array(z.string().regex(/^subnet-[0-9a-f]+$/, 'is not a subnet id')),
+  }),
+  z.looseObject({
+    type: z.literal('karpenter-requirements'),
+    nodePool: z.string().min(1),
+    previous: z.array(z.looseObject({ key: z.string(), operator: z.string() })),
+    requirements: z.array(z.looseObject({ key: z.string(), operator: z.string() })).min(1),
+    widened: z.object({ key: z.string(), added: z.array(z.string()) }),
+    increasePercent: z.number(),
   }),
 ]);
 

@@ -15,6 +15,7 @@ import { diagnoseNodegroupHeadroom } from './nodegroup-headroom';
 import { diagnoseNodeEgress } from './node-egress';
 import { diagnoseVpcDns } from './vpc-dns';
 import { diagnoseLeakedEnis } from './leaked-enis';
+import { diagnoseKarpenterPools } from './karpenter-pool';
 import { diagnosePrefixFragmentation } from './prefix-fragmentation';
 import { diagnoseRegionLimits } from './region-limits';
 import { diagnoseSubnetExhaustion } from './subnet-exhaustion';
@@ -38,6 +39,7 @@ export const FINDING_KIND_ORDER: readonly FindingKind[] = [
   'leaked-enis',
   'max-pods-mismatch',
   'pods-failing-ip',
+  'karpenter-pool',
 ];
 
 /** Severity (worst first), cluster, kind (FINDING_KIND_ORDER), subject id. */
@@ -77,6 +79,7 @@ export function diagnoseCluster(
     ...diagnoseLeakedEnis(ctx),
     ...diagnoseMaxPodsMismatch(ctx),
     ...diagnosePodsFailingIp(ctx),
+    ...diagnoseKarpenterPools(ctx, instanceTypes),
   ].sort(compareFindings);
 }
 

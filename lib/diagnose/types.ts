@@ -33,7 +33,9 @@ export type FindingKind =
   /** The kubelet's max pods (Kubernetes) above what the node's IPs serve, or far below what they allow. */
   | 'max-pods-mismatch'
   /** Pods failing IP assignment now (FailedCreatePodSandBox events of the VPC CNI), by nodegroup and cause. */
-  | 'pods-failing-ip';
+  | 'pods-failing-ip'
+  /** A Karpenter NodePool whose EC2NodeClass resolves to scarce subnets, or whose requirements allow only IP-capped instance types. */
+  | 'karpenter-pool';
 
 export type Severity = 'warning' | 'critical';
 

@@ -118,7 +118,8 @@ export interface KubeEniConfig {
 /** A node requirement of a Karpenter NodePool (spec.template.spec.requirements). */
 export interface KubeRequirement {
   key: string;
-  operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist' | 'Gt' | 'Lt';
+  /** Gte / Lte: newer Karpenter NodePool CRDs' enum (aws/karpenter-provider-aws@1d927085 pkg/apis/crds/karpenter.sh_nodepools.yaml). */
+  operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist' | 'Gt' | 'Lt' | 'Gte' | 'Lte';
   values?: string[];
   minValues?: number;
 }

@@ -114,7 +114,64 @@ export interface DeleteEnisChange {
   enis: { networkInterfaceId: string; subnetId: string; instanceId: string; ips: number }[];
 }
 
-export type ActionChange = AddonEnvChange | CniSubnetsChange | NodegroupReplacementChange | SubnetReservationsChange | DeleteEnisChange;
+/** A Karpenter EC2NodeClass subnet selector term, as written in spec.subnetSelectorTerms. */
+export interface KarpenterSubnetTerm {
+  id?: string;
+  tags?: Record<string, string>;
+}
+
+/**
+ * Replace an EC2NodeClass's spec.subnetSelectorTerms (an atomic list: replaced whole) by explicit
+ * `id` terms (lib/plan/karpenter-subnets.ts, lib/act/execute-karpenter.ts), by server-side apply.
+ */
+export interface KarpenterSubnetsChange {
+  type: 'karpenter-subnet-terms';
+  nodeClass: string;
+  /** The terms when planned: the executor changes nothing unless they are still these; and how to revert. */
+  previousTerms: KarpenterSubnetTerm[];
+  /** The new terms: one `{id}` per subnet. */
+  terms: { id: string }[];
+  /** Resolved subnets the change leaves out (Karpenter drifts their nodes: SubnetDrift). */
+  removed: string[];
+  /** Allow-listed subnets the change adds. */
+  added: string[];
+}
+
+/** A Karpenter NodePool requirement (spec.template.spec.requirements), as written. */
+export interface KarpenterRequirement {
+  key: string;
+  operator: string;
+  values?: string[];
+  minValues?: number;
+}
+
+/**
+ * Replace a NodePool's spec.template.spec.requirements (atomic) by a widened copy: one requirement
+ * changed so that types with more IP capacity are allowed, every other kept
+ * (lib/plan/karpenter-instance-types.ts), by server-side apply.
+ */
+export interface KarpenterRequirementsChange {
+  type: 'karpenter-requirements';
+  nodePool: string;
+  /** The requirements when planned (the executor's precondition, and how to revert). */
+  previous: KarpenterRequirement[];
+  requirements: KarpenterRequirement[];
+  /** The requirement key widened, and the values added to it. */
+  widened: { key: string; added: string[] };
+  /** Instance types the new requirements allow that the old ones did not, with the pods Karpenter gives each. */
+  addedTypes: { instanceType: string; pods: number; vcpus: number; memoryMiB: number }[];
+  /** Largest vCPU / memory growth of an added type over the largest allowed before, in percent (what maxCapacityIncreasePercent bounds). */
+  increasePercent: number;
+}
+
+export type ActionChange =
+  | AddonEnvChange
+  | CniSubnetsChange
+  | NodegroupReplacementChange
+  | SubnetReservationsChange
+  | DeleteEnisChange
+  | KarpenterSubnetsChange
+  | KarpenterRequirementsChange;
 
 /** What an action is predicted to do, from the ipamd and capacity models. */
 export interface PredictedEffect {

@@ -71,6 +71,10 @@ export const WRITES_OF_KIND: Readonly<Record<ActionKind, readonly RemediationWri
   'subnet-reservations': ['ec2:CreateSubnetCidrReservation'],
   // DeleteNetworkInterface of leaked VPC CNI ENIs tagged with the cluster (lib/act/execute-enis.ts).
   'leaked-enis': ['ec2:DeleteNetworkInterface'],
+  // Server-side apply through the cluster's access entry (Kubernetes RBAC: get and patch on
+  // karpenter.k8s.aws ec2nodeclasses / karpenter.sh nodepools), no AWS API write.
+  'karpenter-subnets': [],
+  'karpenter-instance-types': [],
 };
 
 /**

@@ -237,6 +237,8 @@ const NEUTRAL_SETTINGS: PolicySettings = {
     instanceTypes: { allowed: false, cooldownMinutes: 0, allowedTypes: [], maxInstanceTypes: RANGES.maxInstanceTypes.min, overlapMarginIps: 0, maxCapacityIncreasePercent: 0 },
     subnetReservations: { allowed: false, cooldownMinutes: 0, subnets: [], maxReservationsPerAction: RANGES.maxReservationsPerAction.min, minBlocks: RANGES.minBlocks.min },
     leakedEnis: { allowed: false, cooldownMinutes: 0, minAgeMinutes: RANGES.leakedEniMinAgeMinutes.min, maxEnisPerAction: RANGES.maxEnisPerAction.min },
+    karpenterSubnets: { allowed: false, cooldownMinutes: 0, subnets: [], nodeClasses: [] },
+    karpenterInstanceTypes: { allowed: false, cooldownMinutes: 0, nodePools: [], maxCapacityIncreasePercent: 0 },
   },
 };
 

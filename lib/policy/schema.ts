@@ -8,7 +8,11 @@ import * as z from 'zod';
 import { IPV4_ADDRESSES_PER_PREFIX } from '../capacity/instance-type';
 import type { DiagnoseThresholds } from '../diagnose/types';
 import { EKS_NAME_PATTERN } from '../names';
-import { DEFAULT_LEAKED_ENIS_POLICY, DEFAULT_SUBNET_RESERVATIONS_POLICY, LEAKED_ENI_MIN_AGE_FLOOR_MINUTES, type ActionsPolicy, type Bounds } from './types';
+import {
+  DEFAULT_KARPENTER_INSTANCE_TYPES_POLICY,
+  DEFAULT_KARPENTER_SUBNETS_POLICY,
+  DEFAULT_LEAKED_ENIS_POLICY,
+  DEFAULT_SUBNET_RESERVATIONS_POLICY, LEAKED_ENI_MIN_AGE_FLOOR_MINUTES, type ActionsPolicy, type Bounds } from './types';
 
 // ---------------------------------------------------------------- ranges
 
@@ -242,6 +246,27 @@ const leakedEnis = z.strictObject({
   maxEnisPerAction: wholeNumber(RANGES.maxEnisPerAction),
 });
 
+/**
+ * Kubernetes object names (EC2NodeClass, NodePool): DNS subdomain names, at most 253 lowercase
+ * alphanumerics, `-` or `.`, starting and ending alphanumeric (Kubernetes, "Object Names and IDs").
+ */
+export const KUBE_NAME_PATTERN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const kubeName = z.string().regex(KUBE_NAME_PATTERN, 'is not a Kubernetes object name (lowercase letters, digits, - and .)');
+
+const karpenterSubnets = z.strictObject({
+  allowed: z.boolean(),
+  cooldownMinutes,
+  subnets: uniqueList(subnetId),
+  nodeClasses: uniqueList(kubeName),
+});
+
+const karpenterInstanceTypes = z.strictObject({
+  allowed: z.boolean(),
+  cooldownMinutes,
+  nodePools: uniqueList(kubeName),
+  maxCapacityIncreasePercent: wholeNumber(RANGES.maxCapacityIncreasePercent),
+});
+
 const thresholds = z.strictObject({
   subnetFreeIpsWarning: wholeNumber(RANGES.subnetFreeIps).optional(),
   subnetFreeIpsCritical: wholeNumber(RANGES.subnetFreeIps).optional(),
@@ -266,6 +291,9 @@ export const policySettingsSchema = z.strictObject({
     subnetReservations: subnetReservations.optional().transform((v) => v ?? { ...DEFAULT_SUBNET_RESERVATIONS_POLICY }),
     // Optional, so that a policy written before it stays valid; absent = not allowed.
     leakedEnis: leakedEnis.optional().transform((v) => v ?? { ...DEFAULT_LEAKED_ENIS_POLICY }),
+    // Optional (issue 14): absent = not allowed.
+    karpenterSubnets: karpenterSubnets.optional().transform((v) => v ?? { ...DEFAULT_KARPENTER_SUBNETS_POLICY }),
+    karpenterInstanceTypes: karpenterInstanceTypes.optional().transform((v) => v ?? { ...DEFAULT_KARPENTER_INSTANCE_TYPES_POLICY }),
   }),
 });
 
@@ -289,6 +317,8 @@ export const policyOverrideSchema = z.strictObject({
       instanceTypes: instanceTypes.partial().optional(),
       subnetReservations: subnetReservations.partial().optional(),
       leakedEnis: leakedEnis.partial().optional(),
+      karpenterSubnets: karpenterSubnets.partial().optional(),
+      karpenterInstanceTypes: karpenterInstanceTypes.partial().optional(),
     })
     .optional(),
 });
@@ -318,6 +348,8 @@ export const KNOWN_KEYS: readonly string[] = [
   ...Object.keys(instanceTypes.shape),
   ...Object.keys(subnetReservations.shape),
   ...Object.keys(leakedEnis.shape),
+  ...Object.keys(karpenterSubnets.shape),
+  ...Object.keys(karpenterInstanceTypes.shape),
   ...Object.keys(ipTargetBounds.shape),
 ].filter((key, i, all) => all.indexOf(key) === i);
 

@@ -176,6 +176,44 @@ export const DEFAULT_SUBNET_RESERVATIONS_POLICY: SubnetReservationsPolicy = {
   minBlocks: 2,
 };
 
+/**
+ * Karpenter EC2NodeClass subnet selector changes (lib/plan/karpenter-subnets.ts): steer an
+ * allow-listed node class away from scarce subnets toward allow-listed subnets with room.
+ */
+export interface KarpenterSubnetsPolicy extends ActionPolicyBase {
+  /** The only subnets a node class may be steered toward (allow list, by id). */
+  subnets: string[];
+  /** The only EC2NodeClasses that may be changed, by name. Empty = none. */
+  nodeClasses: string[];
+}
+
+/** What `actions.karpenterSubnets` is when policy.yml leaves it out: not allowed. */
+export const DEFAULT_KARPENTER_SUBNETS_POLICY: KarpenterSubnetsPolicy = {
+  allowed: false,
+  cooldownMinutes: 1440,
+  subnets: [],
+  nodeClasses: [],
+};
+
+/**
+ * Karpenter NodePool instance requirements (lib/plan/karpenter-instance-types.ts): widen an
+ * allow-listed NodePool's requirements to types with more IP capacity.
+ */
+export interface KarpenterInstanceTypesPolicy extends ActionPolicyBase {
+  /** The only NodePools that may be changed, by name. Empty = none. */
+  nodePools: string[];
+  /** The most a newly allowed type may have in vCPUs or memory over the largest type allowed now, in percent. */
+  maxCapacityIncreasePercent: number;
+}
+
+/** What `actions.karpenterInstanceTypes` is when policy.yml leaves it out: not allowed. */
+export const DEFAULT_KARPENTER_INSTANCE_TYPES_POLICY: KarpenterInstanceTypesPolicy = {
+  allowed: false,
+  cooldownMinutes: 1440,
+  nodePools: [],
+  maxCapacityIncreasePercent: 100,
+};
+
 export interface ActionsPolicy {
   warmTargets: WarmTargetsPolicy;
   prefixDelegation: PrefixDelegationPolicy;
@@ -188,6 +226,10 @@ export interface ActionsPolicy {
    * ({@link DEFAULT_SUBNET_RESERVATIONS_POLICY}). `parsePolicy` always fills it.
    */
   subnetReservations?: SubnetReservationsPolicy;
+  /** Optional in policy.yml; absent = not allowed ({@link DEFAULT_KARPENTER_SUBNETS_POLICY}). `parsePolicy` always fills it. */
+  karpenterSubnets?: KarpenterSubnetsPolicy;
+  /** Optional in policy.yml; absent = not allowed ({@link DEFAULT_KARPENTER_INSTANCE_TYPES_POLICY}). `parsePolicy` always fills it. */
+  karpenterInstanceTypes?: KarpenterInstanceTypesPolicy;
 }
 
 /** A cluster's policy of one action kind; `subnetReservations` left out is its default (not allowed). */
@@ -204,7 +246,16 @@ export interface EffectivePolicy {
 }
 
 /** The kinds of action the planners propose (lib/plan/*.ts) and the policy governs. */
-export type ActionKind = 'warm-targets' | 'prefix-delegation' | 'prefix-rollout' | 'cni-subnets' | 'instance-types' | 'subnet-reservations' | 'leaked-enis';
+export type ActionKind =
+  | 'warm-targets'
+  | 'prefix-delegation'
+  | 'prefix-rollout'
+  | 'cni-subnets'
+  | 'instance-types'
+  | 'subnet-reservations'
+  | 'leaked-enis'
+  | 'karpenter-subnets'
+  | 'karpenter-instance-types';
 
 /** The policy key of each action kind. */
 export const POLICY_KEY: Record<ActionKind, keyof EffectivePolicy['actions']> = {
@@ -216,6 +267,8 @@ export const POLICY_KEY: Record<ActionKind, keyof EffectivePolicy['actions']> = 
   'instance-types': 'instanceTypes',
   'subnet-reservations': 'subnetReservations',
   'leaked-enis': 'leakedEnis',
+  'karpenter-subnets': 'karpenterSubnets',
+  'karpenter-instance-types': 'karpenterInstanceTypes',
 };
 
 /** Thrown for an invalid policy; `problems` names every one as `path: problem`. */

@@ -25,6 +25,8 @@ import { createLedgerTable, dynaliteClient, } from '../../tools/dynalite';
 import { emulateAccount } from '../../tools/mock-aws';
 import { accountFromSnapshot, DEMO_SNAPSHOT } from '../support/snapshot-account';
 import { useTestHarness } from '../support/harness';
+import { ec2NodeClassRef, nodePoolRef } from '../../lib/act/execute-karpenter';
+import { FakeKarpenterKubeApi } from '../support/fake-kube-api-karpenter';
 
 let tables = 0;
 const harness = useTestHarness();
@@ -44,7 +46,9 @@ interface Scenario {
   kind: ActionKind;
   action: PlannedAction;
   /** Whether the change is visible in the account (the planner would not propose it again). */
-  done(account: Account): boolean;
+  done(account: Account, kube?: FakeKarpenterKubeApi): boolean;
+  /** Issue 14: the cluster's Kubernetes API (Karpenter's objects), and what its controller does between ticks. */
+  kube?: { make(): FakeKarpenterKubeApi; controller?(k: FakeKarpenterKubeApi): void };
   /** The changes it must make, exactly once each. */
   changes: string[];
   /** Sets the account up for it (beyond the spare subnet left untagged). */
@@ -73,6 +77,72 @@ const LEAKED = accountFromSnapshot(DEMO_SNAPSHOT)
     instanceId: e.TagSet?.find((t) => t.Key === 'node.k8s.amazonaws.com/instance_id')?.Value ?? '',
     ips: e.PrivateIpAddresses?.length ?? 0,
   }));
+
+// Issue 14: Karpenter's objects, spec fields handed to this responder's field manager (docs/remediation.md, "Karpenter").
+const K_SUBNET_A = 'subnet-0e59dfd0c9e3779b1';
+const K_SUBNET_B = 'subnet-02a477941daa66d13';
+const KARPENTER_TERMS = {
+  type: 'karpenter-subnet-terms' as const,
+  nodeClass: 'default',
+  previousTerms: [{ tags: { 'karpenter.sh/discovery': CLUSTER } }],
+  terms: [{ id: K_SUBNET_B }, { id: SPARE }],
+  removed: [K_SUBNET_A],
+  added: [SPARE],
+};
+const KARPENTER_REQUIREMENTS = {
+  type: 'karpenter-requirements' as const,
+  nodePool: 'default',
+  previous: [{ key: 'karpenter.k8s.aws/instance-size', operator: 'In', values: ['large', 'xlarge', '2xlarge'] }],
+  requirements: [{ key: 'karpenter.k8s.aws/instance-size', operator: 'In', values: ['large', 'xlarge', '2xlarge', '4xlarge'] }],
+  widened: { key: 'karpenter.k8s.aws/instance-size', added: ['4xlarge'] },
+  addedTypes: [{ instanceType: 'm5.4xlarge', pods: 234, vcpus: 16, memoryMiB: 65536 }],
+  increasePercent: 100,
+};
+
+function spec(k: FakeKarpenterKubeApi | undefined, ref: ReturnType<typeof ec2NodeClassRef>): Record<string, unknown> | undefined {
+  return k?.object(ref)?.['spec'] as Record<string, unknown> | undefined;
+}
+
+function nodeClassApi(): FakeKarpenterKubeApi {
+  const k = new FakeKarpenterKubeApi();
+  k.put(ec2NodeClassRef('default'), {
+    metadata: { name: 'default' },
+    spec: { role: 'KarpenterNodeRole', subnetSelectorTerms: KARPENTER_TERMS.previousTerms },
+    status: { subnets: [{ id: K_SUBNET_A, zone: 'eu-west-1a' }, { id: K_SUBNET_B, zone: 'eu-west-1c' }] },
+  });
+  k.handOver(ec2NodeClassRef('default'), 'spec.subnetSelectorTerms');
+  return k;
+}
+
+/** Karpenter's nodeclass controller (it requeues every minute): status.subnets from the terms' ids. */
+function resolveSubnets(k: FakeKarpenterKubeApi): void {
+  const terms = spec(k, ec2NodeClassRef('default'))?.['subnetSelectorTerms'] as { id?: string }[];
+  if (terms.every((t) => t.id)) k.set(ec2NodeClassRef('default'), 'status.subnets', terms.map((t) => ({ id: t.id, zone: 'eu-west-1a' })));
+}
+
+function nodePoolApi(): FakeKarpenterKubeApi {
+  const k = new FakeKarpenterKubeApi();
+  k.put(nodePoolRef('default'), { metadata: { name: 'default' }, spec: { template: { spec: { nodeClassRef: { group: 'karpenter.k8s.aws', kind: 'EC2NodeClass', name: 'default' }, requirements: KARPENTER_REQUIREMENTS.previous } } } });
+  k.handOver(nodePoolRef('default'), 'spec.template.spec.requirements');
+  return k;
+}
+
+/** Makes the fake's applies (the dry run and the real one) kill points like the AWS writes. */
+function killableKube(k: FakeKarpenterKubeApi, state: { n: number; log: string[]; kill?: KillPoint; reached?: () => void }): void {
+  const original = k.apply.bind(k);
+  k.apply = async (ref, body, options) => {
+    const name = options?.dryRun ? 'KubeDryRun' : 'KubeApply';
+    const index = state.n++;
+    state.log.push(name);
+    const kill = state.kill;
+    if (kill && kill.at === index) {
+      if (kill.when === 'after') await original(ref, body, options);
+      state.reached?.();
+      return new Promise(() => {});
+    }
+    return original(ref, body, options);
+  };
+}
 
 const SCENARIOS: Scenario[] = [
   {
@@ -162,6 +232,21 @@ const SCENARIOS: Scenario[] = [
     done: (a) => LEAKED.every((l) => !a.networkInterfaces.some((e) => e.NetworkInterfaceId === l.networkInterfaceId)),
     changes: LEAKED.map(() => 'DeleteNetworkInterface'),
   },
+  {
+    // Issue 14: a dry run, the announced apply, then status.subnets checked in a later tick (Karpenter's controller resolves between ticks).
+    kind: 'karpenter-subnets',
+    action: { ...base, id: `${CLUSTER}/karpenter-subnets/default`, kind: 'karpenter-subnets', subject: 'default', change: KARPENTER_TERMS },
+    kube: { make: nodeClassApi, controller: resolveSubnets },
+    done: (_a, k) => JSON.stringify(spec(k, ec2NodeClassRef('default'))?.['subnetSelectorTerms']) === JSON.stringify(KARPENTER_TERMS.terms),
+    changes: ['kubernetes:apply'],
+  },
+  {
+    kind: 'karpenter-instance-types',
+    action: { ...base, id: `${CLUSTER}/karpenter-instance-types/default`, kind: 'karpenter-instance-types', subject: 'default', change: KARPENTER_REQUIREMENTS },
+    kube: { make: nodePoolApi },
+    done: (_a, k) => JSON.stringify((spec(k, nodePoolRef('default'))?.['template'] as { spec?: { requirements?: unknown } } | undefined)?.spec?.requirements) === JSON.stringify(KARPENTER_REQUIREMENTS.requirements),
+    changes: ['kubernetes:apply'],
+  },
 ];
 
 /** Where to kill: the n-th write of the invocation (ledger and AWS together), before or after it is applied. */
@@ -207,11 +292,13 @@ async function world(scenario: Scenario) {
   let now = T0;
   const state: { n: number; log: string[]; kill?: KillPoint; reached?: () => void } = { n: 0, log: [] };
   const unwrap = [killable(doc, LEDGER_WRITES, state), killable(aws.eks, AWS_WRITES, state), killable(aws.ec2, AWS_WRITES, state), killable(aws.sns, AWS_WRITES, state)];
+  const kube = scenario.kube?.make();
+  if (kube) killableKube(kube, state);
 
   const deps = (owner: string): ActDeps => ({
     actions,
     executors: EXECUTORS,
-    exec: { eks: aws.eks, ec2: aws.ec2, now: () => now, sleep: async () => {}, followForMs: 0 },
+    exec: { eks: aws.eks, ec2: aws.ec2, now: () => now, sleep: async () => {}, followForMs: 0, ...(kube ? { kube: () => Promise.resolve(kube) } : {}) },
     owner,
     notify: async (record, outcome) => {
       await publishNotification(aws.sns, 'arn:aws:sns:eu-west-1:111122223333:alerts', buildActionNotification(record, outcome, { region: 'eu-west-1' }, now));
@@ -224,17 +311,21 @@ async function world(scenario: Scenario) {
     excludableSubnets: new Set(scenario.excludable ?? []),
     reservationSubnets: new Set([RESERVED_IN]),
     leakedEnis: { minAgeMinutes: 60, maxEnisPerAction: 20 },
+    karpenterSubnets: { nodeClasses: new Set(['default']), subnets: new Set([SPARE]) },
+    karpenterInstanceTypes: { nodePools: new Set(['default']), maxCapacityIncreasePercent: 100 },
     regate: (a, h) => (h.lastStartedByKind[a.kind] ? { ...a, state: 'blocked', blockedBy: ['cooldown'] } : a),
   });
   /** One tick of the remediation schedule: the planner proposes the change while it is not in the account yet. */
   const tick = async (owner: string) => {
+    if (kube) scenario.kube?.controller?.(kube);
     const history = await actions.getActionHistory(CLUSTER);
-    const planned = scenario.done(account) ? [] : [scenario.action];
+    const planned = scenario.done(account, kube) ? [] : [scenario.action];
     return actOnCluster(deps(owner), CLUSTER, planned, history, ctx());
   };
   return {
     account,
     aws,
+    kube,
     actions,
     state,
     tick,
@@ -293,7 +384,7 @@ describe.each(SCENARIOS.map((s) => ({ ...s, name: s.action.change.type === 'tag-
       }
       expect({ point, killed }).toEqual({ point, killed: true });
       const label = `${scenario.kind}: killed ${point.when} write ${point.at} (${write})`;
-      const made = w.aws.changes.map((c) => c.op);
+      const made = [...w.aws.changes.map((c) => c.op), ...(w.kube?.writes.map(() => 'kubernetes:apply') ?? [])];
       const history = await w.actions.getActionHistory(CLUSTER);
       const startedAt = history.lastStartedByKind[scenario.kind];
       const record = startedAt ? await w.actions.getActionRecord(CLUSTER, actionRecordSk({ startedAt, actionId: scenario.action.id })) : undefined;
@@ -302,7 +393,7 @@ describe.each(SCENARIOS.map((s) => ({ ...s, name: s.action.change.type === 'tag-
       // (killed after a Publish, or before the ledger write that follows one: the same window.)
       const finalPublish =
         (write === 'PublishCommand' && point.when === 'after') || (write === 'PutCommand' && point.when === 'before' && points[(point.at - 1) * 2]?.write === 'PublishCommand');
-      expect({ label, made, lock: history.lock === undefined, done: finalPublish ? Math.min(done, 1) : done, changed: scenario.done(w.account) }).toEqual({
+      expect({ label, made, lock: history.lock === undefined, done: finalPublish ? Math.min(done, 1) : done, changed: scenario.done(w.account, w.kube) }).toEqual({
         label,
         made: scenario.changes,
         lock: true,
@@ -332,3 +423,28 @@ describe.each(SCENARIOS.map((s) => ({ ...s, name: s.action.change.type === 'tag-
     expect(outcomes).toHaveLength(points.length);
   }, 120_000);
 });
+
+// Issue 14: the target of a planned Karpenter change was changed by someone else between the
+// plan and the act: nothing is applied (not even a dry run), the outcome says why, the lock goes.
+describe.each([SCENARIOS.find((s) => s.kind === 'karpenter-subnets'), SCENARIOS.find((s) => s.kind === 'karpenter-instance-types')].filter((s): s is Scenario => s !== undefined))(
+  'a planned $kind change whose target changed before it was applied',
+  (scenario) => {
+    it('is skipped with the reason, nothing applied, no lock left; the next plan starts from what is there', async () => {
+      const w = await world(scenario);
+      const kube = w.kube as FakeKarpenterKubeApi;
+      if (scenario.kind === 'karpenter-subnets') kube.set(ec2NodeClassRef('default'), 'spec.subnetSelectorTerms', [{ tags: { team: 'payments' } }]);
+      else kube.set(nodePoolRef('default'), 'spec.template.spec.requirements', [{ key: 'karpenter.k8s.aws/instance-size', operator: 'In', values: ['large'] }]);
+      const r = await w.tick('tick-0');
+      const history = await w.actions.getActionHistory(CLUSTER);
+      expect({ status: r.results[0]?.outcome.status, record: r.results[0]?.record?.status, applies: kube.applies.length, lock: history.lock }).toEqual({
+        status: 'skipped',
+        record: 'skipped',
+        applies: 0,
+        lock: undefined,
+      });
+      expect(r.results[0]?.outcome.detail).toContain('changed since the plan');
+      w.cleanup();
+      harness.restore();
+    });
+  },
+);

@@ -152,10 +152,8 @@ describe('diagnose on the demo snapshot', () => {
     // Every kind but eni-quota: the demo's region holds 102 ENIs of the 5,000 the quota allows
     // (near it would take some 4,000 more ENIs in the shipped files); test/inventory/region-limits.test.ts
     // shows that finding on the emulated account.
-    // Issue 14: max-pods-mismatch and pods-failing-ip need the demo's kubernetes/ part, which the snapshot
-    // reader (lib/inventory/snapshot.ts, helper kube-client) reads; until it is connected they are shown
-    // from the generated raw files in test/diagnose/demo-kubernetes.test.ts.
-    const kubeKinds = new Set<string>(['max-pods-mismatch', 'pods-failing-ip']);
+    // The Kubernetes kinds need the demo's kubernetes/ part, read by the snapshot reader.
+    const kubeKinds = new Set<string>(['max-pods-mismatch', 'pods-failing-ip', 'karpenter-pool']);
     expect(new Set(findings.map((f) => f.kind))).toEqual(new Set(FINDING_KIND_ORDER.filter((k) => k !== 'eni-quota' && !kubeKinds.has(k))));
   });
 

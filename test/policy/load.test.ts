@@ -8,7 +8,7 @@ import { DEFAULT_THRESHOLDS } from '../../lib/diagnose/types';
 import { closestClusterNames, effectivePolicy, POLICY_FILE_MAX_BYTES, POLICY_MAX_BYTES, policyJson, type Policy } from '../../lib/policy/load';
 import { parsePolicy, readPolicyFile } from '../../lib/policy/yaml';
 import { MAX_PODS_LIMIT, RANGES } from '../../lib/policy/schema';
-import { DEFAULT_MAX_CAPACITY_INCREASE_PERCENT, DEFAULT_OVERLAP_MARGIN_IPS, DEFAULT_SUBNET_RESERVATIONS_POLICY, PolicyError, type ActionsPolicy } from '../../lib/policy/types';
+import { DEFAULT_KARPENTER_INSTANCE_TYPES_POLICY, DEFAULT_KARPENTER_SUBNETS_POLICY, DEFAULT_MAX_CAPACITY_INCREASE_PERCENT, DEFAULT_OVERLAP_MARGIN_IPS, DEFAULT_SUBNET_RESERVATIONS_POLICY, PolicyError, type ActionsPolicy } from '../../lib/policy/types';
 
 const REPO_POLICY = resolve(__dirname, '..', '..', 'policy.yml');
 
@@ -65,8 +65,10 @@ describe('the repository policy.yml', () => {
     expect(policy.default.actions.cniSubnets.spareSubnets).toEqual([]);
     expect(policy.default.actions.instanceTypes.allowedTypes).toEqual([]);
     // Every action allowed but those a new action kind starts without (issue 13).
-    const { subnetReservations, leakedEnis, ...others } = policy.default.actions;
+    const { subnetReservations, leakedEnis, karpenterSubnets, karpenterInstanceTypes, ...others } = policy.default.actions;
     expect(Object.values(others).every((a) => a.allowed)).toBe(true);
+    // Issue 14: the Karpenter actions start not allowed, with empty allow lists.
+    expect([karpenterSubnets?.allowed, karpenterSubnets?.nodeClasses, karpenterInstanceTypes?.allowed, karpenterInstanceTypes?.nodePools]).toEqual([false, [], false, []]);
     expect(subnetReservations).toEqual({ allowed: false, cooldownMinutes: 1440, subnets: [], maxReservationsPerAction: 2, minBlocks: 2 });
     expect(leakedEnis.allowed).toBe(false);
   });
@@ -341,6 +343,8 @@ describe('effectivePolicy', () => {
     expected.subnetReservations = { ...DEFAULT_SUBNET_RESERVATIONS_POLICY };
     // A policy without leakedEnis (written before it existed) gets the default: not allowed.
     Object.assign(expected, { leakedEnis: { allowed: false, cooldownMinutes: 60, minAgeMinutes: 60, maxEnisPerAction: 20 } });
+    // Issue 14: likewise the Karpenter actions, not allowed.
+    Object.assign(expected, { karpenterSubnets: { ...DEFAULT_KARPENTER_SUBNETS_POLICY }, karpenterInstanceTypes: { ...DEFAULT_KARPENTER_INSTANCE_TYPES_POLICY } });
     expect(prod).toEqual({
       cluster: 'prod',
       mode: 'dry-run',

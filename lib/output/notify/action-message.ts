@@ -37,6 +37,19 @@ export function describeChange(change: ActionChange): string {
       return change.enis.length > 0
         ? `delete ${change.enis.length} leaked VPC CNI ENI(s) of ${change.clusterTag}: ${change.enis.map((e) => e.networkInterfaceId).join(', ')}`
         : `delete leaked VPC CNI ENIs of ${change.clusterTag} (none old enough)`;
+    case 'karpenter-subnet-terms':
+      // The previous terms verbatim: applying them back is the revert.
+      return (
+        `EC2NodeClass ${change.nodeClass}: spec.subnetSelectorTerms = ${JSON.stringify(change.terms)}` +
+        `${change.removed.length > 0 ? ` (leaves ${change.removed.join(', ')}` : ' ('}${change.added.length > 0 ? `${change.removed.length > 0 ? '; ' : ''}adds ${change.added.join(', ')}` : ''}); ` +
+        `was ${JSON.stringify(change.previousTerms)}: apply that back to revert`
+      );
+    case 'karpenter-requirements':
+      return (
+        `NodePool ${change.nodePool}: requirement ${change.widened.key} widened by ${change.widened.added.join(', ')}` +
+        `${change.addedTypes.length > 0 ? ` (allows ${change.addedTypes.slice(0, 6).map((t) => `${t.instanceType} ${t.pods} pods`).join(', ')}${change.addedTypes.length > 6 ? ` and ${change.addedTypes.length - 6} more` : ''})` : ''}; ` +
+        `previous spec.template.spec.requirements ${JSON.stringify(change.previous)}: apply that back to revert`
+      );
   }
 }
 

@@ -27,6 +27,7 @@ export const CAUSE_TITLE: Record<FindingKind, string> = {
   'leaked-enis': 'leaked ENIs holding IPs for gone instances',
   'max-pods-mismatch': 'kubelet max pods does not fit the nodes\' IPs',
   'pods-failing-ip': 'pods failing IP assignment now',
+  'karpenter-pool': 'a Karpenter NodePool short of subnet or per-node IP capacity',
 };
 
 export interface NotificationContext {

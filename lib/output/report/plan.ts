@@ -15,7 +15,17 @@ import { describeChange } from '../notify/action-message';
 const STATE: Record<string, string> = { apply: 'WILL APPLY', 'dry-run': 'DRY-RUN', blocked: 'BLOCKED' };
 
 /** Every action kind, in the planners' order (least disruptive first). */
-export const ACTION_KINDS: readonly ActionKind[] = ['warm-targets', 'cni-subnets', 'prefix-delegation', 'prefix-rollout', 'instance-types', 'subnet-reservations', 'leaked-enis'];
+export const ACTION_KINDS: readonly ActionKind[] = [
+  'warm-targets',
+  'cni-subnets',
+  'prefix-delegation',
+  'prefix-rollout',
+  'instance-types',
+  'subnet-reservations',
+  'leaked-enis',
+  'karpenter-subnets',
+  'karpenter-instance-types',
+];
 
 /** What the plan's text and JSON say besides the planned actions. */
 export interface PlanReportContext {
@@ -86,6 +96,16 @@ export function absentReason(kind: ActionKind, r: ClusterRemediation, c: Cluster
     case 'leaked-enis':
       if (!has(findings, cluster, (f) => f.kind === 'leaked-enis')) return noFinding('leaked ENI (leaked-enis finding)');
       return `no leaked ENI is tagged cluster.k8s.amazonaws.com/name=${cluster}: the others are their own cluster's to delete`;
+    case 'karpenter-subnets':
+      if (!has(findings, cluster, (f) => f.kind === 'karpenter-pool' && String(f.evidence['cause']).includes('subnets'))) {
+        return noFinding('Karpenter NodePool on scarce subnets (karpenter-pool finding; needs the Kubernetes API read and Karpenter installed)');
+      }
+      return 'no allow-listed EC2NodeClass (actions.karpenterSubnets.nodeClasses) can leave its scarce subnets without leaving a zone with none: list subnets with room in those zones under actions.karpenterSubnets.subnets';
+    case 'karpenter-instance-types':
+      if (!has(findings, cluster, (f) => f.kind === 'karpenter-pool' && String(f.evidence['cause']).includes('instance-types'))) {
+        return noFinding('Karpenter NodePool capped by IP capacity (karpenter-pool finding; needs the Kubernetes API read and Karpenter installed)');
+      }
+      return 'no allow-listed NodePool (actions.karpenterInstanceTypes.nodePools) has a requirement that can be widened to uncapped types within maxCapacityIncreasePercent';
   }
 }
 
