@@ -55,6 +55,8 @@ export interface ActContext {
   reservationBounds?: Pick<SubnetReservationsPolicy, 'maxReservationsPerAction' | 'minBlocks'>;
   /** The policy's `actions.leakedEnis` limits now; absent: a delete-enis record is quarantined. */
   leakedEnis?: { minAgeMinutes: number; maxEnisPerAction: number };
+  /** Subnet ids the policy lets `eni-configs` name in an ENIConfig (absent: none). */
+  eniConfigSubnets?: ReadonlySet<string>;
   /** Re-runs the gates of an action against a history read after taking the lock. */
   regate: (action: PlannedAction, history: ActionHistory) => PlannedAction;
 }
@@ -82,6 +84,7 @@ const CHANGE_TYPE: Record<ActionKind, ActionChange['type']> = {
   'instance-types': 'replace-nodegroup',
   'subnet-reservations': 'reserve-prefixes',
   'leaked-enis': 'delete-enis',
+  'eni-configs': 'eni-configs',
 };
 
 function recordStatus(outcome: ActionOutcome): ActionRecord['status'] {
@@ -169,6 +172,15 @@ export function policyProblems(cluster: string, record: ActionRecord, ctx: ActCo
       }
     });
     if (small.length > 0) problems.push(`it reserves ${small.join(', ')}: not an IPv4 CIDR of at least actions.subnetReservations.minBlocks (${bounds.minBlocks}) /28 blocks`);
+  }
+  if (change.type === 'eni-configs') {
+    // A planted or stale record may name subnets the policy no longer lists, or set other env keys.
+    const outside = change.eniConfigs.map((e) => e.subnet).filter((id) => !(ctx.eniConfigSubnets?.has(id) ?? false));
+    if (outside.length > 0) problems.push(`its ENIConfigs name ${outside.join(', ')}, which the policy does not list under actions.eniConfigs.subnets of ${cluster}`);
+    const keys = Object.keys(change.env.set).sort().join();
+    if (keys !== 'AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG,ENI_CONFIG_LABEL_DEF') problems.push(`it sets ${keys}, not the custom networking env (AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG, ENI_CONFIG_LABEL_DEF)`);
+    const names = change.eniConfigs.map((e) => e.name);
+    if (new Set(names).size !== names.length) problems.push(`it names an ENIConfig twice (${names.join(', ')})`);
   }
   // A record may delete only ENIs tagged with its own cluster (IAM holds it to that too).
   if (change.type === 'delete-enis') {

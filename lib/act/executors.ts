@@ -10,6 +10,7 @@ import { nodegroupReplacementExecutor } from './execute-nodegroup';
 import { subnetReservationsExecutor } from './execute-reservations';
 import { leakedEnisExecutor } from './execute-enis';
 import { cniSubnetsExecutor } from './execute-subnets';
+import { eniConfigsExecutor } from './execute-eni-configs';
 import type { ActionExecutor } from './types';
 
 /** The executors of every action kind. */
@@ -22,4 +23,5 @@ export const EXECUTORS: Record<ActionKind, ActionExecutor> = {
   'instance-types': nodegroupReplacementExecutor,
   'subnet-reservations': subnetReservationsExecutor,
   'leaked-enis': leakedEnisExecutor,
+  'eni-configs': eniConfigsExecutor,
 };

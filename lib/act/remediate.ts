@@ -9,6 +9,7 @@ import type { DiagnoseThresholds, Finding } from '../diagnose/types';
 import { messageOf } from '../errors';
 import type { Inventory, InventorySource } from '../inventory/types';
 import type { Usage } from '../measure/types';
+import { eniConfigSubnetIds, needsEniConfigs, planEniConfigs, planEniConfigsWith } from '../plan/eni-configs';
 import { needsSpareSubnets, planCniSubnets, planCniSubnetsWith, spareSubnetIds } from '../plan/cni-subnets';
 import { gateActions, optedIn, planCluster } from '../plan/gates';
 import { planInstanceTypes } from '../plan/instance-types';
@@ -95,7 +96,18 @@ export async function remediate(
         notes.push(`the policy's spare subnets could not be read: ${messageOf(err)}`);
       }
     }
-    const planned = planCluster(ctx, [planWarmTargets, cniPlanner, planPrefixDelegation, planPrefixRollout, planInstanceTypes, planSubnetReservations, planLeakedEnis], history);
+    // The ENIConfig subnets likewise (issue 14: custom networking), only when a finding could use them.
+    let eniPlanner: ActionPlanner = planEniConfigs;
+    const eniIds = eniConfigSubnetIds(policy);
+    if (policy.actions.eniConfigs?.allowed && eniIds.length > 0 && needsEniConfigs(ctx)) {
+      try {
+        const allowListed: Subnet[] = await deps.source.describeSubnetsById(eniIds);
+        eniPlanner = (x) => planEniConfigsWith(x, allowListed);
+      } catch (err) {
+        notes.push(`the policy's ENIConfig subnets could not be read: ${messageOf(err)}`);
+      }
+    }
+    const planned = planCluster(ctx, [planWarmTargets, cniPlanner, planPrefixDelegation, planPrefixRollout, eniPlanner, planInstanceTypes, planSubnetReservations, planLeakedEnis], history);
     let results: ActResult[] = [];
     // Changes (and the next step of one in flight) only in apply mode on an opted-in cluster:
     // switching a cluster back to dry-run also stops a replacement between its steps.
@@ -112,6 +124,7 @@ export async function remediate(
         reservationSubnets: new Set(policy.actions.subnetReservations?.subnets ?? []),
         ...(policy.actions.subnetReservations ? { reservationBounds: policy.actions.subnetReservations } : {}),
         leakedEnis: { minAgeMinutes: policy.actions.leakedEnis.minAgeMinutes, maxEnisPerAction: policy.actions.leakedEnis.maxEnisPerAction },
+        eniConfigSubnets: new Set(eniIds),
         // The gates again, on the history read after taking the lock (lib/act/act.ts).
         regate: (action, fresh) => gateActions(ctx, [action], fresh)[0] ?? { ...action, state: 'blocked', blockedBy: ['the gates dropped it'] },
       };

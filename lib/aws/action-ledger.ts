@@ -25,7 +25,7 @@ const LOCK_SK = 'INFLIGHT';
 export const ACTION_RECORD_TTL_DAYS = 90;
 
 /** The action kinds, as records name them. */
-export const ACTION_KINDS = ['warm-targets', 'prefix-delegation', 'prefix-rollout', 'cni-subnets', 'instance-types', 'subnet-reservations', 'leaked-enis'] as const satisfies readonly ActionKind[];
+export const ACTION_KINDS = ['warm-targets', 'prefix-delegation', 'prefix-rollout', 'cni-subnets', 'instance-types', 'subnet-reservations', 'leaked-enis', 'eni-configs'] as const satisfies readonly ActionKind[];
 
 const isoTime = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'is not a time');
 const outcomeStatus = z.enum(['started', 'in-progress', 'succeeded', 'failed', 'skipped', 'quarantined']);
@@ -33,7 +33,7 @@ const recordStatus = z.enum(['in-progress', 'succeeded', 'failed', 'skipped', 'q
 const stringMap = z.record(z.string(), z.string());
 
 const changeSchema = z.discriminatedUnion('type', [
-  z.looseObject({ type: z.literal('addon-env'), set: stringMap, previous: stringMap }),
+  z.looseObject({ type: z.literal('addon-env'), set: stringMap, previous: stringMap, target: z.literal('aws-node').optional() }),
   z.looseObject({
     type: z.literal('tag-subnets'),
     subnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]+$/, 'is not a subnet id')),
@@ -70,6 +70,21 @@ const changeSchema = z.discriminatedUnion('type', [
         instanceId: z.string().min(1),
       }),
     ),
+  }),
+  z.looseObject({
+    type: z.literal('eni-configs'),
+    vpcId: z.string().regex(/^vpc-[0-9a-f]+$/, 'is not a VPC id'),
+    eniConfigs: z
+      .array(
+        z.looseObject({
+          // An ENIConfig named after a zone (`eu-west-1a`): a Kubernetes object name.
+          name: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'is not an Availability Zone name'),
+          subnet: z.string().regex(/^subnet-[0-9a-f]+$/, 'is not a subnet id'),
+          securityGroups: z.array(z.string().regex(/^sg-[0-9a-f]+$/, 'is not a security group id')).min(1),
+        }),
+      )
+      .min(1),
+    env: z.looseObject({ type: z.literal('addon-env'), set: stringMap, previous: stringMap, target: z.literal('aws-node').optional() }),
   }),
 ]);
 

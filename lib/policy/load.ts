@@ -268,6 +268,7 @@ const NEUTRAL_SETTINGS: PolicySettings = {
     instanceTypes: { allowed: false, cooldownMinutes: 0, allowedTypes: [], maxInstanceTypes: RANGES.maxInstanceTypes.min, overlapMarginIps: 0, maxCapacityIncreasePercent: 0 },
     subnetReservations: { allowed: false, cooldownMinutes: 0, subnets: [], maxReservationsPerAction: RANGES.maxReservationsPerAction.min, minBlocks: RANGES.minBlocks.min },
     leakedEnis: { allowed: false, cooldownMinutes: 0, minAgeMinutes: RANGES.leakedEniMinAgeMinutes.min, maxEnisPerAction: RANGES.maxEnisPerAction.min },
+    eniConfigs: { allowed: false, cooldownMinutes: 0, subnets: [] },
   },
 };
 

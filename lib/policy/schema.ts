@@ -8,7 +8,7 @@ import * as z from 'zod';
 import { IPV4_ADDRESSES_PER_PREFIX } from '../capacity/instance-type';
 import type { DiagnoseThresholds } from '../diagnose/types';
 import { EKS_NAME_PATTERN } from '../names';
-import { DEFAULT_LEAKED_ENIS_POLICY, DEFAULT_SUBNET_RESERVATIONS_POLICY, LEAKED_ENI_MIN_AGE_FLOOR_MINUTES, type ActionsPolicy, type Bounds } from './types';
+import { DEFAULT_ENI_CONFIGS_POLICY, DEFAULT_LEAKED_ENIS_POLICY, DEFAULT_SUBNET_RESERVATIONS_POLICY, LEAKED_ENI_MIN_AGE_FLOOR_MINUTES, type ActionsPolicy, type Bounds } from './types';
 
 // ---------------------------------------------------------------- ranges
 
@@ -242,6 +242,17 @@ const leakedEnis = z.strictObject({
   maxEnisPerAction: wholeNumber(RANGES.maxEnisPerAction),
 });
 
+/** A security group id, as EC2 writes it: `sg-` and 8 or 17 hex digits. */
+const securityGroupId = z.string().regex(/^sg-([0-9a-f]{8}|[0-9a-f]{17})$/, 'is not a security group id (sg- and 8 or 17 hex digits)');
+
+const eniConfigs = z.strictObject({
+  allowed: z.boolean(),
+  cooldownMinutes,
+  subnets: uniqueList(subnetId),
+  // Optional: the cluster security group when left out.
+  securityGroups: uniqueList(securityGroupId).min(1, { message: 'must name at least one security group, or be left out (the cluster security group)' }).optional(),
+});
+
 const thresholds = z.strictObject({
   subnetFreeIpsWarning: wholeNumber(RANGES.subnetFreeIps).optional(),
   subnetFreeIpsCritical: wholeNumber(RANGES.subnetFreeIps).optional(),
@@ -265,6 +276,8 @@ export const policySettingsSchema = z.strictObject({
     subnetReservations: subnetReservations.optional().transform((v) => v ?? { ...DEFAULT_SUBNET_RESERVATIONS_POLICY }),
     // Optional, so that a policy written before it stays valid; absent = not allowed.
     leakedEnis: leakedEnis.optional().transform((v) => v ?? { ...DEFAULT_LEAKED_ENIS_POLICY }),
+    // Optional, so that a policy written before it stays valid; absent = not allowed.
+    eniConfigs: eniConfigs.optional().transform((v) => v ?? { ...DEFAULT_ENI_CONFIGS_POLICY }),
   }),
 });
 
@@ -288,6 +301,7 @@ export const policyOverrideSchema = z.strictObject({
       instanceTypes: instanceTypes.partial().optional(),
       subnetReservations: subnetReservations.partial().optional(),
       leakedEnis: leakedEnis.partial().optional(),
+      eniConfigs: eniConfigs.partial().optional(),
     })
     .optional(),
 });
@@ -317,6 +331,7 @@ export const KNOWN_KEYS: readonly string[] = [
   ...Object.keys(instanceTypes.shape),
   ...Object.keys(subnetReservations.shape),
   ...Object.keys(leakedEnis.shape),
+  ...Object.keys(eniConfigs.shape),
   ...Object.keys(ipTargetBounds.shape),
 ].filter((key, i, all) => all.indexOf(key) === i);
 

@@ -176,6 +176,25 @@ export const DEFAULT_SUBNET_RESERVATIONS_POLICY: SubnetReservationsPolicy = {
   minBlocks: 2,
 };
 
+/**
+ * Custom networking (lib/plan/eni-configs.ts): one ENIConfig per Availability Zone over an
+ * allow-listed secondary-CIDR subnet, and the CNI told to use them. Optional in policy.yml:
+ * without it, {@link DEFAULT_ENI_CONFIGS_POLICY} (not allowed).
+ */
+export interface EniConfigsPolicy extends ActionPolicyBase {
+  /** The only subnets an ENIConfig may name (allow list, by id): subnets of a secondary VPC CIDR. Empty = none. */
+  subnets: string[];
+  /** The security groups the ENIConfigs give pod ENIs; absent = the cluster security group. */
+  securityGroups?: string[];
+}
+
+/** What `actions.eniConfigs` is when policy.yml leaves it out: not allowed. */
+export const DEFAULT_ENI_CONFIGS_POLICY: EniConfigsPolicy = {
+  allowed: false,
+  cooldownMinutes: 1440,
+  subnets: [],
+};
+
 export interface ActionsPolicy {
   warmTargets: WarmTargetsPolicy;
   prefixDelegation: PrefixDelegationPolicy;
@@ -188,10 +207,13 @@ export interface ActionsPolicy {
    * ({@link DEFAULT_SUBNET_RESERVATIONS_POLICY}). `parsePolicy` always fills it.
    */
   subnetReservations?: SubnetReservationsPolicy;
+  /** Optional in policy.yml; absent = not allowed ({@link DEFAULT_ENI_CONFIGS_POLICY}). `parsePolicy` always fills it. */
+  eniConfigs?: EniConfigsPolicy;
 }
 
 /** A cluster's policy of one action kind; `subnetReservations` left out is its default (not allowed). */
 export function actionPolicyOf(actions: ActionsPolicy, kind: ActionKind): ActionPolicyBase {
+  if (kind === 'eni-configs') return actions.eniConfigs ?? DEFAULT_ENI_CONFIGS_POLICY;
   return actions[POLICY_KEY[kind]] ?? DEFAULT_SUBNET_RESERVATIONS_POLICY;
 }
 
@@ -204,7 +226,15 @@ export interface EffectivePolicy {
 }
 
 /** The kinds of action the planners propose (lib/plan/*.ts) and the policy governs. */
-export type ActionKind = 'warm-targets' | 'prefix-delegation' | 'prefix-rollout' | 'cni-subnets' | 'instance-types' | 'subnet-reservations' | 'leaked-enis';
+export type ActionKind =
+  | 'warm-targets'
+  | 'prefix-delegation'
+  | 'prefix-rollout'
+  | 'cni-subnets'
+  | 'instance-types'
+  | 'subnet-reservations'
+  | 'leaked-enis'
+  | 'eni-configs';
 
 /** The policy key of each action kind. */
 export const POLICY_KEY: Record<ActionKind, keyof EffectivePolicy['actions']> = {
@@ -216,6 +246,7 @@ export const POLICY_KEY: Record<ActionKind, keyof EffectivePolicy['actions']> = 
   'instance-types': 'instanceTypes',
   'subnet-reservations': 'subnetReservations',
   'leaked-enis': 'leakedEnis',
+  'eni-configs': 'eniConfigs',
 };
 
 /** Thrown for an invalid policy; `problems` names every one as `path: problem`. */

@@ -13,7 +13,7 @@ export function describeChange(change: ActionChange): string {
     case 'addon-env': {
       const set = Object.entries(change.set).map(([k, v]) => `${k}=${v}`).join(' ');
       const was = Object.entries(change.previous).map(([k, v]) => `${k}=${v === '' ? '(unset)' : v}`).join(' ');
-      return `vpc-cni add-on: ${set} (was ${was})`;
+      return `${change.target === 'aws-node' ? 'aws-node DaemonSet (self-managed, server-side apply)' : 'vpc-cni add-on'}: ${set} (was ${was})`;
     }
     case 'tag-subnets': {
       // Steering: the cluster tag removed, with the value it had (what puts it back).
@@ -37,6 +37,8 @@ export function describeChange(change: ActionChange): string {
       return change.enis.length > 0
         ? `delete ${change.enis.length} leaked VPC CNI ENI(s) of ${change.clusterTag}: ${change.enis.map((e) => e.networkInterfaceId).join(', ')}`
         : `delete leaked VPC CNI ENIs of ${change.clusterTag} (none old enough)`;
+    case 'eni-configs':
+      return `custom networking: ENIConfig ${change.eniConfigs.map((e) => `${e.name} → ${e.subnet} (${e.securityGroups.join(', ')})`).join(', ')}, then ${describeChange(change.env)}`;
   }
 }
 

@@ -86,6 +86,10 @@ export function absentReason(kind: ActionKind, r: ClusterRemediation, c: Cluster
     case 'leaked-enis':
       if (!has(findings, cluster, (f) => f.kind === 'leaked-enis')) return noFinding('leaked ENI (leaked-enis finding)');
       return `no leaked ENI is tagged cluster.k8s.amazonaws.com/name=${cluster}: the others are their own cluster's to delete`;
+    case 'eni-configs':
+      if (excluded !== undefined) return excluded;
+      if (!has(findings, cluster, exhausted)) return noFinding('pod subnet short of addresses (subnet-exhaustion finding)');
+      return "custom networking could not be planned: no allow-listed subnet (actions.eniConfigs.subnets) could be read, or the ENIConfigs are in place already (the plan's notes say which)";
   }
 }
 
