@@ -178,7 +178,8 @@ export function planEniConfigsWith(pc: PlanContext, subnets: readonly Subnet[] |
       reason: `Pod subnets are exhausted (${exhausted.map((f) => f.id).sort().join(', ')}: ${scarceText}); custom networking gives new nodes' pods addresses from the allow-listed secondary-CIDR subnets instead.`,
       findingIds: exhausted.map((f) => f.id).sort(),
       change: { type: 'eni-configs', vpcId, eniConfigs, env, maxPods: maxPodsRows },
-      predicted: { ipsFreed: gained, text },
+      // The addresses are gained in other subnets, not freed in the exhausted ones: said in the text only.
+      predicted: { text },
       blockers,
     },
   ];

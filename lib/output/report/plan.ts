@@ -15,7 +15,7 @@ import { describeChange } from '../notify/action-message';
 const STATE: Record<string, string> = { apply: 'WILL APPLY', 'dry-run': 'DRY-RUN', blocked: 'BLOCKED' };
 
 /** Every action kind, in the planners' order (least disruptive first). */
-export const ACTION_KINDS: readonly ActionKind[] = ['warm-targets', 'cni-subnets', 'prefix-delegation', 'prefix-rollout', 'instance-types', 'subnet-reservations', 'leaked-enis'];
+export const ACTION_KINDS: readonly ActionKind[] = ['warm-targets', 'cni-subnets', 'prefix-delegation', 'prefix-rollout', 'instance-types', 'subnet-reservations', 'leaked-enis', 'eni-configs'];
 
 /** What the plan's text and JSON say besides the planned actions. */
 export interface PlanReportContext {
@@ -118,6 +118,7 @@ export function renderPlan(remediation: ClusterRemediation[], policyFile: string
       if (a.predicted.ipsFreed !== undefined && a.predicted.ipsFreed !== 0) out.push(`    addresses: ${a.predicted.ipsFreed >= 0 ? 'frees' : 'takes'} ${Math.abs(a.predicted.ipsFreed)}`);
       if (a.predicted.podHeadroomGained !== undefined) out.push(`    pods of headroom: +${a.predicted.podHeadroomGained}`);
       if (a.change.type === 'addon-env' && a.change.selfManagedCommand) out.push(`    run: ${a.change.selfManagedCommand}`);
+      if (a.change.type === 'eni-configs' && a.change.env.selfManagedCommand) out.push(`    run: ${a.change.env.selfManagedCommand}`);
       if (a.change.type === 'addon-env') for (const n of a.change.nodeChanges ?? []) out.push(`    nodes: ${n.nodegroup}: max pods ${n.maxPods}; ${n.note}`);
       for (const b of a.blockedBy) out.push(`    ${a.state === 'dry-run' ? 'because' : 'blocked by'}: ${b}`);
     }
