@@ -3,7 +3,7 @@
  * self-managed aws-node: GET kube-system/aws-node, change nothing already as wanted, otherwise a
  * server-side apply of only the aws-node container's env entries this product owns (a dry run
  * first), announced (`intendWrite`) before it is sent; then the DaemonSet's rollout is followed.
- * Design: docs/remediation.md#libactexecute-aws-nodets-the-self-managed-aws-node-executor
+ * Design: docs/remediation.md#self-managed-aws-node-server-side-apply
  */
 import { KUBE_FIELD_MANAGER, type KubeApi, type KubeObjectRef } from '../inventory/kube-types';
 import { clientRequestTokenFor } from '../keys';

@@ -5,7 +5,7 @@
  * 2. the CNI env (AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG, ENI_CONFIG_LABEL_DEF): the add-on executor's
  *    UpdateAddon, or the aws-node executor's server-side apply for a self-managed install.
  * `follow` checks both: the ENIConfigs still as applied, then the env step's update or rollout.
- * Design: docs/remediation.md#libactexecute-eni-configsts-the-custom-networking-executor
+ * Design: docs/remediation.md#custom-networking-eniconfigs
  */
 import type { KubeApi, KubeObjectRef } from '../inventory/kube-types';
 import { clientRequestTokenFor } from '../keys';

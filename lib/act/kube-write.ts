@@ -3,7 +3,7 @@
  * (DescribeCluster, then the connector), the outcome of a failed call (a server-side apply
  * conflict named with its manager and the fix; a transient answer marked retryable), and
  * server-side apply with a dry run first.
- * Design: docs/remediation.md#libactexecute-aws-nodets-the-self-managed-aws-node-executor
+ * Design: docs/remediation.md#self-managed-aws-node-server-side-apply
  */
 import { describeEksCluster } from '../aws/eks-cluster';
 import { isRetryableError, messageOf } from '../errors';

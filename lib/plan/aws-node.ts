@@ -2,7 +2,7 @@
  * A self-managed VPC CNI seen through the cluster's Kubernetes API: whether the planners may set
  * its env on kube-system/aws-node themselves (server-side apply, lib/act/execute-aws-node.ts), and
  * the settings its env holds. Pure.
- * Design: docs/remediation.md#libplanaws-nodets-a-self-managed-aws-node
+ * Design: docs/remediation.md#self-managed-aws-node-server-side-apply
  */
 import type { ClusterInventory } from '../inventory/types';
 import { readCniSettings, type CniSettings } from '../measure/cni-settings';

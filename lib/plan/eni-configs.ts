@@ -3,7 +3,7 @@
  * and the policy allow-lists subnets of a secondary VPC CIDR, one ENIConfig per Availability Zone
  * of the nodes, named after the zone, over the roomiest allow-listed subnet there; then the CNI env
  * that makes new nodes use them (through the add-on, or a self-managed aws-node's DaemonSet). Pure.
- * Design: docs/remediation.md#libplaneni-configsts-custom-networking
+ * Design: docs/remediation.md#custom-networking-eniconfigs
  */
 import type { Subnet } from '@aws-sdk/client-ec2';
 import { maxPods } from '../capacity/instance-type';
