@@ -85,26 +85,29 @@ export async function remediate(
       policy,
       now,
     };
-    // The spare subnets are read fresh, and only when a finding could use them.
+    // The spare subnets are read fresh, and only when a finding could use them; the ENIConfig
+    // subnets (issue 14: custom networking) likewise, in the same DescribeSubnets.
     let cniPlanner: ActionPlanner = planCniSubnets;
-    const spareIds = spareSubnetIds(policy);
-    if (policy.actions.cniSubnets.allowed && spareIds.length > 0 && needsSpareSubnets(ctx)) {
-      try {
-        const spare: Subnet[] = await deps.source.describeSubnetsById(spareIds);
-        cniPlanner = (x) => planCniSubnetsWith(x, spare);
-      } catch (err) {
-        notes.push(`the policy's spare subnets could not be read: ${messageOf(err)}`);
-      }
-    }
-    // The ENIConfig subnets likewise (issue 14: custom networking), only when a finding could use them.
     let eniPlanner: ActionPlanner = planEniConfigs;
+    const spareIds = spareSubnetIds(policy);
     const eniIds = eniConfigSubnetIds(policy);
-    if (policy.actions.eniConfigs?.allowed && eniIds.length > 0 && needsEniConfigs(ctx)) {
+    const wantSpare = policy.actions.cniSubnets.allowed && spareIds.length > 0 && needsSpareSubnets(ctx);
+    const wantEni = (policy.actions.eniConfigs?.allowed ?? false) && eniIds.length > 0 && needsEniConfigs(ctx);
+    if (wantSpare || wantEni) {
       try {
-        const allowListed: Subnet[] = await deps.source.describeSubnetsById(eniIds);
-        eniPlanner = (x) => planEniConfigsWith(x, allowListed);
+        const read: Subnet[] = await deps.source.describeSubnetsById([...new Set([...(wantSpare ? spareIds : []), ...(wantEni ? eniIds : [])])]);
+        const of = (ids: string[]): Subnet[] => read.filter((s) => ids.includes(s.SubnetId ?? ''));
+        if (wantSpare) {
+          const spare = of(spareIds);
+          cniPlanner = (x) => planCniSubnetsWith(x, spare);
+        }
+        if (wantEni) {
+          const allowListed = of(eniIds);
+          eniPlanner = (x) => planEniConfigsWith(x, allowListed);
+        }
       } catch (err) {
-        notes.push(`the policy's ENIConfig subnets could not be read: ${messageOf(err)}`);
+        if (wantSpare) notes.push(`the policy's spare subnets could not be read: ${messageOf(err)}`);
+        if (wantEni) notes.push(`the policy's ENIConfig subnets could not be read: ${messageOf(err)}`);
       }
     }
     const planned = planCluster(ctx, [planWarmTargets, cniPlanner, planPrefixDelegation, planPrefixRollout, eniPlanner, planInstanceTypes, planSubnetReservations, planLeakedEnis], history);

@@ -161,7 +161,6 @@ export function planEniConfigsWith(pc: PlanContext, subnets: readonly Subnet[] |
     const opts = { prefixDelegation: cni.prefixDelegation === true, maxEni: cni.maxEni, applyKubeletCap: true };
     maxPodsRows.push({ instanceType: type, before: maxPods(cap, { ...opts, customNetworking: false }), after: maxPods(cap, { ...opts, customNetworking: true }) });
   }
-  const scarceText = [...new Set(exhausted.map((f) => f.subject.id))].sort().join(', ');
   const text =
     `ENIConfigs ${chosenText.join(', ')} give pods ${n(gained)} addresses outside the exhausted subnets, on nodes launched after the change: ` +
     `existing nodes keep their current ENIs until they are replaced (custom networking applies to new nodes only). ` +
@@ -175,7 +174,7 @@ export function planEniConfigsWith(pc: PlanContext, subnets: readonly Subnet[] |
       cluster: usage.name,
       kind: 'eni-configs',
       subject: vpcId,
-      reason: `Pod subnets are exhausted (${exhausted.map((f) => f.id).sort().join(', ')}: ${scarceText}); custom networking gives new nodes' pods addresses from the allow-listed secondary-CIDR subnets instead.`,
+      reason: `Pod subnets are exhausted (${exhausted.map((f) => f.id).sort().join(', ')}); custom networking gives new nodes' pods addresses from the allow-listed secondary-CIDR subnets instead.`,
       findingIds: exhausted.map((f) => f.id).sort(),
       change: { type: 'eni-configs', vpcId, eniConfigs, env, maxPods: maxPodsRows },
       // The addresses are gained in other subnets, not freed in the exhausted ones: said in the text only.
