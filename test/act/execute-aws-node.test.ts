@@ -8,7 +8,8 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 import { DescribeClusterCommand, EKSClient } from '@aws-sdk/client-eks';
 import { mockClient } from 'aws-sdk-client-mock';
 import { addonEnvExecutor } from '../../lib/act/execute-addon';
-import { AWS_NODE_STEP, awsNodeViewOf, KUBE_APPLY_OPERATION } from '../../lib/act/execute-aws-node';
+import { AWS_NODE_STEP, awsNodeViewOf, daemonSetRollout, KUBE_APPLY_OPERATION } from '../../lib/act/execute-aws-node';
+import { applyConflictsOf } from '../../lib/act/kube-write';
 import type { ActionRecord, ExecuteDeps, WriteIntent } from '../../lib/act/types';
 import { KubeApiError } from '../../lib/inventory/kube-types';
 import type { AddonEnvChange, PlannedAction } from '../../lib/plan/types';
@@ -193,5 +194,34 @@ describe('aws-node executor', () => {
     expect(out.detail).toMatch(detail);
     expect(out.retryable === true).toBe(retryable);
     expect(kube.changes).toEqual([]);
+  });
+});
+
+describe('daemonSetRollout (as kubectl rollout status judges a DaemonSet)', () => {
+  const ds = (generation: number, status: Record<string, number>) => ({ metadata: { generation }, status });
+  it.each<[string, ReturnType<typeof ds>, boolean, RegExp]>([
+    ['the controller has not seen the spec', ds(3, { observedGeneration: 2, desiredNumberScheduled: 3, updatedNumberScheduled: 3, numberAvailable: 3 }), false, /not yet seen generation 3 \(observed 2\)/],
+    ['nodes still run the old pod', ds(3, { observedGeneration: 3, desiredNumberScheduled: 3, updatedNumberScheduled: 1, numberAvailable: 3 }), false, /1 of 3 nodes run the new aws-node pod/],
+    ['updated pods not yet available', ds(3, { observedGeneration: 3, desiredNumberScheduled: 3, updatedNumberScheduled: 3, numberAvailable: 2 }), false, /2 of 3 updated aws-node pods are available/],
+    ['every node runs it, available', ds(3, { observedGeneration: 3, desiredNumberScheduled: 3, updatedNumberScheduled: 3, numberAvailable: 3 }), true, /rolled out to all 3 nodes \(generation 3\)/],
+  ])('%s', (_case, obj, done, text) => {
+    const r = daemonSetRollout(obj);
+    expect(r.done).toBe(done);
+    expect(r.text).toMatch(text);
+  });
+});
+
+describe('applyConflictsOf', () => {
+  it("reads the manager and field of each cause, as the API server words them", () => {
+    const err = new KubeApiError(409, 'Conflict', 'Apply failed with 2 conflicts', [
+      { reason: 'FieldManagerConflict', message: 'conflict with "helm" using apps/v1', field: '.spec.template.spec.containers[name="aws-node"].env[name="WARM_IP_TARGET"].value' },
+      { reason: 'FieldManagerConflict', message: 'conflict with "kubectl-set" using apps/v1 at 2026-11-26T09:00:00Z', field: '.spec.template.spec.containers[name="aws-node"].env[name="MINIMUM_IP_TARGET"].value' },
+    ]);
+    expect(applyConflictsOf(err)).toEqual([
+      { manager: 'helm', field: '.spec.template.spec.containers[name="aws-node"].env[name="WARM_IP_TARGET"].value' },
+      { manager: 'kubectl-set', field: '.spec.template.spec.containers[name="aws-node"].env[name="MINIMUM_IP_TARGET"].value' },
+    ]);
+    expect(applyConflictsOf(new KubeApiError(409, 'AlreadyExists', 'x'))).toBeUndefined();
+    expect(applyConflictsOf(new Error('x'))).toBeUndefined();
   });
 });
