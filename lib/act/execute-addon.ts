@@ -3,7 +3,8 @@
  * prefix-delegation): read the add-on, change nothing that is already as wanted, otherwise
  * UpdateAddon with the merged document (lib/aws/addon.ts) and follow the update with
  * DescribeUpdate. UpdateAddon is announced (`intendWrite`) before it is sent; transient errors
- * are marked `retryable`.
+ * are marked `retryable`. A change with `target: 'aws-node'` (a self-managed install) goes to
+ * lib/act/execute-aws-node.ts instead.
  *
  * Design: docs/remediation.md#libactexecute-addonts-the-vpc-cni-add-on-executor
  */

@@ -77,6 +77,9 @@ const isOutcome = (x: object): x is ActionOutcome => 'status' in x;
 async function envStep(action: Pick<PlannedAction, 'id' | 'cluster'>, change: EniConfigsChange, deps: ExecuteDeps, prefix: string, resend: boolean): Promise<ActionOutcome> {
   const sub = { id: action.id, cluster: action.cluster, change: change.env };
   const out = change.env.target === 'aws-node' ? await runAwsNodeEnv(sub, deps, resend) : await startAddonEnv(sub, deps, resend);
+  // Step 2 could not begin (an add-on update or an aws-node rollout in flight): the change is
+  // half made, so it stays in progress (the lock kept) and the next cycle tries step 2 again.
+  if (out.status === 'skipped') return { ...out, status: 'in-progress', detail: `${prefix} ${out.detail} The env step is tried again in the next cycle.` };
   return { ...out, detail: `${prefix} ${out.detail}` };
 }
 

@@ -156,6 +156,21 @@ describe('eniConfigsExecutor', () => {
     expect(eksMock.commandCalls(UpdateAddonCommand)).toHaveLength(1);
   });
 
+  it('stays in progress when the env step cannot begin yet (an add-on update in flight), and does it in the next cycle', async () => {
+    const kube = new FakeKubeApi();
+    const a = action();
+    eksMock.on(DescribeAddonCommand).resolves({ ...ADDON, addon: { ...ADDON.addon, status: 'UPDATING' } });
+    const out = await eniConfigsExecutor.start(a, deps(kube));
+    expect(out).toMatchObject({ status: 'in-progress' });
+    expect(out.detail).toMatch(/applied\. an add-on update is in flight.*tried again in the next cycle/);
+    expect(eksMock.commandCalls(UpdateAddonCommand)).toHaveLength(0);
+    eksMock.on(DescribeAddonCommand).resolves(ADDON);
+    const next = await eniConfigsExecutor.follow(record(a, { step: 'update-addon', wrote: true }), deps(kube));
+    expect(next).toMatchObject({ status: 'in-progress', step: 'update-addon', reference: UPDATE_ID });
+    expect(eksMock.commandCalls(UpdateAddonCommand)).toHaveLength(1);
+    expect(kube.changes).toEqual(['eniconfigs/eu-west-1a', 'eniconfigs/eu-west-1b']);
+  });
+
   it('follow fails when an ENIConfig was deleted since it was applied', async () => {
     const kube = new FakeKubeApi();
     const a = action();
