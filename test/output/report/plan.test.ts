@@ -67,6 +67,7 @@ describe('renderPlan', () => {
       '    instance-types: not allowed by the policy (actions.instanceTypes.allowed is false)',
       expect.stringMatching(/^ {4}subnet-reservations: the data is incomplete/),
       expect.stringMatching(/^ {4}leaked-enis: no leaked ENI \(leaked-enis finding\) in the data that could be read; the data is incomplete/),
+      expect.stringMatching(/^ {4}eni-configs: no pod subnet short of addresses \(subnet-exhaustion finding\) in the data that could be read; the data is incomplete/),
       '',
       'Cluster gone: FAILED: could not be sampled, nothing is planned: AccessDeniedException: denied',
       '',
@@ -76,6 +77,6 @@ describe('renderPlan', () => {
   it('leaves out the kinds that are planned', () => {
     const r = remediation();
     r.planned = [{ kind: 'warm-targets' } as ClusterRemediation['planned'][number]];
-    expect(Object.keys(absentReasons(r, { usage: u, findings: [] }))).toEqual(['cni-subnets', 'prefix-delegation', 'prefix-rollout', 'instance-types', 'subnet-reservations', 'leaked-enis']);
+    expect(Object.keys(absentReasons(r, { usage: u, findings: [] }))).toEqual(['cni-subnets', 'prefix-delegation', 'prefix-rollout', 'instance-types', 'subnet-reservations', 'leaked-enis', 'eni-configs']);
   });
 });
