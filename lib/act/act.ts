@@ -59,6 +59,8 @@ export interface ActContext {
   karpenterSubnets?: { nodeClasses: ReadonlySet<string>; subnets: ReadonlySet<string> };
   /** The policy's `actions.karpenterInstanceTypes` now (NodePools, the capacity bound); absent: a karpenter-requirements record is quarantined. */
   karpenterInstanceTypes?: { nodePools: ReadonlySet<string>; maxCapacityIncreasePercent: number };
+  /** Subnet ids the policy lets `eni-configs` name in an ENIConfig (absent: none). */
+  eniConfigSubnets?: ReadonlySet<string>;
   /** Re-runs the gates of an action against a history read after taking the lock. */
   regate: (action: PlannedAction, history: ActionHistory) => PlannedAction;
 }
@@ -88,6 +90,7 @@ const CHANGE_TYPE: Record<ActionKind, ActionChange['type']> = {
   'leaked-enis': 'delete-enis',
   'karpenter-subnets': 'karpenter-subnet-terms',
   'karpenter-instance-types': 'karpenter-requirements',
+  'eni-configs': 'eni-configs',
 };
 
 function recordStatus(outcome: ActionOutcome): ActionRecord['status'] {
@@ -199,6 +202,15 @@ export function policyProblems(cluster: string, record: ActionRecord, ctx: ActCo
       const kept = change.previous.every((p) => change.requirements.some((r) => r.key === p.key && r.operator === p.operator && (p.values ?? []).every((v) => (r.values ?? []).includes(v))));
       if (!kept || change.requirements.length !== change.previous.length) problems.push('it does not keep every requirement the NodePool had (the action only widens one)');
     }
+  }
+  if (change.type === 'eni-configs') {
+    // A planted or stale record may name subnets the policy no longer lists, or set other env keys.
+    const outside = change.eniConfigs.map((e) => e.subnet).filter((id) => !(ctx.eniConfigSubnets?.has(id) ?? false));
+    if (outside.length > 0) problems.push(`its ENIConfigs name ${outside.join(', ')}, which the policy does not list under actions.eniConfigs.subnets of ${cluster}`);
+    const keys = Object.keys(change.env.set).sort().join();
+    if (keys !== 'AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG,ENI_CONFIG_LABEL_DEF') problems.push(`it sets ${keys}, not the custom networking env (AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG, ENI_CONFIG_LABEL_DEF)`);
+    const names = change.eniConfigs.map((e) => e.name);
+    if (new Set(names).size !== names.length) problems.push(`it names an ENIConfig twice (${names.join(', ')})`);
   }
   // A record may delete only ENIs tagged with its own cluster (IAM holds it to that too).
   if (change.type === 'delete-enis') {

@@ -3,7 +3,8 @@
  * prefix-delegation): read the add-on, change nothing that is already as wanted, otherwise
  * UpdateAddon with the merged document (lib/aws/addon.ts) and follow the update with
  * DescribeUpdate. UpdateAddon is announced (`intendWrite`) before it is sent; transient errors
- * are marked `retryable`.
+ * are marked `retryable`. A change with `target: 'aws-node'` (a self-managed install) goes to
+ * lib/act/execute-aws-node.ts instead.
  *
  * Design: docs/remediation.md#libactexecute-addonts-the-vpc-cni-add-on-executor
  */
@@ -13,6 +14,7 @@ import { envOf } from '../inventory/configuration-values';
 import { clientRequestTokenFor } from '../keys';
 import type { AddonEnvChange, PlannedAction } from '../plan/types';
 import { selfManagedCommand } from '../plan/warm-targets';
+import { followAwsNodeEnv, runAwsNodeEnv } from './execute-aws-node';
 import type { ActionExecutor, ActionOutcome, ActionRecord, ExecuteDeps } from './types';
 import { intendWrite } from './write-intent';
 
@@ -113,83 +115,86 @@ async function followUpdate(
   return outcomeOfUpdate(actionId, cluster, last, change);
 }
 
+/** The start of an add-on env change: look, then (only if needed and possible) UpdateAddon, then follow it a while. */
+export async function startAddonEnv(action: Pick<PlannedAction, 'id' | 'cluster' | 'change'>, deps: ExecuteDeps, resend = false): Promise<ActionOutcome> {
+  const change = addonChangeOf(action.change, action.id);
+  const skipped = (detail: string): ActionOutcome => ({ actionId: action.id, status: 'skipped', step: ADDON_UPDATE_STEP, detail });
+  if (change.selfManagedCommand) {
+    return skipped(`aws-node is self-managed on ${action.cluster}: nothing is applied through the API; run: ${change.selfManagedCommand}`);
+  }
+  let current;
+  try {
+    current = await readVpcCniAddon(deps.eks, action.cluster);
+  } catch (err) {
+    return failedOf(action.id, err, change);
+  }
+  if (!current) {
+    return {
+      actionId: action.id,
+      status: 'failed',
+      step: ADDON_UPDATE_STEP,
+      detail: `cluster ${action.cluster} has no managed vpc-cni add-on (DescribeAddon: ResourceNotFoundException): aws-node is self-managed; run: ${selfManagedCommand(change.set)}`,
+    };
+  }
+  let env: Record<string, unknown>;
+  try {
+    env = envOf(current.configurationValues);
+  } catch (err) {
+    return failedOf(action.id, err, change);
+  }
+  const missing = Object.entries(change.set).filter(([k, v]) => env[k] === undefined || String(env[k]) !== v);
+  // `resend`: an UpdateAddon of this action was announced and its answer never recorded. The
+  // keys may show as set, or the add-on as UPDATING, because of it: sent again with the same
+  // token, EKS answers with the update it started, which is then followed to its end.
+  if (!resend && missing.length === 0) {
+    return {
+      actionId: action.id,
+      status: 'succeeded',
+      step: ADDON_UPDATE_STEP,
+      detail: `already set on the vpc-cni add-on of ${action.cluster}: ${pairs(change.set)}; nothing changed.${nodesReminder(change)}`,
+    };
+  }
+  const status = current.addon.status ?? '';
+  if (!resend && BUSY_STATUSES.has(status)) {
+    return skipped(`an add-on update is in flight: the vpc-cni add-on of ${action.cluster} is ${status}; nothing changed, the next cycle looks again.`);
+  }
+  // Write-ahead: recorded before it is sent; an unanswered call may still have been applied.
+  const token = await intendWrite(
+    deps,
+    { step: ADDON_UPDATE_STEP, operation: 'eks:UpdateAddon', target: `vpc-cni of ${action.cluster}` },
+    clientRequestTokenFor(action.id, ADDON_UPDATE_STEP),
+  );
+  let started;
+  try {
+    started = await updateVpcCniEnv(deps.eks, action.cluster, change.set, { current, clientRequestToken: token });
+  } catch (err) {
+    return failedOf(action.id, err, change);
+  }
+  if (started.status !== 'InProgress') {
+    return outcomeOfUpdate(action.id, action.cluster, { updateId: started.updateId, status: started.status, errors: [] }, change);
+  }
+  return followUpdate(deps, action.id, action.cluster, started.updateId, change, false);
+}
+
+/** Follows a record of an add-on env change (its update, or the start again when its id was not recorded). */
+export async function followAddonEnv(record: Pick<ActionRecord, 'actionId' | 'cluster' | 'change' | 'reference' | 'intent'>, deps: ExecuteDeps): Promise<ActionOutcome> {
+  const change = addonChangeOf(record.change, record.actionId);
+  if (!record.reference) {
+    // Stopped around UpdateAddon, before its update id was recorded: run the start again.
+    // With the write announced (the intent kept), it is sent again with the same token and
+    // its update followed; without, the start looks first as ever.
+    const announced = record.intent?.operation === 'eks:UpdateAddon';
+    return startAddonEnv({ id: record.actionId, cluster: record.cluster, change }, deps, announced);
+  }
+  return followUpdate(deps, record.actionId, record.cluster, record.reference, change, true);
+}
+
 /** The executor of one addon-env action kind. */
 export function addonEnvExecutor(kind: 'warm-targets' | 'prefix-delegation'): ActionExecutor {
-  /** The start: look, then (only if needed and possible) UpdateAddon, then follow it a while. */
-  async function run(action: Pick<PlannedAction, 'id' | 'cluster' | 'change'>, deps: ExecuteDeps, resend = false): Promise<ActionOutcome> {
-      const change = addonChangeOf(action.change, action.id);
-      const skipped = (detail: string): ActionOutcome => ({ actionId: action.id, status: 'skipped', step: ADDON_UPDATE_STEP, detail });
-      if (change.selfManagedCommand) {
-        return skipped(`aws-node is self-managed on ${action.cluster}: nothing is applied through the API; run: ${change.selfManagedCommand}`);
-      }
-      let current;
-      try {
-        current = await readVpcCniAddon(deps.eks, action.cluster);
-      } catch (err) {
-        return failedOf(action.id, err, change);
-      }
-      if (!current) {
-        return {
-          actionId: action.id,
-          status: 'failed',
-          step: ADDON_UPDATE_STEP,
-          detail: `cluster ${action.cluster} has no managed vpc-cni add-on (DescribeAddon: ResourceNotFoundException): aws-node is self-managed; run: ${selfManagedCommand(change.set)}`,
-        };
-      }
-      let env: Record<string, unknown>;
-      try {
-        env = envOf(current.configurationValues);
-      } catch (err) {
-        return failedOf(action.id, err, change);
-      }
-      const missing = Object.entries(change.set).filter(([k, v]) => env[k] === undefined || String(env[k]) !== v);
-      // `resend`: an UpdateAddon of this action was announced and its answer never recorded. The
-      // keys may show as set, or the add-on as UPDATING, because of it: sent again with the same
-      // token, EKS answers with the update it started, which is then followed to its end.
-      if (!resend && missing.length === 0) {
-        return {
-          actionId: action.id,
-          status: 'succeeded',
-          step: ADDON_UPDATE_STEP,
-          detail: `already set on the vpc-cni add-on of ${action.cluster}: ${pairs(change.set)}; nothing changed.${nodesReminder(change)}`,
-        };
-      }
-      const status = current.addon.status ?? '';
-      if (!resend && BUSY_STATUSES.has(status)) {
-        return skipped(`an add-on update is in flight: the vpc-cni add-on of ${action.cluster} is ${status}; nothing changed, the next cycle looks again.`);
-      }
-      // Write-ahead: recorded before it is sent; an unanswered call may still have been applied.
-      const token = await intendWrite(
-        deps,
-        { step: ADDON_UPDATE_STEP, operation: 'eks:UpdateAddon', target: `vpc-cni of ${action.cluster}` },
-        clientRequestTokenFor(action.id, ADDON_UPDATE_STEP),
-      );
-      let started;
-      try {
-        started = await updateVpcCniEnv(deps.eks, action.cluster, change.set, { current, clientRequestToken: token });
-      } catch (err) {
-        return failedOf(action.id, err, change);
-      }
-      if (started.status !== 'InProgress') {
-        return outcomeOfUpdate(action.id, action.cluster, { updateId: started.updateId, status: started.status, errors: [] }, change);
-      }
-      return followUpdate(deps, action.id, action.cluster, started.updateId, change, false);
-  }
-
   return {
     kind,
-    start: (action, deps) => run(action, deps),
-
-    async follow(record: ActionRecord, deps: ExecuteDeps): Promise<ActionOutcome> {
-      const change = addonChangeOf(record.change, record.actionId);
-      if (!record.reference) {
-        // Stopped around UpdateAddon, before its update id was recorded: run the start again.
-        // With the write announced (the intent kept), it is sent again with the same token and
-        // its update followed; without, the start looks first as ever.
-        const announced = record.intent?.operation === 'eks:UpdateAddon';
-        return run({ id: record.actionId, cluster: record.cluster, change }, deps, announced);
-      }
-      return followUpdate(deps, record.actionId, record.cluster, record.reference, change, true);
-    },
+    // A self-managed aws-node (target aws-node): server-side apply of the DaemonSet (lib/act/execute-aws-node.ts).
+    start: (action, deps) => (addonChangeOf(action.change, action.id).target === 'aws-node' ? runAwsNodeEnv(action, deps) : startAddonEnv(action, deps)),
+    follow: (record, deps) => (addonChangeOf(record.change, record.actionId).target === 'aws-node' ? followAwsNodeEnv(record, deps) : followAddonEnv(record, deps)),
   };
 }

@@ -11,6 +11,7 @@ import { subnetReservationsExecutor } from './execute-reservations';
 import { leakedEnisExecutor } from './execute-enis';
 import { cniSubnetsExecutor } from './execute-subnets';
 import { karpenterInstanceTypesExecutor, karpenterSubnetsExecutor } from './execute-karpenter';
+import { eniConfigsExecutor } from './execute-eni-configs';
 import type { ActionExecutor } from './types';
 
 /** The executors of every action kind. */
@@ -25,4 +26,5 @@ export const EXECUTORS: Record<ActionKind, ActionExecutor> = {
   'leaked-enis': leakedEnisExecutor,
   'karpenter-subnets': karpenterSubnetsExecutor,
   'karpenter-instance-types': karpenterInstanceTypesExecutor,
+  'eni-configs': eniConfigsExecutor,
 };

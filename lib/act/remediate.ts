@@ -9,6 +9,7 @@ import type { DiagnoseThresholds, Finding } from '../diagnose/types';
 import { messageOf } from '../errors';
 import type { Inventory, InventorySource } from '../inventory/types';
 import type { Usage } from '../measure/types';
+import { eniConfigSubnetIds, needsEniConfigs, planEniConfigs, planEniConfigsWith } from '../plan/eni-configs';
 import { needsSpareSubnets, planCniSubnets, planCniSubnetsWith, spareSubnetIds } from '../plan/cni-subnets';
 import { gateActions, optedIn, planCluster } from '../plan/gates';
 import { planInstanceTypes } from '../plan/instance-types';
@@ -86,15 +87,29 @@ export async function remediate(
       policy,
       now,
     };
-    // The spare subnets are read fresh, and only when a finding could use them.
+    // The spare subnets are read fresh, and only when a finding could use them; the ENIConfig
+    // subnets (issue 14: custom networking) likewise, in the same DescribeSubnets.
     let cniPlanner: ActionPlanner = planCniSubnets;
+    let eniPlanner: ActionPlanner = planEniConfigs;
     const spareIds = spareSubnetIds(policy);
-    if (policy.actions.cniSubnets.allowed && spareIds.length > 0 && needsSpareSubnets(ctx)) {
+    const eniIds = eniConfigSubnetIds(policy);
+    const wantSpare = policy.actions.cniSubnets.allowed && spareIds.length > 0 && needsSpareSubnets(ctx);
+    const wantEni = (policy.actions.eniConfigs?.allowed ?? false) && eniIds.length > 0 && needsEniConfigs(ctx);
+    if (wantSpare || wantEni) {
       try {
-        const spare: Subnet[] = await deps.source.describeSubnetsById(spareIds);
-        cniPlanner = (x) => planCniSubnetsWith(x, spare);
+        const read: Subnet[] = await deps.source.describeSubnetsById([...new Set([...(wantSpare ? spareIds : []), ...(wantEni ? eniIds : [])])]);
+        const of = (ids: string[]): Subnet[] => read.filter((s) => ids.includes(s.SubnetId ?? ''));
+        if (wantSpare) {
+          const spare = of(spareIds);
+          cniPlanner = (x) => planCniSubnetsWith(x, spare);
+        }
+        if (wantEni) {
+          const allowListed = of(eniIds);
+          eniPlanner = (x) => planEniConfigsWith(x, allowListed);
+        }
       } catch (err) {
-        notes.push(`the policy's spare subnets could not be read: ${messageOf(err)}`);
+        if (wantSpare) notes.push(`the policy's spare subnets could not be read: ${messageOf(err)}`);
+        if (wantEni) notes.push(`the policy's ENIConfig subnets could not be read: ${messageOf(err)}`);
       }
     }
     // The allow-listed Karpenter subnets likewise (they need not be the cluster's subnets yet).
@@ -110,7 +125,18 @@ export async function remediate(
     }
     const planned = planCluster(
       ctx,
-      [planWarmTargets, cniPlanner, planPrefixDelegation, planPrefixRollout, planInstanceTypes, planSubnetReservations, planLeakedEnis, karpenterSubnetsPlanner, planKarpenterInstanceTypes],
+      [
+        planWarmTargets,
+        cniPlanner,
+        planPrefixDelegation,
+        planPrefixRollout,
+        eniPlanner,
+        planInstanceTypes,
+        planSubnetReservations,
+        planLeakedEnis,
+        karpenterSubnetsPlanner,
+        planKarpenterInstanceTypes,
+      ],
       history,
     );
     let results: ActResult[] = [];
@@ -134,6 +160,7 @@ export async function remediate(
           nodePools: new Set(policy.actions.karpenterInstanceTypes?.nodePools ?? []),
           maxCapacityIncreasePercent: policy.actions.karpenterInstanceTypes?.maxCapacityIncreasePercent ?? 0,
         },
+        eniConfigSubnets: new Set(eniIds),
         // The gates again, on the history read after taking the lock (lib/act/act.ts).
         regate: (action, fresh) => gateActions(ctx, [action], fresh)[0] ?? { ...action, state: 'blocked', blockedBy: ['the gates dropped it'] },
       };

@@ -35,6 +35,7 @@ export const ACTION_KINDS = [
   'leaked-enis',
   'karpenter-subnets',
   'karpenter-instance-types',
+  'eni-configs',
 ] as const satisfies readonly ActionKind[];
 
 const isoTime = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'is not a time');
@@ -43,7 +44,7 @@ const recordStatus = z.enum(['in-progress', 'succeeded', 'failed', 'skipped', 'q
 const stringMap = z.record(z.string(), z.string());
 
 const changeSchema = z.discriminatedUnion('type', [
-  z.looseObject({ type: z.literal('addon-env'), set: stringMap, previous: stringMap }),
+  z.looseObject({ type: z.literal('addon-env'), set: stringMap, previous: stringMap, target: z.literal('aws-node').optional() }),
   z.looseObject({
     type: z.literal('tag-subnets'),
     subnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]+$/, 'is not a subnet id')),
@@ -97,6 +98,21 @@ const changeSchema = z.discriminatedUnion('type', [
     requirements: z.array(z.looseObject({ key: z.string(), operator: z.string() })).min(1),
     widened: z.object({ key: z.string(), added: z.array(z.string()) }),
     increasePercent: z.number(),
+  }),
+  z.looseObject({
+    type: z.literal('eni-configs'),
+    vpcId: z.string().regex(/^vpc-[0-9a-f]+$/, 'is not a VPC id'),
+    eniConfigs: z
+      .array(
+        z.looseObject({
+          // An ENIConfig named after a zone (`eu-west-1a`): a Kubernetes object name.
+          name: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'is not an Availability Zone name'),
+          subnet: z.string().regex(/^subnet-[0-9a-f]+$/, 'is not a subnet id'),
+          securityGroups: z.array(z.string().regex(/^sg-[0-9a-f]+$/, 'is not a security group id')).min(1),
+        }),
+      )
+      .min(1),
+    env: z.looseObject({ type: z.literal('addon-env'), set: stringMap, previous: stringMap, target: z.literal('aws-node').optional() }),
   }),
 ]);
 

@@ -18,10 +18,11 @@ import {
   currentSettingsOf,
   nodeConfig,
   podsEstimate,
+  effectiveCniOf,
   previousEnv,
   roundedBySubnet,
-  SELF_MANAGED_BLOCKER,
-  selfManagedCommand,
+  selfManagedParts,
+  selfManagedTargetOf,
   spreadBySubnet,
   subnetSharesOf,
   VPC_CNI_SUBJECT,
@@ -90,7 +91,7 @@ function planNodegroup(
   nodes: NodeUsage[],
 ): NodegroupPlan {
   const rules = pc.policy.actions.prefixDelegation;
-  const customNetworking = pc.usage.cni.customNetworking === true;
+  const customNetworking = effectiveCniOf(pc.usage, selfManagedTargetOf(pc)).customNetworking === true;
   const blockers: string[] = [];
   const types = [...new Set([...ng.instanceTypes, ...nodes.map((x) => x.instanceType)])].sort();
   const caps = types.map((type) => ({ type, cap: ctx.capacityOf(type) }));
@@ -159,10 +160,12 @@ export const planPrefixDelegation: ActionPlanner = (pc: PlanContext): ProposedAc
   const { usage, inventory, policy } = pc;
   const rules = policy.actions.prefixDelegation;
   if (!rules.allowed) return [];
-  const current = currentSettingsOf(usage);
+  const awsNode = selfManagedTargetOf(pc);
+  const current = currentSettingsOf(usage, awsNode);
   if (!current) return [];
-  const selfManaged = usage.cni.install === 'self-managed';
-  if (!selfManaged && usage.cni.prefixDelegation === true) return [];
+  // A self-managed aws-node whose env is not visible may have it on: proposed with the command.
+  const visible = usage.cni.install !== 'self-managed' || awsNode?.writable === true;
+  if (visible && effectiveCniOf(usage, awsNode).prefixDelegation === true) return [];
 
   const limited = pc.findings.filter((f) => f.cluster === usage.name && f.kind === 'eni-limit' && f.subject.type === 'nodegroup');
   if (limited.length === 0) return [];
@@ -199,7 +202,8 @@ export const planPrefixDelegation: ActionPlanner = (pc: PlanContext): ProposedAc
 
   const set = { ENABLE_PREFIX_DELEGATION: 'true', WARM_PREFIX_TARGET: String(warmPrefixTarget) };
   const blockers = plans.flatMap((p) => p.blockers);
-  if (selfManaged) blockers.push(SELF_MANAGED_BLOCKER);
+  const target = selfManagedParts(awsNode, set);
+  blockers.push(...target.blockers);
   const nodeChanges: NonNullable<AddonEnvChange['nodeChanges']> = plans
     .filter((p): p is NodegroupPlan & { maxPods: number; note: string } => p.maxPods !== undefined && p.note !== undefined)
     .map((p) => ({ nodegroup: p.ng.name, maxPods: p.maxPods, note: p.note }));
@@ -238,8 +242,9 @@ export const planPrefixDelegation: ActionPlanner = (pc: PlanContext): ProposedAc
         type: 'addon-env',
         ...(usage.cni.addonVersion ? { addonVersion: usage.cni.addonVersion } : {}),
         set,
-        previous: previousEnv(inventory, Object.keys(set)),
-        ...(selfManaged ? { selfManagedCommand: selfManagedCommand(set) } : {}),
+        previous: target.fields.previous ?? previousEnv(inventory, Object.keys(set)),
+        ...(target.fields.target ? { target: target.fields.target } : {}),
+        ...(target.fields.selfManagedCommand ? { selfManagedCommand: target.fields.selfManagedCommand } : {}),
         nodeChanges,
       },
       predicted: { ipsFreedBySubnet, ipsFreed, podHeadroomGained, text },

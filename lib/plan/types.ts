@@ -28,6 +28,12 @@ export interface AddonEnvChange {
   selfManagedCommand?: string;
   /** Prefix delegation only: what the nodes need to use it (max pods per managed nodegroup, node rollout). */
   nodeChanges?: { nodegroup: string; maxPods: number; note: string }[];
+  /**
+   * Where the keys are set. Absent: the managed vpc-cni add-on (UpdateAddon). `aws-node`: a
+   * self-managed install's kube-system/aws-node DaemonSet, by server-side apply through the
+   * cluster's Kubernetes API (lib/act/execute-aws-node.ts); no `selfManagedCommand` then.
+   */
+  target?: 'aws-node';
 }
 
 /** Tag spare subnets `kubernetes.io/role/cni` so that the VPC CNI (1.18+) discovers them. */
@@ -171,7 +177,25 @@ export type ActionChange =
   | SubnetReservationsChange
   | DeleteEnisChange
   | KarpenterSubnetsChange
-  | KarpenterRequirementsChange;
+  | KarpenterRequirementsChange
+  | EniConfigsChange;
+/**
+ * Custom networking (lib/plan/eni-configs.ts, lib/act/execute-eni-configs.ts): step 1 applies one
+ * ENIConfig per Availability Zone of the nodes, named after the zone, each giving pods an
+ * allow-listed subnet; step 2 sets AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG and ENI_CONFIG_LABEL_DEF
+ * through the add-on or the aws-node DaemonSet (`env`, an addon-env change of its own).
+ */
+export interface EniConfigsChange {
+  type: 'eni-configs';
+  vpcId: string;
+  /** The ENIConfigs to apply, by zone: each named after its zone (`eu-west-1a`). */
+  eniConfigs: { name: string; subnet: string; securityGroups: string[] }[];
+  /** The CNI env of step 2: where (`target`) and which keys, as the warm-targets action sets them. */
+  env: AddonEnvChange;
+  /** The kubelet max pods of each instance type running now, before and with custom networking (the primary ENI no longer serves pods). */
+  maxPods: { instanceType: string; before: number; after: number }[];
+}
+
 
 /** What an action is predicted to do, from the ipamd and capacity models. */
 export interface PredictedEffect {

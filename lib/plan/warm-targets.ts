@@ -15,6 +15,7 @@ import { estimateWarm, holdingFor, ipamdConfigOf } from '../ipamd/model';
 import type { IpamdConfig } from '../ipamd/types';
 import type { ClusterUsage, NodeUsage } from '../measure/types';
 import { DEFAULT_IPAMD_CALLS_PER_MINUTE_MAX, DEFAULT_POD_STARTS_PER_NODE_PER_MINUTE, type Bounds, type WarmTargetsPolicy } from '../policy/types';
+import { awsNodeTargetOf, previousAwsNodeEnv, type AwsNodeTarget } from './aws-node';
 import type { ActionPlanner, PlanContext, ProposedAction } from './types';
 
 /** The vpc-cni add-on: the subject of every addon-env action. */
@@ -27,12 +28,50 @@ export interface CurrentSettings {
   assumedDefaults: boolean;
 }
 
-/** The current ipamd settings of the cluster; undefined when the add-on could not be read. */
-export function currentSettingsOf(usage: ClusterUsage): CurrentSettings | undefined {
+/**
+ * The current ipamd settings of the cluster; undefined when the add-on could not be read. A
+ * self-managed aws-node whose env was read through the Kubernetes API (`awsNode` writable) gives
+ * its own settings instead of the assumed defaults.
+ */
+export function currentSettingsOf(usage: ClusterUsage, awsNode?: AwsNodeTarget): CurrentSettings | undefined {
   if (usage.cni.install === 'unknown') return undefined;
   const read = ipamdConfigOf(usage.cni);
   if (read) return { config: read, assumedDefaults: false };
+  const fromAwsNode = awsNode?.writable ? ipamdConfigOf(awsNode.settings) : undefined;
+  if (fromAwsNode) return { config: fromAwsNode, assumedDefaults: false };
   return { config: CNI_DEFAULT_CONFIG, assumedDefaults: true };
+}
+
+/**
+ * Where a self-managed aws-node's env change goes: undefined for the managed add-on; otherwise
+ * the DaemonSet when it is writable through the Kubernetes API, or the printed command.
+ */
+export function selfManagedTargetOf(pc: Pick<PlanContext, 'usage' | 'inventory'>): AwsNodeTarget | undefined {
+  return pc.usage.cni.install === 'self-managed' ? awsNodeTargetOf(pc.inventory) : undefined;
+}
+
+/** The CNI settings the planner compares with: the add-on's, or a writable aws-node's env. */
+export function effectiveCniOf(usage: ClusterUsage, awsNode: AwsNodeTarget | undefined): ClusterUsage['cni'] {
+  return awsNode?.writable ? { ...usage.cni, ...awsNode.settings, install: usage.cni.install } : usage.cni;
+}
+
+/**
+ * The change's fields for a self-managed aws-node: the DaemonSet as target (its env as `previous`)
+ * when writable, else the printed command; and its blocker (the reason it cannot be applied), if any.
+ */
+export function selfManagedParts(
+  awsNode: AwsNodeTarget | undefined,
+  set: Record<string, string>,
+): { fields: { target?: 'aws-node'; selfManagedCommand?: string; previous?: Record<string, string> }; blockers: string[] } {
+  if (!awsNode) return { fields: {}, blockers: [] };
+  if (awsNode.writable) {
+    const invalid = awsNode.settings.invalid;
+    return {
+      fields: { target: 'aws-node', previous: previousAwsNodeEnv(awsNode.env, Object.keys(set)) },
+      blockers: invalid.length > 0 ? [`aws-node's env has values the CNI does not accept: ${invalid.join(', ')}`] : [],
+    };
+  }
+  return { fields: { selfManagedCommand: selfManagedCommand(set) }, blockers: [`${SELF_MANAGED_BLOCKER}; ${awsNode.reason}`] };
 }
 
 /**
@@ -222,7 +261,9 @@ export const planWarmTargets: ActionPlanner = (pc: PlanContext): ProposedAction[
   const { usage, inventory, policy } = pc;
   const rules = policy.actions.warmTargets;
   if (!rules.allowed) return [];
-  const current = currentSettingsOf(usage);
+  const awsNode = selfManagedTargetOf(pc);
+  const cni = effectiveCniOf(usage, awsNode);
+  const current = currentSettingsOf(usage, awsNode);
   if (!current) return [];
   const scarceFindings = scarceSubnetsOf(pc.findings, usage.name);
   if (scarceFindings.size === 0) return [];
@@ -248,7 +289,7 @@ export const planWarmTargets: ActionPlanner = (pc: PlanContext): ProposedAction[
   const podsMedian = Math.round(median(nodes.map((x) => x.pods)));
   // MINIMUM_IP_TARGET only ever raises what a node holds, so it is never raised above a value
   // already set: the median pods, or the current value when that is lower.
-  const currentMinimum = selfManagedOrUnset(usage) ? undefined : usage.cni.minimumIpTarget;
+  const currentMinimum = selfManagedOrUnset(usage) && !awsNode?.writable ? undefined : cni.minimumIpTarget;
   const wantedMinimum = currentMinimum !== undefined && currentMinimum > 0 ? Math.min(podsMedian, currentMinimum) : podsMedian;
   // Without the policy's bounds: the smallest buffer (1) and that minimum.
   const free: Targets = { warmIpTarget: 1, minimumIpTarget: wantedMinimum };
@@ -258,8 +299,9 @@ export const planWarmTargets: ActionPlanner = (pc: PlanContext): ProposedAction[
   };
 
   const set = { WARM_IP_TARGET: String(chosen.warmIpTarget), MINIMUM_IP_TARGET: String(chosen.minimumIpTarget) };
-  const selfManaged = usage.cni.install === 'self-managed';
-  if (!selfManaged && (usage.cni.warmIpTarget ?? 0) === chosen.warmIpTarget && (usage.cni.minimumIpTarget ?? 0) === chosen.minimumIpTarget) {
+  // A self-managed aws-node whose env is not visible may hold anything: proposed with the command.
+  const visible = usage.cni.install !== 'self-managed' || awsNode?.writable === true;
+  if (visible && (cni.warmIpTarget ?? 0) === chosen.warmIpTarget && (cni.minimumIpTarget ?? 0) === chosen.minimumIpTarget) {
     return [];
   }
 
@@ -289,12 +331,13 @@ export const planWarmTargets: ActionPlanner = (pc: PlanContext): ProposedAction[
     const v = ipsFreedBySubnet[id] ?? 0;
     if (v < 0 && prediction.scarceGain >= 1) blockers.push(`it would take ${n(-v)} more IPs in scarce subnet ${id}`);
   }
-  if (selfManaged) blockers.push(SELF_MANAGED_BLOCKER);
+  const target = selfManagedParts(awsNode, set);
+  blockers.push(...target.blockers);
   const api = apiRateCheck(nodes, current.config, chosen, rules);
   if (api.blocker) blockers.push(api.blocker);
   const ipsFreed = Object.values(ipsFreedBySubnet).reduce((a, b) => a + b, 0);
 
-  const previous = previousEnv(inventory, Object.keys(set));
+  const previous = target.fields.previous ?? previousEnv(inventory, Object.keys(set));
   const subnetsText = [...scarce]
     .sort()
     .map((id) => {
@@ -302,15 +345,15 @@ export const planWarmTargets: ActionPlanner = (pc: PlanContext): ProposedAction[
       return s ? `${id} (${n(s.available)} free)` : id;
     })
     .join(', ');
-  const was = selfManaged
+  const was = !visible
     ? 'settings not visible (self-managed aws-node; the CNI defaults WARM_ENI_TARGET=1 are assumed)'
     : `now WARM_IP_TARGET=${previous['WARM_IP_TARGET'] || 'unset'}, MINIMUM_IP_TARGET=${previous['MINIMUM_IP_TARGET'] || 'unset'}${
-        (usage.cni.warmIpTarget ?? 0) === 0 && (usage.cni.minimumIpTarget ?? 0) === 0
-          ? usage.cni.prefixDelegation
-            ? `, WARM_PREFIX_TARGET=${usage.cni.warmPrefixTarget ?? 1}`
-            : `, WARM_ENI_TARGET=${usage.cni.warmEniTarget ?? 1}`
+        (cni.warmIpTarget ?? 0) === 0 && (cni.minimumIpTarget ?? 0) === 0
+          ? cni.prefixDelegation
+            ? `, WARM_PREFIX_TARGET=${cni.warmPrefixTarget ?? 1}`
+            : `, WARM_ENI_TARGET=${cni.warmEniTarget ?? 1}`
           : ''
-      }`;
+      }${awsNode?.writable ? ' (self-managed aws-node, read through the Kubernetes API)' : ''}`;
   const elsewhere = Object.entries(ipsFreedBySubnet)
     .filter(([id]) => !scarce.has(id))
     .map(([id, v]) => `${signed(v)} in ${id}`);
@@ -336,7 +379,8 @@ export const planWarmTargets: ActionPlanner = (pc: PlanContext): ProposedAction[
         ...(usage.cni.addonVersion ? { addonVersion: usage.cni.addonVersion } : {}),
         set,
         previous,
-        ...(selfManaged ? { selfManagedCommand: selfManagedCommand(set) } : {}),
+        ...(target.fields.target ? { target: target.fields.target } : {}),
+        ...(target.fields.selfManagedCommand ? { selfManagedCommand: target.fields.selfManagedCommand } : {}),
       },
       predicted: { ipsFreedBySubnet, ipsFreed, text },
       blockers,

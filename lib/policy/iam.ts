@@ -75,6 +75,9 @@ export const WRITES_OF_KIND: Readonly<Record<ActionKind, readonly RemediationWri
   // karpenter.k8s.aws ec2nodeclasses / karpenter.sh nodepools), no AWS API write.
   'karpenter-subnets': [],
   'karpenter-instance-types': [],
+  // ENIConfigs are Kubernetes objects (server-side apply through the access entry: RBAC, not IAM);
+  // the CNI env goes through UpdateAddon when the CNI is the managed add-on (lib/act/execute-eni-configs.ts).
+  'eni-configs': ['eks:UpdateAddon'],
 };
 
 /**
@@ -115,6 +118,8 @@ function kindApplies(policy: EffectivePolicy, kind: ActionKind): boolean {
   if (kind === 'cni-subnets') return policy.actions.cniSubnets.spareSubnets.length > 0 || (policy.actions.cniSubnets.excludableSubnets ?? []).length > 0;
   // Nor, with no subnet listed, the subnet-reservations planner.
   if (kind === 'subnet-reservations') return (policy.actions.subnetReservations?.subnets.length ?? 0) > 0;
+  // Nor, with no subnet listed, the ENIConfig planner.
+  if (kind === 'eni-configs') return (policy.actions.eniConfigs?.subnets.length ?? 0) > 0;
   return true;
 }
 

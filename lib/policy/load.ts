@@ -239,6 +239,7 @@ const NEUTRAL_SETTINGS: PolicySettings = {
     leakedEnis: { allowed: false, cooldownMinutes: 0, minAgeMinutes: RANGES.leakedEniMinAgeMinutes.min, maxEnisPerAction: RANGES.maxEnisPerAction.min },
     karpenterSubnets: { allowed: false, cooldownMinutes: 0, subnets: [], nodeClasses: [] },
     karpenterInstanceTypes: { allowed: false, cooldownMinutes: 0, nodePools: [], maxCapacityIncreasePercent: 0 },
+    eniConfigs: { allowed: false, cooldownMinutes: 0, subnets: [] },
   },
 };
 

@@ -9,10 +9,15 @@ import { IPV4_ADDRESSES_PER_PREFIX } from '../capacity/instance-type';
 import type { DiagnoseThresholds } from '../diagnose/types';
 import { EKS_NAME_PATTERN } from '../names';
 import {
+  DEFAULT_ENI_CONFIGS_POLICY,
   DEFAULT_KARPENTER_INSTANCE_TYPES_POLICY,
   DEFAULT_KARPENTER_SUBNETS_POLICY,
   DEFAULT_LEAKED_ENIS_POLICY,
-  DEFAULT_SUBNET_RESERVATIONS_POLICY, LEAKED_ENI_MIN_AGE_FLOOR_MINUTES, type ActionsPolicy, type Bounds } from './types';
+  DEFAULT_SUBNET_RESERVATIONS_POLICY,
+  LEAKED_ENI_MIN_AGE_FLOOR_MINUTES,
+  type ActionsPolicy,
+  type Bounds,
+} from './types';
 
 // ---------------------------------------------------------------- ranges
 
@@ -267,6 +272,17 @@ const karpenterInstanceTypes = z.strictObject({
   maxCapacityIncreasePercent: wholeNumber(RANGES.maxCapacityIncreasePercent),
 });
 
+/** A security group id, as EC2 writes it: `sg-` and 8 or 17 hex digits. */
+const securityGroupId = z.string().regex(/^sg-([0-9a-f]{8}|[0-9a-f]{17})$/, 'is not a security group id (sg- and 8 or 17 hex digits)');
+
+const eniConfigs = z.strictObject({
+  allowed: z.boolean(),
+  cooldownMinutes,
+  subnets: uniqueList(subnetId),
+  // Optional: the cluster security group when left out.
+  securityGroups: uniqueList(securityGroupId).min(1, { message: 'must name at least one security group, or be left out (the cluster security group)' }).optional(),
+});
+
 const thresholds = z.strictObject({
   subnetFreeIpsWarning: wholeNumber(RANGES.subnetFreeIps).optional(),
   subnetFreeIpsCritical: wholeNumber(RANGES.subnetFreeIps).optional(),
@@ -294,6 +310,8 @@ export const policySettingsSchema = z.strictObject({
     // Optional (issue 14): absent = not allowed.
     karpenterSubnets: karpenterSubnets.optional().transform((v) => v ?? { ...DEFAULT_KARPENTER_SUBNETS_POLICY }),
     karpenterInstanceTypes: karpenterInstanceTypes.optional().transform((v) => v ?? { ...DEFAULT_KARPENTER_INSTANCE_TYPES_POLICY }),
+    // Optional, so that a policy written before it stays valid; absent = not allowed.
+    eniConfigs: eniConfigs.optional().transform((v) => v ?? { ...DEFAULT_ENI_CONFIGS_POLICY }),
   }),
 });
 
@@ -319,6 +337,7 @@ export const policyOverrideSchema = z.strictObject({
       leakedEnis: leakedEnis.partial().optional(),
       karpenterSubnets: karpenterSubnets.partial().optional(),
       karpenterInstanceTypes: karpenterInstanceTypes.partial().optional(),
+      eniConfigs: eniConfigs.partial().optional(),
     })
     .optional(),
 });
@@ -350,6 +369,7 @@ export const KNOWN_KEYS: readonly string[] = [
   ...Object.keys(leakedEnis.shape),
   ...Object.keys(karpenterSubnets.shape),
   ...Object.keys(karpenterInstanceTypes.shape),
+  ...Object.keys(eniConfigs.shape),
   ...Object.keys(ipTargetBounds.shape),
 ].filter((key, i, all) => all.indexOf(key) === i);
 

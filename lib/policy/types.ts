@@ -214,6 +214,25 @@ export const DEFAULT_KARPENTER_INSTANCE_TYPES_POLICY: KarpenterInstanceTypesPoli
   maxCapacityIncreasePercent: 100,
 };
 
+/**
+ * Custom networking (lib/plan/eni-configs.ts): one ENIConfig per Availability Zone over an
+ * allow-listed secondary-CIDR subnet, and the CNI told to use them. Optional in policy.yml:
+ * without it, {@link DEFAULT_ENI_CONFIGS_POLICY} (not allowed).
+ */
+export interface EniConfigsPolicy extends ActionPolicyBase {
+  /** The only subnets an ENIConfig may name (allow list, by id): subnets of a secondary VPC CIDR. Empty = none. */
+  subnets: string[];
+  /** The security groups the ENIConfigs give pod ENIs; absent = the cluster security group. */
+  securityGroups?: string[];
+}
+
+/** What `actions.eniConfigs` is when policy.yml leaves it out: not allowed. */
+export const DEFAULT_ENI_CONFIGS_POLICY: EniConfigsPolicy = {
+  allowed: false,
+  cooldownMinutes: 1440,
+  subnets: [],
+};
+
 export interface ActionsPolicy {
   warmTargets: WarmTargetsPolicy;
   prefixDelegation: PrefixDelegationPolicy;
@@ -230,10 +249,13 @@ export interface ActionsPolicy {
   karpenterSubnets?: KarpenterSubnetsPolicy;
   /** Optional in policy.yml; absent = not allowed ({@link DEFAULT_KARPENTER_INSTANCE_TYPES_POLICY}). `parsePolicy` always fills it. */
   karpenterInstanceTypes?: KarpenterInstanceTypesPolicy;
+  /** Optional in policy.yml; absent = not allowed ({@link DEFAULT_ENI_CONFIGS_POLICY}). `parsePolicy` always fills it. */
+  eniConfigs?: EniConfigsPolicy;
 }
 
 /** A cluster's policy of one action kind; `subnetReservations` left out is its default (not allowed). */
 export function actionPolicyOf(actions: ActionsPolicy, kind: ActionKind): ActionPolicyBase {
+  if (kind === 'eni-configs') return actions.eniConfigs ?? DEFAULT_ENI_CONFIGS_POLICY;
   return actions[POLICY_KEY[kind]] ?? DEFAULT_SUBNET_RESERVATIONS_POLICY;
 }
 
@@ -255,7 +277,8 @@ export type ActionKind =
   | 'subnet-reservations'
   | 'leaked-enis'
   | 'karpenter-subnets'
-  | 'karpenter-instance-types';
+  | 'karpenter-instance-types'
+  | 'eni-configs';
 
 /** The policy key of each action kind. */
 export const POLICY_KEY: Record<ActionKind, keyof EffectivePolicy['actions']> = {
@@ -269,6 +292,7 @@ export const POLICY_KEY: Record<ActionKind, keyof EffectivePolicy['actions']> = 
   'leaked-enis': 'leakedEnis',
   'karpenter-subnets': 'karpenterSubnets',
   'karpenter-instance-types': 'karpenterInstanceTypes',
+  'eni-configs': 'eniConfigs',
 };
 
 /** Thrown for an invalid policy; `problems` names every one as `path: problem`. */

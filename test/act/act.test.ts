@@ -2,7 +2,7 @@
 // locks and leases, re-gating after the lock, quarantine of records that fail their checks,
 // transient errors, and the final message sent once before the lock goes.
 import { actOnCluster, DEFAULT_LEASE_MS, type ActContext, type ActDeps } from '../../lib/act/act';
-import type { ActionKind, PlannedAction } from '../../lib/plan/types';
+import type { ActionKind, EniConfigsChange, PlannedAction } from '../../lib/plan/types';
 import type { ActionExecutor, ActionOutcome, ActionRecord } from '../../lib/act/types';
 import { actionRecordSk, type ActionLedger } from '../../lib/act/ledger';
 import { createActionLedger } from '../../lib/aws/action-ledger';
@@ -10,6 +10,8 @@ import { createLedgerDocumentClient } from '../../lib/aws/ledger';
 import { PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createLedgerTable, dynaliteClient } from '../../tools/dynalite';
 import { useTestHarness } from '../support/harness';
+import { FakeKubeApi } from '../support/fake-kube-api';
+import { eniConfigsExecutor } from '../../lib/act/execute-eni-configs';
 
 const testHarness = useTestHarness();
 let tables = 0;
@@ -82,6 +84,15 @@ function harness(actions: ActionLedger, ex: ActionExecutor, owner = 'invocation-
 /** A delete-enis change's ENIs: `count` distinct ones. */
 const ENIS = (count: number) =>
   Array.from({ length: count }, (_, i) => ({ networkInterfaceId: `eni-0${i.toString(16).padStart(4, '0')}`, subnetId: 'subnet-0aaa', instanceId: `i-0${i}`, ips: 3 }));
+
+/** An eni-configs change over one subnet (issue 14). */
+const eniChange = (subnet: string): EniConfigsChange => ({
+  type: 'eni-configs',
+  vpcId: 'vpc-0aaa1111',
+  eniConfigs: [{ name: 'eu-west-1a', subnet, securityGroups: ['sg-0aaa1111'] }],
+  env: { type: 'addon-env', set: { AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG: 'true', ENI_CONFIG_LABEL_DEF: 'topology.kubernetes.io/zone' }, previous: {}, target: 'aws-node' },
+  maxPods: [],
+});
 
 /** The context the act loop gets from remediate: this one lets warm targets apply unless a cooldown blocks it. */
 function context(dataAt: Date, over: Partial<ActContext> = {}): ActContext {
@@ -183,6 +194,24 @@ describe('actOnCluster: concurrency and stale plans', () => {
     ]);
     expect(a.calls.start + b.calls.start).toBe(1);
     expect(reports.flatMap((r) => r.results).map((r) => r.outcome.status).sort()).toEqual(['in-progress', 'skipped']);
+  });
+
+  it('custom networking on a self-managed aws-node: two invocations at the same time make each change once (the real executor)', async () => {
+    const { actions } = await ledger();
+    const kube = new FakeKubeApi();
+    kube.seedAwsNode({});
+    const planned: PlannedAction = { ...action('prod/eni-configs/vpc-0aaa1111'), kind: 'eni-configs', subject: 'vpc-0aaa1111', change: eniChange('subnet-0aaa') };
+    const ctx = context(T0, { allowedKinds: new Set<ActionKind>(['eni-configs']), eniConfigSubnets: new Set(['subnet-0aaa']) });
+    const real = (owner: string): ActDeps => {
+      const h = harness(actions, eniConfigsExecutor, owner);
+      // DescribeCluster (the connector's input) answered; no other AWS call is made on this path.
+      const eks = { send: async () => ({ cluster: { name: 'prod', endpoint: 'https://x.eks.amazonaws.com' } }) } as never;
+      return { ...h.deps, executors: { 'eni-configs': eniConfigsExecutor }, exec: { ...h.deps.exec, eks, kube: kube.connector() } };
+    };
+    const history = await actions.getActionHistory('prod');
+    const reports = await Promise.all([actOnCluster(real('a'), 'prod', [planned], history, ctx), actOnCluster(real('b'), 'prod', [planned], history, ctx)]);
+    expect(reports.flatMap((r) => r.results).map((r) => r.outcome.status).sort()).toEqual(['skipped', 'succeeded']);
+    expect(kube.changes).toEqual(['eniconfigs/eu-west-1a', 'daemonsets/aws-node']);
   });
 
   it('skips a stale plan: another invocation changed the cluster after this one read it, and has released the lock since', async () => {
@@ -362,13 +391,26 @@ describe('actOnCluster: checked before executed', () => {
       { allowedKinds: new Set<ActionKind>(['leaked-enis']), leakedEnis: { minAgeMinutes: policyMinAge, maxEnisPerAction: 5 } },
       problem,
     ]),
+    // Issue 14: an eni-configs record naming a subnet the policy no longer lists, or setting other env keys.
+    [
+      'an eni-configs record naming a subnet outside actions.eniConfigs.subnets',
+      { actionId: 'prod/eni-configs/vpc-1', kind: 'eni-configs', change: eniChange('subnet-0bbb') },
+      { allowedKinds: new Set<ActionKind>(['eni-configs']), eniConfigSubnets: new Set(['subnet-0aaa']) },
+      /its ENIConfigs name subnet-0bbb, which the policy does not list under actions.eniConfigs.subnets of prod/,
+    ],
+    [
+      'an eni-configs record setting env keys other than custom networking’s',
+      { actionId: 'prod/eni-configs/vpc-1', kind: 'eni-configs', change: { ...eniChange('subnet-0aaa'), env: { type: 'addon-env', set: { WARM_IP_TARGET: '1', ENI_CONFIG_LABEL_DEF: 'x' }, previous: {} } } },
+      { allowedKinds: new Set<ActionKind>(['eni-configs']), eniConfigSubnets: new Set(['subnet-0aaa']) },
+      /it sets ENI_CONFIG_LABEL_DEF,WARM_IP_TARGET, not the custom networking env/,
+    ],
   ])('quarantines %s: recorded, notified, lock released, nothing executed', async (_name, over, ctxOver, problem) => {
     const { actions, doc, table } = await ledger();
     const r = record(over);
     await plant(doc, table, 'prod', r as unknown as Record<string, unknown>);
     const { ex, calls } = executor([], [{ status: 'succeeded' }]);
     const h = harness(actions, ex);
-    const all: Partial<Record<ActionKind, ActionExecutor>> = { 'warm-targets': ex, 'cni-subnets': ex, 'instance-types': ex, 'subnet-reservations': ex, 'leaked-enis': ex };
+    const all: Partial<Record<ActionKind, ActionExecutor>> = { 'warm-targets': ex, 'cni-subnets': ex, 'instance-types': ex, 'subnet-reservations': ex, 'leaked-enis': ex, 'eni-configs': ex };
     h.deps.executors = all;
     const { results } = await act(h, [], context(T0, ctxOver));
     expect(calls.follow).toBe(0);

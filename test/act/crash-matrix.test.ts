@@ -27,6 +27,9 @@ import { accountFromSnapshot, DEMO_SNAPSHOT } from '../support/snapshot-account'
 import { useTestHarness } from '../support/harness';
 import { ec2NodeClassRef, nodePoolRef } from '../../lib/act/execute-karpenter';
 import { FakeKarpenterKubeApi } from '../support/fake-kube-api-karpenter';
+import { FakeKubeApi } from '../support/fake-kube-api';
+import { eniConfigRef } from '../../lib/act/execute-eni-configs';
+import { CUSTOM_NETWORKING_ENV } from '../../lib/plan/eni-configs';
 
 let tables = 0;
 const harness = useTestHarness();
@@ -41,18 +44,24 @@ const RESERVED_IN = 'subnet-02a477941daa66d13';
 const RESERVED_CIDRS = ['10.20.7.0/25', '10.20.6.128/25'];
 
 type Account = ReturnType<typeof accountFromSnapshot>;
+/** The in-memory Kubernetes API of a scenario: the CNI's objects, or Karpenter's. */
+type KubeFake = FakeKubeApi & FakeKarpenterKubeApi;
 
 interface Scenario {
   kind: ActionKind;
+  /** The scenario's name when the kind alone does not tell it apart. */
+  name?: string;
   action: PlannedAction;
-  /** Whether the change is visible in the account (the planner would not propose it again). */
-  done(account: Account, kube?: FakeKarpenterKubeApi): boolean;
-  /** Issue 14: the cluster's Kubernetes API (Karpenter's objects), and what its controller does between ticks. */
+  /** Whether the change is visible in the account, or the cluster's Kubernetes API (the planner would not propose it again). */
+  done(account: Account, kube: KubeFake): boolean;
+  /** Karpenter's objects (their own fake), and what Karpenter's controller does between ticks; absent: the CNI fake. */
   kube?: { make(): FakeKarpenterKubeApi; controller?(k: FakeKarpenterKubeApi): void };
-  /** The changes it must make, exactly once each. */
+  /** The changes it must make, exactly once each (`kube:<plural>/<name>` for a Kubernetes object, `kubernetes:apply` for Karpenter's). */
   changes: string[];
   /** Sets the account up for it (beyond the spare subnet left untagged). */
   prepare?: (account: Account) => void;
+  /** Sets the cluster's Kubernetes API up for it. */
+  prepareKube?: (kube: FakeKubeApi) => void;
   /** The subnets the policy lets it steer away from. */
   excludable?: string[];
 }
@@ -127,22 +136,13 @@ function nodePoolApi(): FakeKarpenterKubeApi {
   return k;
 }
 
-/** Makes the fake's applies (the dry run and the real one) kill points like the AWS writes. */
-function killableKube(k: FakeKarpenterKubeApi, state: { n: number; log: string[]; kill?: KillPoint; reached?: () => void }): void {
-  const original = k.apply.bind(k);
-  k.apply = async (ref, body, options) => {
-    const name = options?.dryRun ? 'KubeDryRun' : 'KubeApply';
-    const index = state.n++;
-    state.log.push(name);
-    const kill = state.kill;
-    if (kill && kill.at === index) {
-      if (kill.when === 'after') await original(ref, body, options);
-      state.reached?.();
-      return new Promise(() => {});
-    }
-    return original(ref, body, options);
-  };
-}
+/** Issue 14: the ENIConfigs of custom networking (allow-listed subnets of a secondary CIDR, by zone). */
+const ENI_CONFIGS = [
+  { name: 'eu-west-1a', subnet: 'subnet-0a64000000000000a', securityGroups: ['sg-0123456789abcdef0'] },
+  { name: 'eu-west-1b', subnet: 'subnet-0b64000000000000b', securityGroups: ['sg-0123456789abcdef0'] },
+];
+const eniConfigsDone = (kube: FakeKubeApi): boolean =>
+  ENI_CONFIGS.every((e) => JSON.stringify(kube.object(eniConfigRef(e.name))?.['spec']) === JSON.stringify({ subnet: e.subnet, securityGroups: e.securityGroups }));
 
 const SCENARIOS: Scenario[] = [
   {
@@ -247,7 +247,62 @@ const SCENARIOS: Scenario[] = [
     done: (_a, k) => JSON.stringify((spec(k, nodePoolRef('default'))?.['template'] as { spec?: { requirements?: unknown } } | undefined)?.spec?.requirements) === JSON.stringify(KARPENTER_REQUIREMENTS.requirements),
     changes: ['kubernetes:apply'],
   },
+  {
+    // Issue 14: a self-managed aws-node's env by server-side apply: a dry run, then the apply; a
+    // kill between them, or after the apply before its answer, ends with one change.
+    kind: 'warm-targets',
+    name: 'warm-targets (self-managed aws-node)',
+    action: { ...base, id: `${CLUSTER}/warm-targets/vpc-cni`, kind: 'warm-targets', subject: 'vpc-cni', change: { type: 'addon-env', set: { WARM_IP_TARGET: '1' }, previous: { WARM_IP_TARGET: '5' }, target: 'aws-node' } },
+    prepareKube: (k) => k.seedAwsNode({ WARM_IP_TARGET: '5' }),
+    done: (_a, k) => k.env()['WARM_IP_TARGET'] === '1',
+    changes: ['kube:daemonsets/aws-node'],
+  },
+  {
+    // Issue 14: custom networking, step 1 the ENIConfigs (dry runs, then applies), step 2 the env
+    // through the add-on; a kill between the steps, or after either write, ends with each once.
+    kind: 'eni-configs',
+    name: 'eni-configs (add-on)',
+    action: {
+      ...base,
+      id: `${CLUSTER}/eni-configs/vpc-05cb6340ff1bbcd88`,
+      kind: 'eni-configs',
+      subject: 'vpc-05cb6340ff1bbcd88',
+      change: { type: 'eni-configs', vpcId: 'vpc-05cb6340ff1bbcd88', eniConfigs: ENI_CONFIGS, env: { type: 'addon-env', set: { ...CUSTOM_NETWORKING_ENV }, previous: {} }, maxPods: [] },
+    },
+    done: (a, k) => eniConfigsDone(k) && (JSON.parse(a.addons[CLUSTER]?.configurationValues ?? '{}') as { env?: Record<string, string> }).env?.['AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG'] === 'true',
+    changes: ['UpdateAddon', 'kube:eniconfigs/eu-west-1a', 'kube:eniconfigs/eu-west-1b'],
+  },
+  {
+    kind: 'eni-configs',
+    name: 'eni-configs (self-managed aws-node)',
+    action: {
+      ...base,
+      id: `${CLUSTER}/eni-configs/vpc-05cb6340ff1bbcd88`,
+      kind: 'eni-configs',
+      subject: 'vpc-05cb6340ff1bbcd88',
+      change: { type: 'eni-configs', vpcId: 'vpc-05cb6340ff1bbcd88', eniConfigs: ENI_CONFIGS, env: { type: 'addon-env', set: { ...CUSTOM_NETWORKING_ENV }, previous: {}, target: 'aws-node' }, maxPods: [] },
+    },
+    prepareKube: (k) => k.seedAwsNode({}),
+    done: (_a, k) => eniConfigsDone(k) && k.env()['AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG'] === 'true',
+    changes: ['kube:eniconfigs/eu-west-1a', 'kube:eniconfigs/eu-west-1b', 'kube:daemonsets/aws-node'],
+  },
 ];
+
+/** Wraps the Kubernetes API's applies (dry runs included: a kill after one is a kill between it and the apply) as `killable` does `send`. */
+function killableKube(kube: Pick<FakeKubeApi, 'apply'>, state: { n: number; log: string[]; kill?: KillPoint; reached?: () => void }) {
+  const original = kube.apply.bind(kube);
+  kube.apply = async (ref, body, options) => {
+    state.log.push(options?.dryRun ? 'KubeApplyDryRun' : 'KubeApply');
+    const index = state.n++;
+    const kill = state.kill;
+    if (kill && kill.at === index) {
+      if (kill.when === 'after') await original(ref, body, options);
+      state.reached?.();
+      return new Promise(() => {});
+    }
+    return original(ref, body, options);
+  };
+}
 
 /** Where to kill: the n-th write of the invocation (ledger and AWS together), before or after it is applied. */
 interface KillPoint {
@@ -292,13 +347,14 @@ async function world(scenario: Scenario) {
   let now = T0;
   const state: { n: number; log: string[]; kill?: KillPoint; reached?: () => void } = { n: 0, log: [] };
   const unwrap = [killable(doc, LEDGER_WRITES, state), killable(aws.eks, AWS_WRITES, state), killable(aws.ec2, AWS_WRITES, state), killable(aws.sns, AWS_WRITES, state)];
-  const kube = scenario.kube?.make();
-  if (kube) killableKube(kube, state);
+  const kube = (scenario.kube?.make() ?? new FakeKubeApi()) as unknown as KubeFake;
+  if (!scenario.kube) scenario.prepareKube?.(kube);
+  killableKube(kube, state);
 
   const deps = (owner: string): ActDeps => ({
     actions,
     executors: EXECUTORS,
-    exec: { eks: aws.eks, ec2: aws.ec2, now: () => now, sleep: async () => {}, followForMs: 0, ...(kube ? { kube: () => Promise.resolve(kube) } : {}) },
+    exec: { eks: aws.eks, ec2: aws.ec2, now: () => now, sleep: async () => {}, followForMs: 0, kube: async () => kube },
     owner,
     notify: async (record, outcome) => {
       await publishNotification(aws.sns, 'arn:aws:sns:eu-west-1:111122223333:alerts', buildActionNotification(record, outcome, { region: 'eu-west-1' }, now));
@@ -313,6 +369,7 @@ async function world(scenario: Scenario) {
     leakedEnis: { minAgeMinutes: 60, maxEnisPerAction: 20 },
     karpenterSubnets: { nodeClasses: new Set(['default']), subnets: new Set([SPARE]) },
     karpenterInstanceTypes: { nodePools: new Set(['default']), maxCapacityIncreasePercent: 100 },
+    eniConfigSubnets: new Set(ENI_CONFIGS.map((e) => e.subnet)),
     regate: (a, h) => (h.lastStartedByKind[a.kind] ? { ...a, state: 'blocked', blockedBy: ['cooldown'] } : a),
   });
   /** One tick of the remediation schedule: the planner proposes the change while it is not in the account yet. */
@@ -349,7 +406,7 @@ async function cleanRun(scenario: Scenario): Promise<string[]> {
   return log;
 }
 
-describe.each(SCENARIOS.map((s) => ({ ...s, name: s.action.change.type === 'tag-subnets' && s.action.change.exclude ? `${s.kind} (steering)` : s.kind })))('crash matrix: $name', (scenario) => {
+describe.each(SCENARIOS.map((s) => ({ ...s, name: s.name ?? (s.action.change.type === 'tag-subnets' && s.action.change.exclude ? `${s.kind} (steering)` : s.kind) })))('crash matrix: $name', (scenario) => {
   let points: { point: KillPoint; write: string }[] = [];
   beforeAll(async () => {
     const log = await cleanRun(scenario);
@@ -384,7 +441,7 @@ describe.each(SCENARIOS.map((s) => ({ ...s, name: s.action.change.type === 'tag-
       }
       expect({ point, killed }).toEqual({ point, killed: true });
       const label = `${scenario.kind}: killed ${point.when} write ${point.at} (${write})`;
-      const made = [...w.aws.changes.map((c) => c.op), ...(w.kube?.writes.map(() => 'kubernetes:apply') ?? [])];
+      const made = [...w.aws.changes.map((c) => c.op), ...((w.kube as unknown) instanceof FakeKarpenterKubeApi ? w.kube.writes.map(() => 'kubernetes:apply') : w.kube.changes.map((c: string) => `kube:${c}`))];
       const history = await w.actions.getActionHistory(CLUSTER);
       const startedAt = history.lastStartedByKind[scenario.kind];
       const record = startedAt ? await w.actions.getActionRecord(CLUSTER, actionRecordSk({ startedAt, actionId: scenario.action.id })) : undefined;

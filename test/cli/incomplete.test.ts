@@ -139,7 +139,7 @@ describe('a snapshot whose ec2/describe-subnets.json is truncated', () => {
     for (const c of out.clusters) {
       expect(c.complete).toBe(false);
       const kinds = [...c.planned.map((a: { kind: string }) => a.kind), ...Object.keys(c.absent)];
-      expect(new Set(kinds)).toEqual(new Set(['warm-targets', 'cni-subnets', 'prefix-delegation', 'prefix-rollout', 'instance-types', 'subnet-reservations', 'leaked-enis']));
+      expect(new Set(kinds)).toEqual(new Set(['warm-targets', 'cni-subnets', 'prefix-delegation', 'prefix-rollout', 'instance-types', 'subnet-reservations', 'leaked-enis', 'eni-configs']));
     }
     const prod = out.clusters.find((c: { cluster: string }) => c.cluster === 'payments-prod');
     expect(prod.absent['warm-targets']).toMatch(/^no pod subnet short of addresses .* in the data that could be read; the data is incomplete, so one may be missing/);

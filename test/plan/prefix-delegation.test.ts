@@ -150,7 +150,24 @@ describe('planPrefixDelegation', () => {
   it('gives the kubectl command and a blocker for a self-managed aws-node', () => {
     const a = only(planPrefixDelegation(world({ cni: { kind: 'self-managed' } })));
     expect(a.change.selfManagedCommand).toBe('kubectl -n kube-system set env daemonset/aws-node ENABLE_PREFIX_DELEGATION=true WARM_PREFIX_TARGET=1');
-    expect(a.blockers).toEqual(['self-managed aws-node: run the command']);
+    expect(a.blockers).toEqual([expect.stringMatching(/^self-managed aws-node: run the command; the cluster's Kubernetes API is not read/)]);
+  });
+
+  it('targets the aws-node DaemonSet when the Kubernetes API read it, and proposes nothing once its env has prefix delegation on', () => {
+    const ctx = world({ cni: { kind: 'self-managed' } });
+    ctx.inventory = { ...ctx.inventory, kube: { readAt: '2026-11-26T09:59:00Z', access: { ok: true }, awsNode: { env: { WARM_PREFIX_TARGET: '2' } }, unread: [] } };
+    const a = only(planPrefixDelegation(ctx));
+    expect(a.change).toMatchObject({ target: 'aws-node', set: { ENABLE_PREFIX_DELEGATION: 'true', WARM_PREFIX_TARGET: '1' }, previous: { ENABLE_PREFIX_DELEGATION: '', WARM_PREFIX_TARGET: '2' } });
+    expect(a.change.selfManagedCommand).toBeUndefined();
+    expect(a.blockers).toEqual([]);
+    ctx.inventory = { ...ctx.inventory, kube: { readAt: '2026-11-26T09:59:00Z', access: { ok: true }, awsNode: { env: { ENABLE_PREFIX_DELEGATION: 'true' } }, unread: [] } };
+    expect(planPrefixDelegation(ctx)).toEqual([]);
+  });
+
+  it("blocks on an aws-node env value the CNI does not accept", () => {
+    const ctx = world({ cni: { kind: 'self-managed' } });
+    ctx.inventory = { ...ctx.inventory, kube: { readAt: '2026-11-26T09:59:00Z', access: { ok: true }, awsNode: { env: { ENABLE_POD_ENI: 'yes' } }, unread: [] } };
+    expect(only(planPrefixDelegation(ctx)).blockers).toEqual([expect.stringMatching(/^aws-node's env has values the CNI does not accept: ENABLE_POD_ENI="yes"/)]);
   });
 
   it.each<[string, () => PlanContext]>([

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { planWarmTargets, podsEstimate } from '../../lib/plan/warm-targets';
 import { networkCapacityOf } from '../../lib/capacity/instance-type';
 import { instanceTypes } from '../measure/builders';
-import { kubeNode, kubeView } from '../support/kube-view';
+import { kubeNode, kubeView as kubeViewOf } from '../support/kube-view';
 import type { PlanContext, ProposedAction } from '../../lib/plan/types';
 import { DEFAULT_THRESHOLDS } from '../../lib/diagnose/types';
 import { diagnose } from '../../lib/diagnose/diagnose';
@@ -15,7 +15,13 @@ import type { CniInstall } from '../../lib/inventory/types';
 import { readSnapshot } from '../../lib/inventory/snapshot';
 import { measure, measureCluster } from '../../lib/measure/measure';
 import { DEFAULT_LEAKED_ENIS_POLICY, type ActionsPolicy, type EffectivePolicy } from '../../lib/policy/types';
+import type { KubeClusterView } from '../../lib/inventory/kube-types';
 import { AZ_A, managedCni, nodegroup, run, TYPES, World } from '../diagnose/world';
+
+/** The Kubernetes view of a cluster whose aws-node (self-managed) has `env`. */
+function kubeView(env: Record<string, string>): KubeClusterView {
+  return { readAt: '2026-11-26T09:59:00Z', access: { ok: true }, awsNode: { env, version: '1.19.2' }, eniConfigs: [], unread: [] };
+}
 
 const NOW = new Date('2026-11-26T10:00:00Z');
 
@@ -117,8 +123,36 @@ describe('planWarmTargets', () => {
     expect(a.change).toMatchObject({
       selfManagedCommand: 'kubectl -n kube-system set env daemonset/aws-node WARM_IP_TARGET=2 MINIMUM_IP_TARGET=5',
     });
-    expect(a.blockers).toEqual(['self-managed aws-node: run the command']);
+    expect(a.blockers).toEqual([expect.stringMatching(/^self-managed aws-node: run the command; the cluster's Kubernetes API is not read \(it is not among the stack's kubernetesClusters/)]);
     expect(a.predicted.text).toMatch(/WARM_IP_TARGET=2, MINIMUM_IP_TARGET=5 frees 36 IPs/);
+  });
+
+  it('targets the aws-node DaemonSet when the Kubernetes API read it: its env as previous, no command, no blocker', () => {
+    const ctx = world({ cni: { kind: 'self-managed' } });
+    ctx.inventory = { ...ctx.inventory, kube: kubeView({ WARM_ENI_TARGET: '1', AWS_VPC_K8S_CNI_LOGLEVEL: 'DEBUG' }) };
+    const a = only(planWarmTargets(ctx));
+    expect(a.change).toEqual({ type: 'addon-env', set: { WARM_IP_TARGET: '2', MINIMUM_IP_TARGET: '5' }, previous: { WARM_IP_TARGET: '', MINIMUM_IP_TARGET: '' }, target: 'aws-node' });
+    expect(a.blockers).toEqual([]);
+    expect(a.reason).toMatch(/now WARM_IP_TARGET=unset, MINIMUM_IP_TARGET=unset, WARM_ENI_TARGET=1 \(self-managed aws-node, read through the Kubernetes API\)/);
+  });
+
+  it("proposes nothing for an aws-node whose env already holds the values (read through the Kubernetes API)", () => {
+    const ctx = world({ cni: { kind: 'self-managed' } });
+    ctx.inventory = { ...ctx.inventory, kube: kubeView({ WARM_IP_TARGET: '2', MINIMUM_IP_TARGET: '5' }) };
+    expect(planWarmTargets(ctx)).toEqual([]);
+  });
+
+  it.each<[string, KubeClusterView]>([
+    ['access is denied', { ...kubeView({}), access: { ok: false, reason: 'no-access-entry', detail: '401 Unauthorized', fix: 'run make grant' } }],
+    ['aws-node does not exist', { ...kubeView({}), awsNode: null }],
+    ['aws-node could not be read', { ...kubeView({}), awsNode: undefined, unread: [{ part: 'aws-node', status: 403, message: 'forbidden' }] }],
+  ])('keeps the command and says why when %s', (_case, kube) => {
+    const ctx = world({ cni: { kind: 'self-managed' } });
+    ctx.inventory = { ...ctx.inventory, kube };
+    const a = only(planWarmTargets(ctx));
+    expect(a.change.type === 'addon-env' && a.change.selfManagedCommand).toBeTruthy();
+    expect(a.change.type === 'addon-env' && a.change.target).toBeFalsy();
+    expect(a.blockers).toEqual([expect.stringMatching(/^self-managed aws-node: run the command; (the cluster's Kubernetes API cannot be reached \(no-access-entry: 401 Unauthorized\); fix: run make grant|kube-system\/aws-node does not exist|kube-system\/aws-node could not be read \(403: forbidden\))/)]);
   });
 
   it.each<[string, (ctx: PlanContext) => PlanContext]>([
@@ -215,7 +249,7 @@ describe('issue 14: the pods a node runs, for the warm-target prediction', () =>
     const estimated = measureCluster(inv, types).nodes[0]!;
     expect(podsEstimate(cap, estimated, base)).toEqual({ pods: 15, consistent: true });
     const k = kubeNode(id);
-    const exact = measureCluster({ ...inv, kube: kubeView({ nodes: [k], pods: { [k.name]: { assignedIpv4: 21 } } }) }, types).nodes[0]!;
+    const exact = measureCluster({ ...inv, kube: kubeViewOf({ nodes: [k], pods: { [k.name]: { assignedIpv4: 21 } } }) }, types).nodes[0]!;
     expect(podsEstimate(cap, exact, base)).toEqual({ pods: 21, consistent: true });
   });
 });

@@ -125,6 +125,7 @@ describe('remediationGrants', () => {
   it('covers every action kind with the writes its executor makes', () => {
     expect(Object.keys(WRITES_OF_KIND).sort()).toEqual([
       'cni-subnets',
+      'eni-configs',
       'instance-types',
       'karpenter-instance-types',
       'karpenter-subnets',
@@ -417,6 +418,24 @@ describe('subnet reservations in the remediation policy', () => {
     const doc = remediationPolicy(policyWith(clusters));
     expect(sids(doc)).not.toContain('CreatePrefixReservations');
     expect(JSON.stringify(doc)).not.toContain('subnet-cidr-reservation');
+  });
+});
+
+describe('issue 14: custom networking (eni-configs)', () => {
+  const ONLY_ENI = (extra: string) => `
+  orders-prod:
+    mode: apply
+    actions:
+      warmTargets: { allowed: false }
+      prefixDelegation: { allowed: false }
+      eniConfigs: { allowed: true${extra} }`;
+
+  it('grants UpdateAddon of the cluster vpc-cni add-on (its env step) and nothing more in AWS: the ENIConfigs are Kubernetes RBAC', () => {
+    expect(remediationGrants(policyWith(ONLY_ENI(', subnets: [subnet-0a64000000000000a]')))).toEqual([{ cluster: 'orders-prod', addon: true, nodegroups: false, spareSubnets: [] }]);
+  });
+
+  it('grants nothing when no subnet is listed (the planner proposes nothing then)', () => {
+    expect(remediationGrants(policyWith(ONLY_ENI('')))).toEqual([]);
   });
 });
 

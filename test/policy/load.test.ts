@@ -8,7 +8,7 @@ import { DEFAULT_THRESHOLDS } from '../../lib/diagnose/types';
 import { closestClusterNames, effectivePolicy, POLICY_FILE_MAX_BYTES, POLICY_MAX_BYTES, policyJson, type Policy } from '../../lib/policy/load';
 import { parsePolicy, readPolicyFile } from '../../lib/policy/yaml';
 import { MAX_PODS_LIMIT, RANGES } from '../../lib/policy/schema';
-import { DEFAULT_KARPENTER_INSTANCE_TYPES_POLICY, DEFAULT_KARPENTER_SUBNETS_POLICY, DEFAULT_MAX_CAPACITY_INCREASE_PERCENT, DEFAULT_OVERLAP_MARGIN_IPS, DEFAULT_SUBNET_RESERVATIONS_POLICY, PolicyError, type ActionsPolicy } from '../../lib/policy/types';
+import { DEFAULT_ENI_CONFIGS_POLICY, DEFAULT_KARPENTER_INSTANCE_TYPES_POLICY, DEFAULT_KARPENTER_SUBNETS_POLICY, DEFAULT_MAX_CAPACITY_INCREASE_PERCENT, DEFAULT_OVERLAP_MARGIN_IPS, DEFAULT_SUBNET_RESERVATIONS_POLICY, PolicyError, type ActionsPolicy } from '../../lib/policy/types';
 
 const REPO_POLICY = resolve(__dirname, '..', '..', 'policy.yml');
 
@@ -65,12 +65,14 @@ describe('the repository policy.yml', () => {
     expect(policy.default.actions.cniSubnets.spareSubnets).toEqual([]);
     expect(policy.default.actions.instanceTypes.allowedTypes).toEqual([]);
     // Every action allowed but those a new action kind starts without (issue 13).
-    const { subnetReservations, leakedEnis, karpenterSubnets, karpenterInstanceTypes, ...others } = policy.default.actions;
+    const { subnetReservations, leakedEnis, karpenterSubnets, karpenterInstanceTypes, eniConfigs, ...others } = policy.default.actions;
     expect(Object.values(others).every((a) => a.allowed)).toBe(true);
     // Issue 14: the Karpenter actions start not allowed, with empty allow lists.
     expect([karpenterSubnets?.allowed, karpenterSubnets?.nodeClasses, karpenterInstanceTypes?.allowed, karpenterInstanceTypes?.nodePools]).toEqual([false, [], false, []]);
     expect(subnetReservations).toEqual({ allowed: false, cooldownMinutes: 1440, subnets: [], maxReservationsPerAction: 2, minBlocks: 2 });
     expect(leakedEnis.allowed).toBe(false);
+    // Issue 14: custom networking is left out (commented) in policy.yml: not allowed.
+    expect(eniConfigs).toEqual(DEFAULT_ENI_CONFIGS_POLICY);
   });
 
   it('lets the demo cluster payments-prod plan subnet and instance-type actions, in dry-run', () => {
@@ -285,6 +287,30 @@ describe('parsePolicy', () => {
     expect(problems[0]).toMatch(expected);
   });
 
+  it('reads actions.eniConfigs (issue 14): optional, subnets and security groups checked, overridable per cluster', () => {
+    const policy = parsePolicy(
+      policyText((p) => {
+        (p.default.actions as Record<string, unknown>)['eniConfigs'] = { allowed: false, cooldownMinutes: 1440, subnets: [] };
+        p.clusters['prod'] = { mode: 'apply', actions: { eniConfigs: { allowed: true, subnets: ['subnet-0a64000000000000a'], securityGroups: ['sg-0123456789abcdef0'] } } };
+      }),
+      'policy.yml',
+    );
+    expect(effectivePolicy(policy, 'prod').actions.eniConfigs).toEqual({ allowed: true, cooldownMinutes: 1440, subnets: ['subnet-0a64000000000000a'], securityGroups: ['sg-0123456789abcdef0'] });
+    expect(effectivePolicy(policy, 'other').actions.eniConfigs).toEqual({ allowed: false, cooldownMinutes: 1440, subnets: [] });
+    expect(
+      problemsOf(
+        policyText((p) => {
+          (p.default.actions as Record<string, unknown>)['eniConfigs'] = { allowed: true, cooldownMinutes: 1440, subnets: ['subnet-xyz'], securityGroups: [] };
+          p.clusters['prod'] = { actions: { eniConfigs: { securityGroups: ['sg-1'] } } };
+        }),
+      ),
+    ).toEqual([
+      expect.stringMatching(/^default\.actions\.eniConfigs\.subnets\[0\]: is not a subnet id/),
+      expect.stringMatching(/^default\.actions\.eniConfigs\.securityGroups: must name at least one security group/),
+      expect.stringMatching(/^clusters\.prod\.actions\.eniConfigs\.securityGroups\[0\]: is not a security group id/),
+    ]);
+  });
+
   it('names an empty file', () => {
     expect(problemsOf('# nothing but a comment\n')).toEqual([
       '(top level): the file is empty; a policy needs version, default and clusters',
@@ -345,6 +371,8 @@ describe('effectivePolicy', () => {
     Object.assign(expected, { leakedEnis: { allowed: false, cooldownMinutes: 60, minAgeMinutes: 60, maxEnisPerAction: 20 } });
     // Issue 14: likewise the Karpenter actions, not allowed.
     Object.assign(expected, { karpenterSubnets: { ...DEFAULT_KARPENTER_SUBNETS_POLICY }, karpenterInstanceTypes: { ...DEFAULT_KARPENTER_INSTANCE_TYPES_POLICY } });
+    // Nor eniConfigs (issue 14).
+    expected.eniConfigs = { ...DEFAULT_ENI_CONFIGS_POLICY };
     expect(prod).toEqual({
       cluster: 'prod',
       mode: 'dry-run',

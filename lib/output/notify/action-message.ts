@@ -13,7 +13,7 @@ export function describeChange(change: ActionChange): string {
     case 'addon-env': {
       const set = Object.entries(change.set).map(([k, v]) => `${k}=${v}`).join(' ');
       const was = Object.entries(change.previous).map(([k, v]) => `${k}=${v === '' ? '(unset)' : v}`).join(' ');
-      return `vpc-cni add-on: ${set} (was ${was})`;
+      return `${change.target === 'aws-node' ? 'aws-node DaemonSet (self-managed, server-side apply)' : 'vpc-cni add-on'}: ${set} (was ${was})`;
     }
     case 'tag-subnets': {
       // Steering: the cluster tag removed, with the value it had (what puts it back).
@@ -50,6 +50,8 @@ export function describeChange(change: ActionChange): string {
         `${change.addedTypes.length > 0 ? ` (allows ${change.addedTypes.slice(0, 6).map((t) => `${t.instanceType} ${t.pods} pods`).join(', ')}${change.addedTypes.length > 6 ? ` and ${change.addedTypes.length - 6} more` : ''})` : ''}; ` +
         `previous spec.template.spec.requirements ${JSON.stringify(change.previous)}: apply that back to revert`
       );
+    case 'eni-configs':
+      return `custom networking: ENIConfig ${change.eniConfigs.map((e) => `${e.name} → ${e.subnet} (${e.securityGroups.join(', ')})`).join(', ')}, then ${describeChange(change.env)}`;
   }
 }
 

@@ -25,6 +25,7 @@ export const ACTION_KINDS: readonly ActionKind[] = [
   'leaked-enis',
   'karpenter-subnets',
   'karpenter-instance-types',
+  'eni-configs',
 ];
 
 /** What the plan's text and JSON say besides the planned actions. */
@@ -106,6 +107,10 @@ export function absentReason(kind: ActionKind, r: ClusterRemediation, c: Cluster
         return noFinding('Karpenter NodePool capped by IP capacity (karpenter-pool finding; needs the Kubernetes API read and Karpenter installed)');
       }
       return 'no allow-listed NodePool (actions.karpenterInstanceTypes.nodePools) has a requirement that can be widened to uncapped types within maxCapacityIncreasePercent';
+    case 'eni-configs':
+      if (excluded !== undefined) return excluded;
+      if (!has(findings, cluster, exhausted)) return noFinding('pod subnet short of addresses (subnet-exhaustion finding)');
+      return "custom networking could not be planned: no allow-listed subnet (actions.eniConfigs.subnets) could be read, or the ENIConfigs are in place already (the plan's notes say which)";
   }
 }
 
@@ -134,6 +139,7 @@ export function renderPlan(remediation: ClusterRemediation[], policyFile: string
       if (a.predicted.ipsFreed !== undefined && a.predicted.ipsFreed !== 0) out.push(`    addresses: ${a.predicted.ipsFreed >= 0 ? 'frees' : 'takes'} ${Math.abs(a.predicted.ipsFreed)}`);
       if (a.predicted.podHeadroomGained !== undefined) out.push(`    pods of headroom: +${a.predicted.podHeadroomGained}`);
       if (a.change.type === 'addon-env' && a.change.selfManagedCommand) out.push(`    run: ${a.change.selfManagedCommand}`);
+      if (a.change.type === 'eni-configs' && a.change.env.selfManagedCommand) out.push(`    run: ${a.change.env.selfManagedCommand}`);
       if (a.change.type === 'addon-env') for (const n of a.change.nodeChanges ?? []) out.push(`    nodes: ${n.nodegroup}: max pods ${n.maxPods}; ${n.note}`);
       for (const b of a.blockedBy) out.push(`    ${a.state === 'dry-run' ? 'because' : 'blocked by'}: ${b}`);
     }

@@ -69,6 +69,7 @@ describe('renderPlan', () => {
       expect.stringMatching(/^ {4}leaked-enis: no leaked ENI \(leaked-enis finding\) in the data that could be read; the data is incomplete/),
       expect.stringMatching(/^ {4}karpenter-subnets: no Karpenter NodePool on scarce subnets .* the data is incomplete/),
       expect.stringMatching(/^ {4}karpenter-instance-types: no Karpenter NodePool capped by IP capacity .* the data is incomplete/),
+      expect.stringMatching(/^ {4}eni-configs: no pod subnet short of addresses \(subnet-exhaustion finding\) in the data that could be read; the data is incomplete/),
       '',
       'Cluster gone: FAILED: could not be sampled, nothing is planned: AccessDeniedException: denied',
       '',
@@ -87,6 +88,7 @@ describe('renderPlan', () => {
       'leaked-enis',
       'karpenter-subnets',
       'karpenter-instance-types',
+      'eni-configs',
     ]);
   });
 });

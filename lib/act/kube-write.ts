@@ -1,0 +1,80 @@
+/**
+ * What the executors that write through a cluster's Kubernetes API share: opening the API
+ * (DescribeCluster, then the connector), the outcome of a failed call (a server-side apply
+ * conflict named with its manager and the fix; a transient answer marked retryable), and
+ * server-side apply with a dry run first.
+ * Design: docs/remediation.md#self-managed-aws-node-server-side-apply
+ */
+import { describeEksCluster } from '../aws/eks-cluster';
+import { isRetryableError, messageOf } from '../errors';
+import { KubeApiError, KUBE_FIELD_MANAGER, type KubeApi, type KubeObjectRef } from '../inventory/kube-types';
+import type { ExecuteDeps } from './types';
+
+/** The object's path as a person reads it: `kube-system/aws-node (DaemonSet)`. */
+export function refText(ref: KubeObjectRef): string {
+  return `${ref.namespace ? `${ref.namespace}/` : ''}${ref.name} (${ref.kind})`;
+}
+
+/** Opens the cluster's API for writes; an Error naming why when it cannot. */
+export async function openKube(deps: ExecuteDeps, cluster: string): Promise<KubeApi> {
+  if (!deps.kube) {
+    throw new Error(`no Kubernetes access is configured for ${cluster}: list it in the stack's kubernetesClusters so that the functions get an access entry (docs/kubernetes.md)`);
+  }
+  const described = await describeEksCluster(deps.eks, cluster);
+  return deps.kube(described);
+}
+
+/** One field another manager owns, from a 409's causes. */
+export interface ApplyConflict {
+  manager: string;
+  field: string;
+}
+
+/**
+ * The conflicts of a server-side apply 409. The API server words each cause as
+ * `{reason: FieldManagerConflict, message: 'conflict with "<manager>"[ using <apiVersion>]', field: <path>}`
+ * (kubernetes/apimachinery pkg/util/managedfields/internal/conflict.go `NewConflictError`, `printManager`).
+ */
+export function applyConflictsOf(err: unknown): ApplyConflict[] | undefined {
+  if (!(err instanceof KubeApiError) || err.status !== 409 || err.reason !== 'Conflict') return undefined;
+  const out = err.causes.map((c) => ({ manager: /conflict with "([^"]+)"/.exec(c.message ?? '')?.[1] ?? 'another field manager', field: c.field ?? '(a field)' }));
+  return out.length > 0 ? out : [{ manager: /conflict with "([^"]+)"/.exec(err.message)?.[1] ?? 'another field manager', field: '(a field)' }];
+}
+
+/**
+ * What a conflict means and how to clear it: this product never forces (force=false), so the
+ * field stays the other manager's until the operator moves it.
+ */
+export function conflictText(ref: KubeObjectRef, conflicts: ApplyConflict[]): string {
+  const managers = [...new Set(conflicts.map((c) => c.manager))];
+  const helm = managers.some((m) => m === 'helm' || m.startsWith('helm'));
+  return (
+    `server-side apply of ${refText(ref)} conflicts: ${conflicts.map((c) => `${c.field} is owned by "${c.manager}"`).join('; ')}. ` +
+    `The responder never forces another manager's fields. Fix: change the value where ${managers.join(', ')} manages it` +
+    `${helm ? ' (for the aws-vpc-cni Helm chart: its env values, then helm upgrade)' : ''}, ` +
+    `or hand the field over by applying it once yourself with --server-side --field-manager=${KUBE_FIELD_MANAGER} --force-conflicts; the next cycle then plans again.`
+  );
+}
+
+/** A Kubernetes answer that says "try again later": 429, 5xx, a timeout (no status). */
+export function isTransientKubeError(err: unknown): boolean {
+  if (err instanceof KubeApiError) return err.status === 429 || err.status >= 500 || err.reason === 'Timeout' || err.reason === 'ServerTimeout';
+  return isRetryableError(err);
+}
+
+/** The error of a failed call, as an outcome detail: a conflict explained, anything else named. */
+export function kubeErrorText(ref: KubeObjectRef, what: string, err: unknown): string {
+  const conflicts = applyConflictsOf(err);
+  if (conflicts) return conflictText(ref, conflicts);
+  if (err instanceof KubeApiError) {
+    const fix = err.status === 403 ? ` (the access entry's Kubernetes group lacks RBAC for it: ${rbacHint(ref)})` : '';
+    return `${what} ${refText(ref)}: ${err.status}${err.reason ? ` ${err.reason}` : ''}: ${messageOf(err)}${fix}`;
+  }
+  return `${what} ${refText(ref)}: ${messageOf(err)}`;
+}
+
+/** The RBAC rule a write of this object needs. */
+export function rbacHint(ref: KubeObjectRef): string {
+  const group = ref.apiVersion.includes('/') ? ref.apiVersion.split('/')[0] : '';
+  return `apiGroups [${group === '' ? '""' : group}], resources [${ref.plural}], verbs [get, ${ref.plural === 'daemonsets' ? 'patch' : 'create, patch'}]${ref.namespace ? ` in ${ref.namespace}` : ''}`;
+}
