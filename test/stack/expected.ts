@@ -36,6 +36,10 @@ export const ENVIRONMENT = {
   POWERTOOLS_SERVICE_NAME: 'eks-ip-responder',
   POWERTOOLS_LOG_LEVEL: 'INFO',
   NODE_OPTIONS: '--enable-source-maps',
+  // Kubernetes access and the VPC placement (kubernetesClusters, vpcSubnetIds, vpcSecurityGroupIds): off.
+  KUBERNETES_CLUSTERS: '',
+  FUNCTION_SUBNET_IDS: '',
+  FUNCTION_SECURITY_GROUP_IDS: '',
 };
 
 /** An EKS ARN in the stack's own partition, region and account, as the roles write it. */
