@@ -29,7 +29,9 @@ export type FindingKind =
   /** A cluster VPC's Network Address Usage close to its quota (64,000; 128,000 with peered VPCs). */
   | 'network-address-usage'
   /** Available ENIs the VPC CNI created for instances that are gone: addresses held for nothing. */
-  | 'leaked-enis';
+  | 'leaked-enis'
+  /** The cluster's Kubernetes API could not be read (authentication mode, access entry, RBAC, private endpoint...). */
+  | 'kube-access';
 
 export type Severity = 'warning' | 'critical';
 

@@ -25,6 +25,7 @@ export const CAUSE_TITLE: Record<FindingKind, string> = {
   'eni-quota': 'the account near its ENIs-per-Region quota',
   'network-address-usage': 'the VPC near its Network Address Usage quota',
   'leaked-enis': 'leaked ENIs holding IPs for gone instances',
+  'kube-access': 'the Kubernetes API could not be read',
 };
 
 export interface NotificationContext {
