@@ -83,13 +83,16 @@ export const VPC_POLICY_ID = 'FunctionVpcAccessPolicy';
  * ones (Lambda developer guide, "Giving Lambda functions access to resources in an Amazon VPC",
  * Required IAM permissions: https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html;
  * the managed policy: https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AWSLambdaVPCAccessExecutionRole.html).
- * Scoped to the account and region's EC2 resources, the form the guide gives ("include all resource
- * IDs": every EC2 resource of the account in the region, as the Resource below writes it). A managed policy of its own, only in a template
- * with a placement, so that a stack without one grants the sampler no EC2 write at all
- * (test/stack/iam.test.ts); each function depends on it, since Lambda checks the role's ENI
- * permissions when it creates a function in a VPC.
+ * CreateNetworkInterface on the account and region's EC2 resources, the form the guide gives ("include
+ * all resource IDs"), since Lambda checks it when it creates the function. The changes to existing
+ * ENIs only on ENIs in the placement's subnets: they authorise on `network-interface`, whose
+ * condition keys include ec2:Subnet, the subnet's ARN (Service Authorization Reference for Amazon
+ * EC2, as lib/policy/iam.ts cites it), so that a role in a VPC cannot delete the region's other ENIs.
+ * A managed policy of its own, only in a template with a placement, so that a stack without one
+ * grants the sampler no EC2 write at all (test/stack/iam.test.ts); each function depends on it.
  */
-export function vpcAccessPolicy(): { Type: string; Properties: Record<string, unknown> } {
+export function vpcAccessPolicy(params: KubernetesParams): { Type: string; Properties: Record<string, unknown> } {
+  const ec2 = (path: string) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:ec2:\${AWS::Region}:\${AWS::AccountId}:${path}` });
   return {
     Type: 'AWS::IAM::ManagedPolicy',
     Properties: {
@@ -99,10 +102,17 @@ export function vpcAccessPolicy(): { Type: string; Properties: Record<string, un
         Version: '2012-10-17',
         Statement: [
           {
-            Sid: 'VpcNetworkInterfaces',
+            Sid: 'VpcCreateNetworkInterfaces',
             Effect: 'Allow',
-            Action: ['ec2:CreateNetworkInterface', 'ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'],
-            Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:*/*' },
+            Action: ['ec2:CreateNetworkInterface'],
+            Resource: ec2('*/*'),
+          },
+          {
+            Sid: 'VpcManageOwnNetworkInterfaces',
+            Effect: 'Allow',
+            Action: ['ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'],
+            Resource: ec2('network-interface/*'),
+            Condition: { ArnLike: { 'ec2:Subnet': listParam(params.vpcSubnetIds).map((id) => ec2(`subnet/${id}`)) } },
           },
         ],
       },
@@ -112,7 +122,7 @@ export function vpcAccessPolicy(): { Type: string; Properties: Record<string, un
 
 /** The stack's resources from the params: the access entries, and the ENI policy when placed in a VPC. */
 export function kubernetesResources(params: KubernetesParams): Record<string, { Type: string; Properties: Record<string, unknown> }> {
-  return { ...accessEntries(params), ...(vpcConfig(params) ? { [VPC_POLICY_ID]: vpcAccessPolicy() } : {}) };
+  return { ...accessEntries(params), ...(vpcConfig(params) ? { [VPC_POLICY_ID]: vpcAccessPolicy(params) } : {}) };
 }
 
 /** Each function's `dependsOn`: the ENI policy when placed in a VPC, else nothing. */
