@@ -67,6 +67,9 @@ export function makeHandler(rt: Runtime) {
       // The network preflight (DNS, egress, VPC endpoints) on the schedule only: the respond
       // function, on the path of an exhaustion event, reads no more than it acts on.
       network: true,
+      // Where this function runs, for the kube-access diagnosis (its subnets and the clusters'
+      // security groups are read only when it is in a VPC).
+      ...(rt.config.functionPlacement ? { functionPlacement: rt.config.functionPlacement } : {}),
     });
     const { usage } = result;
     logCycleHealth(rt.logger, result, {}, deadline);

@@ -18,6 +18,12 @@ export interface SamplerConfig {
   clusterNames: string[];
   /** How many clusters are collected at the same time (CLUSTER_CONCURRENCY, 1–16, default 4). */
   clusterConcurrency: number;
+  /**
+   * The functions' VPC placement (FUNCTION_SUBNET_IDS, FUNCTION_SECURITY_GROUP_IDS, comma separated,
+   * both or neither; empty = not in a VPC), for the kube-access diagnosis. Absent when the
+   * environment does not have the variables (not a deployed function: placement unknown).
+   */
+  functionPlacement?: { subnetIds: string[]; securityGroupIds: string[] };
 }
 
 // EKS cluster names: 1-100 characters, letters, digits, hyphens and underscores, starting
@@ -38,6 +44,19 @@ const namespace = z
 /** The namespace the stack publishes to by default (serverless.yml `metricNamespace`). */
 export const DEFAULT_NAMESPACE = 'EKS/IPResponder';
 
+/** A comma-separated list of EC2 ids (empty entries dropped), each matching `pattern`. */
+function idList(pattern: RegExp, message: string) {
+  return z
+    .string()
+    .transform((s) =>
+      s
+        .split(',')
+        .map((n) => n.trim())
+        .filter((n) => n.length > 0),
+    )
+    .pipe(z.array(z.string().regex(pattern, message)));
+}
+
 const samplerEnv = z.object({
   METRIC_NAMESPACE: namespace.default(DEFAULT_NAMESPACE),
   CLUSTER_NAMES: z
@@ -51,6 +70,8 @@ const samplerEnv = z.object({
     )
     .pipe(z.array(clusterName)),
   CLUSTER_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(4),
+  FUNCTION_SUBNET_IDS: idList(/^subnet-[0-9a-f]{8,17}$/, 'is not a subnet id').optional(),
+  FUNCTION_SECURITY_GROUP_IDS: idList(/^sg-[0-9a-f]{8,17}$/, 'is not a security group id').optional(),
 });
 
 /** `NAME`, or `NAME[1]` for a part of one; `(root)` for the whole environment. */
@@ -74,10 +95,19 @@ export function parseSamplerConfig(env: Record<string, string | undefined>): Sam
     const problems = problemsOf(parsed.error);
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`, problems);
   }
+  const subnetIds = parsed.data.FUNCTION_SUBNET_IDS;
+  const securityGroupIds = parsed.data.FUNCTION_SECURITY_GROUP_IDS;
+  if ((subnetIds?.length ?? 0) > 0 !== (securityGroupIds?.length ?? 0) > 0) {
+    const problem = 'FUNCTION_SUBNET_IDS and FUNCTION_SECURITY_GROUP_IDS: a VPC placement has both subnets and security groups, or neither';
+    throw new ConfigError(`invalid configuration: ${problem}`, [problem]);
+  }
   return {
     metricNamespace: parsed.data.METRIC_NAMESPACE,
     clusterNames: parsed.data.CLUSTER_NAMES,
     clusterConcurrency: parsed.data.CLUSTER_CONCURRENCY,
+    ...(subnetIds !== undefined || securityGroupIds !== undefined
+      ? { functionPlacement: { subnetIds: subnetIds ?? [], securityGroupIds: securityGroupIds ?? [] } }
+      : {}),
   };
 }
 

@@ -51,6 +51,8 @@ export interface CycleOptions {
   now: Date;
   /** Also read each cluster VPC's network (the network preflight's findings): CollectOptions `network`. */
   network?: boolean;
+  /** The functions' VPC placement (CollectOptions `functionPlacement`), for the kube-access diagnosis. */
+  functionPlacement?: { subnetIds: string[]; securityGroupIds: string[] };
 }
 
 export interface CycleResult {

@@ -103,3 +103,14 @@ export const CNI_ENI_INSTANCE_TAG_KEY = 'node.k8s.amazonaws.com/instance_id';
 export const CNI_ENI_CLUSTER_TAG_KEY = 'cluster.k8s.amazonaws.com/name';
 export const CNI_ENI_CREATED_AT_TAG_KEY = 'node.k8s.amazonaws.com/createdAt';
 export const CNI_ENI_DESCRIPTION_PREFIX = 'aws-K8S-';
+
+/**
+ * The Kubernetes groups the stack's access entries give the functions' roles (stack/kubernetes.stack.js,
+ * `KubernetesGroups` of each `AWS::EKS::AccessEntry`), bound to the product's ClusterRoles and Roles by
+ * `eks-ip-responder rbac` (lib/kube-rbac.ts; stack/kubernetes-rbac.yaml). A group name is the `name`
+ * of a `kind: Group` subject of a (Cluster)RoleBinding (EKS user guide, "Review access policy
+ * permissions": https://docs.aws.amazon.com/eks/latest/userguide/access-policy-permissions.html).
+ * Reader: both functions; writer: the responder only, with the stage param kubernetesWrite=true.
+ */
+export const KUBE_READER_GROUP = 'eks-ip-responder-reader';
+export const KUBE_WRITER_GROUP = 'eks-ip-responder-writer';

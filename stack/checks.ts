@@ -8,6 +8,7 @@
  */
 import { eventPatternComplexity, MAX_EVENT_PATTERN_COMPLEXITY } from '../lib/events/pattern-complexity';
 import type { EventPattern } from '../lib/events/patterns';
+import { EKS_NAME_PATTERN } from '../lib/names';
 
 /** A CloudFormation template as the Framework writes it; loosely typed, each check tests the shapes it reads. */
 export interface PackagedTemplate {
@@ -107,7 +108,13 @@ function deployedValue(template: PackagedTemplate, value: unknown, region: strin
 }
 
 /** Variables that come from a stage param, and the param to shorten. */
-const PARAM_OF: Record<string, string> = { CLUSTER_NAMES: 'clusterNames', METRIC_NAMESPACE: 'metricNamespace' };
+const PARAM_OF: Record<string, string> = {
+  CLUSTER_NAMES: 'clusterNames',
+  METRIC_NAMESPACE: 'metricNamespace',
+  KUBERNETES_CLUSTERS: 'kubernetesClusters',
+  FUNCTION_SUBNET_IDS: 'vpcSubnetIds',
+  FUNCTION_SECURITY_GROUP_IDS: 'vpcSecurityGroupIds',
+};
 
 /**
  * Each function's environment against Lambda's 4 KB, with its references resolved as they will
@@ -162,4 +169,64 @@ export function patternProblems(template: PackagedTemplate): string[] {
 /** Every check of the packaged template for a stage and region. */
 export function packagedTemplateProblems(template: PackagedTemplate, stage: string, region: string): string[] {
   return [...stageProblems(stage), ...nameProblems(template), ...environmentProblems(template, region), ...patternProblems(template)];
+}
+
+/** The Kubernetes and VPC placement params (serverless.yml), as strings; '' = unset. */
+export interface KubernetesParamValues {
+  kubernetesClusters: string;
+  kubernetesWrite: string;
+  vpcSubnetIds: string;
+  vpcSecurityGroupIds: string;
+  clusterNames: string;
+}
+
+/**
+ * Lambda's VpcConfig takes at most 16 subnets and 5 security groups (Lambda API reference,
+ * VpcConfig: SubnetIds "Maximum number of 16 items", SecurityGroupIds "Maximum number of 5 items":
+ * https://docs.aws.amazon.com/lambda/latest/api/API_VpcConfig.html).
+ */
+export const VPC_SUBNETS_MAX = 16;
+export const VPC_SECURITY_GROUPS_MAX = 5;
+
+const commaList = (value: string): string[] =>
+  value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+
+/**
+ * The params' problems, checked when the stack is packaged (stack/kubernetes.stack.js): a VPC
+ * placement needs both subnets and security groups (osls silently drops a VpcConfig with one of
+ * them, which would deploy the functions outside the VPC the operator meant); ids in EC2's forms;
+ * cluster names EKS accepts, each once, and among clusterNames when that is set (an access entry
+ * for a cluster the stack does not watch reads nothing); kubernetesWrite 'true' or 'false'.
+ */
+export function kubernetesParamProblems(params: KubernetesParamValues): string[] {
+  const problems: string[] = [];
+  const subnets = commaList(params.vpcSubnetIds);
+  const groups = commaList(params.vpcSecurityGroupIds);
+  if (subnets.length > 0 && groups.length === 0) {
+    problems.push('vpcSubnetIds is set but vpcSecurityGroupIds is not: a VPC placement needs both (subnets and at least one security group), or neither');
+  }
+  if (groups.length > 0 && subnets.length === 0) {
+    problems.push('vpcSecurityGroupIds is set but vpcSubnetIds is not: a VPC placement needs both (subnets and at least one security group), or neither');
+  }
+  for (const id of subnets) if (!/^subnet-[0-9a-f]{8,17}$/.test(id)) problems.push(`vpcSubnetIds: "${id}" is not a subnet id (subnet-0123456789abcdef0)`);
+  for (const id of groups) if (!/^sg-[0-9a-f]{8,17}$/.test(id)) problems.push(`vpcSecurityGroupIds: "${id}" is not a security group id (sg-0123456789abcdef0)`);
+  if (subnets.length > VPC_SUBNETS_MAX) problems.push(`vpcSubnetIds lists ${subnets.length} subnets: Lambda takes at most ${VPC_SUBNETS_MAX}`);
+  if (groups.length > VPC_SECURITY_GROUPS_MAX) problems.push(`vpcSecurityGroupIds lists ${groups.length} security groups: Lambda takes at most ${VPC_SECURITY_GROUPS_MAX}`);
+  const clusters = commaList(params.kubernetesClusters);
+  const watched = commaList(params.clusterNames);
+  const seen = new Set<string>();
+  for (const name of clusters) {
+    if (!EKS_NAME_PATTERN.test(name)) problems.push(`kubernetesClusters: "${name}" is not a valid EKS cluster name`);
+    if (seen.has(name)) problems.push(`kubernetesClusters lists "${name}" twice (one access entry per cluster and role)`);
+    seen.add(name);
+    if (watched.length > 0 && !watched.includes(name)) {
+      problems.push(`kubernetesClusters lists "${name}", which clusterNames does not watch: add it to clusterNames or remove it from kubernetesClusters`);
+    }
+  }
+  const write = params.kubernetesWrite.trim();
+  if (write !== 'true' && write !== 'false') problems.push(`kubernetesWrite: "${params.kubernetesWrite}" is neither 'true' nor 'false'`);
+  return problems;
 }

@@ -149,3 +149,20 @@ describe('parseRuntimeConfig', () => {
     expect(() => parseRuntimeConfig({})).toThrow(/ALERT_TOPIC_ARN.*LEDGER_TABLE.*POLICY_JSON/s);
   });
 });
+
+describe('parseSamplerConfig: the functions’ placement (FUNCTION_SUBNET_IDS, FUNCTION_SECURITY_GROUP_IDS)', () => {
+  it('is unknown without the variables, not in a VPC when they are empty, the lists otherwise', () => {
+    expect(parseSamplerConfig({}).functionPlacement).toBeUndefined();
+    expect(parseSamplerConfig({ FUNCTION_SUBNET_IDS: '', FUNCTION_SECURITY_GROUP_IDS: '' }).functionPlacement).toEqual({ subnetIds: [], securityGroupIds: [] });
+    expect(
+      parseSamplerConfig({ FUNCTION_SUBNET_IDS: 'subnet-0123456789abcdef0, subnet-0123456789abcdef1', FUNCTION_SECURITY_GROUP_IDS: 'sg-0123456789abcdef0' }).functionPlacement,
+    ).toEqual({ subnetIds: ['subnet-0123456789abcdef0', 'subnet-0123456789abcdef1'], securityGroupIds: ['sg-0123456789abcdef0'] });
+  });
+
+  it('refuses one without the other, and ids that are not EC2 ids', () => {
+    expect(configErrorOf({ FUNCTION_SUBNET_IDS: 'subnet-0123456789abcdef0', FUNCTION_SECURITY_GROUP_IDS: '' }).message).toContain(
+      'FUNCTION_SUBNET_IDS and FUNCTION_SECURITY_GROUP_IDS: a VPC placement has both subnets and security groups, or neither',
+    );
+    expect(configErrorOf({ FUNCTION_SUBNET_IDS: 'subnet-1', FUNCTION_SECURITY_GROUP_IDS: 'sg-0123456789abcdef0' }).message).toContain('FUNCTION_SUBNET_IDS[0]');
+  });
+});

@@ -36,7 +36,7 @@ import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import { CycleDeadlineError, type CycleDeadline } from '../deadline';
 import { awsCallError, type AwsCallError } from '../errors';
-import { PartialReadError, type InventorySource, type RegionLimitsSource, type VpcNetwork, type VpcNetworkPiece } from '../inventory/types';
+import { PartialReadError, type InventorySource, type RegionLimitsSource, type SecurityGroup, type VpcNetwork, type VpcNetworkPiece } from '../inventory/types';
 import { CLUSTER_TAG_PREFIX, EKS_CLUSTER_NAME_TAG_KEY } from '../names';
 import { describeVpcCniAddon } from './addon';
 import { chunk } from './chunk';
@@ -520,6 +520,29 @@ export class LiveSource implements InventorySource {
       );
     }
     return network;
+  }
+
+  /**
+   * The clusters' security groups (kube-access): one DescribeSecurityGroups by the `group-id` filter
+   * for every cluster at once (batched at the filter's value limit, paginated at the maximum page
+   * size), so an id that is gone is left out instead of failing the call as GroupIds would.
+   */
+  async describeSecurityGroups(groupIds: string[]): Promise<SecurityGroup[]> {
+    if (groupIds.length === 0) return [];
+    return this.ec2Pages(
+      'ec2:DescribeSecurityGroups',
+      [...groupIds].sort(),
+      'security groups',
+      'of the clusters',
+      (batch) =>
+        paginateDescribeSecurityGroups(
+          { client: this.clients.ec2, pageSize: EC2_PAGE_SIZE_MAX },
+          { Filters: [{ Name: 'group-id', Values: batch }] },
+          ...this.callOptions,
+        ),
+      (page) => page.SecurityGroups ?? [],
+      this.region,
+    );
   }
 
   /**

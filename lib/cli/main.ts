@@ -47,6 +47,7 @@ import { absentReasons, renderPlan, type PlanReportContext } from '../output/rep
 import { renderReport, summaryLine } from '../output/report/text';
 import { colourWanted } from '../output/report/format';
 import { table } from '../output/report/table';
+import { rbacManifest } from '../kube-rbac';
 // For bin/eks-ip-responder.js: the SDK's 8-line Node.js version warning said in one line.
 export { nodeVersionNote, quietSdkNodeVersionWarning } from './node-version';
 
@@ -127,6 +128,7 @@ export const COMMAND_OPTIONS = {
     'no-cap': { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
   },
+  rbac: {},
 } as const;
 
 /** The commands. */
@@ -147,6 +149,7 @@ Commands:
             IPs it needs? (read-only)
   policy    check: validate a policy; show: the policy in force for a cluster
   max-pods  max pods per instance type, as AWS's max-pods-calculator.sh computes them (offline)
+  rbac      the Kubernetes RBAC of the stack's access entries: pipe it to kubectl apply -f -
 
   eks-ip-responder COMMAND --help     a command's options, an example and its exit status
   eks-ip-responder help COMMAND       the same
@@ -302,7 +305,27 @@ Examples:
 Exit status: 0 done; 1 a type the bundled data does not know (the others are still printed;
 it gets the closest known names); 2 a usage error.
 `,
+  rbac: `Usage: eks-ip-responder rbac [--help]
+
+Prints the Kubernetes RBAC the stack's access entries need (ClusterRoles, a kube-system Role for
+the aws-node DaemonSet, and their bindings to the groups eks-ip-responder-reader and
+eks-ip-responder-writer), once per cluster listed in the stage param kubernetesClusters.
+Offline: no AWS call. docs/kubernetes.md, "Granting access".
+
+Examples:
+  eks-ip-responder rbac | kubectl apply -f -
+  eks-ip-responder rbac > eks-ip-responder-rbac.yaml
+
+Exit status: 0 printed; 2 a usage error.
+`,
 };
+
+/** `rbac`: the RBAC manifest of the access entries' groups (lib/kube-rbac.ts), for `kubectl apply -f -`. */
+function rbacCommand(args: string[], io: CliIo): number {
+  parseArgs({ args, options: COMMAND_OPTIONS.rbac, allowPositionals: false });
+  io.out(rbacManifest());
+  return 0;
+}
 
 function isCommand(name: string | undefined): name is CommandName {
   return name !== undefined && Object.prototype.hasOwnProperty.call(COMMAND_OPTIONS, name);
@@ -862,6 +885,8 @@ export async function main(argv: string[], cliIo: CliIo): Promise<number> {
         return policyCommand(rest, io);
       case 'max-pods':
         return maxPodsCommand(rest, io);
+      case 'rbac':
+        return rbacCommand(rest, io);
       case undefined:
       case 'help':
       case '--help':

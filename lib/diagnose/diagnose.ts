@@ -16,6 +16,7 @@ import { diagnoseNodeEgress } from './node-egress';
 import { diagnoseVpcDns } from './vpc-dns';
 import { diagnoseLeakedEnis } from './leaked-enis';
 import { diagnoseKarpenterPools } from './karpenter-pool';
+import { diagnoseKubeAccess } from './kube-access';
 import { diagnosePrefixFragmentation } from './prefix-fragmentation';
 import { diagnoseRegionLimits } from './region-limits';
 import { diagnoseSubnetExhaustion } from './subnet-exhaustion';
@@ -40,6 +41,7 @@ export const FINDING_KIND_ORDER: readonly FindingKind[] = [
   'max-pods-mismatch',
   'pods-failing-ip',
   'karpenter-pool',
+  'kube-access',
 ];
 
 /** Severity (worst first), cluster, kind (FINDING_KIND_ORDER), subject id. */
@@ -58,12 +60,14 @@ export function compareFindings(a: Finding, b: Finding): number {
  *
  * @param instanceTypes the inventory's instance-type limits (for the warm-pool estimate and the
  *   prefix-delegation advice); defaults to none known.
+ * @param placement where the functions run (Inventory.functionPlacement), for kube-access; unknown by default.
  */
 export function diagnoseCluster(
   usage: ClusterUsage,
   inventory: ClusterInventory,
   thresholds: DiagnoseThresholds,
   instanceTypes: Inventory['instanceTypes'] = {},
+  placement?: Inventory['functionPlacement'],
 ): Finding[] {
   const ctx = buildContext(usage, inventory, instanceTypes, thresholds);
   return [
@@ -80,6 +84,7 @@ export function diagnoseCluster(
     ...diagnoseMaxPodsMismatch(ctx),
     ...diagnosePodsFailingIp(ctx),
     ...diagnoseKarpenterPools(ctx, instanceTypes),
+    ...diagnoseKubeAccess(ctx, placement),
   ].sort(compareFindings);
 }
 
@@ -99,7 +104,7 @@ export function diagnose(
   for (const cluster of usage.clusters) {
     const inv = byName.get(cluster.name);
     if (!inv) throw new Error(`diagnosing cluster ${cluster.name}: it is in the usage but not in the inventory it was measured from`);
-    findings.push(...diagnoseCluster(cluster, inv, thresholdsOf(cluster.name), inventory.instanceTypes));
+    findings.push(...diagnoseCluster(cluster, inv, thresholdsOf(cluster.name), inventory.instanceTypes, inventory.functionPlacement));
   }
   // The region-level limits: judged once, told to each cluster they stop.
   findings.push(...diagnoseRegionLimits(usage, inventory));

@@ -127,7 +127,7 @@ export function defaultRouteOf(table: RouteTable): string | undefined {
 }
 
 /** Whether a group admits TCP 443 from one of the node groups or from a CIDR holding the subnet. */
-function admits443(sg: SecurityGroup, nodeGroups: ReadonlySet<string>, subnetCidr: string | undefined): boolean {
+export function admits443(sg: SecurityGroup, nodeGroups: ReadonlySet<string>, subnetCidr: string | undefined): boolean {
   return (sg.IpPermissions ?? []).some((p) => {
     const port = p.IpProtocol === '-1' || (p.IpProtocol === 'tcp' && (p.FromPort ?? 0) <= 443 && (p.ToPort ?? 65535) >= 443);
     if (!port) return false;

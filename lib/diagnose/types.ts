@@ -35,7 +35,9 @@ export type FindingKind =
   /** Pods failing IP assignment now (FailedCreatePodSandBox events of the VPC CNI), by nodegroup and cause. */
   | 'pods-failing-ip'
   /** A Karpenter NodePool whose EC2NodeClass resolves to scarce subnets, or whose requirements allow only IP-capped instance types. */
-  | 'karpenter-pool';
+  | 'karpenter-pool'
+  /** The cluster's Kubernetes API could not be read (authentication mode, access entry, RBAC, private endpoint...). */
+  | 'kube-access';
 
 export type Severity = 'warning' | 'critical';
 

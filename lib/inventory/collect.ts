@@ -21,6 +21,7 @@ import type {
   CollectionProblem,
   Instance,
   InstanceTypeInfo,
+  FunctionPlacement,
   Inventory,
   InventoryPart,
   InventorySource,
@@ -46,6 +47,12 @@ export interface CollectOptions {
    * per VPC, when the source can. Default false.
    */
   network?: boolean;
+  /**
+   * The functions' placement (config FUNCTION_SUBNET_IDS / FUNCTION_SECURITY_GROUP_IDS), kept as
+   * `Inventory.functionPlacement`; with subnets, they are described once, and with `network` also
+   * the clusters' security groups, in one DescribeSecurityGroups for all clusters (kube-access).
+   */
+  functionPlacement?: { subnetIds: string[]; securityGroupIds: string[] };
 }
 
 /**
@@ -323,6 +330,7 @@ export async function collectInventory(source: InventorySource, options: Collect
     }
   }
   const regionLimits = await collectRegionLimits(source, clusters, options.now);
+  const functionPlacement = options.functionPlacement ? await collectPlacement(source, clusters, options.functionPlacement, options.network === true) : undefined;
   return {
     region: source.region,
     collectedAt: options.now.toISOString(),
@@ -331,7 +339,43 @@ export async function collectInventory(source: InventorySource, options: Collect
     instanceTypes,
     unknownInstanceTypes,
     ...(regionLimits ? { regionLimits } : {}),
+    ...(functionPlacement ? { functionPlacement } : {}),
   };
+}
+
+/**
+ * The functions' placement for the kube-access diagnosis: its subnets (one DescribeSubnets), and
+ * with the network preflight on, the security groups of every cluster (one DescribeSecurityGroups
+ * for all of them, `clusterSecurityGroups`). Nothing is read when the functions are not in a VPC.
+ * A failed read leaves the piece absent (the diagnosis then says it could not tell); it is no
+ * cluster's collection problem: no figure or action rests on it.
+ */
+async function collectPlacement(
+  source: InventorySource,
+  clusters: ClusterInventory[],
+  placement: NonNullable<CollectOptions['functionPlacement']>,
+  network: boolean,
+): Promise<FunctionPlacement> {
+  const out: FunctionPlacement = { subnetIds: [...placement.subnetIds], securityGroupIds: [...placement.securityGroupIds] };
+  if (placement.subnetIds.length === 0) return out;
+  const [subnets, groups] = await Promise.allSettled([
+    source.describeSubnetsById(out.subnetIds),
+    network && source.describeSecurityGroups ? source.describeSecurityGroups(clusterSecurityGroupIds(clusters)) : Promise.resolve(undefined),
+  ]);
+  if (subnets.status === 'fulfilled') out.subnets = subnets.value;
+  if (groups.status === 'fulfilled' && groups.value) {
+    const byId = new Map(groups.value.map((g) => [g.GroupId, g]));
+    for (const c of clusters) {
+      c.clusterSecurityGroups = clusterSecurityGroupIds([c]).flatMap((id) => byId.get(id) ?? []);
+    }
+  }
+  return out;
+}
+
+/** The security groups EKS puts on the control plane's ENIs: the cluster security group and the additional ones. */
+export function clusterSecurityGroupIds(clusters: readonly ClusterInventory[]): string[] {
+  const ids = clusters.flatMap((c) => [c.cluster.resourcesVpcConfig?.clusterSecurityGroupId, ...(c.cluster.resourcesVpcConfig?.securityGroupIds ?? [])]);
+  return [...new Set(ids.filter((id): id is string => typeof id === 'string' && id !== ''))].sort();
 }
 
 /**

@@ -130,6 +130,13 @@ export interface ClusterInventory {
    * problems never make the AWS data incomplete; the actions that rest on it check it themselves.
    */
   kube?: KubeClusterView;
+  /**
+   * DescribeSecurityGroups of the cluster's security groups (`resourcesVpcConfig.clusterSecurityGroupId`
+   * and `securityGroupIds`, the groups EKS puts on the control plane's ENIs): their 443 ingress says
+   * whether a function placed in the VPC reaches the private endpoint (lib/diagnose/kube-access.ts).
+   * Read with the network preflight and only when the functions are placed in a VPC; absent otherwise.
+   */
+  clusterSecurityGroups?: SecurityGroup[];
 }
 
 /**
@@ -176,6 +183,20 @@ export interface Inventory {
   unknownInstanceTypes: string[];
   /** The account's region-level limits (ENIs per Region, Network Address Usage); absent when the source has none. */
   regionLimits?: RegionLimitsInventory;
+  /**
+   * Where the functions that read the clusters run (stage params vpcSubnetIds / vpcSecurityGroupIds,
+   * FUNCTION_SUBNET_IDS / FUNCTION_SECURITY_GROUP_IDS): `subnetIds` empty = not in a VPC. Absent:
+   * unknown (the CLI, a snapshot), and the kube-access diagnosis says nothing about placement.
+   */
+  functionPlacement?: FunctionPlacement;
+}
+
+/** The functions' VPC placement, and its subnets as DescribeSubnets answered (VpcId, CidrBlock). */
+export interface FunctionPlacement {
+  subnetIds: string[];
+  securityGroupIds: string[];
+  /** DescribeSubnets of `subnetIds`; absent when not read (its failure is not a cluster's problem). */
+  subnets?: Subnet[];
 }
 
 /**
@@ -237,6 +258,12 @@ export interface InventorySource {
   describeInstancesById?(instanceIds: string[]): Promise<Instance[]>;
   /** Reads each cluster's Kubernetes API (lib/kube); absent: Kubernetes is not read. */
   readonly kubernetes?: KubernetesReader;
+  /**
+   * EC2 DescribeSecurityGroups by the `group-id` filter (an unknown id is left out, not thrown):
+   * the clusters' security groups for the kube-access diagnosis. Optional: a source without it
+   * leaves `clusterSecurityGroups` unread.
+   */
+  describeSecurityGroups?(groupIds: string[]): Promise<SecurityGroup[]>;
 }
 
 /**

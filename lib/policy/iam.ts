@@ -206,13 +206,16 @@ export const subnetCidrReservationsArn = (): CfnSub => arn('ec2', 'subnet-cidr-r
 /** Every ENI of the account and region: an ENI's id is not known before the plan (the condition on its tags scopes it). */
 export const networkInterfacesArn = (): CfnSub => arn('ec2', 'network-interface/*');
 
-/** The Sid of the single Deny a policy without any remediation grant holds. */
+/** The Sid of the Deny of every remediation write a policy without any remediation grant holds. */
 export const NO_REMEDIATION_SID = 'NoClusterInApplyMode';
+/** The Sid of its Deny of deleting the VPC CNI's ENIs (the one remediation write scoped by a condition). */
+export const NO_REMEDIATION_CNI_ENIS_SID = 'NoClusterInApplyModeCniEnis';
 
 /**
  * RespondRole's `remediate` policy for a policy: the remediation writes on the resources of
  * {@link remediationGrants} only. Without any grant (the repository's policy: no cluster in apply
- * mode) it holds a single explicit Deny of every remediation write, Sid {@link NO_REMEDIATION_SID}:
+ * mode) it holds an explicit Deny of every remediation write, Sid {@link NO_REMEDIATION_SID} (the
+ * delete of a VPC CNI ENI in a second statement, {@link NO_REMEDIATION_CNI_ENIS_SID}):
  * an IAM policy needs at least one statement, and the Deny also says, in the role, that it
  * changes nothing.
  *
@@ -376,7 +379,19 @@ export function remediationPolicy(policy: Policy): IamPolicyDocument {
   if (statements.length === 0) {
     return {
       Version: '2012-10-17',
-      Statement: [{ Sid: NO_REMEDIATION_SID, Effect: 'Deny', Action: [...REMEDIATION_WRITE_ACTIONS], Resource: '*' }],
+      Statement: [
+        { Sid: NO_REMEDIATION_SID, Effect: 'Deny', Action: REMEDIATION_WRITE_ACTIONS.filter((a) => a !== 'ec2:DeleteNetworkInterface'), Resource: '*' },
+        // The remediation deletes only the VPC CNI's ENIs (tagged with their instance): the Deny
+        // names those, so that Lambda can still delete the function's own ENIs of a VPC placement
+        // (stack/kubernetes.ts vpcAccessPolicy), which carry no such tag.
+        {
+          Sid: NO_REMEDIATION_CNI_ENIS_SID,
+          Effect: 'Deny',
+          Action: ['ec2:DeleteNetworkInterface'],
+          Resource: '*',
+          Condition: { Null: { [`aws:ResourceTag/${CNI_ENI_INSTANCE_TAG_KEY}`]: 'false' } },
+        },
+      ],
     };
   }
   if (nodegroups.length > 0) {

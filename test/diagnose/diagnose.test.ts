@@ -153,7 +153,7 @@ describe('diagnose on the demo snapshot', () => {
     // (near it would take some 4,000 more ENIs in the shipped files); test/inventory/region-limits.test.ts
     // shows that finding on the emulated account.
     // The Kubernetes kinds need the demo's kubernetes/ part, read by the snapshot reader.
-    const kubeKinds = new Set<string>(['max-pods-mismatch', 'pods-failing-ip', 'karpenter-pool']);
+    const kubeKinds = new Set<string>(['max-pods-mismatch', 'pods-failing-ip', 'karpenter-pool', 'kube-access']);
     expect(new Set(findings.map((f) => f.kind))).toEqual(new Set(FINDING_KIND_ORDER.filter((k) => k !== 'eni-quota' && !kubeKinds.has(k))));
   });
 

@@ -208,3 +208,15 @@ describe('sample handler notifications', () => {
     expect(t.aws.published.slice(before).filter((m) => m.Subject?.startsWith('[CLEARED]'))).toEqual([]);
   });
 });
+
+describe('sample handler: the functions’ placement (FUNCTION_SUBNET_IDS, FUNCTION_SECURITY_GROUP_IDS)', () => {
+  it('reads the placement subnets and the clusters’ security groups once per cycle when in a VPC, nothing more when not', async () => {
+    const plain = await setup({ FUNCTION_SUBNET_IDS: '', FUNCTION_SECURITY_GROUP_IDS: '' });
+    await plain.handler(scheduledEvent as never);
+    const subnetId = plain.account.subnets[0]?.SubnetId ?? '';
+    const inVpc = await setup({ FUNCTION_SUBNET_IDS: subnetId, FUNCTION_SECURITY_GROUP_IDS: 'sg-0123456789abcdef0' });
+    await inVpc.handler(scheduledEvent as never);
+    expect((inVpc.aws.calls['DescribeSubnets'] ?? 0) - (plain.aws.calls['DescribeSubnets'] ?? 0)).toBe(1);
+    expect((inVpc.aws.calls['DescribeSecurityGroups'] ?? 0) - (plain.aws.calls['DescribeSecurityGroups'] ?? 0)).toBe(1);
+  });
+});

@@ -151,21 +151,28 @@ describe('remediationGrants', () => {
 });
 
 describe('remediationPolicy', () => {
-  it('is a single Deny of every remediation write when no cluster is in apply mode', () => {
+  it('is a Deny of every remediation write when no cluster is in apply mode (a CNI ENI delete by its tag)', () => {
     expect(remediationPolicy(readPolicyFile(REPO_POLICY))).toEqual({
       Version: '2012-10-17',
       Statement: [
         {
           Sid: NO_REMEDIATION_SID,
           Effect: 'Deny',
-          Action: ['eks:UpdateAddon', 'eks:CreateNodegroup', 'eks:TagResource', 'eks:UpdateNodegroupConfig', 'ec2:CreateTags', 'ec2:DeleteTags', 'ec2:CreateSubnetCidrReservation', 'ec2:DeleteNetworkInterface'],
+          Action: ['eks:UpdateAddon', 'eks:CreateNodegroup', 'eks:TagResource', 'eks:UpdateNodegroupConfig', 'ec2:CreateTags', 'ec2:DeleteTags', 'ec2:CreateSubnetCidrReservation'],
           Resource: '*',
+        },
+        {
+          Sid: 'NoClusterInApplyModeCniEnis',
+          Effect: 'Deny',
+          Action: ['ec2:DeleteNetworkInterface'],
+          Resource: '*',
+          Condition: { Null: { 'aws:ResourceTag/node.k8s.amazonaws.com/instance_id': 'false' } },
         },
       ],
     });
   });
 
-  it('is the same single Deny when the clusters in apply mode allow no write', () => {
+  it('is the same Deny when the clusters in apply mode allow no write', () => {
     const doc = remediationPolicy(
       policyWith(`
   idle:
@@ -175,7 +182,7 @@ describe('remediationPolicy', () => {
       prefixDelegation: { allowed: false }
 `),
     );
-    expect(sids(doc)).toEqual([NO_REMEDIATION_SID]);
+    expect(sids(doc)).toEqual([NO_REMEDIATION_SID, 'NoClusterInApplyModeCniEnis']);
   });
 
   it('grants each write on the apply clusters’ ARNs only, as Fn::Sub of the stack’s partition, region and account', () => {

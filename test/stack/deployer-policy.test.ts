@@ -106,6 +106,24 @@ describe('docs/deployer-policy.json', () => {
     expect(missing).toEqual([]);
   });
 
+  it('grants what the optional Kubernetes access entries and VPC placement need (kubernetesClusters, vpcSubnetIds)', () => {
+    // AWS::EKS::AccessEntry's create, read, update, delete and tag calls (CloudFormation Template
+    // Reference, AWS::EKS::AccessEntry; EKS API reference, CreateAccessEntry...), and for a function
+    // with a VpcConfig the user permissions the Lambda developer guide lists ("Configuring VPC
+    // access", User permissions: ec2:DescribeSecurityGroups, DescribeSubnets, DescribeVpcs).
+    const needed = [
+      'eks:CreateAccessEntry',
+      'eks:DescribeAccessEntry',
+      'eks:UpdateAccessEntry',
+      'eks:DeleteAccessEntry',
+      'eks:TagResource',
+      'ec2:DescribeSecurityGroups',
+      'ec2:DescribeSubnets',
+      'ec2:DescribeVpcs',
+    ];
+    expect(needed.filter((a) => !granted(a))).toEqual([]);
+  });
+
   it('grants what the Framework calls around the stack', () => {
     expect(FRAMEWORK.filter((a) => !granted(a))).toEqual([]);
   });
@@ -116,7 +134,17 @@ describe('docs/deployer-policy.json', () => {
     }
     const unscoped = policy.Statement.filter((s) => asList(s.Resource).includes('*')).flatMap((s) => asList(s.Action));
     // Actions without resource-level permissions, or whose resource does not exist yet (a key's id).
-    expect(unscoped.sort()).toEqual(['cloudformation:ValidateTemplate', 'kms:CreateKey', 'kms:ListAliases', 'logs:DescribeLogGroups']);
+    expect(unscoped.sort()).toEqual([
+      'cloudformation:ValidateTemplate',
+      // A function placed in a VPC (vpcSubnetIds): Lambda's CreateFunction checks these; EC2
+      // Describe* have no resource-level permissions.
+      'ec2:DescribeSecurityGroups',
+      'ec2:DescribeSubnets',
+      'ec2:DescribeVpcs',
+      'kms:CreateKey',
+      'kms:ListAliases',
+      'logs:DescribeLogGroups',
+    ]);
   });
 
   it('attaches to the function roles the stack’s own managed policy only (never an AWS managed one)', () => {

@@ -37,6 +37,10 @@ export const ENVIRONMENT = {
   POWERTOOLS_SERVICE_NAME: 'eks-ip-responder',
   POWERTOOLS_LOG_LEVEL: 'INFO',
   NODE_OPTIONS: '--enable-source-maps',
+  // Kubernetes access and the VPC placement (kubernetesClusters, vpcSubnetIds, vpcSecurityGroupIds): off.
+  KUBERNETES_CLUSTERS: '',
+  FUNCTION_SUBNET_IDS: '',
+  FUNCTION_SECURITY_GROUP_IDS: '',
 };
 
 /** An EKS ARN in the stack's own partition, region and account, as the roles write it. */
@@ -183,7 +187,16 @@ export const REMEDIATION_WRITES = ['eks:UpdateAddon', 'eks:CreateNodegroup', 'ek
 /** RespondRole's `remediate` policy for the repository's policy.yml, which has no cluster in apply mode. */
 export const REPOSITORY_REMEDIATE_POLICY = {
   Version: '2012-10-17',
-  Statement: [{ Sid: 'NoClusterInApplyMode', Effect: 'Deny', Action: REMEDIATION_WRITES, Resource: '*' }],
+  Statement: [
+    { Sid: 'NoClusterInApplyMode', Effect: 'Deny', Action: REMEDIATION_WRITES.filter((a) => a !== 'ec2:DeleteNetworkInterface'), Resource: '*' },
+    {
+      Sid: 'NoClusterInApplyModeCniEnis',
+      Effect: 'Deny',
+      Action: ['ec2:DeleteNetworkInterface'],
+      Resource: '*',
+      Condition: { Null: { 'aws:ResourceTag/node.k8s.amazonaws.com/instance_id': 'false' } },
+    },
+  ],
 };
 
 /** iam:PassRole on the roles of the passRoleArns param, only to EKS; the statement alone. */

@@ -287,7 +287,7 @@ const ALL_PACKAGES: Array<[string, () => CfnTemplate]> = [
 ];
 
 /** The explicit Denies the stack writes, all in RespondRole's `remediate` policy. */
-const DENY_SIDS = ['NoClusterInApplyMode', 'DenyReservedTagKeys'];
+const DENY_SIDS = ['NoClusterInApplyMode', 'NoClusterInApplyModeCniEnis', 'DenyReservedTagKeys'];
 
 describe.each(ALL_PACKAGES)('every IAM role of the stack, %s', (_name, stack) => {
   const roles = () => resourcesOfType(stack(), 'AWS::IAM::Role');

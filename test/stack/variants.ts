@@ -16,6 +16,12 @@ export const OPTIONAL_PARAMS: Readonly<Record<string, string>> = {
   clusterNames: 'orders-prod,payments-prod',
   // The aggregate fallback of the two Metrics Insights alarms (docs/deploy.md).
   multiTimeSeriesAlarms: 'false',
+  // Kubernetes access: an access entry per role for one watched cluster, the responder a writer,
+  // and both functions in a VPC (docs/kubernetes.md).
+  kubernetesClusters: 'orders-prod',
+  kubernetesWrite: 'true',
+  vpcSubnetIds: 'subnet-0123456789abcdef0,subnet-0123456789abcdef1',
+  vpcSecurityGroupIds: 'sg-0123456789abcdef0',
 };
 
 /** `prod` has stage params of its own (logRetentionInDays); the other is a stage without any. */

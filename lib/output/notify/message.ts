@@ -28,6 +28,7 @@ export const CAUSE_TITLE: Record<FindingKind, string> = {
   'max-pods-mismatch': 'kubelet max pods does not fit the nodes\' IPs',
   'pods-failing-ip': 'pods failing IP assignment now',
   'karpenter-pool': 'a Karpenter NodePool short of subnet or per-node IP capacity',
+  'kube-access': 'the Kubernetes API could not be read',
 };
 
 export interface NotificationContext {

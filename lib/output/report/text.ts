@@ -9,6 +9,7 @@ import type { ClusterInventory, Inventory } from '../../inventory/types';
 import type { ClusterUsage, Usage } from '../../measure/types';
 import { capacityUnknown, gapsOf, holdersUnknown, nodeEnisUnknown, type ClusterGaps } from './gaps';
 import { n, pct } from '../../diagnose/context';
+import { kubeAccessLine } from '../../diagnose/kube-access';
 import { EKS_CONTROL_PLANE_MIN_FREE_IPS, EKS_CONTROL_PLANE_RECOMMENDED_FREE_IPS } from '../../measure/measure';
 import { groupFindings, sectionLines } from './findings';
 import { colourReport, REPORT_WIDTH, wrapLines } from './format';
@@ -169,6 +170,9 @@ function clusterSection(c: ClusterUsage, findings: Finding[] | undefined, inv: C
   }
   say(`  CNI: ${cniLine(c)}`);
   for (const line of networkLines(c)) say(`  ${line}`);
+  // Whether the cluster's Kubernetes API was read, and if not why and the fix (lib/diagnose/kube-access.ts).
+  const kubeLine = inv ? kubeAccessLine(inv) : undefined;
+  if (kubeLine) say(`  ${kubeLine}`);
   if (findings) {
     say('', ...findingsSection(findings.filter((f) => f.cluster === c.name), c.complete));
   }

@@ -236,3 +236,21 @@ describe('renderReport on reads that failed', () => {
     expect(usageJson(usage, inventory).clusters[0]).toEqual({ ...usage.clusters[0], unknown: [] });
   });
 });
+
+describe('renderReport: the Kubernetes line', () => {
+  const base = { region: REGION, collectedAt: '2026-12-01T10:00:00.000Z', failedClusters: [], instanceTypes: instanceTypes('m5.large'), unknownInstanceTypes: [] };
+  const text = (inv: ClusterInventory) => {
+    const inventory = { ...base, clusters: [inv] };
+    return renderReport(measure(inventory), [], { inventory });
+  };
+
+  it('says once per cluster whether Kubernetes was read, and when not, why and the fix; nothing when the source does not read it', () => {
+    const read = prod();
+    read.kube = { readAt: '2026-12-01T10:00:00.000Z', access: { ok: true }, nodes: [{ name: 'a' }, { name: 'b' }], unread: [] };
+    expect(text(read).split('\n').filter((l) => l.includes('Kubernetes:'))).toEqual(['  Kubernetes: read (2 nodes)']);
+    const off = prod();
+    off.kube = { readAt: '2026-12-01T10:00:00.000Z', access: { ok: false, reason: 'not-enabled', detail: 'not listed', fix: 'add prod to the stage param kubernetesClusters' }, unread: [] };
+    expect(text(off)).toContain('\n  Kubernetes: not read: not-enabled — add prod to the stage param kubernetesClusters\n');
+    expect(text(prod())).not.toContain('Kubernetes:');
+  });
+});
