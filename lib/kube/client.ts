@@ -44,7 +44,15 @@ export class KubeClient {
       if (left <= 0) throw new KubeDeadlineError(`${req.method} ${req.path}: the cycle's deadline passed before it started`);
       req = { ...req, timeoutMs: Math.min(req.timeoutMs ?? this.endpoint.timeoutMs, left) };
     }
-    return kubeRequest(this.endpoint, req);
+    try {
+      return await kubeRequest(this.endpoint, req);
+    } catch (err) {
+      // Cut by the deadline, not by the server's silence: the part is unread, access is not at fault.
+      if (deadlineAt !== undefined && err instanceof KubeConnectionError && err.code === 'TIMEOUT' && this.now() >= deadlineAt) {
+        throw new KubeDeadlineError(`${req.method} ${req.path}: the cycle's deadline passed while it ran`, { cause: err });
+      }
+      throw err;
+    }
   }
 
   /**
