@@ -10,10 +10,13 @@ import type {
   KarpenterNodeClass,
   KarpenterNodePool,
   KubeEniConfig,
+  KubeClusterView,
   KubeIpFailure,
   KubeNode,
   KubeNodePods,
+  KubePart,
   KubeRequirement,
+  KubeUnread,
 } from './kube-types';
 
 type Obj = Record<string, unknown>;
@@ -286,4 +289,87 @@ export function trimNodeClasses(items: readonly unknown[]): KarpenterNodeClass[]
       resourceVersion: str(meta['resourceVersion']),
     });
   });
+}
+
+/** One part of a snapshot's `kubernetes/<cluster>/`: its parsed JSON, or why it could not be read. */
+export type KubeRawPart = { json: unknown } | { problem: string };
+
+/** What a 404 answer means per part: the object or CRD is absent (null), or the part is unread. */
+const ABSENT_ON_404 = new Set<string>(['aws-node', 'eniconfigs', 'nodepools', 'ec2nodeclasses']);
+const LIST_KIND: Record<string, string> = {
+  nodes: 'NodeList',
+  pods: 'PodList',
+  events: 'EventList',
+  eniconfigs: 'ENIConfigList',
+  nodepools: 'NodePoolList',
+  ec2nodeclasses: 'EC2NodeClassList',
+};
+
+/**
+ * A cluster's view from raw parts (a snapshot's files): lists and objects as the API gives them,
+ * a `Status` as that answer (404: absent; else unread with its code). Validated loosely: a list
+ * needs `items`, the DaemonSet its kind; a part that is not is unread, naming `fileOf(part)`.
+ */
+export function kubeViewOfRaw(
+  parts: Partial<Record<KubePart, KubeRawPart>>,
+  readAt: string,
+  fileOf: (part: KubePart) => string,
+): KubeClusterView {
+  const unread: KubeUnread[] = [];
+  const view: KubeClusterView = { readAt, access: { ok: true }, unread };
+  const absent = new Set<string>();
+  /** The part's items or object, or undefined (recorded as unread or absent). */
+  const take = (part: KubePart): unknown => {
+    const p = parts[part];
+    if (!p) {
+      unread.push({ part, message: `${fileOf(part)} is not in the snapshot` });
+      return undefined;
+    }
+    if ('problem' in p) {
+      unread.push({ part, message: `${fileOf(part)}: ${p.problem}` });
+      return undefined;
+    }
+    const status = statusOf(p.json);
+    if (status) {
+      if (status.code === 404 && ABSENT_ON_404.has(part)) absent.add(part);
+      else unread.push({ part, status: status.code, message: `${fileOf(part)}: ${status.code} ${status.reason ?? ''}: ${status.message}`.replace(/ +:/, ':') });
+      return undefined;
+    }
+    const o = obj(p.json);
+    if (part === 'aws-node') {
+      if (o['kind'] === 'DaemonSet') return o;
+    } else if (Array.isArray(o['items'])) {
+      return o['items'];
+    }
+    unread.push({ part, message: `${fileOf(part)}: not a ${part === 'aws-node' ? 'DaemonSet' : LIST_KIND[part]} (kubectl get -o json)` });
+    return undefined;
+  };
+  const nodes = take('nodes');
+  if (nodes) view.nodes = trimNodes(nodes as unknown[]);
+  const pods = take('pods');
+  let tally: PodTally | undefined;
+  if (pods) {
+    tally = newPodTally();
+    tallyPods(tally, pods as unknown[]);
+    view.pods = tally.byNode;
+  }
+  const events = take('events');
+  if (events) {
+    const t = newIpFailureTally();
+    tallyIpFailureEvents(t, events as unknown[]);
+    view.ipFailures = ipFailuresOf(t, tally?.awaiting);
+  }
+  const ds = take('aws-node');
+  if (ds) view.awsNode = trimAwsNode(ds);
+  else if (absent.has('aws-node')) view.awsNode = null;
+  const enis = take('eniconfigs');
+  if (enis) view.eniConfigs = trimEniConfigs(enis as unknown[]);
+  else if (absent.has('eniconfigs')) view.eniConfigs = null;
+  const pools = take('nodepools');
+  const classes = take('ec2nodeclasses');
+  if (absent.has('nodepools')) view.karpenter = null;
+  else if (pools && (classes || absent.has('ec2nodeclasses'))) {
+    view.karpenter = { nodePools: trimNodePools(pools as unknown[]), nodeClasses: classes ? trimNodeClasses(classes as unknown[]) : [] };
+  }
+  return view;
 }

@@ -52,8 +52,6 @@ export interface KubeReaderOptions {
    * access `not-enabled` without a call.
    */
   enabled?: (clusterName: string) => boolean;
-  /** Capture: each part's raw answer (pages joined into one list, or the Status of an error). */
-  onRaw?: (clusterName: string, part: KubePart, raw: unknown) => void;
 }
 
 /** A Status object for a captured error answer (the snapshot layout's convention). */
@@ -64,7 +62,7 @@ function statusObject(err: KubeApiError): Record<string, unknown> {
 export class KubeReader implements KubernetesReader {
   constructor(private readonly options: KubeReaderOptions) {}
 
-  async read(cluster: Cluster, opts: { deadlineAt?: number } = {}): Promise<KubeClusterView> {
+  async read(cluster: Cluster, opts: { deadlineAt?: number; onRaw?: (part: KubePart, raw: unknown) => void } = {}): Promise<KubeClusterView> {
     const now = this.options.now ?? Date.now;
     const name = cluster.name ?? '';
     const done = (access: KubeAccess, rest: Partial<KubeClusterView> = {}, unread: KubeUnread[] = []): KubeClusterView => ({
@@ -87,7 +85,8 @@ export class KubeReader implements KubernetesReader {
     if ('problem' in endpoint) return done({ ok: false, reason: 'error', detail: endpoint.problem, fix: 'wait for the cluster to be ACTIVE' });
     const client = new KubeClient(endpoint, now);
     const { deadlineAt } = opts;
-    const raw = this.options.onRaw ? (part: KubePart, body: unknown) => this.options.onRaw?.(name, part, body) : undefined;
+    // Raw pages are joined only when capturing.
+    const raw = opts.onRaw;
 
     /** Reads a list part page by page into `onPage`; raw pages joined only when capturing. */
     const readList = async (part: KubePart, onPage: (items: unknown[]) => void, onRestart?: () => void): Promise<void> => {
@@ -115,10 +114,12 @@ export class KubeReader implements KubernetesReader {
     const view: Partial<KubeClusterView> = {};
     const unread: KubeUnread[] = [];
     const failures: { part: KubePart; err: unknown }[] = [];
+    let answered = 0;
     /** Runs a part; a 404 gives `absent()`, any failure is kept for the verdict below. */
     const attempt = async (part: KubePart, fn: () => Promise<void>, absent?: () => void): Promise<boolean> => {
       try {
         await fn();
+        answered += 1;
         return true;
       } catch (err) {
         if (err instanceof KubeApiError && raw) raw(part, statusObject(err));
@@ -217,7 +218,8 @@ export class KubeReader implements KubernetesReader {
         ...(err instanceof KubeApiError ? { status: err.status } : {}),
       });
     }
-    if (failures.length === Object.keys(KUBE_PATHS).length && failures.every((f) => f.err instanceof KubeApiError && f.err.status === 403)) {
+    // Nothing answered but 403s (a CRD's 404 may come before authorization): the entry has no rights.
+    if (answered === 0 && failures.length > 0 && failures.every((f) => f.err instanceof KubeApiError && f.err.status === 403)) {
       return done(forbiddenAccess(cluster, first?.err instanceof Error ? first.err.message : ''), {}, unread);
     }
     return done({ ok: true }, view, unread);

@@ -199,7 +199,7 @@ describe('KubeReader', () => {
     seed(server, 700);
     server.forbidden.add(KUBE_PATHS.eniconfigs);
     const raw = new Map<string, unknown>();
-    await reader({ onRaw: (c, part, body) => raw.set(`${c}/${part}`, body) }).read(clusterAt(server.endpoint));
+    await reader().read(clusterAt(server.endpoint), { onRaw: (part, body) => raw.set(`prod-a/${part}`, body) });
     const pods = raw.get('prod-a/pods') as { kind: string; items: unknown[]; metadata: Record<string, unknown> };
     expect(pods.kind).toBe('PodList');
     expect(pods.items).toHaveLength(701);
