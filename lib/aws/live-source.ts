@@ -90,6 +90,8 @@ export interface LiveSourceOptions {
   deadline?: CycleDeadline;
   /** Told of every page or call answered (the CLI's progress); reads nothing, changes nothing. */
   onProgress?: (progress: ReadProgress) => void;
+  /** The Kubernetes reader of this view (the CLI's `--kubernetes`), in place of the source's own. */
+  kubernetes?: KubernetesReader;
 }
 
 /** The problem source of the VPC network read when its failure names no operation. */
@@ -125,7 +127,7 @@ export class LiveSource implements InventorySource {
 
   /** The Kubernetes reader, its reads bound by this view's deadline unless the caller passes one. */
   get kubernetes(): KubernetesReader | undefined {
-    const reader = this.kubernetesReader;
+    const reader = this.options.kubernetes ?? this.kubernetesReader;
     if (!reader) return undefined;
     const at = this.options.deadline?.at;
     return { read: (cluster, options) => reader.read(cluster, { ...(at !== undefined ? { deadlineAt: at } : {}), ...options }) };
