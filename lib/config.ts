@@ -216,7 +216,9 @@ const runtimeEnv = z
           .map((n) => n.trim())
           .filter((n) => n.length > 0),
       )
-      .pipe(z.union([z.tuple([z.literal('*')]), z.array(clusterName)])),
+      // Refinements, not a union of schemas: each zod schema kind costs the bundles kilobytes.
+      .refine((names) => names.length <= 1 || !names.includes('*'), "'*' (every cluster) stands alone")
+      .refine((names) => names.every((n) => n === '*' || EKS_NAME_PATTERN.test(n)), 'has a name that is not a valid EKS cluster name'),
   })
   .refine((e) => e.SUBNET_FREE_IPS_CRITICAL <= e.SUBNET_FREE_IPS_WARNING, {
     message: 'must not be above SUBNET_FREE_IPS_WARNING',
