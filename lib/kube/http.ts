@@ -97,7 +97,10 @@ export async function kubeRequest(endpoint: KubeEndpoint, req: KubeRequest): Pro
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', (err) => reject(new KubeConnectionError((err as NodeJS.ErrnoException).code ?? 'ERROR', `${what}: ${err.message}`, { cause: err })));
+        res.on('error', (err) => {
+          clearTimeout(timer);
+          reject(new KubeConnectionError((err as NodeJS.ErrnoException).code ?? 'ERROR', `${what}: ${err.message}`, { cause: err }));
+        });
         res.on('end', () => {
           clearTimeout(timer);
           const text = Buffer.concat(chunks).toString('utf8');

@@ -163,6 +163,9 @@ describe('KubeReader', () => {
   it('says dns when the endpoint does not resolve', async () => {
     const view = await reader().read(clusterAt('https://c0ffee.gr7.eu-west-1.eks.invalid'));
     expect(view.access).toMatchObject({ ok: false, reason: 'dns' });
+    // A private-only endpoint's name resolves only inside the VPC.
+    const priv = await reader().read(clusterAt('https://c0ffee.gr7.eu-west-1.eks.invalid', { publicAccess: false }));
+    expect(priv.access).toMatchObject({ ok: false, reason: 'private-endpoint' });
   });
 
   it('leaves a part unread, not the cluster unreachable, when the deadline cuts its request in flight', async () => {
