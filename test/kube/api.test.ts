@@ -67,6 +67,13 @@ describe('KubeWriteApi', () => {
     expect(ds.envManagers).toMatchObject({ WARM_IP_TARGET: 'helm', MINIMUM_IP_TARGET: KUBE_FIELD_MANAGER });
   });
 
+  it('removes a field this manager applied before and leaves out now, keeping the others\' fields', async () => {
+    const api = await connect(clusterAt(server.endpoint));
+    await api.apply(AWS_NODE, envPatch({ MINIMUM_IP_TARGET: '10', WARM_PREFIX_TARGET: '1' }));
+    await api.apply(AWS_NODE, envPatch({ WARM_PREFIX_TARGET: '1' }));
+    expect(trimAwsNode(await api.get(AWS_NODE)).env).toEqual({ WARM_IP_TARGET: '5', ENABLE_PREFIX_DELEGATION: 'false', WARM_PREFIX_TARGET: '1' });
+  });
+
   it('stores nothing on a dry run', async () => {
     const api = await connect(clusterAt(server.endpoint));
     const out = await api.apply(AWS_NODE, envPatch({ MINIMUM_IP_TARGET: '10' }), { dryRun: true });

@@ -59,6 +59,25 @@ describe('KubeReader', () => {
     expect(server.requests.every((r) => r.method === 'GET')).toBe(true);
   });
 
+  it('reads at most `concurrency` parts at once after the nodes', async () => {
+    seed(server);
+    let inFlight = 0;
+    let most = 0;
+    const r = reader({
+      concurrency: 2,
+      token: async () => {
+        inFlight += 1;
+        most = Math.max(most, inFlight);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        inFlight -= 1;
+        return TOKEN;
+      },
+    });
+    const view = await r.read(clusterAt(server.endpoint));
+    expect(view.unread).toEqual([]);
+    expect(most).toBe(2);
+  });
+
   it('restarts a list once from scratch when its continue token expired (410), counting nothing twice', async () => {
     seed(server, 1100);
     server.expireContinue = 1;
