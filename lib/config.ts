@@ -206,6 +206,11 @@ export interface RuntimeConfig extends SamplerConfig {
   followForMs: number;
   /** The SDK clients' connection and request timeouts (HTTP_CONNECTION_TIMEOUT_MS, HTTP_REQUEST_TIMEOUT_MS, EC2_REQUEST_TIMEOUT_MS). */
   httpTimeouts: HttpTimeouts;
+  /**
+   * Clusters whose Kubernetes API the functions read and apply to through their access entry
+   * (KUBERNETES_CLUSTERS, comma separated; `*` = every cluster). Absent: Kubernetes is not read.
+   */
+  kubernetesClusters?: string[] | '*';
 }
 
 const fraction = z.coerce.number().min(0).max(1);
@@ -233,6 +238,18 @@ const runtimeEnv = z
     POLICY_JSON: z.string().min(1, 'must not be empty when set').optional(),
     POLICY_VERSION: z.string().regex(/^[0-9a-f]{12}$/, 'is not a policy version (12 hex digits)').optional(),
     FOLLOW_FOR_SECONDS: z.coerce.number().int().min(0).max(600).default(20),
+    KUBERNETES_CLUSTERS: z
+      .string()
+      .default('')
+      .transform((s) =>
+        s
+          .split(',')
+          .map((n) => n.trim())
+          .filter((n) => n.length > 0),
+      )
+      // Refinements, not a union of schemas: each zod schema kind costs the bundles kilobytes.
+      .refine((names) => names.length <= 1 || !names.includes('*'), "'*' (every cluster) stands alone")
+      .refine((names) => names.every((n) => n === '*' || EKS_NAME_PATTERN.test(n)), 'has a name that is not a valid EKS cluster name'),
   })
   .refine((e) => e.SUBNET_FREE_IPS_CRITICAL <= e.SUBNET_FREE_IPS_WARNING, {
     message: 'must not be above SUBNET_FREE_IPS_WARNING',
@@ -321,5 +338,6 @@ export function parseRuntimeConfig(env: Record<string, string | undefined>, bund
     policySource,
     followForMs: e.FOLLOW_FOR_SECONDS * 1000,
     httpTimeouts,
+    ...(e.KUBERNETES_CLUSTERS.length > 0 ? { kubernetesClusters: e.KUBERNETES_CLUSTERS[0] === '*' ? ('*' as const) : e.KUBERNETES_CLUSTERS } : {}),
   };
 }

@@ -30,6 +30,10 @@ import type { CycleDeps } from './cycle';
 import type { CycleDeadline } from './deadline';
 import { buildActionNotification } from './output/notify/action-message';
 import { bundledPolicy } from './policy/bundled';
+import type { KubeConnector } from './inventory/kube-types';
+import { kubeConnector } from './kube/api';
+import { KubeReader } from './kube/reader';
+import { EksTokenCache, tokenSigningOf } from './kube/token';
 
 export interface Runtime {
   config: RuntimeConfig;
@@ -49,6 +53,8 @@ export interface Runtime {
   now: () => Date;
   /** Waits between polls of an EKS update; tests pass one that does not wait. */
   sleep: (ms: number) => Promise<void>;
+  /** Opens a listed cluster's Kubernetes API for the executors; absent without KUBERNETES_CLUSTERS. */
+  kube?: KubeConnector;
 }
 
 /** What a runtime is made of; the tests and the benchmark pass emulated clients and their own clock. */
@@ -75,6 +81,19 @@ export function assembleRuntime(p: RuntimeParts): Runtime {
     subnets: new Ec2SubnetProvider(p.clients.ec2),
     instanceTypes: new Ec2InstanceTypeProvider(p.clients.ec2, createInstanceTypeCache(() => now().getTime())),
   };
+  // Kubernetes, only for the clusters the stack made access entries for (KUBERNETES_CLUSTERS).
+  const listed = p.config.kubernetesClusters;
+  const kube = listed
+    ? (() => {
+        const tokens = new EksTokenCache(tokenSigningOf(p.clients.eks.config), now);
+        const options = {
+          token: (name: string) => tokens.token(name),
+          timeoutMs: p.config.httpTimeouts.requestMs,
+          ...(listed === '*' ? {} : { enabled: (name: string) => listed.includes(name) }),
+        };
+        return { reader: new KubeReader({ ...options, now: () => now().getTime() }), connector: kubeConnector(options) };
+      })()
+    : undefined;
   return {
     config: p.config,
     source: new LiveSource(
@@ -83,6 +102,7 @@ export function assembleRuntime(p: RuntimeParts): Runtime {
       'measured',
       {},
       providers,
+      kube?.reader,
     ),
     ec2: p.clients.ec2,
     eks: p.clients.eks,
@@ -93,6 +113,7 @@ export function assembleRuntime(p: RuntimeParts): Runtime {
     logger: p.logger,
     now,
     sleep: p.sleep ?? ((ms) => new Promise<void>((resolve) => setTimeout(resolve, ms))),
+    ...(kube ? { kube: kube.connector } : {}),
   };
 }
 
@@ -152,7 +173,7 @@ export function cycleDeps(rt: Runtime, publish: boolean, act = false, deadline?:
             act: {
               actions: rt.actions,
               executors: EXECUTORS,
-              exec: { eks: rt.eks, ec2: rt.ec2, subnets: rt.source.providers.subnets, now: rt.now, sleep: rt.sleep, followForMs: rt.config.followForMs },
+              exec: { eks: rt.eks, ec2: rt.ec2, subnets: rt.source.providers.subnets, now: rt.now, sleep: rt.sleep, followForMs: rt.config.followForMs, ...(rt.kube ? { kube: rt.kube } : {}) },
               // This invocation: the leases it takes on changes in flight are its own.
               owner: randomUUID(),
               // Every outcome is a message of its own; the final one is sent before the lock is released.

@@ -109,6 +109,14 @@ describe('parseRuntimeConfig', () => {
     }
   });
 
+  it('reads KUBERNETES_CLUSTERS: absent when unset, a list of names, or * for every cluster', () => {
+    expect(parseRuntimeConfig(base).kubernetesClusters).toBeUndefined();
+    expect(parseRuntimeConfig({ ...base, KUBERNETES_CLUSTERS: ' prod-a, prod_b ' }).kubernetesClusters).toEqual(['prod-a', 'prod_b']);
+    expect(parseRuntimeConfig({ ...base, KUBERNETES_CLUSTERS: '*' }).kubernetesClusters).toBe('*');
+    expect(() => parseRuntimeConfig({ ...base, KUBERNETES_CLUSTERS: 'prod-a,-bad' })).toThrow(/KUBERNETES_CLUSTERS/);
+    expect(() => parseRuntimeConfig({ ...base, KUBERNETES_CLUSTERS: '*,prod-a' })).toThrow(/KUBERNETES_CLUSTERS/);
+  });
+
   it('names a policy problem with its path', () => {
     expect(() => parseRuntimeConfig({ ...base, POLICY_JSON: '{"version": 1, "default": {"mode": "aply"}}' })).toThrow(/POLICY_JSON: default\.mode: must be one of observe, dry-run, apply/);
   });

@@ -37,6 +37,7 @@ import type { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import { CycleDeadlineError, type CycleDeadline } from '../deadline';
 import { awsCallError, type AwsCallError } from '../errors';
 import { PartialReadError, type InventorySource, type RegionLimitsSource, type SecurityGroup, type VpcNetwork, type VpcNetworkPiece } from '../inventory/types';
+import type { KubernetesReader } from '../inventory/kube-types';
 import { CLUSTER_TAG_PREFIX, EKS_CLUSTER_NAME_TAG_KEY } from '../names';
 import { describeVpcCniAddon } from './addon';
 import { chunk } from './chunk';
@@ -89,6 +90,8 @@ export interface LiveSourceOptions {
   deadline?: CycleDeadline;
   /** Told of every page or call answered (the CLI's progress); reads nothing, changes nothing. */
   onProgress?: (progress: ReadProgress) => void;
+  /** The Kubernetes reader of this view (the CLI's `--kubernetes`), in place of the source's own. */
+  kubernetes?: KubernetesReader;
 }
 
 /** The problem source of the VPC network read when its failure names no operation. */
@@ -118,14 +121,24 @@ export class LiveSource implements InventorySource {
      * composition root gives the executors the same subnet provider). By default, over `clients.ec2`.
      */
     readonly providers: LiveSourceProviders = ec2Providers(clients.ec2),
+    /** Reads each cluster's Kubernetes API (lib/kube/reader.ts); absent: Kubernetes is not read. */
+    private readonly kubernetesReader?: KubernetesReader,
   ) {}
+
+  /** The Kubernetes reader, its reads bound by this view's deadline unless the caller passes one. */
+  get kubernetes(): KubernetesReader | undefined {
+    const reader = this.options.kubernetes ?? this.kubernetesReader;
+    if (!reader) return undefined;
+    const at = this.options.deadline?.at;
+    return { read: (cluster, options) => reader.read(cluster, { ...(at !== undefined ? { deadlineAt: at } : {}), ...options }) };
+  }
 
   /**
    * The same source for one cycle: its reads bound by the cycle's deadline and reported to its
    * progress; the providers (the instance-type cache, the container's) are shared.
    */
   forCycle(options: LiveSourceOptions): LiveSource {
-    return new LiveSource(this.clients, this.region, this.keep, options, this.providers);
+    return new LiveSource(this.clients, this.region, this.keep, options, this.providers, this.kubernetesReader);
   }
 
   /**

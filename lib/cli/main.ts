@@ -31,6 +31,7 @@ import { RecordingSource, writeSnapshot } from '../inventory/capture';
 import { collectInventory } from '../inventory/collect';
 import { readSnapshot } from '../inventory/snapshot';
 import type { InventorySource } from '../inventory/types';
+import type { KubernetesReader } from '../inventory/kube-types';
 import type { HistoryReader } from '../forecast/forecast';
 import { DEFAULT_THRESHOLDS } from '../diagnose/types';
 import { preflightChecks } from '../diagnose/headroom-preflight';
@@ -101,8 +102,9 @@ export const COMMAND_OPTIONS = {
     namespace: { type: 'string' },
     'no-forecast': { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
+    kubernetes: { type: 'boolean', default: false },
   },
-  capture: { out: { type: 'string' }, region: { type: 'string' }, clusters: { type: 'string' } },
+  capture: { out: { type: 'string' }, region: { type: 'string' }, clusters: { type: 'string' }, kubernetes: { type: 'boolean', default: false } },
   plan: {
     snapshot: { type: 'string' },
     region: { type: 'string' },
@@ -183,7 +185,7 @@ up to AWS_MAX_ATTEMPTS times (3).
 /** `COMMAND --help` and `help COMMAND`: usage, options, an example, exit status. */
 export const COMMAND_HELP: Record<CommandName, string> = {
   report: `Usage: eks-ip-responder report [--snapshot DIR | --region REGION] [--clusters a,b] [--json]
-                               [--namespace NS] [--no-forecast] [--progress] [--deadline SECONDS]
+                               [--namespace NS] [--no-forecast] [--kubernetes] [--progress] [--deadline SECONDS]
 
 Sample clusters and print findings, subnets, holders, nodegroups and limits. Read-only.
 
@@ -195,13 +197,16 @@ Options:
   --namespace NS    live: the CloudWatch namespace the forecasts read the history the deployed
                     stack published from (default EKS/IPResponder)
   --no-forecast     live: read no metric history, make no forecast
+  --kubernetes      live: also read each cluster's Kubernetes API (nodes, pods, IP-failure events,
+                    aws-node, ENIConfigs, Karpenter) with your own credentials, as kubectl would
+                    through an EKS access entry; off by default (docs/kubernetes.md)
 
 Examples:
   eks-ip-responder report --snapshot events/demo-snapshot
   eks-ip-responder report --region eu-west-1 --clusters payments-prod --json
 
 ${LIVE_EXIT}${LIVE_USAGE}`,
-  capture: `Usage: eks-ip-responder capture --out DIR [--region REGION] [--clusters a,b]
+  capture: `Usage: eks-ip-responder capture --out DIR [--region REGION] [--clusters a,b] [--kubernetes]
                                 [--progress] [--deadline SECONDS]
 
 Write a snapshot of the live account (read-only calls), to replay with report --snapshot DIR or
@@ -211,6 +216,8 @@ Options:
   --out DIR         the directory to write (required)
   --region REGION   the account's region (default: AWS_REGION, then AWS_DEFAULT_REGION)
   --clusters a,b    only these clusters (default: every cluster of the region)
+  --kubernetes      also write each cluster's Kubernetes answers (kubernetes/<cluster>/), read
+                    with your own credentials; off by default
 
 Example:
   eks-ip-responder capture --region eu-west-1 --out ./snapshot --clusters payments-prod
@@ -382,19 +389,31 @@ const loadCycle = () => import('../cycle');
 const loadAwsClients = () => import('../aws/clients');
 
 /** The live source of a run: the SDK timeouts of io.env, and the run's deadline and progress. */
-async function liveSource(region: string, io: CliIo): Promise<InventorySource> {
+async function liveSource(region: string, io: CliIo, kubernetes = false): Promise<InventorySource> {
   const { onProgress, deadlineSeconds } = io.live ?? {};
   const options: LiveSourceOptions = {
     ...(onProgress ? { onProgress } : {}),
     ...(deadlineSeconds !== undefined
       ? { deadline: new CycleDeadline(deadlineSeconds * 1000, () => io.now().getTime(), `the --deadline of ${deadlineSeconds} s passed`) }
       : {}),
+    ...(kubernetes ? { kubernetes: await kubernetesReader(region, io) } : {}),
   };
   if (io.liveSource) return io.liveSource(region, options);
   const [{ LiveSource, ec2Providers }, { createAwsClients }] = await Promise.all([import('../aws/live-source'), loadAwsClients()]);
   const clients = createAwsClients(region, parseHttpTimeouts(io.env));
   // The subnet and instance-type providers of this run (its instance-type cache lives as long as the run).
   return new LiveSource(clients, region, 'all', options, ec2Providers(clients.ec2));
+}
+
+/**
+ * `--kubernetes`: reads each cluster's API with the user's own credentials (the SDK's default
+ * chain, signed into an EKS token as `aws eks get-token` does), every cluster enabled.
+ */
+async function kubernetesReader(region: string, io: CliIo): Promise<KubernetesReader> {
+  const [{ createAwsClients }, { KubeReader }, { EksTokenCache, tokenSigningOf }] = await Promise.all([loadAwsClients(), import('../kube/reader'), import('../kube/token')]);
+  const timeouts = parseHttpTimeouts(io.env);
+  const tokens = new EksTokenCache(tokenSigningOf(createAwsClients(region, timeouts).eks.config), io.now);
+  return new KubeReader({ token: (name) => tokens.token(name), timeoutMs: timeouts.requestMs, now: () => io.now().getTime() });
 }
 
 /** The metric history a live report's forecast reads: CloudWatch, with the source's timeouts. */
@@ -406,12 +425,12 @@ async function historyReader(region: string, namespace: string, io: CliIo): Prom
 }
 
 /** A snapshot directory (reported as of when it was taken) or the live account (as of now). */
-async function openSource(values: { snapshot?: string; region?: string }, io: CliIo): Promise<{ source: InventorySource; now: Date }> {
+async function openSource(values: { snapshot?: string; region?: string; kubernetes?: boolean }, io: CliIo): Promise<{ source: InventorySource; now: Date }> {
   if (values.snapshot) {
     const snapshot = await readSnapshot(values.snapshot, { region: values.region });
     return { source: snapshot, now: snapshot.capturedAt ? new Date(snapshot.capturedAt) : io.now() };
   }
-  return { source: await liveSource(regionOf(values.region, io), io), now: io.now() };
+  return { source: await liveSource(regionOf(values.region, io), io, values.kubernetes === true), now: io.now() };
 }
 
 /**
@@ -475,7 +494,7 @@ async function capture(args: string[], io: CliIo): Promise<number> {
   const { values } = parseArgs({ args, options: COMMAND_OPTIONS.capture, allowPositionals: false });
   if (!values.out) throw new UsageError('capture needs --out DIR');
   const region = regionOf(values.region, io);
-  const recording = new RecordingSource(await liveSource(region, io));
+  const recording = new RecordingSource(await liveSource(region, io, values.kubernetes === true));
   const now = io.now();
   // Collected and measured only: what the snapshot holds and its one-line summary.
   const usage = measure(await collectInventory(recording, { clusterNames: clusterList(values.clusters), concurrency: 4, now, network: true }));

@@ -11,6 +11,8 @@ import { problemOf } from './collect';
 import { EKS_NAME_PATTERN, READ_OPERATION } from '../names';
 import { snapshotPaths, requestKey, VPC_ID_PATTERN, type FailedRead } from './snapshot-schemas';
 import { PartialReadError } from './types';
+import type { KubeAccess, KubernetesReader, KubePart } from './kube-types';
+import { KUBE_ACCESS_FILE, KUBE_SNAPSHOT_FILES, kubeSnapshotPath } from './snapshot-kube';
 import type {
   Addon,
   Cluster,
@@ -51,6 +53,11 @@ export interface SnapshotContents {
   unknownInstanceTypes?: string[];
   /** The VPC networks read (the network preflight): the `ec2/describe-vpcs.json`, … files; none written when absent or empty. */
   networks?: VpcNetwork[];
+  /**
+   * By cluster name: the raw Kubernetes answers (`kubernetes/<cluster>/<part>.json`, lib/inventory/snapshot-kube.ts),
+   * and the access failure when the API could not be read at all (`access.json`).
+   */
+  kubernetes?: Record<string, { parts: Partial<Record<KubePart, unknown>>; access?: KubeAccess }>;
 }
 
 function byId<T>(map: Map<string, T>, items: readonly T[], id: (item: T) => string | undefined): void {
@@ -77,6 +84,10 @@ export class RecordingSource implements InventorySource {
   private readonly failed = new Map<string, FailedRead>();
   private readonly unknownTypes = new Set<string>();
   private readonly networks = new Map<string, VpcNetwork>();
+  private readonly kube = new Map<string, { parts: Partial<Record<KubePart, unknown>>; access?: KubeAccess }>();
+
+  /** Present when `inner` reads Kubernetes: its raw answers are kept (only here; the live reader keeps none). */
+  readonly kubernetes?: KubernetesReader;
 
   /**
    * Present when `inner` has it. Into the same file as the nodes (ec2/describe-instances.json): a
@@ -92,6 +103,17 @@ export class RecordingSource implements InventorySource {
         this.read(READ_OPERATION.describeVpcNetwork, { vpcId }, read(vpcId), (network) => {
           this.networks.set(vpcId, network);
         });
+    }
+    const kubeReader = inner.kubernetes;
+    if (kubeReader) {
+      this.kubernetes = {
+        read: async (cluster, options) => {
+          const parts: Partial<Record<KubePart, unknown>> = {};
+          const view = await kubeReader.read(cluster, { ...options, onRaw: (part, raw) => (parts[part] = raw) });
+          this.kube.set(cluster.name ?? '', { parts, ...(view.access.ok ? {} : { access: view.access }) });
+          return view;
+        },
+      };
     }
     const byIds = inner.describeInstancesById?.bind(inner);
     if (byIds) {
@@ -210,6 +232,7 @@ export class RecordingSource implements InventorySource {
       failedReads: [...this.failed.values()],
       unknownInstanceTypes: [...this.unknownTypes].sort(),
       networks: [...this.networks.values()],
+      ...(this.kube.size > 0 ? { kubernetes: Object.fromEntries(this.kube) } : {}),
     };
   }
 }
@@ -276,6 +299,11 @@ export async function writeSnapshotContents(dir: string, contents: SnapshotConte
       snapshotPaths.subnetCidrReservations,
       { SubnetIpv4CidrReservations: unique(contents.subnetCidrReservations, (r) => r.SubnetCidrReservationId) },
     ]);
+  }
+  for (const [clusterName, kube] of Object.entries(contents.kubernetes ?? {})) {
+    checkName('cluster', clusterName);
+    if (kube.access && !kube.access.ok) files.push([kubeSnapshotPath(clusterName, KUBE_ACCESS_FILE), kube.access]);
+    for (const [part, raw] of Object.entries(kube.parts) as [KubePart, unknown][]) files.push([kubeSnapshotPath(clusterName, KUBE_SNAPSHOT_FILES[part]), raw]);
   }
   const failedReads = contents.failedReads ?? [];
   const unknownInstanceTypes = contents.unknownInstanceTypes ?? [];

@@ -34,6 +34,8 @@ import type {
   SubnetRole,
   VpcNetwork,
 } from './types';
+import type { Cluster } from '@aws-sdk/client-eks';
+import type { KubeClusterView } from './kube-types';
 
 export interface CollectOptions {
   /** Clusters to collect; empty means every cluster the source lists. */
@@ -140,9 +142,25 @@ function networkReader(source: InventorySource): NetworkOf | undefined {
   };
 }
 
+/**
+ * The cluster's Kubernetes view when the source reads Kubernetes, started beside the AWS reads. A
+ * throw is an access `error` of the view, never a CollectionProblem: Kubernetes data blocks no AWS action.
+ */
+async function readKube(source: InventorySource, cluster: Cluster, now: Date): Promise<KubeClusterView | undefined> {
+  const reader = source.kubernetes;
+  if (!reader) return undefined;
+  try {
+    return await reader.read(cluster);
+  } catch (err) {
+    const detail = `cluster ${cluster.name ?? '?'}: reading the Kubernetes API failed: ${oneLine(err instanceof Error ? err.message : String(err))}`;
+    return { readAt: now.toISOString(), access: { ok: false, reason: 'error', detail, fix: 'see the detail; the next cycle retries' }, unread: [] };
+  }
+}
+
 /** Collects one cluster, or throws when DescribeCluster fails. */
-async function collectCluster(source: InventorySource, name: string, networkOf?: NetworkOf): Promise<ClusterInventory> {
+async function collectCluster(source: InventorySource, name: string, networkOf?: NetworkOf, now: Date = new Date()): Promise<ClusterInventory> {
   const described = await source.describeCluster(name);
+  const kubeRead = readKube(source, described, now);
   const problems: CollectionProblem[] = [];
   let vpcId = described.resourcesVpcConfig?.vpcId || undefined;
   const discover = (vpc: string): Promise<Settled<Subnet[]>> =>
@@ -270,6 +288,8 @@ async function collectCluster(source: InventorySource, name: string, networkOf?:
     subnetCidrReservations,
     ...(network ? { network } : {}),
   };
+  const kube = await kubeRead;
+  if (kube) inventory.kube = kube;
   await confirmEniInstances(source, inventory);
   return inventory;
 }
@@ -297,7 +317,7 @@ export async function collectInventory(source: InventorySource, options: Collect
   const networkOf = options.network ? networkReader(source) : undefined;
   const results = await mapLimit(names, options.concurrency, async (name) => {
     try {
-      return { name, inventory: await collectCluster(source, name, networkOf) };
+      return { name, inventory: await collectCluster(source, name, networkOf, options.now) };
     } catch (err) {
       return { name, problem: problemOf(READ_OPERATION.describeCluster, err) };
     }

@@ -166,7 +166,14 @@ export interface KubeClusterView {
 
 /** Reads a cluster's Kubernetes API (lib/kube implements it). Never throws for access problems: `access` says. */
 export interface KubernetesReader {
-  read(cluster: import('@aws-sdk/client-eks').Cluster, options?: { deadlineAt?: number }): Promise<KubeClusterView>;
+  read(
+    cluster: import('@aws-sdk/client-eks').Cluster,
+    options?: {
+      deadlineAt?: number;
+      /** Capture (lib/inventory/capture.ts): each part's raw answer, pages joined into one list, or the `Status` of an error. */
+      onRaw?: (part: KubePart, raw: unknown) => void;
+    },
+  ): Promise<KubeClusterView>;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -58,6 +58,8 @@ import {
   type SnapshotIssue,
 } from './snapshot-schemas';
 import { hasRegionLimits, SnapshotRegionLimits } from './snapshot-region-limits';
+import { KUBE_SNAPSHOT_DIR, kubeSnapshotClusters, readKubeSnapshot } from './snapshot-kube';
+import type { KubernetesReader } from './kube-types';
 import { PartialReadError } from './types';
 import type {
   Addon,
@@ -169,9 +171,29 @@ export class SnapshotSource implements InventorySource {
     failed: FailedReadsFile = {},
     /** Whether the snapshot has the region-level files (lib/inventory/snapshot-region-limits.ts). */
     private readonly withRegionLimits = false,
+    /** The clusters with a `kubernetes/<cluster>/` part (lib/inventory/snapshot-kube.ts). */
+    private readonly kubeClusters: readonly string[] = [],
   ) {
     this.failures = new Map((failed.failedReads ?? []).map((f) => [requestKey(f.call, f.request), f]));
     this.unknownTypes = new Set(failed.unknownInstanceTypes ?? []);
+  }
+
+  /**
+   * The Kubernetes part, when the snapshot has one (`kubernetes/<cluster>/`); a cluster without its
+   * directory was not read there (access `not-enabled`).
+   */
+  get kubernetes(): KubernetesReader | undefined {
+    if (this.kubeClusters.length === 0) return undefined;
+    return {
+      read: async (cluster, options) => {
+        const name = cluster.name ?? '';
+        const readAt = this.capturedAt ?? new Date(0).toISOString();
+        if (!this.kubeClusters.includes(name)) {
+          return { readAt, access: { ok: false, reason: 'not-enabled', detail: `the snapshot has no ${KUBE_SNAPSHOT_DIR}/${name}/ part`, fix: `capture with --kubernetes, or add ${KUBE_SNAPSHOT_DIR}/${name}/ (docs/snapshots.md)` }, unread: [] };
+        }
+        return readKubeSnapshot(this.dir, this.checkName(name), readAt, options?.onRaw);
+      },
+    };
   }
 
   /** The region-level reads, when the snapshot captured them; else none. */
@@ -492,5 +514,5 @@ export async function readSnapshot(dir: string, options: ReadSnapshotOptions = {
   // Snapshots made before failed reads were recorded have no such file: nothing failed.
   const failedJson = await readJson(dir, snapshotPaths.failedReads, false);
   const failed = failedJson === undefined ? {} : (validate(snapshotPaths.failedReads, failedReadsSchema, failedJson) as FailedReadsFile);
-  return new SnapshotSource(dir, region, meta.capturedAt, [...new Set(clusters)], failed, await hasRegionLimits(dir));
+  return new SnapshotSource(dir, region, meta.capturedAt, [...new Set(clusters)], failed, await hasRegionLimits(dir), await kubeSnapshotClusters(dir));
 }

@@ -1,0 +1,128 @@
+/**
+ * One HTTPS request to a cluster's API server over node:https: the cluster CA from DescribeCluster
+ * as the only trusted root, a bearer token, a timeout, JSON in and out. A non-2xx answer is a
+ * KubeApiError built from the Kubernetes `Status` body; a failure to connect is a
+ * KubeConnectionError carrying the socket error's code (ENOTFOUND, ECONNREFUSED, a TLS code...).
+ */
+import { request as httpsRequest, type Agent } from 'node:https';
+import { KubeApiError } from '../inventory/kube-types';
+
+/** Where and how to reach one cluster's API server. */
+export interface KubeEndpoint {
+  /** `https://<id>.<suffix>.<region>.eks.amazonaws.com` (DescribeCluster `endpoint`). */
+  url: string;
+  /** PEM of the cluster CA (DescribeCluster certificateAuthority.data, base64-decoded). */
+  ca: string;
+  token: () => Promise<string>;
+  /** Per request (connection and answer); the reader caps it by its deadline. */
+  timeoutMs: number;
+  agent?: Agent;
+}
+
+export interface KubeRequest {
+  method: 'GET' | 'PATCH';
+  path: string;
+  query?: Record<string, string | undefined>;
+  body?: unknown;
+  contentType?: string;
+  /** Overrides the endpoint's timeout (the deadline's remaining time). */
+  timeoutMs?: number;
+}
+
+/** The API server could not be reached or did not answer in time. `code`: the socket error's code, or `TIMEOUT`. */
+export class KubeConnectionError extends Error {
+  override readonly name = 'KubeConnectionError';
+  constructor(
+    readonly code: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** `?a=1&b=2` of the defined entries. */
+export function queryString(query: Record<string, string | undefined> = {}): string {
+  const parts = Object.entries(query)
+    .filter((e): e is [string, string] => e[1] !== undefined)
+    .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`);
+  return parts.length > 0 ? `?${parts.join('&')}` : '';
+}
+
+/** A KubeApiError from an answer's status and body (a `Status` object when the server sends one). */
+export function kubeApiErrorOf(status: number, text: string, what: string): KubeApiError {
+  let body: { kind?: unknown; reason?: unknown; message?: unknown; details?: { causes?: unknown } } | undefined;
+  try {
+    body = JSON.parse(text) as typeof body;
+  } catch {
+    body = undefined;
+  }
+  const isStatus = body?.kind === 'Status';
+  const reason = isStatus && typeof body?.reason === 'string' ? body.reason : undefined;
+  const message = isStatus && typeof body?.message === 'string' ? body.message : text.slice(0, 200) || `HTTP ${status}`;
+  const causes = isStatus && Array.isArray(body?.details?.causes)
+    ? (body.details.causes as { field?: unknown; message?: unknown; reason?: unknown }[]).map((c) => ({
+        ...(typeof c.field === 'string' ? { field: c.field } : {}),
+        ...(typeof c.message === 'string' ? { message: c.message } : {}),
+        ...(typeof c.reason === 'string' ? { reason: c.reason } : {}),
+      }))
+    : [];
+  return new KubeApiError(status, reason, `${what}: ${status}${reason ? ` ${reason}` : ''}: ${message}`, causes);
+}
+
+/** Sends one request; resolves with the parsed JSON body of a 2xx answer, rejects otherwise. */
+export async function kubeRequest(endpoint: KubeEndpoint, req: KubeRequest): Promise<unknown> {
+  const token = await endpoint.token();
+  const url = new URL(endpoint.url);
+  const path = `${url.pathname.replace(/\/$/, '')}${req.path}${queryString(req.query)}`;
+  const what = `${req.method} ${req.path}`;
+  const payload = req.body === undefined ? undefined : Buffer.from(JSON.stringify(req.body), 'utf8');
+  const timeoutMs = Math.max(1, req.timeoutMs ?? endpoint.timeoutMs);
+  return new Promise((resolve, reject) => {
+    const r = httpsRequest(
+      {
+        protocol: 'https:',
+        hostname: url.hostname,
+        port: url.port || 443,
+        method: req.method,
+        path,
+        ca: endpoint.ca,
+        agent: endpoint.agent,
+        headers: {
+          Authorization: `Bearer ${token}`,
+          Accept: 'application/json',
+          ...(payload ? { 'Content-Type': req.contentType ?? 'application/json', 'Content-Length': payload.length } : {}),
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', (err) => {
+          clearTimeout(timer);
+          reject(new KubeConnectionError((err as NodeJS.ErrnoException).code ?? 'ERROR', `${what}: ${err.message}`, { cause: err }));
+        });
+        res.on('end', () => {
+          clearTimeout(timer);
+          const text = Buffer.concat(chunks).toString('utf8');
+          const status = res.statusCode ?? 0;
+          if (status < 200 || status > 299) return reject(kubeApiErrorOf(status, text, what));
+          try {
+            resolve(text === '' ? {} : JSON.parse(text));
+          } catch (err) {
+            reject(new KubeApiError(status, 'MalformedAnswer', `${what}: the answer is not JSON`, [], { cause: err }));
+          }
+        });
+      },
+    );
+    // One bound on the whole exchange: connect, TLS, request, answer.
+    const timer = setTimeout(() => r.destroy(new KubeConnectionError('TIMEOUT', `${what}: no answer within ${timeoutMs} ms`)), timeoutMs);
+    r.on('error', (err) => {
+      clearTimeout(timer);
+      if (err instanceof KubeConnectionError) return reject(err);
+      const code = (err as NodeJS.ErrnoException).code ?? 'ERROR';
+      reject(new KubeConnectionError(code, `${what}: ${code}: ${err.message}`, { cause: err }));
+    });
+    if (payload) r.write(payload);
+    r.end();
+  });
+}
