@@ -308,6 +308,8 @@ export const demoSpec: AccountSpec = {
  * - events-karpenter: NodePool `default` allows only medium and large sizes; its EC2NodeClass sets
  *   kubelet maxPods 58 where an m5.large's IPs serve 29 (max-pods-mismatch, critical: the nodes are
  *   at their limit and one has 2 pods failing); status.subnets names the cluster's two subnets.
+ *   NodePool `batch` (no node yet) allows only c5 and c6i in large and xlarge sizes with max pods left
+ *   to Karpenter: every type it allows is capped by its ENIs (karpenter-pool).
  * - batch-dev: authentication mode CONFIG_MAP, so its API is not read (access.json).
  * The other clusters have no kubernetes/ directory: not read.
  */
@@ -360,6 +362,27 @@ export function demoKubernetes(account: SyntheticAccount): KubeClusterSpec[] {
             },
             status: { conditions: [{ type: 'Ready', status: 'True', reason: 'Ready', lastTransitionTime: '2026-11-02T08:00:00Z' }], resources: { cpu: '8', nodes: '4', pods: '232' } },
           },
+          {
+            // No node yet; its node class leaves max pods to Karpenter, so every type it allows is
+            // capped by its ENIs below what its vCPUs carry (karpenter-pool, instance types).
+            apiVersion: 'karpenter.sh/v1',
+            kind: 'NodePool',
+            metadata: { name: 'batch', uid: '9c3e1f27-4b8d-4a06-8e5f-2d7b9a1c6e40', resourceVersion: '39881377', generation: 1 },
+            spec: {
+              template: {
+                spec: {
+                  nodeClassRef: { group: 'karpenter.k8s.aws', kind: 'EC2NodeClass', name: 'batch' },
+                  requirements: [
+                    { key: 'karpenter.k8s.aws/instance-family', operator: 'In', values: ['c5', 'c6i'] },
+                    { key: 'karpenter.k8s.aws/instance-size', operator: 'In', values: ['large', 'xlarge'] },
+                    { key: 'kubernetes.io/arch', operator: 'In', values: ['amd64'] },
+                  ],
+                },
+              },
+              limits: { cpu: '32' },
+            },
+            status: { conditions: [{ type: 'Ready', status: 'True', reason: 'Ready', lastTransitionTime: '2026-11-20T08:00:00Z' }], resources: { cpu: '0', nodes: '0', pods: '0' } },
+          },
         ],
         nodeClasses: [
           {
@@ -377,6 +400,21 @@ export function demoKubernetes(account: SyntheticAccount): KubeClusterSpec[] {
             status: {
               subnets: karpenterSubnets,
               conditions: [{ type: 'Ready', status: 'True', reason: 'Ready', lastTransitionTime: '2026-11-02T08:00:00Z' }],
+            },
+          },
+          {
+            apiVersion: 'karpenter.k8s.aws/v1',
+            kind: 'EC2NodeClass',
+            metadata: { name: 'batch', uid: '4f8a2c61-7e3b-4d95-a0c8-3b6e1d9f2a57', resourceVersion: '39881360', generation: 1 },
+            spec: {
+              amiSelectorTerms: [{ alias: 'al2023@latest' }],
+              role: 'KarpenterNodeRole-events-karpenter',
+              subnetSelectorTerms: [{ tags: { 'karpenter.sh/discovery': 'events-karpenter' } }],
+              securityGroupSelectorTerms: [{ tags: { 'karpenter.sh/discovery': 'events-karpenter' } }],
+            },
+            status: {
+              subnets: karpenterSubnets,
+              conditions: [{ type: 'Ready', status: 'True', reason: 'Ready', lastTransitionTime: '2026-11-20T08:00:00Z' }],
             },
           },
         ],

@@ -6,12 +6,12 @@
  * dry run, the write announced, the apply; a 409 names the field's manager and is never forced.
  * Contract: docs/remediation.md, "Karpenter".
  */
-import { DescribeClusterCommand } from '@aws-sdk/client-eks';
 import { canonicalRequirements } from '../capacity/karpenter-requirements';
 import { list } from '../diagnose/context';
 import { messageOf } from '../errors';
 import { KubeApiError, type KubeApi, type KubeObjectRef, type KubeRequirement } from '../inventory/kube-types';
 import type { ActionChange, ActionKind, KarpenterSubnetTerm } from '../plan/types';
+import { openKube } from './kube-write';
 import type { ActionExecutor, ActionOutcome, ExecuteDeps } from './types';
 import { intendWrite } from './write-intent';
 
@@ -80,13 +80,10 @@ function kubeFailure(actionId: string, what: string, field: string, err: unknown
   return { actionId, status: 'failed', retryable: true, detail: `${what}: ${messageOf(err)}; ${nothing}` };
 }
 
-/** Opens the cluster's API (DescribeCluster for its endpoint and CA, then the connector). */
+/** Opens the cluster's API (lib/act/kube-write.ts openKube); the reason in words when it cannot. */
 async function connect(cluster: string, deps: ExecuteDeps): Promise<KubeApi | string> {
-  if (!deps.kube) return 'no Kubernetes access is configured for the responder (ExecuteDeps.kube): nothing changed';
   try {
-    const out = await deps.eks.send(new DescribeClusterCommand({ name: cluster }));
-    if (!out.cluster) return `DescribeCluster returned no cluster ${cluster}: nothing changed`;
-    return await deps.kube(out.cluster);
+    return await openKube(deps, cluster);
   } catch (err) {
     return `the Kubernetes API of ${cluster} could not be opened: ${messageOf(err)}; nothing changed`;
   }

@@ -139,7 +139,7 @@ describe('a snapshot whose ec2/describe-subnets.json is truncated', () => {
     for (const c of out.clusters) {
       expect(c.complete).toBe(false);
       const kinds = [...c.planned.map((a: { kind: string }) => a.kind), ...Object.keys(c.absent)];
-      expect(new Set(kinds)).toEqual(new Set(['warm-targets', 'cni-subnets', 'prefix-delegation', 'prefix-rollout', 'instance-types', 'subnet-reservations', 'leaked-enis', 'eni-configs']));
+      expect(new Set(kinds)).toEqual(new Set(['warm-targets', 'cni-subnets', 'prefix-delegation', 'prefix-rollout', 'instance-types', 'subnet-reservations', 'leaked-enis', 'eni-configs', 'karpenter-subnets', 'karpenter-instance-types']));
     }
     const prod = out.clusters.find((c: { cluster: string }) => c.cluster === 'payments-prod');
     expect(prod.absent['warm-targets']).toMatch(/^no pod subnet short of addresses .* in the data that could be read; the data is incomplete, so one may be missing/);
@@ -176,11 +176,14 @@ describe('report --clusters nosuch', () => {
 
 describe('a DescribeCluster without resourcesVpcConfig.vpcId', () => {
   it('replays as live treats it: the VPC from the cluster subnets, CNI discovery done, INCOMPLETE', async () => {
-    const dir = await damagedDemo((d) =>
-      editJson(d, 'eks/clusters/payments-prod/describe-cluster.json', (b) => {
+    const dir = await damagedDemo(async (d) => {
+      await editJson(d, 'eks/clusters/payments-prod/describe-cluster.json', (b) => {
         delete (b['cluster'] as { resourcesVpcConfig: Record<string, unknown> }).resourcesVpcConfig['vpcId'];
-      }),
-    );
+      });
+      // The emulated account below answers the AWS API only: without the Kubernetes part, the
+      // snapshot reads as the live account without Kubernetes access does.
+      await fs.rm(path.join(d, 'kubernetes'), { recursive: true });
+    });
     const t = io();
     expect(await main(['report', '--snapshot', dir], t.cli)).toBe(EXIT_INCOMPLETE);
     const prod = section(t.out(), 'payments-prod');

@@ -35,8 +35,8 @@ describe('the demo report as a runbook', () => {
     // No section of its own for either nodegroup's AZ.
     expect(text).not.toMatch(/(CRITICAL|WARNING): Nodegroup (api-m5l|general-m5xl) in eu-west-1a/);
     // 3, the two nodegroups whose max size would not fit in it (nodegroup-headroom), the VPC's DNS
-    // hostnames off (vpc-dns), its Network Address Usage (network-address-usage), and the leaked ENIs of private-c.
-    expect(text).toContain('  Findings (8)\n');
+    // hostnames off (vpc-dns), its Network Address Usage (network-address-usage), and the leaked ENIs of private-c, and (issue 14) the pods failing IP assignment on a general-m5xl node.
+    expect(text).toContain('  Findings (9)\n');
   });
 
   it('has no line over 100 columns', async () => {

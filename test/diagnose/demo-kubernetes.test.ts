@@ -1,14 +1,12 @@
 /**
- * The demo snapshot's Kubernetes part (scripts/make-demo-snapshot.ts `demoKubernetes`), read with a
- * minimal local parse of its RAW files (this test only: the real reader is lib/inventory/kube-trim.ts
- * and the snapshot source), then measured and diagnosed as the pipeline does: the demo shows exact
- * warm vs assigned, max-pods-mismatch and pods-failing-ip, and its numbers are consistent.
+ * The demo snapshot's Kubernetes part (scripts/make-demo-snapshot.ts `demoKubernetes`), read by the
+ * snapshot source (lib/inventory/snapshot-kube.ts, kube-trim.ts) and measured and diagnosed as the
+ * pipeline does: the demo shows exact warm vs assigned, max-pods-mismatch and pods-failing-ip, and
+ * its numbers are consistent.
  */
-import { readFileSync, existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { collectInventory } from '../../lib/inventory/collect';
 import { readSnapshot } from '../../lib/inventory/snapshot';
-import type { KubeClusterView, KubeIpFailure, KubeNodePods, KubeRequirement } from '../../lib/inventory/kube-types';
 import type { Inventory } from '../../lib/inventory/types';
 import { measure } from '../../lib/measure/measure';
 import type { Usage } from '../../lib/measure/types';
@@ -19,84 +17,13 @@ import { podIpUseLine } from '../../lib/output/report/text';
 
 const DEMO = path.join(__dirname, '..', '..', 'events', 'demo-snapshot');
 
-/** A field of raw JSON by its path; undefined when any step is missing. */
-function at(o: unknown, ...keys: string[]): unknown {
-  let x = o;
-  for (const k of keys) x = x !== null && typeof x === 'object' ? (x as Record<string, unknown>)[k] : undefined;
-  return x;
-}
-const str = (o: unknown, ...keys: string[]): string => String(at(o, ...keys) ?? '');
-const items = (o: unknown): unknown[] => (at(o, 'items') as unknown[] | undefined) ?? [];
-
-function read(cluster: string, file: string): unknown {
-  const p = path.join(DEMO, 'kubernetes', cluster, file);
-  return existsSync(p) ? (JSON.parse(readFileSync(p, 'utf8')) as unknown) : undefined;
-}
-
-/** Just enough of the trim for this test: Nodes, pods per node, the IP failures, Karpenter. */
-function localView(cluster: string): KubeClusterView | undefined {
-  if (!existsSync(path.join(DEMO, 'kubernetes', cluster))) return undefined;
-  const access = read(cluster, 'access.json');
-  if (access) return { readAt: '2026-11-26T10:00:00Z', access: access as KubeClusterView['access'], unread: [] };
-  const nodes = items(read(cluster, 'nodes.json')).map((n) => ({
-    name: str(n, 'metadata', 'name'),
-    instanceId: str(n, 'spec', 'providerID').split('/').pop(),
-    nodegroup: at(n, 'metadata', 'labels', 'eks.amazonaws.com/nodegroup') as string | undefined,
-    nodePool: at(n, 'metadata', 'labels', 'karpenter.sh/nodepool') as string | undefined,
-    maxPods: Number(str(n, 'status', 'capacity', 'pods')),
-  }));
-  const pods: Record<string, KubeNodePods> = {};
-  for (const p of items(read(cluster, 'pods.json'))) {
-    const on = (pods[str(p, 'spec', 'nodeName')] ??= { assignedIpv4: 0, awaitingIp: 0, hostNetwork: 0 });
-    if (at(p, 'spec', 'hostNetwork') === true) on.hostNetwork++;
-    else if (at(p, 'status', 'podIP')) on.assignedIpv4++;
-    else on.awaitingIp++;
-  }
-  const failures = new Map<string, KubeIpFailure>();
-  for (const e of items(read(cluster, 'events.json'))) {
-    if (str(e, 'reason') !== 'FailedCreatePodSandBox' || !str(e, 'message').includes('failed to assign an IP address to container')) continue;
-    const node = str(e, 'source', 'host');
-    const f = failures.get(node) ?? { node, cause: 'no-free-address', count: 0, pods: [], lastSeen: '', message: str(e, 'message') };
-    f.count += Number(at(e, 'count'));
-    f.pods.push(`${str(e, 'involvedObject', 'namespace')}/${str(e, 'involvedObject', 'name')}`);
-    if (str(e, 'lastTimestamp') > f.lastSeen) f.lastSeen = str(e, 'lastTimestamp');
-    failures.set(node, f);
-  }
-  const pools = read(cluster, 'nodepools.json');
-  const classes = read(cluster, 'ec2nodeclasses.json');
-  return {
-    readAt: '2026-11-26T10:00:00Z',
-    access: { ok: true },
-    nodes,
-    pods,
-    ipFailures: [...failures.values()],
-    karpenter:
-      str(pools, 'kind') === 'Status'
-        ? null
-        : {
-            nodePools: items(pools).map((p) => ({
-              name: str(p, 'metadata', 'name'),
-              nodeClassRef: at(p, 'spec', 'template', 'spec', 'nodeClassRef') as { name: string },
-              requirements: at(p, 'spec', 'template', 'spec', 'requirements') as KubeRequirement[],
-            })),
-            nodeClasses: items(classes).map((c) => ({
-              name: str(c, 'metadata', 'name'),
-              subnetSelectorTerms: at(c, 'spec', 'subnetSelectorTerms') as { id?: string }[],
-              resolvedSubnets: at(c, 'status', 'subnets') as { id: string }[],
-              kubeletMaxPods: at(c, 'spec', 'kubelet', 'maxPods') as number | undefined,
-            })),
-          },
-    unread: [],
-  };
-}
-
 let inv: Inventory;
 let usage: Usage;
 let findings: Finding[];
 beforeAll(async () => {
   const source = await readSnapshot(DEMO);
-  const collected = await collectInventory(source, { clusterNames: [], concurrency: 2, now: new Date('2026-11-26T10:00:00Z'), network: true });
-  inv = { ...collected, clusters: collected.clusters.map((c) => ({ ...c, kube: localView(c.name) })) };
+  const collected: Inventory = await collectInventory(source, { clusterNames: [], concurrency: 2, now: new Date('2026-11-26T10:00:00Z'), network: true });
+  inv = collected;
   usage = measure(inv);
   findings = diagnose(usage, inv, DEFAULT_THRESHOLDS);
 });
