@@ -11,7 +11,7 @@ import { list } from '../diagnose/context';
 import { messageOf } from '../errors';
 import { KubeApiError, type KubeApi, type KubeObjectRef, type KubeRequirement } from '../inventory/kube-types';
 import type { ActionChange, ActionKind, KarpenterSubnetTerm } from '../plan/types';
-import { openKube } from './kube-write';
+import { openKube, withOwnedFields } from './kube-write';
 import type { ActionExecutor, ActionOutcome, ExecuteDeps } from './types';
 import { intendWrite } from './write-intent';
 
@@ -197,14 +197,16 @@ async function run(actionId: string, cluster: string, change: ActionChange, deps
     // Applied in an earlier cycle, and back to what it was: another manager (GitOps) reverted it.
     return { actionId, status: 'failed', step: APPLIED_STEP, detail: `${t.what}: ${t.field} is back to its previous value after the apply: another manager reverted it; not applied again (change it in that manager's source)` };
   }
+  // Every other spec field this manager owns goes along, so that the apply keeps it.
+  const body = withOwnedFields(obj, t.body);
   try {
-    await api.apply(t.ref, t.body, { dryRun: true });
+    await api.apply(t.ref, body, { dryRun: true });
   } catch (err) {
     return kubeFailure(actionId, `${t.what} (dry run)`, t.field, err, false);
   }
   await intendWrite(deps, { step: APPLIED_STEP, operation: 'kubernetes:apply', target: `${t.ref.plural}/${t.ref.name}` }, '');
   try {
-    await api.apply(t.ref, t.body);
+    await api.apply(t.ref, body);
   } catch (err) {
     return kubeFailure(actionId, t.what, t.field, err, true);
   }

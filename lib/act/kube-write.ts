@@ -78,3 +78,52 @@ export function rbacHint(ref: KubeObjectRef): string {
   const group = ref.apiVersion.includes('/') ? ref.apiVersion.split('/')[0] : '';
   return `apiGroups [${group === '' ? '""' : group}], resources [${ref.plural}], verbs [get, ${ref.plural === 'daemonsets' ? 'patch' : 'create, patch'}]${ref.namespace ? ` in ${ref.namespace}` : ''}`;
 }
+
+const record = (v: unknown): Record<string, unknown> | undefined => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
+
+/** The live value of the fields a FieldsV1 set names under `live`; undefined when none is there. */
+function ownedValue(fields: Record<string, unknown>, live: unknown): unknown {
+  const keys = Object.keys(fields).filter((k) => k !== '.');
+  // A leaf, or a list (its entries named `k:`, `v:` or `i:`): the whole live value.
+  if (keys.length === 0 || Array.isArray(live)) return live;
+  const obj = record(live);
+  if (!obj) return undefined;
+  const out: Record<string, unknown> = {};
+  for (const key of keys) {
+    if (!key.startsWith('f:')) continue;
+    const name = key.slice(2);
+    const value = ownedValue(record(fields[key]) ?? {}, obj[name]);
+    if (value !== undefined) out[name] = value;
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+/**
+ * The spec fields this product's field manager owns by Apply on `obj` (metadata.managedFields,
+ * FieldsV1: `f:<name>` a map field, `k:`/`v:`/`i:` a list entry, sent as its whole list), at their
+ * live values, with `body` laid over them. Server-side apply removes a field its manager owned and
+ * no longer sends ("fields the manager no longer applies are removed": kubernetes.io, Server-Side
+ * Apply, "Field management"), so an apply that changes one field sends the others it owns too;
+ * after an operator handed it more than the one field, they are kept, not deleted.
+ */
+export function withOwnedFields(obj: Record<string, unknown>, body: Record<string, unknown>): Record<string, unknown> {
+  let owned: Record<string, unknown> = {};
+  for (const entry of Array.isArray(record(obj['metadata'])?.['managedFields']) ? (record(obj['metadata'])?.['managedFields'] as unknown[]) : []) {
+    const e = record(entry);
+    if (!e || e['manager'] !== KUBE_FIELD_MANAGER || e['operation'] !== 'Apply' || e['subresource'] !== undefined) continue;
+    const spec = ownedValue(record(record(e['fieldsV1'])?.['f:spec']) ?? {}, obj['spec']);
+    if (spec !== undefined) owned = { spec };
+  }
+  return merged(owned, body);
+}
+
+/** `over` laid on `base`: objects merge at every depth, anything else (lists included) replaces. */
+function merged(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const b = record(out[k]);
+    const o = record(v);
+    out[k] = b && o ? merged(b, o) : v;
+  }
+  return out;
+}

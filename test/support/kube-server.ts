@@ -169,13 +169,14 @@ export class KubeTestServer {
 
   /**
    * Stores an object at its path (`/api/v1/namespaces/default/pods/web-1`, `/api/v1/nodes/n1`).
-   * With `manager`, every field of it is owned by that manager (as when Helm or kubectl made it).
+   * With `manager`, every field of it is owned by that manager (as when Helm or kubectl made it), by
+   * `operation` (Update, as Helm and kubectl edit write; Apply, as a server-side apply does).
    */
-  put(path: string, object: Obj, manager?: string): void {
+  put(path: string, object: Obj, manager?: string, operation: 'Apply' | 'Update' = 'Update'): void {
     const stored: Stored = { object: structuredClone(object), owners: new Map(), operations: new Map() };
     if (manager) {
       for (const l of leaves(object)) stored.owners.set(pathText(l.segs), { segs: l.segs, managers: new Set([manager]) });
-      stored.operations.set(manager, 'Update');
+      stored.operations.set(manager, operation);
     }
     this.stamp(stored);
     this.objects.set(path, stored);
@@ -324,9 +325,12 @@ export class KubeTestServer {
       });
     }
     const appliedKeys = new Set(mine.map((l) => pathText(l.segs)));
-    // Fields this manager applied before and leaves out now are released; removed when no one else owns them.
+    // Fields this manager applied before and leaves out now are released; removed when no one else
+    // owns them. Only fields of its Apply entry: fields it set by Update (kubectl edit, a client-side
+    // apply) are another managedFields entry, which an apply leaves alone.
+    const byApply = s.operations.get(manager) === 'Apply';
     for (const [key, o] of [...s.owners]) {
-      if (appliedKeys.has(key) || !o.managers.delete(manager)) continue;
+      if (!byApply || appliedKeys.has(key) || !o.managers.delete(manager)) continue;
       if (o.managers.size === 0) {
         s.owners.delete(key);
         deleteAt(s.object, o.segs);

@@ -1,0 +1,117 @@
+/**
+ * The Kubernetes executors through the real client (lib/kube/api.ts kubeConnector: HTTPS with the
+ * cluster CA, server-side apply) against the test API server, which keeps field ownership as the
+ * API server does: what the executor unit tests prove on an in-memory fake holds on the wire too.
+ */
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { DescribeClusterCommand, EKSClient } from '@aws-sdk/client-eks';
+import { mockClient } from 'aws-sdk-client-mock';
+import { EXECUTORS } from '../../lib/act/executors';
+import type { ExecuteDeps } from '../../lib/act/types';
+import { KUBE_FIELD_MANAGER, type KubeObjectRef } from '../../lib/inventory/kube-types';
+import { trimAwsNode } from '../../lib/inventory/kube-trim';
+import { kubeConnector, objectPath } from '../../lib/kube/api';
+import type { ActionChange, PlannedAction } from '../../lib/plan/types';
+import { clusterAt } from '../support/kube-cluster';
+import { awsNodeDaemonSet, ec2NodeClass } from '../support/kube-objects';
+import { startKubeServer, type KubeTestServer } from '../support/kube-server';
+
+const CLUSTER = 'prod-a';
+const AWS_NODE: KubeObjectRef = { apiVersion: 'apps/v1', kind: 'DaemonSet', plural: 'daemonsets', namespace: 'kube-system', name: 'aws-node' };
+const NODE_CLASS: KubeObjectRef = { apiVersion: 'karpenter.k8s.aws/v1', kind: 'EC2NodeClass', plural: 'ec2nodeclasses', name: 'default' };
+const SUBNETS = [
+  { id: 'subnet-0aaaaaaaaaaaaaaa1', zone: 'eu-west-1a', zoneID: 'euw1-az1' },
+  { id: 'subnet-0bbbbbbbbbbbbbbb2', zone: 'eu-west-1b', zoneID: 'euw1-az2' },
+];
+const SPARE = 'subnet-0ccccccccccccccc3';
+
+const eksMock = mockClient(EKSClient);
+let server: KubeTestServer;
+
+beforeEach(async () => {
+  server = await startKubeServer();
+  eksMock.reset();
+  eksMock.on(DescribeClusterCommand).resolves({ cluster: clusterAt(server.endpoint, { name: CLUSTER }) });
+});
+afterEach(async () => {
+  await server.stop();
+});
+afterAll(() => eksMock.restore());
+
+function deps(): ExecuteDeps {
+  return {
+    eks: new EKSClient({}),
+    ec2: new EC2Client({}),
+    now: () => new Date('2026-12-03T10:00:00Z'),
+    sleep: async () => {},
+    followForMs: 0,
+    kube: kubeConnector({ token: async () => 'k8s-aws-v1.dGVzdA', timeoutMs: 2000 }),
+  };
+}
+
+function action(kind: PlannedAction['kind'], subject: string, change: ActionChange): PlannedAction {
+  return { id: `${CLUSTER}/${kind}/${subject}`, cluster: CLUSTER, kind, subject, reason: 'test', findingIds: [], change, predicted: { text: 'test' }, blockers: [], state: 'apply', blockedBy: [] };
+}
+
+const patches = (path: string) => server.requestsTo(path).filter((r) => r.method === 'PATCH');
+
+describe('self-managed aws-node env through the real client', () => {
+  beforeEach(() => server.put(objectPath(AWS_NODE), awsNodeDaemonSet({ WARM_IP_TARGET: '5' }), 'helm'));
+
+  it('sets a key nobody owns by a dry run then the apply, keeping the entries Helm owns', async () => {
+    const outcome = await EXECUTORS['warm-targets'].start(
+      action('warm-targets', 'vpc-cni', { type: 'addon-env', target: 'aws-node', set: { MINIMUM_IP_TARGET: '10' }, previous: { MINIMUM_IP_TARGET: '' } }),
+      deps(),
+    );
+    expect(outcome.status).not.toBe('failed');
+    const sent = patches(objectPath(AWS_NODE));
+    expect(sent.map((r) => [r.query['dryRun'] ?? '-', r.query['fieldManager'], r.query['force']])).toEqual([
+      ['All', KUBE_FIELD_MANAGER, 'false'],
+      ['-', KUBE_FIELD_MANAGER, 'false'],
+    ]);
+    expect(trimAwsNode(server.get(objectPath(AWS_NODE))).env).toMatchObject({ WARM_IP_TARGET: '5', MINIMUM_IP_TARGET: '10' });
+  });
+
+  it('fails on a key Helm owns, naming Helm, with nothing applied (the dry run already answers 409)', async () => {
+    const outcome = await EXECUTORS['warm-targets'].start(
+      action('warm-targets', 'vpc-cni', { type: 'addon-env', target: 'aws-node', set: { WARM_IP_TARGET: '2' }, previous: { WARM_IP_TARGET: '5' } }),
+      deps(),
+    );
+    expect(outcome.status).toBe('failed');
+    expect(outcome.detail).toContain('helm');
+    expect(patches(objectPath(AWS_NODE)).map((r) => r.query['dryRun'])).toEqual(['All']);
+    expect(trimAwsNode(server.get(objectPath(AWS_NODE))).env['WARM_IP_TARGET']).toBe('5');
+  });
+});
+
+describe('Karpenter subnet selector terms through the real client', () => {
+  const previousTerms = [{ tags: { 'karpenter.sh/discovery': CLUSTER } }];
+  const change: ActionChange = {
+    type: 'karpenter-subnet-terms',
+    nodeClass: 'default',
+    previousTerms,
+    terms: [{ id: SUBNETS[1]!.id }, { id: SPARE }],
+    removed: [SUBNETS[0]!.id],
+    added: [SPARE],
+  };
+
+  it('replaces the whole list (atomic) once the object was handed to eks-ip-responder by an apply, every other field it owns kept', async () => {
+    // The operator handed it over with a server-side apply of the whole object under this manager
+    // (docs/remediation.md, "Karpenter"): an apply of the terms alone would delete the rest.
+    server.put(objectPath(NODE_CLASS), ec2NodeClass('default', previousTerms, SUBNETS), KUBE_FIELD_MANAGER, 'Apply');
+    const outcome = await EXECUTORS['karpenter-subnets'].start(action('karpenter-subnets', 'default', change), deps());
+    expect(outcome.status).not.toBe('failed');
+    const spec = server.get(objectPath(NODE_CLASS))?.['spec'] as Record<string, unknown>;
+    expect(spec['subnetSelectorTerms']).toEqual([{ id: SUBNETS[1]!.id }, { id: SPARE }]);
+    expect(spec['role']).toBeDefined();
+    expect(patches(objectPath(NODE_CLASS)).map((r) => r.query['dryRun'] ?? '-')).toEqual(['All', '-']);
+  });
+
+  it('fails naming the manager when Helm owns the terms, and changes nothing', async () => {
+    server.put(objectPath(NODE_CLASS), ec2NodeClass('default', previousTerms, SUBNETS), 'helm');
+    const outcome = await EXECUTORS['karpenter-subnets'].start(action('karpenter-subnets', 'default', change), deps());
+    expect(outcome.status).toBe('failed');
+    expect(outcome.detail).toContain('helm');
+    expect((server.get(objectPath(NODE_CLASS))?.['spec'] as Record<string, unknown>)['subnetSelectorTerms']).toEqual(previousTerms);
+  });
+});
