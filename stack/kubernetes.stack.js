@@ -9,15 +9,21 @@
 // the stack would not deploy with (one of vpcSubnetIds / vpcSecurityGroupIds without the other, an
 // invalid cluster name, kubernetesWrite not 'true'/'false') fails the packaging, every problem named
 // (stack/checks.ts kubernetesParamProblems).
+const path = require('node:path');
+
 module.exports = async ({ resolveVariable }) => {
   // tsx's hook for the duration of one require (as in policy.stack.js).
   const { register } = require('tsx/cjs/api');
   const unregister = register();
   let kubernetes;
   let checks;
+  let policyYaml;
+  let policyLoad;
   try {
     kubernetes = require('./kubernetes.ts');
     checks = require('./checks.ts');
+    policyYaml = require('../lib/policy/yaml.ts');
+    policyLoad = require('../lib/policy/load.ts');
   } finally {
     unregister();
   }
@@ -29,12 +35,16 @@ module.exports = async ({ resolveVariable }) => {
     vpcSecurityGroupIds: await param('vpcSecurityGroupIds'),
     clusterNames: await param('clusterNames'),
   };
+  // The writer group only on the clusters policy.yml puts in apply mode (as policy.stack.js reads it;
+  // an invalid policy fails the packaging there, with every problem named).
+  const policyFile = process.env.POLICY_FILE || path.resolve(__dirname, '..', 'policy.yml');
+  const applyClusters = new Set(policyLoad.applyModeClusters(policyYaml.readPolicyFile(policyFile)));
   const problems = checks.kubernetesParamProblems(params);
   if (problems.length > 0) {
     throw new Error(`The stack would not deploy (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n- ${problems.join('\n- ')}`);
   }
   return {
-    resources: { Resources: kubernetes.kubernetesResources(params) },
+    resources: { Resources: kubernetes.kubernetesResources(params, applyClusters) },
     vpc: kubernetes.vpcConfig(params),
     dependsOn: kubernetes.functionDependsOn(params),
   };

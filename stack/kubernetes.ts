@@ -52,11 +52,18 @@ export function accessEntryLogicalId(prefix: string, cluster: string): string {
  * predates access entries (December 2023): test/stack/cfn-spec.test.ts checks these against the
  * reference's property list instead.
  */
-export function accessEntries(params: KubernetesParams): Record<string, { Type: string; Properties: Record<string, unknown> }> {
+export function accessEntries(
+  params: KubernetesParams,
+  /**
+   * The clusters policy.yml puts in apply mode: the only ones whose responder entry gets the writer
+   * group, as the `remediate` IAM policy grants AWS writes only on them (lib/policy/iam.ts).
+   */
+  applyClusters: ReadonlySet<string>,
+): Record<string, { Type: string; Properties: Record<string, unknown> }> {
   const out: Record<string, { Type: string; Properties: Record<string, unknown> }> = {};
   const write = params.kubernetesWrite.trim() === 'true';
   for (const cluster of listParam(params.kubernetesClusters)) {
-    for (const { role, prefix, groups } of roleGroups(write)) {
+    for (const { role, prefix, groups } of roleGroups(write && applyClusters.has(cluster))) {
       out[accessEntryLogicalId(prefix, cluster)] = {
         Type: 'AWS::EKS::AccessEntry',
         Properties: {
@@ -125,8 +132,8 @@ export function vpcAccessPolicy(params: KubernetesParams): { Type: string; Prope
 }
 
 /** The stack's resources from the params: the access entries, and the ENI policy when placed in a VPC. */
-export function kubernetesResources(params: KubernetesParams): Record<string, { Type: string; Properties: Record<string, unknown> }> {
-  return { ...accessEntries(params), ...(vpcConfig(params) ? { [VPC_POLICY_ID]: vpcAccessPolicy(params) } : {}) };
+export function kubernetesResources(params: KubernetesParams, applyClusters: ReadonlySet<string>): Record<string, { Type: string; Properties: Record<string, unknown> }> {
+  return { ...accessEntries(params, applyClusters), ...(vpcConfig(params) ? { [VPC_POLICY_ID]: vpcAccessPolicy(params) } : {}) };
 }
 
 /** Each function's `dependsOn`: the ENI policy when placed in a VPC, else nothing. */

@@ -412,3 +412,12 @@ export function policyJson(policy: Policy, file: string): string {
 export function policyVersion(json: string): string {
   return createHash('sha256').update(json, 'utf8').digest('hex').slice(0, 12);
 }
+
+/**
+ * The clusters in apply mode (the default never is: parsePolicy refuses it), in the order of
+ * `clusters:`: the only ones the stack grants writes on, in IAM (lib/policy/iam.ts) and in
+ * Kubernetes (the writer group of the responder's access entries, stack/kubernetes.ts).
+ */
+export function applyModeClusters(policy: Policy): string[] {
+  return Object.keys(policy.clusters).filter((name) => effectivePolicy(policy, name).mode === 'apply');
+}

@@ -1,7 +1,8 @@
 // The stack's Kubernetes access (stack/kubernetes.ts, stack/kubernetes.stack.js): access entries per
 // listed cluster and role, the VPC placement and its ENI policy, the params' checks at packaging,
 // and the RBAC manifest (lib/kube-rbac.ts, stack/kubernetes-rbac.yaml).
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { rbacManifest, rbacObjects } from '../../lib/kube-rbac';
@@ -29,7 +30,7 @@ const GROUPS = 'sg-0123456789abcdef0';
 
 describe('accessEntries', () => {
   it('makes one STANDARD entry per listed cluster per role: the sampler a reader, the responder a reader', () => {
-    const entries = accessEntries({ ...NONE, kubernetesClusters: ' orders-prod, pay_x ' });
+    const entries = accessEntries({ ...NONE, kubernetesClusters: ' orders-prod, pay_x ' }, new Set(['orders-prod']));
     const summary = Object.values(entries).map((e) => [e.Properties['ClusterName'], e.Properties['PrincipalArn'], e.Properties['Type'], e.Properties['KubernetesGroups']]);
     expect(summary).toEqual([
       ['orders-prod', { 'Fn::GetAtt': ['SamplerRole', 'Arn'] }, 'STANDARD', [KUBE_READER_GROUP]],
@@ -40,13 +41,44 @@ describe('accessEntries', () => {
     expect(Object.values(entries).every((e) => e.Type === 'AWS::EKS::AccessEntry')).toBe(true);
   });
 
-  it('adds the writer group to the responder’s entries only with kubernetesWrite=true', () => {
-    const entries = Object.values(accessEntries({ ...NONE, kubernetesClusters: 'orders-prod', kubernetesWrite: 'true' }));
-    expect(entries.map((e) => e.Properties['KubernetesGroups'])).toEqual([[KUBE_READER_GROUP], [KUBE_READER_GROUP, KUBE_WRITER_GROUP]]);
+  it('adds the writer group to the responder’s entries only with kubernetesWrite=true, and only on clusters in apply mode', () => {
+    const entries = Object.values(accessEntries({ ...NONE, kubernetesClusters: 'orders-prod,pay_x', kubernetesWrite: 'true' }, new Set(['orders-prod'])));
+    expect(entries.map((e) => [e.Properties['ClusterName'], e.Properties['KubernetesGroups']])).toEqual([
+      ['orders-prod', [KUBE_READER_GROUP]],
+      ['orders-prod', [KUBE_READER_GROUP, KUBE_WRITER_GROUP]],
+      ['pay_x', [KUBE_READER_GROUP]],
+      ['pay_x', [KUBE_READER_GROUP]],
+    ]);
   });
 
   it('makes none when kubernetesClusters is empty', () => {
-    expect(accessEntries({ ...NONE, kubernetesWrite: 'true' })).toEqual({});
+    expect(accessEntries({ ...NONE, kubernetesWrite: 'true' }, new Set(['orders-prod']))).toEqual({});
+  });
+
+  it('takes the apply-mode clusters from policy.yml when the stack is packaged (stack/kubernetes.stack.js)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kube-policy-'));
+    const file = join(dir, 'policy.yml');
+    const repo = readFileSync(join(__dirname, '..', '..', 'policy.yml'), 'utf8');
+    writeFileSync(file, repo.replace('\nclusters:\n', '\nclusters:\n  orders-prod:\n    mode: apply\n'));
+    const previous = process.env.POLICY_FILE;
+    process.env.POLICY_FILE = file;
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const stack = require('../../stack/kubernetes.stack.js') as (c: { resolveVariable: (v: string) => Promise<string> }) => Promise<{ resources: { Resources: Record<string, { Properties: Record<string, unknown> }> } }>;
+      const params: Record<string, string> = { 'param:kubernetesClusters': 'orders-prod,payments-prod', 'param:kubernetesWrite': 'true', 'param:clusterNames': '' };
+      const out = await stack({ resolveVariable: async (v) => params[v] ?? '' });
+      const groups = Object.values(out.resources.Resources).map((r) => [r.Properties['ClusterName'], r.Properties['KubernetesGroups']]);
+      expect(groups).toEqual([
+        ['orders-prod', [KUBE_READER_GROUP]],
+        ['orders-prod', [KUBE_READER_GROUP, KUBE_WRITER_GROUP]],
+        ['payments-prod', [KUBE_READER_GROUP]],
+        ['payments-prod', [KUBE_READER_GROUP]],
+      ]);
+    } finally {
+      if (previous === undefined) delete process.env.POLICY_FILE;
+      else process.env.POLICY_FILE = previous;
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('gives alphanumeric logical ids that tell apart names differing only in - and _', () => {
@@ -64,8 +96,8 @@ describe('vpcConfig and kubernetesResources', () => {
     });
     expect(vpcConfig({ ...NONE, vpcSubnetIds: SUBNETS })).toBe(false);
     expect(vpcConfig(NONE)).toBe(false);
-    expect(Object.keys(kubernetesResources({ ...NONE, vpcSubnetIds: SUBNETS, vpcSecurityGroupIds: GROUPS }))).toEqual(['FunctionVpcAccessPolicy']);
-    expect(kubernetesResources(NONE)).toEqual({});
+    expect(Object.keys(kubernetesResources({ ...NONE, vpcSubnetIds: SUBNETS, vpcSecurityGroupIds: GROUPS }, new Set()))).toEqual(['FunctionVpcAccessPolicy']);
+    expect(kubernetesResources(NONE, new Set())).toEqual({});
   });
 });
 
@@ -157,13 +189,13 @@ describe('the packaged template', () => {
     }
   });
 
-  it('with them: an entry per cluster and role, the groups right', () => {
+  it('with them: an entry per cluster and role, the groups right (no writer group: the repository policy puts no cluster in apply mode)', () => {
     const entries = resourcesOfType(withAccess(), 'AWS::EKS::AccessEntry').map(([, e]) => [e.Properties.ClusterName, e.Properties.PrincipalArn['Fn::GetAtt'][0], e.Properties.KubernetesGroups]);
     expect(entries).toEqual([
       ['orders-prod', 'SamplerRole', [KUBE_READER_GROUP]],
-      ['orders-prod', 'RespondRole', [KUBE_READER_GROUP, KUBE_WRITER_GROUP]],
+      ['orders-prod', 'RespondRole', [KUBE_READER_GROUP]],
       ['payments-prod', 'SamplerRole', [KUBE_READER_GROUP]],
-      ['payments-prod', 'RespondRole', [KUBE_READER_GROUP, KUBE_WRITER_GROUP]],
+      ['payments-prod', 'RespondRole', [KUBE_READER_GROUP]],
     ]);
   });
 
