@@ -44,31 +44,21 @@ const namespace = z
 /** The namespace the stack publishes to by default (serverless.yml `metricNamespace`). */
 export const DEFAULT_NAMESPACE = 'EKS/IPResponder';
 
+/** A comma-separated list, trimmed, empty entries dropped. */
+const commaList = (s: string): string[] =>
+  s
+    .split(',')
+    .map((n) => n.trim())
+    .filter((n) => n.length > 0);
+
 /** A comma-separated list of EC2 ids (empty entries dropped), each matching `pattern`. */
 function idList(pattern: RegExp, message: string) {
-  return z
-    .string()
-    .transform((s) =>
-      s
-        .split(',')
-        .map((n) => n.trim())
-        .filter((n) => n.length > 0),
-    )
-    .pipe(z.array(z.string().regex(pattern, message)));
+  return z.string().transform(commaList).pipe(z.array(z.string().regex(pattern, message)));
 }
 
 const samplerEnv = z.object({
   METRIC_NAMESPACE: namespace.default(DEFAULT_NAMESPACE),
-  CLUSTER_NAMES: z
-    .string()
-    .default('')
-    .transform((s) =>
-      s
-        .split(',')
-        .map((n) => n.trim())
-        .filter((n) => n.length > 0),
-    )
-    .pipe(z.array(clusterName)),
+  CLUSTER_NAMES: z.string().default('').transform(commaList).pipe(z.array(clusterName)),
   CLUSTER_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(4),
   FUNCTION_SUBNET_IDS: idList(/^subnet-[0-9a-f]{8,17}$/, 'is not a subnet id').optional(),
   FUNCTION_SECURITY_GROUP_IDS: idList(/^sg-[0-9a-f]{8,17}$/, 'is not a security group id').optional(),
@@ -241,12 +231,7 @@ const runtimeEnv = z
     KUBERNETES_CLUSTERS: z
       .string()
       .default('')
-      .transform((s) =>
-        s
-          .split(',')
-          .map((n) => n.trim())
-          .filter((n) => n.length > 0),
-      )
+      .transform(commaList)
       // Refinements, not a union of schemas: each zod schema kind costs the bundles kilobytes.
       .refine((names) => names.length <= 1 || !names.includes('*'), "'*' (every cluster) stands alone")
       .refine((names) => names.every((n) => n === '*' || EKS_NAME_PATTERN.test(n)), 'has a name that is not a valid EKS cluster name'),

@@ -13,6 +13,7 @@ import * as z from 'zod';
 import { ACTION_SK_PREFIX, actionRecordSk, ActionRecordInvalidError, type ActionLedger, type ActionLock, type LedgerHistory } from '../act/ledger';
 import type { ActionRecord } from '../act/types';
 import type { ActionKind } from '../plan/types';
+import { ACTION_KINDS } from '../policy/types';
 import { AwsCallError, awsCallError, awsErrorCode, zodProblems } from '../errors';
 import { LEDGER_TTL_ATTRIBUTE } from './ledger';
 import { ACTIONS_PK_PREFIX } from './ledger-keys';
@@ -24,19 +25,8 @@ const LOCK_SK = 'INFLIGHT';
 /** How long action records are kept. */
 export const ACTION_RECORD_TTL_DAYS = 90;
 
-/** The action kinds, as records name them. */
-export const ACTION_KINDS = [
-  'warm-targets',
-  'prefix-delegation',
-  'prefix-rollout',
-  'cni-subnets',
-  'instance-types',
-  'subnet-reservations',
-  'leaked-enis',
-  'karpenter-subnets',
-  'karpenter-instance-types',
-  'eni-configs',
-] as const satisfies readonly ActionKind[];
+/** The action kinds, as records name them (lib/policy/types.ts). */
+export { ACTION_KINDS };
 
 const isoTime = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'is not a time');
 const outcomeStatus = z.enum(['started', 'in-progress', 'succeeded', 'failed', 'skipped', 'quarantined']);

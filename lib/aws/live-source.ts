@@ -487,22 +487,7 @@ export class LiveSource implements InventorySource {
           })
         : undefined,
       groupIds.length > 0
-        ? attempt('securityGroups', () =>
-            this.ec2Pages(
-              'ec2:DescribeSecurityGroups',
-              groupIds,
-              'security groups',
-              about,
-              (batch) =>
-                paginateDescribeSecurityGroups(
-                  { client: this.clients.ec2, pageSize: EC2_PAGE_SIZE_MAX },
-                  { Filters: [{ Name: 'group-id', Values: batch }] },
-                  ...this.callOptions,
-                ),
-              (page) => page.SecurityGroups ?? [],
-              subject,
-            ),
-          )
+        ? attempt('securityGroups', () => this.securityGroupsById(groupIds, about, subject))
         : endpoints
           ? Promise.resolve([])
           : undefined,
@@ -542,11 +527,16 @@ export class LiveSource implements InventorySource {
    */
   async describeSecurityGroups(groupIds: string[]): Promise<SecurityGroup[]> {
     if (groupIds.length === 0) return [];
+    return this.securityGroupsById([...groupIds].sort(), 'of the clusters', this.region);
+  }
+
+  /** DescribeSecurityGroups by the `group-id` filter, batched and paged (`about`, `subject`: as ec2Pages names them). */
+  private securityGroupsById(groupIds: string[], about: string, subject: string): Promise<SecurityGroup[]> {
     return this.ec2Pages(
       'ec2:DescribeSecurityGroups',
-      [...groupIds].sort(),
+      groupIds,
       'security groups',
-      'of the clusters',
+      about,
       (batch) =>
         paginateDescribeSecurityGroups(
           { client: this.clients.ec2, pageSize: EC2_PAGE_SIZE_MAX },
@@ -554,7 +544,7 @@ export class LiveSource implements InventorySource {
           ...this.callOptions,
         ),
       (page) => page.SecurityGroups ?? [],
-      this.region,
+      subject,
     );
   }
 

@@ -280,6 +280,22 @@ export type ActionKind =
   | 'karpenter-instance-types'
   | 'eni-configs';
 
+/** Every action kind, in the plan report's order (least disruptive first); records name them so. */
+export const ACTION_KINDS = [
+  'warm-targets',
+  'cni-subnets',
+  'prefix-delegation',
+  'prefix-rollout',
+  'instance-types',
+  'subnet-reservations',
+  'leaked-enis',
+  'karpenter-subnets',
+  'karpenter-instance-types',
+  'eni-configs',
+] as const satisfies readonly ActionKind[];
+/** Fails to compile while a kind of {@link ActionKind} is missing from {@link ACTION_KINDS}. */
+export const ACTION_KINDS_COMPLETE: Exclude<ActionKind, (typeof ACTION_KINDS)[number]> extends never ? true : never = true;
+
 /** The policy key of each action kind. */
 export const POLICY_KEY: Record<ActionKind, keyof EffectivePolicy['actions']> = {
   'warm-targets': 'warmTargets',

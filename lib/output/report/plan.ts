@@ -9,24 +9,13 @@ import { cniActionsExclusion, subnetReservationsExclusion } from '../../inventor
 import type { ClusterRemediation } from '../../act/remediate';
 import type { Finding } from '../../diagnose/types';
 import type { ClusterUsage, Usage } from '../../measure/types';
-import { POLICY_KEY, type ActionKind } from '../../policy/types';
+import { ACTION_KINDS, POLICY_KEY, type ActionKind } from '../../policy/types';
 import { describeChange } from '../notify/action-message';
 
 const STATE: Record<string, string> = { apply: 'WILL APPLY', 'dry-run': 'DRY-RUN', blocked: 'BLOCKED' };
 
 /** Every action kind, in the planners' order (least disruptive first). */
-export const ACTION_KINDS: readonly ActionKind[] = [
-  'warm-targets',
-  'cni-subnets',
-  'prefix-delegation',
-  'prefix-rollout',
-  'instance-types',
-  'subnet-reservations',
-  'leaked-enis',
-  'karpenter-subnets',
-  'karpenter-instance-types',
-  'eni-configs',
-];
+export { ACTION_KINDS };
 
 /** What the plan's text and JSON say besides the planned actions. */
 export interface PlanReportContext {
