@@ -26,7 +26,6 @@ import { emulateAccount } from '../../tools/mock-aws';
 import { accountFromSnapshot, DEMO_SNAPSHOT } from '../support/snapshot-account';
 import { useTestHarness } from '../support/harness';
 import { ec2NodeClassRef, nodePoolRef } from '../../lib/act/execute-karpenter';
-import { FakeKarpenterKubeApi } from '../support/fake-kube-api-karpenter';
 import { FakeKubeApi } from '../support/fake-kube-api';
 import { eniConfigRef } from '../../lib/act/execute-eni-configs';
 import { CUSTOM_NETWORKING_ENV } from '../../lib/plan/eni-configs';
@@ -44,8 +43,6 @@ const RESERVED_IN = 'subnet-02a477941daa66d13';
 const RESERVED_CIDRS = ['10.20.7.0/25', '10.20.6.128/25'];
 
 type Account = ReturnType<typeof accountFromSnapshot>;
-/** The in-memory Kubernetes API of a scenario: the CNI's objects, or Karpenter's. */
-type KubeFake = FakeKubeApi & FakeKarpenterKubeApi;
 
 interface Scenario {
   kind: ActionKind;
@@ -53,15 +50,15 @@ interface Scenario {
   name?: string;
   action: PlannedAction;
   /** Whether the change is visible in the account, or the cluster's Kubernetes API (the planner would not propose it again). */
-  done(account: Account, kube: KubeFake): boolean;
-  /** Karpenter's objects (their own fake), and what Karpenter's controller does between ticks; absent: the CNI fake. */
-  kube?: { make(): FakeKarpenterKubeApi; controller?(k: FakeKarpenterKubeApi): void };
-  /** The changes it must make, exactly once each (`kube:<plural>/<name>` for a Kubernetes object, `kubernetes:apply` for Karpenter's). */
+  done(account: Account, kube: FakeKubeApi): boolean;
+  /** The changes it must make, exactly once each (`kube:<plural>/<name>`: an apply of a Kubernetes object). */
   changes: string[];
   /** Sets the account up for it (beyond the spare subnet left untagged). */
   prepare?: (account: Account) => void;
   /** Sets the cluster's Kubernetes API up for it. */
   prepareKube?: (kube: FakeKubeApi) => void;
+  /** What a controller of the cluster (Karpenter's) does before each tick. */
+  controller?: (kube: FakeKubeApi) => void;
   /** The subnets the policy lets it steer away from. */
   excludable?: string[];
 }
@@ -108,32 +105,36 @@ const KARPENTER_REQUIREMENTS = {
   increasePercent: 100,
 };
 
-function spec(k: FakeKarpenterKubeApi | undefined, ref: ReturnType<typeof ec2NodeClassRef>): Record<string, unknown> | undefined {
-  return k?.object(ref)?.['spec'] as Record<string, unknown> | undefined;
+function spec(k: FakeKubeApi, ref: ReturnType<typeof ec2NodeClassRef>): Record<string, unknown> | undefined {
+  return k.object(ref)?.['spec'] as Record<string, unknown> | undefined;
 }
 
-function nodeClassApi(): FakeKarpenterKubeApi {
-  const k = new FakeKarpenterKubeApi();
-  k.put(ec2NodeClassRef('default'), {
-    metadata: { name: 'default' },
-    spec: { role: 'KarpenterNodeRole', subnetSelectorTerms: KARPENTER_TERMS.previousTerms },
-    status: { subnets: [{ id: K_SUBNET_A, zone: 'eu-west-1a' }, { id: K_SUBNET_B, zone: 'eu-west-1c' }] },
-  });
+function nodeClass(k: FakeKubeApi): void {
+  k.put(
+    ec2NodeClassRef('default'),
+    {
+      metadata: { name: 'default' },
+      spec: { role: 'KarpenterNodeRole', subnetSelectorTerms: KARPENTER_TERMS.previousTerms },
+      status: { subnets: [{ id: K_SUBNET_A, zone: 'eu-west-1a' }, { id: K_SUBNET_B, zone: 'eu-west-1c' }] },
+    },
+    'kubectl-client-side-apply',
+  );
   k.handOver(ec2NodeClassRef('default'), 'spec.subnetSelectorTerms');
-  return k;
 }
 
 /** Karpenter's nodeclass controller (it requeues every minute): status.subnets from the terms' ids. */
-function resolveSubnets(k: FakeKarpenterKubeApi): void {
+function resolveSubnets(k: FakeKubeApi): void {
   const terms = spec(k, ec2NodeClassRef('default'))?.['subnetSelectorTerms'] as { id?: string }[];
   if (terms.every((t) => t.id)) k.set(ec2NodeClassRef('default'), 'status.subnets', terms.map((t) => ({ id: t.id, zone: 'eu-west-1a' })));
 }
 
-function nodePoolApi(): FakeKarpenterKubeApi {
-  const k = new FakeKarpenterKubeApi();
-  k.put(nodePoolRef('default'), { metadata: { name: 'default' }, spec: { template: { spec: { nodeClassRef: { group: 'karpenter.k8s.aws', kind: 'EC2NodeClass', name: 'default' }, requirements: KARPENTER_REQUIREMENTS.previous } } } });
+function nodePool(k: FakeKubeApi): void {
+  k.put(
+    nodePoolRef('default'),
+    { metadata: { name: 'default' }, spec: { template: { spec: { nodeClassRef: { group: 'karpenter.k8s.aws', kind: 'EC2NodeClass', name: 'default' }, requirements: KARPENTER_REQUIREMENTS.previous } } } },
+    'kubectl-client-side-apply',
+  );
   k.handOver(nodePoolRef('default'), 'spec.template.spec.requirements');
-  return k;
 }
 
 /** Issue 14: the ENIConfigs of custom networking (allow-listed subnets of a secondary CIDR, by zone). */
@@ -236,16 +237,17 @@ const SCENARIOS: Scenario[] = [
     // Issue 14: a dry run, the announced apply, then status.subnets checked in a later tick (Karpenter's controller resolves between ticks).
     kind: 'karpenter-subnets',
     action: { ...base, id: `${CLUSTER}/karpenter-subnets/default`, kind: 'karpenter-subnets', subject: 'default', change: KARPENTER_TERMS },
-    kube: { make: nodeClassApi, controller: resolveSubnets },
+    prepareKube: nodeClass,
+    controller: resolveSubnets,
     done: (_a, k) => JSON.stringify(spec(k, ec2NodeClassRef('default'))?.['subnetSelectorTerms']) === JSON.stringify(KARPENTER_TERMS.terms),
-    changes: ['kubernetes:apply'],
+    changes: ['kube:ec2nodeclasses/default'],
   },
   {
     kind: 'karpenter-instance-types',
     action: { ...base, id: `${CLUSTER}/karpenter-instance-types/default`, kind: 'karpenter-instance-types', subject: 'default', change: KARPENTER_REQUIREMENTS },
-    kube: { make: nodePoolApi },
+    prepareKube: nodePool,
     done: (_a, k) => JSON.stringify((spec(k, nodePoolRef('default'))?.['template'] as { spec?: { requirements?: unknown } } | undefined)?.spec?.requirements) === JSON.stringify(KARPENTER_REQUIREMENTS.requirements),
-    changes: ['kubernetes:apply'],
+    changes: ['kube:nodepools/default'],
   },
   {
     // Issue 14: a self-managed aws-node's env by server-side apply: a dry run, then the apply; a
@@ -347,8 +349,8 @@ async function world(scenario: Scenario) {
   let now = T0;
   const state: { n: number; log: string[]; kill?: KillPoint; reached?: () => void } = { n: 0, log: [] };
   const unwrap = [killable(doc, LEDGER_WRITES, state), killable(aws.eks, AWS_WRITES, state), killable(aws.ec2, AWS_WRITES, state), killable(aws.sns, AWS_WRITES, state)];
-  const kube = (scenario.kube?.make() ?? new FakeKubeApi()) as unknown as KubeFake;
-  if (!scenario.kube) scenario.prepareKube?.(kube);
+  const kube = new FakeKubeApi();
+  scenario.prepareKube?.(kube);
   killableKube(kube, state);
 
   const deps = (owner: string): ActDeps => ({
@@ -374,7 +376,7 @@ async function world(scenario: Scenario) {
   });
   /** One tick of the remediation schedule: the planner proposes the change while it is not in the account yet. */
   const tick = async (owner: string) => {
-    if (kube) scenario.kube?.controller?.(kube);
+    scenario.controller?.(kube);
     const history = await actions.getActionHistory(CLUSTER);
     const planned = scenario.done(account, kube) ? [] : [scenario.action];
     return actOnCluster(deps(owner), CLUSTER, planned, history, ctx());
@@ -441,7 +443,7 @@ describe.each(SCENARIOS.map((s) => ({ ...s, name: s.name ?? (s.action.change.typ
       }
       expect({ point, killed }).toEqual({ point, killed: true });
       const label = `${scenario.kind}: killed ${point.when} write ${point.at} (${write})`;
-      const made = [...w.aws.changes.map((c) => c.op), ...((w.kube as unknown) instanceof FakeKarpenterKubeApi ? w.kube.writes.map(() => 'kubernetes:apply') : w.kube.changes.map((c: string) => `kube:${c}`))];
+      const made = [...w.aws.changes.map((c) => c.op), ...w.kube.writes.map((c) => `kube:${c.ref}`)];
       const history = await w.actions.getActionHistory(CLUSTER);
       const startedAt = history.lastStartedByKind[scenario.kind];
       const record = startedAt ? await w.actions.getActionRecord(CLUSTER, actionRecordSk({ startedAt, actionId: scenario.action.id })) : undefined;
@@ -488,7 +490,7 @@ describe.each([SCENARIOS.find((s) => s.kind === 'karpenter-subnets'), SCENARIOS.
   (scenario) => {
     it('is skipped with the reason, nothing applied, no lock left; the next plan starts from what is there', async () => {
       const w = await world(scenario);
-      const kube = w.kube as FakeKarpenterKubeApi;
+      const kube = w.kube;
       if (scenario.kind === 'karpenter-subnets') kube.set(ec2NodeClassRef('default'), 'spec.subnetSelectorTerms', [{ tags: { team: 'payments' } }]);
       else kube.set(nodePoolRef('default'), 'spec.template.spec.requirements', [{ key: 'karpenter.k8s.aws/instance-size', operator: 'In', values: ['large'] }]);
       const r = await w.tick('tick-0');

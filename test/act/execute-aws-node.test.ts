@@ -183,8 +183,8 @@ describe('aws-node executor', () => {
   it.each<[string, (k: FakeKubeApi) => void, RegExp, boolean]>([
     ['no Kubernetes access is configured', () => undefined, /no Kubernetes access is configured/, true],
     ['aws-node does not exist', (k) => k.delete({ plural: 'daemonsets', namespace: 'kube-system', name: 'aws-node' }), /no kube-system\/aws-node DaemonSet/, false],
-    ['the API answers 500 on the apply', (k) => k.failNext.push(undefined, undefined, new KubeApiError(500, 'InternalError', 'etcdserver: request timed out')), /apply of kube-system\/aws-node \(DaemonSet\): 500 InternalError/, true],
-    ['RBAC refuses the dry run', (k) => k.failNext.push(undefined, new KubeApiError(403, 'Forbidden', 'daemonsets.apps "aws-node" is forbidden')), /403 Forbidden.*resources \[daemonsets\], verbs \[get, patch\] in kube-system/, false],
+    ['the API answers 500 on the apply', (k) => k.failNext('apply', new KubeApiError(500, 'InternalError', 'etcdserver: request timed out')), /apply of kube-system\/aws-node \(DaemonSet\): 500 InternalError/, true],
+    ['RBAC refuses the dry run', (k) => k.failNext('dry-run', new KubeApiError(403, 'Forbidden', 'daemonsets.apps "aws-node" is forbidden')), /403 Forbidden.*resources \[daemonsets\], verbs \[get, patch\] in kube-system/, false],
   ])('fails when %s', async (name, setup, detail, retryable) => {
     const kube = new FakeKubeApi();
     kube.seedAwsNode({});

@@ -12,7 +12,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { ec2NodeClassRef, karpenterInstanceTypesExecutor, karpenterSubnetsExecutor, nodePoolRef } from '../../lib/act/execute-karpenter';
 import type { ExecuteDeps } from '../../lib/act/types';
 import type { ActionChange, PlannedAction } from '../../lib/plan/types';
-import { FakeKarpenterKubeApi } from '../support/fake-kube-api-karpenter';
+import { FakeKubeApi } from '../support/fake-kube-api';
 
 const eksMock = mockClient(EKSClient);
 beforeEach(() => eksMock.reset().on(DescribeClusterCommand).resolves({ cluster: { name: 'payments-prod', endpoint: 'https://x.eks.amazonaws.com' } }));
@@ -28,16 +28,16 @@ function managerOf(obj: Obj, path: string[]): string | undefined {
   return entries.find((e) => !e.subresource && path.reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Obj)[`f:${k}`] : undefined), e.fieldsV1) !== undefined)?.manager;
 }
 
-function load(file: string, ref: ReturnType<typeof ec2NodeClassRef>, field: string[]): { api: FakeKarpenterKubeApi; owner: string | undefined } {
+function load(file: string, ref: ReturnType<typeof ec2NodeClassRef>, field: string[]): { api: FakeKubeApi; owner: string | undefined } {
   const obj = item(file);
   const owner = managerOf(obj, field);
-  const api = new FakeKarpenterKubeApi();
+  const api = new FakeKubeApi();
   api.put(ref, obj, 'kubectl-client-side-apply');
   if (owner) api.handOver(ref, field.join('.'), owner);
   return { api, owner };
 }
 
-const deps = (api: FakeKarpenterKubeApi): ExecuteDeps => ({ ec2: new EC2Client({}), eks: new EKSClient({}), now: () => new Date('2026-12-03T10:00:00Z'), sleep: async () => {}, followForMs: 0, kube: async () => api });
+const deps = (api: FakeKubeApi): ExecuteDeps => ({ ec2: new EC2Client({}), eks: new EKSClient({}), now: () => new Date('2026-12-03T10:00:00Z'), sleep: async () => {}, followForMs: 0, kube: async () => api });
 const planned = (kind: PlannedAction['kind'], change: ActionChange): PlannedAction => ({ id: `payments-prod/${kind}/default`, cluster: 'payments-prod', kind, subject: 'default', reason: '', findingIds: [], change, predicted: { text: '' }, blockers: [], state: 'apply', blockedBy: [] });
 
 const TERMS: ActionChange = {

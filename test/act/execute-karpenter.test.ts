@@ -10,7 +10,7 @@ import { ec2NodeClassRef, karpenterInstanceTypesExecutor, karpenterSubnetsExecut
 import type { ActionRecord, ExecuteDeps } from '../../lib/act/types';
 import { KubeApiError } from '../../lib/inventory/kube-types';
 import type { ActionChange, PlannedAction } from '../../lib/plan/types';
-import { FakeKarpenterKubeApi } from '../support/fake-kube-api-karpenter';
+import { FakeKubeApi } from '../support/fake-kube-api';
 
 const eksMock = mockClient(EKSClient);
 beforeEach(() => {
@@ -24,7 +24,7 @@ const S_B = 'subnet-0b0b0b0b0b0b0b0b1';
 const S_SPARE = 'subnet-0c0c0c0c0c0c0c0c1';
 const OLD_TERMS = [{ tags: { 'karpenter.sh/discovery': 'prod' } }];
 
-function deps(api: FakeKarpenterKubeApi | undefined, o: Partial<ExecuteDeps> = {}): ExecuteDeps & { intents: string[] } {
+function deps(api: FakeKubeApi | undefined, o: Partial<ExecuteDeps> = {}): ExecuteDeps & { intents: string[] } {
   const intents: string[] = [];
   return {
     ec2: new EC2Client({}),
@@ -74,8 +74,8 @@ function record(change: ActionChange, step = 'start'): ActionRecord {
  * An EC2NodeClass created by `kubectl apply`, status.subnets as Karpenter resolved the old terms;
  * spec.subnetSelectorTerms handed over to this responder's manager, or still owned by `owner`.
  */
-function nodeClassApi(owner?: string): FakeKarpenterKubeApi {
-  const api = new FakeKarpenterKubeApi();
+function nodeClassApi(owner?: string): FakeKubeApi {
+  const api = new FakeKubeApi();
   api.put(
     ec2NodeClassRef('default'),
     {
@@ -92,7 +92,7 @@ function nodeClassApi(owner?: string): FakeKarpenterKubeApi {
 }
 
 /** Karpenter's nodeclass controller, as a test drives it: status.subnets from the id terms. */
-function resolve(api: FakeKarpenterKubeApi): void {
+function resolve(api: FakeKubeApi): void {
   const terms = (api.object(ec2NodeClassRef('default'))?.['spec'] as { subnetSelectorTerms: { id?: string }[] }).subnetSelectorTerms;
   api.set(ec2NodeClassRef('default'), 'status.subnets', terms.map((t) => ({ id: t.id, zone: 'eu-west-1x' })));
 }
@@ -199,14 +199,14 @@ describe('karpenter-subnets executor', () => {
 
   it('without Kubernetes access, or with the node class gone: failed, nothing changed', async () => {
     expect((await karpenterSubnetsExecutor.start(action(subnetsChange), deps(undefined))).detail).toContain('no Kubernetes access');
-    const empty = new FakeKarpenterKubeApi();
+    const empty = new FakeKubeApi();
     expect((await karpenterSubnetsExecutor.start(action(subnetsChange), deps(empty))).detail).toContain('no longer exists');
   });
 });
 
 describe('karpenter-instance-types executor', () => {
-  function poolApi(owner?: string): FakeKarpenterKubeApi {
-    const api = new FakeKarpenterKubeApi();
+  function poolApi(owner?: string): FakeKubeApi {
+    const api = new FakeKubeApi();
     api.put(
       nodePoolRef('default'),
       {

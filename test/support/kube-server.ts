@@ -10,6 +10,7 @@ import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { applyOwned, cloneOwned, conflictStatus, managedFields, owned, type Obj, type Owned } from './field-ownership';
 
 const FIXTURES = join(__dirname, '..', 'fixtures', 'kube');
 /** The CA that signed the server's certificate (PEM): what DescribeCluster's certificateAuthority.data holds. */
@@ -23,101 +24,6 @@ export interface RecordedRequest {
   query: Record<string, string>;
   headers: Record<string, string | string[] | undefined>;
   body?: unknown;
-}
-
-type Obj = Record<string, unknown>;
-/** A path segment: a field, or a map-list entry by its key (`containers[name="aws-node"]`). */
-type Seg = string | { name: string };
-
-/**
- * List types of the fields applied in the tests. Containers and env are map lists keyed by name
- * (k8s.io/api core/v1 types.go: `+listType=map`, `+listMapKey=name`); every other list is atomic:
- * Karpenter's requirements carry `x-kubernetes-list-type: atomic` (kubernetes-sigs/karpenter@2266468
- * pkg/apis/crds/karpenter.sh_nodepools.yaml) and subnetSelectorTerms has no list type, which for
- * a CRD means atomic (aws/karpenter-provider-aws@1d92708 pkg/apis/crds/karpenter.k8s.aws_ec2nodeclasses.yaml;
- * https://kubernetes.io/docs/reference/using-api/server-side-apply/#merge-strategy).
- */
-const MAP_LISTS = new Set(['containers', 'initContainers', 'env']);
-/** Fields no manager owns (identity and server-set metadata). */
-const UNOWNED = new Set(['apiVersion', 'kind', 'status', 'metadata.name', 'metadata.namespace', 'metadata.managedFields', 'metadata.resourceVersion', 'metadata.uid', 'metadata.creationTimestamp', 'metadata.generation']);
-
-const pathText = (segs: readonly Seg[]): string => segs.map((s) => (typeof s === 'string' ? `.${s}` : `[name="${s.name}"]`)).join('');
-
-/** The owned leaves of an object: scalars, atomic lists, and the entries' fields of map lists. */
-function leaves(value: unknown, segs: Seg[] = [], out: { segs: Seg[]; value: unknown }[] = []): { segs: Seg[]; value: unknown }[] {
-  const dotted = segs.filter((s): s is string => typeof s === 'string').join('.');
-  if (UNOWNED.has(dotted)) return out;
-  const last = segs[segs.length - 1];
-  if (Array.isArray(value) && typeof last === 'string' && MAP_LISTS.has(last)) {
-    for (const item of value as Obj[]) leaves(item, [...segs, { name: String(item['name']) }], out);
-  } else if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
-    const entries = Object.entries(value as Obj);
-    if (entries.length === 0 && segs.length > 0) out.push({ segs, value });
-    for (const [k, v] of entries) leaves(v, [...segs, k], out);
-  } else if (segs.length > 0) {
-    out.push({ segs, value });
-  }
-  return out;
-}
-
-function getAt(root: unknown, segs: readonly Seg[]): unknown {
-  let cur: unknown = root;
-  for (const s of segs) {
-    if (cur === undefined || cur === null) return undefined;
-    cur = typeof s === 'string' ? (cur as Obj)[s] : (cur as Obj[]).find?.((x) => x['name'] === s.name);
-  }
-  return cur;
-}
-
-function setAt(root: Obj, segs: readonly Seg[], value: unknown): void {
-  let cur: unknown = root;
-  segs.forEach((s, i) => {
-    const isLast = i === segs.length - 1;
-    const next = segs[i + 1];
-    const fresh = (): unknown => (typeof next === 'object' ? [] : {});
-    if (typeof s === 'string') {
-      const o = cur as Obj;
-      if (isLast) o[s] = value;
-      else if (o[s] === undefined || o[s] === null) o[s] = fresh();
-      cur = o[s];
-    } else {
-      const list = cur as Obj[];
-      let item = list.find((x) => x['name'] === s.name);
-      if (!item) {
-        item = { name: s.name };
-        list.push(item);
-      }
-      cur = item;
-    }
-  });
-}
-
-function deleteAt(root: Obj, segs: readonly Seg[]): void {
-  const parent = getAt(root, segs.slice(0, -1));
-  const last = segs[segs.length - 1];
-  if (parent === undefined || last === undefined) return;
-  if (typeof last === 'string') delete (parent as Obj)[last];
-  else if (Array.isArray(parent)) parent.splice(parent.findIndex((x: Obj) => x['name'] === last.name), 1);
-}
-
-/** A managedFields `fieldsV1` tree of a manager's leaves (`f:spec` / `k:{"name":"x"}` with `.`). */
-function fieldsV1(all: readonly Seg[][]): Obj {
-  const root: Obj = {};
-  for (const segs of all) {
-    let cur = root;
-    for (const s of segs) {
-      const key = typeof s === 'string' ? `f:${s}` : `k:${JSON.stringify({ name: s.name })}`;
-      cur = (cur[key] ??= typeof s === 'string' ? {} : { '.': {} }) as Obj;
-    }
-  }
-  return root;
-}
-
-interface Stored {
-  object: Obj;
-  /** Leaf path text → its segments and the managers that own it. */
-  owners: Map<string, { segs: Seg[]; managers: Set<string> }>;
-  operations: Map<string, 'Apply' | 'Update'>;
 }
 
 /** The real message of an expired continue token (k8s.io/apiserver storage/etcd3, ErrResourceExpired's text). */
@@ -141,7 +47,7 @@ export class KubeTestServer {
   expireContinue = 0;
   /** A request answers `500` when this says so. */
   failWith?: (req: RecordedRequest) => number | undefined;
-  private readonly objects = new Map<string, Stored>();
+  private readonly objects = new Map<string, Owned>();
   private resourceVersion = 1000;
   private readonly server = createServer({
     key: readFileSync(join(FIXTURES, 'server-key.pem')),
@@ -173,11 +79,7 @@ export class KubeTestServer {
    * `operation` (Update, as Helm and kubectl edit write; Apply, as a server-side apply does).
    */
   put(path: string, object: Obj, manager?: string, operation: 'Apply' | 'Update' = 'Update'): void {
-    const stored: Stored = { object: structuredClone(object), owners: new Map(), operations: new Map() };
-    if (manager) {
-      for (const l of leaves(object)) stored.owners.set(pathText(l.segs), { segs: l.segs, managers: new Set([manager]) });
-      stored.operations.set(manager, operation);
-    }
+    const stored = owned(object, manager, operation);
     this.stamp(stored);
     this.objects.set(path, stored);
   }
@@ -193,22 +95,16 @@ export class KubeTestServer {
     return this.requests.filter((r) => r.path === path);
   }
 
-  private stamp(s: Stored): void {
+  private stamp(s: Owned): void {
     const meta = ((s.object['metadata'] as Obj | undefined) ??= {});
     meta['resourceVersion'] = String(++this.resourceVersion);
     meta['creationTimestamp'] ??= '2026-12-01T08:00:00Z';
     meta['uid'] ??= `uid-${this.resourceVersion}`;
   }
 
-  private render(s: Stored): Obj {
-    const managed = [...s.operations.entries()].flatMap(([manager, operation]) => {
-      const owned = [...s.owners.values()].filter((o) => o.managers.has(manager)).map((o) => o.segs);
-      if (owned.length === 0) return [];
-      const apiVersion = s.object['apiVersion'];
-      return [{ manager, operation, apiVersion, time: '2026-12-01T08:00:00Z', fieldsType: 'FieldsV1', fieldsV1: fieldsV1(owned) }];
-    });
+  private render(s: Owned): Obj {
     const out = structuredClone(s.object);
-    (out['metadata'] as Obj)['managedFields'] = managed;
+    (out['metadata'] as Obj)['managedFields'] = managedFields(s, s.object['apiVersion'], '2026-12-01T08:00:00Z');
     return out;
   }
 
@@ -299,53 +195,13 @@ export class KubeTestServer {
     const dryRun = url.searchParams.get('dryRun') === 'All';
     const applied = body as Obj;
     const existing = this.objects.get(url.pathname);
-    const s: Stored = existing
-      ? { object: structuredClone(existing.object), owners: new Map([...existing.owners].map(([k, v]) => [k, { segs: v.segs, managers: new Set(v.managers) }])), operations: new Map(existing.operations) }
-      : { object: { apiVersion: applied['apiVersion'], kind: applied['kind'], metadata: { ...(applied['metadata'] as Obj) } }, owners: new Map(), operations: new Map() };
+    const s: Owned = existing ? cloneOwned(existing) : owned({ apiVersion: applied['apiVersion'], kind: applied['kind'], metadata: { ...(applied['metadata'] as Obj) } });
     const apiVersion = String(s.object['apiVersion'] ?? applied['apiVersion']);
-    const conflicts: { field: string; owner: string }[] = [];
-    const mine = leaves(applied);
-    for (const l of mine) {
-      const key = pathText(l.segs);
-      const owned = s.owners.get(key);
-      const current = getAt(s.object, l.segs);
-      if (!owned || JSON.stringify(current) === JSON.stringify(l.value)) continue;
-      for (const m of owned.managers) if (m !== manager) conflicts.push({ field: key, owner: m });
-    }
+    const conflicts = applyOwned(s, manager, applied, force);
     if (conflicts.length > 0 && !force) {
-      // k8s.io/apimachinery pkg/util/managedfields/internal/conflict.go (NewConflictError, ConflictsToString)
-      // and pkg/api/errors NewApplyConflict: 409 Conflict, one cause per field, reason FieldManagerConflict.
-      const owners = [...new Set(conflicts.map((c) => c.owner))].sort();
-      const message =
-        conflicts.length === 1
-          ? `Apply failed with 1 conflict: conflict with "${conflicts[0]?.owner}" using ${apiVersion}: ${conflicts[0]?.field}`
-          : `Apply failed with ${conflicts.length} conflicts: ${owners.map((o) => [`conflicts with "${o}" using ${apiVersion}:`, ...conflicts.filter((c) => c.owner === o).map((c) => `- ${c.field}`)].join('\n')).join('\n')}`;
-      return this.status(res, 409, 'Conflict', message, {
-        causes: conflicts.map((c) => ({ reason: 'FieldManagerConflict', message: `conflict with "${c.owner}" using ${apiVersion}`, field: c.field })),
-      });
+      const { message, causes } = conflictStatus(conflicts, apiVersion);
+      return this.status(res, 409, 'Conflict', message, { causes });
     }
-    const appliedKeys = new Set(mine.map((l) => pathText(l.segs)));
-    // Fields this manager applied before and leaves out now are released; removed when no one else
-    // owns them. Only fields of its Apply entry: fields it set by Update (kubectl edit, a client-side
-    // apply) are another managedFields entry, which an apply leaves alone.
-    const byApply = s.operations.get(manager) === 'Apply';
-    for (const [key, o] of [...s.owners]) {
-      if (!byApply || appliedKeys.has(key) || !o.managers.delete(manager)) continue;
-      if (o.managers.size === 0) {
-        s.owners.delete(key);
-        deleteAt(s.object, o.segs);
-      }
-    }
-    for (const l of mine) {
-      const key = pathText(l.segs);
-      const owned = s.owners.get(key);
-      const same = JSON.stringify(getAt(s.object, l.segs)) === JSON.stringify(l.value);
-      setAt(s.object, l.segs, structuredClone(l.value));
-      // A changed value is this manager's alone (forced, or no one else held it); the same value is shared.
-      if (owned && same) owned.managers.add(manager);
-      else s.owners.set(key, { segs: l.segs, managers: new Set([manager]) });
-    }
-    s.operations.set(manager, 'Apply');
     if (dryRun) return this.send(res, existing ? 200 : 201, this.render(s));
     this.stamp(s);
     this.objects.set(url.pathname, s);
