@@ -84,6 +84,52 @@ describe('self-managed aws-node env through the real client', () => {
   });
 });
 
+describe('self-managed aws-node handed to eks-ip-responder by an apply', () => {
+  // The conflict text's fix: "apply it once yourself with --server-side --field-manager=eks-ip-responder
+  // --force-conflicts"; an operator does that with the whole aws-node manifest, so this manager then
+  // owns every field of it by Apply, and an apply that sends the env alone would delete the rest.
+  beforeEach(() => server.put(objectPath(AWS_NODE), awsNodeDaemonSet({ WARM_IP_TARGET: '5' }), KUBE_FIELD_MANAGER, 'Apply'));
+
+  it('keeps every other field it owns: the image, the other container, an env entry from valueFrom, the selector', async () => {
+    const before = server.get(objectPath(AWS_NODE)) as Record<string, unknown>;
+    const outcome = await EXECUTORS['warm-targets'].start(
+      action('warm-targets', 'vpc-cni', { type: 'addon-env', target: 'aws-node', set: { MINIMUM_IP_TARGET: '10' }, previous: { MINIMUM_IP_TARGET: '' } }),
+      deps(),
+    );
+    expect(outcome.status).not.toBe('failed');
+    const after = server.get(objectPath(AWS_NODE)) as Record<string, unknown>;
+    const spec = after['spec'] as { selector?: unknown; template: { spec: { hostNetwork?: unknown; containers: { name: string; image?: string; env?: unknown[] }[] } } };
+    expect(spec.selector).toEqual((before['spec'] as Record<string, unknown>)['selector']);
+    expect(spec.template.spec.hostNetwork).toBe(true);
+    expect(spec.template.spec.containers.map((c) => [c.name, c.image !== undefined])).toEqual([
+      ['aws-node', true],
+      ['aws-eks-nodeagent', true],
+    ]);
+    const env = spec.template.spec.containers[0]?.env ?? [];
+    expect(env).toContainEqual({ name: 'MY_NODE_NAME', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'spec.nodeName' } } });
+    expect(trimAwsNode(after).env).toMatchObject({ WARM_IP_TARGET: '5', MINIMUM_IP_TARGET: '10' });
+  });
+});
+
+describe('self-managed aws-node: a second change beside Helm', () => {
+  beforeEach(() => server.put(objectPath(AWS_NODE), awsNodeDaemonSet({ WARM_IP_TARGET: '5' }), 'helm'));
+
+  it('keeps the entry it set before and claims none of Helm\'s containers or fields', async () => {
+    const set = async (key: string, value: string) =>
+      EXECUTORS['warm-targets'].start(action('warm-targets', 'vpc-cni', { type: 'addon-env', target: 'aws-node', set: { [key]: value }, previous: { [key]: '' } }), deps());
+    expect((await set('MINIMUM_IP_TARGET', '10')).status).not.toBe('failed');
+    expect((await set('WARM_PREFIX_TARGET', '1')).status).not.toBe('failed');
+    const after = server.get(objectPath(AWS_NODE)) as Record<string, unknown>;
+    expect(trimAwsNode(after).env).toMatchObject({ WARM_IP_TARGET: '5', MINIMUM_IP_TARGET: '10', WARM_PREFIX_TARGET: '1' });
+    const mine = ((after['metadata'] as Record<string, unknown>)['managedFields'] as { manager: string; fieldsV1: unknown }[]).find((m) => m.manager === KUBE_FIELD_MANAGER);
+    const text = JSON.stringify(mine?.fieldsV1);
+    expect(text).toContain('MINIMUM_IP_TARGET');
+    expect(text).not.toContain('f:image');
+    expect(text).not.toContain('aws-eks-nodeagent');
+    expect(text).not.toContain('MY_NODE_NAME');
+  });
+});
+
 describe('Karpenter subnet selector terms through the real client', () => {
   const previousTerms = [{ tags: { 'karpenter.sh/discovery': CLUSTER } }];
   const change: ActionChange = {
