@@ -135,7 +135,7 @@ function ownedEntries(fields: Record<string, unknown>, keys: string[], live: unk
 }
 
 /**
- * The spec fields this product's field manager owns by Apply on `obj` (metadata.managedFields,
+ * The spec fields, labels and annotations this product's field manager owns by Apply on `obj` (metadata.managedFields,
  * FieldsV1: `f:<name>` a map field, `k:`/`v:` a list entry, sent alone; `i:`, the whole list), at their
  * live values, with `body` laid over them. Server-side apply removes a field its manager owned and
  * no longer sends ("fields the manager no longer applies are removed": kubernetes.io, Server-Side
@@ -147,8 +147,13 @@ export function withOwnedFields(obj: Record<string, unknown>, body: Record<strin
   for (const entry of Array.isArray(record(obj['metadata'])?.['managedFields']) ? (record(obj['metadata'])?.['managedFields'] as unknown[]) : []) {
     const e = record(entry);
     if (!e || e['manager'] !== KUBE_FIELD_MANAGER || e['operation'] !== 'Apply' || e['subresource'] !== undefined) continue;
-    const spec = ownedValue(record(record(e['fieldsV1'])?.['f:spec']) ?? {}, obj['spec']);
-    if (spec !== undefined) owned = { spec };
+    const fields = record(e['fieldsV1']) ?? {};
+    const m = record(fields['f:metadata']) ?? {};
+    // metadata: only labels and annotations (name and namespace are always sent; the rest is the server's).
+    const metaFields = Object.fromEntries(['f:labels', 'f:annotations'].filter((k) => record(m[k])).map((k) => [k, m[k]]));
+    const meta = Object.keys(metaFields).length > 0 ? ownedValue(metaFields, obj['metadata']) : undefined;
+    const spec = record(fields['f:spec']) ? ownedValue(record(fields['f:spec']) ?? {}, obj['spec']) : undefined;
+    owned = { ...(meta !== undefined ? { metadata: meta } : {}), ...(spec !== undefined ? { spec } : {}) };
   }
   return merged(owned, body);
 }

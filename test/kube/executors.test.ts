@@ -108,6 +108,7 @@ describe('self-managed aws-node handed to eks-ip-responder by an apply', () => {
     const env = spec.template.spec.containers[0]?.env ?? [];
     expect(env).toContainEqual({ name: 'MY_NODE_NAME', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'spec.nodeName' } } });
     expect(trimAwsNode(after).env).toMatchObject({ WARM_IP_TARGET: '5', MINIMUM_IP_TARGET: '10' });
+    expect((after['metadata'] as Record<string, unknown>)['labels']).toEqual({ 'k8s-app': 'aws-node' });
   });
 });
 
@@ -151,6 +152,17 @@ describe('Karpenter subnet selector terms through the real client', () => {
     expect(spec['subnetSelectorTerms']).toEqual([{ id: SUBNETS[1]!.id }, { id: SPARE }]);
     expect(spec['role']).toBeDefined();
     expect(patches(objectPath(NODE_CLASS)).map((r) => r.query['dryRun'] ?? '-')).toEqual(['All', '-']);
+  });
+
+  it('keeps the labels and annotations it owns (a GitOps tracking label, a Helm release annotation) when the object was handed over', async () => {
+    const handed = ec2NodeClass('default', previousTerms, SUBNETS);
+    handed['metadata'] = { name: 'default', labels: { 'app.kubernetes.io/instance': 'karpenter-classes' }, annotations: { 'meta.helm.sh/release-name': 'karpenter-classes' } };
+    server.put(objectPath(NODE_CLASS), handed, KUBE_FIELD_MANAGER, 'Apply');
+    const outcome = await EXECUTORS['karpenter-subnets'].start(action('karpenter-subnets', 'default', change), deps());
+    expect(outcome.status).not.toBe('failed');
+    const meta = server.get(objectPath(NODE_CLASS))?.['metadata'] as Record<string, unknown>;
+    expect(meta['labels']).toEqual({ 'app.kubernetes.io/instance': 'karpenter-classes' });
+    expect(meta['annotations']).toEqual({ 'meta.helm.sh/release-name': 'karpenter-classes' });
   });
 
   it('fails naming the manager when Helm owns the terms, and changes nothing', async () => {
