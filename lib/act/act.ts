@@ -148,6 +148,20 @@ export function recordProblems(cluster: string, lock: ActionLock, record: Action
   return problems;
 }
 
+/** Whether a requirements change is its previous list with one `In` requirement of `widened.key` gaining `widened.added`, and nothing else. */
+function onlyWidened(change: Extract<ActionChange, { type: 'karpenter-requirements' }>): boolean {
+  const norm = (r: Record<string, unknown>): string => JSON.stringify(Object.keys(r).sort().map((k) => [k, r[k]]));
+  let widened = 0;
+  return change.previous.every((p, i) => {
+    const r = change.requirements[i] as unknown as Record<string, unknown> | undefined;
+    if (!r) return false;
+    if (norm(r) === norm(p as unknown as Record<string, unknown>)) return true;
+    widened += 1;
+    const wider = { ...p, values: [...(p.values ?? []), ...change.widened.added] };
+    return widened === 1 && p.key === change.widened.key && p.operator === 'In' && norm(r) === norm(wider as unknown as Record<string, unknown>);
+  });
+}
+
 /** What the policy in force no longer lets a record do: its kind, or the subnets it tags. */
 export function policyProblems(cluster: string, record: ActionRecord, ctx: ActContext): string[] {
   const problems: string[] = [];
@@ -201,6 +215,8 @@ export function policyProblems(cluster: string, record: ActionRecord, ctx: ActCo
       // It only widens: every requirement it had is kept, the widened one with all its values.
       const kept = change.previous.every((p) => change.requirements.some((r) => r.key === p.key && r.operator === p.operator && (p.values ?? []).every((v) => (r.values ?? []).includes(v))));
       if (!kept || change.requirements.length !== change.previous.length) problems.push('it does not keep every requirement the NodePool had (the action only widens one)');
+      // Its bound (increasePercent) and what it adds (widened) describe it only if nothing else changes.
+      else if (!onlyWidened(change)) problems.push(`it changes more than ${change.widened.key} In gaining ${change.widened.added.join(', ') || 'nothing'} (the action only widens one requirement by the values it records)`);
     }
   }
   if (change.type === 'eni-configs') {
