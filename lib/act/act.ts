@@ -61,6 +61,8 @@ export interface ActContext {
   karpenterInstanceTypes?: { nodePools: ReadonlySet<string>; maxCapacityIncreasePercent: number };
   /** Subnet ids the policy lets `eni-configs` name in an ENIConfig (absent: none). */
   eniConfigSubnets?: ReadonlySet<string>;
+  /** Security groups an ENIConfig may give pod ENIs: actions.eniConfigs.securityGroups, else the cluster security group (absent: none). */
+  eniConfigSecurityGroups?: ReadonlySet<string>;
   /** Re-runs the gates of an action against a history read after taking the lock. */
   regate: (action: PlannedAction, history: ActionHistory) => PlannedAction;
 }
@@ -223,6 +225,9 @@ export function policyProblems(cluster: string, record: ActionRecord, ctx: ActCo
     // A planted or stale record may name subnets the policy no longer lists, or set other env keys.
     const outside = change.eniConfigs.map((e) => e.subnet).filter((id) => !(ctx.eniConfigSubnets?.has(id) ?? false));
     if (outside.length > 0) problems.push(`its ENIConfigs name ${outside.join(', ')}, which the policy does not list under actions.eniConfigs.subnets of ${cluster}`);
+    // The pods' ENIs get these groups: only the policy's (or the cluster security group the planner defaults to).
+    const groups = [...new Set(change.eniConfigs.flatMap((e) => e.securityGroups))].filter((g) => !(ctx.eniConfigSecurityGroups?.has(g) ?? false));
+    if (groups.length > 0) problems.push(`its ENIConfigs give pods ${groups.join(', ')}, neither in actions.eniConfigs.securityGroups nor the cluster security group of ${cluster}`);
     const keys = Object.keys(change.env.set).sort().join();
     if (keys !== 'AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG,ENI_CONFIG_LABEL_DEF') problems.push(`it sets ${keys}, not the custom networking env (AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG, ENI_CONFIG_LABEL_DEF)`);
     const names = change.eniConfigs.map((e) => e.name);
