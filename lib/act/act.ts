@@ -150,6 +150,12 @@ export function recordProblems(cluster: string, lock: ActionLock, record: Action
   return problems;
 }
 
+/** The env keys (and their values' form) each addon-env kind may set. */
+const ADDON_ENV_KEYS: Partial<Record<ActionKind, Record<string, RegExp>>> = {
+  'warm-targets': { WARM_IP_TARGET: /^\d+$/, MINIMUM_IP_TARGET: /^\d+$/ },
+  'prefix-delegation': { ENABLE_PREFIX_DELEGATION: /^true$/, WARM_PREFIX_TARGET: /^\d+$/ },
+};
+
 /** Whether a requirements change is its previous list with one `In` requirement of `widened.key` gaining `widened.added`, and nothing else. */
 function onlyWidened(change: Extract<ActionChange, { type: 'karpenter-requirements' }>): boolean {
   const norm = (r: Record<string, unknown>): string => JSON.stringify(Object.keys(r).sort().map((k) => [k, r[k]]));
@@ -232,6 +238,13 @@ export function policyProblems(cluster: string, record: ActionRecord, ctx: ActCo
     if (keys !== 'AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG,ENI_CONFIG_LABEL_DEF') problems.push(`it sets ${keys}, not the custom networking env (AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG, ENI_CONFIG_LABEL_DEF)`);
     const names = change.eniConfigs.map((e) => e.name);
     if (new Set(names).size !== names.length) problems.push(`it names an ENIConfig twice (${names.join(', ')})`);
+  }
+  // The env keys each addon-env kind's planner sets (lib/plan/warm-targets.ts, prefix-delegation.ts):
+  // a stale or planted record sets no other key on the add-on or on aws-node.
+  const envKeys = ADDON_ENV_KEYS[record.kind];
+  if (change.type === 'addon-env' && envKeys) {
+    const other = Object.entries(change.set).filter(([k, v]) => !envKeys[k]?.test(v));
+    if (other.length > 0) problems.push(`it sets ${other.map(([k, v]) => `${k}=${v}`).join(', ')}, which a ${record.kind} action does not set`);
   }
   // A record may delete only ENIs tagged with its own cluster (IAM holds it to that too).
   if (change.type === 'delete-enis') {

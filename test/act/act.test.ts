@@ -405,6 +405,12 @@ describe('actOnCluster: checked before executed', () => {
       /it sets ENI_CONFIG_LABEL_DEF,WARM_IP_TARGET, not the custom networking env/,
     ],
     [
+      'a warm-targets record setting a key its planner never sets (on a self-managed aws-node)',
+      { change: { type: 'addon-env', set: { WARM_IP_TARGET: '2', AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG: 'true' }, previous: {}, target: 'aws-node' } },
+      {},
+      /it sets AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG=true, which a warm-targets action does not set/,
+    ],
+    [
       'an eni-configs record giving pods a security group the policy does not name',
       { actionId: 'prod/eni-configs/vpc-1', kind: 'eni-configs', change: eniChange('subnet-0aaa') },
       { allowedKinds: new Set<ActionKind>(['eni-configs']), eniConfigSubnets: new Set(['subnet-0aaa']), eniConfigSecurityGroups: new Set(['sg-0bbb2222']) },
