@@ -6,6 +6,7 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { DescribeClusterCommand, EKSClient } from '@aws-sdk/client-eks';
 import { mockClient } from 'aws-sdk-client-mock';
+import { eniConfigRef } from '../../lib/act/execute-eni-configs';
 import { EXECUTORS } from '../../lib/act/executors';
 import type { ExecuteDeps } from '../../lib/act/types';
 import { KUBE_FIELD_MANAGER, type KubeObjectRef } from '../../lib/inventory/kube-types';
@@ -13,7 +14,7 @@ import { trimAwsNode } from '../../lib/inventory/kube-trim';
 import { kubeConnector, objectPath } from '../../lib/kube/api';
 import type { ActionChange, PlannedAction } from '../../lib/plan/types';
 import { clusterAt } from '../support/kube-cluster';
-import { awsNodeDaemonSet, ec2NodeClass } from '../support/kube-objects';
+import { awsNodeDaemonSet, ec2NodeClass, eniConfig } from '../support/kube-objects';
 import { startKubeServer, type KubeTestServer } from '../support/kube-server';
 
 const CLUSTER = 'prod-a';
@@ -171,5 +172,42 @@ describe('Karpenter subnet selector terms through the real client', () => {
     expect(outcome.status).toBe('failed');
     expect(outcome.detail).toContain('helm');
     expect((server.get(objectPath(NODE_CLASS))?.['spec'] as Record<string, unknown>)['subnetSelectorTerms']).toEqual(previousTerms);
+  });
+});
+
+describe('custom networking ENIConfigs through the real client', () => {
+  const wanted = { name: 'eu-west-1a', subnet: 'subnet-0a64000000000000a', securityGroups: ['sg-0123456789abcdef0'] };
+  const change: ActionChange = {
+    type: 'eni-configs',
+    vpcId: 'vpc-0aaa1111',
+    eniConfigs: [wanted],
+    env: { type: 'addon-env', set: { AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG: 'true', ENI_CONFIG_LABEL_DEF: 'topology.kubernetes.io/zone' }, previous: {}, target: 'aws-node' },
+    maxPods: [],
+  };
+  const path = objectPath(eniConfigRef(wanted.name));
+  beforeEach(() => server.put(objectPath(AWS_NODE), awsNodeDaemonSet({}), 'helm'));
+
+  it('never overwrites an ENIConfig an operator makes between the GET and the apply: the dry run answers 409 (force=false), nothing written', async () => {
+    server.failWith = (req) => {
+      if (req.method === 'PATCH' && req.path === path && !server.get(path)) server.put(path, eniConfig(wanted.name, 'subnet-0ffffffffffffffff'), 'kubectl-create');
+      return undefined;
+    };
+    const outcome = await EXECUTORS['eni-configs'].start(action('eni-configs', 'vpc-0aaa1111', change), deps());
+    expect(outcome.status).toBe('failed');
+    expect(outcome.detail).toContain('kubectl-create');
+    expect((server.get(path)?.['spec'] as Record<string, unknown>)['subnet']).toBe('subnet-0ffffffffffffffff');
+    expect(patches(path).map((r) => r.query['dryRun'] ?? '-')).toEqual(['All']);
+    expect(patches(objectPath(AWS_NODE))).toEqual([]);
+  });
+
+  it('makes a missing ENIConfig by a dry run then the apply, then the env on aws-node', async () => {
+    const outcome = await EXECUTORS['eni-configs'].start(action('eni-configs', 'vpc-0aaa1111', change), deps());
+    expect(outcome.status).not.toBe('failed');
+    expect(server.get(path)?.['spec']).toEqual({ subnet: wanted.subnet, securityGroups: wanted.securityGroups });
+    expect(patches(path).map((r) => [r.query['dryRun'] ?? '-', r.query['force']])).toEqual([
+      ['All', 'false'],
+      ['-', 'false'],
+    ]);
+    expect(trimAwsNode(server.get(objectPath(AWS_NODE))).env).toMatchObject({ AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG: 'true', ENI_CONFIG_LABEL_DEF: 'topology.kubernetes.io/zone' });
   });
 });
