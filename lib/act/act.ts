@@ -61,6 +61,8 @@ export interface ActContext {
   karpenterInstanceTypes?: { nodePools: ReadonlySet<string>; maxCapacityIncreasePercent: number };
   /** Subnet ids the policy lets `eni-configs` name in an ENIConfig (absent: none). */
   eniConfigSubnets?: ReadonlySet<string>;
+  /** Security groups an ENIConfig may give pod ENIs: actions.eniConfigs.securityGroups, else the cluster security group (absent: none). */
+  eniConfigSecurityGroups?: ReadonlySet<string>;
   /** Re-runs the gates of an action against a history read after taking the lock. */
   regate: (action: PlannedAction, history: ActionHistory) => PlannedAction;
 }
@@ -148,6 +150,26 @@ export function recordProblems(cluster: string, lock: ActionLock, record: Action
   return problems;
 }
 
+/** The env keys (and their values' form) each addon-env kind may set. */
+const ADDON_ENV_KEYS: Partial<Record<ActionKind, Record<string, RegExp>>> = {
+  'warm-targets': { WARM_IP_TARGET: /^\d+$/, MINIMUM_IP_TARGET: /^\d+$/ },
+  'prefix-delegation': { ENABLE_PREFIX_DELEGATION: /^true$/, WARM_PREFIX_TARGET: /^\d+$/ },
+};
+
+/** Whether a requirements change is its previous list with one `In` requirement of `widened.key` gaining `widened.added`, and nothing else. */
+function onlyWidened(change: Extract<ActionChange, { type: 'karpenter-requirements' }>): boolean {
+  const norm = (r: Record<string, unknown>): string => JSON.stringify(Object.keys(r).sort().map((k) => [k, r[k]]));
+  let widened = 0;
+  return change.previous.every((p, i) => {
+    const r = change.requirements[i] as unknown as Record<string, unknown> | undefined;
+    if (!r) return false;
+    if (norm(r) === norm(p as unknown as Record<string, unknown>)) return true;
+    widened += 1;
+    const wider = { ...p, values: [...(p.values ?? []), ...change.widened.added] };
+    return widened === 1 && p.key === change.widened.key && p.operator === 'In' && norm(r) === norm(wider as unknown as Record<string, unknown>);
+  });
+}
+
 /** What the policy in force no longer lets a record do: its kind, or the subnets it tags. */
 export function policyProblems(cluster: string, record: ActionRecord, ctx: ActContext): string[] {
   const problems: string[] = [];
@@ -201,16 +223,28 @@ export function policyProblems(cluster: string, record: ActionRecord, ctx: ActCo
       // It only widens: every requirement it had is kept, the widened one with all its values.
       const kept = change.previous.every((p) => change.requirements.some((r) => r.key === p.key && r.operator === p.operator && (p.values ?? []).every((v) => (r.values ?? []).includes(v))));
       if (!kept || change.requirements.length !== change.previous.length) problems.push('it does not keep every requirement the NodePool had (the action only widens one)');
+      // Its bound (increasePercent) and what it adds (widened) describe it only if nothing else changes.
+      else if (!onlyWidened(change)) problems.push(`it changes more than ${change.widened.key} In gaining ${change.widened.added.join(', ') || 'nothing'} (the action only widens one requirement by the values it records)`);
     }
   }
   if (change.type === 'eni-configs') {
     // A planted or stale record may name subnets the policy no longer lists, or set other env keys.
     const outside = change.eniConfigs.map((e) => e.subnet).filter((id) => !(ctx.eniConfigSubnets?.has(id) ?? false));
     if (outside.length > 0) problems.push(`its ENIConfigs name ${outside.join(', ')}, which the policy does not list under actions.eniConfigs.subnets of ${cluster}`);
+    // The pods' ENIs get these groups: only the policy's (or the cluster security group the planner defaults to).
+    const groups = [...new Set(change.eniConfigs.flatMap((e) => e.securityGroups))].filter((g) => !(ctx.eniConfigSecurityGroups?.has(g) ?? false));
+    if (groups.length > 0) problems.push(`its ENIConfigs give pods ${groups.join(', ')}, neither in actions.eniConfigs.securityGroups nor the cluster security group of ${cluster}`);
     const keys = Object.keys(change.env.set).sort().join();
     if (keys !== 'AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG,ENI_CONFIG_LABEL_DEF') problems.push(`it sets ${keys}, not the custom networking env (AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG, ENI_CONFIG_LABEL_DEF)`);
     const names = change.eniConfigs.map((e) => e.name);
     if (new Set(names).size !== names.length) problems.push(`it names an ENIConfig twice (${names.join(', ')})`);
+  }
+  // The env keys each addon-env kind's planner sets (lib/plan/warm-targets.ts, prefix-delegation.ts):
+  // a stale or planted record sets no other key on the add-on or on aws-node.
+  const envKeys = ADDON_ENV_KEYS[record.kind];
+  if (change.type === 'addon-env' && envKeys) {
+    const other = Object.entries(change.set).filter(([k, v]) => !envKeys[k]?.test(v));
+    if (other.length > 0) problems.push(`it sets ${other.map(([k, v]) => `${k}=${v}`).join(', ')}, which a ${record.kind} action does not set`);
   }
   // A record may delete only ENIs tagged with its own cluster (IAM holds it to that too).
   if (change.type === 'delete-enis') {

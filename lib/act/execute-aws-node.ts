@@ -1,14 +1,14 @@
 /**
  * Executor of the env changes (warm-targets, prefix-delegation, custom networking's step 2) on a
  * self-managed aws-node: GET kube-system/aws-node, change nothing already as wanted, otherwise a
- * server-side apply of only the aws-node container's env entries this product owns (a dry run
- * first), announced (`intendWrite`) before it is sent; then the DaemonSet's rollout is followed.
+ * server-side apply of the env entries it sets and every field this product already owns (a dry
+ * run first), announced (`intendWrite`) before it is sent; then the DaemonSet's rollout is followed.
  * Design: docs/remediation.md#self-managed-aws-node-server-side-apply
  */
 import { KUBE_FIELD_MANAGER, type KubeApi, type KubeObjectRef } from '../inventory/kube-types';
 import { clientRequestTokenFor } from '../keys';
 import type { AddonEnvChange, PlannedAction } from '../plan/types';
-import { isTransientKubeError, kubeErrorText, openKube } from './kube-write';
+import { isTransientKubeError, kubeErrorText, openKube, withOwnedFields } from './kube-write';
 import type { ActionOutcome, ActionRecord, ExecuteDeps } from './types';
 import { intendWrite } from './write-intent';
 
@@ -30,6 +30,8 @@ export interface AwsNodeView {
   ours: string[];
   generation: number;
   rollout: { done: boolean; text: string };
+  /** The DaemonSet as read (its managedFields give the apply what this manager owns). */
+  object: Record<string, unknown>;
 }
 
 const asRecord = (v: unknown): Record<string, unknown> => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
@@ -92,27 +94,29 @@ export function awsNodeViewOf(obj: Record<string, unknown>): AwsNodeView | undef
     if (typeof e['name'] !== 'string') continue;
     env.set(e['name'], e['valueFrom'] !== undefined ? undefined : typeof e['value'] === 'string' ? e['value'] : '');
   }
-  return { env, ours: ownedEnv(obj, KUBE_FIELD_MANAGER), generation: num(asRecord(obj['metadata'])['generation']), rollout: daemonSetRollout(obj) };
+  return { env, ours: ownedEnv(obj, KUBE_FIELD_MANAGER), generation: num(asRecord(obj['metadata'])['generation']), rollout: daemonSetRollout(obj), object: obj };
 }
 
 /**
- * The apply configuration: the aws-node container's env entries this manager owns now (kept at
- * their values) and the ones it sets. Only these fields: with server-side apply a field this
- * manager applied before and leaves out would be removed, and every field it does not name is
- * kept. `containers` and `env` merge by `name`: Container.Env is `+listType=map +listMapKey=name`
- * (patchMergeKey `name`) and PodSpec.Containers the same (kubernetes/api core/v1/types.go), so the
- * other containers, entries and fields stay as they are.
+ * The apply configuration: every field this manager owns by Apply on the DaemonSet, at its live
+ * value (kube-write `withOwnedFields`: after an operator handed it the whole manifest, all of it),
+ * with the env entries it sets laid over the aws-node container's by name. With server-side apply
+ * a field this manager applied before and leaves out would be removed, and every field it does not
+ * name is kept. `containers` and `env` merge by `name`: Container.Env is `+listType=map
+ * +listMapKey=name` (patchMergeKey `name`) and PodSpec.Containers the same (kubernetes/api
+ * core/v1/types.go), so the other containers, entries and fields stay as they are.
  */
-export function awsNodeApplyBody(view: AwsNodeView, set: Record<string, string>): Record<string, unknown> {
-  const env = new Map<string, string>();
-  for (const name of view.ours) {
-    const v = view.env.get(name);
-    if (v !== undefined) env.set(name, v);
-  }
-  for (const [k, v] of Object.entries(set)) env.set(k, v);
-  return {
-    spec: { template: { spec: { containers: [{ name: CONTAINER, env: [...env.entries()].sort((a, b) => a[0].localeCompare(b[0])).map(([name, value]) => ({ name, value })) }] } } },
-  };
+export function awsNodeApplyBody(obj: Record<string, unknown>, set: Record<string, string>): Record<string, unknown> {
+  const owned = withOwnedFields(obj, {});
+  const containers = asArray(asRecord(asRecord(asRecord(owned['spec'])['template'])['spec'])['containers']).map(asRecord);
+  const mine = containers.find((c) => c['name'] === CONTAINER);
+  const env = new Map<string, Record<string, unknown>>();
+  for (const e of asArray(mine?.['env']).map(asRecord)) if (typeof e['name'] === 'string') env.set(e['name'], e);
+  for (const [name, value] of Object.entries(set)) env.set(name, { name, value });
+  const container = { ...mine, name: CONTAINER, env: [...env.values()].sort((a, b) => String(a['name']).localeCompare(String(b['name']))) };
+  const list = mine ? containers.map((c) => (c === mine ? container : c)) : [...containers, container];
+  // The containers list is sent whole (every owned entry in it), laid over the rest of what is owned.
+  return withOwnedFields(obj, { spec: { template: { spec: { containers: list } } } });
 }
 
 const pairs = (set: Record<string, string>): string =>
@@ -208,7 +212,7 @@ export async function runAwsNodeEnv(action: Pick<PlannedAction, 'id' | 'cluster'
   if (!read.rollout.done) {
     return { actionId: action.id, status: 'skipped', step: AWS_NODE_STEP, detail: `a rollout of aws-node is in flight on ${action.cluster} (${read.rollout.text}); nothing changed, the next cycle looks again.` };
   }
-  const body = awsNodeApplyBody(read, change.set);
+  const body = awsNodeApplyBody(read.object, change.set);
   // The dry run: admission, validation and field ownership checked, nothing persisted.
   try {
     await api.apply(AWS_NODE_REF, body, { dryRun: true });

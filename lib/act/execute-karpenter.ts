@@ -81,11 +81,11 @@ function kubeFailure(actionId: string, what: string, field: string, err: unknown
 }
 
 /** Opens the cluster's API (lib/act/kube-write.ts openKube); the reason in words when it cannot. */
-async function connect(cluster: string, deps: ExecuteDeps): Promise<KubeApi | string> {
+async function connect(cluster: string, deps: ExecuteDeps, following: boolean): Promise<KubeApi | string> {
   try {
     return await openKube(deps, cluster);
   } catch (err) {
-    return `the Kubernetes API of ${cluster} could not be opened: ${messageOf(err)}; nothing changed`;
+    return `the Kubernetes API of ${cluster} could not be opened: ${messageOf(err)}; ${following ? 'not checked now' : 'nothing changed'}`;
   }
 }
 
@@ -173,11 +173,13 @@ async function awaitSettled(actionId: string, api: KubeApi, t: Target, deps: Exe
   return { actionId, status: 'in-progress', step: APPLIED_STEP, reference, detail: `${t.what}: ${t.field} applied; waiting for Karpenter: ${waiting}` };
 }
 
-async function run(actionId: string, cluster: string, change: ActionChange, deps: ExecuteDeps, appliedBefore: boolean): Promise<ActionOutcome> {
+async function run(actionId: string, cluster: string, change: ActionChange, deps: ExecuteDeps, appliedBefore: boolean, following = false): Promise<ActionOutcome> {
   const t = targetOf(change);
   if (typeof t === 'string') return { actionId, status: 'failed', detail: t };
-  const api = await connect(cluster, deps);
-  if (typeof api === 'string') return { actionId, status: 'failed', detail: api };
+  const api = await connect(cluster, deps, following);
+  // Retryable, as the aws-node executor's: before a write the act loop skips it (planned again, the
+  // plan's blocker names a lasting cause); after one, the change is followed again, not ended.
+  if (typeof api === 'string') return { actionId, status: 'failed', retryable: true, detail: api };
   let obj: Record<string, unknown> | undefined;
   try {
     obj = await api.get(t.ref);
@@ -218,7 +220,7 @@ function karpenterExecutor(kind: ActionKind): ActionExecutor {
     kind,
     start: (action, deps) => run(action.id, action.cluster, action.change, deps, false),
     // A record whose apply is known to have been answered (step `applied`) is never applied twice.
-    follow: (record, deps) => run(record.actionId, record.cluster, record.change, deps, record.step === APPLIED_STEP),
+    follow: (record, deps) => run(record.actionId, record.cluster, record.change, deps, record.step === APPLIED_STEP, true),
   };
 }
 

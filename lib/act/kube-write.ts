@@ -84,8 +84,10 @@ const record = (v: unknown): Record<string, unknown> | undefined => (v && typeof
 /** The live value of the fields a FieldsV1 set names under `live`; undefined when none is there. */
 function ownedValue(fields: Record<string, unknown>, live: unknown): unknown {
   const keys = Object.keys(fields).filter((k) => k !== '.');
-  // A leaf, or a list (its entries named `k:`, `v:` or `i:`): the whole live value.
-  if (keys.length === 0 || Array.isArray(live)) return live;
+  // A leaf (an atomic list included): the whole live value.
+  if (keys.length === 0) return live;
+  // A map or set list: only the entries it names (`k:` by key, `v:` by value), else (`i:`) the whole list.
+  if (Array.isArray(live)) return ownedEntries(fields, keys, live);
   const obj = record(live);
   if (!obj) return undefined;
   const out: Record<string, unknown> = {};
@@ -99,8 +101,42 @@ function ownedValue(fields: Record<string, unknown>, live: unknown): unknown {
 }
 
 /**
- * The spec fields this product's field manager owns by Apply on `obj` (metadata.managedFields,
- * FieldsV1: `f:<name>` a map field, `k:`/`v:`/`i:` a list entry, sent as its whole list), at their
+ * The live entries of a list whose FieldsV1 names them by key (`k:{"name":"x"}`: a map list such as
+ * containers or env) or by value (`v:"x"`: a set list), each reduced to the fields owned in it and
+ * its key; the whole list when named otherwise. Sending the whole of a map list would claim the
+ * entries and fields of other managers (kubernetes.io, Server-Side Apply, "Merge strategy").
+ */
+function ownedEntries(fields: Record<string, unknown>, keys: string[], live: unknown[]): unknown {
+  const named: { key: string; value: unknown }[] = [];
+  for (const key of keys) {
+    if (!key.startsWith('k:') && !key.startsWith('v:')) return live;
+    try {
+      named.push({ key, value: JSON.parse(key.slice(2)) as unknown });
+    } catch {
+      return live;
+    }
+  }
+  const out: unknown[] = [];
+  for (const item of live) {
+    for (const n of named) {
+      if (n.key.startsWith('v:')) {
+        if (JSON.stringify(item) === JSON.stringify(n.value)) out.push(item);
+        continue;
+      }
+      const keyFields = record(n.value);
+      const entry = record(item);
+      if (!keyFields || !entry || !Object.entries(keyFields).every(([f, v]) => JSON.stringify(entry[f]) === JSON.stringify(v))) continue;
+      const sub = record(fields[n.key]) ?? {};
+      const owned = Object.keys(sub).some((k) => k !== '.') ? record(ownedValue(sub, entry)) : undefined;
+      out.push({ ...owned, ...keyFields });
+    }
+  }
+  return out.length > 0 ? out : undefined;
+}
+
+/**
+ * The spec fields, labels and annotations this product's field manager owns by Apply on `obj` (metadata.managedFields,
+ * FieldsV1: `f:<name>` a map field, `k:`/`v:` a list entry, sent alone; `i:`, the whole list), at their
  * live values, with `body` laid over them. Server-side apply removes a field its manager owned and
  * no longer sends ("fields the manager no longer applies are removed": kubernetes.io, Server-Side
  * Apply, "Field management"), so an apply that changes one field sends the others it owns too;
@@ -111,8 +147,13 @@ export function withOwnedFields(obj: Record<string, unknown>, body: Record<strin
   for (const entry of Array.isArray(record(obj['metadata'])?.['managedFields']) ? (record(obj['metadata'])?.['managedFields'] as unknown[]) : []) {
     const e = record(entry);
     if (!e || e['manager'] !== KUBE_FIELD_MANAGER || e['operation'] !== 'Apply' || e['subresource'] !== undefined) continue;
-    const spec = ownedValue(record(record(e['fieldsV1'])?.['f:spec']) ?? {}, obj['spec']);
-    if (spec !== undefined) owned = { spec };
+    const fields = record(e['fieldsV1']) ?? {};
+    const m = record(fields['f:metadata']) ?? {};
+    // metadata: only labels and annotations (name and namespace are always sent; the rest is the server's).
+    const metaFields = Object.fromEntries(['f:labels', 'f:annotations'].filter((k) => record(m[k])).map((k) => [k, m[k]]));
+    const meta = Object.keys(metaFields).length > 0 ? ownedValue(metaFields, obj['metadata']) : undefined;
+    const spec = record(fields['f:spec']) ? ownedValue(record(fields['f:spec']) ?? {}, obj['spec']) : undefined;
+    owned = { ...(meta !== undefined ? { metadata: meta } : {}), ...(spec !== undefined ? { spec } : {}) };
   }
   return merged(owned, body);
 }

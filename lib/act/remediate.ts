@@ -161,6 +161,10 @@ export async function remediate(
           maxCapacityIncreasePercent: policy.actions.karpenterInstanceTypes?.maxCapacityIncreasePercent ?? 0,
         },
         eniConfigSubnets: new Set(eniIds),
+        // As the planner chooses them (lib/plan/eni-configs.ts): the policy's groups, else the cluster security group.
+        eniConfigSecurityGroups: new Set(
+          policy.actions.eniConfigs?.securityGroups ?? (inv.cluster.resourcesVpcConfig?.clusterSecurityGroupId ? [inv.cluster.resourcesVpcConfig.clusterSecurityGroupId] : []),
+        ),
         // The gates again, on the history read after taking the lock (lib/act/act.ts).
         regate: (action, fresh) => gateActions(ctx, [action], fresh)[0] ?? { ...action, state: 'blocked', blockedBy: ['the gates dropped it'] },
       };

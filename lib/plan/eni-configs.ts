@@ -7,7 +7,8 @@
  */
 import type { Subnet } from '@aws-sdk/client-ec2';
 import { maxPods } from '../capacity/instance-type';
-import { buildContext, n } from '../diagnose/context';
+import { buildContext, list, n } from '../diagnose/context';
+import { karpenterOf, nodeClassOf } from '../diagnose/karpenter-pool';
 import { cniActionsExclusion } from '../inventory/cluster-network';
 import type { KubeEniConfig } from '../inventory/kube-types';
 import { DEFAULT_ENI_CONFIGS_POLICY } from '../policy/types';
@@ -161,11 +162,27 @@ export function planEniConfigsWith(pc: PlanContext, subnets: readonly Subnet[] |
     const opts = { prefixDelegation: cni.prefixDelegation === true, maxEni: cni.maxEni, applyKubeletCap: true };
     maxPodsRows.push({ instanceType: type, before: maxPods(cap, { ...opts, customNetworking: false }), after: maxPods(cap, { ...opts, customNetworking: true }) });
   }
+  // Karpenter sizes its nodes' pods itself: ENILimitedPods counts every ENI but its `reservedENIs`
+  // setting (RESERVED_ENIS, 0 by default), unless the EC2NodeClass sets kubelet.maxPods
+  // (aws/karpenter-provider-aws pkg/providers/instancetype/types.go `ENILimitedPods`, `pods`).
+  const karpenter = karpenterOf(inventory);
+  const karpenterClasses = [
+    ...new Set(
+      (karpenter?.nodePools ?? []).flatMap((p) => {
+        const nc = karpenter ? nodeClassOf(p, karpenter.nodeClasses) : undefined;
+        return nc ? (nc.kubeletMaxPods === undefined ? [nc.name] : []) : [p.nodeClassRef?.name ?? p.name];
+      }),
+    ),
+  ].sort();
+  const karpenterText =
+    karpenterClasses.length > 0
+      ? ` Karpenter gives the nodes of EC2NodeClass ${list(karpenterClasses)} max pods from all their ENIs unless its reservedENIs setting is 1 (0 by default): set it, or spec.kubelet.maxPods, before this applies, or Karpenter's new nodes are given more pods than they have addresses for.`
+      : '';
   const text =
     `ENIConfigs ${chosenText.join(', ')} give pods ${n(gained)} addresses outside the exhausted subnets, on nodes launched after the change: ` +
     `existing nodes keep their current ENIs until they are replaced (custom networking applies to new nodes only). ` +
     `The primary ENI no longer serves pods, so max pods drops: ${maxPodsRows.map((r) => `${r.instanceType} ${r.before} → ${r.after}`).join(', ') || 'instance types unknown'}` +
-    `; nodes whose launcher sets max pods itself (a custom AMI's user data) must be given the new figure.` +
+    `; nodes whose launcher sets max pods itself (a custom AMI's user data) must be given the new figure.${karpenterText}` +
     `${skipped.length > 0 ? ` Not used: ${skipped.join('; ')}.` : ''}`;
 
   return [

@@ -201,7 +201,7 @@ describe('actOnCluster: concurrency and stale plans', () => {
     const kube = new FakeKubeApi();
     kube.seedAwsNode({});
     const planned: PlannedAction = { ...action('prod/eni-configs/vpc-0aaa1111'), kind: 'eni-configs', subject: 'vpc-0aaa1111', change: eniChange('subnet-0aaa') };
-    const ctx = context(T0, { allowedKinds: new Set<ActionKind>(['eni-configs']), eniConfigSubnets: new Set(['subnet-0aaa']) });
+    const ctx = context(T0, { allowedKinds: new Set<ActionKind>(['eni-configs']), eniConfigSubnets: new Set(['subnet-0aaa']), eniConfigSecurityGroups: new Set(['sg-0aaa1111']) });
     const real = (owner: string): ActDeps => {
       const h = harness(actions, eniConfigsExecutor, owner);
       // DescribeCluster (the connector's input) answered; no other AWS call is made on this path.
@@ -403,6 +403,18 @@ describe('actOnCluster: checked before executed', () => {
       { actionId: 'prod/eni-configs/vpc-1', kind: 'eni-configs', change: { ...eniChange('subnet-0aaa'), env: { type: 'addon-env', set: { WARM_IP_TARGET: '1', ENI_CONFIG_LABEL_DEF: 'x' }, previous: {} } } },
       { allowedKinds: new Set<ActionKind>(['eni-configs']), eniConfigSubnets: new Set(['subnet-0aaa']) },
       /it sets ENI_CONFIG_LABEL_DEF,WARM_IP_TARGET, not the custom networking env/,
+    ],
+    [
+      'a warm-targets record setting a key its planner never sets (on a self-managed aws-node)',
+      { change: { type: 'addon-env', set: { WARM_IP_TARGET: '2', AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG: 'true' }, previous: {}, target: 'aws-node' } },
+      {},
+      /it sets AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG=true, which a warm-targets action does not set/,
+    ],
+    [
+      'an eni-configs record giving pods a security group the policy does not name',
+      { actionId: 'prod/eni-configs/vpc-1', kind: 'eni-configs', change: eniChange('subnet-0aaa') },
+      { allowedKinds: new Set<ActionKind>(['eni-configs']), eniConfigSubnets: new Set(['subnet-0aaa']), eniConfigSecurityGroups: new Set(['sg-0bbb2222']) },
+      /its ENIConfigs give pods sg-0aaa1111, neither in actions.eniConfigs.securityGroups nor the cluster security group of prod/,
     ],
   ])('quarantines %s: recorded, notified, lock released, nothing executed', async (_name, over, ctxOver, problem) => {
     const { actions, doc, table } = await ledger();

@@ -372,6 +372,7 @@ async function world(scenario: Scenario) {
     karpenterSubnets: { nodeClasses: new Set(['default']), subnets: new Set([SPARE]) },
     karpenterInstanceTypes: { nodePools: new Set(['default']), maxCapacityIncreasePercent: 100 },
     eniConfigSubnets: new Set(ENI_CONFIGS.map((e) => e.subnet)),
+    eniConfigSecurityGroups: new Set(ENI_CONFIGS.flatMap((e) => e.securityGroups)),
     regate: (a, h) => (h.lastStartedByKind[a.kind] ? { ...a, state: 'blocked', blockedBy: ['cooldown'] } : a),
   });
   /** One tick of the remediation schedule: the planner proposes the change while it is not in the account yet. */

@@ -197,6 +197,16 @@ describe('karpenter-subnets executor', () => {
     expect(out.detail).toContain('may have been made');
   });
 
+  it('the API not reachable while following an applied change: retryable (followed again), never "nothing changed"', async () => {
+    const unreachable = deps(undefined, { kube: () => Promise.reject(new Error('connect ETIMEDOUT 10.0.0.1:443')) });
+    const out = await karpenterSubnetsExecutor.follow(record(subnetsChange, 'applied'), unreachable);
+    expect([out.status, out.retryable]).toEqual(['failed', true]);
+    expect(out.detail).toContain('ETIMEDOUT');
+    expect(out.detail).not.toContain('nothing changed');
+    // Before any write it is retryable too: the act loop then skips it (planned again), no cooldown.
+    expect((await karpenterSubnetsExecutor.start(action(subnetsChange), unreachable)).retryable).toBe(true);
+  });
+
   it('without Kubernetes access, or with the node class gone: failed, nothing changed', async () => {
     expect((await karpenterSubnetsExecutor.start(action(subnetsChange), deps(undefined))).detail).toContain('no Kubernetes access');
     const empty = new FakeKubeApi();

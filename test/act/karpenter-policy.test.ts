@@ -62,6 +62,18 @@ it.each<[string, ActionChange, Partial<ActContext>, string | undefined]>([
   ['growth above the bound', reqs({ increasePercent: 300 }), {}, 'maxCapacityIncreasePercent'],
   ['a requirement dropped', reqs({ requirements: [{ key: 'karpenter.k8s.aws/instance-size', operator: 'In', values: ['large', '4xlarge'] }] }), {}, 'does not keep every requirement'],
   ['a value removed (narrowing drifts nodes)', reqs({ requirements: [{ key: 'karpenter.k8s.aws/instance-size', operator: 'In', values: ['4xlarge'] }, { key: 'x', operator: 'Exists' }] }), {}, 'does not keep every requirement'],
+  // The record's own figures (widened, increasePercent) bound it only if its requirements are the previous ones plus widened.added.
+  ['values added beyond widened.added', reqs({ requirements: [{ key: 'karpenter.k8s.aws/instance-size', operator: 'In', values: ['large', '4xlarge', 'metal'] }, { key: 'x', operator: 'Exists' }] }), {}, 'changes more than'],
+  [
+    'another requirement widened (capacity type: spot to on-demand)',
+    reqs({
+      previous: [{ key: 'karpenter.k8s.aws/instance-size', operator: 'In', values: ['large'] }, { key: 'karpenter.sh/capacity-type', operator: 'In', values: ['spot'] }],
+      requirements: [{ key: 'karpenter.k8s.aws/instance-size', operator: 'In', values: ['large', '4xlarge'] }, { key: 'karpenter.sh/capacity-type', operator: 'In', values: ['spot', 'on-demand'] }],
+    }),
+    {},
+    'changes more than',
+  ],
+  ['minValues added to a kept requirement', reqs({ requirements: [{ key: 'karpenter.k8s.aws/instance-size', operator: 'In', values: ['large', '4xlarge'] }, { key: 'x', operator: 'Exists', minValues: 50 }] }), {}, 'changes more than'],
 ])('%s', (_, change, o, problem) => {
   const problems = policyProblems('prod', record(change), ctx(o));
   if (problem === undefined) expect(problems).toEqual([]);

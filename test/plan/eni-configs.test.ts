@@ -109,6 +109,22 @@ describe('planEniConfigsWith', () => {
     expect(a.blockers).toEqual(expect.arrayContaining([expect.stringMatching(blocker)]));
   });
 
+  it("says that Karpenter's nodes keep the max pods of every ENI unless reservedENIs or kubelet.maxPods is set, naming the node classes", () => {
+    const pool = (name: string, nodeClass: string) => ({ name, nodeClassRef: { group: 'karpenter.k8s.aws', kind: 'EC2NodeClass', name: nodeClass }, requirements: [] });
+    const karpenter = {
+      nodePools: [pool('general', 'default'), pool('batch', 'capped')],
+      nodeClasses: [
+        { name: 'default', subnetSelectorTerms: [{ tags: { 'karpenter.sh/discovery': 'prod' } }] },
+        { name: 'capped', subnetSelectorTerms: [{ tags: { 'karpenter.sh/discovery': 'prod' } }], kubeletMaxPods: 20 },
+      ],
+    };
+    const text = only(planEniConfigsWith(world({ kube: kube({ karpenter }) }), ALLOWED)).predicted.text;
+    expect(text).toMatch(/Karpenter gives the nodes of EC2NodeClass default max pods from all their ENIs unless its reservedENIs setting is 1/);
+    expect(text).not.toMatch(/EC2NodeClass .*capped/);
+    // Without Karpenter, no such sentence.
+    expect(only(planEniConfigsWith(world(), ALLOWED)).predicted.text).not.toMatch(/Karpenter/);
+  });
+
   it('names why an allow-listed subnet was not used', () => {
     const a = only(planEniConfigsWith(world(), [...ALLOWED.slice(0, 2), { ...subnet('subnet-pb', '100.64.64.0/19', AZ_B, 8100), VpcId: 'vpc-0ffffffffffffffff' }]));
     expect(a.predicted.text).toMatch(new RegExp(`Not used: subnet-pb is in vpc-0ffffffffffffffff, not the cluster's ${VPC}`));
