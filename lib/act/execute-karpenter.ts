@@ -58,8 +58,11 @@ export function conflictManagers(err: KubeApiError): string[] {
 }
 
 /** What a failed Kubernetes call becomes: the field's other manager named on a 409, retryable on 429 / 5xx / no answer. */
-function kubeFailure(actionId: string, what: string, field: string, err: unknown, written: boolean): ActionOutcome {
-  const nothing = written ? 'the apply may have been made' : 'nothing changed';
+function kubeFailure(actionId: string, what: string, field: string, err: unknown, stage: 'before' | 'applying' | 'checking'): ActionOutcome {
+  // A refusal (4xx) applied nothing; a 5xx or no answer to the apply may have been applied.
+  const refused = err instanceof KubeApiError && err.status < 500;
+  const nothing =
+    stage === 'before' ? 'nothing changed' : stage === 'checking' ? 'the change applied earlier was not checked now' : refused ? 'nothing was applied' : 'the apply may have been made';
   if (err instanceof KubeApiError) {
     if (err.status === 409) {
       const managers = conflictManagers(err);
@@ -156,7 +159,7 @@ async function awaitSettled(actionId: string, api: KubeApi, t: Target, deps: Exe
     try {
       obj = await api.get(t.ref);
     } catch (err) {
-      return { ...kubeFailure(actionId, t.what, t.field, err, true), step: APPLIED_STEP };
+      return { ...kubeFailure(actionId, t.what, t.field, err, 'checking'), step: APPLIED_STEP };
     }
     if (!obj) return { actionId, status: 'failed', step: APPLIED_STEP, detail: `${t.what} was deleted after the apply` };
     if (t.live(obj) !== t.wanted) {
@@ -184,7 +187,7 @@ async function run(actionId: string, cluster: string, change: ActionChange, deps
   try {
     obj = await api.get(t.ref);
   } catch (err) {
-    return kubeFailure(actionId, t.what, t.field, err, false);
+    return kubeFailure(actionId, t.what, t.field, err, following ? 'checking' : 'before');
   }
   if (!obj) return { actionId, status: 'failed', detail: `${t.what} no longer exists: nothing changed` };
   const live = t.live(obj);
@@ -204,13 +207,13 @@ async function run(actionId: string, cluster: string, change: ActionChange, deps
   try {
     await api.apply(t.ref, body, { dryRun: true });
   } catch (err) {
-    return kubeFailure(actionId, `${t.what} (dry run)`, t.field, err, false);
+    return kubeFailure(actionId, `${t.what} (dry run)`, t.field, err, 'before');
   }
   await intendWrite(deps, { step: APPLIED_STEP, operation: 'kubernetes:apply', target: `${t.ref.plural}/${t.ref.name}` }, '');
   try {
     await api.apply(t.ref, body);
   } catch (err) {
-    return kubeFailure(actionId, t.what, t.field, err, true);
+    return kubeFailure(actionId, t.what, t.field, err, 'applying');
   }
   return awaitSettled(actionId, api, t, deps);
 }

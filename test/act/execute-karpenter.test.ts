@@ -197,6 +197,16 @@ describe('karpenter-subnets executor', () => {
     expect(out.detail).toContain('may have been made');
   });
 
+  it('a refusal of the apply itself (a 409 after the dry run passed) says nothing was applied', async () => {
+    const api = nodeClassApi();
+    api.failNext('apply', new KubeApiError(409, 'Conflict', 'Apply failed with 1 conflict: conflict with "argocd"', [{ reason: 'FieldManagerConflict', message: 'conflict with "argocd"', field: '.spec.subnetSelectorTerms' }]));
+    const out = await karpenterSubnetsExecutor.start(action(subnetsChange), deps(api));
+    expect(out.status).toBe('failed');
+    expect(out.detail).toContain('"argocd"');
+    expect(out.detail).toContain('nothing was applied');
+    expect(out.detail).not.toContain('may have been made');
+  });
+
   it('the API not reachable while following an applied change: retryable (followed again), never "nothing changed"', async () => {
     const unreachable = deps(undefined, { kube: () => Promise.reject(new Error('connect ETIMEDOUT 10.0.0.1:443')) });
     const out = await karpenterSubnetsExecutor.follow(record(subnetsChange, 'applied'), unreachable);
