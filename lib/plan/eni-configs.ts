@@ -13,7 +13,7 @@ import { cniActionsExclusion } from '../inventory/cluster-network';
 import type { KubeEniConfig } from '../inventory/kube-types';
 import { DEFAULT_ENI_CONFIGS_POLICY } from '../policy/types';
 import type { ActionPlanner, AddonEnvChange, EniConfigsChange, PlanContext, ProposedAction } from './types';
-import { effectiveCniOf, previousEnv, selfManagedParts, selfManagedTargetOf } from './warm-targets';
+import { addonEnvChangeOf, effectiveCniOf, previousEnv, selfManagedParts, selfManagedTargetOf } from './warm-targets';
 
 /**
  * The env of custom networking with one ENIConfig per zone, named after it.
@@ -144,14 +144,7 @@ export function planEniConfigsWith(pc: PlanContext, subnets: readonly Subnet[] |
 
   const target = selfManagedParts(awsNode, set);
   blockers.push(...target.blockers);
-  const env: AddonEnvChange = {
-    type: 'addon-env',
-    ...(usage.cni.addonVersion ? { addonVersion: usage.cni.addonVersion } : {}),
-    set,
-    previous: target.fields.previous ?? previousEnv(inventory, Object.keys(set)),
-    ...(target.fields.target ? { target: target.fields.target } : {}),
-    ...(target.fields.selfManagedCommand ? { selfManagedCommand: target.fields.selfManagedCommand } : {}),
-  };
+  const env: AddonEnvChange = addonEnvChangeOf(usage, inventory, set, target);
 
   // Max pods: the primary ENI no longer serves pods (lib/capacity maxPods, customNetworking).
   const types = [...new Set(usage.nodes.map((x) => x.instanceType))].sort();

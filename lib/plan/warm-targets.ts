@@ -16,7 +16,7 @@ import type { IpamdConfig } from '../ipamd/types';
 import type { ClusterUsage, NodeUsage } from '../measure/types';
 import { DEFAULT_IPAMD_CALLS_PER_MINUTE_MAX, DEFAULT_POD_STARTS_PER_NODE_PER_MINUTE, type Bounds, type WarmTargetsPolicy } from '../policy/types';
 import { awsNodeTargetOf, previousAwsNodeEnv, type AwsNodeTarget } from './aws-node';
-import type { ActionPlanner, PlanContext, ProposedAction } from './types';
+import type { ActionPlanner, AddonEnvChange, PlanContext, ProposedAction } from './types';
 
 /** The vpc-cni add-on: the subject of every addon-env action. */
 export const VPC_CNI_SUBJECT = 'vpc-cni';
@@ -72,6 +72,28 @@ export function selfManagedParts(
     };
   }
   return { fields: { selfManagedCommand: selfManagedCommand(set) }, blockers: [`${SELF_MANAGED_BLOCKER}; ${awsNode.reason}`] };
+}
+
+/**
+ * An addon-env change setting `set`: on the managed add-on, or on a self-managed aws-node (its
+ * target and env, or the printed command: {@link selfManagedParts}). `previous` defaults to the
+ * inventory's values of those keys.
+ */
+export function addonEnvChangeOf(
+  usage: ClusterUsage,
+  inventory: ClusterInventory,
+  set: Record<string, string>,
+  target: ReturnType<typeof selfManagedParts>,
+  previous: Record<string, string> = target.fields.previous ?? previousEnv(inventory, Object.keys(set)),
+): AddonEnvChange {
+  return {
+    type: 'addon-env',
+    ...(usage.cni.addonVersion ? { addonVersion: usage.cni.addonVersion } : {}),
+    set,
+    previous,
+    ...(target.fields.target ? { target: target.fields.target } : {}),
+    ...(target.fields.selfManagedCommand ? { selfManagedCommand: target.fields.selfManagedCommand } : {}),
+  };
 }
 
 /**
@@ -374,14 +396,7 @@ export const planWarmTargets: ActionPlanner = (pc: PlanContext): ProposedAction[
       subject: VPC_CNI_SUBJECT,
       reason: `Pod subnet${scarce.size === 1 ? '' : 's'} ${subnetsText} ${scarce.size === 1 ? 'is' : 'are'} scarce and warm pools hold addresses there (${[...new Set([...scarceFindings.values()].flat())].sort().join(', ')}); ${was}.`,
       findingIds: [...new Set([...scarceFindings.values()].flat())].sort(),
-      change: {
-        type: 'addon-env',
-        ...(usage.cni.addonVersion ? { addonVersion: usage.cni.addonVersion } : {}),
-        set,
-        previous,
-        ...(target.fields.target ? { target: target.fields.target } : {}),
-        ...(target.fields.selfManagedCommand ? { selfManagedCommand: target.fields.selfManagedCommand } : {}),
-      },
+      change: addonEnvChangeOf(usage, inventory, set, target, previous),
       predicted: { ipsFreedBySubnet, ipsFreed, text },
       blockers,
     },
