@@ -124,6 +124,17 @@ export function planKarpenterSubnetsWith(ctx: PlanContext, fresh: readonly Subne
     }
     const landing = [...keep].filter((id) => !removed.includes(id) && removed.some((r) => zones.get(r) === zoneOf(id)));
     for (const id of landing) ipsFreedBySubnet[id] = (ipsFreedBySubnet[id] ?? 0) - Math.ceil(moved / landing.length);
+    // The replacements land in the subnets left in the same zone: they must have room for what moves.
+    for (const zone of new Set(removed.map((r) => zones.get(r)))) {
+      const need = removed.filter((r) => zones.get(r) === zone).reduce((a, r) => a + (ipsFreedBySubnet[r] ?? 0), 0);
+      const into = [...keep].filter((id) => !removed.includes(id) && zoneOf(id) === zone);
+      const free = into.reduce((a, id) => a + (usageById.get(id)?.available ?? byId.get(id)?.AvailableIpAddressCount ?? 0), 0);
+      if (need > free - minFree) {
+        blockers.push(
+          `the nodes moved out of ${zone ?? 'their zone'} hold about ${n(need)} addresses; the subnets left there (${list(into)}) have ${n(free)} free, and should keep ${n(minFree)}: list a subnet with more room under actions.karpenterSubnets.subnets`,
+        );
+      }
+    }
     const text =
       `EC2NodeClass ${nc.name} selects ${list(terms.map((t) => t.id))} by id` +
       (removed.length > 0

@@ -2,6 +2,7 @@
  * The karpenter-subnets and karpenter-instance-types planners over a cluster with Karpenter
  * (test/support/karpenter-cluster.ts), and their gates.
  */
+import { minSpareFree } from '../../lib/plan/cni-subnets';
 import { gateActions } from '../../lib/plan/gates';
 import { planKarpenterInstanceTypes } from '../../lib/plan/karpenter-instance-types';
 import { planKarpenterSubnets, planKarpenterSubnetsWith } from '../../lib/plan/karpenter-subnets';
@@ -40,6 +41,18 @@ describe('karpenter-subnets planner', () => {
     const { ctx, spare } = karpenterCluster();
     expect(planKarpenterSubnetsWith(ctx(karpenterPolicy()), [{ ...spare, AvailableIpAddressCount: 100 }])).toEqual([]);
     expect(planKarpenterSubnetsWith(ctx(karpenterPolicy()), [{ ...spare, VpcId: 'vpc-0ffffffffffffffff' }])).toEqual([]);
+  });
+
+  it('blocked when the subnets left in the zone lack room for the addresses of the nodes it moves', () => {
+    const { ctx, spare } = karpenterCluster();
+    const policy = ctx(karpenterPolicy());
+    const need = planKarpenterSubnetsWith(policy, [spare])[0]?.predicted.ipsFreedBySubnet?.[SUB_A] ?? 0;
+    expect(need).toBeGreaterThan(0);
+    const keep = minSpareFree(policy.policy);
+    const just = planKarpenterSubnetsWith(policy, [{ ...spare, AvailableIpAddressCount: need + keep }]);
+    expect(just[0]?.blockers).toEqual([]);
+    const short = planKarpenterSubnetsWith(policy, [{ ...spare, AvailableIpAddressCount: need + keep - 1 }]);
+    expect(short[0]?.blockers.join()).toContain(`hold about ${need} addresses`);
   });
 
   it('only allow-listed node classes (empty = none)', () => {
