@@ -18,8 +18,11 @@
  * 4. The targets, PASS or FAIL (memory from 3).
  * 5. The pure core at its tests' sizes (scripts/bench/core.ts): forecast, prefix blocks, policy
  *    file refusal, pattern complexity. `--core` prints only these.
+ * 6. The Kubernetes read of a 1,000- and a 5,000-node cluster through the real reader
+ *    (scripts/bench/kube.ts), with its targets. `--kubernetes` prints only these (`--sizes` then
+ *    sets the cluster sizes).
  *
- *   npx tsx scripts/bench.ts [--sizes 100,1000,5000] [--profile] [--core]
+ *   npx tsx scripts/bench.ts [--sizes 100,1000,5000] [--profile] [--core] [--kubernetes]
  *
  * --profile also writes a CPU profile of the 5,000-node child (node --cpu-prof) and prints its
  * heaviest functions.
@@ -33,6 +36,7 @@ import { generateAccount, type GenerateAccountOptions } from '../tools/synthetic
 import { analyseBundle, buildChild, ROOT } from './bench/build';
 import { ensurePackaged, measureColdStarts, type FunctionColdStart } from './bench/cold-start';
 import { measureCoreFigures } from './bench/core';
+import { KUBE_SIZES, measureKubernetes, printKubernetesFigures } from './bench/kube';
 import { measureLambdaMemory, type LambdaMemoryFigures } from './bench/lambda-memory';
 import { summariseProfile } from './bench/profile';
 import { benchEnv } from './bench/runtime';
@@ -137,6 +141,12 @@ function callsBy(runs: RunFigures[], pick: (r: RunFigures) => Record<string, num
 async function main(): Promise<void> {
   const t0 = Date.now();
   if (process.argv.includes('--core')) return printCoreFigures();
+  if (process.argv.includes('--kubernetes')) {
+    mkdirSync(WORK, { recursive: true });
+    printKubernetesFigures(await measureKubernetes(WORK, arg('--sizes')?.split(',').map(Number) ?? KUBE_SIZES));
+    console.log(`\n(bench took ${fmt((Date.now() - t0) / 1000, 1)} s)`);
+    return;
+  }
   const sizes = (arg('--sizes') ?? '100,1000,5000').split(',').map(Number);
   const profile = process.argv.includes('--profile');
   mkdirSync(WORK, { recursive: true });
@@ -340,6 +350,7 @@ async function main(): Promise<void> {
   }
   if (profileSummary) console.log(profileSummary);
   printCoreFigures();
+  printKubernetesFigures(await measureKubernetes(WORK));
   console.log(`\n(bench took ${fmt((Date.now() - t0) / 1000, 1)} s)`);
 }
 

@@ -42,12 +42,12 @@ export async function functionBuildOptions(): Promise<BuildOptions> {
   return out as BuildOptions;
 }
 
-/** Bundles the bench child into `outfile`: the functions' options, unminified, with a source map (for --cpu-prof). */
-export async function buildChild(outfile: string): Promise<void> {
+/** Bundles a bench child (default the cycle child) into `outfile`: the functions' options, unminified, with a source map (for --cpu-prof). */
+export async function buildChild(outfile: string, entry = 'scripts/bench/cycle-child.ts'): Promise<void> {
   const fn = await functionBuildOptions();
   await build({
     ...fn,
-    entryPoints: [path.join(ROOT, 'scripts/bench/cycle-child.ts')],
+    entryPoints: [path.join(ROOT, entry)],
     outfile,
     bundle: true,
     platform: 'node',
