@@ -300,7 +300,7 @@ export const demoSpec: AccountSpec = {
 };
 
 /**
- * Issue 14: the Kubernetes part (`kubernetes/<cluster>/`, RAW API shapes; tools/synthetic-kube.ts).
+ * The Kubernetes part (`kubernetes/<cluster>/`, RAW API shapes; tools/synthetic-kube.ts).
  * - payments-prod: every node but one arm-c6g node (launched, not registered yet) has its Node
  *   and pods (5 warm addresses a node, as WARM_IP_TARGET=5 keeps; all in use at the ENI limit); a
  *   general-m5xl node in the scarce private-a has 3 pods failing IP assignment 2 minutes ago

@@ -88,7 +88,7 @@ export async function remediate(
       now,
     };
     // The spare subnets are read fresh, and only when a finding could use them; the ENIConfig
-    // subnets (issue 14: custom networking) likewise, in the same DescribeSubnets.
+    // subnets (custom networking) likewise, in the same DescribeSubnets.
     let cniPlanner: ActionPlanner = planCniSubnets;
     let eniPlanner: ActionPlanner = planEniConfigs;
     const spareIds = spareSubnetIds(policy);

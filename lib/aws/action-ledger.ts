@@ -72,7 +72,7 @@ const changeSchema = z.discriminatedUnion('type', [
       }),
     ),
   }),
-  // Karpenter (issue 14): a node class's subnet terms, a NodePool's requirements.
+  // Karpenter: a node class's subnet terms, a NodePool's requirements.
   z.looseObject({
     type: z.literal('karpenter-subnet-terms'),
     nodeClass: z.string().min(1),

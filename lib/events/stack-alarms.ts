@@ -18,7 +18,7 @@ export const STACK_ALARM_SUFFIXES = [
   'responder-dead-letters',
   'eni-quota-high',
   'network-address-usage-high',
-  // Issue 14: pods failing IP assignment (PodsFailingIpAssignment, from the clusters' Kubernetes events):
+  // Pods failing IP assignment (PodsFailingIpAssignment, from the clusters' Kubernetes events):
   // answered like the subnet alarm, with a targeted cycle of the contributor cluster.
   'pods-failing-ip-assignment',
 ] as const;

@@ -48,7 +48,7 @@ export const METRIC = {
   /** A subnet's addresses held by this cluster, and by all other clusters together {ClusterName, SubnetId}. */
   SubnetClusterIps: 'SubnetClusterIps',
   SubnetOtherClustersIps: 'SubnetOtherClustersIps',
-  /** Issue 14 (Kubernetes): distinct pods failing IP assignment in the last 15 minutes {ClusterName}; published for every cluster whose events were read. */
+  /** Kubernetes: distinct pods failing IP assignment in the last 15 minutes {ClusterName}; published for every cluster whose events were read. */
   PodsFailingIpAssignment: 'PodsFailingIpAssignment',
   /** Pod addresses assigned to pods and idle in warm pools {ClusterName}, exact from Kubernetes; only when every node's are. */
   PodIpsAssigned: 'PodIpsAssigned',
