@@ -25,7 +25,8 @@
  * 7. The XML floor (scripts/bench/xml-floor.ts): the EC2 XML bodies of the deployed sample cycle
  *    at 256 MB (recorded from the wire server), bytes and pages by API, tokenised once by fast
  *    streaming parsers; the deployed cycle's CPU against it, with its target. `--xml-floor`
- *    prints only these (sizes from `--sizes`, default 5,000).
+ *    prints only these (sizes from `--sizes`, default 5,000); with `--profile`, also the CPU
+ *    profile of the deployed cycle at the largest size, by package and function (source-mapped).
  *
  *   npx tsx scripts/bench.ts [--sizes 100,1000,5000] [--profile] [--core] [--kubernetes] [--xml-floor]
  *
@@ -44,7 +45,7 @@ import { measureCoreFigures } from './bench/core';
 import { KUBE_SIZES, measureKubernetes, printKubernetesFigures } from './bench/kube';
 import { measureLambdaMemory, type LambdaMemoryFigures } from './bench/lambda-memory';
 import { measureXmlFloor, xmlFloorMs, type XmlFloorFigures } from './bench/xml-floor';
-import { summariseProfile } from './bench/profile';
+import { summariseDeployedProfile, summariseProfile } from './bench/profile';
 import { benchEnv } from './bench/runtime';
 import type { ChildInput, ChildResult, RunFigures } from './bench/types';
 
@@ -154,7 +155,7 @@ async function main(): Promise<void> {
     return;
   }
   if (process.argv.includes('--xml-floor')) {
-    await xmlFloorOnly((arg('--sizes') ?? '5000').split(',').map(Number));
+    await xmlFloorOnly((arg('--sizes') ?? '5000').split(',').map(Number), process.argv.includes('--profile'));
     console.log(`\n(bench took ${fmt((Date.now() - t0) / 1000, 1)} s)`);
     return;
   }
@@ -372,9 +373,10 @@ async function main(): Promise<void> {
 
 /**
  * `--xml-floor`: per size, the deployed sample bundle over the wire at 256 and 512 MB (the 256 MB
- * run recording its responses), then the floor of its EC2 XML.
+ * run recording its responses), then the floor of its EC2 XML. With `profile`, one more 256 MB
+ * run of the largest size under --cpu-prof, summarised through the bundle's source map.
  */
-async function xmlFloorOnly(sizes: number[]): Promise<void> {
+async function xmlFloorOnly(sizes: number[], profile: boolean): Promise<void> {
   mkdirSync(WORK, { recursive: true });
   const pkg = ensurePackaged();
   if (pkg.packaged) console.log(`(packaged the functions in ${fmt(pkg.seconds, 1)} s)`);
@@ -382,6 +384,7 @@ async function xmlFloorOnly(sizes: number[]): Promise<void> {
   const db = await startDynalite();
   const lambda: { nodes: number; fn: 'sample' | 'respond'; figures: LambdaMemoryFigures }[] = [];
   const floors: { nodes: number; floor: XmlFloorFigures }[] = [];
+  let profileText = '';
   const scheduled = { 'detail-type': 'Scheduled Event', source: 'aws.events', time: new Date().toISOString() };
   try {
     for (const nodes of sizes) {
@@ -402,10 +405,31 @@ async function xmlFloorOnly(sizes: number[]): Promise<void> {
         if (figures.recording) floors.push({ nodes, floor: await measureXmlFloor(figures.recording, WORK) });
       }
     }
+    if (profile) {
+      const nodes = sizes[sizes.length - 1]!;
+      const dir = path.join(WORK, 'profile-sample');
+      rmSync(dir, { recursive: true, force: true });
+      const f = await measureLambdaMemory({
+        account: generateAccount(accountOptions(nodes)),
+        bundle,
+        functionName: 'sample',
+        event: scheduled,
+        dynamoEndpoint: db.endpoint,
+        memoryMB: 256,
+        historyHours: 24,
+        workDir: WORK,
+        extraFlags: ['--cpu-prof', `--cpu-prof-dir=${dir}`],
+      });
+      const file = f.failure ? undefined : readdirSync(dir).find((x) => x.endsWith('.cpuprofile'));
+      profileText = file
+        ? `\nCPU profile of the deployed sample cycle, ${fmt(nodes)} nodes, 256 MB (${fmt(f.cpuMs ?? 0)} ms of cycle CPU under the profiler; ${path.join(dir, file)}):\n${summariseDeployedProfile(path.join(dir, file), bundle, 15)}`
+        : `\nCPU profile of the deployed sample cycle: no profile (${f.failure ?? 'none written'})`;
+    }
   } finally {
     await db.stop();
   }
   printXmlFloor(floors, lambda);
+  if (profileText) console.log(profileText);
 }
 
 /** The XML floor per size (scripts/bench/xml-floor.ts), the deployed cycle's CPU against it, and the target. */

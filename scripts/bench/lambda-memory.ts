@@ -105,6 +105,8 @@ export interface LambdaMemoryOptions {
   env?: Record<string, string>;
   /** Writes every response body the wire server sends into this file (for the XML floor, scripts/bench/xml-floor.ts). */
   recordTo?: string;
+  /** Further node flags for the function's process (e.g. --cpu-prof), after the heap limits. */
+  extraFlags?: string[];
 }
 
 /** Runs the bundle once against the account over the wire, under Lambda's heap limits for `memoryMB`. */
@@ -139,7 +141,7 @@ export async function measureLambdaMemory(o: LambdaMemoryOptions): Promise<Lambd
   try {
     const result = await new Promise<{ msg?: Record<string, unknown>; code: number | null; stderr: string }>((resolve) => {
       const child = fork(wrapper, [o.bundle, JSON.stringify(o.event)], {
-        execArgv: flags,
+        execArgv: [...flags, ...(o.extraFlags ?? [])],
         stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
         env: {
           PATH: process.env.PATH,
