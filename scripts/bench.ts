@@ -22,7 +22,13 @@
  *    (scripts/bench/kube.ts), with its targets. `--kubernetes` prints only these (`--sizes` then
  *    sets the cluster sizes).
  *
- *   npx tsx scripts/bench.ts [--sizes 100,1000,5000] [--profile] [--core] [--kubernetes]
+ * 7. The XML floor (scripts/bench/xml-floor.ts): the EC2 XML bodies of the deployed sample cycle
+ *    at 256 MB (recorded from the wire server), bytes and pages by API, tokenised once by fast
+ *    streaming parsers; the deployed cycle's CPU against it, with its target. `--xml-floor`
+ *    prints only these (sizes from `--sizes`, default 5,000); with `--profile`, also the CPU
+ *    profile of the deployed cycle at the largest size, by package and function (source-mapped).
+ *
+ *   npx tsx scripts/bench.ts [--sizes 100,1000,5000] [--profile] [--core] [--kubernetes] [--xml-floor]
  *
  * --profile also writes a CPU profile of the 5,000-node child (node --cpu-prof) and prints its
  * heaviest functions.
@@ -34,11 +40,12 @@ import { parse as parseYaml } from 'yaml';
 import { startDynalite } from '../tools/dynalite';
 import { generateAccount, type GenerateAccountOptions } from '../tools/synthetic-account';
 import { analyseBundle, buildChild, ROOT } from './bench/build';
-import { ensurePackaged, measureColdStarts, type FunctionColdStart } from './bench/cold-start';
+import { ensurePackaged, measureColdStarts, unzipFunction, type FunctionColdStart } from './bench/cold-start';
 import { measureCoreFigures } from './bench/core';
 import { KUBE_SIZES, measureKubernetes, printKubernetesFigures } from './bench/kube';
 import { measureLambdaMemory, type LambdaMemoryFigures } from './bench/lambda-memory';
-import { summariseProfile } from './bench/profile';
+import { measureXmlFloor, xmlFloorMs, type XmlFloorFigures } from './bench/xml-floor';
+import { summariseDeployedProfile, summariseProfile } from './bench/profile';
 import { benchEnv } from './bench/runtime';
 import type { ChildInput, ChildResult, RunFigures } from './bench/types';
 
@@ -53,7 +60,7 @@ const SHAPES: Record<number, { clusters: number; subnetsPerCluster: number }> = 
   5000: { clusters: 3, subnetsPerCluster: 33 },
 };
 
-const TARGET = { readCalls: 60, cpuRatio: 2, peakMB: 200, bundleMB: 1.5 };
+const TARGET = { readCalls: 60, cpuRatio: 2, peakMB: 200, bundleMB: 1.5, xmlFloorRatio: 3 };
 /** The Lambda memory sizes the deployed bundle is run under: the target's and the stack's default. */
 const LAMBDA_MEMORY_SIZES = [256, 512];
 
@@ -147,6 +154,11 @@ async function main(): Promise<void> {
     console.log(`\n(bench took ${fmt((Date.now() - t0) / 1000, 1)} s)`);
     return;
   }
+  if (process.argv.includes('--xml-floor')) {
+    await xmlFloorOnly((arg('--sizes') ?? '5000').split(',').map(Number), process.argv.includes('--profile'));
+    console.log(`\n(bench took ${fmt((Date.now() - t0) / 1000, 1)} s)`);
+    return;
+  }
   const sizes = (arg('--sizes') ?? '100,1000,5000').split(',').map(Number);
   const profile = process.argv.includes('--profile');
   mkdirSync(WORK, { recursive: true });
@@ -157,6 +169,7 @@ async function main(): Promise<void> {
   let pkg: ReturnType<typeof ensurePackaged> = { packaged: false, seconds: 0 };
   let cold: FunctionColdStart[] = [];
   const lambda: { nodes: number; fn: 'sample' | 'respond'; figures: LambdaMemoryFigures }[] = [];
+  const xmlFloors: { nodes: number; floor: XmlFloorFigures }[] = [];
   try {
     for (const nodes of sizes) {
       const { seed: _seed, ...shape } = accountOptions(nodes);
@@ -203,8 +216,11 @@ async function main(): Promise<void> {
           memoryMB,
           historyHours: 24,
           workDir: WORK,
+          // The target's function records its cycle's responses for the XML floor.
+          ...(memoryMB === 256 ? { recordTo: path.join(WORK, `responses-${nodes}.bin`) } : {}),
         });
         lambda.push({ nodes, fn: 'sample', figures });
+        if (figures.recording) xmlFloors.push({ nodes, floor: await measureXmlFloor(figures.recording, WORK) });
       }
     }
     // The responder's largest cycle: its remediation tick with every cluster in apply mode
@@ -349,9 +365,110 @@ async function main(): Promise<void> {
     console.log(`${verdict(c.jsBytes <= TARGET.bundleMB * 1e6)}  ${c.name} bundle <= ${TARGET.bundleMB} MB minified: ${fmt(c.jsBytes / 1e6, 2)} MB`);
   }
   if (profileSummary) console.log(profileSummary);
+  printXmlFloor(xmlFloors, lambda.filter((l) => l.fn === 'sample'));
   printCoreFigures();
   printKubernetesFigures(await measureKubernetes(WORK));
   console.log(`\n(bench took ${fmt((Date.now() - t0) / 1000, 1)} s)`);
+}
+
+/**
+ * `--xml-floor`: per size, the deployed sample bundle over the wire at 256 and 512 MB (the 256 MB
+ * run recording its responses), then the floor of its EC2 XML. With `profile`, one more 256 MB
+ * run of the largest size under --cpu-prof, summarised through the bundle's source map.
+ */
+async function xmlFloorOnly(sizes: number[], profile: boolean): Promise<void> {
+  mkdirSync(WORK, { recursive: true });
+  const pkg = ensurePackaged();
+  if (pkg.packaged) console.log(`(packaged the functions in ${fmt(pkg.seconds, 1)} s)`);
+  const bundle = unzipFunction(WORK, 'sample');
+  const db = await startDynalite();
+  const lambda: { nodes: number; fn: 'sample' | 'respond'; figures: LambdaMemoryFigures }[] = [];
+  const floors: { nodes: number; floor: XmlFloorFigures }[] = [];
+  let profileText = '';
+  const scheduled = { 'detail-type': 'Scheduled Event', source: 'aws.events', time: new Date().toISOString() };
+  try {
+    for (const nodes of sizes) {
+      const account = generateAccount(accountOptions(nodes));
+      for (const memoryMB of LAMBDA_MEMORY_SIZES) {
+        const figures = await measureLambdaMemory({
+          account,
+          bundle,
+          functionName: 'sample',
+          event: scheduled,
+          dynamoEndpoint: db.endpoint,
+          memoryMB,
+          historyHours: 24,
+          workDir: WORK,
+          ...(memoryMB === 256 ? { recordTo: path.join(WORK, `responses-${nodes}.bin`) } : {}),
+        });
+        lambda.push({ nodes, fn: 'sample', figures });
+        if (figures.recording) floors.push({ nodes, floor: await measureXmlFloor(figures.recording, WORK) });
+      }
+    }
+    if (profile) {
+      const nodes = sizes[sizes.length - 1]!;
+      const dir = path.join(WORK, 'profile-sample');
+      rmSync(dir, { recursive: true, force: true });
+      const f = await measureLambdaMemory({
+        account: generateAccount(accountOptions(nodes)),
+        bundle,
+        functionName: 'sample',
+        event: scheduled,
+        dynamoEndpoint: db.endpoint,
+        memoryMB: 256,
+        historyHours: 24,
+        workDir: WORK,
+        extraFlags: ['--cpu-prof', `--cpu-prof-dir=${dir}`],
+      });
+      const file = f.failure ? undefined : readdirSync(dir).find((x) => x.endsWith('.cpuprofile'));
+      profileText = file
+        ? `\nCPU profile of the deployed sample cycle, ${fmt(nodes)} nodes, 256 MB (${fmt(f.cpuMs ?? 0)} ms of cycle CPU under the profiler; ${path.join(dir, file)}):\n${summariseDeployedProfile(path.join(dir, file), bundle, 15)}`
+        : `\nCPU profile of the deployed sample cycle: no profile (${f.failure ?? 'none written'})`;
+    }
+  } finally {
+    await db.stop();
+  }
+  printXmlFloor(floors, lambda);
+  if (profileText) console.log(profileText);
+}
+
+/** The XML floor per size (scripts/bench/xml-floor.ts), the deployed cycle's CPU against it, and the target. */
+function printXmlFloor(floors: { nodes: number; floor: XmlFloorFigures }[], lambda: { nodes: number; figures: LambdaMemoryFigures }[]): void {
+  if (floors.length === 0) return;
+  console.log(
+    '\nXML floor: the EC2 XML the wire server sent during the deployed sample cycle at 256 MB, tokenised once by a fast streaming parser (a child node --expose-gc, CPU ms, fastest of 5 rounds); the deployed cycle\'s CPU (scripts/bench/lambda-memory.ts) against it.',
+  );
+  for (const { nodes, floor: f } of floors) {
+    const shape = accountOptions(nodes);
+    console.log(`\n== ${fmt(nodes)} nodes, ${shape.clusters} cluster(s): ${fmt(f.xmlPages)} EC2 XML pages, ${fmt(f.xmlBytes / MB, 1)} MB ==`);
+    const total = f.byApi.reduce((s, r) => s + r.bytes, 0);
+    const apiRows = [['response (service operation)', 'pages', 'bytes', 'MB', 'share of bytes']];
+    for (const r of f.byApi) apiRows.push([r.api, fmt(r.pages), fmt(r.bytes), fmt(r.bytes / MB, 1), `${fmt((100 * r.bytes) / total, 1)} %`]);
+    console.log(table(apiRows));
+    const floorMs = xmlFloorMs(f);
+    const rows = [['figure', 'CPU ms (fastest of 5)', 'rounds', 'x floor']];
+    for (const p of f.parsers) {
+      const best = Math.min(...p.roundsMs);
+      rows.push([`${p.name}: ${fmt(p.elements)} counted`, fmt(best, 1), p.roundsMs.map((x) => fmt(x)).join(' '), fmt(best / floorMs, 2)]);
+    }
+    rows.push([`JSON.parse of the JSON answers (EKS, CloudWatch: ${fmt(f.json.pages)} pages, ${fmt(f.json.bytes / MB, 1)} MB; information)`, fmt(Math.min(...f.json.roundsMs), 1), f.json.roundsMs.map((x) => fmt(x)).join(' '), '']);
+    for (const l of lambda.filter((x) => x.nodes === nodes)) {
+      const cpu = l.figures.cpuMs;
+      rows.push([`deployed sample cycle CPU, ${l.figures.memoryMB} MB heap limits${l.figures.failure ? ' (FAILED)' : ''}`, cpu !== undefined ? fmt(cpu) : '-', '1 run', cpu !== undefined ? fmt(cpu / floorMs, 1) : '-']);
+    }
+    console.log(table(rows));
+  }
+  const verdict = (ok: boolean): string => (ok ? 'PASS' : 'FAIL');
+  for (const { nodes, floor: f } of floors) {
+    const at256 = lambda.find((l) => l.nodes === nodes && l.figures.memoryMB === 256)?.figures;
+    const floorMs = xmlFloorMs(f);
+    const whole = at256 ? wholeCycle('sample', accountOptions(nodes).clusters, at256) : false;
+    console.log(
+      at256?.cpuMs !== undefined
+        ? `${verdict(whole && at256.cpuMs <= TARGET.xmlFloorRatio * floorMs)}${whole ? '' : ' (clusters failed or incomplete)'}  ${fmt(nodes)} nodes: deployed cycle CPU <= ${TARGET.xmlFloorRatio}x the streaming XML floor: ${fmt(at256.cpuMs / floorMs, 1)}x (${fmt(at256.cpuMs)} ms vs ${fmt(floorMs)} ms; 256 MB heap limits)`
+        : `FAIL  ${fmt(nodes)} nodes: deployed cycle CPU <= ${TARGET.xmlFloorRatio}x the streaming XML floor: the cycle failed (${at256?.failure ?? 'not run'})`,
+    );
+  }
 }
 
 /** The pure core at its tests' sizes (scripts/bench/core.ts). */

@@ -137,8 +137,21 @@ export interface WireServer extends LocalServer {
   stats: { requests: number; gzipped: number; requestBytes: number; responseBytes: number; responseBytesBy: Partial<Record<ClientKind, number>> };
 }
 
+/** A response as sent: its service, operation (empty when unknown), status and body. */
+export interface WireResponse {
+  kind: ClientKind | undefined;
+  op: string;
+  status: number;
+  body: Buffer;
+}
+
+export interface WireServerOptions {
+  /** Called with every response body as sent (the bench records the cycle's EC2 XML to measure its parse floor). */
+  onResponse?: (r: WireResponse) => void;
+}
+
 /** Serves `api` on a free port of 127.0.0.1. */
-export async function startWireServer(api: AccountApi): Promise<WireServer> {
+export async function startWireServer(api: AccountApi, options: WireServerOptions = {}): Promise<WireServer> {
   const byKind = new Map<ClientKind, Map<string, { name: string; op: EmulatedOperation; schema: OperationTuple }>>();
   const eksRoutes: { method: string; pattern: RegExp; labels: string[]; name: string }[] = [];
   for (const [name, op] of api.operations) {
@@ -246,11 +259,14 @@ export async function startWireServer(api: AccountApi): Promise<WireServer> {
     const scope = /Credential=[^/]+\/\d{8}\/[^/]+\/([^/]+)\/aws4_request/.exec(String(req.headers.authorization ?? ''));
     const kind = SERVICE_OF_SCOPE[scope?.[1] ?? ''];
     let reply: { status: number; headers: Record<string, string>; body: string };
+    // For the recording: the operation, or for an unknown service its credential scope.
+    let op = kind ? '' : `(credential scope ${scope?.[1] ?? 'unsigned'})`;
     if (!kind) {
       reply = { status: 400, headers: { 'content-type': 'text/plain' }, body: `no emulated service for credential scope ${scope?.[1] ?? '(unsigned)'}` };
     } else {
       try {
         const d = await decode(kind, req, new URL(req.url ?? '/', 'http://localhost'), body);
+        op = d.name;
         reply = encode(kind, d, await d.op.answer(d.input), requestId);
       } catch (err) {
         reply = encodeError(kind, err, requestId);
@@ -259,6 +275,7 @@ export async function startWireServer(api: AccountApi): Promise<WireServer> {
     const bytes = Buffer.from(reply.body, 'utf8');
     stats.responseBytes += bytes.length;
     if (kind) stats.responseBytesBy[kind] = (stats.responseBytesBy[kind] ?? 0) + bytes.length;
+    options.onResponse?.({ kind, op, status: reply.status, body: bytes });
     res.writeHead(reply.status, { ...reply.headers, 'content-length': String(bytes.length), 'x-amzn-requestid': requestId });
     res.end(bytes);
   }

@@ -94,3 +94,12 @@ export function measureColdStarts(workDir: string): FunctionColdStart[] {
     };
   });
 }
+
+/** Unzips a function's bundle into `<workDir>/zip-<name>`; returns its handler's path. */
+export function unzipFunction(workDir: string, name: (typeof FUNCTIONS)[number]): string {
+  const dir = path.join(workDir, `zip-${name}`);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  execFileSync('unzip', ['-q', '-o', path.join(ROOT, '.serverless', `${name}.zip`), '-d', dir]);
+  return path.join(dir, 'handlers', `${name}.js`);
+}

@@ -12,12 +12,12 @@
  */
 import { fork } from 'node:child_process';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { accountApi } from '../../tools/mock-aws';
 import { createLedgerTable } from '../../tools/dynalite';
 import type { SyntheticAccount } from '../../tools/synthetic-account';
-import { startWireServer } from '../../tools/wire';
+import { startWireServer, type WireResponse } from '../../tools/wire';
 import { ROOT } from './build';
 import { addHistory } from './history';
 import { benchEnv } from './runtime';
@@ -51,6 +51,14 @@ export interface LambdaMemoryFigures {
   /** Of the responses, EC2's (XML). */
   ec2ResponseMB: number;
   readCalls: number;
+  /** With `recordTo`: every response body of the run, as sent, in that file (see ResponseRecording). */
+  recording?: ResponseRecording;
+}
+
+/** The response bodies of one run, back to back in `file`; `entries` in the order sent. */
+export interface ResponseRecording {
+  file: string;
+  entries: { kind: string; op: string; status: number; offset: number; length: number }[];
 }
 
 /** The wrapper the child runs: require the bundle, invoke it once, report. Plain JS (no bundling). */
@@ -95,6 +103,10 @@ export interface LambdaMemoryOptions {
   workDir: string;
   /** Further environment for the function (e.g. CLUSTER_CONCURRENCY). */
   env?: Record<string, string>;
+  /** Writes every response body the wire server sends into this file (for the XML floor, scripts/bench/xml-floor.ts). */
+  recordTo?: string;
+  /** Further node flags for the function's process (e.g. --cpu-prof), after the heap limits. */
+  extraFlags?: string[];
 }
 
 /** Runs the bundle once against the account over the wire, under Lambda's heap limits for `memoryMB`. */
@@ -102,7 +114,17 @@ export async function measureLambdaMemory(o: LambdaMemoryOptions): Promise<Lambd
   const api = accountApi(o.account);
   // The deployed code reads the clock: the history ends now.
   addHistory(o.account, api.history, o.historyHours, new Date());
-  const server = await startWireServer(api);
+  // The bodies go to a file as they are sent, so that the parent does not hold ~100 MB of them.
+  const fd = o.recordTo ? openSync(o.recordTo, 'w') : undefined;
+  const recording: ResponseRecording | undefined = o.recordTo ? { file: o.recordTo, entries: [] } : undefined;
+  let offset = 0;
+  const onResponse = (r: WireResponse): void => {
+    if (fd === undefined || !recording) return;
+    writeSync(fd, r.body);
+    recording.entries.push({ kind: r.kind ?? '', op: r.op, status: r.status, offset, length: r.body.length });
+    offset += r.body.length;
+  };
+  const server = await startWireServer(api, { onResponse });
   const table = `eks-ip-responder-bench-lambda-${process.pid}-${o.functionName}-${o.memoryMB}-${Date.now()}`;
   const dynamo = new DynamoDBClient({
     endpoint: o.dynamoEndpoint,
@@ -119,7 +141,7 @@ export async function measureLambdaMemory(o: LambdaMemoryOptions): Promise<Lambd
   try {
     const result = await new Promise<{ msg?: Record<string, unknown>; code: number | null; stderr: string }>((resolve) => {
       const child = fork(wrapper, [o.bundle, JSON.stringify(o.event)], {
-        execArgv: flags,
+        execArgv: [...flags, ...(o.extraFlags ?? [])],
         stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
         env: {
           PATH: process.env.PATH,
@@ -152,6 +174,7 @@ export async function measureLambdaMemory(o: LambdaMemoryOptions): Promise<Lambd
       responseMB: server.stats.responseBytes / 2 ** 20,
       ec2ResponseMB: (server.stats.responseBytesBy.ec2 ?? 0) / 2 ** 20,
       readCalls: api.totalReadCalls(),
+      ...(recording ? { recording } : {}),
     };
     const m = result.msg;
     if (!m || typeof m['error'] === 'string' || result.code !== 0) {
@@ -169,5 +192,6 @@ export async function measureLambdaMemory(o: LambdaMemoryOptions): Promise<Lambd
     };
   } finally {
     await server.stop();
+    if (fd !== undefined) closeSync(fd);
   }
 }

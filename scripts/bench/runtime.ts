@@ -7,6 +7,8 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { parseRuntimeConfig } from '../../lib/config';
+import { policyJson } from '../../lib/policy/load';
+import { parsePolicy } from '../../lib/policy/yaml';
 import { assembleRuntime, type Runtime } from '../../lib/runtime';
 import { createLedgerTable } from '../../tools/dynalite';
 import { emulateAccount, type EmulatedAccount } from '../../tools/mock-aws';
@@ -21,7 +23,10 @@ export interface BenchRuntime {
   close(): void;
 }
 
-/** The environment the stack gives the functions (serverless.yml), for the bench's stage. */
+/**
+ * The environment the stack gives the functions (serverless.yml), for the bench's stage.
+ * `policy` is policy.yml's text (YAML, or JSON): the functions take it as compact JSON.
+ */
 export function benchEnv(table: string, policy: string): Record<string, string> {
   return {
     METRIC_NAMESPACE: 'Bench/IP',
@@ -30,7 +35,7 @@ export function benchEnv(table: string, policy: string): Record<string, string> 
     DASHBOARD_NAME: 'eks-ip-responder-bench',
     STAGE: 'bench',
     ALARM_NAME_PREFIX: 'eks-ip-responder-bench-',
-    POLICY_JSON: policy,
+    POLICY_JSON: policyJson(parsePolicy(policy, 'policy.yml'), 'policy.yml'),
   };
 }
 

@@ -18,7 +18,7 @@ import { assembleRuntime, type Runtime } from '../../lib/runtime';
 import { createLedgerTable, dynaliteClient } from '../../tools/dynalite';
 import { accountApi, ec2Error, emulateAccount, type AccountApi, type EmulatedAccount } from '../../tools/mock-aws';
 import { generateAccount, type SyntheticAccount } from '../../tools/synthetic-account';
-import { decodeQuery, startWireServer, type WireServer } from '../../tools/wire';
+import { decodeQuery, startWireServer, type WireResponse, type WireServer } from '../../tools/wire';
 import { useTestHarness } from '../support/harness';
 
 const NOW = new Date('2026-11-26T12:00:00Z');
@@ -176,6 +176,28 @@ describe('the wire emulator', () => {
     expect(out.NetworkInterfaces).toHaveLength(5);
     expect(out.$metadata.attempts).toBe(2);
     expect(api.calls['DescribeNetworkInterfaces']).toBe(2);
+  });
+
+  it('hands every response body, as sent, to onResponse (the bench records the cycle\'s XML with it)', async () => {
+    const recorded: WireResponse[] = [];
+    const recording = await startWireServer(api, { onResponse: (r) => recorded.push(r) });
+    try {
+      const clients = wireClients(recording.endpoint);
+      const first = await clients.ec2.send(new DescribeNetworkInterfacesCommand({ MaxResults: 5 }));
+      await expect(clients.eks.send(new DescribeClusterCommand({ name: 'nope' }))).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+      expect(recorded.map((r) => [r.kind, r.op, r.status])).toEqual([
+        ['ec2', 'DescribeNetworkInterfaces', 200],
+        ['eks', 'DescribeCluster', 400],
+      ]);
+      expect(recorded.reduce((n, r) => n + r.body.length, 0)).toBe(recording.stats.responseBytes);
+      // The recorded XML is what the client read: each ENI it returned is in the body.
+      const xml = recorded[0]!.body.toString('utf8');
+      expect(xml.startsWith('<?xml')).toBe(true);
+      for (const eni of first.NetworkInterfaces ?? []) expect(xml).toContain(`<networkInterfaceId>${eni.NetworkInterfaceId}</networkInterfaceId>`);
+      expect(first.NetworkInterfaces).toHaveLength(5);
+    } finally {
+      await recording.stop();
+    }
   });
 });
 
