@@ -145,6 +145,39 @@ function callsBy(runs: RunFigures[], pick: (r: RunFigures) => Record<string, num
   return Object.fromEntries([...ops].sort().map((op) => [op, median(runs.map((r) => pick(r)[op] ?? 0))]));
 }
 
+/**
+ * The deployed sample bundle over the wire at each size, under the heap limits of each of
+ * LAMBDA_MEMORY_SIZES; the target's function (256 MB) records its cycle's responses, whose XML
+ * floor is measured.
+ */
+async function deployedSampleRuns(
+  sizes: number[],
+  bundle: string,
+  dynamoEndpoint: string,
+  event: Record<string, unknown>,
+  lambda: { nodes: number; fn: 'sample' | 'respond'; figures: LambdaMemoryFigures }[],
+  floors: { nodes: number; floor: XmlFloorFigures }[],
+): Promise<void> {
+  for (const nodes of sizes) {
+    const account = generateAccount(accountOptions(nodes));
+    for (const memoryMB of LAMBDA_MEMORY_SIZES) {
+      const figures = await measureLambdaMemory({
+        account,
+        bundle,
+        functionName: 'sample',
+        event,
+        dynamoEndpoint,
+        memoryMB,
+        historyHours: 24,
+        workDir: WORK,
+        ...(memoryMB === 256 ? { recordTo: path.join(WORK, `responses-${nodes}.bin`) } : {}),
+      });
+      lambda.push({ nodes, fn: 'sample', figures });
+      if (figures.recording) floors.push({ nodes, floor: await measureXmlFloor(figures.recording, WORK) });
+    }
+  }
+}
+
 async function main(): Promise<void> {
   const t0 = Date.now();
   if (process.argv.includes('--core')) return printCoreFigures();
@@ -204,25 +237,7 @@ async function main(): Promise<void> {
 
     // The deployed bundle over the wire, per size, under the heap limits of 256 and 512 MB Lambdas.
     const scheduled = { 'detail-type': 'Scheduled Event', source: 'aws.events', time: new Date().toISOString() };
-    for (const nodes of sizes) {
-      const account = generateAccount(accountOptions(nodes));
-      for (const memoryMB of LAMBDA_MEMORY_SIZES) {
-        const figures = await measureLambdaMemory({
-          account,
-          bundle: path.join(WORK, 'zip-sample', 'handlers', 'sample.js'),
-          functionName: 'sample',
-          event: scheduled,
-          dynamoEndpoint: db.endpoint,
-          memoryMB,
-          historyHours: 24,
-          workDir: WORK,
-          // The target's function records its cycle's responses for the XML floor.
-          ...(memoryMB === 256 ? { recordTo: path.join(WORK, `responses-${nodes}.bin`) } : {}),
-        });
-        lambda.push({ nodes, fn: 'sample', figures });
-        if (figures.recording) xmlFloors.push({ nodes, floor: await measureXmlFloor(figures.recording, WORK) });
-      }
-    }
+    await deployedSampleRuns(sizes, path.join(WORK, 'zip-sample', 'handlers', 'sample.js'), db.endpoint, scheduled, lambda, xmlFloors);
     // The responder's largest cycle: its remediation tick with every cluster in apply mode
     // (collect, diagnose, plan and the ledger's gates for all of them; the clusters carry no
     // opt-in tag, so nothing is applied).
@@ -387,24 +402,7 @@ async function xmlFloorOnly(sizes: number[], profile: boolean): Promise<void> {
   let profileText = '';
   const scheduled = { 'detail-type': 'Scheduled Event', source: 'aws.events', time: new Date().toISOString() };
   try {
-    for (const nodes of sizes) {
-      const account = generateAccount(accountOptions(nodes));
-      for (const memoryMB of LAMBDA_MEMORY_SIZES) {
-        const figures = await measureLambdaMemory({
-          account,
-          bundle,
-          functionName: 'sample',
-          event: scheduled,
-          dynamoEndpoint: db.endpoint,
-          memoryMB,
-          historyHours: 24,
-          workDir: WORK,
-          ...(memoryMB === 256 ? { recordTo: path.join(WORK, `responses-${nodes}.bin`) } : {}),
-        });
-        lambda.push({ nodes, fn: 'sample', figures });
-        if (figures.recording) floors.push({ nodes, floor: await measureXmlFloor(figures.recording, WORK) });
-      }
-    }
+    await deployedSampleRuns(sizes, bundle, db.endpoint, scheduled, lambda, floors);
     if (profile) {
       const nodes = sizes[sizes.length - 1]!;
       const dir = path.join(WORK, 'profile-sample');
