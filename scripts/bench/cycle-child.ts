@@ -9,7 +9,7 @@
  * The parent sets the environment handlers/sample.ts parses at import (its module-level
  * `handler` is built from it and never called here).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { makeHandler } from '../../handlers/sample';
 import { generateAccount, type GenerateAccountOptions, type SyntheticAccount } from '../../tools/synthetic-account';
 import { diagnose } from '../../lib/diagnose/diagnose';
@@ -18,38 +18,11 @@ import { collectInventory } from '../../lib/inventory/collect';
 import { measure } from '../../lib/measure/measure';
 import { addHistory } from './history';
 import { benchRuntime } from './runtime';
+import { gc, peakRss, resetPeakRss } from './process-memory';
 import type { ChildInput, ChildResult, RunFigures } from './types';
 
 const NOW = new Date('2026-11-26T12:00:00Z');
 const WRITE_OPS = new Set(['PutMetricData', 'Publish', 'UpdateAddon', 'CreateTags', 'CreateNodegroup', 'UpdateNodegroupConfig']);
-
-function gc(): void {
-  const g = (globalThis as { gc?: () => void }).gc;
-  if (!g) throw new Error('run with --expose-gc');
-  g();
-  g();
-}
-
-/** Resets the kernel's peak-RSS mark of this process to its current RSS (Linux, clear_refs 5). */
-function resetPeakRss(): boolean {
-  try {
-    writeFileSync('/proc/self/clear_refs', '5');
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** The peak RSS since the last reset (VmHWM), bytes; else the process's maxRSS. */
-function peakRss(): number {
-  try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
-    if (m?.[1]) return Number(m[1]) * 1024;
-  } catch {
-    /* not Linux */
-  }
-  return process.resourceUsage().maxRSS * 1024;
-}
 
 /** Wraps a client's send to keep each read answer as the JSON text it would have arrived in. */
 function capture(client: { send: (...a: never[]) => Promise<unknown> }, pages: string[]): void {

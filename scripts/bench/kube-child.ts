@@ -8,12 +8,12 @@
  * and bytes at the server between runs (IPC `run` → figures).
  */
 import { request } from 'node:https';
-import { readFileSync, writeFileSync } from 'node:fs';
 import { getHeapStatistics } from 'node:v8';
 import type { Cluster } from '@aws-sdk/client-eks';
 import type { KubeClusterView } from '../../lib/inventory/kube-types';
 import { KUBE_PAGE_LIMIT } from '../../lib/kube/client';
 import { KUBE_FIELD_SELECTORS, KUBE_PATHS, KubeReader } from '../../lib/kube/reader';
+import { gc, peakRss, resetPeakRss } from './process-memory';
 
 export interface KubeChildInput {
   endpoint: string;
@@ -38,32 +38,6 @@ export interface KubeFloorFigures {
   parseMs: number[];
   /** Heap of every pod page parsed and kept (the PodList held whole), after a full GC. */
   podsWholeBytes: number;
-}
-
-function gc(): void {
-  const g = (globalThis as { gc?: () => void }).gc;
-  if (!g) throw new Error('run with --expose-gc');
-  g();
-  g();
-}
-
-function resetPeakRss(): boolean {
-  try {
-    writeFileSync('/proc/self/clear_refs', '5');
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function peakRss(): number {
-  try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
-    if (m?.[1]) return Number(m[1]) * 1024;
-  } catch {
-    /* not Linux */
-  }
-  return process.resourceUsage().maxRSS * 1024;
 }
 
 const TOKEN = 'k8s-aws-v1.bench';

@@ -8,6 +8,15 @@ interface ProfileNode {
   callFrame: { functionName: string; url: string; lineNumber: number };
 }
 
+/** The `top` heaviest entries of a self-time tally (µs), one line each: ms and share of `total`. */
+function heaviest(m: Map<string, number>, total: number, top: number): string {
+  return [...m]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top)
+    .map(([k, us]) => `  ${(us / 1000).toFixed(0).padStart(7)} ms ${((100 * us) / total).toFixed(1).padStart(5)}%  ${k}`)
+    .join('\n');
+}
+
 /** Self time by module (from esbuild's `// path` markers in the unminified bundle) and by function. */
 export function summariseProfile(file: string, bundle: string, top: number): string {
   const p = JSON.parse(readFileSync(file, 'utf8')) as { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] };
@@ -33,13 +42,7 @@ export function summariseProfile(file: string, bundle: string, top: number): str
     byModule.set(mod, (byModule.get(mod) ?? 0) + us);
     byFunction.set(fn, (byFunction.get(fn) ?? 0) + us);
   }
-  const list = (m: Map<string, number>): string =>
-    [...m]
-      .sort((a, b) => b[1] - a[1])
-      .slice(0, top)
-      .map(([k, us]) => `  ${(us / 1000).toFixed(0).padStart(7)} ms ${((100 * us) / total).toFixed(1).padStart(5)}%  ${k}`)
-      .join('\n');
-  return `total ${(total / 1000).toFixed(0)} ms\nby module:\n${list(byModule)}\nby function (self time):\n${list(byFunction)}`;
+  return `total ${(total / 1000).toFixed(0)} ms\nby module:\n${heaviest(byModule, total, top)}\nby function (self time):\n${heaviest(byFunction, total, top)}`;
 }
 
 /**
@@ -72,11 +75,5 @@ export function summariseDeployedProfile(file: string, bundle: string, top: numb
     byPackage.set(pkg, (byPackage.get(pkg) ?? 0) + us);
     byFunction.set(fn, (byFunction.get(fn) ?? 0) + us);
   }
-  const list = (m: Map<string, number>): string =>
-    [...m]
-      .sort((a, b) => b[1] - a[1])
-      .slice(0, top)
-      .map(([k, us]) => `  ${(us / 1000).toFixed(0).padStart(7)} ms ${((100 * us) / total).toFixed(1).padStart(5)}%  ${k}`)
-      .join('\n');
-  return `total ${(total / 1000).toFixed(0)} ms (the whole process: load, cycle, idle while waiting on the network)\nby package:\n${list(byPackage)}\nby function (self time):\n${list(byFunction)}`;
+  return `total ${(total / 1000).toFixed(0)} ms (the whole process: load, cycle, idle while waiting on the network)\nby package:\n${heaviest(byPackage, total, top)}\nby function (self time):\n${heaviest(byFunction, total, top)}`;
 }
