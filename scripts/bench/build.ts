@@ -23,6 +23,8 @@ export async function functionBuildOptions(): Promise<BuildOptions> {
   const keys = ['bundle', 'minify', 'minifyWhitespace', 'minifyIdentifiers', 'minifySyntax', 'keepNames', 'target', 'platform', 'mainFields', 'conditions', 'external', 'treeShaking', 'legalComments', 'drop', 'define'];
   const out: Record<string, unknown> = {};
   for (const k of keys) if (e[k] !== undefined) out[k] = e[k];
+  // serverless-esbuild requires `plugins` (a path) and passes what it exports to esbuild.
+  if (typeof e['plugins'] === 'string') out['plugins'] = (await import(path.join(ROOT, e['plugins']))).default as unknown;
   // serverless-esbuild passes `exclude` to esbuild as external (and packages none of it).
   if (Array.isArray(e['exclude'])) out['external'] = [...((out['external'] as string[] | undefined) ?? []), ...(e['exclude'] as string[])];
   if (out['define']) {

@@ -14,7 +14,7 @@ import { fork } from 'node:child_process';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { accountApi } from '../../tools/mock-aws';
+import { accountApi, type AccountApi } from '../../tools/mock-aws';
 import { createLedgerTable } from '../../tools/dynalite';
 import type { SyntheticAccount } from '../../tools/synthetic-account';
 import { startWireServer, type WireResponse } from '../../tools/wire';
@@ -107,11 +107,13 @@ export interface LambdaMemoryOptions {
   recordTo?: string;
   /** Further node flags for the function's process (e.g. --cpu-prof), after the heap limits. */
   extraFlags?: string[];
+  /** The account's API to serve (default: a new one on `account`), for a caller that reads what was written. */
+  api?: AccountApi;
 }
 
 /** Runs the bundle once against the account over the wire, under Lambda's heap limits for `memoryMB`. */
 export async function measureLambdaMemory(o: LambdaMemoryOptions): Promise<LambdaMemoryFigures> {
-  const api = accountApi(o.account);
+  const api = o.api ?? accountApi(o.account);
   // The deployed code reads the clock: the history ends now.
   addHistory(o.account, api.history, o.historyHours, new Date());
   // The bodies go to a file as they are sent, so that the parent does not hold ~100 MB of them.
