@@ -201,6 +201,11 @@ export interface RuntimeConfig extends SamplerConfig {
    * (KUBERNETES_CLUSTERS, comma separated; `*` = every cluster). Absent: Kubernetes is not read.
    */
   kubernetesClusters?: string[] | '*';
+  /**
+   * The organisation's central SNS topic (CENTRAL_TOPIC_ARN, '' or absent = none): every finding
+   * notification and action outcome is also published there (lib/output/notify/central.ts).
+   */
+  centralTopicArn?: string;
 }
 
 const fraction = z.coerce.number().min(0).max(1);
@@ -235,6 +240,10 @@ const runtimeEnv = z
       // Refinements, not a union of schemas: each zod schema kind costs the bundles kilobytes.
       .refine((names) => names.length <= 1 || !names.includes('*'), "'*' (every cluster) stands alone")
       .refine((names) => names.every((n) => n === '*' || EKS_NAME_PATTERN.test(n)), 'has a name that is not a valid EKS cluster name'),
+    CENTRAL_TOPIC_ARN: z
+      .string()
+      .default('')
+      .refine((s) => s === '' || /^arn:aws[\w-]*:sns:[\w-]+:\d{12}:[\w-]+$/.test(s), 'is not an SNS topic ARN'),
   })
   .refine((e) => e.SUBNET_FREE_IPS_CRITICAL <= e.SUBNET_FREE_IPS_WARNING, {
     message: 'must not be above SUBNET_FREE_IPS_WARNING',
@@ -324,5 +333,6 @@ export function parseRuntimeConfig(env: Record<string, string | undefined>, bund
     followForMs: e.FOLLOW_FOR_SECONDS * 1000,
     httpTimeouts,
     ...(e.KUBERNETES_CLUSTERS.length > 0 ? { kubernetesClusters: e.KUBERNETES_CLUSTERS[0] === '*' ? ('*' as const) : e.KUBERNETES_CLUSTERS } : {}),
+    ...(e.CENTRAL_TOPIC_ARN ? { centralTopicArn: e.CENTRAL_TOPIC_ARN } : {}),
   };
 }

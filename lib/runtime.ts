@@ -17,7 +17,7 @@ import type { SNSClient } from '@aws-sdk/client-sns';
 import type { ActionLedger } from './act/ledger';
 import { EXECUTORS } from './act/executors';
 import { createActionLedger } from './aws/action-ledger';
-import { createAwsClients, createDynamoDbClient, type AwsClients } from './aws/clients';
+import { createAwsClients, createDynamoDbClient, createSnsClient, type AwsClients } from './aws/clients';
 import { putMetricData } from './aws/cloudwatch';
 import { createLedger, createLedgerDocumentClient, type Ledger } from './aws/ledger';
 import { createInstanceTypeCache, Ec2InstanceTypeProvider } from './aws/instance-types';
@@ -29,6 +29,7 @@ import { parseRuntimeConfig, type RuntimeConfig } from './config';
 import type { CycleDeps } from './cycle';
 import type { CycleDeadline } from './deadline';
 import { buildActionNotification } from './output/notify/action-message';
+import { accountOfArn, createCentralFeed } from './output/notify/central';
 import { bundledPolicy } from './policy/bundled';
 import type { KubeConnector } from './inventory/kube-types';
 import { kubeConnector } from './kube/api';
@@ -55,6 +56,8 @@ export interface Runtime {
   sleep: (ms: number) => Promise<void>;
   /** Opens a listed cluster's Kubernetes API for the executors; absent without KUBERNETES_CLUSTERS. */
   kube?: KubeConnector;
+  /** The organisation's central topic and a client of its region; absent without CENTRAL_TOPIC_ARN. */
+  central?: { topicArn: string; sns: SNSClient };
 }
 
 /** What a runtime is made of; the tests and the benchmark pass emulated clients and their own clock. */
@@ -68,6 +71,8 @@ export interface RuntimeParts {
   logger: Logger;
   now?: () => Date;
   sleep?: (ms: number) => Promise<void>;
+  /** The client for the central topic's region, when it is not `region` (defaultRuntime builds it). */
+  centralSns?: SNSClient;
 }
 
 /**
@@ -114,6 +119,7 @@ export function assembleRuntime(p: RuntimeParts): Runtime {
     now,
     sleep: p.sleep ?? ((ms) => new Promise<void>((resolve) => setTimeout(resolve, ms))),
     ...(kube ? { kube: kube.connector } : {}),
+    ...(p.config.centralTopicArn ? { central: { topicArn: p.config.centralTopicArn, sns: p.centralSns ?? p.clients.sns } } : {}),
   };
 }
 
@@ -125,12 +131,16 @@ export function defaultRuntime(env: Record<string, string | undefined> = process
     serviceName: 'eks-ip-responder',
     persistentKeys: { policyVersion: config.policySource.version, policyFrom: config.policySource.from },
   });
+  const region = env['AWS_REGION'] ?? 'unknown-region';
+  // The central topic may be in another region (the monitoring account's): its own client there.
+  const centralRegion = config.centralTopicArn?.split(':')[3];
   return assembleRuntime({
     config,
     clients: createAwsClients(undefined, config.httpTimeouts),
-    region: env['AWS_REGION'] ?? 'unknown-region',
+    region,
     dynamo: createDynamoDbClient(config.httpTimeouts),
     logger,
+    ...(centralRegion && centralRegion !== region ? { centralSns: createSnsClient(centralRegion, config.httpTimeouts) } : {}),
   });
 }
 
@@ -148,6 +158,14 @@ export function cycleDeps(rt: Runtime, publish: boolean, act = false, deadline?:
     ...(rt.config.dashboardName ? { dashboardName: rt.config.dashboardName } : {}),
     ...(rt.config.stage ? { stage: rt.config.stage } : {}),
   };
+  // One feed per cycle: its problems (action outcomes' and findings') are the cycle's.
+  const { central: centralTopic } = rt;
+  const central = centralTopic
+    ? createCentralFeed((n) => publishNotification(centralTopic.sns, centralTopic.topicArn, n), {
+        account: accountOfArn(topicArn),
+        region: rt.source.region,
+      })
+    : undefined;
   return {
     source,
     ...(deadline ? { deadline } : {}),
@@ -160,6 +178,7 @@ export function cycleDeps(rt: Runtime, publish: boolean, act = false, deadline?:
       publish: (notification) => publishNotification(sns, topicArn, notification),
       context,
       renotifyAfterHours: rt.config.renotifyAfterHours,
+      ...(central ? { central } : {}),
     },
     forecastWindowHours: rt.config.forecastWindowHours,
     periodSeconds: rt.config.periodSeconds,
@@ -178,7 +197,10 @@ export function cycleDeps(rt: Runtime, publish: boolean, act = false, deadline?:
               owner: randomUUID(),
               // Every outcome is a message of its own; the final one is sent before the lock is released.
               notify: async (record, outcome) => {
-                await publishNotification(rt.sns, rt.config.topicArn, buildActionNotification(record, outcome, context, rt.now()));
+                const notification = buildActionNotification(record, outcome, context, rt.now());
+                await publishNotification(rt.sns, rt.config.topicArn, notification);
+                // After the local one (a failed final one is sent again by the next cycle, this with it).
+                await central?.send(notification);
               },
             },
           }

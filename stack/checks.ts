@@ -114,6 +114,7 @@ const PARAM_OF: Record<string, string> = {
   KUBERNETES_CLUSTERS: 'kubernetesClusters',
   FUNCTION_SUBNET_IDS: 'vpcSubnetIds',
   FUNCTION_SECURITY_GROUP_IDS: 'vpcSecurityGroupIds',
+  CENTRAL_TOPIC_ARN: 'centralTopicArn',
 };
 
 /**
@@ -168,7 +169,49 @@ export function patternProblems(template: PackagedTemplate): string[] {
 
 /** Every check of the packaged template for a stage and region. */
 export function packagedTemplateProblems(template: PackagedTemplate, stage: string, region: string): string[] {
-  return [...stageProblems(stage), ...nameProblems(template), ...environmentProblems(template, region), ...patternProblems(template)];
+  return [
+    ...stageProblems(stage),
+    ...nameProblems(template),
+    ...environmentProblems(template, region),
+    ...patternProblems(template),
+    ...centralProblems(template, region),
+  ];
+}
+
+/** An SNS topic ARN (a standard topic: the central one is not FIFO). */
+export const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:([a-z0-9-]+):(\d{12}):[A-Za-z0-9_-]{1,256}$/;
+/** An OAM sink ARN (OAM API reference, Sink: `arn:aws:oam:<region>:<account>:sink/<id>`). */
+export const OAM_SINK_ARN = /^arn:aws[a-z-]*:oam:([a-z0-9-]+):(\d{12}):sink\/[A-Za-z0-9-]+$/;
+
+/**
+ * The central-view params (centralTopicArn, oamSinkIdentifier) as packaged: each '' (off) or well
+ * formed; the sink in the stack's region, since a link can only join a sink of its own region
+ * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch-Unified-Cross-Account.html).
+ * A value that is not a literal (a StackSet parameter's Ref) is CloudFormation's to check.
+ */
+export function centralProblems(template: PackagedTemplate, region: string): string[] {
+  const problems = new Set<string>();
+  for (const resource of Object.values(template.Resources)) {
+    if (resource.Type !== 'AWS::Lambda::Function') continue;
+    const variables = (resource.Properties?.['Environment'] as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {};
+    const arn = variables['CENTRAL_TOPIC_ARN'];
+    if (typeof arn === 'string' && arn !== '' && !SNS_TOPIC_ARN.test(arn)) {
+      problems.add(`centralTopicArn: "${arn}" is not an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>, the central stack's CentralTopicArn output)`);
+    }
+  }
+  for (const resource of Object.values(template.Resources)) {
+    const sink = resource.Type === 'AWS::Oam::Link' ? resource.Properties?.['SinkIdentifier'] : undefined;
+    if (typeof sink !== 'string' || sink === '') continue;
+    const match = OAM_SINK_ARN.exec(sink);
+    if (!match) {
+      problems.add(`oamSinkIdentifier: "${sink}" is not an OAM sink ARN (arn:aws:oam:<region>:<account>:sink/<id>, the central stack's SinkArn output)`);
+    } else if (match[1] !== region) {
+      problems.add(
+        `oamSinkIdentifier: the sink is in ${match[1]}, this stack in ${region}: a link joins a sink of its own region only; deploy the central stack in ${region} too and use its SinkArn`,
+      );
+    }
+  }
+  return [...problems];
 }
 
 /** The Kubernetes and VPC placement params (serverless.yml), as strings; '' = unset. */

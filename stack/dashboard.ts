@@ -55,7 +55,7 @@ export const DASHBOARD_ALARMS = [
 const EKS_MINIMUM_FREE_IPS = 6;
 
 /** A literal in the text of an `Fn::Sub`: `${` would start a placeholder, `${!` is its escape. */
-const literal = (text: string): string => text.replace(/\$\{/g, '${!');
+export const literal = (text: string): string => text.replace(/\$\{/g, '${!');
 
 /**
  * A Metrics Insights query that returns one series per combination of `dimensions`, the worst

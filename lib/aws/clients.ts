@@ -56,3 +56,13 @@ export function createAwsClients(region?: string, timeouts: HttpTimeouts = DEFAU
 export function createDynamoDbClient(timeouts: HttpTimeouts = DEFAULT_HTTP_TIMEOUTS): DynamoDBClient {
   return new DynamoDBClient({ requestHandler: requestHandlerOptions(timeouts.connectionMs, timeouts.requestMs) });
 }
+
+/**
+ * An SNS client for a topic of another region (the organisation's central topic): SNS answers
+ * Publish for the topics of the region whose endpoint receives it, so the client is the topic's
+ * region's ("Amazon SNS endpoints and quotas": one endpoint per region,
+ * https://docs.aws.amazon.com/general/latest/gr/sns.html).
+ */
+export function createSnsClient(region: string, timeouts: HttpTimeouts = DEFAULT_HTTP_TIMEOUTS): SNSClient {
+  return new SNSClient({ region, requestHandler: requestHandlerOptions(timeouts.connectionMs, timeouts.requestMs) });
+}

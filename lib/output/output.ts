@@ -88,6 +88,8 @@ export async function publishAndNotify(deps: OutputDeps, cycle: CycleOutcome): P
     for (const f of notifications.failures) {
       problems.push(`notification of ${f.findingId ?? f.cluster}: ${f.message}`);
     }
+    // The central topic's failures, the action outcomes' (sent earlier in the cycle) included.
+    problems.push(...(deps.notify.central?.problems ?? []));
   }
   return { metricsPublished, putMetricDataCalls, notifications, problems };
 }

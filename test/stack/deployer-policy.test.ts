@@ -77,6 +77,11 @@ const NEEDED: Record<string, string[]> = {
   'AWS::SNS::Subscription': ['sns:Subscribe', 'sns:Unsubscribe', 'sns:GetSubscriptionAttributes'],
   'AWS::CloudWatch::Alarm': ['cloudwatch:PutMetricAlarm', 'cloudwatch:DescribeAlarms', 'cloudwatch:TagResource', 'cloudwatch:DeleteAlarms'],
   'AWS::CloudWatch::Dashboard': ['cloudwatch:PutDashboard', 'cloudwatch:GetDashboard', 'cloudwatch:DeleteDashboards'],
+  // The central view's member side (resources/central.yml): the publishing grant, an inline role
+  // policy; the link, with what the AWS managed policy CloudWatchCrossAccountSharingConfiguration
+  // grants for managing links (AWS managed policy reference).
+  'AWS::IAM::Policy': ['iam:PutRolePolicy', 'iam:GetRolePolicy', 'iam:DeleteRolePolicy'],
+  'AWS::Oam::Link': ['oam:CreateLink', 'oam:GetLink', 'oam:UpdateLink', 'oam:DeleteLink', 'oam:TagResource', 'oam:ListLinks', 'cloudwatch:Link'],
 };
 
 /** What `serverless deploy` itself calls around CloudFormation (osls, deploymentMethod direct). */
@@ -136,6 +141,9 @@ describe('docs/deployer-policy.json', () => {
     // Actions without resource-level permissions, or whose resource does not exist yet (a key's id).
     expect(unscoped.sort()).toEqual([
       'cloudformation:ValidateTemplate',
+      // The OAM link (oamSinkIdentifier): cloudwatch:Link and oam:ListLinks take no resource
+      // (CloudWatchCrossAccountSharingConfiguration grants them on '*').
+      'cloudwatch:Link',
       // A function placed in a VPC (vpcSubnetIds): Lambda's CreateFunction checks these; EC2
       // Describe* have no resource-level permissions.
       'ec2:DescribeSecurityGroups',
@@ -144,6 +152,7 @@ describe('docs/deployer-policy.json', () => {
       'kms:CreateKey',
       'kms:ListAliases',
       'logs:DescribeLogGroups',
+      'oam:ListLinks',
     ]);
   });
 

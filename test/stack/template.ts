@@ -113,6 +113,8 @@ export function rolePolicies(template: CfnTemplate, roleId: string): Array<{ sou
   });
   const attached = Object.entries(template.Resources)
     .filter(([, r]) => ATTACHABLE_POLICY_TYPES.includes(r.Type) && r.Properties.Roles !== undefined)
+    // A policy whose Condition is false is not created (resources/central.yml CentralPublishPolicy).
+    .filter(([, r]) => r.Condition === undefined || evaluateCondition(template, r.Condition))
     .filter(([id, r]) => {
       const roles = r.Properties.Roles as CfnValue[];
       if (!Array.isArray(roles) || roles.some((value) => refTo(value) === undefined)) {
@@ -298,6 +300,20 @@ export function resolveValue(value: CfnValue, values: Record<string, string>): s
     return (join[1] as CfnValue[]).map((part) => resolveValue(part, values)).join(join[0]);
   }
   if (typeof value['Fn::Sub'] === 'string') return resolveSub(value, values);
+  // `Fn::Sub: [text, { name: value }]`: the named values resolved first.
+  const sub = value['Fn::Sub'];
+  if (Array.isArray(sub) && sub.length === 2 && typeof sub[0] === 'string' && typeof sub[1] === 'object' && sub[1] !== null) {
+    const named = Object.fromEntries(Object.entries(sub[1] as Record<string, CfnValue>).map(([k, v]) => [k, resolveValue(v, values)]));
+    return resolveSub({ 'Fn::Sub': sub[0] }, { ...values, ...named });
+  }
+  // `Fn::Select: [i, { Fn::Split: [delimiter, text] }]`.
+  const select = value['Fn::Select'];
+  const split = Array.isArray(select) && select.length === 2 ? (select[1] as CfnValue)?.['Fn::Split'] : undefined;
+  if (typeof select?.[0] === 'number' && Array.isArray(split) && split.length === 2 && typeof split[0] === 'string') {
+    const part = resolveValue(split[1], values).split(split[0])[select[0] as number];
+    if (part === undefined) throw new Error(`Fn::Select ${String(select[0])} out of range: ${JSON.stringify(value)}`);
+    return part;
+  }
   throw new Error(`cannot resolve ${JSON.stringify(value)}`);
 }
 

@@ -22,6 +22,10 @@ export const OPTIONAL_PARAMS: Readonly<Record<string, string>> = {
   kubernetesWrite: 'true',
   vpcSubnetIds: 'subnet-0123456789abcdef0,subnet-0123456789abcdef1',
   vpcSecurityGroupIds: 'sg-0123456789abcdef0',
+  // The organisation's central view (docs/organisation-central.md): the central topic (in another
+  // account and region) and the OAM sink (in the stack's region, eu-west-1 for packageWith).
+  centralTopicArn: 'arn:aws:sns:us-east-1:999988887777:eks-ip-responder-central',
+  oamSinkIdentifier: 'arn:aws:oam:eu-west-1:999988887777:sink/a1b2c3d4-5678-90ab-cdef-EXAMPLE11111',
 };
 
 /** `prod` has stage params of its own (logRetentionInDays); the other is a stage without any. */

@@ -10,6 +10,7 @@
 import type { Finding } from '../../diagnose/types';
 import { messageOf } from '../../errors';
 import type { Usage } from '../../measure/types';
+import type { CentralFeed } from './central';
 import { LedgerConflictError, type FindingLedger } from './ledger';
 import { buildNotification, type Notification, type NotificationContext, type TransitionKind } from './message';
 import { planTransitions, type FindingState, type Transition } from './transitions';
@@ -21,6 +22,8 @@ export interface NotifyDeps {
   publish: (notification: Notification) => Promise<string>;
   context: NotificationContext;
   renotifyAfterHours?: number;
+  /** The organisation's central topic, if any: each notification sent locally is also sent there (best effort). */
+  central?: CentralFeed;
 }
 
 export interface NotifyResult {
@@ -97,6 +100,9 @@ export async function notifyFindings(
       try {
         const messageId = await deps.publish(notification);
         result.notified.push({ findingId, transition: messageKind(t), messageId });
+        // After the local one, and only when it was sent: a failed local notification is taken
+        // back and sent again by the next sample, and the central copy with it (never twice).
+        if (deps.central) await deps.central.send(notification);
       } catch (err) {
         result.failures.push({ cluster: cluster.name, findingId, message: messageOf(err) });
         await takeBack(deps.ledger, t, result);
