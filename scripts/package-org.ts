@@ -154,10 +154,15 @@ export const TEMPLATE_BODY_MAX_BYTES = 51_200;
 
 /** What to run next: the publishing commands for this package. */
 export function publishInstructions(pkg: OrgPackage, options: OrgPackageOptions): string {
-  const out = path.relative(process.cwd(), options.out) || '.';
+  // Relative to the current directory when under it, else absolute.
+  const shown = (file: string): string => {
+    const relative = path.relative(process.cwd(), file);
+    return relative === '' ? '.' : relative.startsWith('..') || path.isAbsolute(relative) ? file : relative;
+  };
+  const out = shown(options.out);
   const size = readFileSync(pkg.templatePath).length;
   const lines = [
-    `StackSet template: ${path.relative(process.cwd(), pkg.templatePath)} (${size} bytes${size > TEMPLATE_BODY_MAX_BYTES ? `, above the ${TEMPLATE_BODY_MAX_BYTES} of --template-body: use --template-url` : ''})`,
+    `StackSet template: ${shown(pkg.templatePath)} (${size} bytes${size > TEMPLATE_BODY_MAX_BYTES ? `, above the ${TEMPLATE_BODY_MAX_BYTES} of --template-body: use --template-url` : ''})`,
     `Parameters (${pkg.deployTime.length} stage params, deploy time): ${pkg.deployTime.map((p) => p.parameter).join(', ')}`,
     `Fixed at packaging: ${Object.entries(pkg.packagingTime).map(([n, p]) => `${n}=${JSON.stringify(p.value)}`).join(', ') || 'none'}`,
     '',
