@@ -70,7 +70,7 @@ export function resolveStageParams(root: string, stage: string, cli: Readonly<Re
  * `serverless package` in a service directory of its own under `work` (osls deletes
  * `<service directory>/.serverless`: run at the root, it would delete `npm run package`'s).
  */
-function packageService(root: string, work: string, stage: string, region: string, params: Record<string, string | number>): string {
+function packageService(root: string, work: string, stage: string, region: string, params: Record<string, string | number>, hint = ''): string {
   const serviceDir = path.join(work, region);
   rmSync(serviceDir, { recursive: true, force: true });
   mkdirSync(serviceDir, { recursive: true });
@@ -87,7 +87,7 @@ function packageService(root: string, work: string, stage: string, region: strin
     execFileSync('npx', args, { cwd: serviceDir, stdio: 'pipe', encoding: 'utf8', timeout: 300_000 });
   } catch (err) {
     const { stdout, stderr } = err as { stdout?: string; stderr?: string };
-    throw new Error(`npx ${args.join(' ')} failed:\n${stdout ?? ''}\n${stderr ?? ''}`);
+    throw new Error(`npx ${args.join(' ')} failed:\n${stdout ?? ''}\n${stderr ?? ''}${hint}`);
   }
   return packageDir;
 }
@@ -111,7 +111,7 @@ export function packageOrg(options: OrgPackageOptions): OrgPackage {
   const sentinelDir = packageService(root, work, options.stage, SENTINEL_REGION, {
     ...given(Object.keys(fixed)),
     ...Object.fromEntries(deployTime.map((p) => [p.name, p.sentinel])),
-  });
+  }, '\nIf a param is checked or consumed at packaging, list it in PACKAGING_TIME_PARAMS (stack/org.ts): packaged with its sentinel here, it failed.');
   const valuesDir = packageService(root, work, options.stage, VALUES_REGION, given(Object.keys(resolved)));
 
   // The code: keyed by content, so that a StackSet update with new code names a new object.
@@ -170,6 +170,9 @@ export function publishInstructions(pkg: OrgPackage, options: OrgPackageOptions)
     `  for region in $REGIONS; do`,
     `    aws s3 cp ${out}/code/ "s3://${options.bucketPrefix}-$region/${options.keyPrefix}" --recursive --region "$region"`,
     `  done`,
+    'with each bucket readable by the organisation (aws s3api put-bucket-policy --bucket <bucket> --policy ...):',
+    `  {"Version":"2012-10-17","Statement":[{"Sid":"OrganisationReadsTheCode","Effect":"Allow","Principal":"*","Action":"s3:GetObject",` +
+      `"Resource":"arn:aws:s3:::${options.bucketPrefix}-<region>/${options.keyPrefix}*","Condition":{"StringEquals":{"aws:PrincipalOrgID":"<o-xxxxxxxxxx>"}}}]}`,
     `Code keys: ${Object.keys(pkg.code).map((k) => `${options.keyPrefix}${k}`).join(', ')}`,
     `Then: aws cloudformation create-stack-set (or update-stack-set) --template-body file://${out}/template.json ...`,
   ];

@@ -99,7 +99,7 @@ export const PARAMETER_CONSTRAINTS: Readonly<Record<string, Omit<CfnParameter, '
   renotifyAfterHours: COUNT,
   passRoleArns: {
     Type: 'String',
-    AllowedPattern: '^$|^arn:[a-z-]+:iam::(\\d{12}|\\*):role/[^,]+(,arn:[a-z-]+:iam::(\\d{12}|\\*):role/[^,]+)*$',
+    AllowedPattern: '^$|^arn:[a-z-]+:iam::\\d{12}:role/[^,]+(,arn:[a-z-]+:iam::\\d{12}:role/[^,]+)*$',
     ConstraintDescription: 'comma-separated IAM role ARNs without spaces, or empty',
   },
   multiTimeSeriesAlarms: { Type: 'String', AllowedValues: ['true', 'false'] },
