@@ -7,7 +7,8 @@
  * Packages the stack twice with osls (stack/org.ts): with a sentinel per deploy-time param (the
  * StackSet template is rewritten from it) and with the params' values; the first, its Parameters
  * set to those values, must equal the second, or it fails naming where they differ. Writes
- * <out>/template.json, <out>/parameters.json and <out>/code/<fn>-<sha>.zip, then prints how to
+ * <out>/template.json, <out>/parameters.json and <out>/code/<fn>-<sha>.zip (the two packagings' zips
+ * must be the same bytes: no param reaches the code), then prints how to
  * publish them.
  */
 import { execFileSync } from 'node:child_process';
@@ -120,6 +121,7 @@ export function packageOrg(options: OrgPackageOptions): OrgPackage {
   mkdirSync(codeDir, { recursive: true });
   const keys: Record<string, string> = {};
   const code: Record<string, string> = {};
+  const problems: string[] = [];
   for (const zip of readdirSync(sentinelDir).filter((f) => f.endsWith('.zip'))) {
     const sha = createHash('sha256').update(readFileSync(path.join(sentinelDir, zip))).digest('hex').slice(0, 12);
     const key = `${zip.replace(/\.zip$/, '')}-${sha}.zip`;
@@ -129,9 +131,19 @@ export function packageOrg(options: OrgPackageOptions): OrgPackage {
   }
   const location = { bucketPrefix: options.bucketPrefix, keyPrefix: options.keyPrefix, keys };
 
+  // The code must not depend on a deploy-time param (a value compiled into the bundle would keep
+  // the sentinel): the two packagings' zips are the same bytes (esbuild's output, zip entries dated 1980).
+  for (const zip of Object.keys(keys)) {
+    const valuesZip = path.join(valuesDir, zip);
+    if (!existsSync(valuesZip) || !readFileSync(valuesZip).equals(readFileSync(path.join(sentinelDir, zip)))) {
+      problems.push(`${zip} differs between the packaging with sentinels and the one with values: a param reaches the code; list it in PACKAGING_TIME_PARAMS (stack/org.ts)`);
+    }
+  }
   const sentinelTemplate = readJson(path.join(sentinelDir, 'cloudformation-template-update-stack.json'));
   const packagedWithValues = readJson(path.join(valuesDir, 'cloudformation-template-update-stack.json'));
-  const { template, problems } = toStackSet(sentinelTemplate, { params: deployTime, region: SENTINEL_REGION, code: location });
+  const rewritten = toStackSet(sentinelTemplate, { params: deployTime, region: SENTINEL_REGION, code: location });
+  const template = rewritten.template;
+  problems.push(...rewritten.problems);
   // The same rewrite of the stack packaged with the values, without params: the reference.
   const reference = toStackSet(packagedWithValues, { params: [], region: VALUES_REGION, code: location });
   problems.push(...reference.problems);

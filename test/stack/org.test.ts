@@ -3,7 +3,7 @@
 // organisation, with the defaults and with the optional params, checked as it would be deployed:
 // no osls deployment bucket, code from the per-region bucket, every serverless.yml param a
 // Parameter or fixed at packaging, valid against the CloudFormation resource specification.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -311,4 +311,57 @@ describe.each<[string, Record<string, string>]>([
     expect(text).toContain(`aws s3 cp ${out}/code/ "s3://acme-eks-ip-responder-$region/eks-ip-responder/prod/" --recursive --region "$region"`);
     for (const key of Object.keys(pkg.code)) expect(text).toContain(`eks-ip-responder/prod/${key}`);
   });
+});
+
+describe('a serverless.yml with a new param, and a param compiled into the code', () => {
+  let root: string;
+  let out: string;
+
+  // As another change to serverless.yml would: a new param used in a condition and an output
+  // (picked up as a Parameter with nothing else to change), and logLevel in the bundle's banner
+  // (a param that reaches the code: refused, the zips of the two packagings differ).
+  beforeAll(() => {
+    root = mkdtempSync(join(tmpdir(), 'eks-ip-responder-org-root-'));
+    out = mkdtempSync(join(tmpdir(), 'eks-ip-responder-org-'));
+    for (const entry of readdirSync(REPOSITORY_ROOT)) {
+      if (['.serverless', '.serverless-org', '.esbuild', '.git', 'serverless.yml', 'coverage'].includes(entry)) continue;
+      symlinkSync(join(REPOSITORY_ROOT, entry), join(root, entry));
+    }
+    const yml = readFileSync(join(REPOSITORY_ROOT, 'serverless.yml'), 'utf8')
+      .replace(/^ {2}default:\n/m, "  default:\n    centralTopicArn: ''\n")
+      .replace(/^custom:\n {2}esbuild:\n/m, "custom:\n  esbuild:\n    banner:\n      js: '/* ${param:logLevel} */'\n");
+    writeFileSync(
+      join(root, 'serverless.yml'),
+      `${yml}  - Conditions:\n      HasCentralTopic: !Not [!Equals ['', '\${param:centralTopicArn}']]\n` +
+        `    Outputs:\n      CentralTopicArn:\n        Condition: HasCentralTopic\n        Value: '\${param:centralTopicArn}'\n`,
+    );
+  });
+  afterAll(() => {
+    rmSync(root, { recursive: true, force: true });
+    rmSync(out, { recursive: true, force: true });
+  });
+
+  it('refuses the param that reaches the code, and only that', () => {
+    let message = '';
+    try {
+      packageOrg({ stage: 'prod', params: {}, bucketPrefix: 'acme', keyPrefix: 'k/', out, root });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message.split('\n- ').slice(1).sort()).toEqual([
+      'respond.zip differs between the packaging with sentinels and the one with values: a param reaches the code; list it in PACKAGING_TIME_PARAMS (stack/org.ts)',
+      'sample.zip differs between the packaging with sentinels and the one with values: a param reaches the code; list it in PACKAGING_TIME_PARAMS (stack/org.ts)',
+    ]);
+  }, 300_000);
+
+  it('makes the new param a Parameter once the code no longer depends on a param', () => {
+    const yml = readFileSync(join(root, 'serverless.yml'), 'utf8').replace(/^ {4}banner:\n {6}js: .*\n/m, '');
+    writeFileSync(join(root, 'serverless.yml'), yml);
+    const pkg = packageOrg({ stage: 'prod', params: {}, bucketPrefix: 'acme', keyPrefix: 'k/', out, root });
+    const template = JSON.parse(readFileSync(pkg.templatePath, 'utf8'));
+    expect(template.Parameters.CentralTopicArn).toEqual({ Type: 'String', Default: '', Description: expect.stringContaining('centralTopicArn') });
+    expect(template.Conditions.HasCentralTopic).toEqual({ 'Fn::Not': [{ 'Fn::Equals': ['', { Ref: 'CentralTopicArn' }] }] });
+    expect(template.Outputs.CentralTopicArn.Value).toEqual({ Ref: 'CentralTopicArn' });
+    expect(validateTemplateFile(pkg.templatePath)).toEqual([]);
+  }, 300_000);
 });
