@@ -4,12 +4,9 @@
  *   npm run package:org -- [--stage prod] [--param k=v ...] [--bucket-prefix my-org-eks-ip-responder]
  *                          [--key-prefix eks-ip-responder/prod/] [--out .serverless-org]
  *
- * Packages the stack twice with osls (stack/org.ts): with a sentinel per deploy-time param (the
- * StackSet template is rewritten from it) and with the params' values; the first, its Parameters
- * set to those values, must equal the second, or it fails naming where they differ. Writes
- * <out>/template.json, <out>/parameters.json and <out>/code/<fn>-<sha>.zip (the two packagings' zips
- * must be the same bytes: no param reaches the code), then prints how to
- * publish them.
+ * Packages twice with osls (stack/org.ts): with a sentinel per deploy-time param and with the
+ * values; the first, rewritten and its Parameters at those values, must equal the second, and both
+ * zips must be the same bytes. Writes <out>/template.json, parameters.json, code/<fn>-<sha>.zip.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
