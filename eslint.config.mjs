@@ -59,7 +59,7 @@ const CORE = [...CORE_BEFORE_PLAN, ...CORE_PLAN];
 const ADAPTERS = ['lib/aws/**', 'lib/kube/**'];
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', '.serverless/', '.esbuild/', 'coverage/'] },
+  { ignores: ['node_modules/', 'dist/', '.serverless/', '.serverless-org/', '.esbuild/', 'coverage/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

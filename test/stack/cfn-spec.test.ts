@@ -5,37 +5,18 @@
 import { eventPatternComplexity, MAX_EVENT_PATTERN_COMPLEXITY } from '../../lib/events/pattern-complexity';
 import type { EventPattern } from '../../lib/events/patterns';
 import { packagedTemplateProblems, type PackagedTemplate } from '../../stack/checks';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { specification } from '@aws-cdk/cfnspec';
-import { CfnSpecification, validateTemplate } from './cfn-spec';
+import { CfnSpecification, loadSpecification, SPEC_SUPPLEMENT, withSupplement, validateTemplate, validateTemplateFile } from './cfn-spec';
 import { evaluateCondition, resource } from './template';
 import { packageVariants, removeVariants, StackVariant, VARIANTS } from './variants';
 
 let spec: CfnSpecification;
 
-/**
- * AWS::EKS::AccessEntry (December 2023) is newer than the specification data (v117, spring 2023):
- * its properties as the CloudFormation Template Reference lists them
- * (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-eks-accessentry.html:
- * ClusterName and PrincipalArn String, required, replacement; KubernetesGroups List of String;
- * Type and Username String; Tags List of Tag; attribute AccessEntryArn), without AccessPolicies
- * (a list of a property type this stack does not use, so it is reported as unknown if it ever is).
- */
-export const ACCESS_ENTRY_SPEC = {
-  Documentation: 'https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-eks-accessentry.html',
-  Attributes: { AccessEntryArn: { PrimitiveType: 'String' } },
-  Properties: {
-    ClusterName: { PrimitiveType: 'String', Required: true, UpdateType: 'Immutable' },
-    PrincipalArn: { PrimitiveType: 'String', Required: true, UpdateType: 'Immutable' },
-    KubernetesGroups: { Type: 'List', PrimitiveItemType: 'String', DuplicatesAllowed: false, Required: false, UpdateType: 'Mutable' },
-    Type: { PrimitiveType: 'String', Required: false, UpdateType: 'Immutable' },
-    Username: { PrimitiveType: 'String', Required: false, UpdateType: 'Mutable' },
-    Tags: { Type: 'List', ItemType: 'Tag', DuplicatesAllowed: false, Required: false, UpdateType: 'Mutable' },
-  },
-};
-
 beforeAll(() => {
-  spec = specification();
-  (spec.ResourceTypes as Record<string, unknown>)['AWS::EKS::AccessEntry'] ??= ACCESS_ENTRY_SPEC;
+  spec = loadSpecification();
 });
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -170,6 +151,12 @@ describe('validateTemplate', () => {
         Properties: { AvailabilityZone: { 'Fn::Select': [0, { 'Fn::GetAZs': '' }] }, Size: 1 },
       };
     }],
+    ['parameters whose Defaults meet their constraints', (t) => {
+      t.Parameters.Stage = { Type: 'String', Default: 'prod', AllowedValues: ['prod', 'test'], AllowedPattern: '[a-z]+', MaxLength: 4 };
+      t.Parameters.Memory = { Type: 'Number', Default: 512, MinValue: 128, MaxValue: 10240 };
+      t.Parameters.Subnets = { Type: 'List<AWS::EC2::Subnet::Id>' };
+      t.Parameters.Latest = { Type: 'AWS::SSM::Parameter::Value<String>', Default: '/eks-ip-responder/policy' };
+    }],
   ])('accepts %s', (_name, mutate) => {
     expect(validateTemplate(templateWith(mutate), spec)).toEqual([]);
   });
@@ -277,11 +264,78 @@ describe('validateTemplate', () => {
     }, [
       'Output: unknown top-level section (known: AWSTemplateFormatVersion, Description, Metadata, Parameters, Rules, Mappings, Conditions, Transform, Resources, Outputs)',
     ]],
+    ['an unknown parameter type', (t) => {
+      t.Parameters.Stage.Type = 'Strings';
+    }, ['Parameters.Stage.Type: Strings is not a parameter type']],
+    ['an unknown parameter key', (t) => {
+      t.Parameters.Stage.Allowed = ['prod'];
+    }, [
+      'Parameters.Stage.Allowed: unknown parameter key (known: Type, Default, AllowedPattern, AllowedValues, ConstraintDescription, Description, MaxLength, MaxValue, MinLength, MinValue, NoEcho)',
+    ]],
+    ['a Default outside its AllowedValues', (t) => {
+      t.Parameters.Stage = { Type: 'String', Default: 'dev', AllowedValues: ['prod', 'test'] };
+    }, ['Parameters.Stage.Default: "dev" is not one of its AllowedValues (prod, test)']],
+    ['a Default that does not match its whole AllowedPattern', (t) => {
+      t.Parameters.Stage = { Type: 'String', Default: 'prod-1', AllowedPattern: '[a-z]+' };
+    }, ['Parameters.Stage.Default: "prod-1" does not match its AllowedPattern [a-z]+']],
+    ['a Number Default below its MinValue, and one above its MaxValue', (t) => {
+      t.Parameters.Memory = { Type: 'Number', Default: 64, MinValue: 128 };
+      t.Parameters.Timeout = { Type: 'Number', Default: '901', MaxValue: 900 };
+    }, ['Parameters.Memory.Default: 64 is below its MinValue 128', 'Parameters.Timeout.Default: 901 is above its MaxValue 900']],
+    ['a Number Default that is not a number', (t) => {
+      t.Parameters.Memory = { Type: 'Number', Default: 'lots' };
+    }, ['Parameters.Memory.Default: "lots" is not a number']],
+    ['a String Default longer than its MaxLength', (t) => {
+      t.Parameters.Stage = { Type: 'String', Default: 'production', MaxLength: 4 };
+    }, ['Parameters.Stage.Default: "production" is longer than its MaxLength 4']],
+    ['a Default that is an intrinsic function', (t) => {
+      t.Parameters.Stage = { Type: 'String', Default: { Ref: 'AWS::Region' } };
+    }, ['Parameters.Stage.Default: expected a literal string or number, got {"Ref":"AWS::Region"}']],
     ['an output whose value refers to an unknown resource', (t) => {
       t.Outputs.AlertTopicArn.Value = { Ref: 'Alerts' };
     }, ['Outputs.AlertTopicArn.Value.Ref: Alerts names no resource, parameter or pseudo parameter of the template']],
   ])('reports %s', (_name, mutate, problems) => {
     expect(validateTemplate(templateWith(mutate), spec)).toEqual(problems);
+  });
+});
+
+describe('validateTemplateFile', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cfn-spec-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('validates a template file and a template object, with the supplement', () => {
+    const file = join(dir, 'template.json');
+    const broken = templateWith((t) => {
+      props(t, 'LedgerTable').Foo = 'bar';
+      t.Resources.Entry = { Type: 'AWS::EKS::AccessEntry', Properties: { ClusterName: 'orders', PrincipalArn: { 'Fn::GetAtt': ['SamplerRole', 'Arn'] } } };
+    });
+    writeFileSync(file, JSON.stringify(broken));
+    const expected = ['Resources.LedgerTable.Properties.Foo: unknown property of AWS::DynamoDB::Table'];
+    expect(validateTemplateFile(file)).toEqual(expected);
+    expect(validateTemplateFile(broken)).toEqual(expected);
+  });
+
+  it('needs the supplement for the types the data lacks', () => {
+    const template = templateWith((t) => {
+      t.Resources.Entry = { Type: 'AWS::EKS::AccessEntry', Properties: { ClusterName: 'orders', PrincipalArn: 'arn:aws:iam::123456789012:role/x' } };
+    });
+    expect(validateTemplate(template, specification())).toEqual([
+      'Resources.Entry.Type: unknown resource type AWS::EKS::AccessEntry (not in the CloudFormation resource specification)',
+    ]);
+    expect(validateTemplate(template, withSupplement(specification()))).toEqual([]);
+    expect(Object.keys(SPEC_SUPPLEMENT)).toContain('AWS::EKS::AccessEntry');
+  });
+
+  it('merges supplemented properties into a type the data has, the data winning', () => {
+    const merged = withSupplement(specification(), {
+      'AWS::SQS::Queue': { Properties: { Novel: { PrimitiveType: 'String', Required: false }, QueueName: { PrimitiveType: 'Integer' } } },
+    });
+    const template = templateWith((t) => {
+      props(t, 'DeadLetterQueue').Novel = 'x';
+      props(t, 'DeadLetterQueue').QueueName = 'dlq';
+    });
+    expect(validateTemplate(template, merged)).toEqual([]);
+    expect(validateTemplate(template, spec)).toEqual(['Resources.DeadLetterQueue.Properties.Novel: unknown property of AWS::SQS::Queue']);
   });
 });
 

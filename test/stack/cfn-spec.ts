@@ -9,7 +9,8 @@
  * release): a property or attribute CloudFormation added since (Lambda's LoggingConfig, a log
  * group's LogGroupClass) is reported as unknown, and needs newer data, not an exception here.
  *
- * Pure: the template and the specification are arguments, and every problem is returned as a
+ * `validateTemplate` is pure: the template and the specification are arguments (`validateTemplateFile`
+ * reads a file and the package's data with SPEC_SUPPLEMENT), and every problem is returned as a
  * readable string, `<path>: <problem>`, e.g.
  * `Resources.LedgerTable.Properties.Foo: unknown property of AWS::DynamoDB::Table`.
  *
@@ -28,10 +29,72 @@
  *   for Fn::If, Fn::And, Fn::Equals, Fn::Not, Fn::Or and Condition), pseudo parameters
  *   (`pseudo-parameter-reference`).
  */
-import type { schema } from '@aws-cdk/cfnspec';
+import { readFileSync } from 'node:fs';
+import { specification, type schema } from '@aws-cdk/cfnspec';
 
 /** The resource specification, as `require('@aws-cdk/cfnspec').specification()` returns it. */
 export type CfnSpecification = schema.Specification;
+
+/**
+ * AWS::EKS::AccessEntry (December 2023) is newer than the specification data (v117, spring 2023):
+ * its properties as the CloudFormation Template Reference lists them
+ * (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-eks-accessentry.html:
+ * ClusterName and PrincipalArn String, required, replacement; KubernetesGroups List of String;
+ * Type and Username String; Tags List of Tag; attribute AccessEntryArn), without AccessPolicies
+ * (a list of a property type this stack does not use, so it is reported as unknown if it ever is).
+ */
+export const ACCESS_ENTRY_SPEC = {
+  Documentation: 'https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-eks-accessentry.html',
+  Attributes: { AccessEntryArn: { PrimitiveType: 'String' } },
+  Properties: {
+    ClusterName: { PrimitiveType: 'String', Required: true, UpdateType: 'Immutable' },
+    PrincipalArn: { PrimitiveType: 'String', Required: true, UpdateType: 'Immutable' },
+    KubernetesGroups: { Type: 'List', PrimitiveItemType: 'String', DuplicatesAllowed: false, Required: false, UpdateType: 'Mutable' },
+    Type: { PrimitiveType: 'String', Required: false, UpdateType: 'Immutable' },
+    Username: { PrimitiveType: 'String', Required: false, UpdateType: 'Mutable' },
+    Tags: { Type: 'List', ItemType: 'Tag', DuplicatesAllowed: false, Required: false, UpdateType: 'Mutable' },
+  },
+};
+
+/**
+ * What the specification data lacks and the project's templates use, each from its Template
+ * Reference page (cited at its entry): a type absent from the data is added whole; for a type the
+ * data has, the Properties and Attributes listed are added (the data's own entries win). Add here,
+ * with the page, what a new template needs; never a type or property the page does not list.
+ */
+export const SPEC_SUPPLEMENT: Readonly<Record<string, { Properties?: Record<string, unknown>; Attributes?: Record<string, unknown>; Documentation?: string }>> = {
+  'AWS::EKS::AccessEntry': ACCESS_ENTRY_SPEC,
+};
+
+/** The specification with a supplement merged in (a copy of the types it touches). */
+export function withSupplement(spec: CfnSpecification, supplement = SPEC_SUPPLEMENT): CfnSpecification {
+  const types = { ...(spec.ResourceTypes as Record<string, Json>) };
+  for (const [type, extra] of Object.entries(supplement)) {
+    const own = types[type];
+    types[type] = own
+      ? { ...own, Properties: { ...extra.Properties, ...own.Properties }, Attributes: { ...extra.Attributes, ...own.Attributes } }
+      : extra;
+  }
+  return { ...spec, ResourceTypes: types } as CfnSpecification;
+}
+
+let loaded: CfnSpecification | undefined;
+
+/** `@aws-cdk/cfnspec`'s specification with SPEC_SUPPLEMENT, loaded once. */
+export function loadSpecification(): CfnSpecification {
+  loaded ??= withSupplement(specification());
+  return loaded;
+}
+
+/**
+ * Validates any template: a parsed template, or the path of a JSON template file (what
+ * `serverless package` and `npm run package:org` write), against `loadSpecification()` unless
+ * another specification is given. Returns every problem, none when valid.
+ */
+export function validateTemplateFile(template: string | object, spec: CfnSpecification = loadSpecification()): string[] {
+  const parsed: unknown = typeof template === 'string' ? JSON.parse(readFileSync(template, 'utf8')) : template;
+  return validateTemplate(parsed, spec);
+}
 
 /**
  * The sections a template may have (template anatomy). `Rules` is documented there too (for
@@ -268,6 +331,8 @@ export function validateTemplate(template: unknown, spec: CfnSpecification): str
     if (!LOGICAL_ID.test(name)) problem(`Parameters.${name}`, 'a logical id must be alphanumeric');
     if (!isObject(parameter) || typeof parameter.Type !== 'string') {
       problem(`Parameters.${name}`, 'a parameter needs a Type');
+    } else {
+      ctx.problems.push(...parameterProblems(name, parameter));
     }
   }
 
@@ -289,6 +354,70 @@ export function validateTemplate(template: unknown, spec: CfnSpecification): str
     for (const [name, output] of Object.entries(template.Outputs)) checkOutput(ctx, name, output);
   }
   return ctx.problems;
+}
+
+/** The keys of a parameter (`parameters-section-structure`). */
+const PARAMETER_KEYS = [
+  'Type',
+  'Default',
+  'AllowedPattern',
+  'AllowedValues',
+  'ConstraintDescription',
+  'Description',
+  'MaxLength',
+  'MaxValue',
+  'MinLength',
+  'MinValue',
+  'NoEcho',
+];
+
+/**
+ * Parameter types (`parameters-section-structure`): String, Number, List<Number>,
+ * CommaDelimitedList, the AWS-specific types (AWS::EC2::VPC::Id, List<AWS::EC2::Subnet::Id>, ...)
+ * and the Systems Manager parameter types (AWS::SSM::Parameter::Name, AWS::SSM::Parameter::Value<...>).
+ */
+const PARAMETER_TYPE = /^(String|Number|List<Number>|CommaDelimitedList|(List<)?AWS::[A-Za-z0-9]+::[A-Za-z0-9]+(::[A-Za-z0-9]+)?>?|AWS::SSM::Parameter::(Name|Value<.+>))$/;
+
+/**
+ * A parameter's declaration and its Default against its own constraints
+ * (`parameters-section-structure`): a stack created without the parameter gets the Default, which
+ * CloudFormation checks like a given value (AllowedValues, AllowedPattern on the whole value,
+ * MinValue/MaxValue for a Number, MinLength/MaxLength for a String).
+ */
+export function parameterProblems(name: string, parameter: Record<string, Json>): string[] {
+  const problems: string[] = [];
+  const at = `Parameters.${name}`;
+  const type = String(parameter.Type);
+  for (const key of Object.keys(parameter)) {
+    if (!PARAMETER_KEYS.includes(key)) problems.push(`${at}.${key}: unknown parameter key (known: ${PARAMETER_KEYS.join(', ')})`);
+  }
+  if (!PARAMETER_TYPE.test(type)) problems.push(`${at}.Type: ${type} is not a parameter type`);
+  const value: Json = parameter.Default;
+  if (value === undefined) return problems;
+  if (typeof value !== 'string' && typeof value !== 'number') {
+    problems.push(`${at}.Default: expected a literal string or number, got ${show(value)}`);
+    return problems;
+  }
+  const text = String(value);
+  if (Array.isArray(parameter.AllowedValues) && !parameter.AllowedValues.map(String).includes(text)) {
+    problems.push(`${at}.Default: ${show(value)} is not one of its AllowedValues (${parameter.AllowedValues.map(String).join(', ')})`);
+  }
+  if (typeof parameter.AllowedPattern === 'string' && !new RegExp(`^(?:${parameter.AllowedPattern})$`).test(text)) {
+    problems.push(`${at}.Default: ${show(value)} does not match its AllowedPattern ${parameter.AllowedPattern}`);
+  }
+  if (type === 'Number') {
+    const number = Number(text);
+    if (text.trim() === '' || !Number.isFinite(number)) problems.push(`${at}.Default: ${show(value)} is not a number`);
+    else {
+      if (typeof parameter.MinValue === 'number' && number < parameter.MinValue) problems.push(`${at}.Default: ${text} is below its MinValue ${parameter.MinValue}`);
+      if (typeof parameter.MaxValue === 'number' && number > parameter.MaxValue) problems.push(`${at}.Default: ${text} is above its MaxValue ${parameter.MaxValue}`);
+    }
+  }
+  if (type === 'String') {
+    if (typeof parameter.MinLength === 'number' && text.length < parameter.MinLength) problems.push(`${at}.Default: ${show(value)} is shorter than its MinLength ${parameter.MinLength}`);
+    if (typeof parameter.MaxLength === 'number' && text.length > parameter.MaxLength) problems.push(`${at}.Default: ${show(value)} is longer than its MaxLength ${parameter.MaxLength}`);
+  }
+  return problems;
 }
 
 function checkResource(ctx: Context, logicalId: string, resource: Json): void {
