@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { deployTimeParams, packagingTimeParams, parameterisationProblems, toStackSet, type OrgParam } from '../stack/org';
+import { deployTimeParams, packagingTimeParams, parameterisationProblems, SENTINEL_REGION, toStackSet, type OrgParam } from '../stack/org';
 
 const ROOT = path.join(__dirname, '..');
 
@@ -21,7 +21,7 @@ const ROOT = path.join(__dirname, '..');
  * The regions of the two packagings: real ones (osls accepts only its list), different, so that
  * the comparison proves the region is only ever the region.
  */
-export const SENTINEL_REGION = 'mx-central-1';
+export { SENTINEL_REGION };
 export const VALUES_REGION = 'il-central-1';
 
 export interface OrgPackageOptions {

@@ -107,6 +107,17 @@ export const PARAMETER_CONSTRAINTS: Readonly<Record<string, Omit<CfnParameter, '
   memorySize: { Type: 'Number', MinValue: 128, MaxValue: 10240 },
   timeout: { Type: 'Number', MinValue: 1, MaxValue: 900 },
   logRetentionInDays: { Type: 'Number', AllowedValues: RETENTION_DAYS },
+  // The central stack's outputs (docs/organisation-central.md), as stack/checks.ts checks them.
+  centralTopicArn: {
+    Type: 'String',
+    AllowedPattern: '^$|^arn:aws[a-z-]*:sns:[a-z0-9-]+:\\d{12}:[A-Za-z0-9_-]{1,256}$',
+    ConstraintDescription: "the central stack's CentralTopicArn output, or empty",
+  },
+  oamSinkIdentifier: {
+    Type: 'String',
+    AllowedPattern: '^$|^arn:aws[a-z-]*:oam:[a-z0-9-]+:\\d{12}:sink/[A-Za-z0-9-]+$',
+    ConstraintDescription: "the SinkArn output of the central stack in the same region, or empty (override it per region)",
+  },
 };
 
 /**
@@ -115,6 +126,21 @@ export const PARAMETER_CONSTRAINTS: Readonly<Record<string, Omit<CfnParameter, '
  * other number would fail the packaging.
  */
 const SENTINEL_OVERRIDES: Readonly<Record<string, number>> = { memorySize: 9973, timeout: 877, logRetentionInDays: 3653 };
+
+/** The region the sentinel packaging runs in (scripts/package-org.ts); the rewrite makes it `AWS::Region`. */
+export const SENTINEL_REGION = 'mx-central-1';
+
+/**
+ * Sentinels for the params stack/checks.ts checks as ARNs (an ARN of the right service, the
+ * sink's in the stack's own region): the ARN of a made-up resource named by the sentinel token.
+ * The rewrite replaces the whole ARN, its region included, by the Parameter (params before the
+ * region, tokensOf). At deploy time their Parameter's AllowedPattern does the format check; the
+ * sink's region can only be checked by OAM (a link names a sink of its own region).
+ */
+const ARN_SENTINELS: Readonly<Record<string, (token: string) => string>> = {
+  centralTopicArn: (token) => `arn:aws:sns:${SENTINEL_REGION}:000000000000:${token}`,
+  oamSinkIdentifier: (token) => `arn:aws:oam:${SENTINEL_REGION}:000000000000:sink/${token}`,
+};
 
 /** A deploy-time param: its Parameter's logical id, default (the value osls resolves) and sentinel. */
 export interface OrgParam {
@@ -137,6 +163,7 @@ export function parameterName(param: string): string {
  */
 export function sentinelFor(name: string, value: unknown, index: number): string | number {
   if (SENTINEL_OVERRIDES[name] !== undefined) return SENTINEL_OVERRIDES[name]!;
+  if (ARN_SENTINELS[name]) return ARN_SENTINELS[name]!(`zzorgparam${index}zz`);
   if (typeof value === 'number') return 9_100_000 + index;
   if (typeof value === 'string' && /^(rate|cron)\(/.test(value)) return `rate(${9_200_000 + index} minutes)`;
   return `zzorgparam${index}zz`;

@@ -20,6 +20,7 @@ import {
 import { packageOrg, parseArgs, publishInstructions, resolveStageParams, type OrgPackage, type OrgPackageOptions } from '../../scripts/package-org';
 import { validateTemplate, validateTemplateFile, loadSpecification } from './cfn-spec';
 import { REPOSITORY_ROOT } from './template';
+import { SNS_TOPIC_ARN } from '../../stack/checks';
 import { OPTIONAL_PARAMS } from './variants';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -194,6 +195,8 @@ describe('deployTimeParams', () => {
     // The sentinels osls accepts: a rate expression for a schedule, a valid memory size.
     expect(params.find((p) => p.name === 'scheduleRate')?.sentinel).toMatch(/^rate\(\d+ minutes\)$/);
     expect(params.find((p) => p.name === 'memorySize')?.sentinel).toBe(9973);
+    // An ARN that stack/checks.ts accepts, for a param it checks as one.
+    expect(String(params.find((p) => p.name === 'centralTopicArn')?.sentinel)).toMatch(SNS_TOPIC_ARN);
     expect(new Set(params.map((p) => String(p.sentinel))).size).toBe(params.length);
   });
 
@@ -328,12 +331,12 @@ describe('a serverless.yml with a new param, and a param compiled into the code'
       symlinkSync(join(REPOSITORY_ROOT, entry), join(root, entry));
     }
     const yml = readFileSync(join(REPOSITORY_ROOT, 'serverless.yml'), 'utf8')
-      .replace(/^ {2}default:\n/m, "  default:\n    centralTopicArn: ''\n")
+      .replace(/^ {2}default:\n/m, "  default:\n    teamTopicArn: ''\n")
       .replace(/^custom:\n {2}esbuild:\n/m, "custom:\n  esbuild:\n    banner:\n      js: '/* ${param:logLevel} */'\n");
     writeFileSync(
       join(root, 'serverless.yml'),
-      `${yml}  - Conditions:\n      HasCentralTopic: !Not [!Equals ['', '\${param:centralTopicArn}']]\n` +
-        `    Outputs:\n      CentralTopicArn:\n        Condition: HasCentralTopic\n        Value: '\${param:centralTopicArn}'\n`,
+      `${yml}  - Conditions:\n      HasTeamTopic: !Not [!Equals ['', '\${param:teamTopicArn}']]\n` +
+        `    Outputs:\n      TeamTopicArn:\n        Condition: HasTeamTopic\n        Value: '\${param:teamTopicArn}'\n`,
     );
   });
   afterAll(() => {
@@ -359,9 +362,9 @@ describe('a serverless.yml with a new param, and a param compiled into the code'
     writeFileSync(join(root, 'serverless.yml'), yml);
     const pkg = packageOrg({ stage: 'prod', params: {}, bucketPrefix: 'acme', keyPrefix: 'k/', out, root });
     const template = JSON.parse(readFileSync(pkg.templatePath, 'utf8'));
-    expect(template.Parameters.CentralTopicArn).toEqual({ Type: 'String', Default: '', Description: expect.stringContaining('centralTopicArn') });
-    expect(template.Conditions.HasCentralTopic).toEqual({ 'Fn::Not': [{ 'Fn::Equals': ['', { Ref: 'CentralTopicArn' }] }] });
-    expect(template.Outputs.CentralTopicArn.Value).toEqual({ Ref: 'CentralTopicArn' });
+    expect(template.Parameters.TeamTopicArn).toEqual({ Type: 'String', Default: '', Description: expect.stringContaining('teamTopicArn') });
+    expect(template.Conditions.HasTeamTopic).toEqual({ 'Fn::Not': [{ 'Fn::Equals': ['', { Ref: 'TeamTopicArn' }] }] });
+    expect(template.Outputs.TeamTopicArn.Value).toEqual({ Ref: 'TeamTopicArn' });
     expect(validateTemplateFile(pkg.templatePath)).toEqual([]);
   }, 300_000);
 });
