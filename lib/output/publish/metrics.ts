@@ -53,6 +53,10 @@ export const METRIC = {
   /** Pod addresses assigned to pods and idle in warm pools {ClusterName}, exact from Kubernetes; only when every node's are. */
   PodIpsAssigned: 'PodIpsAssigned',
   WarmIps: 'WarmIps',
+  /** The central policy (param centralPolicy) could not be read or validated: 1, every cluster in dry-run; 0 when it was used. No dimension. */
+  CentralPolicyUnavailable: 'CentralPolicyUnavailable',
+  /** Parts of the central policy refused as beyond the packaged policy (the IAM ceiling). No dimension. */
+  CentralPolicyRefused: 'CentralPolicyRefused',
 } as const;
 
 type Dims = Record<string, string>;
