@@ -83,6 +83,7 @@ export function narrowToCeiling(central: Policy, ceiling: Policy): { policy: Pol
       clusters[name] = { ...override, mode: 'dry-run' };
       continue;
     }
+    const before = refused.length;
     const actions = structuredClone(wanted.actions) as unknown as Record<string, Record<string, unknown> | undefined>;
     const keys = [...new Set(ACTION_KINDS.map((kind) => POLICY_KEY[kind]))];
     for (const key of keys) {
@@ -108,7 +109,8 @@ export function narrowToCeiling(central: Policy, ceiling: Policy): { policy: Pol
         entry[list] = items.filter((item) => capItems.has(item));
       }
     }
-    clusters[name] = { ...override, actions: actions as unknown as PolicyOverride['actions'] };
+    // Only a cluster with a refused part gets its actions written out whole.
+    if (refused.length > before) clusters[name] = { ...override, actions: actions as unknown as PolicyOverride['actions'] };
   }
   return { policy: { ...central, clusters }, refused };
 }
