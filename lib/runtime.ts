@@ -31,7 +31,7 @@ import { parseRuntimeConfig, type RuntimeConfig } from './config';
 import type { CycleDeps } from './cycle';
 import type { CycleDeadline } from './deadline';
 import { buildActionNotification } from './output/notify/action-message';
-import { datum, METRIC } from './output/publish/metrics';
+import { CENTRAL_POLICY_METRIC, datum } from './output/publish/metrics';
 import { bundledPolicy } from './policy/bundled';
 import type { KubeConnector } from './inventory/kube-types';
 import { kubeConnector } from './kube/api';
@@ -241,7 +241,7 @@ export async function inForcePolicy(rt: Runtime): Promise<PolicyInForce> {
 /** The central policy's health, with the sampler's metrics: unavailable (1/0), and the count of refused parts. */
 function centralPolicyMetrics(inForce: PolicyInForce, now: Date) {
   return [
-    datum(METRIC.CentralPolicyUnavailable, inForce.unavailable ? 1 : 0, 'Count', {}, now),
-    datum(METRIC.CentralPolicyRefused, inForce.unavailable ? 0 : inForce.problems.length, 'Count', {}, now),
+    datum(CENTRAL_POLICY_METRIC.CentralPolicyUnavailable, inForce.unavailable ? 1 : 0, 'Count', {}, now),
+    datum(CENTRAL_POLICY_METRIC.CentralPolicyRefused, inForce.unavailable ? 0 : inForce.problems.length, 'Count', {}, now),
   ];
 }

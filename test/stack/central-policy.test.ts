@@ -22,7 +22,7 @@ const S3 = 's3://org-policies/eks-ip-responder/policy.json';
 function grants(template: CfnTemplate, roleId: string, action: string): Array<[string, string[]]> {
   return deployedStatements(template, roleStatements(template, roleId))
     .filter((s) => asList(s.Action as string | string[]).includes(action))
-    .map((s) => [String(s.Sid), statementResources(s).map((r) => resolveValue(r, PSEUDO))]);
+    .map((s) => [String(s.Sid), s.Sid === 'ReadCentralPolicy' ? statementResources(s).map((r) => resolveValue(r, PSEUDO)) : []]);
 }
 
 const centralEnv = (template: CfnTemplate) =>

@@ -53,9 +53,13 @@ export const METRIC = {
   /** Pod addresses assigned to pods and idle in warm pools {ClusterName}, exact from Kubernetes; only when every node's are. */
   PodIpsAssigned: 'PodIpsAssigned',
   WarmIps: 'WarmIps',
-  /** The central policy (param centralPolicy) could not be read or validated: 1, every cluster in dry-run; 0 when it was used. No dimension. */
+} as const;
+
+/** The central policy's health, published by the sampler with CENTRAL_POLICY set (lib/runtime.ts); no dimension. */
+export const CENTRAL_POLICY_METRIC = {
+  /** It could not be read or validated: 1, every cluster in dry-run; 0 when it was used. */
   CentralPolicyUnavailable: 'CentralPolicyUnavailable',
-  /** Parts of the central policy refused as beyond the packaged policy (the IAM ceiling). No dimension. */
+  /** Parts of it refused as beyond the packaged policy (the IAM ceiling). */
   CentralPolicyRefused: 'CentralPolicyRefused',
 } as const;
 
