@@ -21,7 +21,7 @@ import { createAwsClients, createDynamoDbClient, type AwsClients } from './aws/c
 import { putMetricData } from './aws/cloudwatch';
 import { createLedger, createLedgerDocumentClient, type Ledger } from './aws/ledger';
 import { createInstanceTypeCache, Ec2InstanceTypeProvider } from './aws/instance-types';
-import { CentralPolicyProvider, packagedInForce, readCentralPolicy } from './aws/central-policy';
+import { CentralPolicyProvider, readCentralPolicy } from './aws/central-policy';
 import type { PolicyInForce } from './policy/central';
 import { LiveSource } from './aws/live-source';
 import { availableIpHistoryReader, regionLimitsHistoryReader } from './aws/metric-history';
@@ -105,7 +105,7 @@ export function assembleRuntime(p: RuntimeParts): Runtime {
         return { reader: new KubeReader({ ...options, now: () => now().getTime() }), connector: kubeConnector(options) };
       })()
     : undefined;
-  const packaged = packagedInForce(p.config.policy, p.config.policySource);
+  const packaged: PolicyInForce = { policy: p.config.policy, source: p.config.policySource, problems: [] };
   const location = p.config.centralPolicy;
   const central = location
     ? new CentralPolicyProvider(

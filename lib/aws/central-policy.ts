@@ -14,7 +14,6 @@ import type { AwsCredentialIdentityProvider, ChecksumConstructor, HashConstructo
 import { messageOf } from '../errors';
 import { centralPolicyInForce, unavailableInForce, type CentralPolicyLocation, type PolicyInForce } from '../policy/central';
 import { POLICY_MAX_BYTES } from '../policy/load';
-import type { Policy } from '../policy/types';
 
 /** What signs: an SDK client's resolved config (`eksClient.config`). */
 export interface CentralPolicySigning {
@@ -70,10 +69,10 @@ function send(url: URL, method: string, headers: Record<string, string>, body: s
         let size = 0;
         res.on('data', (c: Buffer) => {
           size += c.length;
-          if (size > MAX_ANSWER_BYTES) r.destroy(new CentralPolicyReadError('TooLarge', `${what}: the answer is above ${MAX_ANSWER_BYTES} bytes: not a policy`));
+          if (size > MAX_ANSWER_BYTES) r.destroy(new CentralPolicyReadError('TooLarge', `${what}: above ${MAX_ANSWER_BYTES} bytes`));
           else chunks.push(c);
         });
-        res.on('error', (err) => reject(err instanceof CentralPolicyReadError ? err : new CentralPolicyReadError('ERROR', `${what}: ${err.message}`, { cause: err })));
+        res.on('error', (err) => r.emit('error', err));
         res.on('end', () => {
           clearTimeout(timer);
           resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') });
@@ -117,26 +116,21 @@ async function signed(
   return req.headers;
 }
 
-/** The code of an SSM error answer (awsJson1_1: `__type`, possibly `namespace#Code`; or the x-amzn-ErrorType header). */
-function ssmErrorOf(answer: Answer): { code: string; message: string } {
+/**
+ * The service's error code and message: SSM answers awsJson1_1 (`{"__type": "[namespace#]Code", "message": …}`),
+ * S3 XML (`<Error><Code>NoSuchKey</Code><Message>…</Message>`).
+ */
+function errorOf(answer: Answer, what: string): CentralPolicyReadError {
   let body: { __type?: unknown; message?: unknown; Message?: unknown } = {};
   try {
     body = JSON.parse(answer.body) as typeof body;
   } catch {
     body = {};
   }
-  const header = answer.headers['x-amzn-errortype'];
-  const raw = typeof body.__type === 'string' ? body.__type : typeof header === 'string' ? header.split(':')[0] ?? '' : '';
-  const code = raw.split('#').pop() || `HTTP${answer.status}`;
-  const message = typeof body.message === 'string' ? body.message : typeof body.Message === 'string' ? body.Message : answer.body.slice(0, 200);
-  return { code, message };
-}
-
-/** The code of an S3 error answer (`<Error><Code>NoSuchKey</Code><Message>…</Message>`). */
-function s3ErrorOf(answer: Answer): { code: string; message: string } {
-  const code = /<Code>([^<]*)<\/Code>/.exec(answer.body)?.[1] || `HTTP${answer.status}`;
-  const message = /<Message>([^<]*)<\/Message>/.exec(answer.body)?.[1] ?? '';
-  return { code, message };
+  const xml = (tag: string) => new RegExp(`<${tag}>([^<]*)</${tag}>`).exec(answer.body)?.[1];
+  const code = (typeof body.__type === 'string' ? body.__type.split('#').pop() : xml('Code')) || `HTTP${answer.status}`;
+  const message = String(body.message ?? body.Message ?? xml('Message') ?? '');
+  return new CentralPolicyReadError(code, `${what}: ${code}${message ? `: ${message}` : ''}`);
 }
 
 /**
@@ -153,19 +147,15 @@ async function readSsm(location: Extract<CentralPolicyLocation, { kind: 'ssm' }>
   const what = `ssm:GetParameter ${location.arn}`;
   const sent = await signed(opts, 'ssm', location.region, url, 'POST', headers, body);
   const answer = await send(url, 'POST', { ...sent, 'content-length': String(Buffer.byteLength(body)) }, body, opts.timeoutMs, what);
-  if (answer.status < 200 || answer.status > 299) {
-    const { code, message } = ssmErrorOf(answer);
-    throw new CentralPolicyReadError(code, `${what}: ${code}${message ? `: ${message}` : ''}`);
-  }
-  let parsed: { Parameter?: { Value?: unknown; Type?: unknown; Version?: unknown } };
+  if (answer.status < 200 || answer.status > 299) throw errorOf(answer, what);
+  let p: { Value?: unknown; Type?: unknown; Version?: unknown } | undefined;
   try {
-    parsed = JSON.parse(answer.body) as typeof parsed;
-  } catch (err) {
-    throw new CentralPolicyReadError('MalformedAnswer', `${what}: the answer is not JSON`, { cause: err });
+    p = (JSON.parse(answer.body) as { Parameter?: typeof p }).Parameter;
+  } catch {
+    p = undefined;
   }
-  const p = parsed.Parameter;
-  if (typeof p?.Value !== 'string') throw new CentralPolicyReadError('MalformedAnswer', `${what}: the answer has no Parameter.Value`);
-  if (p.Type !== 'String') throw new CentralPolicyReadError('UnsupportedType', `${what}: the parameter is a ${String(p.Type)}; the central policy must be a String parameter`);
+  if (typeof p?.Value !== 'string') throw new CentralPolicyReadError('MalformedAnswer', `${what}: no Parameter.Value in the answer`);
+  if (p.Type !== 'String') throw new CentralPolicyReadError('UnsupportedType', `${what}: a ${String(p.Type)} parameter; it must be a String`);
   return { text: p.Value, ...(typeof p.Version === 'number' ? { revision: String(p.Version) } : {}) };
 }
 
@@ -199,10 +189,7 @@ async function readS3(location: Extract<CentralPolicyLocation, { kind: 's3' }>, 
     bucketRegions.set(location.bucket, elsewhere);
     answer = await attempt(elsewhere);
   }
-  if (answer.status < 200 || answer.status > 299) {
-    const { code, message } = s3ErrorOf(answer);
-    throw new CentralPolicyReadError(code, `${what}: ${code}${message ? `: ${message}` : ''}`);
-  }
+  if (answer.status < 200 || answer.status > 299) throw errorOf(answer, what);
   const etag = answer.headers['etag'];
   return { text: answer.body, ...(typeof etag === 'string' ? { revision: etag.replace(/"/g, '') } : {}) };
 }
@@ -227,8 +214,6 @@ export class CentralPolicyProvider {
   private cached?: { inForce: PolicyInForce; at: number; good: boolean };
   private lastGood?: { inForce: PolicyInForce; at: number };
   private pending?: Promise<PolicyInForce>;
-  /** Reads made (for tests and logs). */
-  reads = 0;
 
   constructor(
     readonly location: CentralPolicyLocation,
@@ -248,7 +233,6 @@ export class CentralPolicyProvider {
   }
 
   private async refresh(at: number): Promise<PolicyInForce> {
-    this.reads += 1;
     let inForce: PolicyInForce;
     let good = false;
     try {
@@ -265,15 +249,4 @@ export class CentralPolicyProvider {
     this.cached = { inForce, at, good };
     return inForce;
   }
-
-  /** Forgets what was read (tests). */
-  reset(): void {
-    this.cached = undefined;
-    this.lastGood = undefined;
-  }
-}
-
-/** The packaged policy as in force (no central policy, or its ceiling). */
-export function packagedInForce(policy: Policy, source: { from: 'bundle' | 'POLICY_JSON'; version: string }): PolicyInForce {
-  return { policy, source, problems: [] };
 }

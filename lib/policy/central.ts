@@ -4,7 +4,7 @@
  * itself is lib/aws/central-policy.ts.
  * Design: docs/policy.md#central-policy
  */
-import { effectivePolicy, parsePolicyJson, POLICY_MAX_BYTES, policyVersion } from './load';
+import { effectivePolicy, parsePolicyJson, policyError, POLICY_MAX_BYTES, policyVersion } from './load';
 import { actionPolicyOf, ACTION_KINDS, POLICY_KEY, PolicyError, type ActionsPolicy, type Policy, type PolicyOverride } from './types';
 
 /** Where the central policy is: an SSM parameter (by its full ARN, as a RAM-shared one must be read) or an S3 object. */
@@ -21,8 +21,7 @@ const SSM_ARN = /^arn:(aws[a-z-]*):ssm:([a-z]{2}(?:-[a-z]+)+-\d):(\d{12}):parame
 const S3_URL = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/(.{1,1024})$/;
 
 /** The problem of a `centralPolicy` value, worded for the param. */
-export const CENTRAL_POLICY_FORMS =
-  'must be empty (the packaged policy), the full ARN of an SSM parameter (arn:aws:ssm:<region>:<account>:parameter/<name>) or s3://<bucket>/<key>';
+export const CENTRAL_POLICY_FORMS = 'must be empty, an SSM parameter ARN (arn:aws:ssm:<region>:<account>:parameter/<name>) or s3://<bucket>/<key>';
 
 /**
  * Parses `centralPolicy` (CENTRAL_POLICY in the functions): empty is none.
@@ -46,6 +45,9 @@ export function parseCentralPolicyLocation(value: string): CentralPolicyLocation
 export function locationText(location: CentralPolicyLocation): string {
   return location.kind === 'ssm' ? location.arn : location.url;
 }
+
+/** How a refused part is named: `<path>: <value> refused: beyond the packaged policy (...): <what is in force>`. */
+const BEYOND = 'refused: beyond the packaged policy';
 
 /** The lists of an action's policy that scope what it may touch: a central policy may keep only what the packaged one lists. */
 const SCOPE_LISTS: ReadonlyArray<readonly [keyof ActionsPolicy, string]> = [
@@ -77,9 +79,7 @@ export function narrowToCeiling(central: Policy, ceiling: Policy): { policy: Pol
     if (wanted.mode !== 'apply') continue;
     const cap = effectivePolicy(ceiling, name);
     if (cap.mode !== 'apply') {
-      refused.push(
-        `clusters.${name}.mode: apply is beyond the packaged policy (${name} is ${cap.mode} there, so the stack grants no write on it): refused, ${name} runs in dry-run`,
-      );
+      refused.push(`clusters.${name}.mode: apply ${BEYOND} (${cap.mode} there): ${name} runs in dry-run`);
       clusters[name] = { ...override, mode: 'dry-run' };
       continue;
     }
@@ -91,7 +91,7 @@ export function narrowToCeiling(central: Policy, ceiling: Policy): { policy: Pol
       const entry = actions[key];
       if (!entry || entry['allowed'] !== true) continue;
       if (!actionPolicyOf(cap.actions, kind).allowed) {
-        refused.push(`clusters.${name}.actions.${key}.allowed: true is beyond the packaged policy (it does not allow ${key} on ${name}): refused, not allowed`);
+        refused.push(`clusters.${name}.actions.${key}.allowed: true ${BEYOND} (not allowed there): not allowed`);
         entry['allowed'] = false;
       }
     }
@@ -103,9 +103,7 @@ export function narrowToCeiling(central: Policy, ceiling: Policy): { policy: Pol
       const capItems = new Set(Array.isArray(capEntry?.[list]) ? (capEntry[list] as unknown[]) : []);
       const outside = items.filter((item) => !capItems.has(item));
       if (outside.length > 0) {
-        refused.push(
-          `clusters.${name}.actions.${key}.${list}: ${outside.map(String).join(', ')} beyond the packaged policy (not listed there for ${name}): refused, left out`,
-        );
+        refused.push(`clusters.${name}.actions.${key}.${list}: ${outside.map(String).join(', ')} ${BEYOND} (not listed there): left out`);
         entry[list] = items.filter((item) => capItems.has(item));
       }
     }
@@ -160,10 +158,7 @@ export const LAST_GOOD_MAX_AGE_MS = 3_600_000;
 export function centralPolicyInForce(text: string, location: CentralPolicyLocation, ceiling: Policy, revision?: string): PolicyInForce {
   const where = `central policy ${locationText(location)}`;
   const bytes = Buffer.byteLength(text, 'utf8');
-  if (bytes > POLICY_MAX_BYTES) {
-    const problem = `(top level): the policy is ${bytes} bytes, above the ${POLICY_MAX_BYTES} bytes it may take`;
-    throw new PolicyError(`invalid remediation policy ${where} (1 problem):\n${where}: ${problem}`, [problem]);
-  }
+  if (bytes > POLICY_MAX_BYTES) throw policyError(where, [`(top level): the policy is ${bytes} bytes, above the ${POLICY_MAX_BYTES} bytes it may take`]);
   const parsed = parsePolicyJson(text, where);
   const { policy, refused } = narrowToCeiling(parsed, ceiling);
   return {
@@ -187,13 +182,11 @@ export function unavailableInForce(
 ): PolicyInForce {
   const recent = lastGood && now - lastGood.at <= LAST_GOOD_MAX_AGE_MS ? lastGood.inForce : undefined;
   const base = recent ?? packaged;
-  const planned = recent
-    ? `planned with the last central policy read (version ${recent.source.version}, ${Math.round((now - (lastGood?.at ?? now)) / 60_000)} min ago)`
-    : 'planned with the packaged policy';
+  const planned = recent ? `the last central policy read (version ${recent.source.version}, ${Math.round((now - (lastGood?.at ?? now)) / 60_000)} min ago)` : 'the packaged policy';
   return {
     policy: actingOnNothing(base.policy),
     source: base.source,
-    problems: [`central policy ${locationText(location)} unavailable: ${problem}; acting on nothing: every cluster in dry-run, ${planned}`],
+    problems: [`central policy ${locationText(location)} unavailable: ${problem}; acting on nothing (every cluster in dry-run, planned with ${planned})`],
     unavailable: true,
   };
 }

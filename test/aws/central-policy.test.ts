@@ -5,10 +5,13 @@
  */
 import path from 'node:path';
 import { EKSClient } from '@aws-sdk/client-eks';
-import { CentralPolicyProvider, CentralPolicyReadError, packagedInForce, readCentralPolicy, type CentralPolicyReadOptions } from '../../lib/aws/central-policy';
-import { parseCentralPolicyLocation, type CentralPolicyLocation } from '../../lib/policy/central';
+import { CentralPolicyProvider, CentralPolicyReadError, readCentralPolicy, type CentralPolicyReadOptions } from '../../lib/aws/central-policy';
+import { parseCentralPolicyLocation, type CentralPolicyLocation, type PolicyInForce } from '../../lib/policy/central';
+import type { Policy } from '../../lib/policy/types';
 import { effectivePolicy, policyJson, policyVersion } from '../../lib/policy/load';
 import { readPolicyFile } from '../../lib/policy/yaml';
+
+const packagedInForce = (policy: Policy, source: PolicyInForce['source']): PolicyInForce => ({ policy, source, problems: [] });
 import { startCentralPolicyServer, type CentralPolicyServer } from '../support/central-policy-server';
 
 const ARN = 'arn:aws:ssm:eu-west-1:999988887777:parameter/eks-ip-responder/policy';

@@ -101,8 +101,8 @@ describe('central policy, end to end', () => {
     const out = await respond(load('cloudtrail-insufficient-free-addresses.json'));
     expect(out.problems).toEqual(
       expect.arrayContaining([
-        `central policy ${ARN}: clusters.payments-prod.actions.leakedEnis.allowed: true is beyond the packaged policy (it does not allow leakedEnis on payments-prod): refused, not allowed`,
-        `central policy ${ARN}: clusters.batch-dev.mode: apply is beyond the packaged policy (batch-dev is dry-run there, so the stack grants no write on it): refused, batch-dev runs in dry-run`,
+        `central policy ${ARN}: clusters.payments-prod.actions.leakedEnis.allowed: true refused: beyond the packaged policy (not allowed there): not allowed`,
+        `central policy ${ARN}: clusters.batch-dev.mode: apply refused: beyond the packaged policy (dry-run there): batch-dev runs in dry-run`,
       ]),
     );
     expect(out.actions?.outcomes).toEqual([expect.objectContaining({ actionId: 'payments-prod/warm-targets/vpc-cni', status: 'succeeded' })]);
@@ -128,7 +128,7 @@ describe('central policy, end to end', () => {
     expect(aws.writes).toEqual([]);
     expect(out.problems?.[0]).toMatch(new RegExp(`^central policy ${ARN} unavailable: `));
     expect(out.problems?.[0]).toMatch(named);
-    expect(out.problems?.[0]).toMatch(/acting on nothing: every cluster in dry-run, planned with the packaged policy$/);
+    expect(out.problems?.[0]).toMatch(/acting on nothing \(every cluster in dry-run, planned with the packaged policy\)$/);
     // Planned as dry-run, not dropped.
     expect(out.actions?.planned['dry-run'] ?? 0).toBeGreaterThan(0);
 

@@ -56,7 +56,7 @@ describe('parseCentralPolicyLocation', () => {
     'https://bucket.s3.amazonaws.com/key',
   ])('refuses %j, naming the forms it may take', (value) => {
     expect(() => parseCentralPolicyLocation(value)).toThrow(PolicyError);
-    expect(() => parseCentralPolicyLocation(value)).toThrow(/^centralPolicy: .* must be empty \(the packaged policy\), the full ARN of an SSM parameter/);
+    expect(() => parseCentralPolicyLocation(value)).toThrow(/^centralPolicy: .* must be empty, an SSM parameter ARN \(arn:aws:ssm:/);
   });
 });
 
@@ -75,7 +75,7 @@ describe('narrowToCeiling', () => {
     const central = withProd(apply, REPO_POLICY);
     const { policy, refused } = narrowToCeiling(central, REPO_POLICY);
     expect(refused).toEqual([
-      'clusters.payments-prod.mode: apply is beyond the packaged policy (payments-prod is dry-run there, so the stack grants no write on it): refused, payments-prod runs in dry-run',
+      'clusters.payments-prod.mode: apply refused: beyond the packaged policy (dry-run there): payments-prod runs in dry-run',
     ]);
     expect(effectivePolicy(policy, 'payments-prod').mode).toBe('dry-run');
   });
@@ -87,7 +87,7 @@ describe('narrowToCeiling', () => {
     });
     const { policy, refused } = narrowToCeiling(central, CEILING);
     expect(refused).toEqual([
-      'clusters.payments-prod.actions.leakedEnis.allowed: true is beyond the packaged policy (it does not allow leakedEnis on payments-prod): refused, not allowed',
+      'clusters.payments-prod.actions.leakedEnis.allowed: true refused: beyond the packaged policy (not allowed there): not allowed',
     ]);
     const prod = effectivePolicy(policy, 'payments-prod');
     expect(prod.mode).toBe('apply');
@@ -104,8 +104,8 @@ describe('narrowToCeiling', () => {
     });
     const { policy, refused } = narrowToCeiling(central, CEILING);
     expect(refused).toEqual([
-      'clusters.payments-prod.actions.cniSubnets.spareSubnets: subnet-0aaaaaaaaaaaaaaaa beyond the packaged policy (not listed there for payments-prod): refused, left out',
-      'clusters.payments-prod.actions.instanceTypes.allowedTypes: x2idn beyond the packaged policy (not listed there for payments-prod): refused, left out',
+      'clusters.payments-prod.actions.cniSubnets.spareSubnets: subnet-0aaaaaaaaaaaaaaaa refused: beyond the packaged policy (not listed there): left out',
+      'clusters.payments-prod.actions.instanceTypes.allowedTypes: x2idn refused: beyond the packaged policy (not listed there): left out',
     ]);
     const prod = effectivePolicy(policy, 'payments-prod');
     expect(prod.actions.cniSubnets.spareSubnets).toEqual(['subnet-0c55317ef17156075']);
@@ -171,7 +171,7 @@ describe('unavailableInForce', () => {
     expect(effectivePolicy(u.policy, 'payments-prod').thresholds.subnetFreeIpsCritical).toBe(8);
     expect(u.source.from).toBe('central');
     expect(u.problems).toEqual([
-      `central policy ${ARN} unavailable: AccessDeniedException: no; acting on nothing: every cluster in dry-run, planned with the last central policy read (version ${policyVersion(text)}, 60 min ago)`,
+      `central policy ${ARN} unavailable: AccessDeniedException: no; acting on nothing (every cluster in dry-run, planned with the last central policy read (version ${policyVersion(text)}, 60 min ago))`,
     ]);
   });
 
@@ -179,6 +179,6 @@ describe('unavailableInForce', () => {
     const u = unavailableInForce('ParameterNotFound', SSM, packaged, last, LAST_GOOD_MAX_AGE_MS + 1);
     expect(u.source).toEqual(packaged.source);
     expect(effectivePolicy(u.policy, 'payments-prod').mode).toBe('dry-run');
-    expect(u.problems[0]).toMatch(/acting on nothing: every cluster in dry-run, planned with the packaged policy$/);
+    expect(u.problems[0]).toMatch(/acting on nothing \(every cluster in dry-run, planned with the packaged policy\)$/);
   });
 });

@@ -136,7 +136,7 @@ describe('centralPolicyProblems', () => {
     // A StackSet parameter (a Ref) is checked by the functions at cold start, not here.
     expect(centralPolicyProblems(withEnvironment({ CENTRAL_POLICY: { Ref: 'CentralPolicy' } }))).toEqual([]);
     expect(centralPolicyProblems(withEnvironment({ CENTRAL_POLICY: '/eks-ip-responder/policy' }))).toEqual([
-      'centralPolicy: "/eks-ip-responder/policy" must be empty (the packaged policy), the full ARN of an SSM parameter (arn:aws:ssm:<region>:<account>:parameter/<name>) or s3://<bucket>/<key>',
+      'centralPolicy: "/eks-ip-responder/policy" must be empty, an SSM parameter ARN (arn:aws:ssm:<region>:<account>:parameter/<name>) or s3://<bucket>/<key>',
     ]);
   });
 
