@@ -80,6 +80,9 @@ describe('central policy, end to end', () => {
     expect(record?.history.map((h) => h.policyVersion)).toEqual(record?.history.map(() => policyVersion(central)));
     expect(server.requests).toHaveLength(1);
     expect(server.requests[0]?.signatureValid).toBe(true);
+    // Every log line of the cycle names the policy it ran under.
+    expect(rt.logger.getPersistentLogAttributes()).toMatchObject({ policyVersion: source.version, policyFrom: 'central', policyLocation: ARN, policyRevision: '12' });
+    expect(rt.logger.getPersistentLogAttributes()['policyUnavailable']).toBeUndefined();
   });
 
   it('a central policy that withdraws an action kind stops it, where the packaged policy alone would act', async () => {
@@ -121,7 +124,7 @@ describe('central policy, end to end', () => {
     ['not JSON', { kind: 'parameter', value: 'version: 1\ndefault: {}' }, /invalid: \(top level\): not JSON/],
     ['a schema error', { kind: 'parameter', value: policyDoc((d) => ((d.default as { mode: string }).mode = 'sometimes')) }, /invalid: default\.mode: must be one of observe, dry-run, apply, not "sometimes"/],
   ])('when the central policy is %s: observes and notifies, acts on nothing, and names the problem', async (_what, answer, named) => {
-    const { aws, respond, sample, logs } = await setup(answer);
+    const { aws, rt, respond, sample, logs } = await setup(answer);
     const out = await respond(load('cloudtrail-insufficient-free-addresses.json'));
     expect(out.status).toBe('handled');
     expect(out.actions?.outcomes).toEqual([]);
@@ -140,6 +143,7 @@ describe('central policy, end to end', () => {
     expect(s.notified).toBeGreaterThan(0);
     expect(aws.published.some((m) => !m.Subject?.startsWith('[ACTION'))).toBe(true);
     expect(metric(aws, 'CentralPolicyUnavailable')).toEqual([1]);
+    expect(rt.logger.getPersistentLogAttributes()).toMatchObject({ policyFrom: 'POLICY_JSON', policyUnavailable: true });
     expect(logs.warn.some(([message, attrs]) => message === 'cycle problem' && named.test(String((attrs as { problem?: string }).problem)))).toBe(true);
     expect(aws.writes).toEqual([]);
   });
