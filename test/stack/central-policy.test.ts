@@ -44,7 +44,8 @@ describe('the central policy in the packaged template', () => {
       for (const role of ['SamplerRole', 'RespondRole']) {
         expect(grants(template, role, 'ssm:GetParameter')).toEqual([['ReadCentralPolicy', [ARN]]]);
         expect(grants(template, role, 's3:GetObject')).toEqual([]);
-        expect(grants(template, role, 'kms:Decrypt')).toEqual([]);
+        // No kms:Decrypt beyond the stack's own alert key (a String parameter needs none).
+        expect(grants(template, role, 'kms:Decrypt').map(([sid]) => sid)).toEqual(['EncryptAlerts']);
       }
       expect(centralEnv(template)).toEqual([ARN, ARN]);
     } finally {
