@@ -79,7 +79,12 @@ export function CENTRAL_POLICY_READ_STATEMENT(param: string) {
               'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::', { 'Fn::Select': [1, { 'Fn::Split': ['s3://', { 'Fn::Join': ['', [param, 's3://']] }] }] }]],
             },
           },
-          { Sid: 'ReadCentralPolicy', Effect: 'Allow', Action: ['ssm:GetParameter'], Resource: param },
+          {
+            Sid: 'ReadCentralPolicy',
+            Effect: 'Allow',
+            Action: ['ssm:GetParameter'],
+            Resource: { 'Fn::Join': ['', ['arn:', { 'Fn::Select': [1, { 'Fn::Split': ['arn:', { 'Fn::Join': ['', [param, 'arn:']] }] }] }]] },
+          },
         ],
       },
       { Ref: 'AWS::NoValue' },
