@@ -9,7 +9,7 @@ import * as z from 'zod';
 import { logCycleHealth, runCycle } from '../lib/cycle';
 import { cycleDeadline } from '../lib/deadline';
 import { problemLines, zodProblems } from '../lib/errors';
-import { cycleDeps, defaultRuntime, type Runtime } from '../lib/runtime';
+import { cycleDeps, defaultRuntime, inForcePolicy, type Runtime } from '../lib/runtime';
 
 export interface SampleSummary {
   clustersSampled: number;
@@ -60,7 +60,8 @@ export function makeHandler(rt: Runtime) {
     // Collection stops a margin before the timeout, so that what is complete gets published.
     const deadline = context ? cycleDeadline(rt, context.getRemainingTimeInMillis()) : undefined;
     const { clusterNames } = parseEvent(event);
-    const result = await runCycle(cycleDeps(rt, true, false, deadline), {
+    const inForce = await inForcePolicy(rt);
+    const result = await runCycle(cycleDeps(rt, true, false, deadline, inForce), {
       clusterNames: clusterNames ?? rt.config.clusterNames,
       concurrency: rt.config.clusterConcurrency,
       now: rt.now(),

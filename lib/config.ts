@@ -9,6 +9,7 @@ import { ConfigError, problemLines, zodProblems } from './errors';
 import { EKS_NAME_PATTERN } from './names';
 import { parsePolicyJson, policyVersion, type Policy } from './policy/load';
 import { PolicyError } from './policy/types';
+import { parseCentralPolicyLocation, type CentralPolicyLocation } from './policy/central';
 
 /** The sampler's configuration. */
 export interface SamplerConfig {
@@ -206,6 +207,13 @@ export interface RuntimeConfig extends SamplerConfig {
    * notification and action outcome is also published there (lib/output/notify/central.ts).
    */
   centralTopicArn?: string;
+  /**
+   * The central remediation policy (CENTRAL_POLICY: an SSM parameter's full ARN or s3://bucket/key;
+   * empty = none, the packaged policy alone). The packaged policy is then its ceiling (lib/policy/central.ts).
+   */
+  centralPolicy?: CentralPolicyLocation;
+  /** How long a read central policy is used before it is read again, ms (CENTRAL_POLICY_CACHE_SECONDS, 60-3600, default 300). */
+  centralPolicyCacheMs: number;
 }
 
 const fraction = z.coerce.number().min(0).max(1);
@@ -233,6 +241,7 @@ const runtimeEnv = z
     POLICY_JSON: z.string().min(1, 'must not be empty when set').optional(),
     POLICY_VERSION: z.string().regex(/^[0-9a-f]{12}$/, 'is not a policy version (12 hex digits)').optional(),
     FOLLOW_FOR_SECONDS: z.coerce.number().int().min(0).max(600).default(20),
+    CENTRAL_POLICY_CACHE_SECONDS: z.coerce.number().int().min(60).max(3600).default(300),
     KUBERNETES_CLUSTERS: z
       .string()
       .default('')
@@ -303,6 +312,13 @@ export function parseRuntimeConfig(env: Record<string, string | undefined>, bund
       problems.push(...err.problems.map((p) => `${name}: ${p}`));
     }
   }
+  let centralPolicy: CentralPolicyLocation | undefined;
+  try {
+    centralPolicy = parseCentralPolicyLocation(env['CENTRAL_POLICY'] ?? '');
+  } catch (err) {
+    if (!(err instanceof PolicyError)) throw err;
+    problems.push(...err.problems.map((p) => p.replace(/^centralPolicy:/, 'CENTRAL_POLICY:')));
+  }
   if (problems.length > 0 || !base || !parsed.success || !policy || !policySource || !httpTimeouts) {
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`, problems);
   }
@@ -332,6 +348,8 @@ export function parseRuntimeConfig(env: Record<string, string | undefined>, bund
     policySource,
     followForMs: e.FOLLOW_FOR_SECONDS * 1000,
     httpTimeouts,
+    ...(centralPolicy ? { centralPolicy } : {}),
+    centralPolicyCacheMs: e.CENTRAL_POLICY_CACHE_SECONDS * 1000,
     ...(e.KUBERNETES_CLUSTERS.length > 0 ? { kubernetesClusters: e.KUBERNETES_CLUSTERS[0] === '*' ? ('*' as const) : e.KUBERNETES_CLUSTERS } : {}),
     ...(e.CENTRAL_TOPIC_ARN ? { centralTopicArn: e.CENTRAL_TOPIC_ARN } : {}),
   };

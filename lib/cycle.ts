@@ -43,6 +43,8 @@ export interface CycleDeps extends OutputDeps {
    * passed, and publishes what is complete.
    */
   deadline?: CycleDeadline;
+  /** What is wrong with the policy's source (a central policy's refused parts, or why it is unavailable): first in the cycle's problems. */
+  policyProblems?: string[];
 }
 
 export interface CycleOptions {
@@ -94,6 +96,7 @@ export async function runCycle(deps: CycleDeps, options: CycleOptions): Promise<
   const output = await publishAndNotify(deps, { usage, findings, forecasts, remediation, now });
 
   const problems = [
+    ...(deps.policyProblems ?? []),
     ...samplingProblems(usage),
     // The region-level reads that failed (no cluster is incomplete for them).
     ...(usage.regionLimits?.problems ?? []).map((p) => `region ${usage.region}: ${p}`),

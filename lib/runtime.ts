@@ -21,6 +21,8 @@ import { createAwsClients, createDynamoDbClient, createSnsClient, type AwsClient
 import { putMetricData } from './aws/cloudwatch';
 import { createLedger, createLedgerDocumentClient, type Ledger } from './aws/ledger';
 import { createInstanceTypeCache, Ec2InstanceTypeProvider } from './aws/instance-types';
+import { CentralPolicyProvider, readCentralPolicy } from './aws/central-policy';
+import type { PolicyInForce } from './policy/central';
 import { LiveSource } from './aws/live-source';
 import { availableIpHistoryReader, regionLimitsHistoryReader } from './aws/metric-history';
 import { publishNotification } from './aws/sns';
@@ -30,6 +32,7 @@ import type { CycleDeps } from './cycle';
 import type { CycleDeadline } from './deadline';
 import { buildActionNotification } from './output/notify/action-message';
 import { accountOfArn, createCentralFeed } from './output/notify/central';
+import { CENTRAL_POLICY_METRIC, datum } from './output/publish/metrics';
 import { bundledPolicy } from './policy/bundled';
 import type { KubeConnector } from './inventory/kube-types';
 import { kubeConnector } from './kube/api';
@@ -58,6 +61,14 @@ export interface Runtime {
   kube?: KubeConnector;
   /** The organisation's central topic and a client of its region; absent without CENTRAL_TOPIC_ARN. */
   central?: { topicArn: string; sns: SNSClient };
+  /**
+   * The policy a cycle runs under: the packaged one, or with CENTRAL_POLICY the central one
+   * (read at most once per CENTRAL_POLICY_CACHE_SECONDS, narrowed to the packaged one; every
+   * cluster in dry-run when it cannot be used). Never throws.
+   */
+  policy: () => Promise<PolicyInForce>;
+  /** The central policy's provider (its read count, `reset()`), with CENTRAL_POLICY. */
+  centralPolicy?: CentralPolicyProvider;
 }
 
 /** What a runtime is made of; the tests and the benchmark pass emulated clients and their own clock. */
@@ -99,7 +110,20 @@ export function assembleRuntime(p: RuntimeParts): Runtime {
         return { reader: new KubeReader({ ...options, now: () => now().getTime() }), connector: kubeConnector(options) };
       })()
     : undefined;
+  const packaged: PolicyInForce = { policy: p.config.policy, source: p.config.policySource, problems: [] };
+  const location = p.config.centralPolicy;
+  const central = location
+    ? new CentralPolicyProvider(
+        location,
+        packaged,
+        () => readCentralPolicy(location, { signing: p.clients.eks.config, timeoutMs: p.config.httpTimeouts.requestMs, now }),
+        () => now().getTime(),
+        p.config.centralPolicyCacheMs,
+      )
+    : undefined;
   return {
+    policy: central ? () => central.get() : async () => packaged,
+    ...(central ? { centralPolicy: central } : {}),
     config: p.config,
     source: new LiveSource(
       { ec2: p.clients.ec2, eks: p.clients.eks, serviceQuotas: p.clients.serviceQuotas, cloudwatch: p.clients.cloudwatch },
@@ -134,6 +158,7 @@ export function defaultRuntime(env: Record<string, string | undefined> = process
   const region = env['AWS_REGION'] ?? 'unknown-region';
   // The central topic may be in another region (the monitoring account's): its own client there.
   const centralRegion = config.centralTopicArn?.split(':')[3];
+  // (With a central policy, each cycle sets the keys of the policy it runs under: lib/runtime.ts inForcePolicy.)
   return assembleRuntime({
     config,
     clients: createAwsClients(undefined, config.httpTimeouts),
@@ -149,7 +174,7 @@ export function defaultRuntime(env: Record<string, string | undefined> = process
  * `act`, apply (only the responder has the write permissions, so only it passes true). With a
  * deadline, the cycle's reads stop at it.
  */
-export function cycleDeps(rt: Runtime, publish: boolean, act = false, deadline?: CycleDeadline): CycleDeps {
+export function cycleDeps(rt: Runtime, publish: boolean, act = false, deadline?: CycleDeadline, inForce?: PolicyInForce): CycleDeps {
   const source = deadline ? rt.source.forCycle({ deadline }) : rt.source;
   const { sns } = rt;
   const { topicArn } = rt.config;
@@ -170,7 +195,11 @@ export function cycleDeps(rt: Runtime, publish: boolean, act = false, deadline?:
     source,
     ...(deadline ? { deadline } : {}),
     thresholds: rt.config.thresholds,
-    metrics: { put: (data) => putMetricData(rt.cloudwatch, rt.config.metricNamespace, data), publish },
+    metrics: {
+      put: (data) => putMetricData(rt.cloudwatch, rt.config.metricNamespace, data),
+      publish,
+      ...(inForce && rt.config.centralPolicy ? { extra: centralPolicyMetrics(inForce, rt.now()) } : {}),
+    },
     history: availableIpHistoryReader(rt.cloudwatch, rt.config.metricNamespace),
     regionHistory: regionLimitsHistoryReader(rt.cloudwatch, rt.config.metricNamespace),
     notify: {
@@ -182,8 +211,10 @@ export function cycleDeps(rt: Runtime, publish: boolean, act = false, deadline?:
     },
     forecastWindowHours: rt.config.forecastWindowHours,
     periodSeconds: rt.config.periodSeconds,
+    // What is wrong with the central policy (refused parts, or unavailable), named in the cycle's problems.
+    ...(inForce && inForce.problems.length > 0 ? { policyProblems: inForce.problems } : {}),
     remediation: {
-      policy: rt.config.policy,
+      policy: inForce?.policy ?? rt.config.policy,
       baseThresholds: rt.config.thresholds,
       source,
       actions: rt.actions,
@@ -195,6 +226,8 @@ export function cycleDeps(rt: Runtime, publish: boolean, act = false, deadline?:
               exec: { eks: rt.eks, ec2: rt.ec2, subnets: rt.source.providers.subnets, now: rt.now, sleep: rt.sleep, followForMs: rt.config.followForMs, ...(rt.kube ? { kube: rt.kube } : {}) },
               // This invocation: the leases it takes on changes in flight are its own.
               owner: randomUUID(),
+              // Every action record names the policy it was started and stepped under.
+              policy: (inForce ?? { source: rt.config.policySource }).source,
               // Every outcome is a message of its own; the final one is sent before the lock is released.
               notify: async (record, outcome) => {
                 const notification = buildActionNotification(record, outcome, context, rt.now());
@@ -207,4 +240,30 @@ export function cycleDeps(rt: Runtime, publish: boolean, act = false, deadline?:
         : {}),
     },
   };
+}
+
+/**
+ * The policy a cycle runs under, with every log line of the cycle naming it (policyVersion,
+ * policyFrom, and the central policy's location and revision).
+ */
+export async function inForcePolicy(rt: Runtime): Promise<PolicyInForce> {
+  const inForce = await rt.policy();
+  const { version, from, location, revision } = inForce.source;
+  rt.logger.removePersistentKeys(['policyLocation', 'policyRevision', 'policyUnavailable']);
+  rt.logger.appendPersistentKeys({
+    policyVersion: version,
+    policyFrom: from,
+    ...(location ? { policyLocation: location } : {}),
+    ...(revision ? { policyRevision: revision } : {}),
+    ...(inForce.unavailable ? { policyUnavailable: true } : {}),
+  });
+  return inForce;
+}
+
+/** The central policy's health, with the sampler's metrics: unavailable (1/0), and the count of refused parts. */
+function centralPolicyMetrics(inForce: PolicyInForce, now: Date) {
+  return [
+    datum(CENTRAL_POLICY_METRIC.CentralPolicyUnavailable, inForce.unavailable ? 1 : 0, 'Count', {}, now),
+    datum(CENTRAL_POLICY_METRIC.CentralPolicyRefused, inForce.unavailable ? 0 : inForce.problems.length, 'Count', {}, now),
+  ];
 }

@@ -9,6 +9,8 @@
 import { eventPatternComplexity, MAX_EVENT_PATTERN_COMPLEXITY } from '../lib/events/pattern-complexity';
 import type { EventPattern } from '../lib/events/patterns';
 import { EKS_NAME_PATTERN } from '../lib/names';
+import { parseCentralPolicyLocation } from '../lib/policy/central';
+import { PolicyError } from '../lib/policy/types';
 
 /** A CloudFormation template as the Framework writes it; loosely typed, each check tests the shapes it reads. */
 export interface PackagedTemplate {
@@ -167,6 +169,27 @@ export function patternProblems(template: PackagedTemplate): string[] {
   return problems;
 }
 
+/**
+ * The central policy's location (CENTRAL_POLICY, from the centralPolicy param) in each function,
+ * where it is a literal: refused at packaging in the words the functions would refuse it at
+ * cold start (lib/policy/central.ts parseCentralPolicyLocation).
+ */
+export function centralPolicyProblems(template: PackagedTemplate): string[] {
+  const problems = new Set<string>();
+  for (const resource of Object.values(template.Resources)) {
+    if (resource.Type !== 'AWS::Lambda::Function') continue;
+    const value = (resource.Properties?.['Environment'] as { Variables?: Record<string, unknown> } | undefined)?.Variables?.['CENTRAL_POLICY'];
+    if (typeof value !== 'string') continue;
+    try {
+      parseCentralPolicyLocation(value);
+    } catch (err) {
+      if (!(err instanceof PolicyError)) throw err;
+      for (const p of err.problems) problems.add(p);
+    }
+  }
+  return [...problems];
+}
+
 /** Every check of the packaged template for a stage and region. */
 export function packagedTemplateProblems(template: PackagedTemplate, stage: string, region: string): string[] {
   return [
@@ -175,6 +198,7 @@ export function packagedTemplateProblems(template: PackagedTemplate, stage: stri
     ...environmentProblems(template, region),
     ...patternProblems(template),
     ...centralProblems(template, region),
+    ...centralPolicyProblems(template),
   ];
 }
 

@@ -174,3 +174,36 @@ describe('parseSamplerConfig: the functions’ placement (FUNCTION_SUBNET_IDS, F
     expect(configErrorOf({ FUNCTION_SUBNET_IDS: 'subnet-1', FUNCTION_SECURITY_GROUP_IDS: 'sg-0123456789abcdef0' }).message).toContain('FUNCTION_SUBNET_IDS[0]');
   });
 });
+
+describe('parseRuntimeConfig: the central policy (CENTRAL_POLICY)', () => {
+  const { parseRuntimeConfig } = jest.requireActual<typeof import('../lib/config')>('../lib/config');
+  const base = { ALERT_TOPIC_ARN: 'arn:aws:sns:eu-west-1:111122223333:alerts', LEDGER_TABLE: 'eks-ip-responder-prod-ledger', POLICY_JSON: process.env.POLICY_JSON ?? '' };
+
+  it('is none when unset or empty, and read every 5 minutes by default', () => {
+    for (const env of [base, { ...base, CENTRAL_POLICY: '' }]) {
+      const c = parseRuntimeConfig(env);
+      expect(c.centralPolicy).toBeUndefined();
+      expect(c.centralPolicyCacheMs).toBe(300_000);
+    }
+  });
+
+  it('takes an SSM parameter ARN or an s3:// object, and the cache period', () => {
+    const arn = 'arn:aws:ssm:eu-west-1:999988887777:parameter/eks-ip-responder/policy';
+    expect(parseRuntimeConfig({ ...base, CENTRAL_POLICY: arn, CENTRAL_POLICY_CACHE_SECONDS: '600' })).toMatchObject({
+      centralPolicy: { kind: 'ssm', arn, region: 'eu-west-1' },
+      centralPolicyCacheMs: 600_000,
+    });
+    expect(parseRuntimeConfig({ ...base, CENTRAL_POLICY: 's3://b-1/k.json' }).centralPolicy).toMatchObject({ kind: 's3', bucket: 'b-1', key: 'k.json' });
+  });
+
+  it('refuses to start with a malformed location or cache period, naming the variable', () => {
+    expect(() => parseRuntimeConfig({ ...base, CENTRAL_POLICY: 'my-parameter', CENTRAL_POLICY_CACHE_SECONDS: '5' })).toThrow(ConfigError);
+    try {
+      parseRuntimeConfig({ ...base, CENTRAL_POLICY: 'my-parameter', CENTRAL_POLICY_CACHE_SECONDS: '5' });
+    } catch (err) {
+      expect((err as ConfigError).problems).toEqual(
+        expect.arrayContaining([expect.stringMatching(/^CENTRAL_POLICY: "my-parameter" must be empty, an SSM parameter ARN/), expect.stringMatching(/^CENTRAL_POLICY_CACHE_SECONDS: /)]),
+      );
+    }
+  });
+});

@@ -37,6 +37,8 @@ export interface ActDeps {
    * resolves; if it throws, the lock is kept and the next cycle sends it again.
    */
   notify?: (record: ActionRecord, outcome: ActionOutcome) => Promise<void>;
+  /** The policy this invocation acts under (lib/policy/central.ts PolicySourceInfo): put in every record it starts or steps. */
+  policy?: ActionRecord['policy'];
 }
 
 /** What the act loop needs to know of the cluster and its policy in this cycle. */
@@ -117,7 +119,7 @@ function settle(outcome: ActionOutcome, wrote: boolean): ActionOutcome {
  * keeps it, so that the next cycle sends the same write again with the same token and learns its
  * update instead of taking the change as already made.
  */
-function advance(record: ActionRecord, outcome: ActionOutcome, now: Date, keepIntent = false): ActionRecord {
+function advance(record: ActionRecord, outcome: ActionOutcome, now: Date, keepIntent = false, policyVersion?: string): ActionRecord {
   const at = now.toISOString();
   const { intent, ...rest } = record;
   return {
@@ -127,7 +129,10 @@ function advance(record: ActionRecord, outcome: ActionOutcome, now: Date, keepIn
     step: outcome.step ?? record.step,
     ...(outcome.reference ? { reference: outcome.reference } : {}),
     updatedAt: at,
-    history: [...record.history, { at, status: outcome.status, ...(outcome.step ? { step: outcome.step } : {}), detail: outcome.detail }],
+    history: [
+      ...record.history,
+      { at, status: outcome.status, ...(outcome.step ? { step: outcome.step } : {}), detail: outcome.detail, ...(policyVersion ? { policyVersion } : {}) },
+    ],
     version: record.version + 1,
   };
 }
@@ -322,7 +327,7 @@ async function step(
   if (settled.status === 'in-progress' && now.getTime() - Date.parse(current.startedAt) > MAX_FOLLOW_MS) {
     settled = { ...settled, status: 'failed', detail: `${settled.detail}; not finished ${MAX_FOLLOW_MS / 3_600_000} h after it started: no longer followed` };
   }
-  const next = advance(current, settled, now, uncertain);
+  const next = advance(current, settled, now, uncertain, deps.policy?.version);
   try {
     await deps.actions.saveActionRecord(cluster, next, current.version, lock.recordSk);
   } catch (err) {
@@ -482,6 +487,7 @@ async function start(deps: ActDeps, cluster: string, planned: PlannedAction[], c
     step: 'start',
     history: [],
     version: 1,
+    ...(deps.policy ? { policy: deps.policy } : {}),
   };
   const lock: ActionLock = { actionId: action.id, kind: action.kind, recordSk: actionRecordSk(record), since: startedAt, owner: deps.owner, leaseUntil: leaseUntil(deps) };
   const skipped = (detail: string): ActReport => ({ results: [{ outcome: { actionId: action.id, status: 'skipped', detail } }], notes: [] });

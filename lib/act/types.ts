@@ -68,8 +68,14 @@ export interface ActionRecord {
   /** The terminal status whose notification has been sent (at most one [ACTION DONE|FAILED] per action). */
   notified?: ActionRecord['status'];
   /** Every outcome so far, oldest first. */
-  history: { at: string; status: ActionOutcome['status']; step?: string; detail: string }[];
+  history: { at: string; status: ActionOutcome['status']; step?: string; detail: string; policyVersion?: string }[];
   version: number;
+  /**
+   * The policy the action was started under: its version (lib/policy/load.ts policyVersion), where
+   * it came from (bundle, POLICY_JSON, central) and a central policy's location and revision.
+   * Each history entry names the version of the policy in force at that step (`policyVersion`).
+   */
+  policy?: { from: string; version: string; location?: string; revision?: string };
 }
 
 /** The AWS clients and timing an executor uses. */

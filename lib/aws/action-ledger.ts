@@ -126,6 +126,8 @@ const actionRecordSchema = z.looseObject({
   notified: recordStatus.optional(),
   history: z.array(z.looseObject({ at: isoTime, status: outcomeStatus, step: z.string().optional(), detail: z.string() })),
   version: z.number().int().min(1),
+  // The policy it was started under (lib/act/types.ts ActionRecord.policy); absent in records older than it.
+  policy: z.looseObject({ from: z.string(), version: z.string() }).optional(),
 });
 
 /** A record read from the table, checked; the table's own attributes removed. */

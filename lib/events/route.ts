@@ -16,8 +16,9 @@ import { logCycleHealth, runCycle } from '../cycle';
 import { cycleDeadline, type CycleDeadline } from '../deadline';
 import { messageOf } from '../errors';
 import { datum } from '../output/publish/metrics';
+import type { PolicyInForce } from '../policy/central';
 import { effectivePolicy } from '../policy/load';
-import { cycleDeps, type Runtime } from '../runtime';
+import { cycleDeps, inForcePolicy, type Runtime } from '../runtime';
 import { eventHead, MalformedEventError, parseResponderEvent, type AllocationFailureEvent, type AlarmEvent } from './parse';
 import { NOT_ANSWERED, STACK_ALARM_SUFFIXES } from './stack-alarms';
 
@@ -76,11 +77,13 @@ function isScheduledEvent(event: unknown): boolean {
  */
 async function onSchedule(rt: Runtime, now: Date, deadline: CycleDeadline | undefined): Promise<RespondSummary> {
   const all = await candidates(rt);
-  const applying = all.filter((c) => effectivePolicy(rt.config.policy, c, rt.config.thresholds).mode === 'apply');
+  const inForce = await inForcePolicy(rt);
+  const applying = all.filter((c) => effectivePolicy(inForce.policy, c, rt.config.thresholds).mode === 'apply');
   if (applying.length === 0) {
-    return { status: 'handled', clusters: [], reason: 'no cluster is in apply mode in the policy' };
+    // A central policy that could not be used puts every cluster in dry-run: say why, not only that none applies.
+    return { status: 'handled', clusters: [], reason: 'no cluster is in apply mode in the policy', ...(inForce.problems.length > 0 ? { problems: inForce.problems } : {}) };
   }
-  return cycle(rt, 'schedule', applying, now, deadline);
+  return cycle(rt, 'schedule', applying, now, deadline, inForce);
 }
 
 /** The invocation an event arrives with: the Lambda context's fields the routing reads. */
@@ -224,7 +227,7 @@ async function onAlarm(rt: Runtime, e: AlarmEvent, now: Date, deadline: CycleDea
  * left out: in an incident every failed allocation is its own event, and a describe cycle for
  * each would throttle the EC2 API that the VPC CNI itself needs.
  */
-async function cycle(rt: Runtime, eventId: string, candidates: string[], now: Date, deadline: CycleDeadline | undefined): Promise<RespondSummary> {
+async function cycle(rt: Runtime, eventId: string, candidates: string[], now: Date, deadline: CycleDeadline | undefined, given?: PolicyInForce): Promise<RespondSummary> {
   const clusters: string[] = [];
   for (const c of candidates) {
     if (await rt.actions.claimCycle(c, 'respond', now, rt.config.respondMinIntervalSeconds)) clusters.push(c);
@@ -238,7 +241,8 @@ async function cycle(rt: Runtime, eventId: string, candidates: string[], now: Da
   }
   let result;
   try {
-    result = await runCycle(cycleDeps(rt, false, true, deadline), { clusterNames: clusters, concurrency: rt.config.clusterConcurrency, now });
+    const inForce = given ?? (await inForcePolicy(rt));
+    result = await runCycle(cycleDeps(rt, false, true, deadline, inForce), { clusterNames: clusters, concurrency: rt.config.clusterConcurrency, now });
   } catch (err) {
     // The cycle failed (and the event's claim is released by the caller): give the clusters'
     // cycle claims back too, or Lambda's retry of this event would be debounced by them.

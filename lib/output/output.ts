@@ -27,7 +27,7 @@ export interface OutputDeps {
    * Where metrics go; without it nothing is published. With `publish` false (the responder's
    * targeted cycles) only the outcomes of the actions it took are.
    */
-  metrics?: { put: MetricPublisher; publish: boolean };
+  metrics?: { put: MetricPublisher; publish: boolean; /** Published with the usage metrics (the central policy's health: lib/runtime.ts). */ extra?: MetricDatum[] };
   /** Without it nothing is notified (the CLI). */
   notify?: NotifyDeps;
 }
@@ -62,6 +62,7 @@ export async function publishAndNotify(deps: OutputDeps, cycle: CycleOutcome): P
     if (deps.metrics.publish) {
       data.push(...buildMetricData(usage));
       if (forecasts) data.push(...forecastMetricData(forecasts, new Date(usage.collectedAt)));
+      data.push(...(deps.metrics.extra ?? []));
     }
     // What was planned and done is published by whichever function planned it (the responder's
     // targeted cycles publish no usage metrics, but their actions are theirs alone).

@@ -1,5 +1,6 @@
 // The packaging checks (stack/checks.ts), on hand-made templates and on the packaged one.
 import {
+  centralPolicyProblems,
   ENVIRONMENT_MAX_BYTES,
   environmentProblems,
   nameProblems,
@@ -124,5 +125,29 @@ describe('serverless package (the plugin stack/checks.plugin.js)', () => {
     expect(message).toContain('The stack would not deploy');
     expect(message).toContain(`stage "${'s'.repeat(40)}" is 40 characters`);
     expect(message).toMatch(/its environment is \d+ bytes, above Lambda's 4096.*CLUSTER_NAMES \d+ bytes \(the clusterNames param\)/);
+  }, 120_000);
+});
+
+describe('centralPolicyProblems', () => {
+  it('takes empty, an SSM parameter ARN and an s3:// object, and refuses anything else in the words the functions use', () => {
+    for (const ok of ['', 'arn:aws:ssm:eu-west-1:999988887777:parameter/eks-ip-responder/policy', 's3://org-policies/policy.json']) {
+      expect(centralPolicyProblems(withEnvironment({ CENTRAL_POLICY: ok }))).toEqual([]);
+    }
+    // A StackSet parameter (a Ref) is checked by the functions at cold start, not here.
+    expect(centralPolicyProblems(withEnvironment({ CENTRAL_POLICY: { Ref: 'CentralPolicy' } }))).toEqual([]);
+    expect(centralPolicyProblems(withEnvironment({ CENTRAL_POLICY: '/eks-ip-responder/policy' }))).toEqual([
+      'centralPolicy: "/eks-ip-responder/policy" must be empty, an SSM parameter ARN (arn:aws:ssm:<region>:<account>:parameter/<name>) or s3://<bucket>/<key>',
+    ]);
+  });
+
+  it('fails the packaging of a malformed centralPolicy', () => {
+    let message = '';
+    try {
+      packageWith({ centralPolicy: 'my-parameter' }).remove();
+    } catch (err) {
+      message = String(err);
+    }
+    expect(message).toContain('The stack would not deploy');
+    expect(message).toContain('centralPolicy: "my-parameter" must be empty');
   }, 120_000);
 });

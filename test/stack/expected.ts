@@ -41,6 +41,8 @@ export const ENVIRONMENT = {
   KUBERNETES_CLUSTERS: '',
   FUNCTION_SUBNET_IDS: '',
   FUNCTION_SECURITY_GROUP_IDS: '',
+  // The central remediation policy (centralPolicy): off.
+  CENTRAL_POLICY: '',
 };
 
 /** An EKS ARN in the stack's own partition, region and account, as the roles write it. */
@@ -57,6 +59,39 @@ export const ec2Arn = (path: string) => ({
  * The reads the sampler and the responder share: the statements of SharedReadPolicy, the
  * customer managed policy attached to both roles.
  */
+/**
+ * SharedReadPolicy's read of the central remediation policy (resources/roles.yml): only with the
+ * centralPolicy param (HasCentralPolicy), ssm:GetParameter on that parameter ARN or s3:GetObject
+ * on that object (CentralPolicyIsS3). `param` is the packaged value of centralPolicy.
+ */
+export function CENTRAL_POLICY_READ_STATEMENT(param: string) {
+  return {
+    'Fn::If': [
+      'HasCentralPolicy',
+      {
+        'Fn::If': [
+          'CentralPolicyIsS3',
+          {
+            Sid: 'ReadCentralPolicy',
+            Effect: 'Allow',
+            Action: ['s3:GetObject'],
+            Resource: {
+              'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::', { 'Fn::Select': [1, { 'Fn::Split': ['s3://', { 'Fn::Join': ['', [param, 's3://']] }] }] }]],
+            },
+          },
+          {
+            Sid: 'ReadCentralPolicy',
+            Effect: 'Allow',
+            Action: ['ssm:GetParameter'],
+            Resource: { 'Fn::Join': ['', ['arn:', { 'Fn::Select': [1, { 'Fn::Split': ['arn:', { 'Fn::Join': ['', [param, 'arn:']] }] }] }]] },
+          },
+        ],
+      },
+      { Ref: 'AWS::NoValue' },
+    ],
+  };
+}
+
 export const SHARED_READ_STATEMENTS = [
   { Sid: 'EksList', Effect: 'Allow', Action: ['eks:ListClusters'], Resource: '*' },
   {
@@ -76,6 +111,7 @@ export const SHARED_READ_STATEMENTS = [
   { Sid: 'ReadMetrics', Effect: 'Allow', Action: ['cloudwatch:GetMetricData'], Resource: '*' },
   { Sid: 'ReadQuotas', Effect: 'Allow', Action: ['servicequotas:GetServiceQuota', 'servicequotas:GetAWSDefaultServiceQuota'], Resource: '*' },
   { Sid: 'LedgerRead', Effect: 'Allow', Action: ['dynamodb:Query', 'dynamodb:GetItem'], Resource: { 'Fn::GetAtt': ['LedgerTable', 'Arn'] } },
+  CENTRAL_POLICY_READ_STATEMENT(''),
 ];
 
 /** SharedReadPolicy's properties, as packaged. */

@@ -11,6 +11,7 @@ import { ACTIONS_PK_PREFIX, EVENT_PK_PREFIX, FINDING_PK_PREFIX } from '../../lib
 import { deployedPolicySize, REMEDIATION_POLICY_MAX_CHARS, ROLE_INLINE_POLICIES_MAX_CHARS } from '../../lib/policy/iam';
 import { DEFAULT_APPLY_PROBLEM } from '../../lib/policy/load';
 import {
+  CENTRAL_POLICY_READ_STATEMENT,
   hasPassRoleArnsCondition,
   LEDGER_ARN,
   PASS_ROLE_ARNS,
@@ -366,7 +367,8 @@ describe.each(ALL_PACKAGES)('SamplerRole, %s', (_name, stack) => {
       .flatMap((s) => asList<string>(s.Action))
       .filter((action) => /^(eks|ec2|iam):/i.test(action) && !isReadAction(action));
     expect(writes).toEqual([]);
-    expect(statementsOf(stack(), 'SamplerRole').every((s: CfnValue) => s['Fn::If'] === undefined)).toBe(true);
+    // Nothing conditional but the central policy's read (a read of one parameter or object, only with centralPolicy).
+    expect(statementsOf(stack(), 'SamplerRole').filter((s: CfnValue) => s['Fn::If'] !== undefined)).toEqual([CENTRAL_POLICY_READ_STATEMENT('')]);
   });
 
   it('cannot change EKS or EC2 and cannot pass a role, not even through a wildcard', () => {
@@ -601,7 +603,7 @@ describe('RespondRole, packaged from the repository’s policy.yml (no cluster i
   const deployed = () => deployedStatements(template, raw());
 
   it('writes the PassRole statement under HasPassRoleArns, which is false: no iam:PassRole is deployed', () => {
-    expect(raw().filter((s: CfnValue) => s['Fn::If'] !== undefined)).toEqual([passRoleIf('')]);
+    expect(raw().filter((s: CfnValue) => s['Fn::If'] !== undefined)).toEqual([CENTRAL_POLICY_READ_STATEMENT(''), passRoleIf('')]);
     expect(template.Conditions?.HasPassRoleArns).toEqual(hasPassRoleArnsCondition(''));
     expect(evaluateCondition(template, 'HasPassRoleArns')).toBe(false);
     expect(deployed().flatMap((s) => asList<string>(s.Action)).filter((a) => actionRegExp(a).test('iam:PassRole'))).toEqual([]);
@@ -802,7 +804,7 @@ describe('RespondRole, packaged with passRoleArns set', () => {
   });
 
   it('writes the PassRole statement with the Fn::Split of the two ARNs, and deploys it', () => {
-    expect(raw().filter((s: CfnValue) => s['Fn::If'] !== undefined)).toEqual([passRoleIf(PASS_ROLE_PARAM)]);
+    expect(raw().filter((s: CfnValue) => s['Fn::If'] !== undefined)).toEqual([CENTRAL_POLICY_READ_STATEMENT(''), passRoleIf(PASS_ROLE_PARAM)]);
     const passRole = deployed().filter((s) => s.Sid === 'PassRolesToEks');
     expect(passRole).toEqual([passRoleStatement(PASS_ROLE_PARAM)]);
     expect(statementResources(passRole[0]!)).toEqual(PASS_ROLE_ARNS);

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ACTIONS_PK_PREFIX, EVENT_PK_PREFIX, FINDING_PK_PREFIX } from '../../lib/aws/ledger-keys';
-import { NAMESPACE, REPOSITORY_REMEDIATE_POLICY } from './expected';
+import { CENTRAL_POLICY_READ_STATEMENT, NAMESPACE, REPOSITORY_REMEDIATE_POLICY } from './expected';
 import {
   CfnTemplate,
   CfnValue,
@@ -33,6 +33,8 @@ const INLINE_ONLY = JSON.parse(
 const ADDED_SINCE: CfnValue[] = [
   { Sid: 'ReadQuotas', Effect: 'Allow', Action: ['servicequotas:GetServiceQuota', 'servicequotas:GetAWSDefaultServiceQuota'], Resource: '*' },
   { Sid: 'AddedReads', Effect: 'Allow', Action: ['ec2:GetSubnetCidrReservations'], Resource: '*' },
+  // Issue 16: the central remediation policy, only with the centralPolicy param.
+  CENTRAL_POLICY_READ_STATEMENT(''),
 ];
 
 const before = (roleId: 'SamplerRole' | 'RespondRole'): CfnValue[] =>

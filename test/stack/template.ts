@@ -239,13 +239,37 @@ export function evaluateConditionExpression(expression: CfnValue, condition: (na
       return Array.isArray(args) && args.length >= 2 ? args.every(evaluate) : fail();
     case 'Fn::Or':
       return Array.isArray(args) && args.length >= 2 ? args.some(evaluate) : fail();
-    case 'Fn::Equals':
-      return Array.isArray(args) && args.length === 2 && args.every((a) => typeof a === 'string')
-        ? args[0] === args[1]
-        : fail();
+    case 'Fn::Equals': {
+      // Literal strings, and Fn::Join / Fn::Select / Fn::Split of literals (resources/roles.yml CentralPolicyIsS3).
+      const values = Array.isArray(args) && args.length === 2 ? args.map(literalOf) : [];
+      return values.length === 2 && values.every((a) => typeof a === 'string') ? values[0] === values[1] : fail();
+    }
     default:
       return fail();
   }
+}
+
+/** A condition's operand as CloudFormation computes it from literals: a string, or a list from Fn::Split; undefined otherwise. */
+function literalOf(value: CfnValue): string | string[] | undefined {
+  if (typeof value === 'string') return value;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const join = value['Fn::Join'];
+  if (Array.isArray(join) && join.length === 2 && typeof join[0] === 'string' && Array.isArray(join[1])) {
+    const parts = (join[1] as CfnValue[]).map(literalOf);
+    return parts.every((p) => typeof p === 'string') ? (parts as string[]).join(join[0]) : undefined;
+  }
+  const split = value['Fn::Split'];
+  if (Array.isArray(split) && split.length === 2 && typeof split[0] === 'string') {
+    const whole = literalOf(split[1] as CfnValue);
+    return typeof whole === 'string' ? whole.split(split[0]) : undefined;
+  }
+  const select = value['Fn::Select'];
+  if (Array.isArray(select) && select.length === 2) {
+    const list = literalOf(select[1] as CfnValue);
+    const index = Number(select[0]);
+    return Array.isArray(list) && Number.isInteger(index) && index >= 0 && index < list.length ? list[index] : undefined;
+  }
+  return undefined;
 }
 
 /**
@@ -314,6 +338,9 @@ export function resolveValue(value: CfnValue, values: Record<string, string>): s
     if (part === undefined) throw new Error(`Fn::Select ${String(select[0])} out of range: ${JSON.stringify(value)}`);
     return part;
   }
+  // Fn::Select of an Fn::Split of literals (the central policy's object ARN, resources/roles.yml).
+  const literal = literalOf(value);
+  if (typeof literal === 'string') return literal;
   throw new Error(`cannot resolve ${JSON.stringify(value)}`);
 }
 

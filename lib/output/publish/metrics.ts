@@ -55,6 +55,14 @@ export const METRIC = {
   WarmIps: 'WarmIps',
 } as const;
 
+/** The central policy's health, published by the sampler with CENTRAL_POLICY set (lib/runtime.ts); no dimension. */
+export const CENTRAL_POLICY_METRIC = {
+  /** It could not be read or validated: 1, every cluster in dry-run; 0 when it was used. */
+  CentralPolicyUnavailable: 'CentralPolicyUnavailable',
+  /** Parts of it refused as beyond the packaged policy (the IAM ceiling). */
+  CentralPolicyRefused: 'CentralPolicyRefused',
+} as const;
+
 type Dims = Record<string, string>;
 
 /** One metric datum with named dimensions. */
