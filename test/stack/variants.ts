@@ -22,6 +22,8 @@ export const OPTIONAL_PARAMS: Readonly<Record<string, string>> = {
   kubernetesWrite: 'true',
   vpcSubnetIds: 'subnet-0123456789abcdef0,subnet-0123456789abcdef1',
   vpcSecurityGroupIds: 'sg-0123456789abcdef0',
+  // The sampler's fan-out mode: a Step Functions state machine, its schedule and roles (stack/fanout.ts).
+  cycleMode: 'per-cluster',
 };
 
 /** `prod` has stage params of its own (logRetentionInDays); the other is a stage without any. */
