@@ -9,7 +9,17 @@ import * as z from 'zod';
 import { logCycleHealth, runCycle } from '../lib/cycle';
 import { cycleDeadline } from '../lib/deadline';
 import { problemLines, zodProblems } from '../lib/errors';
-import { dispatchFanOut, mergeFanOut, type FanOutPlan, type FanOutResult, type FanOutSummary } from '../lib/fanout';
+import {
+  dispatchFanOut,
+  fanOutPlanShape,
+  mergeFanOut,
+  parseFanOutItem,
+  type FanOutCycle,
+  type FanOutPlan,
+  type FanOutResult,
+  type FanOutSummary,
+  type RemediationFanOutSummary,
+} from '../lib/fanout';
 import type { RegionLimitsUsage } from '../lib/measure/region-limits';
 import { cycleDeps, defaultRuntime, type Runtime } from '../lib/runtime';
 
@@ -46,44 +56,26 @@ export class InvalidEventError extends Error {
 /**
  * The fan-out mode's events (cycleMode=per-cluster: the state machine of stack/fanout.ts sends
  * them, lib/fanout.ts answers): the dispatch, one item (its clusters and the region-level figures
- * the dispatch read once) and the merge of the items' results.
+ * the dispatch read once: lib/fanout.ts parseFanOutItem) and the merge of the items' results.
  */
-const fanOutDispatch = z.strictObject({ fanOut: z.literal('dispatch') });
-const regionFigures = z.looseObject({
-  vpcs: z.array(z.looseObject({ vpcId: z.string(), clusters: z.array(z.string()), quota: z.number(), peeredQuota: z.number() })),
-  problems: z.array(z.string()),
-});
-const fanOutItem = z.strictObject({
-  clusterNames: z.array(z.string().min(1)).min(1),
-  fanOut: z.strictObject({ region: regionFigures.nullable() }),
-});
-const summaryShape = z.looseObject({
-  clustersSampled: z.number(),
-  clustersFailed: z.array(z.string()),
-  clustersIncomplete: z.array(z.string()),
-  findings: z.number(),
-  notified: z.number(),
-  metricsPublished: z.number(),
-  putMetricDataCalls: z.number(),
-  problems: z.array(z.string()),
-});
+const fanOutDispatch = z.strictObject({ fanOut: z.literal('dispatch'), cycle: z.enum(['sample', 'remediate']).optional() });
 const fanOutMerge = z.strictObject({
   fanOut: z.literal('merge'),
-  plan: z.looseObject({ collectedAt: z.string(), items: z.array(z.looseObject({ clusterNames: z.array(z.string()) })), region: regionFigures.nullable(), problems: z.array(z.string()) }),
+  plan: fanOutPlanShape,
   results: z.array(
     z.union([
-      z.looseObject({ clusterNames: z.array(z.string()), summary: summaryShape }),
+      z.looseObject({ clusterNames: z.array(z.string()), summary: z.looseObject({}) }),
       z.looseObject({ clusterNames: z.array(z.string()), error: z.looseObject({ Error: z.string().optional(), Cause: z.string().optional() }) }),
     ]),
   ),
 });
 
 /** An event of the fan-out mode. */
-export type FanOutEvent = z.input<typeof fanOutDispatch> | z.input<typeof fanOutItem> | z.input<typeof fanOutMerge>;
+export type FanOutEvent = z.input<typeof fanOutDispatch> | { clusterNames: string[]; fanOut: { region: unknown } } | z.input<typeof fanOutMerge>;
 
 type Parsed =
   | { type: 'cycle'; clusterNames?: string[]; fanOut?: { region?: RegionLimitsUsage } }
-  | { type: 'dispatch' }
+  | { type: 'dispatch'; cycle: FanOutCycle }
   | { type: 'merge'; plan: FanOutPlan; results: FanOutResult[] };
 
 function parseEvent(event: unknown): Parsed {
@@ -91,12 +83,10 @@ function parseEvent(event: unknown): Parsed {
   if (scheduled.success) return { type: 'cycle' };
   const manual = manualEvent.safeParse(event ?? {});
   if (manual.success) return { type: 'cycle', ...manual.data };
-  if (fanOutDispatch.safeParse(event).success) return { type: 'dispatch' };
-  const item = fanOutItem.safeParse(event);
-  if (item.success) {
-    const { region } = item.data.fanOut;
-    return { type: 'cycle', clusterNames: item.data.clusterNames, fanOut: region ? { region: region as unknown as RegionLimitsUsage } : {} };
-  }
+  const dispatch = fanOutDispatch.safeParse(event);
+  if (dispatch.success) return { type: 'dispatch', cycle: dispatch.data.cycle ?? 'sample' };
+  const item = parseFanOutItem(event);
+  if (item) return { type: 'cycle', ...item };
   const merge = fanOutMerge.safeParse(event);
   if (merge.success) return { type: 'merge', plan: merge.data.plan as unknown as FanOutPlan, results: merge.data.results as unknown as FanOutResult[] };
   throw new InvalidEventError(
@@ -109,15 +99,15 @@ function parseEvent(event: unknown): Parsed {
 /** The sampler: a cycle's summary for the schedule and a manual event; the fan-out mode's answers for its events. */
 export interface SampleHandler {
   (event: ScheduledEvent | { clusterNames?: string[] }, context?: Context): Promise<SampleSummary>;
-  (event: FanOutEvent, context?: Context): Promise<SampleSummary | FanOutPlan | FanOutSummary>;
+  (event: FanOutEvent, context?: Context): Promise<SampleSummary | FanOutPlan | FanOutSummary | RemediationFanOutSummary>;
 }
 
 /** Builds the handler around its dependencies. */
 export function makeHandler(rt: Runtime): SampleHandler {
-  return (async (event: unknown, context?: Context): Promise<SampleSummary | FanOutPlan | FanOutSummary> => {
+  return (async (event: unknown, context?: Context): Promise<SampleSummary | FanOutPlan | FanOutSummary | RemediationFanOutSummary> => {
     if (context) rt.logger.addContext(context);
     const parsed = parseEvent(event);
-    if (parsed.type === 'dispatch') return dispatchFanOut(rt, rt.now());
+    if (parsed.type === 'dispatch') return dispatchFanOut(rt, rt.now(), parsed.cycle);
     if (parsed.type === 'merge') return mergeFanOut(rt, parsed.plan, parsed.results);
     // Collection stops a margin before the timeout, so that what is complete gets published.
     const deadline = context ? cycleDeadline(rt, context.getRemainingTimeInMillis()) : undefined;

@@ -4,6 +4,8 @@
 //                                                                (cycleMode=per-cluster), or none
 //   functions.sample.events: ${file(./stack/fanout.stack.js):sampleEvents}   the sampler's schedule
 //                                                                (single), or none (per-cluster)
+//   functions.respond.events[schedule].enabled: ${file(./stack/fanout.stack.js):remediationTickEnabled}
+//                                                                false when the state machine runs the tick
 // osls calls the exported function at packaging time with { resolveVariable }. A cycleMode or
 // fanOutMaxConcurrency the stack would not deploy with fails the packaging, every problem named
 // (stack/checks.ts cycleModeProblems).
@@ -24,6 +26,7 @@ module.exports = async ({ resolveVariable }) => {
     cycleMode: await variable('param:cycleMode'),
     fanOutMaxConcurrency: await variable('param:fanOutMaxConcurrency'),
     scheduleRate: await variable('param:scheduleRate'),
+    remediationRate: await variable('param:remediationRate'),
     namePrefix: `${await variable('self:service')}-${await variable('sls:stage')}`,
   };
   const problems = checks.cycleModeProblems(params);
@@ -33,5 +36,6 @@ module.exports = async ({ resolveVariable }) => {
   return {
     resources: { Resources: fanout.fanOutResources(params) },
     sampleEvents: fanout.sampleEvents(params),
+    remediationTickEnabled: fanout.remediationTickEnabled(params),
   };
 };

@@ -1,22 +1,30 @@
 /**
  * The fan-out mode end to end: the state machine stack/fanout.ts generates, run by the interpreter
- * of test/support/step-functions.ts over the real sample handler, on the emulated account and a
- * dynalite ledger; against the single cycle of the same account.
+ * of test/support/step-functions.ts over the real sample and respond handlers, on the emulated
+ * account and a dynalite ledger; against the single cycle (and the single remediation tick) of the
+ * same account.
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import type { MetricDatum } from '@aws-sdk/client-cloudwatch';
+import { parse as parseYaml } from 'yaml';
 import scheduledEvent from '../../events/scheduled.json';
+import { makeHandler as makeRespond } from '../../handlers/respond';
 import { makeHandler, type SampleSummary } from '../../handlers/sample';
-import type { FanOutPlan, FanOutSummary } from '../../lib/fanout';
+import type { FanOutSummary, RemediationFanOutSummary } from '../../lib/fanout';
+import { OPT_IN_TAG_KEY } from '../../lib/policy/types';
 import { fanOutDefinition } from '../../stack/fanout';
 import type { EmulatedAccount } from '../../tools/mock-aws';
 import { buildAccount, type AccountSpec, type SyntheticAccount } from '../../tools/synthetic-account';
 import { useTestHarness } from '../support/harness';
 import { testRuntime, type TestRuntime } from '../support/runtime';
+import { accountFromSnapshot, DEMO_SNAPSHOT } from '../support/snapshot-account';
 import { runStateMachine, StatesError, type RunTrace } from '../support/step-functions';
 
 const NOW = new Date('2026-11-26T12:00:00Z');
 const harness = useTestHarness();
 const SAMPLE_ARN = 'arn:aws:lambda:eu-west-1:111122223333:function:eks-ip-responder-test-sample';
+const RESPOND_ARN = 'arn:aws:lambda:eu-west-1:111122223333:function:eks-ip-responder-test-respond';
 
 /**
  * Four clusters in three VPCs: shop and search share a subnet (search's nodes are in shop's
@@ -108,23 +116,29 @@ const notifications = (aws: EmulatedAccount): string[] => aws.published.map((p) 
 /** Runs the generated state machine once over the handler; `invoke` may be wrapped to inject faults. */
 async function execute(
   handler: ReturnType<typeof makeHandler>,
-  options: { maxConcurrency?: number; wrap?: (payload: unknown, run: () => Promise<unknown>) => Promise<unknown> } = {},
-): Promise<{ output: { dispatch: { value: FanOutPlan }; results: unknown[] } & FanOutSummary; summary: FanOutSummary; trace: RunTrace }> {
+  options: {
+    cycle?: 'sample' | 'remediate';
+    respond?: (event: unknown) => Promise<unknown>;
+    maxConcurrency?: number;
+    wrap?: (payload: unknown, run: () => Promise<unknown>) => Promise<unknown>;
+  } = {},
+): Promise<{ summary: FanOutSummary; trace: RunTrace }> {
   const trace: RunTrace = { tasks: [], maps: [] };
   const output = (await runStateMachine(
     fanOutDefinition(options.maxConcurrency ?? 10),
-    {},
+    { cycle: options.cycle ?? 'sample' },
     {
-      substitutions: { SampleFunctionArn: SAMPLE_ARN },
+      substitutions: { SampleFunctionArn: SAMPLE_ARN, RespondFunctionArn: RESPOND_ARN },
       invoke: async (arn, payload) => {
-        if (arn !== SAMPLE_ARN) throw new Error(`invoked ${arn}, not the sample function`);
-        const run = () => handler(payload as never);
+        const fn = arn === SAMPLE_ARN ? (e: unknown) => handler(e as never) : arn === RESPOND_ARN ? options.respond : undefined;
+        if (!fn) throw new Error(`invoked ${arn}, not one of the stack's functions`);
+        const run = () => fn(payload);
         return options.wrap ? options.wrap(payload, run) : run();
       },
     },
     trace,
   )) as { value: FanOutSummary };
-  return { output: output as never, summary: output.value, trace };
+  return { summary: output.value, trace };
 }
 
 const isItem = (payload: unknown, cluster: string): boolean => (payload as { clusterNames?: string[] }).clusterNames?.includes(cluster) === true;
@@ -228,5 +242,72 @@ describe('fan-out mode (cycleMode=per-cluster)', () => {
     fan.aws.faults['PutMetricData'] = (input) =>
       (input['MetricData'] as MetricDatum[]).some((d) => d.MetricName === 'ClustersSampled') ? Object.assign(new Error('throttled'), { name: 'Throttling' }) : undefined;
     await expect(execute(fan.handler)).rejects.toMatchObject({ error: expect.any(String) });
+  });
+});
+
+/** The repository's policy with payments-prod in apply mode (as test/handlers/remediate.test.ts). */
+function applyPolicy(): string {
+  const doc = parseYaml(readFileSync(path.join(__dirname, '..', '..', 'policy.yml'), 'utf8')) as { clusters: Record<string, { mode?: string }> };
+  doc.clusters['payments-prod'] = { ...(doc.clusters['payments-prod'] ?? {}), mode: 'apply' };
+  return JSON.stringify(doc);
+}
+
+/** The demo account, payments-prod opted in and in apply mode; both handlers on one runtime. */
+async function setupTick() {
+  const demo = accountFromSnapshot(DEMO_SNAPSHOT);
+  const prod = demo.clusters.find((c) => c.name === 'payments-prod')!;
+  prod.tags = { ...prod.tags, [OPT_IN_TAG_KEY]: 'apply' };
+  // No debounce: a retried item cycles again, so only the action ledger can stop a second change.
+  const t = await testRuntime(demo, harness.db, { ALARM_NAME_PREFIX: 'eks-ip-responder-dev-', RESPOND_MIN_INTERVAL_SECONDS: '0', POLICY_JSON: applyPolicy() }, TICK_NOW);
+  harness.track(t.aws);
+  return { ...t, sample: makeHandler(t.rt), respond: makeRespond(t.rt) };
+}
+const TICK_NOW = new Date('2026-11-26T10:00:00Z');
+const tickOf = (summary: unknown) => summary as RemediationFanOutSummary;
+
+describe('the remediation tick fanned out (cycleMode=per-cluster)', () => {
+  it('starts the same change as the single tick, on the clusters in apply mode only', async () => {
+    const single = await setupTick();
+    const once = await single.respond(scheduledEvent);
+    expect(once.actions?.outcomes).toEqual([expect.objectContaining({ actionId: 'payments-prod/warm-targets/vpc-cni', status: 'succeeded' })]);
+    const singleChanges = single.aws.changes.map((c) => [c.op, c.input['clusterName'], c.input['configurationValues']]);
+    harness.restore();
+
+    const fan = await setupTick();
+    const { summary, trace } = await execute(fan.sample, { cycle: 'remediate', respond: fan.respond });
+    expect(trace.tasks.filter((t) => t.state === 'Remediate').map((t) => (t.payload as { clusterNames: string[] }).clusterNames)).toEqual([['payments-prod']]);
+    expect(trace.tasks.filter((t) => t.state === 'Sample')).toEqual([]);
+    expect(fan.aws.changes.map((c) => [c.op, c.input['clusterName'], c.input['configurationValues']])).toEqual(singleChanges);
+    expect(tickOf(summary)).toMatchObject({ cycle: 'remediate', items: 1, clusters: ['payments-prod'], outcomes: once.actions?.outcomes, failedItems: [] });
+    // The tick publishes no account-level metric, as the single tick does not.
+    expect(metrics(fan.aws).filter((m) => m.startsWith('ClustersSampled'))).toEqual([]);
+  });
+
+  it('makes one change when an item is retried after its invocation made it (the response was lost)', async () => {
+    const fan = await setupTick();
+    let lost = 0;
+    const { summary, trace } = await execute(fan.sample, {
+      cycle: 'remediate',
+      respond: fan.respond,
+      wrap: async (payload, run) => {
+        const answer = await run();
+        if (isItem(payload, 'payments-prod') && lost++ === 0) throw new StatesError('Lambda.ServiceException', 'the invocation was lost');
+        return answer;
+      },
+    });
+    expect(trace.tasks.filter((t) => t.state === 'Remediate').map((t) => [t.attempt, t.outcome])).toEqual([
+      [1, 'Lambda.ServiceException'],
+      [2, 'ok'],
+    ]);
+    // The retry re-ran the whole cycle (no debounce): the action record and cooldown stopped a second change.
+    expect(fan.aws.changes.map((c) => c.op)).toEqual(['UpdateAddon']);
+    expect(tickOf(summary).failedItems).toEqual([]);
+    expect(fan.aws.published.filter((m) => m.Subject?.startsWith('[ACTION DONE] payments-prod'))).toHaveLength(1);
+  });
+
+  it('makes one change when two ticks run at the same time (the per-cluster lock)', async () => {
+    const fan = await setupTick();
+    await Promise.all([execute(fan.sample, { cycle: 'remediate', respond: fan.respond }), execute(fan.sample, { cycle: 'remediate', respond: fan.respond })]);
+    expect(fan.aws.changes.map((c) => c.op)).toEqual(['UpdateAddon']);
   });
 });

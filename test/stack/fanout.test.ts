@@ -3,21 +3,23 @@
 // instead of the function's, and two roles scoped to what each must do; the params' checks at
 // packaging. The definition itself runs end to end in test/handlers/fanout.test.ts.
 import { cycleModeProblems } from '../../stack/checks';
-import { fanOutDefinition, fanOutResources, SAMPLE_FUNCTION_ARN, sampleEvents, type FanOutParams } from '../../stack/fanout';
+import { fanOutDefinition, fanOutResources, remediationTickEnabled, RESPOND_FUNCTION_ARN, SAMPLE_FUNCTION_ARN, sampleEvents, type FanOutParams } from '../../stack/fanout';
 import { deployedStatements, evaluateRequest, loadTemplate, packageWith, PSEUDO, resource, resourcesOfType, roleStatements, type CfnTemplate, type Packaged } from './template';
 
-const SINGLE: FanOutParams = { cycleMode: 'single', fanOutMaxConcurrency: '10', scheduleRate: 'rate(5 minutes)', namePrefix: 'eks-ip-responder-test' };
+const SINGLE: FanOutParams = { cycleMode: 'single', fanOutMaxConcurrency: '10', scheduleRate: 'rate(5 minutes)', remediationRate: 'rate(10 minutes)', namePrefix: 'eks-ip-responder-test' };
 const FAN_OUT: FanOutParams = { ...SINGLE, cycleMode: 'per-cluster' };
 
 describe('fan-out params and resources (pure)', () => {
   it('makes nothing in single mode, and keeps the sampler’s own schedule', () => {
     expect(fanOutResources(SINGLE)).toEqual({});
     expect(sampleEvents(SINGLE)).toEqual([{ schedule: { rate: 'rate(5 minutes)', description: "Sample the EKS clusters' IPv4 capacity" } }]);
+    expect(remediationTickEnabled(SINGLE)).toBe(true);
   });
 
-  it('in per-cluster mode moves the schedule to the state machine', () => {
+  it('in per-cluster mode moves both schedules to the state machine', () => {
     expect(sampleEvents(FAN_OUT)).toEqual([]);
-    expect(Object.keys(fanOutResources(FAN_OUT)).sort()).toEqual(['FanOutScheduleRole', 'FanOutScheduleRule', 'FanOutStateMachine', 'FanOutStateMachineRole']);
+    expect(remediationTickEnabled(FAN_OUT)).toBe(false);
+    expect(Object.keys(fanOutResources(FAN_OUT)).sort()).toEqual(['FanOutRemediationRule', 'FanOutScheduleRole', 'FanOutScheduleRule', 'FanOutStateMachine', 'FanOutStateMachineRole']);
   });
 
   it('refuses a mode or a concurrency the stack does not know', () => {
@@ -30,16 +32,18 @@ describe('fan-out params and resources (pure)', () => {
     for (const bad of ['10001', 'ten', '', '2.5', '-1']) expect(cycleModeProblems({ cycleMode: 'single', fanOutMaxConcurrency: bad })).toHaveLength(1);
   });
 
-  it('is a Distributed Map of Express children that catches each item and tolerates failures, invoking the sample function only', () => {
+  it('is a Distributed Map of Express children that catches each item and tolerates failures, invoking the stack’s functions only', () => {
     const d = fanOutDefinition(25) as { States: Record<string, Record<string, unknown>> };
     expect(Object.keys(d.States)).toEqual(['Dispatch', 'Items', 'Merge']);
     const map = d.States['Items'] as { ItemProcessor: { ProcessorConfig: unknown; States: Record<string, { Catch?: unknown }> }; MaxConcurrency: number; ToleratedFailurePercentage: number };
     expect(map.ItemProcessor.ProcessorConfig).toEqual({ Mode: 'DISTRIBUTED', ExecutionType: 'EXPRESS' });
     expect(map.MaxConcurrency).toBe(25);
     expect(map.ToleratedFailurePercentage).toBe(100);
-    expect(map.ItemProcessor.States['Sample']?.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'Failed' }]);
+    for (const task of ['Sample', 'Remediate']) {
+      expect(map.ItemProcessor.States[task]?.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'Failed' }]);
+    }
     const names = JSON.stringify(d).match(/"FunctionName":"[^"]*"/g);
-    expect(names).toEqual([`"FunctionName":"${SAMPLE_FUNCTION_ARN}"`, `"FunctionName":"${SAMPLE_FUNCTION_ARN}"`, `"FunctionName":"${SAMPLE_FUNCTION_ARN}"`]);
+    expect(names).toEqual([SAMPLE_FUNCTION_ARN, SAMPLE_FUNCTION_ARN, RESPOND_FUNCTION_ARN, SAMPLE_FUNCTION_ARN].map((arn) => `"FunctionName":"${arn}"`));
   });
 });
 
@@ -73,20 +77,31 @@ describe('the packaged stack', () => {
     expect(targetsOf(t, 'SampleLambdaFunction')).toEqual([]);
     const rule = resource(t, 'FanOutScheduleRule', 'AWS::Events::Rule');
     expect(rule.Properties.ScheduleExpression).toBe('rate(5 minutes)');
-    expect(rule.Properties.Targets).toEqual([{ Id: 'fan-out-cycle', Arn: { Ref: 'FanOutStateMachine' }, RoleArn: { 'Fn::GetAtt': ['FanOutScheduleRole', 'Arn'] }, Input: '{}' }]);
+    expect(rule.Properties.Targets).toEqual([{ Id: 'fan-out-sample', Arn: { Ref: 'FanOutStateMachine' }, RoleArn: { 'Fn::GetAtt': ['FanOutScheduleRole', 'Arn'] }, Input: '{"cycle":"sample"}' }]);
+    const tick = resource(t, 'FanOutRemediationRule', 'AWS::Events::Rule');
+    expect(tick.Properties.ScheduleExpression).toBe('rate(5 minutes)');
+    expect(tick.Properties.Targets).toEqual([{ Id: 'fan-out-remediate', Arn: { Ref: 'FanOutStateMachine' }, RoleArn: { 'Fn::GetAtt': ['FanOutScheduleRole', 'Arn'] }, Input: '{"cycle":"remediate"}' }]);
     const sm = resource(t, 'FanOutStateMachine', 'AWS::StepFunctions::StateMachine');
-    expect(sm.Properties).toMatchObject({ StateMachineName: 'eks-ip-responder-test-cycle', StateMachineType: 'STANDARD', DefinitionSubstitutions: { SampleFunctionArn: { 'Fn::GetAtt': ['SampleLambdaFunction', 'Arn'] } } });
+    expect(sm.Properties).toMatchObject({
+      StateMachineName: 'eks-ip-responder-test-cycle',
+      StateMachineType: 'STANDARD',
+      DefinitionSubstitutions: { SampleFunctionArn: { 'Fn::GetAtt': ['SampleLambdaFunction', 'Arn'] }, RespondFunctionArn: { 'Fn::GetAtt': ['RespondLambdaFunction', 'Arn'] } },
+    });
     expect(sm.Properties.Definition).toEqual(fanOutDefinition(40));
-    // The remediation tick is still the responder's own schedule (not fanned out).
-    expect(targetsOf(t, 'RespondLambdaFunction').some(([, r]) => r.Properties.ScheduleExpression !== undefined)).toBe(true);
+    // The responder's own remediation tick rule is disabled (the state machine runs the tick); its events' rules are not.
+    const respondSchedules = targetsOf(t, 'RespondLambdaFunction').filter(([, r]) => r.Properties.ScheduleExpression !== undefined);
+    expect(respondSchedules.map(([, r]) => r.Properties.State)).toEqual(['DISABLED']);
+    expect(targetsOf(t, 'RespondLambdaFunction').filter(([, r]) => r.Properties.EventPattern !== undefined).every(([, r]) => r.Properties.State === 'ENABLED')).toBe(true);
+    const singleSchedules = targetsOf(single, 'RespondLambdaFunction').filter(([, r]) => r.Properties.ScheduleExpression !== undefined);
+    expect(singleSchedules.map(([, r]) => r.Properties.State)).toEqual(['ENABLED']);
   });
 
-  it('the state machine role may invoke the sample function and run its own map, nothing else', () => {
+  it('the state machine role may invoke the stack’s two functions and run its own map, nothing else', () => {
     const t = fanOut.template;
     const statements = deployedStatements(t, roleStatements(t, 'FanOutStateMachineRole'));
     const may = (action: string, resourceArn: string) => evaluateRequest(statements, { action, resource: resourceArn }, VALUES);
     expect(may('lambda:InvokeFunction', VALUES['SampleLambdaFunction.Arn'])).toBe('allowed');
-    expect(may('lambda:InvokeFunction', VALUES['RespondLambdaFunction.Arn'])).toBe('implicit-deny');
+    expect(may('lambda:InvokeFunction', VALUES['RespondLambdaFunction.Arn'])).toBe('allowed');
     expect(may('lambda:InvokeFunction', 'arn:aws:lambda:eu-west-1:123456789012:function:someone-else')).toBe('implicit-deny');
     expect(may('states:StartExecution', VALUES.FanOutStateMachine)).toBe('allowed');
     expect(may('states:StartExecution', 'arn:aws:states:eu-west-1:123456789012:stateMachine:other')).toBe('implicit-deny');

@@ -2,10 +2,10 @@
  * A small interpreter of the Amazon States Language (https://states-language.net/spec.html) for the
  * states the stack's state machines use, so that a test runs a generated definition over the real
  * handlers: Task (`arn:aws:states:::lambda:invoke`), Map (ItemsPath, ItemSelector, ItemProcessor
- * INLINE or DISTRIBUTED, MaxConcurrency, ToleratedFailurePercentage), Pass and Choice-free flows;
+ * INLINE or DISTRIBUTED, MaxConcurrency, ToleratedFailurePercentage), Pass, Choice (StringEquals);
  * InputPath, Parameters, ResultSelector, ResultPath, OutputPath, Retry and Catch. Payloads cross it
  * as JSON (a handler gets what Lambda would give it) and are held to Step Functions' 256 KiB.
- * Not modelled: waits between retries, timeouts, intrinsic functions, Choice/Wait/Parallel.
+ * Not modelled: waits between retries, timeouts, intrinsic functions, Wait, Parallel, other Choice rules.
  */
 
 /** An error of a state, as Step Functions names it (Error, Cause). */
@@ -140,6 +140,15 @@ async function runState(name: string, state: State, raw: Json, context: Context,
     case 'Pass': {
       const result = state['Parameters'] !== undefined ? template(state['Parameters'], input, context) : state['Result'] !== undefined ? clone(state['Result']) : input;
       return { output: place(raw, result, state['ResultPath']) };
+    }
+    case 'Choice': {
+      // The rules the definitions use: Variable with StringEquals; then Default.
+      for (const rule of (state['Choices'] as { Variable: string; StringEquals?: string; Next: string }[]) ?? []) {
+        if (rule.StringEquals === undefined) throw new StatesError('States.Runtime', `state ${name}: only StringEquals rules are interpreted here`);
+        if (read(rule.Variable, input, context) === rule.StringEquals) return { output: raw, next: rule.Next };
+      }
+      if (typeof state['Default'] !== 'string') throw new StatesError('States.NoChoiceMatched', `state ${name}: no rule matched`);
+      return { output: raw, next: state['Default'] };
     }
     case 'Task':
     case 'Map': {
