@@ -54,7 +54,10 @@ function invoke(payload: Record<string, unknown>, rest: Record<string, unknown>,
 
 /**
  * The state machine's definition (Amazon States Language, https://states-language.net/spec.html;
- * the Distributed Map's fields: https://docs.aws.amazon.com/step-functions/latest/dg/state-map-distributed.html).
+ * the Distributed Map's fields: https://docs.aws.amazon.com/step-functions/latest/dg/state-map-distributed.html;
+ * ItemsPath over an array of the state input in a Distributed Map, JSONPath: as aws-cdk-lib's
+ * DistributedMap `itemsPath`, aws-stepfunctions/lib/states/distributed-map.ts). cfn-lint checks it
+ * in the packaged template (docs/development.md); test/handlers/fanout.test.ts runs it.
  * Its input names the cycle: `{"cycle":"sample"}` (the sampler's schedule) or `{"cycle":"remediate"}`
  * (the responder's remediation tick).
  * - Dispatch: `{"fanOut":"dispatch","cycle":...}` to the sample function (lib/fanout.ts
