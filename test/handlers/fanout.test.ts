@@ -14,7 +14,7 @@ import { makeHandler, type SampleSummary } from '../../handlers/sample';
 import type { FanOutSummary, RemediationFanOutSummary } from '../../lib/fanout';
 import { OPT_IN_TAG_KEY } from '../../lib/policy/types';
 import { fanOutDefinition } from '../../stack/fanout';
-import type { EmulatedAccount } from '../../tools/mock-aws';
+import { eksError, type EmulatedAccount } from '../../tools/mock-aws';
 import { buildAccount, type AccountSpec, type SyntheticAccount } from '../../tools/synthetic-account';
 import { useTestHarness } from '../support/harness';
 import { testRuntime, type TestRuntime } from '../support/runtime';
@@ -199,6 +199,25 @@ describe('fan-out mode (cycleMode=per-cluster)', () => {
     expect(sent).toContain('ClustersFailed  1 Count 2026-11-26T12:00:00.000Z');
     for (const c of ['shop', 'search', 'batch']) expect(sent).toContain(`SamplingFailed ClusterName=${c} 0 Count 2026-11-26T12:00:00.000Z`);
     expect(fan.logs.error.filter((l) => l[0] === 'fan-out item failed')).toEqual([['fan-out item failed', { clusters: ['orders'], error: expect.stringContaining('internal error') }]]);
+  });
+
+  it('samples a cluster it cannot describe as the single cycle does: alone, failed, SamplingFailed=1', async () => {
+    const deny = (aws: EmulatedAccount) => {
+      aws.faults['DescribeCluster'] = (input) =>
+        input['name'] === 'batch' ? eksError('AccessDeniedException', 'User: arn:aws:sts::111122223333:assumed-role/sampler is not authorized to perform: eks:DescribeCluster') : undefined;
+    };
+    const single = await setup();
+    deny(single.aws);
+    const s: SampleSummary = await single.handler(scheduledEvent as never);
+    expect(s.clustersFailed).toEqual(['batch']);
+    harness.restore();
+    const fan = await setup();
+    deny(fan.aws);
+    const { summary } = await execute(fan.handler);
+    expect(summary.clustersFailed).toEqual(['batch']);
+    expect(summary.failedItems).toEqual([]);
+    expect(metrics(fan.aws)).toEqual(metrics(single.aws));
+    expect(notifications(fan.aws)).toEqual(notifications(single.aws));
   });
 
   it('notifies each finding once when two executions run at the same time over the shared subnet', async () => {
