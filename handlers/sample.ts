@@ -9,6 +9,18 @@ import * as z from 'zod';
 import { logCycleHealth, runCycle } from '../lib/cycle';
 import { cycleDeadline } from '../lib/deadline';
 import { problemLines, zodProblems } from '../lib/errors';
+import {
+  dispatchFanOut,
+  fanOutPlanShape,
+  mergeFanOut,
+  parseFanOutItem,
+  type FanOutCycle,
+  type FanOutPlan,
+  type FanOutResult,
+  type FanOutSummary,
+  type RemediationFanOutSummary,
+} from '../lib/fanout';
+import type { RegionLimitsUsage } from '../lib/measure/region-limits';
 import { cycleDeps, defaultRuntime, inForcePolicy, type Runtime } from '../lib/runtime';
 
 export interface SampleSummary {
@@ -41,11 +53,42 @@ export class InvalidEventError extends Error {
   }
 }
 
-function parseEvent(event: unknown): { clusterNames?: string[] } {
+/**
+ * The fan-out mode's events (cycleMode=per-cluster: the state machine of stack/fanout.ts sends
+ * them, lib/fanout.ts answers): the dispatch, one item (its clusters and the region-level figures
+ * the dispatch read once: lib/fanout.ts parseFanOutItem) and the merge of the items' results.
+ */
+const fanOutDispatch = z.strictObject({ fanOut: z.literal('dispatch'), cycle: z.enum(['sample', 'remediate']).optional() });
+const fanOutMerge = z.strictObject({
+  fanOut: z.literal('merge'),
+  plan: fanOutPlanShape,
+  results: z.array(
+    z.union([
+      z.looseObject({ clusterNames: z.array(z.string()), summary: z.looseObject({}) }),
+      z.looseObject({ clusterNames: z.array(z.string()), error: z.looseObject({ Error: z.string().optional(), Cause: z.string().optional() }) }),
+    ]),
+  ),
+});
+
+/** An event of the fan-out mode. */
+export type FanOutEvent = z.input<typeof fanOutDispatch> | { clusterNames: string[]; fanOut: { region: unknown } } | z.input<typeof fanOutMerge>;
+
+type Parsed =
+  | { type: 'cycle'; clusterNames?: string[]; fanOut?: { region?: RegionLimitsUsage } }
+  | { type: 'dispatch'; cycle: FanOutCycle }
+  | { type: 'merge'; plan: FanOutPlan; results: FanOutResult[] };
+
+function parseEvent(event: unknown): Parsed {
   const scheduled = scheduledEvent.safeParse(event);
-  if (scheduled.success) return {};
+  if (scheduled.success) return { type: 'cycle' };
   const manual = manualEvent.safeParse(event ?? {});
-  if (manual.success) return manual.data;
+  if (manual.success) return { type: 'cycle', ...manual.data };
+  const dispatch = fanOutDispatch.safeParse(event);
+  if (dispatch.success) return { type: 'dispatch', cycle: dispatch.data.cycle ?? 'sample' };
+  const item = parseFanOutItem(event);
+  if (item) return { type: 'cycle', ...item };
+  const merge = fanOutMerge.safeParse(event);
+  if (merge.success) return { type: 'merge', plan: merge.data.plan as unknown as FanOutPlan, results: merge.data.results as unknown as FanOutResult[] };
   throw new InvalidEventError(
     `the sampler takes an EventBridge "Scheduled Event" from aws.events or {"clusterNames": [...]}; got ${JSON.stringify(event)?.slice(0, 300)}: ${problemLines(
       zodProblems(manual.error, { pathText: (path) => path.map(String).join('.') || '(event)', keepLead: true }),
@@ -53,13 +96,22 @@ function parseEvent(event: unknown): { clusterNames?: string[] } {
   );
 }
 
+/** The sampler: a cycle's summary for the schedule and a manual event; the fan-out mode's answers for its events. */
+export interface SampleHandler {
+  (event: ScheduledEvent | { clusterNames?: string[] }, context?: Context): Promise<SampleSummary>;
+  (event: FanOutEvent, context?: Context): Promise<SampleSummary | FanOutPlan | FanOutSummary | RemediationFanOutSummary>;
+}
+
 /** Builds the handler around its dependencies. */
-export function makeHandler(rt: Runtime) {
-  return async (event: ScheduledEvent | { clusterNames?: string[] }, context?: Context): Promise<SampleSummary> => {
+export function makeHandler(rt: Runtime): SampleHandler {
+  return (async (event: unknown, context?: Context): Promise<SampleSummary | FanOutPlan | FanOutSummary | RemediationFanOutSummary> => {
     if (context) rt.logger.addContext(context);
+    const parsed = parseEvent(event);
+    if (parsed.type === 'dispatch') return dispatchFanOut(rt, rt.now(), parsed.cycle);
+    if (parsed.type === 'merge') return mergeFanOut(rt, parsed.plan, parsed.results);
     // Collection stops a margin before the timeout, so that what is complete gets published.
     const deadline = context ? cycleDeadline(rt, context.getRemainingTimeInMillis()) : undefined;
-    const { clusterNames } = parseEvent(event);
+    const { clusterNames, fanOut } = parsed;
     const inForce = await inForcePolicy(rt);
     const result = await runCycle(cycleDeps(rt, true, false, deadline, inForce), {
       clusterNames: clusterNames ?? rt.config.clusterNames,
@@ -71,6 +123,8 @@ export function makeHandler(rt: Runtime) {
       // Where this function runs, for the kube-access diagnosis (its subnets and the clusters'
       // security groups are read only when it is in a VPC).
       ...(rt.config.functionPlacement ? { functionPlacement: rt.config.functionPlacement } : {}),
+      // A fan-out item: the region-level figures the dispatch read once (lib/fanout.ts).
+      ...(fanOut ? { fanOut } : {}),
     });
     const { usage } = result;
     logCycleHealth(rt.logger, result, {}, deadline);
@@ -84,14 +138,15 @@ export function makeHandler(rt: Runtime) {
       putMetricDataCalls: result.putMetricDataCalls,
       problems: result.problems,
     };
-    rt.logger.info('sample published', {
+    // A fan-out item's line is not the cycle's: the merge logs 'sample published' once for the account.
+    rt.logger.info(fanOut ? 'fan-out item published' : 'sample published', {
       ...summary,
       findingIds: result.findings.map((f) => `${f.severity}:${f.id}`),
       namespace: rt.config.metricNamespace,
       region: usage.region,
     });
     return summary;
-  };
+  }) as SampleHandler;
 }
 
 export const handler = makeHandler(defaultRuntime());

@@ -16,6 +16,7 @@ import { forecastRegionLimits, type RegionHistoryReader } from './forecast/regio
 import { collectInventory } from './inventory/collect';
 import type { CollectionProblem, Inventory, InventorySource } from './inventory/types';
 import { measure } from './measure/measure';
+import type { RegionLimitsUsage } from './measure/region-limits';
 import type { Usage } from './measure/types';
 import type { NotifyResult } from './output/notify/notify';
 import { publishAndNotify, type OutputDeps } from './output/output';
@@ -55,6 +56,12 @@ export interface CycleOptions {
   network?: boolean;
   /** The functions' VPC placement (CollectOptions `functionPlacement`), for the kube-access diagnosis. */
   functionPlacement?: { subnetIds: string[]; securityGroupIds: string[] };
+  /**
+   * A fan-out item (lib/fanout.ts): the region-level figures the dispatch measured once for the
+   * account. The cycle then makes no region-level read, judges these (only the VPCs of its own
+   * clusters), and leaves the account-level metrics and the region's problems to the merge.
+   */
+  fanOut?: { region?: RegionLimitsUsage };
 }
 
 export interface CycleResult {
@@ -73,8 +80,13 @@ export interface CycleResult {
 /** Runs one cycle. Throws only when the clusters cannot be listed or the metrics cannot be published. */
 export async function runCycle(deps: CycleDeps, options: CycleOptions): Promise<CycleResult> {
   const { now } = options;
-  const inventory = await collectInventory(deps.source, options);
+  const given = options.fanOut;
+  const inventory = await collectInventory(deps.source, given ? { ...options, regionLimits: false } : options);
   const usage = measure(inventory);
+  if (given) {
+    const region = regionOfItem(given.region, usage);
+    if (region) usage.regionLimits = region;
+  }
   const diagnosed = diagnose(usage, inventory, thresholdsOf(deps));
   const forecast = await forecastFindings(deps.history, usage, diagnosed, {
     now,
@@ -93,13 +105,13 @@ export async function runCycle(deps: CycleDeps, options: CycleOptions): Promise<
   const remediation = deps.remediation ? await remediate(deps.remediation, usage, inventory, findings, now) : undefined;
   // Every read of the cycle is made by now (the spare subnets' included).
   const cut = deadlineProblem(deps.deadline);
-  const output = await publishAndNotify(deps, { usage, findings, forecasts, remediation, now });
+  const output = await publishAndNotify(given && deps.metrics ? { ...deps, metrics: { ...deps.metrics, accountMetrics: false } } : deps, { usage, findings, forecasts, remediation, now });
 
   const problems = [
     ...(deps.policyProblems ?? []),
     ...samplingProblems(usage),
     // The region-level reads that failed (no cluster is incomplete for them).
-    ...(usage.regionLimits?.problems ?? []).map((p) => `region ${usage.region}: ${p}`),
+    ...(given ? [] : (usage.regionLimits?.problems ?? []).map((p) => `region ${usage.region}: ${p}`)),
     ...(cut ? [cut] : []),
     ...forecast.problems,
     ...regionForecast.problems,
@@ -108,6 +120,17 @@ export async function runCycle(deps: CycleDeps, options: CycleOptions): Promise<
   ];
   const { metricsPublished, putMetricDataCalls, notifications } = output;
   return { inventory, usage, findings, forecasts, metricsPublished, putMetricDataCalls, notifications, remediation, problems };
+}
+
+/**
+ * A fan-out item's share of the region-level figures: the VPCs of its own clusters (the dispatch
+ * groups the clusters of a VPC into one item, so none is judged twice), and no eni-quota figures
+ * when it sampled no cluster (as a single cycle with no cluster has no region section).
+ */
+function regionOfItem(given: RegionLimitsUsage | undefined, usage: Usage): RegionLimitsUsage | undefined {
+  if (!given || usage.clusters.length === 0) return undefined;
+  const own = new Set(usage.clusters.map((c) => c.name));
+  return { ...given, vpcs: given.vpcs.filter((v) => v.clusters.some((c) => own.has(c))) };
 }
 
 /** The thresholds a cluster is diagnosed with: with a policy, its own (the policy's over the stage's). */

@@ -46,6 +46,7 @@ const NAME_LIMITS: Record<string, { property: string; max: number }> = {
   'AWS::KMS::Alias': { property: 'AliasName', max: 256 },
   'AWS::Logs::LogGroup': { property: 'LogGroupName', max: 512 },
   'AWS::Events::Rule': { property: 'Name', max: 64 },
+  'AWS::StepFunctions::StateMachine': { property: 'StateMachineName', max: 80 },
 };
 
 /** The stage name's problems: its characters and its length (every function name must fit). */
@@ -295,5 +296,27 @@ export function kubernetesParamProblems(params: KubernetesParamValues): string[]
   }
   const write = params.kubernetesWrite.trim();
   if (write !== 'true' && write !== 'false') problems.push(`kubernetesWrite: "${params.kubernetesWrite}" is neither 'true' nor 'false'`);
+  return problems;
+}
+
+/** The fan-out params (serverless.yml cycleMode, fanOutMaxConcurrency), as strings. */
+export interface CycleModeParamValues {
+  cycleMode: string;
+  fanOutMaxConcurrency: string;
+}
+
+/**
+ * The fan-out params' problems, checked when the stack is packaged (stack/fanout.stack.js): a mode
+ * the stack knows; a concurrency Distributed Map takes (an integer from 1 to 10,000: its
+ * MaxConcurrency, where 0 would mean no limit at all).
+ */
+export function cycleModeProblems(params: CycleModeParamValues): string[] {
+  const problems: string[] = [];
+  const mode = params.cycleMode.trim();
+  if (mode !== 'single' && mode !== 'per-cluster') problems.push(`cycleMode: "${params.cycleMode}" is neither 'single' nor 'per-cluster'`);
+  const n = params.fanOutMaxConcurrency.trim();
+  if (!/^[0-9]+$/.test(n) || Number(n) < 1 || Number(n) > 10_000) {
+    problems.push(`fanOutMaxConcurrency: "${params.fanOutMaxConcurrency}" is not a whole number from 1 to 10000 (the Distributed Map's MaxConcurrency)`);
+  }
   return problems;
 }

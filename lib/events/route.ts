@@ -15,6 +15,8 @@ import { resolveClusters } from '../aws/resolve';
 import { logCycleHealth, runCycle } from '../cycle';
 import { cycleDeadline, type CycleDeadline } from '../deadline';
 import { messageOf } from '../errors';
+import { parseFanOutItem } from '../fanout';
+import type { RegionLimitsUsage } from '../measure/region-limits';
 import { datum } from '../output/publish/metrics';
 import type { PolicyInForce } from '../policy/central';
 import { effectivePolicy } from '../policy/load';
@@ -86,6 +88,20 @@ async function onSchedule(rt: Runtime, now: Date, deadline: CycleDeadline | unde
   return cycle(rt, 'schedule', applying, now, deadline, inForce);
 }
 
+/**
+ * The remediation tick fanned out (cycleMode=per-cluster, lib/fanout.ts): one item's clusters,
+ * with the region-level figures the dispatch read once; the same cycle as {@link onSchedule}'s,
+ * of the item's clusters in apply mode.
+ */
+async function onFanOutTick(rt: Runtime, item: { clusterNames: string[]; fanOut: { region?: RegionLimitsUsage } }, now: Date, deadline: CycleDeadline | undefined): Promise<RespondSummary> {
+  const inForce = await inForcePolicy(rt);
+  const applying = item.clusterNames.filter((c) => effectivePolicy(inForce.policy, c, rt.config.thresholds).mode === 'apply');
+  if (applying.length === 0) {
+    return { status: 'handled', clusters: [], reason: 'no cluster of the item is in apply mode in the policy', ...(inForce.problems.length > 0 ? { problems: inForce.problems } : {}) };
+  }
+  return cycle(rt, 'schedule', applying, now, deadline, inForce, item.fanOut);
+}
+
 /** The invocation an event arrives with: the Lambda context's fields the routing reads. */
 export type Invocation = Pick<Context, 'getRemainingTimeInMillis' | 'awsRequestId'>;
 
@@ -99,6 +115,8 @@ export async function respond(rt: Runtime, event: unknown, invocation?: Invocati
   // The targeted cycle's collection stops a margin before the timeout (lib/deadline.ts).
   const deadline = invocation ? cycleDeadline(rt, invocation.getRemainingTimeInMillis()) : undefined;
   if (isScheduledEvent(event)) return onSchedule(rt, now, deadline);
+  const item = parseFanOutItem(event);
+  if (item) return onFanOutTick(rt, item, now, deadline);
   let parsed;
   try {
     parsed = parseResponderEvent(event, { alarmNamePrefix: rt.config.alarmNamePrefix, stackAlarms: { names: STACK_ALARM_SUFFIXES, unanswered: NOT_ANSWERED } });
@@ -227,7 +245,16 @@ async function onAlarm(rt: Runtime, e: AlarmEvent, now: Date, deadline: CycleDea
  * left out: in an incident every failed allocation is its own event, and a describe cycle for
  * each would throttle the EC2 API that the VPC CNI itself needs.
  */
-async function cycle(rt: Runtime, eventId: string, candidates: string[], now: Date, deadline: CycleDeadline | undefined, given?: PolicyInForce): Promise<RespondSummary> {
+async function cycle(
+  rt: Runtime,
+  eventId: string,
+  candidates: string[],
+  now: Date,
+  deadline: CycleDeadline | undefined,
+  given?: PolicyInForce,
+  /** A fan-out item's region-level figures (CycleOptions `fanOut`). */
+  fanOut?: { region?: RegionLimitsUsage },
+): Promise<RespondSummary> {
   const clusters: string[] = [];
   for (const c of candidates) {
     if (await rt.actions.claimCycle(c, 'respond', now, rt.config.respondMinIntervalSeconds)) clusters.push(c);
@@ -242,7 +269,7 @@ async function cycle(rt: Runtime, eventId: string, candidates: string[], now: Da
   let result;
   try {
     const inForce = given ?? (await inForcePolicy(rt));
-    result = await runCycle(cycleDeps(rt, false, true, deadline, inForce), { clusterNames: clusters, concurrency: rt.config.clusterConcurrency, now });
+    result = await runCycle(cycleDeps(rt, false, true, deadline, inForce), { clusterNames: clusters, concurrency: rt.config.clusterConcurrency, now, ...(fanOut ? { fanOut } : {}) });
   } catch (err) {
     // The cycle failed (and the event's claim is released by the caller): give the clusters'
     // cycle claims back too, or Lambda's retry of this event would be debounced by them.

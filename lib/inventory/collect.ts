@@ -55,6 +55,11 @@ export interface CollectOptions {
    * the clusters' security groups, in one DescribeSecurityGroups for all clusters (kube-access).
    */
   functionPlacement?: { subnetIds: string[]; securityGroupIds: string[] };
+  /**
+   * false: no region-level reads (a fan-out item: the dispatch made them once for the account,
+   * lib/fanout.ts). Default true.
+   */
+  regionLimits?: boolean;
 }
 
 /**
@@ -349,7 +354,7 @@ export async function collectInventory(source: InventorySource, options: Collect
       }
     }
   }
-  const regionLimits = await collectRegionLimits(source, clusters, options.now);
+  const regionLimits = options.regionLimits === false ? undefined : await collectRegionLimits(source, clusters, options.now);
   const functionPlacement = options.functionPlacement ? await collectPlacement(source, clusters, options.functionPlacement, options.network === true) : undefined;
   return {
     region: source.region,
@@ -409,6 +414,11 @@ export async function collectRegionLimits(source: InventorySource, clusters: rea
   // Told to the clusters they stop: with no cluster read, nothing to tell (and no reads to wait on).
   if (!reads || clusters.length === 0) return undefined;
   const vpcIds = [...new Set(clusters.map((c) => c.cluster.resourcesVpcConfig?.vpcId ?? '').filter((v) => v !== ''))].sort();
+  return collectRegionLimitsOfVpcs(reads, vpcIds, now);
+}
+
+/** The region-level reads for the clusters' VPCs `vpcIds` (sorted, distinct): {@link collectRegionLimits}, and the fan-out's dispatch. */
+export async function collectRegionLimitsOfVpcs(reads: NonNullable<InventorySource['regionLimits']>, vpcIds: string[], now: Date): Promise<RegionLimitsInventory> {
   const problems: CollectionProblem[] = [];
   const [quota, enis, metrics] = await Promise.allSettled([
     reads.eniQuota(),

@@ -92,9 +92,17 @@ export interface RegionLimitsUsage {
 export function measureRegionLimits(inv: Inventory): RegionLimitsUsage | undefined {
   const rl = inv.regionLimits;
   if (!rl) return undefined;
+  return measureRegionLimitsOf(
+    rl,
+    inv.clusters.map((c) => ({ name: c.name, vpcId: c.cluster.resourcesVpcConfig?.vpcId })),
+  );
+}
+
+/** The region-level section from its reads and each cluster's VPC (the fan-out's dispatch has no inventory, only these). */
+export function measureRegionLimitsOf(rl: NonNullable<Inventory['regionLimits']>, clusters: readonly { name: string; vpcId?: string | undefined }[]): RegionLimitsUsage {
   const clustersOf = new Map<string, string[]>();
-  for (const c of inv.clusters) {
-    const vpc = c.cluster.resourcesVpcConfig?.vpcId;
+  for (const c of clusters) {
+    const vpc = c.vpcId;
     if (vpc) clustersOf.set(vpc, [...(clustersOf.get(vpc) ?? []), c.name].sort());
   }
   const byVpc = new Map<string, { b: NauBreakdown; enis: number }>();

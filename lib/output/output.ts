@@ -14,7 +14,21 @@ import type { Forecasts } from '../forecast/forecast';
 import type { Usage } from '../measure/types';
 import { describePlanned } from './notify/action-message';
 import { notifyFindings, type NotifyDeps, type NotifyResult } from './notify/notify';
-import { buildMetricData, forecastMetricData, remediationMetricData } from './publish/metrics';
+import { buildMetricData, forecastMetricData, METRIC, remediationMetricData } from './publish/metrics';
+
+/**
+ * The metrics of the account and region, once per cycle (no ClusterName): a fan-out's merge
+ * publishes them, its items do not (ClustersSampled counts cycles for the not-running alarm).
+ */
+export const ACCOUNT_METRICS: ReadonlySet<string> = new Set([
+  METRIC.ClustersSampled,
+  METRIC.ClustersFailed,
+  METRIC.RegionEniCount,
+  METRIC.RegionEniQuota,
+  METRIC.RegionEniQuotaUtilization,
+  METRIC.VpcNetworkAddressUsage,
+  METRIC.VpcNetworkAddressUsageUtilization,
+]);
 
 /**
  * Puts metric data in the stack's namespace; resolves to the number of requests made
@@ -27,7 +41,17 @@ export interface OutputDeps {
    * Where metrics go; without it nothing is published. With `publish` false (the responder's
    * targeted cycles) only the outcomes of the actions it took are.
    */
-  metrics?: { put: MetricPublisher; publish: boolean; /** Published with the usage metrics (the central policy's health: lib/runtime.ts). */ extra?: MetricDatum[] };
+  metrics?: {
+    put: MetricPublisher;
+    publish: boolean;
+    /** Published with the usage metrics (the central policy's health: lib/runtime.ts). */
+    extra?: MetricDatum[];
+    /**
+     * false: leave out the account-level metrics ({@link ACCOUNT_METRICS}: a fan-out item's, which
+     * the merge publishes once for the whole account, lib/fanout.ts). Default true.
+     */
+    accountMetrics?: boolean;
+  };
   /** Without it nothing is notified (the CLI). */
   notify?: NotifyDeps;
 }
@@ -60,7 +84,8 @@ export async function publishAndNotify(deps: OutputDeps, cycle: CycleOutcome): P
   if (deps.metrics) {
     const data: MetricDatum[] = [];
     if (deps.metrics.publish) {
-      data.push(...buildMetricData(usage));
+      const all = buildMetricData(usage);
+      data.push(...(deps.metrics.accountMetrics === false ? all.filter((d) => !ACCOUNT_METRICS.has(d.MetricName ?? '')) : all));
       if (forecasts) data.push(...forecastMetricData(forecasts, new Date(usage.collectedAt)));
       data.push(...(deps.metrics.extra ?? []));
     }

@@ -129,6 +129,26 @@ describe('docs/deployer-policy.json', () => {
     expect(needed.filter((a) => !granted(a))).toEqual([]);
   });
 
+  it('grants what the optional fan-out mode needs (cycleMode=per-cluster: a state machine, two roles passed to Step Functions and EventBridge)', () => {
+    // AWS::StepFunctions::StateMachine's handlers (its resource provider schema: create
+    // states:CreateStateMachine and iam:PassRole, read DescribeStateMachine and ListTagsForResource,
+    // update UpdateStateMachine, TagResource, UntagResource, delete DeleteStateMachine), and an
+    // EventBridge target with a RoleArn (events:PutTargets passes the role).
+    const needed = [
+      'states:CreateStateMachine',
+      'states:DescribeStateMachine',
+      'states:UpdateStateMachine',
+      'states:DeleteStateMachine',
+      'states:TagResource',
+      'states:UntagResource',
+      'states:ListTagsForResource',
+    ];
+    expect(needed.filter((a) => !granted(a))).toEqual([]);
+    const passes = (service: string) =>
+      policy.Statement.some((s) => s.Effect === 'Allow' && asList(s.Action).includes('iam:PassRole') && JSON.stringify(s.Condition ?? {}).includes(`"${service}"`));
+    expect(['states.amazonaws.com', 'events.amazonaws.com'].filter((s) => !passes(s))).toEqual([]);
+  });
+
   it('grants what the Framework calls around the stack', () => {
     expect(FRAMEWORK.filter((a) => !granted(a))).toEqual([]);
   });
@@ -163,9 +183,11 @@ describe('docs/deployer-policy.json', () => {
     expect(attach[0]!.Condition).toEqual({ ArnLike: { 'iam:PolicyARN': 'arn:aws:iam::*:policy/eks-ip-responder-*' } });
   });
 
-  it('passes the function roles to Lambda only', () => {
+  it('passes the function roles to Lambda only, and the fan-out roles to Step Functions and EventBridge only', () => {
     const passRole = policy.Statement.filter((s) => asList(s.Action).includes('iam:PassRole'));
-    expect(passRole).toHaveLength(1);
-    expect(passRole[0]!.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'lambda.amazonaws.com' } });
+    expect(passRole.map((s) => s.Condition)).toEqual([
+      { StringEquals: { 'iam:PassedToService': 'lambda.amazonaws.com' } },
+      { StringEquals: { 'iam:PassedToService': ['states.amazonaws.com', 'events.amazonaws.com'] } },
+    ]);
   });
 });

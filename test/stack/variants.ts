@@ -26,6 +26,8 @@ export const OPTIONAL_PARAMS: Readonly<Record<string, string>> = {
   // account and region) and the OAM sink (in the stack's region, eu-west-1 for packageWith).
   centralTopicArn: 'arn:aws:sns:us-east-1:999988887777:eks-ip-responder-central',
   oamSinkIdentifier: 'arn:aws:oam:eu-west-1:999988887777:sink/a1b2c3d4-5678-90ab-cdef-EXAMPLE11111',
+  // The sampler's fan-out mode: a Step Functions state machine, its schedule and roles (stack/fanout.ts).
+  cycleMode: 'per-cluster',
 };
 
 /** `prod` has stage params of its own (logRetentionInDays); the other is a stage without any. */
