@@ -21,6 +21,8 @@ export const PACKAGING_TIME_PARAMS: Readonly<Record<string, string>> = {
   kubernetesWrite: "chooses the access entries' Kubernetes groups, with policy.yml's apply-mode clusters (stack/kubernetes.ts)",
   vpcSubnetIds: 'places the functions in a VPC and adds the ENI policy they depend on (VpcConfig, DependsOn: stack/kubernetes.ts)',
   vpcSecurityGroupIds: 'places the functions in a VPC and adds the ENI policy they depend on (VpcConfig, DependsOn: stack/kubernetes.ts)',
+  cycleMode: 'per-cluster adds the fan-out state machine, its schedule and roles, and disables the direct schedules (stack/fanout.ts)',
+  fanOutMaxConcurrency: "is written into the state machine's definition, which takes no intrinsic function (stack/fanout.ts)",
 };
 
 /** Why clusterNames is packaging-time when kubernetesClusters is set (stack/checks.ts kubernetesParamProblems). */
@@ -118,6 +120,12 @@ export const PARAMETER_CONSTRAINTS: Readonly<Record<string, Omit<CfnParameter, '
     AllowedPattern: '^$|^arn:aws[a-z-]*:oam:[a-z0-9-]+:\\d{12}:sink/[A-Za-z0-9-]+$',
     ConstraintDescription: "the SinkArn output of the central stack in the same region, or empty (override it per region)",
   },
+  // lib/policy/central.ts parseCentralPolicyLocation's two forms (the functions check it again at start).
+  centralPolicy: {
+    Type: 'String',
+    AllowedPattern: '^$|^arn:aws[a-z-]*:ssm:[a-z0-9-]+:\\d{12}:parameter/.+$|^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+$',
+    ConstraintDescription: 'an SSM parameter ARN (arn:aws:ssm:<region>:<account>:parameter/<name>), s3://<bucket>/<key>, or empty',
+  },
 };
 
 /**
@@ -140,6 +148,8 @@ export const SENTINEL_REGION = 'mx-central-1';
 const ARN_SENTINELS: Readonly<Record<string, (token: string) => string>> = {
   centralTopicArn: (token) => `arn:aws:sns:${SENTINEL_REGION}:000000000000:${token}`,
   oamSinkIdentifier: (token) => `arn:aws:oam:${SENTINEL_REGION}:000000000000:sink/${token}`,
+  // An SSM parameter's ARN (stack/checks.ts centralPolicyProblems); an s3:// value is the same Parameter's.
+  centralPolicy: (token) => `arn:aws:ssm:${SENTINEL_REGION}:000000000000:parameter/${token}`,
 };
 
 /** A deploy-time param: its Parameter's logical id, default (the value osls resolves) and sentinel. */

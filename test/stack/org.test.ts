@@ -12,6 +12,7 @@ import {
   deployTimeParams,
   OrgParam,
   PACKAGING_TIME_PARAMS,
+  PARAMETER_CONSTRAINTS,
   parameterisationProblems,
   parameterName,
   resolveParameters,
@@ -20,7 +21,8 @@ import {
 import { packageOrg, parseArgs, publishInstructions, resolveStageParams, type OrgPackage, type OrgPackageOptions } from '../../scripts/package-org';
 import { validateTemplate, validateTemplateFile, loadSpecification } from './cfn-spec';
 import { REPOSITORY_ROOT } from './template';
-import { SNS_TOPIC_ARN } from '../../stack/checks';
+import { OAM_SINK_ARN, SNS_TOPIC_ARN } from '../../stack/checks';
+import { parseCentralPolicyLocation } from '../../lib/policy/central';
 import { OPTIONAL_PARAMS } from './variants';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -198,6 +200,26 @@ describe('deployTimeParams', () => {
     // An ARN that stack/checks.ts accepts, for a param it checks as one.
     expect(String(params.find((p) => p.name === 'centralTopicArn')?.sentinel)).toMatch(SNS_TOPIC_ARN);
     expect(new Set(params.map((p) => String(p.sentinel))).size).toBe(params.length);
+  });
+
+  it("gives the params checked as ARNs a sentinel the packaging accepts and a pattern that takes what the checks take", () => {
+    const resolved = { centralTopicArn: '', oamSinkIdentifier: '', centralPolicy: '' };
+    const cases: Record<string, { good: string[]; bad: string[]; check: (v: string) => boolean }> = {
+      centralTopicArn: { good: ['arn:aws:sns:us-east-1:999988887777:eks-ip-responder-central'], bad: ['eks-ip-responder-central', 'arn:aws:sqs:us-east-1:999988887777:q'], check: (v) => SNS_TOPIC_ARN.test(v) },
+      oamSinkIdentifier: { good: ['arn:aws:oam:eu-west-1:999988887777:sink/a1b2c3d4-5678'], bad: ['sink/a1b2', 'arn:aws:oam:eu-west-1:999988887777:link/x'], check: (v) => OAM_SINK_ARN.test(v) },
+      centralPolicy: {
+        good: ['arn:aws:ssm:eu-west-1:999988887777:parameter/eks-ip-responder/policy', 's3://acme-policies/eks-ip-responder/policy.json'],
+        bad: ['policy.yml', 's3://a/x', 'arn:aws:ssm:eu-west-1:999988887777:document/x'],
+        check: (v) => parseCentralPolicyLocation(v) !== undefined,
+      },
+    };
+    for (const p of deployTimeParams(resolved)) {
+      const { good, bad, check } = cases[p.name]!;
+      const pattern = new RegExp(PARAMETER_CONSTRAINTS[p.name]!.AllowedPattern!);
+      expect({ name: p.name, sentinel: check(String(p.sentinel)) }).toEqual({ name: p.name, sentinel: true });
+      for (const v of ['', ...good]) expect({ v, ok: pattern.test(v) }).toEqual({ v, ok: true });
+      for (const v of bad) expect({ v, ok: pattern.test(v) }).toEqual({ v, ok: false });
+    }
   });
 
   it('fixes clusterNames at packaging when kubernetesClusters is set', () => {
