@@ -41,6 +41,8 @@ export const ENVIRONMENT = {
   KUBERNETES_CLUSTERS: '',
   FUNCTION_SUBNET_IDS: '',
   FUNCTION_SECURITY_GROUP_IDS: '',
+  // The organisation's central topic (centralTopicArn): off.
+  CENTRAL_TOPIC_ARN: '',
 };
 
 /** An EKS ARN in the stack's own partition, region and account, as the roles write it. */
