@@ -117,6 +117,14 @@ describe('parseRuntimeConfig', () => {
     expect(() => parseRuntimeConfig({ ...base, KUBERNETES_CLUSTERS: '*,prod-a' })).toThrow(/KUBERNETES_CLUSTERS/);
   });
 
+  it('reads CENTRAL_TOPIC_ARN: absent when unset or empty, an SNS topic ARN, or a named problem', () => {
+    expect(parseRuntimeConfig(base).centralTopicArn).toBeUndefined();
+    expect(parseRuntimeConfig({ ...base, CENTRAL_TOPIC_ARN: '' }).centralTopicArn).toBeUndefined();
+    const arn = 'arn:aws:sns:us-east-1:999988887777:eks-ip-responder-central';
+    expect(parseRuntimeConfig({ ...base, CENTRAL_TOPIC_ARN: arn }).centralTopicArn).toBe(arn);
+    expect(() => parseRuntimeConfig({ ...base, CENTRAL_TOPIC_ARN: 'eks-ip-responder-central' })).toThrow(/CENTRAL_TOPIC_ARN: is not an SNS topic ARN/);
+  });
+
   it('names a policy problem with its path', () => {
     expect(() => parseRuntimeConfig({ ...base, POLICY_JSON: '{"version": 1, "default": {"mode": "aply"}}' })).toThrow(/POLICY_JSON: default\.mode: must be one of observe, dry-run, apply/);
   });

@@ -85,7 +85,8 @@ export function organisationDashboard(options: CentralOptions): Json {
       properties: {
         markdown:
           `**EKS IPv4 capacity, every linked account** (namespace ${literal(namespace)}). Each table lists the ${TOP_N} worst ` +
-          'series of the organisation (account, cluster, subnet): the rest are better. Findings and action outcomes: the central topic.',
+          'series of the organisation (account, cluster, subnet): the rest are better. Findings and action outcomes: the central topic ' +
+          `${CENTRAL_TOPIC_NAME} (central stack in \${AWS::Region}).`,
       },
     },
   ];

@@ -89,6 +89,20 @@ describe('central topic, end to end', () => {
     expect(summary.metricsPublished).toBeGreaterThan(0);
   });
 
+  it('sends nothing centrally for a notification that failed locally (the next sample sends both)', async () => {
+    const { aws, sample } = await setup({ CENTRAL_TOPIC_ARN: CENTRAL });
+    aws.faults['Publish'] = (input) =>
+      input['TopicArn'] === LOCAL ? new SNSServiceException({ name: 'InternalErrorException', $fault: 'server', $metadata: {}, message: 'boom' }) : undefined;
+    const summary = await sample({});
+    expect(summary.notified).toBe(0);
+    expect(aws.published).toEqual([]);
+    expect(summary.problems.some((p) => p.startsWith('notification of'))).toBe(true);
+    delete aws.faults['Publish'];
+    const again = await sample({});
+    expect(again.notified).toBeGreaterThan(0);
+    expect(to(aws.published, CENTRAL)).toHaveLength(again.notified);
+  });
+
   it('sends each action outcome centrally too; a central failure leaves the local outcome and the change as they are', async () => {
     const ok = await setup({ CENTRAL_TOPIC_ARN: CENTRAL });
     const out = await ok.respond(load('cloudtrail-insufficient-free-addresses.json'));

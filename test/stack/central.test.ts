@@ -20,7 +20,7 @@ import {
 import { addresses, clusterInventory, cniEni, instance, instanceTypes, managedTags, nodegroup, nodePrimaryEni, REGION, subnet } from '../measure/builders';
 import { validateTemplate, type CfnSpecification } from './cfn-spec';
 import { NAMESPACE } from './expected';
-import { evaluateCondition, evaluateRequest, packageWith, PSEUDO, resource, type CfnTemplate, type CfnValue, type Statement } from './template';
+import { deployedStatements, evaluateCondition, evaluateRequest, packageWith, PSEUDO, resource, roleStatements, type CfnTemplate, type CfnValue, type Statement } from './template';
 
 const ORG = 'o-a1b2c3d4e5';
 const OPTIONS: CentralOptions = { namespace: NAMESPACE, periodSeconds: 300, regions: [] };
@@ -213,11 +213,15 @@ describe('member stack, central params', () => {
   }, 180_000);
   afterAll(() => removers.forEach((r) => r()));
 
+  const central = (template: CfnTemplate, role: string) =>
+    deployedStatements(template, roleStatements(template, role)).filter((s) => ['PublishCentral', 'EncryptCentral'].includes(String(s.Sid)));
+
   it('creates neither the link nor the grant by default', () => {
     expect(evaluateCondition(off, 'HasOamSink')).toBe(false);
     expect(evaluateCondition(off, 'HasCentralTopic')).toBe(false);
     expect(resource(off, 'OamLink', 'AWS::Oam::Link').Condition).toBe('HasOamSink');
     expect(resource(off, 'CentralPublishPolicy', 'AWS::IAM::Policy').Condition).toBe('HasCentralTopic');
+    for (const role of ['SamplerRole', 'RespondRole']) expect(central(off, role)).toEqual([]);
   });
 
   it('with the params: a metrics link to the sink, and sns:Publish on the central topic only, for both roles', () => {
@@ -225,20 +229,26 @@ describe('member stack, central params', () => {
     expect(evaluateCondition(on, 'HasCentralTopic')).toBe(true);
     const link = resource(on, 'OamLink', 'AWS::Oam::Link').Properties;
     expect(link).toMatchObject({ SinkIdentifier: SINK, ResourceTypes: ['AWS::CloudWatch::Metric'] });
-    const policy = resource(on, 'CentralPublishPolicy', 'AWS::IAM::Policy').Properties;
-    expect(policy.Roles).toEqual([{ Ref: 'SamplerRole' }, { Ref: 'RespondRole' }]);
-    const statements = policy.PolicyDocument.Statement as Statement[];
-    const publish = (arn: string) => evaluateRequest(statements, { action: 'sns:Publish', resource: arn });
-    expect(publish(CENTRAL)).toBe('allowed');
-    expect(publish(`${CENTRAL}-other`)).toBe('implicit-deny');
-    expect(publish('arn:aws:sns:us-east-1:999988887777:anything')).toBe('implicit-deny');
-    // The key grant: keys of the topic's account and region, through SNS there only.
-    const kms = statements.find((s) => s.Sid === 'EncryptCentral')!;
-    const [template, vars] = kms.Resource['Fn::Sub'] as [string, Record<string, { 'Fn::Select': [number, { 'Fn::Split': [string, string] }] }>];
-    const field = (v: { 'Fn::Select': [number, { 'Fn::Split': [string, string] }] }) => v['Fn::Select'][1]['Fn::Split'][1].split(':')[v['Fn::Select'][0]] ?? '';
-    expect(template.replace('${TopicRegion}', field(vars['TopicRegion']!)).replace('${TopicAccount}', field(vars['TopicAccount']!))).toBe(
-      'arn:${AWS::Partition}:kms:us-east-1:999988887777:key/*',
-    );
+    expect(resource(on, 'CentralPublishPolicy', 'AWS::IAM::Policy').Properties.Roles).toEqual([{ Ref: 'SamplerRole' }, { Ref: 'RespondRole' }]);
+    for (const role of ['SamplerRole', 'RespondRole']) {
+      const statements = deployedStatements(on, roleStatements(on, role));
+      expect(central(on, role).map((s) => s.Sid)).toEqual(['PublishCentral', 'EncryptCentral']);
+      // The role's whole policy: its own topic and the central one, nothing else.
+      const own = 'arn:aws:sns:eu-west-1:123456789012:eks-ip-responder-test-alerts';
+      const publish = (arn: string) => evaluateRequest(statements, { action: 'sns:Publish', resource: arn }, { ...PSEUDO, AlertTopic: own });
+      expect(publish(own)).toBe('allowed');
+      expect(publish(CENTRAL)).toBe('allowed');
+      expect(publish(`${CENTRAL}-other`)).toBe('implicit-deny');
+      expect(publish('arn:aws:sns:us-east-1:999988887777:anything')).toBe('implicit-deny');
+      // The key: a key of the topic's account and region, through SNS there only.
+      const key = 'arn:aws:kms:us-east-1:999988887777:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+      const encrypt = (resourceArn: string, via: string) =>
+        evaluateRequest(central(on, role), { action: 'kms:GenerateDataKey', resource: resourceArn, context: { 'kms:ViaService': via } });
+      expect(encrypt(key, 'sns.us-east-1.amazonaws.com')).toBe('allowed');
+      expect(encrypt(key, 's3.us-east-1.amazonaws.com')).toBe('implicit-deny');
+      expect(encrypt(key.replace('999988887777', '111111111111'), 'sns.us-east-1.amazonaws.com')).toBe('implicit-deny');
+      expect(encrypt(key.replace('us-east-1', 'eu-west-1'), 'sns.us-east-1.amazonaws.com')).toBe('implicit-deny');
+    }
     // The functions know the topic.
     const env = resource(on, 'SampleLambdaFunction', 'AWS::Lambda::Function').Properties.Environment.Variables;
     expect(env.CENTRAL_TOPIC_ARN).toBe(CENTRAL);

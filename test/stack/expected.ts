@@ -43,6 +43,8 @@ export const ENVIRONMENT = {
   FUNCTION_SECURITY_GROUP_IDS: '',
   // The central remediation policy (centralPolicy): off.
   CENTRAL_POLICY: '',
+  // The organisation's central topic (centralTopicArn): off.
+  CENTRAL_TOPIC_ARN: '',
 };
 
 /** An EKS ARN in the stack's own partition, region and account, as the roles write it. */

@@ -296,9 +296,14 @@ describe.each(ALL_PACKAGES)('every IAM role of the stack, %s', (_name, stack) =>
   it('are the sampler’s and the responder’s, whose inline policies and the shared SharedReadPolicy are all there is to check', () => {
     expect(roles().map(([id]) => id).sort()).toEqual(['RespondRole', 'SamplerRole']);
     // Grants outside the roles' own policies and SharedReadPolicy would escape the checks below.
-    for (const type of ['AWS::IAM::Policy', 'AWS::IAM::User', 'AWS::IAM::Group']) {
+    for (const type of ['AWS::IAM::User', 'AWS::IAM::Group']) {
       expect(resourcesOfType(stack(), type)).toEqual([]);
     }
+    // The one AWS::IAM::Policy: the central publishing grant, created only with centralTopicArn
+    // (resources/central.yml; its grants: test/stack/central.test.ts), off in these packages.
+    expect(resourcesOfType(stack(), 'AWS::IAM::Policy').map(([id, r]) => [id, r.Condition, evaluateCondition(stack(), r.Condition ?? '')])).toEqual([
+      ['CentralPublishPolicy', 'HasCentralTopic', false],
+    ]);
     expect(resourcesOfType(stack(), 'AWS::IAM::ManagedPolicy').map(([id]) => id)).toEqual(['SharedReadPolicy']);
     for (const [id, role] of roles()) {
       // The one managed policy, by Ref: no AWS managed policy, nothing the checks cannot read.

@@ -115,6 +115,8 @@ export function rolePolicies(template: CfnTemplate, roleId: string): Array<{ sou
     .filter(([, r]) => ATTACHABLE_POLICY_TYPES.includes(r.Type) && r.Properties.Roles !== undefined)
     // A policy whose Condition is false is not created (resources/central.yml CentralPublishPolicy).
     .filter(([, r]) => r.Condition === undefined || evaluateCondition(template, r.Condition))
+    // A policy whose Condition is false is not created (resources/central.yml CentralPublishPolicy).
+    .filter(([, r]) => r.Condition === undefined || evaluateCondition(template, r.Condition))
     .filter(([id, r]) => {
       const roles = r.Properties.Roles as CfnValue[];
       if (!Array.isArray(roles) || roles.some((value) => refTo(value) === undefined)) {
