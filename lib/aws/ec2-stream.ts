@@ -93,9 +93,10 @@ export async function readEc2Answer(operation: StreamedOperation, body: unknown)
   return page;
 }
 
-/** An HTTP body's chunks: a Node stream or web ReadableStream (async iterable), or the whole body. */
+/** An HTTP body's chunks: a Node stream or web ReadableStream (async iterable), an array of chunks, or the whole body. */
 function chunksOf(body: unknown): AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string> {
   if (typeof body === 'string' || body instanceof Uint8Array) return [body];
+  if (Array.isArray(body)) return body as (Uint8Array | string)[];
   if (body && typeof (body as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function') return body as AsyncIterable<Uint8Array | string>;
   throw new XmlStreamError('the answer has no readable body');
 }

@@ -5,6 +5,7 @@
  * is skipped without being built. Malformed or truncated XML throws an XmlStreamError: a partial
  * page is never returned as if complete. Design notes: docs/architecture.md "Streaming EC2 parse".
  */
+import { StringDecoder } from 'node:string_decoder';
 
 /** A leaf's type: string, number or boolean (as the SDK reads them: Number(text), text.toLowerCase() === 'true'). */
 export type Leaf = 's' | 'n' | 'b';
@@ -68,7 +69,8 @@ const allSpace = (s: string, from = 0, to = s.length): boolean => {
  * other XML.
  */
 export async function readXml(chunks: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>, root: string, rootShape: Shape): Promise<Record<string, unknown>> {
-  const decoder = new TextDecoder('utf-8', { fatal: true });
+  // Lenient, as the SDK's own read (Buffer.toString): an invalid byte becomes U+FFFD.
+  const decoder = new StringDecoder('utf8');
   const out: Record<string, unknown> = {};
   // The open elements: names, and per depth what is built (kind, record or list, shape, key in the parent).
   const names: string[] = [];
@@ -83,6 +85,8 @@ export async function readXml(chunks: AsyncIterable<Uint8Array | string> | Itera
   let rootSeen = false;
   let rootClosed = false;
   let rest = '';
+  const interned = new Map<number, string>();
+  const skipTags = new Map<string, [string, string]>();
 
   const open = (name: string): void => {
     if (rootClosed) throw new XmlStreamError(`element <${name}> after the root element`);
@@ -122,16 +126,14 @@ export async function readXml(chunks: AsyncIterable<Uint8Array | string> | Itera
     } else skip = 1;
   };
 
-  const close = (name: string): void => {
-    if (depth === 0 || names[depth - 1] !== name) {
-      throw new XmlStreamError(depth === 0 ? `closing tag </${name}> without an open element` : `mismatched tags <${names[depth - 1]}> and </${name}>`);
-    }
+  /** Closes the innermost open element (its end tag checked by the caller). */
+  const close = (): void => {
     const d = --depth;
     if (skip > 0) return void skip--;
     let value: unknown;
     if (kinds[d] === LEAF) {
       const text = leafText.trim() === '' && leafText.includes('\n') ? '' : leafText;
-      value = leafType === 's' ? text : leafType === 'n' ? Number(text) : text.toLowerCase() === 'true';
+      value = leafType === 's' ? own(text) : leafType === 'n' ? Number(text) : text.toLowerCase() === 'true';
     } else {
       value = targets[d];
       const finish = kinds[d] === STRUCT ? shapes[d]!.finish : undefined;
@@ -160,7 +162,12 @@ export async function readXml(chunks: AsyncIterable<Uint8Array | string> | Itera
       if (c === 47 /* / */) {
         const gt = s.indexOf('>', lt);
         if (gt === -1) return lt;
-        close(s.slice(lt + 2, gt).trim());
+        const open = depth > 0 ? names[depth - 1]! : '';
+        if (depth === 0 || !s.startsWith(open, lt + 2) || !allSpace(s, lt + 2 + open.length, gt)) {
+          const name = s.slice(lt + 2, gt).trim();
+          throw new XmlStreamError(depth === 0 ? `closing tag </${name}> without an open element` : `mismatched tags <${open}> and </${name}>`);
+        }
+        close();
         i = gt + 1;
       } else if (c === 63 /* ? */) {
         const end = s.indexOf('?>', lt);
@@ -183,16 +190,36 @@ export async function readXml(chunks: AsyncIterable<Uint8Array | string> | Itera
         const gt = s.indexOf('>', lt);
         if (gt === -1) return lt;
         let j = lt + 1;
+        let hash = 0;
         while (j < gt) {
           const x = s.charCodeAt(j);
           if (isSpace(x) || x === 47) break;
+          hash = (Math.imul(hash, 31) + x) | 0;
           j++;
         }
         if (j === lt + 1) throw new XmlStreamError(`malformed tag "${s.slice(lt, Math.min(gt + 1, lt + 20))}"`);
-        const name = s.slice(lt + 1, j);
+        // The few element names of an answer, interned: no string per tag.
+        let name = interned.get(hash);
+        if (name === undefined || name.length !== j - lt - 1 || !s.startsWith(name, lt + 1)) {
+          name = own(s.slice(lt + 1, j));
+          if (!interned.has(hash)) interned.set(hash, name);
+        }
         open(name);
-        if (s.charCodeAt(gt - 1) === 47) close(name);
         i = gt + 1;
+        if (s.charCodeAt(gt - 1) === 47) close();
+        else if (skip === 1) {
+          // An element not read: straight to its end tag when it is in this chunk and holds no
+          // element of its own name; else its tokens are read one by one.
+          let tags = skipTags.get(name);
+          if (!tags) skipTags.set(name, (tags = [`<${name}`, `</${name}>`]));
+          const end = s.indexOf(tags[1], i);
+          // Backwards from the end tag, the first `<name` is this element's own start tag unless another is nested.
+          if (end !== -1 && s.lastIndexOf(tags[0], end) === lt) {
+            depth--;
+            skip = 0;
+            i = end + tags[1].length;
+          }
+        }
       }
     }
   };
@@ -202,12 +229,21 @@ export async function readXml(chunks: AsyncIterable<Uint8Array | string> | Itera
     rest = s.slice(scan(s));
   };
 
-  for await (const chunk of chunks) feed(typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true }));
-  feed(decoder.decode());
+  for await (const chunk of chunks) feed(typeof chunk === 'string' ? chunk : decoder.write(chunk as Buffer));
+  feed(decoder.end());
   if (!rest.includes('<')) text(rest, 0, rest.length); // trailing text (an unfinished tag is reported below)
   if (!rootSeen) throw new XmlStreamError(`truncated: no <${root}> element`);
   if (!rootClosed || rest.includes('<')) throw new XmlStreamError(`truncated: the answer ends inside <${names[Math.max(0, depth - 1)] ?? root}>`);
   return out;
+}
+
+/**
+ * A copy of `t` that holds nothing else: V8 makes a slice of 13 characters or more a view that
+ * keeps its whole parent (here the body's chunk) alive; slicing a concatenation flattens it
+ * into a string of its own first.
+ */
+function own(t: string): string {
+  return t.length < 13 ? t : (t + ' ').slice(0, -1);
 }
 
 /** A text run as the SDK reads it (@aws-sdk/xml-builder parseXML): line ends normalised, then entities decoded. */
