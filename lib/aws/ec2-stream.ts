@@ -4,7 +4,7 @@
  * SDK's parse of the whole body into every field. Installed per command through the paginators'
  * `withCommand`; only 2xx answers are read here: errors go through the SDK's own deserialiser
  * (error names, $metadata, retries unchanged). How it hooks into the SDK: docs/architecture.md
- * "Streaming EC2 parse".
+ * "Ultra scale: streaming EC2 parse".
  */
 import type { EC2PaginationConfiguration, Instance, NetworkInterface } from '@aws-sdk/client-ec2';
 import type { DeserializeHandler, DeserializeHandlerArguments } from '@smithy/types';

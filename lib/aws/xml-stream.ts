@@ -3,7 +3,7 @@
  * chunks: elements, text, the five entities and numeric references, CDATA, comments and the
  * declaration; attributes are read past (EC2 answers carry only xmlns). Anything not in the shape
  * is skipped without being built. Malformed or truncated XML throws an XmlStreamError: a partial
- * page is never returned as if complete. Design notes: docs/architecture.md "Streaming EC2 parse".
+ * page is never returned as if complete. Design: docs/architecture.md "Ultra scale: streaming EC2 parse".
  */
 import { StringDecoder } from 'node:string_decoder';
 
