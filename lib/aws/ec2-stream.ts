@@ -8,6 +8,8 @@
  */
 import type { EC2PaginationConfiguration, Instance, NetworkInterface } from '@aws-sdk/client-ec2';
 import type { DeserializeHandler, DeserializeHandlerArguments } from '@smithy/types';
+import { regionEniOf } from '../inventory/region-limits';
+import type { RegionEni } from '../inventory/types';
 import { trimInstance, trimNetworkInterface } from './trim';
 import { readXml, shape, XmlStreamError, type Shape } from './xml-stream';
 
@@ -64,21 +66,72 @@ const INSTANCE = shape(
   (i) => trimInstance(i as Instance),
 );
 
+/** The lists this module built: their items are trimmed already. */
+const trimmedLists = new WeakSet<object>();
+
+/** An item only counted (its object has no field). */
+const COUNTED = shape([]);
+const PUBLIC_IP = shape([['association', 'Association', shape([['publicIp', 'PublicIp', 's']])]]);
+
+/** What regionEniOf reads of a region's ENI (the ENI quota and Network Address Usage): counts, not addresses. */
+const REGION_ENI = shape(
+  [
+    ['networkInterfaceId', 'NetworkInterfaceId', 's'],
+    ['vpcId', 'VpcId', 's'],
+    ['interfaceType', 'InterfaceType', 's'],
+    [
+      'attachment',
+      'Attachment',
+      shape([
+        ['instanceId', 'InstanceId', 's'],
+        ['deviceIndex', 'DeviceIndex', 'n'],
+        ['networkCardIndex', 'NetworkCardIndex', 'n'],
+      ]),
+    ],
+    ['privateIpAddress', 'PrivateIpAddress', 's'],
+    ['association', 'Association', shape([['publicIp', 'PublicIp', 's']])],
+    ['privateIpAddressesSet', 'PrivateIpAddresses', [PUBLIC_IP]],
+    ['ipv6AddressesSet', 'Ipv6Addresses', [COUNTED]],
+    ['ipv4PrefixSet', 'Ipv4Prefixes', [COUNTED]],
+    ['ipv6PrefixSet', 'Ipv6Prefixes', [COUNTED]],
+  ],
+  (e) => regionEniOf(e as NetworkInterface),
+);
+
+/** Each streamed read: the answer's root element and what is read of it. */
 const ANSWERS = {
-  DescribeNetworkInterfaces: shape([
-    ['networkInterfaceSet', 'NetworkInterfaces', [ENI]],
-    ['nextToken', 'NextToken', 's'],
-  ]),
-  DescribeInstances: shape([
-    ['reservationSet', 'Reservations', [shape([['instancesSet', 'Instances', [INSTANCE]]])]],
-    ['nextToken', 'NextToken', 's'],
-  ]),
-} satisfies Record<string, Shape>;
+  DescribeNetworkInterfaces: {
+    root: 'DescribeNetworkInterfacesResponse',
+    shape: shape([
+      ['networkInterfaceSet', 'NetworkInterfaces', [ENI]],
+      ['nextToken', 'NextToken', 's'],
+    ]),
+  },
+  DescribeInstances: {
+    root: 'DescribeInstancesResponse',
+    shape: shape([
+      ['reservationSet', 'Reservations', [shape([['instancesSet', 'Instances', [INSTANCE]]])]],
+      ['nextToken', 'NextToken', 's'],
+    ]),
+  },
+  // The region's ENIs, each as regionEniOf makes it, under `RegionNetworkInterfaces` (see regionEnis).
+  RegionNetworkInterfaces: {
+    root: 'DescribeNetworkInterfacesResponse',
+    shape: shape([
+      ['networkInterfaceSet', 'RegionNetworkInterfaces', [REGION_ENI]],
+      ['nextToken', 'NextToken', 's'],
+    ]),
+  },
+} satisfies Record<string, { root: string; shape: Shape }>;
 
 export type StreamedOperation = keyof typeof ANSWERS;
 
-/** The lists this module built: their items are trimmed already. */
-const trimmedLists = new WeakSet<object>();
+/** A streamed RegionNetworkInterfaces page's ENIs (undefined for a page the SDK parsed). */
+export function regionEnis(page: object): RegionEni[] | undefined {
+  const enis = (page as { RegionNetworkInterfaces?: RegionEni[] }).RegionNetworkInterfaces;
+  return enis && trimmedLists.has(enis) ? enis : undefined;
+}
+
 
 /** Whether a page's list came from the streaming parse (its items are the trimmed shapes already). */
 export function isTrimmed(list: readonly unknown[] | undefined): boolean {
@@ -87,8 +140,9 @@ export function isTrimmed(list: readonly unknown[] | undefined): boolean {
 
 /** Reads one 2xx answer of `operation` from its body into the trimmed page (without $metadata). */
 export async function readEc2Answer(operation: StreamedOperation, body: unknown): Promise<Record<string, unknown>> {
-  const page = await readXml(chunksOf(body), `${operation}Response`, ANSWERS[operation]);
-  for (const list of [page['NetworkInterfaces'], page['Reservations']]) if (Array.isArray(list)) trimmedLists.add(list);
+  const { root, shape: answer } = ANSWERS[operation];
+  const page = await readXml(chunksOf(body), root, answer);
+  for (const list of [page['NetworkInterfaces'], page['Reservations'], page['RegionNetworkInterfaces']]) if (Array.isArray(list)) trimmedLists.add(list);
   for (const r of (page['Reservations'] as { Instances?: unknown[] }[] | undefined) ?? []) if (r.Instances) trimmedLists.add(r.Instances);
   return page;
 }

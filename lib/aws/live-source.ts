@@ -150,7 +150,7 @@ export class LiveSource implements InventorySource {
   get regionLimits(): RegionLimitsSource | undefined {
     const { ec2, serviceQuotas, cloudwatch } = this.clients;
     if (!serviceQuotas || !cloudwatch) return undefined;
-    return new AwsRegionLimits({ ec2, serviceQuotas, cloudwatch }, (operation, unit) => this.hooks(operation, { subject: this.region, unit }));
+    return new AwsRegionLimits({ ec2, serviceQuotas, cloudwatch }, (operation, unit) => this.hooks(operation, { subject: this.region, unit }), this.keep === 'measured');
   }
 
   /** The SDK call options of this source's reads: the deadline's abort signal. */

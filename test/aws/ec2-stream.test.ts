@@ -15,11 +15,12 @@ import {
 } from '@aws-sdk/client-ec2';
 import { EKSClient } from '@aws-sdk/client-eks';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { isTrimmed, readEc2Answer, streamingEc2Pages } from '../../lib/aws/ec2-stream';
+import { isTrimmed, readEc2Answer, regionEnis, streamingEc2Pages } from '../../lib/aws/ec2-stream';
 import { LiveSource } from '../../lib/aws/live-source';
 import { trimInstance, trimNetworkInterface } from '../../lib/aws/trim';
 import { XmlStreamError } from '../../lib/aws/xml-stream';
 import { collectInventory } from '../../lib/inventory/collect';
+import { regionEniOf } from '../../lib/inventory/region-limits';
 import { accountApi, ec2Error, type AccountApi } from '../../tools/mock-aws';
 import { generateAccount, type SyntheticAccount } from '../../tools/synthetic-account';
 import { startWireServer, type WireResponse, type WireServer } from '../../tools/wire';
@@ -33,6 +34,10 @@ function makeAccount(): SyntheticAccount {
   const [a, b, c, d, e] = account.networkInterfaces;
   a!.Description = `a & b <c> "d" 'e' é € 𝄞 ]]> line\nbreak`;
   a!.TagSet = [...(a!.TagSet ?? []), { Key: 'eks:note', Value: 'x < y & z' }, { Key: 'team', Value: 'dropped' }, { Key: 'karpenter.sh/empty', Value: '' }];
+  a!.Association = { PublicIp: '3.3.3.3' };
+  a!.PrivateIpAddresses = a!.PrivateIpAddresses?.map((p, n) => (n === 0 ? { ...p, Association: { PublicIp: '3.3.3.3' } } : p));
+  a!.Ipv6Addresses = [{ Ipv6Address: '2001:db8::1' }, { Ipv6Address: '2001:db8::2' }];
+  a!.Ipv6Prefixes = [{ Ipv6Prefix: '2001:db8:1::/80' }];
   b!.TagSet = [];
   c!.Attachment = undefined;
   d!.PrivateIpAddresses = [];
@@ -122,6 +127,26 @@ describe('the streaming EC2 read', () => {
     expect(instances.every((i) => i.State?.Name && i.Placement?.AvailabilityZone && (i.NetworkInterfaces?.length ?? 0) > 0)).toBe(true);
     // Each instance's ENIs: id and subnet only (the address sets are skipped).
     expect(Object.keys(instances[0]!.NetworkInterfaces![0]!).sort()).toEqual(['NetworkInterfaceId', 'SubnetId']);
+  });
+
+  it("gives the region's ENIs (the ENI quota read) as regionEniOf of the SDK parse, page by page", async () => {
+    const ec2 = client(server.endpoint);
+    // (A paginator writes the next token into its input: one input each.)
+    const sdk = await all(paginateDescribeNetworkInterfaces({ client: ec2, pageSize: 9 }, { IncludeManagedResources: true }));
+    const streamed = await all(
+      paginateDescribeNetworkInterfaces({ client: ec2, pageSize: 9, withCommand: streamingEc2Pages('RegionNetworkInterfaces') }, { IncludeManagedResources: true }),
+    );
+    expect(streamed.length).toBeGreaterThan(3);
+    expect(streamed).toHaveLength(sdk.length);
+    streamed.forEach((page, n) => {
+      expect(regionEnis(sdk[n]!)).toBeUndefined();
+      expect(regionEnis(page)).toStrictEqual((sdk[n]!.NetworkInterfaces ?? []).map(regionEniOf));
+      expect(page.NextToken).toBe(sdk[n]!.NextToken);
+    });
+    const enis = streamed.flatMap((p) => regionEnis(p) ?? []);
+    expect(enis).toHaveLength(account.networkInterfaces.length);
+    expect(enis[0]).toMatchObject({ publicIpv4: 1, ipv6: 2, ipv6Prefixes: 1 });
+    expect(enis.some((e) => e.ipv4Prefixes > 0 && e.instanceDeviceIndex !== undefined)).toBe(true);
   });
 
   it('reads the same page whatever the chunks: split at every byte', async () => {
