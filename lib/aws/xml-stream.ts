@@ -160,9 +160,16 @@ export async function readXml(chunks: AsyncIterable<Uint8Array | string> | Itera
       if (lt > i) text(s, i, lt);
       const c = s.charCodeAt(lt + 1);
       if (c === 47 /* / */) {
+        // Most end tags are exactly the open element's: `</name>`.
+        const open = depth > 0 ? names[depth - 1]! : '';
+        const after = lt + 2 + open.length;
+        if (depth > 0 && s.charCodeAt(after) === 62 && s.startsWith(open, lt + 2)) {
+          close();
+          i = after + 1;
+          continue;
+        }
         const gt = s.indexOf('>', lt);
         if (gt === -1) return lt;
-        const open = depth > 0 ? names[depth - 1]! : '';
         if (depth === 0 || !s.startsWith(open, lt + 2) || !allSpace(s, lt + 2 + open.length, gt)) {
           const name = s.slice(lt + 2, gt).trim();
           throw new XmlStreamError(depth === 0 ? `closing tag </${name}> without an open element` : `mismatched tags <${open}> and </${name}>`);
@@ -186,17 +193,16 @@ export async function readXml(chunks: AsyncIterable<Uint8Array | string> | Itera
         } else if (s.length < lt + 9) return lt;
         else throw new XmlStreamError(`unsupported markup "${s.slice(lt, lt + 12)}"`);
       } else {
-        if (Number.isNaN(c)) return lt;
-        const gt = s.indexOf('>', lt);
-        if (gt === -1) return lt;
         let j = lt + 1;
         let hash = 0;
-        while (j < gt) {
-          const x = s.charCodeAt(j);
-          if (isSpace(x) || x === 47) break;
+        let x = c;
+        while (x === x && x !== 62 && x !== 47 && !isSpace(x)) {
           hash = (Math.imul(hash, 31) + x) | 0;
-          j++;
+          x = s.charCodeAt(++j);
         }
+        // Most start tags are `<name>`; else the tag ends at the next `>` (attributes read past).
+        const gt = x === 62 ? j : s.indexOf('>', j);
+        if (gt === -1) return lt;
         if (j === lt + 1) throw new XmlStreamError(`malformed tag "${s.slice(lt, Math.min(gt + 1, lt + 20))}"`);
         // The few element names of an answer, interned: no string per tag.
         let name = interned.get(hash);
