@@ -132,7 +132,6 @@ export function regionEnis(page: object): RegionEni[] | undefined {
   return enis && trimmedLists.has(enis) ? enis : undefined;
 }
 
-
 /** Whether a page's list came from the streaming parse (its items are the trimmed shapes already). */
 export function isTrimmed(list: readonly unknown[] | undefined): boolean {
   return list !== undefined && trimmedLists.has(list);
@@ -183,7 +182,10 @@ export function streamingEc2Pages(operation: StreamedOperation): NonNullable<EC2
     command.middlewareStack.addRelativeTo(
       (next: DeserializeHandler<object, object>) => async (args: DeserializeHandlerArguments<object>) => {
         const out = await next(args);
-        if (page && out.output) Object.assign(out.output, page);
+        if (page) {
+          if (!out.output) throw new XmlStreamError(`the SDK built no output for the ${operation} page`);
+          Object.assign(out.output, page);
+        }
         page = undefined;
         return out;
       },
