@@ -132,8 +132,9 @@ export async function readXml(chunks: AsyncIterable<Uint8Array | string> | Itera
     if (skip > 0) return void skip--;
     let value: unknown;
     if (kinds[d] === LEAF) {
-      const text = leafText.trim() === '' && leafText.includes('\n') ? '' : leafText;
-      value = leafType === 's' ? own(text) : leafType === 'n' ? Number(text) : text.toLowerCase() === 'true';
+      const t = leafText;
+      const text = t.length > 0 && isSpace(t.charCodeAt(0)) && allSpace(t) && t.includes('\n') ? '' : t;
+      value = leafType === 's' ? own(text) : leafType === 'n' ? Number(text) : text === 'true' || (text.length === 4 && text.toLowerCase() === 'true');
     } else {
       value = targets[d];
       const finish = kinds[d] === STRUCT ? shapes[d]!.finish : undefined;

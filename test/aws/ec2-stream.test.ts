@@ -12,6 +12,7 @@ import {
   paginateDescribeNetworkInterfaces,
   type DescribeInstancesCommandOutput,
   type DescribeNetworkInterfacesCommandOutput,
+  type NetworkInterface,
 } from '@aws-sdk/client-ec2';
 import { EKSClient } from '@aws-sdk/client-eks';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
@@ -19,6 +20,7 @@ import { isTrimmed, readEc2Answer, regionEnis, streamingEc2Pages } from '../../l
 import { LiveSource } from '../../lib/aws/live-source';
 import { trimInstance, trimNetworkInterface } from '../../lib/aws/trim';
 import { XmlStreamError } from '../../lib/aws/xml-stream';
+import { AwsEc2QueryProtocol } from '@aws-sdk/core/protocols';
 import { collectInventory } from '../../lib/inventory/collect';
 import { regionEniOf } from '../../lib/inventory/region-limits';
 import { accountApi, ec2Error, type AccountApi } from '../../tools/mock-aws';
@@ -238,3 +240,56 @@ describe('the streaming EC2 read', () => {
     expect(plain!.$metadata).toMatchObject({ httpStatusCode: 403, attempts: 1 });
   });
 });
+
+describe('the streaming read against the SDK deserialiser on hand-written XML', () => {
+  // The EC2 client's protocol, as its runtime config builds it (@aws-sdk/client-ec2 dist-cjs runtimeConfig.shared).
+  const protocol = new AwsEc2QueryProtocol({ defaultNamespace: 'com.amazonaws.ec2', xmlNamespace: 'http://ec2.amazonaws.com/doc/2016-11-15/', version: '2016-11-15' });
+  // Its XmlShapeDeserializer (protected), as scripts/bench/xml-floor.ts reads it.
+  const deserializer = (protocol as unknown as { deserializer: { read(schema: unknown, bytes: Uint8Array): Promise<unknown> } }).deserializer;
+  const sdkRead = async (xml: string) =>
+    (await deserializer.read((new DescribeNetworkInterfacesCommand({}) as unknown as { schema: unknown[] }).schema[5], Buffer.from(xml))) as {
+      NetworkInterfaces?: NetworkInterface[];
+      NextToken?: string;
+    };
+
+  it('reads white space, entities, references, CDATA, comments, booleans, numbers and empty elements as the SDK does', async () => {
+    const xml = `<?xml version="1.0" encoding="UTF-8"?>
+<!-- a comment -->
+<DescribeNetworkInterfacesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">
+  <requestId>r-1</requestId>
+  <networkInterfaceSet>
+    <item>
+      <networkInterfaceId>eni-1</networkInterfaceId>
+      <description>  two  spaces &amp; &lt;tags&gt; &quot;q&quot; &apos;a&apos; &#65;&#x42; </description>
+      <status>
+      </status>
+      <requesterManaged>TRUE</requesterManaged>
+      <attachment/>
+      <tagSet/>
+      <privateIpAddressesSet></privateIpAddressesSet>
+    </item>
+    <item>
+      <networkInterfaceId><![CDATA[eni-<2>]]></networkInterfaceId>
+      <description></description>
+      <requesterManaged>false</requesterManaged>
+      <attachment><instanceId>i-1</instanceId><deviceIndex>2</deviceIndex><networkCardIndex>1</networkCardIndex><status>attached</status><attachTime>2026-01-01T00:00:00Z</attachTime></attachment>
+      <tagSet><item><key>eks:a</key><value/></item><item><key>eks:b</key></item><item><key>other</key><value>x</value></item></tagSet>
+      <privateIpAddressesSet><item><privateIpAddress>10.0.0.1</privateIpAddress><primary>true</primary><association><publicIp>1.2.3.4</publicIp></association></item></privateIpAddressesSet>
+      <ipv4PrefixSet><item><ipv4Prefix>10.0.1.0/28</ipv4Prefix></item></ipv4PrefixSet>
+    </item>
+  </networkInterfaceSet>
+  <nextToken/>
+</DescribeNetworkInterfacesResponse>
+`;
+    const sdk = await sdkRead(xml);
+    const streamed = await readEc2Answer('DescribeNetworkInterfaces', Buffer.from(xml));
+    expect(streamed['NetworkInterfaces']).toStrictEqual(sdk.NetworkInterfaces?.map(trimNetworkInterface));
+    expect(streamed['NextToken']).toBe(sdk.NextToken);
+    // What that means, for the record.
+    const [one, two] = streamed['NetworkInterfaces'] as NetworkInterface[];
+    expect(one).toMatchObject({ Description: `  two  spaces & <tags> "q" 'a' AB `, Status: '', RequesterManaged: true, PrivateIpAddresses: [] });
+    expect(two).toMatchObject({ NetworkInterfaceId: 'eni-<2>', Description: '', Attachment: { InstanceId: 'i-1', DeviceIndex: 2, NetworkCardIndex: 1, Status: 'attached' } });
+    expect(streamed['NextToken']).toBe('');
+  });
+});
+
