@@ -232,7 +232,15 @@ export async function readXml(chunks: AsyncIterable<Uint8Array | string> | Itera
   };
 
   const feed = (chunk: string): void => {
-    const s = rest === '' ? chunk : rest + chunk;
+    let s = chunk;
+    if (rest !== '') {
+      // The token cut at the boundary, completed up to the chunk's first `>`; the chunk itself is
+      // then read without being copied into one string with the rest.
+      const q = chunk.indexOf('>') + 1;
+      const head = rest + chunk.slice(0, q);
+      const done = q > 0 ? scan(head) : 0;
+      s = done === head.length ? chunk.slice(q) : head.slice(done) + chunk.slice(q);
+    }
     rest = s.slice(scan(s));
   };
 
