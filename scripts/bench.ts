@@ -178,6 +178,29 @@ async function deployedSampleRuns(
   }
 }
 
+/**
+ * The responder's largest cycle: its remediation tick with every cluster in apply mode (collect,
+ * diagnose, plan and the ledger's gates for all of them; the clusters carry no opt-in tag, so
+ * nothing is applied), under a 256 MB Lambda's heap limits. Each cluster in apply mode by name:
+ * a policy may not put `default.mode` in apply.
+ */
+async function deployedRespondRun(nodes: number, bundle: string, dynamoEndpoint: string, event: Record<string, unknown>): Promise<LambdaMemoryFigures> {
+  const account = generateAccount(accountOptions(nodes));
+  const policy = parseYaml(readFileSync(path.join(ROOT, 'policy.yml'), 'utf8')) as { clusters?: Record<string, { mode?: string }> | null };
+  policy.clusters = Object.fromEntries(account.clusters.map((c) => [c.name, { mode: 'apply' }]));
+  return measureLambdaMemory({
+    account,
+    bundle,
+    functionName: 'respond',
+    event,
+    dynamoEndpoint,
+    memoryMB: 256,
+    historyHours: 24,
+    workDir: WORK,
+    env: { POLICY_JSON: JSON.stringify(policy) },
+  });
+}
+
 async function main(): Promise<void> {
   const t0 = Date.now();
   if (process.argv.includes('--core')) return printCoreFigures();
@@ -238,27 +261,7 @@ async function main(): Promise<void> {
     // The deployed bundle over the wire, per size, under the heap limits of 256 and 512 MB Lambdas.
     const scheduled = { 'detail-type': 'Scheduled Event', source: 'aws.events', time: new Date().toISOString() };
     await deployedSampleRuns(sizes, path.join(WORK, 'zip-sample', 'handlers', 'sample.js'), db.endpoint, scheduled, lambda, xmlFloors);
-    // The responder's largest cycle: its remediation tick with every cluster in apply mode
-    // (collect, diagnose, plan and the ledger's gates for all of them; the clusters carry no
-    // opt-in tag, so nothing is applied).
-    // Each cluster in apply mode by name: a policy may not put `default.mode` in apply.
-    const nodes = sizes[sizes.length - 1]!;
-    const account = generateAccount(accountOptions(nodes));
-    const policy = parseYaml(readFileSync(path.join(ROOT, 'policy.yml'), 'utf8')) as { clusters?: Record<string, { mode?: string }> | null };
-    policy.clusters = Object.fromEntries(account.clusters.map((c) => [c.name, { mode: 'apply' }]));
-    const applyAll = JSON.stringify(policy);
-    const figures = await measureLambdaMemory({
-      account,
-      bundle: path.join(WORK, 'zip-respond', 'handlers', 'respond.js'),
-      functionName: 'respond',
-      event: scheduled,
-      dynamoEndpoint: db.endpoint,
-      memoryMB: 256,
-      historyHours: 24,
-      workDir: WORK,
-      env: { POLICY_JSON: applyAll },
-    });
-    lambda.push({ nodes, fn: 'respond', figures });
+    lambda.push({ nodes: sizes[sizes.length - 1]!, fn: 'respond', figures: await deployedRespondRun(sizes[sizes.length - 1]!, path.join(WORK, 'zip-respond', 'handlers', 'respond.js'), db.endpoint, scheduled) });
   } finally {
     await db.stop();
   }
@@ -403,8 +406,9 @@ async function xmlFloorOnly(sizes: number[], profile: boolean): Promise<void> {
   const scheduled = { 'detail-type': 'Scheduled Event', source: 'aws.events', time: new Date().toISOString() };
   try {
     await deployedSampleRuns(sizes, bundle, db.endpoint, scheduled, lambda, floors);
+    const nodes = sizes[sizes.length - 1]!;
+    lambda.push({ nodes, fn: 'respond', figures: await deployedRespondRun(nodes, unzipFunction(WORK, 'respond'), db.endpoint, scheduled) });
     if (profile) {
-      const nodes = sizes[sizes.length - 1]!;
       const dir = path.join(WORK, 'profile-sample');
       rmSync(dir, { recursive: true, force: true });
       const f = await measureLambdaMemory({
@@ -431,7 +435,7 @@ async function xmlFloorOnly(sizes: number[], profile: boolean): Promise<void> {
 }
 
 /** The XML floor per size (scripts/bench/xml-floor.ts), the deployed cycle's CPU against it, and the target. */
-function printXmlFloor(floors: { nodes: number; floor: XmlFloorFigures }[], lambda: { nodes: number; figures: LambdaMemoryFigures }[]): void {
+function printXmlFloor(floors: { nodes: number; floor: XmlFloorFigures }[], lambda: { nodes: number; fn: 'sample' | 'respond'; figures: LambdaMemoryFigures }[]): void {
   if (floors.length === 0) return;
   console.log(
     '\nXML floor: the EC2 XML the wire server sent during the deployed sample cycle at 256 MB, tokenised once by a fast streaming parser (a child node --expose-gc, CPU ms, fastest of 5 rounds); the deployed cycle\'s CPU (scripts/bench/lambda-memory.ts) against it.',
@@ -452,13 +456,14 @@ function printXmlFloor(floors: { nodes: number; floor: XmlFloorFigures }[], lamb
     rows.push([`JSON.parse of the JSON answers (EKS, CloudWatch: ${fmt(f.json.pages)} pages, ${fmt(f.json.bytes / MB, 1)} MB; information)`, fmt(Math.min(...f.json.roundsMs), 1), f.json.roundsMs.map((x) => fmt(x)).join(' '), '']);
     for (const l of lambda.filter((x) => x.nodes === nodes)) {
       const cpu = l.figures.cpuMs;
-      rows.push([`deployed sample cycle CPU, ${l.figures.memoryMB} MB heap limits${l.figures.failure ? ' (FAILED)' : ''}`, cpu !== undefined ? fmt(cpu) : '-', '1 run', cpu !== undefined ? fmt(cpu / floorMs, 1) : '-']);
+      const peak = l.figures.peakMB !== undefined ? `, peak RSS ${fmt(l.figures.peakMB)} MB` : '';
+      rows.push([`deployed ${l.fn} cycle CPU, ${l.figures.memoryMB} MB heap limits${peak}${l.figures.failure ? ' (FAILED)' : ''}`, cpu !== undefined ? fmt(cpu) : '-', '1 run', cpu !== undefined ? fmt(cpu / floorMs, 1) : '-']);
     }
     console.log(table(rows));
   }
   const verdict = (ok: boolean): string => (ok ? 'PASS' : 'FAIL');
   for (const { nodes, floor: f } of floors) {
-    const at256 = lambda.find((l) => l.nodes === nodes && l.figures.memoryMB === 256)?.figures;
+    const at256 = lambda.find((l) => l.nodes === nodes && l.fn === 'sample' && l.figures.memoryMB === 256)?.figures;
     const floorMs = xmlFloorMs(f);
     const whole = at256 ? wholeCycle('sample', accountOptions(nodes).clusters, at256) : false;
     console.log(
@@ -466,6 +471,14 @@ function printXmlFloor(floors: { nodes: number; floor: XmlFloorFigures }[], lamb
         ? `${verdict(whole && at256.cpuMs <= TARGET.xmlFloorRatio * floorMs)}${whole ? '' : ' (clusters failed or incomplete)'}  ${fmt(nodes)} nodes: deployed cycle CPU <= ${TARGET.xmlFloorRatio}x the streaming XML floor: ${fmt(at256.cpuMs / floorMs, 1)}x (${fmt(at256.cpuMs)} ms vs ${fmt(floorMs)} ms; 256 MB heap limits)`
         : `FAIL  ${fmt(nodes)} nodes: deployed cycle CPU <= ${TARGET.xmlFloorRatio}x the streaming XML floor: the cycle failed (${at256?.failure ?? 'not run'})`,
     );
+    for (const l of lambda.filter((x) => x.nodes === nodes && x.figures.memoryMB === 256)) {
+      const ok = wholeCycle(l.fn, accountOptions(nodes).clusters, l.figures);
+      console.log(
+        l.figures.peakMB !== undefined
+          ? `${verdict(ok && l.figures.peakMB < TARGET.peakMB)}${ok ? '' : ' (clusters failed or incomplete)'}  ${fmt(nodes)} nodes: ${l.fn} peak memory < ${TARGET.peakMB} MB: ${fmt(l.figures.peakMB)} MB (CPU ${fmt(l.figures.cpuMs ?? 0)} ms = ${fmt((l.figures.cpuMs ?? 0) / floorMs, 1)}x the floor)`
+          : `FAIL  ${fmt(nodes)} nodes: ${l.fn} failed under a 256 MB Lambda's heap limits: ${l.figures.failure ?? ''}`,
+      );
+    }
   }
 }
 

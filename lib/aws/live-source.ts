@@ -16,6 +16,7 @@ import {
   paginateDescribeSecurityGroups,
   paginateDescribeVpcEndpoints,
   type EC2Client,
+  type EC2PaginationConfiguration,
   type Instance,
   type InstanceTypeInfo,
   type NetworkInterface,
@@ -48,6 +49,7 @@ import { hasNextPage, type ReadHooks } from './read-hooks';
 import { AwsRegionLimits } from './region-limits';
 import { Ec2SubnetProvider, type SubnetProvider } from './subnets';
 import { RESERVATION_READS_AT_ONCE, subnetCidrReservationsOf } from './subnet-cidr-reservations';
+import { isTrimmed, streamingEc2Pages, type StreamedOperation } from './ec2-stream';
 import { trimInstance, trimNetworkInterface } from './trim';
 
 export { parseUnknownInstanceTypes } from './instance-types';
@@ -148,7 +150,7 @@ export class LiveSource implements InventorySource {
   get regionLimits(): RegionLimitsSource | undefined {
     const { ec2, serviceQuotas, cloudwatch } = this.clients;
     if (!serviceQuotas || !cloudwatch) return undefined;
-    return new AwsRegionLimits({ ec2, serviceQuotas, cloudwatch }, (operation, unit) => this.hooks(operation, { subject: this.region, unit }));
+    return new AwsRegionLimits({ ec2, serviceQuotas, cloudwatch }, (operation, unit) => this.hooks(operation, { subject: this.region, unit }), this.keep === 'measured');
   }
 
   /** The SDK call options of this source's reads: the deadline's abort signal. */
@@ -229,6 +231,20 @@ export class LiveSource implements InventorySource {
       onPage: this.pageWatch(operation, progress),
       failure: (about, err) => this.failure(operation, about, err),
     };
+  }
+
+  /**
+   * 'measured': the paginator's `withCommand` that reads the 2xx pages straight into the trimmed
+   * shapes (lib/aws/ec2-stream.ts); 'all' (capture): none, the SDK's full objects.
+   */
+  private streaming(operation: StreamedOperation): Pick<EC2PaginationConfiguration, 'withCommand'> {
+    return this.keep === 'measured' ? { withCommand: streamingEc2Pages(operation) } : {};
+  }
+
+  /** A page's items as this source keeps them: trimmed when 'measured' (as they come from the streaming read, or by `trim`). */
+  private trimmed<T>(items: T[] | undefined, trim: (item: T) => T): T[] {
+    if (!items) return [];
+    return this.keep === 'measured' && !isTrimmed(items) ? items.map(trim) : items;
   }
 
   private progress(p: ReadProgress): void {
@@ -326,11 +342,11 @@ export class LiveSource implements InventorySource {
     const ids = [...new Set(subnetIds)];
     return this.ec2Pages('ec2:DescribeNetworkInterfaces', ids, 'ENIs', `for ${ids.length} subnet(s)`, (batch) =>
       paginateDescribeNetworkInterfaces(
-        { client: this.clients.ec2, pageSize: EC2_PAGE_SIZE_MAX },
+        { client: this.clients.ec2, pageSize: EC2_PAGE_SIZE_MAX, ...this.streaming('DescribeNetworkInterfaces') },
         { Filters: [{ Name: 'subnet-id', Values: batch }] },
         ...this.callOptions,
       ),
-      (page) => (this.keep === 'measured' ? (page.NetworkInterfaces ?? []).map(trimNetworkInterface) : (page.NetworkInterfaces ?? [])),
+      (page) => this.trimmed(page.NetworkInterfaces, trimNetworkInterface),
     );
   }
 
@@ -357,15 +373,15 @@ export class LiveSource implements InventorySource {
         about,
         { subject: clusterName, unit: 'instances' },
         paginateDescribeInstances(
-          { client: this.clients.ec2, pageSize: EC2_PAGE_SIZE_MAX },
+          { client: this.clients.ec2, pageSize: EC2_PAGE_SIZE_MAX, ...this.streaming('DescribeInstances') },
           { Filters: [filter, { Name: 'instance-state-name', Values: ['pending', 'running'] }] },
           ...this.callOptions,
         ),
         (page) =>
           (page.Reservations ?? []).flatMap((r) =>
-            (r.Instances ?? []).map((i) => {
+            this.trimmed(r.Instances, trimInstance).map((i) => {
               this.seen(clusterName, [i.SubnetId, ...(i.NetworkInterfaces ?? []).map((ni) => ni.SubnetId)]);
-              return this.keep === 'measured' ? trimInstance(i) : i;
+              return i;
             }),
           ),
         [] as Instance[],
@@ -394,11 +410,11 @@ export class LiveSource implements InventorySource {
           about,
           { subject: this.region, unit: 'instances' },
           paginateDescribeInstances(
-            { client: this.clients.ec2, pageSize: EC2_PAGE_SIZE_MAX },
+            { client: this.clients.ec2, pageSize: EC2_PAGE_SIZE_MAX, ...this.streaming('DescribeInstances') },
             { Filters: [{ Name: 'instance-id', Values: batch }] },
             ...this.callOptions,
           ),
-          (page) => (page.Reservations ?? []).flatMap((r) => (r.Instances ?? []).map((i) => (this.keep === 'measured' ? trimInstance(i) : i))),
+          (page) => (page.Reservations ?? []).flatMap((r) => this.trimmed(r.Instances, trimInstance)),
           out,
           counted,
         );

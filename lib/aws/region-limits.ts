@@ -9,6 +9,7 @@ import { paginateDescribeNetworkInterfaces, type EC2Client } from '@aws-sdk/clie
 import { GetAWSDefaultServiceQuotaCommand, GetServiceQuotaCommand, type ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import { awsErrorCode } from '../errors';
 import { ENI_QUOTA, regionEniOf } from '../inventory/region-limits';
+import { regionEnis, streamingEc2Pages } from './ec2-stream';
 import type { NauMetricReading, QuotaReading, RegionEni, RegionLimitsSource } from '../inventory/types';
 import { chunk } from './chunk';
 import { EC2_PAGE_SIZE_MAX } from './limits';
@@ -42,6 +43,8 @@ export class AwsRegionLimits implements RegionLimitsSource {
   constructor(
     private readonly clients: RegionLimitsClients,
     private readonly hooks: (operation: string, unit: string) => ReadHooks = () => ({}),
+    /** The region's ENI pages read straight into RegionEnis (lib/aws/ec2-stream.ts): the deployed functions. */
+    private readonly streaming = false,
   ) {}
 
   /**
@@ -88,11 +91,11 @@ export class AwsRegionLimits implements RegionLimitsSource {
     return hookedRead(operation, about, hooks, async () => {
       const enis: RegionEni[] = [];
       for await (const page of paginateDescribeNetworkInterfaces(
-        { client: this.clients.ec2, pageSize: EC2_PAGE_SIZE_MAX },
+        { client: this.clients.ec2, pageSize: EC2_PAGE_SIZE_MAX, ...(this.streaming ? { withCommand: streamingEc2Pages('RegionNetworkInterfaces') } : {}) },
         { IncludeManagedResources: true },
         ...callOptions(hooks),
       )) {
-        const got = (page.NetworkInterfaces ?? []).map(regionEniOf);
+        const got = regionEnis(page) ?? (page.NetworkInterfaces ?? []).map(regionEniOf);
         enis.push(...got);
         hooks.onPage?.({ items: got.length, more: hasNextPage(page), about });
       }

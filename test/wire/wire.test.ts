@@ -12,6 +12,7 @@ import { PublishCommand, SNSClient, SNSServiceException, type PublishCommandInpu
 import { makeHandler } from '../../handlers/sample';
 import type { AwsClients } from '../../lib/aws/clients';
 import { LiveSource } from '../../lib/aws/live-source';
+import * as xmlStream from '../../lib/aws/xml-stream';
 import { parseRuntimeConfig } from '../../lib/config';
 import { collectInventory } from '../../lib/inventory/collect';
 import { assembleRuntime, type Runtime } from '../../lib/runtime';
@@ -105,7 +106,11 @@ describe('the wire emulator', () => {
 
   it('gives the collector the same inventory as the mocks, in the same calls', async () => {
     const clients = wireClients(server.endpoint);
+    const streamed = jest.spyOn(xmlStream, 'readXml');
     const overWire = await collectInventory(new LiveSource(clients, REGION, 'measured'), { clusterNames: [], concurrency: 4, now: NOW });
+    // The deployed functions' reads ('measured'): every ENI and instance page through the streaming read (lib/aws/ec2-stream.ts).
+    expect(streamed).toHaveBeenCalledTimes((api.calls['DescribeNetworkInterfaces'] ?? 0) + (api.calls['DescribeInstances'] ?? 0));
+    streamed.mockRestore();
     const mocked = emulated(makeAccount());
     const direct = await collectInventory(new LiveSource({ ec2: mocked.ec2, eks: mocked.eks }, REGION, 'measured'), { clusterNames: [], concurrency: 4, now: NOW });
     expect(overWire).toEqual(direct);
@@ -117,7 +122,12 @@ describe('the wire emulator', () => {
 
   it("runs the sampler's whole cycle: the same metrics, notifications and summary as through the mocks", async () => {
     history(account, api.history);
+    const streamed = jest.spyOn(xmlStream, 'readXml');
     const overWire = await makeHandler(await runtimeOn(wireClients(server.endpoint), account))({});
+    // The deployed composition (lib/runtime.ts) reads ENIs and instances through the streaming read.
+    expect(streamed).toHaveBeenCalledTimes((api.calls['DescribeNetworkInterfaces'] ?? 0) + (api.calls['DescribeInstances'] ?? 0));
+    expect(api.calls['DescribeNetworkInterfaces']).toBeGreaterThan(0);
+    streamed.mockRestore();
 
     const mockedAccount = makeAccount();
     const mocked = emulated(mockedAccount);
