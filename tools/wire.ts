@@ -1,6 +1,7 @@
 /**
  * The emulated account (mock-aws.ts accountApi) served over HTTP in the services' own wire
- * formats (EC2 ec2Query, SNS awsQuery, EKS restJson1, CloudWatch awsJson1_0), so that an
+ * formats (EC2 ec2Query, SNS awsQuery, EKS restJson1, CloudWatch awsJson1_0, Service Quotas
+ * awsJson1_1), so that an
  * unmodified client — the deployed bundle, with AWS_ENDPOINT_URL pointing here — runs its real
  * serialisers, HTTP stack and deserialisers. test/wire/wire.test.ts proves the round trip.
  *
@@ -16,7 +17,7 @@ import type { AccountApi, ClientKind, EmulatedOperation } from './mock-aws';
 /** What a command instance carries: [9, namespace, name, traits, input schema, output schema]. */
 type OperationTuple = [number, string, string, { http?: [string, string, number] }, unknown, unknown];
 
-const SERVICE_OF_SCOPE: Record<string, ClientKind> = { ec2: 'ec2', eks: 'eks', monitoring: 'cloudwatch', sns: 'sns' };
+const SERVICE_OF_SCOPE: Record<string, ClientKind> = { ec2: 'ec2', eks: 'eks', monitoring: 'cloudwatch', sns: 'sns', servicequotas: 'servicequotas' };
 const XMLNS: Record<string, string> = {
   ec2: 'http://ec2.amazonaws.com/doc/2016-11-15/',
   sns: 'http://sns.amazonaws.com/doc/2010-03-31/',
@@ -186,7 +187,9 @@ export async function startWireServer(api: AccountApi, options: WireServerOption
       const found = find(kind, name);
       return { ...found, input: decodeQuery(found.schema[4], params, kind === 'ec2') };
     }
-    if (kind === 'cloudwatch') {
+    // awsJson1_0 (CloudWatch) and awsJson1_1 (Service Quotas: X-Amz-Target
+    // ServiceQuotasV20190624.<Operation>, @aws-sdk/client-service-quotas): the operation is the target's suffix.
+    if (kind === 'cloudwatch' || kind === 'servicequotas') {
       const name = String(req.headers['x-amz-target'] ?? '').split('.').pop() ?? '';
       const found = find(kind, name);
       const deserializer = awsJson.createDeserializer();
@@ -218,7 +221,7 @@ export async function startWireServer(api: AccountApi, options: WireServerOption
     const codec = kind === 'eks' ? restJson : awsJson;
     const serializer = codec.createSerializer();
     serializer.write(d.schema[5] as never, data);
-    const contentType = kind === 'eks' ? 'application/json' : 'application/x-amz-json-1.0';
+    const contentType = kind === 'eks' ? 'application/json' : kind === 'servicequotas' ? 'application/x-amz-json-1.1' : 'application/x-amz-json-1.0';
     return { status: d.schema[3].http?.[2] ?? 200, headers: { 'content-type': contentType }, body: text(serializer.flush()) };
   }
 
@@ -241,7 +244,7 @@ export async function startWireServer(api: AccountApi, options: WireServerOption
     if (kind === 'eks') {
       return { status, headers: { 'content-type': 'application/json', 'x-amzn-errortype': code }, body: JSON.stringify({ message }) };
     }
-    return { status, headers: { 'content-type': 'application/x-amz-json-1.0' }, body: JSON.stringify({ __type: code, message }) };
+    return { status, headers: { 'content-type': kind === 'servicequotas' ? 'application/x-amz-json-1.1' : 'application/x-amz-json-1.0' }, body: JSON.stringify({ __type: code, message }) };
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -8,12 +8,15 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { CloudWatchClient, CloudWatchServiceException, GetMetricDataCommand, type PutMetricDataCommandInput } from '@aws-sdk/client-cloudwatch';
 import { DescribeInstanceTypesCommand, DescribeNetworkInterfacesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { DescribeClusterCommand, EKSClient } from '@aws-sdk/client-eks';
+import { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import { PublishCommand, SNSClient, SNSServiceException, type PublishCommandInput } from '@aws-sdk/client-sns';
 import { makeHandler } from '../../handlers/sample';
 import type { AwsClients } from '../../lib/aws/clients';
 import { LiveSource } from '../../lib/aws/live-source';
+import { AwsRegionLimits } from '../../lib/aws/region-limits';
 import { parseRuntimeConfig } from '../../lib/config';
 import { collectInventory } from '../../lib/inventory/collect';
+import { ENI_QUOTA } from '../../lib/inventory/region-limits';
 import { assembleRuntime, type Runtime } from '../../lib/runtime';
 import { createLedgerTable, dynaliteClient } from '../../tools/dynalite';
 import { accountApi, ec2Error, emulateAccount, type AccountApi, type EmulatedAccount } from '../../tools/mock-aws';
@@ -238,5 +241,43 @@ describe('decodeQuery', () => {
       MaxResults: 1000,
       NextToken: 'abc',
     });
+  });
+});
+
+describe('Service Quotas over the wire (awsJson1_1)', () => {
+  const QUOTA = `${ENI_QUOTA.serviceCode}/${ENI_QUOTA.quotaCode}`;
+  const servers: WireServer[] = [];
+  afterEach(async () => {
+    for (const s of servers.splice(0)) await s.stop();
+  });
+  async function regionLimitsOver(quotas: SyntheticAccount['quotas']): Promise<{ api: AccountApi; limits: AwsRegionLimits; server: WireServer }> {
+    const account = generateAccount({ ...OPTIONS, nodes: 20, clusters: 1, subnetsPerCluster: 2 });
+    if (quotas) account.quotas = quotas;
+    const api = accountApi(account);
+    const server = await startWireServer(api);
+    servers.push(server);
+    const config = { endpoint: server.endpoint, region: REGION, maxAttempts: 1 };
+    const limits = new AwsRegionLimits({ ec2: new EC2Client(config), serviceQuotas: new ServiceQuotasClient(config), cloudwatch: new CloudWatchClient(config) });
+    return { api, limits, server };
+  }
+
+  it('reads the applied ENI quota the account has, in one GetServiceQuota over HTTP', async () => {
+    const { api, limits, server } = await regionLimitsOver({ [QUOTA]: { applied: 7000, awsDefault: 5000 } });
+    await expect(limits.eniQuota()).resolves.toEqual({ serviceCode: 'vpc', quotaCode: 'L-DF5E4CA3', value: 7000, source: 'applied' });
+    expect(api.calls).toEqual({ GetServiceQuota: 1 });
+    expect(server.stats.requests).toBe(1);
+  });
+
+  it("reads the AWS default when there is no applied value: the SDK names the service's NoSuchResourceException", async () => {
+    const { api, limits } = await regionLimitsOver({ [QUOTA]: { awsDefault: 5000 } });
+    await expect(limits.eniQuota()).resolves.toEqual({ serviceCode: 'vpc', quotaCode: 'L-DF5E4CA3', value: 5000, source: 'aws-default' });
+    expect(api.calls).toEqual({ GetServiceQuota: 1, GetAWSDefaultServiceQuota: 1 });
+  });
+
+  it('an account without the quota fails the read with the service error, as the API answers', async () => {
+    const { api, limits } = await regionLimitsOver(undefined);
+    await expect(limits.eniQuota()).rejects.toThrow(/L-DF5E4CA3/);
+    // Both reads reached the emulator: the first one's NoSuchResourceException came back by name.
+    expect(api.calls).toEqual({ GetServiceQuota: 1, GetAWSDefaultServiceQuota: 1 });
   });
 });
