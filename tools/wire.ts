@@ -144,6 +144,9 @@ export interface WireResponse {
   op: string;
   status: number;
   body: Buffer;
+  /** When the request's body had arrived and how long the answer took to build (ms, performance.now()). */
+  receivedAt?: number;
+  serveMs?: number;
 }
 
 export interface WireServerOptions {
@@ -256,6 +259,7 @@ export async function startWireServer(api: AccountApi, options: WireServerOption
       stats.gzipped++;
     }
     const body = raw.toString('utf8');
+    const receivedAt = performance.now();
     stats.requests++;
     stats.requestBytes += raw.length;
     const requestId = `00000000-0000-4000-8000-${String(++requestIds).padStart(12, '0')}`;
@@ -278,7 +282,7 @@ export async function startWireServer(api: AccountApi, options: WireServerOption
     const bytes = Buffer.from(reply.body, 'utf8');
     stats.responseBytes += bytes.length;
     if (kind) stats.responseBytesBy[kind] = (stats.responseBytesBy[kind] ?? 0) + bytes.length;
-    options.onResponse?.({ kind, op, status: reply.status, body: bytes });
+    options.onResponse?.({ kind, op, status: reply.status, body: bytes, receivedAt, serveMs: performance.now() - receivedAt });
     res.writeHead(reply.status, { ...reply.headers, 'content-length': String(bytes.length), 'x-amzn-requestid': requestId });
     res.end(bytes);
   }
