@@ -12,6 +12,7 @@ import { gunzipSync } from 'node:zlib';
 import { JsonCodec2, XmlShapeSerializer } from '@aws-sdk/core/protocols';
 import { NormalizedSchema } from '@smithy/core/schema';
 import { listenLocal, type LocalServer } from './local-server';
+import { compileXmlMembers, type MembersWriter } from './wire-xml';
 import type { AccountApi, ClientKind, EmulatedOperation } from './mock-aws';
 
 /** What a command instance carries: [9, namespace, name, traits, input schema, output schema]. */
@@ -93,13 +94,17 @@ export function decodeQuery(inputSchema: unknown, params: URLSearchParams, ec2: 
   return read(NormalizedSchema.of(inputSchema as never), '') as Record<string, unknown>;
 }
 
-/** The output as the service writes it: `<root xmlns=…>members…</root>` (XmlShapeSerializer, date-time timestamps). */
-function xmlBody(outputSchema: unknown, output: unknown, kind: 'ec2' | 'sns', op: string, requestId: string): string {
+/** The members of the output as XmlShapeSerializer writes them (date-time timestamps), without the root element. */
+function sdkXmlMembers(outputSchema: unknown, output: unknown, kind: 'ec2' | 'sns'): string {
   const serializer = new XmlShapeSerializer({ serviceNamespace: kind, timestampFormat: { useTrait: true, default: 5 }, xmlNamespace: XMLNS[kind] ?? '' });
   serializer.write(outputSchema as never, output);
   // The serializer names the root after the output structure; the services name it after the operation.
   const whole = text(serializer.flush());
-  const inner = /^<[^>]*\/>$/.test(whole) ? '' : whole.replace(/^<[^\s>]+[^>]*>/, '').replace(/<\/[^>]+>$/, '');
+  return /^<[^>]*\/>$/.test(whole) ? '' : whole.replace(/^<[^\s>]+[^>]*>/, '').replace(/<\/[^>]+>$/, '');
+}
+
+/** The output as the service writes it: `<root xmlns=…>members…</root>`. */
+function xmlBody(inner: string, kind: 'ec2' | 'sns', op: string, requestId: string): string {
   return kind === 'ec2'
     ? `<?xml version="1.0" encoding="UTF-8"?>\n<${op}Response xmlns="${XMLNS.ec2}"><requestId>${requestId}</requestId>${inner}</${op}Response>`
     : `<${op}Response xmlns="${XMLNS.sns}"><${op}Result>${inner}</${op}Result><ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></${op}Response>`;
@@ -135,7 +140,17 @@ interface Decoded {
 /** The server: its endpoint is the clients' (AWS_ENDPOINT_URL). */
 export interface WireServer extends LocalServer {
   /** Requests served (of which gzip-encoded), and the request and response bytes (after gunzip for requests), in all and by service. */
-  stats: { requests: number; gzipped: number; requestBytes: number; responseBytes: number; responseBytesBy: Partial<Record<ClientKind, number>> };
+  stats: {
+    requests: number;
+    gzipped: number;
+    requestBytes: number;
+    responseBytes: number;
+    responseBytesBy: Partial<Record<ClientKind, number>>;
+    /** XML answers written by tools/wire-xml.ts's compiled writers (the others by the SDK's serializer). */
+    fastXml: number;
+    /** With verifyXml: the operations whose fast and SDK bodies differed. */
+    xmlMismatches: string[];
+  };
 }
 
 /** A response as sent: its service, operation (empty when unknown), status and body. */
@@ -152,6 +167,11 @@ export interface WireResponse {
 export interface WireServerOptions {
   /** Called with every response body as sent (the bench records the cycle's EC2 XML to measure its parse floor). */
   onResponse?: (r: WireResponse) => void;
+  /**
+   * Also writes every XML answer with the SDK's XmlShapeSerializer and counts in `stats.xmlMismatches`
+   * each one tools/wire-xml.ts wrote differently (the tests; slow).
+   */
+  verifyXml?: boolean;
 }
 
 /** Serves `api` on a free port of 127.0.0.1. */
@@ -174,7 +194,12 @@ export async function startWireServer(api: AccountApi, options: WireServerOption
   const json = (jsonName: boolean) => new JsonCodec2({ timestampFormat: { useTrait: true, default: 7 }, jsonName });
   const restJson = json(true);
   const awsJson = json(false);
-  const stats: WireServer['stats'] = { requests: 0, gzipped: 0, requestBytes: 0, responseBytes: 0, responseBytesBy: {} };
+  const stats: WireServer['stats'] = { requests: 0, gzipped: 0, requestBytes: 0, responseBytes: 0, responseBytesBy: {}, fastXml: 0, xmlMismatches: [] };
+  const xmlWriters = new Map<string, MembersWriter | undefined>();
+  const xmlWriterOf = (name: string, outputSchema: unknown): MembersWriter | undefined => {
+    if (!xmlWriters.has(name)) xmlWriters.set(name, compileXmlMembers(outputSchema));
+    return xmlWriters.get(name);
+  };
   let requestIds = 0;
 
   const find = (kind: ClientKind, name: string) => {
@@ -217,10 +242,20 @@ export async function startWireServer(api: AccountApi, options: WireServerOption
 
   function encode(kind: ClientKind, d: Decoded & { schema: OperationTuple }, output: unknown, requestId: string): { status: number; headers: Record<string, string>; body: string } {
     const { $metadata: _ignored, ...answer } = (output ?? {}) as Record<string, unknown>;
-    const data = withDates(NormalizedSchema.of(d.schema[5] as never), answer);
     if (kind === 'ec2' || kind === 'sns') {
-      return { status: 200, headers: { 'content-type': 'text/xml;charset=UTF-8' }, body: xmlBody(d.schema[5], data, kind, d.name, requestId) };
+      const fast = xmlWriterOf(`${kind} ${d.name}`, d.schema[5]);
+      let inner: string;
+      if (fast) {
+        // The compiled writer takes timestamps as Dates, epoch seconds or ISO text (no withDates copy).
+        inner = fast(answer);
+        stats.fastXml++;
+        if (options.verifyXml && inner !== sdkXmlMembers(d.schema[5], withDates(NormalizedSchema.of(d.schema[5] as never), answer), kind)) stats.xmlMismatches.push(`${kind} ${d.name}`);
+      } else {
+        inner = sdkXmlMembers(d.schema[5], withDates(NormalizedSchema.of(d.schema[5] as never), answer), kind);
+      }
+      return { status: 200, headers: { 'content-type': 'text/xml;charset=UTF-8' }, body: xmlBody(inner, kind, d.name, requestId) };
     }
+    const data = withDates(NormalizedSchema.of(d.schema[5] as never), answer);
     const codec = kind === 'eks' ? restJson : awsJson;
     const serializer = codec.createSerializer();
     serializer.write(d.schema[5] as never, data);

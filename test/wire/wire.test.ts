@@ -6,9 +6,10 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { CloudWatchClient, CloudWatchServiceException, GetMetricDataCommand, type PutMetricDataCommandInput } from '@aws-sdk/client-cloudwatch';
-import { DescribeInstanceTypesCommand, DescribeNetworkInterfacesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { DescribeInstanceTypesCommand, DescribeNetworkInterfacesCommand, DescribeSubnetsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { DescribeClusterCommand, EKSClient } from '@aws-sdk/client-eks';
 import { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
+import { XmlShapeSerializer } from '@aws-sdk/core/protocols';
 import { PublishCommand, SNSClient, SNSServiceException, type PublishCommandInput } from '@aws-sdk/client-sns';
 import { makeHandler } from '../../handlers/sample';
 import type { AwsClients } from '../../lib/aws/clients';
@@ -138,6 +139,43 @@ describe('the wire emulator', () => {
     expect(api.calls).toEqual(mocked.calls);
     // PutMetricData bodies over 10 KB arrive gzipped (the SDK's request compression) and are read.
     expect(server.stats.gzipped).toBeGreaterThan(0);
+  });
+
+  it("writes every XML answer of a sampler cycle byte for byte as the SDK's XmlShapeSerializer, through the compiled writer (tools/wire-xml.ts)", async () => {
+    const verifying = await startWireServer(api, { verifyXml: true });
+    try {
+      history(account, api.history);
+      await makeHandler(await runtimeOn(wireClients(verifying.endpoint), account))({});
+      expect(verifying.stats.xmlMismatches).toEqual([]);
+      // Every EC2 read of the cycle (and SNS Publish) went through the compiled writer.
+      const xmlCalls = Object.entries(api.calls).filter(([op]) => api.operations.get(op)?.kind === 'ec2' || op === 'Publish').reduce((n, [, c]) => n + c, 0);
+      expect(verifying.stats.fastXml).toBe(xmlCalls);
+      expect(api.calls['DescribeNetworkInterfaces']).toBeGreaterThan(1);
+      expect(api.calls['DescribeInstances']).toBeGreaterThan(1);
+    } finally {
+      await verifying.stop();
+    }
+  });
+
+  it('counts a body the two writers write differently (the check above can fail)', async () => {
+    const verifying = await startWireServer(api, { verifyXml: true });
+    const subnet = account.subnets[0]!;
+    const ec2 = wireClients(verifying.endpoint).ec2;
+    try {
+      // Characters both escape: equal.
+      subnet.Tags = [{ Key: 'a&b', Value: "it's <here>\r\n" }];
+      await ec2.send(new DescribeSubnetsCommand({ SubnetIds: [subnet.SubnetId ?? ''] }));
+      expect(verifying.stats.xmlMismatches).toEqual([]);
+      // The SDK's serializer made to write one character more: counted.
+      const flush = jest.spyOn(XmlShapeSerializer.prototype, 'flush').mockImplementation(function (this: XmlShapeSerializer) {
+        flush.mockRestore();
+        return `${String(XmlShapeSerializer.prototype.flush.call(this)).replace('a&amp;b', 'a&amp;c')}`;
+      });
+      await ec2.send(new DescribeSubnetsCommand({ SubnetIds: [subnet.SubnetId ?? ''] }));
+      expect(verifying.stats.xmlMismatches).toEqual(['ec2 DescribeSubnets']);
+    } finally {
+      await verifying.stop();
+    }
   });
 
   it('answers errors as each protocol encodes them: the SDK names the service error', async () => {
