@@ -33,7 +33,8 @@
  *    each row's account served by its own process: reads against the pages the account needs,
  *    peak RSS, estimated Lambda duration, the EC2 Describe rate against the token bucket, and the
  *    monthly cost per 1,000 nodes. Only with `--ultra` (not in the full bench): `--rows 20k,100k,30x3k`
- *    (also 5k), `--memory 3008[,1769…]`, `--respond-rows 100k` (`none` for no respond run), `--work DIR`.
+ *    (also 5k), `--memory 3008[,1769…]`, `--respond-rows 100k` (`none` for no respond run), `--work DIR`, `--no-sample` (the respond runs only);
+ *    `--from DIR[,DIR]` prints again the runs saved in those work directories.
  *
  *   npx tsx scripts/bench.ts [--sizes 100,1000,5000] [--profile] [--core] [--kubernetes] [--xml-floor] [--ultra] [--help]
  *
@@ -54,7 +55,7 @@ import { measureLambdaMemory, type LambdaMemoryFigures } from './bench/lambda-me
 import { measureXmlFloor, xmlFloorMs, type XmlFloorFigures } from './bench/xml-floor';
 import { summariseDeployedProfile, summariseProfile } from './bench/profile';
 import { benchEnv } from './bench/runtime';
-import { ultraBench } from './bench/ultra';
+import { printUltra, ultraBench } from './bench/ultra';
 import type { ChildInput, ChildResult, RunFigures } from './bench/types';
 
 const WORK = '/tmp/eks-ip-bench';
@@ -201,7 +202,10 @@ async function main(): Promise<void> {
     mkdirSync(work, { recursive: true });
     const list = (name: string): string[] | undefined => arg(name)?.split(',').filter((x) => x.length > 0);
     const respondRows = list('--respond-rows');
-    return ultraBench(work, list('--rows'), list('--memory')?.map(Number), respondRows?.includes('none') ? [] : respondRows);
+    // --from DIR[,DIR…]: print again the runs an earlier --ultra saved in each --work (ultra-runs.json), merged.
+    const from = list('--from');
+    if (from) return printUltra(from.flatMap((dir) => JSON.parse(readFileSync(path.join(dir, 'ultra-runs.json'), 'utf8')) as Parameters<typeof printUltra>[0]));
+    return ultraBench(work, list('--rows'), list('--memory')?.map(Number), respondRows?.includes('none') ? [] : respondRows, !process.argv.includes('--no-sample'));
   }
   if (process.argv.includes('--core')) return printCoreFigures();
   if (process.argv.includes('--kubernetes')) {

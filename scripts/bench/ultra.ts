@@ -112,15 +112,20 @@ interface UltraRun {
 }
 
 /**
- * The reads one after another on the cycle's longest path: clusters CLUSTER_CONCURRENCY (4, lib/config.ts)
- * at a time, within a cluster every read in turn but GetSubnetCidrReservations, 8 at once
- * (RESERVATION_READS_AT_ONCE); the region's ENI pages counted after them (they overlap in fact).
+ * The reads one after another on the cycle's longest path (lib/inventory/collect.ts): clusters
+ * CLUSTER_CONCURRENCY (4, lib/config.ts) at a time; within a cluster the instance pages (alongside
+ * the nodegroup and add-on reads), then the ENI pages alongside GetSubnetCidrReservations (8 at
+ * once, RESERVATION_READS_AT_ONCE), the rest counted in turn; then the region's ENI pages, after
+ * the clusters.
  */
 export function sequentialReads(r: UltraRun): number {
   const clusters = r.ready.expected.clusters;
-  const resv = r.served.calls['GetSubnetCidrReservations'] ?? 0;
-  const other = Math.max(0, r.served.readCalls - resv - r.ready.expected.regionEniPages);
-  const perCluster = other / clusters + Math.ceil(resv / clusters / RESERVATION_READS_AT_ONCE);
+  const calls = r.served.calls;
+  const resv = calls['GetSubnetCidrReservations'] ?? 0;
+  const clusterEnis = Math.max(0, (calls['DescribeNetworkInterfaces'] ?? 0) - r.ready.expected.regionEniPages);
+  const instances = calls['DescribeInstances'] ?? 0;
+  const rest = Math.max(0, r.served.readCalls - resv - clusterEnis - instances - r.ready.expected.regionEniPages);
+  const perCluster = rest / clusters + instances / clusters + Math.max(clusterEnis / clusters, Math.ceil(resv / clusters / RESERVATION_READS_AT_ONCE));
   return Math.ceil(clusters / CLUSTER_CONCURRENCY) * perCluster + r.ready.expected.regionEniPages;
 }
 const CLUSTER_CONCURRENCY = 4;
@@ -164,7 +169,7 @@ function stackDefaults(): { memoryMB: number; architecture: 'arm64' | 'x86_64'; 
   };
 }
 
-export async function ultraBench(work: string, rowKeys = DEFAULT_ROWS, memorySizes = [TARGET.memoryMB], respondRows = ['100k']): Promise<void> {
+export async function ultraBench(work: string, rowKeys = DEFAULT_ROWS, memorySizes = [TARGET.memoryMB], respondRows = ['100k'], sample = true): Promise<void> {
   const t0 = Date.now();
   const pkg = ensurePackaged();
   if (pkg.packaged) console.log(`(packaged the functions in ${fmt(pkg.seconds, 1)} s)`);
@@ -178,7 +183,7 @@ export async function ultraBench(work: string, rowKeys = DEFAULT_ROWS, memorySiz
   try {
     const plan: { key: string; fn: 'sample' | 'respond'; memoryMB: number }[] = [];
     for (const key of rowKeys) {
-      for (const memoryMB of memorySizes) plan.push({ key, fn: 'sample', memoryMB });
+      if (sample) for (const memoryMB of memorySizes) plan.push({ key, fn: 'sample', memoryMB });
       if (respondRows.includes(key)) plan.push({ key, fn: 'respond', memoryMB: memorySizes[0]! });
     }
     for (const { key, fn, memoryMB } of plan) {
@@ -254,7 +259,7 @@ export function printUltra(runs: UltraRun[]): void {
   console.log(`\n${table(rows)}`);
   console.log(
     `\nexpected pages: DescribeNetworkInterfaces per cluster (subnet-id filters of 200: <= ceil(ENIs/1000) + batches - 1) + the region's ENIs (ceil(ENIs/1000)) + DescribeInstances per cluster tag (ceil(instances/1000)) + DescribeSubnets (200 ids a call) + GetMetricData history (500 series a call, 288 points each, 100,800 a page) + GetSubnetCidrReservations (one a subnet).` +
-      `\nest. Lambda s = cycle CPU x max(1, 1769 / memory) + sequential reads x ${AWS_WAIT_PER_CALL_S} s (an assumed AWS time per call; sequential: clusters 4 at a time, each cluster's reads in turn but reservations 8 at once, then the region's ENI pages); the emulator's own serve time, a floor of AWS's, is printed below.` +
+      `\nest. Lambda s = cycle CPU x max(1, 1769 / memory) + sequential reads x ${AWS_WAIT_PER_CALL_S} s (an assumed AWS time per call; sequential, as lib/inventory/collect.ts orders the reads: clusters 4 at a time, in each the instance pages, then the ENI pages alongside the reservations 8 at once, the other reads in turn; then the region's ENI pages).` +
       `\nDescribe rate = EC2 Describe* calls / est. Lambda s, against one bucket of ${BUCKET.burst} tokens refilled at ${BUCKET.refillPerSecond}/s (EC2 API throttling, non-mutating actions); max in 1 s from the emulator's request log (no network latency here: an upper bound).`,
   );
   for (const r of runs) {
@@ -266,7 +271,7 @@ export function printUltra(runs: UltraRun[]): void {
     console.log(`sequential reads (modelled): ${fmt(sequentialReads(r))}; GetSubnetCidrReservations: one call per subnet (the API takes one SubnetId), ${fmt(r.served.calls['GetSubnetCidrReservations'] ?? 0)}`);
     console.log(`pages: cluster ENIs ${e.clusterEniPages}, region ENIs ${e.regionEniPages}, instances ${e.instancePages}, subnets ${e.subnetPages}, history ${e.historyPages}, reservations ${e.reservationPages} = ${e.total}`);
     const est = estimate(r);
-    console.log(`AWS wait floor (the emulator's serve time, summed): ${fmt(est.floorWaitS, 1)} s; est. with the floor instead of ${AWS_WAIT_PER_CALL_S} s a call: ${fmt(est.cpuS + est.floorWaitS)} s`);
+    console.log(`the emulator's serve time, summed (wall time on this machine, with its load; information): ${fmt(est.floorWaitS, 1)} s`);
     if (r.run.failure) {
       console.log(`FAIL  ${tag}: the function failed: ${r.run.failure}`);
       continue;
