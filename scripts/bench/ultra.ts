@@ -284,6 +284,14 @@ export function printUltra(runs: UltraRun[]): void {
     const describe = describeCalls(r.served);
     const share = describe / est.totalS / BUCKET.refillPerSecond;
     const burst = maxInWindow(r.served.describeAt);
+    // EC2 evaluates each API in its own bucket (same page): the busiest API, and every EC2 read
+    // together (GetSubnetCidrReservations is a Get, not a Describe), for information.
+    const ec2Reads = Object.entries(r.served.byOp).filter(([k]) => /^ec2 (Describe|Get)\w*$/.test(k));
+    const all = ec2Reads.reduce((n, [, o]) => n + o.calls, 0);
+    const [busiest, most] = ec2Reads.sort((a, b) => b[1].calls - a[1].calls)[0] ?? ['-', { calls: 0 }];
+    console.log(
+      `INFO  every EC2 read (Describe* and Get*): ${fmt(all)} calls, ${fmt(all / est.totalS, 2)}/s = ${fmt((100 * all) / est.totalS / BUCKET.refillPerSecond, 1)} % of one bucket's refill; the busiest API, ${busiest.replace(/^ec2 /, '')}: ${fmt(most.calls)} calls, ${fmt((100 * most.calls) / est.totalS / BUCKET.refillPerSecond, 1)} % of its own bucket's`,
+    );
     console.log(
       `${verdict(share <= TARGET.refillShare && burst <= TARGET.burstPerSecond)}  Describe rate well inside the bucket (<= ${TARGET.refillShare * 100} % of the refill averaged, <= ${TARGET.burstPerSecond} in any 1 s): ${fmt(describe / est.totalS, 2)}/s = ${fmt(100 * share, 1)} %, max ${burst} in 1 s`,
     );
