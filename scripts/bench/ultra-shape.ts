@@ -28,6 +28,8 @@ export interface ExpectedPages {
   historyPages: number;
   /** GetSubnetCidrReservations: one call per cluster subnet (the API takes one SubnetId; lib/aws/subnet-cidr-reservations.ts). */
   reservationPages: number;
+  /** Series the forecast's GetMetricData asks for each cycle (each is a metric requested, priced by the 1,000). */
+  historySeries?: number;
   total: number;
 }
 
@@ -90,6 +92,7 @@ export function expectedPages(account: SyntheticAccount): ExpectedPages {
     subnetPages,
     historyPages,
     reservationPages,
+    historySeries: series,
     total: clusterEniPages + regionEniPages + instancePages + subnetPages + historyPages + reservationPages,
   };
 }

@@ -54,10 +54,25 @@ const AWS_WAIT_PER_CALL_S = 0.5;
 /**
  * Prices (US East (N. Virginia), https://aws.amazon.com/lambda/pricing/): Lambda Arm $0.0000133334
  * per GB-s (first 7.5 billion GB-s a month), x86 $0.0000166667 per GB-s, $0.20 per million requests;
- * CloudWatch (https://aws.amazon.com/cloudwatch/pricing/): $0.30 per custom metric-month (first
- * 10,000), $0.01 per 1,000 PutMetricData requests.
+ * CloudWatch (https://aws.amazon.com/cloudwatch/pricing/): custom metrics $0.30 a metric-month for
+ * the first 10,000, $0.10 for the next 240,000 (an account's total: the figure per 1,000 nodes
+ * depends on the account's size); $0.01 per 1,000 PutMetricData requests; GetMetricData $0.01 per
+ * 1,000 metrics requested.
  */
-const PRICE = { gbSecond: { arm64: 0.0000133334, x86_64: 0.0000166667 }, perRequest: 0.2 / 1e6, metricMonth: 0.3, putMetricDataPer1000: 0.01 };
+const PRICE = { gbSecond: { arm64: 0.0000133334, x86_64: 0.0000166667 }, perRequest: 0.2 / 1e6, metricTiers: [[10_000, 0.3], [240_000, 0.1]] as const, putMetricDataPer1000: 0.01, getMetricDataPer1000: 0.01 };
+
+/** Monthly price of `n` custom metrics through the tiers (past the last tier, its price). */
+function metricsPrice(n: number): number {
+  let left = n;
+  let price = 0;
+  let last = 0;
+  for (const [size, each] of PRICE.metricTiers) {
+    price += Math.min(left, size) * each;
+    left -= Math.min(left, size);
+    last = each;
+  }
+  return price + left * last;
+}
 const MB = 2 ** 20;
 
 const fmt = (v: number, d = 0): string => v.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
@@ -311,7 +326,7 @@ function printCost(runs: UltraRun[]): void {
   console.log(
     `Lambda duration at ${d.memoryMB} MB = cycle CPU x ${fmt(1769 / d.memoryMB, 2)} + the AWS wait (${AWS_WAIT_PER_CALL_S} s a read); a row whose peak does not fit ${d.memoryMB} MB is priced at the memory it ran at. The respond tick is taken as the sample cycle's cost where not measured (it collects the same inventory).`,
   );
-  const rows = [['row', 'priced at MB', 'GB-s per cycle', 'Lambda $ (both fns)', 'requests $', 'metrics', 'metrics $', 'PutMetricData $', 'total $/month', 'per 1,000 nodes $', 'dominant']];
+  const rows = [['row', 'priced at MB', 'GB-s per cycle', 'Lambda $ (both fns)', 'requests $', 'metrics', 'metrics $', 'PutMetricData $', 'GetMetricData $', 'total $/month', 'per 1,000 nodes $', 'dominant']];
   const keys = [...new Set(runs.map((r) => r.key))];
   for (const key of keys) {
     const sample = runs.find((r) => r.key === key && r.fn === 'sample' && !r.run.failure);
@@ -325,13 +340,17 @@ function printCost(runs: UltraRun[]): void {
     const p = gbSecondsOf(respond);
     const lambda = (s.gbs * invocations.sample + p.gbs * invocations.respond) * gbS;
     const requests = (invocations.sample + invocations.respond) * PRICE.perRequest;
-    const metrics = sample.served.metrics * PRICE.metricMonth;
+    const metrics = metricsPrice(sample.served.metrics);
     const puts = ((sample.served.putMetricDataCalls * invocations.sample) / 1000) * PRICE.putMetricDataPer1000;
-    const total = lambda + requests + metrics + puts;
-    const parts: [string, number][] = [['Lambda', lambda], ['custom metrics', metrics], ['PutMetricData', puts], ['requests', requests]];
+    // The forecast's history, read by both functions each cycle.
+    // (Runs saved before the field: every subnet is a cluster's in the generated accounts.)
+    const series = sample.ready.expected.historySeries ?? sample.ready.expected.subnets + sample.ready.expected.clusters;
+    const gets = ((series * (invocations.sample + invocations.respond)) / 1000) * PRICE.getMetricDataPer1000;
+    const total = lambda + requests + metrics + puts + gets;
+    const parts: [string, number][] = [['Lambda', lambda], ['custom metrics', metrics], ['PutMetricData', puts], ['GetMetricData', gets], ['requests', requests]];
     const dominant = parts.sort((a, b) => b[1] - a[1])[0]!;
     rows.push([
-      key, s.mem === p.mem ? fmt(s.mem) : `${fmt(s.mem)}/${fmt(p.mem)}`, `${fmt(s.gbs, 1)} / ${fmt(p.gbs, 1)}`, fmt(lambda, 2), fmt(requests, 2), fmt(sample.served.metrics), fmt(metrics, 2), fmt(puts, 2),
+      key, s.mem === p.mem ? fmt(s.mem) : `${fmt(s.mem)}/${fmt(p.mem)}`, `${fmt(s.gbs, 1)} / ${fmt(p.gbs, 1)}`, fmt(lambda, 2), fmt(requests, 2), fmt(sample.served.metrics), fmt(metrics, 2), fmt(puts, 2), fmt(gets, 2),
       fmt(total, 2), fmt(total / (sample.ready.expected.nodes / 1000), 2), `${dominant[0]} (${fmt((100 * dominant[1]) / total)} %)`,
     ]);
   }
