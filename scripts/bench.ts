@@ -28,7 +28,15 @@
  *    prints only these (sizes from `--sizes`, default 5,000); with `--profile`, also the CPU
  *    profile of the deployed cycle at the largest size, by package and function (source-mapped).
  *
- *   npx tsx scripts/bench.ts [--sizes 100,1000,5000] [--profile] [--core] [--kubernetes] [--xml-floor]
+ * 8. Ultra scale (scripts/bench/ultra.ts): the deployed sample bundle at 20,000, 100,000 (one
+ *    cluster) and 90,000 (30 clusters of 3,000) nodes at 3,008 MB, and the respond tick at 100,000,
+ *    each row's account served by its own process: reads against the pages the account needs,
+ *    peak RSS, estimated Lambda duration, the EC2 Describe rate against the token bucket, and the
+ *    monthly cost per 1,000 nodes. Only with `--ultra` (not in the full bench): `--rows 20k,100k,30x3k`
+ *    (also 5k), `--memory 3008[,1769…]`, `--respond-rows 100k` (`none` for no respond run), `--work DIR`, `--no-sample` (the respond runs only);
+ *    `--from DIR[,DIR]` prints again the runs saved in those work directories.
+ *
+ *   npx tsx scripts/bench.ts [--sizes 100,1000,5000] [--profile] [--core] [--kubernetes] [--xml-floor] [--ultra] [--help]
  *
  * --profile also writes a CPU profile of the 5,000-node child (node --cpu-prof) and prints its
  * heaviest functions.
@@ -47,6 +55,7 @@ import { measureLambdaMemory, type LambdaMemoryFigures } from './bench/lambda-me
 import { measureXmlFloor, xmlFloorMs, type XmlFloorFigures } from './bench/xml-floor';
 import { summariseDeployedProfile, summariseProfile } from './bench/profile';
 import { benchEnv } from './bench/runtime';
+import { printUltra, ultraBench } from './bench/ultra';
 import type { ChildInput, ChildResult, RunFigures } from './bench/types';
 
 const WORK = '/tmp/eks-ip-bench';
@@ -201,8 +210,26 @@ async function deployedRespondRun(nodes: number, bundle: string, dynamoEndpoint:
   });
 }
 
+/** The usage: this file's header. */
+function printHelp(): void {
+  const header = /^\/\*\*\n([\s\S]*?)\*\//.exec(readFileSync(__filename, 'utf8'))?.[1] ?? '';
+  console.log(header.replace(/^ \* ?/gm, ''));
+}
+
 async function main(): Promise<void> {
   const t0 = Date.now();
+  if (process.argv.includes('--help')) return printHelp();
+  if (process.argv.includes('--ultra')) {
+    // --work: a directory of its own, so that two --ultra runs can go side by side.
+    const work = arg('--work') ?? WORK;
+    mkdirSync(work, { recursive: true });
+    const list = (name: string): string[] | undefined => arg(name)?.split(',').filter((x) => x.length > 0);
+    const respondRows = list('--respond-rows');
+    // --from DIR[,DIR…]: print again the runs an earlier --ultra saved in each --work (ultra-runs.json), merged.
+    const from = list('--from');
+    if (from) return printUltra(from.flatMap((dir) => JSON.parse(readFileSync(path.join(dir, 'ultra-runs.json'), 'utf8')) as Parameters<typeof printUltra>[0]));
+    return ultraBench(work, list('--rows'), list('--memory')?.map(Number), respondRows?.includes('none') ? [] : respondRows, !process.argv.includes('--no-sample'));
+  }
   if (process.argv.includes('--core')) return printCoreFigures();
   if (process.argv.includes('--kubernetes')) {
     mkdirSync(WORK, { recursive: true });

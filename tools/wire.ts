@@ -1,6 +1,7 @@
 /**
  * The emulated account (mock-aws.ts accountApi) served over HTTP in the services' own wire
- * formats (EC2 ec2Query, SNS awsQuery, EKS restJson1, CloudWatch awsJson1_0), so that an
+ * formats (EC2 ec2Query, SNS awsQuery, EKS restJson1, CloudWatch awsJson1_0, Service Quotas
+ * awsJson1_1), so that an
  * unmodified client — the deployed bundle, with AWS_ENDPOINT_URL pointing here — runs its real
  * serialisers, HTTP stack and deserialisers. test/wire/wire.test.ts proves the round trip.
  *
@@ -11,12 +12,13 @@ import { gunzipSync } from 'node:zlib';
 import { JsonCodec2, XmlShapeSerializer } from '@aws-sdk/core/protocols';
 import { NormalizedSchema } from '@smithy/core/schema';
 import { listenLocal, type LocalServer } from './local-server';
+import { compileXmlMembers, type MembersWriter } from './wire-xml';
 import type { AccountApi, ClientKind, EmulatedOperation } from './mock-aws';
 
 /** What a command instance carries: [9, namespace, name, traits, input schema, output schema]. */
 type OperationTuple = [number, string, string, { http?: [string, string, number] }, unknown, unknown];
 
-const SERVICE_OF_SCOPE: Record<string, ClientKind> = { ec2: 'ec2', eks: 'eks', monitoring: 'cloudwatch', sns: 'sns' };
+const SERVICE_OF_SCOPE: Record<string, ClientKind> = { ec2: 'ec2', eks: 'eks', monitoring: 'cloudwatch', sns: 'sns', servicequotas: 'servicequotas' };
 const XMLNS: Record<string, string> = {
   ec2: 'http://ec2.amazonaws.com/doc/2016-11-15/',
   sns: 'http://sns.amazonaws.com/doc/2010-03-31/',
@@ -92,13 +94,17 @@ export function decodeQuery(inputSchema: unknown, params: URLSearchParams, ec2: 
   return read(NormalizedSchema.of(inputSchema as never), '') as Record<string, unknown>;
 }
 
-/** The output as the service writes it: `<root xmlns=…>members…</root>` (XmlShapeSerializer, date-time timestamps). */
-function xmlBody(outputSchema: unknown, output: unknown, kind: 'ec2' | 'sns', op: string, requestId: string): string {
+/** The members of the output as XmlShapeSerializer writes them (date-time timestamps), without the root element. */
+function sdkXmlMembers(outputSchema: unknown, output: unknown, kind: 'ec2' | 'sns'): string {
   const serializer = new XmlShapeSerializer({ serviceNamespace: kind, timestampFormat: { useTrait: true, default: 5 }, xmlNamespace: XMLNS[kind] ?? '' });
   serializer.write(outputSchema as never, output);
   // The serializer names the root after the output structure; the services name it after the operation.
   const whole = text(serializer.flush());
-  const inner = /^<[^>]*\/>$/.test(whole) ? '' : whole.replace(/^<[^\s>]+[^>]*>/, '').replace(/<\/[^>]+>$/, '');
+  return /^<[^>]*\/>$/.test(whole) ? '' : whole.replace(/^<[^\s>]+[^>]*>/, '').replace(/<\/[^>]+>$/, '');
+}
+
+/** The output as the service writes it: `<root xmlns=…>members…</root>`. */
+function xmlBody(inner: string, kind: 'ec2' | 'sns', op: string, requestId: string): string {
   return kind === 'ec2'
     ? `<?xml version="1.0" encoding="UTF-8"?>\n<${op}Response xmlns="${XMLNS.ec2}"><requestId>${requestId}</requestId>${inner}</${op}Response>`
     : `<${op}Response xmlns="${XMLNS.sns}"><${op}Result>${inner}</${op}Result><ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></${op}Response>`;
@@ -134,7 +140,17 @@ interface Decoded {
 /** The server: its endpoint is the clients' (AWS_ENDPOINT_URL). */
 export interface WireServer extends LocalServer {
   /** Requests served (of which gzip-encoded), and the request and response bytes (after gunzip for requests), in all and by service. */
-  stats: { requests: number; gzipped: number; requestBytes: number; responseBytes: number; responseBytesBy: Partial<Record<ClientKind, number>> };
+  stats: {
+    requests: number;
+    gzipped: number;
+    requestBytes: number;
+    responseBytes: number;
+    responseBytesBy: Partial<Record<ClientKind, number>>;
+    /** XML answers written by tools/wire-xml.ts's compiled writers (the others by the SDK's serializer). */
+    fastXml: number;
+    /** With verifyXml: the operations whose fast and SDK bodies differed. */
+    xmlMismatches: string[];
+  };
 }
 
 /** A response as sent: its service, operation (empty when unknown), status and body. */
@@ -143,11 +159,19 @@ export interface WireResponse {
   op: string;
   status: number;
   body: Buffer;
+  /** When the request's body had arrived and how long the answer took to build (ms, performance.now()). */
+  receivedAt?: number;
+  serveMs?: number;
 }
 
 export interface WireServerOptions {
   /** Called with every response body as sent (the bench records the cycle's EC2 XML to measure its parse floor). */
   onResponse?: (r: WireResponse) => void;
+  /**
+   * Also writes every XML answer with the SDK's XmlShapeSerializer and counts in `stats.xmlMismatches`
+   * each one tools/wire-xml.ts wrote differently (the tests; slow).
+   */
+  verifyXml?: boolean;
 }
 
 /** Serves `api` on a free port of 127.0.0.1. */
@@ -170,7 +194,12 @@ export async function startWireServer(api: AccountApi, options: WireServerOption
   const json = (jsonName: boolean) => new JsonCodec2({ timestampFormat: { useTrait: true, default: 7 }, jsonName });
   const restJson = json(true);
   const awsJson = json(false);
-  const stats: WireServer['stats'] = { requests: 0, gzipped: 0, requestBytes: 0, responseBytes: 0, responseBytesBy: {} };
+  const stats: WireServer['stats'] = { requests: 0, gzipped: 0, requestBytes: 0, responseBytes: 0, responseBytesBy: {}, fastXml: 0, xmlMismatches: [] };
+  const xmlWriters = new Map<string, MembersWriter | undefined>();
+  const xmlWriterOf = (name: string, outputSchema: unknown): MembersWriter | undefined => {
+    if (!xmlWriters.has(name)) xmlWriters.set(name, compileXmlMembers(outputSchema));
+    return xmlWriters.get(name);
+  };
   let requestIds = 0;
 
   const find = (kind: ClientKind, name: string) => {
@@ -186,7 +215,9 @@ export async function startWireServer(api: AccountApi, options: WireServerOption
       const found = find(kind, name);
       return { ...found, input: decodeQuery(found.schema[4], params, kind === 'ec2') };
     }
-    if (kind === 'cloudwatch') {
+    // awsJson1_0 (CloudWatch) and awsJson1_1 (Service Quotas: X-Amz-Target
+    // ServiceQuotasV20190624.<Operation>, @aws-sdk/client-service-quotas): the operation is the target's suffix.
+    if (kind === 'cloudwatch' || kind === 'servicequotas') {
       const name = String(req.headers['x-amz-target'] ?? '').split('.').pop() ?? '';
       const found = find(kind, name);
       const deserializer = awsJson.createDeserializer();
@@ -211,14 +242,24 @@ export async function startWireServer(api: AccountApi, options: WireServerOption
 
   function encode(kind: ClientKind, d: Decoded & { schema: OperationTuple }, output: unknown, requestId: string): { status: number; headers: Record<string, string>; body: string } {
     const { $metadata: _ignored, ...answer } = (output ?? {}) as Record<string, unknown>;
-    const data = withDates(NormalizedSchema.of(d.schema[5] as never), answer);
     if (kind === 'ec2' || kind === 'sns') {
-      return { status: 200, headers: { 'content-type': 'text/xml;charset=UTF-8' }, body: xmlBody(d.schema[5], data, kind, d.name, requestId) };
+      const fast = xmlWriterOf(`${kind} ${d.name}`, d.schema[5]);
+      let inner: string;
+      if (fast) {
+        // The compiled writer takes timestamps as Dates, epoch seconds or ISO text (no withDates copy).
+        inner = fast(answer);
+        stats.fastXml++;
+        if (options.verifyXml && inner !== sdkXmlMembers(d.schema[5], withDates(NormalizedSchema.of(d.schema[5] as never), answer), kind)) stats.xmlMismatches.push(`${kind} ${d.name}`);
+      } else {
+        inner = sdkXmlMembers(d.schema[5], withDates(NormalizedSchema.of(d.schema[5] as never), answer), kind);
+      }
+      return { status: 200, headers: { 'content-type': 'text/xml;charset=UTF-8' }, body: xmlBody(inner, kind, d.name, requestId) };
     }
+    const data = withDates(NormalizedSchema.of(d.schema[5] as never), answer);
     const codec = kind === 'eks' ? restJson : awsJson;
     const serializer = codec.createSerializer();
     serializer.write(d.schema[5] as never, data);
-    const contentType = kind === 'eks' ? 'application/json' : 'application/x-amz-json-1.0';
+    const contentType = kind === 'eks' ? 'application/json' : kind === 'servicequotas' ? 'application/x-amz-json-1.1' : 'application/x-amz-json-1.0';
     return { status: d.schema[3].http?.[2] ?? 200, headers: { 'content-type': contentType }, body: text(serializer.flush()) };
   }
 
@@ -241,7 +282,7 @@ export async function startWireServer(api: AccountApi, options: WireServerOption
     if (kind === 'eks') {
       return { status, headers: { 'content-type': 'application/json', 'x-amzn-errortype': code }, body: JSON.stringify({ message }) };
     }
-    return { status, headers: { 'content-type': 'application/x-amz-json-1.0' }, body: JSON.stringify({ __type: code, message }) };
+    return { status, headers: { 'content-type': kind === 'servicequotas' ? 'application/x-amz-json-1.1' : 'application/x-amz-json-1.0' }, body: JSON.stringify({ __type: code, message }) };
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -253,6 +294,7 @@ export async function startWireServer(api: AccountApi, options: WireServerOption
       stats.gzipped++;
     }
     const body = raw.toString('utf8');
+    const receivedAt = performance.now();
     stats.requests++;
     stats.requestBytes += raw.length;
     const requestId = `00000000-0000-4000-8000-${String(++requestIds).padStart(12, '0')}`;
@@ -275,7 +317,7 @@ export async function startWireServer(api: AccountApi, options: WireServerOption
     const bytes = Buffer.from(reply.body, 'utf8');
     stats.responseBytes += bytes.length;
     if (kind) stats.responseBytesBy[kind] = (stats.responseBytesBy[kind] ?? 0) + bytes.length;
-    options.onResponse?.({ kind, op, status: reply.status, body: bytes });
+    options.onResponse?.({ kind, op, status: reply.status, body: bytes, receivedAt, serveMs: performance.now() - receivedAt });
     res.writeHead(reply.status, { ...reply.headers, 'content-length': String(bytes.length), 'x-amzn-requestid': requestId });
     res.end(bytes);
   }

@@ -71,7 +71,7 @@ const context = {
   functionName: process.env.AWS_LAMBDA_FUNCTION_NAME, functionVersion: '$LATEST', memoryLimitInMB: process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
   invokedFunctionArn: 'arn:aws:lambda:eu-west-1:111122223333:function:' + process.env.AWS_LAMBDA_FUNCTION_NAME,
   awsRequestId: '00000000-0000-4000-8000-00000000bench', logGroupName: '/aws/lambda/bench', logStreamName: 'bench',
-  callbackWaitsForEmptyEventLoop: true, getRemainingTimeInMillis: () => 300000,
+  callbackWaitsForEmptyEventLoop: true, getRemainingTimeInMillis: () => Number(process.env.BENCH_REMAINING_MS) - (performance.now() - t0),
 };
 const cpu0 = process.cpuUsage();
 const t0 = performance.now();
@@ -111,9 +111,101 @@ export interface LambdaMemoryOptions {
   api?: AccountApi;
 }
 
+/**
+ * The ENI quota an account of this size has had raised to (Service Quotas vpc/L-DF5E4CA3,
+ * default 5,000 ENIs per Region): twice its ENIs, in thousands. Without a quota in the account
+ * the emulator answers NoSuchResourceException to both reads and the cycle records a problem.
+ */
+export function withEniQuota(account: SyntheticAccount): SyntheticAccount {
+  if (!account.quotas) {
+    account.quotas = { 'vpc/L-DF5E4CA3': { applied: Math.max(5000, Math.ceil((2 * account.networkInterfaces.length) / 1000) * 1000), awsDefault: 5000 } };
+  }
+  return account;
+}
+
+/** One invocation of a bundle in a fresh node, against AWS at `endpoint`; see {@link measureLambdaMemory}. */
+export interface BundleRunOptions {
+  bundle: string;
+  functionName: 'sample' | 'respond';
+  event: unknown;
+  /** Every AWS service but DynamoDB (AWS_ENDPOINT_URL). */
+  endpoint: string;
+  dynamoEndpoint: string;
+  region: string;
+  memoryMB: number;
+  workDir: string;
+  env?: Record<string, string>;
+  extraFlags?: string[];
+  /** What context.getRemainingTimeInMillis() answers at the start (default 300,000 ms); it counts down with the wall clock. */
+  remainingMs?: number;
+}
+
+export type BundleRunFigures = Pick<LambdaMemoryFigures, 'memoryMB' | 'flags' | 'peakMB' | 'loadedMB' | 'cpuMs' | 'wallMs' | 'summary' | 'failure'>;
+
+/** Creates a ledger table, runs the bundle once under Lambda's heap limits for `memoryMB`, and reports. */
+export async function runBundle(o: BundleRunOptions): Promise<BundleRunFigures> {
+  const table = `eks-ip-responder-bench-lambda-${process.pid}-${o.functionName}-${o.memoryMB}-${Date.now()}`;
+  const dynamo = new DynamoDBClient({
+    endpoint: o.dynamoEndpoint,
+    region: o.region,
+    credentials: { accessKeyId: 'AKIDBENCH', secretAccessKey: 'bench' },
+    maxAttempts: 1,
+  });
+  await createLedgerTable(dynamo, table);
+  dynamo.destroy();
+  const wrapper = path.join(o.workDir, 'lambda-wrapper.js');
+  writeFileSync(wrapper, WRAPPER);
+  const policy = readFileSync(path.join(ROOT, 'policy.yml'), 'utf8');
+  const flags = lambdaHeapFlags(o.memoryMB);
+  const result = await new Promise<{ msg?: Record<string, unknown>; code: number | null; stderr: string }>((resolve) => {
+    const child = fork(wrapper, [o.bundle, JSON.stringify(o.event)], {
+      execArgv: [...flags, ...(o.extraFlags ?? [])],
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+      env: {
+        PATH: process.env.PATH,
+        AWS_REGION: o.region,
+        AWS_ACCESS_KEY_ID: 'AKIDBENCH',
+        AWS_SECRET_ACCESS_KEY: 'bench',
+        AWS_SESSION_TOKEN: 'bench',
+        AWS_LAMBDA_FUNCTION_NAME: `eks-ip-responder-bench-${o.functionName}`,
+        AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(o.memoryMB),
+        // Every AWS service at the wire emulator, DynamoDB at dynalite.
+        AWS_ENDPOINT_URL: o.endpoint,
+        AWS_ENDPOINT_URL_DYNAMODB: o.dynamoEndpoint,
+        ...benchEnv(table, policy),
+        POWERTOOLS_SERVICE_NAME: 'eks-ip-responder',
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+        NODE_OPTIONS: '--enable-source-maps',
+        BENCH_REMAINING_MS: String(o.remainingMs ?? 300000),
+        ...o.env,
+      },
+    });
+    let stderr = '';
+    let msg: Record<string, unknown> | undefined;
+    child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+    child.on('message', (m) => (msg = m as Record<string, unknown>));
+    child.on('exit', (code) => resolve({ msg, code, stderr }));
+  });
+  const base = { memoryMB: o.memoryMB, flags };
+  const m = result.msg;
+  if (!m || typeof m['error'] === 'string' || result.code !== 0) {
+    const why = typeof m?.['error'] === 'string' ? m['error'] : result.stderr.split('\n').filter((l) => l.trim()).slice(-3).join(' | ');
+    return { ...base, failure: `exit ${result.code}: ${why.slice(0, 600)}` };
+  }
+  const MB = 2 ** 20;
+  return {
+    ...base,
+    peakMB: Number(m['peak']) / MB,
+    loadedMB: Number(m['loaded']) / MB,
+    cpuMs: Number(m['cpuMs']),
+    wallMs: Number(m['wallMs']),
+    summary: m['summary'] as Record<string, unknown>,
+  };
+}
+
 /** Runs the bundle once against the account over the wire, under Lambda's heap limits for `memoryMB`. */
 export async function measureLambdaMemory(o: LambdaMemoryOptions): Promise<LambdaMemoryFigures> {
-  const api = o.api ?? accountApi(o.account);
+  const api = o.api ?? accountApi(withEniQuota(o.account));
   // The deployed code reads the clock: the history ends now.
   addHistory(o.account, api.history, o.historyHours, new Date());
   // The bodies go to a file as they are sent, so that the parent does not hold ~100 MB of them.
@@ -127,70 +219,26 @@ export async function measureLambdaMemory(o: LambdaMemoryOptions): Promise<Lambd
     offset += r.body.length;
   };
   const server = await startWireServer(api, { onResponse });
-  const table = `eks-ip-responder-bench-lambda-${process.pid}-${o.functionName}-${o.memoryMB}-${Date.now()}`;
-  const dynamo = new DynamoDBClient({
-    endpoint: o.dynamoEndpoint,
-    region: o.account.region,
-    credentials: { accessKeyId: 'AKIDBENCH', secretAccessKey: 'bench' },
-    maxAttempts: 1,
-  });
-  await createLedgerTable(dynamo, table);
-  dynamo.destroy();
-  const wrapper = path.join(o.workDir, 'lambda-wrapper.js');
-  writeFileSync(wrapper, WRAPPER);
-  const policy = readFileSync(path.join(ROOT, 'policy.yml'), 'utf8');
-  const flags = lambdaHeapFlags(o.memoryMB);
   try {
-    const result = await new Promise<{ msg?: Record<string, unknown>; code: number | null; stderr: string }>((resolve) => {
-      const child = fork(wrapper, [o.bundle, JSON.stringify(o.event)], {
-        execArgv: [...flags, ...(o.extraFlags ?? [])],
-        stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-        env: {
-          PATH: process.env.PATH,
-          AWS_REGION: o.account.region,
-          AWS_ACCESS_KEY_ID: 'AKIDBENCH',
-          AWS_SECRET_ACCESS_KEY: 'bench',
-          AWS_SESSION_TOKEN: 'bench',
-          AWS_LAMBDA_FUNCTION_NAME: `eks-ip-responder-bench-${o.functionName}`,
-          AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(o.memoryMB),
-          // Every AWS service at the wire emulator, DynamoDB at dynalite.
-          AWS_ENDPOINT_URL: server.endpoint,
-          AWS_ENDPOINT_URL_DYNAMODB: o.dynamoEndpoint,
-          ...benchEnv(table, policy),
-          POWERTOOLS_SERVICE_NAME: 'eks-ip-responder',
-          POWERTOOLS_LOG_LEVEL: 'INFO',
-          NODE_OPTIONS: '--enable-source-maps',
-          ...o.env,
-        },
-      });
-      let stderr = '';
-      let msg: Record<string, unknown> | undefined;
-      child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
-      child.on('message', (m) => (msg = m as Record<string, unknown>));
-      child.on('exit', (code) => resolve({ msg, code, stderr }));
-    });
-    const base = {
+    const run = await runBundle({
+      bundle: o.bundle,
+      functionName: o.functionName,
+      event: o.event,
+      endpoint: server.endpoint,
+      dynamoEndpoint: o.dynamoEndpoint,
+      region: o.account.region,
       memoryMB: o.memoryMB,
-      flags,
+      workDir: o.workDir,
+      ...(o.env ? { env: o.env } : {}),
+      ...(o.extraFlags ? { extraFlags: o.extraFlags } : {}),
+    });
+    return {
+      ...run,
       requests: server.stats.requests,
       responseMB: server.stats.responseBytes / 2 ** 20,
       ec2ResponseMB: (server.stats.responseBytesBy.ec2 ?? 0) / 2 ** 20,
       readCalls: api.totalReadCalls(),
       ...(recording ? { recording } : {}),
-    };
-    const m = result.msg;
-    if (!m || typeof m['error'] === 'string' || result.code !== 0) {
-      const why = typeof m?.['error'] === 'string' ? m['error'] : result.stderr.split('\n').filter((l) => l.trim()).slice(-3).join(' | ');
-      return { ...base, failure: `exit ${result.code}: ${why.slice(0, 600)}` };
-    }
-    const MB = 2 ** 20;
-    return {
-      ...base,
-      peakMB: Number(m['peak']) / MB,
-      loadedMB: Number(m['loaded']) / MB,
-      cpuMs: Number(m['cpuMs']),
-      wallMs: Number(m['wallMs']),
-      summary: m['summary'] as Record<string, unknown>,
     };
   } finally {
     await server.stop();

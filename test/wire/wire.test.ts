@@ -6,15 +6,19 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { CloudWatchClient, CloudWatchServiceException, GetMetricDataCommand, type PutMetricDataCommandInput } from '@aws-sdk/client-cloudwatch';
-import { DescribeInstanceTypesCommand, DescribeNetworkInterfacesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { DescribeInstanceTypesCommand, DescribeNetworkInterfacesCommand, DescribeSubnetsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { DescribeClusterCommand, EKSClient } from '@aws-sdk/client-eks';
+import { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
+import { XmlShapeSerializer } from '@aws-sdk/core/protocols';
 import { PublishCommand, SNSClient, SNSServiceException, type PublishCommandInput } from '@aws-sdk/client-sns';
 import { makeHandler } from '../../handlers/sample';
 import type { AwsClients } from '../../lib/aws/clients';
 import { LiveSource } from '../../lib/aws/live-source';
 import * as xmlStream from '../../lib/aws/xml-stream';
+import { AwsRegionLimits } from '../../lib/aws/region-limits';
 import { parseRuntimeConfig } from '../../lib/config';
 import { collectInventory } from '../../lib/inventory/collect';
+import { ENI_QUOTA } from '../../lib/inventory/region-limits';
 import { assembleRuntime, type Runtime } from '../../lib/runtime';
 import { createLedgerTable, dynaliteClient } from '../../tools/dynalite';
 import { accountApi, ec2Error, emulateAccount, type AccountApi, type EmulatedAccount } from '../../tools/mock-aws';
@@ -147,6 +151,43 @@ describe('the wire emulator', () => {
     expect(server.stats.gzipped).toBeGreaterThan(0);
   });
 
+  it("writes every XML answer of a sampler cycle byte for byte as the SDK's XmlShapeSerializer, through the compiled writer (tools/wire-xml.ts)", async () => {
+    const verifying = await startWireServer(api, { verifyXml: true });
+    try {
+      history(account, api.history);
+      await makeHandler(await runtimeOn(wireClients(verifying.endpoint), account))({});
+      expect(verifying.stats.xmlMismatches).toEqual([]);
+      // Every EC2 read of the cycle (and SNS Publish) went through the compiled writer.
+      const xmlCalls = Object.entries(api.calls).filter(([op]) => api.operations.get(op)?.kind === 'ec2' || op === 'Publish').reduce((n, [, c]) => n + c, 0);
+      expect(verifying.stats.fastXml).toBe(xmlCalls);
+      expect(api.calls['DescribeNetworkInterfaces']).toBeGreaterThan(1);
+      expect(api.calls['DescribeInstances']).toBeGreaterThan(1);
+    } finally {
+      await verifying.stop();
+    }
+  });
+
+  it('counts a body the two writers write differently (the check above can fail)', async () => {
+    const verifying = await startWireServer(api, { verifyXml: true });
+    const subnet = account.subnets[0]!;
+    const ec2 = wireClients(verifying.endpoint).ec2;
+    try {
+      // Characters both escape: equal.
+      subnet.Tags = [{ Key: 'a&b', Value: "it's <here>\r\n" }];
+      await ec2.send(new DescribeSubnetsCommand({ SubnetIds: [subnet.SubnetId ?? ''] }));
+      expect(verifying.stats.xmlMismatches).toEqual([]);
+      // The SDK's serializer made to write one character more: counted.
+      const flush = jest.spyOn(XmlShapeSerializer.prototype, 'flush').mockImplementation(function (this: XmlShapeSerializer) {
+        flush.mockRestore();
+        return `${String(XmlShapeSerializer.prototype.flush.call(this)).replace('a&amp;b', 'a&amp;c')}`;
+      });
+      await ec2.send(new DescribeSubnetsCommand({ SubnetIds: [subnet.SubnetId ?? ''] }));
+      expect(verifying.stats.xmlMismatches).toEqual(['ec2 DescribeSubnets']);
+    } finally {
+      await verifying.stop();
+    }
+  });
+
   it('answers errors as each protocol encodes them: the SDK names the service error', async () => {
     const clients = wireClients(server.endpoint);
     await expect(clients.eks.send(new DescribeClusterCommand({ name: 'nope' }))).rejects.toMatchObject({
@@ -248,5 +289,43 @@ describe('decodeQuery', () => {
       MaxResults: 1000,
       NextToken: 'abc',
     });
+  });
+});
+
+describe('Service Quotas over the wire (awsJson1_1)', () => {
+  const QUOTA = `${ENI_QUOTA.serviceCode}/${ENI_QUOTA.quotaCode}`;
+  const servers: WireServer[] = [];
+  afterEach(async () => {
+    for (const s of servers.splice(0)) await s.stop();
+  });
+  async function regionLimitsOver(quotas: SyntheticAccount['quotas']): Promise<{ api: AccountApi; limits: AwsRegionLimits; server: WireServer }> {
+    const account = generateAccount({ ...OPTIONS, nodes: 20, clusters: 1, subnetsPerCluster: 2 });
+    if (quotas) account.quotas = quotas;
+    const api = accountApi(account);
+    const server = await startWireServer(api);
+    servers.push(server);
+    const config = { endpoint: server.endpoint, region: REGION, maxAttempts: 1 };
+    const limits = new AwsRegionLimits({ ec2: new EC2Client(config), serviceQuotas: new ServiceQuotasClient(config), cloudwatch: new CloudWatchClient(config) });
+    return { api, limits, server };
+  }
+
+  it('reads the applied ENI quota the account has, in one GetServiceQuota over HTTP', async () => {
+    const { api, limits, server } = await regionLimitsOver({ [QUOTA]: { applied: 7000, awsDefault: 5000 } });
+    await expect(limits.eniQuota()).resolves.toEqual({ serviceCode: 'vpc', quotaCode: 'L-DF5E4CA3', value: 7000, source: 'applied' });
+    expect(api.calls).toEqual({ GetServiceQuota: 1 });
+    expect(server.stats.requests).toBe(1);
+  });
+
+  it("reads the AWS default when there is no applied value: the SDK names the service's NoSuchResourceException", async () => {
+    const { api, limits } = await regionLimitsOver({ [QUOTA]: { awsDefault: 5000 } });
+    await expect(limits.eniQuota()).resolves.toEqual({ serviceCode: 'vpc', quotaCode: 'L-DF5E4CA3', value: 5000, source: 'aws-default' });
+    expect(api.calls).toEqual({ GetServiceQuota: 1, GetAWSDefaultServiceQuota: 1 });
+  });
+
+  it('an account without the quota fails the read with the service error, as the API answers', async () => {
+    const { api, limits } = await regionLimitsOver(undefined);
+    await expect(limits.eniQuota()).rejects.toThrow(/L-DF5E4CA3/);
+    // Both reads reached the emulator: the first one's NoSuchResourceException came back by name.
+    expect(api.calls).toEqual({ GetServiceQuota: 1, GetAWSDefaultServiceQuota: 1 });
   });
 });
