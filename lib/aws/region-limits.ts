@@ -47,6 +47,9 @@ export class AwsRegionLimits implements RegionLimitsSource {
     private readonly streaming = false,
   ) {}
 
+  /** The quota and the region's ENIs name no VPC: read alongside the clusters (lib/inventory/collect.ts). */
+  readonly independentOfClusters = true;
+
   /**
    * GetServiceQuota "retrieves the applied quota value ... If the applied quota value is not
    * available for a quota, the quota is not retrieved" (Service Quotas API reference,

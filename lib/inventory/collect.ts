@@ -28,6 +28,8 @@ import type {
   NetworkInterface,
   Nodegroup,
   QuotaReading,
+  NauMetricReading,
+  RegionLimitsSource,
   RegionLimitsInventory,
   Subnet,
   SubnetCidrReservation,
@@ -320,6 +322,10 @@ async function confirmEniInstances(source: InventorySource, inventory: ClusterIn
 export async function collectInventory(source: InventorySource, options: CollectOptions): Promise<Inventory> {
   const names = options.clusterNames.length > 0 ? [...options.clusterNames] : await source.listClusters();
   const networkOf = options.network ? networkReader(source) : undefined;
+  // The region's ENIs and quota do not depend on the clusters (a live source): read alongside them,
+  // so that the region's pages are not a second wait after every cluster's (at 100,000 nodes, 400 pages).
+  const reads = options.regionLimits === false ? undefined : source.regionLimits;
+  const early = reads?.independentOfClusters === true && names.length > 0 ? startRegionReads(reads, []) : undefined;
   const results = await mapLimit(names, options.concurrency, async (name) => {
     try {
       return { name, inventory: await collectCluster(source, name, networkOf, options.now) };
@@ -354,7 +360,7 @@ export async function collectInventory(source: InventorySource, options: Collect
       }
     }
   }
-  const regionLimits = options.regionLimits === false ? undefined : await collectRegionLimits(source, clusters, options.now);
+  const regionLimits = options.regionLimits === false ? undefined : await collectRegionLimits(source, clusters, options.now, early);
   const functionPlacement = options.functionPlacement ? await collectPlacement(source, clusters, options.functionPlacement, options.network === true) : undefined;
   return {
     region: source.region,
@@ -409,21 +415,53 @@ export function clusterSecurityGroupIds(clusters: readonly ClusterInventory[]): 
  * fails is a problem of the region section only: no cluster becomes incomplete for it. A quota
  * that cannot be read at all is taken as its documented default, and the evidence says so.
  */
-export async function collectRegionLimits(source: InventorySource, clusters: readonly ClusterInventory[], now: Date): Promise<RegionLimitsInventory | undefined> {
+export async function collectRegionLimits(
+  source: InventorySource,
+  clusters: readonly ClusterInventory[],
+  now: Date,
+  /** The quota and ENI reads already started with the clusters' ({@link startRegionReads}). */
+  started?: StartedRegionReads,
+): Promise<RegionLimitsInventory | undefined> {
   const reads = source.regionLimits;
   // Told to the clusters they stop: with no cluster read, nothing to tell (and no reads to wait on).
   if (!reads || clusters.length === 0) return undefined;
   const vpcIds = [...new Set(clusters.map((c) => c.cluster.resourcesVpcConfig?.vpcId ?? '').filter((v) => v !== ''))].sort();
-  return collectRegionLimitsOfVpcs(reads, vpcIds, now);
+  return collectRegionLimitsOfVpcs(reads, vpcIds, now, started);
+}
+
+/** The region's quota and ENI reads, started: settled promises (a failure is a value, never an unhandled rejection). */
+export interface StartedRegionReads {
+  quota: Promise<PromiseSettledResult<QuotaReading>>;
+  enis: Promise<PromiseSettledResult<Awaited<ReturnType<RegionLimitsSource['regionNetworkInterfaces']>>>>;
+}
+
+/** Starts the region's quota and ENI reads (for the VPCs `vpcIds`, where the source needs them). */
+export function startRegionReads(reads: RegionLimitsSource, vpcIds: string[]): StartedRegionReads {
+  return { quota: settledOf(() => reads.eniQuota()), enis: settledOf(() => reads.regionNetworkInterfaces(vpcIds)) };
+}
+
+/** `p()`'s outcome as Promise.allSettled gives it (a throw included), started now. */
+function settledOf<T>(p: () => Promise<T>): Promise<PromiseSettledResult<T>> {
+  return Promise.resolve()
+    .then(p)
+    .then(
+      (value) => ({ status: 'fulfilled' as const, value }),
+      (reason: unknown) => ({ status: 'rejected' as const, reason }),
+    );
 }
 
 /** The region-level reads for the clusters' VPCs `vpcIds` (sorted, distinct): {@link collectRegionLimits}, and the fan-out's dispatch. */
-export async function collectRegionLimitsOfVpcs(reads: NonNullable<InventorySource['regionLimits']>, vpcIds: string[], now: Date): Promise<RegionLimitsInventory> {
+export async function collectRegionLimitsOfVpcs(
+  reads: NonNullable<InventorySource['regionLimits']>,
+  vpcIds: string[],
+  now: Date,
+  started: StartedRegionReads = startRegionReads(reads, vpcIds),
+): Promise<RegionLimitsInventory> {
   const problems: CollectionProblem[] = [];
-  const [quota, enis, metrics] = await Promise.allSettled([
-    reads.eniQuota(),
-    reads.regionNetworkInterfaces(vpcIds),
-    vpcIds.length > 0 ? reads.networkAddressUsageMetrics(vpcIds, now) : Promise.resolve([]),
+  const [quota, enis, metrics] = await Promise.all([
+    started.quota,
+    started.enis,
+    settledOf(vpcIds.length > 0 ? () => reads.networkAddressUsageMetrics(vpcIds, now) : () => Promise.resolve([] as NauMetricReading[])),
   ]);
   let eniQuota: QuotaReading;
   if (quota.status === 'fulfilled') eniQuota = quota.value;

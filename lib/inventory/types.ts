@@ -361,6 +361,11 @@ export interface RegionLimitsSource {
   eniQuota(): Promise<QuotaReading>;
   /** EC2 DescribeNetworkInterfaces of the whole region, every page at MaxResults 1000, reduced per page. */
   regionNetworkInterfaces(vpcIds: string[]): Promise<{ scope: 'region' | 'vpcs'; enis: RegionEni[] }>;
+  /**
+   * true: regionNetworkInterfaces and eniQuota need no VPC (the live source: the whole region), so
+   * the collector starts them with the clusters' reads instead of after them (lib/inventory/collect.ts).
+   */
+  readonly independentOfClusters?: boolean;
   /** CloudWatch GetMetricData: NetworkAddressUsage and NetworkAddressUsagePeered of these VPCs, one call. */
   networkAddressUsageMetrics(vpcIds: string[], now: Date): Promise<NauMetricReading[]>;
 }

@@ -130,8 +130,8 @@ interface UltraRun {
  * The reads one after another on the cycle's longest path (lib/inventory/collect.ts): clusters
  * CLUSTER_CONCURRENCY (4, lib/config.ts) at a time; within a cluster the instance pages (alongside
  * the nodegroup and add-on reads), then the ENI pages alongside GetSubnetCidrReservations (8 at
- * once, RESERVATION_READS_AT_ONCE), the rest counted in turn; then the region's ENI pages, after
- * the clusters.
+ * once, RESERVATION_READS_AT_ONCE), the rest counted in turn; the region's ENI pages alongside
+ * all of that (started with the clusters: collect.ts startRegionReads), so the longer of the two.
  */
 export function sequentialReads(r: UltraRun): number {
   const clusters = r.ready.expected.clusters;
@@ -141,7 +141,7 @@ export function sequentialReads(r: UltraRun): number {
   const instances = calls['DescribeInstances'] ?? 0;
   const rest = Math.max(0, r.served.readCalls - resv - clusterEnis - instances - r.ready.expected.regionEniPages);
   const perCluster = rest / clusters + instances / clusters + Math.max(clusterEnis / clusters, Math.ceil(resv / clusters / RESERVATION_READS_AT_ONCE));
-  return Math.ceil(clusters / CLUSTER_CONCURRENCY) * perCluster + r.ready.expected.regionEniPages;
+  return Math.max(Math.ceil(clusters / CLUSTER_CONCURRENCY) * perCluster, r.ready.expected.regionEniPages);
 }
 const CLUSTER_CONCURRENCY = 4;
 
@@ -274,7 +274,7 @@ export function printUltra(runs: UltraRun[]): void {
   console.log(`\n${table(rows)}`);
   console.log(
     `\nexpected pages: DescribeNetworkInterfaces per cluster (subnet-id filters of 200: <= ceil(ENIs/1000) + batches - 1) + the region's ENIs (ceil(ENIs/1000)) + DescribeInstances per cluster tag (ceil(instances/1000)) + DescribeSubnets (200 ids a call) + GetMetricData history (500 series a call, 288 points each, 100,800 a page) + GetSubnetCidrReservations (one a subnet).` +
-      `\nest. Lambda s = cycle CPU x max(1, 1769 / memory) + sequential reads x ${AWS_WAIT_PER_CALL_S} s (an assumed AWS time per call; sequential, as lib/inventory/collect.ts orders the reads: clusters 4 at a time, in each the instance pages, then the ENI pages alongside the reservations 8 at once, the other reads in turn; then the region's ENI pages).` +
+      `\nest. Lambda s = cycle CPU x max(1, 1769 / memory) + sequential reads x ${AWS_WAIT_PER_CALL_S} s (an assumed AWS time per call; sequential, as lib/inventory/collect.ts orders the reads: clusters 4 at a time, in each the instance pages, then the ENI pages alongside the reservations 8 at once, the other reads in turn; the region's ENI pages alongside them: the longer of the two paths).` +
       `\nDescribe rate = EC2 Describe* calls / est. Lambda s, against one bucket of ${BUCKET.burst} tokens refilled at ${BUCKET.refillPerSecond}/s (EC2 API throttling, non-mutating actions); max in 1 s from the emulator's request log (no network latency here: an upper bound).`,
   );
   for (const r of runs) {

@@ -195,3 +195,53 @@ describe('region-level limits from a snapshot', () => {
     expect(inv.regionLimits?.problems[0]?.message).toMatch(/get-aws-default-service-quota-vpc-L-DF5E4CA3\.json/);
   });
 });
+
+describe('the region-level reads of a live source', () => {
+  it("start with the clusters' reads, not after them: the region's ENI pages are no second wait", async () => {
+    const acc = account({ applied: 6000, awsDefault: 5000 });
+    const aws = emulateAccount(acc);
+    try {
+      const source = new LiveSource({ ec2: aws.ec2, eks: aws.eks, serviceQuotas: aws.serviceQuotas, cloudwatch: aws.cloudwatch }, acc.region);
+      const events: string[] = [];
+      // The live source makes its region reads per view (a getter): one, watched.
+      const region = source.regionLimits!;
+      Object.defineProperty(source, 'regionLimits', { value: region });
+      const regionEnis = region.regionNetworkInterfaces.bind(region);
+      region.regionNetworkInterfaces = (vpcIds) => (events.push('region ENIs asked'), regionEnis(vpcIds));
+      const instances = source.describeClusterInstances.bind(source);
+      source.describeClusterInstances = async (name, options) => {
+        const out = await instances(name, options);
+        events.push(`instances of ${name} read`);
+        return out;
+      };
+      const inventory = await collectInventory(source, { clusterNames: [], concurrency: 4, now: NOW });
+      expect(events.filter((e) => e.startsWith('instances'))).toHaveLength(3);
+      expect(events[0]).toBe('region ENIs asked');
+      // The same figures as when read after the clusters.
+      expect(inventory.regionLimits?.networkInterfaces).toHaveLength(acc.networkInterfaces.length);
+      expect(inventory.regionLimits?.eniScope).toBe('region');
+    } finally {
+      aws.restore();
+    }
+  });
+
+  it('are made once, and not at all when there is no cluster to read', async () => {
+    const acc = account({ applied: 6000, awsDefault: 5000 });
+    const aws = emulateAccount(acc);
+    try {
+      const source = new LiveSource({ ec2: aws.ec2, eks: aws.eks, serviceQuotas: aws.serviceQuotas, cloudwatch: aws.cloudwatch }, acc.region);
+      let asked = 0;
+      const region = source.regionLimits!;
+      Object.defineProperty(source, 'regionLimits', { value: region });
+      const regionEnis = region.regionNetworkInterfaces.bind(region);
+      region.regionNetworkInterfaces = (vpcIds) => (asked++, regionEnis(vpcIds));
+      await collectInventory(source, { clusterNames: [], concurrency: 4, now: NOW });
+      expect(asked).toBe(1);
+      const none = await collectInventory({ ...Object.create(source), listClusters: async () => [] } as LiveSource, { clusterNames: [], concurrency: 4, now: NOW });
+      expect(none.regionLimits).toBeUndefined();
+      expect(asked).toBe(1);
+    } finally {
+      aws.restore();
+    }
+  });
+});
