@@ -15,6 +15,7 @@ import {
   mergeFanOut,
   parseFanOutItem,
   type FanOutCycle,
+  type FanOutItemSummary,
   type FanOutPlan,
   type FanOutResult,
   type FanOutSummary,
@@ -23,16 +24,8 @@ import {
 import type { RegionLimitsUsage } from '../lib/measure/region-limits';
 import { cycleDeps, defaultRuntime, inForcePolicy, type Runtime } from '../lib/runtime';
 
-export interface SampleSummary {
-  clustersSampled: number;
-  clustersFailed: string[];
-  clustersIncomplete: string[];
-  findings: number;
-  notified: number;
-  metricsPublished: number;
-  putMetricDataCalls: number;
-  problems: string[];
-}
+/** The sampler's summary of a cycle (a fan-out item answers the same: lib/fanout.ts). */
+export type SampleSummary = FanOutItemSummary;
 
 /**
  * The events the sampler accepts: EventBridge's scheduled event, or a manual invocation

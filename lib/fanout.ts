@@ -36,7 +36,7 @@ export interface FanOutPlan {
   problems: string[];
 }
 
-/** What an item's invocation answers, as the sample handler's summary (handlers/sample.ts SampleSummary). */
+/** The sampler's summary of a cycle (handlers/sample.ts SampleSummary), which a fan-out item answers. */
 export interface FanOutItemSummary {
   clustersSampled: number;
   clustersFailed: string[];
