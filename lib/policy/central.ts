@@ -5,7 +5,19 @@
  * Design: docs/policy.md#central-policy
  */
 import { effectivePolicy, parsePolicyJson, policyError, POLICY_MAX_BYTES, policyVersion } from './load';
-import { actionPolicyOf, ACTION_KINDS, POLICY_KEY, PolicyError, type ActionsPolicy, type Policy, type PolicyOverride } from './types';
+import {
+  actionPolicyOf,
+  ACTION_KINDS,
+  DEFAULT_IPAMD_CALLS_PER_MINUTE_MAX,
+  DEFAULT_MAX_CAPACITY_INCREASE_PERCENT,
+  DEFAULT_OVERLAP_MARGIN_IPS,
+  DEFAULT_POD_STARTS_PER_NODE_PER_MINUTE,
+  POLICY_KEY,
+  PolicyError,
+  type ActionsPolicy,
+  type Policy,
+  type PolicyOverride,
+} from './types';
 
 /** Where the central policy is: an SSM parameter (by its full ARN, as a RAM-shared one must be read) or an S3 object. */
 export type CentralPolicyLocation =
@@ -62,13 +74,131 @@ const SCOPE_LISTS: ReadonlyArray<readonly [keyof ActionsPolicy, string]> = [
 ];
 
 /**
+ * The numbers of an action's policy that bound how much it may do, and which way is more: a
+ * central value on the permissive side of the packaged one is the packaged one. `atMost`: a larger
+ * value does more (more subnets, ENIs, reservations or instance types per action, more capacity
+ * growth, a larger ipamd call budget); `atLeast`: a smaller value does more (a shorter cooldown,
+ * a younger leaked ENI, a thinner overlap margin, a smaller reservation, less assumed pod churn in
+ * the ipamd call model). `fallback` is what the planner takes for an optional field left out
+ * (lib/policy/types.ts). Bounds (`{min, max}` of the values an action may set) are intersected by
+ * their two ends. Every kind's `cooldownMinutes` is `atLeast` (below).
+ */
+const CAPPED_NUMBERS: ReadonlyArray<{ key: keyof ActionsPolicy; path: readonly string[]; way: 'atMost' | 'atLeast'; fallback?: number }> = [
+  { key: 'warmTargets', path: ['warmIpTarget', 'min'], way: 'atLeast' },
+  { key: 'warmTargets', path: ['warmIpTarget', 'max'], way: 'atMost' },
+  { key: 'warmTargets', path: ['minimumIpTarget', 'min'], way: 'atLeast' },
+  { key: 'warmTargets', path: ['minimumIpTarget', 'max'], way: 'atMost' },
+  { key: 'warmTargets', path: ['ipamdCallsPerMinuteMax'], way: 'atMost', fallback: DEFAULT_IPAMD_CALLS_PER_MINUTE_MAX },
+  { key: 'warmTargets', path: ['podStartsPerNodePerMinute'], way: 'atLeast', fallback: DEFAULT_POD_STARTS_PER_NODE_PER_MINUTE },
+  { key: 'prefixDelegation', path: ['warmPrefixTarget', 'min'], way: 'atLeast' },
+  { key: 'prefixDelegation', path: ['warmPrefixTarget', 'max'], way: 'atMost' },
+  { key: 'prefixDelegation', path: ['maxPods', 'min'], way: 'atLeast' },
+  { key: 'prefixDelegation', path: ['maxPods', 'max'], way: 'atMost' },
+  { key: 'prefixDelegation', path: ['overlapMarginIps'], way: 'atLeast', fallback: DEFAULT_OVERLAP_MARGIN_IPS },
+  { key: 'cniSubnets', path: ['maxSubnetsPerAction'], way: 'atMost' },
+  { key: 'instanceTypes', path: ['maxInstanceTypes'], way: 'atMost' },
+  { key: 'instanceTypes', path: ['overlapMarginIps'], way: 'atLeast', fallback: DEFAULT_OVERLAP_MARGIN_IPS },
+  { key: 'instanceTypes', path: ['maxCapacityIncreasePercent'], way: 'atMost', fallback: DEFAULT_MAX_CAPACITY_INCREASE_PERCENT },
+  { key: 'subnetReservations', path: ['maxReservationsPerAction'], way: 'atMost' },
+  { key: 'subnetReservations', path: ['minBlocks'], way: 'atLeast' },
+  { key: 'leakedEnis', path: ['minAgeMinutes'], way: 'atLeast' },
+  { key: 'leakedEnis', path: ['maxEnisPerAction'], way: 'atMost' },
+  { key: 'karpenterInstanceTypes', path: ['maxCapacityIncreasePercent'], way: 'atMost' },
+];
+
+type Entry = Record<string, unknown>;
+
+/** The number at `path` of an entry, or undefined. */
+function numberAt(entry: Entry | undefined, path: readonly string[]): number | undefined {
+  let node: unknown = entry;
+  for (const segment of path) node = typeof node === 'object' && node !== null ? (node as Entry)[segment] : undefined;
+  return typeof node === 'number' ? node : undefined;
+}
+
+function setNumberAt(entry: Entry, path: readonly string[], value: number): void {
+  let node = entry;
+  for (const segment of path.slice(0, -1)) {
+    const next = node[segment];
+    node = typeof next === 'object' && next !== null ? (next as Entry) : (node[segment] = {});
+  }
+  node[path[path.length - 1] ?? ''] = value;
+}
+
+/**
+ * Holds each allowed action's numbers ({@link CAPPED_NUMBERS}, every cooldown) to the packaged
+ * ones, naming each changed; an action whose bounds no longer meet (central min above the
+ * packaged max) is not allowed, and keeps the packaged bounds.
+ */
+function capNumbers(name: string, actions: Record<string, Entry | undefined>, ceiling: ActionsPolicy, refused: string[]): void {
+  const keys = [...new Set(ACTION_KINDS.map((kind) => POLICY_KEY[kind]))];
+  const rules = [...keys.map((key) => ({ key, path: ['cooldownMinutes'], way: 'atLeast' as const, fallback: undefined })), ...CAPPED_NUMBERS];
+  for (const { key, path, way, fallback } of rules) {
+    const entry = actions[key];
+    if (!entry || entry['allowed'] !== true) continue;
+    const capEntry = ceiling[key] as unknown as Entry | undefined;
+    const wanted = numberAt(entry, path) ?? fallback;
+    const limit = numberAt(capEntry, path) ?? fallback;
+    if (wanted === undefined || limit === undefined) continue;
+    if (way === 'atMost' ? wanted <= limit : wanted >= limit) continue;
+    refused.push(`clusters.${name}.actions.${key}.${path.join('.')}: ${wanted} ${BEYOND} (${way === 'atMost' ? 'at most' : 'at least'} ${limit} there): ${limit}`);
+    setNumberAt(entry, path, limit);
+  }
+  for (const key of keys) {
+    const entry = actions[key];
+    if (!entry || entry['allowed'] !== true) continue;
+    for (const bound of ['warmIpTarget', 'minimumIpTarget', 'warmPrefixTarget', 'maxPods']) {
+      const min = numberAt(entry, [bound, 'min']);
+      const max = numberAt(entry, [bound, 'max']);
+      if (min === undefined || max === undefined || min <= max) continue;
+      refused.push(`clusters.${name}.actions.${key}.${bound}: no value within both the central and the packaged bounds: not allowed`);
+      entry['allowed'] = false;
+      // The packaged bounds, so that the policy stays valid (min ≤ max) with the action not allowed.
+      entry[bound] = structuredClone((ceiling[key] as unknown as Entry | undefined)?.[bound]);
+    }
+  }
+}
+
+/**
+ * The security groups `eni-configs` gives pod ENIs: only groups the packaged policy names. Left
+ * out there, the cluster security group (a central list is dropped); named there, a central
+ * policy that names none of them (or leaves them out: the cluster security group) may not act.
+ */
+function capSecurityGroups(name: string, actions: Record<string, Entry | undefined>, ceiling: ActionsPolicy, refused: string[]): void {
+  const entry = actions['eniConfigs'];
+  if (!entry || entry['allowed'] !== true) return;
+  const wanted = Array.isArray(entry['securityGroups']) ? (entry['securityGroups'] as string[]) : undefined;
+  const listed = ceiling.eniConfigs?.securityGroups;
+  const path = `clusters.${name}.actions.eniConfigs.securityGroups`;
+  if (!listed) {
+    if (wanted) {
+      refused.push(`${path}: ${wanted.join(', ')} ${BEYOND} (the cluster security group there): the cluster security group`);
+      delete entry['securityGroups'];
+    }
+    return;
+  }
+  const kept = (wanted ?? []).filter((sg) => listed.includes(sg));
+  if (kept.length === 0) {
+    refused.push(`${path}: ${wanted ? wanted.join(', ') : 'the cluster security group'} ${BEYOND} (${listed.join(', ')} there): not allowed`);
+    entry['allowed'] = false;
+  } else if (wanted && kept.length < wanted.length) {
+    refused.push(`${path}: ${wanted.filter((sg) => !listed.includes(sg)).join(', ')} ${BEYOND} (not listed there): left out`);
+    entry['securityGroups'] = kept;
+  }
+}
+
+/**
  * The central policy held to the packaged one (the ceiling: the stack's IAM writes and
  * Kubernetes writer group were derived from it at packaging). Only a cluster in apply mode can
  * change anything, so only those are checked: apply where the packaged policy has the cluster in
  * another mode becomes dry-run; an action kind the packaged policy does not allow on the cluster
  * becomes not allowed; an item of a scope list (subnets, instance types, node classes, NodePools)
- * the packaged policy does not list for it is dropped. Everything else of the central policy
- * (modes below apply, thresholds, bounds, cooldowns) applies as it is.
+ * the packaged policy does not list for it is dropped; a number that bounds how much an action
+ * does (bounds, per-action counts, cooldowns, margins: {@link CAPPED_NUMBERS}) is held to the
+ * packaged one; the security groups of `eni-configs` to those the packaged policy names. Modes
+ * below apply and the diagnosis thresholds apply as they are: the thresholds decide which
+ * findings are raised (what the central team is notified of), not what an action may change, and
+ * every action a finding leads to is still held to the kinds, lists, numbers and opt-in tag above
+ * (docs/policy.md#central-policy).
  * @returns the narrowed policy and one problem per refused part, naming it.
  */
 export function narrowToCeiling(central: Policy, ceiling: Policy): { policy: Policy; refused: string[] } {
@@ -107,6 +237,8 @@ export function narrowToCeiling(central: Policy, ceiling: Policy): { policy: Pol
         entry[list] = items.filter((item) => capItems.has(item));
       }
     }
+    capNumbers(name, actions, cap.actions, refused);
+    capSecurityGroups(name, actions, cap.actions, refused);
     // Only a cluster with a refused part gets its actions written out whole.
     if (refused.length > before) clusters[name] = { ...override, actions: actions as unknown as PolicyOverride['actions'] };
   }

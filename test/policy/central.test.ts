@@ -112,6 +112,94 @@ describe('narrowToCeiling', () => {
     expect(prod.actions.instanceTypes.allowedTypes).toEqual(['m5']);
   });
 
+  it('holds every number that bounds how much an action does to the packaged one, naming each', () => {
+    const central = withProd((p) => {
+      apply(p);
+      p.actions = {
+        ...(p.actions as Record<string, unknown>),
+        warmTargets: { cooldownMinutes: 0, warmIpTarget: { min: 0, max: 250 }, ipamdCallsPerMinuteMax: 300, podStartsPerNodePerMinute: 0 },
+        prefixDelegation: { maxPods: { max: 250 }, overlapMarginIps: 0 },
+        cniSubnets: { spareSubnets: ['subnet-0c55317ef17156075'], maxSubnetsPerAction: 200 },
+        instanceTypes: { allowedTypes: ['m5'], maxInstanceTypes: 20, overlapMarginIps: 0, maxCapacityIncreasePercent: 1000 },
+      };
+    });
+    const ceiling = withProd((p) => {
+      apply(p);
+      p.actions = {
+        ...(p.actions as Record<string, unknown>),
+        prefixDelegation: { maxPods: { max: 110 } },
+        warmTargets: { ipamdCallsPerMinuteMax: 30 },
+      };
+    });
+    const { policy, refused } = narrowToCeiling(central, ceiling);
+    const prod = effectivePolicy(policy, 'payments-prod');
+    const packaged = effectivePolicy(ceiling, 'payments-prod');
+    expect(prod.actions.warmTargets).toMatchObject({
+      allowed: true,
+      cooldownMinutes: packaged.actions.warmTargets.cooldownMinutes,
+      warmIpTarget: packaged.actions.warmTargets.warmIpTarget,
+      ipamdCallsPerMinuteMax: 30,
+      podStartsPerNodePerMinute: 0.5,
+    });
+    expect(prod.actions.prefixDelegation).toMatchObject({ maxPods: { min: 1, max: 110 }, overlapMarginIps: 16 });
+    expect(prod.actions.cniSubnets.maxSubnetsPerAction).toBe(packaged.actions.cniSubnets.maxSubnetsPerAction);
+    expect(prod.actions.instanceTypes).toMatchObject({ maxInstanceTypes: 3, overlapMarginIps: 16, maxCapacityIncreasePercent: 25 });
+    expect(refused).toContain('clusters.payments-prod.actions.warmTargets.cooldownMinutes: 0 refused: beyond the packaged policy (at least 60 there): 60');
+    expect(refused).toContain('clusters.payments-prod.actions.warmTargets.warmIpTarget.max: 250 refused: beyond the packaged policy (at most 16 there): 16');
+    expect(refused).toContain('clusters.payments-prod.actions.prefixDelegation.maxPods.max: 250 refused: beyond the packaged policy (at most 110 there): 110');
+    expect(refused).toHaveLength(11);
+  });
+
+  it('holds the leaked-ENI age and count, and the reservation size, to the packaged ones', () => {
+    const allowing = (p: Record<string, unknown>) => {
+      apply(p);
+      const actions = p.actions as Record<string, unknown>;
+      actions.leakedEnis = { allowed: true, minAgeMinutes: 240, maxEnisPerAction: 5 };
+      actions.subnetReservations = { allowed: true, subnets: ['subnet-0c55317ef17156075'], minBlocks: 4, maxReservationsPerAction: 1 };
+    };
+    const central = withProd((p) => {
+      allowing(p);
+      const actions = p.actions as Record<string, unknown>;
+      actions.leakedEnis = { allowed: true, minAgeMinutes: 60, maxEnisPerAction: 100 };
+      actions.subnetReservations = { allowed: true, subnets: ['subnet-0c55317ef17156075'], minBlocks: 1, maxReservationsPerAction: 5 };
+    });
+    const prod = effectivePolicy(narrowToCeiling(central, withProd(allowing)).policy, 'payments-prod');
+    expect(prod.actions.leakedEnis).toMatchObject({ allowed: true, minAgeMinutes: 240, maxEnisPerAction: 5 });
+    expect(prod.actions.subnetReservations).toMatchObject({ allowed: true, minBlocks: 4, maxReservationsPerAction: 1 });
+  });
+
+  it('does not allow an action whose central bounds and packaged bounds have no value in common', () => {
+    const central = withProd((p) => {
+      apply(p);
+      (p.actions as Record<string, unknown>).warmTargets = { warmIpTarget: { min: 20, max: 30 } };
+    });
+    const { policy, refused } = narrowToCeiling(central, CEILING);
+    expect(refused).toContain('clusters.payments-prod.actions.warmTargets.warmIpTarget: no value within both the central and the packaged bounds: not allowed');
+    expect(effectivePolicy(policy, 'payments-prod').actions.warmTargets.allowed).toBe(false);
+  });
+
+  it('gives pod ENIs only security groups the packaged policy names', () => {
+    const sg = (p: Record<string, unknown>, groups?: string[]) => {
+      apply(p);
+      const actions = p.actions as Record<string, Record<string, unknown>>;
+      actions.eniConfigs = { ...actions.eniConfigs, ...(groups ? { securityGroups: groups } : {}) };
+    };
+    const named = withProd((p) => sg(p, ['sg-0123456789abcdef0', 'sg-0fffffffffffffff0']));
+    // The packaged policy leaves them out (the cluster security group): a central list is dropped.
+    const dropped = effectivePolicy(narrowToCeiling(named, CEILING).policy, 'payments-prod').actions.eniConfigs;
+    expect(dropped).toMatchObject({ allowed: true });
+    expect(dropped?.securityGroups).toBeUndefined();
+    // The packaged policy names one: the other is left out.
+    const ceiling = withProd((p) => sg(p, ['sg-0123456789abcdef0']));
+    expect(effectivePolicy(narrowToCeiling(named, ceiling).policy, 'payments-prod').actions.eniConfigs).toMatchObject({
+      allowed: true,
+      securityGroups: ['sg-0123456789abcdef0'],
+    });
+    // The central policy names none of them (the cluster security group): not allowed.
+    const cluster = withProd((p) => sg(p));
+    expect(effectivePolicy(narrowToCeiling(cluster, ceiling).policy, 'payments-prod').actions.eniConfigs?.allowed).toBe(false);
+  });
+
   it('leaves clusters that are not in apply mode alone: they change nothing', () => {
     const central = withProd((p) => ((p.actions as Record<string, unknown>).leakedEnis = { allowed: true }));
     expect(narrowToCeiling(central, REPO_POLICY).refused).toEqual([]);
