@@ -120,10 +120,17 @@ export const PARAMETER_CONSTRAINTS: Readonly<Record<string, Omit<CfnParameter, '
     AllowedPattern: '^$|^arn:aws[a-z-]*:oam:[a-z0-9-]+:\\d{12}:sink/[A-Za-z0-9-]+$',
     ConstraintDescription: "the SinkArn output of the central stack in the same region, or empty (override it per region)",
   },
-  // lib/policy/central.ts parseCentralPolicyLocation's two forms (the functions check it again at start).
+  // lib/policy/central.ts parseCentralPolicyLocation's two forms, as narrow as it takes them (the
+  // functions check it again at cold start, where a refused value stops every invocation): no IAM
+  // wildcard (`*`, `?`) or policy variable (`$`), which would widen the ReadCentralPolicy grant
+  // (resources/roles.yml); the region as a region is spelt; no empty segment in the name; a key
+  // that does not end in a space (the functions trim it, the grant would not). What it still
+  // takes that they refuse: a bucket with '..' and names or keys above their length limits.
   centralPolicy: {
     Type: 'String',
-    AllowedPattern: '^$|^arn:aws[a-z-]*:ssm:[a-z0-9-]+:\\d{12}:parameter/.+$|^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+$',
+    AllowedPattern:
+      '^$|^arn:aws[a-z-]*:ssm:[a-z]{2}(-[a-z]+)+-\\d:\\d{12}:parameter/[a-zA-Z0-9_.-]+(/[a-zA-Z0-9_.-]+)*$' +
+      '|^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/[^*?$]*[^*?$\\s]$',
     ConstraintDescription: 'an SSM parameter ARN (arn:aws:ssm:<region>:<account>:parameter/<name>), s3://<bucket>/<key>, or empty',
   },
 };

@@ -30,7 +30,11 @@ export type CentralPolicyLocation =
 const SSM_ARN = /^arn:(aws[a-z-]*):ssm:([a-z]{2}(?:-[a-z]+)+-\d):(\d{12}):parameter\/([a-zA-Z0-9_.\-/]{1,1011})$/;
 // Bucket names: 3-63 lower-case letters, digits, dots and hyphens, starting and ending with a letter
 // or digit (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html); keys: up to 1,024 bytes.
-const S3_URL = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/(.{1,1024})$/;
+// The key becomes the Resource of the functions' s3:GetObject grant (resources/roles.yml): no `*` or
+// `?` (IAM wildcards: `s3://bucket/*` would grant every object of the bucket), no `$` (a policy
+// variable, `${aws:username}`), no control characters.
+const S3_URL = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/([^*?$]{1,1024})$/;
+const hasControlCharacter = (text: string): boolean => [...text].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
 
 /** The problem of a `centralPolicy` value, worded for the param. */
 export const CENTRAL_POLICY_FORMS = 'must be empty, an SSM parameter ARN (arn:aws:ssm:<region>:<account>:parameter/<name>) or s3://<bucket>/<key>';
@@ -48,7 +52,7 @@ export function parseCentralPolicyLocation(value: string): CentralPolicyLocation
     if (!name.includes('//') && !name.endsWith('/')) return { kind: 'ssm', arn: text, partition, region, account, name };
   }
   const s3 = S3_URL.exec(text);
-  if (s3 && !s3[1]?.includes('..')) return { kind: 's3', url: text, bucket: s3[1] ?? '', key: s3[2] ?? '' };
+  if (s3 && !s3[1]?.includes('..') && !hasControlCharacter(s3[2] ?? '')) return { kind: 's3', url: text, bucket: s3[1] ?? '', key: s3[2] ?? '' };
   const problem = `centralPolicy: ${JSON.stringify(text.slice(0, 120))} ${CENTRAL_POLICY_FORMS}`;
   throw new PolicyError(problem, [problem]);
 }

@@ -54,6 +54,14 @@ describe('parseCentralPolicyLocation', () => {
     's3://bucket',
     's3://bucket/',
     'https://bucket.s3.amazonaws.com/key',
+    // IAM wildcards and policy variables: the key is the Resource of the s3:GetObject grant.
+    's3://bucket/*',
+    's3://bucket/policies/*.json',
+    's3://bucket/polic?.json',
+    's3://bucket/${aws:username}',
+    's3://bucket/a\u0000b',
+    'arn:aws:ssm:eu-west-1:999988887777:parameter/*',
+    'arn:aws:ssm:eu-west-1:999988887777:parameter/p?',
   ])('refuses %j, naming the forms it may take', (value) => {
     expect(() => parseCentralPolicyLocation(value)).toThrow(PolicyError);
     expect(() => parseCentralPolicyLocation(value)).toThrow(/^centralPolicy: .* must be empty, an SSM parameter ARN \(arn:aws:ssm:/);

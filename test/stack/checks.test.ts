@@ -140,6 +140,13 @@ describe('centralPolicyProblems', () => {
     ]);
   });
 
+  it.each(['s3://org-policies/*', 's3://org-policies/policy?.json', 'arn:aws:ssm:eu-west-1:999988887777:parameter/*'])(
+    'refuses %j: an IAM wildcard in the value would widen the read grant (resources/roles.yml ReadCentralPolicy)',
+    (value) => {
+      expect(centralPolicyProblems(withEnvironment({ CENTRAL_POLICY: value }))).toHaveLength(1);
+    },
+  );
+
   it('fails the packaging of a malformed centralPolicy', () => {
     let message = '';
     try {

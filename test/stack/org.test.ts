@@ -209,7 +209,20 @@ describe('deployTimeParams', () => {
       oamSinkIdentifier: { good: ['arn:aws:oam:eu-west-1:999988887777:sink/a1b2c3d4-5678'], bad: ['sink/a1b2', 'arn:aws:oam:eu-west-1:999988887777:link/x'], check: (v) => OAM_SINK_ARN.test(v) },
       centralPolicy: {
         good: ['arn:aws:ssm:eu-west-1:999988887777:parameter/eks-ip-responder/policy', 's3://acme-policies/eks-ip-responder/policy.json'],
-        bad: ['policy.yml', 's3://a/x', 'arn:aws:ssm:eu-west-1:999988887777:document/x'],
+        bad: [
+          'policy.yml',
+          's3://a/x',
+          'arn:aws:ssm:eu-west-1:999988887777:document/x',
+          // IAM wildcards and policy variables would widen the ReadCentralPolicy grant (the functions refuse them too).
+          'arn:aws:ssm:eu-west-1:999988887777:parameter/*',
+          'arn:aws:ssm:eu-west-1:999988887777:parameter/eks-ip-responder/polic?',
+          's3://acme-policies/*',
+          's3://acme-policies/${aws:PrincipalAccount}/policy.json',
+          // What the functions would refuse at cold start, stopping every invocation.
+          'arn:aws:ssm:euwest1:999988887777:parameter/p',
+          'arn:aws:ssm:eu-west-1:999988887777:parameter/a//b',
+          'arn:aws:ssm:eu-west-1:999988887777:parameter/a/',
+        ],
         check: (v) => parseCentralPolicyLocation(v) !== undefined,
       },
     };
@@ -219,6 +232,8 @@ describe('deployTimeParams', () => {
       expect({ name: p.name, sentinel: check(String(p.sentinel)) }).toEqual({ name: p.name, sentinel: true });
       for (const v of ['', ...good]) expect({ v, ok: pattern.test(v) }).toEqual({ v, ok: true });
       for (const v of bad) expect({ v, ok: pattern.test(v) }).toEqual({ v, ok: false });
+      // Nothing the pattern takes is refused by the functions (a value they refuse stops every invocation).
+      for (const v of good) expect({ v, taken: check(v) }).toEqual({ v, taken: true });
     }
   });
 
