@@ -159,6 +159,9 @@ async function readSsm(location: Extract<CentralPolicyLocation, { kind: 'ssm' }>
   return { text: p.Value, ...(typeof p.Version === 'number' ? { revision: String(p.Version) } : {}) };
 }
 
+/** A region name (us-east-1, us-gov-west-1, cn-north-1): lib/policy/central.ts takes an SSM ARN's region so. */
+const REGION_NAME = /^[a-z]{2}(?:-[a-z]+)+-\d$/;
+
 /** The bucket's region, as S3 named it in a redirect (x-amz-bucket-region), per bucket for the container's life. */
 const bucketRegions = new Map<string, string>();
 
@@ -186,6 +189,9 @@ async function readS3(location: Extract<CentralPolicyLocation, { kind: 's3' }>, 
   let answer = await attempt(first);
   const elsewhere = answer.headers['x-amz-bucket-region'];
   if ((answer.status === 301 || answer.status === 400) && typeof elsewhere === 'string' && elsewhere !== first) {
+    // The region becomes part of the next request's host name: only a region as AWS spells one,
+    // never a value that would point the signed request at another host.
+    if (!REGION_NAME.test(elsewhere)) throw new CentralPolicyReadError('MalformedAnswer', `${what}: x-amz-bucket-region ${JSON.stringify(elsewhere.slice(0, 40))} is not a region`);
     bucketRegions.set(location.bucket, elsewhere);
     answer = await attempt(elsewhere);
   }

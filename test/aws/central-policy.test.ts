@@ -3,6 +3,8 @@
  * every request's SigV4 signature (test/support/central-policy-server.ts), the endpoint taken from
  * AWS_ENDPOINT_URL_SSM / AWS_ENDPOINT_URL_S3 as the SDK takes it; and the provider's cache.
  */
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { EKSClient } from '@aws-sdk/client-eks';
 import { CentralPolicyProvider, CentralPolicyReadError, readCentralPolicy, type CentralPolicyReadOptions } from '../../lib/aws/central-policy';
@@ -91,6 +93,62 @@ describe('readCentralPolicy: S3 GetObject', () => {
     expect(req).toMatchObject({ method: 'GET', path: '/org-policies/eks%20ip/policy.json', scope: '20261203/eu-west-1/s3/aws4_request', signatureValid: true });
     expect(req?.headers['x-amz-content-sha256']).toBe('UNSIGNED-PAYLOAD');
     expect(req?.signedHeaders).toEqual(expect.arrayContaining(['host', 'x-amz-content-sha256', 'x-amz-date']));
+  });
+
+  /** A server answering every request with `answer`, counting them. */
+  async function rawServer(answer: (res: ServerResponse) => void): Promise<{ url: string; count: () => number; close: () => Promise<void> }> {
+    let count = 0;
+    const raw = createServer((req, res) => {
+      count++;
+      req.resume();
+      answer(res);
+    });
+    await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve));
+    const { port } = raw.address() as AddressInfo;
+    return { url: `http://127.0.0.1:${port}`, count: () => count, close: () => new Promise((resolve) => raw.close(() => resolve())) };
+  }
+
+  it('refuses an x-amz-bucket-region that is not a region (it would become the next request\'s host), sending nothing more', async () => {
+    const raw = await rawServer((res) => res.writeHead(301, { 'x-amz-bucket-region': 'attacker.example/#' }).end('<Error><Code>PermanentRedirect</Code></Error>'));
+    try {
+      await expect(readCentralPolicy(S3, options({ AWS_ENDPOINT_URL_S3: raw.url }))).rejects.toMatchObject({ code: 'MalformedAnswer', message: expect.stringContaining('is not a region') });
+      expect(raw.count()).toBe(1);
+    } finally {
+      await raw.close();
+    }
+  });
+
+  it('follows no redirect to another host (a Location is not read): the 3xx is the error', async () => {
+    const raw = await rawServer((res) => res.writeHead(307, { location: 'http://127.0.0.1:9/elsewhere' }).end());
+    try {
+      await expect(readCentralPolicy(S3, options({ AWS_ENDPOINT_URL_S3: raw.url }))).rejects.toMatchObject({ code: 'HTTP307' });
+      expect(raw.count()).toBe(1);
+    } finally {
+      await raw.close();
+    }
+  });
+
+  it('stops reading an answer above its bound (a huge object does not fill the memory)', async () => {
+    const raw = await rawServer((res) => {
+      res.writeHead(200);
+      const chunk = Buffer.alloc(64 * 1024, 'x');
+      // Far more than the bound (8 × 64 KB), written until the client hangs up.
+      let sent = 0;
+      const more = (): void => {
+        while (sent < 64 * 1024 * 1024 && !res.destroyed) {
+          sent += chunk.length;
+          if (!res.write(chunk)) return void res.once('drain', more);
+        }
+        res.end();
+      };
+      res.on('error', () => undefined);
+      more();
+    });
+    try {
+      await expect(readCentralPolicy(S3, options({ AWS_ENDPOINT_URL_S3: raw.url }))).rejects.toMatchObject({ code: 'TooLarge' });
+    } finally {
+      await raw.close();
+    }
   });
 
   it.each(['NoSuchKey', 'AccessDenied'])('fails with the S3 error %s named', async (code) => {
