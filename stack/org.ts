@@ -85,9 +85,13 @@ export const PARAMETER_CONSTRAINTS: Readonly<Record<string, Omit<CfnParameter, '
   // CloudWatch alarm periods are 10, 20, 30 or a multiple of 60 (PutMetricAlarm, Period:
   // https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html); the
   // sampler publishes at most once a scheduleRate, so a minute is the floor here.
-  alarmPeriodSeconds: { Type: 'Number', MinValue: 60 },
+  // At most an hour: METRIC_PERIOD_SECONDS' range (lib/config.ts), which the functions check at
+  // cold start; a Parameter wider than the functions' ranges would deploy functions that refuse
+  // to start (every invocation an error, seen only by the Errors alarms).
+  alarmPeriodSeconds: { Type: 'Number', MinValue: 60, MaxValue: 3600 },
   // CloudWatch namespaces: 1-255 characters, no colon, not starting with AWS/ (PutMetricData, Namespace).
-  metricNamespace: { Type: 'String', MinLength: 1, MaxLength: 255, AllowedPattern: '^(?!AWS/)[^:"]+$' },
+  // The functions take [0-9A-Za-z.\-_/#:] (lib/config.ts); the colon is left out here, as before.
+  metricNamespace: { Type: 'String', MinLength: 1, MaxLength: 255, AllowedPattern: '^(?!AWS/)[0-9A-Za-z._/#-]+$' },
   clusterNames: {
     Type: 'String',
     AllowedPattern: '^$|^[0-9A-Za-z][A-Za-z0-9_-]*(,[0-9A-Za-z][A-Za-z0-9_-]*)*$',
@@ -97,8 +101,9 @@ export const PARAMETER_CONSTRAINTS: Readonly<Record<string, Omit<CfnParameter, '
   subnetFreeIpsAlarmThreshold: COUNT,
   controlPlaneFreeIpsAlarmThreshold: COUNT,
   subnetFreeIpsCritical: COUNT,
-  forecastWindowHours: { Type: 'Number', MinValue: 1 },
-  renotifyAfterHours: COUNT,
+  // FORECAST_WINDOW_HOURS 2-336 and RENOTIFY_AFTER_HOURS 0-720 (lib/config.ts).
+  forecastWindowHours: { Type: 'Number', MinValue: 2, MaxValue: 336 },
+  renotifyAfterHours: { Type: 'Number', MinValue: 0, MaxValue: 720 },
   passRoleArns: {
     Type: 'String',
     AllowedPattern: '^$|^arn:[a-z-]+:iam::\\d{12}:role/[^,]+(,arn:[a-z-]+:iam::\\d{12}:role/[^,]+)*$',

@@ -18,6 +18,9 @@ import {
   resolveParameters,
   toStackSet,
 } from '../../stack/org';
+import { parseRuntimeConfig } from '../../lib/config';
+import { policyJson } from '../../lib/policy/load';
+import { readPolicyFile } from '../../lib/policy/yaml';
 import { packageOrg, parseArgs, publishInstructions, resolveStageParams, type OrgPackage, type OrgPackageOptions } from '../../scripts/package-org';
 import { validateTemplate, validateTemplateFile, loadSpecification } from './cfn-spec';
 import { REPOSITORY_ROOT } from './template';
@@ -235,6 +238,27 @@ describe('deployTimeParams', () => {
       // Nothing the pattern takes is refused by the functions (a value they refuse stops every invocation).
       for (const v of good) expect({ v, taken: check(v) }).toEqual({ v, taken: true });
     }
+  });
+
+  it('admits no value the functions refuse at cold start (which would make every invocation an error)', () => {
+    const env = { ALERT_TOPIC_ARN: 'arn:aws:sns:eu-west-1:111122223333:alerts', LEDGER_TABLE: 'eks-ip-responder-prod-ledger', POLICY_JSON: policyJson(readPolicyFile(join(REPOSITORY_ROOT, 'policy.yml')), 'policy.yml') };
+    const starts = (variables: Record<string, string>) => {
+      try {
+        parseRuntimeConfig({ ...env, ...variables });
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const numbers: Record<string, string> = { forecastWindowHours: 'FORECAST_WINDOW_HOURS', alarmPeriodSeconds: 'METRIC_PERIOD_SECONDS', renotifyAfterHours: 'RENOTIFY_AFTER_HOURS' };
+    for (const [name, variable] of Object.entries(numbers)) {
+      const { MinValue: min, MaxValue: max } = PARAMETER_CONSTRAINTS[name]!;
+      expect({ name, min: min !== undefined && starts({ [variable]: String(min) }), max: max !== undefined && starts({ [variable]: String(max) }) }).toEqual({ name, min: true, max: true });
+      expect({ name, below: starts({ [variable]: String(min! - 1) }), above: starts({ [variable]: String(max! + 1) }) }).toEqual({ name, below: false, above: false });
+    }
+    const namespace = new RegExp(PARAMETER_CONSTRAINTS['metricNamespace']!.AllowedPattern!);
+    for (const v of ['EKS/IPResponder', 'Team-1/EKS_ip.v2#']) expect({ v, pattern: namespace.test(v), starts: starts({ METRIC_NAMESPACE: v }) }).toEqual({ v, pattern: true, starts: true });
+    for (const v of ['EKS IP', 'EKS/IP"Responder', 'AWS/EKS']) expect({ v, pattern: namespace.test(v) }).toEqual({ v, pattern: false });
   });
 
   it('fixes clusterNames at packaging when kubernetesClusters is set', () => {
