@@ -7,11 +7,10 @@
  * validation, the ceiling and the fallback are lib/policy/central.ts.
  * Design: docs/policy.md#central-policy
  */
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentityProvider, ChecksumConstructor, HashConstructor } from '@smithy/types';
 import { messageOf } from '../errors';
+import { httpExchange, HttpExchangeError, type HttpAnswer } from '../http-exchange';
 import { centralPolicyInForce, unavailableInForce, type CentralPolicyLocation, type PolicyInForce } from '../policy/central';
 import { POLICY_MAX_BYTES } from '../policy/load';
 
@@ -52,43 +51,19 @@ export interface CentralPolicyReadOptions {
 /** An answer larger than this is not a policy (the JSON envelope escapes at most ~6 bytes per character of a 64 KB policy). */
 const MAX_ANSWER_BYTES = 8 * POLICY_MAX_BYTES;
 
-interface Answer {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
+type Answer = HttpAnswer;
 
 /** One request; the body read whole up to {@link MAX_ANSWER_BYTES}. */
-function send(url: URL, method: string, headers: Record<string, string>, body: string | undefined, timeoutMs: number, what: string): Promise<Answer> {
-  const request = url.protocol === 'http:' ? httpRequest : httpsRequest;
-  return new Promise((resolve, reject) => {
-    const r = request(
+async function send(url: URL, method: string, headers: Record<string, string>, body: string | undefined, timeoutMs: number, what: string): Promise<Answer> {
+  try {
+    return await httpExchange(
       { protocol: url.protocol, hostname: url.hostname, port: url.port || undefined, method, path: `${url.pathname}${url.search}`, headers },
-      (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (c: Buffer) => {
-          size += c.length;
-          if (size > MAX_ANSWER_BYTES) r.destroy(new CentralPolicyReadError('TooLarge', `${what}: above ${MAX_ANSWER_BYTES} bytes`));
-          else chunks.push(c);
-        });
-        res.on('error', (err) => r.emit('error', err));
-        res.on('end', () => {
-          clearTimeout(timer);
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') });
-        });
-      },
+      body,
+      { timeoutMs, what, maxBytes: MAX_ANSWER_BYTES },
     );
-    const timer = setTimeout(() => r.destroy(new CentralPolicyReadError('TIMEOUT', `${what}: no answer within ${timeoutMs} ms`)), timeoutMs);
-    r.on('error', (err) => {
-      clearTimeout(timer);
-      if (err instanceof CentralPolicyReadError) return reject(err);
-      const code = (err as NodeJS.ErrnoException).code ?? 'ERROR';
-      reject(new CentralPolicyReadError(code, `${what}: ${code}: ${err.message}`, { cause: err }));
-    });
-    if (body !== undefined) r.write(body);
-    r.end();
-  });
+  } catch (err) {
+    throw err instanceof HttpExchangeError ? new CentralPolicyReadError(err.code, err.message, { cause: err.cause ?? err }) : err;
+  }
 }
 
 /** The regional endpoint, or the environment's override (as the SDK takes it: service-specific first). */

@@ -1,10 +1,11 @@
 /**
- * One HTTPS request to a cluster's API server over node:https: the cluster CA from DescribeCluster
- * as the only trusted root, a bearer token, a timeout, JSON in and out. A non-2xx answer is a
+ * One HTTPS request to a cluster's API server (lib/http-exchange.ts): the cluster CA from
+ * DescribeCluster as the only trusted root, a bearer token, a timeout, JSON in and out. A non-2xx answer is a
  * KubeApiError built from the Kubernetes `Status` body; a failure to connect is a
  * KubeConnectionError carrying the socket error's code (ENOTFOUND, ECONNREFUSED, a TLS code...).
  */
-import { request as httpsRequest, type Agent } from 'node:https';
+import type { Agent } from 'node:https';
+import { httpExchange, HttpExchangeError, type HttpAnswer } from '../http-exchange';
 import { KubeApiError } from '../inventory/kube-types';
 
 /** Where and how to reach one cluster's API server. */
@@ -78,8 +79,9 @@ export async function kubeRequest(endpoint: KubeEndpoint, req: KubeRequest): Pro
   const what = `${req.method} ${req.path}`;
   const payload = req.body === undefined ? undefined : Buffer.from(JSON.stringify(req.body), 'utf8');
   const timeoutMs = Math.max(1, req.timeoutMs ?? endpoint.timeoutMs);
-  return new Promise((resolve, reject) => {
-    const r = httpsRequest(
+  let answer: HttpAnswer;
+  try {
+    answer = await httpExchange(
       {
         protocol: 'https:',
         hostname: url.hostname,
@@ -94,35 +96,16 @@ export async function kubeRequest(endpoint: KubeEndpoint, req: KubeRequest): Pro
           ...(payload ? { 'Content-Type': req.contentType ?? 'application/json', 'Content-Length': payload.length } : {}),
         },
       },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', (err) => {
-          clearTimeout(timer);
-          reject(new KubeConnectionError((err as NodeJS.ErrnoException).code ?? 'ERROR', `${what}: ${err.message}`, { cause: err }));
-        });
-        res.on('end', () => {
-          clearTimeout(timer);
-          const text = Buffer.concat(chunks).toString('utf8');
-          const status = res.statusCode ?? 0;
-          if (status < 200 || status > 299) return reject(kubeApiErrorOf(status, text, what));
-          try {
-            resolve(text === '' ? {} : JSON.parse(text));
-          } catch (err) {
-            reject(new KubeApiError(status, 'MalformedAnswer', `${what}: the answer is not JSON`, [], { cause: err }));
-          }
-        });
-      },
+      payload,
+      { timeoutMs, what },
     );
-    // One bound on the whole exchange: connect, TLS, request, answer.
-    const timer = setTimeout(() => r.destroy(new KubeConnectionError('TIMEOUT', `${what}: no answer within ${timeoutMs} ms`)), timeoutMs);
-    r.on('error', (err) => {
-      clearTimeout(timer);
-      if (err instanceof KubeConnectionError) return reject(err);
-      const code = (err as NodeJS.ErrnoException).code ?? 'ERROR';
-      reject(new KubeConnectionError(code, `${what}: ${code}: ${err.message}`, { cause: err }));
-    });
-    if (payload) r.write(payload);
-    r.end();
-  });
+  } catch (err) {
+    throw err instanceof HttpExchangeError ? new KubeConnectionError(err.code, err.message, { cause: err.cause ?? err }) : err;
+  }
+  if (answer.status < 200 || answer.status > 299) throw kubeApiErrorOf(answer.status, answer.body, what);
+  try {
+    return answer.body === '' ? {} : JSON.parse(answer.body);
+  } catch (err) {
+    throw new KubeApiError(answer.status, 'MalformedAnswer', `${what}: the answer is not JSON`, [], { cause: err });
+  }
 }
