@@ -11,10 +11,17 @@ import type { DeserializeHandler, DeserializeHandlerArguments } from '@smithy/ty
 import { regionEniOf } from '../inventory/region-limits';
 import type { RegionEni } from '../inventory/types';
 import { trimInstance, trimNetworkInterface } from './trim';
-import { readXml, shape, XmlStreamError, type Shape } from './xml-stream';
+import { readXml, shape, XmlStreamError, type Leaf, type Shape } from './xml-stream';
 
 // The elements are the EC2 query protocol's xmlName of each member (@aws-sdk/client-ec2@3.1169.0
 // dist-cjs schemas NetworkInterface$, NetworkInterfaceAttachment$, Instance$, …).
+/** Where an ENI is attached: the instance, and its device and network card indexes. */
+const ATTACHMENT_PLACE: [string, string, Leaf][] = [
+  ['instanceId', 'InstanceId', 's'],
+  ['deviceIndex', 'DeviceIndex', 'n'],
+  ['networkCardIndex', 'NetworkCardIndex', 'n'],
+];
+
 const TAG = shape([
   ['key', 'Key', 's'],
   ['value', 'Value', 's'],
@@ -34,16 +41,7 @@ const ENI = shape(
     ['privateIpAddress', 'PrivateIpAddress', 's'],
     ['privateIpAddressesSet', 'PrivateIpAddresses', [shape([['privateIpAddress', 'PrivateIpAddress', 's'], ['primary', 'Primary', 'b']])]],
     ['ipv4PrefixSet', 'Ipv4Prefixes', [shape([['ipv4Prefix', 'Ipv4Prefix', 's']])]],
-    [
-      'attachment',
-      'Attachment',
-      shape([
-        ['instanceId', 'InstanceId', 's'],
-        ['deviceIndex', 'DeviceIndex', 'n'],
-        ['networkCardIndex', 'NetworkCardIndex', 'n'],
-        ['status', 'Status', 's'],
-      ]),
-    ],
+    ['attachment', 'Attachment', shape([...ATTACHMENT_PLACE, ['status', 'Status', 's']])],
     ['tagSet', 'TagSet', [TAG]],
   ],
   (e) => trimNetworkInterface(e as NetworkInterface),
@@ -71,7 +69,8 @@ const trimmedLists = new WeakSet<object>();
 
 /** An item only counted (its object has no field). */
 const COUNTED = shape([]);
-const PUBLIC_IP = shape([['association', 'Association', shape([['publicIp', 'PublicIp', 's']])]]);
+const ASSOCIATION = shape([['publicIp', 'PublicIp', 's']]);
+const PUBLIC_IP = shape([['association', 'Association', ASSOCIATION]]);
 
 /** What regionEniOf reads of a region's ENI (the ENI quota and Network Address Usage): counts, not addresses. */
 const REGION_ENI = shape(
@@ -79,17 +78,9 @@ const REGION_ENI = shape(
     ['networkInterfaceId', 'NetworkInterfaceId', 's'],
     ['vpcId', 'VpcId', 's'],
     ['interfaceType', 'InterfaceType', 's'],
-    [
-      'attachment',
-      'Attachment',
-      shape([
-        ['instanceId', 'InstanceId', 's'],
-        ['deviceIndex', 'DeviceIndex', 'n'],
-        ['networkCardIndex', 'NetworkCardIndex', 'n'],
-      ]),
-    ],
+    ['attachment', 'Attachment', shape(ATTACHMENT_PLACE)],
     ['privateIpAddress', 'PrivateIpAddress', 's'],
-    ['association', 'Association', shape([['publicIp', 'PublicIp', 's']])],
+    ['association', 'Association', ASSOCIATION],
     ['privateIpAddressesSet', 'PrivateIpAddresses', [PUBLIC_IP]],
     ['ipv6AddressesSet', 'Ipv6Addresses', [COUNTED]],
     ['ipv4PrefixSet', 'Ipv4Prefixes', [COUNTED]],
