@@ -11,7 +11,7 @@ import { list } from '../diagnose/context';
 import { messageOf } from '../errors';
 import { KubeApiError, type KubeApi, type KubeObjectRef, type KubeRequirement } from '../inventory/kube-types';
 import type { ActionChange, ActionKind, KarpenterSubnetTerm } from '../plan/types';
-import { openKube, withOwnedFields } from './kube-write';
+import { applyConflictsOf, isTransientKubeError, openKube, withOwnedFields } from './kube-write';
 import type { ActionExecutor, ActionOutcome, ExecuteDeps } from './types';
 import { intendWrite } from './write-intent';
 
@@ -50,11 +50,10 @@ function liveRequirements(obj: Record<string, unknown> | undefined): string {
   return Array.isArray(rs) ? canonicalRequirements(rs as KubeRequirement[]) : 'absent';
 }
 
-/** The managers a server-side apply conflict names (`conflict with "helm" using karpenter.k8s.aws/v1`). */
+/** The managers a server-side apply conflict names (lib/act/kube-write.ts applyConflictsOf), each once. */
 export function conflictManagers(err: KubeApiError): string[] {
-  const texts = [err.message, ...err.causes.map((c) => c.message ?? '')];
-  const names = texts.flatMap((t) => [...t.matchAll(/conflict with "([^"]+)"/g)].map((m) => m[1] ?? ''));
-  return [...new Set(names.filter((x) => x))];
+  const named = (applyConflictsOf(err) ?? []).map((c) => c.manager).filter((m) => m !== 'another field manager');
+  return [...new Set(named)];
 }
 
 /** What a failed Kubernetes call becomes: the field's other manager named on a 409, retryable on 429 / 5xx / no answer. */
@@ -77,7 +76,7 @@ function kubeFailure(actionId: string, what: string, field: string, err: unknown
     if (err.status === 403) {
       return { actionId, status: 'failed', detail: `forbidden on ${what} (${err.message}): the access entry's Kubernetes group needs get and patch on it (docs/iam.md); ${nothing}` };
     }
-    return { actionId, status: 'failed', retryable: err.status === 429 || err.status >= 500, detail: `${what}: HTTP ${err.status} ${err.reason ?? ''} ${err.message}; ${nothing}` };
+    return { actionId, status: 'failed', retryable: isTransientKubeError(err), detail: `${what}: HTTP ${err.status} ${err.reason ?? ''} ${err.message}; ${nothing}` };
   }
   // No answer (connection reset, timeout): transient.
   return { actionId, status: 'failed', retryable: true, detail: `${what}: ${messageOf(err)}; ${nothing}` };
