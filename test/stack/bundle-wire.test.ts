@@ -12,18 +12,10 @@ import type { PublishCommandInput } from '@aws-sdk/client-sns';
 import { measureLambdaMemory, withEniQuota } from '../../scripts/bench/lambda-memory';
 import { startDynalite, type RunningDynalite } from '../../tools/dynalite';
 import { accountApi, type AccountApi } from '../../tools/mock-aws';
-import { generateAccount, type SyntheticAccount } from '../../tools/synthetic-account';
+import { makeWireAccount } from '../support/wire-account';
 import { readZip } from '../support/zip';
 import { REPOSITORY_ROOT } from './template';
 
-// Two clusters, more than one page of ENIs each, and one nearly full subnet (a finding to notify).
-const OPTIONS = { clusters: 2, nodes: 600, subnetsPerCluster: 4, seed: 11, enisPerNode: 4, instanceTypes: ['m5.xlarge', 'c6g.2xlarge'] };
-function makeAccount(): SyntheticAccount {
-  const account = generateAccount(OPTIONS);
-  const first = account.subnets.find((s) => s.SubnetId === account.clusters[0]?.resourcesVpcConfig?.subnetIds?.[0]);
-  if (first) first.AvailableIpAddressCount = 3;
-  return account;
-}
 
 let work: string;
 let db: RunningDynalite;
@@ -47,7 +39,7 @@ function unzip(fn: string, into: string): string {
 }
 
 async function run(bundle: string, fn: 'sample' | 'respond', env: Record<string, string> = {}): Promise<{ api: AccountApi; summary: Record<string, unknown> }> {
-  const account = withEniQuota(makeAccount());
+  const account = withEniQuota(makeWireAccount());
   const api = accountApi(account);
   const figures = await measureLambdaMemory({ account, api, bundle, functionName: fn, event: {}, dynamoEndpoint: db.endpoint, memoryMB: 512, historyHours: 4, workDir: work, env });
   expect(figures.failure).toBeUndefined();

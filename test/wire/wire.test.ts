@@ -25,19 +25,10 @@ import { accountApi, ec2Error, emulateAccount, type AccountApi, type EmulatedAcc
 import { generateAccount, type SyntheticAccount } from '../../tools/synthetic-account';
 import { decodeQuery, startWireServer, type WireResponse, type WireServer } from '../../tools/wire';
 import { useTestHarness } from '../support/harness';
+import { makeWireAccount, WIRE_ACCOUNT_OPTIONS } from '../support/wire-account';
 
 const NOW = new Date('2026-11-26T12:00:00Z');
 const REGION = 'eu-west-1';
-// 2 clusters of 300 nodes, ~1,200 ENIs each: the ENI reads take more than one page.
-const OPTIONS = { clusters: 2, nodes: 600, subnetsPerCluster: 4, seed: 11, enisPerNode: 4, instanceTypes: ['m5.xlarge', 'c6g.2xlarge'] };
-
-/** The account, with one subnet nearly full (a finding to notify). */
-function makeAccount(): SyntheticAccount {
-  const account = generateAccount(OPTIONS);
-  const first = account.subnets.find((s) => s.SubnetId === account.clusters[0]?.resourcesVpcConfig?.subnetIds?.[0]);
-  if (first) first.AvailableIpAddressCount = 3;
-  return account;
-}
 
 const harness = useTestHarness();
 let tables = 0;
@@ -100,7 +91,7 @@ describe('the wire emulator', () => {
   let api: AccountApi;
   let server: WireServer;
   beforeEach(async () => {
-    account = makeAccount();
+    account = makeWireAccount();
     api = accountApi(account);
     server = await startWireServer(api);
   });
@@ -115,7 +106,7 @@ describe('the wire emulator', () => {
     // The deployed functions' reads ('measured'): every ENI and instance page through the streaming read (lib/aws/ec2-stream.ts).
     expect(streamed).toHaveBeenCalledTimes((api.calls['DescribeNetworkInterfaces'] ?? 0) + (api.calls['DescribeInstances'] ?? 0));
     streamed.mockRestore();
-    const mocked = emulated(makeAccount());
+    const mocked = emulated(makeWireAccount());
     const direct = await collectInventory(new LiveSource({ ec2: mocked.ec2, eks: mocked.eks }, REGION, 'measured'), { clusterNames: [], concurrency: 4, now: NOW });
     expect(overWire).toEqual(direct);
     expect(api.calls).toEqual(mocked.calls);
@@ -133,7 +124,7 @@ describe('the wire emulator', () => {
     expect(api.calls['DescribeNetworkInterfaces']).toBeGreaterThan(0);
     streamed.mockRestore();
 
-    const mockedAccount = makeAccount();
+    const mockedAccount = makeWireAccount();
     const mocked = emulated(mockedAccount);
     history(mockedAccount, mocked.history);
     const direct = await makeHandler(await runtimeOn(mocked, mockedAccount))({});
@@ -254,7 +245,7 @@ describe('the wire emulator', () => {
 
 describe('the mocks the wire tests compare with', () => {
   it('are on their own client instances: the client classes, and so every other client, stay real', async () => {
-    const mocked = emulated(makeAccount());
+    const mocked = emulated(makeWireAccount());
     for (const Client of [EC2Client, EKSClient, CloudWatchClient, SNSClient]) expect(Object.hasOwn(Client.prototype, 'send')).toBe(false);
     expect(await mocked.sns.send(new PublishCommand({ TopicArn: 'arn:aws:sns:eu-west-1:111122223333:t', Message: 'm' }))).toEqual({ MessageId: 'msg-1' });
     // Another SNS client goes to the network (test/setup-env.ts: a closed port), not to the mock.
@@ -299,7 +290,7 @@ describe('Service Quotas over the wire (awsJson1_1)', () => {
     for (const s of servers.splice(0)) await s.stop();
   });
   async function regionLimitsOver(quotas: SyntheticAccount['quotas']): Promise<{ api: AccountApi; limits: AwsRegionLimits; server: WireServer }> {
-    const account = generateAccount({ ...OPTIONS, nodes: 20, clusters: 1, subnetsPerCluster: 2 });
+    const account = generateAccount({ ...WIRE_ACCOUNT_OPTIONS, nodes: 20, clusters: 1, subnetsPerCluster: 2 });
     if (quotas) account.quotas = quotas;
     const api = accountApi(account);
     const server = await startWireServer(api);
