@@ -161,6 +161,44 @@ export function parseHttpTimeouts(env: Record<string, string | undefined>): Http
   };
 }
 
+/** A token bucket: up to `burst` requests at once, then `perSecond` (lib/aws/pacer.ts). */
+export interface PaceLimits {
+  perSecond: number;
+  burst: number;
+}
+
+/**
+ * The default: a quarter of a non-mutating EC2 action's refill (20 a second), and a fifth of its
+ * bucket (100) at once (EC2 developer guide, "Request throttling for the Amazon EC2 API",
+ * https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-throttling.html).
+ */
+export const EC2_DESCRIBE_PACE: Readonly<PaceLimits> = { perSecond: 5, burst: 20 };
+
+/**
+ * How fast the EC2 client's Describe* requests may go, per API (lib/aws/pacer.ts):
+ * EC2_DESCRIBES_PER_SECOND (default 5: a quarter of a non-mutating action's refill) and
+ * EC2_DESCRIBE_BURST (default 20: a fifth of its bucket). The stack lowers the rate in fan-out
+ * mode, where several invocations read at once (stack/fanout.ts describePace).
+ */
+const describePaceEnv = z.object({
+  EC2_DESCRIBES_PER_SECOND: z.coerce.number().gt(0, 'must be above 0').max(100, 'must be at most 100 (a bucket refills 20 a second)').default(EC2_DESCRIBE_PACE.perSecond),
+  EC2_DESCRIBE_BURST: z.coerce.number().int('must be a whole number').min(1).max(100, 'must be at most 100 (a bucket holds 100)').default(EC2_DESCRIBE_PACE.burst),
+});
+
+/**
+ * The Describe* pace from an environment (the functions' and the CLI's).
+ * @throws ConfigError naming every bad variable.
+ */
+export function parseDescribePace(env: Record<string, string | undefined>): PaceLimits {
+  const set = Object.fromEntries(Object.keys(describePaceEnv.shape).flatMap((k) => (env[k] ? [[k, env[k]]] : [])));
+  const parsed = describePaceEnv.safeParse(set);
+  if (!parsed.success) {
+    const problems = problemsOf(parsed.error);
+    throw new ConfigError(`invalid configuration: ${problems.join('; ')}`, problems);
+  }
+  return { perSecond: parsed.data.EC2_DESCRIBES_PER_SECOND, burst: parsed.data.EC2_DESCRIBE_BURST };
+}
+
 /** What both functions need beyond the sampler's basics: where to notify and record, and the thresholds. */
 export interface RuntimeConfig extends SamplerConfig {
   /** SNS topic for notifications (ALERT_TOPIC_ARN). */
@@ -197,6 +235,8 @@ export interface RuntimeConfig extends SamplerConfig {
   followForMs: number;
   /** The SDK clients' connection and request timeouts (HTTP_CONNECTION_TIMEOUT_MS, HTTP_REQUEST_TIMEOUT_MS, EC2_REQUEST_TIMEOUT_MS). */
   httpTimeouts: HttpTimeouts;
+  /** The EC2 Describe* pace, per API (EC2_DESCRIBES_PER_SECOND, EC2_DESCRIBE_BURST; parseDescribePace). */
+  describePace: PaceLimits;
   /**
    * Clusters whose Kubernetes API the functions read and apply to through their access entry
    * (KUBERNETES_CLUSTERS, comma separated; `*` = every cluster). Absent: Kubernetes is not read.
@@ -290,6 +330,13 @@ export function parseRuntimeConfig(env: Record<string, string | undefined>, bund
     if (!(err instanceof ConfigError)) throw err;
     problems.push(...err.problems);
   }
+  let describePace: PaceLimits | undefined;
+  try {
+    describePace = parseDescribePace(env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    problems.push(...err.problems);
+  }
   let policy: Policy | undefined;
   let policySource: RuntimeConfig['policySource'] | undefined;
   const override = env['POLICY_JSON'];
@@ -348,6 +395,7 @@ export function parseRuntimeConfig(env: Record<string, string | undefined>, bund
     policySource,
     followForMs: e.FOLLOW_FOR_SECONDS * 1000,
     httpTimeouts,
+    describePace: describePace ?? { ...EC2_DESCRIBE_PACE },
     ...(centralPolicy ? { centralPolicy } : {}),
     centralPolicyCacheMs: e.CENTRAL_POLICY_CACHE_SECONDS * 1000,
     ...(e.KUBERNETES_CLUSTERS.length > 0 ? { kubernetesClusters: e.KUBERNETES_CLUSTERS[0] === '*' ? ('*' as const) : e.KUBERNETES_CLUSTERS } : {}),

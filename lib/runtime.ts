@@ -161,7 +161,7 @@ export function defaultRuntime(env: Record<string, string | undefined> = process
   // (With a central policy, each cycle sets the keys of the policy it runs under: lib/runtime.ts inForcePolicy.)
   return assembleRuntime({
     config,
-    clients: createAwsClients(undefined, config.httpTimeouts),
+    clients: createAwsClients(undefined, config.httpTimeouts, config.describePace),
     region,
     dynamo: createDynamoDbClient(config.httpTimeouts),
     logger,

@@ -5,6 +5,7 @@
  * template fragments out; stack/fanout.stack.js throws the params' problems (stack/checks.ts
  * cycleModeProblems). Design: docs/architecture.md, "Ultra scale: fan-out mode".
  */
+import { EC2_DESCRIBE_PACE } from '../lib/config';
 
 /** The params, as osls resolves them (strings). */
 export interface FanOutParams {
@@ -229,6 +230,21 @@ export function sampleEvents(params: FanOutParams): { schedule: { rate: string; 
 }
 
 /** Whether the responder's own remediation tick rule is enabled: not when the state machine runs the tick. */
+/**
+ * The functions' EC2 Describe* pace (EC2_DESCRIBES_PER_SECOND, EC2_DESCRIBE_BURST; lib/aws/pacer.ts):
+ * the default in single mode; in fan-out mode, up to fanOutMaxConcurrency invocations read at once,
+ * so each gets that share of it (at least 0.05 a second and 1 at once), and together they stay
+ * within the single function's pace.
+ */
+export function describePace(params: FanOutParams): { perSecond: string; burst: string } {
+  if (!fansOut(params)) return { perSecond: String(EC2_DESCRIBE_PACE.perSecond), burst: String(EC2_DESCRIBE_PACE.burst) };
+  const n = Math.max(1, Number(params.fanOutMaxConcurrency));
+  return {
+    perSecond: String(Math.max(0.05, Math.floor((EC2_DESCRIBE_PACE.perSecond / n) * 1000) / 1000)),
+    burst: String(Math.max(1, Math.floor(EC2_DESCRIBE_PACE.burst / n))),
+  };
+}
+
 export function remediationTickEnabled(params: FanOutParams): boolean {
   return !fansOut(params);
 }

@@ -13,7 +13,8 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 import { EKSClient } from '@aws-sdk/client-eks';
 import { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import { SNSClient } from '@aws-sdk/client-sns';
-import { DEFAULT_HTTP_TIMEOUTS, type HttpTimeouts } from '../config';
+import { DEFAULT_HTTP_TIMEOUTS, type HttpTimeouts, type PaceLimits } from '../config';
+import { paceDescribes, Pacer } from './pacer';
 
 /** The clients the pipeline uses. Tests pass their own (mocked) ones. */
 export interface AwsClients {
@@ -38,13 +39,18 @@ export function requestHandlerOptions(connectionMs: number, requestMs: number) {
   return { connectionTimeout: connectionMs, requestTimeout: requestMs, throwOnRequestTimeout: true, socketTimeout: requestMs };
 }
 
-/** Builds the clients from the standard SDK environment, optionally for another region, with these timeouts. */
-export function createAwsClients(region?: string, timeouts: HttpTimeouts = DEFAULT_HTTP_TIMEOUTS): AwsClients {
+/**
+ * Builds the clients from the standard SDK environment, optionally for another region, with these
+ * timeouts; with `describePace`, the EC2 client's Describe* requests are paced per API (lib/aws/pacer.ts).
+ */
+export function createAwsClients(region?: string, timeouts: HttpTimeouts = DEFAULT_HTTP_TIMEOUTS, describePace?: PaceLimits): AwsClients {
   const config = region ? { region } : {};
   const handler = requestHandlerOptions(timeouts.connectionMs, timeouts.requestMs);
+  // EC2 describes answer pages of up to 1,000 ENIs or instances: their own, longer timeout.
+  const ec2 = new EC2Client({ ...config, requestHandler: requestHandlerOptions(timeouts.connectionMs, timeouts.ec2RequestMs) });
+  if (describePace) paceDescribes(ec2, new Pacer(describePace));
   return {
-    // EC2 describes answer pages of up to 1,000 ENIs or instances: their own, longer timeout.
-    ec2: new EC2Client({ ...config, requestHandler: requestHandlerOptions(timeouts.connectionMs, timeouts.ec2RequestMs) }),
+    ec2,
     eks: new EKSClient({ ...config, requestHandler: handler }),
     cloudwatch: new CloudWatchClient({ ...config, requestHandler: handler }),
     sns: new SNSClient({ ...config, requestHandler: handler }),

@@ -25,7 +25,7 @@ import { closestInstanceTypes, knownInstanceTypes } from '../capacity/known-inst
 import type { LiveSourceOptions } from '../aws/live-source';
 import { CycleDeadline } from '../deadline';
 import { messageOf } from '../errors';
-import { DEFAULT_NAMESPACE, parseHttpTimeouts } from '../config';
+import { DEFAULT_NAMESPACE, parseDescribePace, parseHttpTimeouts } from '../config';
 import { progressReporter } from './progress';
 import { RecordingSource, writeSnapshot } from '../inventory/capture';
 import { collectInventory } from '../inventory/collect';
@@ -400,7 +400,8 @@ async function liveSource(region: string, io: CliIo, kubernetes = false): Promis
   };
   if (io.liveSource) return io.liveSource(region, options);
   const [{ LiveSource, ec2Providers }, { createAwsClients }] = await Promise.all([import('../aws/live-source'), loadAwsClients()]);
-  const clients = createAwsClients(region, parseHttpTimeouts(io.env));
+  // Paced as the functions' reads are: a laptop draws on the account's same buckets (lib/aws/pacer.ts).
+  const clients = createAwsClients(region, parseHttpTimeouts(io.env), parseDescribePace(io.env));
   // The subnet and instance-type providers of this run (its instance-type cache lives as long as the run).
   return new LiveSource(clients, region, 'all', options, ec2Providers(clients.ec2));
 }

@@ -1,0 +1,120 @@
+/**
+ * The EC2 Describe* pacer (lib/aws/pacer.ts): a burst, then the rate, per API, every attempt
+ * (retries included), and no other request waits. The client is real, its HTTP handler stubbed,
+ * on a virtual clock.
+ */
+import { Readable } from 'node:stream';
+import { DescribeNetworkInterfacesCommand, DescribeSubnetsCommand, EC2Client, ModifyNetworkInterfaceAttributeCommand } from '@aws-sdk/client-ec2';
+import { ConfiguredRetryStrategy } from '@smithy/core/retry';
+import { HttpResponse, type HttpRequest } from '@smithy/core/protocols';
+import { paceDescribes, Pacer, type PaceClock } from '../../lib/aws/pacer';
+import { createAwsClients } from '../../lib/aws/clients';
+import { parseDescribePace, parseRuntimeConfig } from '../../lib/config';
+import { describePace } from '../../stack/fanout';
+
+/** A clock whose sleeps move time on at once. */
+function virtualClock(): PaceClock & { slept: number[] } {
+  let t = 0;
+  const slept: number[] = [];
+  return {
+    slept,
+    now: () => t,
+    sleep: async (ms) => {
+      slept.push(ms);
+      t += ms;
+    },
+  };
+}
+
+const xml = (action: string, inner = ''): string =>
+  `<?xml version="1.0" encoding="UTF-8"?>\n<${action}Response xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>r</requestId>${inner}</${action}Response>`;
+const throttled =
+  '<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message></Error></Errors><RequestID>r</RequestID></Response>';
+
+/** An EC2 client on a stubbed handler: each request's action and the virtual time it left at. */
+function pacedClient(clock: PaceClock & { now(): number }, limits = { perSecond: 5, burst: 20 }, replies?: (n: number) => { status: number; body: string }) {
+  const sent: { action: string; at: number }[] = [];
+  const handler = {
+    handle: async (request: HttpRequest) => {
+      const action = new URLSearchParams(String(request.body)).get('Action') ?? '?';
+      sent.push({ action, at: clock.now() });
+      const r = replies?.(sent.length) ?? { status: 200, body: xml(action) };
+      return { response: new HttpResponse({ statusCode: r.status, headers: { 'content-type': 'text/xml' }, body: Readable.from([Buffer.from(r.body)]) }) };
+    },
+  };
+  const client = new EC2Client({ region: 'eu-west-1', requestHandler: handler, maxAttempts: 3, retryStrategy: new ConfiguredRetryStrategy(3, () => 1) });
+  paceDescribes(client, new Pacer(limits, clock));
+  return { client, sent };
+}
+
+describe('Pacer', () => {
+  it('lets a burst go at once, then one request per interval, in arrival order', () => {
+    const clock = virtualClock();
+    const pacer = new Pacer({ perSecond: 2, burst: 3 }, clock);
+    expect(Array.from({ length: 6 }, () => pacer.reserve('DescribeSubnets'))).toEqual([0, 0, 0, 500, 1000, 1500]);
+  });
+
+  it('keeps one bucket per API', () => {
+    const pacer = new Pacer({ perSecond: 2, burst: 1 }, virtualClock());
+    expect([pacer.reserve('DescribeSubnets'), pacer.reserve('DescribeSubnets'), pacer.reserve('DescribeInstances')]).toEqual([0, 500, 0]);
+  });
+
+  it('refills while nothing is asked, up to the burst', () => {
+    let t = 0;
+    const pacer = new Pacer({ perSecond: 10, burst: 2 }, { now: () => t, sleep: async () => undefined });
+    expect([pacer.reserve('a'), pacer.reserve('a'), pacer.reserve('a')]).toEqual([0, 0, 100]);
+    t = 10_000;
+    expect([pacer.reserve('a'), pacer.reserve('a'), pacer.reserve('a')]).toEqual([0, 0, 100]);
+  });
+
+  it('refuses a pace that would never let a request go', () => {
+    expect(() => new Pacer({ perSecond: 0, burst: 5 })).toThrow(/perSecond > 0/);
+    expect(() => new Pacer({ perSecond: 1, burst: 0 })).toThrow(/burst >= 1/);
+  });
+});
+
+describe('paceDescribes', () => {
+  it('sends 20 Describe* requests at once and then 5 a second, per API; a write is not paced', async () => {
+    const clock = virtualClock();
+    const { client, sent } = pacedClient(clock);
+    for (let i = 0; i < 23; i++) await client.send(new DescribeNetworkInterfacesCommand({ MaxResults: 1000 }));
+    await client.send(new DescribeSubnetsCommand({}));
+    await client.send(new ModifyNetworkInterfaceAttributeCommand({ NetworkInterfaceId: 'eni-1', SourceDestCheck: { Value: false } }));
+    const enis = sent.filter((s) => s.action === 'DescribeNetworkInterfaces').map((s) => s.at);
+    expect(enis.slice(0, 20)).toEqual(Array(20).fill(0));
+    expect(enis.slice(20)).toEqual([200, 400, 600]);
+    // Its own bucket: the first DescribeSubnets does not wait behind the ENI reads.
+    expect(clock.slept).toEqual([200, 200, 200]);
+    expect(sent.map((s) => s.action).slice(-2)).toEqual(['DescribeSubnets', 'ModifyNetworkInterfaceAttribute']);
+  });
+
+  it('paces every attempt: a throttled request retried takes a token again', async () => {
+    const clock = virtualClock();
+    const { client, sent } = pacedClient(clock, { perSecond: 1, burst: 1 }, (n) => (n === 1 ? { status: 503, body: throttled } : { status: 200, body: xml('DescribeSubnets') }));
+    await client.send(new DescribeSubnetsCommand({}));
+    expect(sent.map((s) => s.at)).toEqual([0, 1000]);
+  });
+
+  it('is on the functions\' EC2 client (createAwsClients with a pace), and only then', () => {
+    const names = (c: EC2Client) => c.middlewareStack.identify().join(' ');
+    expect(names(createAwsClients('eu-west-1', undefined, { perSecond: 5, burst: 20 }).ec2)).toMatch(/ec2DescribePacer/);
+    expect(names(createAwsClients('eu-west-1').ec2)).not.toMatch(/ec2DescribePacer/);
+  });
+});
+
+describe('the pace configuration', () => {
+  it('defaults to 5 a second after 20, and names a bad value', () => {
+    expect(parseDescribePace({})).toEqual({ perSecond: 5, burst: 20 });
+    expect(parseDescribePace({ EC2_DESCRIBES_PER_SECOND: '0.5', EC2_DESCRIBE_BURST: '2' })).toEqual({ perSecond: 0.5, burst: 2 });
+    expect(() => parseDescribePace({ EC2_DESCRIBES_PER_SECOND: '0' })).toThrow(/EC2_DESCRIBES_PER_SECOND/);
+    expect(() => parseDescribePace({ EC2_DESCRIBE_BURST: '500' })).toThrow(/EC2_DESCRIBE_BURST/);
+    expect(() => parseRuntimeConfig({ EC2_DESCRIBE_BURST: 'x' })).toThrow(/EC2_DESCRIBE_BURST/);
+  });
+
+  it('gives each fan-out invocation its share, so that together they keep the single function\'s pace', () => {
+    const params = { cycleMode: 'per-cluster', fanOutMaxConcurrency: '10', scheduleRate: 'rate(5 minutes)', remediationRate: 'rate(5 minutes)', namePrefix: 'x' };
+    expect(describePace({ ...params, cycleMode: 'single' })).toEqual({ perSecond: '5', burst: '20' });
+    expect(describePace(params)).toEqual({ perSecond: '0.5', burst: '2' });
+    expect(describePace({ ...params, fanOutMaxConcurrency: '1000' })).toEqual({ perSecond: '0.05', burst: '1' });
+  });
+});
