@@ -37,7 +37,7 @@ import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import { CycleDeadlineError, type CycleDeadline } from '../deadline';
 import { awsCallError, type AwsCallError } from '../errors';
-import { PartialReadError, type InventorySource, type RegionLimitsSource, type SecurityGroup, type VpcNetwork, type VpcNetworkPiece } from '../inventory/types';
+import { PartialReadError, type EniReadOptions, type InventorySource, type RegionLimitsSource, type SecurityGroup, type VpcNetwork, type VpcNetworkPiece } from '../inventory/types';
 import type { KubernetesReader } from '../inventory/kube-types';
 import { CLUSTER_TAG_PREFIX, EKS_CLUSTER_NAME_TAG_KEY } from '../names';
 import { describeVpcCniAddon } from './addon';
@@ -49,6 +49,7 @@ import { hasNextPage, type ReadHooks } from './read-hooks';
 import { AwsRegionLimits } from './region-limits';
 import { Ec2SubnetProvider, type SubnetProvider } from './subnets';
 import { RESERVATION_READS_AT_ONCE, subnetCidrReservationsOf } from './subnet-cidr-reservations';
+import { READ_LANES, subnetLanes } from './read-lanes';
 import { isTrimmed, streamingEc2Pages, type StreamedOperation } from './ec2-stream';
 import { trimInstance, trimNetworkInterface } from './trim';
 
@@ -338,9 +339,11 @@ export class LiveSource implements InventorySource {
     return out;
   }
 
-  async describeNetworkInterfaces(subnetIds: string[]): Promise<NetworkInterface[]> {
+  async describeNetworkInterfaces(subnetIds: string[], options?: EniReadOptions): Promise<NetworkInterface[]> {
     const ids = [...new Set(subnetIds)];
-    return this.ec2Pages('ec2:DescribeNetworkInterfaces', ids, 'ENIs', `for ${ids.length} subnet(s)`, (batch) =>
+    // A large read in lanes side by side (lib/aws/read-lanes.ts), sized by the nodes' ENIs.
+    const lanes = subnetLanes(ids, options?.enisExpected);
+    return this.ec2Pages('ec2:DescribeNetworkInterfaces', ids, 'ENIs', `for ${ids.length} subnet(s)`, lanes, (batch) =>
       paginateDescribeNetworkInterfaces(
         { client: this.clients.ec2, pageSize: EC2_PAGE_SIZE_MAX, ...this.streaming('DescribeNetworkInterfaces') },
         { Filters: [{ Name: 'subnet-id', Values: batch }] },
@@ -553,6 +556,7 @@ export class LiveSource implements InventorySource {
       groupIds,
       'security groups',
       about,
+      chunk(groupIds, EC2_FILTER_VALUES_MAX),
       (batch) =>
         paginateDescribeSecurityGroups(
           { client: this.clients.ec2, pageSize: EC2_PAGE_SIZE_MAX },
@@ -609,14 +613,16 @@ export class LiveSource implements InventorySource {
   }
 
   /**
-   * Runs a paginated EC2 describe for subnet ids, 200 filter values at a time, and concatenates
-   * the items; the pages are counted across the batches, for the cluster(s) of the subnets.
+   * Runs a paginated EC2 describe for each filter of `groups` (at most 200 values each; up to
+   * READ_LANES at once: lib/aws/read-lanes.ts) and concatenates the items in the groups' order;
+   * the pages are counted across the groups, for the cluster(s) of the subnets.
    */
   private async ec2Pages<P, T>(
     operation: string,
     subnetIds: string[],
     unit: string,
     about: string,
+    groups: string[][],
     paginate: (ids: string[]) => AsyncIterable<P>,
     items: (page: P) => T[],
     /** Whom the read is for in the progress; by default the cluster(s) of the ids as subnets. */
@@ -624,13 +630,12 @@ export class LiveSource implements InventorySource {
   ): Promise<T[]> {
     const subject = subjectOverride ?? this.subjectOfSubnets(subnetIds);
     return this.read(operation, about, async () => {
-      const out: T[] = [];
       const counted = { page: 0, items: 0 };
-      for (const batch of chunk(subnetIds, EC2_FILTER_VALUES_MAX)) {
+      const read = await mapLimit(groups, READ_LANES, async (group) => {
         if (counted.page > 0) this.mayStart(operation, about, `page ${counted.page + 1} and later not read`);
-        await this.pages(operation, about, { subject, unit }, paginate(batch), items, out, counted);
-      }
-      return out;
+        return this.pages(operation, about, { subject, unit }, paginate(group), items, [] as T[], counted);
+      });
+      return read.length === 1 ? read[0]! : read.flat();
     });
   }
 }

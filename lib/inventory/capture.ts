@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { problemOf } from './collect';
 import { EKS_NAME_PATTERN, READ_OPERATION } from '../names';
 import { snapshotPaths, requestKey, VPC_ID_PATTERN, type FailedRead } from './snapshot-schemas';
-import { PartialReadError } from './types';
+import { PartialReadError, type EniReadOptions } from './types';
 import type { KubeAccess, KubernetesReader, KubePart } from './kube-types';
 import { KUBE_ACCESS_FILE, KUBE_SNAPSHOT_FILES, kubeSnapshotPath } from './snapshot-kube';
 import type {
@@ -188,8 +188,8 @@ export class RecordingSource implements InventorySource {
     );
   }
 
-  async describeNetworkInterfaces(subnetIds: string[]): Promise<NetworkInterface[]> {
-    return this.read(READ_OPERATION.describeNetworkInterfaces, { subnetIds }, this.inner.describeNetworkInterfaces(subnetIds), (enis) =>
+  async describeNetworkInterfaces(subnetIds: string[], options?: EniReadOptions): Promise<NetworkInterface[]> {
+    return this.read(READ_OPERATION.describeNetworkInterfaces, { subnetIds }, this.inner.describeNetworkInterfaces(subnetIds, options), (enis) =>
       byId(this.enis, enis, (e) => e.NetworkInterfaceId),
     );
   }

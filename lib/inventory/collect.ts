@@ -268,7 +268,7 @@ async function collectCluster(source: InventorySource, name: string, networkOf?:
   const reservationSubnetIds = subnets.map((s) => s.SubnetId ?? '').filter((id) => id !== '');
   const [enisR, reservationsR] = await Promise.all([
     eniSubnetIds.length > 0
-      ? settle(READ_OPERATION.describeNetworkInterfaces, 'network-interfaces', eniSubnetIds, source.describeNetworkInterfaces(eniSubnetIds))
+      ? settle(READ_OPERATION.describeNetworkInterfaces, 'network-interfaces', eniSubnetIds, source.describeNetworkInterfaces(eniSubnetIds, { enisExpected: attachedEnisBySubnet(instances) }))
       : undefined,
     reservationSubnetIds.length > 0
       ? settle(READ_OPERATION.getSubnetCidrReservations, 'cidr-reservations', reservationSubnetIds, source.getSubnetCidrReservations(reservationSubnetIds))
@@ -438,6 +438,13 @@ export interface StartedRegionReads {
 /** Starts the region's quota and ENI reads (for the VPCs `vpcIds`, where the source needs them). */
 export function startRegionReads(reads: RegionLimitsSource, vpcIds: string[]): StartedRegionReads {
   return { quota: settledOf(() => reads.eniQuota()), enis: settledOf(() => reads.regionNetworkInterfaces(vpcIds)) };
+}
+
+/** Per subnet, the ENIs the instances have attached there: what a cluster's ENI read expects at least. */
+export function attachedEnisBySubnet(instances: readonly Instance[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const i of instances) for (const ni of i.NetworkInterfaces ?? []) if (ni.SubnetId) out.set(ni.SubnetId, (out.get(ni.SubnetId) ?? 0) + 1);
+  return out;
 }
 
 /** `p()`'s outcome as Promise.allSettled gives it (a throw included), started now. */

@@ -220,7 +220,7 @@ export interface InventorySource {
   /** EC2 DescribeSubnets in a VPC with a tag key (CNI subnet discovery). */
   describeSubnetsByTagKey(vpcId: string, tagKey: string): Promise<Subnet[]>;
   /** EC2 DescribeNetworkInterfaces in these subnets. */
-  describeNetworkInterfaces(subnetIds: string[]): Promise<NetworkInterface[]>;
+  describeNetworkInterfaces(subnetIds: string[], options?: EniReadOptions): Promise<NetworkInterface[]>;
   /**
    * EC2 DescribeInstances, pending or running, tagged `kubernetes.io/cluster/<clusterName>`:
    * the tag that managed nodegroups, Karpenter and self-managed node templates all put on
@@ -368,4 +368,13 @@ export interface RegionLimitsSource {
   readonly independentOfClusters?: boolean;
   /** CloudWatch GetMetricData: NetworkAddressUsage and NetworkAddressUsagePeered of these VPCs, one call. */
   networkAddressUsageMetrics(vpcIds: string[], now: Date): Promise<NauMetricReading[]>;
+}
+
+/** What a source may use to read a cluster's ENIs faster; the ENIs read are the same without it. */
+export interface EniReadOptions {
+  /**
+   * Per subnet id, the ENIs expected there (the cluster's nodes' attached ENIs), by which a live
+   * source splits a large read into lanes read at once (lib/aws/read-lanes.ts).
+   */
+  enisExpected?: ReadonlyMap<string, number>;
 }

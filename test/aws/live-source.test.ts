@@ -221,6 +221,50 @@ describe('EC2 describes by subnet', () => {
     expect(got).toHaveLength(450);
   });
 
+  it('reads a large cluster\'s subnets in lanes side by side, and gives the same ENIs as one filter', async () => {
+    // 8 subnets of 1,200 ENIs (2 pages each): 9,600 ENIs, 10 pages in one filter, in a row.
+    const subnets = Array.from({ length: 8 }, (_, i) => `subnet-${String(i).padStart(17, '0')}`);
+    const all = subnets.flatMap((id, s) => Array.from({ length: 1200 }, (_, n) => eni(s * 1200 + n, id)));
+    let inFlight = 0;
+    let most = 0;
+    ec2Mock.on(DescribeNetworkInterfacesCommand).callsFake(async (input: { Filters?: Filter[]; NextToken?: string; MaxResults?: number }) => {
+      inFlight++;
+      most = Math.max(most, inFlight);
+      await new Promise((r) => setTimeout(r, 5));
+      inFlight--;
+      const wanted = new Set(filterValues(input.Filters, 'subnet-id'));
+      const matching = all.filter((e) => wanted.has(e.SubnetId ?? ''));
+      const from = Number(input.NextToken ?? 0);
+      const to = from + (input.MaxResults ?? 1000);
+      return { NetworkInterfaces: matching.slice(from, to), ...(to < matching.length ? { NextToken: String(to) } : {}) };
+    });
+    const expected = new Map(subnets.map((id) => [id, 1200]));
+
+    const laned = await source().describeNetworkInterfaces(subnets, { enisExpected: expected });
+    const lanedCalls = ec2Mock.commandCalls(DescribeNetworkInterfacesCommand).map((c) => filterValues(c.args[0].input.Filters, 'subnet-id'));
+    const mostLaned = most;
+    ec2Mock.resetHistory();
+    most = 0;
+    const single = await source().describeNetworkInterfaces(subnets);
+
+    expect(mostLaned).toBe(4);
+    expect(most).toBe(1);
+    expect(new Set(lanedCalls.map((v) => v.join())).size).toBe(4);
+    // Each subnet in one filter only, and no page more than 4 filters need (2 subnets x 1,200 = 3 pages each).
+    expect(lanedCalls.filter((v, i, a) => a.findIndex((w) => w.join() === v.join()) === i).flat().sort()).toEqual(subnets);
+    expect(lanedCalls).toHaveLength(12);
+    expect(ec2Mock.commandCalls(DescribeNetworkInterfacesCommand)).toHaveLength(10);
+    const ids = (enis: NetworkInterface[]) => enis.map((e) => e.NetworkInterfaceId).sort();
+    expect(ids(laned)).toEqual(ids(single));
+    expect(laned).toHaveLength(9600);
+  });
+
+  it('keeps a small cluster\'s read in one filter, whatever its subnets\' addresses say', async () => {
+    ec2Mock.on(DescribeNetworkInterfacesCommand).resolves({ NetworkInterfaces: [] });
+    await source().describeNetworkInterfaces(['subnet-1', 'subnet-2', 'subnet-3'], { enisExpected: new Map([['subnet-1', 600], ['subnet-2', 600], ['subnet-3', 600]]) });
+    expect(ec2Mock.commandCalls(DescribeNetworkInterfacesCommand)).toHaveLength(1);
+  });
+
   it('makes no call for no subnets', async () => {
     const s = source();
     await expect(s.describeNetworkInterfaces([])).resolves.toEqual([]);
