@@ -1,11 +1,12 @@
 /**
  * The region-level reads, once per cycle: the ENI quota from Service Quotas, the
- * region's ENIs (DescribeNetworkInterfaces, every page at 1,000, reduced page by page) and the NAU
+ * region's ENIs (DescribeNetworkInterfaces, every page at 1,000, reduced page by page; past one
+ * page, by subnet in lanes side by side) and the NAU
  * metrics of the clusters' VPCs (one GetMetricData). Design and call budget: docs/models.md,
  * "Region-level limits".
  */
 import { paginateGetMetricData, type CloudWatchClient, type MetricDataQuery } from '@aws-sdk/client-cloudwatch';
-import { paginateDescribeNetworkInterfaces, type EC2Client } from '@aws-sdk/client-ec2';
+import { paginateDescribeNetworkInterfaces, paginateDescribeSubnets, type DescribeNetworkInterfacesCommandOutput, type EC2Client, type Filter } from '@aws-sdk/client-ec2';
 import { GetAWSDefaultServiceQuotaCommand, GetServiceQuotaCommand, type ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import { awsErrorCode } from '../errors';
 import { ENI_QUOTA, regionEniOf } from '../inventory/region-limits';
@@ -14,6 +15,8 @@ import type { NauMetricReading, QuotaReading, RegionEni, RegionLimitsSource } fr
 import { chunk } from './chunk';
 import { EC2_PAGE_SIZE_MAX } from './limits';
 import { METRIC_DATA_QUERIES_PER_CALL_MAX } from './metric-history';
+import { mapLimit } from '../map-limit';
+import { READ_LANES, subnetLanes } from './read-lanes';
 import { callOptions, failureOf, hasNextPage, hookedRead, type ReadHooks } from './read-hooks';
 
 /** The clients the region-level reads need. */
@@ -91,18 +94,69 @@ export class AwsRegionLimits implements RegionLimitsSource {
     const operation = 'ec2:DescribeNetworkInterfaces';
     const hooks = this.hooks(operation, 'ENIs');
     const about = 'in the region (the ENI quota and Network Address Usage)';
-    return hookedRead(operation, about, hooks, async () => {
-      const enis: RegionEni[] = [];
-      for await (const page of paginateDescribeNetworkInterfaces(
+    const pagesOf = (filters?: Filter[]) =>
+      paginateDescribeNetworkInterfaces(
         { client: this.clients.ec2, pageSize: EC2_PAGE_SIZE_MAX, ...(this.streaming ? { withCommand: streamingEc2Pages('RegionNetworkInterfaces') } : {}) },
-        { IncludeManagedResources: true },
+        { IncludeManagedResources: true, ...(filters ? { Filters: filters } : {}) },
         ...callOptions(hooks),
-      )) {
-        const got = regionEnis(page) ?? (page.NetworkInterfaces ?? []).map(regionEniOf);
-        enis.push(...got);
-        hooks.onPage?.({ items: got.length, more: hasNextPage(page), about });
+      );
+    const take = (page: DescribeNetworkInterfacesCommandOutput, out: RegionEni[]): void => {
+      const got = regionEnis(page) ?? (page.NetworkInterfaces ?? []).map(regionEniOf);
+      for (const e of got) out.push(e);
+      hooks.onPage?.({ items: got.length, more: hasNextPage(page), about });
+    };
+    return hookedRead(operation, about, hooks, async () => {
+      const first: RegionEni[] = [];
+      const whole = pagesOf()[Symbol.asyncIterator]();
+      const page1 = await whole.next();
+      if (page1.done) return { scope: 'region' as const, enis: first };
+      take(page1.value, first);
+      if (!hasNextPage(page1.value)) return { scope: 'region' as const, enis: first };
+      // More than one page: the region's subnets' ENIs in lanes side by side (lib/aws/read-lanes.ts)
+      // instead of the whole region's pages one after another. Without the subnets, the pages in turn.
+      const subnets = await this.regionSubnets().catch(() => undefined);
+      if (!subnets) {
+        for (let next = await whole.next(); !next.done; next = await whole.next()) take(next.value, first);
+        return { scope: 'region' as const, enis: first };
       }
+      await whole.return?.(undefined);
+      const lanes = subnetLanes(
+        subnets.map((s) => s.id),
+        new Map(subnets.map((s) => [s.id, s.addressesInUse])),
+      );
+      const read = await mapLimit(lanes, READ_LANES, async (ids) => {
+        const out: RegionEni[] = [];
+        for await (const page of pagesOf([{ Name: 'subnet-id', Values: ids }])) take(page, out);
+        return out;
+      });
+      // Page 1 again where the lanes did not see an ENI (its subnet made since the list): by id, once.
+      const enis = read.flat();
+      const seen = new Set(enis.map((e) => e.NetworkInterfaceId));
+      for (const e of first) if (!seen.has(e.NetworkInterfaceId)) enis.push(e);
       return { scope: 'region' as const, enis };
+    });
+  }
+
+  /**
+   * Every subnet of the region (DescribeSubnets, no filter, pages of 1,000) with its addresses in
+   * use (usable addresses, AWS keeping 5 of each subnet: VPC user guide, "Subnet CIDR blocks",
+   * less AvailableIpAddressCount), to balance the region's ENI lanes.
+   */
+  private async regionSubnets(): Promise<{ id: string; addressesInUse: number }[]> {
+    const operation = 'ec2:DescribeSubnets';
+    const hooks = this.hooks(operation, 'subnets');
+    return hookedRead(operation, 'of the region (to read its ENIs in lanes)', hooks, async () => {
+      const out: { id: string; addressesInUse: number }[] = [];
+      for await (const page of paginateDescribeSubnets({ client: this.clients.ec2, pageSize: EC2_PAGE_SIZE_MAX }, {}, ...callOptions(hooks))) {
+        for (const s of page.Subnets ?? []) {
+          if (!s.SubnetId) continue;
+          const prefix = Number(s.CidrBlock?.split('/')[1]);
+          const usable = Number.isInteger(prefix) && prefix >= 0 && prefix <= 32 ? Math.max(0, 2 ** (32 - prefix) - 5) : 0;
+          out.push({ id: s.SubnetId, addressesInUse: Math.max(0, usable - (s.AvailableIpAddressCount ?? usable)) });
+        }
+        hooks.onPage?.({ items: (page.Subnets ?? []).length, more: hasNextPage(page), about: 'of the region' });
+      }
+      return out;
     });
   }
 

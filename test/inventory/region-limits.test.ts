@@ -9,6 +9,7 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { LiveSource } from '../../lib/aws/live-source';
+import { READ_LANES } from '../../lib/aws/read-lanes';
 import { diagnose } from '../../lib/diagnose/diagnose';
 import { DEFAULT_THRESHOLDS } from '../../lib/diagnose/types';
 import { collectInventory } from '../../lib/inventory/collect';
@@ -24,6 +25,8 @@ const QUOTA_KEY = 'vpc/L-DF5E4CA3';
 /** Three clusters, and `otherEnis` ENIs in a VPC no cluster uses (the quota counts them too). */
 function account(quota: { applied?: number; awsDefault: number } | undefined, otherEnis = 0): SyntheticAccount {
   const acc = generateAccount({ clusters: 3, nodes: 300, subnetsPerCluster: 3, seed: 7 });
+  // Their subnet, in the region's subnets as every ENI's is.
+  if (otherEnis > 0) acc.subnets.push({ SubnetId: 'subnet-0ther000000000000', VpcId: 'vpc-0ther000000000000', CidrBlock: '172.16.0.0/16', AvailableIpAddressCount: 65531 - otherEnis, AvailabilityZone: `${acc.region}a` });
   for (let i = 0; i < otherEnis; i++) {
     const other: NetworkInterface = {
       NetworkInterfaceId: `eni-other${String(i).padStart(12, '0')}`,
@@ -64,9 +67,11 @@ describe('region-level limits through the emulated account', () => {
     // No GetAWSDefaultServiceQuota when an applied value answered.
     expect(r.calls['GetServiceQuota']).toBe(1);
     expect(r.calls['GetAWSDefaultServiceQuota']).toBeUndefined();
-    // The cluster reads (one per cluster, by subnet) and the one region read of ceil(total / 1000) pages.
+    // The cluster reads (one per cluster, by subnet) and the region read: its first page, then
+    // (more than one page) the region's subnets in up to READ_LANES filters, each a partial last page.
     const clusterPages = r.inventory.clusters.reduce((s, c) => s + Math.max(1, Math.ceil(c.networkInterfaces.length / 1000)), 0);
-    expect(r.calls['DescribeNetworkInterfaces']).toBe(clusterPages + Math.ceil(total / 1000));
+    expect(r.calls['DescribeNetworkInterfaces']).toBeGreaterThanOrEqual(clusterPages + 1 + Math.ceil(total / 1000));
+    expect(r.calls['DescribeNetworkInterfaces']).toBeLessThanOrEqual(clusterPages + 1 + Math.ceil(total / 1000) + READ_LANES - 1);
     // One GetMetricData for the three clusters' VPCs, both NAU metrics.
     expect(r.calls['GetMetricData']).toBe(1);
     // Not clusters' problems: nothing became incomplete.
@@ -243,5 +248,76 @@ describe('the region-level reads of a live source', () => {
     } finally {
       aws.restore();
     }
+  });
+});
+
+describe("the region's ENIs past one page", () => {
+  /** The region's ENIs read by the region-level reads alone, the DescribeNetworkInterfaces inputs, and the most requests at once. */
+  async function regionRead(acc: SyntheticAccount, setup?: (aws: EmulatedAccount) => void) {
+    const aws = emulateAccount(acc);
+    try {
+      setup?.(aws);
+      const inputs: { Filters?: { Name: string; Values: string[] }[] }[] = [];
+      aws.faults['DescribeNetworkInterfaces'] = (input) => void inputs.push(input as (typeof inputs)[number]);
+      let inFlight = 0;
+      let most = 0;
+      const send = aws.ec2.send.bind(aws.ec2);
+      aws.ec2.send = (async (...args: Parameters<typeof send>) => {
+        inFlight++;
+        most = Math.max(most, inFlight);
+        await new Promise((r) => setTimeout(r, 2));
+        try {
+          return await send(...args);
+        } finally {
+          inFlight--;
+        }
+      }) as typeof send;
+      const source = new LiveSource({ ec2: aws.ec2, eks: aws.eks, serviceQuotas: aws.serviceQuotas, cloudwatch: aws.cloudwatch }, acc.region);
+      const { enis } = await source.regionLimits!.regionNetworkInterfaces([]);
+      return { enis, inputs, most, calls: { ...aws.calls } };
+    } finally {
+      aws.restore();
+    }
+  }
+  const ids = (enis: { NetworkInterfaceId?: string }[]) => enis.map((e) => e.NetworkInterfaceId ?? '').sort();
+
+  it('are read by subnet in lanes side by side after the first page: every ENI once, as the pages in turn give them', async () => {
+    const acc = account({ awsDefault: 5000 }, 4000);
+    const r = await regionRead(acc);
+    expect(ids(r.enis)).toEqual(ids(acc.networkInterfaces));
+    expect(r.inputs[0]?.Filters).toBeUndefined();
+    const lanes = r.inputs.slice(1).filter((i, n, all) => all.findIndex((j) => JSON.stringify(j.Filters) === JSON.stringify(i.Filters)) === n);
+    expect(lanes).toHaveLength(READ_LANES);
+    expect(lanes.flatMap((l) => l.Filters?.[0]?.Values ?? []).sort()).toEqual(acc.subnets.map((s) => s.SubnetId!).sort());
+    expect(r.calls['DescribeSubnets']).toBe(1);
+    expect(r.most).toBeGreaterThan(1);
+  });
+
+  it("are read page after page, as before, when the region's subnets cannot be listed: nothing lost", async () => {
+    const acc = account({ awsDefault: 5000 }, 4000);
+    const r = await regionRead(acc, (aws) => {
+      aws.faults['DescribeSubnets'] = () => new Error('UnauthorizedOperation');
+    });
+    expect(ids(r.enis)).toEqual(ids(acc.networkInterfaces));
+    expect(r.inputs.every((i) => i.Filters === undefined)).toBe(true);
+    expect(r.inputs).toHaveLength(Math.ceil(acc.networkInterfaces.length / 1000));
+  });
+
+  it("keeps, once, an ENI of the first page whose subnet the list did not name (a subnet made since)", async () => {
+    const acc = account({ awsDefault: 5000 }, 0);
+    const unlisted = Array.from({ length: 600 }, (_, i) => ({ NetworkInterfaceId: `eni-0new${String(i).padStart(13, '0')}`, SubnetId: 'subnet-0new00000000000', VpcId: 'vpc-0new00000000000', PrivateIpAddresses: [{ PrivateIpAddress: '10.9.0.1', Primary: true }] }));
+    acc.networkInterfaces.unshift(...unlisted);
+    const r = await regionRead(acc);
+    expect(acc.networkInterfaces.length).toBeGreaterThan(1000);
+    expect(ids(r.enis)).toEqual(ids(acc.networkInterfaces));
+  });
+
+  it('one page is one call, as before', async () => {
+    const acc = account({ awsDefault: 5000 }, 0);
+    expect(acc.networkInterfaces.length).toBeLessThanOrEqual(1000);
+    const r = await regionRead(acc);
+    expect(r.inputs).toHaveLength(1);
+    expect(r.inputs[0]?.Filters).toBeUndefined();
+    expect(r.calls['DescribeSubnets']).toBeUndefined();
   });
 });
