@@ -4,6 +4,8 @@
  * "reads <= pages + a constant per cluster" target is checked against.
  */
 import { EC2_FILTER_VALUES_MAX, EC2_PAGE_SIZE_MAX } from '../../lib/aws/limits';
+import { subnetLanes } from '../../lib/aws/read-lanes';
+import { attachedEnisBySubnet } from '../../lib/inventory/collect';
 import type { SyntheticAccount } from '../../tools/synthetic-account';
 
 /** Pages by read, and the account's shape. */
@@ -13,10 +15,23 @@ export interface ExpectedPages {
   subnets: number;
   enis: number;
   privateAddresses: number;
-  /** DescribeNetworkInterfaces per cluster, `subnet-id` filters of 200: at most ceil(ENIs/1000) + batches - 1 whatever the grouping. */
+  /**
+   * DescribeNetworkInterfaces per cluster, in the live source's `subnet-id` filters (200 ids each,
+   * or up to READ_LANES lanes by the nodes' ENIs: lib/aws/read-lanes.ts): at most ceil(ENIs/1000)
+   * + filters - 1 whatever the grouping.
+   */
   clusterEniPages: number;
-  /** The region-level read of every ENI (lib/aws/region-limits.ts): ceil(ENIs/1000). */
+  /**
+   * The region-level read of every ENI (lib/aws/region-limits.ts): one page, or past one page the
+   * first page again, then the region's subnets in lanes: 1 + ceil(ENIs/1000) + lanes - 1.
+   */
   regionEniPages: number;
+  /** The first page of the region's ENIs (already in regionEniPages) and, past one page, its lanes: how many. */
+  regionEniLanes?: number;
+  /** DescribeSubnets of the whole region, past one page of ENIs (to read them in lanes): ceil(subnets/1000). */
+  regionSubnetPages?: number;
+  /** Filters (lanes) of each cluster's ENI read, by cluster. (The three lane fields: absent in runs saved before the lanes.) */
+  clusterEniLanes?: number[];
   /** DescribeInstances per cluster by its tag: max(1, ceil(instances/1000)). */
   instancePages: number;
   /** DescribeSubnets per cluster, 200 ids a call: ceil(subnets/200). */
@@ -63,14 +78,18 @@ export function expectedPages(account: SyntheticAccount): ExpectedPages {
   let subnetPages = 0;
   let series = 0;
   let reservationPages = 0;
+  const clusterEniLanes: number[] = [];
   for (const c of account.clusters) {
     const ids = [...new Set(c.resourcesVpcConfig?.subnetIds ?? [])];
     const batches = Math.max(1, Math.ceil(ids.length / EC2_FILTER_VALUES_MAX));
     const enis = ids.reduce((s, id) => s + (enisBySubnet.get(id) ?? 0), 0);
-    clusterEniPages += Math.max(batches, Math.ceil(enis / EC2_PAGE_SIZE_MAX) + batches - 1);
     const tag = CLUSTER_TAG(c.name ?? '');
-    const instances = account.instances.filter((i) => (i.Tags ?? []).some((t) => t.Key === tag) && ['pending', 'running'].includes(i.State?.Name ?? '')).length;
-    instancePages += Math.max(1, Math.ceil(instances / EC2_PAGE_SIZE_MAX));
+    const nodes = account.instances.filter((i) => (i.Tags ?? []).some((t) => t.Key === tag) && ['pending', 'running'].includes(i.State?.Name ?? ''));
+    // The live source's own lanes, from the nodes' attached ENIs (lib/inventory/collect.ts).
+    const lanes = Math.max(batches, subnetLanes(ids, attachedEnisBySubnet(nodes)).length);
+    clusterEniLanes.push(lanes);
+    clusterEniPages += Math.max(lanes, Math.ceil(enis / EC2_PAGE_SIZE_MAX) + lanes - 1);
+    instancePages += Math.max(1, Math.ceil(nodes.length / EC2_PAGE_SIZE_MAX));
     subnetPages += batches;
     series += ids.length + 1;
     reservationPages += ids.length;
@@ -79,7 +98,12 @@ export function expectedPages(account: SyntheticAccount): ExpectedPages {
   const pointsPerSeries = (24 * 3600) / 300;
   let historyPages = 0;
   for (let left = series; left > 0; left -= perCall) historyPages += Math.ceil((Math.min(perCall, left) * pointsPerSeries) / 100_800);
-  const regionEniPages = Math.max(1, Math.ceil(account.networkInterfaces.length / EC2_PAGE_SIZE_MAX));
+  // The region's read (lib/aws/region-limits.ts): past one page, its subnets in lanes by addresses in use.
+  const wholePages = Math.max(1, Math.ceil(account.networkInterfaces.length / EC2_PAGE_SIZE_MAX));
+  const inUse = new Map(account.subnets.map((s) => [s.SubnetId ?? '', Math.max(0, 2 ** (32 - Number(s.CidrBlock?.split('/')[1] ?? 32)) - 5 - (s.AvailableIpAddressCount ?? 0))]));
+  const regionEniLanes = wholePages === 1 ? 1 : subnetLanes([...inUse.keys()], inUse).length;
+  const regionEniPages = wholePages === 1 ? 1 : 1 + wholePages + regionEniLanes - 1;
+  const regionSubnetPages = wholePages === 1 ? 0 : Math.max(1, Math.ceil(account.subnets.length / EC2_PAGE_SIZE_MAX));
   return {
     clusters: account.clusters.length,
     nodes: account.instances.length,
@@ -88,12 +112,15 @@ export function expectedPages(account: SyntheticAccount): ExpectedPages {
     privateAddresses,
     clusterEniPages,
     regionEniPages,
+    regionEniLanes,
+    regionSubnetPages,
+    clusterEniLanes,
     instancePages,
     subnetPages,
     historyPages,
     reservationPages,
     historySeries: series,
-    total: clusterEniPages + regionEniPages + instancePages + subnetPages + historyPages + reservationPages,
+    total: clusterEniPages + regionEniPages + regionSubnetPages + instancePages + subnetPages + historyPages + reservationPages,
   };
 }
 

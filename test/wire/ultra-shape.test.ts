@@ -28,7 +28,24 @@ describe('expectedPages', () => {
     expect(aws.calls['DescribeNetworkInterfaces']).toBeLessThanOrEqual(e.clusterEniPages);
     expect(aws.calls['DescribeNetworkInterfaces']).toBeGreaterThanOrEqual(e.clusterEniPages - 2 * e.clusters);
     expect(e.enis).toBe(account.networkInterfaces.length);
-    expect(e.regionEniPages).toBe(Math.ceil(account.networkInterfaces.length / 1000));
+    expect(e.regionEniPages).toBe(1 + Math.ceil(account.networkInterfaces.length / 1000) + e.regionEniLanes! - 1);
+    expect(e.regionEniLanes).toBe(4);
+  });
+
+  it("counts the region's ENI read too: its first page, then its subnets in lanes", async () => {
+    // One cluster of 12 subnets and ~8,000 ENIs: lanes for the cluster and for the region.
+    const account = { ...generateAccount({ clusters: 1, nodes: 2000, subnetsPerCluster: 12, seed: 9, enisPerNode: 4, instanceTypes: ['m5.xlarge', 'c6g.2xlarge'] }), quotas: { 'vpc/L-DF5E4CA3': { awsDefault: 100_000 } } };
+    const e = expectedPages(account);
+    const aws = emulateAccount(account, { instancesOnly: true });
+    harness.track(aws);
+    const source = new LiveSource({ ec2: aws.ec2, eks: aws.eks, serviceQuotas: aws.serviceQuotas, cloudwatch: aws.cloudwatch }, account.region, 'measured');
+    const inventory = await collectInventory(source, { clusterNames: [], concurrency: 4, now: new Date(account.capturedAt) });
+    expect(inventory.regionLimits?.networkInterfaces).toHaveLength(account.networkInterfaces.length);
+    expect(e.clusterEniLanes).toEqual([4]);
+    expect(e.regionEniLanes).toBe(4);
+    const dni = aws.calls['DescribeNetworkInterfaces']!;
+    expect(dni).toBeLessThanOrEqual(e.clusterEniPages + e.regionEniPages);
+    expect(dni).toBeGreaterThanOrEqual(e.clusterEniPages + e.regionEniPages - e.clusterEniLanes![0]! - e.regionEniLanes!);
   });
 });
 
