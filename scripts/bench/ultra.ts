@@ -16,6 +16,7 @@ import { buildChild, ROOT } from './build';
 import { ensurePackaged, unzipFunction } from './cold-start';
 import { RESERVATION_READS_AT_ONCE } from '../../lib/aws/subnet-cidr-reservations';
 import { EC2_DESCRIBE_PACE, type PaceLimits } from '../../lib/config';
+import { READ_LANES } from '../../lib/aws/read-lanes';
 import { runBundle, type BundleRunFigures } from './lambda-memory';
 import { maxInWindow, type ExpectedPages, type UltraServed } from './ultra-shape';
 
@@ -148,8 +149,9 @@ export function sequentialReads(r: UltraRun): number {
   const clusterEnis = Math.max(0, (calls['DescribeNetworkInterfaces'] ?? 0) - e.regionEniPages);
   const instances = calls['DescribeInstances'] ?? 0;
   const rest = Math.max(0, r.served.readCalls - resv - clusterEnis - instances - e.regionEniPages - regionSubnets);
-  const perCluster = rest / clusters + instances / clusters + Math.max(Math.ceil(clusterEnis / clusters / clusterLanes), Math.ceil(resv / clusters / RESERVATION_READS_AT_ONCE));
-  const regionPath = regionLanes === 1 ? e.regionEniPages : 1 + regionSubnets + Math.ceil((e.regionEniPages - 1) / regionLanes);
+  const perCluster = rest / clusters + instances / clusters + Math.max(Math.ceil(clusterEnis / clusters / Math.min(clusterLanes, READ_LANES)), Math.ceil(resv / clusters / RESERVATION_READS_AT_ONCE));
+  // Its lanes READ_LANES at a time (lib/aws/live-source.ts and region-limits.ts run them with mapLimit).
+  const regionPath = regionLanes === 1 ? e.regionEniPages : 1 + regionSubnets + Math.ceil((e.regionEniPages - 1) / Math.min(regionLanes, READ_LANES));
   return Math.max(Math.ceil(clusters / CLUSTER_CONCURRENCY) * perCluster, regionPath);
 }
 const CLUSTER_CONCURRENCY = 4;

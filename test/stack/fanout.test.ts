@@ -88,6 +88,10 @@ describe('the packaged stack', () => {
       DefinitionSubstitutions: { SampleFunctionArn: { 'Fn::GetAtt': ['SampleLambdaFunction', 'Arn'] }, RespondFunctionArn: { 'Fn::GetAtt': ['RespondLambdaFunction', 'Arn'] } },
     });
     expect(sm.Properties.Definition).toEqual(fanOutDefinition(40));
+    // Each of the up to 40 invocations paces its Describe* reads at its share: 5/40 a second, 1 at once.
+    for (const fn of ['SampleLambdaFunction', 'RespondLambdaFunction']) {
+      expect(resource(t, fn, 'AWS::Lambda::Function').Properties.Environment.Variables).toMatchObject({ EC2_DESCRIBES_PER_SECOND: '0.125', EC2_DESCRIBE_BURST: '1' });
+    }
     // The responder's own remediation tick rule is disabled (the state machine runs the tick); its events' rules are not.
     const respondSchedules = targetsOf(t, 'RespondLambdaFunction').filter(([, r]) => r.Properties.ScheduleExpression !== undefined);
     expect(respondSchedules.map(([, r]) => r.Properties.State)).toEqual(['DISABLED']);
