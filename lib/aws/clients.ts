@@ -14,7 +14,7 @@ import { EKSClient } from '@aws-sdk/client-eks';
 import { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { DEFAULT_HTTP_TIMEOUTS, type HttpTimeouts, type PaceLimits } from '../config';
-import { paceDescribes, Pacer } from './pacer';
+import { ec2ReadPace, paceReads } from './pacer';
 
 /** The clients the pipeline uses. Tests pass their own (mocked) ones. */
 export interface AwsClients {
@@ -41,14 +41,15 @@ export function requestHandlerOptions(connectionMs: number, requestMs: number) {
 
 /**
  * Builds the clients from the standard SDK environment, optionally for another region, with these
- * timeouts; with `describePace`, the EC2 client's Describe* requests are paced per API (lib/aws/pacer.ts).
+ * timeouts; with `describePace`, the EC2 client's Describe* (and GetSubnetCidrReservations) requests
+ * are paced per API (lib/aws/pacer.ts).
  */
 export function createAwsClients(region?: string, timeouts: HttpTimeouts = DEFAULT_HTTP_TIMEOUTS, describePace?: PaceLimits): AwsClients {
   const config = region ? { region } : {};
   const handler = requestHandlerOptions(timeouts.connectionMs, timeouts.requestMs);
   // EC2 describes answer pages of up to 1,000 ENIs or instances: their own, longer timeout.
   const ec2 = new EC2Client({ ...config, requestHandler: requestHandlerOptions(timeouts.connectionMs, timeouts.ec2RequestMs) });
-  if (describePace) paceDescribes(ec2, new Pacer(describePace));
+  if (describePace) paceReads(ec2, ec2ReadPace(describePace));
   return {
     ec2,
     eks: new EKSClient({ ...config, requestHandler: handler }),

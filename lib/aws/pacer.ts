@@ -53,18 +53,39 @@ export class Pacer {
 const apiOf = (commandName: unknown): string => String(commandName ?? '').replace(/Command$/, '');
 
 /**
- * Every attempt of every Describe* request of `client` (retries included: the step runs after the
- * retry middleware) waits for its API's token; other requests go at once. Before signing, so a
- * request is signed when it leaves.
+ * GetSubnetCidrReservations takes one subnet a call (lib/aws/subnet-cidr-reservations.ts): a
+ * cycle asks it once per subnet, thousands of times at 100,000 nodes. No node or controller calls
+ * it (the VPC CNI, Karpenter and the load balancer controller do not), so it is paced at three
+ * times the Describe* pace (15 a second by default: three quarters of its bucket's refill), which
+ * keeps it out of RequestLimitExceeded without making it the cycle's longest wait.
  */
-export function paceDescribes(client: EC2Client, pacer: Pacer): void {
+export const RESERVATION_PACE_FACTOR = 3;
+
+/** Which requests wait, and at what pace: Describe* at `describe`, GetSubnetCidrReservations at {@link RESERVATION_PACE_FACTOR} times its rate. */
+export function ec2ReadPace(describe: PaceLimits): (api: string) => PaceLimits | undefined {
+  const reservations = { perSecond: describe.perSecond * RESERVATION_PACE_FACTOR, burst: describe.burst };
+  return (api) => (api.startsWith('Describe') ? describe : api === 'GetSubnetCidrReservations' ? reservations : undefined);
+}
+
+/**
+ * Every attempt of every paced request of `client` (retries included: the step runs after the
+ * retry middleware) waits for its API's token; other requests (writes) go at once. Before signing,
+ * so a request is signed when it leaves.
+ */
+export function paceReads(client: EC2Client, paceOf: (api: string) => PaceLimits | undefined, clock?: PaceClock): void {
+  const pacers = new Map<string, Pacer>();
+  const pacerOf = (api: string): Pacer | undefined => {
+    const limits = paceOf(api);
+    if (!limits) return undefined;
+    const key = `${limits.perSecond}/${limits.burst}`;
+    let p = pacers.get(key);
+    if (!p) pacers.set(key, (p = new Pacer(limits, clock)));
+    return p;
+  };
   const middleware: FinalizeRequestMiddleware<object, MetadataBearer> = (next, context) => async (args) => {
     const api = apiOf(context.commandName);
-    if (api.startsWith('Describe')) await pacer.take(api);
+    await pacerOf(api)?.take(api);
     return next(args);
   };
-  client.middlewareStack.addRelativeTo(
-    middleware,
-    { relation: 'before', toMiddleware: 'httpSigningMiddleware', name: 'ec2DescribePacer', override: true },
-  );
+  client.middlewareStack.addRelativeTo(middleware, { relation: 'before', toMiddleware: 'httpSigningMiddleware', name: 'ec2ReadPacer', override: true });
 }

@@ -18,9 +18,10 @@ import { EC2_PAGE_SIZE_MAX } from './limits';
  * (EC2 API reference, https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_GetSubnetCidrReservations.html;
  * @aws-sdk/client-ec2 GetSubnetCidrReservationsRequest: `SubnetId: string`, no paginator). So the
  * fewest calls are one per subnet, at MaxResults 1,000 (its maximum, same page), a subnet of
- * the cluster's, not per node or ENI. At most this many subnets are asked at once.
+ * the cluster's, not per node or ENI. At most this many subnets are asked at once: enough to hide
+ * each call's latency; the rate is the EC2 client's pace (lib/aws/pacer.ts ec2ReadPace).
  */
-export const RESERVATION_READS_AT_ONCE = 8;
+export const RESERVATION_READS_AT_ONCE = 16;
 
 /** Every IPv4 reservation of one subnet, every page (MaxResults 1,000). */
 export async function subnetCidrReservationsOf(

@@ -17,6 +17,7 @@ import { ensurePackaged, unzipFunction } from './cold-start';
 import { RESERVATION_READS_AT_ONCE } from '../../lib/aws/subnet-cidr-reservations';
 import { EC2_DESCRIBE_PACE, type PaceLimits } from '../../lib/config';
 import { READ_LANES } from '../../lib/aws/read-lanes';
+import { ec2ReadPace } from '../../lib/aws/pacer';
 import { runBundle, type BundleRunFigures } from './lambda-memory';
 import { maxInWindow, type ExpectedPages, type UltraServed } from './ultra-shape';
 
@@ -132,7 +133,7 @@ interface UltraRun {
  * The reads one after another on the cycle's longest path (lib/inventory/collect.ts): clusters
  * CLUSTER_CONCURRENCY (4, lib/config.ts) at a time; within a cluster the instance pages (alongside
  * the nodegroup and add-on reads), then the ENI pages in the cluster's lanes (lib/aws/read-lanes.ts)
- * alongside GetSubnetCidrReservations (8 at once, RESERVATION_READS_AT_ONCE), the rest counted in
+ * alongside GetSubnetCidrReservations (RESERVATION_READS_AT_ONCE at once), the rest counted in
  * turn; the region's ENI read alongside all of that (started with the clusters: collect.ts
  * startRegionReads): its first page, then past one page its subnets (DescribeSubnets) and their
  * ENIs in lanes; the longer of the two paths.
@@ -157,12 +158,28 @@ export function sequentialReads(r: UltraRun): number {
 const CLUSTER_CONCURRENCY = 4;
 
 /**
- * The least time the function's Describe* pace (lib/aws/pacer.ts: EC2_DESCRIBE_PACE, per API)
- * lets the run's calls take: its busiest Describe API's calls past the burst, at the rate.
+ * The least time the function's pace (lib/aws/pacer.ts ec2ReadPace: Describe* at EC2_DESCRIBE_PACE,
+ * GetSubnetCidrReservations at three times it; each API its own bucket) lets the run's calls take:
+ * the slowest API's calls past its burst, at its rate.
  */
 export function paceSeconds(s: UltraServed, pace: PaceLimits = EC2_DESCRIBE_PACE): { api: string; calls: number; seconds: number } {
-  const [api, o] = Object.entries(s.byOp).filter(([k]) => /^ec2 Describe\w*$/.test(k)).sort((a, b) => b[1].calls - a[1].calls)[0] ?? ['-', { calls: 0 }];
-  return { api: api.replace(/^ec2 /, ''), calls: o.calls, seconds: Math.max(0, o.calls - pace.burst) / pace.perSecond };
+  const paceOf = ec2ReadPace(pace);
+  let worst = { api: '-', calls: 0, seconds: 0 };
+  for (const [op, o] of Object.entries(s.byOp)) {
+    if (!op.startsWith('ec2 ')) continue;
+    const api = op.replace(/^ec2 /, '');
+    const limits = paceOf(api);
+    if (!limits) continue;
+    const seconds = Math.max(0, o.calls - limits.burst) / limits.perSecond;
+    if (seconds > worst.seconds || (worst.api === '-' && api.startsWith('Describe'))) worst = { api, calls: o.calls, seconds };
+  }
+  return worst;
+}
+
+/** The busiest Describe API: its name and calls (the rate target's subject). */
+function busiestDescribe(s: UltraServed): { api: string; calls: number } {
+  const [op, o] = Object.entries(s.byOp).filter(([k]) => /^ec2 Describe\w*$/.test(k)).sort((a, b) => b[1].calls - a[1].calls)[0] ?? ['-', { calls: 0 }];
+  return { api: op.replace(/^ec2 /, ''), calls: o.calls };
 }
 
 /**
@@ -299,7 +316,7 @@ export function printUltra(runs: UltraRun[]): void {
   console.log(`\n${table(rows)}`);
   console.log(
     `\nexpected pages: DescribeNetworkInterfaces per cluster (subnet-id filters of 200, or up to 4 lanes by the nodes' ENIs: <= ceil(ENIs/1000) + filters - 1) + the region's ENIs (one page; past one, the first page, one DescribeSubnets of the region, then ceil(ENIs/1000) + lanes - 1) + DescribeInstances per cluster tag (ceil(instances/1000)) + DescribeSubnets (200 ids a call) + GetMetricData history (500 series a call, 288 points each, 100,800 a page) + GetSubnetCidrReservations (one a subnet).` +
-      `\nest. Lambda s = cycle CPU x max(1, 1769 / memory) + the wait: the longer of the longest path's reads x ${AWS_WAIT_PER_CALL_S} s (an assumed AWS time per call; as lib/inventory/collect.ts orders the reads: clusters 4 at a time, in each the instance pages, then the ENI pages in the cluster's lanes alongside the reservations 8 at once, the other reads in turn; the region's ENI read alongside them, in its lanes) and the least time the Describe* pace allows the busiest Describe API's calls (lib/aws/pacer.ts).` +
+      `\nest. Lambda s = cycle CPU x max(1, 1769 / memory) + the wait: the longer of the longest path's reads x ${AWS_WAIT_PER_CALL_S} s (an assumed AWS time per call; as lib/inventory/collect.ts orders the reads: clusters 4 at a time, in each the instance pages, then the ENI pages in the cluster's lanes alongside the reservations 16 at once, the other reads in turn; the region's ENI read alongside them, in its lanes) and the least time the read pace allows the slowest paced API's calls (lib/aws/pacer.ts: Describe* 5/s after 20, GetSubnetCidrReservations 15/s after 20, each API its own bucket).` +
       `\nDescribe rate = EC2 Describe* calls / est. Lambda s, against one bucket of ${BUCKET.burst} tokens refilled at ${BUCKET.refillPerSecond}/s (EC2 API throttling, non-mutating actions); max in 1 s from the emulator's request log (no network latency here: an upper bound).`,
   );
   for (const r of runs) {
@@ -312,7 +329,8 @@ export function printUltra(runs: UltraRun[]): void {
     console.log(`pages: cluster ENIs ${e.clusterEniPages} (lanes ${(e.clusterEniLanes ?? []).join('/') || '-'}), region ENIs ${e.regionEniPages} (lanes ${e.regionEniLanes ?? 1}, region subnets ${e.regionSubnetPages ?? 0}), instances ${e.instancePages}, subnets ${e.subnetPages}, history ${e.historyPages}, reservations ${e.reservationPages} = ${e.total}`);
     const est = estimate(r);
     const pace = paceSeconds(r.served);
-    console.log(`wait: longest path ${fmt(sequentialReads(r))} reads x ${AWS_WAIT_PER_CALL_S} s = ${fmt(est.pathS)} s; the Describe* pace (${EC2_DESCRIBE_PACE.perSecond}/s after ${EC2_DESCRIBE_PACE.burst}, per API) lets ${pace.api}'s ${fmt(pace.calls)} calls take >= ${fmt(est.paceS)} s; wait = the longer`);
+    console.log(`wait: longest path ${fmt(sequentialReads(r))} reads x ${AWS_WAIT_PER_CALL_S} s = ${fmt(est.pathS)} s; the pace (Describe* ${EC2_DESCRIBE_PACE.perSecond}/s after ${EC2_DESCRIBE_PACE.burst}, GetSubnetCidrReservations 3x, per API) lets ${pace.api}'s ${fmt(pace.calls)} calls take >= ${fmt(est.paceS)} s; wait = the longer`);
+    const busiest = busiestDescribe(r.served);
     console.log(`the emulator's serve time, summed (wall time on this machine, with its load; information): ${fmt(est.floorWaitS, 1)} s`);
     if (r.run.failure) {
       console.log(`FAIL  ${tag}: the function failed: ${r.run.failure}`);
@@ -330,18 +348,18 @@ export function printUltra(runs: UltraRun[]): void {
     // together (GetSubnetCidrReservations is a Get, not a Describe), for information.
     const ec2Reads = Object.entries(r.served.byOp).filter(([k]) => /^ec2 (Describe|Get)\w*$/.test(k));
     const all = ec2Reads.reduce((n, [, o]) => n + o.calls, 0);
-    const [busiest, most] = ec2Reads.sort((a, b) => b[1].calls - a[1].calls)[0] ?? ['-', { calls: 0 }];
+    const [busiestRead, most] = ec2Reads.sort((a, b) => b[1].calls - a[1].calls)[0] ?? ['-', { calls: 0 }];
     console.log(
-      `INFO  every EC2 read (Describe* and Get*): ${fmt(all)} calls, ${fmt(all / est.totalS, 2)}/s = ${fmt((100 * all) / est.totalS / BUCKET.refillPerSecond, 1)} % of one bucket's refill; the busiest API, ${busiest.replace(/^ec2 /, '')}: ${fmt(most.calls)} calls, ${fmt((100 * most.calls) / est.totalS / BUCKET.refillPerSecond, 1)} % of its own bucket's`,
+      `INFO  every EC2 read (Describe* and Get*): ${fmt(all)} calls, ${fmt(all / est.totalS, 2)}/s = ${fmt((100 * all) / est.totalS / BUCKET.refillPerSecond, 1)} % of one bucket's refill; the busiest API, ${busiestRead.replace(/^ec2 /, '')}: ${fmt(most.calls)} calls, ${fmt((100 * most.calls) / est.totalS / BUCKET.refillPerSecond, 1)} % of its own bucket's`,
     );
     // EC2 evaluates each API in its own bucket ("each API is evaluated individually", EC2 developer
     // guide, "Request throttling for the Amazon EC2 API"): the target is the busiest Describe API's share.
-    const apiShare = pace.calls / est.totalS / BUCKET.refillPerSecond;
+    const apiShare = busiest.calls / est.totalS / BUCKET.refillPerSecond;
     console.log(
       `INFO  every Describe* call counted against one bucket (stricter than EC2's per-API buckets): ${fmt(describe)} calls, ${fmt(describe / est.totalS, 2)}/s = ${fmt(100 * share, 1)} % of the refill`,
     );
     console.log(
-      `${verdict(apiShare <= TARGET.refillShare && burst <= TARGET.burstPerSecond)}  Describe rate well inside the bucket (the busiest Describe API <= ${TARGET.refillShare * 100} % of its refill averaged; <= ${TARGET.burstPerSecond} Describe* in any 1 s): ${pace.api} ${fmt(pace.calls / est.totalS, 2)}/s = ${fmt(100 * apiShare, 1)} %, max ${burst} in 1 s`,
+      `${verdict(apiShare <= TARGET.refillShare && burst <= TARGET.burstPerSecond)}  Describe rate well inside the bucket (the busiest Describe API <= ${TARGET.refillShare * 100} % of its refill averaged; <= ${TARGET.burstPerSecond} Describe* in any 1 s): ${busiest.api} ${fmt(busiest.calls / est.totalS, 2)}/s = ${fmt(100 * apiShare, 1)} %, max ${burst} in 1 s`,
     );
   }
   printCost(runs);

@@ -4,10 +4,10 @@
  * on a virtual clock.
  */
 import { Readable } from 'node:stream';
-import { DescribeNetworkInterfacesCommand, DescribeSubnetsCommand, EC2Client, ModifyNetworkInterfaceAttributeCommand } from '@aws-sdk/client-ec2';
+import { DescribeNetworkInterfacesCommand, DescribeSubnetsCommand, EC2Client, GetSubnetCidrReservationsCommand, ModifyNetworkInterfaceAttributeCommand } from '@aws-sdk/client-ec2';
 import { ConfiguredRetryStrategy } from '@smithy/core/retry';
 import { HttpResponse, type HttpRequest } from '@smithy/core/protocols';
-import { paceDescribes, Pacer, type PaceClock } from '../../lib/aws/pacer';
+import { ec2ReadPace, paceReads, Pacer, type PaceClock } from '../../lib/aws/pacer';
 import { createAwsClients } from '../../lib/aws/clients';
 import { parseDescribePace, parseRuntimeConfig } from '../../lib/config';
 import { describePace } from '../../stack/fanout';
@@ -43,7 +43,7 @@ function pacedClient(clock: PaceClock & { now(): number }, limits = { perSecond:
     },
   };
   const client = new EC2Client({ region: 'eu-west-1', requestHandler: handler, maxAttempts: 3, retryStrategy: new ConfiguredRetryStrategy(3, () => 1) });
-  paceDescribes(client, new Pacer(limits, clock));
+  paceReads(client, ec2ReadPace(limits), clock);
   return { client, sent };
 }
 
@@ -73,7 +73,7 @@ describe('Pacer', () => {
   });
 });
 
-describe('paceDescribes', () => {
+describe('paceReads', () => {
   it('sends 20 Describe* requests at once and then 5 a second, per API; a write is not paced', async () => {
     const clock = virtualClock();
     const { client, sent } = pacedClient(clock);
@@ -88,6 +88,20 @@ describe('paceDescribes', () => {
     expect(sent.map((s) => s.action).slice(-2)).toEqual(['DescribeSubnets', 'ModifyNetworkInterfaceAttribute']);
   });
 
+  it('paces GetSubnetCidrReservations in its own bucket at three times the Describe* rate', async () => {
+    const clock = virtualClock();
+    const { client, sent } = pacedClient(clock, { perSecond: 5, burst: 2 });
+    for (let i = 0; i < 4; i++) await client.send(new GetSubnetCidrReservationsCommand({ SubnetId: `subnet-${i}` }));
+    await client.send(new DescribeSubnetsCommand({}));
+    expect(sent.map((s) => [s.action, Math.round(s.at)])).toEqual([
+      ['GetSubnetCidrReservations', 0],
+      ['GetSubnetCidrReservations', 0],
+      ['GetSubnetCidrReservations', 67],
+      ['GetSubnetCidrReservations', 133],
+      ['DescribeSubnets', 133],
+    ]);
+  });
+
   it('paces every attempt: a throttled request retried takes a token again', async () => {
     const clock = virtualClock();
     const { client, sent } = pacedClient(clock, { perSecond: 1, burst: 1 }, (n) => (n === 1 ? { status: 503, body: throttled } : { status: 200, body: xml('DescribeSubnets') }));
@@ -97,8 +111,8 @@ describe('paceDescribes', () => {
 
   it('is on the functions\' EC2 client (createAwsClients with a pace), and only then', () => {
     const names = (c: EC2Client) => c.middlewareStack.identify().join(' ');
-    expect(names(createAwsClients('eu-west-1', undefined, { perSecond: 5, burst: 20 }).ec2)).toMatch(/ec2DescribePacer/);
-    expect(names(createAwsClients('eu-west-1').ec2)).not.toMatch(/ec2DescribePacer/);
+    expect(names(createAwsClients('eu-west-1', undefined, { perSecond: 5, burst: 20 }).ec2)).toMatch(/ec2ReadPacer/);
+    expect(names(createAwsClients('eu-west-1').ec2)).not.toMatch(/ec2ReadPacer/);
   });
 });
 
