@@ -135,6 +135,7 @@ type Resource = { Type: string; Properties: Record<string, unknown> };
  *   (remediationRate, `{"cycle":"remediate"}`), AWS::Events::Rule as the functions' `schedule`
  *   events compile to, targeting the state machine through FanOutScheduleRole, which may only start
  *   it (EventBridge needs a role for a Step Functions target: "Using IAM roles for EventBridge targets").
+ * - FanOutExecutionsFailedAlarm: an execution failed, timed out or was aborted, to the alert topic.
  * Both roles trust their service only for this account (aws:SourceAccount: the confused-deputy
  * guard of the IAM user guide, "The confused deputy problem").
  */
@@ -219,6 +220,31 @@ export function fanOutResources(params: FanOutParams): Record<string, Resource> 
         ScheduleExpression: params.remediationRate,
         State: 'ENABLED',
         Targets: [{ Id: 'fan-out-remediate', Arn: { Ref: 'FanOutStateMachine' }, RoleArn: { 'Fn::GetAtt': ['FanOutScheduleRole', 'Arn'] }, Input: '{"cycle":"remediate"}' }],
+      },
+    },
+    // A cycle whose whole execution failed, timed out or was aborted publishes nothing of its own
+    // (a failed item is the merge's SamplingFailed): Step Functions' execution metrics, namespace
+    // AWS/States, dimension StateMachineArn ("Monitoring Step Functions metrics using CloudWatch",
+    // https://docs.aws.amazon.com/step-functions/latest/dg/procedure-cw-metrics.html).
+    FanOutExecutionsFailedAlarm: {
+      Type: 'AWS::CloudWatch::Alarm',
+      Properties: {
+        AlarmName: `${params.namePrefix}-fan-out-executions-failed`,
+        AlarmDescription: 'A fan-out cycle (the state machine) failed, timed out or was aborted: no figure of that cycle was published (see its execution history).',
+        Metrics: [
+          ...(['ExecutionsFailed', 'ExecutionsTimedOut', 'ExecutionsAborted'] as const).map((MetricName, i) => ({
+            Id: `m${i}`,
+            MetricStat: { Metric: { Namespace: 'AWS/States', MetricName, Dimensions: [{ Name: 'StateMachineArn', Value: { Ref: 'FanOutStateMachine' } }] }, Period: 300, Stat: 'Sum' },
+            ReturnData: false,
+          })),
+          { Id: 'failed', Expression: 'FILL(m0, 0) + FILL(m1, 0) + FILL(m2, 0)', Label: 'executions failed, timed out or aborted', ReturnData: true },
+        ],
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        Threshold: 1,
+        EvaluationPeriods: 1,
+        TreatMissingData: 'notBreaching',
+        AlarmActions: [{ Ref: 'AlertTopic' }],
+        OKActions: [{ Ref: 'AlertTopic' }],
       },
     },
   };

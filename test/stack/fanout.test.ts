@@ -19,7 +19,7 @@ describe('fan-out params and resources (pure)', () => {
   it('in per-cluster mode moves both schedules to the state machine', () => {
     expect(sampleEvents(FAN_OUT)).toEqual([]);
     expect(remediationTickEnabled(FAN_OUT)).toBe(false);
-    expect(Object.keys(fanOutResources(FAN_OUT)).sort()).toEqual(['FanOutRemediationRule', 'FanOutScheduleRole', 'FanOutScheduleRule', 'FanOutStateMachine', 'FanOutStateMachineRole']);
+    expect(Object.keys(fanOutResources(FAN_OUT)).sort()).toEqual(['FanOutExecutionsFailedAlarm', 'FanOutRemediationRule', 'FanOutScheduleRole', 'FanOutScheduleRule', 'FanOutStateMachine', 'FanOutStateMachineRole']);
   });
 
   it('refuses a mode or a concurrency the stack does not know', () => {
@@ -88,6 +88,11 @@ describe('the packaged stack', () => {
       DefinitionSubstitutions: { SampleFunctionArn: { 'Fn::GetAtt': ['SampleLambdaFunction', 'Arn'] }, RespondFunctionArn: { 'Fn::GetAtt': ['RespondLambdaFunction', 'Arn'] } },
     });
     expect(sm.Properties.Definition).toEqual(fanOutDefinition(40));
+    // A whole execution that fails, times out or is aborted alarms to the alert topic.
+    const alarm = resource(t, 'FanOutExecutionsFailedAlarm', 'AWS::CloudWatch::Alarm');
+    expect(alarm.Properties.AlarmActions).toEqual([{ Ref: 'AlertTopic' }]);
+    expect(JSON.stringify(alarm.Properties.Metrics)).toContain('"Dimensions":[{"Name":"StateMachineArn","Value":{"Ref":"FanOutStateMachine"}}]');
+    expect((alarm.Properties.Metrics as { MetricStat?: { Metric: { MetricName: string } } }[]).flatMap((m) => (m.MetricStat ? [m.MetricStat.Metric.MetricName] : []))).toEqual(['ExecutionsFailed', 'ExecutionsTimedOut', 'ExecutionsAborted']);
     // Each of the up to 40 invocations paces its Describe* reads at its share: 5/40 a second, 1 at once.
     for (const fn of ['SampleLambdaFunction', 'RespondLambdaFunction']) {
       expect(resource(t, fn, 'AWS::Lambda::Function').Properties.Environment.Variables).toMatchObject({ EC2_DESCRIBES_PER_SECOND: '0.125', EC2_DESCRIBE_BURST: '1' });
