@@ -143,21 +143,30 @@ const httpTimeoutsEnv = z.object({
 });
 
 /**
- * The SDK clients' timeouts from an environment (the functions' and the CLI's).
+ * A group of variables of an environment by its schema; an empty value is unset (`z.coerce`
+ * would read it as 0).
  * @throws ConfigError naming every bad variable.
  */
-export function parseHttpTimeouts(env: Record<string, string | undefined>): HttpTimeouts {
-  // An empty value is unset (`z.coerce` would read it as 0).
-  const set = Object.fromEntries(Object.keys(httpTimeoutsEnv.shape).flatMap((k) => (env[k] ? [[k, env[k]]] : [])));
-  const parsed = httpTimeoutsEnv.safeParse(set);
+function parseEnvGroup<S extends z.ZodObject>(schema: S, env: Record<string, string | undefined>): z.infer<S> {
+  const set = Object.fromEntries(Object.keys(schema.shape).flatMap((k) => (env[k] ? [[k, env[k]]] : [])));
+  const parsed = schema.safeParse(set);
   if (!parsed.success) {
     const problems = problemsOf(parsed.error);
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`, problems);
   }
+  return parsed.data;
+}
+
+/**
+ * The SDK clients' timeouts from an environment (the functions' and the CLI's).
+ * @throws ConfigError naming every bad variable.
+ */
+export function parseHttpTimeouts(env: Record<string, string | undefined>): HttpTimeouts {
+  const data = parseEnvGroup(httpTimeoutsEnv, env);
   return {
-    connectionMs: parsed.data.HTTP_CONNECTION_TIMEOUT_MS,
-    requestMs: parsed.data.HTTP_REQUEST_TIMEOUT_MS,
-    ec2RequestMs: parsed.data.EC2_REQUEST_TIMEOUT_MS,
+    connectionMs: data.HTTP_CONNECTION_TIMEOUT_MS,
+    requestMs: data.HTTP_REQUEST_TIMEOUT_MS,
+    ec2RequestMs: data.EC2_REQUEST_TIMEOUT_MS,
   };
 }
 
@@ -190,13 +199,8 @@ const describePaceEnv = z.object({
  * @throws ConfigError naming every bad variable.
  */
 export function parseDescribePace(env: Record<string, string | undefined>): PaceLimits {
-  const set = Object.fromEntries(Object.keys(describePaceEnv.shape).flatMap((k) => (env[k] ? [[k, env[k]]] : [])));
-  const parsed = describePaceEnv.safeParse(set);
-  if (!parsed.success) {
-    const problems = problemsOf(parsed.error);
-    throw new ConfigError(`invalid configuration: ${problems.join('; ')}`, problems);
-  }
-  return { perSecond: parsed.data.EC2_DESCRIBES_PER_SECOND, burst: parsed.data.EC2_DESCRIBE_BURST };
+  const data = parseEnvGroup(describePaceEnv, env);
+  return { perSecond: data.EC2_DESCRIBES_PER_SECOND, burst: data.EC2_DESCRIBE_BURST };
 }
 
 /** What both functions need beyond the sampler's basics: where to notify and record, and the thresholds. */
