@@ -318,29 +318,21 @@ const runtimeEnv = z
  */
 export function parseRuntimeConfig(env: Record<string, string | undefined>, bundled?: string): RuntimeConfig {
   const problems: string[] = [];
-  let base: SamplerConfig | undefined;
-  try {
-    base = parseSamplerConfig(env);
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    problems.push(...err.problems);
-  }
+  // Each part's ConfigError problems are collected, so that one message names them all.
+  const part = <T>(parse: () => T): T | undefined => {
+    try {
+      return parse();
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      problems.push(...err.problems);
+      return undefined;
+    }
+  };
+  const base = part(() => parseSamplerConfig(env));
   const parsed = runtimeEnv.safeParse(env);
   if (!parsed.success) problems.push(...problemsOf(parsed.error));
-  let httpTimeouts: HttpTimeouts | undefined;
-  try {
-    httpTimeouts = parseHttpTimeouts(env);
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    problems.push(...err.problems);
-  }
-  let describePace: PaceLimits | undefined;
-  try {
-    describePace = parseDescribePace(env);
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    problems.push(...err.problems);
-  }
+  const httpTimeouts = part(() => parseHttpTimeouts(env));
+  const describePace = part(() => parseDescribePace(env));
   let policy: Policy | undefined;
   let policySource: RuntimeConfig['policySource'] | undefined;
   const override = env['POLICY_JSON'];
