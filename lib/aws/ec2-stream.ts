@@ -10,7 +10,7 @@ import type { EC2PaginationConfiguration, Instance, NetworkInterface } from '@aw
 import type { DeserializeHandler, DeserializeHandlerArguments } from '@smithy/types';
 import { regionEniOf } from '../inventory/region-limits';
 import type { RegionEni } from '../inventory/types';
-import { trimInstance, trimNetworkInterface } from './trim';
+import { isKeptTag, trimInstance } from './trim';
 import { readXml, shape, XmlStreamError, type Leaf, type Shape } from './xml-stream';
 
 // The elements are the EC2 query protocol's xmlName of each member (@aws-sdk/client-ec2@3.1169.0
@@ -22,11 +22,23 @@ const ATTACHMENT_PLACE: [string, string, Leaf][] = [
   ['networkCardIndex', 'NetworkCardIndex', 'n'],
 ];
 
-const TAG = shape([
-  ['key', 'Key', 's'],
-  ['value', 'Value', 's'],
-]);
+const TAG = shape(
+  [
+    ['key', 'Key', 's'],
+    ['value', 'Value', 's'],
+  ],
+  undefined,
+  { complete: true },
+);
 
+/** Each record complete (every key, in trimNetworkInterface's order), so an ENI's record is its trimmed shape as it is. */
+const COMPLETE = { complete: true };
+
+/**
+ * An ENI as trimNetworkInterface makes it, built in place: its record and those of its addresses,
+ * prefixes, attachment and tags have trimNetworkInterface's keys, so only the tags are filtered
+ * (the streaming test compares the two page by page).
+ */
 const ENI = shape(
   [
     ['networkInterfaceId', 'NetworkInterfaceId', 's'],
@@ -39,12 +51,17 @@ const ENI = shape(
     ['requesterManaged', 'RequesterManaged', 'b'],
     ['status', 'Status', 's'],
     ['privateIpAddress', 'PrivateIpAddress', 's'],
-    ['privateIpAddressesSet', 'PrivateIpAddresses', [shape([['privateIpAddress', 'PrivateIpAddress', 's'], ['primary', 'Primary', 'b']])]],
-    ['ipv4PrefixSet', 'Ipv4Prefixes', [shape([['ipv4Prefix', 'Ipv4Prefix', 's']])]],
-    ['attachment', 'Attachment', shape([...ATTACHMENT_PLACE, ['status', 'Status', 's']])],
+    ['privateIpAddressesSet', 'PrivateIpAddresses', [shape([['privateIpAddress', 'PrivateIpAddress', 's'], ['primary', 'Primary', 'b']], undefined, COMPLETE)]],
+    ['ipv4PrefixSet', 'Ipv4Prefixes', [shape([['ipv4Prefix', 'Ipv4Prefix', 's']], undefined, COMPLETE)]],
+    ['attachment', 'Attachment', shape([...ATTACHMENT_PLACE, ['status', 'Status', 's']], undefined, COMPLETE)],
     ['tagSet', 'TagSet', [TAG]],
   ],
-  (e) => trimNetworkInterface(e as NetworkInterface),
+  (e) => {
+    const kept = (e as NetworkInterface).TagSet?.filter(isKeptTag);
+    e['TagSet'] = kept && kept.length > 0 ? kept : undefined;
+    return e;
+  },
+  COMPLETE,
 );
 
 const INSTANCE = shape(

@@ -167,8 +167,10 @@ function walkOf(s: Shape): Walk {
   }
   let template: Record<string, unknown> | undefined;
   if (s.complete) {
-    template = {};
-    for (const f of s.fields.values()) template[f.key] = undefined;
+    // From JSON.parse: an object whose keys all sit in the object itself (as a literal's do), which
+    // each record's copy keeps; keys added one by one go to a separate, larger property store.
+    template = JSON.parse(JSON.stringify(Object.fromEntries([...s.fields.values()].map((f) => [f.key, null])))) as Record<string, unknown>;
+    for (const key of Object.keys(template)) template[key] = undefined;
   }
   w = { byId, template, finish: s.finish };
   walks.set(s, w);
@@ -281,10 +283,14 @@ export async function readXml(chunks: AsyncIterable<Uint8Array | string> | Itera
     if (skip > 0) return void skip--;
     let value: unknown;
     if (kinds[d] === LEAF) value = leafValue();
-    else {
+    else if (kinds[d] === STRUCT) {
       value = targets[d];
-      const finish = kinds[d] === STRUCT ? shapes[d]!.finish : undefined;
+      const finish = shapes[d]!.finish;
       if (finish) value = finish(value as Record<string, unknown>);
+      targets[d] = undefined;
+    } else {
+      // A copy of the exact length: an array grown by push keeps up to half as much again spare.
+      value = (targets[d] as unknown[]).slice();
       targets[d] = undefined;
     }
     if (d === 0) return void (rootClosed = true);
