@@ -17,15 +17,15 @@ import { readXml, shape, XmlStreamError, type Leaf, type Shape } from './xml-str
 // dist-cjs schemas NetworkInterface$, NetworkInterfaceAttachment$, Instance$, …).
 /** Where an ENI is attached: the instance, and its device and network card indexes. */
 const ATTACHMENT_PLACE: [string, string, Leaf][] = [
-  ['instanceId', 'InstanceId', 's'],
+  ['instanceId', 'InstanceId', 'S'],
   ['deviceIndex', 'DeviceIndex', 'n'],
   ['networkCardIndex', 'NetworkCardIndex', 'n'],
 ];
 
 const TAG = shape(
   [
-    ['key', 'Key', 's'],
-    ['value', 'Value', 's'],
+    ['key', 'Key', 'S'],
+    ['value', 'Value', 'S'],
   ],
   undefined,
   { complete: true },
@@ -42,18 +42,18 @@ const COMPLETE = { complete: true };
 const ENI = shape(
   [
     ['networkInterfaceId', 'NetworkInterfaceId', 's'],
-    ['subnetId', 'SubnetId', 's'],
-    ['vpcId', 'VpcId', 's'],
-    ['availabilityZone', 'AvailabilityZone', 's'],
-    ['description', 'Description', 's'],
-    ['interfaceType', 'InterfaceType', 's'],
-    ['requesterId', 'RequesterId', 's'],
+    ['subnetId', 'SubnetId', 'S'],
+    ['vpcId', 'VpcId', 'S'],
+    ['availabilityZone', 'AvailabilityZone', 'S'],
+    ['description', 'Description', 'S'],
+    ['interfaceType', 'InterfaceType', 'S'],
+    ['requesterId', 'RequesterId', 'S'],
     ['requesterManaged', 'RequesterManaged', 'b'],
-    ['status', 'Status', 's'],
+    ['status', 'Status', 'S'],
     ['privateIpAddress', 'PrivateIpAddress', 's'],
     ['privateIpAddressesSet', 'PrivateIpAddresses', [shape([['privateIpAddress', 'PrivateIpAddress', 's'], ['primary', 'Primary', 'b']], undefined, COMPLETE)]],
     ['ipv4PrefixSet', 'Ipv4Prefixes', [shape([['ipv4Prefix', 'Ipv4Prefix', 's']], undefined, COMPLETE)]],
-    ['attachment', 'Attachment', shape([...ATTACHMENT_PLACE, ['status', 'Status', 's']], undefined, COMPLETE)],
+    ['attachment', 'Attachment', shape([...ATTACHMENT_PLACE, ['status', 'Status', 'S']], undefined, COMPLETE)],
     ['tagSet', 'TagSet', [TAG]],
   ],
   (e) => {
@@ -66,17 +66,17 @@ const ENI = shape(
 
 const INSTANCE = shape(
   [
-    ['instanceId', 'InstanceId', 's'],
-    ['instanceType', 'InstanceType', 's'],
-    ['subnetId', 'SubnetId', 's'],
-    ['vpcId', 'VpcId', 's'],
-    ['instanceState', 'State', shape([['name', 'Name', 's']])],
-    ['placement', 'Placement', shape([['availabilityZone', 'AvailabilityZone', 's']])],
+    ['instanceId', 'InstanceId', 'S'],
+    ['instanceType', 'InstanceType', 'S'],
+    ['subnetId', 'SubnetId', 'S'],
+    ['vpcId', 'VpcId', 'S'],
+    ['instanceState', 'State', shape([['name', 'Name', 'S']])],
+    ['placement', 'Placement', shape([['availabilityZone', 'AvailabilityZone', 'S']])],
     ['privateIpAddress', 'PrivateIpAddress', 's'],
     ['tagSet', 'Tags', [TAG]],
     // Each ENI's id and subnet only: its address set, repeated from DescribeNetworkInterfaces, is skipped.
-    ['networkInterfaceSet', 'NetworkInterfaces', [shape([['networkInterfaceId', 'NetworkInterfaceId', 's'], ['subnetId', 'SubnetId', 's']])]],
-    ['groupSet', 'SecurityGroups', [shape([['groupId', 'GroupId', 's']])]],
+    ['networkInterfaceSet', 'NetworkInterfaces', [shape([['networkInterfaceId', 'NetworkInterfaceId', 's'], ['subnetId', 'SubnetId', 'S']])]],
+    ['groupSet', 'SecurityGroups', [shape([['groupId', 'GroupId', 'S']])]],
   ],
   (i) => trimInstance(i as Instance),
 );
@@ -93,8 +93,8 @@ const PUBLIC_IP = shape([['association', 'Association', ASSOCIATION]]);
 const REGION_ENI = shape(
   [
     ['networkInterfaceId', 'NetworkInterfaceId', 's'],
-    ['vpcId', 'VpcId', 's'],
-    ['interfaceType', 'InterfaceType', 's'],
+    ['vpcId', 'VpcId', 'S'],
+    ['interfaceType', 'InterfaceType', 'S'],
     ['attachment', 'Attachment', shape(ATTACHMENT_PLACE)],
     ['privateIpAddress', 'PrivateIpAddress', 's'],
     ['association', 'Association', ASSOCIATION],

@@ -7,8 +7,12 @@
  * never returned as if complete. Design: docs/architecture.md "Ultra scale: streaming EC2 parse".
  */
 
-/** A leaf's type: string, number or boolean (as the SDK reads them: Number(text), text.toLowerCase() === 'true'). */
-export type Leaf = 's' | 'n' | 'b';
+/**
+ * A leaf's type: string, number or boolean (as the SDK reads them: Number(text), text.toLowerCase() === 'true');
+ * 'S': a string whose values repeat (the ids of subnets, VPCs and instances, zones, states, tag
+ * keys): one string per value, shared by the records that hold it, instead of one each.
+ */
+export type Leaf = 's' | 'S' | 'n' | 'b';
 
 /** An element with children: which child elements to read, under which key, and what it becomes once closed. */
 export interface Shape {
@@ -255,6 +259,7 @@ export async function readXml(chunks: AsyncIterable<Uint8Array | string> | Itera
   const leafValue = (): unknown => {
     const b = runBytes;
     runBytes = undefined;
+    if (!leafRuns && b && leafType === 'S') return shared(b, runFrom, runTo);
     if (!leafRuns && b && leafType !== 's') {
       // Without entities or line ends, a boolean or a whole number is read from the bytes.
       let plain = true;
@@ -274,7 +279,7 @@ export async function readXml(chunks: AsyncIterable<Uint8Array | string> | Itera
     const last = b ? runText(b, runFrom, runTo) : '';
     const t = leafRuns ? leafText + last : last;
     const text = t.length > 0 && isSpace(t.charCodeAt(0)) && allSpace(t) && t.includes('\n') ? '' : t;
-    return leafType === 's' ? text : leafType === 'n' ? Number(text) : text === 'true' || (text.length === 4 && text.toLowerCase() === 'true');
+    return leafType === 's' || leafType === 'S' ? text : leafType === 'n' ? Number(text) : text === 'true' || (text.length === 4 && text.toLowerCase() === 'true');
   };
 
   /** Closes the innermost open element (its end tag checked by the caller). */
@@ -452,6 +457,38 @@ export async function readXml(chunks: AsyncIterable<Uint8Array | string> | Itera
   if (!rootSeen) throw new XmlStreamError(`truncated: no <${root}> element`);
   if (!rootClosed || cut) throw new XmlStreamError(`truncated: the answer ends inside <${open[Math.max(0, depth - 1)]?.str ?? root}>`);
   return out;
+}
+
+/** The strings of 'S' leaves read lately, by a hash of their bytes (one per slot: a new value takes the slot). */
+const SHARED_BITS = 14;
+const sharedStrings: string[] = new Array<string>(1 << SHARED_BITS).fill('');
+
+/** A leaf's text as one shared string per value, when it is short ASCII text without entities; else as {@link runText}. */
+function shared(b: Buffer, from: number, to: number): string {
+  const len = to - from;
+  if (len > 64 || len === 0) return whole(runText(b, from, to));
+  let hash = len;
+  for (let k = from; k < to; k++) {
+    const c = b[k]!;
+    // Not ASCII, an entity or a line end: read as any text.
+    if (c > 127 || c === AMP || c === CR) return whole(runText(b, from, to));
+    hash = (Math.imul(hash, 31) + c) | 0;
+  }
+  const slot = (hash ^ (hash >>> SHARED_BITS)) & ((1 << SHARED_BITS) - 1);
+  const known = sharedStrings[slot]!;
+  if (known.length === len) {
+    let k = 0;
+    while (k < len && known.charCodeAt(k) === b[from + k]) k++;
+    if (k === len) return known;
+  }
+  const t = whole(b.toString('latin1', from, to));
+  sharedStrings[slot] = t;
+  return t;
+}
+
+/** A leaf's text as the SDK reads it: white space alone that spans lines is empty. */
+function whole(t: string): string {
+  return t.length > 0 && isSpace(t.charCodeAt(0)) && allSpace(t) && t.includes('\n') ? '' : t;
 }
 
 /** A leaf's text run, decoded from its bytes (lenient, as the SDK's Buffer.toString: an invalid byte becomes U+FFFD). */

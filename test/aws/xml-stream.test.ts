@@ -5,28 +5,32 @@
  */
 import { readXml, shape, XmlStreamError } from '../../lib/aws/xml-stream';
 
-const TAG = shape([
-  ['key', 'Key', 's'],
-  ['value', 'Value', 's'],
-]);
-const ROOT = shape([
-  ['requestId', 'RequestId', 's'],
+/** The document's shape, its strings read as 's' or as shared strings ('S'). */
+const rootShape = (str: 's' | 'S') => {
+  const TAG = shape([
+    ['key', 'Key', str],
+    ['value', 'Value', str],
+  ]);
+  return shape([
+  ['requestId', 'RequestId', str],
   [
     'set',
     'Items',
     [
       shape([
-        ['aVeryLongElementNameForSplitting', 'Long', 's'],
-        ['description', 'Description', 's'],
+        ['aVeryLongElementNameForSplitting', 'Long', str],
+        ['description', 'Description', str],
         ['count', 'Count', 'n'],
         ['flag', 'Flag', 'b'],
         ['tagSet', 'Tags', [TAG]],
-        ['nested', 'Nested', shape([['id', 'Id', 's']], undefined, { complete: true })],
+        ['nested', 'Nested', shape([['id', 'Id', str]], undefined, { complete: true })],
       ]),
     ],
   ],
-  ['nextToken', 'NextToken', 's'],
+  ['nextToken', 'NextToken', str],
 ]);
+};
+const ROOT = rootShape('s');
 
 // Multi-byte characters of 2, 3 and 4 bytes (é, €, 𝄞) in text, a reference and a CDATA section;
 // entities, a comment and a CDATA section inside a leaf; elements read past (one nesting its own
@@ -127,6 +131,25 @@ describe('the streaming XML reader', () => {
       if (end.endsWith('</Root>')) continue;
       await expect(read([XML.subarray(0, k)])).rejects.toThrow(XmlStreamError);
     }
+  });
+
+  it('reads shared strings (S) as strings, at every cut', async () => {
+    const S = rootShape('S');
+    expect(await readXml([XML], 'Root', S)).toStrictEqual(EXPECTED);
+    for (let k = 1; k < XML.length; k++) {
+      const got = await readXml([XML.subarray(0, k), XML.subarray(k)], 'Root', S);
+      if (JSON.stringify(got) !== JSON.stringify(EXPECTED)) expect({ k, got }).toStrictEqual({ k, got: EXPECTED });
+    }
+  });
+
+  it('keeps each shared string to its own value, over more values than it keeps', async () => {
+    // 50,000 values of the same lengths (more than the shared strings' slots), each read twice.
+    const values = Array.from({ length: 50000 }, (_, n) => `v-${String(n).padStart(6, '0')}`);
+    const items = values.map((v, n) => `<item><key>${v}</key><value>${values[(n * 7919) % values.length]}</value></item>`).join('');
+    const doc = `<Root><set><item><tagSet>${items}</tagSet></item></set></Root>`;
+    const got = (await readXml([doc], 'Root', rootShape('S'))) as { Items: { Tags: { Key: string; Value: string }[] }[] };
+    expect(got.Items[0]!.Tags.map((t) => t.Key)).toEqual(values);
+    expect(got.Items[0]!.Tags.map((t) => t.Value)).toEqual(values.map((_, n) => values[(n * 7919) % values.length]));
   });
 
   it('throws on mismatched tags, across a chunk boundary too', async () => {
