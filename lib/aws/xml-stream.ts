@@ -101,12 +101,17 @@ const CDATA_OPEN = Buffer.from('<![CDATA[');
  */
 interface Name {
   readonly bytes: Uint8Array;
+  /** Its bytes as little-endian 32-bit words (the whole words of it), compared four bytes at a time. */
+  readonly words: Int32Array;
   readonly str: string;
   readonly hash: number;
   id: number;
   readonly next: Name | undefined;
   /** `<name` and `</name>`, for skipping an element read past (made when first needed). */
-  skip?: [Buffer, Buffer];
+  skip: [Buffer, Buffer] | undefined;
+  /** The names that came last after this one's start tag and after its end tag: the likely next start tag, checked first. */
+  afterOpen: Name | undefined;
+  afterClose: Name | undefined;
 }
 const NAME_BITS = 10;
 const names: (Name | undefined)[] = new Array<Name | undefined>(1 << NAME_BITS).fill(undefined);
@@ -137,12 +142,35 @@ function nameOf(b: Buffer, from: number, to: number, hash: number): Name {
     if (k === len) return n;
   }
   const str = b.toString('utf8', from, to);
-  const name: Name = { bytes: new Uint8Array(b.subarray(from, to)), str, hash, id: fieldIds.get(str) ?? -1, next: names[slot] };
+  const bytes = new Uint8Array(b.subarray(from, to));
+  const words = new Int32Array(len >> 2);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let w = 0; w < words.length; w++) words[w] = view.getInt32(w * 4, true);
+  const name: Name = {
+    bytes,
+    words,
+    str,
+    hash,
+    id: fieldIds.get(str) ?? -1,
+    next: names[slot],
+    skip: undefined,
+    afterOpen: undefined,
+    afterClose: undefined,
+  };
   if (namesKept < MAX_NAMES) {
     names[slot] = name;
     namesKept++;
   }
   return name;
+}
+
+/** Whether `name` is at b[at…] (its whole length within b). */
+function isNameAt(b: Buffer, view: DataView, at: number, name: Name): boolean {
+  const words = name.words;
+  for (let w = 0; w < words.length; w++) if (view.getInt32(at + w * 4, true) !== words[w]) return false;
+  const bytes = name.bytes;
+  for (let k = words.length * 4; k < bytes.length; k++) if (b[at + k] !== bytes[k]) return false;
+  return true;
 }
 
 /** A shape as the reader walks it: its fields by name id, and the record it starts from. */
@@ -209,15 +237,25 @@ export async function readXml(chunks: AsyncIterable<Uint8Array | string> | Itera
   let runBytes: Buffer | undefined;
   let runFrom = 0;
   let runTo = 0;
+  let runPlain = true; // the run has no entity and no \r
   let leafText = '';
   let leafRuns = false;
   let rootSeen = false;
   let rootClosed = false;
   let rest: Buffer = Buffer.alloc(0);
+  // The last element opened or closed: its afterOpen or afterClose is the likely next start tag.
+  let last: Name | undefined;
+  let lastClosed = false;
 
   const openElement = (name: Name): void => {
     if (rootClosed) throw new XmlStreamError(`element <${name.str}> after the root element`);
     open[depth++] = name;
+    if (last) {
+      if (lastClosed) last.afterClose = name;
+      else last.afterOpen = name;
+    }
+    last = name;
+    lastClosed = false;
     if (skip > 0) return void skip++;
     if (depth === 1) {
       if (name.str !== root) throw new XmlStreamError(`expected a <${root}> document, got <${name.str}>`);
@@ -259,7 +297,7 @@ export async function readXml(chunks: AsyncIterable<Uint8Array | string> | Itera
   const leafValue = (): unknown => {
     const b = runBytes;
     runBytes = undefined;
-    if (!leafRuns && b && leafType === 'S') return shared(b, runFrom, runTo);
+    if (!leafRuns && b && leafType === 'S') return runPlain ? shared(b, runFrom, runTo) : whole(runText(b, runFrom, runTo));
     if (!leafRuns && b && leafType !== 's') {
       // Without entities or line ends, a boolean or a whole number is read from the bytes.
       let plain = true;
@@ -276,8 +314,8 @@ export async function readXml(chunks: AsyncIterable<Uint8Array | string> | Itera
         return v;
       }
     }
-    const last = b ? runText(b, runFrom, runTo) : '';
-    const t = leafRuns ? leafText + last : last;
+    const run = b ? (runPlain ? b.toString('utf8', runFrom, runTo) : runText(b, runFrom, runTo)) : '';
+    const t = leafRuns ? leafText + run : run;
     const text = t.length > 0 && isSpace(t.charCodeAt(0)) && allSpace(t) && t.includes('\n') ? '' : t;
     return leafType === 's' || leafType === 'S' ? text : leafType === 'n' ? Number(text) : text === 'true' || (text.length === 4 && text.toLowerCase() === 'true');
   };
@@ -285,6 +323,8 @@ export async function readXml(chunks: AsyncIterable<Uint8Array | string> | Itera
   /** Closes the innermost open element (its end tag checked by the caller). */
   const close = (): void => {
     const d = --depth;
+    last = open[d];
+    lastClosed = true;
     if (skip > 0) return void skip--;
     let value: unknown;
     if (kinds[d] === LEAF) value = leafValue();
@@ -304,7 +344,7 @@ export async function readXml(chunks: AsyncIterable<Uint8Array | string> | Itera
   };
 
   /** The text b[from, to) (raw: CDATA): kept when a leaf the shape reads is open; outside the root, only white space. */
-  const text = (b: Buffer, from: number, to: number, raw = false): void => {
+  const text = (b: Buffer, from: number, to: number, raw: boolean, plain: boolean): void => {
     if (skip === 0 && depth > 0 && kinds[depth - 1] === LEAF) {
       if (runBytes) {
         leafText += runText(runBytes, runFrom, runTo);
@@ -318,6 +358,7 @@ export async function readXml(chunks: AsyncIterable<Uint8Array | string> | Itera
         runBytes = b;
         runFrom = from;
         runTo = to;
+        runPlain = plain;
       }
     } else if (depth === 0 && !allSpaceBytes(b, from, to)) {
       throw new XmlStreamError(`text outside the root element: "${b.toString('utf8', from, Math.min(to, from + 20))}"`);
@@ -335,31 +376,34 @@ export async function readXml(chunks: AsyncIterable<Uint8Array | string> | Itera
   /** Reads the complete tokens of `b`; returns where the incomplete one at its end (if any) starts. */
   const scan = (b: Buffer): number => {
     const n = b.length;
+    const view = new DataView(b.buffer, b.byteOffset, n);
     let i = 0;
     for (;;) {
       let lt = i;
-      while (lt < n && b[lt] !== LT) lt++;
+      let plain = true;
+      for (; lt < n; lt++) {
+        const t = b[lt]!;
+        if (t === LT) break;
+        if (t < 39 && (t === AMP || t === CR)) plain = false;
+      }
       if (lt === n) return i; // text that may go on in the next chunk
-      if (lt > i) text(b, i, lt);
+      if (lt > i) text(b, i, lt, false, plain);
       if (lt + 1 === n) return lt;
       const c = b[lt + 1]!;
       if (c === SLASH) {
         // Most end tags are exactly the open element's: `</name>`.
-        const name = depth > 0 ? open[depth - 1]!.bytes : undefined;
+        const name = depth > 0 ? open[depth - 1]! : undefined;
         const at = lt + 2;
-        let k = 0;
-        if (name) {
-          const len = name.length;
-          while (k < len && b[at + k] === name[k]) k++;
-          if (k === len && b[at + k] === GT) {
-            close();
-            i = at + k + 1;
-            continue;
-          }
+        const len = name ? name.bytes.length : 0;
+        const same = name !== undefined && at + len < n && isNameAt(b, view, at, name);
+        if (same && b[at + len] === GT) {
+          close();
+          i = at + len + 1;
+          continue;
         }
         const gt = find(b, GT, at);
         if (gt === -1) return lt;
-        if (!name || k !== name.length || !allSpaceBytes(b, at + k, gt)) {
+        if (!same || !allSpaceBytes(b, at + len, gt)) {
           const got = b.toString('utf8', at, gt).trim();
           throw new XmlStreamError(name ? `mismatched tags <${open[depth - 1]!.str}> and </${got}>` : `closing tag </${got}> without an open element`);
         }
@@ -380,24 +424,37 @@ export async function readXml(chunks: AsyncIterable<Uint8Array | string> | Itera
           let end = find(b, GT, lt + 9);
           while (end !== -1 && (end < lt + 11 || b[end - 1] !== 93 || b[end - 2] !== 93)) end = find(b, GT, end + 1);
           if (end === -1) return lt;
-          text(b, lt + 9, end - 2, true);
+          text(b, lt + 9, end - 2, true, true);
           i = end + 1;
         } else if (n < lt + 9) return lt;
         else throw new XmlStreamError(`unsupported markup "${b.toString('utf8', lt, lt + 12)}"`);
       } else {
+        // The likely name first (answers repeat the same sequence of elements), else by its hash.
+        let name = last === undefined ? undefined : lastClosed ? last.afterClose : last.afterOpen;
         let j = lt + 1;
-        let hash = 0;
         let x = c;
-        while (x !== GT && x !== SLASH && !isSpace(x)) {
-          hash = (Math.imul(hash, 31) + x) | 0;
-          if (++j === n) return lt;
-          x = b[j]!;
+        if (name) {
+          const len = name.bytes.length;
+          x = j + len < n ? b[j + len]! : 0;
+          if ((x === GT || x === SLASH || isSpace(x)) && isNameAt(b, view, j, name)) j += len;
+          else {
+            name = undefined;
+            x = c;
+          }
+        }
+        let hash = 0;
+        if (!name) {
+          while (x !== GT && x !== SLASH && !isSpace(x)) {
+            hash = (Math.imul(hash, 31) + x) | 0;
+            if (++j === n) return lt;
+            x = b[j]!;
+          }
         }
         // Most start tags are `<name>`; else the tag ends at the next `>` (attributes read past).
         const gt = x === GT ? j : find(b, GT, j);
         if (gt === -1) return lt;
         if (j === lt + 1) throw new XmlStreamError(`malformed tag "${b.toString('utf8', lt, Math.min(gt + 1, lt + 20))}"`);
-        const name = nameOf(b, lt + 1, j, hash);
+        name ??= nameOf(b, lt + 1, j, hash);
         openElement(name);
         i = gt + 1;
         if (b[gt - 1] === SLASH) close();
@@ -415,6 +472,7 @@ export async function readXml(chunks: AsyncIterable<Uint8Array | string> | Itera
           if (end !== -1 && b.lastIndexOf(tags[0], end) === lt) {
             depth--;
             skip = 0;
+            lastClosed = true;
             i = end + tags[1].length;
           }
         }
@@ -453,7 +511,7 @@ export async function readXml(chunks: AsyncIterable<Uint8Array | string> | Itera
   }
   if (high) feed(bytesOf(high));
   const cut = find(rest, LT, 0) !== -1;
-  if (!cut) text(rest, 0, rest.length); // trailing text (an unfinished tag is reported below)
+  if (!cut) text(rest, 0, rest.length, false, false); // trailing text (an unfinished tag is reported below)
   if (!rootSeen) throw new XmlStreamError(`truncated: no <${root}> element`);
   if (!rootClosed || cut) throw new XmlStreamError(`truncated: the answer ends inside <${open[Math.max(0, depth - 1)]?.str ?? root}>`);
   return out;
