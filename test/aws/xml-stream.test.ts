@@ -152,6 +152,16 @@ describe('the streaming XML reader', () => {
     expect(got.Items[0]!.Tags.map((t) => t.Value)).toEqual(values.map((_, n) => values[(n * 7919) % values.length]));
   });
 
+  it('tells a name from a longer one that starts with it, where the same name came before', async () => {
+    // After <item>, <description> came last time: <descriptionX> is another element (read past), and so is <descriptio>.
+    const doc = Buffer.from(
+      '<Root><set><item><description>x</description></item><item><descriptionX>y</descriptionX><descriptio>w</descriptio><description >z</description ></item></set></Root>',
+    );
+    const want = { Items: [{ Description: 'x' }, { Description: 'z' }] };
+    expect(await read([doc])).toStrictEqual(want);
+    for (let k = 1; k < doc.length; k++) expect(await read([doc.subarray(0, k), doc.subarray(k)])).toStrictEqual(want);
+  });
+
   it('throws on mismatched tags, across a chunk boundary too', async () => {
     const bad = Buffer.from(XML.toString('latin1').replace('</requestId>', '</requestID>'), 'latin1');
     const at = bad.indexOf('</requestID>') + 5;
