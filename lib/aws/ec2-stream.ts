@@ -10,56 +10,73 @@ import type { EC2PaginationConfiguration, Instance, NetworkInterface } from '@aw
 import type { DeserializeHandler, DeserializeHandlerArguments } from '@smithy/types';
 import { regionEniOf } from '../inventory/region-limits';
 import type { RegionEni } from '../inventory/types';
-import { trimInstance, trimNetworkInterface } from './trim';
+import { isKeptTag, trimInstance } from './trim';
 import { readXml, shape, XmlStreamError, type Leaf, type Shape } from './xml-stream';
 
 // The elements are the EC2 query protocol's xmlName of each member (@aws-sdk/client-ec2@3.1169.0
 // dist-cjs schemas NetworkInterface$, NetworkInterfaceAttachment$, Instance$, …).
 /** Where an ENI is attached: the instance, and its device and network card indexes. */
 const ATTACHMENT_PLACE: [string, string, Leaf][] = [
-  ['instanceId', 'InstanceId', 's'],
+  ['instanceId', 'InstanceId', 'S'],
   ['deviceIndex', 'DeviceIndex', 'n'],
   ['networkCardIndex', 'NetworkCardIndex', 'n'],
 ];
 
-const TAG = shape([
-  ['key', 'Key', 's'],
-  ['value', 'Value', 's'],
-]);
+const TAG = shape(
+  [
+    ['key', 'Key', 'S'],
+    ['value', 'Value', 'S'],
+  ],
+  undefined,
+  { complete: true },
+);
 
+/** Each record complete (every key, in trimNetworkInterface's order), so an ENI's record is its trimmed shape as it is. */
+const COMPLETE = { complete: true };
+
+/**
+ * An ENI as trimNetworkInterface makes it, built in place: its record and those of its addresses,
+ * prefixes, attachment and tags have trimNetworkInterface's keys, so only the tags are filtered
+ * (the streaming test compares the two page by page).
+ */
 const ENI = shape(
   [
     ['networkInterfaceId', 'NetworkInterfaceId', 's'],
-    ['subnetId', 'SubnetId', 's'],
-    ['vpcId', 'VpcId', 's'],
-    ['availabilityZone', 'AvailabilityZone', 's'],
-    ['description', 'Description', 's'],
-    ['interfaceType', 'InterfaceType', 's'],
-    ['requesterId', 'RequesterId', 's'],
+    ['subnetId', 'SubnetId', 'S'],
+    ['vpcId', 'VpcId', 'S'],
+    ['availabilityZone', 'AvailabilityZone', 'S'],
+    ['description', 'Description', 'S'],
+    ['interfaceType', 'InterfaceType', 'S'],
+    ['requesterId', 'RequesterId', 'S'],
     ['requesterManaged', 'RequesterManaged', 'b'],
-    ['status', 'Status', 's'],
+    ['status', 'Status', 'S'],
     ['privateIpAddress', 'PrivateIpAddress', 's'],
-    ['privateIpAddressesSet', 'PrivateIpAddresses', [shape([['privateIpAddress', 'PrivateIpAddress', 's'], ['primary', 'Primary', 'b']])]],
-    ['ipv4PrefixSet', 'Ipv4Prefixes', [shape([['ipv4Prefix', 'Ipv4Prefix', 's']])]],
-    ['attachment', 'Attachment', shape([...ATTACHMENT_PLACE, ['status', 'Status', 's']])],
+    ['privateIpAddressesSet', 'PrivateIpAddresses', [shape([['privateIpAddress', 'PrivateIpAddress', 's'], ['primary', 'Primary', 'b']], undefined, COMPLETE)]],
+    ['ipv4PrefixSet', 'Ipv4Prefixes', [shape([['ipv4Prefix', 'Ipv4Prefix', 's']], undefined, COMPLETE)]],
+    ['attachment', 'Attachment', shape([...ATTACHMENT_PLACE, ['status', 'Status', 'S']], undefined, COMPLETE)],
     ['tagSet', 'TagSet', [TAG]],
   ],
-  (e) => trimNetworkInterface(e as NetworkInterface),
+  (e) => {
+    const kept = (e as NetworkInterface).TagSet?.filter(isKeptTag);
+    e['TagSet'] = kept && kept.length > 0 ? kept : undefined;
+    return e;
+  },
+  COMPLETE,
 );
 
 const INSTANCE = shape(
   [
-    ['instanceId', 'InstanceId', 's'],
-    ['instanceType', 'InstanceType', 's'],
-    ['subnetId', 'SubnetId', 's'],
-    ['vpcId', 'VpcId', 's'],
-    ['instanceState', 'State', shape([['name', 'Name', 's']])],
-    ['placement', 'Placement', shape([['availabilityZone', 'AvailabilityZone', 's']])],
+    ['instanceId', 'InstanceId', 'S'],
+    ['instanceType', 'InstanceType', 'S'],
+    ['subnetId', 'SubnetId', 'S'],
+    ['vpcId', 'VpcId', 'S'],
+    ['instanceState', 'State', shape([['name', 'Name', 'S']])],
+    ['placement', 'Placement', shape([['availabilityZone', 'AvailabilityZone', 'S']])],
     ['privateIpAddress', 'PrivateIpAddress', 's'],
     ['tagSet', 'Tags', [TAG]],
     // Each ENI's id and subnet only: its address set, repeated from DescribeNetworkInterfaces, is skipped.
-    ['networkInterfaceSet', 'NetworkInterfaces', [shape([['networkInterfaceId', 'NetworkInterfaceId', 's'], ['subnetId', 'SubnetId', 's']])]],
-    ['groupSet', 'SecurityGroups', [shape([['groupId', 'GroupId', 's']])]],
+    ['networkInterfaceSet', 'NetworkInterfaces', [shape([['networkInterfaceId', 'NetworkInterfaceId', 's'], ['subnetId', 'SubnetId', 'S']])]],
+    ['groupSet', 'SecurityGroups', [shape([['groupId', 'GroupId', 'S']])]],
   ],
   (i) => trimInstance(i as Instance),
 );
@@ -76,8 +93,8 @@ const PUBLIC_IP = shape([['association', 'Association', ASSOCIATION]]);
 const REGION_ENI = shape(
   [
     ['networkInterfaceId', 'NetworkInterfaceId', 's'],
-    ['vpcId', 'VpcId', 's'],
-    ['interfaceType', 'InterfaceType', 's'],
+    ['vpcId', 'VpcId', 'S'],
+    ['interfaceType', 'InterfaceType', 'S'],
     ['attachment', 'Attachment', shape(ATTACHMENT_PLACE)],
     ['privateIpAddress', 'PrivateIpAddress', 's'],
     ['association', 'Association', ASSOCIATION],

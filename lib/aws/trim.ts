@@ -10,9 +10,14 @@ import type { Instance, NetworkInterface, Tag } from '@aws-sdk/client-ec2';
 /** Tag keys anything downstream reads (node and cluster membership, nodegroups, the CNI's ENI tags). */
 const KEPT_TAG_PREFIXES = ['eks:', 'kubernetes.io/cluster/', 'karpenter.sh/', 'aws:autoscaling:', 'node.k8s.amazonaws.com/', 'cluster.k8s.amazonaws.com/'];
 
+/** Whether a tag is one that anything downstream reads. */
+export function isKeptTag(t: Tag): boolean {
+  return KEPT_TAG_PREFIXES.some((p) => t.Key?.startsWith(p));
+}
+
 function keptTags(tags: Tag[] | undefined): Tag[] | undefined {
   if (!tags) return undefined;
-  const kept = tags.filter((t) => KEPT_TAG_PREFIXES.some((p) => t.Key?.startsWith(p)));
+  const kept = tags.filter(isKeptTag);
   return kept.length > 0 ? kept.map((t) => ({ Key: t.Key, Value: t.Value })) : undefined;
 }
 
