@@ -179,6 +179,7 @@ async function deployedSampleRuns(
         memoryMB,
         historyHours: 24,
         workDir: WORK,
+        invocations: WARM_INVOCATIONS,
         ...(memoryMB === 256 ? { recordTo: path.join(WORK, `responses-${nodes}.bin`) } : {}),
       });
       lambda.push({ nodes, fn: 'sample', figures });
@@ -206,8 +207,24 @@ async function deployedRespondRun(nodes: number, bundle: string, dynamoEndpoint:
     memoryMB: 256,
     historyHours: 24,
     workDir: WORK,
-    env: { POLICY_JSON: JSON.stringify(policy) },
+    invocations: WARM_INVOCATIONS,
+    // The ticks one after another: not held back by the responder's minimum interval.
+    env: { POLICY_JSON: JSON.stringify(policy), RESPOND_MIN_INTERVAL_SECONDS: '0' },
   });
+}
+
+/**
+ * Each deployed run invokes the handler this many times in one process, as a warm container runs
+ * the schedule's cycles one after another: the first invocation is a cold container's (the
+ * bundle's code compiled as it first runs), the fastest of the others a warm one's, the cost of
+ * each cycle after the first (the XML floor is likewise the fastest of its rounds).
+ */
+const WARM_INVOCATIONS = 3;
+
+/** The fastest warm invocation's CPU (ms): of the invocations after the first; undefined without any. */
+export function warmCpuMs(f: Pick<LambdaMemoryFigures, 'cpuEach'>): number | undefined {
+  const warm = (f.cpuEach ?? []).slice(1);
+  return warm.length > 0 ? Math.min(...warm) : undefined;
 }
 
 /** The usage: this file's header. */
@@ -483,21 +500,28 @@ function printXmlFloor(floors: { nodes: number; floor: XmlFloorFigures }[], lamb
     rows.push([`JSON.parse of the JSON answers (EKS, CloudWatch: ${fmt(f.json.pages)} pages, ${fmt(f.json.bytes / MB, 1)} MB; information)`, fmt(Math.min(...f.json.roundsMs), 1), f.json.roundsMs.map((x) => fmt(x)).join(' '), '']);
     for (const l of lambda.filter((x) => x.nodes === nodes)) {
       const cpu = l.figures.cpuMs;
+      const warm = warmCpuMs(l.figures);
       const peak = l.figures.peakMB !== undefined ? `, peak RSS ${fmt(l.figures.peakMB)} MB` : '';
-      rows.push([`deployed ${l.fn} cycle CPU, ${l.figures.memoryMB} MB heap limits${peak}${l.figures.failure ? ' (FAILED)' : ''}`, cpu !== undefined ? fmt(cpu) : '-', '1 run', cpu !== undefined ? fmt(cpu / floorMs, 1) : '-']);
+      const label = `deployed ${l.fn} cycle CPU, ${l.figures.memoryMB} MB heap limits${peak}${l.figures.failure ? ' (FAILED)' : ''}`;
+      rows.push([`${label}, cold (the first invocation)`, cpu !== undefined ? fmt(cpu) : '-', '1 run', cpu !== undefined ? fmt(cpu / floorMs, 1) : '-']);
+      if (warm !== undefined) rows.push([`${label}, warm (fastest of the later invocations)`, fmt(warm), (l.figures.cpuEach ?? []).map((x) => fmt(x)).join(' '), fmt(warm / floorMs, 1)]);
     }
     console.log(table(rows));
   }
   const verdict = (ok: boolean): string => (ok ? 'PASS' : 'FAIL');
   for (const { nodes, floor: f } of floors) {
-    const at256 = lambda.find((l) => l.nodes === nodes && l.fn === 'sample' && l.figures.memoryMB === 256)?.figures;
     const floorMs = xmlFloorMs(f);
-    const whole = at256 ? wholeCycle('sample', accountOptions(nodes).clusters, at256) : false;
-    console.log(
-      at256?.cpuMs !== undefined
-        ? `${verdict(whole && at256.cpuMs <= TARGET.xmlFloorRatio * floorMs)}${whole ? '' : ' (clusters failed or incomplete)'}  ${fmt(nodes)} nodes: deployed cycle CPU <= ${TARGET.xmlFloorRatio}x the streaming XML floor: ${fmt(at256.cpuMs / floorMs, 1)}x (${fmt(at256.cpuMs)} ms vs ${fmt(floorMs)} ms; 256 MB heap limits)`
-        : `FAIL  ${fmt(nodes)} nodes: deployed cycle CPU <= ${TARGET.xmlFloorRatio}x the streaming XML floor: the cycle failed (${at256?.failure ?? 'not run'})`,
-    );
+    // The warm cycle against the floor (both the steady state: each scheduled cycle after a
+    // container's first); the cold one printed beside it.
+    for (const l of lambda.filter((x) => x.nodes === nodes && x.figures.memoryMB === 256)) {
+      const warm = warmCpuMs(l.figures);
+      const ok = wholeCycle(l.fn, accountOptions(nodes).clusters, l.figures);
+      console.log(
+        warm !== undefined && l.figures.cpuMs !== undefined
+          ? `${verdict(ok && warm <= TARGET.xmlFloorRatio * floorMs)}${ok ? '' : ' (clusters failed or incomplete)'}  ${fmt(nodes)} nodes: deployed ${l.fn} cycle CPU <= ${TARGET.xmlFloorRatio}x the streaming XML floor: warm ${fmt(warm / floorMs, 1)}x (${fmt(warm)} ms vs ${fmt(floorMs)} ms; 256 MB heap limits); cold, a container's first: ${fmt(l.figures.cpuMs / floorMs, 1)}x (${fmt(l.figures.cpuMs)} ms)`
+          : `FAIL  ${fmt(nodes)} nodes: deployed ${l.fn} cycle CPU <= ${TARGET.xmlFloorRatio}x the streaming XML floor: the cycle failed (${l.figures.failure ?? 'not run'})`,
+      );
+    }
     for (const l of lambda.filter((x) => x.nodes === nodes && x.figures.memoryMB === 256)) {
       const ok = wholeCycle(l.fn, accountOptions(nodes).clusters, l.figures);
       console.log(

@@ -40,8 +40,12 @@ export interface LambdaMemoryFigures {
   peakMB?: number;
   /** RSS after requiring the bundle, before the invocation, MB. */
   loadedMB?: number;
+  /** The first invocation's CPU and wall time (a cold container's). */
   cpuMs?: number;
   wallMs?: number;
+  /** With `invocations` > 1: each invocation's CPU and wall time, the first included. */
+  cpuEach?: number[];
+  wallEach?: number[];
   /** The handler's summary (clusters sampled, metrics, findings…). */
   summary?: Record<string, unknown>;
   /** When the process failed: its exit and the end of its stderr (e.g. "JavaScript heap out of memory"). */
@@ -73,20 +77,39 @@ const context = {
   awsRequestId: '00000000-0000-4000-8000-00000000bench', logGroupName: '/aws/lambda/bench', logStreamName: 'bench',
   callbackWaitsForEmptyEventLoop: true, getRemainingTimeInMillis: () => Number(process.env.BENCH_REMAINING_MS) - (performance.now() - t0),
 };
-const cpu0 = process.cpuUsage();
-const t0 = performance.now();
-Promise.resolve(mod.handler(event, context)).then((summary) => {
-  const wallMs = performance.now() - t0;
-  const cpu = process.cpuUsage(cpu0);
+// BENCH_INVOCATIONS times in a row, as a warm Lambda container runs one invocation after another;
+// after each but the last, the parent is told and answers before the next starts (so that it can
+// tell one invocation's requests from the next's).
+const invocations = Math.max(1, Number(process.env.BENCH_INVOCATIONS || 1));
+let t0 = performance.now();
+const cpuEach = [];
+const wallEach = [];
+const next = () => new Promise((resolve) => process.once('message', resolve));
+(async () => {
+  let summary;
+  for (let n = 1; n <= invocations; n++) {
+    const cpu0 = process.cpuUsage();
+    t0 = performance.now();
+    summary = await mod.handler(event, context);
+    wallEach.push(performance.now() - t0);
+    const cpu = process.cpuUsage(cpu0);
+    cpuEach.push((cpu.user + cpu.system) / 1000);
+    if (n < invocations) {
+      process.send({ invocation: n });
+      await next();
+    }
+  }
   const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
   process.send({
     summary,
     peak: hwm ? Number(hwm[1]) * 1024 : process.resourceUsage().maxRSS * 1024,
     loaded,
-    cpuMs: (cpu.user + cpu.system) / 1000,
-    wallMs,
+    cpuMs: cpuEach[0],
+    wallMs: wallEach[0],
+    cpuEach,
+    wallEach,
   }, () => process.exit(0));
-}, (err) => {
+})().catch((err) => {
   process.send({ error: String(err && err.stack || err) }, () => process.exit(1));
 });
 `;
@@ -109,6 +132,11 @@ export interface LambdaMemoryOptions {
   extraFlags?: string[];
   /** The account's API to serve (default: a new one on `account`), for a caller that reads what was written. */
   api?: AccountApi;
+  /**
+   * Invocations in a row in the one process, as a warm container runs them (default 1). The
+   * recording (`recordTo`) keeps the first invocation's responses only.
+   */
+  invocations?: number;
 }
 
 /**
@@ -138,9 +166,12 @@ export interface BundleRunOptions {
   extraFlags?: string[];
   /** What context.getRemainingTimeInMillis() answers at the start (default 300,000 ms); it counts down with the wall clock. */
   remainingMs?: number;
+  /** Invocations in a row (default 1); `onInvocation` is told after each but the last, before the next starts. */
+  invocations?: number;
+  onInvocation?: (n: number) => void;
 }
 
-export type BundleRunFigures = Pick<LambdaMemoryFigures, 'memoryMB' | 'flags' | 'peakMB' | 'loadedMB' | 'cpuMs' | 'wallMs' | 'summary' | 'failure'>;
+export type BundleRunFigures = Pick<LambdaMemoryFigures, 'memoryMB' | 'flags' | 'peakMB' | 'loadedMB' | 'cpuMs' | 'wallMs' | 'cpuEach' | 'wallEach' | 'summary' | 'failure'>;
 
 /** Creates a ledger table, runs the bundle once under Lambda's heap limits for `memoryMB`, and reports. */
 export async function runBundle(o: BundleRunOptions): Promise<BundleRunFigures> {
@@ -177,13 +208,20 @@ export async function runBundle(o: BundleRunOptions): Promise<BundleRunFigures> 
         POWERTOOLS_LOG_LEVEL: 'INFO',
         NODE_OPTIONS: '--enable-source-maps',
         BENCH_REMAINING_MS: String(o.remainingMs ?? 300000),
+        BENCH_INVOCATIONS: String(o.invocations ?? 1),
         ...o.env,
       },
     });
     let stderr = '';
     let msg: Record<string, unknown> | undefined;
     child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
-    child.on('message', (m) => (msg = m as Record<string, unknown>));
+    child.on('message', (m) => {
+      const r = m as Record<string, unknown>;
+      if (typeof r['invocation'] === 'number') {
+        o.onInvocation?.(r['invocation']);
+        child.send('next');
+      } else msg = r;
+    });
     child.on('exit', (code) => resolve({ msg, code, stderr }));
   });
   const base = { memoryMB: o.memoryMB, flags };
@@ -199,6 +237,7 @@ export async function runBundle(o: BundleRunOptions): Promise<BundleRunFigures> 
     loadedMB: Number(m['loaded']) / MB,
     cpuMs: Number(m['cpuMs']),
     wallMs: Number(m['wallMs']),
+    ...(Array.isArray(m['cpuEach']) ? { cpuEach: m['cpuEach'] as number[], wallEach: m['wallEach'] as number[] } : {}),
     summary: m['summary'] as Record<string, unknown>,
   };
 }
@@ -212,8 +251,9 @@ export async function measureLambdaMemory(o: LambdaMemoryOptions): Promise<Lambd
   const fd = o.recordTo ? openSync(o.recordTo, 'w') : undefined;
   const recording: ResponseRecording | undefined = o.recordTo ? { file: o.recordTo, entries: [] } : undefined;
   let offset = 0;
+  let recordingOn = true;
   const onResponse = (r: WireResponse): void => {
-    if (fd === undefined || !recording) return;
+    if (fd === undefined || !recording || !recordingOn) return;
     writeSync(fd, r.body);
     recording.entries.push({ kind: r.kind ?? '', op: r.op, status: r.status, offset, length: r.body.length });
     offset += r.body.length;
@@ -231,6 +271,8 @@ export async function measureLambdaMemory(o: LambdaMemoryOptions): Promise<Lambd
       workDir: o.workDir,
       ...(o.env ? { env: o.env } : {}),
       ...(o.extraFlags ? { extraFlags: o.extraFlags } : {}),
+      ...(o.invocations ? { invocations: o.invocations } : {}),
+      onInvocation: () => (recordingOn = false),
     });
     return {
       ...run,
