@@ -22,7 +22,7 @@ import {
   type RemediationFanOutSummary,
 } from '../lib/fanout';
 import type { RegionLimitsUsage } from '../lib/measure/region-limits';
-import { cycleDeps, defaultRuntime, inForcePolicy, type Runtime } from '../lib/runtime';
+import { cycleDeps, defaultRuntime, inForcePolicy, withPaceShare, type Runtime } from '../lib/runtime';
 
 /** The sampler's summary of a cycle (a fan-out item answers the same: lib/fanout.ts). */
 export type SampleSummary = FanOutItemSummary;
@@ -67,7 +67,7 @@ const fanOutMerge = z.strictObject({
 export type FanOutEvent = z.input<typeof fanOutDispatch> | { clusterNames: string[]; fanOut: { region: unknown } } | z.input<typeof fanOutMerge>;
 
 type Parsed =
-  | { type: 'cycle'; clusterNames?: string[]; fanOut?: { region?: RegionLimitsUsage } }
+  | { type: 'cycle'; clusterNames?: string[]; fanOut?: { region?: RegionLimitsUsage }; paceShare?: number }
   | { type: 'dispatch'; cycle: FanOutCycle }
   | { type: 'merge'; plan: FanOutPlan; results: FanOutResult[] };
 
@@ -104,9 +104,10 @@ export function makeHandler(rt: Runtime): SampleHandler {
     if (parsed.type === 'merge') return mergeFanOut(rt, parsed.plan, parsed.results);
     // Collection stops a margin before the timeout, so that what is complete gets published.
     const deadline = context ? cycleDeadline(rt, context.getRemainingTimeInMillis()) : undefined;
-    const { clusterNames, fanOut } = parsed;
+    const { clusterNames, fanOut, paceShare } = parsed;
     const inForce = await inForcePolicy(rt);
-    const result = await runCycle(cycleDeps(rt, true, false, deadline, inForce), {
+    // A fan-out item reads at its share of the pace: the items read at once together keep one function's.
+    const result = await withPaceShare(rt, paceShare, () => runCycle(cycleDeps(rt, true, false, deadline, inForce), {
       clusterNames: clusterNames ?? rt.config.clusterNames,
       concurrency: rt.config.clusterConcurrency,
       now: rt.now(),
@@ -118,7 +119,7 @@ export function makeHandler(rt: Runtime): SampleHandler {
       ...(rt.config.functionPlacement ? { functionPlacement: rt.config.functionPlacement } : {}),
       // A fan-out item: the region-level figures the dispatch read once (lib/fanout.ts).
       ...(fanOut ? { fanOut } : {}),
-    });
+    }));
     const { usage } = result;
     logCycleHealth(rt.logger, result, {}, deadline);
     const summary: SampleSummary = {

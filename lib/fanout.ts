@@ -83,15 +83,23 @@ const regionFigures = z.looseObject({
 });
 const fanOutItemEvent = z.strictObject({
   clusterNames: z.array(z.string().min(1)).min(1),
-  fanOut: z.strictObject({ region: regionFigures.nullable() }),
+  fanOut: z.strictObject({ region: regionFigures.nullable(), paceShare: z.number().gt(0).max(1).optional() }),
 });
 
-/** An item's event, `{"clusterNames":[...],"fanOut":{"region":...}}`: its clusters and the CycleOptions `fanOut`; undefined for any other event. */
-export function parseFanOutItem(event: unknown): { clusterNames: string[]; fanOut: { region?: RegionLimitsUsage } } | undefined {
+/**
+ * An item's event, `{"clusterNames":[...],"fanOut":{"region":...,"paceShare":...}}`: its clusters,
+ * the CycleOptions `fanOut`, and its share of the read pace (1 / the Map's MaxConcurrency: the items
+ * read at once together keep one function's pace; lib/aws/pacer.ts); undefined for any other event.
+ */
+export function parseFanOutItem(event: unknown): { clusterNames: string[]; fanOut: { region?: RegionLimitsUsage }; paceShare?: number } | undefined {
   const item = fanOutItemEvent.safeParse(event);
   if (!item.success) return undefined;
-  const { region } = item.data.fanOut;
-  return { clusterNames: item.data.clusterNames, fanOut: region ? { region: region as unknown as RegionLimitsUsage } : {} };
+  const { region, paceShare } = item.data.fanOut;
+  return {
+    clusterNames: item.data.clusterNames,
+    fanOut: region ? { region: region as unknown as RegionLimitsUsage } : {},
+    ...(paceShare !== undefined ? { paceShare } : {}),
+  };
 }
 
 /** The shape of the dispatch's plan, for the merge's event (handlers/sample.ts). */

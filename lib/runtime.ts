@@ -18,6 +18,7 @@ import type { ActionLedger } from './act/ledger';
 import { EXECUTORS } from './act/executors';
 import { createActionLedger } from './aws/action-ledger';
 import { createAwsClients, createDynamoDbClient, createSnsClient, type AwsClients } from './aws/clients';
+import type { PaceControl } from './aws/pacer';
 import { putMetricData } from './aws/cloudwatch';
 import { createLedger, createLedgerDocumentClient, type Ledger } from './aws/ledger';
 import { createInstanceTypeCache, Ec2InstanceTypeProvider } from './aws/instance-types';
@@ -69,6 +70,22 @@ export interface Runtime {
   policy: () => Promise<PolicyInForce>;
   /** The central policy's provider (its read count, `reset()`), with CENTRAL_POLICY. */
   centralPolicy?: CentralPolicyProvider;
+  /** The EC2 client's read pace (lib/aws/pacer.ts): a fan-out item takes its share for its invocation. */
+  readPace?: PaceControl;
+}
+
+/**
+ * Runs `fn` at `share` of the runtime's read pace (a fan-out item's, lib/fanout.ts), then gives
+ * the next invocation of the container the whole pace back, whatever `fn` did.
+ */
+export async function withPaceShare<T>(rt: Pick<Runtime, 'readPace'>, share: number | undefined, fn: () => Promise<T>): Promise<T> {
+  if (share === undefined || !rt.readPace) return fn();
+  rt.readPace.share(share);
+  try {
+    return await fn();
+  } finally {
+    rt.readPace.share(1);
+  }
 }
 
 /** What a runtime is made of; the tests and the benchmark pass emulated clients and their own clock. */
@@ -142,6 +159,7 @@ export function assembleRuntime(p: RuntimeParts): Runtime {
     logger: p.logger,
     now,
     sleep: p.sleep ?? ((ms) => new Promise<void>((resolve) => setTimeout(resolve, ms))),
+    ...(p.clients.ec2Pace ? { readPace: p.clients.ec2Pace } : {}),
     ...(kube ? { kube: kube.connector } : {}),
     ...(p.config.centralTopicArn ? { central: { topicArn: p.config.centralTopicArn, sns: p.centralSns ?? p.clients.sns } } : {}),
   };

@@ -4,8 +4,6 @@
 //                                                                (cycleMode=per-cluster), or none
 //   functions.sample.events: ${file(./stack/fanout.stack.js):sampleEvents}   the sampler's schedule
 //                                                                (single), or none (per-cluster)
-//   provider.environment EC2_DESCRIBES_PER_SECOND / EC2_DESCRIBE_BURST: ${file(./stack/fanout.stack.js):describePace.*}
-//                                                                each invocation's share of the Describe* pace
 //   functions.respond.events[schedule].enabled: ${file(./stack/fanout.stack.js):remediationTickEnabled}
 //                                                                false when the state machine runs the tick
 // osls calls the exported function at packaging time with { resolveVariable }. A cycleMode or
@@ -39,6 +37,5 @@ module.exports = async ({ resolveVariable }) => {
     resources: { Resources: fanout.fanOutResources(params) },
     sampleEvents: fanout.sampleEvents(params),
     remediationTickEnabled: fanout.remediationTickEnabled(params),
-    describePace: fanout.describePace(params),
   };
 };

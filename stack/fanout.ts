@@ -5,7 +5,6 @@
  * template fragments out; stack/fanout.stack.js throws the params' problems (stack/checks.ts
  * cycleModeProblems). Design: docs/architecture.md, "Ultra scale: fan-out mode".
  */
-import { EC2_DESCRIBE_PACE } from '../lib/config';
 
 /** The params, as osls resolves them (strings). */
 export interface FanOutParams {
@@ -53,6 +52,11 @@ function invoke(payload: Record<string, unknown>, rest: Record<string, unknown>,
   };
 }
 
+/** An item's share of the read pace: 1 / the Map's MaxConcurrency, to 6 decimals, never 0. */
+export function paceShareOf(maxConcurrency: number): number {
+  return Math.max(0.000001, Math.floor(1_000_000 / Math.max(1, maxConcurrency)) / 1_000_000);
+}
+
 /**
  * The state machine's definition (Amazon States Language, https://states-language.net/spec.html;
  * the Distributed Map's fields: https://docs.aws.amazon.com/step-functions/latest/dg/state-map-distributed.html;
@@ -66,7 +70,7 @@ function invoke(payload: Record<string, unknown>, rest: Record<string, unknown>,
  *   region-level figures, read once.
  * - Items: a Map in DISTRIBUTED mode over `$.dispatch.value.items`, each child an EXPRESS workflow
  *   (one invocation, well inside Express's 5 minutes) that invokes the sample function (sample) or
- *   the respond function (remediate) with the item's `{"clusterNames":[...],"fanOut":{"region":...}}`.
+ *   the respond function (remediate) with the item's `{"clusterNames":[...],"fanOut":{"region":...,"paceShare":...}}`.
  *   A failed item is caught in the child and answered as `{clusterNames, error}`, so one cluster's
  *   failure neither stops the others nor is lost; ToleratedFailurePercentage 100 keeps a child that
  *   fails anyway (a States.* error) from failing the Map run.
@@ -86,7 +90,9 @@ export function fanOutDefinition(maxConcurrency: number): Record<string, unknown
         ItemSelector: {
           'cycle.$': '$.dispatch.value.cycle',
           'clusterNames.$': '$$.Map.Item.Value.clusterNames',
-          fanOut: { 'region.$': '$.dispatch.value.region' },
+          // Each item's share of the functions' read pace (lib/aws/pacer.ts): the items read at
+          // once (MaxConcurrency at most) together keep one function's pace.
+          fanOut: { 'region.$': '$.dispatch.value.region', paceShare: paceShareOf(maxConcurrency) },
         },
         MaxConcurrency: maxConcurrency,
         ToleratedFailurePercentage: 100,
@@ -256,21 +262,6 @@ export function sampleEvents(params: FanOutParams): { schedule: { rate: string; 
 }
 
 /** Whether the responder's own remediation tick rule is enabled: not when the state machine runs the tick. */
-/**
- * The functions' EC2 Describe* pace (EC2_DESCRIBES_PER_SECOND, EC2_DESCRIBE_BURST; lib/aws/pacer.ts):
- * the default in single mode; in fan-out mode, up to fanOutMaxConcurrency invocations read at once,
- * so each gets that share of it (at least 0.05 a second and 1 at once), and together they stay
- * within the single function's pace.
- */
-export function describePace(params: FanOutParams): { perSecond: string; burst: string } {
-  if (!fansOut(params)) return { perSecond: String(EC2_DESCRIBE_PACE.perSecond), burst: String(EC2_DESCRIBE_PACE.burst) };
-  const n = Math.max(1, Number(params.fanOutMaxConcurrency));
-  return {
-    perSecond: String(Math.max(0.05, Math.floor((EC2_DESCRIBE_PACE.perSecond / n) * 1000) / 1000)),
-    burst: String(Math.max(1, Math.floor(EC2_DESCRIBE_PACE.burst / n))),
-  };
-}
-
 export function remediationTickEnabled(params: FanOutParams): boolean {
   return !fansOut(params);
 }

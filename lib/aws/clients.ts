@@ -14,7 +14,7 @@ import { EKSClient } from '@aws-sdk/client-eks';
 import { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { DEFAULT_HTTP_TIMEOUTS, type HttpTimeouts, type PaceLimits } from '../config';
-import { ec2ReadPace, paceReads } from './pacer';
+import { ec2ReadPace, paceReads, type PaceControl } from './pacer';
 
 /** The clients the pipeline uses. Tests pass their own (mocked) ones. */
 export interface AwsClients {
@@ -24,6 +24,8 @@ export interface AwsClients {
   sns: SNSClient;
   /** Service Quotas (the ENIs-per-Region quota); without it the live source makes no region-level reads. */
   serviceQuotas?: ServiceQuotasClient | undefined;
+  /** The EC2 client's read pace (lib/aws/pacer.ts), when it has one: a fan-out item takes its share. */
+  ec2Pace?: PaceControl | undefined;
 }
 
 /**
@@ -49,9 +51,10 @@ export function createAwsClients(region?: string, timeouts: HttpTimeouts = DEFAU
   const handler = requestHandlerOptions(timeouts.connectionMs, timeouts.requestMs);
   // EC2 describes answer pages of up to 1,000 ENIs or instances: their own, longer timeout.
   const ec2 = new EC2Client({ ...config, requestHandler: requestHandlerOptions(timeouts.connectionMs, timeouts.ec2RequestMs) });
-  if (describePace) paceReads(ec2, ec2ReadPace(describePace));
+  const ec2Pace = describePace ? paceReads(ec2, ec2ReadPace(describePace)) : undefined;
   return {
     ec2,
+    ...(ec2Pace ? { ec2Pace } : {}),
     eks: new EKSClient({ ...config, requestHandler: handler }),
     cloudwatch: new CloudWatchClient({ ...config, requestHandler: handler }),
     sns: new SNSClient({ ...config, requestHandler: handler }),

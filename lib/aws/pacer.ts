@@ -67,16 +67,24 @@ export function ec2ReadPace(describe: PaceLimits): (api: string) => PaceLimits |
   return (api) => (api.startsWith('Describe') ? describe : api === 'GetSubnetCidrReservations' ? reservations : undefined);
 }
 
+/** Scales a client's pace for the invocation at hand (a fan-out item's share of it). */
+export interface PaceControl {
+  /** From now on, this fraction (0 to 1] of each paced API's rate and burst (at least 0.05 a second and 1 at once); 1 is the whole pace. */
+  share(fraction: number): void;
+}
+
 /**
  * Every attempt of every paced request of `client` (retries included: the step runs after the
  * retry middleware) waits for its API's token; other requests (writes) go at once. Before signing,
  * so a request is signed when it leaves.
  */
-export function paceReads(client: EC2Client, paceOf: (api: string) => PaceLimits | undefined, clock?: PaceClock): void {
+export function paceReads(client: EC2Client, paceOf: (api: string) => PaceLimits | undefined, clock?: PaceClock): PaceControl {
   const pacers = new Map<string, Pacer>();
+  let fraction = 1;
   const pacerOf = (api: string): Pacer | undefined => {
-    const limits = paceOf(api);
-    if (!limits) return undefined;
+    const whole = paceOf(api);
+    if (!whole) return undefined;
+    const limits = fraction === 1 ? whole : { perSecond: Math.max(0.05, whole.perSecond * fraction), burst: Math.max(1, Math.floor(whole.burst * fraction)) };
     const key = `${limits.perSecond}/${limits.burst}`;
     let p = pacers.get(key);
     if (!p) pacers.set(key, (p = new Pacer(limits, clock)));
@@ -88,4 +96,10 @@ export function paceReads(client: EC2Client, paceOf: (api: string) => PaceLimits
     return next(args);
   };
   client.middlewareStack.addRelativeTo(middleware, { relation: 'before', toMiddleware: 'httpSigningMiddleware', name: 'ec2ReadPacer', override: true });
+  return {
+    share: (f) => {
+      if (!(f > 0 && f <= 1)) throw new Error(`a pace share is above 0 and at most 1, got ${f}`);
+      fraction = f;
+    },
+  };
 }

@@ -20,7 +20,7 @@ import type { RegionLimitsUsage } from '../measure/region-limits';
 import { datum } from '../output/publish/metrics';
 import type { PolicyInForce } from '../policy/central';
 import { effectivePolicy } from '../policy/load';
-import { cycleDeps, inForcePolicy, type Runtime } from '../runtime';
+import { cycleDeps, inForcePolicy, withPaceShare, type Runtime } from '../runtime';
 import { eventHead, MalformedEventError, parseResponderEvent, type AllocationFailureEvent, type AlarmEvent } from './parse';
 import { NOT_ANSWERED, STACK_ALARM_SUFFIXES } from './stack-alarms';
 
@@ -93,13 +93,14 @@ async function onSchedule(rt: Runtime, now: Date, deadline: CycleDeadline | unde
  * with the region-level figures the dispatch read once; the same cycle as {@link onSchedule}'s,
  * of the item's clusters in apply mode.
  */
-async function onFanOutTick(rt: Runtime, item: { clusterNames: string[]; fanOut: { region?: RegionLimitsUsage } }, now: Date, deadline: CycleDeadline | undefined): Promise<RespondSummary> {
+async function onFanOutTick(rt: Runtime, item: { clusterNames: string[]; fanOut: { region?: RegionLimitsUsage }; paceShare?: number }, now: Date, deadline: CycleDeadline | undefined): Promise<RespondSummary> {
   const inForce = await inForcePolicy(rt);
   const applying = item.clusterNames.filter((c) => effectivePolicy(inForce.policy, c, rt.config.thresholds).mode === 'apply');
   if (applying.length === 0) {
     return { status: 'handled', clusters: [], reason: 'no cluster of the item is in apply mode in the policy', ...(inForce.problems.length > 0 ? { problems: inForce.problems } : {}) };
   }
-  return cycle(rt, 'schedule', applying, now, deadline, inForce, item.fanOut);
+  // At the item's share of the read pace (lib/fanout.ts parseFanOutItem).
+  return withPaceShare(rt, item.paceShare, () => cycle(rt, 'schedule', applying, now, deadline, inForce, item.fanOut));
 }
 
 /** The invocation an event arrives with: the Lambda context's fields the routing reads. */

@@ -9,8 +9,9 @@ import { ConfiguredRetryStrategy } from '@smithy/core/retry';
 import { HttpResponse, type HttpRequest } from '@smithy/core/protocols';
 import { ec2ReadPace, paceReads, Pacer, type PaceClock } from '../../lib/aws/pacer';
 import { createAwsClients } from '../../lib/aws/clients';
+import { withPaceShare } from '../../lib/runtime';
 import { parseDescribePace, parseRuntimeConfig } from '../../lib/config';
-import { describePace } from '../../stack/fanout';
+import { paceShareOf } from '../../stack/fanout';
 
 /** A clock whose sleeps move time on at once. */
 function virtualClock(): PaceClock & { slept: number[] } {
@@ -102,6 +103,35 @@ describe('paceReads', () => {
     ]);
   });
 
+  it("runs a fan-out item at its share of the pace, and the container's next invocation at the whole pace again", async () => {
+    const clock = virtualClock();
+    const sent: number[] = [];
+    const handler = {
+      handle: async () => {
+        sent.push(clock.now());
+        return { response: new HttpResponse({ statusCode: 200, headers: { 'content-type': 'text/xml' }, body: Readable.from([Buffer.from(xml('DescribeSubnets'))]) }) };
+      },
+    };
+    const client = new EC2Client({ region: 'eu-west-1', requestHandler: handler });
+    const pace = paceReads(client, ec2ReadPace({ perSecond: 5, burst: 20 }), clock);
+    const rt = { readPace: pace };
+    await withPaceShare(rt, 0.1, async () => {
+      for (let i = 0; i < 4; i++) await client.send(new DescribeSubnetsCommand({}));
+    });
+    // 0.5 a second after 2: the third and fourth wait 2 s each.
+    expect(sent).toEqual([0, 0, 2000, 4000]);
+    clock.slept.length = 0;
+    for (let i = 0; i < 20; i++) await client.send(new DescribeSubnetsCommand({}));
+    expect(clock.slept).toEqual([]);
+    // A failed item gives the whole pace back too: after a refill, 20 at once again.
+    await expect(withPaceShare(rt, 0.1, async () => Promise.reject(new Error('item failed')))).rejects.toThrow('item failed');
+    await clock.sleep(10_000);
+    clock.slept.length = 0;
+    for (let i = 0; i < 20; i++) await client.send(new DescribeSubnetsCommand({}));
+    expect(clock.slept).toEqual([]);
+    expect(() => pace.share(0)).toThrow(/above 0/);
+  });
+
   it('paces every attempt: a throttled request retried takes a token again', async () => {
     const clock = virtualClock();
     const { client, sent } = pacedClient(clock, { perSecond: 1, burst: 1 }, (n) => (n === 1 ? { status: 503, body: throttled } : { status: 200, body: xml('DescribeSubnets') }));
@@ -125,10 +155,10 @@ describe('the pace configuration', () => {
     expect(() => parseRuntimeConfig({ EC2_DESCRIBE_BURST: 'x' })).toThrow(/EC2_DESCRIBE_BURST/);
   });
 
-  it('gives each fan-out invocation its share, so that together they keep the single function\'s pace', () => {
-    const params = { cycleMode: 'per-cluster', fanOutMaxConcurrency: '10', scheduleRate: 'rate(5 minutes)', remediationRate: 'rate(5 minutes)', namePrefix: 'x' };
-    expect(describePace({ ...params, cycleMode: 'single' })).toEqual({ perSecond: '5', burst: '20' });
-    expect(describePace(params)).toEqual({ perSecond: '0.5', burst: '2' });
-    expect(describePace({ ...params, fanOutMaxConcurrency: '1000' })).toEqual({ perSecond: '0.05', burst: '1' });
+  it('gives a fan-out item 1 / MaxConcurrency of the pace', () => {
+    expect(paceShareOf(10)).toBe(0.1);
+    expect(paceShareOf(40)).toBe(0.025);
+    expect(paceShareOf(10_000)).toBe(0.0001);
+    expect(paceShareOf(3)).toBe(0.333333);
   });
 });

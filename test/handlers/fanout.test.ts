@@ -182,6 +182,27 @@ describe('fan-out mode (cycleMode=per-cluster)', () => {
     expect(fan.logs.info.filter((l) => l[0] === 'fan-out item published')).toHaveLength(3);
   });
 
+  it("reads each item at 1 / MaxConcurrency of the read pace, and the dispatch and the merge at the whole pace", async () => {
+    const fan = await setup();
+    const shares: { share: number; state: string }[] = [];
+    let state = 'none';
+    fan.rt.readPace = { share: (f) => void shares.push({ share: f, state }) };
+    await execute(fan.handler, {
+      maxConcurrency: 4,
+      wrap: async (payload, run) => {
+        state = (payload as { fanOut?: unknown }).fanOut === 'dispatch' ? 'dispatch' : (payload as { fanOut?: unknown }).fanOut === 'merge' ? 'merge' : 'item';
+        return run();
+      },
+    });
+    // Three items: each takes 0.25 for its cycle and gives the whole pace back (here in one process
+    // at once; in Lambda each in its own container); dispatch and merge take none.
+    const items = shares.filter((s) => s.state === 'item').map((s) => s.share);
+    expect([...items].sort()).toEqual([0.25, 0.25, 0.25, 1, 1, 1]);
+    expect(items[0]).toBe(0.25);
+    expect(items.at(-1)).toBe(1);
+    expect(shares.filter((s) => s.state !== 'item')).toEqual([]);
+  });
+
   it('completes the other items when one fails, and the merge names it and counts its clusters failed', async () => {
     const fan = await setup();
     // The orders item cannot publish its metrics: its invocation fails (as the single sampler's would).

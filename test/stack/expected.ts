@@ -33,9 +33,6 @@ export const ENVIRONMENT = {
   FORECAST_WINDOW_HOURS: '24',
   METRIC_PERIOD_SECONDS: '300',
   RENOTIFY_AFTER_HOURS: '24',
-  // The Describe* pace per API (lib/aws/pacer.ts), single mode's.
-  EC2_DESCRIBES_PER_SECOND: '5',
-  EC2_DESCRIBE_BURST: '20',
   POLICY_VERSION,
   POWERTOOLS_SERVICE_NAME: 'eks-ip-responder',
   POWERTOOLS_LOG_LEVEL: 'INFO',

@@ -93,10 +93,8 @@ describe('the packaged stack', () => {
     expect(alarm.Properties.AlarmActions).toEqual([{ Ref: 'AlertTopic' }]);
     expect(JSON.stringify(alarm.Properties.Metrics)).toContain('"Dimensions":[{"Name":"StateMachineArn","Value":{"Ref":"FanOutStateMachine"}}]');
     expect((alarm.Properties.Metrics as { MetricStat?: { Metric: { MetricName: string } } }[]).flatMap((m) => (m.MetricStat ? [m.MetricStat.Metric.MetricName] : []))).toEqual(['ExecutionsFailed', 'ExecutionsTimedOut', 'ExecutionsAborted']);
-    // Each of the up to 40 invocations paces its Describe* reads at its share: 5/40 a second, 1 at once.
-    for (const fn of ['SampleLambdaFunction', 'RespondLambdaFunction']) {
-      expect(resource(t, fn, 'AWS::Lambda::Function').Properties.Environment.Variables).toMatchObject({ EC2_DESCRIBES_PER_SECOND: '0.125', EC2_DESCRIBE_BURST: '1' });
-    }
+    // Each of the up to 40 items reads at 1/40 of the functions' read pace (lib/aws/pacer.ts).
+    expect(JSON.stringify(sm.Properties.Definition)).toContain('"paceShare":0.025');
     // The responder's own remediation tick rule is disabled (the state machine runs the tick); its events' rules are not.
     const respondSchedules = targetsOf(t, 'RespondLambdaFunction').filter(([, r]) => r.Properties.ScheduleExpression !== undefined);
     expect(respondSchedules.map(([, r]) => r.Properties.State)).toEqual(['DISABLED']);
