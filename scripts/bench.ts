@@ -464,11 +464,12 @@ async function xmlFloorOnly(sizes: number[], profile: boolean): Promise<void> {
         memoryMB: 256,
         historyHours: 24,
         workDir: WORK,
+        invocations: WARM_INVOCATIONS,
         extraFlags: ['--cpu-prof', `--cpu-prof-dir=${dir}`],
       });
       const file = f.failure ? undefined : readdirSync(dir).find((x) => x.endsWith('.cpuprofile'));
       profileText = file
-        ? `\nCPU profile of the deployed sample cycle, ${fmt(nodes)} nodes, 256 MB (${fmt(f.cpuMs ?? 0)} ms of cycle CPU under the profiler; ${path.join(dir, file)}):\n${summariseDeployedProfile(path.join(dir, file), bundle, 15)}`
+        ? `\nCPU profile of the deployed sample cycle, ${fmt(nodes)} nodes, 256 MB, ${WARM_INVOCATIONS} invocations in one process (${(f.cpuEach ?? [f.cpuMs ?? 0]).map((x) => fmt(x)).join(' / ')} ms of cycle CPU under the profiler; ${path.join(dir, file)}):\n${summariseDeployedProfile(path.join(dir, file), bundle, 15)}`
         : `\nCPU profile of the deployed sample cycle: no profile (${f.failure ?? 'none written'})`;
     }
   } finally {
