@@ -114,8 +114,9 @@ export class AwsRegionLimits implements RegionLimitsSource {
       if (!hasNextPage(page1.value)) return { scope: 'region' as const, enis: first };
       // More than one page: the region's subnets' ENIs in lanes side by side (lib/aws/read-lanes.ts)
       // instead of the whole region's pages one after another. Without the subnets, the pages in turn.
+      // (A list that names no subnet while ENIs exist is no list: the pages in turn too.)
       const subnets = await this.regionSubnets().catch(() => undefined);
-      if (!subnets) {
+      if (!subnets || subnets.length === 0) {
         for (let next = await whole.next(); !next.done; next = await whole.next()) take(next.value, first);
         return { scope: 'region' as const, enis: first };
       }

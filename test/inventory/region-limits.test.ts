@@ -303,6 +303,19 @@ describe("the region's ENIs past one page", () => {
     expect(r.inputs).toHaveLength(Math.ceil(acc.networkInterfaces.length / 1000));
   });
 
+  it('are read page after page when the region\'s subnet list comes back empty: nothing lost', async () => {
+    const acc = account({ awsDefault: 5000 }, 4000);
+    const r = await regionRead(acc, (aws) => {
+      aws.faults['DescribeSubnets'] = (input) => {
+        // Only the region-wide list (no filter) answers empty; the clusters' reads are not made here.
+        if ((input as { Filters?: unknown }).Filters === undefined) acc.subnets.length = 0;
+        return undefined;
+      };
+    });
+    expect(r.enis).toHaveLength(acc.networkInterfaces.length);
+    expect(r.inputs.every((i) => i.Filters === undefined)).toBe(true);
+  });
+
   it("keeps, once, an ENI of the first page whose subnet the list did not name (a subnet made since)", async () => {
     const acc = account({ awsDefault: 5000 }, 0);
     const unlisted = Array.from({ length: 600 }, (_, i) => ({ NetworkInterfaceId: `eni-0new${String(i).padStart(13, '0')}`, SubnetId: 'subnet-0new00000000000', VpcId: 'vpc-0new00000000000', PrivateIpAddresses: [{ PrivateIpAddress: '10.9.0.1', Primary: true }] }));
