@@ -75,6 +75,21 @@ export function problemLines(problems: readonly { field: string; problem: string
   return problems.map((p) => `${p.field}: ${p.problem}`);
 }
 
+/**
+ * A failure named by a code: a service's error code, a socket's (ECONNREFUSED…) or TIMEOUT. The
+ * base of the SDK-less clients' errors (lib/http-exchange.ts and the two clients over it), which
+ * differ only by their name.
+ */
+export class CodedError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
 /** A configuration value is missing or wrong. The message names every problem at once. */
 export class ConfigError extends Error {
   constructor(

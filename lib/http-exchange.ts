@@ -6,6 +6,7 @@
  */
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
+import { CodedError } from './errors';
 
 export interface HttpAnswer {
   status: number;
@@ -13,15 +14,8 @@ export interface HttpAnswer {
   body: string;
 }
 
-export class HttpExchangeError extends Error {
+export class HttpExchangeError extends CodedError {
   override readonly name = 'HttpExchangeError';
-  constructor(
-    readonly code: string,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }
 
 /** Sends `options` (with `payload`), and resolves with the answer whatever its status. `what` opens every message. */

@@ -9,7 +9,7 @@
  */
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentityProvider, ChecksumConstructor, HashConstructor } from '@smithy/types';
-import { messageOf } from '../errors';
+import { CodedError, messageOf } from '../errors';
 import { httpExchange, HttpExchangeError, type HttpAnswer } from '../http-exchange';
 import { centralPolicyInForce, unavailableInForce, type CentralPolicyLocation, type PolicyInForce } from '../policy/central';
 import { POLICY_MAX_BYTES } from '../policy/load';
@@ -22,15 +22,8 @@ export interface CentralPolicySigning {
 }
 
 /** The read failed: `code` is the service's error code (ParameterNotFound, AccessDenied...), a socket code, or TIMEOUT. */
-export class CentralPolicyReadError extends Error {
+export class CentralPolicyReadError extends CodedError {
   override readonly name = 'CentralPolicyReadError';
-  constructor(
-    readonly code: string,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }
 
 /** The document as read, and its revision (the SSM parameter's Version, the S3 object's ETag). */

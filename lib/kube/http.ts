@@ -7,6 +7,7 @@
 import type { Agent } from 'node:https';
 import { httpExchange, HttpExchangeError, type HttpAnswer } from '../http-exchange';
 import { KubeApiError } from '../inventory/kube-types';
+import { CodedError } from '../errors';
 
 /** Where and how to reach one cluster's API server. */
 export interface KubeEndpoint {
@@ -31,15 +32,8 @@ export interface KubeRequest {
 }
 
 /** The API server could not be reached or did not answer in time. `code`: the socket error's code, or `TIMEOUT`. */
-export class KubeConnectionError extends Error {
+export class KubeConnectionError extends CodedError {
   override readonly name = 'KubeConnectionError';
-  constructor(
-    readonly code: string,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }
 
 /** `?a=1&b=2` of the defined entries. */
