@@ -10,6 +10,7 @@ import { paginateDescribeNetworkInterfaces, paginateDescribeSubnets, type Descri
 import { GetAWSDefaultServiceQuotaCommand, GetServiceQuotaCommand, type ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import { awsErrorCode } from '../errors';
 import { ENI_QUOTA, regionEniOf } from '../inventory/region-limits';
+import { addressesInUse } from '../measure/measure';
 import { regionEnis, streamingEc2Pages } from './ec2-stream';
 import type { NauMetricReading, QuotaReading, RegionEni, RegionLimitsSource } from '../inventory/types';
 import { chunk } from './chunk';
@@ -140,8 +141,7 @@ export class AwsRegionLimits implements RegionLimitsSource {
 
   /**
    * Every subnet of the region (DescribeSubnets, no filter, pages of 1,000) with its addresses in
-   * use (usable addresses, AWS keeping 5 of each subnet: VPC user guide, "Subnet CIDR blocks",
-   * less AvailableIpAddressCount), to balance the region's ENI lanes.
+   * use (lib/measure/measure.ts addressesInUse), to balance the region's ENI lanes.
    */
   private async regionSubnets(): Promise<{ id: string; addressesInUse: number }[]> {
     const operation = 'ec2:DescribeSubnets';
@@ -151,9 +151,7 @@ export class AwsRegionLimits implements RegionLimitsSource {
       for await (const page of paginateDescribeSubnets({ client: this.clients.ec2, pageSize: EC2_PAGE_SIZE_MAX }, {}, ...callOptions(hooks))) {
         for (const s of page.Subnets ?? []) {
           if (!s.SubnetId) continue;
-          const prefix = Number(s.CidrBlock?.split('/')[1]);
-          const usable = Number.isInteger(prefix) && prefix >= 0 && prefix <= 32 ? Math.max(0, 2 ** (32 - prefix) - 5) : 0;
-          out.push({ id: s.SubnetId, addressesInUse: Math.max(0, usable - (s.AvailableIpAddressCount ?? usable)) });
+          out.push({ id: s.SubnetId, addressesInUse: addressesInUse(s) });
         }
         hooks.onPage?.({ items: (page.Subnets ?? []).length, more: hasNextPage(page), about: 'of the region' });
       }

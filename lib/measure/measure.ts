@@ -52,6 +52,20 @@ export function usableAddresses(cidrBlock: string): number {
   return Math.max(0, parseIpv4Cidr(cidrBlock).size - 5);
 }
 
+/**
+ * A subnet's addresses in use: its usable addresses less AvailableIpAddressCount; 0 when either is
+ * unknown (no IPv4 CIDR, no count). What the region's ENI read balances its lanes by
+ * (lib/aws/region-limits.ts).
+ */
+export function addressesInUse(subnet: Pick<Subnet, 'CidrBlock' | 'AvailableIpAddressCount'>): number {
+  if (subnet.AvailableIpAddressCount === undefined || !subnet.CidrBlock) return 0;
+  try {
+    return Math.max(0, usableAddresses(subnet.CidrBlock) - subnet.AvailableIpAddressCount);
+  } catch {
+    return 0;
+  }
+}
+
 const emptyHeld = (): Record<Holder, number> =>
   Object.fromEntries(HOLDERS.map((h) => [h, 0])) as Record<Holder, number>;
 

@@ -6,6 +6,7 @@
 import { EC2_FILTER_VALUES_MAX, EC2_PAGE_SIZE_MAX } from '../../lib/aws/limits';
 import { subnetLanes } from '../../lib/aws/read-lanes';
 import { attachedEnisBySubnet } from '../../lib/inventory/collect';
+import { addressesInUse } from '../../lib/measure/measure';
 import type { SyntheticAccount } from '../../tools/synthetic-account';
 
 /** Pages by read, and the account's shape. */
@@ -100,7 +101,7 @@ export function expectedPages(account: SyntheticAccount): ExpectedPages {
   for (let left = series; left > 0; left -= perCall) historyPages += Math.ceil((Math.min(perCall, left) * pointsPerSeries) / 100_800);
   // The region's read (lib/aws/region-limits.ts): past one page, its subnets in lanes by addresses in use.
   const wholePages = Math.max(1, Math.ceil(account.networkInterfaces.length / EC2_PAGE_SIZE_MAX));
-  const inUse = new Map(account.subnets.map((s) => [s.SubnetId ?? '', Math.max(0, 2 ** (32 - Number(s.CidrBlock?.split('/')[1] ?? 32)) - 5 - (s.AvailableIpAddressCount ?? 0))]));
+  const inUse = new Map(account.subnets.map((s) => [s.SubnetId ?? '', addressesInUse(s)]));
   const regionEniLanes = wholePages === 1 ? 1 : subnetLanes([...inUse.keys()], inUse).length;
   const regionEniPages = wholePages === 1 ? 1 : 1 + wholePages + regionEniLanes - 1;
   const regionSubnetPages = wholePages === 1 ? 0 : Math.max(1, Math.ceil(account.subnets.length / EC2_PAGE_SIZE_MAX));
