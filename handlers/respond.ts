@@ -5,14 +5,14 @@
  */
 import type { Context } from 'aws-lambda';
 import { respond, type RespondSummary } from '../lib/events/route';
-import { defaultRuntime, type Runtime } from '../lib/runtime';
+import { defaultRuntime, startInvocation, type Runtime } from '../lib/runtime';
 
 export type { RespondSummary };
 
 /** Builds the handler around its dependencies. */
 export function makeHandler(rt: Runtime) {
   return async (event: unknown, context?: Context): Promise<RespondSummary> => {
-    if (context) rt.logger.addContext(context);
+    startInvocation(rt, context);
     return respond(rt, event, context);
   };
 }

@@ -22,7 +22,7 @@ import {
   type RemediationFanOutSummary,
 } from '../lib/fanout';
 import type { RegionLimitsUsage } from '../lib/measure/region-limits';
-import { cycleDeps, defaultRuntime, inForcePolicy, withPaceShare, type Runtime } from '../lib/runtime';
+import { cycleDeps, defaultRuntime, inForcePolicy, startInvocation, withPaceShare, type Runtime } from '../lib/runtime';
 
 /** The sampler's summary of a cycle (a fan-out item answers the same: lib/fanout.ts). */
 export type SampleSummary = FanOutItemSummary;
@@ -98,7 +98,7 @@ export interface SampleHandler {
 /** Builds the handler around its dependencies. */
 export function makeHandler(rt: Runtime): SampleHandler {
   return (async (event: unknown, context?: Context): Promise<SampleSummary | FanOutPlan | FanOutSummary | RemediationFanOutSummary> => {
-    if (context) rt.logger.addContext(context);
+    startInvocation(rt, context);
     const parsed = parseEvent(event);
     if (parsed.type === 'dispatch') return dispatchFanOut(rt, rt.now(), parsed.cycle);
     if (parsed.type === 'merge') return mergeFanOut(rt, parsed.plan, parsed.results);

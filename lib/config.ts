@@ -6,6 +6,7 @@
 import * as z from 'zod';
 import { DEFAULT_THRESHOLDS, type DiagnoseThresholds } from './diagnose/types';
 import { ConfigError, problemLines, zodProblems } from './errors';
+import { HEAP_GROWING_PERCENT_DEFAULT } from './heap-growth';
 import { EKS_NAME_PATTERN } from './names';
 import { parsePolicyJson, policyVersion, type Policy } from './policy/load';
 import { PolicyError } from './policy/types';
@@ -258,6 +259,8 @@ export interface RuntimeConfig extends SamplerConfig {
   centralPolicy?: CentralPolicyLocation;
   /** How long a read central policy is used before it is read again, ms (CENTRAL_POLICY_CACHE_SECONDS, 60-3600, default 300). */
   centralPolicyCacheMs: number;
+  /** V8's old-generation growth between full collections, % (HEAP_GROWING_PERCENT, 0-300, default 100; 0: V8's own; lib/heap-growth.ts). */
+  heapGrowingPercent: number;
 }
 
 const fraction = z.coerce.number().min(0).max(1);
@@ -286,6 +289,7 @@ const runtimeEnv = z
     POLICY_VERSION: z.string().regex(/^[0-9a-f]{12}$/, 'is not a policy version (12 hex digits)').optional(),
     FOLLOW_FOR_SECONDS: z.coerce.number().int().min(0).max(600).default(20),
     CENTRAL_POLICY_CACHE_SECONDS: z.coerce.number().int().min(60).max(3600).default(300),
+    HEAP_GROWING_PERCENT: z.coerce.number().int('must be a whole number').min(0).max(300, 'must be at most 300').default(HEAP_GROWING_PERCENT_DEFAULT),
     KUBERNETES_CLUSTERS: z
       .string()
       .default('')
@@ -394,6 +398,7 @@ export function parseRuntimeConfig(env: Record<string, string | undefined>, bund
     describePace: describePace ?? { ...EC2_DESCRIBE_PACE },
     ...(centralPolicy ? { centralPolicy } : {}),
     centralPolicyCacheMs: e.CENTRAL_POLICY_CACHE_SECONDS * 1000,
+    heapGrowingPercent: e.HEAP_GROWING_PERCENT,
     ...(e.KUBERNETES_CLUSTERS.length > 0 ? { kubernetesClusters: e.KUBERNETES_CLUSTERS[0] === '*' ? ('*' as const) : e.KUBERNETES_CLUSTERS } : {}),
     ...(e.CENTRAL_TOPIC_ARN ? { centralTopicArn: e.CENTRAL_TOPIC_ARN } : {}),
   };

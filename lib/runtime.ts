@@ -9,6 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
+import type { Context } from 'aws-lambda';
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { EC2Client } from '@aws-sdk/client-ec2';
@@ -29,6 +30,7 @@ import { availableIpHistoryReader, regionLimitsHistoryReader } from './aws/metri
 import { publishNotification } from './aws/sns';
 import { Ec2SubnetProvider } from './aws/subnets';
 import { parseRuntimeConfig, type RuntimeConfig } from './config';
+import { HeapGrowthControl } from './heap-growth';
 import type { CycleDeps } from './cycle';
 import type { CycleDeadline } from './deadline';
 import { buildActionNotification } from './output/notify/action-message';
@@ -72,6 +74,18 @@ export interface Runtime {
   centralPolicy?: CentralPolicyProvider;
   /** The EC2 client's read pace (lib/aws/pacer.ts): a fan-out item takes its share for its invocation. */
   readPace?: PaceControl;
+  /** The container's V8 heap growth, decided at the start of each invocation (lib/heap-growth.ts). */
+  heapGrowth?: HeapGrowthControl;
+}
+
+/**
+ * What a handler does first in each invocation: the context on the log lines, and the heap's
+ * growth for this invocation (logged when it changes, at most a few times in a container's life).
+ */
+export function startInvocation(rt: Pick<Runtime, 'logger' | 'heapGrowth'>, context?: Context): void {
+  if (context) rt.logger.addContext(context);
+  const changed = rt.heapGrowth?.beforeInvocation();
+  if (changed) rt.logger.info(changed.percent > 0 ? `V8 heap growth set to ${changed.percent} %` : "V8 heap growth left to V8's own", { heapGrowth: changed });
 }
 
 /**
@@ -177,7 +191,8 @@ export function defaultRuntime(env: Record<string, string | undefined> = process
   // The central topic may be in another region (the monitoring account's): its own client there.
   const centralRegion = config.centralTopicArn?.split(':')[3];
   // (With a central policy, each cycle sets the keys of the policy it runs under: lib/runtime.ts inForcePolicy.)
-  return assembleRuntime({
+  const memoryMB = Number(env['AWS_LAMBDA_FUNCTION_MEMORY_SIZE']);
+  const rt = assembleRuntime({
     config,
     clients: createAwsClients(undefined, config.httpTimeouts, config.describePace),
     region,
@@ -185,6 +200,7 @@ export function defaultRuntime(env: Record<string, string | undefined> = process
     logger,
     ...(centralRegion && centralRegion !== region ? { centralSns: createSnsClient(centralRegion, config.httpTimeouts) } : {}),
   });
+  return { ...rt, heapGrowth: new HeapGrowthControl(config.heapGrowingPercent, memoryMB > 0 ? memoryMB : undefined) };
 }
 
 /**

@@ -215,3 +215,16 @@ describe('parseRuntimeConfig: the central policy (CENTRAL_POLICY)', () => {
     }
   });
 });
+
+describe('parseRuntimeConfig: the heap growth (HEAP_GROWING_PERCENT)', () => {
+  const { parseRuntimeConfig } = jest.requireActual<typeof import('../lib/config')>('../lib/config');
+  const base = { ALERT_TOPIC_ARN: 'arn:aws:sns:eu-west-1:111122223333:alerts', LEDGER_TABLE: 'eks-ip-responder-prod-ledger', POLICY_JSON: process.env.POLICY_JSON ?? '' };
+
+  it("is 100 by default, 0 for V8's own, and refuses what is not a whole percent up to 300, naming the variable", () => {
+    expect(parseRuntimeConfig(base).heapGrowingPercent).toBe(100);
+    expect(parseRuntimeConfig({ ...base, HEAP_GROWING_PERCENT: '0' }).heapGrowingPercent).toBe(0);
+    for (const bad of ['-5', '1.5', '400', 'lots']) {
+      expect(() => parseRuntimeConfig({ ...base, HEAP_GROWING_PERCENT: bad })).toThrow(/HEAP_GROWING_PERCENT/);
+    }
+  });
+});
