@@ -12,6 +12,7 @@ import { problemLines, zodProblems } from '../lib/errors';
 import {
   dispatchFanOut,
   fanOutPlanShape,
+  itemAnswerProblems,
   mergeFanOut,
   parseFanOutItem,
   type FanOutCycle,
@@ -139,7 +140,8 @@ export function makeHandler(rt: Runtime): SampleHandler {
       namespace: rt.config.metricNamespace,
       region: usage.region,
     });
-    return summary;
+    // A fan-out item's answer goes back inline to the Map: its problems bounded (every one is logged above).
+    return fanOut ? { ...summary, problems: itemAnswerProblems(summary.problems) } : summary;
   }) as SampleHandler;
 }
 

@@ -142,6 +142,10 @@ export async function dispatchFanOut(rt: Runtime, now: Date, cycle: FanOutCycle 
   }
   for (const clusterNames of byVpc.values()) items.push({ clusterNames });
   items.sort((a, b) => (a.clusterNames[0] ?? '').localeCompare(b.clusterNames[0] ?? ''));
+  if (items.length > FAN_OUT_ITEMS_MAX) {
+    rt.logger.info('fan-out dispatch: VPC groups share items', { groups: items.length, items: FAN_OUT_ITEMS_MAX });
+    items.splice(0, items.length, ...packItems(items, FAN_OUT_ITEMS_MAX));
+  }
   const known = described.filter((c) => !('failed' in c));
   const reads = rt.source.regionLimits;
   let region: RegionLimitsUsage | undefined;
@@ -151,6 +155,47 @@ export async function dispatchFanOut(rt: Runtime, now: Date, cycle: FanOutCycle 
   }
   const problems = (region?.problems ?? []).map((p) => `region ${rt.source.region}: ${p}`);
   return { cycle, collectedAt: now.toISOString(), items, region: region ?? null, problems };
+}
+
+/**
+ * At most this many items a Map run. The Map's results come back inline, together one state's
+ * payload (Step Functions quotas: 256 KiB, https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html),
+ * so past it VPC groups share items: one item's cycle samples several VPCs as the single cycle
+ * does, each VPC's clusters together. With each answer bounded ({@link itemAnswerProblems}),
+ * 100 items' answers stay well inside it (test/handlers/fanout-items.test.ts).
+ */
+export const FAN_OUT_ITEMS_MAX = 100;
+
+/**
+ * `groups` in at most `max` items, each group whole: the largest first, each to the item with the
+ * fewest clusters so far (the items' work balanced by clusters); items ordered by their first cluster.
+ */
+export function packItems(groups: readonly FanOutItem[], max: number): FanOutItem[] {
+  if (groups.length <= max) return [...groups];
+  const items: string[][] = Array.from({ length: max }, () => []);
+  const bySize = [...groups].sort((a, b) => b.clusterNames.length - a.clusterNames.length || (a.clusterNames[0] ?? '').localeCompare(b.clusterNames[0] ?? ''));
+  for (const g of bySize) {
+    let least = 0;
+    for (let k = 1; k < items.length; k++) if (items[k]!.length < items[least]!.length) least = k;
+    items[least]!.push(...g.clusterNames);
+  }
+  return items.map((clusterNames) => ({ clusterNames })).sort((a, b) => (a.clusterNames[0] ?? '').localeCompare(b.clusterNames[0] ?? ''));
+}
+
+/** Of an item's problems, how many travel back in its answer, and how long each may be; all are in the item's own log. */
+export const ITEM_ANSWER_PROBLEMS = 3;
+export const ITEM_ANSWER_PROBLEM_CHARS = 300;
+
+/**
+ * An item's problems as its answer carries them to the merge: the first {@link ITEM_ANSWER_PROBLEMS},
+ * each cut at {@link ITEM_ANSWER_PROBLEM_CHARS}, then how many more. The item logs them all (the
+ * sampler's `fan-out item published` line, the cycle's `cycle problem` lines), so the answer stays small.
+ */
+export function itemAnswerProblems(problems: readonly string[]): string[] {
+  const kept = problems.slice(0, ITEM_ANSWER_PROBLEMS).map((p) => (p.length > ITEM_ANSWER_PROBLEM_CHARS ? `${p.slice(0, ITEM_ANSWER_PROBLEM_CHARS - 1)}…` : p));
+  const more = problems.length - kept.length;
+  if (more > 0) kept.push(`${more} more problem(s): the item's own log lists them all`);
+  return kept;
 }
 
 /** The merged summary: the single cycle's account-level figures, and the items that failed, named. */

@@ -15,7 +15,7 @@ import { resolveClusters } from '../aws/resolve';
 import { logCycleHealth, runCycle } from '../cycle';
 import { cycleDeadline, type CycleDeadline } from '../deadline';
 import { messageOf } from '../errors';
-import { parseFanOutItem } from '../fanout';
+import { itemAnswerProblems, parseFanOutItem } from '../fanout';
 import type { RegionLimitsUsage } from '../measure/region-limits';
 import { datum } from '../output/publish/metrics';
 import type { PolicyInForce } from '../policy/central';
@@ -97,10 +97,12 @@ async function onFanOutTick(rt: Runtime, item: { clusterNames: string[]; fanOut:
   const inForce = await inForcePolicy(rt);
   const applying = item.clusterNames.filter((c) => effectivePolicy(inForce.policy, c, rt.config.thresholds).mode === 'apply');
   if (applying.length === 0) {
-    return { status: 'handled', clusters: [], reason: 'no cluster of the item is in apply mode in the policy', ...(inForce.problems.length > 0 ? { problems: inForce.problems } : {}) };
+    return { status: 'handled', clusters: [], reason: 'no cluster of the item is in apply mode in the policy', ...(inForce.problems.length > 0 ? { problems: itemAnswerProblems(inForce.problems) } : {}) };
   }
   // At the item's share of the read pace (lib/fanout.ts parseFanOutItem).
-  return withPaceShare(rt, item.paceShare, () => cycle(rt, 'schedule', applying, now, deadline, inForce, item.fanOut));
+  const out = await withPaceShare(rt, item.paceShare, () => cycle(rt, 'schedule', applying, now, deadline, inForce, item.fanOut));
+  // The answer goes back inline to the Map: its problems bounded (the cycle logged every one).
+  return out.problems ? { ...out, problems: itemAnswerProblems(out.problems) } : out;
 }
 
 /** The invocation an event arrives with: the Lambda context's fields the routing reads. */

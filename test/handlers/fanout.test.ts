@@ -11,7 +11,7 @@ import { parse as parseYaml } from 'yaml';
 import scheduledEvent from '../../events/scheduled.json';
 import { makeHandler as makeRespond } from '../../handlers/respond';
 import { makeHandler, type SampleSummary } from '../../handlers/sample';
-import type { FanOutSummary, RemediationFanOutSummary } from '../../lib/fanout';
+import { ITEM_ANSWER_PROBLEMS, packItems, type FanOutPlan, type FanOutSummary, type RemediationFanOutSummary } from '../../lib/fanout';
 import { OPT_IN_TAG_KEY } from '../../lib/policy/types';
 import { fanOutDefinition } from '../../stack/fanout';
 import { eksError, type EmulatedAccount } from '../../tools/mock-aws';
@@ -180,6 +180,43 @@ describe('fan-out mode (cycleMode=per-cluster)', () => {
     // One summary line for the account, from the merge.
     expect(fan.logs.info.filter((l) => l[0] === 'sample published')).toHaveLength(1);
     expect(fan.logs.info.filter((l) => l[0] === 'fan-out item published')).toHaveLength(3);
+  });
+
+  it('gives the single cycle\'s metrics and notifications when VPC groups share an item (past FAN_OUT_ITEMS_MAX), and bounds the item\'s problems in its answer', async () => {
+    const denyReservations = (aws: EmulatedAccount) => {
+      // Every cluster incomplete: one problem each, four in the one item.
+      aws.faults['GetSubnetCidrReservations'] = () => Object.assign(new Error('You are not authorized to perform this operation.'), { name: 'UnauthorizedOperation' });
+    };
+    const single = await setup();
+    denyReservations(single.aws);
+    const s: SampleSummary = await single.handler(scheduledEvent as never);
+    expect(s.problems.length).toBeGreaterThan(ITEM_ANSWER_PROBLEMS);
+    harness.restore();
+    const fan = await setup();
+    denyReservations(fan.aws);
+    const answers: { problems: string[] }[] = [];
+    // The dispatch's three VPC groups packed as a larger account's would be: into one item.
+    const { summary, trace } = await execute(fan.handler, {
+      wrap: async (payload, run) => {
+        const out = await run();
+        if ((payload as { fanOut?: unknown }).fanOut === 'dispatch') {
+          const plan = out as FanOutPlan;
+          return { ...plan, items: packItems(plan.items, 1) };
+        }
+        if ((payload as { clusterNames?: string[] }).clusterNames) answers.push(out as { problems: string[] });
+        return out;
+      },
+    });
+    const items = trace.tasks.filter((t) => t.state === 'Sample').map((t) => (t.payload as { clusterNames: string[] }).clusterNames);
+    expect(items).toEqual([['shop', 'search', 'batch', 'orders']]);
+    expect(metrics(fan.aws)).toEqual(metrics(single.aws));
+    expect(notifications(fan.aws)).toEqual(notifications(single.aws));
+    expect(summary).toMatchObject({ items: 1, clustersSampled: s.clustersSampled, clustersIncomplete: expect.arrayContaining(s.clustersIncomplete), findings: s.findings });
+    // The item's answer: 3 problems and how many more; its log has every one.
+    const logged = (fan.logs.info.find((l) => l[0] === 'fan-out item published')?.[1] as { problems: string[] } | undefined)?.problems ?? [];
+    expect([...logged].sort()).toEqual([...s.problems].sort());
+    expect(answers).toHaveLength(1);
+    expect(answers[0]!.problems).toEqual([...logged.slice(0, ITEM_ANSWER_PROBLEMS), `${logged.length - ITEM_ANSWER_PROBLEMS} more problem(s): the item's own log lists them all`]);
   });
 
   it("reads each item at 1 / MaxConcurrency of the read pace, and the dispatch and the merge at the whole pace", async () => {
