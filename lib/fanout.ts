@@ -142,10 +142,7 @@ export async function dispatchFanOut(rt: Runtime, now: Date, cycle: FanOutCycle 
   }
   for (const clusterNames of byVpc.values()) items.push({ clusterNames });
   items.sort((a, b) => (a.clusterNames[0] ?? '').localeCompare(b.clusterNames[0] ?? ''));
-  if (items.length > FAN_OUT_ITEMS_MAX) {
-    rt.logger.info('fan-out dispatch: VPC groups share items', { groups: items.length, items: FAN_OUT_ITEMS_MAX });
-    items.splice(0, items.length, ...packItems(items, FAN_OUT_ITEMS_MAX));
-  }
+  if (items.length > FAN_OUT_ITEMS_MAX) rt.logger.info('fan-out dispatch: VPC groups share items', { groups: items.length, items: FAN_OUT_ITEMS_MAX });
   const known = described.filter((c) => !('failed' in c));
   const reads = rt.source.regionLimits;
   let region: RegionLimitsUsage | undefined;
@@ -154,7 +151,7 @@ export async function dispatchFanOut(rt: Runtime, now: Date, cycle: FanOutCycle 
     region = measureRegionLimitsOf(await collectRegionLimitsOfVpcs(reads, vpcIds, now), known);
   }
   const problems = (region?.problems ?? []).map((p) => `region ${rt.source.region}: ${p}`);
-  return { cycle, collectedAt: now.toISOString(), items, region: region ?? null, problems };
+  return { cycle, collectedAt: now.toISOString(), items: packItems(items, FAN_OUT_ITEMS_MAX), region: region ?? null, problems };
 }
 
 /**

@@ -7,6 +7,7 @@ import {
   type HeapGrowthFacts,
   type HeapGrowthProcess,
 } from '../lib/heap-growth';
+import { lambdaHeapFlags } from '../scripts/bench/lambda-memory';
 
 const MB = 2 ** 20;
 /** A 256 MB function's second invocation after a first that peaked at 170 MB. */
@@ -90,7 +91,7 @@ describe('the flag in a running process', () => {
   const growth = (mode: string): number => {
     const out = execFileSync(
       process.execPath,
-      ['--expose-gc', '--trace-gc-verbose', '--max-semi-space-size=12', '--max-old-space-size=231', '-r', require.resolve('tsx/cjs'), '-e', child, require.resolve('../lib/heap-growth'), mode],
+      [...lambdaHeapFlags(256), '--trace-gc-verbose', '-r', require.resolve('tsx/cjs'), '-e', child, require.resolve('../lib/heap-growth'), mode],
       { encoding: 'utf8', timeout: 120_000, maxBuffer: 64 * MB },
     );
     const limits = [...out.matchAll(/\[HeapController\] Limit: old size: (\d+) KB, new limit: (\d+) KB/g)];
